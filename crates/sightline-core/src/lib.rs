@@ -1,1 +1,19 @@
-//! sightline-core
+//! Sightline's pure core: the domain types and the interchange v1 parser.
+//!
+//! Invariant: this crate does no IO, reads no clock and starts no task; time comes
+//! in as a parameter (`received_at`). CI checks that it depends on no tokio, sqlx,
+//! axum or database driver.
+//!
+//! Invariant: a value of a newtype here (`NhsNumber`, `Postcode`, `PartialDate`,
+//! `AgencyId`, `RecordId`) is valid; the only way to build one is its `parse`.
+
+pub mod interchange;
+pub mod record;
+pub mod values;
+pub mod vocab;
+
+pub use record::{
+    Address, AttributeValue, Attributes, Finding, Person, Record, Relationship, Source,
+};
+pub use values::{AgencyId, NhsNumber, OccurredAt, PartialDate, Postcode, RecordId, ValueError};
+pub use vocab::{FindingCode, Kind, RelationshipType, Role, Sex};

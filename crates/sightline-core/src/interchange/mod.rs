@@ -1,0 +1,288 @@
+//! Interchange v1 (`shared/spec/interchange-v1.md`): JSON array, JSON Lines and the
+//! CSV profile, parsed into [`Record`]s with every problem reported at once.
+//!
+//! Invariant: a batch is all-or-nothing. `parse_batch` returns either every record
+//! or the problems; never a part of the batch.
+
+mod csv_profile;
+mod problem;
+mod validate;
+
+pub use problem::{BatchRejected, Position, Problem, ProblemSink};
+
+use crate::record::Record;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use validate::RecordValidator;
+
+/// The encodings of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A JSON array of records (`.json`).
+    JsonArray,
+    /// One record per line, blank lines ignored (`.jsonl`).
+    JsonLines,
+    /// The CSV profile (`.csv`).
+    Csv,
+}
+
+impl Format {
+    /// The format a file name's extension implies.
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+            Some(Format::JsonLines)
+        } else if lower.ends_with(".json") {
+            Some(Format::JsonArray)
+        } else if lower.ends_with(".csv") {
+            Some(Format::Csv)
+        } else {
+            None
+        }
+    }
+
+    /// For JSON input whose framing is not declared: an array when the first
+    /// non-blank character is `[`, else JSON Lines.
+    pub fn sniff_json(input: &[u8]) -> Format {
+        let first = strip_bom(input)
+            .iter()
+            .find(|byte| !byte.is_ascii_whitespace());
+        if first == Some(&b'[') {
+            Format::JsonArray
+        } else {
+            Format::JsonLines
+        }
+    }
+}
+
+/// Every limit the parser enforces. Units are last in the names.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub records_max: usize,
+    pub persons_max: usize,
+    pub findings_max: usize,
+    pub relationships_max: usize,
+    pub aliases_max: usize,
+    pub address_lines_max: usize,
+    /// The specification's limit on `narrative`.
+    pub narrative_chars_max: usize,
+    /// Names, ids, address lines and other short text.
+    pub text_chars_max: usize,
+    pub ref_chars_max: usize,
+    /// Problems kept in a rejection; the rest are counted.
+    pub problems_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            records_max: 2_000_000,
+            persons_max: 100,
+            findings_max: 100,
+            relationships_max: 200,
+            aliases_max: 20,
+            address_lines_max: 10,
+            narrative_chars_max: 20_000,
+            text_chars_max: 500,
+            ref_chars_max: 64,
+            problems_max: 1_000,
+        }
+    }
+}
+
+/// A valid record with the text it arrived as.
+#[derive(Debug, Clone)]
+pub struct ParsedRecord {
+    pub record: Record,
+    /// The record's JSON as received (for CSV, the JSON object built from the row).
+    pub body: String,
+    pub position: Position,
+}
+
+impl ParsedRecord {
+    /// SHA-256 of the body.
+    pub fn content_hash(&self) -> [u8; 32] {
+        Sha256::digest(self.body.as_bytes()).into()
+    }
+}
+
+/// Parses and validates a whole batch. `received_at` is when Sightline received
+/// it: the default `recorded_at`, and the reference for "not in the future".
+pub fn parse_batch(
+    input: &[u8],
+    format: Format,
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<Vec<ParsedRecord>, BatchRejected> {
+    let mut sink = ProblemSink::new(limits.problems_max);
+    let mut records = Vec::new();
+    let mut on_record = |result: Result<ParsedRecord, Vec<Problem>>| match result {
+        Ok(record) if sink.is_empty() => records.push(record),
+        Ok(_) => {}
+        Err(problems) => sink.add_record_problems(problems),
+    };
+    let n_records = match format {
+        Format::JsonLines => for_each_json_line(input, received_at, limits, &mut on_record),
+        Format::JsonArray => for_each_array_element(input, received_at, limits, &mut on_record),
+        Format::Csv => csv_profile::for_each_row(input, received_at, limits, &mut on_record),
+    };
+    check_batch_size(n_records, limits, &mut sink);
+    sink.finish()?;
+    Ok(records)
+}
+
+/// Batch-level checks once every record has been seen.
+pub fn check_batch_size(n_records: usize, limits: &Limits, sink: &mut ProblemSink) {
+    if n_records == 0 {
+        sink.add_batch_problem("the batch holds no records".to_owned());
+    } else if n_records > limits.records_max {
+        sink.add_batch_problem(format!(
+            "the batch holds {n_records} records (at most {})",
+            limits.records_max
+        ));
+    }
+}
+
+/// Validates one record given as parsed JSON.
+pub fn validate_record(
+    value: &Value,
+    position: Position,
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<Record, Vec<Problem>> {
+    RecordValidator::new(position, received_at, limits).validate(value)
+}
+
+/// Parses a record read back from the log (it was valid when received).
+pub fn parse_stored(body: &str, received_at: DateTime<Utc>) -> Result<Record, Vec<Problem>> {
+    let value: Value = serde_json::from_str(body).map_err(|error| {
+        vec![Problem {
+            position: Position::Batch,
+            path: String::new(),
+            message: format!("stored record is not JSON: {error}"),
+        }]
+    })?;
+    validate_record(&value, Position::Batch, received_at, &Limits::default())
+}
+
+fn strip_bom(input: &[u8]) -> &[u8] {
+    input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input)
+}
+
+fn single_problem(position: Position, message: String) -> Vec<Problem> {
+    vec![Problem {
+        position,
+        path: String::new(),
+        message,
+    }]
+}
+
+/// Calls `on_record` for each non-blank line of a JSON Lines batch, in order,
+/// starting at line `first_line_number`. Returns the number of records seen.
+pub fn for_each_json_line_from(
+    input: &[u8],
+    first_line_number: u64,
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+    on_record: &mut dyn FnMut(Result<ParsedRecord, Vec<Problem>>),
+) -> usize {
+    let input = if first_line_number == 1 {
+        strip_bom(input)
+    } else {
+        input
+    };
+    let mut n_records = 0;
+    for (line_idx, line) in input.split(|&byte| byte == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        n_records += 1;
+        let position = Position::Line(first_line_number + line_idx as u64);
+        on_record(parse_json_text(line, position, received_at, limits));
+    }
+    n_records
+}
+
+fn for_each_json_line(
+    input: &[u8],
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+    on_record: &mut dyn FnMut(Result<ParsedRecord, Vec<Problem>>),
+) -> usize {
+    for_each_json_line_from(input, 1, received_at, limits, on_record)
+}
+
+fn parse_json_text(
+    bytes: &[u8],
+    position: Position,
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<ParsedRecord, Vec<Problem>> {
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        single_problem(
+            position,
+            format!("is not valid UTF-8 (at byte {})", error.valid_up_to()),
+        )
+    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| single_problem(position, format!("is not valid JSON: {error}")))?;
+    let record = validate_record(&value, position, received_at, limits)?;
+    Ok(ParsedRecord {
+        record,
+        body: text.trim().to_owned(),
+        position,
+    })
+}
+
+fn for_each_array_element(
+    input: &[u8],
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+    on_record: &mut dyn FnMut(Result<ParsedRecord, Vec<Problem>>),
+) -> usize {
+    let input = strip_bom(input);
+    let text = match std::str::from_utf8(input) {
+        Ok(text) => text,
+        Err(error) => {
+            let line = 1 + input[..error.valid_up_to()]
+                .iter()
+                .filter(|&&byte| byte == b'\n')
+                .count() as u64;
+            on_record(Err(single_problem(
+                Position::Line(line),
+                "is not valid UTF-8".to_owned(),
+            )));
+            return 1;
+        }
+    };
+    let elements: Vec<&RawValue> = match serde_json::from_str(text) {
+        Ok(elements) => elements,
+        Err(error) => {
+            let message = if error.classify() == serde_json::error::Category::Data {
+                "a .json batch must be a JSON array of record objects".to_owned()
+            } else {
+                format!("is not valid JSON: {error}")
+            };
+            on_record(Err(single_problem(
+                Position::Line(error.line() as u64),
+                message,
+            )));
+            return 1;
+        }
+    };
+    for (index, element) in elements.iter().enumerate() {
+        on_record(parse_json_text(
+            element.get().as_bytes(),
+            Position::Index(index as u64),
+            received_at,
+            limits,
+        ));
+    }
+    elements.len()
+}
+
+#[cfg(test)]
+mod tests;
