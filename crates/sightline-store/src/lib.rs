@@ -1,1 +1,332 @@
-//! sightline-store
+//! The Sightline record log: an append-only, bitemporal store of validated
+//! interchange records, behind one synchronous trait ([`Store`]) with two real
+//! backends, SQLite (embedded default) and PostgreSQL.
+//!
+//! The API is synchronous on purpose: the HTTP server calls it inside
+//! `tokio::task::spawn_blocking`. A write transaction is a value ([`WriteTx`]):
+//! [`WriteTx::commit`] consumes it and dropping it rolls back.
+//!
+//! ```no_run
+//! # fn demo(record: sightline_store::NewRecord) -> Result<(), sightline_store::StoreError> {
+//! let store = sightline_store::open("sqlite://data/sightline.db")?;
+//! let mut tx = store.begin()?;
+//! let outcomes = tx.append(&[record])?;
+//! tx.commit()?; // only now may the records be acknowledged as durable
+//! # let _ = outcomes; Ok(()) }
+//! ```
+//!
+//! # Invariants
+//!
+//! - Invariant: `records` is append-only. Both backends install triggers that make
+//!   every UPDATE and DELETE (and, in PostgreSQL, TRUNCATE) on it fail.
+//! - Invariant: `(agency, record_id, version)` is unique. Appending an existing
+//!   triple is a [`AppendOutcome::Duplicate`] and changes nothing, also when the
+//!   first copy arrived earlier in the same slice.
+//! - Invariant: the current version of a record is its highest stored version;
+//!   lower versions are kept as history and never overwritten.
+//! - Invariant: `seq` order equals commit order (SQLite has one writer; PostgreSQL
+//!   writers take `pg_advisory_xact_lock` first), so a reader paging with
+//!   `after_seq` never misses a committed row.
+//! - Invariant: a store is only opened when the backend is durable at commit
+//!   (SQLite WAL with `synchronous=FULL`; PostgreSQL with `fsync=on` and
+//!   `synchronous_commit` not `off`); otherwise [`StoreError::UnsafeDurability`].
+//! - Invariant: record bodies never appear in errors or `Debug` output.
+
+// Tests may unwrap: a panic there is a failed test, not a crashed server.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod error;
+mod migrations;
+mod postgres_backend;
+mod sql;
+mod sqlite_backend;
+mod url;
+
+use std::fmt;
+
+pub use error::StoreError;
+pub use migrations::{AppliedMigration, MigrationReport};
+
+/// The most rows one [`Store::list_records`] call returns; larger limits are clamped.
+pub const LIST_RECORDS_LIMIT_MAX: u32 = 10_000;
+
+/// Which database a store is backed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Embedded SQLite file (`sqlite://path/to.db`).
+    Sqlite,
+    /// PostgreSQL server (`postgres://...` or `postgresql://...`).
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// One validated interchange record, ready for the log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    /// `source.agency`.
+    pub agency: String,
+    /// `source.record_id`.
+    pub record_id: String,
+    /// `source.version`, at least 1.
+    pub version: i64,
+    /// The record kind, e.g. `police.domestic_incident`.
+    pub kind: String,
+    /// As sent: `"2007-04-12T22:40:00Z"`, `"2007-04-12"` or `"2007-04"`.
+    pub occurred_at: String,
+    /// Start of that instant, day or month, UTC microseconds since the epoch.
+    pub occurred_start_us: i64,
+    /// When the agency recorded it, UTC microseconds since the epoch.
+    pub recorded_at_us: i64,
+    /// When Sightline received it, UTC microseconds since the epoch.
+    pub received_at_us: i64,
+    /// SHA-256 of the body.
+    pub content_hash: [u8; 32],
+    /// The record JSON as received.
+    pub body: String,
+}
+
+/// A record as stored in the log, with its position `seq`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Position in the log; strictly increasing in commit order, not gapless.
+    pub seq: i64,
+    /// `source.agency`.
+    pub agency: String,
+    /// `source.record_id`.
+    pub record_id: String,
+    /// `source.version`.
+    pub version: i64,
+    /// The record kind.
+    pub kind: String,
+    /// As sent.
+    pub occurred_at: String,
+    /// Start of `occurred_at`, UTC microseconds since the epoch.
+    pub occurred_start_us: i64,
+    /// When the agency recorded it, UTC microseconds since the epoch.
+    pub recorded_at_us: i64,
+    /// When Sightline received it, UTC microseconds since the epoch.
+    pub received_at_us: i64,
+    /// SHA-256 of the body.
+    pub content_hash: [u8; 32],
+    /// The record JSON as received.
+    pub body: String,
+}
+
+impl StoredRecord {
+    /// The record without its `seq`, as it was appended.
+    pub fn to_new_record(&self) -> NewRecord {
+        NewRecord {
+            agency: self.agency.clone(),
+            record_id: self.record_id.clone(),
+            version: self.version,
+            kind: self.kind.clone(),
+            occurred_at: self.occurred_at.clone(),
+            occurred_start_us: self.occurred_start_us,
+            recorded_at_us: self.recorded_at_us,
+            received_at_us: self.received_at_us,
+            content_hash: self.content_hash,
+            body: self.body.clone(),
+        }
+    }
+}
+
+// Debug output leaves out the body and the occurrence date: they are personal data
+// and Debug output ends up in logs and panic messages.
+impl fmt::Debug for NewRecord {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("NewRecord")
+            .field("agency", &self.agency)
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("received_at_us", &self.received_at_us)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for StoredRecord {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("StoredRecord")
+            .field("seq", &self.seq)
+            .field("agency", &self.agency)
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("received_at_us", &self.received_at_us)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened to one appended record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The record was stored at `seq`.
+    Stored {
+        /// Its position in the log.
+        seq: i64,
+        /// A lower version of the same `(agency, record_id)` existed and this one is
+        /// now the current version. A lower version arriving late is stored as
+        /// history with `superseded: false`.
+        superseded: bool,
+    },
+    /// The `(agency, record_id, version)` triple was already stored (earlier, or
+    /// earlier in the same slice); nothing changed.
+    Duplicate {
+        /// The `seq` of the stored copy.
+        existing_seq: i64,
+        /// Whether the stored copy has the same content hash.
+        same_content: bool,
+    },
+}
+
+/// Which records [`Store::list_records`] returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// Only this agency.
+    pub agency: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only records with `received_at_us >= received_since_us`.
+    pub received_since_us: Option<i64>,
+    /// Only records with `seq > after_seq` (the paging cursor).
+    pub after_seq: Option<i64>,
+    /// At most this many rows (clamped to [`LIST_RECORDS_LIMIT_MAX`]).
+    pub limit: u32,
+}
+
+/// The record log. Implementations are safe to share between threads.
+pub trait Store: Send + Sync {
+    /// Starts a write transaction. Writers are serialised: this waits for any other
+    /// open write transaction to finish.
+    fn begin(&self) -> Result<Box<dyn WriteTx + '_>, StoreError>;
+    /// Every stored version of one record, ascending by version.
+    fn record_versions(
+        &self,
+        agency: &str,
+        record_id: &str,
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+    /// Records matching `filter`, ascending by `seq`, with `seq > after_seq`, at most
+    /// `limit` of them.
+    fn list_records(&self, filter: &RecordFilter) -> Result<Vec<StoredRecord>, StoreError>;
+    /// How many rows (all versions) the log holds.
+    fn count_records(&self) -> Result<u64, StoreError>;
+    /// Stores the hash of a new agency API token and returns its id.
+    /// A hash that is already stored is [`StoreError::TokenExists`].
+    fn create_token(
+        &self,
+        agency: &str,
+        token_hash: &[u8; 32],
+        created_at_us: i64,
+    ) -> Result<i64, StoreError>;
+    /// The agency a token hash belongs to; `None` if unknown or revoked.
+    fn token_agency(&self, token_hash: &[u8; 32]) -> Result<Option<String>, StoreError>;
+    /// Revokes the token with this id; `false` if there is no such unrevoked token.
+    fn revoke_token(&self, token_id: i64, revoked_at_us: i64) -> Result<bool, StoreError>;
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+}
+
+/// An open write transaction. [`WriteTx::commit`] consumes it; dropping it without
+/// committing rolls back everything appended in it.
+pub trait WriteTx {
+    /// Appends records in order and returns one outcome per input, in order.
+    fn append(&mut self, records: &[NewRecord]) -> Result<Vec<AppendOutcome>, StoreError>;
+    /// Makes the appended records durable. Only after `Ok` may they be acknowledged.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Opens a store: parses the URL, connects, checks durability settings and applies
+/// pending migrations.
+///
+/// Accepted URLs: `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (the
+/// file and its parent directory are created on first use), `sqlite::memory:` (a
+/// private throwaway database, removed when the store is dropped), and
+/// `postgres://...` or `postgresql://...` in libpq URL form.
+pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    match url::parse(url)? {
+        url::DatabaseUrl::Sqlite(location) => {
+            Ok(Box::new(sqlite_backend::SqliteStore::open(location)?))
+        }
+        url::DatabaseUrl::Postgres(config) => {
+            Ok(Box::new(postgres_backend::PgStore::open(*config)?))
+        }
+    }
+}
+
+/// Applies pending migrations without opening a store, and reports what it did.
+pub fn migrate(url: &str) -> Result<MigrationReport, StoreError> {
+    match url::parse(url)? {
+        url::DatabaseUrl::Sqlite(location) => sqlite_backend::migrate(&location),
+        url::DatabaseUrl::Postgres(config) => postgres_backend::migrate(&config),
+    }
+}
+
+/// Checks one record before it reaches the database, so that a bad value is a
+/// clear error rather than a constraint failure. Says nothing about the body.
+fn check_new_record(record_idx: usize, record: &NewRecord) -> Result<(), StoreError> {
+    let reason = if record.agency.is_empty() {
+        "agency is empty"
+    } else if record.record_id.is_empty() {
+        "record_id is empty"
+    } else if record.version < 1 {
+        "version is less than 1"
+    } else if record.kind.is_empty() {
+        "kind is empty"
+    } else if record.occurred_at.is_empty() {
+        "occurred_at is empty"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::InvalidRecord { record_idx, reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> NewRecord {
+        NewRecord {
+            agency: "north-met-police".into(),
+            record_id: "DA-1".into(),
+            version: 1,
+            kind: "police.call_out".into(),
+            occurred_at: "2007-04".into(),
+            occurred_start_us: 0,
+            recorded_at_us: 0,
+            received_at_us: 0,
+            content_hash: [0; 32],
+            body: "{\"narrative\":\"SECRET-NARRATIVE\"}".into(),
+        }
+    }
+
+    #[test]
+    fn debug_output_leaves_out_the_body() {
+        let text = format!("{:?}", record());
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("DA-1"));
+    }
+
+    #[test]
+    fn bad_records_are_named_by_index() {
+        let mut bad = record();
+        bad.version = 0;
+        assert!(check_new_record(3, &record()).is_ok());
+        let error = check_new_record(3, &bad);
+        assert!(matches!(
+            error,
+            Err(StoreError::InvalidRecord { record_idx: 3, .. })
+        ));
+    }
+}

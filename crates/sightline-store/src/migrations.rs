@@ -1,0 +1,136 @@
+//! Forward-only schema migrations, one SQL file per version per backend, embedded
+//! in the binary and tracked in a `schema_migrations` table.
+
+use crate::Backend;
+
+/// One embedded migration.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    /// Strictly increasing, starting at 1.
+    pub(crate) version: i64,
+    /// The file name without extension, e.g. `0001_init`.
+    pub(crate) name: &'static str,
+    /// The SQL to run, inside one transaction.
+    pub(crate) sql: &'static str,
+}
+
+/// The SQLite migrations, in order.
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+/// The PostgreSQL migrations, in order.
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// The table that records which migrations were applied. Same SQL on both backends.
+pub(crate) const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version       BIGINT PRIMARY KEY,
+    name          TEXT   NOT NULL,
+    applied_at_us BIGINT NOT NULL
+)";
+
+/// A migration that was applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Its version number.
+    pub version: i64,
+    /// Its file name without extension.
+    pub name: String,
+}
+
+/// What [`crate::migrate`] (or [`crate::open`]) did to the schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Which backend.
+    pub backend: Backend,
+    /// Migrations applied by this call, in order; empty when the schema was current.
+    pub applied: Vec<AppliedMigration>,
+    /// The schema version after this call.
+    pub schema_version: i64,
+}
+
+/// Which of `known` still need applying, given the versions already recorded in the
+/// database. Refuses a database that records a version this build does not know
+/// (it was migrated by a newer Sightline) or whose history has gaps.
+pub(crate) fn pending<'a>(
+    applied_versions: &[i64],
+    known: &'a [Migration],
+) -> Result<Vec<&'a Migration>, String> {
+    let newest_known = known.last().map_or(0, |migration| migration.version);
+    for (idx, version) in applied_versions.iter().enumerate() {
+        if *version > newest_known {
+            return Err(format!(
+                "database schema version {version} is newer than this build knows ({newest_known})"
+            ));
+        }
+        let expected = i64::try_from(idx).unwrap_or(i64::MAX).saturating_add(1);
+        if *version != expected {
+            return Err(format!(
+                "database schema history is not contiguous: found version {version} where {expected} was expected"
+            ));
+        }
+    }
+    let newest_applied = applied_versions.last().copied().unwrap_or(0);
+    Ok(known
+        .iter()
+        .filter(|migration| migration.version > newest_applied)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(migrations: &[&Migration]) -> Vec<i64> {
+        migrations
+            .iter()
+            .map(|migration| migration.version)
+            .collect()
+    }
+
+    const KNOWN: &[Migration] = &[
+        Migration {
+            version: 1,
+            name: "0001_a",
+            sql: "",
+        },
+        Migration {
+            version: 2,
+            name: "0002_b",
+            sql: "",
+        },
+    ];
+
+    #[test]
+    fn pending_migrations() {
+        assert_eq!(pending(&[], KNOWN).map(|p| versions(&p)), Ok(vec![1, 2]));
+        assert_eq!(pending(&[1], KNOWN).map(|p| versions(&p)), Ok(vec![2]));
+        assert_eq!(pending(&[1, 2], KNOWN).map(|p| versions(&p)), Ok(vec![]));
+        assert!(pending(&[1, 2, 3], KNOWN).is_err());
+        assert!(pending(&[2], KNOWN).is_err());
+    }
+
+    #[test]
+    fn backends_have_the_same_migrations_in_order() {
+        let names = |list: &[Migration]| -> Vec<(i64, &str)> {
+            list.iter()
+                .map(|migration| (migration.version, migration.name))
+                .collect()
+        };
+        assert_eq!(names(SQLITE), names(POSTGRES));
+        for (idx, migration) in SQLITE.iter().enumerate() {
+            assert_eq!(migration.version, idx as i64 + 1);
+            assert!(
+                migration
+                    .name
+                    .starts_with(&format!("{:04}_", migration.version))
+            );
+        }
+    }
+}
