@@ -33,11 +33,10 @@ enum Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Cleanup::PgDatabase { admin_url, name } = self {
-            if let Ok(mut client) = postgres::Client::connect(admin_url, postgres::NoTls) {
-                let _ =
-                    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+        if let Cleanup::PgDatabase { admin_url, name } = self
+            && let Ok(mut client) = postgres::Client::connect(admin_url, postgres::NoTls)
+        {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }
