@@ -95,12 +95,13 @@ pub fn pg_empty_database() -> Option<(String, String, String)> {
             }
             static WARN: Once = Once::new();
             WARN.call_once(|| {
-                eprintln!(
-                    "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                     !!! PostgreSQL tests SKIPPED: {reason}\n\
-                     !!! Set SIGHTLINE_TEST_PG_URL or put initdb on PATH to run them.\n\
-                     !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+                // Straight to the stderr handle: the test harness captures eprintln!.
+                let banner = "!".repeat(72);
+                let message = format!(
+                    "\n{banner}\n!!! PostgreSQL tests SKIPPED: {reason}\n\
+                     !!! Set SIGHTLINE_TEST_PG_URL or put initdb on PATH to run them.\n{banner}\n"
                 );
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
             });
             return None;
         }
