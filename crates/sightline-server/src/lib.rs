@@ -1,1 +1,155 @@
-//! sightline-server
+//! Sightline's HTTP shell: routes, authentication and the JSON error shape, over
+//! the application layer. Handlers run store work on the blocking pool.
+//!
+//! Invariant: every route that reads or writes personal data requires a valid
+//! credential; the OpenAPI document is generated from the handlers' annotations.
+//!
+//! Invariant: request logs name the matched route template, never the raw path or
+//! query (which can carry record ids or names).
+
+mod auth;
+mod error;
+mod records;
+
+pub use error::{ApiError, ErrorBody};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use sightline_core::interchange::Limits;
+use sightline_store::Store;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Settings of the HTTP server. Every limit is explicit.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The largest request body accepted (413 above it).
+    pub body_bytes_max: usize,
+    /// Limits of the interchange parser.
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_bytes_max: 32 * 1024 * 1024,
+            limits: Limits {
+                records_max: 100_000,
+                ..Limits::default()
+            },
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sightline API",
+        description = "Multi-agency safeguarding: intake of interchange v1 records and the views over them.",
+        license(name = "Apache-2.0"),
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "records", description = "Intake and the record log")),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An agency token from `sightline token create --agency ID`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(records::submit_records, records::list_records))
+        .routes(routes!(records::record_history))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (api_routes, openapi) = api();
+    let openapi_json = Arc::new(openapi);
+    api_routes
+        .route("/healthz", get(healthz))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let openapi_json = openapi_json.clone();
+                async move { axum::Json(openapi_json.as_ref().clone()) }
+            }),
+        )
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(state)
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok", "backend": state.store.backend().to_string()}))
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,1 +1,84 @@
-fn main() {}
+//! `sightline`: the one binary. A thin shell: argument parsing, logging, files and
+//! terminals; everything else is in the library crates.
+
+mod commands;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Sightline: multi-agency safeguarding. One picture of each child from every agency's records.
+#[derive(Parser)]
+#[command(name = "sightline", version, about)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the database is: `sqlite://path.db` (embedded, created on first use) or
+/// `postgres://user@host/db`.
+#[derive(clap::Args, Clone)]
+pub struct DbArg {
+    #[arg(long, env = "SIGHTLINE_DB", default_value = "sqlite://sightline.db")]
+    db: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(commands::serve::ServeArgs),
+    /// Validate and store interchange files (.json, .jsonl, .csv) as one batch:
+    /// all of them or, on any invalid record, none.
+    Ingest(commands::ingest::IngestArgs),
+    /// List stored records (no personal data unless --json).
+    Records(commands::records::RecordsArgs),
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Manage agency API tokens.
+    Token {
+        #[command(subcommand)]
+        command: commands::token::TokenCommand,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGHTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Ingest(args) => commands::ingest::run(args),
+        Command::Records(args) => commands::records::run(args),
+        Command::Migrate { db } => commands::migrate(&db),
+        Command::Token { command } => commands::token::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

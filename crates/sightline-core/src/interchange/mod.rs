@@ -123,14 +123,27 @@ pub fn parse_batch(
         Ok(_) => {}
         Err(problems) => sink.add_record_problems(problems),
     };
-    let n_records = match format {
-        Format::JsonLines => for_each_json_line(input, received_at, limits, &mut on_record),
-        Format::JsonArray => for_each_array_element(input, received_at, limits, &mut on_record),
-        Format::Csv => csv_profile::for_each_row(input, received_at, limits, &mut on_record),
-    };
+    let n_records = for_each_record(input, format, received_at, limits, &mut on_record);
     check_batch_size(n_records, limits, &mut sink);
     sink.finish()?;
     Ok(records)
+}
+
+/// Parses a batch record by record, calling `on_record` with each record or its
+/// problems, in batch order. Returns the number of records seen. The caller
+/// decides what a problem means for the batch (see [`ProblemSink`]).
+pub fn for_each_record(
+    input: &[u8],
+    format: Format,
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+    on_record: &mut dyn FnMut(Result<ParsedRecord, Vec<Problem>>),
+) -> usize {
+    match format {
+        Format::JsonLines => for_each_json_line(input, received_at, limits, on_record),
+        Format::JsonArray => for_each_array_element(input, received_at, limits, on_record),
+        Format::Csv => csv_profile::for_each_row(input, received_at, limits, on_record),
+    }
 }
 
 /// Batch-level checks once every record has been seen.
@@ -201,7 +214,7 @@ pub fn for_each_json_line_from(
         }
         n_records += 1;
         let position = Position::Line(first_line_number + line_idx as u64);
-        on_record(parse_json_text(line, position, received_at, limits));
+        on_record(parse_json_record(line, position, received_at, limits));
     }
     n_records
 }
@@ -215,7 +228,9 @@ fn for_each_json_line(
     for_each_json_line_from(input, 1, received_at, limits, on_record)
 }
 
-fn parse_json_text(
+/// Parses and validates one record given as JSON text (a line of a JSON Lines
+/// batch or an element of an array).
+pub fn parse_json_record(
     bytes: &[u8],
     position: Position,
     received_at: DateTime<Utc>,
@@ -274,7 +289,7 @@ fn for_each_array_element(
         }
     };
     for (index, element) in elements.iter().enumerate() {
-        on_record(parse_json_text(
+        on_record(parse_json_record(
             element.get().as_bytes(),
             Position::Index(index as u64),
             received_at,

@@ -1,0 +1,322 @@
+//! Intake: validated records into the log, all-or-nothing per batch.
+
+use crate::to_micros;
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+use sightline_core::interchange::{
+    self, BatchRejected, Limits, ParsedRecord, Position, Problem, ProblemSink,
+};
+use sightline_store::{AppendOutcome, NewRecord, Store, StoreError, WriteTx};
+
+/// What a stored batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    /// Records in the batch.
+    pub records: u64,
+    /// Records appended to the log (new records and new versions).
+    pub stored: u64,
+    /// Records already in the log with the same `(agency, record_id, version)`;
+    /// nothing was written for them.
+    pub duplicate: u64,
+    /// Of the duplicates, those whose content differs from the stored copy. The
+    /// stored copy is kept; the sender should send a higher version to correct it.
+    pub duplicate_with_different_content: u64,
+    /// Of the stored, those that replaced a lower version as the current one.
+    pub superseded: u64,
+}
+
+impl IngestSummary {
+    fn count(&mut self, outcome: AppendOutcome) {
+        self.records += 1;
+        match outcome {
+            AppendOutcome::Stored { superseded, .. } => {
+                self.stored += 1;
+                self.superseded += u64::from(superseded);
+            }
+            AppendOutcome::Duplicate { same_content, .. } => {
+                self.duplicate += 1;
+                self.duplicate_with_different_content += u64::from(!same_content);
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Some files had invalid records; nothing was stored.
+    #[error("{} file(s) had invalid records; nothing was stored", .0.len())]
+    Rejected(Vec<FileRejected>),
+    /// The store failed; nothing was stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The log row for a validated record.
+pub fn to_new_record(parsed: &ParsedRecord, received_at: DateTime<Utc>) -> NewRecord {
+    let record = &parsed.record;
+    NewRecord {
+        agency: record.source.agency.as_str().to_owned(),
+        record_id: record.source.record_id.as_str().to_owned(),
+        version: i64::from(record.source.version),
+        kind: record.kind.as_str().to_owned(),
+        occurred_at: record.occurred_at.to_string(),
+        occurred_start_us: to_micros(record.occurred_at.start()),
+        recorded_at_us: to_micros(record.recorded_at),
+        received_at_us: to_micros(received_at),
+        content_hash: parsed.content_hash(),
+        body: parsed.body.clone(),
+    }
+}
+
+/// Stores an already validated batch in one transaction.
+pub fn ingest_parsed(
+    store: &dyn Store,
+    records: &[ParsedRecord],
+    received_at: DateTime<Utc>,
+) -> Result<IngestSummary, StoreError> {
+    let mut tx = store.begin()?;
+    let mut summary = IngestSummary::default();
+    append_chunk(tx.as_mut(), records, received_at, &mut summary)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+fn append_chunk(
+    tx: &mut dyn WriteTx,
+    records: &[ParsedRecord],
+    received_at: DateTime<Utc>,
+    summary: &mut IngestSummary,
+) -> Result<(), StoreError> {
+    let rows: Vec<NewRecord> = records
+        .iter()
+        .map(|parsed| to_new_record(parsed, received_at))
+        .collect();
+    for outcome in tx.append(&rows)? {
+        summary.count(outcome);
+    }
+    Ok(())
+}
+
+/// A batch of one or more files fed in chunks (so a file need not fit in memory),
+/// stored in one transaction that commits only if every record of every file was
+/// valid.
+pub struct BatchIngest<'s> {
+    tx: Box<dyn WriteTx + 's>,
+    /// Problems of the file being read.
+    problems: ProblemSink,
+    /// Files already read that had problems.
+    rejected_files: Vec<FileRejected>,
+    summary: IngestSummary,
+    /// Records of the file being read.
+    n_records_in_file: usize,
+    received_at: DateTime<Utc>,
+    limits: Limits,
+}
+
+/// The problems of one file of a batch.
+#[derive(Debug)]
+pub struct FileRejected {
+    pub file: String,
+    pub rejected: BatchRejected,
+}
+
+impl<'s> BatchIngest<'s> {
+    pub fn begin(
+        store: &'s dyn Store,
+        received_at: DateTime<Utc>,
+        limits: Limits,
+    ) -> Result<Self, StoreError> {
+        Ok(BatchIngest {
+            tx: store.begin()?,
+            problems: ProblemSink::new(limits.problems_max),
+            rejected_files: Vec::new(),
+            summary: IngestSummary::default(),
+            n_records_in_file: 0,
+            received_at,
+            limits,
+        })
+    }
+
+    fn is_valid_so_far(&self) -> bool {
+        self.problems.is_empty() && self.rejected_files.is_empty()
+    }
+
+    /// Validates a chunk of JSON Lines (whole lines; `first_line_number` is the
+    /// 1-based line number of its first line) on all cores, and appends it while
+    /// the batch is still valid.
+    pub fn push_json_lines(
+        &mut self,
+        chunk: &[u8],
+        first_line_number: u64,
+    ) -> Result<(), StoreError> {
+        let lines: Vec<(u64, &[u8])> = chunk
+            .split(|&byte| byte == b'\n')
+            .enumerate()
+            .map(|(line_idx, line)| (first_line_number + line_idx as u64, line))
+            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+            .collect();
+        let received_at = self.received_at;
+        let limits = &self.limits;
+        let results: Vec<Result<ParsedRecord, Vec<Problem>>> = lines
+            .par_iter()
+            .with_min_len(256)
+            .map(|(line_number, line)| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                interchange::parse_json_record(
+                    line,
+                    Position::Line(*line_number),
+                    received_at,
+                    limits,
+                )
+            })
+            .collect();
+        self.push_results(results)
+    }
+
+    /// Adds parsed results (valid records or their problems) in file order.
+    pub fn push_results(
+        &mut self,
+        results: Vec<Result<ParsedRecord, Vec<Problem>>>,
+    ) -> Result<(), StoreError> {
+        self.n_records_in_file += results.len();
+        let mut valid = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Ok(record) => valid.push(record),
+                Err(problems) => self.problems.add_record_problems(problems),
+            }
+        }
+        // Once the batch is known to be invalid nothing more is appended: the
+        // transaction will be rolled back, and the rest is only validated.
+        if self.is_valid_so_far() {
+            append_chunk(
+                self.tx.as_mut(),
+                &valid,
+                self.received_at,
+                &mut self.summary,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Closes the file being read (named `file` in problem reports).
+    pub fn end_file(&mut self, file: &str) {
+        let mut problems = std::mem::replace(
+            &mut self.problems,
+            ProblemSink::new(self.limits.problems_max),
+        );
+        interchange::check_batch_size(self.n_records_in_file, &self.limits, &mut problems);
+        self.n_records_in_file = 0;
+        if let Err(rejected) = problems.finish() {
+            self.rejected_files.push(FileRejected {
+                file: file.to_owned(),
+                rejected,
+            });
+        }
+    }
+
+    /// Commits when every record was valid; otherwise rolls back and returns the
+    /// problems of each file that had any.
+    pub fn finish(self) -> Result<IngestSummary, IngestError> {
+        if !self.rejected_files.is_empty() {
+            // Dropping the transaction rolls it back.
+            return Err(IngestError::Rejected(self.rejected_files));
+        }
+        self.tx.commit()?;
+        Ok(self.summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn received_at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2007, 8, 1, 12, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn line(record_id: &str, version: u32, dob: &str) -> String {
+        format!(
+            r#"{{"source": {{"agency": "st-annes-gp", "record_id": "{record_id}", "version": {version}}}, "kind": "health.gp_consultation", "occurred_at": "2007-03-01", "persons": [{{"ref": "c", "role": "subject", "family_name": "Smith", "dob": "{dob}"}}]}}"#
+        )
+    }
+
+    fn store() -> (tempfile::TempDir, Box<dyn Store>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/test.db", dir.path().display());
+        let store = sightline_store::open(&url).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn chunks_commit_together_or_not_at_all() {
+        let (_dir, store) = store();
+        let good = [line("A", 1, "2006-03-01"), line("B", 1, "2006-03-01")].join("\n");
+        let mut batch =
+            BatchIngest::begin(store.as_ref(), received_at(), Limits::default()).expect("begin");
+        batch.push_json_lines(good.as_bytes(), 1).expect("push");
+        batch
+            .push_json_lines(line("C", 1, "2006-13-01").as_bytes(), 3)
+            .expect("push");
+        batch.end_file("a.jsonl");
+        let error = batch.finish().expect_err("invalid");
+        let IngestError::Rejected(files) = error else {
+            panic!("expected a rejection");
+        };
+        assert_eq!(files[0].file, "a.jsonl");
+        assert_eq!(
+            files[0].rejected.problems[0].to_string(),
+            "line 3: persons[0].dob: \"2006-13-01\" is not a date (month 13)"
+        );
+        assert_eq!(store.count_records().expect("count"), 0, "nothing stored");
+
+        let mut batch =
+            BatchIngest::begin(store.as_ref(), received_at(), Limits::default()).expect("begin");
+        batch.push_json_lines(good.as_bytes(), 1).expect("push");
+        batch.end_file("a.jsonl");
+        let summary = batch.finish().expect("valid");
+        assert_eq!((summary.records, summary.stored), (2, 2));
+    }
+
+    #[test]
+    fn duplicates_and_versions_are_counted() {
+        let (_dir, store) = store();
+        let batch = [
+            line("A", 1, "2006-03-01"),
+            line("A", 2, "2006-03-02"),
+            line("A", 2, "2006-03-02"),
+        ]
+        .join("\n");
+        let parsed = interchange::parse_batch(
+            batch.as_bytes(),
+            interchange::Format::JsonLines,
+            received_at(),
+            &Limits::default(),
+        )
+        .expect("valid");
+        let summary = ingest_parsed(store.as_ref(), &parsed, received_at()).expect("stored");
+        assert_eq!(
+            summary,
+            IngestSummary {
+                records: 3,
+                stored: 2,
+                duplicate: 1,
+                duplicate_with_different_content: 0,
+                superseded: 1
+            }
+        );
+        let changed = interchange::parse_batch(
+            line("A", 1, "2006-04-01").as_bytes(),
+            interchange::Format::JsonLines,
+            received_at(),
+            &Limits::default(),
+        )
+        .expect("valid");
+        let summary = ingest_parsed(store.as_ref(), &changed, received_at()).expect("stored");
+        assert_eq!(summary.duplicate_with_different_content, 1);
+    }
+}

@@ -1,0 +1,25 @@
+//! Sightline's application layer: the operations the HTTP server and the CLI share.
+//!
+//! Invariant: every write of one batch happens in one store transaction; a batch
+//! with any invalid record leaves the store unchanged.
+//!
+//! Invariant: nothing here logs personal data; log lines carry counts, agency ids
+//! and record ids only.
+
+pub mod ingest;
+pub mod tokens;
+
+pub use ingest::{
+    BatchIngest, FileRejected, IngestError, IngestSummary, ingest_parsed, to_new_record,
+};
+pub use tokens::{AgencyToken, TokenError, create_token, token_agency};
+
+/// Microseconds since the Unix epoch, the store's time unit.
+pub fn to_micros(instant: chrono::DateTime<chrono::Utc>) -> i64 {
+    instant.timestamp_micros()
+}
+
+/// The instant of a store timestamp.
+pub fn from_micros(micros: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}

@@ -1,0 +1,54 @@
+//! Agency API tokens. A token is shown once; only its SHA-256 hash is stored.
+//! Tokens carry 256 random bits, so a fast hash is enough (no password hashing).
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sightline_core::AgencyId;
+use sightline_store::{Store, StoreError};
+
+/// The prefix that makes a Sightline token recognisable (e.g. to secret scanners).
+pub const TOKEN_PREFIX: &str = "slt_";
+
+/// A newly created token: the secret, to be shown once, and its id.
+pub struct AgencyToken {
+    pub id: i64,
+    pub agency: AgencyId,
+    pub secret: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The stored form of a token secret.
+pub fn token_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Creates a token for an agency and returns the secret (never stored).
+pub fn create_token(
+    store: &dyn Store,
+    agency: &AgencyId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AgencyToken, TokenError> {
+    let mut random = [0u8; 32];
+    rand::rng().fill_bytes(&mut random);
+    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(random));
+    let id = store.create_token(agency.as_str(), &token_hash(&secret), crate::to_micros(now))?;
+    Ok(AgencyToken {
+        id,
+        agency: agency.clone(),
+        secret,
+    })
+}
+
+/// The agency a presented secret belongs to, if it is a live token.
+pub fn token_agency(store: &dyn Store, secret: &str) -> Result<Option<AgencyId>, TokenError> {
+    if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
+        return Ok(None);
+    }
+    let agency = store.token_agency(&token_hash(secret))?;
+    Ok(agency.and_then(|agency| AgencyId::parse(&agency).ok()))
+}

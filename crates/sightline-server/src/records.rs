@@ -1,0 +1,341 @@
+//! `/api/v1/records`: intake and reading back of the record log.
+
+use crate::AppState;
+use crate::auth::AgencyAuth;
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, Utc};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use sightline_app::{IngestSummary, from_micros};
+use sightline_core::interchange::{self, Format};
+use sightline_store::{RecordFilter, StoredRecord};
+use utoipa::{IntoParams, ToSchema};
+
+/// The counts of a stored batch.
+#[derive(Serialize, ToSchema)]
+pub struct IngestResponse {
+    /// Records in the batch.
+    pub records: u64,
+    /// Records appended to the log.
+    pub stored: u64,
+    /// Records already stored with the same (agency, record_id, version): no-ops.
+    pub duplicate: u64,
+    /// Of the duplicates, those whose content differs from the stored copy (the
+    /// stored copy is kept; send a higher version to correct a record).
+    pub duplicate_with_different_content: u64,
+    /// Of the stored, those that superseded a lower version.
+    pub superseded: u64,
+}
+
+impl From<IngestSummary> for IngestResponse {
+    fn from(summary: IngestSummary) -> Self {
+        IngestResponse {
+            records: summary.records,
+            stored: summary.stored,
+            duplicate: summary.duplicate,
+            duplicate_with_different_content: summary.duplicate_with_different_content,
+            superseded: summary.superseded,
+        }
+    }
+}
+
+/// The framing of a request body, from its Content-Type.
+fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/json");
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/json" => Ok(Format::sniff_json(body)),
+        "application/x-ndjson"
+        | "application/jsonl"
+        | "application/jsonlines"
+        | "application/x-jsonlines" => Ok(Format::JsonLines),
+        "text/csv" => Ok(Format::Csv),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json (an array or JSON Lines), application/x-ndjson or text/csv",
+        )),
+    }
+}
+
+/// Submit a batch of interchange v1 records.
+///
+/// The batch is validated whole before anything is stored: if any record is
+/// invalid, nothing is stored and the answer lists every problem. Records are
+/// durable when this returns 200.
+#[utoipa::path(
+    post,
+    path = "/api/v1/records",
+    tag = "records",
+    request_body(
+        description = "A JSON array of records, JSON Lines (one record per line), or a CSV batch",
+        content(
+            (serde_json::Value = "application/json"),
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Stored", body = IngestResponse),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "A record's source.agency is not the token's agency", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Unsupported Content-Type", body = ErrorBody),
+        (status = 422, description = "Invalid batch; nothing stored", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn submit_records(
+    State(state): State<AppState>,
+    AgencyAuth(agency): AgencyAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestResponse>, ApiError> {
+    let body_bytes_max = state.config.body_bytes_max;
+    let bytes = http_body_util::Limited::new(body, body_bytes_max)
+        .collect()
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the request body is over the limit of {body_bytes_max} bytes; split the batch"
+                ),
+            )
+        })?
+        .to_bytes();
+    let format = body_format(&headers, &bytes)?;
+    let received_at = Utc::now();
+    let limits = state.config.limits.clone();
+    let store = state.store.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let records = interchange::parse_batch(&bytes, format, received_at, &limits)
+            .map_err(ApiError::rejected)?;
+        let foreign: Vec<String> = records
+            .iter()
+            .filter(|parsed| parsed.record.source.agency != agency)
+            .take(10)
+            .map(|parsed| format!("{}: source.agency is \"{}\"", parsed.position, parsed.record.source.agency))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(ApiError::forbidden(format!(
+                "this token may only submit records of agency \"{agency}\"; nothing was stored ({})",
+                foreign.join("; ")
+            )));
+        }
+        let summary = sightline_app::ingest_parsed(store.as_ref(), &records, received_at)?;
+        tracing::info!(
+            agency = %agency,
+            records = summary.records,
+            stored = summary.stored,
+            duplicate = summary.duplicate,
+            superseded = summary.superseded,
+            "batch stored"
+        );
+        Ok::<_, ApiError>(summary)
+    })
+    .await??;
+    Ok(Json(summary.into()))
+}
+
+/// One stored version of a record.
+#[derive(Serialize, ToSchema)]
+pub struct RecordVersion {
+    /// Position in the log (the paging cursor orders by it).
+    pub seq: i64,
+    pub agency: String,
+    pub record_id: String,
+    pub version: i64,
+    pub kind: String,
+    /// When it happened, as sent (date-time, date or month).
+    pub occurred_at: String,
+    /// When the agency recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// When Sightline received it.
+    pub received_at: DateTime<Utc>,
+    /// The record as received.
+    #[schema(value_type = Object)]
+    pub record: serde_json::Value,
+}
+
+impl From<StoredRecord> for RecordVersion {
+    fn from(stored: StoredRecord) -> Self {
+        let record = serde_json::from_str(&stored.body).unwrap_or(serde_json::Value::Null);
+        RecordVersion {
+            seq: stored.seq,
+            agency: stored.agency,
+            record_id: stored.record_id,
+            version: stored.version,
+            kind: stored.kind,
+            occurred_at: stored.occurred_at,
+            recorded_at: from_micros(stored.recorded_at_us),
+            received_at: from_micros(stored.received_at_us),
+            record,
+        }
+    }
+}
+
+/// Every version of one record.
+#[derive(Serialize, ToSchema)]
+pub struct RecordHistory {
+    pub agency: String,
+    pub record_id: String,
+    /// The highest version, which is the current one.
+    pub current_version: i64,
+    /// All versions, ascending; earlier versions are kept, never overwritten.
+    pub versions: Vec<RecordVersion>,
+}
+
+/// Every stored version of one record of the token's agency.
+#[utoipa::path(
+    get,
+    path = "/api/v1/records/{agency}/{record_id}",
+    tag = "records",
+    params(("agency" = String, Path), ("record_id" = String, Path)),
+    responses(
+        (status = 200, body = RecordHistory),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Another agency's record", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn record_history(
+    State(state): State<AppState>,
+    AgencyAuth(token_agency): AgencyAuth,
+    Path((agency, record_id)): Path<(String, String)>,
+) -> Result<Json<RecordHistory>, ApiError> {
+    if token_agency.as_str() != agency {
+        return Err(ApiError::forbidden(format!(
+            "this token may only read records of agency \"{token_agency}\""
+        )));
+    }
+    let store = state.store.clone();
+    let (agency_for_query, record_id_for_query) = (agency.clone(), record_id.clone());
+    let versions = tokio::task::spawn_blocking(move || {
+        store.record_versions(&agency_for_query, &record_id_for_query)
+    })
+    .await??;
+    let current_version = versions
+        .iter()
+        .map(|version| version.version)
+        .max()
+        .ok_or_else(|| ApiError::not_found("no record with that agency and record_id"))?;
+    Ok(Json(RecordHistory {
+        agency,
+        record_id,
+        current_version,
+        versions: versions.into_iter().map(RecordVersion::from).collect(),
+    }))
+}
+
+/// The largest page of `GET /api/v1/records`.
+pub const LIST_LIMIT_MAX: u32 = 1_000;
+const LIST_LIMIT_DEFAULT: u32 = 100;
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Agency; defaults to the token's own (the only one it may read).
+    agency: Option<String>,
+    /// Only this kind, e.g. `health.ed_attendance`.
+    kind: Option<String>,
+    /// Only records received at or after this RFC 3339 instant.
+    since: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 1,000 (default 100).
+    limit: Option<u32>,
+}
+
+/// A page of records.
+#[derive(Serialize, ToSchema)]
+pub struct RecordPage {
+    pub records: Vec<RecordVersion>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Records of the token's agency in log order, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/records",
+    tag = "records",
+    params(ListQuery),
+    responses(
+        (status = 200, body = RecordPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_records(
+    State(state): State<AppState>,
+    AgencyAuth(token_agency): AgencyAuth,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<RecordPage>, ApiError> {
+    let agency = query.agency.unwrap_or_else(|| token_agency.to_string());
+    if agency != token_agency.as_str() {
+        return Err(ApiError::forbidden(format!(
+            "this token may only read records of agency \"{token_agency}\""
+        )));
+    }
+    let limit = query.limit.unwrap_or(LIST_LIMIT_DEFAULT);
+    if !(1..=LIST_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be from 1 to {LIST_LIMIT_MAX}"
+        )));
+    }
+    let after_seq = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(
+            cursor
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request("cursor is not one this API gave"))?,
+        ),
+    };
+    let received_since_us = match query.since.as_deref() {
+        None | Some("") => None,
+        Some(since) => Some(
+            DateTime::parse_from_rfc3339(since)
+                .map_err(|_| ApiError::bad_request("since must be an RFC 3339 date-time"))?
+                .timestamp_micros(),
+        ),
+    };
+    if let Some(kind) = &query.kind
+        && sightline_core::Kind::parse(kind).is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "\"{kind}\" is not a known kind"
+        )));
+    }
+    let filter = RecordFilter {
+        agency: Some(agency),
+        kind: query.kind,
+        received_since_us,
+        after_seq,
+        limit,
+    };
+    let store = state.store.clone();
+    let records = tokio::task::spawn_blocking(move || store.list_records(&filter)).await??;
+    let next_cursor = (records.len() == limit as usize)
+        .then(|| records.last().map(|record| record.seq.to_string()))
+        .flatten();
+    Ok(Json(RecordPage {
+        records: records.into_iter().map(RecordVersion::from).collect(),
+        next_cursor,
+    }))
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand.
+
+pub mod ingest;
+pub mod records;
+pub mod serve;
+pub mod token;
+
+use crate::DbArg;
+use anyhow::Context;
+use std::process::ExitCode;
+
+/// Opens the store named by `--db`, applying pending migrations.
+pub fn open_store(db: &DbArg) -> anyhow::Result<Box<dyn sightline_store::Store>> {
+    sightline_store::open(&db.db).context("could not open the database")
+}
+
+pub fn migrate(db: &DbArg) -> anyhow::Result<ExitCode> {
+    let report = sightline_store::migrate(&db.db).context("migration failed")?;
+    for migration in &report.applied {
+        println!("applied {:04} {}", migration.version, migration.name);
+    }
+    println!(
+        "{} schema is at version {}",
+        report.backend, report.schema_version
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,72 @@
+//! `sightline serve`.
+
+use crate::DbArg;
+use anyhow::Context;
+use sightline_server::{AppState, ServerConfig};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = ServerConfig::default().body_bytes_max)]
+    body_bytes_max: usize,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(&args.db)?;
+    let backend = store.backend();
+    let state = AppState {
+        store: Arc::from(store),
+        config: Arc::new(ServerConfig {
+            body_bytes_max: args.body_bytes_max,
+            ..ServerConfig::default()
+        }),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("could not listen on {}", args.addr))?;
+        let local_addr = listener.local_addr().context("no local address")?;
+        tracing::info!(addr = %local_addr, backend = %backend, "serving");
+        eprintln!("Sightline is serving on http://{local_addr} ({backend})");
+        sightline_server::serve(listener, state, shutdown_signal())
+            .await
+            .context("server failed")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down");
+}
