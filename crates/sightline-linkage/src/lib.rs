@@ -1,1 +1,57 @@
-//! sightline-linkage
+//! # sightline-linkage
+//!
+//! Pure record linkage: one person across agencies. No files, sockets or
+//! clocks; randomness comes in as a seeded RNG.
+//!
+//! The journey of a mention: a caller builds a [`MentionInput`] (key, raw
+//! values by column name) -> [`RecordStore`] interns and prepares each distinct
+//! value once ([`normalise`]) -> [`BlockIndex`] finds earlier records that share
+//! a block key under any rule -> the frozen Fellegi-Sunter [`Model`] scores each
+//! candidate pair field by field ([`Explanation`] is the waterfall) -> hard
+//! identity rules and human decisions override the model -> links above the
+//! link threshold are clustered into persons under cannot-link constraints.
+//!
+//! Settings (columns, comparison levels, blocking rules, limits, thresholds) come
+//! from TOML; two are built in: [`Settings::uk_persons`] and [`Settings::febrl`].
+//!
+//! Invariant: a person (cluster) never holds two different valid strong identifiers (NHS numbers).
+//! Invariant: a person never holds two different source person ids of one agency unless a person decided they match.
+//! Invariant: two mentions a person decided are different are never in one person.
+//! Invariant: the same valid strong identifier links two mentions unless that merge would break one of the above.
+//! Invariant: with the same frozen model, adding mentions one by one gives the same links and persons as a batch over them in the same order.
+//! Invariant: a block key admits at most `block_records_max` records; the rest are counted, never silently compared.
+//! Invariant: scores depend only on the frozen model and the two records, never on other records in the index.
+
+pub mod eval;
+pub mod index;
+pub mod model;
+pub mod normalise;
+pub mod settings;
+pub mod similarity;
+pub mod store;
+
+pub use eval::{EvalReport, FebrlDataset, PairMetrics, evaluate_febrl};
+pub use index::{AddOutcome, BlockIndex, Conflict, HardRule, Link, LinkKind, LinkageIndex, Verdict};
+pub use model::{Explanation, FieldContribution, LinkScope, Model, TrainingReport, train};
+pub use settings::Settings;
+pub use store::{MentionInput, RecordStore};
+
+/// Errors of the linkage layer.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkageError {
+    /// The settings TOML is malformed or inconsistent.
+    #[error("linkage settings: {0}")]
+    Settings(String),
+    /// Input data could not be read.
+    #[error("linkage data: {0}")]
+    Data(String),
+    /// A mention key was added twice.
+    #[error("mention key {0:?} is already in the index")]
+    DuplicateKey(String),
+    /// A decision named a key not in the index.
+    #[error("no mention with key {0:?}")]
+    UnknownKey(String),
+    /// The index is full (record ids are 32-bit).
+    #[error("the linkage index is full")]
+    TooManyRecords,
+}

@@ -1,0 +1,719 @@
+//! The linkage index: blocking keys -> record ids, frozen model and TF cache,
+//! scored links, human decisions and the persons (clusters) built from them.
+//!
+//! Batch and incremental runs share every step: a record's candidates are the
+//! earlier records sharing an admitted block key, and persons are computed per
+//! connected component of clustering edges by one deterministic function, so
+//! adding records one at a time gives the same links and persons as a batch.
+
+use std::collections::VecDeque;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::LinkageError;
+use crate::model::{Explanation, LinkScope, Model, probability_from_weight, weight_from_probability};
+use crate::settings::Settings;
+use crate::store::{MentionInput, NONE, RecordStore};
+
+/// Blocking keys -> records, per rule. Each key admits its first
+/// `block_records_max` records; later ones are not blocked by that key.
+#[derive(Debug, Clone, Default)]
+pub struct BlockIndex {
+    blocks: Vec<FxHashMap<u64, Vec<u32>>>,
+    overflow: Vec<usize>,
+    keys_buffer: Vec<u64>,
+}
+
+/// Blocking statistics.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BlockingStats {
+    /// Per rule: (name, number of keys, records turned away from full blocks).
+    pub rules: Vec<(String, usize, usize)>,
+}
+
+impl BlockIndex {
+    /// An empty index for the settings' rules.
+    pub fn new(settings: &Settings) -> BlockIndex {
+        BlockIndex {
+            blocks: vec![FxHashMap::default(); settings.blocking_rules.len()],
+            overflow: vec![0; settings.blocking_rules.len()],
+            keys_buffer: Vec::new(),
+        }
+    }
+
+    /// Add a record (records must be inserted in increasing index order).
+    pub fn insert(&mut self, settings: &Settings, store: &RecordStore, record: u32) {
+        let mut keys = std::mem::take(&mut self.keys_buffer);
+        let cap = settings.limits.block_records_max as usize;
+        for (rule_idx, rule) in settings.blocking_rules.iter().enumerate() {
+            store.blocking_keys(rule_idx, &rule.parts, record, &mut keys);
+            let Some(blocks) = self.blocks.get_mut(rule_idx) else {
+                continue;
+            };
+            for key in &keys {
+                let members = blocks.entry(*key).or_default();
+                if members.len() < cap {
+                    members.push(record);
+                } else if let Some(count) = self.overflow.get_mut(rule_idx) {
+                    *count += 1;
+                }
+            }
+        }
+        self.keys_buffer = keys;
+    }
+
+    /// Earlier records (index below `record`) sharing an admitted key with
+    /// `record` under any rule, in scope, sorted and deduplicated.
+    pub fn candidates(&self, settings: &Settings, store: &RecordStore, scope: LinkScope, record: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let mut keys = Vec::new();
+        for (rule_idx, rule) in settings.blocking_rules.iter().enumerate() {
+            store.blocking_keys(rule_idx, &rule.parts, record, &mut keys);
+            let Some(blocks) = self.blocks.get(rule_idx) else {
+                continue;
+            };
+            for key in &keys {
+                let Some(members) = blocks.get(key) else {
+                    continue;
+                };
+                if let Ok(position) = members.binary_search(&record) {
+                    out.extend_from_slice(members.get(..position).unwrap_or_default());
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|other| scope.allows(store, *other, record));
+    }
+
+    /// Pairs one rule generates (before scope filtering).
+    pub(crate) fn rule_pair_count(&self, rule_idx: usize) -> usize {
+        self.blocks
+            .get(rule_idx)
+            .map_or(0, |blocks| blocks.values().map(|m| m.len() * m.len().saturating_sub(1) / 2).sum())
+    }
+
+    /// Visit every pair one rule generates, blocks in key order for determinism.
+    pub(crate) fn for_each_rule_pair(&self, rule_idx: usize, mut visit: impl FnMut(u32, u32)) {
+        let Some(blocks) = self.blocks.get(rule_idx) else {
+            return;
+        };
+        let mut keys: Vec<&u64> = blocks.keys().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let Some(members) = blocks.get(key) else {
+                continue;
+            };
+            for (position, right) in members.iter().enumerate() {
+                for left in members.get(..position).unwrap_or_default() {
+                    visit(*left, *right);
+                }
+            }
+        }
+    }
+
+    /// Per-rule key counts and overflow.
+    pub fn stats(&self, settings: &Settings) -> BlockingStats {
+        BlockingStats {
+            rules: settings
+                .blocking_rules
+                .iter()
+                .enumerate()
+                .map(|(idx, rule)| {
+                    let keys = self.blocks.get(idx).map_or(0, FxHashMap::len);
+                    (rule.name.clone(), keys, self.overflow.get(idx).copied().unwrap_or(0))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A hard rule that decided a pair regardless of the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HardRule {
+    /// Both carry the same valid strong identifier (NHS number): linked.
+    SameStrongIdentifier,
+    /// Different valid strong identifiers: never linked.
+    DifferentStrongIdentifiers,
+    /// Same agency and same source person id: one person.
+    SameSourceId,
+    /// Same agency, different source person ids: two people unless a person decides otherwise.
+    DifferentSourceIds,
+    /// A person decided these are the same.
+    HumanMatch,
+    /// A person decided these are different.
+    HumanNonMatch,
+}
+
+/// How a link was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LinkKind {
+    /// Probability at or above the link threshold.
+    Auto,
+    /// Probability between the review and link thresholds: for a person to decide.
+    Review,
+    /// Linked by a hard rule or a human decision.
+    Hard(HardRule),
+}
+
+/// A scored pair of records kept by the index (auto, review or hard).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Link {
+    /// Earlier record index.
+    pub left: u32,
+    /// Later record index.
+    pub right: u32,
+    /// Model match weight (log2 odds, prior included); infinite for hard links found without scoring.
+    pub match_weight: f64,
+    /// Match probability from the weight.
+    pub match_probability: f64,
+    /// Why it is a link.
+    pub kind: LinkKind,
+}
+
+/// A person's decision about a pair of mentions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Same person.
+    Match,
+    /// Different people.
+    NonMatch,
+}
+
+/// A constraint that stopped a merge the evidence asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Conflict {
+    /// Earlier record of the edge that was refused.
+    pub left: u32,
+    /// Later record.
+    pub right: u32,
+    /// The rule that refused it.
+    pub rule: HardRule,
+}
+
+/// What adding one mention did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AddOutcome {
+    /// Index given to the new record.
+    pub record: u32,
+    /// Links found for it (auto, review and hard).
+    pub links: Vec<Link>,
+    /// The person (cluster) it now belongs to: the smallest record index in it.
+    pub person: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ClusterInfo {
+    members: Vec<u32>,
+    strong_ids: Vec<u32>,
+    source_ids: Vec<(u32, u32)>,
+}
+
+/// The linkage index: records, blocks, frozen model, links, decisions, persons.
+#[derive(Debug, Clone)]
+pub struct LinkageIndex {
+    settings: Settings,
+    model: Model,
+    scope: LinkScope,
+    store: RecordStore,
+    blocks: BlockIndex,
+    tf_cache: Vec<Vec<f64>>,
+    record_by_key: FxHashMap<String, u32>,
+    first_by_identity: FxHashMap<(u8, u32, u32), u32>,
+    links: Vec<Link>,
+    cluster_edges: Vec<Vec<u32>>,
+    decisions: FxHashMap<(u32, u32), Verdict>,
+    non_match_partners: FxHashMap<u32, Vec<u32>>,
+    person_of: Vec<u32>,
+    conflicts: FxHashSet<Conflict>,
+    candidate_pairs: usize,
+}
+
+impl LinkageIndex {
+    /// An empty index with a frozen model.
+    pub fn new(settings: Settings, model: Model, scope: LinkScope) -> LinkageIndex {
+        let store = RecordStore::new(&settings);
+        let blocks = BlockIndex::new(&settings);
+        LinkageIndex {
+            settings,
+            model,
+            scope,
+            store,
+            blocks,
+            tf_cache: Vec::new(),
+            record_by_key: FxHashMap::default(),
+            first_by_identity: FxHashMap::default(),
+            links: Vec::new(),
+            cluster_edges: Vec::new(),
+            decisions: FxHashMap::default(),
+            non_match_partners: FxHashMap::default(),
+            person_of: Vec::new(),
+            conflicts: FxHashSet::default(),
+            candidate_pairs: 0,
+        }
+    }
+
+    /// Build an index over many mentions at once (same result as adding them in order).
+    pub fn batch(
+        settings: Settings,
+        model: Model,
+        scope: LinkScope,
+        mentions: &[MentionInput],
+        decisions: &[(String, String, Verdict)],
+    ) -> Result<LinkageIndex, LinkageError> {
+        let mut index = LinkageIndex::new(settings, model, scope);
+        for mention in mentions {
+            index.push_record(mention)?;
+        }
+        index.model.extend_tf_cache(&index.settings, &index.store, &mut index.tf_cache);
+        let mut candidates = Vec::new();
+        let mut new_links = Vec::new();
+        for record in 0..index.store.len() as u32 {
+            index.score_record(record, &mut candidates, &mut new_links);
+            index.record_links(&new_links);
+        }
+        for (left, right, verdict) in decisions {
+            index.store_decision(left, right, *verdict)?;
+        }
+        index.person_of = (0..index.store.len() as u32).collect();
+        let mut seen = vec![false; index.store.len()];
+        for record in 0..index.store.len() as u32 {
+            if seen.get(record as usize).copied().unwrap_or(true) {
+                continue;
+            }
+            let component = index.component_of(record);
+            for member in &component {
+                if let Some(flag) = seen.get_mut(*member as usize) {
+                    *flag = true;
+                }
+            }
+            index.cluster_component(&component);
+        }
+        Ok(index)
+    }
+
+    /// Add one mention: find candidates by index lookup, score them with the
+    /// frozen model, apply hard rules and recluster its component.
+    pub fn add(&mut self, mention: &MentionInput) -> Result<AddOutcome, LinkageError> {
+        let record = self.push_record(mention)?;
+        self.model.extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
+        let mut candidates = Vec::new();
+        let mut new_links = Vec::new();
+        self.score_record(record, &mut candidates, &mut new_links);
+        self.record_links(&new_links);
+        self.person_of.push(record);
+        let component = self.component_of(record);
+        self.cluster_component(&component);
+        Ok(AddOutcome { record, links: new_links, person: self.person(record) })
+    }
+
+    /// Record a person's decision about two mentions (by key) and recluster.
+    pub fn decide(&mut self, left_key: &str, right_key: &str, verdict: Verdict) -> Result<(), LinkageError> {
+        let (left, right) = self.store_decision(left_key, right_key, verdict)?;
+        for record in [left, right] {
+            let component = self.component_of(record);
+            self.cluster_component(&component);
+        }
+        Ok(())
+    }
+
+    fn push_record(&mut self, mention: &MentionInput) -> Result<u32, LinkageError> {
+        if self.record_by_key.contains_key(&mention.key) {
+            return Err(LinkageError::DuplicateKey(mention.key.clone()));
+        }
+        if self.store.len() >= (NONE - 1) as usize {
+            return Err(LinkageError::TooManyRecords);
+        }
+        let record = self.store.push(&self.settings, mention);
+        self.record_by_key.insert(mention.key.clone(), record);
+        self.blocks.insert(&self.settings, &self.store, record);
+        self.cluster_edges.push(Vec::new());
+        Ok(record)
+    }
+
+    fn identity_keys(&self, record: u32) -> [Option<(u8, u32, u32)>; 2] {
+        let identity = &self.settings.identity;
+        let strong = identity.strong_identifier.and_then(|column| {
+            let value = self.store.columns.get(column)?.value(record)?;
+            value.strong_valid.then_some((0, value.norm, 0))
+        });
+        let source = match (identity.agency_column, identity.source_id_column) {
+            (Some(agency), Some(source)) => {
+                let agency = self.store.columns.get(agency).map_or(NONE, |c| c.norm_id(record));
+                let source = self.store.columns.get(source).map_or(NONE, |c| c.norm_id(record));
+                (agency != NONE && source != NONE).then_some((1, agency, source))
+            }
+            _ => None,
+        };
+        [strong, source]
+    }
+
+    /// The hard rule deciding a pair, if any.
+    fn hard_rule(&self, left: u32, right: u32) -> Option<HardRule> {
+        let [left_strong, left_source] = self.identity_keys(left);
+        let [right_strong, right_source] = self.identity_keys(right);
+        if let (Some(a), Some(b)) = (left_strong, right_strong) {
+            return Some(if a == b { HardRule::SameStrongIdentifier } else { HardRule::DifferentStrongIdentifiers });
+        }
+        if let (Some(a), Some(b)) = (left_source, right_source)
+            && a.1 == b.1
+        {
+            return Some(if a.2 == b.2 { HardRule::SameSourceId } else { HardRule::DifferentSourceIds });
+        }
+        None
+    }
+
+    fn score_record(&mut self, record: u32, candidates: &mut Vec<u32>, new_links: &mut Vec<Link>) {
+        new_links.clear();
+        self.blocks.candidates(&self.settings, &self.store, self.scope, record, candidates);
+        self.candidate_pairs += candidates.len();
+        let link_weight = weight_from_probability(self.settings.thresholds.link_probability);
+        let review_weight = weight_from_probability(self.settings.thresholds.review_probability);
+        for other in candidates.iter() {
+            let weight = self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, *other, record);
+            let kind = match self.hard_rule(*other, record) {
+                Some(rule @ (HardRule::SameStrongIdentifier | HardRule::SameSourceId)) => LinkKind::Hard(rule),
+                Some(HardRule::DifferentStrongIdentifiers) => continue,
+                // Two ids of one agency never link automatically, but a person may say otherwise.
+                Some(HardRule::DifferentSourceIds) if weight >= review_weight => LinkKind::Review,
+                Some(_) => continue,
+                None if weight >= link_weight => LinkKind::Auto,
+                None if weight >= review_weight => LinkKind::Review,
+                None => continue,
+            };
+            new_links.push(Link {
+                left: *other,
+                right: record,
+                match_weight: weight,
+                match_probability: probability_from_weight(weight),
+                kind,
+            });
+        }
+        // Hard identity links to the first record with the same identity, even
+        // when blocking did not make them candidates.
+        for key in self.identity_keys(record).into_iter().flatten() {
+            match self.first_by_identity.get(&key) {
+                Some(first) => {
+                    if candidates.binary_search(first).is_err() && self.scope.allows(&self.store, *first, record) {
+                        let rule = if key.0 == 0 { HardRule::SameStrongIdentifier } else { HardRule::SameSourceId };
+                        // A same-source-id pair with different NHS numbers stays apart.
+                        if self.hard_rule(*first, record) == Some(rule) {
+                            let weight =
+                                self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, *first, record);
+                            new_links.push(Link {
+                                left: *first,
+                                right: record,
+                                match_weight: weight,
+                                match_probability: probability_from_weight(weight),
+                                kind: LinkKind::Hard(rule),
+                            });
+                        }
+                    }
+                }
+                None => {
+                    self.first_by_identity.insert(key, record);
+                }
+            }
+        }
+        new_links.sort_by_key(|link| link.left);
+    }
+
+    fn record_links(&mut self, new_links: &[Link]) {
+        for link in new_links {
+            let link_idx = u32::try_from(self.links.len()).unwrap_or(NONE);
+            self.links.push(*link);
+            if link.kind != LinkKind::Review {
+                for end in [link.left, link.right] {
+                    if let Some(edges) = self.cluster_edges.get_mut(end as usize) {
+                        edges.push(link_idx);
+                    }
+                }
+            }
+        }
+    }
+
+    fn store_decision(&mut self, left_key: &str, right_key: &str, verdict: Verdict) -> Result<(u32, u32), LinkageError> {
+        let find = |key: &str| self.record_by_key.get(key).copied().ok_or_else(|| LinkageError::UnknownKey(key.into()));
+        let (a, b) = (find(left_key)?, find(right_key)?);
+        if a == b {
+            return Err(LinkageError::Settings("a decision needs two different mentions".into()));
+        }
+        let (left, right) = (a.min(b), a.max(b));
+        self.decisions.insert((left, right), verdict);
+        match verdict {
+            Verdict::Match => {
+                let weight = self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, left, right);
+                self.record_links(&[Link {
+                    left,
+                    right,
+                    match_weight: weight,
+                    match_probability: probability_from_weight(weight),
+                    kind: LinkKind::Hard(HardRule::HumanMatch),
+                }]);
+            }
+            Verdict::NonMatch => {
+                self.non_match_partners.entry(left).or_default().push(right);
+                self.non_match_partners.entry(right).or_default().push(left);
+            }
+        }
+        Ok((left, right))
+    }
+
+    /// Records connected to `record` by clustering edges, sorted.
+    fn component_of(&self, record: u32) -> Vec<u32> {
+        let mut seen: FxHashSet<u32> = FxHashSet::default();
+        let mut queue = VecDeque::from([record]);
+        seen.insert(record);
+        while let Some(current) = queue.pop_front() {
+            for link_idx in self.cluster_edges.get(current as usize).map_or(&[][..], Vec::as_slice) {
+                let Some(link) = self.links.get(*link_idx as usize) else {
+                    continue;
+                };
+                let other = if link.left == current { link.right } else { link.left };
+                if seen.insert(other) {
+                    queue.push_back(other);
+                }
+            }
+        }
+        let mut members: Vec<u32> = seen.into_iter().collect();
+        members.sort_unstable();
+        members
+    }
+
+    /// Cluster one component under the constraints; deterministic in the
+    /// component's records, links and decisions only.
+    fn cluster_component(&mut self, members: &[u32]) {
+        let mut edge_ids: Vec<u32> = members
+            .iter()
+            .flat_map(|m| self.cluster_edges.get(*m as usize).map_or(&[][..], Vec::as_slice).iter().copied())
+            .collect();
+        edge_ids.sort_unstable();
+        edge_ids.dedup();
+        let mut edges: Vec<Link> = edge_ids.iter().filter_map(|idx| self.links.get(*idx as usize).copied()).collect();
+        let rank = |kind: LinkKind| match kind {
+            LinkKind::Hard(HardRule::HumanMatch) => 0,
+            LinkKind::Hard(_) => 1,
+            _ => 2,
+        };
+        edges.sort_by(|a, b| {
+            rank(a.kind)
+                .cmp(&rank(b.kind))
+                .then(b.match_weight.total_cmp(&a.match_weight))
+                .then((a.left, a.right).cmp(&(b.left, b.right)))
+        });
+        edges.dedup_by(|a, b| a.left == b.left && a.right == b.right);
+
+        let local: FxHashMap<u32, usize> = members.iter().enumerate().map(|(idx, m)| (*m, idx)).collect();
+        let mut parent: Vec<usize> = (0..members.len()).collect();
+        let mut infos: Vec<ClusterInfo> = members
+            .iter()
+            .map(|member| {
+                let [strong, source] = self.identity_keys(*member);
+                ClusterInfo {
+                    members: vec![*member],
+                    strong_ids: strong.map(|k| k.1).into_iter().collect(),
+                    source_ids: source.map(|k| (k.1, k.2)).into_iter().collect(),
+                }
+            })
+            .collect();
+        for conflict in self.conflicts.clone() {
+            if local.contains_key(&conflict.left) {
+                self.conflicts.remove(&conflict);
+            }
+        }
+        let merge_weight = weight_from_probability(self.settings.thresholds.merge_probability);
+        for edge in &edges {
+            let (Some(a), Some(b)) = (local.get(&edge.left), local.get(&edge.right)) else {
+                continue;
+            };
+            let (root_a, root_b) = (find_root(&mut parent, *a), find_root(&mut parent, *b));
+            if root_a == root_b {
+                continue;
+            }
+            let (Some(info_a), Some(info_b)) = (infos.get(root_a), infos.get(root_b)) else {
+                continue;
+            };
+            let human = edge.kind == LinkKind::Hard(HardRule::HumanMatch);
+            let refused = if disjoint_nonempty(&info_a.strong_ids, &info_b.strong_ids) {
+                Some(HardRule::DifferentStrongIdentifiers)
+            } else if !human && source_ids_conflict(&info_a.source_ids, &info_b.source_ids) {
+                Some(HardRule::DifferentSourceIds)
+            } else if self.human_non_match_between(info_a, info_b) {
+                Some(HardRule::HumanNonMatch)
+            } else {
+                None
+            };
+            if let Some(rule) = refused {
+                self.conflicts.insert(Conflict { left: edge.left, right: edge.right, rule });
+                continue;
+            }
+            if edge.kind == LinkKind::Auto
+                && info_a.members.len() + info_b.members.len() > 2
+                && self.average_weight(info_a, info_b) < merge_weight
+            {
+                continue;
+            }
+            let taken_b = std::mem::take(&mut infos[root_b]);
+            let info_a = &mut infos[root_a];
+            info_a.members.extend(taken_b.members);
+            info_a.strong_ids.extend(taken_b.strong_ids);
+            info_a.strong_ids.sort_unstable();
+            info_a.strong_ids.dedup();
+            info_a.source_ids.extend(taken_b.source_ids);
+            info_a.source_ids.sort_unstable();
+            info_a.source_ids.dedup();
+            parent[root_b] = root_a;
+        }
+        for (idx, member) in members.iter().enumerate() {
+            let root = find_root(&mut parent, idx);
+            let person = infos.get(root).and_then(|i| i.members.iter().min().copied()).unwrap_or(*member);
+            if let Some(slot) = self.person_of.get_mut(*member as usize) {
+                *slot = person;
+            }
+        }
+    }
+
+    fn human_non_match_between(&self, a: &ClusterInfo, b: &ClusterInfo) -> bool {
+        let (small, large) = if a.members.len() <= b.members.len() { (a, b) } else { (b, a) };
+        small.members.iter().any(|member| {
+            self.non_match_partners
+                .get(member)
+                .is_some_and(|partners| partners.iter().any(|p| large.members.contains(p)))
+        })
+    }
+
+    /// Average match weight over pairs across two clusters (at most
+    /// `cluster_pair_scores_max` pairs, in member order).
+    fn average_weight(&self, a: &ClusterInfo, b: &ClusterInfo) -> f64 {
+        let (mut total, mut count) = (0.0, 0usize);
+        'outer: for left in &a.members {
+            for right in &b.members {
+                if count >= self.settings.limits.cluster_pair_scores_max {
+                    break 'outer;
+                }
+                if !self.scope.allows(&self.store, *left, *right) {
+                    continue;
+                }
+                let (l, r) = ((*left).min(*right), (*left).max(*right));
+                total += self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, l, r);
+                count += 1;
+            }
+        }
+        if count == 0 { f64::INFINITY } else { total / count as f64 }
+    }
+
+    /// The person (cluster id: smallest record index in it) of a record.
+    pub fn person(&self, record: u32) -> u32 {
+        self.person_of.get(record as usize).copied().unwrap_or(record)
+    }
+
+    /// Person of every record, by record index.
+    pub fn persons(&self) -> &[u32] {
+        &self.person_of
+    }
+
+    /// All links kept (auto, review and hard), in discovery order.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// Links waiting for a person's decision (review band, no decision yet).
+    pub fn review_queue(&self) -> Vec<Link> {
+        self.links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Review && !self.decisions.contains_key(&(l.left, l.right)))
+            .copied()
+            .collect()
+    }
+
+    /// Merges refused by constraints, for review.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut conflicts: Vec<Conflict> = self.conflicts.iter().copied().collect();
+        conflicts.sort_unstable();
+        conflicts
+    }
+
+    /// Explain the score of any two records (by index): the waterfall.
+    pub fn explain(&self, left: u32, right: u32) -> Option<Explanation> {
+        if left as usize >= self.store.len() || right as usize >= self.store.len() {
+            return None;
+        }
+        let (l, r) = (left.min(right), left.max(right));
+        let mut explanation = self.model.explain(&self.settings, &self.store, &self.tf_cache, l, r);
+        explanation.hard_rule = match self.decisions.get(&(l, r)) {
+            Some(Verdict::Match) => Some(HardRule::HumanMatch),
+            Some(Verdict::NonMatch) => Some(HardRule::HumanNonMatch),
+            None => self.hard_rule(l, r),
+        };
+        Some(explanation)
+    }
+
+    /// Record index of a caller's key.
+    pub fn record_of(&self, key: &str) -> Option<u32> {
+        self.record_by_key.get(key).copied()
+    }
+
+    /// Caller's key of a record.
+    pub fn key_of(&self, record: u32) -> &str {
+        self.store.key(record)
+    }
+
+    /// The prepared records.
+    pub fn store(&self) -> &RecordStore {
+        &self.store
+    }
+
+    /// The frozen model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Blocking statistics (keys and records turned away from full blocks per rule).
+    pub fn blocking_stats(&self) -> BlockingStats {
+        self.blocks.stats(&self.settings)
+    }
+
+    /// Candidate pairs scored so far.
+    pub fn candidate_pairs(&self) -> usize {
+        self.candidate_pairs
+    }
+
+    /// Candidates of a record among earlier records (for evaluation of blocking recall).
+    pub fn candidates_of(&self, record: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.blocks.candidates(&self.settings, &self.store, self.scope, record, &mut out);
+        out
+    }
+}
+
+fn find_root(parent: &mut [usize], mut idx: usize) -> usize {
+    while let Some(&next) = parent.get(idx) {
+        if next == idx {
+            break;
+        }
+        let grand = parent.get(next).copied().unwrap_or(next);
+        if let Some(slot) = parent.get_mut(idx) {
+            *slot = grand;
+        }
+        idx = next;
+    }
+    idx
+}
+
+fn disjoint_nonempty(a: &[u32], b: &[u32]) -> bool {
+    !a.is_empty() && !b.is_empty() && !a.iter().any(|x| b.contains(x))
+}
+
+/// True when some agency appears in both with no source id in common.
+fn source_ids_conflict(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
+    a.iter().any(|(agency, _)| {
+        let ids_a = a.iter().filter(|(ag, _)| ag == agency).map(|(_, id)| *id);
+        let ids_b: Vec<u32> = b.iter().filter(|(ag, _)| ag == agency).map(|(_, id)| *id).collect();
+        !ids_b.is_empty() && !ids_a.clone().any(|id| ids_b.contains(&id))
+    })
+}

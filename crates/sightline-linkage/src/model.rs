@@ -1,0 +1,551 @@
+//! The Fellegi-Sunter model: u from random pairs, m by EM without labels,
+//! term-frequency adjustment, match weights and their per-field breakdown.
+
+use rand::Rng;
+use rustc_hash::FxHashMap;
+
+use crate::settings::{LevelSpec, Settings};
+use crate::store::{NULL_LEVEL, RecordStore};
+
+/// Smallest probability used for m and u, so that no weight is infinite.
+const PROBABILITY_MIN: f64 = 1e-6;
+
+/// Parameters of one comparison.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComparisonModel {
+    /// Comparison name.
+    pub name: String,
+    /// Labels per level, "else" last.
+    pub labels: Vec<String>,
+    /// P(level | match), per level with "else" last.
+    pub m: Vec<f64>,
+    /// P(level | non-match), per level with "else" last.
+    pub u: Vec<f64>,
+    /// log2(m/u) per level.
+    pub log2_bayes_factor: Vec<f64>,
+    /// Levels whose weight is adjusted by value frequency.
+    pub tf_levels: Vec<bool>,
+    /// Frozen value frequencies (by normalised value) when TF-adjusted.
+    pub tf: Option<TfTable>,
+}
+
+/// Frozen term frequencies of normalised values of one column.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TfTable {
+    frequencies: FxHashMap<Box<str>, f64>,
+    /// Frequency used for values not seen in training (one in the training size).
+    pub unseen_frequency: f64,
+}
+
+impl TfTable {
+    /// Frequency of a normalised value, never below `unseen_frequency`.
+    pub fn frequency(&self, normalised: &str) -> f64 {
+        self.frequencies
+            .get(normalised)
+            .copied()
+            .unwrap_or(self.unseen_frequency)
+            .max(self.unseen_frequency)
+    }
+}
+
+/// A trained, frozen model. Scores depend only on the model and the two records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// log2 of the prior odds that two random records match.
+    pub prior_log2_odds: f64,
+    /// Per comparison parameters, in settings order.
+    pub comparisons: Vec<ComparisonModel>,
+}
+
+/// What training did, for reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrainingReport {
+    /// Random pairs used for u.
+    pub u_pairs: usize,
+    /// Per EM session: (blocking rule name, pairs used, iterations, converged).
+    pub em_sessions: Vec<(String, usize, usize, bool)>,
+    /// Comparisons no session could estimate (their m stays at the default).
+    pub untrained_comparisons: Vec<String>,
+    /// Estimated probability that two random in-scope records match.
+    pub prior_probability: f64,
+}
+
+/// Which pairs are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkScope {
+    /// Every pair of records.
+    Dedupe,
+    /// Only pairs whose data set tags differ.
+    LinkOnly,
+}
+
+impl LinkScope {
+    pub(crate) fn allows(self, store: &RecordStore, left: u32, right: u32) -> bool {
+        left != right && (self == LinkScope::Dedupe || store.dataset(left) != store.dataset(right))
+    }
+}
+
+/// One field's contribution to a pair's match weight.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldContribution {
+    /// Comparison name.
+    pub field: String,
+    /// Level label (`exact after normalisation`, `Jaro-Winkler >= 0.92`, `else`, `missing`).
+    pub level: String,
+    /// Bayes factor m/u (TF-adjusted where configured); 1 when missing.
+    pub bayes_factor: f64,
+    /// log2 of the Bayes factor: what this field adds to the match weight.
+    pub weight: f64,
+}
+
+/// Why a pair scored as it did: the waterfall shown to a person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// Prior log2 odds (the starting bar).
+    pub prior_weight: f64,
+    /// Per-field contributions in settings order.
+    pub fields: Vec<FieldContribution>,
+    /// Total match weight: prior plus the fields.
+    pub match_weight: f64,
+    /// Match probability from the weight.
+    pub match_probability: f64,
+    /// A hard identity rule that decided the pair, if any.
+    pub hard_rule: Option<crate::HardRule>,
+}
+
+/// Convert a match weight (log2 odds) to a probability.
+pub fn probability_from_weight(weight: f64) -> f64 {
+    let odds = weight.exp2();
+    if odds.is_infinite() { 1.0 } else { odds / (1.0 + odds) }
+}
+
+/// Convert a probability to a match weight (log2 odds).
+pub fn weight_from_probability(probability: f64) -> f64 {
+    let p = probability.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).log2()
+}
+
+impl Model {
+    /// The match weight of a pair without the prior, and optionally its levels.
+    /// `tf_cache[c][norm_id]` holds frequencies for TF-adjusted comparisons.
+    pub(crate) fn pair_weight(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        tf_cache: &[Vec<f64>],
+        left: u32,
+        right: u32,
+    ) -> f64 {
+        let mut total = self.prior_log2_odds;
+        for (idx, (comparison, params)) in settings.comparisons.iter().zip(&self.comparisons).enumerate() {
+            let level = store.comparison_level(comparison, left, right);
+            total += self.level_weight(params, tf_cache.get(idx), store, comparison.column, level, left);
+        }
+        total
+    }
+
+    fn level_weight(
+        &self,
+        params: &ComparisonModel,
+        tf_cache: Option<&Vec<f64>>,
+        store: &RecordStore,
+        column: usize,
+        level: u8,
+        left: u32,
+    ) -> f64 {
+        if level == NULL_LEVEL {
+            return 0.0;
+        }
+        let level = usize::from(level);
+        let base = params.log2_bayes_factor.get(level).copied().unwrap_or(0.0);
+        let tf_level = params.tf_levels.get(level).copied().unwrap_or(false);
+        if !tf_level {
+            return base;
+        }
+        let Some(cache) = tf_cache else {
+            return base;
+        };
+        let norm_id = store.columns.get(column).map_or(u32::MAX, |c| c.norm_id(left));
+        match cache.get(norm_id as usize) {
+            Some(frequency) if *frequency > 0.0 => {
+                let m = params.m.get(level).copied().unwrap_or(PROBABILITY_MIN);
+                (m / frequency).log2()
+            }
+            _ => base,
+        }
+    }
+
+    /// The full explanation of a pair's score (no hard rules applied here).
+    pub(crate) fn explain(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        tf_cache: &[Vec<f64>],
+        left: u32,
+        right: u32,
+    ) -> Explanation {
+        let mut fields = Vec::with_capacity(self.comparisons.len());
+        let mut total = self.prior_log2_odds;
+        for (idx, (comparison, params)) in settings.comparisons.iter().zip(&self.comparisons).enumerate() {
+            let level = store.comparison_level(comparison, left, right);
+            let weight = self.level_weight(params, tf_cache.get(idx), store, comparison.column, level, left);
+            let label = if level == NULL_LEVEL {
+                "missing".to_string()
+            } else {
+                params.labels.get(usize::from(level)).cloned().unwrap_or_default()
+            };
+            total += weight;
+            fields.push(FieldContribution {
+                field: params.name.clone(),
+                level: label,
+                bayes_factor: weight.exp2(),
+                weight,
+            });
+        }
+        Explanation {
+            prior_weight: self.prior_log2_odds,
+            fields,
+            match_weight: total,
+            match_probability: probability_from_weight(total),
+            hard_rule: None,
+        }
+    }
+
+    /// Frequencies per norm id for every TF-adjusted comparison, for the
+    /// values currently in `store`, looked up in the frozen tables.
+    pub(crate) fn extend_tf_cache(&self, settings: &Settings, store: &RecordStore, cache: &mut Vec<Vec<f64>>) {
+        cache.resize(self.comparisons.len(), Vec::new());
+        for (idx, (comparison, params)) in settings.comparisons.iter().zip(&self.comparisons).enumerate() {
+            let (Some(table), Some(column), Some(entry)) =
+                (&params.tf, store.columns.get(comparison.column), cache.get_mut(idx))
+            else {
+                continue;
+            };
+            for norm_id in entry.len()..column.norms.len() {
+                let norm_id = u32::try_from(norm_id).unwrap_or(u32::MAX);
+                entry.push(table.frequency(column.norms.get(norm_id)));
+            }
+        }
+    }
+}
+
+fn pack_levels(levels: &[u8]) -> u64 {
+    levels.iter().enumerate().fold(0u64, |acc, (idx, level)| acc | (u64::from(*level & 0xF) << (4 * idx)))
+}
+
+fn unpack_level(pattern: u64, idx: usize) -> u8 {
+    ((pattern >> (4 * idx)) & 0xF) as u8
+}
+
+/// Train a model on the records of `store`: TF tables from the records, u from
+/// random pairs drawn with `rng`, m by EM on each configured session's
+/// candidate pairs, and the prior from the candidate pairs of all rules.
+pub fn train<R: Rng>(
+    settings: &Settings,
+    store: &RecordStore,
+    blocking: &crate::index::BlockIndex,
+    scope: LinkScope,
+    rng: &mut R,
+) -> (Model, TrainingReport) {
+    let n_comparisons = settings.comparisons.len();
+    let mut report = TrainingReport::default();
+    let n_records = store.len();
+
+    // Term frequencies.
+    let mut comparisons: Vec<ComparisonModel> = settings
+        .comparisons
+        .iter()
+        .map(|comparison| {
+            let n_levels = comparison.levels.len() + 1;
+            let mut labels: Vec<String> = comparison.levels.iter().map(|l| l.label.clone()).collect();
+            labels.push("else".into());
+            let tf_levels = comparison
+                .levels
+                .iter()
+                .map(|l| comparison.tf_adjust && matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised))
+                .chain(std::iter::once(false))
+                .collect();
+            let tf = comparison.tf_adjust.then(|| tf_table(store, comparison.column));
+            ComparisonModel {
+                name: comparison.name.clone(),
+                labels,
+                m: default_m(n_levels),
+                u: vec![1.0 / n_levels as f64; n_levels],
+                log2_bayes_factor: vec![0.0; n_levels],
+                tf_levels,
+                tf,
+            }
+        })
+        .collect();
+
+    // u from random pairs (all pairs when there are few).
+    let mut u_counts: Vec<Vec<f64>> = comparisons.iter().map(|c| vec![0.0; c.m.len()]).collect();
+    let mut levels = vec![0u8; n_comparisons];
+    let mut count_pair = |left: u32, right: u32, u_counts: &mut Vec<Vec<f64>>| {
+        for (idx, comparison) in settings.comparisons.iter().enumerate() {
+            levels[idx] = store.comparison_level(comparison, left, right);
+            if levels[idx] != NULL_LEVEL
+                && let Some(slot) = u_counts.get_mut(idx).and_then(|c| c.get_mut(usize::from(levels[idx])))
+            {
+                *slot += 1.0;
+            }
+        }
+    };
+    let n_total_pairs = n_records.saturating_mul(n_records.saturating_sub(1)) / 2;
+    if n_total_pairs <= settings.limits.u_random_pairs {
+        for left in 0..n_records {
+            for right in (left + 1)..n_records {
+                let (left, right) = (left as u32, right as u32);
+                if scope.allows(store, left, right) {
+                    count_pair(left, right, &mut u_counts);
+                    report.u_pairs += 1;
+                }
+            }
+        }
+    } else {
+        let attempts_max = settings.limits.u_random_pairs.saturating_mul(4);
+        let mut attempts = 0;
+        while report.u_pairs < settings.limits.u_random_pairs && attempts < attempts_max {
+            attempts += 1;
+            let left = rng.random_range(0..n_records) as u32;
+            let right = rng.random_range(0..n_records) as u32;
+            if scope.allows(store, left, right) {
+                count_pair(left, right, &mut u_counts);
+                report.u_pairs += 1;
+            }
+        }
+    }
+    for (params, counts) in comparisons.iter_mut().zip(&u_counts) {
+        let total: f64 = counts.iter().sum::<f64>() + 0.5 * counts.len() as f64;
+        params.u = counts.iter().map(|c| ((c + 0.5) / total).max(PROBABILITY_MIN)).collect();
+    }
+
+    // m by EM, one session per configured blocking rule.
+    let mut m_sums: Vec<Vec<f64>> = comparisons.iter().map(|c| vec![0.0; c.m.len()]).collect();
+    let mut m_sessions = vec![0usize; n_comparisons];
+    for rule_idx in &settings.em_sessions {
+        let Some(rule) = settings.blocking_rules.get(*rule_idx) else {
+            continue;
+        };
+        let held_out: Vec<bool> = settings
+            .comparisons
+            .iter()
+            .map(|c| {
+                rule.parts.iter().any(|part| {
+                    part.uses(c.column) || c.levels.iter().any(|l| l.other_column.is_some_and(|o| part.uses(o)))
+                })
+            })
+            .collect();
+        let patterns = session_patterns(settings, store, blocking, *rule_idx, scope, rng);
+        let n_pairs: usize = patterns.iter().map(|(_, count)| *count as usize).sum();
+        let (session_m, iterations, converged) = run_em(&comparisons, &held_out, &patterns, settings.limits.em_iterations_max);
+        report.em_sessions.push((rule.name.clone(), n_pairs, iterations, converged));
+        if n_pairs == 0 {
+            continue;
+        }
+        for (idx, held) in held_out.iter().enumerate() {
+            if *held {
+                continue;
+            }
+            if let (Some(sum), Some(m)) = (m_sums.get_mut(idx), session_m.get(idx)) {
+                for (s, value) in sum.iter_mut().zip(m) {
+                    *s += value;
+                }
+                m_sessions[idx] += 1;
+            }
+        }
+    }
+    for (idx, params) in comparisons.iter_mut().enumerate() {
+        if m_sessions[idx] == 0 {
+            report.untrained_comparisons.push(params.name.clone());
+        } else {
+            params.m = m_sums[idx].iter().map(|s| (s / m_sessions[idx] as f64).max(PROBABILITY_MIN)).collect();
+        }
+        params.log2_bayes_factor = params.m.iter().zip(&params.u).map(|(m, u)| (m / u).log2()).collect();
+    }
+
+    // The prior: EM on the prior alone over all candidate pairs, then scaled
+    // from candidates to all in-scope pairs.
+    let mut model = Model { prior_log2_odds: 0.0, comparisons };
+    let mut tf_cache = Vec::new();
+    model.extend_tf_cache(settings, store, &mut tf_cache);
+    let mut weights: Vec<f32> = Vec::new();
+    let mut candidates = Vec::new();
+    for record in 0..n_records as u32 {
+        blocking.candidates(settings, store, scope, record, &mut candidates);
+        for other in &candidates {
+            weights.push(model.pair_weight(settings, store, &tf_cache, *other, record) as f32);
+        }
+    }
+    let n_scope_pairs = scope_pair_count(store, scope).max(1) as f64;
+    let mut candidate_prior: f64 = 0.1;
+    for _ in 0..100 {
+        let prior_weight = weight_from_probability(candidate_prior);
+        let expected: f64 =
+            weights.iter().map(|w| probability_from_weight(f64::from(*w) + prior_weight)).sum();
+        let next = (expected / weights.len().max(1) as f64).clamp(1e-9, 1.0 - 1e-9);
+        let done = (next - candidate_prior).abs() < 1e-7;
+        candidate_prior = next;
+        if done {
+            break;
+        }
+    }
+    let expected_matches = candidate_prior * weights.len() as f64;
+    let prior = (expected_matches / n_scope_pairs).clamp(1e-12, 0.5);
+    model.prior_log2_odds = weight_from_probability(prior);
+    report.prior_probability = prior;
+    (model, report)
+}
+
+fn scope_pair_count(store: &RecordStore, scope: LinkScope) -> usize {
+    let n = store.len();
+    match scope {
+        LinkScope::Dedupe => n.saturating_mul(n.saturating_sub(1)) / 2,
+        LinkScope::LinkOnly => {
+            let mut per_dataset: FxHashMap<u16, usize> = FxHashMap::default();
+            for tag in &store.datasets {
+                *per_dataset.entry(*tag).or_default() += 1;
+            }
+            let counts: Vec<usize> = per_dataset.values().copied().collect();
+            let total: usize = counts.iter().sum();
+            let same: usize = counts.iter().map(|c| c * c.saturating_sub(1) / 2).sum();
+            (total.saturating_mul(total.saturating_sub(1)) / 2).saturating_sub(same)
+        }
+    }
+}
+
+fn tf_table(store: &RecordStore, column: usize) -> TfTable {
+    let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut n_present = 0usize;
+    if let Some(column) = store.columns.get(column) {
+        for record in 0..store.len() as u32 {
+            let norm = column.norm_id(record);
+            if norm != u32::MAX {
+                *counts.entry(norm).or_default() += 1;
+                n_present += 1;
+            }
+        }
+        let n = n_present.max(1) as f64;
+        let frequencies =
+            counts.iter().map(|(norm, count)| (column.norms.get(*norm).into(), *count as f64 / n)).collect();
+        return TfTable { frequencies, unseen_frequency: 1.0 / n };
+    }
+    TfTable::default()
+}
+
+fn default_m(n_levels: usize) -> Vec<f64> {
+    // Strongest level most likely among matches, falling off; "else" small.
+    let mut m: Vec<f64> = (0..n_levels)
+        .map(|idx| if idx + 1 == n_levels { 0.05 } else { 0.9_f64.powi(1) * 0.5_f64.powi(idx as i32 * 2) })
+        .collect();
+    let total: f64 = m.iter().sum();
+    m.iter_mut().for_each(|v| *v /= total);
+    m
+}
+
+/// Comparison patterns (packed levels) with counts for one session's pairs.
+fn session_patterns<R: Rng>(
+    settings: &Settings,
+    store: &RecordStore,
+    blocking: &crate::index::BlockIndex,
+    rule_idx: usize,
+    scope: LinkScope,
+    rng: &mut R,
+) -> Vec<(u64, u32)> {
+    let n_pairs = blocking.rule_pair_count(rule_idx);
+    let keep_probability = if n_pairs > settings.limits.em_pairs_max {
+        settings.limits.em_pairs_max as f64 / n_pairs as f64
+    } else {
+        1.0
+    };
+    let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut levels = vec![0u8; settings.comparisons.len()];
+    blocking.for_each_rule_pair(rule_idx, |left, right| {
+        if !scope.allows(store, left, right) {
+            return;
+        }
+        if keep_probability < 1.0 && rng.random::<f64>() >= keep_probability {
+            return;
+        }
+        for (idx, comparison) in settings.comparisons.iter().enumerate() {
+            levels[idx] = store.comparison_level(comparison, left, right);
+        }
+        *counts.entry(pack_levels(&levels)).or_default() += 1;
+    });
+    let mut patterns: Vec<(u64, u32)> = counts.into_iter().collect();
+    patterns.sort_unstable();
+    patterns
+}
+
+/// EM over aggregated patterns with u fixed; returns m per comparison,
+/// iterations run and whether it converged.
+pub(crate) fn run_em(
+    comparisons: &[ComparisonModel],
+    held_out: &[bool],
+    patterns: &[(u64, u32)],
+    iterations_max: usize,
+) -> (Vec<Vec<f64>>, usize, bool) {
+    let mut m: Vec<Vec<f64>> = comparisons.iter().map(|c| c.m.clone()).collect();
+    let mut lambda: f64 = 0.3;
+    let n_total: f64 = patterns.iter().map(|(_, c)| f64::from(*c)).sum();
+    if n_total == 0.0 {
+        return (m, 0, true);
+    }
+    for iteration in 1..=iterations_max {
+        let mut m_next: Vec<Vec<f64>> = m.iter().map(|levels| vec![0.0; levels.len()]).collect();
+        let mut matched_total = 0.0;
+        for (pattern, count) in patterns {
+            let mut log_odds = (lambda / (1.0 - lambda)).ln();
+            for (idx, params) in comparisons.iter().enumerate() {
+                if held_out.get(idx).copied().unwrap_or(true) {
+                    continue;
+                }
+                let level = unpack_level(*pattern, idx);
+                if level == NULL_LEVEL {
+                    continue;
+                }
+                let level = usize::from(level);
+                let (Some(mv), Some(uv)) = (m.get(idx).and_then(|l| l.get(level)), params.u.get(level)) else {
+                    continue;
+                };
+                log_odds += (mv / uv).ln();
+            }
+            let posterior = 1.0 / (1.0 + (-log_odds).exp());
+            let weight = posterior * f64::from(*count);
+            matched_total += weight;
+            for (idx, slots) in m_next.iter_mut().enumerate() {
+                let level = unpack_level(*pattern, idx);
+                if level != NULL_LEVEL
+                    && let Some(slot) = slots.get_mut(usize::from(level))
+                {
+                    *slot += weight;
+                }
+            }
+        }
+        let mut change: f64 = 0.0;
+        for (idx, slots) in m_next.iter_mut().enumerate() {
+            if held_out.get(idx).copied().unwrap_or(true) {
+                *slots = m.get(idx).cloned().unwrap_or_default();
+                continue;
+            }
+            let total: f64 = slots.iter().sum();
+            if total <= 0.0 {
+                *slots = m.get(idx).cloned().unwrap_or_default();
+                continue;
+            }
+            for (slot_idx, slot) in slots.iter_mut().enumerate() {
+                *slot = (*slot / total).max(PROBABILITY_MIN);
+                let previous = m.get(idx).and_then(|l| l.get(slot_idx)).copied().unwrap_or(0.0);
+                change = change.max((*slot - previous).abs());
+            }
+        }
+        let lambda_next = (matched_total / n_total).clamp(1e-9, 1.0 - 1e-9);
+        change = change.max((lambda_next - lambda).abs());
+        m = m_next;
+        lambda = lambda_next;
+        if change < 1e-6 {
+            return (m, iteration, true);
+        }
+    }
+    (m, iterations_max, false)
+}

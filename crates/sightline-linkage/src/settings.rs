@@ -1,0 +1,557 @@
+//! Linkage settings: columns, comparisons with their levels, blocking rules,
+//! limits and thresholds, read from TOML.
+//!
+//! The TOML structs here are the configuration's wire form; [`Settings::from_toml`]
+//! checks them once (names resolve, limits are sane) and everything downstream
+//! works with column and comparison indices.
+
+use serde::Deserialize;
+
+use crate::LinkageError;
+
+/// The built-in settings for UK interchange persons.
+pub const UK_PERSONS_TOML: &str = include_str!("../settings/uk_persons.toml");
+/// The built-in settings for the FEBRL synthetic data sets.
+pub const FEBRL_TOML: &str = include_str!("../settings/febrl.toml");
+
+/// Most comparisons a model may have: a comparison vector packs into a `u64`,
+/// four bits per comparison.
+pub const COMPARISONS_MAX: usize = 16;
+/// Most configured levels per comparison (plus the implicit "else" level and
+/// the null marker, all in four bits).
+pub const LEVELS_PER_COMPARISON_MAX: usize = 13;
+
+/// How a column's raw text is prepared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// A person's name: accents, punctuation, honorifics, tokens, nicknames, phonetic key.
+    Name,
+    /// A partial date (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYYMMDD`).
+    Date,
+    /// A postcode; UK postcodes also give district and sector.
+    Postcode,
+    /// Free text compared as a string and as a token set (addresses).
+    Text,
+    /// An identifier: digits only.
+    Identifier,
+    /// A short code (state, sex) compared exactly after normalisation.
+    Category,
+    /// Sex: `male`/`female` (or `m`/`f`); `unknown` is missing.
+    Sex,
+}
+
+/// One comparison level, tried in order; the first that holds is the pair's level.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LevelSpec {
+    /// The raw (trimmed) values are equal.
+    Exact,
+    /// The normalised values are equal.
+    ExactNormalised,
+    /// The values share at least one token (hyphenated, double-barrelled,
+    /// several given names).
+    AnyToken,
+    /// Some token of one is a nickname or diminutive of some token of the other.
+    Nickname,
+    /// Equal Double Metaphone keys.
+    Phonetic,
+    /// Jaro-Winkler similarity of the normalised values at least `threshold`.
+    JaroWinkler {
+        /// Similarity floor, 0..=1.
+        threshold: f64,
+    },
+    /// Damerau-Levenshtein (optimal string alignment) distance at most `max`.
+    DamerauLevenshtein {
+        /// Largest distance accepted.
+        max: usize,
+    },
+    /// This column of one equals `other` of the other and vice versa
+    /// (given and family names swapped).
+    Swapped {
+        /// The other column's name.
+        other: String,
+    },
+    /// Token sets overlap: shared / smaller set size at least `min`.
+    TokenOverlap {
+        /// Overlap floor, 0..=1.
+        min: f64,
+    },
+    /// Both full dates and equal.
+    DateExact,
+    /// Full dates equal after swapping day and month of one.
+    DateTransposed,
+    /// Same year and month.
+    DateYearMonth,
+    /// Same year.
+    DateYear,
+    /// Partial dates agree as far as both are known (`2006` and `2006-03-01`).
+    DatePartialAgree,
+    /// Postcodes share the sector (`N17 6`).
+    PostcodeSector,
+    /// Postcodes share the district (`N17`).
+    PostcodeDistrict,
+}
+
+/// A blocking key part: how one column contributes to a block key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// The normalised value.
+    Exact,
+    /// The phonetic key.
+    Phonetic,
+    /// Each token on its own (a record gets one key per token).
+    AnyToken,
+    /// The year of a date.
+    Year,
+    /// Year and month of a date.
+    YearMonth,
+    /// Postcode district.
+    PostcodeDistrict,
+    /// Postcode sector.
+    PostcodeSector,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsToml {
+    name: String,
+    limits: LimitsToml,
+    thresholds: ThresholdsToml,
+    #[serde(default)]
+    identity: IdentityToml,
+    #[serde(rename = "column")]
+    columns: Vec<ColumnToml>,
+    #[serde(rename = "comparison")]
+    comparisons: Vec<ComparisonToml>,
+    #[serde(rename = "blocking")]
+    blocking_rules: Vec<BlockingToml>,
+    training: TrainingToml,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsToml {
+    block_records_max: u32,
+    em_pairs_max: usize,
+    u_random_pairs: usize,
+    em_iterations_max: usize,
+    cluster_pair_scores_max: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdsToml {
+    link_probability: f64,
+    review_probability: f64,
+    merge_probability: f64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityToml {
+    agency_column: Option<String>,
+    source_id_column: Option<String>,
+    strong_identifier: Option<String>,
+    #[serde(default)]
+    strong_identifier_nhs_check: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnToml {
+    name: String,
+    kind: ColumnKind,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComparisonToml {
+    name: String,
+    column: String,
+    #[serde(default)]
+    tf_adjust: bool,
+    levels: Vec<LevelSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockingToml {
+    name: String,
+    keys: Vec<KeyToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyToml {
+    column: String,
+    key: KeyKind,
+    #[serde(default)]
+    unordered_with: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainingToml {
+    em_sessions: Vec<String>,
+}
+
+/// A prepared column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnSpec {
+    /// Column name, as callers pass it in [`crate::MentionInput`].
+    pub name: String,
+    /// How raw values are prepared.
+    pub kind: ColumnKind,
+}
+
+/// A level with other-column names resolved to indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Level {
+    /// What the level checks.
+    pub spec: LevelSpec,
+    /// For [`LevelSpec::Swapped`], the other column's index.
+    pub other_column: Option<usize>,
+    /// Human-readable label shown in explanations.
+    pub label: String,
+}
+
+/// One comparison: a column and its ordered levels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// Name shown in explanations.
+    pub name: String,
+    /// Index into [`Settings::columns`].
+    pub column: usize,
+    /// Adjust the exact levels' weight by how common the value is.
+    pub tf_adjust: bool,
+    /// Levels in order, strongest first; "else" is implicit after them.
+    pub levels: Vec<Level>,
+}
+
+/// One part of a blocking key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyPart {
+    /// Column index.
+    pub column: usize,
+    /// What of the column's value makes the key.
+    pub kind: KeyKind,
+    /// With `Exact`: key on this column and another as an unordered pair, so
+    /// swapped values (given and family name) share the key.
+    pub unordered_with: Option<usize>,
+}
+
+/// A blocking rule: the AND of its key parts; rules are OR-ed together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockingRule {
+    /// Name, used by training sessions and reports.
+    pub name: String,
+    /// Key parts.
+    pub parts: Vec<KeyPart>,
+}
+
+impl KeyPart {
+    /// True when this part reads `column`.
+    pub fn uses(&self, column: usize) -> bool {
+        self.column == column || self.unordered_with == Some(column)
+    }
+}
+
+/// Limits on work; see the TOML files for the meaning of each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Records per block key beyond which later records are not blocked by that key.
+    pub block_records_max: u32,
+    /// Most candidate pairs one EM session uses.
+    pub em_pairs_max: usize,
+    /// Random pairs sampled to estimate u.
+    pub u_random_pairs: usize,
+    /// EM iterations per session.
+    pub em_iterations_max: usize,
+    /// Most pair scores computed to judge one cluster merge.
+    pub cluster_pair_scores_max: usize,
+}
+
+/// Probability thresholds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    /// At or above: linked automatically.
+    pub link_probability: f64,
+    /// At or above (and below `link_probability`): clerical review.
+    pub review_probability: f64,
+    /// Two clusters of more than one record merge only if the average match
+    /// weight across them reaches this probability.
+    pub merge_probability: f64,
+}
+
+/// Strong identity constraints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Identity {
+    /// Column holding the sending agency.
+    pub agency_column: Option<usize>,
+    /// Column holding the agency's own person id.
+    pub source_id_column: Option<usize>,
+    /// Column holding a strong identifier (NHS number): equal links, different never links.
+    pub strong_identifier: Option<usize>,
+    /// Only identifiers passing the NHS modulus-11 check count as strong.
+    pub strong_identifier_nhs_check: bool,
+}
+
+/// Checked linkage settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Settings name.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<ColumnSpec>,
+    /// Comparisons in order (at most [`COMPARISONS_MAX`]).
+    pub comparisons: Vec<Comparison>,
+    /// Blocking rules, OR-ed.
+    pub blocking_rules: Vec<BlockingRule>,
+    /// Indices of the blocking rules used as EM training sessions.
+    pub em_sessions: Vec<usize>,
+    /// Limits.
+    pub limits: Limits,
+    /// Thresholds.
+    pub thresholds: Thresholds,
+    /// Hard identity rules.
+    pub identity: Identity,
+}
+
+impl Settings {
+    /// The built-in UK interchange persons settings.
+    pub fn uk_persons() -> Result<Settings, LinkageError> {
+        Settings::from_toml(UK_PERSONS_TOML)
+    }
+
+    /// The built-in FEBRL settings; without `use_ssn` the `soc_sec_id`
+    /// comparison and any blocking rule on it are dropped.
+    pub fn febrl(use_ssn: bool) -> Result<Settings, LinkageError> {
+        let settings = Settings::from_toml(FEBRL_TOML)?;
+        if use_ssn {
+            return Ok(settings);
+        }
+        settings.without_column("soc_sec_id")
+    }
+
+    /// Parse and check settings from TOML text.
+    pub fn from_toml(text: &str) -> Result<Settings, LinkageError> {
+        let raw: SettingsToml =
+            toml::from_str(text).map_err(|err| LinkageError::Settings(err.to_string()))?;
+        Settings::from_raw(raw)
+    }
+
+    /// A copy with every comparison and blocking rule that uses `column` removed.
+    pub fn without_column(&self, column: &str) -> Result<Settings, LinkageError> {
+        let column_idx = self.column_index(column)?;
+        let mut settings = self.clone();
+        let rule_names: Vec<String> = settings.blocking_rules.iter().map(|r| r.name.clone()).collect();
+        settings.comparisons.retain(|c| {
+            c.column != column_idx && c.levels.iter().all(|l| l.other_column != Some(column_idx))
+        });
+        settings
+            .blocking_rules
+            .retain(|rule| rule.parts.iter().all(|part| !part.uses(column_idx)));
+        settings.em_sessions = self
+            .em_sessions
+            .iter()
+            .filter_map(|idx| {
+                let name = rule_names.get(*idx)?;
+                settings.blocking_rules.iter().position(|r| &r.name == name)
+            })
+            .collect();
+        if settings.identity.strong_identifier == Some(column_idx) {
+            settings.identity.strong_identifier = None;
+        }
+        Ok(settings)
+    }
+
+    /// Index of a column by name.
+    pub fn column_index(&self, name: &str) -> Result<usize, LinkageError> {
+        self.columns
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| LinkageError::Settings(format!("unknown column {name:?}")))
+    }
+
+    fn from_raw(raw: SettingsToml) -> Result<Settings, LinkageError> {
+        let columns: Vec<ColumnSpec> = raw
+            .columns
+            .iter()
+            .map(|c| ColumnSpec { name: c.name.clone(), kind: c.kind })
+            .collect();
+        let mut settings = Settings {
+            name: raw.name,
+            columns,
+            comparisons: Vec::new(),
+            blocking_rules: Vec::new(),
+            em_sessions: Vec::new(),
+            limits: Limits {
+                block_records_max: raw.limits.block_records_max,
+                em_pairs_max: raw.limits.em_pairs_max,
+                u_random_pairs: raw.limits.u_random_pairs,
+                em_iterations_max: raw.limits.em_iterations_max,
+                cluster_pair_scores_max: raw.limits.cluster_pair_scores_max,
+            },
+            thresholds: Thresholds {
+                link_probability: raw.thresholds.link_probability,
+                review_probability: raw.thresholds.review_probability,
+                merge_probability: raw.thresholds.merge_probability,
+            },
+            identity: Identity::default(),
+        };
+        for (idx, column) in settings.columns.iter().enumerate() {
+            if settings.columns[..idx].iter().any(|c| c.name == column.name) {
+                return Err(LinkageError::Settings(format!("column {:?} declared twice", column.name)));
+            }
+        }
+        if raw.comparisons.is_empty() || raw.comparisons.len() > COMPARISONS_MAX {
+            return Err(LinkageError::Settings(format!(
+                "between 1 and {COMPARISONS_MAX} comparisons are needed, found {}",
+                raw.comparisons.len()
+            )));
+        }
+        for comparison in &raw.comparisons {
+            let column = settings.column_index(&comparison.column)?;
+            if comparison.levels.is_empty() || comparison.levels.len() > LEVELS_PER_COMPARISON_MAX {
+                return Err(LinkageError::Settings(format!(
+                    "comparison {:?} needs 1 to {LEVELS_PER_COMPARISON_MAX} levels",
+                    comparison.name
+                )));
+            }
+            let mut levels = Vec::with_capacity(comparison.levels.len());
+            for spec in &comparison.levels {
+                let other_column = match spec {
+                    LevelSpec::Swapped { other } => Some(settings.column_index(other)?),
+                    _ => None,
+                };
+                check_level(spec, settings.columns[column].kind, &comparison.name)?;
+                levels.push(Level { label: level_label(spec), spec: spec.clone(), other_column });
+            }
+            settings.comparisons.push(Comparison {
+                name: comparison.name.clone(),
+                column,
+                tf_adjust: comparison.tf_adjust,
+                levels,
+            });
+        }
+        for rule in &raw.blocking_rules {
+            if rule.keys.is_empty() {
+                return Err(LinkageError::Settings(format!("blocking rule {:?} has no keys", rule.name)));
+            }
+            let mut parts = Vec::with_capacity(rule.keys.len());
+            for key in &rule.keys {
+                let unordered_with = key.unordered_with.as_deref().map(|n| settings.column_index(n)).transpose()?;
+                if unordered_with.is_some() && key.key != KeyKind::Exact {
+                    return Err(LinkageError::Settings(format!(
+                        "blocking rule {:?}: unordered_with needs key = \"exact\"",
+                        rule.name
+                    )));
+                }
+                parts.push(KeyPart { column: settings.column_index(&key.column)?, kind: key.key, unordered_with });
+            }
+            settings.blocking_rules.push(BlockingRule { name: rule.name.clone(), parts });
+        }
+        for session in &raw.training.em_sessions {
+            let idx = settings
+                .blocking_rules
+                .iter()
+                .position(|r| &r.name == session)
+                .ok_or_else(|| LinkageError::Settings(format!("EM session names unknown blocking rule {session:?}")))?;
+            settings.em_sessions.push(idx);
+        }
+        let optional_column = |name: &Option<String>| -> Result<Option<usize>, LinkageError> {
+            name.as_deref().map(|n| settings.column_index(n)).transpose()
+        };
+        settings.identity = Identity {
+            agency_column: optional_column(&raw.identity.agency_column)?,
+            source_id_column: optional_column(&raw.identity.source_id_column)?,
+            strong_identifier: optional_column(&raw.identity.strong_identifier)?,
+            strong_identifier_nhs_check: raw.identity.strong_identifier_nhs_check,
+        };
+        let t = &settings.thresholds;
+        let ordered = 0.0 < t.review_probability
+            && t.review_probability <= t.link_probability
+            && t.link_probability < 1.0
+            && 0.0 < t.merge_probability
+            && t.merge_probability < 1.0;
+        if !ordered {
+            return Err(LinkageError::Settings(
+                "thresholds need 0 < review_probability <= link_probability < 1 and 0 < merge_probability < 1".into(),
+            ));
+        }
+        if settings.limits.block_records_max < 2 || settings.limits.em_iterations_max == 0 {
+            return Err(LinkageError::Settings("block_records_max >= 2 and em_iterations_max >= 1 are needed".into()));
+        }
+        Ok(settings)
+    }
+}
+
+fn check_level(spec: &LevelSpec, kind: ColumnKind, comparison: &str) -> Result<(), LinkageError> {
+    let date_level = matches!(
+        spec,
+        LevelSpec::DateExact
+            | LevelSpec::DateTransposed
+            | LevelSpec::DateYearMonth
+            | LevelSpec::DateYear
+            | LevelSpec::DatePartialAgree
+    );
+    let postcode_level = matches!(spec, LevelSpec::PostcodeSector | LevelSpec::PostcodeDistrict);
+    let bad = (date_level && kind != ColumnKind::Date)
+        || (postcode_level && kind != ColumnKind::Postcode)
+        || matches!(spec, LevelSpec::JaroWinkler { threshold } if !(0.0..=1.0).contains(threshold))
+        || matches!(spec, LevelSpec::TokenOverlap { min } if !(0.0..=1.0).contains(min));
+    if bad {
+        return Err(LinkageError::Settings(format!(
+            "comparison {comparison:?}: level {spec:?} does not fit a {kind:?} column"
+        )));
+    }
+    Ok(())
+}
+
+fn level_label(spec: &LevelSpec) -> String {
+    match spec {
+        LevelSpec::Exact => "exact".into(),
+        LevelSpec::ExactNormalised => "exact after normalisation".into(),
+        LevelSpec::AnyToken => "shares a name part".into(),
+        LevelSpec::Nickname => "nickname".into(),
+        LevelSpec::Phonetic => "sounds alike".into(),
+        LevelSpec::JaroWinkler { threshold } => format!("Jaro-Winkler >= {threshold}"),
+        LevelSpec::DamerauLevenshtein { max } => format!("Damerau-Levenshtein <= {max}"),
+        LevelSpec::Swapped { other } => format!("swapped with {other}"),
+        LevelSpec::TokenOverlap { min } => format!("token overlap >= {min}"),
+        LevelSpec::DateExact => "same date".into(),
+        LevelSpec::DateTransposed => "day and month transposed".into(),
+        LevelSpec::DateYearMonth => "same year and month".into(),
+        LevelSpec::DateYear => "same year".into(),
+        LevelSpec::DatePartialAgree => "agrees as far as known".into(),
+        LevelSpec::PostcodeSector => "same postcode sector".into(),
+        LevelSpec::PostcodeDistrict => "same postcode district".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_settings_parse() {
+        let uk = Settings::uk_persons();
+        assert!(uk.is_ok(), "{uk:?}");
+        let febrl = Settings::febrl(true);
+        assert!(febrl.is_ok(), "{febrl:?}");
+        let no_ssn = Settings::febrl(false);
+        assert!(no_ssn.is_ok(), "{no_ssn:?}");
+        if let (Ok(with), Ok(without)) = (febrl, no_ssn) {
+            assert_eq!(with.comparisons.len(), without.comparisons.len() + 1);
+            assert!(!without.em_sessions.is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_column_is_an_error() {
+        let text = FEBRL_TOML.replace("column = \"surname\"", "column = \"surnme\"");
+        assert!(matches!(Settings::from_toml(&text), Err(LinkageError::Settings(_))));
+    }
+}

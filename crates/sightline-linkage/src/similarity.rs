@@ -1,0 +1,136 @@
+//! String similarity for normalised (ASCII) values.
+//!
+//! `strsim` is the reference implementation. Normalised values are ASCII and
+//! short, so these functions run an allocation-free byte version for strings up
+//! to 64 bytes (the hot path: millions of pairs) and fall back to `strsim`
+//! otherwise; tests check both give the same answers.
+
+/// Longest string handled on the stack.
+const FAST_LEN_MAX: usize = 64;
+
+/// Jaro-Winkler similarity (prefix scale 0.1, prefix up to 4, boost above 0.7),
+/// identical to `strsim::jaro_winkler`.
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    if !a.is_ascii() || !b.is_ascii() || ab.len() > FAST_LEN_MAX || bb.len() > FAST_LEN_MAX {
+        return strsim::jaro_winkler(a, b);
+    }
+    let sim = jaro_bytes(ab, bb);
+    if sim > 0.7 {
+        let prefix = ab.iter().zip(bb).take(4).take_while(|(x, y)| x == y).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
+    }
+}
+
+fn jaro_bytes(a: &[u8], b: &[u8]) -> f64 {
+    let (a_len, b_len) = (a.len(), b.len());
+    if a_len == 0 && b_len == 0 {
+        return 1.0;
+    }
+    if a_len == 0 || b_len == 0 {
+        return 0.0;
+    }
+    let search_range = (a_len.max(b_len) / 2).saturating_sub(1);
+    let (mut a_flags, mut b_flags) = (0u64, 0u64);
+    let mut matches = 0usize;
+    for (i, a_byte) in a.iter().enumerate() {
+        let low = i.saturating_sub(search_range);
+        let high = b_len.min(i + search_range + 1);
+        for j in low..high {
+            if b_flags & (1 << j) == 0 && b.get(j) == Some(a_byte) {
+                a_flags |= 1 << i;
+                b_flags |= 1 << j;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut j = 0usize;
+    for (i, a_byte) in a.iter().enumerate() {
+        if a_flags & (1 << i) == 0 {
+            continue;
+        }
+        while j < b_len && b_flags & (1 << j) == 0 {
+            j += 1;
+        }
+        if b.get(j) != Some(a_byte) {
+            transpositions += 1;
+        }
+        j += 1;
+    }
+    let transpositions = transpositions / 2;
+    let m = matches as f64;
+    (m / a_len as f64 + m / b_len as f64 + (matches - transpositions) as f64 / m) / 3.0
+}
+
+/// Damerau-Levenshtein distance in its optimal-string-alignment form,
+/// identical to `strsim::osa_distance`.
+pub fn osa_distance(a: &str, b: &str) -> usize {
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    if !a.is_ascii() || !b.is_ascii() || ab.len() >= FAST_LEN_MAX || bb.len() >= FAST_LEN_MAX {
+        return strsim::osa_distance(a, b);
+    }
+    let b_len = bb.len();
+    if ab.is_empty() {
+        return b_len;
+    }
+    if b_len == 0 {
+        return ab.len();
+    }
+    // Three rolling rows of at most 64 + 1 cells; distances fit in a byte here.
+    let mut prev_two = [0u8; FAST_LEN_MAX + 1];
+    let mut prev = [0u8; FAST_LEN_MAX + 1];
+    let mut curr = [0u8; FAST_LEN_MAX + 1];
+    for (j, slot) in prev.iter_mut().enumerate().take(b_len + 1) {
+        *slot = j as u8;
+    }
+    for i in 0..ab.len() {
+        curr[0] = (i + 1) as u8;
+        for j in 0..b_len {
+            let cost = u8::from(ab[i] != bb[j]);
+            let mut value = (prev[j] + cost).min(prev[j + 1] + 1).min(curr[j] + 1);
+            if i > 0 && j > 0 && ab[i] == bb[j - 1] && ab[i - 1] == bb[j] {
+                value = value.min(prev_two[j - 1] + 1);
+            }
+            curr[j + 1] = value;
+        }
+        std::mem::swap(&mut prev_two, &mut prev);
+        std::mem::swap(&mut prev, &mut curr);
+    }
+    usize::from(prev[b_len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn similarity_table() {
+        let check = |a: &str, b: &str, jw: f64, osa: usize| {
+            assert!((jaro_winkler(a, b) - jw).abs() < 1e-3, "jw {a} {b} = {}", jaro_winkler(a, b));
+            assert_eq!(osa_distance(a, b), osa, "osa {a} {b}");
+        };
+        check("martha", "marhta", 0.961, 1);
+        check("dwayne", "duane", 0.84, 2);
+        check("smith", "smith", 1.0, 0);
+        check("", "", 1.0, 0);
+        check("abc", "", 0.0, 3);
+        check("19151111", "19151111", 1.0, 0);
+        check("ca", "abc", 0.0, 3);
+    }
+
+    proptest! {
+        #[test]
+        fn fast_paths_equal_strsim(a in "[a-e ]{0,12}", b in "[a-e ]{0,12}") {
+            prop_assert!((jaro_winkler(&a, &b) - strsim::jaro_winkler(&a, &b)).abs() < 1e-12);
+            prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! Prepared records: every raw value is interned per column and prepared once
+//! (normalised text, tokens, phonetic key, nickname groups, parsed date,
+//! postcode parts); records hold only integer ids. Comparison levels and
+//! blocking keys are computed from these ids.
+
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::normalise::{
+    PartialDate, address_tokens, identifier_digits, is_valid_nhs_number, nickname_groups,
+    normalise_name, normalise_sex, normalise_text, parse_postcode, phonetic_key,
+    sorted_lists_intersect,
+};
+use crate::similarity;
+use crate::settings::{ColumnKind, Comparison, KeyKind, KeyPart, LevelSpec, Settings};
+
+/// Marks a missing value or an absent derived feature.
+pub(crate) const NONE: u32 = u32::MAX;
+/// The level code of a comparison where either side is missing.
+pub const NULL_LEVEL: u8 = 15;
+/// Most keys one record contributes to one blocking rule (cartesian products
+/// of multi-token keys are cut here).
+const KEYS_PER_RULE_MAX: usize = 16;
+
+/// A mention of a person as a caller supplies it: a caller-chosen key (unique
+/// within an index), the data set it came from (for link-only tasks; 0 when
+/// deduplicating), and raw values by column name. Unknown columns are ignored;
+/// missing columns are missing values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MentionInput {
+    /// Caller's key for the mention, e.g. `agency/record_id/ref`.
+    pub key: String,
+    /// Data set tag; in link-only mode pairs within one tag are never compared.
+    pub dataset: u16,
+    /// `(column name, raw value)` pairs.
+    pub values: Vec<(String, String)>,
+}
+
+impl MentionInput {
+    /// A mention with no values yet.
+    pub fn new(key: impl Into<String>) -> MentionInput {
+        MentionInput { key: key.into(), dataset: 0, values: Vec::new() }
+    }
+
+    /// Add a value (empty values are treated as missing).
+    pub fn with(mut self, column: &str, value: impl Into<String>) -> MentionInput {
+        self.values.push((column.to_string(), value.into()));
+        self
+    }
+
+    /// Set the data set tag.
+    pub fn in_dataset(mut self, dataset: u16) -> MentionInput {
+        self.dataset = dataset;
+        self
+    }
+
+    fn value(&self, column: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(name, _)| name == column)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Interner {
+    map: FxHashMap<Box<str>, u32>,
+    strings: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub(crate) fn intern(&mut self, text: &str) -> u32 {
+        if let Some(id) = self.map.get(text) {
+            return *id;
+        }
+        let id = u32::try_from(self.strings.len()).unwrap_or(NONE - 1);
+        self.map.insert(text.into(), id);
+        self.strings.push(text.into());
+        id
+    }
+
+    pub(crate) fn get(&self, id: u32) -> &str {
+        self.strings.get(id as usize).map(|s| &**s).unwrap_or("")
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.strings.len()
+    }
+}
+
+/// One distinct raw value of a column, prepared.
+#[derive(Debug, Clone)]
+pub(crate) struct ValueInfo {
+    pub(crate) norm: u32,
+    pub(crate) tokens: Box<[u32]>,
+    pub(crate) phonetic: u32,
+    pub(crate) nick_groups: Box<[u16]>,
+    pub(crate) date: Option<PartialDate>,
+    pub(crate) district: u32,
+    pub(crate) sector: u32,
+    pub(crate) strong_valid: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnStore {
+    kind: ColumnKind,
+    nhs_check: bool,
+    raw_index: FxHashMap<Box<str>, u32>,
+    pub(crate) values: Vec<ValueInfo>,
+    pub(crate) norms: Interner,
+    tokens: Interner,
+    phonetics: Interner,
+    postcode_parts: Interner,
+    pub(crate) record_values: Vec<u32>,
+}
+
+impl ColumnStore {
+    fn new(kind: ColumnKind, nhs_check: bool) -> ColumnStore {
+        ColumnStore {
+            kind,
+            nhs_check,
+            raw_index: FxHashMap::default(),
+            values: Vec::new(),
+            norms: Interner::default(),
+            tokens: Interner::default(),
+            phonetics: Interner::default(),
+            postcode_parts: Interner::default(),
+            record_values: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, raw: Option<&str>) {
+        let value_id = match raw {
+            None => NONE,
+            Some(raw) => match self.raw_index.get(raw) {
+                Some(id) => *id,
+                None => self.prepare(raw),
+            },
+        };
+        self.record_values.push(value_id);
+    }
+
+    fn prepare(&mut self, raw: &str) -> u32 {
+        let mut info = ValueInfo {
+            norm: NONE,
+            tokens: Box::new([]),
+            phonetic: NONE,
+            nick_groups: Box::new([]),
+            date: None,
+            district: NONE,
+            sector: NONE,
+            strong_valid: false,
+        };
+        let norm: Option<String> = match self.kind {
+            ColumnKind::Name => {
+                let norm = normalise_name(raw);
+                let mut token_ids: Vec<u32> =
+                    norm.split(' ').filter(|t| !t.is_empty()).map(|t| self.tokens.intern(t)).collect();
+                token_ids.sort_unstable();
+                token_ids.dedup();
+                info.tokens = token_ids.into();
+                let key = phonetic_key(&norm);
+                if !key.is_empty() {
+                    info.phonetic = self.phonetics.intern(&key);
+                }
+                let mut groups: Vec<u16> = norm.split(' ').flat_map(nickname_groups).collect();
+                groups.sort_unstable();
+                groups.dedup();
+                info.nick_groups = groups.into();
+                Some(norm)
+            }
+            ColumnKind::Date => {
+                info.date = PartialDate::parse(raw);
+                Some(identifier_digits(raw))
+            }
+            ColumnKind::Postcode => parse_postcode(raw).map(|parts| {
+                info.district = self.postcode_parts.intern(&parts.district);
+                info.sector = self.postcode_parts.intern(&parts.sector);
+                parts.full
+            }),
+            ColumnKind::Text => {
+                let norm = normalise_text(raw);
+                let mut token_ids: Vec<u32> =
+                    address_tokens(&norm).iter().map(|t| self.tokens.intern(t)).collect();
+                token_ids.sort_unstable();
+                info.tokens = token_ids.into();
+                Some(norm)
+            }
+            ColumnKind::Identifier => {
+                let digits = identifier_digits(raw);
+                info.strong_valid = if self.nhs_check { is_valid_nhs_number(&digits) } else { !digits.is_empty() };
+                Some(digits)
+            }
+            ColumnKind::Category => Some(normalise_text(raw)),
+            ColumnKind::Sex => normalise_sex(raw).map(str::to_string),
+        };
+        let norm = norm.filter(|n| !n.is_empty());
+        let Some(norm) = norm else {
+            // Values that normalise to nothing are missing; remember that.
+            self.raw_index.insert(raw.into(), NONE);
+            return NONE;
+        };
+        if self.kind == ColumnKind::Category {
+            info.strong_valid = true;
+        }
+        info.norm = self.norms.intern(&norm);
+        let id = u32::try_from(self.values.len()).unwrap_or(NONE - 1);
+        self.values.push(info);
+        self.raw_index.insert(raw.into(), id);
+        id
+    }
+
+    pub(crate) fn value(&self, record: u32) -> Option<&ValueInfo> {
+        let id = *self.record_values.get(record as usize)?;
+        self.values.get(id as usize)
+    }
+
+    pub(crate) fn norm_str(&self, record: u32) -> Option<&str> {
+        self.value(record).map(|v| self.norms.get(v.norm))
+    }
+
+    /// Norm id of a record's value, or `NONE`.
+    pub(crate) fn norm_id(&self, record: u32) -> u32 {
+        self.value(record).map_or(NONE, |v| v.norm)
+    }
+}
+
+/// Prepared records in columns.
+#[derive(Debug, Clone)]
+pub struct RecordStore {
+    pub(crate) columns: Vec<ColumnStore>,
+    pub(crate) keys: Vec<String>,
+    pub(crate) datasets: Vec<u16>,
+}
+
+impl RecordStore {
+    /// An empty store for these settings.
+    pub fn new(settings: &Settings) -> RecordStore {
+        let columns = settings
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(idx, column)| {
+                let nhs_check = settings.identity.strong_identifier == Some(idx)
+                    && settings.identity.strong_identifier_nhs_check;
+                ColumnStore::new(column.kind, nhs_check)
+            })
+            .collect();
+        RecordStore { columns, keys: Vec::new(), datasets: Vec::new() }
+    }
+
+    /// Prepare and append a mention; returns its record index.
+    pub fn push(&mut self, settings: &Settings, mention: &MentionInput) -> u32 {
+        let record = u32::try_from(self.keys.len()).unwrap_or(NONE - 1);
+        for (column, spec) in self.columns.iter_mut().zip(&settings.columns) {
+            column.push(mention.value(&spec.name));
+        }
+        self.keys.push(mention.key.clone());
+        self.datasets.push(mention.dataset);
+        record
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The caller's key of a record.
+    pub fn key(&self, record: u32) -> &str {
+        self.keys.get(record as usize).map_or("", String::as_str)
+    }
+
+    /// The data set tag of a record.
+    pub fn dataset(&self, record: u32) -> u16 {
+        self.datasets.get(record as usize).copied().unwrap_or(0)
+    }
+
+    /// Normalised value of a column for a record (for display and tests).
+    pub fn normalised(&self, column: usize, record: u32) -> Option<&str> {
+        self.columns.get(column)?.norm_str(record)
+    }
+
+    /// The level index of a comparison for a pair: 0.. for configured levels,
+    /// `levels.len()` for "else", [`NULL_LEVEL`] when either side is missing.
+    pub fn comparison_level(&self, comparison: &Comparison, left: u32, right: u32) -> u8 {
+        let Some(column) = self.columns.get(comparison.column) else {
+            return NULL_LEVEL;
+        };
+        let (Some(a), Some(b)) = (column.value(left), column.value(right)) else {
+            return NULL_LEVEL;
+        };
+        let same_raw = column.record_values.get(left as usize) == column.record_values.get(right as usize);
+        // Jaro-Winkler is computed at most once per pair, however many levels use it.
+        let mut jaro_winkler: Option<f64> = None;
+        let mut edit_distance: Option<usize> = None;
+        for (level_idx, level) in comparison.levels.iter().enumerate() {
+            let holds = match &level.spec {
+                LevelSpec::Exact => same_raw,
+                LevelSpec::ExactNormalised => a.norm == b.norm,
+                LevelSpec::AnyToken => sorted_lists_intersect(&a.tokens, &b.tokens),
+                LevelSpec::Nickname => a.norm == b.norm || sorted_lists_intersect(&a.nick_groups, &b.nick_groups),
+                LevelSpec::Phonetic => a.phonetic != NONE && a.phonetic == b.phonetic,
+                LevelSpec::JaroWinkler { threshold } => {
+                    a.norm == b.norm
+                        || *jaro_winkler.get_or_insert_with(|| {
+                            similarity::jaro_winkler(column.norms.get(a.norm), column.norms.get(b.norm))
+                        }) >= *threshold
+                }
+                LevelSpec::DamerauLevenshtein { max } => {
+                    let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
+                    sa.len().abs_diff(sb.len()) <= *max
+                        && *edit_distance.get_or_insert_with(|| similarity::osa_distance(sa, sb)) <= *max
+                }
+                LevelSpec::Swapped { .. } => level
+                    .other_column
+                    .and_then(|other| self.columns.get(other))
+                    .is_some_and(|other| {
+                        let (Some(a_other), Some(b_other)) = (other.norm_str(left), other.norm_str(right)) else {
+                            return false;
+                        };
+                        let (a_self, b_self) = (column.norms.get(a.norm), column.norms.get(b.norm));
+                        a_self == b_other && a_other == b_self && a_self != a_other
+                    }),
+                LevelSpec::TokenOverlap { min } => token_overlap(&a.tokens, &b.tokens) >= *min,
+                LevelSpec::DateExact => a.date.is_some_and(|d| d.is_full()) && a.date == b.date,
+                LevelSpec::DateTransposed => match (a.date, b.date) {
+                    (Some(da), Some(db)) => da.transposed() == Some(db),
+                    _ => false,
+                },
+                LevelSpec::DateYearMonth => match (a.date, b.date) {
+                    (Some(da), Some(db)) => da.year() == db.year() && da.month().is_some() && da.month() == db.month(),
+                    _ => false,
+                },
+                LevelSpec::DateYear => match (a.date, b.date) {
+                    (Some(da), Some(db)) => da.year() == db.year(),
+                    _ => false,
+                },
+                LevelSpec::DatePartialAgree => match (a.date, b.date) {
+                    (Some(da), Some(db)) => {
+                        let agree = |x: Option<u8>, y: Option<u8>| x.is_none() || y.is_none() || x == y;
+                        da.year() == db.year() && agree(da.month(), db.month()) && agree(da.day(), db.day())
+                    }
+                    _ => false,
+                },
+                LevelSpec::PostcodeSector => a.sector != NONE && a.sector == b.sector,
+                LevelSpec::PostcodeDistrict => a.district != NONE && a.district == b.district,
+            };
+            if holds {
+                return u8::try_from(level_idx).unwrap_or(NULL_LEVEL);
+            }
+        }
+        u8::try_from(comparison.levels.len()).unwrap_or(NULL_LEVEL)
+    }
+
+    /// Blocking keys of a record for one rule (hashed); empty when a key part is missing.
+    pub(crate) fn blocking_keys(&self, rule_idx: usize, parts: &[KeyPart], record: u32, out: &mut Vec<u64>) {
+        out.clear();
+        let mut partial: Vec<FxHasher> = vec![{
+            let mut hasher = FxHasher::default();
+            rule_idx.hash(&mut hasher);
+            hasher
+        }];
+        let mut components: Vec<u32> = Vec::new();
+        for part in parts {
+            let column_idx = &part.column;
+            let Some(column) = self.columns.get(*column_idx) else {
+                return;
+            };
+            let Some(value) = column.value(record) else {
+                return;
+            };
+            components.clear();
+            match part.kind {
+                KeyKind::Exact => match part.unordered_with {
+                    None => components.push(value.norm),
+                    Some(other) => {
+                        let Some(other_text) = self.columns.get(other).and_then(|c| c.norm_str(record)) else {
+                            return;
+                        };
+                        let text = column.norms.get(value.norm);
+                        let (low, high) = if text <= other_text { (text, other_text) } else { (other_text, text) };
+                        let mut hasher = FxHasher::default();
+                        (low, high).hash(&mut hasher);
+                        // Fold the 64-bit hash into the 32-bit component.
+                        let folded = hasher.finish();
+                        components.push((folded ^ (folded >> 32)) as u32 & (NONE - 1));
+                    }
+                },
+                KeyKind::Phonetic => components.push(value.phonetic),
+                KeyKind::AnyToken => components.extend_from_slice(&value.tokens),
+                KeyKind::Year => components.extend(value.date.map(|d| u32::from(d.year()))),
+                KeyKind::YearMonth => components.extend(
+                    value
+                        .date
+                        .and_then(|d| d.month().map(|m| u32::from(d.year()) * 16 + u32::from(m))),
+                ),
+                KeyKind::PostcodeDistrict => components.push(value.district),
+                KeyKind::PostcodeSector => components.push(value.sector),
+            }
+            components.retain(|c| *c != NONE);
+            if components.is_empty() {
+                return;
+            }
+            let mut next = Vec::with_capacity(partial.len() * components.len());
+            for hasher in &partial {
+                for component in &components {
+                    if next.len() >= KEYS_PER_RULE_MAX {
+                        break;
+                    }
+                    let mut extended = hasher.clone();
+                    (*column_idx, *component).hash(&mut extended);
+                    next.push(extended);
+                }
+            }
+            partial = next;
+        }
+        out.extend(partial.iter().map(Hasher::finish));
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+fn token_overlap(left: &[u32], right: &[u32]) -> f64 {
+    let smaller = left.len().min(right.len());
+    if smaller == 0 {
+        return 0.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < left.len() && j < right.len() {
+        match left[i].cmp(&right[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared as f64 / smaller as f64
+}
