@@ -532,8 +532,19 @@ impl<'t> Cursor<'t> {
         }
     }
 
-    /// `N days`, `N working days`, `N weeks`, `N months`, `N years`.
+    /// `N days`, `N working days`, `N weeks`, `N months`, `N years`, at most about
+    /// three years (windows, deadlines).
     fn span(&mut self) -> Result<Span, RuleError> {
+        self.span_limited(1)
+    }
+
+    /// An age: up to 25 years.
+    fn age_span(&mut self) -> Result<Span, RuleError> {
+        self.span_limited(8)
+    }
+
+    /// A span at most `factor` times the unit's window limit.
+    fn span_limited(&mut self, factor: u32) -> Result<Span, RuleError> {
         let position = self.position();
         let amount = match self.next() {
             Some(Token { tok: Tok::Int(value), .. }) => u32::try_from(*value).unwrap_or(u32::MAX),
@@ -567,13 +578,14 @@ impl<'t> Cursor<'t> {
                 ));
             }
         };
-        if amount > unit.amount_max() {
+        let amount_max = unit.amount_max() * factor;
+        if amount > amount_max {
             return Err(error_at(
                 position,
                 format!(
                     "{} is longer than the limit of {}",
                     Span::new(amount, unit),
-                    Span::new(unit.amount_max(), unit)
+                    Span::new(amount_max, unit)
                 ),
             ));
         }
@@ -737,7 +749,7 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
                 }
             };
             let span_position = cursor.position();
-            let span = cursor.span()?;
+            let span = cursor.age_span()?;
             if span.unit == SpanUnit::WorkingDays {
                 return Err(error_at(span_position, "an age is not counted in working days"));
             }
