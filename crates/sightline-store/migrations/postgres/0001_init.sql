@@ -18,7 +18,6 @@ CREATE TABLE records (
 
 CREATE INDEX records_agency_kind_seq ON records (agency, kind, seq);
 CREATE INDEX records_kind_seq ON records (kind, seq);
-CREATE INDEX records_received_at ON records (received_at_us);
 
 -- The log is append-only: corrections arrive as higher versions.
 CREATE FUNCTION records_reject_change() RETURNS trigger

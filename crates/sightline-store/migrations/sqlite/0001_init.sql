@@ -1,8 +1,10 @@
 -- The append-only record log and agency API tokens (SQLite).
 -- Forward-only: never edit a migration that has shipped; add a new file instead.
 
+-- seq is the rowid without AUTOINCREMENT: rows are never deleted (see the triggers),
+-- so max(seq) + 1 never reuses a committed seq, and inserts skip sqlite_sequence.
 CREATE TABLE records (
-    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq               INTEGER PRIMARY KEY,
     agency            TEXT    NOT NULL CHECK (length(agency) > 0),
     record_id         TEXT    NOT NULL CHECK (length(record_id) > 0),
     version           INTEGER NOT NULL CHECK (version >= 1),
@@ -18,7 +20,6 @@ CREATE TABLE records (
 
 CREATE INDEX records_agency_kind_seq ON records (agency, kind, seq);
 CREATE INDEX records_kind_seq ON records (kind, seq);
-CREATE INDEX records_received_at ON records (received_at_us);
 
 -- The log is append-only: corrections arrive as higher versions.
 CREATE TRIGGER records_no_update BEFORE UPDATE ON records
