@@ -103,6 +103,8 @@ pub enum KeyKind {
     Phonetic,
     /// Each token on its own (a record gets one key per token).
     AnyToken,
+    /// The normalised value with spaces removed (`merfield place` = `merfieldplace`).
+    Compact,
     /// The year of a date.
     Year,
     /// Year and month of a date.

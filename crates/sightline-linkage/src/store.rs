@@ -394,6 +394,14 @@ impl RecordStore {
                     }
                 },
                 KeyKind::Phonetic => components.push(value.phonetic),
+                KeyKind::Compact => {
+                    let mut hasher = FxHasher::default();
+                    for byte in column.norms.get(value.norm).bytes().filter(|b| *b != b' ') {
+                        hasher.write_u8(byte);
+                    }
+                    let folded = hasher.finish();
+                    components.push((folded ^ (folded >> 32)) as u32 & (NONE - 1));
+                }
                 KeyKind::AnyToken => components.extend_from_slice(&value.tokens),
                 KeyKind::Year => components.extend(value.date.map(|d| u32::from(d.year()))),
                 KeyKind::YearMonth => components.extend(
