@@ -576,19 +576,26 @@ fn push_value(out: &mut String, value: &Value) {
 /// Appends `text` as a JSON string.
 pub fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            control if u32::from(control) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(control));
-            }
-            other => out.push(other),
+    let mut clean_from = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        if byte != b'"' && byte != b'\\' && byte >= 0x20 {
+            continue;
         }
+        // The bytes that need escaping are ASCII, so these are character boundaries.
+        out.push_str(text.get(clean_from..index).unwrap_or_default());
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            control => {
+                let _ = write!(out, "\\u{control:04x}");
+            }
+        }
+        clean_from = index + 1;
     }
+    out.push_str(text.get(clean_from..).unwrap_or_default());
     out.push('"');
 }
 
@@ -598,5 +605,29 @@ pub fn csv_field(text: &str) -> String {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        for text in [
+            "plain",
+            "O'Brien",
+            "say \"hi\"",
+            "back\\slash",
+            "line\nbreak\t\u{1}",
+            "Zoë",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, text);
+            let parsed: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(parsed, text);
+        }
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("O'Brien"), "O'Brien");
     }
 }

@@ -107,7 +107,7 @@ fn shared_region() -> &'static (PathBuf, SynthSummary) {
     static REGION: OnceLock<(PathBuf, SynthSummary)> = OnceLock::new();
     REGION.get_or_init(|| {
         let dir = scratch_dir("shared");
-        let summary = generate(&config(2_500, 7, ""), &dir).unwrap();
+        let summary = generate(&config(1_500, 7, ""), &dir).unwrap();
         (dir, summary)
     })
 }
@@ -352,9 +352,9 @@ fn same_seed_same_bytes_different_seed_different_region() {
     let first = scratch_dir("seed-a");
     let second = scratch_dir("seed-b");
     let third = scratch_dir("seed-c");
-    generate_with_threads(&config(300, 11, ""), &first, 1).unwrap();
-    generate_with_threads(&config(300, 11, ""), &second, 2).unwrap();
-    generate(&config(300, 12, ""), &third).unwrap();
+    generate_with_threads(&config(150, 11, ""), &first, 1).unwrap();
+    generate_with_threads(&config(150, 11, ""), &second, 2).unwrap();
+    generate(&config(150, 12, ""), &third).unwrap();
     assert_eq!(hash_dir(&first), hash_dir(&second));
     assert_ne!(hash_dir(&first), hash_dir(&third));
     let names = |dir: &Path| std::fs::read_to_string(dir.join("truth/persons.csv")).unwrap();
@@ -378,7 +378,7 @@ fn within(measured: f64, expected: f64, tolerance: f64, what: &str) {
 fn everyday_rates_match_the_config() {
     let dir = scratch_dir("rates");
     let overrides = "[trajectories]\nshare_of_households = 0.0\n[rates]\nadult_gp_consultations_per_year = 0.0\npostnatal_mental_health_share = 0.0\n";
-    let config = config(2_000, 5, overrides);
+    let config = config(1_500, 5, overrides);
     let summary = generate(&config, &dir).unwrap();
     let bands: Vec<f64> = sightline_synth::AGE_BANDS
         .iter()
@@ -458,11 +458,15 @@ fn trajectory_share_and_noise_rates_match_the_config() {
         summary.trajectories
     );
     let tolerance = config.tolerances.noise;
+    let mut checked = 0;
     for (name, profile) in config.noise.profiles() {
         let noise = &summary.noise[name];
-        if noise.mentions < 2_000 {
+        // A persistent error belongs to a person, so its share of mentions clusters by
+        // person; only the per-record profiles have enough independent draws here.
+        if profile.persistent || noise.mentions < 2_000 {
             continue;
         }
+        checked += 1;
         let rate = |kind: &str| noise.applied[kind] as f64 / noise.mentions as f64;
         for (kind, configured) in [("typo", profile.typo), ("dob_missing", profile.dob_missing)] {
             if configured >= 0.01 {
