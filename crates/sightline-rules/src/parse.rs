@@ -990,7 +990,10 @@ fn value_problem(value: &Value, ty: AttributeType, comparison: Comparison) -> Op
             if values.contains(&word.as_str()) {
                 None
             } else {
-                Some(format!("\"{word}\" is not {}{}", ty.describe(), suggestion(word, values)))
+                match did_you_mean(word, values) {
+                    Some(close) => Some(format!("\"{word}\" is not a recorded value (did you mean \"{close}\"?)")),
+                    None => Some(format!("\"{word}\" is not {}", ty.describe())),
+                }
             }
         }
         (AttributeType::Text { .. } | AttributeType::PartialDate, Value::Word(_)) if !ordering => None,
@@ -1686,4 +1689,265 @@ pub fn check(text: &str) -> Result<Pack, Vec<RuleError>> {
     };
     warnings.sort_by_key(|warning| (warning.line, warning.column));
     Ok(Pack { name, version, rules, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "pack test-pack\nversion 1\n";
+
+    /// A rule with the given clauses (each a line, indented by the helper), after
+    /// the two header lines: the `rule` line is line 3, the first clause line 4.
+    fn pack_with(clauses: &[&str]) -> String {
+        let mut text = format!("{HEADER}rule r1\n");
+        for clause in clauses {
+            text.push_str("  ");
+            text.push_str(clause);
+            text.push('\n');
+        }
+        text
+    }
+
+    fn complete(matcher: &str) -> String {
+        pack_with(&[
+            "title T",
+            "severity high",
+            matcher,
+            "explain E",
+            "cite NICE CG89",
+            "route duty_team",
+        ])
+    }
+
+    /// The first error, as `LINE:COLUMN: message`.
+    fn check_error(text: &str, expected: &str) {
+        match check(text) {
+            Ok(pack) => panic!("expected an error {expected:?}, got {pack:#?}"),
+            Err(errors) => assert!(
+                errors.iter().any(|error| error.to_string() == expected),
+                "no error {expected:?} in {:#?}",
+                errors.iter().map(ToString::to_string).collect::<Vec<_>>()
+            ),
+        }
+    }
+
+    fn check_warning(text: &str, expected_part: &str) {
+        let pack = check(text).unwrap_or_else(|errors| panic!("{errors:#?}"));
+        assert!(
+            pack.warnings.iter().any(|warning| warning.to_string().contains(expected_part)),
+            "no warning containing {expected_part:?} in {:#?}",
+            pack.warnings
+        );
+    }
+
+    #[test]
+    fn names_are_checked_against_the_vocabulary() {
+        check_error(
+            &complete("match has injurry"),
+            "6:13: unknown finding code \"injurry\" (did you mean \"injury\"?)",
+        );
+        check_error(
+            &complete("match injury.type in [brusie, fracture]"),
+            "6:25: injury.type: \"brusie\" is not a recorded value (did you mean \"bruise\"?)",
+        );
+        check_error(
+            &complete("match kind == health.ed_visit"),
+            "6:17: unknown kind \"health.ed_visit\" (did you mean \"health.ed_attendance\"?)",
+        );
+        check_error(
+            &complete("match has injury(colour == red)"),
+            "6:20: unknown attribute \"colour\" of finding \"injury\"; \"injury\" findings carry \"type\", \"site\", \"count\", \"explanation\"",
+        );
+        check_error(
+            &complete("match kind == health.cp_medical and outcome.conclusion == likely"),
+            "6:61: outcome.conclusion: \"likely\" is not a recorded value (on health.cp_medical)",
+        );
+        check_error(
+            &complete("match outcome.decison == nfa"),
+            "6:17: no kind records an outcome \"decison\" (did you mean \"decision\"?)",
+        );
+        check_error(
+            &complete("match outcome.child_seen == 3"),
+            "6:31: outcome.child_seen: 3 is not true or false",
+        );
+        check_error(
+            &complete("match kind in [helth.*]"),
+            "6:18: no kind starts with \"helth.\" (did you mean \"health\"?)",
+        );
+        check_error(
+            &complete("match child.plan == child_protecton"),
+            "6:23: \"child_protecton\" is not a plan (did you mean \"child_protection\"?)",
+        );
+        check_error(
+            &complete("match agency_type == gp"),
+            "6:24: \"gp\" is not an agency type",
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        check_error(&complete("match has injury and"), "6:23: expected a condition at the end of the clause");
+        check_error(&complete("match (has injury"), "6:20: expected \")\" at the end of the clause");
+        check_error(&complete("match kind = police.call_out"), "6:14: use \"==\" to compare, not \"=\"");
+        check_error(&complete("match has injury has injury"), "6:20: unexpected \"has\" (expected the end of the clause)");
+        check_error(&complete("match kind == \"police.call_out"), "6:17: a quoted text is not closed on this line");
+        check_error(&complete("match child.age < 6 moons"), "6:23: \"moons\" is not a unit of time (did you mean \"months\"?)");
+        check_error(&complete("match child.age < 6 working days"), "6:21: an age is not counted in working days");
+        check_error(&complete("match person.adult"), "6:9: \"person.adult\" tests a person around the child and is only allowed in a `person` clause");
+        check_error(&complete("match same_record"), "6:9: \"same_record\" is only allowed in the met, reset and cancel clauses of a clock");
+        check_error(&complete("match nonsense"), "6:9: unknown condition \"nonsense\"");
+        check_error(
+            &format!("{HEADER}severity high\n"),
+            "3:1: expected `pack`, `version` or `rule`, found \"severity\" (clauses of a rule are indented under `rule ID`)",
+        );
+        check_error(&format!("{HEADER}  title T\n"), "3:3: an indented clause outside any rule");
+        check_error(&format!("{HEADER}rule Bad-Id\n  title T\n"), "3:6: \"Bad-Id\" is not a rule id (1-64 characters of a-z, 0-9 and _)");
+        check_error("version 1\nrule r1\n", "1:1: the file does not start with `pack NAME`");
+    }
+
+    #[test]
+    fn clauses_are_checked() {
+        check_error(
+            &pack_with(&["title T", "severty high", "match has injury", "explain E", "cite NICE CG89"]),
+            "5:3: unknown clause \"severty\" (did you mean \"severity\"?)",
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "explain E"]),
+            "3:6: rule r1 has no `cite (every rule must name the guidance it rests on)`",
+        );
+        check_error(
+            &pack_with(&["title T", "severity urgent", "match has injury", "explain E", "cite NICE"]),
+            "5:12: \"urgent\" is not a severity (low, medium, high or critical)",
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "count at least 2 within 5 years", "explain E", "cite NICE"]),
+            "7:27: 5 years is longer than the limit of 3 years",
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "count at least 0 within 5 days", "explain E", "cite NICE"]),
+            "7:18: the count must be from 1 to 100",
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "from at least 2 agencies", "explain E", "cite NICE"]),
+            "7:3: `from at least` counts the events of a `count` clause; add one",
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "explain {injury} by {agnecy}", "cite NICE"]),
+            "7:24: unknown placeholder {agnecy} (did you mean \"agency\"?)",
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "explain {deadline}", "cite NICE"]),
+            "7:12: {deadline} has no value in this kind of rule",
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "due 3 days", "met has injury", "during child_protection", "explain E", "cite NICE"]),
+            "6:3: `match` does not belong in a clock rule (one with `due`)",
+        );
+        check_error(
+            &pack_with(&["title T", "title U", "severity high", "match has injury", "explain E", "cite NICE"]),
+            "5:3: `title` appears twice in rule r1",
+        );
+        check_error(
+            &format!("{}rule r1\n  title T\n", complete("match has injury")),
+            "10:6: rule r1 is defined twice",
+        );
+    }
+
+    #[test]
+    fn continuation_lines_join_the_clause() {
+        let text = pack_with(&[
+            "title T",
+            "severity high",
+            "match has injury",
+            "  and child.age < 2 years",
+            "explain {injury} recorded",
+            "  by {agency}.",
+            "cite NICE CG89",
+            "route duty_team",
+        ]);
+        let pack = check(&text).unwrap();
+        let rule = &pack.rules[0];
+        assert!(matches!(&rule.body, Body::Event { matcher: Expr::And(parts), .. } if parts.len() == 2));
+        assert_eq!(
+            rule.explain,
+            vec![
+                Piece::Placeholder(Placeholder::Injury),
+                Piece::Text(" recorded by ".to_owned()),
+                Piece::Placeholder(Placeholder::Agency),
+                Piece::Text(".".to_owned()),
+            ]
+        );
+        check_error(
+            &pack_with(&["title T", "severity high", "match has injury", "  and has brusie", "explain E", "cite NICE"]),
+            "7:13: unknown finding code \"brusie\"",
+        );
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let deep = format!("match {}has injury{}", "(".repeat(20), ")".repeat(20));
+        check_error(&complete(&deep), "6:22: the condition is nested more than 12 deep");
+        let mut wide = String::from("match has injury");
+        for _ in 0..140 {
+            wide.push_str("\n    or has injury");
+        }
+        let error = check(&complete(&wide)).unwrap_err();
+        assert!(error.iter().any(|error| error.message.contains("more than 128 parts")), "{error:#?}");
+        let long_line = complete(&format!("match has injury {}", "or has injury ".repeat(80)));
+        let error = check(&long_line).unwrap_err();
+        assert!(error.iter().any(|error| error.message.contains("characters long")), "{error:#?}");
+        let mut many = String::from(HEADER);
+        for idx in 0..=limits::RULES_MAX {
+            many.push_str(&format!("rule r{idx}\n  title T\n  severity low\n  match has injury\n  explain E\n  cite NICE\n  route duty_team\n"));
+        }
+        let error = check(&many).unwrap_err();
+        assert!(error.iter().any(|error| error.message.contains("at most 300 rules")), "{:#?}", &error[..1]);
+        let big = "#".repeat(limits::FILE_BYTES_MAX + 1);
+        assert!(check(&big).unwrap_err()[0].message.contains("bytes"));
+    }
+
+    #[test]
+    fn lints_warn_of_rules_that_can_never_fire() {
+        check_warning(
+            &complete("match has injury and child.age < 2 years and child.age >= 5 years"),
+            "the child.age conditions exclude each other",
+        );
+        check_warning(
+            &complete("match kind == health.cp_medical and outcome.decision == nfa"),
+            "outcome.decision is never recorded so on health.cp_medical",
+        );
+        check_warning(
+            &complete("match kind == health.cp_medical and kind == police.call_out"),
+            "the kind conditions exclude each other",
+        );
+        check_warning(
+            &pack_with(&["title T", "severity high", "raise medium when has injury", "match has injury", "explain E", "cite NICE", "route duty_team"]),
+            "`raise medium` has no effect",
+        );
+        check_warning(
+            &pack_with(&["title T", "severity high", "match has injury", "explain E", "cite my own opinion", "route duty_team"]),
+            "the citation names none of the sources",
+        );
+        check_warning(
+            &pack_with(&["title T", "severity high", "match has injury", "explain E", "cite NICE"]),
+            "has no `route`",
+        );
+    }
+
+    #[test]
+    fn the_default_pack_is_clean() {
+        let pack = crate::default_pack().unwrap_or_else(|errors| panic!("{errors:#?}"));
+        assert!(pack.warnings.is_empty(), "{:#?}", pack.warnings);
+        assert_eq!(pack.name, "sightline-default");
+        assert!(pack.rules.len() >= 25);
+    }
+
+    #[test]
+    fn errors_render_with_the_file_name() {
+        let errors = check(&complete("match has brusie")).unwrap_err();
+        assert_eq!(errors[0].with_file("rules.slr"), "rules.slr:6:13: unknown finding code \"brusie\"");
+        let pack = check(&pack_with(&["title T", "severity high", "match has injury", "explain E", "cite NICE"])).unwrap();
+        assert_eq!(pack.warnings[0].with_file("p.rules"), "p.rules:3:6: warning: rule r1 has no `route`; it goes to the allocated worker, else the duty team");
+    }
 }
