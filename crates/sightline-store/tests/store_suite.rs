@@ -55,6 +55,7 @@ backend_tests!(
     migrations_are_idempotent,
     concurrent_writers_keep_seq_in_commit_order,
     append_matches_the_model,
+    works_inside_tokio_spawn_blocking,
 );
 
 fn append_one(store: &dyn Store, records: &[NewRecord]) -> Vec<AppendOutcome> {
@@ -516,6 +517,27 @@ fn concurrent_writers_keep_seq_in_commit_order(db: &TestDb) {
     }
 }
 
+fn works_inside_tokio_spawn_blocking(db: &TestDb) {
+    // The HTTP server calls the store from `spawn_blocking`; the PostgreSQL client
+    // runs its own small runtime, which must not clash with the server's.
+    let url = db.url.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let count = runtime.block_on(async move {
+        tokio::task::spawn_blocking(move || {
+            let store = sightline_store::open(&url).unwrap();
+            append_one(&*store, &[record("police-a", "B1", 1, 1)]);
+            store.count_records().unwrap()
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(count, 1);
+    assert_eq!(db.store.count_records().unwrap(), 1);
+}
+
 // ---- Model-based property test ----------------------------------------------------
 
 /// One appended record in the model: which agency, record and version, and which
@@ -847,4 +869,39 @@ fn with_database_rewrites_urls() {
         support::with_database("postgres://h:1", "x"),
         "postgres://h:1/x"
     );
+}
+
+fn open_concurrently(url: &str) {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| sightline_store::open(url).map(|_| ())))
+            .collect();
+        for handle in handles {
+            handle.join().unwrap().unwrap();
+        }
+    });
+    let report = sightline_store::migrate(url).unwrap();
+    assert!(report.applied.is_empty());
+    assert_eq!(report.schema_version, 1);
+}
+
+#[test]
+fn sqlite_first_opens_at_once_migrate_once() {
+    let directory = tempfile::tempdir().unwrap();
+    open_concurrently(&format!(
+        "sqlite://{}",
+        directory.path().join("race.db").display()
+    ));
+}
+
+#[test]
+fn postgres_first_opens_at_once_migrate_once() {
+    let Some((admin_url, url, name)) = support::pg_empty_database() else {
+        return;
+    };
+    open_concurrently(&url);
+    let mut admin = ::postgres::Client::connect(&admin_url, ::postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .unwrap();
 }
