@@ -285,8 +285,7 @@ pub fn build_household(
             let birth = dobs
                 .iter()
                 .copied()
-                .filter(|dob| *dob >= window.0 && *dob <= window.1)
-                .last();
+                .rfind(|dob| *dob >= window.0 && *dob <= window.1);
             let birth = birth.unwrap_or_else(|| uniform_day(rng, window.0, window.1));
             dobs.retain(|dob| (dob.0 - birth.0).abs() >= 330);
             dobs.push(birth);

@@ -94,7 +94,7 @@ pub struct RenderContext<'a> {
     pub period: Period,
 }
 
-fn profile<'a>(config: &'a SynthConfig, agency_type: AgencyType) -> &'a NoiseProfile {
+fn profile(config: &SynthConfig, agency_type: AgencyType) -> &NoiseProfile {
     let noise = &config.noise;
     match agency_type {
         AgencyType::Gp => &noise.gp,
@@ -431,11 +431,11 @@ fn render_person(
     let mut family = person.family.clone();
     let informal = matches!(draft_person.style, Style::GivenNameOnly | Style::NameOnly);
     let nickname_rate = if informal { 0.5 } else { noise.nickname };
-    if draw(key, 1) < nickname_rate {
-        if let Some(short) = context.names.nickname(person.given, key) {
-            given = short.to_owned();
-            applied[1] = true;
-        }
+    if draw(key, 1) < nickname_rate
+        && let Some(short) = context.names.nickname(person.given, key)
+    {
+        given = short.to_owned();
+        applied[1] = true;
     }
     if draw(key, 2) < noise.typo {
         if key >> 63 == 0 {

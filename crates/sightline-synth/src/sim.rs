@@ -848,28 +848,23 @@ impl<'a> Sim<'a> {
                 rng,
             );
             self.push(draft);
-            if chance(rng, 0.5) {
-                if let Some(child) = household.children_present(day).first().copied() {
-                    let police_id = self.agency_id(self.region.police);
-                    let episode = Episode {
-                        referrer: police_id,
-                        decision: if chance(rng, 0.6) {
-                            "nfa"
-                        } else {
-                            "early_help"
-                        },
-                        concern:
-                            "Police notification: domestic incident with children in the household"
-                                .to_owned(),
-                        ..self.ordinary_episode(day, rng)
-                    };
-                    self.social_care_episode(
-                        child,
-                        day.plus(uniform_int(rng, 1, 5)),
-                        &episode,
-                        rng,
-                    );
-                }
+            if chance(rng, 0.5)
+                && let Some(child) = household.children_present(day).first().copied()
+            {
+                let police_id = self.agency_id(self.region.police);
+                let episode = Episode {
+                    referrer: police_id,
+                    decision: if chance(rng, 0.6) {
+                        "nfa"
+                    } else {
+                        "early_help"
+                    },
+                    concern:
+                        "Police notification: domestic incident with children in the household"
+                            .to_owned(),
+                    ..self.ordinary_episode(day, rng)
+                };
+                self.social_care_episode(child, day.plus(uniform_int(rng, 1, 5)), &episode, rng);
             }
         }
     }
@@ -985,10 +980,10 @@ impl<'a> Sim<'a> {
             "alleged_perpetrator"
         };
         let perpetrator_index = draft.person(perpetrator, perpetrator_role);
-        if children.is_empty() {
-            if let Some(first) = draft.persons.get_mut(victim_index) {
-                first.role = "subject";
-            }
+        if children.is_empty()
+            && let Some(first) = draft.persons.get_mut(victim_index)
+        {
+            first.role = "subject";
         }
         draft
             .relationships

@@ -161,11 +161,11 @@ fn infant_physical_abuse(sim: &mut Sim<'_>, plan: &TrajectoryPlan, rng: &mut Rng
             .outcome("admitted", Value::Bool(admitted))
             .narrative(text)
             .alerting();
-        if let Some(adult) = plan.adult {
-            if household.present(adult, injury_day) {
-                let index = draft.person(adult, "parent");
-                draft.relationships.push((index, 0, "parent_of"));
-            }
+        if let Some(adult) = plan.adult
+            && household.present(adult, injury_day)
+        {
+            let index = draft.person(adult, "parent");
+            draft.relationships.push((index, 0, "parent_of"));
         }
         sim.push(draft);
         let missed = round == 1 && chance(rng, sim.config.trajectories.missed_referral_share);
@@ -201,20 +201,24 @@ fn infant_physical_abuse(sim: &mut Sim<'_>, plan: &TrajectoryPlan, rng: &mut Rng
             .outcome("conclusion", Value::Text(conclusion))
             .narrative("Child protection medical; skeletal survey");
         sim.push(medical);
-        if let Some(adult) = plan.adult {
-            if conclusion == "non_accidental_likely" && chance(rng, 0.5) {
-                let mut arrest = Draft::new(
-                    sim.region.police,
-                    "police.arrest",
-                    When::at(medical_day.plus(1), any_minute(rng)),
-                    delay(rng, 30, 600),
-                )
-                .outcome("offence_category", Value::Text("cruelty_to_child"))
-                .finding(Finding::new("offence").with("category", Value::Text("cruelty_to_child")));
-                arrest.person(adult, "subject");
-                arrest.narrative = Some("Arrested on suspicion of causing injury to a child; released under investigation".to_owned());
-                sim.push(arrest);
-            }
+        if let Some(adult) = plan.adult
+            && conclusion == "non_accidental_likely"
+            && chance(rng, 0.5)
+        {
+            let mut arrest = Draft::new(
+                sim.region.police,
+                "police.arrest",
+                When::at(medical_day.plus(1), any_minute(rng)),
+                delay(rng, 30, 600),
+            )
+            .outcome("offence_category", Value::Text("cruelty_to_child"))
+            .finding(Finding::new("offence").with("category", Value::Text("cruelty_to_child")));
+            arrest.person(adult, "subject");
+            arrest.narrative = Some(
+                "Arrested on suspicion of causing injury to a child; released under investigation"
+                    .to_owned(),
+            );
+            sim.push(arrest);
         }
         sim.social_care_episode(child, referral_day, &episode, rng);
         break;

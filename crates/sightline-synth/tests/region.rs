@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Generates small regions and checks them against the interchange spec, Sightline's
 //! own parser, the ground truth and the configured rates.
 
@@ -483,6 +484,10 @@ fn trajectory_share_and_noise_rates_match_the_config() {
             );
         }
     }
+    assert!(
+        checked >= 2,
+        "the police and emergency department profiles are checked"
+    );
 }
 
 #[test]
