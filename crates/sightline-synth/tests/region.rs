@@ -464,7 +464,7 @@ fn trajectory_share_and_noise_rates_match_the_config() {
         let noise = &summary.noise[name];
         // A persistent error belongs to a person, so its share of mentions clusters by
         // person; only the per-record profiles have enough independent draws here.
-        if profile.persistent || noise.mentions < 2_000 {
+        if profile.persistent || noise.mentions < 250 {
             continue;
         }
         checked += 1;
