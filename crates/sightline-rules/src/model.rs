@@ -358,6 +358,10 @@ pub struct Release {
 }
 
 /// A person around the child and what is recorded about them.
+///
+/// Invariant: `links`, `offences` and `releases` are sorted by `recorded_at`, then
+/// evidence, whatever order they were added in (so explanations do not depend on
+/// the order records were loaded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonAround {
     pub person_id: String,
@@ -389,7 +393,11 @@ impl PersonAround {
             .iter()
             .any(|known| known.connection == link.connection && known.evidence == link.evidence);
         if !duplicate {
-            self.links.push(link);
+            let position = self.links.partition_point(|known| {
+                (known.recorded_at, &known.evidence, known.connection)
+                    <= (link.recorded_at, &link.evidence, link.connection)
+            });
+            self.links.insert(position, link);
         }
     }
 
@@ -400,13 +408,20 @@ impl PersonAround {
             .iter()
             .any(|known| known.category == offence.category && known.evidence == offence.evidence);
         if !duplicate {
-            self.offences.push(offence);
+            let position = self.offences.partition_point(|known| {
+                (known.recorded_at, &known.evidence, known.category)
+                    <= (offence.recorded_at, &offence.evidence, offence.category)
+            });
+            self.offences.insert(position, offence);
         }
     }
 
     pub fn add_release(&mut self, release: Release) {
         if !self.releases.iter().any(|known| known.evidence == release.evidence) {
-            self.releases.push(release);
+            let position = self.releases.partition_point(|known| {
+                (known.recorded_at, &known.evidence) <= (release.recorded_at, &release.evidence)
+            });
+            self.releases.insert(position, release);
         }
     }
 
