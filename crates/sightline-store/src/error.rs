@@ -44,6 +44,10 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An earlier `append` in this write transaction failed, so the transaction
+    /// can only be dropped (rolled back); nothing in it will be committed.
+    #[error("the write transaction failed earlier; drop it and start a new one")]
+    TransactionFailed,
     /// A token with this hash is already stored.
     #[error("a token with this hash already exists")]
     TokenExists,

@@ -633,9 +633,7 @@ impl PgWriteTx<'_> {
 impl WriteTx for PgWriteTx<'_> {
     fn append(&mut self, records: &[NewRecord]) -> Result<Vec<AppendOutcome>, StoreError> {
         if self.failed {
-            return Err(StoreError::Corrupt(
-                "write transaction failed earlier; drop it",
-            ));
+            return Err(StoreError::TransactionFailed);
         }
         for (record_idx, record) in records.iter().enumerate() {
             check_new_record(record_idx, record)?;
@@ -656,9 +654,7 @@ impl WriteTx for PgWriteTx<'_> {
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         if self.failed {
             // COMMIT of an aborted transaction silently rolls back; say so instead.
-            return Err(StoreError::Corrupt(
-                "write transaction failed earlier; it was rolled back",
-            ));
+            return Err(StoreError::TransactionFailed);
         }
         let committed = self.pooled.connection_mut()?.client.batch_execute("COMMIT");
         match committed {

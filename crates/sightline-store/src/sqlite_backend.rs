@@ -443,9 +443,7 @@ impl SqliteWriteTx<'_> {
 impl WriteTx for SqliteWriteTx<'_> {
     fn append(&mut self, records: &[NewRecord]) -> Result<Vec<AppendOutcome>, StoreError> {
         if self.failed {
-            return Err(StoreError::Corrupt(
-                "write transaction failed earlier; drop it",
-            ));
+            return Err(StoreError::TransactionFailed);
         }
         for (record_idx, record) in records.iter().enumerate() {
             check_new_record(record_idx, record)?;
@@ -459,9 +457,7 @@ impl WriteTx for SqliteWriteTx<'_> {
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         if self.failed {
-            return Err(StoreError::Corrupt(
-                "write transaction failed earlier; it was rolled back",
-            ));
+            return Err(StoreError::TransactionFailed);
         }
         self.connection.execute_batch("COMMIT")?;
         self.finished = true;

@@ -56,6 +56,7 @@ backend_tests!(
     concurrent_writers_keep_seq_in_commit_order,
     append_matches_the_model,
     works_inside_tokio_spawn_blocking,
+    failed_append_poisons_the_transaction,
 );
 
 fn append_one(store: &dyn Store, records: &[NewRecord]) -> Vec<AppendOutcome> {
@@ -536,6 +537,42 @@ fn works_inside_tokio_spawn_blocking(db: &TestDb) {
     });
     assert_eq!(count, 1);
     assert_eq!(db.store.count_records().unwrap(), 1);
+}
+
+fn failed_append_poisons_the_transaction(db: &TestDb) {
+    // A trigger installed behind the store's back makes one insert fail mid-slice.
+    let trigger = match db.store.backend() {
+        Backend::Sqlite => {
+            "CREATE TRIGGER boom BEFORE INSERT ON records WHEN NEW.record_id = 'BOOM' \
+             BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.record_id = 'BOOM' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END; $$; \
+             CREATE TRIGGER boom BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION boom();"
+        }
+    };
+    db.execute_raw(trigger).unwrap();
+    let store = &*db.store;
+    let mut tx = store.begin().unwrap();
+    let failed = tx.append(&[
+        record("police-a", "OK1", 1, 1),
+        record("police-a", "BOOM", 1, 1),
+    ]);
+    assert!(
+        matches!(failed, Err(StoreError::Database { .. })),
+        "{failed:?}"
+    );
+    let again = tx.append(&[record("police-a", "OK2", 1, 1)]);
+    assert!(
+        matches!(again, Err(StoreError::TransactionFailed)),
+        "{again:?}"
+    );
+    assert!(matches!(tx.commit(), Err(StoreError::TransactionFailed)));
+    assert_eq!(store.count_records().unwrap(), 0);
+    // The store is usable afterwards.
+    append_one(store, &[record("police-a", "OK1", 1, 1)]);
+    assert_eq!(store.count_records().unwrap(), 1);
 }
 
 // ---- Model-based property test ----------------------------------------------------
