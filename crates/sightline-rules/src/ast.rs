@@ -97,7 +97,8 @@ pub enum PlanState {
 }
 
 impl PlanState {
-    pub const NAMES: &'static [&'static str] = &["child_protection", "child_in_need", "looked_after"];
+    pub const NAMES: &'static [&'static str] =
+        &["child_protection", "child_in_need", "looked_after"];
 
     pub fn parse(text: &str) -> Option<PlanState> {
         match text {

@@ -227,11 +227,7 @@ impl<'p> View<'p> {
 
     /// The child's states on `date` as known at `moment`, with the arrival of the
     /// change that started each.
-    pub fn states_at(
-        &self,
-        date: NaiveDate,
-        moment: DateTime<Utc>,
-    ) -> Vec<(PlanState, usize)> {
+    pub fn states_at(&self, date: NaiveDate, moment: DateTime<Utc>) -> Vec<(PlanState, usize)> {
         let mut states: Vec<(PlanState, usize)> = Vec::new();
         for change in &self.state_changes {
             if change.date > date {
@@ -304,8 +300,14 @@ fn attribute_holds(attributes: &Attributes, condition: &AttributeCondition) -> b
         Comparison::Exists => true,
         Comparison::Eq => first.is_some_and(|value| value_matches(actual, value)),
         Comparison::Ne => first.is_some_and(|value| !value_matches(actual, value)),
-        Comparison::In => condition.values.iter().any(|value| value_matches(actual, value)),
-        Comparison::NotIn => !condition.values.iter().any(|value| value_matches(actual, value)),
+        Comparison::In => condition
+            .values
+            .iter()
+            .any(|value| value_matches(actual, value)),
+        Comparison::NotIn => !condition
+            .values
+            .iter()
+            .any(|value| value_matches(actual, value)),
         Comparison::Lt | Comparison::Le | Comparison::Gt | Comparison::Ge => {
             let (AttributeValue::Int(actual), Some(Value::Int(expected))) = (actual, first) else {
                 return false;
@@ -405,9 +407,10 @@ fn eval_event_atom(atom: &Atom, context: EventContext<'_, '_>) -> bool {
             .states_at(event.occurred, context.moment)
             .iter()
             .any(|(state, _)| states.contains(state)),
-        Atom::ChildEverIn(histories) => histories
-            .iter()
-            .any(|history| view.ever(*history, event.occurred, context.moment).is_some()),
+        Atom::ChildEverIn(histories) => histories.iter().any(|history| {
+            view.ever(*history, event.occurred, context.moment)
+                .is_some()
+        }),
         Atom::SameRecord => context
             .clock_start
             .is_some_and(|start| start.same_record(&event.evidence)),
@@ -474,7 +477,9 @@ fn eval_person_atom(atom: &Atom, context: PersonContext<'_, '_>) -> bool {
         }),
         Atom::PersonAdult => match person.dob {
             None => true,
-            Some(dob) => date >= Span::new(18, crate::calendar::SpanUnit::Years).after(dob.earliest()),
+            Some(dob) => {
+                date >= Span::new(18, crate::calendar::SpanUnit::Years).after(dob.earliest())
+            }
         },
         Atom::ChildAge { comparison, span } => {
             child_age_holds(context.view.picture, date, *comparison, *span)
@@ -504,8 +509,16 @@ fn in_scope(scope: Scope, event: &Event) -> bool {
 fn resolve_route(rule: &Rule, picture: &ChildPicture) -> Route {
     for target in &rule.route {
         let route = match target {
-            RouteTarget::AllocatedWorker => picture.child.allocated_worker.clone().map(Route::AllocatedWorker),
-            RouteTarget::AllocatedTeam => picture.child.allocated_team.clone().map(Route::AllocatedTeam),
+            RouteTarget::AllocatedWorker => picture
+                .child
+                .allocated_worker
+                .clone()
+                .map(Route::AllocatedWorker),
+            RouteTarget::AllocatedTeam => picture
+                .child
+                .allocated_team
+                .clone()
+                .map(Route::AllocatedTeam),
             RouteTarget::DutyTeam => Some(Route::DutyTeam),
             RouteTarget::HealthSafeguardingLead => Some(Route::HealthSafeguardingLead),
             RouteTarget::PoliceSafeguarding => Some(Route::PoliceSafeguarding),
@@ -567,7 +580,10 @@ fn distinct_value(event: &Event, key: DistinctKey) -> String {
         DistinctKey::Agency => event.agency().to_owned(),
         DistinctKey::AgencyType => event.agency_type.as_str().to_owned(),
         DistinctKey::Source => {
-            let referrer = event.outcome.text("referrer_agency").unwrap_or(event.agency());
+            let referrer = event
+                .outcome
+                .text("referrer_agency")
+                .unwrap_or(event.agency());
             let by = event
                 .findings
                 .iter()
@@ -639,7 +655,11 @@ fn state_evidence(
     let mut arrivals = Vec::new();
     let mentions_plan = expr.mentions(&|atom| matches!(atom, Atom::ChildPlanIn(_)));
     if mentions_plan {
-        arrivals.extend(view.states_at(date, moment).into_iter().map(|(_, arrival)| arrival));
+        arrivals.extend(
+            view.states_at(date, moment)
+                .into_iter()
+                .map(|(_, arrival)| arrival),
+        );
     }
     let mut histories = Vec::new();
     collect_histories(expr, &mut histories);
@@ -670,121 +690,128 @@ fn severity_for(rule: &Rule, holds: &dyn Fn(&Expr) -> bool) -> Severity {
         .fold(rule.severity, Severity::max)
 }
 
-fn evaluate_event_rule(
-    pack: &Pack,
-    rule: &Rule,
-    view: &View<'_>,
-    matcher: &Expr,
+/// An event rule's parts, borrowed from the pack.
+struct EventRule<'a> {
+    pack: &'a Pack,
+    rule: &'a Rule,
+    matcher: &'a Expr,
     count: Option<CountClause>,
     distinct: Option<DistinctClause>,
-    earlier: Option<&EarlierClause>,
-    firings: &mut Vec<Firing>,
-) {
-    let mut matched: Vec<usize> = Vec::new();
-    let mut earlier_matched: Vec<usize> = Vec::new();
-    for (idx, event) in view.events.iter().enumerate() {
+    earlier: Option<&'a EarlierClause>,
+}
+
+impl EventRule<'_> {
+    fn evaluate(&self, view: &View<'_>, firings: &mut Vec<Firing>) {
+        let mut matched: Vec<usize> = Vec::new();
+        let mut earlier_matched: Vec<usize> = Vec::new();
+        for (idx, event) in view.events.iter().enumerate() {
+            let context = EventContext {
+                view,
+                idx,
+                moment: event.recorded_at,
+                clock_start: None,
+            };
+            let scoped = in_scope(self.rule.scope, event);
+            let is_match = scoped && eval_event(self.matcher, context);
+            let is_earlier = scoped
+                && self
+                    .earlier
+                    .is_some_and(|clause| eval_event(&clause.matcher, context));
+            if is_match {
+                matched.push(idx);
+                if let Some(firing) = self.try_firing(view, idx, &matched, &earlier_matched) {
+                    firings.push(firing);
+                }
+            }
+            if is_earlier {
+                earlier_matched.push(idx);
+            }
+        }
+    }
+
+    /// The firing the arrival of event `idx` completes, if any.
+    fn try_firing(
+        &self,
+        view: &View<'_>,
+        idx: usize,
+        matched: &[usize],
+        earlier_matched: &[usize],
+    ) -> Option<Firing> {
+        let (pack, rule, matcher) = (self.pack, self.rule, self.matcher);
+        let (count, distinct, earlier) = (self.count, self.distinct, self.earlier);
+        let event = view.events.get(idx)?;
         let moment = event.recorded_at;
+        let mut evidence = vec![idx];
+        if let Some(count) = count {
+            evidence = find_window(view, matched, idx, moment, count, distinct)?;
+        }
+        if let Some(clause) = earlier {
+            let lowest = clause.within.before(event.occurred);
+            let earlier_idx: Vec<usize> = earlier_matched
+                .iter()
+                .copied()
+                .filter(|other| !view.superseded(*other, moment))
+                .filter(|other| {
+                    view.events.get(*other).is_some_and(|other| {
+                        !other.evidence.same_record(&event.evidence)
+                            && other.occurred >= lowest
+                            && other.occurred <= event.occurred
+                    })
+                })
+                .collect();
+            if earlier_idx.len() < clause.n_min as usize {
+                return None;
+            }
+            evidence.extend(earlier_idx);
+        }
         let context = EventContext {
             view,
             idx,
             moment,
             clock_start: None,
         };
-        let scoped = in_scope(rule.scope, event);
-        let is_match = scoped && eval_event(matcher, context);
-        let is_earlier = scoped
-            && earlier.is_some_and(|clause| eval_event(&clause.matcher, context));
-        if is_match {
-            matched.push(idx);
-            if let Some(firing) = try_event_firing(
-                pack, rule, view, matcher, idx, &matched, &earlier_matched, count, distinct,
-                earlier,
-            ) {
-                firings.push(firing);
-            }
-        }
-        if is_earlier {
-            earlier_matched.push(idx);
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn try_event_firing(
-    pack: &Pack,
-    rule: &Rule,
-    view: &View<'_>,
-    matcher: &Expr,
-    idx: usize,
-    matched: &[usize],
-    earlier_matched: &[usize],
-    count: Option<CountClause>,
-    distinct: Option<DistinctClause>,
-    earlier: Option<&EarlierClause>,
-) -> Option<Firing> {
-    let event = view.events.get(idx)?;
-    let moment = event.recorded_at;
-    let mut evidence = vec![idx];
-    if let Some(count) = count {
-        evidence = find_window(view, matched, idx, moment, count, distinct)?;
-    }
-    if let Some(clause) = earlier {
-        let lowest = clause.within.before(event.occurred);
-        let earlier_idx: Vec<usize> = earlier_matched
+        let severity = severity_for(rule, &|expr| eval_event(expr, context));
+        let n_pattern = evidence.len();
+        evidence.extend(state_evidence(view, matcher, event.occurred, moment));
+        evidence.sort_unstable();
+        evidence.dedup();
+        let dates = evidence
             .iter()
-            .copied()
-            .filter(|other| !view.superseded(*other, moment))
-            .filter(|other| {
-                view.events.get(*other).is_some_and(|other| {
-                    !other.evidence.same_record(&event.evidence)
-                        && other.occurred >= lowest
-                        && other.occurred <= event.occurred
-                })
-            })
-            .collect();
-        if earlier_idx.len() < clause.n_min as usize {
-            return None;
-        }
-        evidence.extend(earlier_idx);
-    }
-    let context = EventContext {
-        view,
-        idx,
-        moment,
-        clock_start: None,
-    };
-    let severity = severity_for(rule, &|expr| eval_event(expr, context));
-    let n_pattern = evidence.len();
-    evidence.extend(state_evidence(view, matcher, event.occurred, moment));
-    evidence.sort_unstable();
-    evidence.dedup();
-    let dates = evidence.iter().filter_map(|other| view.events.get(*other)).map(|other| other.occurred);
-    let window_start = dates.clone().min().unwrap_or(event.occurred).min(event.occurred);
-    let window_last = dates.max().unwrap_or(event.occurred).max(event.occurred);
-    let window = count.map(|count| count.within).or(earlier.map(|clause| clause.within));
-    Some(emit(
-        view,
-        Emit {
-            rule,
-            pack,
-            severity,
-            evidence_idx: evidence.clone(),
-            extra_evidence: Vec::new(),
-            raised_at: moment,
-            window_start,
-            window_last,
-            render: RenderContext {
-                trigger: Some(idx),
-                evidence_idx: evidence,
-                n_pattern,
-                window,
-                moment,
-                person: None,
-                clock: None,
+            .filter_map(|other| view.events.get(*other))
+            .map(|other| other.occurred);
+        let window_start = dates
+            .clone()
+            .min()
+            .unwrap_or(event.occurred)
+            .min(event.occurred);
+        let window_last = dates.max().unwrap_or(event.occurred).max(event.occurred);
+        let window = count
+            .map(|count| count.within)
+            .or(earlier.map(|clause| clause.within));
+        Some(emit(
+            view,
+            Emit {
+                rule,
+                pack,
+                severity,
+                evidence_idx: evidence.clone(),
+                extra_evidence: Vec::new(),
+                raised_at: moment,
+                window_start,
+                window_last,
+                render: RenderContext {
+                    trigger: Some(idx),
+                    evidence_idx: evidence,
+                    n_pattern,
+                    window,
+                    moment,
+                    person: None,
+                    clock: None,
+                },
+                person_id: None,
             },
-            person_id: None,
-        },
-    ))
+        ))
+    }
 }
 
 fn evaluate_person_rule(
@@ -842,10 +869,16 @@ fn person_firing(
         .map(|link| link.evidence.clone())
         .collect();
     let mentions_offence = matcher.mentions(&|atom| {
-        matches!(atom, Atom::PersonOffenceIn(_) | Atom::PersonOffenceAgainstChild)
+        matches!(
+            atom,
+            Atom::PersonOffenceIn(_) | Atom::PersonOffenceAgainstChild
+        )
     }) || rule.raises.iter().any(|raise| {
         raise.when.mentions(&|atom| {
-            matches!(atom, Atom::PersonOffenceIn(_) | Atom::PersonOffenceAgainstChild)
+            matches!(
+                atom,
+                Atom::PersonOffenceIn(_) | Atom::PersonOffenceAgainstChild
+            )
         })
     });
     if mentions_offence {
@@ -1060,14 +1093,19 @@ impl ClockRule<'_> {
             let moment = event.recorded_at;
             self.fire_due(view, &mut chains, &|at| at < moment, firings);
             let ends_state = match self.start {
-                ClockStart::During(state) => view.state_changes.iter().any(|change| {
-                    change.arrival == idx && change.change == Change::End(*state)
-                }),
+                ClockStart::During(state) => view
+                    .state_changes
+                    .iter()
+                    .any(|change| change.arrival == idx && change.change == Change::End(*state)),
                 ClockStart::Event { .. } => false,
             };
             chains.retain_mut(|chain| {
                 let start_ref = view.events.get(chain.start).map(|start| &start.evidence);
-                if ends_state || self.cancel.is_some_and(|cancel| self.holds(cancel, view, idx, start_ref)) {
+                if ends_state
+                    || self
+                        .cancel
+                        .is_some_and(|cancel| self.holds(cancel, view, idx, start_ref))
+                {
                     return false;
                 }
                 if event.occurred >= chain.anchor && self.holds(self.met, view, idx, start_ref) {
@@ -1084,7 +1122,9 @@ impl ClockRule<'_> {
                 true
             });
             let (starts, each) = match self.start {
-                ClockStart::Event { matcher, each } => (self.holds(matcher, view, idx, None), *each),
+                ClockStart::Event { matcher, each } => {
+                    (self.holds(matcher, view, idx, None), *each)
+                }
                 ClockStart::During(state) => (
                     view.state_changes.iter().any(|change| {
                         change.arrival == idx && change.change == Change::Start(*state)
@@ -1143,16 +1183,15 @@ pub fn evaluate(pack: &Pack, picture: &ChildPicture, now: DateTime<Utc>) -> Vec<
                 count,
                 distinct,
                 earlier,
-            } => evaluate_event_rule(
+            } => EventRule {
                 pack,
                 rule,
-                &view,
                 matcher,
-                *count,
-                *distinct,
-                earlier.as_ref(),
-                &mut firings,
-            ),
+                count: *count,
+                distinct: *distinct,
+                earlier: earlier.as_ref(),
+            }
+            .evaluate(&view, &mut firings),
             Body::Person { matcher } => {
                 evaluate_person_rule(pack, rule, &view, matcher, now, &mut firings);
             }
@@ -1180,7 +1219,11 @@ pub fn evaluate(pack: &Pack, picture: &ChildPicture, now: DateTime<Utc>) -> Vec<
         }
     }
     firings.sort_by(|left, right| {
-        (left.raised_at, &left.rule_id, &left.evidence).cmp(&(right.raised_at, &right.rule_id, &right.evidence))
+        (left.raised_at, &left.rule_id, &left.evidence).cmp(&(
+            right.raised_at,
+            &right.rule_id,
+            &right.evidence,
+        ))
     });
     firings.truncate(FIRINGS_MAX);
     firings

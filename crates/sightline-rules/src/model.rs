@@ -417,7 +417,11 @@ impl PersonAround {
     }
 
     pub fn add_release(&mut self, release: Release) {
-        if !self.releases.iter().any(|known| known.evidence == release.evidence) {
+        if !self
+            .releases
+            .iter()
+            .any(|known| known.evidence == release.evidence)
+        {
             let position = self.releases.partition_point(|known| {
                 (known.recorded_at, &known.evidence) <= (release.recorded_at, &release.evidence)
             });
@@ -533,7 +537,11 @@ impl ChildPicture {
             .collect();
         // Relationships recorded from a parent to someone else connect that person.
         let mut from_parents: Vec<(&str, Connection)> = Vec::new();
-        for person in event.people.iter().filter(|person| parents.contains(&person.person_id.as_str())) {
+        for person in event
+            .people
+            .iter()
+            .filter(|person| parents.contains(&person.person_id.as_str()))
+        {
             for (relationship, to) in &person.relationships {
                 let connection = match relationship {
                     RelationshipType::PartnerOf => Connection::PartnerOfParent,

@@ -151,9 +151,8 @@ struct RawRule<'a> {
 }
 
 const CLAUSE_KEYWORDS: &[&str] = &[
-    "title", "severity", "raise", "scope", "match", "person", "count", "from", "earlier",
-    "group", "explain", "cite", "route", "start", "during", "due", "met", "repeat", "reset",
-    "cancel",
+    "title", "severity", "raise", "scope", "match", "person", "count", "from", "earlier", "group",
+    "explain", "cite", "route", "start", "during", "due", "met", "repeat", "reset", "cancel",
 ];
 
 /// Splits `text` at its first run of whitespace: `(word, rest, rest's char offset)`.
@@ -170,10 +169,7 @@ struct Header<'a> {
     version: Option<(&'a str, Position)>,
 }
 
-fn split_lines<'a>(
-    text: &'a str,
-    errors: &mut Vec<RuleError>,
-) -> (Header<'a>, Vec<RawRule<'a>>) {
+fn split_lines<'a>(text: &'a str, errors: &mut Vec<RuleError>) -> (Header<'a>, Vec<RawRule<'a>>) {
     let mut header = Header {
         name: None,
         version: None,
@@ -184,7 +180,10 @@ fn split_lines<'a>(
         let n_chars = raw_line.chars().count();
         if n_chars > limits::LINE_CHARS_MAX {
             errors.push(error_at(
-                Position { line, column: limits::LINE_CHARS_MAX + 1 },
+                Position {
+                    line,
+                    column: limits::LINE_CHARS_MAX + 1,
+                },
                 format!(
                     "the line is {n_chars} characters long (at most {})",
                     limits::LINE_CHARS_MAX
@@ -198,9 +197,15 @@ fn split_lines<'a>(
         }
         let indent = n_chars - trimmed.chars().count();
         let trimmed = trimmed.trim_end();
-        let position = Position { line, column: indent + 1 };
+        let position = Position {
+            line,
+            column: indent + 1,
+        };
         let (word, rest, rest_offset) = first_word(trimmed);
-        let rest_position = Position { line, column: indent + 1 + rest_offset };
+        let rest_position = Position {
+            line,
+            column: indent + 1 + rest_offset,
+        };
         if indent == 0 {
             match word {
                 "pack" | "version" if !rules.is_empty() => errors.push(error_at(
@@ -237,16 +242,26 @@ fn split_lines<'a>(
             && !rule.clauses.is_empty();
         if is_continuation {
             if let Some(clause) = rule.clauses.last_mut() {
-                clause.fragments.push(Fragment { position, text: trimmed });
+                clause.fragments.push(Fragment {
+                    position,
+                    text: trimmed,
+                });
             }
             continue;
         }
         rule.clause_indent = Some(indent);
         let mut fragments = Vec::new();
         if !rest.is_empty() {
-            fragments.push(Fragment { position: rest_position, text: rest });
+            fragments.push(Fragment {
+                position: rest_position,
+                text: rest,
+            });
         }
-        rule.clauses.push(Clause { keyword: word, position, fragments });
+        rule.clauses.push(Clause {
+            keyword: word,
+            position,
+            fragments,
+        });
     }
     (header, rules)
 }
@@ -349,7 +364,10 @@ fn tokenize(clause: &Clause<'_>) -> Result<Vec<Token>, RuleError> {
                 _ => None,
             };
             if let Some((comparison, width)) = compare {
-                tokens.push(Token { tok: Tok::Compare(comparison), position });
+                tokens.push(Token {
+                    tok: Tok::Compare(comparison),
+                    position,
+                });
                 idx += width;
                 continue;
             }
@@ -377,9 +395,15 @@ fn tokenize(clause: &Clause<'_>) -> Result<Vec<Token>, RuleError> {
                     }
                 }
                 if !closed {
-                    return Err(error_at(position, "a quoted text is not closed on this line"));
+                    return Err(error_at(
+                        position,
+                        "a quoted text is not closed on this line",
+                    ));
                 }
-                tokens.push(Token { tok: Tok::Text(text), position });
+                tokens.push(Token {
+                    tok: Tok::Text(text),
+                    position,
+                });
                 idx = end + 1;
                 continue;
             }
@@ -401,7 +425,10 @@ fn tokenize(clause: &Clause<'_>) -> Result<Vec<Token>, RuleError> {
                 idx = end;
                 continue;
             }
-            return Err(error_at(position, format!("unexpected character '{character}'")));
+            return Err(error_at(
+                position,
+                format!("unexpected character '{character}'"),
+            ));
         }
     }
     Ok(tokens)
@@ -430,7 +457,12 @@ struct Cursor<'t> {
 
 impl<'t> Cursor<'t> {
     fn new(tokens: &'t [Token], end: Position) -> Self {
-        Cursor { tokens, idx: 0, end, n_nodes: 0 }
+        Cursor {
+            tokens,
+            idx: 0,
+            end,
+            n_nodes: 0,
+        }
     }
 
     fn peek(&self) -> Option<&'t Token> {
@@ -455,7 +487,10 @@ impl<'t> Cursor<'t> {
 
     fn peek_word(&self) -> Option<&'t str> {
         match self.peek() {
-            Some(Token { tok: Tok::Word(word), .. }) => Some(word.as_str()),
+            Some(Token {
+                tok: Tok::Word(word),
+                ..
+            }) => Some(word.as_str()),
             _ => None,
         }
     }
@@ -494,8 +529,14 @@ impl<'t> Cursor<'t> {
 
     fn unexpected(&self, expected: &str) -> RuleError {
         match self.peek() {
-            Some(token) => error_at(token.position, format!("expected {expected}, found {}", token.tok)),
-            None => error_at(self.end, format!("expected {expected} at the end of the clause")),
+            Some(token) => error_at(
+                token.position,
+                format!("expected {expected}, found {}", token.tok),
+            ),
+            None => error_at(
+                self.end,
+                format!("expected {expected} at the end of the clause"),
+            ),
         }
     }
 
@@ -511,24 +552,48 @@ impl<'t> Cursor<'t> {
 
     fn word(&mut self, what: &str) -> Result<(String, Position), RuleError> {
         match self.next() {
-            Some(Token { tok: Tok::Word(word), position }) => Ok((word.clone(), *position)),
-            Some(Token { tok: Tok::Text(text), position }) => Ok((text.clone(), *position)),
-            Some(token) => Err(error_at(token.position, format!("expected {what}, found {}", token.tok))),
-            None => Err(error_at(self.end, format!("expected {what} at the end of the clause"))),
+            Some(Token {
+                tok: Tok::Word(word),
+                position,
+            }) => Ok((word.clone(), *position)),
+            Some(Token {
+                tok: Tok::Text(text),
+                position,
+            }) => Ok((text.clone(), *position)),
+            Some(token) => Err(error_at(
+                token.position,
+                format!("expected {what}, found {}", token.tok),
+            )),
+            None => Err(error_at(
+                self.end,
+                format!("expected {what} at the end of the clause"),
+            )),
         }
     }
 
     fn int(&mut self, what: &str, max: u32) -> Result<u32, RuleError> {
         match self.next() {
-            Some(Token { tok: Tok::Int(value), position }) => {
+            Some(Token {
+                tok: Tok::Int(value),
+                position,
+            }) => {
                 let value = u32::try_from(*value).unwrap_or(u32::MAX);
                 if value == 0 || value > max {
-                    return Err(error_at(*position, format!("{what} must be from 1 to {max}")));
+                    return Err(error_at(
+                        *position,
+                        format!("{what} must be from 1 to {max}"),
+                    ));
                 }
                 Ok(value)
             }
-            Some(token) => Err(error_at(token.position, format!("expected {what} (a whole number), found {}", token.tok))),
-            None => Err(error_at(self.end, format!("expected {what} at the end of the clause"))),
+            Some(token) => Err(error_at(
+                token.position,
+                format!("expected {what} (a whole number), found {}", token.tok),
+            )),
+            None => Err(error_at(
+                self.end,
+                format!("expected {what} at the end of the clause"),
+            )),
         }
     }
 
@@ -547,14 +612,25 @@ impl<'t> Cursor<'t> {
     fn span_limited(&mut self, factor: u32) -> Result<Span, RuleError> {
         let position = self.position();
         let amount = match self.next() {
-            Some(Token { tok: Tok::Int(value), .. }) => u32::try_from(*value).unwrap_or(u32::MAX),
+            Some(Token {
+                tok: Tok::Int(value),
+                ..
+            }) => u32::try_from(*value).unwrap_or(u32::MAX),
             Some(token) => {
                 return Err(error_at(
                     token.position,
-                    format!("expected a length of time such as \"90 days\", found {}", token.tok),
+                    format!(
+                        "expected a length of time such as \"90 days\", found {}",
+                        token.tok
+                    ),
                 ));
             }
-            None => return Err(error_at(self.end, "expected a length of time such as \"90 days\"")),
+            None => {
+                return Err(error_at(
+                    self.end,
+                    "expected a length of time such as \"90 days\"",
+                ));
+            }
         };
         let unit_position = self.position();
         let (unit_word, _) = self.word("a unit (days, working days, weeks, months, years)")?;
@@ -566,7 +642,10 @@ impl<'t> Cursor<'t> {
             "working" => {
                 let (days, days_position) = self.word("\"days\"")?;
                 if days != "days" && days != "day" {
-                    return Err(error_at(days_position, format!("expected \"days\", found \"{days}\"")));
+                    return Err(error_at(
+                        days_position,
+                        format!("expected \"days\", found \"{days}\""),
+                    ));
                 }
                 SpanUnit::WorkingDays
             }
@@ -574,7 +653,10 @@ impl<'t> Cursor<'t> {
                 let units = ["days", "working", "weeks", "months", "years"];
                 return Err(error_at(
                     unit_position,
-                    format!("\"{other}\" is not a unit of time{}", suggestion(other, &units)),
+                    format!(
+                        "\"{other}\" is not a unit of time{}",
+                        suggestion(other, &units)
+                    ),
                 ));
             }
         };
@@ -596,18 +678,29 @@ impl<'t> Cursor<'t> {
 // ---------------------------------------------------------------------------
 // Expressions.
 
-fn parse_expression(cursor: &mut Cursor<'_>, context: Context, depth: usize) -> Result<Expr, RuleError> {
+fn parse_expression(
+    cursor: &mut Cursor<'_>,
+    context: Context,
+    depth: usize,
+) -> Result<Expr, RuleError> {
     if depth > limits::EXPRESSION_DEPTH_MAX {
         return Err(error_at(
             cursor.position(),
-            format!("the condition is nested more than {} deep", limits::EXPRESSION_DEPTH_MAX),
+            format!(
+                "the condition is nested more than {} deep",
+                limits::EXPRESSION_DEPTH_MAX
+            ),
         ));
     }
     let mut parts = vec![parse_and(cursor, context, depth)?];
     while cursor.eat_word("or") {
         parts.push(parse_and(cursor, context, depth)?);
     }
-    Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts) })
+    Ok(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Expr::Or(parts)
+    })
 }
 
 fn parse_and(cursor: &mut Cursor<'_>, context: Context, depth: usize) -> Result<Expr, RuleError> {
@@ -615,7 +708,11 @@ fn parse_and(cursor: &mut Cursor<'_>, context: Context, depth: usize) -> Result<
     while cursor.eat_word("and") {
         parts.push(parse_unary(cursor, context, depth)?);
     }
-    Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::And(parts) })
+    Ok(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Expr::And(parts)
+    })
 }
 
 fn parse_unary(cursor: &mut Cursor<'_>, context: Context, depth: usize) -> Result<Expr, RuleError> {
@@ -623,11 +720,18 @@ fn parse_unary(cursor: &mut Cursor<'_>, context: Context, depth: usize) -> Resul
     if cursor.n_nodes > limits::EXPRESSION_NODES_MAX {
         return Err(error_at(
             cursor.position(),
-            format!("the condition has more than {} parts", limits::EXPRESSION_NODES_MAX),
+            format!(
+                "the condition has more than {} parts",
+                limits::EXPRESSION_NODES_MAX
+            ),
         ));
     }
     if cursor.eat_word("not") {
-        return Ok(Expr::Not(Box::new(parse_unary(cursor, context, depth + 1)?)));
+        return Ok(Expr::Not(Box::new(parse_unary(
+            cursor,
+            context,
+            depth + 1,
+        )?)));
     }
     if cursor.eat(&Tok::Open) {
         let inner = parse_expression(cursor, context, depth + 1)?;
@@ -661,12 +765,19 @@ const ATOM_NAMES: &[&str] = &[
 fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleError> {
     let position = cursor.position();
     let (name, _) = match cursor.peek() {
-        Some(Token { tok: Tok::Word(_), .. }) => cursor.word("a condition")?,
+        Some(Token {
+            tok: Tok::Word(_), ..
+        }) => cursor.word("a condition")?,
         _ => return Err(cursor.unexpected("a condition")),
     };
     let event_only = |what: &str| -> Result<(), RuleError> {
         if context == Context::Person {
-            Err(error_at(position, format!("\"{what}\" is a condition on a record; a `person` rule tests people (person.*, child.age, child.plan, child.ever)")))
+            Err(error_at(
+                position,
+                format!(
+                    "\"{what}\" is a condition on a record; a `person` rule tests people (person.*, child.age, child.plan, child.ever)"
+                ),
+            ))
         } else {
             Ok(())
         }
@@ -675,7 +786,12 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
         if context == Context::Person {
             Ok(())
         } else {
-            Err(error_at(position, format!("\"{what}\" tests a person around the child and is only allowed in a `person` clause")))
+            Err(error_at(
+                position,
+                format!(
+                    "\"{what}\" tests a person around the child and is only allowed in a `person` clause"
+                ),
+            ))
         }
     };
     match name.as_str() {
@@ -694,7 +810,13 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             let mut types = Vec::new();
             for (word, word_position) in words {
                 let agency_type = AgencyType::parse(&word).ok_or_else(|| {
-                    error_at(word_position, format!("\"{word}\" is not an agency type{}", suggestion(&word, AgencyType::NAMES)))
+                    error_at(
+                        word_position,
+                        format!(
+                            "\"{word}\" is not an agency type{}",
+                            suggestion(&word, AgencyType::NAMES)
+                        ),
+                    )
                 })?;
                 types.push(agency_type);
             }
@@ -708,7 +830,12 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             if cursor.eat(&Tok::Open) {
                 loop {
                     let (attribute, attribute_position) = cursor.word("an attribute name")?;
-                    conditions.push(parse_finding_condition(cursor, code, &attribute, attribute_position)?);
+                    conditions.push(parse_finding_condition(
+                        cursor,
+                        code,
+                        &attribute,
+                        attribute_position,
+                    )?);
                     if cursor.eat(&Tok::Comma) {
                         continue;
                     }
@@ -725,24 +852,43 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
                     _ => {
                         return Err(error_at(
                             whom_position,
-                            format!("expected child, anyone or others, found \"{whom}\"{}", suggestion(&whom, &["child", "anyone", "others"])),
+                            format!(
+                                "expected child, anyone or others, found \"{whom}\"{}",
+                                suggestion(&whom, &["child", "anyone", "others"])
+                            ),
                         ));
                     }
                 }
             } else {
                 About::Child
             };
-            Ok(Expr::Atom(Atom::Has { code, about, conditions }))
+            Ok(Expr::Atom(Atom::Has {
+                code,
+                about,
+                conditions,
+            }))
         }
         "same_record" => {
             if context != Context::ClockEvent {
-                return Err(error_at(position, "\"same_record\" is only allowed in the met, reset and cancel clauses of a clock"));
+                return Err(error_at(
+                    position,
+                    "\"same_record\" is only allowed in the met, reset and cancel clauses of a clock",
+                ));
             }
             Ok(Expr::Atom(Atom::SameRecord))
         }
         "child.age" => {
             let comparison = match cursor.next() {
-                Some(Token { tok: Tok::Compare(comparison @ (Comparison::Lt | Comparison::Le | Comparison::Gt | Comparison::Ge)), .. }) => *comparison,
+                Some(Token {
+                    tok:
+                        Tok::Compare(
+                            comparison @ (Comparison::Lt
+                            | Comparison::Le
+                            | Comparison::Gt
+                            | Comparison::Ge),
+                        ),
+                    ..
+                }) => *comparison,
                 _ => {
                     cursor.idx = cursor.idx.saturating_sub(1);
                     return Err(cursor.unexpected("<, <=, > or >= after child.age"));
@@ -751,7 +897,10 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             let span_position = cursor.position();
             let span = cursor.age_span()?;
             if span.unit == SpanUnit::WorkingDays {
-                return Err(error_at(span_position, "an age is not counted in working days"));
+                return Err(error_at(
+                    span_position,
+                    "an age is not counted in working days",
+                ));
             }
             Ok(Expr::Atom(Atom::ChildAge { comparison, span }))
         }
@@ -769,7 +918,10 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             let mut roles = Vec::new();
             for (word, word_position) in words {
                 roles.push(Role::parse(&word).ok_or_else(|| {
-                    error_at(word_position, format!("\"{word}\" is not a role{}", suggestion(&word, Role::NAMES)))
+                    error_at(
+                        word_position,
+                        format!("\"{word}\" is not a role{}", suggestion(&word, Role::NAMES)),
+                    )
                 })?);
             }
             Ok(negate_if(comparison, Atom::ChildRoleIn(roles)))
@@ -779,7 +931,13 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             let mut states = Vec::new();
             for (word, word_position) in words {
                 states.push(PlanState::parse(&word).ok_or_else(|| {
-                    error_at(word_position, format!("\"{word}\" is not a plan{}", suggestion(&word, PlanState::NAMES)))
+                    error_at(
+                        word_position,
+                        format!(
+                            "\"{word}\" is not a plan{}",
+                            suggestion(&word, PlanState::NAMES)
+                        ),
+                    )
                 })?);
             }
             Ok(negate_if(comparison, Atom::ChildPlanIn(states)))
@@ -789,7 +947,13 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             let mut histories = Vec::new();
             for (word, word_position) in words {
                 histories.push(History::parse(&word).ok_or_else(|| {
-                    error_at(word_position, format!("\"{word}\" is not something child.ever knows{}", suggestion(&word, History::NAMES)))
+                    error_at(
+                        word_position,
+                        format!(
+                            "\"{word}\" is not something child.ever knows{}",
+                            suggestion(&word, History::NAMES)
+                        ),
+                    )
                 })?);
             }
             Ok(negate_if(comparison, Atom::ChildEverIn(histories)))
@@ -804,7 +968,13 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             let mut connections = Vec::new();
             for (word, word_position) in words {
                 connections.push(Connection::parse(&word).ok_or_else(|| {
-                    error_at(word_position, format!("\"{word}\" is not a connection{}", suggestion(&word, Connection::NAMES)))
+                    error_at(
+                        word_position,
+                        format!(
+                            "\"{word}\" is not a connection{}",
+                            suggestion(&word, Connection::NAMES)
+                        ),
+                    )
                 })?);
             }
             let atom = if name == "subject.link" {
@@ -831,9 +1001,19 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
             let (comparison, words) = parse_membership(cursor)?;
             let mut categories = Vec::new();
             for (word, word_position) in words {
-                let category = OFFENCE_CATEGORIES.iter().copied().find(|category| *category == word).ok_or_else(|| {
-                    error_at(word_position, format!("\"{word}\" is not an offence category{}", suggestion(&word, OFFENCE_CATEGORIES)))
-                })?;
+                let category = OFFENCE_CATEGORIES
+                    .iter()
+                    .copied()
+                    .find(|category| *category == word)
+                    .ok_or_else(|| {
+                        error_at(
+                            word_position,
+                            format!(
+                                "\"{word}\" is not an offence category{}",
+                                suggestion(&word, OFFENCE_CATEGORIES)
+                            ),
+                        )
+                    })?;
                 categories.push(category);
             }
             Ok(negate_if(comparison, Atom::PersonOffenceIn(categories)))
@@ -846,18 +1026,33 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
         _ => {
             if let Some(attribute) = name.strip_prefix("outcome.") {
                 event_only(&name)?;
-                return parse_outcome_condition(cursor, attribute, position).map(|condition| Expr::Atom(Atom::Outcome(condition)));
+                return parse_outcome_condition(cursor, attribute, position)
+                    .map(|condition| Expr::Atom(Atom::Outcome(condition)));
             }
             if let Some((code_word, attribute)) = name.split_once('.')
                 && !matches!(code_word, "child" | "person" | "subject")
             {
                 event_only(&name)?;
                 let code = parse_finding_code(code_word, position)?;
-                let attribute_position = Position { line: position.line, column: position.column + code_word.chars().count() + 1 };
-                let condition = parse_finding_condition(cursor, code, attribute, attribute_position)?;
-                return Ok(Expr::Atom(Atom::Has { code, about: About::Child, conditions: vec![condition] }));
+                let attribute_position = Position {
+                    line: position.line,
+                    column: position.column + code_word.chars().count() + 1,
+                };
+                let condition =
+                    parse_finding_condition(cursor, code, attribute, attribute_position)?;
+                return Ok(Expr::Atom(Atom::Has {
+                    code,
+                    about: About::Child,
+                    conditions: vec![condition],
+                }));
             }
-            Err(error_at(position, format!("unknown condition \"{name}\"{}", suggestion(&name, ATOM_NAMES))))
+            Err(error_at(
+                position,
+                format!(
+                    "unknown condition \"{name}\"{}",
+                    suggestion(&name, ATOM_NAMES)
+                ),
+            ))
         }
     }
 }
@@ -871,18 +1066,29 @@ fn negate_if(comparison: Comparison, atom: Atom) -> Expr {
 }
 
 /// `== X`, `!= X`, `in [X, Y]`, `not in [X, Y]`: the comparison and the words.
-fn parse_membership(cursor: &mut Cursor<'_>) -> Result<(Comparison, Vec<(String, Position)>), RuleError> {
+fn parse_membership(
+    cursor: &mut Cursor<'_>,
+) -> Result<(Comparison, Vec<(String, Position)>), RuleError> {
     let comparison = match cursor.peek() {
-        Some(Token { tok: Tok::Compare(comparison @ (Comparison::Eq | Comparison::Ne)), .. }) => {
+        Some(Token {
+            tok: Tok::Compare(comparison @ (Comparison::Eq | Comparison::Ne)),
+            ..
+        }) => {
             let comparison = *comparison;
             cursor.idx += 1;
             comparison
         }
-        Some(Token { tok: Tok::Word(word), .. }) if word == "in" => {
+        Some(Token {
+            tok: Tok::Word(word),
+            ..
+        }) if word == "in" => {
             cursor.idx += 1;
             Comparison::In
         }
-        Some(Token { tok: Tok::Word(word), .. }) if word == "not" => {
+        Some(Token {
+            tok: Tok::Word(word),
+            ..
+        }) if word == "not" => {
             cursor.idx += 1;
             cursor.expect_word("in")?;
             Comparison::NotIn
@@ -890,7 +1096,10 @@ fn parse_membership(cursor: &mut Cursor<'_>) -> Result<(Comparison, Vec<(String,
         _ => return Err(cursor.unexpected("==, !=, in or not in")),
     };
     let words = match comparison {
-        Comparison::In | Comparison::NotIn => parse_list(cursor)?.into_iter().map(|(value, position)| (value.to_string(), position)).collect(),
+        Comparison::In | Comparison::NotIn => parse_list(cursor)?
+            .into_iter()
+            .map(|(value, position)| (value.to_string(), position))
+            .collect(),
         _ => vec![cursor.word("a value")?],
     };
     Ok((comparison, words))
@@ -902,7 +1111,10 @@ fn parse_list(cursor: &mut Cursor<'_>) -> Result<Vec<(Value, Position)>, RuleErr
     let mut values = Vec::new();
     loop {
         if values.len() >= limits::LIST_ITEMS_MAX {
-            return Err(error_at(cursor.position(), format!("a list has at most {} items", limits::LIST_ITEMS_MAX)));
+            return Err(error_at(
+                cursor.position(),
+                format!("a list has at most {} items", limits::LIST_ITEMS_MAX),
+            ));
         }
         values.push(parse_value(cursor)?);
         if cursor.eat(&Tok::Comma) {
@@ -915,7 +1127,10 @@ fn parse_list(cursor: &mut Cursor<'_>) -> Result<Vec<(Value, Position)>, RuleErr
 
 fn parse_value(cursor: &mut Cursor<'_>) -> Result<(Value, Position), RuleError> {
     match cursor.next() {
-        Some(Token { tok: Tok::Word(word), position }) => {
+        Some(Token {
+            tok: Tok::Word(word),
+            position,
+        }) => {
             let value = match word.as_str() {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
@@ -923,10 +1138,22 @@ fn parse_value(cursor: &mut Cursor<'_>) -> Result<(Value, Position), RuleError> 
             };
             Ok((value, *position))
         }
-        Some(Token { tok: Tok::Text(text), position }) => Ok((Value::Word(text.clone()), *position)),
-        Some(Token { tok: Tok::Int(value), position }) => Ok((Value::Int(*value), *position)),
-        Some(token) => Err(error_at(token.position, format!("expected a value, found {}", token.tok))),
-        None => Err(error_at(cursor.end, "expected a value at the end of the clause")),
+        Some(Token {
+            tok: Tok::Text(text),
+            position,
+        }) => Ok((Value::Word(text.clone()), *position)),
+        Some(Token {
+            tok: Tok::Int(value),
+            position,
+        }) => Ok((Value::Int(*value), *position)),
+        Some(token) => Err(error_at(
+            token.position,
+            format!("expected a value, found {}", token.tok),
+        )),
+        None => Err(error_at(
+            cursor.end,
+            "expected a value at the end of the clause",
+        )),
     }
 }
 
@@ -939,40 +1166,81 @@ fn parse_kinds(word: &str, position: Position) -> Result<Vec<Kind>, RuleError> {
             .filter(|kind| kind.as_str().split('.').next() == Some(prefix))
             .collect();
         if kinds.is_empty() {
-            let prefixes = ["person", "address", "relationship", "health", "police", "justice", "education", "social_care", "housing", "probation", "other"];
-            return Err(error_at(position, format!("no kind starts with \"{prefix}.\"{}", suggestion(prefix, &prefixes))));
+            let prefixes = [
+                "person",
+                "address",
+                "relationship",
+                "health",
+                "police",
+                "justice",
+                "education",
+                "social_care",
+                "housing",
+                "probation",
+                "other",
+            ];
+            return Err(error_at(
+                position,
+                format!(
+                    "no kind starts with \"{prefix}.\"{}",
+                    suggestion(prefix, &prefixes)
+                ),
+            ));
         }
         return Ok(kinds);
     }
-    Kind::parse(word)
-        .map(|kind| vec![kind])
-        .ok_or_else(|| error_at(position, format!("unknown kind \"{word}\"{}", suggestion(word, Kind::NAMES))))
+    Kind::parse(word).map(|kind| vec![kind]).ok_or_else(|| {
+        error_at(
+            position,
+            format!("unknown kind \"{word}\"{}", suggestion(word, Kind::NAMES)),
+        )
+    })
 }
 
 fn parse_finding_code(word: &str, position: Position) -> Result<FindingCode, RuleError> {
     FindingCode::parse(word).ok_or_else(|| {
-        error_at(position, format!("unknown finding code \"{word}\"{}", suggestion(word, FindingCode::NAMES)))
+        error_at(
+            position,
+            format!(
+                "unknown finding code \"{word}\"{}",
+                suggestion(word, FindingCode::NAMES)
+            ),
+        )
     })
 }
 
 /// The operator and value(s) after an attribute name.
-fn parse_comparison_and_values(cursor: &mut Cursor<'_>) -> Result<(Comparison, Vec<(Value, Position)>), RuleError> {
+fn parse_comparison_and_values(
+    cursor: &mut Cursor<'_>,
+) -> Result<(Comparison, Vec<(Value, Position)>), RuleError> {
     match cursor.peek() {
-        Some(Token { tok: Tok::Compare(comparison), .. }) => {
+        Some(Token {
+            tok: Tok::Compare(comparison),
+            ..
+        }) => {
             let comparison = *comparison;
             cursor.idx += 1;
             Ok((comparison, vec![parse_value(cursor)?]))
         }
-        Some(Token { tok: Tok::Word(word), .. }) if word == "in" => {
+        Some(Token {
+            tok: Tok::Word(word),
+            ..
+        }) if word == "in" => {
             cursor.idx += 1;
             Ok((Comparison::In, parse_list(cursor)?))
         }
-        Some(Token { tok: Tok::Word(word), .. }) if word == "not" => {
+        Some(Token {
+            tok: Tok::Word(word),
+            ..
+        }) if word == "not" => {
             cursor.idx += 1;
             cursor.expect_word("in")?;
             Ok((Comparison::NotIn, parse_list(cursor)?))
         }
-        Some(Token { tok: Tok::Word(word), .. }) if word == "exists" => {
+        Some(Token {
+            tok: Tok::Word(word),
+            ..
+        }) if word == "exists" => {
             cursor.idx += 1;
             Ok((Comparison::Exists, Vec::new()))
         }
@@ -982,7 +1250,10 @@ fn parse_comparison_and_values(cursor: &mut Cursor<'_>) -> Result<(Comparison, V
 
 /// Checks a value against one attribute type; `None` when it fits.
 fn value_problem(value: &Value, ty: AttributeType, comparison: Comparison) -> Option<String> {
-    let ordering = matches!(comparison, Comparison::Lt | Comparison::Le | Comparison::Gt | Comparison::Ge);
+    let ordering = matches!(
+        comparison,
+        Comparison::Lt | Comparison::Le | Comparison::Gt | Comparison::Ge
+    );
     match (ty, value) {
         (AttributeType::Bool, Value::Bool(_)) if !ordering => None,
         (AttributeType::Int { .. }, Value::Int(_)) => None,
@@ -991,13 +1262,21 @@ fn value_problem(value: &Value, ty: AttributeType, comparison: Comparison) -> Op
                 None
             } else {
                 match did_you_mean(word, values) {
-                    Some(close) => Some(format!("\"{word}\" is not a recorded value (did you mean \"{close}\"?)")),
+                    Some(close) => Some(format!(
+                        "\"{word}\" is not a recorded value (did you mean \"{close}\"?)"
+                    )),
                     None => Some(format!("\"{word}\" is not {}", ty.describe())),
                 }
             }
         }
-        (AttributeType::Text { .. } | AttributeType::PartialDate, Value::Word(_)) if !ordering => None,
-        _ if ordering => Some(format!("{} cannot be compared with {}", ty.describe(), comparison_text(comparison))),
+        (AttributeType::Text { .. } | AttributeType::PartialDate, Value::Word(_)) if !ordering => {
+            None
+        }
+        _ if ordering => Some(format!(
+            "{} cannot be compared with {}",
+            ty.describe(),
+            comparison_text(comparison)
+        )),
         (_, value) => Some(format!("{value} is not {}", ty.describe())),
     }
 }
@@ -1014,27 +1293,44 @@ fn parse_finding_condition(
         let known = if names.is_empty() {
             format!("\"{code}\" findings carry no attributes")
         } else {
-            format!("\"{code}\" findings carry {}", sightline_core::vocab::quoted_list(&names))
+            format!(
+                "\"{code}\" findings carry {}",
+                sightline_core::vocab::quoted_list(&names)
+            )
         };
         return Err(error_at(
             attribute_position,
-            format!("unknown attribute \"{attribute}\" of finding \"{code}\"{}; {known}", suggestion(attribute, &names)),
+            format!(
+                "unknown attribute \"{attribute}\" of finding \"{code}\"{}; {known}",
+                suggestion(attribute, &names)
+            ),
         ));
     };
     let (comparison, values) = parse_comparison_and_values(cursor)?;
     for (value, value_position) in &values {
         if let Some(problem) = value_problem(value, spec.ty, comparison) {
-            return Err(error_at(*value_position, format!("{code}.{attribute}: {problem}")));
+            return Err(error_at(
+                *value_position,
+                format!("{code}.{attribute}: {problem}"),
+            ));
         }
     }
-    Ok(AttributeCondition { name: spec.name, comparison, values: values.into_iter().map(|(value, _)| value).collect() })
+    Ok(AttributeCondition {
+        name: spec.name,
+        comparison,
+        values: values.into_iter().map(|(value, _)| value).collect(),
+    })
 }
 
 /// Every outcome attribute of every kind, with the kinds that carry it.
 fn outcome_specs(name: &str) -> Vec<(Kind, AttributeSpec)> {
     Kind::ALL
         .iter()
-        .flat_map(|kind| outcome_attributes(*kind).iter().map(move |spec| (*kind, *spec)))
+        .flat_map(|kind| {
+            outcome_attributes(*kind)
+                .iter()
+                .map(move |spec| (*kind, *spec))
+        })
         .filter(|(_, spec)| spec.name == name)
         .collect()
 }
@@ -1049,45 +1345,81 @@ fn all_outcome_names() -> Vec<&'static str> {
     names
 }
 
-fn parse_outcome_condition(cursor: &mut Cursor<'_>, attribute: &str, position: Position) -> Result<AttributeCondition, RuleError> {
+fn parse_outcome_condition(
+    cursor: &mut Cursor<'_>,
+    attribute: &str,
+    position: Position,
+) -> Result<AttributeCondition, RuleError> {
     let specs = outcome_specs(attribute);
     let Some((_, first)) = specs.first() else {
         let names = all_outcome_names();
         return Err(error_at(
-            Position { line: position.line, column: position.column + "outcome.".len() },
-            format!("no kind records an outcome \"{attribute}\"{}", suggestion(attribute, &names)),
+            Position {
+                line: position.line,
+                column: position.column + "outcome.".len(),
+            },
+            format!(
+                "no kind records an outcome \"{attribute}\"{}",
+                suggestion(attribute, &names)
+            ),
         ));
     };
     let (comparison, values) = parse_comparison_and_values(cursor)?;
     for (value, value_position) in &values {
-        let fits_some_kind = specs.iter().any(|(_, spec)| value_problem(value, spec.ty, comparison).is_none());
+        let fits_some_kind = specs
+            .iter()
+            .any(|(_, spec)| value_problem(value, spec.ty, comparison).is_none());
         if !fits_some_kind {
             let problem = value_problem(value, first.ty, comparison).unwrap_or_default();
             let hint = match value {
                 Value::Word(word) => {
-                    let mut allowed: Vec<&str> = specs.iter().flat_map(|(_, spec)| match spec.ty { AttributeType::Enum(values) => values.to_vec(), _ => Vec::new() }).collect();
+                    let mut allowed: Vec<&str> = specs
+                        .iter()
+                        .flat_map(|(_, spec)| match spec.ty {
+                            AttributeType::Enum(values) => values.to_vec(),
+                            _ => Vec::new(),
+                        })
+                        .collect();
                     allowed.sort_unstable();
                     allowed.dedup();
-                    if allowed.is_empty() { String::new() } else {
-                        let kinds: Vec<&str> = specs.iter().map(|(kind, _)| kind.as_str()).collect();
+                    if allowed.is_empty() {
+                        String::new()
+                    } else {
+                        let kinds: Vec<&str> =
+                            specs.iter().map(|(kind, _)| kind.as_str()).collect();
                         let guess = suggestion(word, &allowed);
-                        if guess.is_empty() { format!(" (on {})", kinds.join(", ")) } else { guess }
+                        if guess.is_empty() {
+                            format!(" (on {})", kinds.join(", "))
+                        } else {
+                            guess
+                        }
                     }
                 }
                 _ => String::new(),
             };
-            let message = if hint.is_empty() { format!("outcome.{attribute}: {problem}") } else { format!("outcome.{attribute}: \"{value}\" is not a recorded value{hint}") };
+            let message = if hint.is_empty() {
+                format!("outcome.{attribute}: {problem}")
+            } else {
+                format!("outcome.{attribute}: \"{value}\" is not a recorded value{hint}")
+            };
             return Err(error_at(*value_position, message));
         }
     }
-    Ok(AttributeCondition { name: first.name, comparison, values: values.into_iter().map(|(value, _)| value).collect() })
+    Ok(AttributeCondition {
+        name: first.name,
+        comparison,
+        values: values.into_iter().map(|(value, _)| value).collect(),
+    })
 }
 
 fn parse_whole_expression(clause: &Clause<'_>, context: Context) -> Result<Expr, RuleError> {
     let tokens = tokenize(clause)?;
     let mut cursor = Cursor::new(&tokens, clause.end());
     if cursor.at_end() {
-        return Err(error_at(clause.end(), format!("`{}` needs a condition", clause.keyword)));
+        return Err(error_at(
+            clause.end(),
+            format!("`{}` needs a condition", clause.keyword),
+        ));
     }
     let expr = parse_expression(&mut cursor, context, 0)?;
     cursor.expect_end()?;
@@ -1122,7 +1454,9 @@ fn placeholder_named(name: &str) -> Option<Placeholder> {
         "last" => Placeholder::Last,
         _ => {
             let attribute = name.strip_prefix("outcome.")?;
-            let name = all_outcome_names().into_iter().find(|known| *known == attribute)?;
+            let name = all_outcome_names()
+                .into_iter()
+                .find(|known| *known == attribute)?;
             Placeholder::Outcome(name)
         }
     })
@@ -1134,15 +1468,45 @@ fn placeholder_allowed(placeholder: &Placeholder, body: BodyShape) -> bool {
     match body {
         BodyShape::Event => matches!(
             placeholder,
-            P::Agency | P::Date | P::What | P::Injury | P::Explanation | P::ChildAge | P::Mobility | P::Plan | P::Count | P::Window | P::Agencies | P::Evidence | P::Allegation | P::Outcome(_)
+            P::Agency
+                | P::Date
+                | P::What
+                | P::Injury
+                | P::Explanation
+                | P::ChildAge
+                | P::Mobility
+                | P::Plan
+                | P::Count
+                | P::Window
+                | P::Agencies
+                | P::Evidence
+                | P::Allegation
+                | P::Outcome(_)
         ),
         BodyShape::Clock => matches!(
             placeholder,
-            P::Agency | P::Date | P::What | P::ChildAge | P::Plan | P::Deadline | P::Due | P::Since | P::Last | P::Evidence | P::Outcome(_)
+            P::Agency
+                | P::Date
+                | P::What
+                | P::ChildAge
+                | P::Plan
+                | P::Deadline
+                | P::Due
+                | P::Since
+                | P::Last
+                | P::Evidence
+                | P::Outcome(_)
         ),
         BodyShape::Person => matches!(
             placeholder,
-            P::Person | P::Links | P::Offences | P::Released | P::ChildAge | P::Plan | P::Agencies | P::Evidence
+            P::Person
+                | P::Links
+                | P::Offences
+                | P::Released
+                | P::ChildAge
+                | P::Plan
+                | P::Agencies
+                | P::Evidence
         ),
     }
 }
@@ -1154,7 +1518,11 @@ enum BodyShape {
     Person,
 }
 
-fn parse_template(clause: &Clause<'_>, shape: BodyShape, errors: &mut Vec<RuleError>) -> Vec<Piece> {
+fn parse_template(
+    clause: &Clause<'_>,
+    shape: BodyShape,
+    errors: &mut Vec<RuleError>,
+) -> Vec<Piece> {
     let mut pieces: Vec<Piece> = Vec::new();
     let push_text = |pieces: &mut Vec<Piece>, text: &str| {
         if let Some(Piece::Text(last)) = pieces.last_mut() {
@@ -1175,15 +1543,35 @@ fn parse_template(clause: &Clause<'_>, shape: BodyShape, errors: &mut Vec<RuleEr
             column += rest[..open].chars().count();
             let after = &rest[open + 1..];
             let Some(close) = after.find('}') else {
-                errors.push(error_at(Position { line: fragment.position.line, column }, "a \"{\" is not closed with \"}\" on this line"));
+                errors.push(error_at(
+                    Position {
+                        line: fragment.position.line,
+                        column,
+                    },
+                    "a \"{\" is not closed with \"}\" on this line",
+                ));
                 return pieces;
             };
             let name = after[..close].trim();
-            let name_position = Position { line: fragment.position.line, column: column + 1 };
+            let name_position = Position {
+                line: fragment.position.line,
+                column: column + 1,
+            };
             match placeholder_named(name) {
-                Some(placeholder) if placeholder_allowed(&placeholder, shape) => pieces.push(Piece::Placeholder(placeholder)),
-                Some(_) => errors.push(error_at(name_position, format!("{{{name}}} has no value in this kind of rule"))),
-                None => errors.push(error_at(name_position, format!("unknown placeholder {{{name}}}{}", suggestion(name, Placeholder::NAMES)))),
+                Some(placeholder) if placeholder_allowed(&placeholder, shape) => {
+                    pieces.push(Piece::Placeholder(placeholder))
+                }
+                Some(_) => errors.push(error_at(
+                    name_position,
+                    format!("{{{name}}} has no value in this kind of rule"),
+                )),
+                None => errors.push(error_at(
+                    name_position,
+                    format!(
+                        "unknown placeholder {{{name}}}{}",
+                        suggestion(name, Placeholder::NAMES)
+                    ),
+                )),
             }
             column += after[..close].chars().count() + 2;
             rest = &after[close + 1..];
@@ -1235,12 +1623,22 @@ const KNOWN_SOURCES: &[&str] = &[
 fn text_clause(clause: &Clause<'_>, errors: &mut Vec<RuleError>) -> Option<String> {
     let text = clause.joined_text();
     if text.is_empty() {
-        errors.push(error_at(clause.end(), format!("`{}` needs text", clause.keyword)));
+        errors.push(error_at(
+            clause.end(),
+            format!("`{}` needs text", clause.keyword),
+        ));
         return None;
     }
     let n_chars = text.chars().count();
     if n_chars > limits::TEXT_CHARS_MAX {
-        errors.push(error_at(clause.position, format!("`{}` is {n_chars} characters long (at most {})", clause.keyword, limits::TEXT_CHARS_MAX)));
+        errors.push(error_at(
+            clause.position,
+            format!(
+                "`{}` is {n_chars} characters long (at most {})",
+                clause.keyword,
+                limits::TEXT_CHARS_MAX
+            ),
+        ));
         return None;
     }
     Some(text)
@@ -1256,9 +1654,22 @@ fn body_shape(raw: &RawRule<'_>) -> BodyShape {
     }
 }
 
-fn parse_clause(clause: &Clause<'_>, shape: BodyShape, parts: &mut Parts, errors: &mut Vec<RuleError>) -> Result<(), RuleError> {
-    let event_context = if shape == BodyShape::Clock { Context::ClockEvent } else { Context::Event };
-    let condition_context = if shape == BodyShape::Person { Context::Person } else { event_context };
+fn parse_clause(
+    clause: &Clause<'_>,
+    shape: BodyShape,
+    parts: &mut Parts,
+    errors: &mut Vec<RuleError>,
+) -> Result<(), RuleError> {
+    let event_context = if shape == BodyShape::Clock {
+        Context::ClockEvent
+    } else {
+        Context::Event
+    };
+    let condition_context = if shape == BodyShape::Person {
+        Context::Person
+    } else {
+        event_context
+    };
     let tokens = || tokenize(clause);
     match clause.keyword {
         "title" => parts.title = text_clause(clause, errors),
@@ -1273,18 +1684,37 @@ fn parse_clause(clause: &Clause<'_>, shape: BodyShape, parts: &mut Parts, errors
             let mut cursor = Cursor::new(&tokens, clause.end());
             let (word, position) = cursor.word("a severity")?;
             cursor.expect_end()?;
-            parts.severity = Some(Severity::parse(&word).ok_or_else(|| error_at(position, format!("\"{word}\" is not a severity (low, medium, high or critical){}", suggestion(&word, Severity::NAMES))))?);
+            parts.severity = Some(Severity::parse(&word).ok_or_else(|| {
+                error_at(
+                    position,
+                    format!(
+                        "\"{word}\" is not a severity (low, medium, high or critical){}",
+                        suggestion(&word, Severity::NAMES)
+                    ),
+                )
+            })?);
         }
         "raise" => {
             let tokens = tokens()?;
             let mut cursor = Cursor::new(&tokens, clause.end());
             let (word, position) = cursor.word("a severity")?;
-            let severity = Severity::parse(&word).ok_or_else(|| error_at(position, format!("\"{word}\" is not a severity{}", suggestion(&word, Severity::NAMES))))?;
+            let severity = Severity::parse(&word).ok_or_else(|| {
+                error_at(
+                    position,
+                    format!(
+                        "\"{word}\" is not a severity{}",
+                        suggestion(&word, Severity::NAMES)
+                    ),
+                )
+            })?;
             cursor.expect_word("when")?;
             let when = parse_expression(&mut cursor, condition_context, 0)?;
             cursor.expect_end()?;
             if parts.raises.len() >= limits::RAISES_MAX {
-                return Err(error_at(clause.position, format!("a rule has at most {} `raise` clauses", limits::RAISES_MAX)));
+                return Err(error_at(
+                    clause.position,
+                    format!("a rule has at most {} `raise` clauses", limits::RAISES_MAX),
+                ));
             }
             parts.raises.push(Raise { severity, when });
         }
@@ -1296,7 +1726,15 @@ fn parse_clause(clause: &Clause<'_>, shape: BodyShape, parts: &mut Parts, errors
             parts.scope = Some(match word.as_str() {
                 "child" => Scope::Child,
                 "household" => Scope::Household,
-                _ => return Err(error_at(position, format!("\"{word}\" is not a scope (child or household){}", suggestion(&word, &["child", "household"])))),
+                _ => {
+                    return Err(error_at(
+                        position,
+                        format!(
+                            "\"{word}\" is not a scope (child or household){}",
+                            suggestion(&word, &["child", "household"])
+                        ),
+                    ));
+                }
             });
         }
         "match" => parts.matcher = Some(parse_whole_expression(clause, Context::Event)?),
@@ -1324,7 +1762,15 @@ fn parse_clause(clause: &Clause<'_>, shape: BodyShape, parts: &mut Parts, errors
                 "agencies" | "agency" => DistinctKey::Agency,
                 "sources" | "source" => DistinctKey::Source,
                 "agency_types" | "agency_type" => DistinctKey::AgencyType,
-                _ => return Err(error_at(position, format!("expected agencies, sources or agency_types, found \"{word}\"{}", suggestion(&word, &["agencies", "sources", "agency_types"])))),
+                _ => {
+                    return Err(error_at(
+                        position,
+                        format!(
+                            "expected agencies, sources or agency_types, found \"{word}\"{}",
+                            suggestion(&word, &["agencies", "sources", "agency_types"])
+                        ),
+                    ));
+                }
             };
             parts.distinct = Some((DistinctClause { n_min, key }, clause.position));
         }
@@ -1339,7 +1785,11 @@ fn parse_clause(clause: &Clause<'_>, shape: BodyShape, parts: &mut Parts, errors
             cursor.expect_word("where")?;
             let matcher = parse_expression(&mut cursor, Context::Event, 0)?;
             cursor.expect_end()?;
-            parts.earlier = Some(EarlierClause { n_min, within, matcher });
+            parts.earlier = Some(EarlierClause {
+                n_min,
+                within,
+                matcher,
+            });
         }
         "group" | "due" | "repeat" => {
             let tokens = tokens()?;
@@ -1361,7 +1811,15 @@ fn parse_clause(clause: &Clause<'_>, shape: BodyShape, parts: &mut Parts, errors
             let mut targets = Vec::new();
             loop {
                 let (word, position) = cursor.word("a route")?;
-                targets.push(RouteTarget::parse(&word).ok_or_else(|| error_at(position, format!("\"{word}\" is not a route{}", suggestion(&word, RouteTarget::NAMES))))?);
+                targets.push(RouteTarget::parse(&word).ok_or_else(|| {
+                    error_at(
+                        position,
+                        format!(
+                            "\"{word}\" is not a route{}",
+                            suggestion(&word, RouteTarget::NAMES)
+                        ),
+                    )
+                })?);
                 if cursor.eat(&Tok::Comma) || cursor.eat_word("then") {
                     continue;
                 }
@@ -1383,14 +1841,28 @@ fn parse_clause(clause: &Clause<'_>, shape: BodyShape, parts: &mut Parts, errors
             let mut cursor = Cursor::new(&tokens, clause.end());
             let (word, position) = cursor.word("a plan")?;
             cursor.expect_end()?;
-            let state = PlanState::parse(&word).ok_or_else(|| error_at(position, format!("\"{word}\" is not a plan{}", suggestion(&word, PlanState::NAMES))))?;
+            let state = PlanState::parse(&word).ok_or_else(|| {
+                error_at(
+                    position,
+                    format!(
+                        "\"{word}\" is not a plan{}",
+                        suggestion(&word, PlanState::NAMES)
+                    ),
+                )
+            })?;
             parts.start = Some(ClockStart::During(state));
         }
         "met" => parts.met = Some(parse_whole_expression(clause, Context::ClockEvent)?),
         "reset" => parts.reset = Some(parse_whole_expression(clause, Context::ClockEvent)?),
         "cancel" => parts.cancel = Some(parse_whole_expression(clause, Context::ClockEvent)?),
         other => {
-            return Err(error_at(clause.position, format!("unknown clause \"{other}\"{}", suggestion(other, CLAUSE_KEYWORDS))));
+            return Err(error_at(
+                clause.position,
+                format!(
+                    "unknown clause \"{other}\"{}",
+                    suggestion(other, CLAUSE_KEYWORDS)
+                ),
+            ));
         }
     }
     Ok(())
@@ -1401,7 +1873,9 @@ fn clause_allowed(keyword: &str, shape: BodyShape) -> bool {
     match keyword {
         "match" | "count" | "from" | "earlier" => shape == BodyShape::Event,
         "person" => shape == BodyShape::Person,
-        "start" | "during" | "due" | "met" | "repeat" | "reset" | "cancel" => shape == BodyShape::Clock,
+        "start" | "during" | "due" | "met" | "repeat" | "reset" | "cancel" => {
+            shape == BodyShape::Clock
+        }
         _ => true,
     }
 }
@@ -1409,24 +1883,47 @@ fn clause_allowed(keyword: &str, shape: BodyShape) -> bool {
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= limits::ID_CHARS_MAX
-        && id.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
 }
 
-fn assemble_rule(raw: &RawRule<'_>, errors: &mut Vec<RuleError>, warnings: &mut Vec<RuleError>) -> Option<Rule> {
+fn assemble_rule(
+    raw: &RawRule<'_>,
+    errors: &mut Vec<RuleError>,
+    warnings: &mut Vec<RuleError>,
+) -> Option<Rule> {
     let n_errors_before = errors.len();
     if !valid_id(raw.id) {
-        errors.push(error_at(raw.position, format!("\"{}\" is not a rule id (1-{} characters of a-z, 0-9 and _)", raw.id, limits::ID_CHARS_MAX)));
+        errors.push(error_at(
+            raw.position,
+            format!(
+                "\"{}\" is not a rule id (1-{} characters of a-z, 0-9 and _)",
+                raw.id,
+                limits::ID_CHARS_MAX
+            ),
+        ));
     }
     let shape = body_shape(raw);
     let mut parts = Parts::default();
     let mut seen: Vec<&str> = Vec::new();
     for clause in &raw.clauses {
         if !CLAUSE_KEYWORDS.contains(&clause.keyword) {
-            errors.push(error_at(clause.position, format!("unknown clause \"{}\"{}", clause.keyword, suggestion(clause.keyword, CLAUSE_KEYWORDS))));
+            errors.push(error_at(
+                clause.position,
+                format!(
+                    "unknown clause \"{}\"{}",
+                    clause.keyword,
+                    suggestion(clause.keyword, CLAUSE_KEYWORDS)
+                ),
+            ));
             continue;
         }
         if clause.keyword != "raise" && seen.contains(&clause.keyword) {
-            errors.push(error_at(clause.position, format!("`{}` appears twice in rule {}", clause.keyword, raw.id)));
+            errors.push(error_at(
+                clause.position,
+                format!("`{}` appears twice in rule {}", clause.keyword, raw.id),
+            ));
             continue;
         }
         seen.push(clause.keyword);
@@ -1436,7 +1933,10 @@ fn assemble_rule(raw: &RawRule<'_>, errors: &mut Vec<RuleError>, warnings: &mut 
                 BodyShape::Clock => "a clock rule (one with `due`)",
                 BodyShape::Person => "a person rule (one with `person`)",
             };
-            errors.push(error_at(clause.position, format!("`{}` does not belong in {shape_words}", clause.keyword)));
+            errors.push(error_at(
+                clause.position,
+                format!("`{}` does not belong in {shape_words}", clause.keyword),
+            ));
             continue;
         }
         if let Err(error) = parse_clause(clause, shape, &mut parts, errors) {
@@ -1446,18 +1946,30 @@ fn assemble_rule(raw: &RawRule<'_>, errors: &mut Vec<RuleError>, warnings: &mut 
     let at_rule = raw.position;
     let mut require = |present: bool, what: &str| {
         if !present {
-            errors.push(error_at(at_rule, format!("rule {} has no `{what}`", raw.id)));
+            errors.push(error_at(
+                at_rule,
+                format!("rule {} has no `{what}`", raw.id),
+            ));
         }
     };
     let clause_present = |keyword: &str| raw.clauses.iter().any(|clause| clause.keyword == keyword);
     require(clause_present("title"), "title");
     require(clause_present("severity"), "severity");
     require(clause_present("explain"), "explain");
-    require(clause_present("cite"), "cite (every rule must name the guidance it rests on)");
+    require(
+        clause_present("cite"),
+        "cite (every rule must name the guidance it rests on)",
+    );
     match shape {
-        BodyShape::Event => require(clause_present("match"), "match (or `person`, or a clock's `due`)"),
+        BodyShape::Event => require(
+            clause_present("match"),
+            "match (or `person`, or a clock's `due`)",
+        ),
         BodyShape::Clock => {
-            require(clause_present("start") || clause_present("during"), "start or during");
+            require(
+                clause_present("start") || clause_present("during"),
+                "start or during",
+            );
             require(clause_present("met"), "met");
         }
         BodyShape::Person => {}
@@ -1470,22 +1982,45 @@ fn assemble_rule(raw: &RawRule<'_>, errors: &mut Vec<RuleError>, warnings: &mut 
         BodyShape::Event => {
             let matcher = parts.matcher?;
             if parts.distinct.is_some() && parts.count.is_none() {
-                let position = parts.distinct.as_ref().map_or(at_rule, |(_, position)| *position);
-                errors.push(error_at(position, "`from at least` counts the events of a `count` clause; add one"));
+                let position = parts
+                    .distinct
+                    .as_ref()
+                    .map_or(at_rule, |(_, position)| *position);
+                errors.push(error_at(
+                    position,
+                    "`from at least` counts the events of a `count` clause; add one",
+                ));
                 return None;
             }
             if let Some(count) = parts.count
                 && count.n_min == 1
             {
-                warnings.push(warning_at(at_rule, format!("rule {}: `count at least 1` is the same as no count", raw.id)));
+                warnings.push(warning_at(
+                    at_rule,
+                    format!(
+                        "rule {}: `count at least 1` is the same as no count",
+                        raw.id
+                    ),
+                ));
             }
             lint_expression(&matcher, raw, warnings);
-            Body::Event { matcher, count: parts.count, distinct: parts.distinct.map(|(clause, _)| clause), earlier: parts.earlier }
+            Body::Event {
+                matcher,
+                count: parts.count,
+                distinct: parts.distinct.map(|(clause, _)| clause),
+                earlier: parts.earlier,
+            }
         }
         BodyShape::Person => {
             let matcher = parts.person?;
             if parts.scope == Some(Scope::Child) {
-                warnings.push(warning_at(at_rule, format!("rule {}: a person rule looks at the household; `scope child` is ignored", raw.id)));
+                warnings.push(warning_at(
+                    at_rule,
+                    format!(
+                        "rule {}: a person rule looks at the household; `scope child` is ignored",
+                        raw.id
+                    ),
+                ));
             }
             parts.scope = Some(Scope::Household);
             Body::Person { matcher }
@@ -1497,12 +2032,25 @@ fn assemble_rule(raw: &RawRule<'_>, errors: &mut Vec<RuleError>, warnings: &mut 
             }
             let met = parts.met?;
             lint_expression(&met, raw, warnings);
-            Body::Clock { start, due: parts.due?, met, repeat: parts.repeat, reset: parts.reset, cancel: parts.cancel }
+            Body::Clock {
+                start,
+                due: parts.due?,
+                met,
+                repeat: parts.repeat,
+                reset: parts.reset,
+                cancel: parts.cancel,
+            }
         }
     };
     for raise in &parts.raises {
         if raise.severity <= severity {
-            warnings.push(warning_at(at_rule, format!("rule {}: `raise {}` has no effect on a rule that is already {severity}", raw.id, raise.severity)));
+            warnings.push(warning_at(
+                at_rule,
+                format!(
+                    "rule {}: `raise {}` has no effect on a rule that is already {severity}",
+                    raw.id, raise.severity
+                ),
+            ));
         }
     }
     let (cite, cite_position) = parts.cite?;
@@ -1510,15 +2058,31 @@ fn assemble_rule(raw: &RawRule<'_>, errors: &mut Vec<RuleError>, warnings: &mut 
         warnings.push(warning_at(cite_position, format!("rule {}: the citation names none of the sources in safeguarding-facts.md (NICE CG89, Working Together 2023, the Haringey and national reviews)", raw.id)));
     }
     let explain = parts.explain?;
-    if let Body::Event { count: None, earlier: None, .. } = &body
+    if let Body::Event {
+        count: None,
+        earlier: None,
+        ..
+    } = &body
         && explain.contains(&Piece::Placeholder(Placeholder::Window))
     {
-        warnings.push(warning_at(at_rule, format!("rule {}: {{window}} is empty without a `count` or `earlier` clause", raw.id)));
+        warnings.push(warning_at(
+            at_rule,
+            format!(
+                "rule {}: {{window}} is empty without a `count` or `earlier` clause",
+                raw.id
+            ),
+        ));
     }
     let route = match parts.route {
         Some(route) => route,
         None => {
-            warnings.push(warning_at(at_rule, format!("rule {} has no `route`; it goes to the allocated worker, else the duty team", raw.id)));
+            warnings.push(warning_at(
+                at_rule,
+                format!(
+                    "rule {} has no `route`; it goes to the allocated worker, else the duty team",
+                    raw.id
+                ),
+            ));
             vec![RouteTarget::AllocatedWorker, RouteTarget::DutyTeam]
         }
     };
@@ -1570,7 +2134,10 @@ fn conjunction_kinds(parts: &[Expr]) -> Option<Vec<Kind>> {
         };
         allowed = Some(match allowed {
             None => kinds,
-            Some(previous) => previous.into_iter().filter(|kind| kinds.contains(kind)).collect(),
+            Some(previous) => previous
+                .into_iter()
+                .filter(|kind| kinds.contains(kind))
+                .collect(),
         });
     }
     allowed
@@ -1595,11 +2162,24 @@ fn lint_expression(expr: &Expr, raw: &RawRule<'_>, warnings: &mut Vec<RuleError>
     };
     if let Some(kinds) = conjunction_kinds(&conjunction) {
         if kinds.is_empty() {
-            warnings.push(warning_at(raw.position, format!("rule {}: no record can match: the kind conditions exclude each other", raw.id)));
+            warnings.push(warning_at(
+                raw.position,
+                format!(
+                    "rule {}: no record can match: the kind conditions exclude each other",
+                    raw.id
+                ),
+            ));
         } else {
             for part in &conjunction {
                 if let Expr::Atom(Atom::Outcome(condition)) = part {
-                    let recorded = kinds.iter().any(|kind| outcome_attributes(*kind).iter().any(|spec| spec.name == condition.name && condition.values.iter().all(|value| value_problem(value, spec.ty, condition.comparison).is_none())));
+                    let recorded = kinds.iter().any(|kind| {
+                        outcome_attributes(*kind).iter().any(|spec| {
+                            spec.name == condition.name
+                                && condition.values.iter().all(|value| {
+                                    value_problem(value, spec.ty, condition.comparison).is_none()
+                                })
+                        })
+                    });
                     if !recorded {
                         let names: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
                         warnings.push(warning_at(raw.position, format!("rule {}: outcome.{} is never recorded so on {}; the condition can never hold", raw.id, condition.name, names.join(", "))));
@@ -1614,8 +2194,12 @@ fn lint_expression(expr: &Expr, raw: &RawRule<'_>, warnings: &mut Vec<RuleError>
         if let Expr::Atom(Atom::ChildAge { comparison, span }) = part {
             let days = age_days(*span);
             match comparison {
-                Comparison::Lt | Comparison::Le => younger_than = Some(younger_than.map_or(days, |known| known.min(days))),
-                Comparison::Gt | Comparison::Ge => older_than = Some(older_than.map_or(days, |known| known.max(days))),
+                Comparison::Lt | Comparison::Le => {
+                    younger_than = Some(younger_than.map_or(days, |known| known.min(days)))
+                }
+                Comparison::Gt | Comparison::Ge => {
+                    older_than = Some(older_than.map_or(days, |known| known.max(days)))
+                }
                 _ => {}
             }
         }
@@ -1623,7 +2207,13 @@ fn lint_expression(expr: &Expr, raw: &RawRule<'_>, warnings: &mut Vec<RuleError>
     if let (Some(older), Some(younger)) = (older_than, younger_than)
         && older >= younger
     {
-        warnings.push(warning_at(raw.position, format!("rule {}: the child.age conditions exclude each other; the rule can never fire", raw.id)));
+        warnings.push(warning_at(
+            raw.position,
+            format!(
+                "rule {}: the child.age conditions exclude each other; the rule can never fire",
+                raw.id
+            ),
+        ));
     }
 }
 
@@ -1636,14 +2226,26 @@ pub fn check(text: &str) -> Result<Pack, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     if text.len() > limits::FILE_BYTES_MAX {
-        return Err(vec![error_at(Position { line: 1, column: 1 }, format!("the rule file is {} bytes (at most {})", text.len(), limits::FILE_BYTES_MAX))]);
+        return Err(vec![error_at(
+            Position { line: 1, column: 1 },
+            format!(
+                "the rule file is {} bytes (at most {})",
+                text.len(),
+                limits::FILE_BYTES_MAX
+            ),
+        )]);
     }
     let (header, raw_rules) = split_lines(text, &mut errors);
     let start = Position { line: 1, column: 1 };
     let name = match header.name {
-        Some((name, position)) if valid_id(&name.replace('-', "_")) => Some((name.to_owned(), position)),
+        Some((name, position)) if valid_id(&name.replace('-', "_")) => {
+            Some((name.to_owned(), position))
+        }
         Some((name, position)) => {
-            errors.push(error_at(position, format!("\"{name}\" is not a pack name (a-z, 0-9, - and _)")));
+            errors.push(error_at(
+                position,
+                format!("\"{name}\" is not a pack name (a-z, 0-9, - and _)"),
+            ));
             None
         }
         None => {
@@ -1652,7 +2254,11 @@ pub fn check(text: &str) -> Result<Pack, Vec<RuleError>> {
         }
     };
     let version = match header.version {
-        Some((version, position)) if version.is_empty() || version.contains(char::is_whitespace) || version.len() > 32 => {
+        Some((version, position))
+            if version.is_empty()
+                || version.contains(char::is_whitespace)
+                || version.len() > 32 =>
+        {
             errors.push(error_at(position, format!("\"{version}\" is not a version (one word of at most 32 characters, e.g. 2026.11.1)")));
             None
         }
@@ -1663,13 +2269,21 @@ pub fn check(text: &str) -> Result<Pack, Vec<RuleError>> {
         }
     };
     if raw_rules.len() > limits::RULES_MAX {
-        let position = raw_rules.get(limits::RULES_MAX).map_or(start, |raw| raw.position);
-        errors.push(error_at(position, format!("a pack has at most {} rules", limits::RULES_MAX)));
+        let position = raw_rules
+            .get(limits::RULES_MAX)
+            .map_or(start, |raw| raw.position);
+        errors.push(error_at(
+            position,
+            format!("a pack has at most {} rules", limits::RULES_MAX),
+        ));
     }
     let mut rules: Vec<Rule> = Vec::new();
     for raw in raw_rules.iter().take(limits::RULES_MAX) {
         if rules.iter().any(|rule| rule.id == raw.id) {
-            errors.push(error_at(raw.position, format!("rule {} is defined twice", raw.id)));
+            errors.push(error_at(
+                raw.position,
+                format!("rule {} is defined twice", raw.id),
+            ));
             continue;
         }
         if let Some(rule) = assemble_rule(raw, &mut errors, &mut warnings) {
@@ -1688,7 +2302,12 @@ pub fn check(text: &str) -> Result<Pack, Vec<RuleError>> {
         return Err(vec![error_at(start, "the pack has no name or version")]);
     };
     warnings.sort_by_key(|warning| (warning.line, warning.column));
-    Ok(Pack { name, version, rules, warnings })
+    Ok(Pack {
+        name,
+        version,
+        rules,
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -1735,7 +2354,9 @@ mod tests {
     fn check_warning(text: &str, expected_part: &str) {
         let pack = check(text).unwrap_or_else(|errors| panic!("{errors:#?}"));
         assert!(
-            pack.warnings.iter().any(|warning| warning.to_string().contains(expected_part)),
+            pack.warnings
+                .iter()
+                .any(|warning| warning.to_string().contains(expected_part)),
             "no warning containing {expected_part:?} in {:#?}",
             pack.warnings
         );
@@ -1787,29 +2408,74 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_line_and_column() {
-        check_error(&complete("match has injury and"), "6:23: expected a condition at the end of the clause");
-        check_error(&complete("match (has injury"), "6:20: expected \")\" at the end of the clause");
-        check_error(&complete("match kind = police.call_out"), "6:14: use \"==\" to compare, not \"=\"");
-        check_error(&complete("match has injury has injury"), "6:20: unexpected \"has\" (expected the end of the clause)");
-        check_error(&complete("match kind == \"police.call_out"), "6:17: a quoted text is not closed on this line");
-        check_error(&complete("match child.age < 6 moons"), "6:23: \"moons\" is not a unit of time (did you mean \"months\"?)");
-        check_error(&complete("match child.age < 6 working days"), "6:21: an age is not counted in working days");
-        check_error(&complete("match person.adult"), "6:9: \"person.adult\" tests a person around the child and is only allowed in a `person` clause");
-        check_error(&complete("match same_record"), "6:9: \"same_record\" is only allowed in the met, reset and cancel clauses of a clock");
-        check_error(&complete("match nonsense"), "6:9: unknown condition \"nonsense\"");
+        check_error(
+            &complete("match has injury and"),
+            "6:23: expected a condition at the end of the clause",
+        );
+        check_error(
+            &complete("match (has injury"),
+            "6:20: expected \")\" at the end of the clause",
+        );
+        check_error(
+            &complete("match kind = police.call_out"),
+            "6:14: use \"==\" to compare, not \"=\"",
+        );
+        check_error(
+            &complete("match has injury has injury"),
+            "6:20: unexpected \"has\" (expected the end of the clause)",
+        );
+        check_error(
+            &complete("match kind == \"police.call_out"),
+            "6:17: a quoted text is not closed on this line",
+        );
+        check_error(
+            &complete("match child.age < 6 moons"),
+            "6:23: \"moons\" is not a unit of time (did you mean \"months\"?)",
+        );
+        check_error(
+            &complete("match child.age < 6 working days"),
+            "6:21: an age is not counted in working days",
+        );
+        check_error(
+            &complete("match person.adult"),
+            "6:9: \"person.adult\" tests a person around the child and is only allowed in a `person` clause",
+        );
+        check_error(
+            &complete("match same_record"),
+            "6:9: \"same_record\" is only allowed in the met, reset and cancel clauses of a clock",
+        );
+        check_error(
+            &complete("match nonsense"),
+            "6:9: unknown condition \"nonsense\"",
+        );
         check_error(
             &format!("{HEADER}severity high\n"),
             "3:1: expected `pack`, `version` or `rule`, found \"severity\" (clauses of a rule are indented under `rule ID`)",
         );
-        check_error(&format!("{HEADER}  title T\n"), "3:3: an indented clause outside any rule");
-        check_error(&format!("{HEADER}rule Bad-Id\n  title T\n"), "3:6: \"Bad-Id\" is not a rule id (1-64 characters of a-z, 0-9 and _)");
-        check_error("version 1\nrule r1\n", "1:1: the file does not start with `pack NAME`");
+        check_error(
+            &format!("{HEADER}  title T\n"),
+            "3:3: an indented clause outside any rule",
+        );
+        check_error(
+            &format!("{HEADER}rule Bad-Id\n  title T\n"),
+            "3:6: \"Bad-Id\" is not a rule id (1-64 characters of a-z, 0-9 and _)",
+        );
+        check_error(
+            "version 1\nrule r1\n",
+            "1:1: the file does not start with `pack NAME`",
+        );
     }
 
     #[test]
     fn clauses_are_checked() {
         check_error(
-            &pack_with(&["title T", "severty high", "match has injury", "explain E", "cite NICE CG89"]),
+            &pack_with(&[
+                "title T",
+                "severty high",
+                "match has injury",
+                "explain E",
+                "cite NICE CG89",
+            ]),
             "5:3: unknown clause \"severty\" (did you mean \"severity\"?)",
         );
         check_error(
@@ -1817,35 +2483,90 @@ mod tests {
             "3:6: rule r1 has no `cite (every rule must name the guidance it rests on)`",
         );
         check_error(
-            &pack_with(&["title T", "severity urgent", "match has injury", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity urgent",
+                "match has injury",
+                "explain E",
+                "cite NICE",
+            ]),
             "5:12: \"urgent\" is not a severity (low, medium, high or critical)",
         );
         check_error(
-            &pack_with(&["title T", "severity high", "match has injury", "count at least 2 within 5 years", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "count at least 2 within 5 years",
+                "explain E",
+                "cite NICE",
+            ]),
             "7:27: 5 years is longer than the limit of 3 years",
         );
         check_error(
-            &pack_with(&["title T", "severity high", "match has injury", "count at least 0 within 5 days", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "count at least 0 within 5 days",
+                "explain E",
+                "cite NICE",
+            ]),
             "7:18: the count must be from 1 to 100",
         );
         check_error(
-            &pack_with(&["title T", "severity high", "match has injury", "from at least 2 agencies", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "from at least 2 agencies",
+                "explain E",
+                "cite NICE",
+            ]),
             "7:3: `from at least` counts the events of a `count` clause; add one",
         );
         check_error(
-            &pack_with(&["title T", "severity high", "match has injury", "explain {injury} by {agnecy}", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "explain {injury} by {agnecy}",
+                "cite NICE",
+            ]),
             "7:24: unknown placeholder {agnecy} (did you mean \"agency\"?)",
         );
         check_error(
-            &pack_with(&["title T", "severity high", "match has injury", "explain {deadline}", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "explain {deadline}",
+                "cite NICE",
+            ]),
             "7:12: {deadline} has no value in this kind of rule",
         );
         check_error(
-            &pack_with(&["title T", "severity high", "match has injury", "due 3 days", "met has injury", "during child_protection", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "due 3 days",
+                "met has injury",
+                "during child_protection",
+                "explain E",
+                "cite NICE",
+            ]),
             "6:3: `match` does not belong in a clock rule (one with `due`)",
         );
         check_error(
-            &pack_with(&["title T", "title U", "severity high", "match has injury", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "title U",
+                "severity high",
+                "match has injury",
+                "explain E",
+                "cite NICE",
+            ]),
             "5:3: `title` appears twice in rule r1",
         );
         check_error(
@@ -1868,7 +2589,9 @@ mod tests {
         ]);
         let pack = check(&text).unwrap();
         let rule = &pack.rules[0];
-        assert!(matches!(&rule.body, Body::Event { matcher: Expr::And(parts), .. } if parts.len() == 2));
+        assert!(
+            matches!(&rule.body, Body::Event { matcher: Expr::And(parts), .. } if parts.len() == 2)
+        );
         assert_eq!(
             rule.explain,
             vec![
@@ -1879,7 +2602,14 @@ mod tests {
             ]
         );
         check_error(
-            &pack_with(&["title T", "severity high", "match has injury", "  and has brusie", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "  and has brusie",
+                "explain E",
+                "cite NICE",
+            ]),
             "7:13: unknown finding code \"brusie\"",
         );
     }
@@ -1887,22 +2617,41 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         let deep = format!("match {}has injury{}", "(".repeat(20), ")".repeat(20));
-        check_error(&complete(&deep), "6:22: the condition is nested more than 12 deep");
+        check_error(
+            &complete(&deep),
+            "6:22: the condition is nested more than 12 deep",
+        );
         let mut wide = String::from("match has injury");
         for _ in 0..140 {
             wide.push_str("\n    or has injury");
         }
         let error = check(&complete(&wide)).unwrap_err();
-        assert!(error.iter().any(|error| error.message.contains("more than 128 parts")), "{error:#?}");
+        assert!(
+            error
+                .iter()
+                .any(|error| error.message.contains("more than 128 parts")),
+            "{error:#?}"
+        );
         let long_line = complete(&format!("match has injury {}", "or has injury ".repeat(80)));
         let error = check(&long_line).unwrap_err();
-        assert!(error.iter().any(|error| error.message.contains("characters long")), "{error:#?}");
+        assert!(
+            error
+                .iter()
+                .any(|error| error.message.contains("characters long")),
+            "{error:#?}"
+        );
         let mut many = String::from(HEADER);
         for idx in 0..=limits::RULES_MAX {
             many.push_str(&format!("rule r{idx}\n  title T\n  severity low\n  match has injury\n  explain E\n  cite NICE\n  route duty_team\n"));
         }
         let error = check(&many).unwrap_err();
-        assert!(error.iter().any(|error| error.message.contains("at most 300 rules")), "{:#?}", &error[..1]);
+        assert!(
+            error
+                .iter()
+                .any(|error| error.message.contains("at most 300 rules")),
+            "{:#?}",
+            &error[..1]
+        );
         let big = "#".repeat(limits::FILE_BYTES_MAX + 1);
         assert!(check(&big).unwrap_err()[0].message.contains("bytes"));
     }
@@ -1922,15 +2671,36 @@ mod tests {
             "the kind conditions exclude each other",
         );
         check_warning(
-            &pack_with(&["title T", "severity high", "raise medium when has injury", "match has injury", "explain E", "cite NICE", "route duty_team"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "raise medium when has injury",
+                "match has injury",
+                "explain E",
+                "cite NICE",
+                "route duty_team",
+            ]),
             "`raise medium` has no effect",
         );
         check_warning(
-            &pack_with(&["title T", "severity high", "match has injury", "explain E", "cite my own opinion", "route duty_team"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "explain E",
+                "cite my own opinion",
+                "route duty_team",
+            ]),
             "the citation names none of the sources",
         );
         check_warning(
-            &pack_with(&["title T", "severity high", "match has injury", "explain E", "cite NICE"]),
+            &pack_with(&[
+                "title T",
+                "severity high",
+                "match has injury",
+                "explain E",
+                "cite NICE",
+            ]),
             "has no `route`",
         );
     }
@@ -1946,8 +2716,21 @@ mod tests {
     #[test]
     fn errors_render_with_the_file_name() {
         let errors = check(&complete("match has brusie")).unwrap_err();
-        assert_eq!(errors[0].with_file("rules.slr"), "rules.slr:6:13: unknown finding code \"brusie\"");
-        let pack = check(&pack_with(&["title T", "severity high", "match has injury", "explain E", "cite NICE"])).unwrap();
-        assert_eq!(pack.warnings[0].with_file("p.rules"), "p.rules:3:6: warning: rule r1 has no `route`; it goes to the allocated worker, else the duty team");
+        assert_eq!(
+            errors[0].with_file("rules.slr"),
+            "rules.slr:6:13: unknown finding code \"brusie\""
+        );
+        let pack = check(&pack_with(&[
+            "title T",
+            "severity high",
+            "match has injury",
+            "explain E",
+            "cite NICE",
+        ]))
+        .unwrap();
+        assert_eq!(
+            pack.warnings[0].with_file("p.rules"),
+            "p.rules:3:6: warning: rule r1 has no `route`; it goes to the allocated worker, else the duty team"
+        );
     }
 }

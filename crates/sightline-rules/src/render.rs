@@ -212,10 +212,16 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
     match placeholder {
         Placeholder::Agency => trigger.map_or_else(String::new, |event| event.agency().to_owned()),
         Placeholder::Date => trigger.map_or_else(String::new, date_words),
-        Placeholder::What => trigger.map_or("a record", |event| kind_words(event.kind)).to_owned(),
+        Placeholder::What => trigger
+            .map_or("a record", |event| kind_words(event.kind))
+            .to_owned(),
         Placeholder::Injury => trigger.map_or_else(|| "an injury".to_owned(), injury_words),
-        Placeholder::Explanation => trigger.map_or("no recorded explanation", explanation_words).to_owned(),
-        Placeholder::Allegation => trigger.map_or_else(|| "an allegation".to_owned(), allegation_words),
+        Placeholder::Explanation => trigger
+            .map_or("no recorded explanation", explanation_words)
+            .to_owned(),
+        Placeholder::Allegation => {
+            trigger.map_or_else(|| "an allegation".to_owned(), allegation_words)
+        }
         Placeholder::ChildAge => match view.picture.child.dob {
             Some(dob) => age_words(dob.latest(), reference_date),
             None => "unknown age".to_owned(),
@@ -239,7 +245,9 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
             }
         }
         Placeholder::Plan => {
-            let moment = trigger.map_or(context.moment, |event| event.recorded_at.max(context.moment));
+            let moment = trigger.map_or(context.moment, |event| {
+                event.recorded_at.max(context.moment)
+            });
             let states: Vec<String> = view
                 .states_at(reference_date, moment)
                 .iter()
@@ -252,7 +260,9 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
             }
         }
         Placeholder::Count => context.n_pattern.to_string(),
-        Placeholder::Window => context.window.map_or_else(String::new, |span| span.to_string()),
+        Placeholder::Window => context
+            .window
+            .map_or_else(String::new, |span| span.to_string()),
         Placeholder::Agencies => {
             let mut agencies: Vec<String> = match context.person {
                 Some(person) => person
@@ -261,7 +271,10 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
                     .filter(|link| link.recorded_at <= context.moment)
                     .map(|link| link.evidence.agency.clone())
                     .collect(),
-                None => evidence.iter().map(|event| event.agency().to_owned()).collect(),
+                None => evidence
+                    .iter()
+                    .map(|event| event.agency().to_owned())
+                    .collect(),
             };
             agencies.sort_unstable();
             agencies.dedup();
@@ -271,7 +284,14 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
             let mut items: Vec<String> = evidence
                 .iter()
                 .take(EVIDENCE_LISTED_MAX)
-                .map(|event| format!("{} by {} on {}", kind_words(event.kind), event.agency(), date_words(event)))
+                .map(|event| {
+                    format!(
+                        "{} by {} on {}",
+                        kind_words(event.kind),
+                        event.agency(),
+                        date_words(event)
+                    )
+                })
                 .collect();
             if evidence.len() > EVIDENCE_LISTED_MAX {
                 items.push(format!("{} more", evidence.len() - EVIDENCE_LISTED_MAX));
@@ -292,7 +312,13 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
                 .links
                 .iter()
                 .filter(|link| link.recorded_at <= context.moment)
-                .map(|link| format!("{} (recorded by {})", link.connection.describe(), link.evidence.agency))
+                .map(|link| {
+                    format!(
+                        "{} (recorded by {})",
+                        link.connection.describe(),
+                        link.evidence.agency
+                    )
+                })
                 .collect();
             items.dedup();
             join_words(&items)
@@ -306,8 +332,17 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
                 .iter()
                 .filter(|offence| offence.recorded_at <= context.moment)
                 .map(|offence| {
-                    let against = if offence.against_child() { ", against a child" } else { "" };
-                    format!("{}{against} ({} by {})", words(offence.category), offence.occurred.format("%Y-%m-%d"), offence.evidence.agency)
+                    let against = if offence.against_child() {
+                        ", against a child"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{}{against} ({} by {})",
+                        words(offence.category),
+                        offence.occurred.format("%Y-%m-%d"),
+                        offence.evidence.agency
+                    )
                 })
                 .collect();
             if items.is_empty() {
@@ -326,18 +361,23 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
                     .map(|release| release.occurred)
                     .max()
             })
-            .map_or_else(|| "not recorded".to_owned(), |date| date.format("%Y-%m-%d").to_string()),
-        Placeholder::Deadline => context
+            .map_or_else(
+                || "not recorded".to_owned(),
+                |date| date.format("%Y-%m-%d").to_string(),
+            ),
+        Placeholder::Deadline => context.clock.map_or_else(String::new, |clock| {
+            clock.deadline.format("%Y-%m-%d").to_string()
+        }),
+        Placeholder::Due => context
             .clock
-            .map_or_else(String::new, |clock| clock.deadline.format("%Y-%m-%d").to_string()),
-        Placeholder::Due => context.clock.map_or_else(String::new, |clock| clock.due.to_string()),
-        Placeholder::Since => context
-            .clock
-            .map_or_else(String::new, |clock| clock.since.format("%Y-%m-%d").to_string()),
-        Placeholder::Last => context
-            .clock
-            .and_then(|clock| clock.last)
-            .map_or_else(|| "none recorded".to_owned(), |date| date.format("%Y-%m-%d").to_string()),
+            .map_or_else(String::new, |clock| clock.due.to_string()),
+        Placeholder::Since => context.clock.map_or_else(String::new, |clock| {
+            clock.since.format("%Y-%m-%d").to_string()
+        }),
+        Placeholder::Last => context.clock.and_then(|clock| clock.last).map_or_else(
+            || "none recorded".to_owned(),
+            |date| date.format("%Y-%m-%d").to_string(),
+        ),
     }
 }
 
@@ -365,10 +405,16 @@ mod tests {
     fn ages_in_plain_words() {
         let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
         assert_eq!(age_words(day("2006-11-01"), day("2007-03-01")), "4 months");
-        assert_eq!(age_words(day("2006-03-01"), day("2007-08-03")), "1 year 5 months");
+        assert_eq!(
+            age_words(day("2006-03-01"), day("2007-08-03")),
+            "1 year 5 months"
+        );
         assert_eq!(age_words(day("2007-02-01"), day("2007-02-20")), "2 weeks");
         assert_eq!(age_words(day("2007-02-01"), day("2007-02-02")), "1 day");
         assert_eq!(age_words(day("2004-03-01"), day("2007-03-01")), "3 years");
-        assert_eq!(age_words(day("2007-03-01"), day("2007-02-01")), "not yet born");
+        assert_eq!(
+            age_words(day("2007-03-01"), day("2007-02-01")),
+            "not yet born"
+        );
     }
 }

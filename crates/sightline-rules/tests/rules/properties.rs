@@ -5,15 +5,23 @@
 use crate::support::{day, default_pack};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
-use sightline_core::vocab::{AttributeType, AttributeSpec, finding_attributes, outcome_attributes};
-use sightline_core::{AttributeValue, Attributes, FindingCode, Kind, PartialDate, RelationshipType, Role};
+use sightline_core::vocab::{AttributeSpec, AttributeType, finding_attributes, outcome_attributes};
+use sightline_core::{
+    AttributeValue, Attributes, FindingCode, Kind, PartialDate, RelationshipType, Role,
+};
 use sightline_rules::{
-    AgencyType, Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Subject,
-    evaluate,
+    AgencyType, Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing,
+    Subject, evaluate,
 };
 use std::collections::BTreeSet;
 
-const AGENCIES: &[&str] = &["st-annes-gp", "north-ed", "north-met-police", "haringey-cs", "park-primary"];
+const AGENCIES: &[&str] = &[
+    "st-annes-gp",
+    "north-ed",
+    "north-met-police",
+    "haringey-cs",
+    "park-primary",
+];
 const PEOPLE: &[&str] = &["mother-1", "partner-2", "lodger-3"];
 
 /// Picks from a slice by a seed.
@@ -31,7 +39,9 @@ fn random_attributes(specs: &[AttributeSpec], seed: u32) -> Attributes {
         let value = match spec.ty {
             AttributeType::Bool => AttributeValue::Bool(bits & 2 == 0),
             AttributeType::Enum(values) => AttributeValue::Enum(pick(values, bits >> 2)),
-            AttributeType::Text { .. } => AttributeValue::Text(pick(&["violence", "other", "st-annes-gp"], bits >> 2).to_owned()),
+            AttributeType::Text { .. } => AttributeValue::Text(
+                pick(&["violence", "other", "st-annes-gp"], bits >> 2).to_owned(),
+            ),
             AttributeType::Int { min, .. } => AttributeValue::Int(min + i64::from(bits % 3)),
             AttributeType::PartialDate => continue,
         };
@@ -50,16 +60,25 @@ fn build_event(seed: [u32; 10]) -> Event {
         + Duration::minutes(delay_minutes);
     let record_id = format!("r{}", seed[4] % 12);
     let version = 1 + seed[4] / 12 % 2;
-    let mut event = Event::new(EvidenceRef::new(agency, record_id, version), kind, occurred, recorded_at);
-    if seed[5] % 5 == 0 {
+    let mut event = Event::new(
+        EvidenceRef::new(agency, record_id, version),
+        kind,
+        occurred,
+        recorded_at,
+    );
+    if seed[5].is_multiple_of(5) {
         event.agency_type = pick(AgencyType::ALL, seed[5] / 5);
     }
-    event.occurred_month_only = seed[5] % 11 == 0;
-    event.child_role = if seed[6] % 4 == 0 { None } else { Some(pick(Role::ALL, seed[6] / 4)) };
+    event.occurred_month_only = seed[5].is_multiple_of(11);
+    event.child_role = if seed[6].is_multiple_of(4) {
+        None
+    } else {
+        Some(pick(Role::ALL, seed[6] / 4))
+    };
     event.outcome = random_attributes(outcome_attributes(kind), seed[7]);
     for finding_idx in 0..seed[8] % 3 {
         let code = pick(FindingCode::ALL, seed[8].rotate_left(finding_idx * 7) / 3);
-        let subject = if seed[8].rotate_left(finding_idx * 3) % 3 == 0 {
+        let subject = if seed[8].rotate_left(finding_idx * 3).is_multiple_of(3) {
             Subject::Person(pick(PEOPLE, seed[8] >> 9).to_owned())
         } else {
             Subject::Child
@@ -67,15 +86,21 @@ fn build_event(seed: [u32; 10]) -> Event {
         event.findings.push(EventFinding {
             code,
             subjects: vec![subject],
-            attributes: random_attributes(finding_attributes(code), seed[9].rotate_left(finding_idx)),
+            attributes: random_attributes(
+                finding_attributes(code),
+                seed[9].rotate_left(finding_idx),
+            ),
         });
     }
     for person_idx in 0..seed[9] % 3 {
         let bits = seed[9].rotate_left(person_idx * 11);
-        let relationships = if bits % 2 == 0 {
+        let relationships = if bits.is_multiple_of(2) {
             vec![(pick(RelationshipType::ALL, bits >> 3), Subject::Child)]
         } else {
-            vec![(RelationshipType::PartnerOf, Subject::Person("mother-1".to_owned()))]
+            vec![(
+                RelationshipType::PartnerOf,
+                Subject::Person("mother-1".to_owned()),
+            )]
         };
         event.people.push(EventPerson {
             person_id: pick(PEOPLE, bits >> 1).to_owned(),
@@ -107,7 +132,15 @@ fn picture_of(child: &Child, events: &[Event]) -> ChildPicture {
 }
 
 /// What must agree between incremental and batch evaluation.
-type Key = (String, Vec<EvidenceRef>, DateTime<Utc>, String, String, NaiveDate, NaiveDate);
+type Key = (
+    String,
+    Vec<EvidenceRef>,
+    DateTime<Utc>,
+    String,
+    String,
+    NaiveDate,
+    NaiveDate,
+);
 
 fn key(firing: &Firing) -> Key {
     (
@@ -126,7 +159,12 @@ fn pictures() -> impl Strategy<Value = (Child, Vec<Event>)> {
         proptest::option::weighted(0.9, any::<u32>()),
         proptest::collection::vec(any::<[u32; 10]>(), 0..24),
     )
-        .prop_map(|(dob_seed, seeds)| (child(dob_seed), seeds.into_iter().map(build_event).collect()))
+        .prop_map(|(dob_seed, seeds)| {
+            (
+                child(dob_seed),
+                seeds.into_iter().map(build_event).collect(),
+            )
+        })
 }
 
 proptest! {

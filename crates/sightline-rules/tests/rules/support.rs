@@ -1,10 +1,12 @@
 //! Builders for test pictures. Every person here is invented.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use sightline_core::{AttributeValue, Attributes, FindingCode, Kind, PartialDate, RelationshipType, Role};
+use sightline_core::{
+    AttributeValue, Attributes, FindingCode, Kind, PartialDate, RelationshipType, Role,
+};
 use sightline_rules::{
-    Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack,
-    Subject, evaluate,
+    Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
+    evaluate,
 };
 use std::sync::OnceLock;
 
@@ -68,7 +70,12 @@ impl Picture {
         self.n_records += 1;
         let kind = Kind::parse(kind).unwrap();
         let record_id = format!("r{}", self.n_records);
-        let event = Event::new(EvidenceRef::new(agency, record_id, 1), kind, day(occurred), at(occurred));
+        let event = Event::new(
+            EvidenceRef::new(agency, record_id, 1),
+            kind,
+            day(occurred),
+            at(occurred),
+        );
         EventBuilder { owner: self, event }
     }
 
@@ -89,7 +96,8 @@ impl EventBuilder<'_> {
     }
 
     pub fn record_id(mut self, record_id: &str, version: u32) -> Self {
-        self.event.evidence = EvidenceRef::new(self.event.evidence.agency.clone(), record_id, version);
+        self.event.evidence =
+            EvidenceRef::new(self.event.evidence.agency.clone(), record_id, version);
         self
     }
 
@@ -104,7 +112,12 @@ impl EventBuilder<'_> {
     }
 
     /// A finding about another person.
-    pub fn finding_about(mut self, code: &str, person_id: &str, pairs: &[(&'static str, &'static str)]) -> Self {
+    pub fn finding_about(
+        mut self,
+        code: &str,
+        person_id: &str,
+        pairs: &[(&'static str, &'static str)],
+    ) -> Self {
         self.event.findings.push(EventFinding {
             code: FindingCode::parse(code).unwrap(),
             subjects: vec![Subject::Person(person_id.to_owned())],
@@ -150,5 +163,8 @@ impl EventBuilder<'_> {
 }
 
 pub fn fired<'f>(firings: &'f [Firing], rule_id: &str) -> Vec<&'f Firing> {
-    firings.iter().filter(|firing| firing.rule_id == rule_id).collect()
+    firings
+        .iter()
+        .filter(|firing| firing.rule_id == rule_id)
+        .collect()
 }
