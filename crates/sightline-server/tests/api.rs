@@ -1,0 +1,388 @@
+//! The HTTP API against the real server on a free port, with a fresh database.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sightline_core::AgencyId;
+use sightline_server::{AppState, ServerConfig};
+use std::sync::Arc;
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    gp_token: String,
+    police_token: String,
+    store: Arc<dyn sightline_store::Store>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn spawn() -> TestApp {
+        Self::spawn_with(ServerConfig::default()).await
+    }
+
+    async fn spawn_with(config: ServerConfig) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/api.db", dir.path().display());
+        let store: Arc<dyn sightline_store::Store> =
+            Arc::from(sightline_store::open(&url).expect("open store"));
+        let now = chrono::Utc::now();
+        let gp = AgencyId::parse("st-annes-gp").expect("agency");
+        let police = AgencyId::parse("north-met-police").expect("agency");
+        let gp_token = sightline_app::create_token(store.as_ref(), &gp, now)
+            .expect("token")
+            .secret;
+        let police_token = sightline_app::create_token(store.as_ref(), &police, now)
+            .expect("token")
+            .secret;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+        };
+        tokio::spawn(sightline_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            gp_token,
+            police_token,
+            store,
+            _dir: dir,
+        }
+    }
+
+    async fn post(
+        &self,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/api/v1/records", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, token: Option<&str>, path: &str) -> (StatusCode, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    fn count(&self) -> u64 {
+        self.store.count_records().expect("count")
+    }
+}
+
+fn gp_record(record_id: &str, version: u32) -> Value {
+    json!({
+        "source": {"agency": "st-annes-gp", "record_id": record_id, "version": version},
+        "kind": "health.gp_consultation",
+        "occurred_at": "2007-03-01T10:00:00Z",
+        "persons": [{"ref": "c", "role": "subject", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01"}],
+        "findings": [{"code": "injury", "type": "bruise", "site": "face", "explanation": "inconsistent"}]
+    })
+}
+
+fn jsonl(records: &[Value]) -> String {
+    records
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn health_and_openapi_need_no_token() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get(None, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    let (status, openapi) = app.get(None, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        openapi["openapi"]
+            .as_str()
+            .expect("version")
+            .starts_with("3.1")
+    );
+    for path in ["/api/v1/records", "/api/v1/records/{agency}/{record_id}"] {
+        assert!(openapi["paths"][path].is_object(), "{path} documented");
+    }
+}
+
+#[tokio::test]
+async fn every_records_route_needs_a_valid_token() {
+    let app = TestApp::spawn().await;
+    let body = jsonl(&[gp_record("A", 1)]);
+    for token in [None, Some("slt_not-a-real-token"), Some("garbage")] {
+        let (status, error) = app.post(token, "application/x-ndjson", body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error["error"]["code"], "unauthorized");
+        assert_eq!(
+            app.get(token, "/api/v1/records").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            app.get(token, "/api/v1/records/st-annes-gp/A").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(app.count(), 0);
+}
+
+#[tokio::test]
+async fn a_valid_batch_is_stored_once_and_versions_supersede() {
+    let app = TestApp::spawn().await;
+    let body = jsonl(&[gp_record("A", 1), gp_record("B", 1)]);
+    let (status, counts) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", body.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        counts,
+        json!({"records": 2, "stored": 2, "duplicate": 0, "duplicate_with_different_content": 0, "superseded": 0})
+    );
+    let (_, counts) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", body)
+        .await;
+    assert_eq!(
+        (counts["stored"].clone(), counts["duplicate"].clone()),
+        (json!(0), json!(2))
+    );
+    // A JSON array with a new version of A.
+    let array = Value::Array(vec![gp_record("A", 2)]).to_string();
+    let (status, counts) = app
+        .post(Some(&app.gp_token), "application/json", array)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(counts["superseded"], 1);
+    let (status, history) = app
+        .get(Some(&app.gp_token), "/api/v1/records/st-annes-gp/A")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history["current_version"], 2);
+    assert_eq!(history["versions"].as_array().expect("versions").len(), 2);
+    assert_eq!(history["versions"][0]["record"]["source"]["version"], 1);
+    assert_eq!(app.count(), 3);
+}
+
+#[tokio::test]
+async fn an_invalid_batch_gets_422_with_every_problem_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let mut bad_date = gp_record("B", 1);
+    bad_date["occurred_at"] = json!("2007-02-30");
+    let mut bad_kind = gp_record("C", 1);
+    bad_kind["kind"] = json!("health.ed_visit");
+    let mut bad_nhs = gp_record("D", 1);
+    bad_nhs["persons"][0]["nhs_number"] = json!("943 476 5918");
+    let mut bad_code = gp_record("E", 1);
+    bad_code["findings"][0]["code"] = json!("injurry");
+    let mut dangling = gp_record("F", 1);
+    dangling["relationships"] = json!([{"from": "dad", "to": "c", "type": "parent_of"}]);
+    let body = jsonl(&[
+        gp_record("A", 1),
+        bad_date,
+        bad_kind,
+        bad_nhs,
+        bad_code,
+        dangling,
+    ]);
+    let (status, error) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", body)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["code"], "invalid_batch");
+    assert_eq!(error["error"]["n_problems"], 5);
+    let problems: Vec<(Value, String)> = error["error"]["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|problem| {
+            (
+                problem["position"].clone(),
+                problem["path"].as_str().expect("path").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            (json!({"line": 2}), "occurred_at".to_owned()),
+            (json!({"line": 3}), "kind".to_owned()),
+            (json!({"line": 4}), "persons[0].nhs_number".to_owned()),
+            (json!({"line": 5}), "findings[0].code".to_owned()),
+            (json!({"line": 6}), "relationships[0].from".to_owned()),
+        ]
+    );
+    assert!(
+        error["error"]["problems"][1]["message"]
+            .as_str()
+            .expect("message")
+            .contains("did you mean \"health.ed_attendance\"")
+    );
+    assert_eq!(app.count(), 0, "nothing stored");
+
+    let array = Value::Array(vec![gp_record("A", 1), json!(7)]).to_string();
+    let (status, error) = app
+        .post(Some(&app.gp_token), "application/json", array)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error["error"]["problems"][0]["position"],
+        json!({"index": 1})
+    );
+}
+
+#[tokio::test]
+async fn another_agencys_record_is_forbidden_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let body = jsonl(&[gp_record("A", 1)]);
+    let (status, error) = app
+        .post(Some(&app.police_token), "application/x-ndjson", body)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error["error"]["code"], "forbidden");
+    assert_eq!(app.count(), 0);
+    let (_, _) = app
+        .post(
+            Some(&app.gp_token),
+            "application/x-ndjson",
+            jsonl(&[gp_record("A", 1)]),
+        )
+        .await;
+    assert_eq!(
+        app.get(Some(&app.police_token), "/api/v1/records/st-annes-gp/A")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(
+            Some(&app.police_token),
+            "/api/v1/records?agency=st-annes-gp"
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(Some(&app.gp_token), "/api/v1/records/st-annes-gp/ZZZ")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413() {
+    let app = TestApp::spawn_with(ServerConfig {
+        body_bytes_max: 1_000,
+        ..ServerConfig::default()
+    })
+    .await;
+    let body = jsonl(
+        &(0..20)
+            .map(|index| gp_record(&format!("R{index}"), 1))
+            .collect::<Vec<_>>(),
+    );
+    let (status, error) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", body)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error["error"]["code"], "body_too_large");
+    assert_eq!(app.count(), 0);
+}
+
+#[tokio::test]
+async fn csv_batches_and_media_types() {
+    let app = TestApp::spawn().await;
+    let csv = "agency,record_id,kind,occurred_at,given_names,family_name,dob,postcode,findings\nst-annes-gp,CSV-1,health.gp_consultation,2007-03-01,Leo,Marsh,2006-03-01,n176aa,\"injury:type=bruise,site=face\"\n";
+    let (status, counts) = app
+        .post(Some(&app.gp_token), "text/csv; charset=utf-8", csv)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(counts["stored"], 1);
+    let bad_csv = "agency,record_id,kind,occurred_at,family_name\nst-annes-gp,CSV-2,health.gp_consultation,2007-13,Marsh\n";
+    let (status, error) = app.post(Some(&app.gp_token), "text/csv", bad_csv).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["problems"][0]["position"], json!({"row": 2}));
+    assert_eq!(error["error"]["problems"][0]["path"], "occurred_at");
+    let (status, _) = app
+        .post(Some(&app.gp_token), "application/xml", "<x/>")
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn listing_pages_with_a_cursor_and_filters() {
+    let app = TestApp::spawn().await;
+    let records: Vec<Value> = (0..25)
+        .map(|index| gp_record(&format!("R{index:02}"), 1))
+        .collect();
+    app.post(Some(&app.gp_token), "application/x-ndjson", jsonl(&records))
+        .await;
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = app
+            .get(
+                Some(&app.gp_token),
+                &format!("/api/v1/records?limit=10&cursor={cursor}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        for record in page["records"].as_array().expect("records") {
+            seen.push(record["record_id"].as_str().expect("id").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25).map(|index| format!("R{index:02}")).collect();
+    assert_eq!(seen, expected);
+    let (_, page) = app
+        .get(
+            Some(&app.gp_token),
+            "/api/v1/records?kind=health.ed_attendance",
+        )
+        .await;
+    assert_eq!(page["records"].as_array().expect("records").len(), 0);
+    assert_eq!(
+        app.get(Some(&app.gp_token), "/api/v1/records?limit=1001")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get(Some(&app.gp_token), "/api/v1/records?since=yesterday")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, page) = app
+        .get(
+            Some(&app.gp_token),
+            "/api/v1/records?since=2999-01-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(page["records"].as_array().expect("records").len(), 0);
+}
