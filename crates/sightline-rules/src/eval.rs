@@ -15,7 +15,7 @@ use crate::model::{ChildPicture, Event, EvidenceRef, PersonAround, Subject};
 use crate::render::{RenderContext, render};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sightline_core::{AttributeValue, Attributes, FindingCode, Kind};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Whom a firing goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -118,6 +118,9 @@ pub(crate) struct StateChange {
     pub change: Change,
 }
 
+/// A version of a record and when it arrived.
+type VersionArrival = (u32, DateTime<Utc>);
+
 /// The events recorded by `now`, and what is derived from them once.
 pub(crate) struct View<'p> {
     pub picture: &'p ChildPicture,
@@ -175,17 +178,31 @@ impl<'p> View<'p> {
         let all = picture.events();
         let n_known = all.partition_point(|event| event.recorded_at <= now);
         let events = &all[..n_known];
-        let mut superseded_at = vec![None; events.len()];
-        for (idx, event) in events.iter().enumerate() {
-            superseded_at[idx] = events
-                .iter()
-                .filter(|other| {
-                    other.evidence.same_record(&event.evidence)
-                        && other.evidence.version > event.evidence.version
-                })
-                .map(|other| other.recorded_at)
-                .min();
+        // Per record: the versions seen, to find each version's successor once.
+        let mut versions: BTreeMap<(&str, &str), Vec<VersionArrival>> = BTreeMap::new();
+        for event in events {
+            versions
+                .entry((&event.evidence.agency, &event.evidence.record_id))
+                .or_default()
+                .push((event.evidence.version, event.recorded_at));
         }
+        let superseded_at = events
+            .iter()
+            .map(|event| {
+                versions
+                    .get(&(
+                        event.evidence.agency.as_str(),
+                        event.evidence.record_id.as_str(),
+                    ))
+                    .and_then(|known| {
+                        known
+                            .iter()
+                            .filter(|(version, _)| *version > event.evidence.version)
+                            .map(|(_, recorded_at)| *recorded_at)
+                            .min()
+                    })
+            })
+            .collect();
         let mut state_changes = Vec::new();
         for (arrival, event) in events.iter().enumerate() {
             for change in state_changes_of(event) {
@@ -599,7 +616,7 @@ fn distinct_value(event: &Event, key: DistinctKey) -> String {
 /// events (and distinct values), as arrival indexes.
 fn find_window(
     view: &View<'_>,
-    matched: &[usize],
+    matched: &BTreeSet<(NaiveDate, usize)>,
     trigger: usize,
     moment: DateTime<Utc>,
     count: CountClause,
@@ -608,14 +625,11 @@ fn find_window(
     let trigger_date = view.events.get(trigger)?.occurred;
     let lowest = count.within.before(trigger_date);
     let highest = count.within.after(trigger_date);
-    let mut candidates: Vec<(NaiveDate, usize)> = matched
-        .iter()
+    let candidates: Vec<(NaiveDate, usize)> = matched
+        .range((lowest, 0)..=(highest, usize::MAX))
         .copied()
-        .filter(|idx| *idx == trigger || !view.superseded(*idx, moment))
-        .filter_map(|idx| view.events.get(idx).map(|event| (event.occurred, idx)))
-        .filter(|(date, _)| *date >= lowest && *date <= highest)
+        .filter(|(_, idx)| *idx == trigger || !view.superseded(*idx, moment))
         .collect();
-    candidates.sort_unstable();
     for (start, _) in candidates.iter().filter(|(date, _)| *date <= trigger_date) {
         let end = count.within.after(*start);
         if end < trigger_date {
@@ -702,8 +716,8 @@ struct EventRule<'a> {
 
 impl EventRule<'_> {
     fn evaluate(&self, view: &View<'_>, firings: &mut Vec<Firing>) {
-        let mut matched: Vec<usize> = Vec::new();
-        let mut earlier_matched: Vec<usize> = Vec::new();
+        let mut matched: BTreeSet<(NaiveDate, usize)> = BTreeSet::new();
+        let mut earlier_matched: BTreeSet<(NaiveDate, usize)> = BTreeSet::new();
         for (idx, event) in view.events.iter().enumerate() {
             let context = EventContext {
                 view,
@@ -718,13 +732,13 @@ impl EventRule<'_> {
                     .earlier
                     .is_some_and(|clause| eval_event(&clause.matcher, context));
             if is_match {
-                matched.push(idx);
+                matched.insert((event.occurred, idx));
                 if let Some(firing) = self.try_firing(view, idx, &matched, &earlier_matched) {
                     firings.push(firing);
                 }
             }
             if is_earlier {
-                earlier_matched.push(idx);
+                earlier_matched.insert((event.occurred, idx));
             }
         }
     }
@@ -734,8 +748,8 @@ impl EventRule<'_> {
         &self,
         view: &View<'_>,
         idx: usize,
-        matched: &[usize],
-        earlier_matched: &[usize],
+        matched: &BTreeSet<(NaiveDate, usize)>,
+        earlier_matched: &BTreeSet<(NaiveDate, usize)>,
     ) -> Option<Firing> {
         let (pack, rule, matcher) = (self.pack, self.rule, self.matcher);
         let (count, distinct, earlier) = (self.count, self.distinct, self.earlier);
@@ -748,15 +762,13 @@ impl EventRule<'_> {
         if let Some(clause) = earlier {
             let lowest = clause.within.before(event.occurred);
             let earlier_idx: Vec<usize> = earlier_matched
-                .iter()
-                .copied()
+                .range((lowest, 0)..=(event.occurred, usize::MAX))
+                .map(|(_, other)| *other)
                 .filter(|other| !view.superseded(*other, moment))
                 .filter(|other| {
-                    view.events.get(*other).is_some_and(|other| {
-                        !other.evidence.same_record(&event.evidence)
-                            && other.occurred >= lowest
-                            && other.occurred <= event.occurred
-                    })
+                    view.events
+                        .get(*other)
+                        .is_some_and(|other| !other.evidence.same_record(&event.evidence))
                 })
                 .collect();
             if earlier_idx.len() < clause.n_min as usize {
