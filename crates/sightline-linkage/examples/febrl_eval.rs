@@ -6,12 +6,22 @@ use std::time::Instant;
 use sightline_linkage::{FebrlDataset, evaluate_febrl};
 
 fn main() {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/febrl").to_string());
-    println!("| dataset | ssn | precision | recall | F1 | cluster F1 | false-merge rate | blocking recall | candidates | review | seconds |");
+    let dir = std::env::args().nth(1).unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/febrl").to_string()
+    });
+    println!(
+        "| dataset | ssn | precision | recall | F1 | cluster F1 | false-merge rate | blocking recall | candidates | review | seconds |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for dataset in [FebrlDataset::Febrl1, FebrlDataset::Febrl3, FebrlDataset::Febrl4] {
+    let only = std::env::var("FEBRL_ONLY").ok();
+    for dataset in [
+        FebrlDataset::Febrl1,
+        FebrlDataset::Febrl3,
+        FebrlDataset::Febrl4,
+    ] {
+        if only.as_deref().is_some_and(|name| name != dataset.name()) {
+            continue;
+        }
         let mut texts = Vec::new();
         for file in dataset.files() {
             match std::fs::read_to_string(format!("{dir}/{file}")) {

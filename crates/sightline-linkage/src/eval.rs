@@ -83,14 +83,21 @@ pub fn parse_febrl_csv(text: &str, dataset: u16) -> Result<Vec<LabelledMention>,
             if *name == "rec_id" {
                 rec_id = value.trim();
             } else if !value.trim().is_empty() {
-                mention.values.push(((*name).to_string(), value.trim().to_string()));
+                mention
+                    .values
+                    .push(((*name).to_string(), value.trim().to_string()));
             }
         }
         let truth = rec_id
             .split('-')
             .nth(1)
             .and_then(|n| n.parse::<u32>().ok())
-            .ok_or_else(|| LinkageError::Data(format!("line {}: rec_id {rec_id:?} has no number", line_idx + 2)))?;
+            .ok_or_else(|| {
+                LinkageError::Data(format!(
+                    "line {}: rec_id {rec_id:?} has no number",
+                    line_idx + 2
+                ))
+            })?;
         mention.key = format!("{dataset}/{rec_id}");
         out.push(LabelledMention { mention, truth });
     }
@@ -115,16 +122,42 @@ pub struct PairMetrics {
 }
 
 /// Pairwise metrics; pairs are `(smaller, larger)` record indices.
-pub fn pair_metrics(predicted: &FxHashSet<(u32, u32)>, actual: &FxHashSet<(u32, u32)>) -> PairMetrics {
+pub fn pair_metrics(
+    predicted: &FxHashSet<(u32, u32)>,
+    actual: &FxHashSet<(u32, u32)>,
+) -> PairMetrics {
     let true_positives = predicted.iter().filter(|p| actual.contains(p)).count();
-    let precision = if predicted.is_empty() { 1.0 } else { true_positives as f64 / predicted.len() as f64 };
-    let recall = if actual.is_empty() { 1.0 } else { true_positives as f64 / actual.len() as f64 };
-    let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-    PairMetrics { predicted: predicted.len(), actual: actual.len(), true_positives, precision, recall, f1 }
+    let precision = if predicted.is_empty() {
+        1.0
+    } else {
+        true_positives as f64 / predicted.len() as f64
+    };
+    let recall = if actual.is_empty() {
+        1.0
+    } else {
+        true_positives as f64 / actual.len() as f64
+    };
+    let f1 = if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    };
+    PairMetrics {
+        predicted: predicted.len(),
+        actual: actual.len(),
+        true_positives,
+        precision,
+        recall,
+        f1,
+    }
 }
 
 /// All in-scope pairs within each group of `labels` (record index -> group).
-pub fn pairs_within_groups(labels: &[u32], store: &RecordStore, scope: LinkScope) -> FxHashSet<(u32, u32)> {
+pub fn pairs_within_groups(
+    labels: &[u32],
+    store: &RecordStore,
+    scope: LinkScope,
+) -> FxHashSet<(u32, u32)> {
     let mut groups: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     for (record, label) in labels.iter().enumerate() {
         groups.entry(*label).or_default().push(record as u32);
@@ -150,11 +183,17 @@ pub fn false_merge_rate(persons: &[u32], truth: &[u32]) -> f64 {
             clusters.entry(*person).or_default().push(*label);
         }
     }
-    let multi: Vec<&Vec<u32>> = clusters.values().filter(|labels| labels.len() >= 2).collect();
+    let multi: Vec<&Vec<u32>> = clusters
+        .values()
+        .filter(|labels| labels.len() >= 2)
+        .collect();
     if multi.is_empty() {
         return 0.0;
     }
-    let merged = multi.iter().filter(|labels| labels.iter().any(|l| *l != labels[0])).count();
+    let merged = multi
+        .iter()
+        .filter(|labels| labels.iter().any(|l| *l != labels[0]))
+        .count();
     merged as f64 / multi.len() as f64
 }
 
@@ -187,23 +226,44 @@ pub struct EvalReport {
 
 /// Train on and link a FEBRL data set, then score the result against the
 /// truth in `rec_id`. `csv_texts` are the file texts in [`FebrlDataset::files`] order.
-pub fn evaluate_febrl(dataset: FebrlDataset, use_ssn: bool, csv_texts: &[&str]) -> Result<EvalReport, LinkageError> {
+pub fn evaluate_febrl(
+    dataset: FebrlDataset,
+    use_ssn: bool,
+    csv_texts: &[&str],
+) -> Result<EvalReport, LinkageError> {
     let settings = Settings::febrl(use_ssn)?;
     let expected_files = dataset.files().len();
     if csv_texts.len() != expected_files {
-        return Err(LinkageError::Data(format!("{} needs {expected_files} CSV texts", dataset.name())));
+        return Err(LinkageError::Data(format!(
+            "{} needs {expected_files} CSV texts",
+            dataset.name()
+        )));
     }
     let mut labelled = Vec::new();
     for (tag, text) in csv_texts.iter().enumerate() {
-        labelled.extend(parse_febrl_csv(text, u16::try_from(tag).unwrap_or(u16::MAX))?);
+        labelled.extend(parse_febrl_csv(
+            text,
+            u16::try_from(tag).unwrap_or(u16::MAX),
+        )?);
     }
-    let scope = if dataset == FebrlDataset::Febrl4 { LinkScope::LinkOnly } else { LinkScope::Dedupe };
+    let scope = if dataset == FebrlDataset::Febrl4 {
+        LinkScope::LinkOnly
+    } else {
+        LinkScope::Dedupe
+    };
     let mentions: Vec<MentionInput> = labelled.iter().map(|l| l.mention.clone()).collect();
     let truth: Vec<u32> = labelled.iter().map(|l| l.truth).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
     let (model, training) = train_on(&settings, &mentions, scope, &mut rng);
     let index = LinkageIndex::batch(settings, model, scope, &mentions, &[])?;
-    Ok(report_for(&index, &truth, dataset.name(), use_ssn, scope, training))
+    Ok(report_for(
+        &index,
+        &truth,
+        dataset.name(),
+        use_ssn,
+        scope,
+        training,
+    ))
 }
 
 /// Prepare `mentions` into a fresh store and block index and train a model on them.
@@ -252,7 +312,11 @@ pub fn report_for(
         pairs: pair_metrics(&predicted, &actual),
         clusters: pair_metrics(&cluster_pairs, &actual),
         false_merge_rate: false_merge_rate(index.persons(), truth),
-        blocking_recall: if actual.is_empty() { 1.0 } else { covered as f64 / actual.len() as f64 },
+        blocking_recall: if actual.is_empty() {
+            1.0
+        } else {
+            covered as f64 / actual.len() as f64
+        },
         review_pairs: index.review_queue().len(),
         training,
         blocking: index.blocking_stats(),

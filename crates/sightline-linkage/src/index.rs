@@ -11,7 +11,9 @@ use std::collections::VecDeque;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::LinkageError;
-use crate::model::{Explanation, LinkScope, Model, probability_from_weight, weight_from_probability};
+use crate::model::{
+    Explanation, LinkScope, Model, probability_from_weight, weight_from_probability,
+};
 use crate::settings::Settings;
 use crate::store::{MentionInput, NONE, RecordStore};
 
@@ -19,9 +21,37 @@ use crate::store::{MentionInput, NONE, RecordStore};
 /// `block_records_max` records; later ones are not blocked by that key.
 #[derive(Debug, Clone, Default)]
 pub struct BlockIndex {
-    blocks: Vec<FxHashMap<u64, Vec<u32>>>,
+    blocks: Vec<FxHashMap<u64, Members>>,
     overflow: Vec<usize>,
     keys_buffer: Vec<u64>,
+}
+
+/// Records of one block key, in insertion order; most keys hold one record,
+/// kept inline to save an allocation per key.
+#[derive(Debug, Clone)]
+enum Members {
+    One([u32; 1]),
+    Many(Vec<u32>),
+}
+
+impl Members {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Members::One(one) => one,
+            Members::Many(many) => many,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn push(&mut self, record: u32) {
+        match self {
+            Members::One([first]) => *self = Members::Many(vec![*first, record]),
+            Members::Many(many) => many.push(record),
+        }
+    }
 }
 
 /// Blocking statistics.
@@ -51,11 +81,16 @@ impl BlockIndex {
                 continue;
             };
             for key in &keys {
-                let members = blocks.entry(*key).or_default();
-                if members.len() < cap {
-                    members.push(record);
-                } else if let Some(count) = self.overflow.get_mut(rule_idx) {
-                    *count += 1;
+                match blocks.get_mut(key) {
+                    None => {
+                        blocks.insert(*key, Members::One([record]));
+                    }
+                    Some(members) if members.len() < cap => members.push(record),
+                    Some(_) => {
+                        if let Some(count) = self.overflow.get_mut(rule_idx) {
+                            *count += 1;
+                        }
+                    }
                 }
             }
         }
@@ -64,9 +99,16 @@ impl BlockIndex {
 
     /// Earlier records (index below `record`) sharing an admitted key with
     /// `record` under any rule, in scope, sorted and deduplicated.
-    pub fn candidates(&self, settings: &Settings, store: &RecordStore, scope: LinkScope, record: u32, out: &mut Vec<u32>) {
+    pub fn candidates(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        scope: LinkScope,
+        record: u32,
+        out: &mut Vec<u32>,
+    ) {
         out.clear();
-        let mut keys = Vec::new();
+        let mut keys = Vec::with_capacity(16);
         for (rule_idx, rule) in settings.blocking_rules.iter().enumerate() {
             store.blocking_keys(rule_idx, &rule.parts, record, &mut keys);
             let Some(blocks) = self.blocks.get(rule_idx) else {
@@ -76,6 +118,7 @@ impl BlockIndex {
                 let Some(members) = blocks.get(key) else {
                     continue;
                 };
+                let members = members.as_slice();
                 if let Ok(position) = members.binary_search(&record) {
                     out.extend_from_slice(members.get(..position).unwrap_or_default());
                 }
@@ -88,9 +131,12 @@ impl BlockIndex {
 
     /// Pairs one rule generates (before scope filtering).
     pub(crate) fn rule_pair_count(&self, rule_idx: usize) -> usize {
-        self.blocks
-            .get(rule_idx)
-            .map_or(0, |blocks| blocks.values().map(|m| m.len() * m.len().saturating_sub(1) / 2).sum())
+        self.blocks.get(rule_idx).map_or(0, |blocks| {
+            blocks
+                .values()
+                .map(|m| m.len() * m.len().saturating_sub(1) / 2)
+                .sum()
+        })
     }
 
     /// Visit every pair one rule generates, blocks in key order for determinism.
@@ -104,6 +150,7 @@ impl BlockIndex {
             let Some(members) = blocks.get(key) else {
                 continue;
             };
+            let members = members.as_slice();
             for (position, right) in members.iter().enumerate() {
                 for left in members.get(..position).unwrap_or_default() {
                     visit(*left, *right);
@@ -121,7 +168,11 @@ impl BlockIndex {
                 .enumerate()
                 .map(|(idx, rule)| {
                     let keys = self.blocks.get(idx).map_or(0, FxHashMap::len);
-                    (rule.name.clone(), keys, self.overflow.get(idx).copied().unwrap_or(0))
+                    (
+                        rule.name.clone(),
+                        keys,
+                        self.overflow.get(idx).copied().unwrap_or(0),
+                    )
                 })
                 .collect(),
         }
@@ -265,7 +316,9 @@ impl LinkageIndex {
         for mention in mentions {
             index.push_record(mention)?;
         }
-        index.model.extend_tf_cache(&index.settings, &index.store, &mut index.tf_cache);
+        index
+            .model
+            .extend_tf_cache(&index.settings, &index.store, &mut index.tf_cache);
         let mut candidates = Vec::new();
         let mut new_links = Vec::new();
         for record in 0..index.store.len() as u32 {
@@ -296,7 +349,8 @@ impl LinkageIndex {
     /// frozen model, apply hard rules and recluster its component.
     pub fn add(&mut self, mention: &MentionInput) -> Result<AddOutcome, LinkageError> {
         let record = self.push_record(mention)?;
-        self.model.extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
+        self.model
+            .extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
         let mut candidates = Vec::new();
         let mut new_links = Vec::new();
         self.score_record(record, &mut candidates, &mut new_links);
@@ -304,11 +358,20 @@ impl LinkageIndex {
         self.person_of.push(record);
         let component = self.component_of(record);
         self.cluster_component(&component);
-        Ok(AddOutcome { record, links: new_links, person: self.person(record) })
+        Ok(AddOutcome {
+            record,
+            links: new_links,
+            person: self.person(record),
+        })
     }
 
     /// Record a person's decision about two mentions (by key) and recluster.
-    pub fn decide(&mut self, left_key: &str, right_key: &str, verdict: Verdict) -> Result<(), LinkageError> {
+    pub fn decide(
+        &mut self,
+        left_key: &str,
+        right_key: &str,
+        verdict: Verdict,
+    ) -> Result<(), LinkageError> {
         let (left, right) = self.store_decision(left_key, right_key, verdict)?;
         for record in [left, right] {
             let component = self.component_of(record);
@@ -339,8 +402,16 @@ impl LinkageIndex {
         });
         let source = match (identity.agency_column, identity.source_id_column) {
             (Some(agency), Some(source)) => {
-                let agency = self.store.columns.get(agency).map_or(NONE, |c| c.norm_id(record));
-                let source = self.store.columns.get(source).map_or(NONE, |c| c.norm_id(record));
+                let agency = self
+                    .store
+                    .columns
+                    .get(agency)
+                    .map_or(NONE, |c| c.norm_id(record));
+                let source = self
+                    .store
+                    .columns
+                    .get(source)
+                    .map_or(NONE, |c| c.norm_id(record));
                 (agency != NONE && source != NONE).then_some((1, agency, source))
             }
             _ => None,
@@ -353,26 +424,39 @@ impl LinkageIndex {
         let [left_strong, left_source] = self.identity_keys(left);
         let [right_strong, right_source] = self.identity_keys(right);
         if let (Some(a), Some(b)) = (left_strong, right_strong) {
-            return Some(if a == b { HardRule::SameStrongIdentifier } else { HardRule::DifferentStrongIdentifiers });
+            return Some(if a == b {
+                HardRule::SameStrongIdentifier
+            } else {
+                HardRule::DifferentStrongIdentifiers
+            });
         }
         if let (Some(a), Some(b)) = (left_source, right_source)
             && a.1 == b.1
         {
-            return Some(if a.2 == b.2 { HardRule::SameSourceId } else { HardRule::DifferentSourceIds });
+            return Some(if a.2 == b.2 {
+                HardRule::SameSourceId
+            } else {
+                HardRule::DifferentSourceIds
+            });
         }
         None
     }
 
     fn score_record(&mut self, record: u32, candidates: &mut Vec<u32>, new_links: &mut Vec<Link>) {
         new_links.clear();
-        self.blocks.candidates(&self.settings, &self.store, self.scope, record, candidates);
+        self.blocks
+            .candidates(&self.settings, &self.store, self.scope, record, candidates);
         self.candidate_pairs += candidates.len();
         let link_weight = weight_from_probability(self.settings.thresholds.link_probability);
         let review_weight = weight_from_probability(self.settings.thresholds.review_probability);
         for other in candidates.iter() {
-            let weight = self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, *other, record);
+            let weight =
+                self.model
+                    .pair_weight(&self.settings, &self.store, &self.tf_cache, *other, record);
             let kind = match self.hard_rule(*other, record) {
-                Some(rule @ (HardRule::SameStrongIdentifier | HardRule::SameSourceId)) => LinkKind::Hard(rule),
+                Some(rule @ (HardRule::SameStrongIdentifier | HardRule::SameSourceId)) => {
+                    LinkKind::Hard(rule)
+                }
                 Some(HardRule::DifferentStrongIdentifiers) => continue,
                 // Two ids of one agency never link automatically, but a person may say otherwise.
                 Some(HardRule::DifferentSourceIds) if weight >= review_weight => LinkKind::Review,
@@ -394,12 +478,23 @@ impl LinkageIndex {
         for key in self.identity_keys(record).into_iter().flatten() {
             match self.first_by_identity.get(&key) {
                 Some(first) => {
-                    if candidates.binary_search(first).is_err() && self.scope.allows(&self.store, *first, record) {
-                        let rule = if key.0 == 0 { HardRule::SameStrongIdentifier } else { HardRule::SameSourceId };
+                    if candidates.binary_search(first).is_err()
+                        && self.scope.allows(&self.store, *first, record)
+                    {
+                        let rule = if key.0 == 0 {
+                            HardRule::SameStrongIdentifier
+                        } else {
+                            HardRule::SameSourceId
+                        };
                         // A same-source-id pair with different NHS numbers stays apart.
                         if self.hard_rule(*first, record) == Some(rule) {
-                            let weight =
-                                self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, *first, record);
+                            let weight = self.model.pair_weight(
+                                &self.settings,
+                                &self.store,
+                                &self.tf_cache,
+                                *first,
+                                record,
+                            );
                             new_links.push(Link {
                                 left: *first,
                                 right: record,
@@ -432,17 +527,35 @@ impl LinkageIndex {
         }
     }
 
-    fn store_decision(&mut self, left_key: &str, right_key: &str, verdict: Verdict) -> Result<(u32, u32), LinkageError> {
-        let find = |key: &str| self.record_by_key.get(key).copied().ok_or_else(|| LinkageError::UnknownKey(key.into()));
+    fn store_decision(
+        &mut self,
+        left_key: &str,
+        right_key: &str,
+        verdict: Verdict,
+    ) -> Result<(u32, u32), LinkageError> {
+        let find = |key: &str| {
+            self.record_by_key
+                .get(key)
+                .copied()
+                .ok_or_else(|| LinkageError::UnknownKey(key.into()))
+        };
         let (a, b) = (find(left_key)?, find(right_key)?);
         if a == b {
-            return Err(LinkageError::Settings("a decision needs two different mentions".into()));
+            return Err(LinkageError::Settings(
+                "a decision needs two different mentions".into(),
+            ));
         }
         let (left, right) = (a.min(b), a.max(b));
         self.decisions.insert((left, right), verdict);
         match verdict {
             Verdict::Match => {
-                let weight = self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, left, right);
+                let weight = self.model.pair_weight(
+                    &self.settings,
+                    &self.store,
+                    &self.tf_cache,
+                    left,
+                    right,
+                );
                 self.record_links(&[Link {
                     left,
                     right,
@@ -465,11 +578,19 @@ impl LinkageIndex {
         let mut queue = VecDeque::from([record]);
         seen.insert(record);
         while let Some(current) = queue.pop_front() {
-            for link_idx in self.cluster_edges.get(current as usize).map_or(&[][..], Vec::as_slice) {
+            for link_idx in self
+                .cluster_edges
+                .get(current as usize)
+                .map_or(&[][..], Vec::as_slice)
+            {
                 let Some(link) = self.links.get(*link_idx as usize) else {
                     continue;
                 };
-                let other = if link.left == current { link.right } else { link.left };
+                let other = if link.left == current {
+                    link.right
+                } else {
+                    link.left
+                };
                 if seen.insert(other) {
                     queue.push_back(other);
                 }
@@ -485,11 +606,20 @@ impl LinkageIndex {
     fn cluster_component(&mut self, members: &[u32]) {
         let mut edge_ids: Vec<u32> = members
             .iter()
-            .flat_map(|m| self.cluster_edges.get(*m as usize).map_or(&[][..], Vec::as_slice).iter().copied())
+            .flat_map(|m| {
+                self.cluster_edges
+                    .get(*m as usize)
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .copied()
+            })
             .collect();
         edge_ids.sort_unstable();
         edge_ids.dedup();
-        let mut edges: Vec<Link> = edge_ids.iter().filter_map(|idx| self.links.get(*idx as usize).copied()).collect();
+        let mut edges: Vec<Link> = edge_ids
+            .iter()
+            .filter_map(|idx| self.links.get(*idx as usize).copied())
+            .collect();
         let rank = |kind: LinkKind| match kind {
             LinkKind::Hard(HardRule::HumanMatch) => 0,
             LinkKind::Hard(_) => 1,
@@ -503,7 +633,11 @@ impl LinkageIndex {
         });
         edges.dedup_by(|a, b| a.left == b.left && a.right == b.right);
 
-        let local: FxHashMap<u32, usize> = members.iter().enumerate().map(|(idx, m)| (*m, idx)).collect();
+        let local: FxHashMap<u32, usize> = members
+            .iter()
+            .enumerate()
+            .map(|(idx, m)| (*m, idx))
+            .collect();
         let mut parent: Vec<usize> = (0..members.len()).collect();
         let mut infos: Vec<ClusterInfo> = members
             .iter()
@@ -544,7 +678,11 @@ impl LinkageIndex {
                 None
             };
             if let Some(rule) = refused {
-                self.conflicts.insert(Conflict { left: edge.left, right: edge.right, rule });
+                self.conflicts.insert(Conflict {
+                    left: edge.left,
+                    right: edge.right,
+                    rule,
+                });
                 continue;
             }
             if edge.kind == LinkKind::Auto
@@ -566,7 +704,10 @@ impl LinkageIndex {
         }
         for (idx, member) in members.iter().enumerate() {
             let root = find_root(&mut parent, idx);
-            let person = infos.get(root).and_then(|i| i.members.iter().min().copied()).unwrap_or(*member);
+            let person = infos
+                .get(root)
+                .and_then(|i| i.members.iter().min().copied())
+                .unwrap_or(*member);
             if let Some(slot) = self.person_of.get_mut(*member as usize) {
                 *slot = person;
             }
@@ -574,7 +715,11 @@ impl LinkageIndex {
     }
 
     fn human_non_match_between(&self, a: &ClusterInfo, b: &ClusterInfo) -> bool {
-        let (small, large) = if a.members.len() <= b.members.len() { (a, b) } else { (b, a) };
+        let (small, large) = if a.members.len() <= b.members.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
         small.members.iter().any(|member| {
             self.non_match_partners
                 .get(member)
@@ -595,16 +740,25 @@ impl LinkageIndex {
                     continue;
                 }
                 let (l, r) = ((*left).min(*right), (*left).max(*right));
-                total += self.model.pair_weight(&self.settings, &self.store, &self.tf_cache, l, r);
+                total += self
+                    .model
+                    .pair_weight(&self.settings, &self.store, &self.tf_cache, l, r);
                 count += 1;
             }
         }
-        if count == 0 { f64::INFINITY } else { total / count as f64 }
+        if count == 0 {
+            f64::INFINITY
+        } else {
+            total / count as f64
+        }
     }
 
     /// The person (cluster id: smallest record index in it) of a record.
     pub fn person(&self, record: u32) -> u32 {
-        self.person_of.get(record as usize).copied().unwrap_or(record)
+        self.person_of
+            .get(record as usize)
+            .copied()
+            .unwrap_or(record)
     }
 
     /// Person of every record, by record index.
@@ -621,7 +775,9 @@ impl LinkageIndex {
     pub fn review_queue(&self) -> Vec<Link> {
         self.links
             .iter()
-            .filter(|l| l.kind == LinkKind::Review && !self.decisions.contains_key(&(l.left, l.right)))
+            .filter(|l| {
+                l.kind == LinkKind::Review && !self.decisions.contains_key(&(l.left, l.right))
+            })
             .copied()
             .collect()
     }
@@ -639,7 +795,9 @@ impl LinkageIndex {
             return None;
         }
         let (l, r) = (left.min(right), left.max(right));
-        let mut explanation = self.model.explain(&self.settings, &self.store, &self.tf_cache, l, r);
+        let mut explanation = self
+            .model
+            .explain(&self.settings, &self.store, &self.tf_cache, l, r);
         explanation.hard_rule = match self.decisions.get(&(l, r)) {
             Some(Verdict::Match) => Some(HardRule::HumanMatch),
             Some(Verdict::NonMatch) => Some(HardRule::HumanNonMatch),
@@ -686,7 +844,8 @@ impl LinkageIndex {
     /// Candidates of a record among earlier records (for evaluation of blocking recall).
     pub fn candidates_of(&self, record: u32) -> Vec<u32> {
         let mut out = Vec::new();
-        self.blocks.candidates(&self.settings, &self.store, self.scope, record, &mut out);
+        self.blocks
+            .candidates(&self.settings, &self.store, self.scope, record, &mut out);
         out
     }
 }
@@ -713,7 +872,11 @@ fn disjoint_nonempty(a: &[u32], b: &[u32]) -> bool {
 fn source_ids_conflict(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
     a.iter().any(|(agency, _)| {
         let ids_a = a.iter().filter(|(ag, _)| ag == agency).map(|(_, id)| *id);
-        let ids_b: Vec<u32> = b.iter().filter(|(ag, _)| ag == agency).map(|(_, id)| *id).collect();
+        let ids_b: Vec<u32> = b
+            .iter()
+            .filter(|(ag, _)| ag == agency)
+            .map(|(_, id)| *id)
+            .collect();
         !ids_b.is_empty() && !ids_a.clone().any(|id| ids_b.contains(&id))
     })
 }

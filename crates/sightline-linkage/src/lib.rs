@@ -31,7 +31,9 @@ pub mod similarity;
 pub mod store;
 
 pub use eval::{EvalReport, FebrlDataset, PairMetrics, evaluate_febrl};
-pub use index::{AddOutcome, BlockIndex, Conflict, HardRule, Link, LinkKind, LinkageIndex, Verdict};
+pub use index::{
+    AddOutcome, BlockIndex, Conflict, HardRule, Link, LinkKind, LinkageIndex, Verdict,
+};
 pub use model::{Explanation, FieldContribution, LinkScope, Model, TrainingReport, train};
 pub use settings::Settings;
 pub use store::{MentionInput, RecordStore};

@@ -116,7 +116,11 @@ pub struct Explanation {
 /// Convert a match weight (log2 odds) to a probability.
 pub fn probability_from_weight(weight: f64) -> f64 {
     let odds = weight.exp2();
-    if odds.is_infinite() { 1.0 } else { odds / (1.0 + odds) }
+    if odds.is_infinite() {
+        1.0
+    } else {
+        odds / (1.0 + odds)
+    }
 }
 
 /// Convert a probability to a match weight (log2 odds).
@@ -137,9 +141,21 @@ impl Model {
         right: u32,
     ) -> f64 {
         let mut total = self.prior_log2_odds;
-        for (idx, (comparison, params)) in settings.comparisons.iter().zip(&self.comparisons).enumerate() {
+        for (idx, (comparison, params)) in settings
+            .comparisons
+            .iter()
+            .zip(&self.comparisons)
+            .enumerate()
+        {
             let level = store.comparison_level(comparison, left, right);
-            total += self.level_weight(params, tf_cache.get(idx), store, comparison.column, level, left);
+            total += self.level_weight(
+                params,
+                tf_cache.get(idx),
+                store,
+                comparison.column,
+                level,
+                left,
+            );
         }
         total
     }
@@ -165,7 +181,10 @@ impl Model {
         let Some(cache) = tf_cache else {
             return base;
         };
-        let norm_id = store.columns.get(column).map_or(u32::MAX, |c| c.norm_id(left));
+        let norm_id = store
+            .columns
+            .get(column)
+            .map_or(u32::MAX, |c| c.norm_id(left));
         match cache.get(norm_id as usize) {
             Some(frequency) if *frequency > 0.0 => {
                 let m = params.m.get(level).copied().unwrap_or(PROBABILITY_MIN);
@@ -186,13 +205,29 @@ impl Model {
     ) -> Explanation {
         let mut fields = Vec::with_capacity(self.comparisons.len());
         let mut total = self.prior_log2_odds;
-        for (idx, (comparison, params)) in settings.comparisons.iter().zip(&self.comparisons).enumerate() {
+        for (idx, (comparison, params)) in settings
+            .comparisons
+            .iter()
+            .zip(&self.comparisons)
+            .enumerate()
+        {
             let level = store.comparison_level(comparison, left, right);
-            let weight = self.level_weight(params, tf_cache.get(idx), store, comparison.column, level, left);
+            let weight = self.level_weight(
+                params,
+                tf_cache.get(idx),
+                store,
+                comparison.column,
+                level,
+                left,
+            );
             let label = if level == NULL_LEVEL {
                 "missing".to_string()
             } else {
-                params.labels.get(usize::from(level)).cloned().unwrap_or_default()
+                params
+                    .labels
+                    .get(usize::from(level))
+                    .cloned()
+                    .unwrap_or_default()
             };
             total += weight;
             fields.push(FieldContribution {
@@ -213,12 +248,24 @@ impl Model {
 
     /// Frequencies per norm id for every TF-adjusted comparison, for the
     /// values currently in `store`, looked up in the frozen tables.
-    pub(crate) fn extend_tf_cache(&self, settings: &Settings, store: &RecordStore, cache: &mut Vec<Vec<f64>>) {
+    pub(crate) fn extend_tf_cache(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        cache: &mut Vec<Vec<f64>>,
+    ) {
         cache.resize(self.comparisons.len(), Vec::new());
-        for (idx, (comparison, params)) in settings.comparisons.iter().zip(&self.comparisons).enumerate() {
-            let (Some(table), Some(column), Some(entry)) =
-                (&params.tf, store.columns.get(comparison.column), cache.get_mut(idx))
-            else {
+        for (idx, (comparison, params)) in settings
+            .comparisons
+            .iter()
+            .zip(&self.comparisons)
+            .enumerate()
+        {
+            let (Some(table), Some(column), Some(entry)) = (
+                &params.tf,
+                store.columns.get(comparison.column),
+                cache.get_mut(idx),
+            ) else {
                 continue;
             };
             for norm_id in entry.len()..column.norms.len() {
@@ -230,7 +277,9 @@ impl Model {
 }
 
 fn pack_levels(levels: &[u8]) -> u64 {
-    levels.iter().enumerate().fold(0u64, |acc, (idx, level)| acc | (u64::from(*level & 0xF) << (4 * idx)))
+    levels.iter().enumerate().fold(0u64, |acc, (idx, level)| {
+        acc | (u64::from(*level & 0xF) << (4 * idx))
+    })
 }
 
 fn unpack_level(pattern: u64, idx: usize) -> u8 {
@@ -257,15 +306,21 @@ pub fn train<R: Rng>(
         .iter()
         .map(|comparison| {
             let n_levels = comparison.levels.len() + 1;
-            let mut labels: Vec<String> = comparison.levels.iter().map(|l| l.label.clone()).collect();
+            let mut labels: Vec<String> =
+                comparison.levels.iter().map(|l| l.label.clone()).collect();
             labels.push("else".into());
             let tf_levels = comparison
                 .levels
                 .iter()
-                .map(|l| comparison.tf_adjust && matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised))
+                .map(|l| {
+                    comparison.tf_adjust
+                        && matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised)
+                })
                 .chain(std::iter::once(false))
                 .collect();
-            let tf = comparison.tf_adjust.then(|| tf_table(store, comparison.column));
+            let tf = comparison
+                .tf_adjust
+                .then(|| tf_table(store, comparison.column));
             ComparisonModel {
                 name: comparison.name.clone(),
                 labels,
@@ -278,46 +333,64 @@ pub fn train<R: Rng>(
         })
         .collect();
 
-    // u from random pairs (all pairs when there are few).
-    let mut u_counts: Vec<Vec<f64>> = comparisons.iter().map(|c| vec![0.0; c.m.len()]).collect();
-    let mut levels = vec![0u8; n_comparisons];
-    let mut count_pair = |left: u32, right: u32, u_counts: &mut Vec<Vec<f64>>| {
-        for (idx, comparison) in settings.comparisons.iter().enumerate() {
-            levels[idx] = store.comparison_level(comparison, left, right);
-            if levels[idx] != NULL_LEVEL
-                && let Some(slot) = u_counts.get_mut(idx).and_then(|c| c.get_mut(usize::from(levels[idx])))
-            {
-                *slot += 1.0;
-            }
-        }
-    };
+    // u from random pairs (all pairs when there are few). The pairs are drawn
+    // first, sequentially, so the result depends only on the RNG; counting is
+    // split over two threads.
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
     let n_total_pairs = n_records.saturating_mul(n_records.saturating_sub(1)) / 2;
     if n_total_pairs <= settings.limits.u_random_pairs {
-        for left in 0..n_records {
-            for right in (left + 1)..n_records {
-                let (left, right) = (left as u32, right as u32);
+        for left in 0..n_records as u32 {
+            for right in (left + 1)..n_records as u32 {
                 if scope.allows(store, left, right) {
-                    count_pair(left, right, &mut u_counts);
-                    report.u_pairs += 1;
+                    pairs.push((left, right));
                 }
             }
         }
-    } else {
+    } else if n_records >= 2 {
         let attempts_max = settings.limits.u_random_pairs.saturating_mul(4);
         let mut attempts = 0;
-        while report.u_pairs < settings.limits.u_random_pairs && attempts < attempts_max {
+        while pairs.len() < settings.limits.u_random_pairs && attempts < attempts_max {
             attempts += 1;
             let left = rng.random_range(0..n_records) as u32;
             let right = rng.random_range(0..n_records) as u32;
             if scope.allows(store, left, right) {
-                count_pair(left, right, &mut u_counts);
-                report.u_pairs += 1;
+                pairs.push((left, right));
             }
+        }
+    }
+    report.u_pairs = pairs.len();
+    let count_levels = |chunk: &[(u32, u32)]| -> Vec<Vec<f64>> {
+        let mut counts: Vec<Vec<f64>> = comparisons.iter().map(|c| vec![0.0; c.m.len()]).collect();
+        for (left, right) in chunk {
+            for (comparison, slots) in settings.comparisons.iter().zip(counts.iter_mut()) {
+                let level = store.comparison_level(comparison, *left, *right);
+                if let Some(slot) = slots.get_mut(usize::from(level)) {
+                    *slot += 1.0;
+                }
+            }
+        }
+        counts
+    };
+    let (first_half, second_half) = pairs.split_at(pairs.len() / 2);
+    let (mut u_counts, second_counts) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| count_levels(second_half));
+        let first = count_levels(first_half);
+        (
+            first,
+            second.join().unwrap_or_else(|_| count_levels(second_half)),
+        )
+    });
+    for (total, part) in u_counts.iter_mut().zip(&second_counts) {
+        for (slot, add) in total.iter_mut().zip(part) {
+            *slot += add;
         }
     }
     for (params, counts) in comparisons.iter_mut().zip(&u_counts) {
         let total: f64 = counts.iter().sum::<f64>() + 0.5 * counts.len() as f64;
-        params.u = counts.iter().map(|c| ((c + 0.5) / total).max(PROBABILITY_MIN)).collect();
+        params.u = counts
+            .iter()
+            .map(|c| ((c + 0.5) / total).max(PROBABILITY_MIN))
+            .collect();
     }
 
     // m by EM, one session per configured blocking rule.
@@ -332,14 +405,24 @@ pub fn train<R: Rng>(
             .iter()
             .map(|c| {
                 rule.parts.iter().any(|part| {
-                    part.uses(c.column) || c.levels.iter().any(|l| l.other_column.is_some_and(|o| part.uses(o)))
+                    part.uses(c.column)
+                        || c.levels
+                            .iter()
+                            .any(|l| l.other_column.is_some_and(|o| part.uses(o)))
                 })
             })
             .collect();
         let patterns = session_patterns(settings, store, blocking, *rule_idx, scope, rng);
         let n_pairs: usize = patterns.iter().map(|(_, count)| *count as usize).sum();
-        let (session_m, iterations, converged) = run_em(&comparisons, &held_out, &patterns, settings.limits.em_iterations_max);
-        report.em_sessions.push((rule.name.clone(), n_pairs, iterations, converged));
+        let (session_m, iterations, converged) = run_em(
+            &comparisons,
+            &held_out,
+            &patterns,
+            settings.limits.em_iterations_max,
+        );
+        report
+            .em_sessions
+            .push((rule.name.clone(), n_pairs, iterations, converged));
         if n_pairs == 0 {
             continue;
         }
@@ -359,14 +442,25 @@ pub fn train<R: Rng>(
         if m_sessions[idx] == 0 {
             report.untrained_comparisons.push(params.name.clone());
         } else {
-            params.m = m_sums[idx].iter().map(|s| (s / m_sessions[idx] as f64).max(PROBABILITY_MIN)).collect();
+            params.m = m_sums[idx]
+                .iter()
+                .map(|s| (s / m_sessions[idx] as f64).max(PROBABILITY_MIN))
+                .collect();
         }
-        params.log2_bayes_factor = params.m.iter().zip(&params.u).map(|(m, u)| (m / u).log2()).collect();
+        params.log2_bayes_factor = params
+            .m
+            .iter()
+            .zip(&params.u)
+            .map(|(m, u)| (m / u).log2())
+            .collect();
     }
 
     // The prior: EM on the prior alone over all candidate pairs, then scaled
     // from candidates to all in-scope pairs.
-    let mut model = Model { prior_log2_odds: 0.0, comparisons };
+    let mut model = Model {
+        prior_log2_odds: 0.0,
+        comparisons,
+    };
     let mut tf_cache = Vec::new();
     model.extend_tf_cache(settings, store, &mut tf_cache);
     let mut weights: Vec<f32> = Vec::new();
@@ -381,8 +475,10 @@ pub fn train<R: Rng>(
     let mut candidate_prior: f64 = 0.1;
     for _ in 0..100 {
         let prior_weight = weight_from_probability(candidate_prior);
-        let expected: f64 =
-            weights.iter().map(|w| probability_from_weight(f64::from(*w) + prior_weight)).sum();
+        let expected: f64 = weights
+            .iter()
+            .map(|w| probability_from_weight(f64::from(*w) + prior_weight))
+            .sum();
         let next = (expected / weights.len().max(1) as f64).clamp(1e-9, 1.0 - 1e-9);
         let done = (next - candidate_prior).abs() < 1e-7;
         candidate_prior = next;
@@ -426,9 +522,14 @@ fn tf_table(store: &RecordStore, column: usize) -> TfTable {
             }
         }
         let n = n_present.max(1) as f64;
-        let frequencies =
-            counts.iter().map(|(norm, count)| (column.norms.get(*norm).into(), *count as f64 / n)).collect();
-        return TfTable { frequencies, unseen_frequency: 1.0 / n };
+        let frequencies = counts
+            .iter()
+            .map(|(norm, count)| (column.norms.get(*norm).into(), *count as f64 / n))
+            .collect();
+        return TfTable {
+            frequencies,
+            unseen_frequency: 1.0 / n,
+        };
     }
     TfTable::default()
 }
@@ -436,7 +537,13 @@ fn tf_table(store: &RecordStore, column: usize) -> TfTable {
 fn default_m(n_levels: usize) -> Vec<f64> {
     // Strongest level most likely among matches, falling off; "else" small.
     let mut m: Vec<f64> = (0..n_levels)
-        .map(|idx| if idx + 1 == n_levels { 0.05 } else { 0.9_f64.powi(1) * 0.5_f64.powi(idx as i32 * 2) })
+        .map(|idx| {
+            if idx + 1 == n_levels {
+                0.05
+            } else {
+                0.9_f64.powi(1) * 0.5_f64.powi(idx as i32 * 2)
+            }
+        })
         .collect();
     let total: f64 = m.iter().sum();
     m.iter_mut().for_each(|v| *v /= total);
@@ -505,7 +612,9 @@ pub(crate) fn run_em(
                     continue;
                 }
                 let level = usize::from(level);
-                let (Some(mv), Some(uv)) = (m.get(idx).and_then(|l| l.get(level)), params.u.get(level)) else {
+                let (Some(mv), Some(uv)) =
+                    (m.get(idx).and_then(|l| l.get(level)), params.u.get(level))
+                else {
                     continue;
                 };
                 log_odds += (mv / uv).ln();
@@ -535,7 +644,11 @@ pub(crate) fn run_em(
             }
             for (slot_idx, slot) in slots.iter_mut().enumerate() {
                 *slot = (*slot / total).max(PROBABILITY_MIN);
-                let previous = m.get(idx).and_then(|l| l.get(slot_idx)).copied().unwrap_or(0.0);
+                let previous = m
+                    .get(idx)
+                    .and_then(|l| l.get(slot_idx))
+                    .copied()
+                    .unwrap_or(0.0);
                 change = change.max((*slot - previous).abs());
             }
         }

@@ -50,11 +50,16 @@ const HONORIFICS: &[&str] = &["mr", "mrs", "ms", "miss", "mstr", "master", "dr",
 /// Double Metaphone primary code of a normalised name (all tokens joined),
 /// empty when the name has no letters.
 pub fn phonetic_key(normalised: &str) -> String {
-    let compact: String = normalised.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+    let compact: String = normalised
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .collect();
     if compact.is_empty() {
         return String::new();
     }
-    DoubleMetaphone::new(Some(6)).double_metaphone(&compact).primary()
+    DoubleMetaphone::new(Some(6))
+        .double_metaphone(&compact)
+        .primary()
 }
 
 /// Built-in table of English nicknames and diminutives: `(formal, [nicknames])`.
@@ -62,14 +67,30 @@ pub fn phonetic_key(normalised: &str) -> String {
 const NICKNAMES: &[(&str, &[&str])] = &[
     ("abigail", &["abby", "abbie", "gail"]),
     ("albert", &["al", "bert", "bertie"]),
-    ("alexander", &["alex", "alec", "sandy", "xander", "alexandra"]),
+    (
+        "alexander",
+        &["alex", "alec", "sandy", "xander", "alexandra"],
+    ),
     ("alexandra", &["alex", "lexi", "sandra", "sandy", "alexa"]),
     ("alfred", &["alf", "alfie", "fred", "freddie"]),
     ("andrew", &["andy", "drew"]),
     ("anthony", &["tony", "ant", "antony"]),
     ("barbara", &["barb", "babs", "barbie"]),
     ("benjamin", &["ben", "benny", "benji"]),
-    ("catherine", &["cathy", "cath", "kate", "katie", "kathryn", "katherine", "kat", "kitty", "cate"]),
+    (
+        "catherine",
+        &[
+            "cathy",
+            "cath",
+            "kate",
+            "katie",
+            "kathryn",
+            "katherine",
+            "kat",
+            "kitty",
+            "cate",
+        ],
+    ),
     ("charles", &["charlie", "chas", "chuck", "chaz"]),
     ("charlotte", &["lottie", "charlie", "lotte"]),
     ("christina", &["chris", "tina", "christine", "kirsty"]),
@@ -79,7 +100,23 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("deborah", &["debbie", "debra", "deb"]),
     ("dorothy", &["dot", "dottie", "dolly"]),
     ("edward", &["ed", "eddie", "ted", "teddy", "ned"]),
-    ("elizabeth", &["liz", "lizzie", "beth", "betty", "bet", "betsy", "eliza", "libby", "lisa", "elisabeth", "bess", "lily"]),
+    (
+        "elizabeth",
+        &[
+            "liz",
+            "lizzie",
+            "beth",
+            "betty",
+            "bet",
+            "betsy",
+            "eliza",
+            "libby",
+            "lisa",
+            "elisabeth",
+            "bess",
+            "lily",
+        ],
+    ),
     ("eleanor", &["ellie", "nell", "nora", "elle"]),
     ("frances", &["fran", "frankie", "fanny"]),
     ("francis", &["frank", "frankie"]),
@@ -95,11 +132,29 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("jonathan", &["jon", "jonny", "nathan"]),
     ("joseph", &["joe", "joey", "jo"]),
     ("joshua", &["josh"]),
-    ("katherine", &["kate", "katie", "kathy", "kath", "kathryn", "catherine", "kat", "kay"]),
+    (
+        "katherine",
+        &[
+            "kate",
+            "katie",
+            "kathy",
+            "kath",
+            "kathryn",
+            "catherine",
+            "kat",
+            "kay",
+        ],
+    ),
     ("kenneth", &["ken", "kenny"]),
     ("lawrence", &["larry", "laurie", "laurence"]),
     ("leonard", &["len", "lenny", "leo"]),
-    ("margaret", &["maggie", "meg", "peggy", "peg", "marge", "margie", "madge", "maisie", "greta", "rita", "daisy"]),
+    (
+        "margaret",
+        &[
+            "maggie", "meg", "peggy", "peg", "marge", "margie", "madge", "maisie", "greta", "rita",
+            "daisy",
+        ],
+    ),
     ("mary", &["molly", "polly", "mae", "mamie"]),
     ("matthew", &["matt", "matty"]),
     ("michael", &["mike", "mick", "micky", "mickey", "mikey"]),
@@ -121,7 +176,10 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("thomas", &["tom", "tommy"]),
     ("timothy", &["tim", "timmy"]),
     ("victoria", &["vicky", "vicki", "tori", "vikki"]),
-    ("william", &["bill", "billy", "will", "willie", "liam", "willy"]),
+    (
+        "william",
+        &["bill", "billy", "will", "willie", "liam", "willy"],
+    ),
     ("zachary", &["zach", "zack"]),
 ];
 
@@ -433,14 +491,22 @@ mod tests {
         let date = PartialDate::parse("2006-03-01");
         let swapped = date.and_then(|d| d.transposed());
         assert_eq!(swapped, PartialDate::parse("2006-01-03"));
-        assert_eq!(PartialDate::parse("2006-03-25").and_then(|d| d.transposed()), None);
+        assert_eq!(
+            PartialDate::parse("2006-03-25").and_then(|d| d.transposed()),
+            None
+        );
     }
 
     fn check_postcode(input: &str, expected: Option<(&str, &str, &str, bool)>) {
         let parsed = parse_postcode(input);
-        let got = parsed
-            .as_ref()
-            .map(|p| (p.full.as_str(), p.district.as_str(), p.sector.as_str(), p.is_uk));
+        let got = parsed.as_ref().map(|p| {
+            (
+                p.full.as_str(),
+                p.district.as_str(),
+                p.sector.as_str(),
+                p.is_uk,
+            )
+        });
         assert_eq!(got, expected, "input {input:?}");
     }
 
@@ -477,7 +543,10 @@ mod tests {
 
     #[test]
     fn address_and_phonetic() {
-        assert_eq!(address_tokens("12 example rd london"), vec!["12", "example", "london", "road"]);
+        assert_eq!(
+            address_tokens("12 example rd london"),
+            vec!["12", "example", "london", "road"]
+        );
         assert_eq!(phonetic_key("smith"), phonetic_key("smyth"));
         assert_eq!(phonetic_key(""), "");
         assert_eq!(normalise_sex("Female"), Some("f"));

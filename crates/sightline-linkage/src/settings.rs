@@ -348,7 +348,11 @@ impl Settings {
     pub fn without_column(&self, column: &str) -> Result<Settings, LinkageError> {
         let column_idx = self.column_index(column)?;
         let mut settings = self.clone();
-        let rule_names: Vec<String> = settings.blocking_rules.iter().map(|r| r.name.clone()).collect();
+        let rule_names: Vec<String> = settings
+            .blocking_rules
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
         settings.comparisons.retain(|c| {
             c.column != column_idx && c.levels.iter().all(|l| l.other_column != Some(column_idx))
         });
@@ -381,7 +385,10 @@ impl Settings {
         let columns: Vec<ColumnSpec> = raw
             .columns
             .iter()
-            .map(|c| ColumnSpec { name: c.name.clone(), kind: c.kind })
+            .map(|c| ColumnSpec {
+                name: c.name.clone(),
+                kind: c.kind,
+            })
             .collect();
         let mut settings = Settings {
             name: raw.name,
@@ -404,8 +411,14 @@ impl Settings {
             identity: Identity::default(),
         };
         for (idx, column) in settings.columns.iter().enumerate() {
-            if settings.columns[..idx].iter().any(|c| c.name == column.name) {
-                return Err(LinkageError::Settings(format!("column {:?} declared twice", column.name)));
+            if settings.columns[..idx]
+                .iter()
+                .any(|c| c.name == column.name)
+            {
+                return Err(LinkageError::Settings(format!(
+                    "column {:?} declared twice",
+                    column.name
+                )));
             }
         }
         if raw.comparisons.is_empty() || raw.comparisons.len() > COMPARISONS_MAX {
@@ -429,7 +442,11 @@ impl Settings {
                     _ => None,
                 };
                 check_level(spec, settings.columns[column].kind, &comparison.name)?;
-                levels.push(Level { label: level_label(spec), spec: spec.clone(), other_column });
+                levels.push(Level {
+                    label: level_label(spec),
+                    spec: spec.clone(),
+                    other_column,
+                });
             }
             settings.comparisons.push(Comparison {
                 name: comparison.name.clone(),
@@ -440,31 +457,51 @@ impl Settings {
         }
         for rule in &raw.blocking_rules {
             if rule.keys.is_empty() {
-                return Err(LinkageError::Settings(format!("blocking rule {:?} has no keys", rule.name)));
+                return Err(LinkageError::Settings(format!(
+                    "blocking rule {:?} has no keys",
+                    rule.name
+                )));
             }
             let mut parts = Vec::with_capacity(rule.keys.len());
             for key in &rule.keys {
-                let unordered_with = key.unordered_with.as_deref().map(|n| settings.column_index(n)).transpose()?;
+                let unordered_with = key
+                    .unordered_with
+                    .as_deref()
+                    .map(|n| settings.column_index(n))
+                    .transpose()?;
                 if unordered_with.is_some() && key.key != KeyKind::Exact {
                     return Err(LinkageError::Settings(format!(
                         "blocking rule {:?}: unordered_with needs key = \"exact\"",
                         rule.name
                     )));
                 }
-                parts.push(KeyPart { column: settings.column_index(&key.column)?, kind: key.key, unordered_with });
+                parts.push(KeyPart {
+                    column: settings.column_index(&key.column)?,
+                    kind: key.key,
+                    unordered_with,
+                });
             }
-            settings.blocking_rules.push(BlockingRule { name: rule.name.clone(), parts });
+            settings.blocking_rules.push(BlockingRule {
+                name: rule.name.clone(),
+                parts,
+            });
         }
         for session in &raw.training.em_sessions {
             let idx = settings
                 .blocking_rules
                 .iter()
                 .position(|r| &r.name == session)
-                .ok_or_else(|| LinkageError::Settings(format!("EM session names unknown blocking rule {session:?}")))?;
+                .ok_or_else(|| {
+                    LinkageError::Settings(format!(
+                        "EM session names unknown blocking rule {session:?}"
+                    ))
+                })?;
             settings.em_sessions.push(idx);
         }
         let optional_column = |name: &Option<String>| -> Result<Option<usize>, LinkageError> {
-            name.as_deref().map(|n| settings.column_index(n)).transpose()
+            name.as_deref()
+                .map(|n| settings.column_index(n))
+                .transpose()
         };
         settings.identity = Identity {
             agency_column: optional_column(&raw.identity.agency_column)?,
@@ -484,7 +521,9 @@ impl Settings {
             ));
         }
         if settings.limits.block_records_max < 2 || settings.limits.em_iterations_max == 0 {
-            return Err(LinkageError::Settings("block_records_max >= 2 and em_iterations_max >= 1 are needed".into()));
+            return Err(LinkageError::Settings(
+                "block_records_max >= 2 and em_iterations_max >= 1 are needed".into(),
+            ));
         }
         Ok(settings)
     }
@@ -499,7 +538,10 @@ fn check_level(spec: &LevelSpec, kind: ColumnKind, comparison: &str) -> Result<(
             | LevelSpec::DateYear
             | LevelSpec::DatePartialAgree
     );
-    let postcode_level = matches!(spec, LevelSpec::PostcodeSector | LevelSpec::PostcodeDistrict);
+    let postcode_level = matches!(
+        spec,
+        LevelSpec::PostcodeSector | LevelSpec::PostcodeDistrict
+    );
     let bad = (date_level && kind != ColumnKind::Date)
         || (postcode_level && kind != ColumnKind::Postcode)
         || matches!(spec, LevelSpec::JaroWinkler { threshold } if !(0.0..=1.0).contains(threshold))
@@ -554,6 +596,9 @@ mod tests {
     #[test]
     fn unknown_column_is_an_error() {
         let text = FEBRL_TOML.replace("column = \"surname\"", "column = \"surnme\"");
-        assert!(matches!(Settings::from_toml(&text), Err(LinkageError::Settings(_))));
+        assert!(matches!(
+            Settings::from_toml(&text),
+            Err(LinkageError::Settings(_))
+        ));
     }
 }

@@ -17,7 +17,12 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     }
     let sim = jaro_bytes(ab, bb);
     if sim > 0.7 {
-        let prefix = ab.iter().zip(bb).take(4).take_while(|(x, y)| x == y).count();
+        let prefix = ab
+            .iter()
+            .zip(bb)
+            .take(4)
+            .take_while(|(x, y)| x == y)
+            .count();
         sim + 0.1 * prefix as f64 * (1.0 - sim)
     } else {
         sim
@@ -106,6 +111,97 @@ pub fn osa_distance(a: &str, b: &str) -> usize {
     usize::from(prev[b_len])
 }
 
+/// Bit set of the byte classes in a string (letters, digits, space, other),
+/// used for a cheap upper bound on Jaro-Winkler.
+pub fn char_mask(text: &str) -> u64 {
+    text.bytes()
+        .fold(0u64, |mask, byte| mask | (1u64 << char_class(byte)))
+}
+
+fn char_class(byte: u8) -> u32 {
+    match byte {
+        b'a'..=b'z' => u32::from(byte - b'a'),
+        b'0'..=b'9' => 26 + u32::from(byte - b'0'),
+        b' ' => 36,
+        _ => 37,
+    }
+}
+
+/// An upper bound on [`jaro_winkler`] from lengths and character classes:
+/// Jaro matches need equal characters, so the matches are at most the
+/// characters of each string whose class occurs in the other.
+pub fn jaro_winkler_upper_bound(a: &str, a_mask: u64, b: &str, b_mask: u64) -> f64 {
+    let (a_len, b_len) = (a.len(), b.len());
+    if a_len == 0 || b_len == 0 || !a.is_ascii() || !b.is_ascii() {
+        return 1.0;
+    }
+    let a_in_b = a
+        .bytes()
+        .filter(|byte| b_mask & (1u64 << char_class(*byte)) != 0)
+        .count();
+    let b_in_a = b
+        .bytes()
+        .filter(|byte| a_mask & (1u64 << char_class(*byte)) != 0)
+        .count();
+    let matches = a_in_b.min(b_in_a) as f64;
+    let jaro = (matches / a_len as f64 + matches / b_len as f64 + 1.0) / 3.0;
+    if jaro > 0.7 {
+        jaro + 0.4 * (1.0 - jaro)
+    } else {
+        jaro
+    }
+}
+
+/// True when the optimal-string-alignment distance is at most `max`; stops
+/// early once every cell of two consecutive rows exceeds it.
+pub fn osa_within(a: &str, b: &str, max: usize) -> bool {
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    if ab.len().abs_diff(bb.len()) > max {
+        return false;
+    }
+    if !a.is_ascii()
+        || !b.is_ascii()
+        || ab.len() >= FAST_LEN_MAX
+        || bb.len() >= FAST_LEN_MAX
+        || max > 200
+    {
+        return strsim::osa_distance(a, b) <= max;
+    }
+    let b_len = bb.len();
+    if ab.is_empty() || b_len == 0 {
+        return ab.len().max(b_len) <= max;
+    }
+    let limit = max as u8;
+    let mut prev_two = [0u8; FAST_LEN_MAX + 1];
+    let mut prev = [0u8; FAST_LEN_MAX + 1];
+    let mut curr = [0u8; FAST_LEN_MAX + 1];
+    for (j, slot) in prev.iter_mut().enumerate().take(b_len + 1) {
+        *slot = j as u8;
+    }
+    let mut prev_min = 0u8;
+    for i in 0..ab.len() {
+        curr[0] = (i + 1) as u8;
+        let mut row_min = curr[0];
+        for j in 0..b_len {
+            let cost = u8::from(ab[i] != bb[j]);
+            let mut value = (prev[j] + cost).min(prev[j + 1] + 1).min(curr[j] + 1);
+            if i > 0 && j > 0 && ab[i] == bb[j - 1] && ab[i - 1] == bb[j] {
+                value = value.min(prev_two[j - 1] + 1);
+            }
+            curr[j + 1] = value;
+            row_min = row_min.min(value);
+        }
+        // Later rows are at least min(this row, previous row + 1).
+        if row_min > limit && prev_min >= limit {
+            return false;
+        }
+        prev_min = row_min;
+        std::mem::swap(&mut prev_two, &mut prev);
+        std::mem::swap(&mut prev, &mut curr);
+    }
+    prev[b_len] <= limit
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,7 +210,11 @@ mod tests {
     #[test]
     fn similarity_table() {
         let check = |a: &str, b: &str, jw: f64, osa: usize| {
-            assert!((jaro_winkler(a, b) - jw).abs() < 1e-3, "jw {a} {b} = {}", jaro_winkler(a, b));
+            assert!(
+                (jaro_winkler(a, b) - jw).abs() < 1e-3,
+                "jw {a} {b} = {}",
+                jaro_winkler(a, b)
+            );
             assert_eq!(osa_distance(a, b), osa, "osa {a} {b}");
         };
         check("martha", "marhta", 0.961, 1);
@@ -131,6 +231,11 @@ mod tests {
         fn fast_paths_equal_strsim(a in "[a-e ]{0,12}", b in "[a-e ]{0,12}") {
             prop_assert!((jaro_winkler(&a, &b) - strsim::jaro_winkler(&a, &b)).abs() < 1e-12);
             prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
+            for max in 0..4 {
+                prop_assert_eq!(osa_within(&a, &b, max), strsim::osa_distance(&a, &b) <= max);
+            }
+            let bound = jaro_winkler_upper_bound(&a, char_mask(&a), &b, char_mask(&b));
+            prop_assert!(bound + 1e-12 >= strsim::jaro_winkler(&a, &b) || a.is_empty() || b.is_empty());
         }
     }
 }

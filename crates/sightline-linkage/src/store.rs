@@ -12,8 +12,8 @@ use crate::normalise::{
     normalise_name, normalise_sex, normalise_text, parse_postcode, phonetic_key,
     sorted_lists_intersect,
 };
-use crate::similarity;
 use crate::settings::{ColumnKind, Comparison, KeyKind, KeyPart, LevelSpec, Settings};
+use crate::similarity;
 
 /// Marks a missing value or an absent derived feature.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -40,7 +40,11 @@ pub struct MentionInput {
 impl MentionInput {
     /// A mention with no values yet.
     pub fn new(key: impl Into<String>) -> MentionInput {
-        MentionInput { key: key.into(), dataset: 0, values: Vec::new() }
+        MentionInput {
+            key: key.into(),
+            dataset: 0,
+            values: Vec::new(),
+        }
     }
 
     /// Add a value (empty values are treated as missing).
@@ -101,6 +105,7 @@ pub(crate) struct ValueInfo {
     pub(crate) district: u32,
     pub(crate) sector: u32,
     pub(crate) strong_valid: bool,
+    pub(crate) char_mask: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -152,12 +157,16 @@ impl ColumnStore {
             district: NONE,
             sector: NONE,
             strong_valid: false,
+            char_mask: 0,
         };
         let norm: Option<String> = match self.kind {
             ColumnKind::Name => {
                 let norm = normalise_name(raw);
-                let mut token_ids: Vec<u32> =
-                    norm.split(' ').filter(|t| !t.is_empty()).map(|t| self.tokens.intern(t)).collect();
+                let mut token_ids: Vec<u32> = norm
+                    .split(' ')
+                    .filter(|t| !t.is_empty())
+                    .map(|t| self.tokens.intern(t))
+                    .collect();
                 token_ids.sort_unstable();
                 token_ids.dedup();
                 info.tokens = token_ids.into();
@@ -182,15 +191,21 @@ impl ColumnStore {
             }),
             ColumnKind::Text => {
                 let norm = normalise_text(raw);
-                let mut token_ids: Vec<u32> =
-                    address_tokens(&norm).iter().map(|t| self.tokens.intern(t)).collect();
+                let mut token_ids: Vec<u32> = address_tokens(&norm)
+                    .iter()
+                    .map(|t| self.tokens.intern(t))
+                    .collect();
                 token_ids.sort_unstable();
                 info.tokens = token_ids.into();
                 Some(norm)
             }
             ColumnKind::Identifier => {
                 let digits = identifier_digits(raw);
-                info.strong_valid = if self.nhs_check { is_valid_nhs_number(&digits) } else { !digits.is_empty() };
+                info.strong_valid = if self.nhs_check {
+                    is_valid_nhs_number(&digits)
+                } else {
+                    !digits.is_empty()
+                };
                 Some(digits)
             }
             ColumnKind::Category => Some(normalise_text(raw)),
@@ -205,6 +220,7 @@ impl ColumnStore {
         if self.kind == ColumnKind::Category {
             info.strong_valid = true;
         }
+        info.char_mask = similarity::char_mask(&norm);
         info.norm = self.norms.intern(&norm);
         let id = u32::try_from(self.values.len()).unwrap_or(NONE - 1);
         self.values.push(info);
@@ -248,7 +264,11 @@ impl RecordStore {
                 ColumnStore::new(column.kind, nhs_check)
             })
             .collect();
-        RecordStore { columns, keys: Vec::new(), datasets: Vec::new() }
+        RecordStore {
+            columns,
+            keys: Vec::new(),
+            datasets: Vec::new(),
+        }
     }
 
     /// Prepare and append a mention; returns its record index.
@@ -296,33 +316,41 @@ impl RecordStore {
         let (Some(a), Some(b)) = (column.value(left), column.value(right)) else {
             return NULL_LEVEL;
         };
-        let same_raw = column.record_values.get(left as usize) == column.record_values.get(right as usize);
+        let same_raw =
+            column.record_values.get(left as usize) == column.record_values.get(right as usize);
         // Jaro-Winkler is computed at most once per pair, however many levels use it.
         let mut jaro_winkler: Option<f64> = None;
-        let mut edit_distance: Option<usize> = None;
+        let mut jaro_winkler_bound: Option<f64> = None;
         for (level_idx, level) in comparison.levels.iter().enumerate() {
             let holds = match &level.spec {
                 LevelSpec::Exact => same_raw,
                 LevelSpec::ExactNormalised => a.norm == b.norm,
                 LevelSpec::AnyToken => sorted_lists_intersect(&a.tokens, &b.tokens),
-                LevelSpec::Nickname => a.norm == b.norm || sorted_lists_intersect(&a.nick_groups, &b.nick_groups),
+                LevelSpec::Nickname => {
+                    a.norm == b.norm || sorted_lists_intersect(&a.nick_groups, &b.nick_groups)
+                }
                 LevelSpec::Phonetic => a.phonetic != NONE && a.phonetic == b.phonetic,
                 LevelSpec::JaroWinkler { threshold } => {
+                    let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
                     a.norm == b.norm
-                        || *jaro_winkler.get_or_insert_with(|| {
-                            similarity::jaro_winkler(column.norms.get(a.norm), column.norms.get(b.norm))
+                        || (*jaro_winkler_bound.get_or_insert_with(|| {
+                            similarity::jaro_winkler_upper_bound(sa, a.char_mask, sb, b.char_mask)
                         }) >= *threshold
+                            && *jaro_winkler
+                                .get_or_insert_with(|| similarity::jaro_winkler(sa, sb))
+                                >= *threshold)
                 }
                 LevelSpec::DamerauLevenshtein { max } => {
                     let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
-                    sa.len().abs_diff(sb.len()) <= *max
-                        && *edit_distance.get_or_insert_with(|| similarity::osa_distance(sa, sb)) <= *max
+                    similarity::osa_within(sa, sb, *max)
                 }
                 LevelSpec::Swapped { .. } => level
                     .other_column
                     .and_then(|other| self.columns.get(other))
                     .is_some_and(|other| {
-                        let (Some(a_other), Some(b_other)) = (other.norm_str(left), other.norm_str(right)) else {
+                        let (Some(a_other), Some(b_other)) =
+                            (other.norm_str(left), other.norm_str(right))
+                        else {
                             return false;
                         };
                         let (a_self, b_self) = (column.norms.get(a.norm), column.norms.get(b.norm));
@@ -335,7 +363,9 @@ impl RecordStore {
                     _ => false,
                 },
                 LevelSpec::DateYearMonth => match (a.date, b.date) {
-                    (Some(da), Some(db)) => da.year() == db.year() && da.month().is_some() && da.month() == db.month(),
+                    (Some(da), Some(db)) => {
+                        da.year() == db.year() && da.month().is_some() && da.month() == db.month()
+                    }
                     _ => false,
                 },
                 LevelSpec::DateYear => match (a.date, b.date) {
@@ -344,8 +374,11 @@ impl RecordStore {
                 },
                 LevelSpec::DatePartialAgree => match (a.date, b.date) {
                     (Some(da), Some(db)) => {
-                        let agree = |x: Option<u8>, y: Option<u8>| x.is_none() || y.is_none() || x == y;
-                        da.year() == db.year() && agree(da.month(), db.month()) && agree(da.day(), db.day())
+                        let agree =
+                            |x: Option<u8>, y: Option<u8>| x.is_none() || y.is_none() || x == y;
+                        da.year() == db.year()
+                            && agree(da.month(), db.month())
+                            && agree(da.day(), db.day())
                     }
                     _ => false,
                 },
@@ -360,79 +393,103 @@ impl RecordStore {
     }
 
     /// Blocking keys of a record for one rule (hashed); empty when a key part is missing.
-    pub(crate) fn blocking_keys(&self, rule_idx: usize, parts: &[KeyPart], record: u32, out: &mut Vec<u64>) {
+    pub(crate) fn blocking_keys(
+        &self,
+        rule_idx: usize,
+        parts: &[KeyPart],
+        record: u32,
+        out: &mut Vec<u64>,
+    ) {
         out.clear();
-        let mut partial: Vec<FxHasher> = vec![{
+        // Each part yields one or more 32-bit components; the keys are the
+        // hashes of every combination (at most KEYS_PER_RULE_MAX), without allocating.
+        let mut combos = [0u64; KEYS_PER_RULE_MAX];
+        combos[0] = {
             let mut hasher = FxHasher::default();
             rule_idx.hash(&mut hasher);
-            hasher
-        }];
-        let mut components: Vec<u32> = Vec::new();
+            hasher.finish()
+        };
+        let mut n_combos = 1usize;
+        let mut components = [0u32; KEYS_PER_RULE_MAX];
         for part in parts {
-            let column_idx = &part.column;
-            let Some(column) = self.columns.get(*column_idx) else {
+            let Some(column) = self.columns.get(part.column) else {
                 return;
             };
             let Some(value) = column.value(record) else {
                 return;
             };
-            components.clear();
+            let mut n_components = 0usize;
+            let mut push = |component: u32| {
+                if component != NONE && n_components < KEYS_PER_RULE_MAX {
+                    components[n_components] = component;
+                    n_components += 1;
+                }
+            };
             match part.kind {
                 KeyKind::Exact => match part.unordered_with {
-                    None => components.push(value.norm),
+                    None => push(value.norm),
                     Some(other) => {
-                        let Some(other_text) = self.columns.get(other).and_then(|c| c.norm_str(record)) else {
+                        let Some(other_text) =
+                            self.columns.get(other).and_then(|c| c.norm_str(record))
+                        else {
                             return;
                         };
                         let text = column.norms.get(value.norm);
-                        let (low, high) = if text <= other_text { (text, other_text) } else { (other_text, text) };
+                        let (low, high) = if text <= other_text {
+                            (text, other_text)
+                        } else {
+                            (other_text, text)
+                        };
                         let mut hasher = FxHasher::default();
                         (low, high).hash(&mut hasher);
-                        // Fold the 64-bit hash into the 32-bit component.
-                        let folded = hasher.finish();
-                        components.push((folded ^ (folded >> 32)) as u32 & (NONE - 1));
+                        push(fold(hasher.finish()));
                     }
                 },
-                KeyKind::Phonetic => components.push(value.phonetic),
+                KeyKind::Phonetic => push(value.phonetic),
                 KeyKind::Compact => {
                     let mut hasher = FxHasher::default();
                     for byte in column.norms.get(value.norm).bytes().filter(|b| *b != b' ') {
                         hasher.write_u8(byte);
                     }
-                    let folded = hasher.finish();
-                    components.push((folded ^ (folded >> 32)) as u32 & (NONE - 1));
+                    push(fold(hasher.finish()));
                 }
-                KeyKind::AnyToken => components.extend_from_slice(&value.tokens),
-                KeyKind::Year => components.extend(value.date.map(|d| u32::from(d.year()))),
-                KeyKind::YearMonth => components.extend(
-                    value
-                        .date
-                        .and_then(|d| d.month().map(|m| u32::from(d.year()) * 16 + u32::from(m))),
-                ),
-                KeyKind::PostcodeDistrict => components.push(value.district),
-                KeyKind::PostcodeSector => components.push(value.sector),
+                KeyKind::AnyToken => value.tokens.iter().for_each(|t| push(*t)),
+                KeyKind::Year => {
+                    if let Some(date) = value.date {
+                        push(u32::from(date.year()));
+                    }
+                }
+                KeyKind::YearMonth => {
+                    if let Some(month) = value.date.and_then(|d| d.month().map(|m| (d.year(), m))) {
+                        push(u32::from(month.0) * 16 + u32::from(month.1));
+                    }
+                }
+                KeyKind::PostcodeDistrict => push(value.district),
+                KeyKind::PostcodeSector => push(value.sector),
             }
-            components.retain(|c| *c != NONE);
-            if components.is_empty() {
+            if n_components == 0 {
                 return;
             }
-            let mut next = Vec::with_capacity(partial.len() * components.len());
-            for hasher in &partial {
-                for component in &components {
-                    if next.len() >= KEYS_PER_RULE_MAX {
-                        break;
-                    }
-                    let mut extended = hasher.clone();
-                    (*column_idx, *component).hash(&mut extended);
-                    next.push(extended);
-                }
+            let n_next = (n_combos * n_components).min(KEYS_PER_RULE_MAX);
+            let mut next = [0u64; KEYS_PER_RULE_MAX];
+            for (slot, target) in next.iter_mut().enumerate().take(n_next) {
+                let (combo, component) = (slot / n_components, slot % n_components);
+                let mut hasher = FxHasher::default();
+                (combos[combo], part.column, components[component]).hash(&mut hasher);
+                *target = hasher.finish();
             }
-            partial = next;
+            combos = next;
+            n_combos = n_next;
         }
-        out.extend(partial.iter().map(Hasher::finish));
+        out.extend_from_slice(&combos[..n_combos]);
         out.sort_unstable();
         out.dedup();
     }
+}
+
+/// Fold a 64-bit hash into a 31-bit component (never `NONE`).
+fn fold(hash: u64) -> u32 {
+    (hash ^ (hash >> 32)) as u32 & (NONE >> 1)
 }
 
 fn token_overlap(left: &[u32], right: &[u32]) -> f64 {

@@ -1,0 +1,567 @@
+//! Integration tests: comparison tables, hard identity constraints, EM on a
+//! fixture, incremental = batch, and FEBRL quality floors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sightline_linkage::eval::{self, FebrlDataset};
+use sightline_linkage::{
+    LinkKind, LinkScope, LinkageIndex, MentionInput, Model, RecordStore, Settings, Verdict,
+};
+
+const GIVEN: &[&str] = &[
+    "peter", "tracy", "william", "margaret", "james", "sarah", "mohammed", "olivia", "jack",
+    "amelia", "harry", "isla", "george", "ava", "noah", "emily", "leo", "grace", "oscar", "freya",
+];
+const FAMILY: &[&str] = &[
+    "smith", "jones", "taylor", "brown", "williams", "wilson", "johnson", "davies", "patel",
+    "wright", "khan", "evans", "thomas", "roberts", "walker", "green", "hall", "wood", "clarke",
+    "hughes",
+];
+
+/// A valid NHS number from a 9-digit stem (None when the check digit would be 10).
+fn nhs_from_stem(stem: u32) -> Option<String> {
+    let digits: Vec<u32> = format!("{stem:09}")
+        .chars()
+        .map(|c| c.to_digit(10).unwrap())
+        .collect();
+    let weighted: u32 = digits
+        .iter()
+        .enumerate()
+        .map(|(idx, d)| d * (10 - idx as u32))
+        .sum();
+    let check = (11 - weighted % 11) % 11;
+    (check != 10).then(|| format!("{stem:09}{check}"))
+}
+
+fn valid_nhs(seed: u32) -> String {
+    (0..)
+        .find_map(|offset| nhs_from_stem(400_000_000 + seed * 7 + offset))
+        .unwrap()
+}
+
+#[derive(Clone, Debug)]
+struct Person {
+    given: &'static str,
+    family: &'static str,
+    dob: String,
+    postcode: String,
+    nhs: Option<String>,
+}
+
+fn person(rng: &mut ChaCha8Rng, idx: u32) -> Person {
+    Person {
+        given: GIVEN[rng.random_range(0..GIVEN.len())],
+        family: FAMILY[rng.random_range(0..FAMILY.len())],
+        dob: format!(
+            "{}-{:02}-{:02}",
+            rng.random_range(1975..2020),
+            rng.random_range(1..13),
+            rng.random_range(1..29)
+        ),
+        postcode: format!(
+            "N{} {}A{}",
+            rng.random_range(1..20),
+            rng.random_range(1..9),
+            ["A", "B", "D"][idx as usize % 3]
+        ),
+        nhs: (idx % 2 == 0).then(|| valid_nhs(idx)),
+    }
+}
+
+/// A mention of `person` with light corruption.
+fn mention_of(
+    rng: &mut ChaCha8Rng,
+    key: String,
+    p: &Person,
+    agency: &str,
+    spid: Option<String>,
+) -> MentionInput {
+    let mut given = p.given.to_string();
+    if rng.random_bool(0.15) {
+        given = match given.as_str() {
+            "william" => "bill".into(),
+            "margaret" => "peggy".into(),
+            "james" => "jim".into(),
+            other => format!("{}{}", other, "e"),
+        };
+    }
+    let mut m = MentionInput::new(key)
+        .with("agency", agency)
+        .with("given_names", given)
+        .with("family_name", p.family)
+        .with(
+            "dob",
+            if rng.random_bool(0.1) {
+                p.dob[..4].to_string()
+            } else {
+                p.dob.clone()
+            },
+        )
+        .with(
+            "postcode",
+            if rng.random_bool(0.2) {
+                String::new()
+            } else {
+                p.postcode.clone()
+            },
+        );
+    if let Some(nhs) = &p.nhs
+        && rng.random_bool(0.7)
+    {
+        m = m.with("nhs_number", nhs.clone());
+    }
+    if let Some(spid) = spid {
+        m = m.with("source_person_id", spid);
+    }
+    m
+}
+
+/// Mentions of `n_persons` people across three agencies, with truth labels.
+/// Each (agency, person) has one fixed source id, so the data never contradicts itself.
+fn uk_fixture(seed: u64, n_persons: u32, n_mentions: usize) -> (Vec<MentionInput>, Vec<u32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let persons: Vec<Person> = (0..n_persons).map(|idx| person(&mut rng, idx)).collect();
+    let agencies = ["gp-north", "police-met", "school-7"];
+    let mut mentions = Vec::new();
+    let mut truth = Vec::new();
+    for idx in 0..n_mentions {
+        let who = rng.random_range(0..n_persons);
+        let agency = agencies[rng.random_range(0..agencies.len())];
+        let spid = rng.random_bool(0.6).then(|| format!("{agency}-{who}"));
+        let p = &persons[who as usize];
+        mentions.push(mention_of(&mut rng, format!("m{idx}"), p, agency, spid));
+        truth.push(who);
+    }
+    (mentions, truth)
+}
+
+fn trained_uk_model(seed: u64) -> (Settings, Model) {
+    let settings = Settings::uk_persons().unwrap();
+    let (mentions, _) = uk_fixture(seed, 300, 700);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (model, _) = eval::train_on(&settings, &mentions, LinkScope::Dedupe, &mut rng);
+    (settings, model)
+}
+
+fn check_level(
+    settings: &Settings,
+    comparison: &str,
+    left: &[(&str, &str)],
+    right: &[(&str, &str)],
+    expected: &str,
+) {
+    let mut store = RecordStore::new(settings);
+    let make = |key: &str, values: &[(&str, &str)]| {
+        values
+            .iter()
+            .fold(MentionInput::new(key), |m, (column, value)| {
+                m.with(column, *value)
+            })
+    };
+    let a = store.push(settings, &make("a", left));
+    let b = store.push(settings, &make("b", right));
+    let comparison = settings
+        .comparisons
+        .iter()
+        .find(|c| c.name == comparison)
+        .unwrap();
+    let level = store.comparison_level(comparison, a, b);
+    let label = match level {
+        15 => "missing".to_string(),
+        level if usize::from(level) == comparison.levels.len() => "else".to_string(),
+        level => comparison.levels[usize::from(level)].label.clone(),
+    };
+    assert_eq!(label, expected, "{} {left:?} vs {right:?}", comparison.name);
+}
+
+#[test]
+fn uk_comparison_table() {
+    let s = Settings::uk_persons().unwrap();
+    let given = |a: &'static str, b: &'static str, expected: &str| {
+        check_level(
+            &s,
+            "given_names",
+            &[("given_names", a)],
+            &[("given_names", b)],
+            expected,
+        );
+    };
+    given("Peter", "PETER", "exact after normalisation");
+    given("Zoë", "zoe", "exact after normalisation");
+    given("Bill", "William", "nickname");
+    given("Peggy", "margaret", "nickname");
+    given("Anna Louise", "Louise", "shares a name part");
+    given("Mary Ann", "Molly", "nickname");
+    given("Jonathon", "Jonathan", "Jaro-Winkler >= 0.92");
+    given("Peter", "Tracy", "else");
+    given("Peter", "", "missing");
+    check_level(
+        &s,
+        "given_names",
+        &[("given_names", "Smith"), ("family_name", "Peter")],
+        &[("given_names", "Peter"), ("family_name", "Smith")],
+        "swapped with family_name",
+    );
+    let family = |a: &'static str, b: &'static str, expected: &str| {
+        check_level(
+            &s,
+            "family_name",
+            &[("family_name", a)],
+            &[("family_name", b)],
+            expected,
+        );
+    };
+    family("Smith-Jones", "Jones", "shares a name part");
+    family("Smith Jones", "smith-jones", "exact after normalisation");
+    family("O'Brien", "OBRIEN", "exact after normalisation");
+    family("Smyth", "Smith", "Jaro-Winkler >= 0.92");
+    let dob = |a: &'static str, b: &'static str, expected: &str| {
+        check_level(&s, "dob", &[("dob", a)], &[("dob", b)], expected);
+    };
+    dob("2006-03-01", "2006-03-01", "same date");
+    dob("2006-03-01", "2006-01-03", "day and month transposed");
+    dob("2006", "2006-03-01", "agrees as far as known");
+    dob("2006-03", "2006-03-01", "agrees as far as known");
+    dob("2006-03-01", "2006-03-11", "Damerau-Levenshtein <= 1");
+    dob("2006-03-01", "2006-03-25", "same year and month");
+    dob("2006-03-01", "2006-07-25", "same year");
+    dob("2006-03-01", "1981-09-20", "else");
+    let postcode = |a: &'static str, b: &'static str, expected: &str| {
+        check_level(
+            &s,
+            "postcode",
+            &[("postcode", a)],
+            &[("postcode", b)],
+            expected,
+        );
+    };
+    postcode("n176aa", "N17 6AA", "exact after normalisation");
+    postcode("N17 6AA", "N17 6BD", "same postcode sector");
+    postcode("N17 6AA", "N17 9ZZ", "same postcode district");
+    postcode("N17 6AA", "E1 6AN", "else");
+    check_level(
+        &s,
+        "sex",
+        &[("sex", "female")],
+        &[("sex", "F")],
+        "exact after normalisation",
+    );
+    check_level(&s, "sex", &[("sex", "unknown")], &[("sex", "F")], "missing");
+    check_level(
+        &s,
+        "address",
+        &[("address", "12 Example Rd, London")],
+        &[("address", "12 example road london")],
+        "token overlap >= 0.6",
+    );
+}
+
+#[test]
+fn explanation_adds_up_and_strong_identifier_rules_apply() {
+    let (settings, model) = trained_uk_model(7);
+    let nhs = valid_nhs(1);
+    let other_nhs = valid_nhs(2);
+    let mentions = vec![
+        MentionInput::new("a")
+            .with("given_names", "Peter")
+            .with("family_name", "Smith")
+            .with("dob", "2006-03-01")
+            .with("nhs_number", nhs.clone()),
+        MentionInput::new("b")
+            .with("given_names", "Pete")
+            .with("family_name", "Smyth")
+            .with("nhs_number", nhs),
+        MentionInput::new("c")
+            .with("given_names", "Peter")
+            .with("family_name", "Smith")
+            .with("dob", "2006-03-01")
+            .with("nhs_number", other_nhs),
+    ];
+    let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, &mentions, &[]).unwrap();
+    let persons = index.persons();
+    assert_eq!(persons[0], persons[1], "same NHS number links");
+    assert_ne!(persons[0], persons[2], "different NHS numbers never link");
+    let explanation = index.explain(0, 2).unwrap();
+    let total: f64 =
+        explanation.prior_weight + explanation.fields.iter().map(|f| f.weight).sum::<f64>();
+    assert!((total - explanation.match_weight).abs() < 1e-9);
+    assert_eq!(
+        explanation.hard_rule,
+        Some(sightline_linkage::HardRule::DifferentStrongIdentifiers)
+    );
+    let given = explanation
+        .fields
+        .iter()
+        .find(|f| f.field == "given_names")
+        .unwrap();
+    assert_eq!(given.level, "exact after normalisation");
+    assert!(given.weight > 0.0);
+}
+
+#[test]
+fn source_ids_of_one_agency_stay_apart_unless_a_person_says_so() {
+    let (settings, model) = trained_uk_model(8);
+    let twin = |key: &str, spid: &str| {
+        MentionInput::new(key)
+            .with("agency", "gp-north")
+            .with("source_person_id", spid)
+            .with("given_names", "Amelia")
+            .with("family_name", "Hughes")
+            .with("dob", "2015-06-02")
+            .with("postcode", "N1 2AB")
+    };
+    let third = MentionInput::new("c")
+        .with("agency", "police-met")
+        .with("given_names", "Amelia")
+        .with("family_name", "Hughes")
+        .with("dob", "2015-06-02");
+    let mentions = vec![twin("a", "P1"), twin("b", "P2"), third, twin("d", "P1")];
+    let mut index = LinkageIndex::batch(
+        settings.clone(),
+        model.clone(),
+        LinkScope::Dedupe,
+        &mentions,
+        &[],
+    )
+    .unwrap();
+    assert_ne!(index.person(0), index.person(1));
+    assert_eq!(
+        index.person(0),
+        index.person(3),
+        "same agency and id is one person"
+    );
+    assert!(
+        index
+            .review_queue()
+            .iter()
+            .any(|l| (l.left, l.right) == (0, 1))
+    );
+    index.decide("a", "b", Verdict::Match).unwrap();
+    assert_eq!(
+        index.person(0),
+        index.person(1),
+        "a person's decision overrides the agency rule"
+    );
+    let decided = vec![("a".to_string(), "b".to_string(), Verdict::Match)];
+    let batch =
+        LinkageIndex::batch(settings, model, LinkScope::Dedupe, &mentions, &decided).unwrap();
+    assert_eq!(batch.persons(), index.persons());
+}
+
+#[test]
+fn human_non_match_splits() {
+    let (settings, model) = trained_uk_model(9);
+    let same = |key: &str| {
+        MentionInput::new(key)
+            .with("given_names", "Oscar")
+            .with("family_name", "Walker")
+            .with("dob", "2012-01-05")
+            .with("postcode", "N4 3AB")
+    };
+    let mut index = LinkageIndex::new(settings, model, LinkScope::Dedupe);
+    index.add(&same("a")).unwrap();
+    let outcome = index.add(&same("b")).unwrap();
+    assert_eq!(outcome.person, 0);
+    assert!(outcome.links.iter().any(|l| l.kind == LinkKind::Auto));
+    index.decide("a", "b", Verdict::NonMatch).unwrap();
+    assert_ne!(index.person(0), index.person(1));
+    let outcome = index.add(&same("c")).unwrap();
+    assert!(
+        index.person(outcome.record) == index.person(0)
+            || index.person(outcome.record) == index.person(1)
+    );
+    assert_ne!(
+        index.person(0),
+        index.person(1),
+        "a third mention does not glue a rejected pair"
+    );
+}
+
+#[test]
+fn em_recovers_m_on_a_fixture() {
+    let settings = Settings::uk_persons().unwrap();
+    let (mentions, _) = uk_fixture(11, 400, 1200);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (model, report) = eval::train_on(&settings, &mentions, LinkScope::Dedupe, &mut rng);
+    assert!(
+        report.em_sessions.iter().all(|s| s.3),
+        "every EM session converges: {:?}",
+        report.em_sessions
+    );
+    assert!(
+        report.untrained_comparisons.is_empty(),
+        "{:?}",
+        report.untrained_comparisons
+    );
+    let family = model
+        .comparisons
+        .iter()
+        .find(|c| c.name == "family_name")
+        .unwrap();
+    // The fixture never corrupts family names: m(exact) should be near 1.
+    assert!(family.m[0] > 0.9, "family m {:?}", family.m);
+    let dob = model.comparisons.iter().find(|c| c.name == "dob").unwrap();
+    // Years-only dates are 10% on each side: exact dates agree in about 80% of matches.
+    assert!(dob.m[0] > 0.65 && dob.m[0] < 0.95, "dob m {:?}", dob.m);
+    assert!(dob.u[0] < 0.01, "dob u {:?}", dob.u);
+    assert!(report.prior_probability > 0.0 && report.prior_probability < 0.05);
+}
+
+fn links_signature(index: &LinkageIndex) -> Vec<(u32, u32, LinkKind, u64)> {
+    let mut links: Vec<(u32, u32, LinkKind, u64)> = index
+        .links()
+        .iter()
+        .map(|l| (l.left, l.right, l.kind, l.match_weight.to_bits()))
+        .collect();
+    links.sort_by_key(|l| (l.0, l.1));
+    links
+}
+
+fn strong_constraints_hold(
+    index: &LinkageIndex,
+    mentions: &[MentionInput],
+) -> Result<(), TestCaseError> {
+    let value = |m: &MentionInput, column: &str| {
+        m.values
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, v)| v.clone())
+    };
+    for (i, a) in mentions.iter().enumerate() {
+        for (j, b) in mentions.iter().enumerate().skip(i + 1) {
+            let same_person = index.person(i as u32) == index.person(j as u32);
+            let (nhs_a, nhs_b) = (value(a, "nhs_number"), value(b, "nhs_number"));
+            if let (Some(x), Some(y)) = (&nhs_a, &nhs_b) {
+                prop_assert_eq!(same_person, x == y, "NHS rule broken for {} {}", i, j);
+            }
+            if let (Some(x), Some(y)) = (value(a, "source_person_id"), value(b, "source_person_id"))
+                && value(a, "agency") == value(b, "agency")
+            {
+                prop_assert_eq!(same_person, x == y, "source id rule broken for {} {}", i, j);
+            }
+        }
+    }
+    // No person holds two NHS numbers or two ids of one agency (checked transitively).
+    let mut by_person: std::collections::HashMap<u32, Vec<usize>> =
+        std::collections::HashMap::new();
+    for idx in 0..mentions.len() {
+        by_person
+            .entry(index.person(idx as u32))
+            .or_default()
+            .push(idx);
+    }
+    for members in by_person.values() {
+        let mut nhs: Vec<String> = members
+            .iter()
+            .filter_map(|m| value(&mentions[*m], "nhs_number"))
+            .collect();
+        nhs.sort();
+        nhs.dedup();
+        prop_assert!(nhs.len() <= 1, "a person holds NHS numbers {:?}", nhs);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_equals_batch(seed in 0u64..10_000, n_persons in 3u32..40, n_mentions in 2usize..80) {
+        let (settings, model) = trained_uk_model(1);
+        let (mentions, _) = uk_fixture(seed, n_persons, n_mentions);
+        let batch = LinkageIndex::batch(settings.clone(), model.clone(), LinkScope::Dedupe, &mentions, &[]).unwrap();
+        let mut incremental = LinkageIndex::new(settings, model, LinkScope::Dedupe);
+        for mention in &mentions {
+            incremental.add(mention).unwrap();
+        }
+        prop_assert_eq!(batch.persons(), incremental.persons());
+        prop_assert_eq!(links_signature(&batch), links_signature(&incremental));
+        prop_assert_eq!(batch.conflicts(), incremental.conflicts());
+    }
+
+    #[test]
+    fn strong_identifier_constraints(seed in 0u64..10_000, n_persons in 2u32..12, n_mentions in 2usize..40) {
+        // Few people and few names: the model wants to link look-alikes; the rules must hold anyway.
+        let (settings, model) = trained_uk_model(2);
+        let (mentions, _) = uk_fixture(seed, n_persons, n_mentions);
+        let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, &mentions, &[]).unwrap();
+        strong_constraints_hold(&index, &mentions)?;
+    }
+}
+
+fn febrl_texts(dataset: FebrlDataset) -> Option<Vec<String>> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/febrl");
+    let mut texts = Vec::new();
+    for file in dataset.files() {
+        match std::fs::read_to_string(format!("{dir}/{file}")) {
+            Ok(text) => texts.push(text),
+            Err(err) => {
+                eprintln!("skipping FEBRL quality test: cannot read {dir}/{file}: {err}");
+                return None;
+            }
+        }
+    }
+    Some(texts)
+}
+
+fn check_febrl(dataset: FebrlDataset, use_ssn: bool, pair_f1_min: f64, cluster_f1_min: f64) {
+    let Some(texts) = febrl_texts(dataset) else {
+        return;
+    };
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let report = eval::evaluate_febrl(dataset, use_ssn, &refs).unwrap();
+    eprintln!(
+        "{} ssn={use_ssn}: precision {:.4} recall {:.4} F1 {:.4} cluster F1 {:.4} false-merge {:.4} blocking recall {:.4}",
+        report.dataset,
+        report.pairs.precision,
+        report.pairs.recall,
+        report.pairs.f1,
+        report.clusters.f1,
+        report.false_merge_rate,
+        report.blocking_recall
+    );
+    assert!(
+        report.pairs.f1 >= pair_f1_min,
+        "{} pair F1 {}",
+        report.dataset,
+        report.pairs.f1
+    );
+    assert!(
+        report.clusters.f1 >= cluster_f1_min,
+        "{} cluster F1 {}",
+        report.dataset,
+        report.clusters.f1
+    );
+    assert!(
+        report.pairs.precision >= 0.999,
+        "{} precision {}",
+        report.dataset,
+        report.pairs.precision
+    );
+    assert!(
+        report.false_merge_rate <= 0.002,
+        "{} false merges {}",
+        report.dataset,
+        report.false_merge_rate
+    );
+}
+
+#[test]
+fn febrl1_quality() {
+    check_febrl(FebrlDataset::Febrl1, false, 0.998, 0.998);
+    check_febrl(FebrlDataset::Febrl1, true, 0.998, 0.998);
+}
+
+#[test]
+fn febrl3_quality() {
+    check_febrl(FebrlDataset::Febrl3, false, 0.996, 0.999);
+    check_febrl(FebrlDataset::Febrl3, true, 0.999, 0.999);
+}
+
+#[test]
+fn febrl4_quality() {
+    check_febrl(FebrlDataset::Febrl4, false, 0.999, 0.999);
+    check_febrl(FebrlDataset::Febrl4, true, 0.999, 0.999);
+}
