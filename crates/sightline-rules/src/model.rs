@@ -16,7 +16,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sightline_core::vocab::OFFENCE_CATEGORIES;
 use sightline_core::{Attributes, FindingCode, Kind, PartialDate, RelationshipType, Role, Sex};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Which record version is evidence: `(agency, record_id, version)`.
@@ -453,6 +453,8 @@ pub enum PictureError {
 pub struct ChildPicture {
     pub child: Child,
     events: Vec<Event>,
+    /// The evidence refs of `events`, for the duplicate check.
+    known: BTreeSet<EvidenceRef>,
     people: BTreeMap<String, PersonAround>,
 }
 
@@ -466,6 +468,7 @@ impl ChildPicture {
         ChildPicture {
             child,
             events: Vec::new(),
+            known: BTreeSet::new(),
             people: BTreeMap::new(),
         }
     }
@@ -499,14 +502,10 @@ impl ChildPicture {
     }
 
     /// Adds an event in arrival order and derives what it says about the people in
-    /// it. Adding the same evidence ref twice is a no-op. Cost: a binary search and
-    /// an insert, plus a pass over the event's people.
+    /// it. Adding the same evidence ref twice is a no-op. Cost: two lookups and an
+    /// insert, plus a pass over the event's people.
     pub fn add_event(&mut self, event: Event) -> Result<(), PictureError> {
-        if self
-            .events
-            .iter()
-            .any(|known| known.evidence == event.evidence)
-        {
+        if self.known.contains(&event.evidence) {
             return Ok(());
         }
         if self.events.len() >= Self::EVENTS_MAX {
@@ -518,6 +517,7 @@ impl ChildPicture {
         let position = self
             .events
             .partition_point(|known| known.arrival_key() <= event.arrival_key());
+        self.known.insert(event.evidence.clone());
         self.events.insert(position, event);
         Ok(())
     }
