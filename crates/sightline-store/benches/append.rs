@@ -1,4 +1,4 @@
-//! Append throughput: synthetic records appended in one write transaction.
+//! Append throughput: synthetic records appended in large write transactions.
 //!
 //! ```text
 //! cargo bench -p sightline-store --bench append                       # SQLite in a temp dir
@@ -58,16 +58,26 @@ fn thread_cpu_seconds() -> Option<f64> {
     Some(nanos / 1e9)
 }
 
-fn bench(label: &str, store: &dyn Store, records: &[NewRecord]) -> Result<(), Box<dyn Error>> {
+/// Appends `records` in transactions of `tx_records` each (one `append` call per
+/// [`BATCH_RECORDS`]) and prints the rates.
+fn bench(
+    label: &str,
+    store: &dyn Store,
+    records: &[NewRecord],
+    tx_records: usize,
+) -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
     let cpu_started = thread_cpu_seconds();
-    let mut tx = store.begin()?;
-    for batch in records.chunks(BATCH_RECORDS) {
-        tx.append(batch)?;
+    let mut commit_seconds = 0.0;
+    for tx_slice in records.chunks(tx_records.max(1)) {
+        let mut tx = store.begin()?;
+        for batch in tx_slice.chunks(BATCH_RECORDS) {
+            tx.append(batch)?;
+        }
+        let commit_started = Instant::now();
+        tx.commit()?;
+        commit_seconds += commit_started.elapsed().as_secs_f64();
     }
-    let commit_started = Instant::now();
-    tx.commit()?;
-    let commit_seconds = commit_started.elapsed().as_secs_f64();
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = thread_cpu_seconds()
         .zip(cpu_started)
@@ -79,7 +89,7 @@ fn bench(label: &str, store: &dyn Store, records: &[NewRecord]) -> Result<(), Bo
         body_bytes / records.len().max(1),
         records.len() as f64 / seconds
     );
-    println!("{label}: of which commit (fsync, checkpoint) {commit_seconds:.3} s");
+    println!("{label}: of which commits (fsync, checkpoint) {commit_seconds:.3} s");
     if let Some(cpu_seconds) = cpu_seconds {
         println!(
             "{label}: client thread CPU {cpu_seconds:.3} s = {:.0} records per CPU second",
@@ -102,10 +112,20 @@ fn main() -> Result<(), Box<dyn Error>> {
     let sqlite_url = format!("sqlite://{}", directory.join("bench.db").display());
     let run_sqlite = || -> Result<(), Box<dyn Error>> {
         let store = sightline_store::open(&sqlite_url)?;
-        bench("sqlite (empty log)", &*store, &records)?;
-        // A second run appends as many again onto a log that already holds them.
+        bench(
+            "sqlite, one transaction, empty log",
+            &*store,
+            &records,
+            n_records,
+        )?;
+        // As many again onto a log that already holds them, in intake-sized transactions.
         let more = synthetic_records(n_records, &format!("{run_tag}b"));
-        bench("sqlite (second batch)", &*store, &more)
+        bench(
+            "sqlite, 10,000-record transactions",
+            &*store,
+            &more,
+            BATCH_RECORDS,
+        )
     };
     let result = run_sqlite();
     let _ = std::fs::remove_dir_all(&directory);
@@ -113,7 +133,12 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     if let Ok(url) = std::env::var("SIGHTLINE_BENCH_PG_URL") {
         let store = sightline_store::open(&url)?;
-        bench("postgres", &*store, &records)?;
+        bench(
+            "postgres, 10,000-record transactions",
+            &*store,
+            &records,
+            BATCH_RECORDS,
+        )?;
     } else {
         println!("postgres: skipped (set SIGHTLINE_BENCH_PG_URL to an empty scratch database)");
     }

@@ -766,6 +766,10 @@ fn sqlite_file_and_directories_are_created_on_first_use() {
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();
     assert_eq!(journal_mode, "wal");
+    let page_size: i64 = raw
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(page_size, 16_384);
     let version: i64 = raw
         .query_row("SELECT MAX(version) FROM schema_migrations", [], |row| {
             row.get(0)
