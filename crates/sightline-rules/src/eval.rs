@@ -131,6 +131,9 @@ pub(crate) struct View<'p> {
     pub state_changes: Vec<StateChange>,
     /// Arrivals of events recording the child as not independently mobile.
     not_mobile: Vec<usize>,
+    /// Per arrival: whether the event establishes facts other records' conditions
+    /// read (see [`View::changes_facts`]).
+    changes_facts: Vec<bool>,
 }
 
 fn state_changes_of(event: &Event) -> Vec<Change> {
@@ -215,7 +218,7 @@ impl<'p> View<'p> {
             }
         }
         state_changes.sort_by_key(|change| (change.date, change.arrival));
-        let not_mobile = events
+        let not_mobile: Vec<usize> = events
             .iter()
             .enumerate()
             .filter(|(_, event)| {
@@ -225,13 +228,33 @@ impl<'p> View<'p> {
             })
             .map(|(idx, _)| idx)
             .collect();
+        let mut changes_facts: Vec<bool> = events
+            .iter()
+            .map(|event| !event.people.is_empty())
+            .collect();
+        for idx in state_changes
+            .iter()
+            .map(|change| change.arrival)
+            .chain(not_mobile.iter().copied())
+        {
+            if let Some(flag) = changes_facts.get_mut(idx) {
+                *flag = true;
+            }
+        }
         View {
             picture,
             events,
             superseded_at,
             state_changes,
             not_mobile,
+            changes_facts,
         }
+    }
+
+    /// Whether event `idx` establishes facts other records' conditions read: a
+    /// change of plan, a mobility finding, or people (links).
+    fn changes_facts(&self, idx: usize) -> bool {
+        self.changes_facts.get(idx).copied().unwrap_or(false)
     }
 
     fn superseded(&self, idx: usize, moment: DateTime<Utc>) -> bool {
@@ -714,15 +737,37 @@ struct EventRule<'a> {
     earlier: Option<&'a EarlierClause>,
 }
 
+/// The most records an event rule keeps for re-testing when later records change
+/// what was known about them (oldest dropped first).
+const PENDING_MAX: usize = 2_000;
+
 impl EventRule<'_> {
+    /// Whether the rule's `match` depends on facts other records establish (the
+    /// child's plans, mobility, a subject's links), so a later record can make an
+    /// earlier one match.
+    fn depends_on_other_records(&self) -> bool {
+        self.matcher.mentions(&|atom| {
+            matches!(
+                atom,
+                Atom::ChildPlanIn(_)
+                    | Atom::ChildEverIn(_)
+                    | Atom::ChildNotMobile
+                    | Atom::SubjectLinkIn(_)
+            )
+        })
+    }
+
     fn evaluate(&self, view: &View<'_>, firings: &mut Vec<Firing>) {
         let mut matched: BTreeSet<(NaiveDate, usize)> = BTreeSet::new();
         let mut earlier_matched: BTreeSet<(NaiveDate, usize)> = BTreeSet::new();
+        let retest = self.depends_on_other_records();
+        let mut pending: Vec<usize> = Vec::new();
         for (idx, event) in view.events.iter().enumerate() {
+            let moment = event.recorded_at;
             let context = EventContext {
                 view,
                 idx,
-                moment: event.recorded_at,
+                moment,
                 clock_start: None,
             };
             let scoped = in_scope(self.rule.scope, event);
@@ -733,28 +778,68 @@ impl EventRule<'_> {
                     .is_some_and(|clause| eval_event(&clause.matcher, context));
             if is_match {
                 matched.insert((event.occurred, idx));
-                if let Some(firing) = self.try_firing(view, idx, &matched, &earlier_matched) {
+                if let Some(firing) = self.try_firing(view, idx, moment, &matched, &earlier_matched)
+                {
                     firings.push(firing);
                 }
             }
             if is_earlier {
                 earlier_matched.insert((event.occurred, idx));
             }
+            if !retest {
+                continue;
+            }
+            // A record that changes what is known about others (a plan dated
+            // earlier, a mobility finding, a link) may complete an earlier pattern
+            // now: the pattern fires at this record's arrival.
+            if view.changes_facts(idx) {
+                let mut still_pending = Vec::with_capacity(pending.len());
+                for earlier_idx in std::mem::take(&mut pending) {
+                    if view.superseded(earlier_idx, moment) {
+                        continue;
+                    }
+                    let earlier_context = EventContext {
+                        idx: earlier_idx,
+                        ..context
+                    };
+                    if !eval_event(self.matcher, earlier_context) {
+                        still_pending.push(earlier_idx);
+                        continue;
+                    }
+                    let Some(earlier_event) = view.events.get(earlier_idx) else {
+                        continue;
+                    };
+                    matched.insert((earlier_event.occurred, earlier_idx));
+                    if let Some(firing) =
+                        self.try_firing(view, earlier_idx, moment, &matched, &earlier_matched)
+                    {
+                        firings.push(firing);
+                    }
+                }
+                pending = still_pending;
+            }
+            if scoped && !is_match {
+                if pending.len() >= PENDING_MAX {
+                    pending.remove(0);
+                }
+                pending.push(idx);
+            }
         }
     }
 
-    /// The firing the arrival of event `idx` completes, if any.
+    /// The firing event `idx` completes at `moment` (its arrival, or the arrival of
+    /// a record that made it match), if any.
     fn try_firing(
         &self,
         view: &View<'_>,
         idx: usize,
+        moment: DateTime<Utc>,
         matched: &BTreeSet<(NaiveDate, usize)>,
         earlier_matched: &BTreeSet<(NaiveDate, usize)>,
     ) -> Option<Firing> {
         let (pack, rule, matcher) = (self.pack, self.rule, self.matcher);
         let (count, distinct, earlier) = (self.count, self.distinct, self.earlier);
         let event = view.events.get(idx)?;
-        let moment = event.recorded_at;
         let mut evidence = vec![idx];
         if let Some(count) = count {
             evidence = find_window(view, matched, idx, moment, count, distinct)?;

@@ -121,6 +121,20 @@ fn injury_not_mobile() {
             .ends_with("who is recorded as not independently mobile.")
     );
 
+    // Recorded as not mobile a week after the bruise: fires when that arrives.
+    let mut later = Picture::child("2006-06-01");
+    bruise(&mut later, "st-annes-gp", "2007-03-01", "consistent");
+    later
+        .event("north-hv", "health.health_visitor_contact", "2007-03-08")
+        .finding("not_independently_mobile", &[])
+        .add();
+    check(
+        "injury_not_mobile",
+        &later,
+        "2007-04-01",
+        Expect::FiresAt("2007-03-08T10:00"),
+    );
+
     // Nine months old, mobility not recorded: not this rule.
     let mut older = Picture::child("2006-06-01");
     bruise(&mut older, "st-annes-gp", "2007-03-01", "consistent");
@@ -316,6 +330,28 @@ fn injury_on_cp_plan() {
     bruise(&mut before, "st-annes-gp", "2007-01-01", "consistent");
     cp_plan_start(&mut before, "2007-01-05");
     check("injury_on_cp_plan", &before, "2007-04-01", Expect::Silent);
+
+    // The plan record arrives after the injury but is dated before it: the pattern
+    // completes when the plan record arrives.
+    let mut late_plan = Picture::child("2001-01-01");
+    bruise(&mut late_plan, "st-annes-gp", "2007-03-01", "consistent");
+    late_plan
+        .event("haringey-cs", "social_care.plan", "2007-01-05")
+        .outcome(&[("plan", "child_protection"), ("status", "start")])
+        .recorded("2007-03-10T09:00")
+        .add();
+    check(
+        "injury_on_cp_plan",
+        &late_plan,
+        "2007-04-01",
+        Expect::FiresAt("2007-03-10T09:00"),
+    );
+    check(
+        "injury_on_cp_plan",
+        &late_plan,
+        "2007-03-09",
+        Expect::Silent,
+    );
 
     // A conference starting a plan counts as well as a plan record.
     let mut conference = Picture::child("2001-01-01");
