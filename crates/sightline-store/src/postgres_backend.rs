@@ -229,7 +229,9 @@ impl Pool {
                         broken: false,
                     }),
                     Err(error) => {
-                        self.lock_state().n_open -= 1;
+                        let mut state = self.lock_state();
+                        state.n_open = state.n_open.saturating_sub(1);
+                        drop(state);
                         self.freed.notify_one();
                         Err(error)
                     }
