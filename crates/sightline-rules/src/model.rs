@@ -439,7 +439,8 @@ impl PersonAround {
     }
 }
 
-/// Why a picture refused an addition.
+/// Why a picture refused an addition. No variant carries a person id, so these
+/// may be logged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PictureError {
     #[error("the picture already holds {max} events (the limit)")]
@@ -511,6 +512,25 @@ impl ChildPicture {
         if self.events.len() >= Self::EVENTS_MAX {
             return Err(PictureError::TooManyEvents {
                 max: Self::EVENTS_MAX,
+            });
+        }
+        // Refuse before changing anything, so a refused event leaves no trace.
+        let mut new_people: BTreeSet<&str> = event
+            .people
+            .iter()
+            .map(|person| person.person_id.as_str())
+            .collect();
+        for finding in &event.findings {
+            for subject in &finding.subjects {
+                if let Subject::Person(person_id) = subject {
+                    new_people.insert(person_id);
+                }
+            }
+        }
+        new_people.retain(|person_id| !self.people.contains_key(*person_id));
+        if self.people.len() + new_people.len() > Self::PERSONS_MAX {
+            return Err(PictureError::TooManyPeople {
+                max: Self::PERSONS_MAX,
             });
         }
         self.derive_people(&event)?;
@@ -671,4 +691,110 @@ fn connections_of(person: &EventPerson, parents: &[&str]) -> Vec<Connection> {
         }
     }
     connections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn event(record_id: &str, people: &[(&str, Role)], recorded_hour: u32) -> Event {
+        let occurred = NaiveDate::from_ymd_opt(2007, 3, 1).unwrap();
+        let recorded_at = Utc
+            .with_ymd_and_hms(2007, 3, 1, recorded_hour, 0, 0)
+            .unwrap();
+        let mut event = Event::new(
+            EvidenceRef::new("north-hv", record_id, 1),
+            Kind::HealthHealthVisitorContact,
+            occurred,
+            recorded_at,
+        );
+        event.people = people
+            .iter()
+            .map(|(person_id, role)| EventPerson {
+                person_id: (*person_id).to_owned(),
+                role: *role,
+                relationships: Vec::new(),
+            })
+            .collect();
+        event
+    }
+
+    #[test]
+    fn events_keep_arrival_order_and_duplicates_are_ignored() {
+        let mut picture = ChildPicture::new(Child::new("child-1", None));
+        picture.add_event(event("b", &[], 12)).unwrap();
+        picture.add_event(event("a", &[], 9)).unwrap();
+        picture.add_event(event("c", &[], 12)).unwrap();
+        picture.add_event(event("a", &[], 9)).unwrap();
+        let ids: Vec<&str> = picture
+            .events()
+            .iter()
+            .map(|event| event.evidence.record_id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn people_and_links_are_derived_from_roles_and_relationships() {
+        let mut picture = ChildPicture::new(Child::new("child-1", None));
+        let mut with_partner = event(
+            "r1",
+            &[("mother-1", Role::Parent), ("adult-2", Role::Other)],
+            10,
+        );
+        with_partner.people[0].relationships.push((
+            RelationshipType::PartnerOf,
+            Subject::Person("adult-2".to_owned()),
+        ));
+        picture.add_event(with_partner).unwrap();
+        let adult = picture.person("adult-2").unwrap();
+        let connections: Vec<Connection> = adult.links.iter().map(|link| link.connection).collect();
+        assert_eq!(
+            connections,
+            [Connection::NamedOnForm, Connection::PartnerOfParent]
+        );
+        assert!(adult.known_to_social_care_since.is_none());
+
+        let mut visit = event(
+            "r2",
+            &[("adult-2", Role::Partner), ("worker-9", Role::Professional)],
+            11,
+        );
+        visit.kind = Kind::SocialCareVisit;
+        visit.agency_type = AgencyType::SocialCare;
+        picture.add_event(visit).unwrap();
+        assert!(
+            picture
+                .person("adult-2")
+                .unwrap()
+                .known_to_social_care_since
+                .is_some()
+        );
+        assert!(
+            picture
+                .person("worker-9")
+                .unwrap()
+                .known_to_social_care_since
+                .is_none()
+        );
+        assert!(picture.person("worker-9").unwrap().links.is_empty());
+    }
+
+    #[test]
+    fn the_people_limit_refuses_without_a_trace() {
+        let mut picture = ChildPicture::new(Child::new("child-1", None));
+        for idx in 0..ChildPicture::PERSONS_MAX {
+            picture.person_entry(&format!("p{idx}")).unwrap();
+        }
+        let refused = picture.add_event(event("r1", &[("newcomer", Role::Visitor)], 10));
+        assert_eq!(
+            refused,
+            Err(PictureError::TooManyPeople {
+                max: ChildPicture::PERSONS_MAX
+            })
+        );
+        assert!(picture.events().is_empty());
+        assert!(picture.person("newcomer").is_none());
+    }
 }
