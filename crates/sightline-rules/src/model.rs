@@ -752,7 +752,7 @@ mod tests {
         let connections: Vec<Connection> = adult.links.iter().map(|link| link.connection).collect();
         assert_eq!(
             connections,
-            [Connection::NamedOnForm, Connection::PartnerOfParent]
+            [Connection::PartnerOfParent, Connection::NamedOnForm]
         );
         assert!(adult.known_to_social_care_since.is_none());
 
