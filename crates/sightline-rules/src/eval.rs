@@ -131,9 +131,27 @@ pub(crate) struct View<'p> {
     pub state_changes: Vec<StateChange>,
     /// Arrivals of events recording the child as not independently mobile.
     not_mobile: Vec<usize>,
-    /// Per arrival: whether the event establishes facts other records' conditions
-    /// read (see [`View::changes_facts`]).
-    changes_facts: Vec<bool>,
+    /// Per arrival: which facts other records' conditions read the event
+    /// establishes (see [`Facts`]).
+    facts: Vec<Facts>,
+}
+
+/// Kinds of fact one record can establish about others, as bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Facts(u8);
+
+impl Facts {
+    const PLAN: Facts = Facts(1);
+    const MOBILITY: Facts = Facts(2);
+    const LINKS: Facts = Facts(4);
+
+    fn with(self, other: Facts) -> Facts {
+        Facts(self.0 | other.0)
+    }
+
+    fn intersects(self, other: Facts) -> bool {
+        self.0 & other.0 != 0
+    }
 }
 
 fn state_changes_of(event: &Event) -> Vec<Change> {
@@ -228,17 +246,24 @@ impl<'p> View<'p> {
             })
             .map(|(idx, _)| idx)
             .collect();
-        let mut changes_facts: Vec<bool> = events
+        let mut facts: Vec<Facts> = events
             .iter()
-            .map(|event| !event.people.is_empty())
+            .map(|event| {
+                if event.people.is_empty() {
+                    Facts::default()
+                } else {
+                    Facts::LINKS
+                }
+            })
             .collect();
-        for idx in state_changes
-            .iter()
-            .map(|change| change.arrival)
-            .chain(not_mobile.iter().copied())
-        {
-            if let Some(flag) = changes_facts.get_mut(idx) {
-                *flag = true;
+        for change in &state_changes {
+            if let Some(fact) = facts.get_mut(change.arrival) {
+                *fact = fact.with(Facts::PLAN);
+            }
+        }
+        for idx in &not_mobile {
+            if let Some(fact) = facts.get_mut(*idx) {
+                *fact = fact.with(Facts::MOBILITY);
             }
         }
         View {
@@ -247,14 +272,14 @@ impl<'p> View<'p> {
             superseded_at,
             state_changes,
             not_mobile,
-            changes_facts,
+            facts,
         }
     }
 
-    /// Whether event `idx` establishes facts other records' conditions read: a
-    /// change of plan, a mobility finding, or people (links).
-    fn changes_facts(&self, idx: usize) -> bool {
-        self.changes_facts.get(idx).copied().unwrap_or(false)
+    /// Which facts about others event `idx` establishes: a change of plan, a
+    /// mobility finding, people (links).
+    fn facts(&self, idx: usize) -> Facts {
+        self.facts.get(idx).copied().unwrap_or_default()
     }
 
     fn superseded(&self, idx: usize, moment: DateTime<Utc>) -> bool {
@@ -470,6 +495,50 @@ fn eval_event_atom(atom: &Atom, context: EventContext<'_, '_>) -> bool {
         | Atom::PersonOffenceAgainstChild
         | Atom::PersonReleasedWithin(_)
         | Atom::PersonAdult => false,
+    }
+}
+
+/// Whether a record could match once more is known: `expr` in three-valued logic,
+/// with every atom that reads facts in `unknown` taken as unknown. `Some(false)`
+/// means no later record can make it match.
+fn could_match_later(expr: &Expr, context: EventContext<'_, '_>, unknown: Facts) -> Option<bool> {
+    match expr {
+        Expr::Atom(atom) => {
+            let reads = match atom {
+                Atom::ChildPlanIn(_) | Atom::ChildEverIn(_) => Facts::PLAN,
+                Atom::ChildNotMobile => Facts::MOBILITY,
+                Atom::SubjectLinkIn(_) => Facts::LINKS,
+                _ => Facts::default(),
+            };
+            if reads.intersects(unknown) {
+                None
+            } else {
+                Some(eval_event_atom(atom, context))
+            }
+        }
+        Expr::Not(inner) => could_match_later(inner, context, unknown).map(|value| !value),
+        Expr::And(parts) => {
+            let mut result = Some(true);
+            for part in parts {
+                match could_match_later(part, context, unknown) {
+                    Some(false) => return Some(false),
+                    None => result = None,
+                    Some(true) => {}
+                }
+            }
+            result
+        }
+        Expr::Or(parts) => {
+            let mut result = Some(false);
+            for part in parts {
+                match could_match_later(part, context, unknown) {
+                    Some(true) => return Some(true),
+                    None => result = None,
+                    Some(false) => {}
+                }
+            }
+            result
+        }
     }
 }
 
@@ -742,25 +811,29 @@ struct EventRule<'a> {
 const PENDING_MAX: usize = 2_000;
 
 impl EventRule<'_> {
-    /// Whether the rule's `match` depends on facts other records establish (the
-    /// child's plans, mobility, a subject's links), so a later record can make an
-    /// earlier one match.
-    fn depends_on_other_records(&self) -> bool {
-        self.matcher.mentions(&|atom| {
-            matches!(
-                atom,
-                Atom::ChildPlanIn(_)
-                    | Atom::ChildEverIn(_)
-                    | Atom::ChildNotMobile
-                    | Atom::SubjectLinkIn(_)
-            )
-        })
+    /// The facts other records establish that the rule's `match` reads (the
+    /// child's plans, mobility, a subject's links): a later record establishing
+    /// one can make an earlier record match.
+    fn facts_read(&self) -> Facts {
+        let mut facts = Facts::default();
+        let reads = |test: &dyn Fn(&Atom) -> bool| self.matcher.mentions(test);
+        if reads(&|atom| matches!(atom, Atom::ChildPlanIn(_) | Atom::ChildEverIn(_))) {
+            facts = facts.with(Facts::PLAN);
+        }
+        if reads(&|atom| matches!(atom, Atom::ChildNotMobile)) {
+            facts = facts.with(Facts::MOBILITY);
+        }
+        if reads(&|atom| matches!(atom, Atom::SubjectLinkIn(_))) {
+            facts = facts.with(Facts::LINKS);
+        }
+        facts
     }
 
     fn evaluate(&self, view: &View<'_>, firings: &mut Vec<Firing>) {
         let mut matched: BTreeSet<(NaiveDate, usize)> = BTreeSet::new();
         let mut earlier_matched: BTreeSet<(NaiveDate, usize)> = BTreeSet::new();
-        let retest = self.depends_on_other_records();
+        let facts_read = self.facts_read();
+        let retest = facts_read != Facts::default();
         let mut pending: Vec<usize> = Vec::new();
         for (idx, event) in view.events.iter().enumerate() {
             let moment = event.recorded_at;
@@ -792,10 +865,27 @@ impl EventRule<'_> {
             // A record that changes what is known about others (a plan dated
             // earlier, a mobility finding, a link) may complete an earlier pattern
             // now: the pattern fires at this record's arrival.
-            if view.changes_facts(idx) {
+            let facts_here = view.facts(idx);
+            if facts_here.intersects(facts_read) {
+                // New links matter only to records naming one of the same people.
+                let links_only = !facts_here.intersects(Facts::PLAN.with(Facts::MOBILITY));
                 let mut still_pending = Vec::with_capacity(pending.len());
                 for earlier_idx in std::mem::take(&mut pending) {
                     if view.superseded(earlier_idx, moment) {
+                        continue;
+                    }
+                    let shares_a_person = || {
+                        view.events.get(earlier_idx).is_some_and(|earlier| {
+                            earlier.people.iter().any(|person| {
+                                event
+                                    .people
+                                    .iter()
+                                    .any(|other| other.person_id == person.person_id)
+                            })
+                        })
+                    };
+                    if links_only && !shares_a_person() {
+                        still_pending.push(earlier_idx);
                         continue;
                     }
                     let earlier_context = EventContext {
@@ -818,7 +908,10 @@ impl EventRule<'_> {
                 }
                 pending = still_pending;
             }
-            if scoped && !is_match {
+            if scoped
+                && !is_match
+                && could_match_later(self.matcher, context, facts_read) != Some(false)
+            {
                 if pending.len() >= PENDING_MAX {
                     pending.remove(0);
                 }
