@@ -588,6 +588,20 @@ fn unassessed_adult() {
         .add();
     check("unassessed_adult", &known, "2007-03-01", Expect::Silent);
 
+    // The adult was linked first; the plan starting later completes the pattern.
+    let mut plan_later = Picture::child("2006-03-01");
+    plan_later
+        .event("st-annes-gp", "health.gp_consultation", "2006-12-01")
+        .person("adult-7", "visitor")
+        .add();
+    cp_plan_start(&mut plan_later, "2007-01-05");
+    check(
+        "unassessed_adult",
+        &plan_later,
+        "2007-03-01",
+        Expect::FiresAt("2007-01-05T10:00"),
+    );
+
     // No plan, no child in need: not this rule.
     let mut no_plan = Picture::child("2006-03-01");
     no_plan
