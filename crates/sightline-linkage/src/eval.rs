@@ -254,8 +254,8 @@ pub fn evaluate_febrl(
     let mentions: Vec<MentionInput> = labelled.iter().map(|l| l.mention.clone()).collect();
     let truth: Vec<u32> = labelled.iter().map(|l| l.truth).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
-    let (model, training) = train_on(&settings, &mentions, scope, &mut rng);
-    let index = LinkageIndex::batch(settings, model, scope, &mentions, &[])?;
+    let (index, training) =
+        LinkageIndex::train_and_link(settings, scope, &mentions, &[], &mut rng)?;
     Ok(report_for(
         &index,
         &truth,

@@ -12,7 +12,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::LinkageError;
 use crate::model::{
-    Explanation, LinkScope, Model, probability_from_weight, weight_from_probability,
+    Explanation, LinkScope, Model, TrainingReport, probability_from_weight, train,
+    weight_from_probability,
 };
 use crate::settings::Settings;
 use crate::store::{MentionInput, NONE, RecordStore};
@@ -129,6 +130,14 @@ impl BlockIndex {
         out.retain(|other| scope.allows(store, *other, record));
     }
 
+    /// Records admitted under one rule's key.
+    pub(crate) fn members(&self, rule_idx: usize, key: u64) -> &[u32] {
+        self.blocks
+            .get(rule_idx)
+            .and_then(|blocks| blocks.get(&key))
+            .map_or(&[][..], Members::as_slice)
+    }
+
     /// Pairs one rule generates (before scope filtering).
     pub(crate) fn rule_pair_count(&self, rule_idx: usize) -> usize {
         self.blocks.get(rule_idx).map_or(0, |blocks| {
@@ -222,6 +231,19 @@ pub struct Link {
     pub kind: LinkKind,
 }
 
+/// One answer of [`LinkageIndex::search`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SearchHit {
+    /// The matching record.
+    pub record: u32,
+    /// Its person.
+    pub person: u32,
+    /// Match weight of query against record.
+    pub match_weight: f64,
+    /// Match probability.
+    pub match_probability: f64,
+}
+
 /// A person's decision about a pair of mentions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {
@@ -276,7 +298,8 @@ pub struct LinkageIndex {
     decisions: FxHashMap<(u32, u32), Verdict>,
     non_match_partners: FxHashMap<u32, Vec<u32>>,
     person_of: Vec<u32>,
-    conflicts: FxHashSet<Conflict>,
+    /// Refused merges, by the earlier record of the refused edge.
+    conflicts: FxHashMap<u32, Vec<Conflict>>,
     candidate_pairs: usize,
 }
 
@@ -299,7 +322,7 @@ impl LinkageIndex {
             decisions: FxHashMap::default(),
             non_match_partners: FxHashMap::default(),
             person_of: Vec::new(),
-            conflicts: FxHashSet::default(),
+            conflicts: FxHashMap::default(),
             candidate_pairs: 0,
         }
     }
@@ -312,37 +335,108 @@ impl LinkageIndex {
         mentions: &[MentionInput],
         decisions: &[(String, String, Verdict)],
     ) -> Result<LinkageIndex, LinkageError> {
-        let mut index = LinkageIndex::new(settings, model, scope);
+        let mut index = LinkageIndex::prepare(settings, scope, mentions)?;
+        index.model = model;
+        index.link_all(decisions)?;
+        Ok(index)
+    }
+
+    /// Prepare and block mentions without scoring them (no model yet): the
+    /// first step of [`LinkageIndex::train_and_link`].
+    pub fn prepare(
+        settings: Settings,
+        scope: LinkScope,
+        mentions: &[MentionInput],
+    ) -> Result<LinkageIndex, LinkageError> {
+        let mut index = LinkageIndex::new(settings, Model::default(), scope);
         for mention in mentions {
             index.push_record(mention)?;
         }
-        index
-            .model
-            .extend_tf_cache(&index.settings, &index.store, &mut index.tf_cache);
-        let mut candidates = Vec::new();
-        let mut new_links = Vec::new();
-        for record in 0..index.store.len() as u32 {
-            index.score_record(record, &mut candidates, &mut new_links);
-            index.record_links(&new_links);
+        Ok(index)
+    }
+
+    /// Train a model on these mentions (seeded `rng`), freeze it, and link
+    /// them all: the batch run when no model exists yet.
+    pub fn train_and_link<R: rand::Rng>(
+        settings: Settings,
+        scope: LinkScope,
+        mentions: &[MentionInput],
+        decisions: &[(String, String, Verdict)],
+        rng: &mut R,
+    ) -> Result<(LinkageIndex, TrainingReport), LinkageError> {
+        let mut index = LinkageIndex::prepare(settings, scope, mentions)?;
+        let (model, report) = train(&index.settings, &index.store, &index.blocks, scope, rng);
+        index.model = model;
+        index.link_all(decisions)?;
+        Ok((index, report))
+    }
+
+    /// Score every prepared record against earlier ones, apply decisions and
+    /// cluster. Scoring runs on two threads; the result does not depend on it.
+    fn link_all(&mut self, decisions: &[(String, String, Verdict)]) -> Result<(), LinkageError> {
+        if !self.links.is_empty() {
+            return Err(LinkageError::Settings(
+                "link_all runs once, on a fresh index".into(),
+            ));
+        }
+        self.model
+            .extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
+        let n_records = self.store.len() as u32;
+        let split = n_records / 2;
+        let this = &*self;
+        let score_range = |range: std::ops::Range<u32>| {
+            let mut candidates = Vec::new();
+            let mut per_record = Vec::with_capacity(range.len());
+            for record in range {
+                let mut links = Vec::new();
+                this.blocks.candidates(
+                    &this.settings,
+                    &this.store,
+                    this.scope,
+                    record,
+                    &mut candidates,
+                );
+                let n_candidates = candidates.len();
+                this.score_candidates(record, &candidates, &mut links);
+                per_record.push((n_candidates, links));
+            }
+            per_record
+        };
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| score_range(split..n_records));
+            let first = score_range(0..split);
+            (
+                first,
+                second
+                    .join()
+                    .unwrap_or_else(|_| score_range(split..n_records)),
+            )
+        });
+        for (record, (n_candidates, mut links)) in
+            (0..n_records).zip(first.into_iter().chain(second))
+        {
+            self.candidate_pairs += n_candidates;
+            self.identity_links(record, &mut links);
+            self.record_links(&links);
         }
         for (left, right, verdict) in decisions {
-            index.store_decision(left, right, *verdict)?;
+            self.store_decision(left, right, *verdict)?;
         }
-        index.person_of = (0..index.store.len() as u32).collect();
-        let mut seen = vec![false; index.store.len()];
-        for record in 0..index.store.len() as u32 {
+        self.person_of = (0..n_records).collect();
+        let mut seen = vec![false; self.store.len()];
+        for record in 0..n_records {
             if seen.get(record as usize).copied().unwrap_or(true) {
                 continue;
             }
-            let component = index.component_of(record);
+            let component = self.component_of(record);
             for member in &component {
                 if let Some(flag) = seen.get_mut(*member as usize) {
                     *flag = true;
                 }
             }
-            index.cluster_component(&component);
+            self.cluster_component(&component);
         }
-        Ok(index)
+        Ok(())
     }
 
     /// Add one mention: find candidates by index lookup, score them with the
@@ -443,13 +537,19 @@ impl LinkageIndex {
     }
 
     fn score_record(&mut self, record: u32, candidates: &mut Vec<u32>, new_links: &mut Vec<Link>) {
-        new_links.clear();
         self.blocks
             .candidates(&self.settings, &self.store, self.scope, record, candidates);
         self.candidate_pairs += candidates.len();
+        self.score_candidates(record, candidates, new_links);
+        self.identity_links(record, new_links);
+    }
+
+    /// Score candidates with the frozen model and the pairwise hard rules.
+    fn score_candidates(&self, record: u32, candidates: &[u32], new_links: &mut Vec<Link>) {
+        new_links.clear();
         let link_weight = weight_from_probability(self.settings.thresholds.link_probability);
         let review_weight = weight_from_probability(self.settings.thresholds.review_probability);
-        for other in candidates.iter() {
+        for other in candidates {
             let weight =
                 self.model
                     .pair_weight(&self.settings, &self.store, &self.tf_cache, *other, record);
@@ -473,42 +573,39 @@ impl LinkageIndex {
                 kind,
             });
         }
-        // Hard identity links to the first record with the same identity, even
-        // when blocking did not make them candidates.
+    }
+
+    /// Hard identity links to the first record with the same identity, even
+    /// when blocking did not make them candidates. Records must come in order.
+    fn identity_links(&mut self, record: u32, new_links: &mut Vec<Link>) {
         for key in self.identity_keys(record).into_iter().flatten() {
-            match self.first_by_identity.get(&key) {
-                Some(first) => {
-                    if candidates.binary_search(first).is_err()
-                        && self.scope.allows(&self.store, *first, record)
-                    {
-                        let rule = if key.0 == 0 {
-                            HardRule::SameStrongIdentifier
-                        } else {
-                            HardRule::SameSourceId
-                        };
-                        // A same-source-id pair with different NHS numbers stays apart.
-                        if self.hard_rule(*first, record) == Some(rule) {
-                            let weight = self.model.pair_weight(
-                                &self.settings,
-                                &self.store,
-                                &self.tf_cache,
-                                *first,
-                                record,
-                            );
-                            new_links.push(Link {
-                                left: *first,
-                                right: record,
-                                match_weight: weight,
-                                match_probability: probability_from_weight(weight),
-                                kind: LinkKind::Hard(rule),
-                            });
-                        }
-                    }
-                }
-                None => {
-                    self.first_by_identity.insert(key, record);
-                }
+            let Some(first) = self.first_by_identity.get(&key).copied() else {
+                self.first_by_identity.insert(key, record);
+                continue;
+            };
+            let already = new_links.iter().any(|l| l.left == first);
+            let rule = if key.0 == 0 {
+                HardRule::SameStrongIdentifier
+            } else {
+                HardRule::SameSourceId
+            };
+            // A same-source-id pair with different NHS numbers stays apart.
+            if already
+                || !self.scope.allows(&self.store, first, record)
+                || self.hard_rule(first, record) != Some(rule)
+            {
+                continue;
             }
+            let weight =
+                self.model
+                    .pair_weight(&self.settings, &self.store, &self.tf_cache, first, record);
+            new_links.push(Link {
+                left: first,
+                right: record,
+                match_weight: weight,
+                match_probability: probability_from_weight(weight),
+                kind: LinkKind::Hard(rule),
+            });
         }
         new_links.sort_by_key(|link| link.left);
     }
@@ -650,10 +747,8 @@ impl LinkageIndex {
                 }
             })
             .collect();
-        for conflict in self.conflicts.clone() {
-            if local.contains_key(&conflict.left) {
-                self.conflicts.remove(&conflict);
-            }
+        for member in members {
+            self.conflicts.remove(member);
         }
         let merge_weight = weight_from_probability(self.settings.thresholds.merge_probability);
         for edge in &edges {
@@ -678,7 +773,7 @@ impl LinkageIndex {
                 None
             };
             if let Some(rule) = refused {
-                self.conflicts.insert(Conflict {
+                self.conflicts.entry(edge.left).or_default().push(Conflict {
                     left: edge.left,
                     right: edge.right,
                     rule,
@@ -753,6 +848,60 @@ impl LinkageIndex {
         }
     }
 
+    /// Fuzzy search: the records most like `query` (through the same blocking
+    /// and model), best first, at most `limit`, with probability at least
+    /// `probability_min`. The query is not added to the index.
+    pub fn search(
+        &mut self,
+        query: &MentionInput,
+        probability_min: f64,
+        limit: usize,
+    ) -> Vec<SearchHit> {
+        let record = self.store.push(&self.settings, query);
+        self.model
+            .extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
+        let mut candidates: Vec<u32> = Vec::new();
+        let mut keys = Vec::new();
+        for (rule_idx, rule) in self.settings.blocking_rules.iter().enumerate() {
+            self.store
+                .blocking_keys(rule_idx, &rule.parts, record, &mut keys);
+            for key in &keys {
+                candidates.extend_from_slice(self.blocks.members(rule_idx, *key));
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let weight_min = weight_from_probability(probability_min);
+        let mut hits: Vec<SearchHit> = candidates
+            .iter()
+            .filter(|other| **other < record)
+            .map(|other| {
+                let weight = self.model.pair_weight(
+                    &self.settings,
+                    &self.store,
+                    &self.tf_cache,
+                    *other,
+                    record,
+                );
+                SearchHit {
+                    record: *other,
+                    person: self.person(*other),
+                    match_weight: weight,
+                    match_probability: probability_from_weight(weight),
+                }
+            })
+            .filter(|hit| hit.match_weight >= weight_min)
+            .collect();
+        self.store.pop();
+        hits.sort_by(|a, b| {
+            b.match_weight
+                .total_cmp(&a.match_weight)
+                .then(a.record.cmp(&b.record))
+        });
+        hits.truncate(limit);
+        hits
+    }
+
     /// The person (cluster id: smallest record index in it) of a record.
     pub fn person(&self, record: u32) -> u32 {
         self.person_of
@@ -784,7 +933,7 @@ impl LinkageIndex {
 
     /// Merges refused by constraints, for review.
     pub fn conflicts(&self) -> Vec<Conflict> {
-        let mut conflicts: Vec<Conflict> = self.conflicts.iter().copied().collect();
+        let mut conflicts: Vec<Conflict> = self.conflicts.values().flatten().copied().collect();
         conflicts.sort_unstable();
         conflicts
     }

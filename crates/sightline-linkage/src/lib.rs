@@ -29,6 +29,7 @@ pub mod normalise;
 pub mod settings;
 pub mod similarity;
 pub mod store;
+pub mod uk;
 
 pub use eval::{EvalReport, FebrlDataset, PairMetrics, evaluate_febrl};
 pub use index::{
@@ -37,6 +38,7 @@ pub use index::{
 pub use model::{Explanation, FieldContribution, LinkScope, Model, TrainingReport, train};
 pub use settings::Settings;
 pub use store::{MentionInput, RecordStore};
+pub use uk::UkPersonMention;
 
 /// Errors of the linkage layer.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

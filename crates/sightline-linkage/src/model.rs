@@ -49,7 +49,8 @@ impl TfTable {
 }
 
 /// A trained, frozen model. Scores depend only on the model and the two records.
-#[derive(Clone, Debug, PartialEq)]
+/// The default model has no comparisons (every weight is 0).
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Model {
     /// log2 of the prior odds that two random records match.
     pub prior_log2_odds: f64,
@@ -392,6 +393,34 @@ pub fn train<R: Rng>(
             .map(|c| ((c + 0.5) / total).max(PROBABILITY_MIN))
             .collect();
     }
+    // An exact first level's u is known exactly: the chance that two random
+    // records share a value, from the value frequencies. Sampling would see
+    // only a handful of such pairs.
+    for (params, comparison) in comparisons.iter_mut().zip(&settings.comparisons) {
+        let exact_first = comparison
+            .levels
+            .first()
+            .is_some_and(|l| matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised));
+        if !exact_first {
+            continue;
+        }
+        let Some(collision) = collision_probability(store, comparison.column, scope) else {
+            continue;
+        };
+        let sampled_rest: f64 = params.u.iter().skip(1).sum();
+        let exact_u = collision.max(PROBABILITY_MIN);
+        if sampled_rest > 0.0
+            && let Some(first) = params.u.first_mut()
+        {
+            *first = exact_u;
+            let scale = (1.0 - exact_u) / sampled_rest;
+            params
+                .u
+                .iter_mut()
+                .skip(1)
+                .for_each(|u| *u = (*u * scale).max(PROBABILITY_MIN));
+        }
+    }
 
     // m by EM, one session per configured blocking rule.
     let mut m_sums: Vec<Vec<f64>> = comparisons.iter().map(|c| vec![0.0; c.m.len()]).collect();
@@ -506,6 +535,54 @@ fn scope_pair_count(store: &RecordStore, scope: LinkScope) -> usize {
             let total: usize = counts.iter().sum();
             let same: usize = counts.iter().map(|c| c * c.saturating_sub(1) / 2).sum();
             (total.saturating_mul(total.saturating_sub(1)) / 2).saturating_sub(same)
+        }
+    }
+}
+
+/// Probability that two random in-scope records with the column present share
+/// its normalised value.
+fn collision_probability(store: &RecordStore, column: usize, scope: LinkScope) -> Option<f64> {
+    let column = store.columns.get(column)?;
+    // Counts per (data set, norm id).
+    let mut counts: FxHashMap<(u16, u32), f64> = FxHashMap::default();
+    let mut per_dataset: FxHashMap<u16, f64> = FxHashMap::default();
+    for record in 0..store.len() as u32 {
+        let norm = column.norm_id(record);
+        if norm == u32::MAX {
+            continue;
+        }
+        let dataset = if scope == LinkScope::Dedupe {
+            0
+        } else {
+            store.dataset(record)
+        };
+        *counts.entry((dataset, norm)).or_default() += 1.0;
+        *per_dataset.entry(dataset).or_default() += 1.0;
+    }
+    match scope {
+        LinkScope::Dedupe => {
+            let n = per_dataset.get(&0).copied().unwrap_or(0.0);
+            if n < 2.0 {
+                return None;
+            }
+            let same: f64 = counts.values().map(|c| c * (c - 1.0) / 2.0).sum();
+            Some(same / (n * (n - 1.0) / 2.0))
+        }
+        LinkScope::LinkOnly => {
+            let mut totals: FxHashMap<u32, (f64, f64)> = FxHashMap::default();
+            for ((_, norm), count) in &counts {
+                let entry = totals.entry(*norm).or_default();
+                entry.0 += count;
+                entry.1 += count * count;
+            }
+            let same: f64 = totals
+                .values()
+                .map(|(sum, squares)| (sum * sum - squares) / 2.0)
+                .sum();
+            let n_total: f64 = per_dataset.values().sum();
+            let within: f64 = per_dataset.values().map(|n| n * n).sum();
+            let cross = (n_total * n_total - within) / 2.0;
+            (cross > 0.0).then(|| same / cross)
         }
     }
 }
@@ -661,4 +738,126 @@ pub(crate) fn run_em(
         }
     }
     (m, iterations_max, false)
+}
+
+/// The stored form of a frozen model (wire type: the domain [`Model`] is built from it).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    format: u32,
+    prior_log2_odds: f64,
+    comparisons: Vec<ComparisonFile>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComparisonFile {
+    name: String,
+    labels: Vec<String>,
+    m: Vec<f64>,
+    u: Vec<f64>,
+    tf_levels: Vec<bool>,
+    tf_unseen_frequency: Option<f64>,
+    #[serde(default)]
+    tf_values: std::collections::BTreeMap<String, f64>,
+}
+
+const MODEL_FORMAT: u32 = 1;
+
+impl Model {
+    /// Serialise the frozen model (parameters and TF tables) as TOML, so the
+    /// incremental path at intake uses exactly the model a batch run trained.
+    pub fn to_toml(&self) -> Result<String, crate::LinkageError> {
+        let file = ModelFile {
+            format: MODEL_FORMAT,
+            prior_log2_odds: self.prior_log2_odds,
+            comparisons: self
+                .comparisons
+                .iter()
+                .map(|c| ComparisonFile {
+                    name: c.name.clone(),
+                    labels: c.labels.clone(),
+                    m: c.m.clone(),
+                    u: c.u.clone(),
+                    tf_levels: c.tf_levels.clone(),
+                    tf_unseen_frequency: c.tf.as_ref().map(|t| t.unseen_frequency),
+                    tf_values: c
+                        .tf
+                        .as_ref()
+                        .map(|t| {
+                            t.frequencies
+                                .iter()
+                                .map(|(k, v)| (k.to_string(), *v))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        };
+        toml::to_string(&file).map_err(|err| crate::LinkageError::Settings(format!("model: {err}")))
+    }
+
+    /// Read a model written by [`Model::to_toml`], checking it fits `settings`
+    /// (same comparisons, same number of levels).
+    pub fn from_toml(text: &str, settings: &Settings) -> Result<Model, crate::LinkageError> {
+        let bad = |why: String| crate::LinkageError::Settings(format!("model: {why}"));
+        let file: ModelFile = toml::from_str(text).map_err(|err| bad(err.to_string()))?;
+        if file.format != MODEL_FORMAT {
+            return Err(bad(format!("format {} is not {MODEL_FORMAT}", file.format)));
+        }
+        if file.comparisons.len() != settings.comparisons.len() {
+            return Err(bad("comparison count differs from the settings".into()));
+        }
+        let mut comparisons = Vec::with_capacity(file.comparisons.len());
+        for (stored, comparison) in file.comparisons.into_iter().zip(&settings.comparisons) {
+            let n_levels = comparison.levels.len() + 1;
+            let fits = stored.name == comparison.name
+                && stored.m.len() == n_levels
+                && stored.u.len() == n_levels
+                && stored.labels.len() == n_levels
+                && stored.tf_levels.len() == n_levels;
+            if !fits {
+                return Err(bad(format!(
+                    "comparison {:?} does not fit the settings",
+                    stored.name
+                )));
+            }
+            let valid = |p: &f64| p.is_finite() && *p > 0.0 && *p <= 1.0;
+            if !stored.m.iter().all(valid) || !stored.u.iter().all(valid) {
+                return Err(bad(format!(
+                    "comparison {:?} has probabilities outside (0, 1]",
+                    stored.name
+                )));
+            }
+            let tf = stored.tf_unseen_frequency.map(|unseen| TfTable {
+                frequencies: stored
+                    .tf_values
+                    .into_iter()
+                    .map(|(k, v)| (k.into_boxed_str(), v))
+                    .collect(),
+                unseen_frequency: unseen,
+            });
+            comparisons.push(ComparisonModel {
+                log2_bayes_factor: stored
+                    .m
+                    .iter()
+                    .zip(&stored.u)
+                    .map(|(m, u)| (m / u).log2())
+                    .collect(),
+                name: stored.name,
+                labels: stored.labels,
+                m: stored.m,
+                u: stored.u,
+                tf_levels: stored.tf_levels,
+                tf,
+            });
+        }
+        if !file.prior_log2_odds.is_finite() {
+            return Err(bad("prior is not finite".into()));
+        }
+        Ok(Model {
+            prior_log2_odds: file.prior_log2_odds,
+            comparisons,
+        })
+    }
 }

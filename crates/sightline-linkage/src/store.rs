@@ -282,6 +282,16 @@ impl RecordStore {
         record
     }
 
+    /// Remove the last record (used by searches, which prepare a query like a
+    /// record and then drop it). Interned values stay; they are harmless.
+    pub(crate) fn pop(&mut self) {
+        for column in &mut self.columns {
+            column.record_values.pop();
+        }
+        self.keys.pop();
+        self.datasets.pop();
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.keys.len()

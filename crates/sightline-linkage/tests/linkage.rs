@@ -566,3 +566,74 @@ fn febrl4_quality() {
     check_febrl(FebrlDataset::Febrl4, false, 0.999, 0.999);
     check_febrl(FebrlDataset::Febrl4, true, 0.999, 0.999);
 }
+
+#[test]
+fn model_round_trips_through_toml() {
+    let (settings, model) = trained_uk_model(12);
+    let text = model.to_toml().unwrap();
+    let back = Model::from_toml(&text, &settings).unwrap();
+    assert_eq!(back, model);
+    let wrong = Settings::febrl(false).unwrap();
+    assert!(Model::from_toml(&text, &wrong).is_err());
+}
+
+#[test]
+fn search_finds_the_person_without_adding_the_query() {
+    let (settings, model) = trained_uk_model(13);
+    let (mentions, truth) = uk_fixture(14, 50, 120);
+    let mut index =
+        LinkageIndex::batch(settings, model, LinkScope::Dedupe, &mentions, &[]).unwrap();
+    let target = &mentions[5];
+    let value = |column: &str| {
+        target
+            .values
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let query = MentionInput::new("query")
+        .with("given_names", value("given_names"))
+        .with("family_name", value("family_name"))
+        .with("dob", value("dob"));
+    let n_before = index.store().len();
+    let hits = index.search(&query, 0.5, 10);
+    assert_eq!(index.store().len(), n_before);
+    assert!(!hits.is_empty());
+    assert!(
+        hits.windows(2)
+            .all(|w| w[0].match_weight >= w[1].match_weight)
+    );
+    assert!(
+        hits.iter().any(|h| truth[h.record as usize] == truth[5]),
+        "{hits:?}"
+    );
+}
+
+#[test]
+fn uk_person_mention_maps_columns() {
+    let lines = vec!["12 Example Road".to_string(), "London".to_string()];
+    let person = sightline_linkage::UkPersonMention {
+        agency: "north-met-police",
+        record_id: "DA-2007-0412",
+        person_ref: "c",
+        given_names: Some("Peter"),
+        family_name: Some("Smith"),
+        dob: Some("2006-03-01"),
+        address_lines: &lines,
+        postcode: Some("N17 6AA"),
+        ..Default::default()
+    };
+    let mention = person.to_mention();
+    assert_eq!(mention.key, "north-met-police/DA-2007-0412/c");
+    assert!(
+        mention
+            .values
+            .contains(&("address".to_string(), "12 Example Road London".to_string()))
+    );
+    assert!(
+        mention
+            .values
+            .contains(&("agency".to_string(), "north-met-police".to_string()))
+    );
+}
