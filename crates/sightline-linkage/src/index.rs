@@ -12,8 +12,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::LinkageError;
 use crate::model::{
-    Explanation, LinkScope, Model, TrainingReport, probability_from_weight, train,
-    weight_from_probability,
+    CandidateScores, Explanation, LinkScope, Model, TrainingReport, probability_from_weight,
+    train_with_scores, weight_from_probability,
 };
 use crate::settings::Settings;
 use crate::store::{MentionInput, NONE, RecordStore};
@@ -365,15 +365,25 @@ impl LinkageIndex {
         rng: &mut R,
     ) -> Result<(LinkageIndex, TrainingReport), LinkageError> {
         let mut index = LinkageIndex::prepare(settings, scope, mentions)?;
-        let (model, report) = train(&index.settings, &index.store, &index.blocks, scope, rng);
+        let (model, report, scores) =
+            train_with_scores(&index.settings, &index.store, &index.blocks, scope, rng);
         index.model = model;
-        index.link_all(decisions)?;
+        index.link_all_scored(decisions, Some(scores))?;
         Ok((index, report))
     }
 
     /// Score every prepared record against earlier ones, apply decisions and
     /// cluster. Scoring runs on two threads; the result does not depend on it.
     fn link_all(&mut self, decisions: &[(String, String, Verdict)]) -> Result<(), LinkageError> {
+        self.link_all_scored(decisions, None)
+    }
+
+    /// [`LinkageIndex::link_all`], reusing candidate scores from training when given.
+    fn link_all_scored(
+        &mut self,
+        decisions: &[(String, String, Verdict)],
+        scores: Option<CandidateScores>,
+    ) -> Result<(), LinkageError> {
         if !self.links.is_empty() {
             return Err(LinkageError::Settings(
                 "link_all runs once, on a fresh index".into(),
@@ -382,6 +392,31 @@ impl LinkageIndex {
         self.model
             .extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
         let n_records = self.store.len() as u32;
+        if let Some(scores) = scores
+            && scores.offsets.len() == n_records as usize + 1
+        {
+            for record in 0..n_records {
+                let range = scores.offsets.get(record as usize).copied().unwrap_or(0)
+                    ..scores
+                        .offsets
+                        .get(record as usize + 1)
+                        .copied()
+                        .unwrap_or(0);
+                let others = scores.others.get(range.clone()).unwrap_or_default();
+                let weights = scores.field_weights.get(range).unwrap_or_default();
+                let mut links = Vec::new();
+                self.candidate_pairs += others.len();
+                for (other, field_weight) in others.iter().zip(weights) {
+                    let weight = field_weight + self.model.prior_log2_odds;
+                    if let Some(link) = self.classify(*other, record, weight) {
+                        links.push(link);
+                    }
+                }
+                self.identity_links(record, &mut links);
+                self.record_links(&links);
+            }
+            return self.apply_decisions_and_cluster(decisions);
+        }
         let split = n_records / 2;
         let this = &*self;
         let score_range = |range: std::ops::Range<u32>| {
@@ -419,6 +454,14 @@ impl LinkageIndex {
             self.identity_links(record, &mut links);
             self.record_links(&links);
         }
+        self.apply_decisions_and_cluster(decisions)
+    }
+
+    fn apply_decisions_and_cluster(
+        &mut self,
+        decisions: &[(String, String, Verdict)],
+    ) -> Result<(), LinkageError> {
+        let n_records = self.store.len() as u32;
         for (left, right, verdict) in decisions {
             self.store_decision(left, right, *verdict)?;
         }
@@ -547,32 +590,39 @@ impl LinkageIndex {
     /// Score candidates with the frozen model and the pairwise hard rules.
     fn score_candidates(&self, record: u32, candidates: &[u32], new_links: &mut Vec<Link>) {
         new_links.clear();
-        let link_weight = weight_from_probability(self.settings.thresholds.link_probability);
-        let review_weight = weight_from_probability(self.settings.thresholds.review_probability);
         for other in candidates {
             let weight =
                 self.model
                     .pair_weight(&self.settings, &self.store, &self.tf_cache, *other, record);
-            let kind = match self.hard_rule(*other, record) {
-                Some(rule @ (HardRule::SameStrongIdentifier | HardRule::SameSourceId)) => {
-                    LinkKind::Hard(rule)
-                }
-                Some(HardRule::DifferentStrongIdentifiers) => continue,
-                // Two ids of one agency never link automatically, but a person may say otherwise.
-                Some(HardRule::DifferentSourceIds) if weight >= review_weight => LinkKind::Review,
-                Some(_) => continue,
-                None if weight >= link_weight => LinkKind::Auto,
-                None if weight >= review_weight => LinkKind::Review,
-                None => continue,
-            };
-            new_links.push(Link {
-                left: *other,
-                right: record,
-                match_weight: weight,
-                match_probability: probability_from_weight(weight),
-                kind,
-            });
+            if let Some(link) = self.classify(*other, record, weight) {
+                new_links.push(link);
+            }
         }
+    }
+
+    /// The link a scored candidate pair makes, if any, after the pairwise hard rules.
+    fn classify(&self, left: u32, right: u32, weight: f64) -> Option<Link> {
+        let link_weight = weight_from_probability(self.settings.thresholds.link_probability);
+        let review_weight = weight_from_probability(self.settings.thresholds.review_probability);
+        let kind = match self.hard_rule(left, right) {
+            Some(rule @ (HardRule::SameStrongIdentifier | HardRule::SameSourceId)) => {
+                LinkKind::Hard(rule)
+            }
+            Some(HardRule::DifferentStrongIdentifiers) => return None,
+            // Two ids of one agency never link automatically, but a person may say otherwise.
+            Some(HardRule::DifferentSourceIds) if weight >= review_weight => LinkKind::Review,
+            Some(_) => return None,
+            None if weight >= link_weight => LinkKind::Auto,
+            None if weight >= review_weight => LinkKind::Review,
+            None => return None,
+        };
+        Some(Link {
+            left,
+            right,
+            match_weight: weight,
+            match_probability: probability_from_weight(weight),
+            kind,
+        })
     }
 
     /// Hard identity links to the first record with the same identity, even

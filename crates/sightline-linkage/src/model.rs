@@ -131,7 +131,8 @@ pub fn weight_from_probability(probability: f64) -> f64 {
 }
 
 impl Model {
-    /// The match weight of a pair without the prior, and optionally its levels.
+    /// The match weight of a pair: the field weights' sum plus the prior
+    /// (added last, so batch and incremental runs agree to the bit).
     /// `tf_cache[c][norm_id]` holds frequencies for TF-adjusted comparisons.
     pub(crate) fn pair_weight(
         &self,
@@ -141,7 +142,19 @@ impl Model {
         left: u32,
         right: u32,
     ) -> f64 {
-        let mut total = self.prior_log2_odds;
+        self.field_weight(settings, store, tf_cache, left, right) + self.prior_log2_odds
+    }
+
+    /// The sum of the field weights of a pair, without the prior.
+    pub(crate) fn field_weight(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        tf_cache: &[Vec<f64>],
+        left: u32,
+        right: u32,
+    ) -> f64 {
+        let mut total = 0.0;
         for (idx, (comparison, params)) in settings
             .comparisons
             .iter()
@@ -297,6 +310,31 @@ pub fn train<R: Rng>(
     scope: LinkScope,
     rng: &mut R,
 ) -> (Model, TrainingReport) {
+    let (model, report, _) = train_with_scores(settings, store, blocking, scope, rng);
+    (model, report)
+}
+
+/// Every record's candidates (earlier records, in order) with their field
+/// weights under the trained model, computed while estimating the prior and
+/// reused by the first batch link so pairs are scored once.
+#[derive(Debug, Default)]
+pub(crate) struct CandidateScores {
+    /// Start of each record's candidates in `others`; one more entry than records.
+    pub(crate) offsets: Vec<usize>,
+    /// Candidate record indices.
+    pub(crate) others: Vec<u32>,
+    /// Field weights (no prior) per candidate.
+    pub(crate) field_weights: Vec<f64>,
+}
+
+/// [`train`], also returning the candidate scores.
+pub(crate) fn train_with_scores<R: Rng>(
+    settings: &Settings,
+    store: &RecordStore,
+    blocking: &crate::index::BlockIndex,
+    scope: LinkScope,
+    rng: &mut R,
+) -> (Model, TrainingReport, CandidateScores) {
     let n_comparisons = settings.comparisons.len();
     let mut report = TrainingReport::default();
     let n_records = store.len();
@@ -492,21 +530,15 @@ pub fn train<R: Rng>(
     };
     let mut tf_cache = Vec::new();
     model.extend_tf_cache(settings, store, &mut tf_cache);
-    let mut weights: Vec<f32> = Vec::new();
-    let mut candidates = Vec::new();
-    for record in 0..n_records as u32 {
-        blocking.candidates(settings, store, scope, record, &mut candidates);
-        for other in &candidates {
-            weights.push(model.pair_weight(settings, store, &tf_cache, *other, record) as f32);
-        }
-    }
+    let scores = score_all_candidates(&model, settings, store, blocking, scope, &tf_cache);
+    let weights = &scores.field_weights;
     let n_scope_pairs = scope_pair_count(store, scope).max(1) as f64;
     let mut candidate_prior: f64 = 0.1;
     for _ in 0..100 {
         let prior_weight = weight_from_probability(candidate_prior);
         let expected: f64 = weights
             .iter()
-            .map(|w| probability_from_weight(f64::from(*w) + prior_weight))
+            .map(|w| probability_from_weight(*w + prior_weight))
             .sum();
         let next = (expected / weights.len().max(1) as f64).clamp(1e-9, 1.0 - 1e-9);
         let done = (next - candidate_prior).abs() < 1e-7;
@@ -519,7 +551,52 @@ pub fn train<R: Rng>(
     let prior = (expected_matches / n_scope_pairs).clamp(1e-12, 0.5);
     model.prior_log2_odds = weight_from_probability(prior);
     report.prior_probability = prior;
-    (model, report)
+    (model, report, scores)
+}
+
+/// Candidates and field weights of every record, on two threads.
+fn score_all_candidates(
+    model: &Model,
+    settings: &Settings,
+    store: &RecordStore,
+    blocking: &crate::index::BlockIndex,
+    scope: LinkScope,
+    tf_cache: &[Vec<f64>],
+) -> CandidateScores {
+    let n_records = store.len() as u32;
+    let score_range = |range: std::ops::Range<u32>| {
+        let mut part = CandidateScores::default();
+        let mut candidates = Vec::new();
+        for record in range {
+            part.offsets.push(part.others.len());
+            blocking.candidates(settings, store, scope, record, &mut candidates);
+            for other in &candidates {
+                part.others.push(*other);
+                part.field_weights
+                    .push(model.field_weight(settings, store, tf_cache, *other, record));
+            }
+        }
+        part
+    };
+    let split = n_records / 2;
+    let (mut first, second) = std::thread::scope(|threads| {
+        let second = threads.spawn(|| score_range(split..n_records));
+        let first = score_range(0..split);
+        (
+            first,
+            second
+                .join()
+                .unwrap_or_else(|_| score_range(split..n_records)),
+        )
+    });
+    let base = first.others.len();
+    first
+        .offsets
+        .extend(second.offsets.iter().map(|o| o + base));
+    first.others.extend(second.others);
+    first.field_weights.extend(second.field_weights);
+    first.offsets.push(first.others.len());
+    first
 }
 
 fn scope_pair_count(store: &RecordStore, scope: LinkScope) -> usize {

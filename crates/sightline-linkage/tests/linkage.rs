@@ -637,3 +637,24 @@ fn uk_person_mention_maps_columns() {
             .contains(&("agency".to_string(), "north-met-police".to_string()))
     );
 }
+
+#[test]
+fn train_and_link_equals_incremental_with_its_frozen_model() {
+    let (mentions, _) = uk_fixture(21, 150, 400);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let settings = Settings::uk_persons().unwrap();
+    let (batch, _) = LinkageIndex::train_and_link(
+        settings.clone(),
+        LinkScope::Dedupe,
+        &mentions,
+        &[],
+        &mut rng,
+    )
+    .unwrap();
+    let mut incremental = LinkageIndex::new(settings, batch.model().clone(), LinkScope::Dedupe);
+    for mention in &mentions {
+        incremental.add(mention).unwrap();
+    }
+    assert_eq!(batch.persons(), incremental.persons());
+    assert_eq!(links_signature(&batch), links_signature(&incremental));
+}
