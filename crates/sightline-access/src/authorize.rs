@@ -1,0 +1,756 @@
+//! The one authorisation function. Every page, API call and command that reads or
+//! writes personal data asks [`authorize`] first and records the answer's basis in
+//! the audit log.
+//!
+//! Need-to-know: casework roles see a child (or a record) in full when they or
+//! their team have a relationship with it (allocated, holding an alert about the
+//! child, their agency contributed a record) or hold a live break-glass grant;
+//! otherwise a minimal view (enough to know whom to contact). Privacy officers see
+//! the access log and administrators manage accounts; neither sees case content.
+
+use crate::role::Role;
+use sightline_core::AgencyId;
+use std::fmt;
+
+/// Who is asking: the signed-in user as the session knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user's id.
+    pub user_id: i64,
+    /// The user's role.
+    pub role: Role,
+    /// The agency the user works for.
+    pub agency: AgencyId,
+    /// The user's team within the agency, if any.
+    pub team: Option<String>,
+}
+
+/// What the actor wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Open the "My work" page.
+    ViewMyWork,
+    /// List record summaries of an agency ([`Resource::Agency`]).
+    ListAgencyRecords,
+    /// Read one record ([`Resource::Record`]).
+    ViewRecord,
+    /// Read a child's picture or chronology ([`Resource::Child`]).
+    ViewChild,
+    /// Write about a child, e.g. decide an alert ([`Resource::Child`]).
+    WriteAboutChild,
+    /// Ask for time-limited full access to a record or child (break glass).
+    BreakGlass,
+    /// Read the access log and break-glass grants (no case content).
+    ViewAccessLog,
+    /// List and create user accounts.
+    ManageUsers,
+    /// List and create agency API tokens.
+    ManageTokens,
+}
+
+impl Action {
+    /// The stable name used in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ViewMyWork => "view_my_work",
+            Action::ListAgencyRecords => "list_agency_records",
+            Action::ViewRecord => "view_record",
+            Action::ViewChild => "view_child",
+            Action::WriteAboutChild => "write_about_child",
+            Action::BreakGlass => "break_glass",
+            Action::ViewAccessLog => "view_access_log",
+            Action::ManageUsers => "manage_users",
+            Action::ManageTokens => "manage_tokens",
+        }
+    }
+}
+
+/// What the action is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// The service itself (pages without personal data about children).
+    Service,
+    /// The records of one agency, as a list.
+    Agency(AgencyId),
+    /// One record of one agency.
+    Record {
+        /// The agency that sent it.
+        agency: AgencyId,
+        /// The agency's id of the record.
+        record_id: String,
+    },
+    /// One child, by Sightline's person id.
+    Child(String),
+}
+
+impl Resource {
+    /// The stable key of the resource, as audited and as break-glass grants name it.
+    pub fn key(&self) -> String {
+        match self {
+            Resource::Service => "service".to_owned(),
+            Resource::Agency(agency) => format!("agency:{agency}"),
+            Resource::Record { agency, record_id } => format!("record:{agency}/{record_id}"),
+            Resource::Child(person_id) => format!("child:{person_id}"),
+        }
+    }
+
+    /// The kind part of [`Resource::key`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Resource::Service => "service",
+            Resource::Agency(_) => "agency",
+            Resource::Record { .. } => "record",
+            Resource::Child(_) => "child",
+        }
+    }
+}
+
+/// A fact that makes a child (or record) part of someone's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relationship {
+    /// The child is allocated to this user.
+    AllocatedToUser(i64),
+    /// The child is allocated to this team of this agency.
+    AllocatedToTeam {
+        /// The team's agency.
+        agency: AgencyId,
+        /// The team.
+        team: String,
+    },
+    /// This user holds an open alert about the child.
+    AlertForUser(i64),
+    /// This team of this agency holds an open alert about the child.
+    AlertForTeam {
+        /// The team's agency.
+        agency: AgencyId,
+        /// The team.
+        team: String,
+    },
+    /// This agency contributed a record about the child.
+    AgencyContributed(AgencyId),
+}
+
+/// A reason given for breaking glass: 10 to 1,000 characters of plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassReason(String);
+
+impl BreakGlassReason {
+    /// Fewest characters a reason may have.
+    pub const CHARS_MIN: usize = 10;
+    /// Most characters a reason may have.
+    pub const CHARS_MAX: usize = 1_000;
+
+    /// Parses a reason, trimming surrounding whitespace.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let trimmed = text.trim();
+        let n_chars = trimmed.chars().count();
+        if n_chars < Self::CHARS_MIN {
+            return Err("give a reason of at least 10 characters");
+        }
+        if n_chars > Self::CHARS_MAX {
+            return Err("give a reason of at most 1,000 characters");
+        }
+        if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+            return Err("the reason contains control characters");
+        }
+        Ok(BreakGlassReason(trimmed.to_owned()))
+    }
+
+    /// The reason.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A time-limited grant of full access after breaking glass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassGrant {
+    /// The grant's id (as stored).
+    pub grant_id: i64,
+    /// Whom it was granted to.
+    pub user_id: i64,
+    /// [`Resource::key`] of what it grants.
+    pub resource_key: String,
+    /// When it stops counting, UTC microseconds since the epoch (exclusive).
+    pub expires_at_us: i64,
+}
+
+/// What is known about the resource and the actor when deciding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessContext {
+    /// The relationships of the resource (for a child: allocation, alerts,
+    /// contributing agencies).
+    pub relationships: Vec<Relationship>,
+    /// The actor's break-glass grants (expired ones are ignored).
+    pub grants: Vec<BreakGlassGrant>,
+}
+
+/// Why access was granted in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// The action needs a role, and the actor has it.
+    Role(Role),
+    /// The record or list belongs to the actor's own agency.
+    OwnAgency,
+    /// The child is allocated to the actor.
+    Allocated,
+    /// The child is allocated to the actor's team.
+    TeamAllocated,
+    /// The actor or their team holds an alert about the child.
+    HoldsAlert,
+    /// The actor's agency contributed a record about the child.
+    AgencyContributed,
+    /// A live break-glass grant.
+    BreakGlass {
+        /// The grant.
+        grant_id: i64,
+    },
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Basis::Role(role) => write!(formatter, "role:{role}"),
+            Basis::OwnAgency => formatter.write_str("own_agency"),
+            Basis::Allocated => formatter.write_str("allocated"),
+            Basis::TeamAllocated => formatter.write_str("team_allocated"),
+            Basis::HoldsAlert => formatter.write_str("holds_alert"),
+            Basis::AgencyContributed => formatter.write_str("agency_contributed"),
+            Basis::BreakGlass { grant_id } => write!(formatter, "break_glass:{grant_id}"),
+        }
+    }
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed in full, for this reason.
+    Full {
+        /// Why.
+        basis: Basis,
+    },
+    /// Only the minimal view (identity, whether on a plan, whom to contact) and
+    /// the break-glass action.
+    Minimal,
+    /// Not allowed at all.
+    Deny,
+}
+
+impl Decision {
+    /// The stable name used in the audit log.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Decision::Full { .. } => "full",
+            Decision::Minimal => "minimal",
+            Decision::Deny => "deny",
+        }
+    }
+
+    /// Whether the decision allows the full view or the action.
+    pub fn is_full(&self) -> bool {
+        matches!(self, Decision::Full { .. })
+    }
+}
+
+fn full(basis: Basis) -> Decision {
+    Decision::Full { basis }
+}
+
+fn role_only(actor: &Actor, allowed: Role) -> Decision {
+    if actor.role == allowed {
+        full(Basis::Role(allowed))
+    } else {
+        Decision::Deny
+    }
+}
+
+/// A live grant of `actor` on `resource`, if any.
+fn live_grant(
+    actor: &Actor,
+    resource: &Resource,
+    context: &AccessContext,
+    now_us: i64,
+) -> Option<i64> {
+    let key = resource.key();
+    context
+        .grants
+        .iter()
+        .find(|grant| {
+            grant.user_id == actor.user_id
+                && grant.resource_key == key
+                && now_us < grant.expires_at_us
+        })
+        .map(|grant| grant.grant_id)
+}
+
+/// The relationship that puts the child in the actor's work, strongest first.
+fn relationship_basis(actor: &Actor, relationships: &[Relationship]) -> Option<Basis> {
+    let same_team = |agency: &AgencyId, team: &str| {
+        *agency == actor.agency && actor.team.as_deref() == Some(team)
+    };
+    let candidates = [
+        relationships.contains(&Relationship::AllocatedToUser(actor.user_id))
+            .then_some(Basis::Allocated),
+        relationships
+            .iter()
+            .any(|r| matches!(r, Relationship::AllocatedToTeam { agency, team } if same_team(agency, team)))
+            .then_some(Basis::TeamAllocated),
+        relationships
+            .iter()
+            .any(|r| match r {
+                Relationship::AlertForUser(user_id) => *user_id == actor.user_id,
+                Relationship::AlertForTeam { agency, team } => same_team(agency, team),
+                _ => false,
+            })
+            .then_some(Basis::HoldsAlert),
+        relationships.contains(&Relationship::AgencyContributed(actor.agency.clone()))
+            .then_some(Basis::AgencyContributed),
+    ];
+    candidates.into_iter().flatten().next()
+}
+
+/// Decides whether `actor` may do `action` on `resource` at `now_us` (UTC
+/// microseconds since the epoch). Pure; fails closed: any pairing of action and
+/// resource not listed here is [`Decision::Deny`].
+pub fn authorize(
+    actor: &Actor,
+    action: Action,
+    resource: &Resource,
+    context: &AccessContext,
+    now_us: i64,
+) -> Decision {
+    let casework = actor.role.does_casework();
+    match (action, resource) {
+        (Action::ViewMyWork, Resource::Service) => full(Basis::Role(actor.role)),
+        (Action::ViewAccessLog, Resource::Service) => role_only(actor, Role::PrivacyOfficer),
+        (Action::ManageUsers | Action::ManageTokens, Resource::Service) => {
+            role_only(actor, Role::Administrator)
+        }
+        (Action::ListAgencyRecords, Resource::Agency(agency)) => {
+            if casework && *agency == actor.agency {
+                full(Basis::OwnAgency)
+            } else {
+                Decision::Deny
+            }
+        }
+        (Action::ViewRecord, Resource::Record { agency, .. }) => {
+            if !casework {
+                Decision::Deny
+            } else if *agency == actor.agency {
+                full(Basis::OwnAgency)
+            } else if let Some(grant_id) = live_grant(actor, resource, context, now_us) {
+                full(Basis::BreakGlass { grant_id })
+            } else {
+                Decision::Minimal
+            }
+        }
+        (Action::ViewChild, Resource::Child(_)) => {
+            if !casework {
+                Decision::Deny
+            } else if let Some(basis) = relationship_basis(actor, &context.relationships) {
+                full(basis)
+            } else if let Some(grant_id) = live_grant(actor, resource, context, now_us) {
+                full(Basis::BreakGlass { grant_id })
+            } else {
+                Decision::Minimal
+            }
+        }
+        // Writing needs a real relationship: breaking glass lets one read, not act.
+        (Action::WriteAboutChild, Resource::Child(_)) => {
+            match (casework, relationship_basis(actor, &context.relationships)) {
+                (true, Some(basis)) => full(basis),
+                _ => Decision::Deny,
+            }
+        }
+        (Action::BreakGlass, Resource::Record { .. } | Resource::Child(_)) => {
+            if casework {
+                full(Basis::Role(actor.role))
+            } else {
+                Decision::Deny
+            }
+        }
+        _ => Decision::Deny,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_000_000;
+
+    fn agency(text: &str) -> AgencyId {
+        AgencyId::parse(text).unwrap()
+    }
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user_id: 7,
+            role,
+            agency: agency("police"),
+            team: Some("north".to_owned()),
+        }
+    }
+
+    fn child() -> Resource {
+        Resource::Child("P-1".to_owned())
+    }
+
+    fn record(of: &str) -> Resource {
+        Resource::Record {
+            agency: agency(of),
+            record_id: "R-1".to_owned(),
+        }
+    }
+
+    fn related(relationships: Vec<Relationship>) -> AccessContext {
+        AccessContext {
+            relationships,
+            grants: Vec::new(),
+        }
+    }
+
+    fn granted(user_id: i64, resource: &Resource, expires_at_us: i64) -> AccessContext {
+        AccessContext {
+            relationships: Vec::new(),
+            grants: vec![BreakGlassGrant {
+                grant_id: 42,
+                user_id,
+                resource_key: resource.key(),
+                expires_at_us,
+            }],
+        }
+    }
+
+    #[track_caller]
+    fn check(
+        actor: Actor,
+        action: Action,
+        resource: Resource,
+        context: AccessContext,
+        expected: Decision,
+    ) {
+        let decision = authorize(&actor, action, &resource, &context, NOW);
+        assert_eq!(
+            decision, expected,
+            "{:?} {:?} {:?} {:?}",
+            actor.role, action, resource, context
+        );
+    }
+
+    #[test]
+    fn service_pages_by_role() {
+        use Role::*;
+        let table = [
+            (
+                Practitioner,
+                Action::ViewMyWork,
+                full(Basis::Role(Practitioner)),
+            ),
+            (
+                Administrator,
+                Action::ViewMyWork,
+                full(Basis::Role(Administrator)),
+            ),
+            (Practitioner, Action::ViewAccessLog, Decision::Deny),
+            (Administrator, Action::ViewAccessLog, Decision::Deny),
+            (
+                PrivacyOfficer,
+                Action::ViewAccessLog,
+                full(Basis::Role(PrivacyOfficer)),
+            ),
+            (Practitioner, Action::ManageUsers, Decision::Deny),
+            (SafeguardingLead, Action::ManageUsers, Decision::Deny),
+            (PrivacyOfficer, Action::ManageTokens, Decision::Deny),
+            (
+                Administrator,
+                Action::ManageUsers,
+                full(Basis::Role(Administrator)),
+            ),
+            (
+                Administrator,
+                Action::ManageTokens,
+                full(Basis::Role(Administrator)),
+            ),
+        ];
+        for (role, action, expected) in table {
+            check(
+                actor(role),
+                action,
+                Resource::Service,
+                AccessContext::default(),
+                expected,
+            );
+        }
+    }
+
+    #[test]
+    fn agency_record_lists() {
+        let own = Resource::Agency(agency("police"));
+        let other = Resource::Agency(agency("health"));
+        for role in Role::ALL {
+            let expected = if role.does_casework() {
+                full(Basis::OwnAgency)
+            } else {
+                Decision::Deny
+            };
+            check(
+                actor(role),
+                Action::ListAgencyRecords,
+                own.clone(),
+                AccessContext::default(),
+                expected,
+            );
+            check(
+                actor(role),
+                Action::ListAgencyRecords,
+                other.clone(),
+                AccessContext::default(),
+                Decision::Deny,
+            );
+        }
+    }
+
+    #[test]
+    fn records_of_other_agencies_are_minimal_until_glass_is_broken() {
+        let practitioner = actor(Role::Practitioner);
+        let ctx = AccessContext::default;
+        check(
+            practitioner.clone(),
+            Action::ViewRecord,
+            record("police"),
+            ctx(),
+            full(Basis::OwnAgency),
+        );
+        check(
+            practitioner.clone(),
+            Action::ViewRecord,
+            record("health"),
+            ctx(),
+            Decision::Minimal,
+        );
+        check(
+            practitioner.clone(),
+            Action::ViewRecord,
+            record("health"),
+            granted(7, &record("health"), NOW + 1),
+            full(Basis::BreakGlass { grant_id: 42 }),
+        );
+        // Expired, someone else's, or for another resource: no effect.
+        check(
+            practitioner.clone(),
+            Action::ViewRecord,
+            record("health"),
+            granted(7, &record("health"), NOW),
+            Decision::Minimal,
+        );
+        check(
+            practitioner.clone(),
+            Action::ViewRecord,
+            record("health"),
+            granted(8, &record("health"), NOW + 1),
+            Decision::Minimal,
+        );
+        check(
+            practitioner.clone(),
+            Action::ViewRecord,
+            record("health"),
+            granted(7, &record("school"), NOW + 1),
+            Decision::Minimal,
+        );
+        // Roles without casework never see records, grant or not.
+        for role in [Role::PrivacyOfficer, Role::Administrator] {
+            check(
+                actor(role),
+                Action::ViewRecord,
+                record("police"),
+                ctx(),
+                Decision::Deny,
+            );
+            check(
+                actor(role),
+                Action::ViewRecord,
+                record("health"),
+                granted(7, &record("health"), NOW + 1),
+                Decision::Deny,
+            );
+        }
+    }
+
+    #[test]
+    fn children_by_relationship() {
+        let health = agency("health");
+        let table = [
+            (vec![], Decision::Minimal),
+            (
+                vec![Relationship::AllocatedToUser(7)],
+                full(Basis::Allocated),
+            ),
+            (vec![Relationship::AllocatedToUser(8)], Decision::Minimal),
+            (
+                vec![Relationship::AllocatedToTeam {
+                    agency: agency("police"),
+                    team: "north".into(),
+                }],
+                full(Basis::TeamAllocated),
+            ),
+            (
+                vec![Relationship::AllocatedToTeam {
+                    agency: agency("police"),
+                    team: "south".into(),
+                }],
+                Decision::Minimal,
+            ),
+            (
+                vec![Relationship::AllocatedToTeam {
+                    agency: health.clone(),
+                    team: "north".into(),
+                }],
+                Decision::Minimal,
+            ),
+            (vec![Relationship::AlertForUser(7)], full(Basis::HoldsAlert)),
+            (
+                vec![Relationship::AlertForTeam {
+                    agency: agency("police"),
+                    team: "north".into(),
+                }],
+                full(Basis::HoldsAlert),
+            ),
+            (
+                vec![Relationship::AgencyContributed(agency("police"))],
+                full(Basis::AgencyContributed),
+            ),
+            (
+                vec![Relationship::AgencyContributed(health)],
+                Decision::Minimal,
+            ),
+            // The strongest basis is named.
+            (
+                vec![
+                    Relationship::AgencyContributed(agency("police")),
+                    Relationship::AllocatedToUser(7),
+                ],
+                full(Basis::Allocated),
+            ),
+        ];
+        for (relationships, expected) in table {
+            check(
+                actor(Role::Practitioner),
+                Action::ViewChild,
+                child(),
+                related(relationships.clone()),
+                expected.clone(),
+            );
+            check(
+                actor(Role::SafeguardingLead),
+                Action::ViewChild,
+                child(),
+                related(relationships),
+                expected,
+            );
+        }
+        check(
+            actor(Role::Practitioner),
+            Action::ViewChild,
+            child(),
+            granted(7, &child(), NOW + 1),
+            full(Basis::BreakGlass { grant_id: 42 }),
+        );
+        check(
+            actor(Role::PrivacyOfficer),
+            Action::ViewChild,
+            child(),
+            related(vec![Relationship::AllocatedToUser(7)]),
+            Decision::Deny,
+        );
+    }
+
+    #[test]
+    fn writing_needs_a_relationship_not_a_grant() {
+        check(
+            actor(Role::TeamManager),
+            Action::WriteAboutChild,
+            child(),
+            related(vec![Relationship::AlertForUser(7)]),
+            full(Basis::HoldsAlert),
+        );
+        check(
+            actor(Role::Practitioner),
+            Action::WriteAboutChild,
+            child(),
+            granted(7, &child(), NOW + 1),
+            Decision::Deny,
+        );
+        check(
+            actor(Role::Administrator),
+            Action::WriteAboutChild,
+            child(),
+            related(vec![Relationship::AllocatedToUser(7)]),
+            Decision::Deny,
+        );
+    }
+
+    #[test]
+    fn breaking_glass_is_for_casework_on_records_and_children() {
+        for role in Role::ALL {
+            let expected = if role.does_casework() {
+                full(Basis::Role(role))
+            } else {
+                Decision::Deny
+            };
+            check(
+                actor(role),
+                Action::BreakGlass,
+                child(),
+                AccessContext::default(),
+                expected.clone(),
+            );
+            check(
+                actor(role),
+                Action::BreakGlass,
+                record("health"),
+                AccessContext::default(),
+                expected,
+            );
+            check(
+                actor(role),
+                Action::BreakGlass,
+                Resource::Service,
+                AccessContext::default(),
+                Decision::Deny,
+            );
+        }
+    }
+
+    #[test]
+    fn mismatched_action_and_resource_is_denied() {
+        let pairs = [
+            (Action::ViewMyWork, child()),
+            (Action::ViewAccessLog, record("police")),
+            (Action::ManageUsers, Resource::Agency(agency("police"))),
+            (Action::ViewRecord, child()),
+            (Action::ViewChild, record("police")),
+            (Action::ListAgencyRecords, Resource::Service),
+        ];
+        for role in Role::ALL {
+            for (action, resource) in pairs.clone() {
+                check(
+                    actor(role),
+                    action,
+                    resource,
+                    related(vec![Relationship::AllocatedToUser(7)]),
+                    Decision::Deny,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reasons_are_required() {
+        assert!(BreakGlassReason::parse("   ").is_err());
+        assert!(BreakGlassReason::parse("because").is_err());
+        assert!(BreakGlassReason::parse(&"x".repeat(1_001)).is_err());
+        let reason = BreakGlassReason::parse("  child presented at A&E tonight ").unwrap();
+        assert_eq!(reason.as_str(), "child presented at A&E tonight");
+    }
+}
