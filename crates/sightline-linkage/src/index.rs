@@ -12,48 +12,29 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::LinkageError;
 use crate::model::{
-    CandidateScores, Explanation, LinkScope, Model, TrainingReport, probability_from_weight,
-    train_with_scores, weight_from_probability,
+    CandidateLists, CandidateScores, Explanation, LinkScope, Model, TrainingReport,
+    probability_from_weight, score_candidate_lists, train_with_scores, weight_from_probability,
 };
 use crate::settings::Settings;
 use crate::store::{MentionInput, NONE, RecordStore};
 
 /// Blocking keys -> records, per rule. Each key admits its first
 /// `block_records_max` records; later ones are not blocked by that key.
+///
+/// Most keys hold one record: the map stores that record id itself; a key
+/// with more records stores `MULTI_BLOCK | index` into `multi`.
 #[derive(Debug, Clone, Default)]
 pub struct BlockIndex {
-    blocks: Vec<FxHashMap<u64, Members>>,
+    blocks: Vec<FxHashMap<u64, u32>>,
+    multi: Vec<Vec<u32>>,
     overflow: Vec<usize>,
     keys_buffer: Vec<u64>,
 }
 
-/// Records of one block key, in insertion order; most keys hold one record,
-/// kept inline to save an allocation per key.
-#[derive(Debug, Clone)]
-enum Members {
-    One([u32; 1]),
-    Many(Vec<u32>),
-}
-
-impl Members {
-    fn as_slice(&self) -> &[u32] {
-        match self {
-            Members::One(one) => one,
-            Members::Many(many) => many,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-
-    fn push(&mut self, record: u32) {
-        match self {
-            Members::One([first]) => *self = Members::Many(vec![*first, record]),
-            Members::Many(many) => many.push(record),
-        }
-    }
-}
+/// Tag bit of a block value that points into `multi`; record ids stay below it.
+const MULTI_BLOCK: u32 = 1 << 31;
+/// Most records an index holds (ids must stay below the tag bit).
+pub(crate) const RECORDS_MAX: usize = (MULTI_BLOCK - 1) as usize;
 
 /// Blocking statistics.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -67,13 +48,37 @@ impl BlockIndex {
     pub fn new(settings: &Settings) -> BlockIndex {
         BlockIndex {
             blocks: vec![FxHashMap::default(); settings.blocking_rules.len()],
+            multi: Vec::new(),
             overflow: vec![0; settings.blocking_rules.len()],
             keys_buffer: Vec::new(),
         }
     }
 
+    fn slice<'a>(&'a self, value: &'a u32) -> &'a [u32] {
+        if value & MULTI_BLOCK == 0 {
+            std::slice::from_ref(value)
+        } else {
+            self.multi
+                .get((value & !MULTI_BLOCK) as usize)
+                .map_or(&[][..], Vec::as_slice)
+        }
+    }
+
     /// Add a record (records must be inserted in increasing index order).
     pub fn insert(&mut self, settings: &Settings, store: &RecordStore, record: u32) {
+        self.insert_collecting(settings, store, record, None);
+    }
+
+    /// Add a record and, when `earlier` is given, collect the records already
+    /// in the blocks it was admitted to: exactly its later
+    /// [`BlockIndex::candidates`] before scope filtering, without a second lookup.
+    pub(crate) fn insert_collecting(
+        &mut self,
+        settings: &Settings,
+        store: &RecordStore,
+        record: u32,
+        mut earlier: Option<&mut Vec<u32>>,
+    ) {
         let mut keys = std::mem::take(&mut self.keys_buffer);
         let cap = settings.limits.block_records_max as usize;
         for (rule_idx, rule) in settings.blocking_rules.iter().enumerate() {
@@ -82,16 +87,34 @@ impl BlockIndex {
                 continue;
             };
             for key in &keys {
-                match blocks.get_mut(key) {
+                let admitted = match blocks.get_mut(key) {
                     None => {
-                        blocks.insert(*key, Members::One([record]));
+                        blocks.insert(*key, record);
+                        true
                     }
-                    Some(members) if members.len() < cap => members.push(record),
-                    Some(_) => {
-                        if let Some(count) = self.overflow.get_mut(rule_idx) {
-                            *count += 1;
+                    Some(value) if *value & MULTI_BLOCK == 0 => {
+                        if let Some(out) = earlier.as_deref_mut() {
+                            out.push(*value);
                         }
+                        let idx =
+                            u32::try_from(self.multi.len()).unwrap_or(u32::MAX) & !MULTI_BLOCK;
+                        self.multi.push(vec![*value, record]);
+                        *value = MULTI_BLOCK | idx;
+                        true
                     }
+                    Some(value) => match self.multi.get_mut((*value & !MULTI_BLOCK) as usize) {
+                        Some(members) if members.len() < cap => {
+                            if let Some(out) = earlier.as_deref_mut() {
+                                out.extend_from_slice(members);
+                            }
+                            members.push(record);
+                            true
+                        }
+                        _ => false,
+                    },
+                };
+                if !admitted && let Some(count) = self.overflow.get_mut(rule_idx) {
+                    *count += 1;
                 }
             }
         }
@@ -108,18 +131,31 @@ impl BlockIndex {
         record: u32,
         out: &mut Vec<u32>,
     ) {
-        out.clear();
         let mut keys = Vec::with_capacity(16);
+        self.candidates_with(settings, store, scope, record, out, &mut keys);
+    }
+
+    /// [`BlockIndex::candidates`] with a caller's scratch buffer for keys.
+    pub(crate) fn candidates_with(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        scope: LinkScope,
+        record: u32,
+        out: &mut Vec<u32>,
+        keys: &mut Vec<u64>,
+    ) {
+        out.clear();
         for (rule_idx, rule) in settings.blocking_rules.iter().enumerate() {
-            store.blocking_keys(rule_idx, &rule.parts, record, &mut keys);
+            store.blocking_keys(rule_idx, &rule.parts, record, keys);
             let Some(blocks) = self.blocks.get(rule_idx) else {
                 continue;
             };
-            for key in &keys {
-                let Some(members) = blocks.get(key) else {
+            for key in keys.iter() {
+                let Some(value) = blocks.get(key) else {
                     continue;
                 };
-                let members = members.as_slice();
+                let members = self.slice(value);
                 if let Ok(position) = members.binary_search(&record) {
                     out.extend_from_slice(members.get(..position).unwrap_or_default());
                 }
@@ -132,10 +168,14 @@ impl BlockIndex {
 
     /// Records admitted under one rule's key.
     pub(crate) fn members(&self, rule_idx: usize, key: u64) -> &[u32] {
-        self.blocks
+        match self
+            .blocks
             .get(rule_idx)
             .and_then(|blocks| blocks.get(&key))
-            .map_or(&[][..], Members::as_slice)
+        {
+            Some(value) => self.slice(value),
+            None => &[],
+        }
     }
 
     /// Pairs one rule generates (before scope filtering).
@@ -143,7 +183,10 @@ impl BlockIndex {
         self.blocks.get(rule_idx).map_or(0, |blocks| {
             blocks
                 .values()
-                .map(|m| m.len() * m.len().saturating_sub(1) / 2)
+                .map(|value| {
+                    let n = self.slice(value).len();
+                    n * n.saturating_sub(1) / 2
+                })
                 .sum()
         })
     }
@@ -153,13 +196,14 @@ impl BlockIndex {
         let Some(blocks) = self.blocks.get(rule_idx) else {
             return;
         };
-        let mut keys: Vec<&u64> = blocks.keys().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let Some(members) = blocks.get(key) else {
-                continue;
-            };
-            let members = members.as_slice();
+        let mut multi_keys: Vec<(u64, u32)> = blocks
+            .iter()
+            .filter(|(_, value)| **value & MULTI_BLOCK != 0)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        multi_keys.sort_unstable();
+        for (_, value) in &multi_keys {
+            let members = self.slice(value);
             for (position, right) in members.iter().enumerate() {
                 for left in members.get(..position).unwrap_or_default() {
                     visit(*left, *right);
@@ -301,6 +345,8 @@ pub struct LinkageIndex {
     /// Refused merges, by the earlier record of the refused edge.
     conflicts: FxHashMap<u32, Vec<Conflict>>,
     candidate_pairs: usize,
+    /// Candidate lists gathered while preparing a batch, used once by its first link.
+    prepared: Option<CandidateLists>,
 }
 
 impl LinkageIndex {
@@ -324,6 +370,7 @@ impl LinkageIndex {
             person_of: Vec::new(),
             conflicts: FxHashMap::default(),
             candidate_pairs: 0,
+            prepared: None,
         }
     }
 
@@ -349,9 +396,19 @@ impl LinkageIndex {
         mentions: &[MentionInput],
     ) -> Result<LinkageIndex, LinkageError> {
         let mut index = LinkageIndex::new(settings, Model::default(), scope);
+        let mut lists = CandidateLists::default();
+        let mut earlier = Vec::new();
         for mention in mentions {
-            index.push_record(mention)?;
+            earlier.clear();
+            let record = index.push_record_collecting(mention, Some(&mut earlier))?;
+            earlier.sort_unstable();
+            earlier.dedup();
+            earlier.retain(|other| scope.allows(&index.store, *other, record));
+            lists.offsets.push(lists.others.len());
+            lists.others.extend_from_slice(&earlier);
         }
+        lists.offsets.push(lists.others.len());
+        index.prepared = Some(lists);
         Ok(index)
     }
 
@@ -365,8 +422,14 @@ impl LinkageIndex {
         rng: &mut R,
     ) -> Result<(LinkageIndex, TrainingReport), LinkageError> {
         let mut index = LinkageIndex::prepare(settings, scope, mentions)?;
-        let (model, report, scores) =
-            train_with_scores(&index.settings, &index.store, &index.blocks, scope, rng);
+        let (model, report, scores) = train_with_scores(
+            &index.settings,
+            &index.store,
+            &index.blocks,
+            scope,
+            index.prepared.take(),
+            rng,
+        );
         index.model = model;
         index.link_all_scored(decisions, Some(scores))?;
         Ok((index, report))
@@ -375,7 +438,18 @@ impl LinkageIndex {
     /// Score every prepared record against earlier ones, apply decisions and
     /// cluster. Scoring runs on two threads; the result does not depend on it.
     fn link_all(&mut self, decisions: &[(String, String, Verdict)]) -> Result<(), LinkageError> {
-        self.link_all_scored(decisions, None)
+        self.model
+            .extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
+        let scores = self.prepared.take().map(|lists| {
+            score_candidate_lists(
+                &self.model,
+                &self.settings,
+                &self.store,
+                &self.tf_cache,
+                lists,
+            )
+        });
+        self.link_all_scored(decisions, scores)
     }
 
     /// [`LinkageIndex::link_all`], reusing candidate scores from training when given.
@@ -421,15 +495,17 @@ impl LinkageIndex {
         let this = &*self;
         let score_range = |range: std::ops::Range<u32>| {
             let mut candidates = Vec::new();
+            let mut keys = Vec::with_capacity(16);
             let mut per_record = Vec::with_capacity(range.len());
             for record in range {
                 let mut links = Vec::new();
-                this.blocks.candidates(
+                this.blocks.candidates_with(
                     &this.settings,
                     &this.store,
                     this.scope,
                     record,
                     &mut candidates,
+                    &mut keys,
                 );
                 let n_candidates = candidates.len();
                 this.score_candidates(record, &candidates, &mut links);
@@ -471,6 +547,14 @@ impl LinkageIndex {
             if seen.get(record as usize).copied().unwrap_or(true) {
                 continue;
             }
+            // A record with no clustering edge is a person on its own.
+            if self
+                .cluster_edges
+                .get(record as usize)
+                .is_none_or(Vec::is_empty)
+            {
+                continue;
+            }
             let component = self.component_of(record);
             for member in &component {
                 if let Some(flag) = seen.get_mut(*member as usize) {
@@ -493,8 +577,14 @@ impl LinkageIndex {
         self.score_record(record, &mut candidates, &mut new_links);
         self.record_links(&new_links);
         self.person_of.push(record);
-        let component = self.component_of(record);
-        self.cluster_component(&component);
+        if self
+            .cluster_edges
+            .get(record as usize)
+            .is_some_and(|edges| !edges.is_empty())
+        {
+            let component = self.component_of(record);
+            self.cluster_component(&component);
+        }
         Ok(AddOutcome {
             record,
             links: new_links,
@@ -518,15 +608,24 @@ impl LinkageIndex {
     }
 
     fn push_record(&mut self, mention: &MentionInput) -> Result<u32, LinkageError> {
+        self.push_record_collecting(mention, None)
+    }
+
+    fn push_record_collecting(
+        &mut self,
+        mention: &MentionInput,
+        earlier: Option<&mut Vec<u32>>,
+    ) -> Result<u32, LinkageError> {
         if self.record_by_key.contains_key(&mention.key) {
             return Err(LinkageError::DuplicateKey(mention.key.clone()));
         }
-        if self.store.len() >= (NONE - 1) as usize {
+        if self.store.len() >= RECORDS_MAX {
             return Err(LinkageError::TooManyRecords);
         }
         let record = self.store.push(&self.settings, mention);
         self.record_by_key.insert(mention.key.clone(), record);
-        self.blocks.insert(&self.settings, &self.store, record);
+        self.blocks
+            .insert_collecting(&self.settings, &self.store, record, earlier);
         self.cluster_edges.push(Vec::new());
         Ok(record)
     }

@@ -310,7 +310,7 @@ pub fn train<R: Rng>(
     scope: LinkScope,
     rng: &mut R,
 ) -> (Model, TrainingReport) {
-    let (model, report, _) = train_with_scores(settings, store, blocking, scope, rng);
+    let (model, report, _) = train_with_scores(settings, store, blocking, scope, None, rng);
     (model, report)
 }
 
@@ -327,12 +327,22 @@ pub(crate) struct CandidateScores {
     pub(crate) field_weights: Vec<f64>,
 }
 
+/// Every record's candidates (earlier records, sorted), in one flat list.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CandidateLists {
+    /// Start of each record's candidates in `others`; one more entry than records.
+    pub(crate) offsets: Vec<usize>,
+    /// Candidate record indices.
+    pub(crate) others: Vec<u32>,
+}
+
 /// [`train`], also returning the candidate scores.
 pub(crate) fn train_with_scores<R: Rng>(
     settings: &Settings,
     store: &RecordStore,
     blocking: &crate::index::BlockIndex,
     scope: LinkScope,
+    lists: Option<CandidateLists>,
     rng: &mut R,
 ) -> (Model, TrainingReport, CandidateScores) {
     let n_comparisons = settings.comparisons.len();
@@ -530,7 +540,10 @@ pub(crate) fn train_with_scores<R: Rng>(
     };
     let mut tf_cache = Vec::new();
     model.extend_tf_cache(settings, store, &mut tf_cache);
-    let scores = score_all_candidates(&model, settings, store, blocking, scope, &tf_cache);
+    let lists = lists
+        .filter(|l| l.offsets.len() == n_records + 1)
+        .unwrap_or_else(|| candidate_lists(settings, store, blocking, scope));
+    let scores = score_candidate_lists(&model, settings, store, &tf_cache, lists);
     let weights = &scores.field_weights;
     let n_scope_pairs = scope_pair_count(store, scope).max(1) as f64;
     let mut candidate_prior: f64 = 0.1;
@@ -554,32 +567,48 @@ pub(crate) fn train_with_scores<R: Rng>(
     (model, report, scores)
 }
 
-/// Candidates and field weights of every record, on two threads.
-fn score_all_candidates(
-    model: &Model,
+/// Candidate lists of every record from the block index.
+fn candidate_lists(
     settings: &Settings,
     store: &RecordStore,
     blocking: &crate::index::BlockIndex,
     scope: LinkScope,
+) -> CandidateLists {
+    let mut lists = CandidateLists::default();
+    let (mut candidates, mut keys) = (Vec::new(), Vec::with_capacity(16));
+    for record in 0..store.len() as u32 {
+        lists.offsets.push(lists.others.len());
+        blocking.candidates_with(settings, store, scope, record, &mut candidates, &mut keys);
+        lists.others.extend_from_slice(&candidates);
+    }
+    lists.offsets.push(lists.others.len());
+    lists
+}
+
+/// Field weights of every candidate pair, on two threads.
+pub(crate) fn score_candidate_lists(
+    model: &Model,
+    settings: &Settings,
+    store: &RecordStore,
     tf_cache: &[Vec<f64>],
+    lists: CandidateLists,
 ) -> CandidateScores {
-    let n_records = store.len() as u32;
-    let score_range = |range: std::ops::Range<u32>| {
-        let mut part = CandidateScores::default();
-        let mut candidates = Vec::new();
+    let n_records = lists.offsets.len().saturating_sub(1);
+    let score_range = |range: std::ops::Range<usize>| -> Vec<f64> {
+        let start = lists.offsets.get(range.start).copied().unwrap_or(0);
+        let end = lists.offsets.get(range.end).copied().unwrap_or(start);
+        let mut weights = Vec::with_capacity(end.saturating_sub(start));
         for record in range {
-            part.offsets.push(part.others.len());
-            blocking.candidates(settings, store, scope, record, &mut candidates);
-            for other in &candidates {
-                part.others.push(*other);
-                part.field_weights
-                    .push(model.field_weight(settings, store, tf_cache, *other, record));
+            let from = lists.offsets.get(record).copied().unwrap_or(0);
+            let to = lists.offsets.get(record + 1).copied().unwrap_or(from);
+            for other in lists.others.get(from..to).unwrap_or_default() {
+                weights.push(model.field_weight(settings, store, tf_cache, *other, record as u32));
             }
         }
-        part
+        weights
     };
     let split = n_records / 2;
-    let (mut first, second) = std::thread::scope(|threads| {
+    let (mut field_weights, second) = std::thread::scope(|threads| {
         let second = threads.spawn(|| score_range(split..n_records));
         let first = score_range(0..split);
         (
@@ -589,14 +618,12 @@ fn score_all_candidates(
                 .unwrap_or_else(|_| score_range(split..n_records)),
         )
     });
-    let base = first.others.len();
-    first
-        .offsets
-        .extend(second.offsets.iter().map(|o| o + base));
-    first.others.extend(second.others);
-    first.field_weights.extend(second.field_weights);
-    first.offsets.push(first.others.len());
-    first
+    field_weights.extend(second);
+    CandidateScores {
+        offsets: lists.offsets,
+        others: lists.others,
+        field_weights,
+    }
 }
 
 fn scope_pair_count(store: &RecordStore, scope: LinkScope) -> usize {
