@@ -4,6 +4,7 @@ use crate::to_micros;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
+use sightline_core::Record;
 use sightline_core::interchange::{
     self, BatchRejected, Limits, ParsedRecord, Position, Problem, ProblemSink,
 };
@@ -52,10 +53,28 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// The log row for a validated record.
-pub fn to_new_record(parsed: &ParsedRecord, received_at: DateTime<Utc>) -> NewRecord {
-    let record = &parsed.record;
-    NewRecord {
+/// A validated record with its log row, ready to append.
+#[derive(Debug)]
+pub struct PreparedRecord {
+    pub record: Record,
+    pub position: Position,
+    pub row: NewRecord,
+}
+
+/// The content hash of a record body: BLAKE3, which tells whether a re-sent
+/// duplicate differs from the stored copy (fast enough to hash every record).
+pub fn content_hash(body: &str) -> [u8; 32] {
+    *blake3::hash(body.as_bytes()).as_bytes()
+}
+
+/// Builds the log row of a validated record (hashing its body).
+pub fn prepare(parsed: ParsedRecord, received_at: DateTime<Utc>) -> PreparedRecord {
+    let ParsedRecord {
+        record,
+        body,
+        position,
+    } = parsed;
+    let row = NewRecord {
         agency: record.source.agency.as_str().to_owned(),
         record_id: record.source.record_id.as_str().to_owned(),
         version: i64::from(record.source.version),
@@ -64,34 +83,65 @@ pub fn to_new_record(parsed: &ParsedRecord, received_at: DateTime<Utc>) -> NewRe
         occurred_start_us: to_micros(record.occurred_at.start()),
         recorded_at_us: to_micros(record.recorded_at),
         received_at_us: to_micros(received_at),
-        content_hash: parsed.content_hash(),
-        body: parsed.body.clone(),
+        content_hash: content_hash(&body),
+        body,
+    };
+    PreparedRecord {
+        record,
+        position,
+        row,
     }
+}
+
+/// Parses, validates and prepares a chunk of JSON Lines (whole lines;
+/// `first_line_number` is the 1-based number of its first line) on all cores.
+pub fn prepare_json_lines(
+    chunk: &[u8],
+    first_line_number: u64,
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+) -> Vec<Result<PreparedRecord, Vec<Problem>>> {
+    let lines: Vec<(u64, &[u8])> = chunk
+        .split(|&byte| byte == b'\n')
+        .enumerate()
+        .map(|(line_idx, line)| (first_line_number + line_idx as u64, line))
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    lines
+        .par_iter()
+        .with_min_len(256)
+        .map(|(line_number, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            interchange::parse_json_record(line, Position::Line(*line_number), received_at, limits)
+                .map(|parsed| prepare(parsed, received_at))
+        })
+        .collect()
 }
 
 /// Stores an already validated batch in one transaction.
 pub fn ingest_parsed(
     store: &dyn Store,
-    records: &[ParsedRecord],
+    records: Vec<ParsedRecord>,
     received_at: DateTime<Utc>,
 ) -> Result<IngestSummary, StoreError> {
+    let prepared: Vec<PreparedRecord> = records
+        .into_par_iter()
+        .map(|parsed| prepare(parsed, received_at))
+        .collect();
     let mut tx = store.begin()?;
     let mut summary = IngestSummary::default();
-    append_chunk(tx.as_mut(), records, received_at, &mut summary)?;
+    append_chunk(tx.as_mut(), prepared, &mut summary)?;
     tx.commit()?;
     Ok(summary)
 }
 
+/// Appends prepared records in one call and counts the outcomes.
 fn append_chunk(
     tx: &mut dyn WriteTx,
-    records: &[ParsedRecord],
-    received_at: DateTime<Utc>,
+    records: Vec<PreparedRecord>,
     summary: &mut IngestSummary,
 ) -> Result<(), StoreError> {
-    let rows: Vec<NewRecord> = records
-        .iter()
-        .map(|parsed| to_new_record(parsed, received_at))
-        .collect();
+    let rows: Vec<NewRecord> = records.into_iter().map(|prepared| prepared.row).collect();
     for outcome in tx.append(&rows)? {
         summary.count(outcome);
     }
@@ -142,42 +192,34 @@ impl<'s> BatchIngest<'s> {
         self.problems.is_empty() && self.rejected_files.is_empty()
     }
 
-    /// Validates a chunk of JSON Lines (whole lines; `first_line_number` is the
-    /// 1-based line number of its first line) on all cores, and appends it while
-    /// the batch is still valid.
+    /// Validates a chunk of JSON Lines on all cores and appends it while the batch
+    /// is still valid (see [`prepare_json_lines`]).
     pub fn push_json_lines(
         &mut self,
         chunk: &[u8],
         first_line_number: u64,
     ) -> Result<(), StoreError> {
-        let lines: Vec<(u64, &[u8])> = chunk
-            .split(|&byte| byte == b'\n')
-            .enumerate()
-            .map(|(line_idx, line)| (first_line_number + line_idx as u64, line))
-            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
-            .collect();
-        let received_at = self.received_at;
-        let limits = &self.limits;
-        let results: Vec<Result<ParsedRecord, Vec<Problem>>> = lines
-            .par_iter()
-            .with_min_len(256)
-            .map(|(line_number, line)| {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                interchange::parse_json_record(
-                    line,
-                    Position::Line(*line_number),
-                    received_at,
-                    limits,
-                )
-            })
-            .collect();
-        self.push_results(results)
+        let results = prepare_json_lines(chunk, first_line_number, self.received_at, &self.limits);
+        self.push_prepared(results)
     }
 
     /// Adds parsed results (valid records or their problems) in file order.
     pub fn push_results(
         &mut self,
         results: Vec<Result<ParsedRecord, Vec<Problem>>>,
+    ) -> Result<(), StoreError> {
+        let received_at = self.received_at;
+        let prepared = results
+            .into_par_iter()
+            .map(|result| result.map(|parsed| prepare(parsed, received_at)))
+            .collect();
+        self.push_prepared(prepared)
+    }
+
+    /// Adds prepared results (valid records or their problems) in file order.
+    pub fn push_prepared(
+        &mut self,
+        results: Vec<Result<PreparedRecord, Vec<Problem>>>,
     ) -> Result<(), StoreError> {
         self.n_records_in_file += results.len();
         let mut valid = Vec::with_capacity(results.len());
@@ -190,14 +232,18 @@ impl<'s> BatchIngest<'s> {
         // Once the batch is known to be invalid nothing more is appended: the
         // transaction will be rolled back, and the rest is only validated.
         if self.is_valid_so_far() {
-            append_chunk(
-                self.tx.as_mut(),
-                &valid,
-                self.received_at,
-                &mut self.summary,
-            )?;
+            append_chunk(self.tx.as_mut(), valid, &mut self.summary)?;
         }
         Ok(())
+    }
+
+    /// When the batch started (every record's `received_at`).
+    pub fn received_at(&self) -> DateTime<Utc> {
+        self.received_at
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Closes the file being read (named `file` in problem reports).
@@ -298,7 +344,7 @@ mod tests {
             &Limits::default(),
         )
         .expect("valid");
-        let summary = ingest_parsed(store.as_ref(), &parsed, received_at()).expect("stored");
+        let summary = ingest_parsed(store.as_ref(), parsed, received_at()).expect("stored");
         assert_eq!(
             summary,
             IngestSummary {
@@ -316,7 +362,7 @@ mod tests {
             &Limits::default(),
         )
         .expect("valid");
-        let summary = ingest_parsed(store.as_ref(), &changed, received_at()).expect("stored");
+        let summary = ingest_parsed(store.as_ref(), changed, received_at()).expect("stored");
         assert_eq!(summary.duplicate_with_different_content, 1);
     }
 }

@@ -10,7 +10,8 @@ pub mod ingest;
 pub mod tokens;
 
 pub use ingest::{
-    BatchIngest, FileRejected, IngestError, IngestSummary, ingest_parsed, to_new_record,
+    BatchIngest, FileRejected, IngestError, IngestSummary, PreparedRecord, content_hash,
+    ingest_parsed, prepare, prepare_json_lines,
 };
 pub use tokens::{AgencyToken, TokenError, create_token, token_agency};
 

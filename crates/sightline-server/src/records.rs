@@ -136,7 +136,7 @@ pub async fn submit_records(
                 foreign.join("; ")
             )));
         }
-        let summary = sightline_app::ingest_parsed(store.as_ref(), &records, received_at)?;
+        let summary = sightline_app::ingest_parsed(store.as_ref(), records, received_at)?;
         tracing::info!(
             agency = %agency,
             records = summary.records,

@@ -1,5 +1,7 @@
 //! The HTTP API against the real server on a free port, with a fresh database.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sightline_core::AgencyId;

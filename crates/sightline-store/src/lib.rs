@@ -38,6 +38,7 @@
 mod error;
 mod migrations;
 mod postgres_backend;
+mod reference;
 mod sql;
 mod sqlite_backend;
 mod url;
@@ -46,6 +47,7 @@ use std::fmt;
 
 pub use error::StoreError;
 pub use migrations::{AppliedMigration, MigrationReport};
+pub use reference::{ReferenceRow, reference_bulk_insert};
 
 /// The most rows one [`Store::list_records`] call returns; larger limits are clamped.
 pub const LIST_RECORDS_LIMIT_MAX: u32 = 10_000;

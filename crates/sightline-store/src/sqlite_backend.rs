@@ -89,7 +89,7 @@ fn resolve(location: SqliteLocation) -> Result<(PathBuf, Option<ThrowawayFile>),
 
 /// Opens one connection with the settings every connection must have, and reads
 /// them back.
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let connection = Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);

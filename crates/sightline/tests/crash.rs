@@ -2,6 +2,8 @@
 //! repeatedly, on each backend; after a restart every acknowledged record is
 //! there, and none is there twice.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use serde_json::{Value, json};
 use sightline_testkit::TestDatabase;
 use std::collections::BTreeSet;

@@ -14,7 +14,6 @@ use crate::record::Record;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use validate::RecordValidator;
 
 /// The encodings of a batch.
@@ -99,13 +98,6 @@ pub struct ParsedRecord {
     /// The record's JSON as received (for CSV, the JSON object built from the row).
     pub body: String,
     pub position: Position,
-}
-
-impl ParsedRecord {
-    /// SHA-256 of the body.
-    pub fn content_hash(&self) -> [u8; 32] {
-        Sha256::digest(self.body.as_bytes()).into()
-    }
 }
 
 /// Parses and validates a whole batch. `received_at` is when Sightline received

@@ -2,12 +2,14 @@
 
 use crate::DbArg;
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use sightline_app::{BatchIngest, IngestError};
-use sightline_core::interchange::{self, Format, Limits};
+use sightline_app::{BatchIngest, IngestError, IngestSummary, PreparedRecord};
+use sightline_core::interchange::{self, Format, Limits, Problem};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 /// How much of a JSON Lines file is validated and appended at a time.
@@ -22,10 +24,23 @@ pub struct IngestArgs {
     files: Vec<PathBuf>,
 }
 
-pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let mut formats = Vec::with_capacity(args.files.len());
+/// Limits for files ingested by an operator: no cap on the number of records (files
+/// are read in chunks, so memory stays bounded); every other limit as the parser's.
+pub fn file_limits() -> Limits {
+    Limits {
+        records_max: usize::MAX,
+        ..Limits::default()
+    }
+}
+
+/// Validates and stores files as one batch; prints the problems on rejection.
+pub fn ingest_files(
+    store: &dyn sightline_store::Store,
+    files: &[PathBuf],
+) -> anyhow::Result<Result<IngestSummary, u64>> {
+    let mut formats = Vec::with_capacity(files.len());
     let mut total_bytes = 0u64;
-    for path in &args.files {
+    for path in files {
         let name = path.display().to_string();
         let format = Format::from_file_name(&name)
             .with_context(|| format!("{name}: unknown file type (use .json, .jsonl or .csv)"))?;
@@ -34,40 +49,58 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             .len();
         formats.push(format);
     }
-    let store = super::open_store(&args.db)?;
-    let started = Instant::now();
     let received_at = chrono::Utc::now();
     let progress = ProgressBar::new(total_bytes).with_style(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut batch = BatchIngest::begin(store.as_ref(), received_at, Limits::default())?;
-    for (path, format) in args.files.iter().zip(formats) {
-        let name = path.display().to_string();
-        let mut file = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
-        match format {
-            Format::JsonLines => push_json_lines(&mut batch, &mut file, &progress)
-                .with_context(|| format!("{name}: cannot read"))?,
-            Format::JsonArray | Format::Csv => {
-                let mut input = Vec::new();
-                file.read_to_end(&mut input)
-                    .with_context(|| format!("{name}: cannot read"))?;
-                progress.inc(input.len() as u64);
-                let mut results = Vec::new();
-                interchange::for_each_record(
-                    &input,
-                    format,
-                    received_at,
-                    &Limits::default(),
-                    &mut |result| results.push(result),
-                );
-                batch.push_results(results)?;
+    let mut batch = BatchIngest::begin(store, received_at, file_limits())?;
+    // Reading and validating (on all cores) runs ahead of appending, a couple of
+    // chunks at most, so the database and the parser work at the same time and
+    // memory stays bounded.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Step>(2);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let producer =
+            scope.spawn(move || read_files(files, formats, received_at, &sender, &progress));
+        for step in receiver {
+            match step {
+                Step::Chunk(results) => batch.push_prepared(results)?,
+                Step::EndFile(name) => batch.end_file(&name),
             }
         }
-        batch.end_file(&name);
-    }
-    progress.finish_and_clear();
+        producer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the file reader panicked"))??;
+        Ok(())
+    })?;
     match batch.finish() {
+        Ok(summary) => Ok(Ok(summary)),
+        Err(IngestError::Rejected(files)) => {
+            for file in &files {
+                for problem in &file.rejected.problems {
+                    eprintln!("{}: {problem}", file.file);
+                }
+                let n_shown = file.rejected.problems.len() as u64;
+                if file.rejected.n_problems > n_shown {
+                    eprintln!(
+                        "{}: ... and {} more problem(s)",
+                        file.file,
+                        file.rejected.n_problems - n_shown
+                    );
+                }
+            }
+            Ok(Err(files.iter().map(|file| file.rejected.n_problems).sum()))
+        }
+        Err(IngestError::Store(error)) => {
+            Err(error).context("the database failed; nothing was stored")
+        }
+    }
+}
+
+pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(&args.db)?;
+    let started = Instant::now();
+    match ingest_files(store.as_ref(), &args.files)? {
         Ok(summary) => {
             let seconds = started.elapsed().as_secs_f64();
             println!(
@@ -83,36 +116,75 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(IngestError::Rejected(files)) => {
-            for file in &files {
-                for problem in &file.rejected.problems {
-                    eprintln!("{}: {problem}", file.file);
-                }
-                let n_shown = file.rejected.problems.len() as u64;
-                if file.rejected.n_problems > n_shown {
-                    eprintln!(
-                        "{}: ... and {} more problem(s)",
-                        file.file,
-                        file.rejected.n_problems - n_shown
-                    );
-                }
-            }
-            let n_problems: u64 = files.iter().map(|file| file.rejected.n_problems).sum();
+        Err(n_problems) => {
             eprintln!("rejected: {n_problems} problem(s); nothing was stored");
             Ok(ExitCode::FAILURE)
-        }
-        Err(IngestError::Store(error)) => {
-            Err(error).context("the database failed; nothing was stored")
         }
     }
 }
 
-/// Feeds a JSON Lines file to the batch in chunks of whole lines.
-fn push_json_lines(
-    batch: &mut BatchIngest<'_>,
-    file: &mut std::fs::File,
+/// What the file reader hands to the appender.
+enum Step {
+    Chunk(Vec<Result<PreparedRecord, Vec<Problem>>>),
+    EndFile(String),
+}
+
+/// Reads and validates every file in order, sending prepared chunks.
+fn read_files(
+    files: &[PathBuf],
+    formats: Vec<Format>,
+    received_at: DateTime<Utc>,
+    sender: &SyncSender<Step>,
     progress: &ProgressBar,
 ) -> anyhow::Result<()> {
+    let limits = file_limits();
+    for (path, format) in files.iter().zip(formats) {
+        let name = path.display().to_string();
+        let mut file = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
+        match format {
+            Format::JsonLines => {
+                let mut send = |chunk: &[u8], first_line_number: u64| {
+                    let prepared = sightline_app::prepare_json_lines(
+                        chunk,
+                        first_line_number,
+                        received_at,
+                        &limits,
+                    );
+                    // A closed channel means the appender stopped on an error it reports.
+                    sender.send(Step::Chunk(prepared)).is_ok()
+                };
+                read_json_line_chunks(&mut file, progress, &mut send)
+                    .with_context(|| format!("{name}: cannot read"))?;
+            }
+            Format::JsonArray | Format::Csv => {
+                let mut input = Vec::new();
+                file.read_to_end(&mut input)
+                    .with_context(|| format!("{name}: cannot read"))?;
+                progress.inc(input.len() as u64);
+                let mut results = Vec::new();
+                interchange::for_each_record(&input, format, received_at, &limits, &mut |result| {
+                    results.push(result.map(|parsed| sightline_app::prepare(parsed, received_at)))
+                });
+                if sender.send(Step::Chunk(results)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if sender.send(Step::EndFile(name)).is_err() {
+            return Ok(());
+        }
+    }
+    progress.finish_and_clear();
+    Ok(())
+}
+
+/// Reads a JSON Lines file in chunks of whole lines, calling `send` with each
+/// chunk and the number of its first line; stops early when `send` says so.
+fn read_json_line_chunks(
+    file: &mut std::fs::File,
+    progress: &ProgressBar,
+    send: &mut dyn FnMut(&[u8], u64) -> bool,
+) -> std::io::Result<()> {
     let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
     let mut next_line_number = 1u64;
     let mut read_buffer = vec![0u8; CHUNK_BYTES];
@@ -138,7 +210,9 @@ fn push_json_lines(
         } else {
             &chunk
         };
-        batch.push_json_lines(input, next_line_number)?;
+        if !send(input, next_line_number) {
+            return Ok(());
+        }
         next_line_number += chunk.iter().filter(|&&byte| byte == b'\n').count() as u64;
         if at_end {
             return Ok(());

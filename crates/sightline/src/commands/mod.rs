@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
+pub mod bench;
+pub mod demo;
 pub mod ingest;
 pub mod records;
 pub mod serve;
+pub mod synth;
 pub mod token;
 
 use crate::DbArg;

@@ -20,23 +20,33 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(&args.db)?;
+    let config = ServerConfig {
+        body_bytes_max: args.body_bytes_max,
+        ..ServerConfig::default()
+    };
+    serve_blocking(&args.db.db, args.addr, config)
+}
+
+/// Opens the store and serves until Ctrl-C or SIGTERM.
+pub fn serve_blocking(
+    db_url: &str,
+    addr: SocketAddr,
+    config: ServerConfig,
+) -> anyhow::Result<ExitCode> {
+    let store = sightline_store::open(db_url).context("could not open the database")?;
     let backend = store.backend();
     let state = AppState {
         store: Arc::from(store),
-        config: Arc::new(ServerConfig {
-            body_bytes_max: args.body_bytes_max,
-            ..ServerConfig::default()
-        }),
+        config: Arc::new(config),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.addr)
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .with_context(|| format!("could not listen on {}", args.addr))?;
+            .with_context(|| format!("could not listen on {}", addr))?;
         let local_addr = listener.local_addr().context("no local address")?;
         tracing::info!(addr = %local_addr, backend = %backend, "serving");
         eprintln!("Sightline is serving on http://{local_addr} ({backend})");

@@ -1,0 +1,94 @@
+//! `sightline demo`: a synthetic region in a fresh embedded database, served.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its region files and database (replaced on each run).
+    #[arg(long, default_value = "sightline-demo")]
+    dir: PathBuf,
+    /// How many children the region holds.
+    #[arg(long, default_value_t = 2_000)]
+    children: u64,
+    /// The region's seed.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let region_dir = args.dir.join("region");
+    let db_path = args.dir.join("sightline-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db_path.display()));
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("{}: cannot remove", path.display()))?;
+        }
+    }
+    if region_dir.exists() {
+        std::fs::remove_dir_all(&region_dir)
+            .with_context(|| format!("{}: cannot remove", region_dir.display()))?;
+    }
+    eprintln!(
+        "1/3 generating a synthetic region of {} children (seed {}) in {}",
+        args.children,
+        args.seed,
+        region_dir.display()
+    );
+    let config = super::synth::config(args.children, args.seed, None, None)?;
+    let summary = sightline_synth::generate(&config, &region_dir)?;
+    let db_url = format!("sqlite://{}", db_path.display());
+    let store = sightline_store::open(&db_url).context("could not create the demo database")?;
+    eprintln!(
+        "2/3 ingesting {} records from {} agencies into {db_url}",
+        summary.records,
+        summary.files.len()
+    );
+    let files: Vec<PathBuf> = summary
+        .files
+        .iter()
+        .map(|file| region_dir.join(file))
+        .collect();
+    let ingest = super::ingest::ingest_files(store.as_ref(), &files)?.map_err(|n_problems| {
+        anyhow::anyhow!("the synthetic region failed validation with {n_problems} problem(s)")
+    })?;
+    let police =
+        sightline_core::AgencyId::parse("police").map_err(|error| anyhow::anyhow!("{error}"))?;
+    let token = sightline_app::create_token(store.as_ref(), &police, chrono::Utc::now())?;
+    drop(store);
+    eprintln!(
+        "3/3 ready in {:.0} s: {} records stored",
+        started.elapsed().as_secs_f64(),
+        ingest.stored
+    );
+    println!();
+    println!(
+        "Sightline demo: {} synthetic children, {} households, {} records from {} agencies.",
+        summary.children,
+        summary.households,
+        summary.records,
+        summary.files.len()
+    );
+    println!("  API document:  http://{}/api/openapi.json", args.addr);
+    println!("  Police token:  {}", token.secret);
+    println!(
+        "  Try:           curl -H 'Authorization: Bearer {}' 'http://{}/api/v1/records?limit=3'",
+        token.secret, args.addr
+    );
+    println!("  Ground truth:  {}", region_dir.join("truth").display());
+    println!("Stop with Ctrl-C.");
+    println!();
+    super::serve::serve_blocking(
+        &db_url,
+        args.addr,
+        sightline_server::ServerConfig::default(),
+    )
+}
