@@ -102,8 +102,17 @@ fn main() {
         mentions.push(mention);
         truth.push(who as u32);
     }
+    drop(persons);
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
     eprintln!(
-        "generated {n_records} mentions in {:.2}s",
+        "generated {n_records} mentions in {:.2}s; input held: {rss}",
         started.elapsed().as_secs_f64()
     );
     let settings = Settings::uk_persons().unwrap_or_else(|err| panic!("{err}"));

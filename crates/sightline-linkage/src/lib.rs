@@ -14,6 +14,35 @@
 //! Settings (columns, comparison levels, blocking rules, limits, thresholds) come
 //! from TOML; two are built in: [`Settings::uk_persons`] and [`Settings::febrl`].
 //!
+//! Entry points: [`LinkageIndex::train_and_link`] (batch, training a model with
+//! a seeded RNG), [`LinkageIndex::batch`] (batch with a frozen [`Model`]),
+//! [`LinkageIndex::add`] (one mention at intake), [`LinkageIndex::decide`]
+//! (a person's match / non-match), [`LinkageIndex::explain`] (the waterfall),
+//! [`LinkageIndex::search`] (fuzzy search), [`Model::to_toml`] /
+//! [`Model::from_toml`] (freeze a model), [`evaluate_febrl`] (quality report).
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use sightline_linkage::{LinkScope, LinkageIndex, MentionInput, Settings};
+//!
+//! let mentions = vec![
+//!     MentionInput::new("gp/1/c").with("given_names", "Peter").with("family_name", "Smith").with("dob", "2006-03-01"),
+//!     MentionInput::new("police/9/c").with("given_names", "Pete").with("family_name", "SMITH").with("dob", "2006-01-03"),
+//!     MentionInput::new("school/4/c").with("given_names", "Amelia").with("family_name", "Hughes").with("dob", "2015-06-02"),
+//! ];
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+//! let settings = Settings::uk_persons()?;
+//! let (mut index, _report) = LinkageIndex::train_and_link(settings, LinkScope::Dedupe, &mentions, &[], &mut rng)?;
+//! let explanation = index.explain(0, 1).ok_or("no such records")?;
+//! for field in &explanation.fields {
+//!     println!("{:>12} {:<28} {:+.2}", field.field, field.level, field.weight);
+//! }
+//! let later = MentionInput::new("ed/7/c").with("given_names", "Amelia").with("family_name", "Hughes");
+//! let outcome = index.add(&later)?;
+//! println!("record {} is person {} with {} links", outcome.record, outcome.person, outcome.links.len());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Invariant: a person (cluster) never holds two different valid strong identifiers (NHS numbers).
 //! Invariant: a person never holds two different source person ids of one agency unless a person decided they match.
 //! Invariant: two mentions a person decided are different are never in one person.

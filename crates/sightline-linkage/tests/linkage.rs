@@ -658,3 +658,96 @@ fn train_and_link_equals_incremental_with_its_frozen_model() {
     assert_eq!(batch.persons(), incremental.persons());
     assert_eq!(links_signature(&batch), links_signature(&incremental));
 }
+
+const CHAIN_SETTINGS: &str = r#"
+name = "chain-test"
+[limits]
+block_records_max = 100
+em_pairs_max = 1000
+u_random_pairs = 1000
+em_iterations_max = 10
+cluster_pair_scores_max = 100
+[thresholds]
+link_probability = 0.95
+review_probability = 0.5
+merge_probability = 0.9
+[[column]]
+name = "all"
+kind = "category"
+[[column]]
+name = "g"
+kind = "category"
+[[column]]
+name = "h"
+kind = "category"
+[[column]]
+name = "k"
+kind = "category"
+[[comparison]]
+name = "g"
+column = "g"
+levels = [{ kind = "exact_normalised" }]
+[[comparison]]
+name = "h"
+column = "h"
+levels = [{ kind = "exact_normalised" }]
+[[comparison]]
+name = "k"
+column = "k"
+levels = [{ kind = "exact_normalised" }]
+[[blocking]]
+name = "all"
+keys = [{ column = "all", key = "exact" }]
+[training]
+em_sessions = ["all"]
+"#;
+
+#[test]
+fn a_weak_link_does_not_chain_two_clusters() {
+    let settings = Settings::from_toml(CHAIN_SETTINGS).unwrap();
+    let comparison = |name: &str, agree: f64| sightline_linkage::model::ComparisonModel {
+        name: name.to_string(),
+        labels: vec!["exact after normalisation".into(), "else".into()],
+        m: vec![0.9, 0.1],
+        u: vec![0.01, 0.99],
+        log2_bayes_factor: vec![agree, -2.0],
+        tf_levels: vec![false, false],
+        tf: None,
+    };
+    let model = Model {
+        prior_log2_odds: 0.0,
+        comparisons: vec![
+            comparison("g", 10.0),
+            comparison("h", 10.0),
+            comparison("k", 12.0),
+        ],
+    };
+    let record = |key: &str, g: &str, h: &str, k: &str| {
+        MentionInput::new(key)
+            .with("all", "x")
+            .with("g", g)
+            .with("h", h)
+            .with("k", k)
+    };
+    // A-B share g (weight 6), C-D share g and h (18), B-C share only k (8); A-C, A-D and B-D share nothing.
+    let mentions = vec![
+        record("a", "1", "a", "p"),
+        record("b", "1", "b", "q"),
+        record("c", "2", "c", "q"),
+        record("d", "2", "c", "r"),
+    ];
+    let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, &mentions, &[]).unwrap();
+    assert!(
+        index
+            .links()
+            .iter()
+            .any(|l| (l.left, l.right) == (1, 2) && l.kind == LinkKind::Auto)
+    );
+    let persons = index.persons();
+    assert_eq!(persons[0], persons[1]);
+    assert_eq!(persons[2], persons[3]);
+    assert_ne!(
+        persons[1], persons[2],
+        "the B-C link alone must not merge {{A,B}} with {{C,D}}"
+    );
+}
