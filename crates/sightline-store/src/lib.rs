@@ -35,6 +35,7 @@
 // Tests may unwrap: a panic there is a failed test, not a crashed server.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod accounts;
 mod error;
 mod migrations;
 mod postgres_backend;
@@ -45,6 +46,10 @@ mod url;
 
 use std::fmt;
 
+pub use accounts::{
+    ACCOUNT_LIST_LIMIT_MAX, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow, AuditStore, GrantRow,
+    NewGrant, NewUser, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
+};
 pub use error::StoreError;
 pub use migrations::{AppliedMigration, MigrationReport};
 pub use reference::{ReferenceRow, reference_bulk_insert};
@@ -238,6 +243,10 @@ pub trait Store: Send + Sync {
     fn revoke_token(&self, token_id: i64, revoked_at_us: i64) -> Result<bool, StoreError>;
     /// Which backend this is.
     fn backend(&self) -> Backend;
+    /// Staff accounts, sessions, login throttling, break-glass grants, token list.
+    fn accounts(&self) -> &dyn AccountStore;
+    /// The append-only, hash-chained audit log.
+    fn audit(&self) -> &dyn AuditStore;
 }
 
 /// An open write transaction. [`WriteTx::commit`] consumes it; dropping it without

@@ -2,6 +2,8 @@
 //! of its own, with prepared statements cached per connection. Writers take a
 //! transaction-scoped advisory lock first, so `seq` order equals commit order.
 
+mod accounts;
+
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -416,6 +418,14 @@ impl Store for PgStore {
 
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn accounts(&self) -> &dyn crate::AccountStore {
+        self
+    }
+
+    fn audit(&self) -> &dyn crate::AuditStore {
+        self
     }
 }
 

@@ -1,6 +1,8 @@
 //! The SQLite backend: one writer connection behind a mutex, plus a small pool of
 //! other connections for reads and token writes. WAL with `synchronous=FULL`.
 
+mod accounts;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -380,6 +382,14 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn accounts(&self) -> &dyn crate::AccountStore {
+        self
+    }
+
+    fn audit(&self) -> &dyn crate::AuditStore {
+        self
     }
 }
 

