@@ -230,6 +230,8 @@ pub struct Comparison {
     pub tf_adjust: bool,
     /// Levels in order, strongest first; "else" is implicit after them.
     pub levels: Vec<Level>,
+    /// The largest `max` of its Damerau-Levenshtein levels (0 when none).
+    pub edit_distance_max: usize,
 }
 
 /// One part of a blocking key.
@@ -448,11 +450,20 @@ impl Settings {
                     other_column,
                 });
             }
+            let edit_distance_max = levels
+                .iter()
+                .filter_map(|l| match l.spec {
+                    LevelSpec::DamerauLevenshtein { max } => Some(max),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
             settings.comparisons.push(Comparison {
                 name: comparison.name.clone(),
                 column,
                 tf_adjust: comparison.tf_adjust,
                 levels,
+                edit_distance_max,
             });
         }
         for rule in &raw.blocking_rules {

@@ -152,12 +152,17 @@ pub fn jaro_winkler_upper_bound(a: &str, a_mask: u64, b: &str, b_mask: u64) -> f
     }
 }
 
-/// True when the optimal-string-alignment distance is at most `max`; stops
-/// early once every cell of two consecutive rows exceeds it.
+/// True when the optimal-string-alignment distance is at most `max`.
 pub fn osa_within(a: &str, b: &str, max: usize) -> bool {
+    osa_capped(a, b, max).is_some()
+}
+
+/// The optimal-string-alignment distance when it is at most `max`, else
+/// `None`; stops early once every cell of two consecutive rows exceeds it.
+pub fn osa_capped(a: &str, b: &str, max: usize) -> Option<usize> {
     let (ab, bb) = (a.as_bytes(), b.as_bytes());
     if ab.len().abs_diff(bb.len()) > max {
-        return false;
+        return None;
     }
     if !a.is_ascii()
         || !b.is_ascii()
@@ -165,11 +170,13 @@ pub fn osa_within(a: &str, b: &str, max: usize) -> bool {
         || bb.len() >= FAST_LEN_MAX
         || max > 200
     {
-        return strsim::osa_distance(a, b) <= max;
+        let distance = strsim::osa_distance(a, b);
+        return (distance <= max).then_some(distance);
     }
     let b_len = bb.len();
     if ab.is_empty() || b_len == 0 {
-        return ab.len().max(b_len) <= max;
+        let distance = ab.len().max(b_len);
+        return (distance <= max).then_some(distance);
     }
     let limit = max as u8;
     let mut prev_two = [0u8; FAST_LEN_MAX + 1];
@@ -193,13 +200,14 @@ pub fn osa_within(a: &str, b: &str, max: usize) -> bool {
         }
         // Later rows are at least min(this row, previous row + 1).
         if row_min > limit && prev_min >= limit {
-            return false;
+            return None;
         }
         prev_min = row_min;
         std::mem::swap(&mut prev_two, &mut prev);
         std::mem::swap(&mut prev, &mut curr);
     }
-    prev[b_len] <= limit
+    let distance = prev[b_len];
+    (distance <= limit).then_some(usize::from(distance))
 }
 
 #[cfg(test)]
@@ -233,6 +241,8 @@ mod tests {
             prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
             for max in 0..4 {
                 prop_assert_eq!(osa_within(&a, &b, max), strsim::osa_distance(&a, &b) <= max);
+                let exact = strsim::osa_distance(&a, &b);
+                prop_assert_eq!(osa_capped(&a, &b, max), (exact <= max).then_some(exact));
             }
             let bound = jaro_winkler_upper_bound(&a, char_mask(&a), &b, char_mask(&b));
             prop_assert!(bound + 1e-12 >= strsim::jaro_winkler(&a, &b) || a.is_empty() || b.is_empty());

@@ -331,6 +331,8 @@ impl RecordStore {
         // Jaro-Winkler is computed at most once per pair, however many levels use it.
         let mut jaro_winkler: Option<f64> = None;
         let mut jaro_winkler_bound: Option<f64> = None;
+        // Edit distance is computed once, capped at the largest DL level's maximum.
+        let mut edit_distance: Option<Option<usize>> = None;
         for (level_idx, level) in comparison.levels.iter().enumerate() {
             let holds = match &level.spec {
                 LevelSpec::Exact => same_raw,
@@ -352,7 +354,11 @@ impl RecordStore {
                 }
                 LevelSpec::DamerauLevenshtein { max } => {
                     let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
-                    similarity::osa_within(sa, sb, *max)
+                    edit_distance
+                        .get_or_insert_with(|| {
+                            similarity::osa_capped(sa, sb, comparison.edit_distance_max)
+                        })
+                        .is_some_and(|distance| distance <= *max)
                 }
                 LevelSpec::Swapped { .. } => level
                     .other_column
