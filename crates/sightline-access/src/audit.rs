@@ -220,6 +220,11 @@ impl ChainVerifier {
         Ok(())
     }
 
+    /// The `seq` of the last entry checked (0 before any).
+    pub fn last_seq(&self) -> i64 {
+        self.next_seq - 1
+    }
+
     /// Checks that the chain ends where the recorded head says it does.
     pub fn finish(self, recorded_head: Option<Head>) -> Result<ChainSummary, ChainBreak> {
         let last_seq = self.next_seq - 1;

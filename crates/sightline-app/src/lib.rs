@@ -6,6 +6,8 @@
 //! Invariant: nothing here logs personal data; log lines carry counts, agency ids
 //! and record ids only.
 
+pub mod accounts;
+pub mod audit;
 pub mod ingest;
 pub mod tokens;
 

@@ -1,0 +1,707 @@
+//! Staff accounts and sessions: argon2id password hashes, 256-bit session ids of
+//! which only the SHA-256 is stored, idle and absolute timeouts, lock-out after
+//! repeated failures, CSRF tokens bound to the session, break-glass grants and
+//! demo accounts.
+//!
+//! - Invariant: a login answer does not depend on whether the username exists:
+//!   failures are counted and locked per username, known or not, and an unknown
+//!   username still costs one argon2id verification.
+//! - Invariant: nothing secret is logged or kept: passwords and session ids exist
+//!   only in memory; `Debug` of [`Password`] and [`SessionSecret`] is redacted.
+
+use crate::audit::{AuditActor, record};
+use argon2::password_hash::SaltString;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sightline_access::{
+    AccessContext, Action, Actor, BreakGlassGrant, BreakGlassReason, Decision, Resource, Role,
+    authorize,
+};
+use sightline_core::AgencyId;
+use sightline_store::{NewGrant, NewUser, Store, StoreError, ThrottlePolicy, UserRow};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// Session and login rules. Every limit is explicit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends.
+    pub idle_us: i64,
+    /// A session ends this long after login, however busy.
+    pub absolute_us: i64,
+    /// `last_seen` is written at most this often per session.
+    pub touch_interval_us: i64,
+    /// Lock-out after repeated failed logins.
+    pub throttle: ThrottlePolicy,
+    /// How long a break-glass grant lasts.
+    pub break_glass_us: i64,
+}
+
+const MINUTE_US: i64 = 60 * 1_000_000;
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle_us: 30 * MINUTE_US,
+            absolute_us: 12 * 60 * MINUTE_US,
+            touch_interval_us: MINUTE_US,
+            throttle: ThrottlePolicy {
+                window_us: 15 * MINUTE_US,
+                failures_max: 5,
+                lockout_us: 15 * MINUTE_US,
+            },
+            break_glass_us: 4 * 60 * MINUTE_US,
+        }
+    }
+}
+
+/// A login name: 3 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    /// Parses a username (lower case only, so two accounts cannot differ by case).
+    pub fn parse(text: &str) -> Result<Self, AccountError> {
+        let ok_chars = text.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'.' | b'_' | b'-')
+        });
+        let ok_start = text
+            .bytes()
+            .next()
+            .is_some_and(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit());
+        if (3..=64).contains(&text.len()) && ok_chars && ok_start {
+            Ok(Username(text.to_owned()))
+        } else {
+            Err(AccountError::InvalidUsername)
+        }
+    }
+
+    /// The username.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A team name: 1 to 64 of `a-z 0-9 -`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team(String);
+
+impl Team {
+    /// Parses a team name.
+    pub fn parse(text: &str) -> Result<Self, AccountError> {
+        let ok = (1..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+        if ok {
+            Ok(Team(text.to_owned()))
+        } else {
+            Err(AccountError::InvalidTeam)
+        }
+    }
+
+    /// The team name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 12 to 1,024 characters. `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Fewest characters.
+    pub const CHARS_MIN: usize = 12;
+    /// Most bytes (bounds the hashing work an attacker can ask for).
+    pub const BYTES_MAX: usize = 1_024;
+
+    /// Parses a new password.
+    pub fn parse(text: &str) -> Result<Self, AccountError> {
+        if text.chars().count() < Self::CHARS_MIN {
+            return Err(AccountError::WeakPassword);
+        }
+        if text.len() > Self::BYTES_MAX {
+            return Err(AccountError::PasswordTooLong);
+        }
+        Ok(Password(text.to_owned()))
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Password(..)")
+    }
+}
+
+/// The cookie value of a session: 256 random bits as 64 hex digits. Only its
+/// SHA-256 is stored. `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionSecret(String);
+
+impl SessionSecret {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        SessionSecret(hex::encode(bytes))
+    }
+
+    /// Parses a presented cookie value; `None` if it cannot be a session id.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 64 && text.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            .then(|| SessionSecret(text.to_ascii_lowercase()))
+    }
+
+    /// The cookie value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps.
+    pub fn id_hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+
+    /// The CSRF (synchroniser) token of this session: derived from the secret, so
+    /// only the holder of the session cookie can know it, and it dies with it.
+    pub fn csrf_token(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"sightline-csrf-v1\0");
+        hasher.update(self.0.as_bytes());
+        hex::encode(hasher.finalize())
+    }
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("SessionSecret(..)")
+    }
+}
+
+/// Compares two tokens in time that does not depend on where they differ.
+pub fn tokens_match(expected: &str, given: &str) -> bool {
+    let (expected, given) = (expected.as_bytes(), given.as_bytes());
+    if expected.len() != given.len() {
+        return false;
+    }
+    expected
+        .iter()
+        .zip(given)
+        .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+        == 0
+}
+
+/// A random token for forms shown before login (double-submit with a cookie).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A user as the rest of Sightline sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The user's id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Agency.
+    pub agency: AgencyId,
+    /// Team, if any.
+    pub team: Option<String>,
+}
+
+impl Account {
+    fn from_row(row: &UserRow) -> Result<Account, AccountError> {
+        Ok(Account {
+            id: row.id,
+            username: row.username.clone(),
+            role: Role::parse(&row.role).map_err(|_| AccountError::CorruptUser)?,
+            agency: AgencyId::parse(&row.agency).map_err(|_| AccountError::CorruptUser)?,
+            team: row.team.clone(),
+        })
+    }
+
+    /// The account as [`sightline_access::authorize`] takes it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id,
+            role: self.role,
+            agency: self.agency.clone(),
+            team: self.team.clone(),
+        }
+    }
+}
+
+/// What can go wrong with accounts. Messages carry no secret.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "a username is 3 to 64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
+    )]
+    InvalidUsername,
+    #[error("a team is 1 to 64 characters of a-z, 0-9 and '-'")]
+    InvalidTeam,
+    #[error("a password needs at least 12 characters")]
+    WeakPassword,
+    #[error("a password may have at most 1,024 bytes")]
+    PasswordTooLong,
+    #[error("that username is taken")]
+    UsernameTaken,
+    #[error("password hashing failed")]
+    Hashing,
+    #[error("a stored user has an unknown role or agency")]
+    CorruptUser,
+}
+
+fn hasher() -> Argon2<'static> {
+    // argon2id, version 0x13, 19 MiB, 2 passes, 1 lane: OWASP's recommended minimum.
+    Argon2::default()
+}
+
+/// The PHC string of an argon2id hash of `password` with a fresh random salt.
+pub fn hash_password(password: &Password) -> Result<String, AccountError> {
+    let mut salt_bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| AccountError::Hashing)?;
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|_| AccountError::Hashing)
+}
+
+fn password_matches(stored_hash: &str, password: &str) -> bool {
+    PasswordHash::new(stored_hash).is_ok_and(|parsed| {
+        hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash of nothing anyone knows, verified against when the username is
+/// unknown, so that answering takes as long as for a real user.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        Password::parse(&random_token())
+            .and_then(|password| hash_password(&password))
+            .unwrap_or_default()
+    })
+}
+
+/// An account to create.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: Username,
+    pub password: Password,
+    pub role: Role,
+    pub agency: AgencyId,
+    pub team: Option<Team>,
+}
+
+/// Creates an account (audited as `create_user` by `by`).
+pub fn create_account(
+    store: &dyn Store,
+    account: &NewAccount,
+    by: &AuditActor,
+    now: DateTime<Utc>,
+) -> Result<Account, AccountError> {
+    let row = NewUser {
+        username: account.username.as_str().to_owned(),
+        password_hash: hash_password(&account.password)?,
+        role: account.role.as_str().to_owned(),
+        agency: account.agency.as_str().to_owned(),
+        team: account.team.as_ref().map(|team| team.as_str().to_owned()),
+        created_at_us: crate::to_micros(now),
+    };
+    let id = store
+        .accounts()
+        .create_user(&row)?
+        .ok_or(AccountError::UsernameTaken)?;
+    record(
+        store,
+        by,
+        "create_user",
+        &format!("user:{id}"),
+        &format!("role:{}", by.role),
+        "ok",
+        now,
+    )?;
+    Ok(Account {
+        id,
+        username: row.username,
+        role: account.role,
+        agency: account.agency.clone(),
+        team: row.team,
+    })
+}
+
+/// Accounts, by username, at most `limit`.
+pub fn list_accounts(store: &dyn Store, limit: u32) -> Result<Vec<Account>, AccountError> {
+    store
+        .accounts()
+        .list_users(limit)?
+        .iter()
+        .map(Account::from_row)
+        .collect()
+}
+
+/// The answer to a login attempt.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in: set the cookie to `secret`.
+    SignedIn {
+        account: Account,
+        secret: SessionSecret,
+    },
+    /// Refused. The same for a wrong password and an unknown username; when the
+    /// username is locked (known or not), until when.
+    Refused { locked_until: Option<DateTime<Utc>> },
+}
+
+/// Checks a username and password and starts a session.
+pub fn login(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+    now: DateTime<Utc>,
+    policy: &SessionPolicy,
+) -> Result<LoginOutcome, AccountError> {
+    let now_us = crate::to_micros(now);
+    let accounts = store.accounts();
+    let Ok(username) = Username::parse(username.trim()) else {
+        // No such account can exist; still spend the time of a verification.
+        let _ = password_matches(dummy_hash(), password);
+        return Ok(LoginOutcome::Refused { locked_until: None });
+    };
+    let username = username.as_str();
+    if let Some(throttle) = accounts.login_throttle(username)?
+        && let Some(locked_until_us) = throttle.locked_until_us
+        && locked_until_us > now_us
+    {
+        return Ok(LoginOutcome::Refused {
+            locked_until: Some(crate::from_micros(locked_until_us)),
+        });
+    }
+    let user = accounts
+        .user_by_username(username)?
+        .filter(|user| user.disabled_at_us.is_none());
+    let password = if password.len() > Password::BYTES_MAX {
+        ""
+    } else {
+        password
+    };
+    let verified = match &user {
+        Some(user) => password_matches(&user.password_hash, password) && !password.is_empty(),
+        None => {
+            let _ = password_matches(dummy_hash(), password);
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        let throttle = accounts.record_login_failure(username, now_us, &policy.throttle)?;
+        let locked_until = throttle
+            .locked_until_us
+            .filter(|until| *until > now_us)
+            .map(crate::from_micros);
+        tracing::info!(locked = locked_until.is_some(), "login refused");
+        return Ok(LoginOutcome::Refused { locked_until });
+    };
+    let account = Account::from_row(&user)?;
+    accounts.clear_login_failures(username)?;
+    let secret = SessionSecret::generate();
+    accounts.create_session(&secret.id_hash(), account.id, now_us)?;
+    record(
+        store,
+        &AuditActor::of(&account),
+        "login",
+        &format!("user:{}", account.id),
+        "password",
+        "ok",
+        now,
+    )?;
+    tracing::info!(user.id = account.id, "signed in");
+    Ok(LoginOutcome::SignedIn { account, secret })
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    /// Whose.
+    pub account: Account,
+    /// The CSRF token every form of this session must carry.
+    pub csrf_token: String,
+}
+
+/// The account of a presented session cookie, if the session is live: not ended,
+/// used within the idle timeout, and younger than the absolute timeout.
+pub fn session_account(
+    store: &dyn Store,
+    cookie_value: &str,
+    now: DateTime<Utc>,
+    policy: &SessionPolicy,
+) -> Result<Option<LiveSession>, AccountError> {
+    let Some(secret) = SessionSecret::parse(cookie_value) else {
+        return Ok(None);
+    };
+    let now_us = crate::to_micros(now);
+    let id_hash = secret.id_hash();
+    let accounts = store.accounts();
+    let Some(session) = accounts.session(&id_hash)? else {
+        return Ok(None);
+    };
+    let expired = session.ended_at_us.is_some()
+        || now_us.saturating_sub(session.last_seen_us) >= policy.idle_us
+        || now_us.saturating_sub(session.created_at_us) >= policy.absolute_us;
+    if expired {
+        if session.ended_at_us.is_none() {
+            accounts.end_session(&id_hash, now_us)?;
+        }
+        return Ok(None);
+    }
+    let Some(user) = accounts
+        .user_by_id(session.user_id)?
+        .filter(|user| user.disabled_at_us.is_none())
+    else {
+        return Ok(None);
+    };
+    if now_us.saturating_sub(session.last_seen_us) >= policy.touch_interval_us {
+        accounts.touch_session(&id_hash, now_us)?;
+    }
+    Ok(Some(LiveSession {
+        account: Account::from_row(&user)?,
+        csrf_token: secret.csrf_token(),
+    }))
+}
+
+/// Ends a session (logout). Audited when it was live.
+pub fn logout(
+    store: &dyn Store,
+    cookie_value: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let Some(secret) = SessionSecret::parse(cookie_value) else {
+        return Ok(());
+    };
+    let accounts = store.accounts();
+    let id_hash = secret.id_hash();
+    let Some(session) = accounts.session(&id_hash)? else {
+        return Ok(());
+    };
+    if accounts.end_session(&id_hash, crate::to_micros(now))?
+        && let Some(user) = accounts.user_by_id(session.user_id)?
+    {
+        let account = Account::from_row(&user)?;
+        record(
+            store,
+            &AuditActor::of(&account),
+            "logout",
+            &format!("user:{}", account.id),
+            "session",
+            "ok",
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// What is known about an account's access at `now` (its live break-glass
+/// grants; relationships are added by linkage and alerts as they land).
+pub fn access_context(
+    store: &dyn Store,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<AccessContext, AccountError> {
+    let grants = store
+        .accounts()
+        .live_grants(account.id, crate::to_micros(now))?
+        .into_iter()
+        .map(|grant| BreakGlassGrant {
+            grant_id: grant.id,
+            user_id: grant.user_id,
+            resource_key: grant.resource_key,
+            expires_at_us: grant.expires_at_us,
+        })
+        .collect();
+    Ok(AccessContext {
+        relationships: Vec::new(),
+        grants,
+    })
+}
+
+/// The answer to a break-glass request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BreakGlassOutcome {
+    /// Granted until then; recorded for the privacy officer and audited.
+    Granted {
+        grant_id: i64,
+        expires_at: DateTime<Utc>,
+    },
+    /// The reason was missing or unusable (the message says why).
+    BadReason(&'static str),
+    /// This account may not break glass (audited).
+    Denied,
+}
+
+/// Grants `account` time-limited full access to `resource` for a stated reason.
+/// The grant is listed on the privacy officer's page and the request is audited
+/// either way.
+pub fn break_glass(
+    store: &dyn Store,
+    account: &Account,
+    resource: &Resource,
+    reason: &str,
+    now: DateTime<Utc>,
+    policy: &SessionPolicy,
+) -> Result<BreakGlassOutcome, AccountError> {
+    let now_us = crate::to_micros(now);
+    let decision = authorize(
+        &account.actor(),
+        Action::BreakGlass,
+        resource,
+        &AccessContext::default(),
+        now_us,
+    );
+    let actor = AuditActor::of(account);
+    if decision == Decision::Deny {
+        record(
+            store,
+            &actor,
+            Action::BreakGlass.as_str(),
+            &resource.key(),
+            "",
+            "deny",
+            now,
+        )?;
+        return Ok(BreakGlassOutcome::Denied);
+    }
+    let reason = match BreakGlassReason::parse(reason) {
+        Ok(reason) => reason,
+        Err(message) => return Ok(BreakGlassOutcome::BadReason(message)),
+    };
+    let expires_at_us = now_us.saturating_add(policy.break_glass_us);
+    let grant_id = store.accounts().create_grant(&NewGrant {
+        user_id: account.id,
+        resource_key: resource.key(),
+        reason: reason.as_str().to_owned(),
+        granted_at_us: now_us,
+        expires_at_us,
+    })?;
+    record(
+        store,
+        &actor,
+        Action::BreakGlass.as_str(),
+        &resource.key(),
+        &format!("break_glass:{grant_id}: {}", reason.as_str()),
+        "granted",
+        now,
+    )?;
+    tracing::warn!(
+        user.id = account.id,
+        grant.id = grant_id,
+        "break-glass access granted"
+    );
+    Ok(BreakGlassOutcome::Granted {
+        grant_id,
+        expires_at: crate::from_micros(expires_at_us),
+    })
+}
+
+/// One demo account with its password, to print at the start of `sightline demo`.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub role: Role,
+    pub username: String,
+    pub password: String,
+    pub agency: AgencyId,
+    pub team: Option<String>,
+}
+
+/// Creates one account per role in `agency` (practitioner and team manager in
+/// team `north`), with random passwords, and returns them for printing. Only for
+/// demonstration databases.
+pub fn create_demo_accounts(
+    store: &dyn Store,
+    agency: &AgencyId,
+    now: DateTime<Utc>,
+) -> Result<Vec<DemoAccount>, AccountError> {
+    let mut created = Vec::new();
+    for role in Role::ALL {
+        let username = format!("demo.{}", role.as_str().replace('_', "-"));
+        let password = random_token()[..20].to_owned();
+        let team =
+            matches!(role, Role::Practitioner | Role::TeamManager).then(|| "north".to_owned());
+        let account = NewAccount {
+            username: Username::parse(&username)?,
+            password: Password::parse(&password)?,
+            role,
+            agency: agency.clone(),
+            team: team.as_deref().map(Team::parse).transpose()?,
+        };
+        create_account(store, &account, &AuditActor::cli(), now)?;
+        created.push(DemoAccount {
+            role,
+            username,
+            password,
+            agency: agency.clone(),
+            team,
+        });
+    }
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_and_passwords_parse() {
+        assert!(Username::parse("synthetic.worker-1").is_ok());
+        for bad in ["ab", "Upper", ".dot", "spa ce", &"a".repeat(65)] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            Password::parse("short"),
+            Err(AccountError::WeakPassword)
+        ));
+        assert!(matches!(
+            Password::parse(&"x".repeat(1_025)),
+            Err(AccountError::PasswordTooLong)
+        ));
+        let password = Password::parse("correct horse battery").unwrap();
+        assert_eq!(format!("{password:?}"), "Password(..)");
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let password = Password::parse("correct horse battery").unwrap();
+        let hash = hash_password(&password).unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+        assert!(password_matches(&hash, "correct horse battery"));
+        assert!(!password_matches(&hash, "correct horse battery!"));
+        assert_ne!(hash, hash_password(&password).unwrap(), "salted");
+        assert!(!password_matches("not a hash", "anything"));
+    }
+
+    #[test]
+    fn session_secrets_and_csrf_tokens() {
+        let secret = SessionSecret::generate();
+        assert_eq!(secret.as_str().len(), 64);
+        assert_eq!(SessionSecret::parse(secret.as_str()), Some(secret.clone()));
+        assert_eq!(SessionSecret::parse("zz"), None);
+        assert_ne!(secret.csrf_token(), SessionSecret::generate().csrf_token());
+        assert!(tokens_match(&secret.csrf_token(), &secret.csrf_token()));
+        assert!(!tokens_match(&secret.csrf_token(), ""));
+        assert_eq!(format!("{secret:?}"), "SessionSecret(..)");
+    }
+}

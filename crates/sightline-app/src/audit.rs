@@ -1,0 +1,189 @@
+//! Writing and checking the audit log: every read and write of personal data is
+//! recorded (who, role, agency, which view or action, which person or record,
+//! under which basis, with which outcome) as one entry of the hash chain whose
+//! maths is in `sightline_access::audit`.
+//!
+//! - Invariant: [`authorize_and_record`] is how a shell asks for access: it never
+//!   returns a decision that was not recorded.
+
+use chrono::{DateTime, Utc};
+use sightline_access::audit::{
+    AuditEntry, ChainBreak, ChainSummary, ChainVerifier, Head, SealedEntry, entry_hash,
+};
+use sightline_access::{AccessContext, Action, Decision, Resource, authorize};
+use sightline_store::{AuditRow, Store, StoreError};
+
+use crate::accounts::Account;
+
+/// Who an audit entry names as the actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditActor {
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub role: String,
+    pub agency: String,
+}
+
+impl AuditActor {
+    /// A signed-in user.
+    pub fn of(account: &Account) -> Self {
+        AuditActor {
+            user_id: Some(account.id),
+            username: account.username.clone(),
+            role: account.role.as_str().to_owned(),
+            agency: account.agency.as_str().to_owned(),
+        }
+    }
+
+    /// An operator at the command line (who has the database itself).
+    pub fn cli() -> Self {
+        AuditActor {
+            user_id: None,
+            username: "cli".to_owned(),
+            role: "operator".to_owned(),
+            agency: String::new(),
+        }
+    }
+}
+
+fn to_entry(row: &AuditRow) -> SealedEntry {
+    SealedEntry {
+        entry: AuditEntry {
+            seq: row.seq,
+            at_us: row.at_us,
+            actor_user_id: row.actor_user_id,
+            actor_username: row.actor_username.clone(),
+            actor_role: row.actor_role.clone(),
+            actor_agency: row.actor_agency.clone(),
+            action: row.action.clone(),
+            resource_key: row.resource_key.clone(),
+            basis: row.basis.clone(),
+            outcome: row.outcome.clone(),
+        },
+        prev_hash: row.prev_hash,
+        entry_hash: row.entry_hash,
+    }
+}
+
+/// Appends one sealed entry and returns its `seq`.
+pub fn record(
+    store: &dyn Store,
+    actor: &AuditActor,
+    action: &str,
+    resource_key: &str,
+    basis: &str,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let at_us = crate::to_micros(now);
+    let row = store.audit().append_audit(&mut |seq, prev_hash| {
+        let entry = AuditEntry {
+            seq,
+            at_us,
+            actor_user_id: actor.user_id,
+            actor_username: actor.username.clone(),
+            actor_role: actor.role.clone(),
+            actor_agency: actor.agency.clone(),
+            action: action.to_owned(),
+            resource_key: resource_key.to_owned(),
+            basis: basis.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        let entry_hash = entry_hash(&prev_hash, &entry);
+        AuditRow {
+            seq,
+            at_us,
+            actor_user_id: entry.actor_user_id,
+            actor_username: entry.actor_username,
+            actor_role: entry.actor_role,
+            actor_agency: entry.actor_agency,
+            action: entry.action,
+            resource_key: entry.resource_key,
+            basis: entry.basis,
+            outcome: entry.outcome,
+            prev_hash,
+            entry_hash,
+        }
+    })?;
+    Ok(row.seq)
+}
+
+/// Decides with [`sightline_access::authorize`] and records the decision (and
+/// its basis) before returning it.
+pub fn authorize_and_record(
+    store: &dyn Store,
+    account: &Account,
+    action: Action,
+    resource: &Resource,
+    context: &AccessContext,
+    now: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    let decision = authorize(
+        &account.actor(),
+        action,
+        resource,
+        context,
+        crate::to_micros(now),
+    );
+    let basis = match &decision {
+        Decision::Full { basis } => basis.to_string(),
+        Decision::Minimal | Decision::Deny => String::new(),
+    };
+    record(
+        store,
+        &AuditActor::of(account),
+        action.as_str(),
+        &resource.key(),
+        &basis,
+        decision.outcome(),
+        now,
+    )?;
+    Ok(decision)
+}
+
+/// Rows read per page while verifying.
+const VERIFY_PAGE_ROWS: u32 = 5_000;
+
+/// Walks the whole audit log in order and checks every link and hash, and that
+/// the chain ends at the recorded head. `Ok(Err(..))` names the first broken
+/// entry.
+pub fn verify_audit(store: &dyn Store) -> Result<Result<ChainSummary, ChainBreak>, StoreError> {
+    let audit = store.audit();
+    let mut verifier = ChainVerifier::new();
+    let mut after_seq = 0;
+    // The head seen at the end of the previous pass that found no further rows.
+    let mut head_seen: Option<Option<Head>> = None;
+    loop {
+        let rows = audit.audit_entries(after_seq, VERIFY_PAGE_ROWS)?;
+        if let Some(last) = rows.last() {
+            head_seen = None;
+            after_seq = last.seq;
+            for row in &rows {
+                if let Err(broken) = verifier.push(&to_entry(row)) {
+                    return Ok(Err(broken));
+                }
+            }
+            continue;
+        }
+        // Read the head only after the last row: an entry appended meanwhile moves
+        // the head past what was read, and is then read and checked too.
+        let recorded_head = audit
+            .audit_head()?
+            .map(|(seq, entry_hash)| Head { seq, entry_hash });
+        let moved = recorded_head.is_some_and(|head| head.seq > after_seq);
+        if moved && head_seen != Some(recorded_head) {
+            head_seen = Some(recorded_head);
+            continue;
+        }
+        return Ok(verifier.finish(recorded_head));
+    }
+}
+
+/// The newest audit entries, newest first (for the privacy officer's page).
+pub fn recent_entries(
+    store: &dyn Store,
+    before_seq: Option<i64>,
+    limit: u32,
+) -> Result<Vec<AuditRow>, StoreError> {
+    store.audit().audit_recent(before_seq, limit)
+}

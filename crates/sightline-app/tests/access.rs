@@ -1,0 +1,299 @@
+//! Accounts, sessions, lock-out, break glass and the audit chain, on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sightline_access::{Action, Decision, Resource, Role};
+use sightline_app::accounts::{
+    self, Account, AccountError, BreakGlassOutcome, LoginOutcome, NewAccount, Password,
+    SessionPolicy, Team, Username,
+};
+use sightline_app::audit::{self, AuditActor};
+use sightline_core::AgencyId;
+use sightline_store::Store;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+fn stores() -> Vec<(sightline_testkit::TestDatabase, Box<dyn Store>)> {
+    sightline_testkit::all_databases()
+        .into_iter()
+        .map(|db| {
+            let store = sightline_store::open(&db.url).unwrap();
+            (db, store)
+        })
+        .collect()
+}
+
+fn create(store: &dyn Store, username: &str, role: Role, agency: &str) -> Account {
+    accounts::create_account(
+        store,
+        &NewAccount {
+            username: Username::parse(username).unwrap(),
+            password: Password::parse("synthetic password 1").unwrap(),
+            role,
+            agency: AgencyId::parse(agency).unwrap(),
+            team: Some(Team::parse("north").unwrap()),
+        },
+        &AuditActor::cli(),
+        t0(),
+    )
+    .unwrap()
+}
+
+fn signed_in(outcome: LoginOutcome) -> accounts::SessionSecret {
+    match outcome {
+        LoginOutcome::SignedIn { secret, .. } => secret,
+        LoginOutcome::Refused { .. } => panic!("refused"),
+    }
+}
+
+#[test]
+fn login_session_timeouts_and_logout() {
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let policy = SessionPolicy::default();
+        let account = create(store, "synthetic.worker", Role::Practitioner, "police");
+        assert!(matches!(
+            accounts::create_account(
+                store,
+                &NewAccount {
+                    username: Username::parse("synthetic.worker").unwrap(),
+                    password: Password::parse("another password 2").unwrap(),
+                    role: Role::Administrator,
+                    agency: AgencyId::parse("police").unwrap(),
+                    team: None,
+                },
+                &AuditActor::cli(),
+                t0(),
+            ),
+            Err(AccountError::UsernameTaken)
+        ));
+        let secret = signed_in(
+            accounts::login(
+                store,
+                "synthetic.worker",
+                "synthetic password 1",
+                t0(),
+                &policy,
+            )
+            .unwrap(),
+        );
+        let live = accounts::session_account(
+            store,
+            secret.as_str(),
+            t0() + Duration::minutes(29),
+            &policy,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(live.account, account);
+        assert_eq!(live.csrf_token, secret.csrf_token());
+        // Idle for 30 minutes: gone.
+        assert!(
+            accounts::session_account(
+                store,
+                secret.as_str(),
+                t0() + Duration::minutes(60),
+                &policy
+            )
+            .unwrap()
+            .is_none()
+        );
+        // Busy but older than 12 hours: gone.
+        let busy = signed_in(
+            accounts::login(
+                store,
+                "synthetic.worker",
+                "synthetic password 1",
+                t0(),
+                &policy,
+            )
+            .unwrap(),
+        );
+        let mut now = t0();
+        for _ in 0..((12 * 60) / 20) {
+            now += Duration::minutes(20);
+            let live = accounts::session_account(store, busy.as_str(), now, &policy).unwrap();
+            assert_eq!(live.is_some(), now < t0() + Duration::hours(12), "{now}");
+        }
+        // Logout ends it at once.
+        let third = signed_in(
+            accounts::login(
+                store,
+                "synthetic.worker",
+                "synthetic password 1",
+                t0(),
+                &policy,
+            )
+            .unwrap(),
+        );
+        accounts::logout(store, third.as_str(), t0() + Duration::minutes(1)).unwrap();
+        assert!(
+            accounts::session_account(store, third.as_str(), t0() + Duration::minutes(2), &policy)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            accounts::session_account(store, "not-a-session", t0(), &policy)
+                .unwrap()
+                .is_none()
+        );
+        assert!(audit::verify_audit(store).unwrap().is_ok());
+    }
+}
+
+#[test]
+fn lockout_answers_the_same_for_unknown_usernames() {
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let policy = SessionPolicy::default();
+        create(store, "synthetic.known", Role::Practitioner, "police");
+        for username in ["synthetic.known", "synthetic.unknown"] {
+            for attempt in 1..=5 {
+                let outcome =
+                    accounts::login(store, username, "wrong password!!", t0(), &policy).unwrap();
+                let LoginOutcome::Refused { locked_until } = outcome else {
+                    panic!("signed in")
+                };
+                assert_eq!(locked_until.is_some(), attempt == 5, "{username} {attempt}");
+            }
+            // Locked: even the right password is refused, until the lock expires.
+            let outcome = accounts::login(
+                store,
+                username,
+                "synthetic password 1",
+                t0() + Duration::minutes(14),
+                &policy,
+            )
+            .unwrap();
+            assert!(
+                matches!(outcome, LoginOutcome::Refused { locked_until: Some(until) } if until == t0() + Duration::minutes(15)),
+                "{username}: {outcome:?}"
+            );
+        }
+        let outcome = accounts::login(
+            store,
+            "synthetic.known",
+            "synthetic password 1",
+            t0() + Duration::minutes(16),
+            &policy,
+        )
+        .unwrap();
+        assert!(matches!(outcome, LoginOutcome::SignedIn { .. }));
+    }
+}
+
+#[test]
+fn break_glass_is_granted_recorded_and_audited() {
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let policy = SessionPolicy::default();
+        let worker = create(store, "synthetic.worker", Role::Practitioner, "police");
+        let admin = create(store, "synthetic.admin", Role::Administrator, "police");
+        let record = Resource::Record {
+            agency: AgencyId::parse("health").unwrap(),
+            record_id: "HV-1".into(),
+        };
+        let view = |now| {
+            let context = accounts::access_context(store, &worker, now).unwrap();
+            audit::authorize_and_record(store, &worker, Action::ViewRecord, &record, &context, now)
+                .unwrap()
+        };
+        assert_eq!(view(t0()), Decision::Minimal);
+        assert_eq!(
+            accounts::break_glass(store, &worker, &record, "short", t0(), &policy).unwrap(),
+            BreakGlassOutcome::BadReason("give a reason of at least 10 characters")
+        );
+        assert_eq!(
+            accounts::break_glass(
+                store,
+                &admin,
+                &record,
+                "I would like to see it please",
+                t0(),
+                &policy
+            )
+            .unwrap(),
+            BreakGlassOutcome::Denied
+        );
+        let BreakGlassOutcome::Granted {
+            grant_id,
+            expires_at,
+        } = accounts::break_glass(
+            store,
+            &worker,
+            &record,
+            "Synthetic: child seen at the emergency department",
+            t0(),
+            &policy,
+        )
+        .unwrap()
+        else {
+            panic!("not granted")
+        };
+        assert_eq!(expires_at, t0() + Duration::hours(4));
+        assert!(matches!(
+            view(t0() + Duration::hours(1)),
+            Decision::Full { .. }
+        ));
+        assert_eq!(view(t0() + Duration::hours(4)), Decision::Minimal);
+        let grants = store.accounts().list_grants(10).unwrap();
+        assert_eq!(
+            (grants[0].id, grants[0].username.as_str()),
+            (grant_id, "synthetic.worker")
+        );
+        let entries = audit::recent_entries(store, None, 100).unwrap();
+        let actions: Vec<(&str, &str)> = entries
+            .iter()
+            .rev()
+            .filter(|entry| entry.actor_username == "synthetic.worker")
+            .map(|entry| (entry.action.as_str(), entry.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("view_record", "minimal"),
+                ("break_glass", "granted"),
+                ("view_record", "full"),
+                ("view_record", "minimal"),
+            ]
+        );
+        assert!(
+            entries
+                .iter()
+                .any(|entry| entry.basis.starts_with(&format!("break_glass:{grant_id}")))
+        );
+        let summary = audit::verify_audit(store).unwrap().unwrap();
+        assert_eq!(summary.n_entries as usize, entries.len());
+    }
+}
+
+#[test]
+fn demo_accounts_cover_every_role_and_can_sign_in() {
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let demo = accounts::create_demo_accounts(store, &AgencyId::parse("police").unwrap(), t0())
+            .unwrap();
+        assert_eq!(
+            demo.iter().map(|account| account.role).collect::<Vec<_>>(),
+            Role::ALL
+        );
+        for account in &demo {
+            let outcome = accounts::login(
+                store,
+                &account.username,
+                &account.password,
+                t0(),
+                &SessionPolicy::default(),
+            )
+            .unwrap();
+            assert!(
+                matches!(outcome, LoginOutcome::SignedIn { .. }),
+                "{}",
+                account.username
+            );
+        }
+    }
+}
