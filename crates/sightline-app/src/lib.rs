@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod ingest;
+pub mod picture;
 pub mod tokens;
 
 pub use ingest::{

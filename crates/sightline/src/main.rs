@@ -50,6 +50,20 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// List stored records (no personal data unless --json).
     Records(commands::records::RecordsArgs),
+    /// The persons the log's records mention, linked across agencies.
+    Persons(commands::persons::PersonsArgs),
+    /// Link the FEBRL data sets and score the result against their truth.
+    LinkEval(commands::persons::LinkEvalArgs),
+    /// Early-warning alerts over the log's children (default rule pack).
+    Alerts(commands::alerts::AlertsArgs),
+    /// Replay the log in logical time up to a date: the alerts as they would have
+    /// been raised then.
+    Replay(commands::alerts::ReplayArgs),
+    /// Rule packs.
+    Rules {
+        #[command(subcommand)]
+        command: commands::alerts::RulesCommand,
+    },
     /// Apply pending database migrations.
     Migrate {
         #[command(flatten)]
@@ -88,6 +102,11 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Records(args) => commands::records::run(args),
+        Command::Persons(args) => commands::persons::run(args),
+        Command::LinkEval(args) => commands::persons::link_eval(args),
+        Command::Alerts(args) => commands::alerts::run(args),
+        Command::Replay(args) => commands::alerts::replay(args),
+        Command::Rules { command } => commands::alerts::rules(command),
         Command::Migrate { db } => commands::migrate(&db),
         Command::Token { command } => commands::token::run(command),
         Command::Bench { command } => commands::bench::run(command),

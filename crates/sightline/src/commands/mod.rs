@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub mod alerts;
 pub mod bench;
 pub mod demo;
 pub mod ingest;
+pub mod persons;
 pub mod records;
 pub mod serve;
 pub mod synth;

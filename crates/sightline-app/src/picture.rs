@@ -1,0 +1,581 @@
+//! The multi-agency picture, computed from the log: the current version of every
+//! record, the persons they mention (linkage), and each child's picture with the
+//! rules evaluated over it.
+//!
+//! Invariant: the picture is a function of the log (and the seed and `as_of`):
+//! computing it twice gives the same persons and the same alerts.
+//!
+//! Invariant: "what did we know at T": with `as_of`, only records the agencies had
+//! recorded by T count (`recorded_at <= T`), and rules run with `now = T`.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rand::SeedableRng;
+use sightline_core::interchange::parse_stored;
+use sightline_core::{Kind, PartialDate, Record, Role, Sex};
+use sightline_linkage::{LinkScope, LinkageIndex, MentionInput, Settings, UkPersonMention};
+use sightline_rules::{
+    Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
+};
+use sightline_store::{RecordFilter, Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The seed of linkage training, fixed so the picture is reproducible.
+pub const LINKAGE_SEED: u64 = 20_070_801;
+
+/// Age under which a person counts as a child.
+const CHILD_AGE_YEARS: i32 = 18;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("linkage failed: {0}")]
+    Linkage(#[from] sightline_linkage::LinkageError),
+    #[error(
+        "stored record {agency}/{record_id} v{version} no longer parses; the log may be corrupt"
+    )]
+    Corrupt {
+        agency: String,
+        record_id: String,
+        version: i64,
+    },
+}
+
+/// A current record version from the log.
+#[derive(Debug, Clone)]
+pub struct LoadedRecord {
+    pub seq: i64,
+    pub record: Record,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The current version of every record (the highest version received), in log
+/// order of those versions. With `as_of`, only what had been recorded by then.
+pub fn load_current_records(
+    store: &dyn Store,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Vec<LoadedRecord>, PictureError> {
+    const PAGE: u32 = 10_000;
+    let mut current: HashMap<(String, String), LoadedRecord> = HashMap::new();
+    let mut after_seq = None;
+    loop {
+        let page = store.list_records(&RecordFilter {
+            after_seq,
+            limit: PAGE,
+            ..RecordFilter::default()
+        })?;
+        for stored in &page {
+            let received_at = crate::from_micros(stored.received_at_us);
+            if as_of.is_some_and(|as_of| crate::from_micros(stored.recorded_at_us) > as_of) {
+                continue;
+            }
+            let record =
+                parse_stored(&stored.body, received_at).map_err(|_| PictureError::Corrupt {
+                    agency: stored.agency.clone(),
+                    record_id: stored.record_id.clone(),
+                    version: stored.version,
+                })?;
+            let key = (stored.agency.clone(), stored.record_id.clone());
+            let newer = current
+                .get(&key)
+                .is_none_or(|known| known.record.source.version < record.source.version);
+            if newer {
+                current.insert(
+                    key,
+                    LoadedRecord {
+                        seq: stored.seq,
+                        record,
+                        received_at,
+                    },
+                );
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after_seq = Some(last.seq),
+            _ => break,
+        }
+    }
+    let mut records: Vec<LoadedRecord> = current.into_values().collect();
+    records.sort_by_key(|loaded| loaded.seq);
+    Ok(records)
+}
+
+/// One person mention: which record, which of its persons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MentionRef {
+    pub record_idx: usize,
+    pub person_idx: usize,
+}
+
+/// Records linked into persons.
+pub struct LinkedRecords {
+    pub records: Vec<LoadedRecord>,
+    /// Every mention, in linkage order.
+    pub mentions: Vec<MentionRef>,
+    /// The stable person id of each mention (parallel to `mentions`).
+    pub person_of_mention: Vec<String>,
+    pub index: LinkageIndex,
+    /// For each record, the person id of each of its persons.
+    person_ids_by_record: Vec<Vec<String>>,
+}
+
+impl LinkedRecords {
+    /// The person id of `persons[person_idx]` of record `record_idx`.
+    pub fn person_id(&self, record_idx: usize, person_idx: usize) -> &str {
+        self.person_ids_by_record
+            .get(record_idx)
+            .and_then(|ids| ids.get(person_idx))
+            .map_or("", String::as_str)
+    }
+
+    /// Persons with their mentions, ordered by id.
+    pub fn persons(&self) -> BTreeMap<&str, Vec<MentionRef>> {
+        let mut persons: BTreeMap<&str, Vec<MentionRef>> = BTreeMap::new();
+        for (mention, person_id) in self.mentions.iter().zip(&self.person_of_mention) {
+            persons
+                .entry(person_id.as_str())
+                .or_default()
+                .push(*mention);
+        }
+        persons
+    }
+
+    pub fn person_of(&self, mention: MentionRef) -> &sightline_core::Person {
+        &self.records[mention.record_idx].record.persons[mention.person_idx]
+    }
+}
+
+/// The mention key the linkage uses: `agency/record_id/ref`.
+pub fn mention_key(record: &Record, person_idx: usize) -> String {
+    let person_ref = record
+        .persons
+        .get(person_idx)
+        .map_or("", |person| person.person_ref.as_str());
+    format!(
+        "{}/{}/{}",
+        record.source.agency, record.source.record_id, person_ref
+    )
+}
+
+/// Links every person mention of `records` into persons (training the model on
+/// them with a fixed seed).
+pub fn link_records(records: Vec<LoadedRecord>) -> Result<LinkedRecords, PictureError> {
+    let mut mentions = Vec::new();
+    let mut inputs: Vec<MentionInput> = Vec::new();
+    for (record_idx, loaded) in records.iter().enumerate() {
+        let record = &loaded.record;
+        for (person_idx, person) in record.persons.iter().enumerate() {
+            let nhs_number = person.nhs_number.as_ref().map(|number| number.digits());
+            let dob = person
+                .dob
+                .or(person.expected_dob)
+                .map(|dob| dob.to_string());
+            let postcode = person
+                .address
+                .as_ref()
+                .and_then(|address| address.postcode.as_ref());
+            let no_lines: &[String] = &[];
+            let mention = UkPersonMention {
+                agency: record.source.agency.as_str(),
+                record_id: record.source.record_id.as_str(),
+                person_ref: &person.person_ref,
+                source_person_id: person.source_person_id.as_deref(),
+                nhs_number: nhs_number.as_deref(),
+                given_names: person.given_names.as_deref(),
+                family_name: person.family_name.as_deref(),
+                dob: dob.as_deref(),
+                sex: person.sex.map(Sex::as_str),
+                address_lines: person
+                    .address
+                    .as_ref()
+                    .map_or(no_lines, |address| address.lines.as_slice()),
+                postcode: postcode.map(|postcode| postcode.as_str()),
+            };
+            inputs.push(mention.to_mention());
+            mentions.push(MentionRef {
+                record_idx,
+                person_idx,
+            });
+        }
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LINKAGE_SEED);
+    let (index, _report) = LinkageIndex::train_and_link(
+        Settings::uk_persons()?,
+        LinkScope::Dedupe,
+        &inputs,
+        &[],
+        &mut rng,
+    )?;
+    // A person's id comes from its earliest mention, so it does not depend on the
+    // linkage's internal cluster numbering.
+    let clusters = index.persons();
+    let mut first_mention_of_cluster: HashMap<u32, usize> = HashMap::new();
+    for (mention_idx, cluster) in clusters.iter().enumerate() {
+        first_mention_of_cluster
+            .entry(*cluster)
+            .or_insert(mention_idx);
+    }
+    let person_of_mention: Vec<String> = (0..mentions.len())
+        .map(|mention_idx| {
+            let cluster = clusters
+                .get(mention_idx)
+                .copied()
+                .unwrap_or(mention_idx as u32);
+            let first = first_mention_of_cluster
+                .get(&cluster)
+                .copied()
+                .unwrap_or(mention_idx);
+            person_id_for(&inputs[first].key)
+        })
+        .collect();
+    let mut person_ids_by_record: Vec<Vec<String>> = records
+        .iter()
+        .map(|loaded| Vec::with_capacity(loaded.record.persons.len()))
+        .collect();
+    for (mention, person_id) in mentions.iter().zip(&person_of_mention) {
+        person_ids_by_record[mention.record_idx].push(person_id.clone());
+    }
+    Ok(LinkedRecords {
+        records,
+        mentions,
+        person_of_mention,
+        index,
+        person_ids_by_record,
+    })
+}
+
+/// A stable, opaque person id derived from a mention key.
+fn person_id_for(mention_key: &str) -> String {
+    let hash = blake3::hash(mention_key.as_bytes());
+    format!("p-{}", &hash.to_hex()[..16])
+}
+
+/// The most common value, ties broken by the smallest.
+fn most_common<T: Ord + Clone>(values: impl Iterator<Item = T>) -> Option<T> {
+    let mut counts: BTreeMap<T, usize> = BTreeMap::new();
+    for value in values {
+        *counts.entry(value).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by(|(a_value, a_count), (b_value, b_count)| {
+            a_count.cmp(b_count).then(b_value.cmp(a_value))
+        })
+        .map(|(value, _)| value)
+}
+
+/// What is known about one person across their mentions.
+#[derive(Debug, Clone)]
+pub struct PersonFacts {
+    pub id: String,
+    pub dob: Option<PartialDate>,
+    pub sex: Option<Sex>,
+    pub given_names: Option<String>,
+    pub family_name: Option<String>,
+    pub nhs_number: Option<String>,
+    pub mentions: Vec<MentionRef>,
+    pub is_child: bool,
+}
+
+/// Kinds whose subject is a child whatever their recorded date of birth says.
+fn is_child_service_kind(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::HealthHealthVisitorContact
+            | Kind::HealthBirth
+            | Kind::EducationConcern
+            | Kind::EducationAbsence
+            | Kind::SocialCareReferral
+            | Kind::SocialCareAssessment
+            | Kind::SocialCareStrategyDiscussion
+            | Kind::SocialCareSection47
+            | Kind::SocialCareConference
+            | Kind::SocialCarePlan
+            | Kind::SocialCareVisit
+            | Kind::SocialCarePlacement
+            | Kind::HealthCpMedical
+    )
+}
+
+/// Facts of every person, by id.
+pub fn person_facts(linked: &LinkedRecords) -> BTreeMap<String, PersonFacts> {
+    let mut facts = BTreeMap::new();
+    for (person_id, mentions) in linked.persons() {
+        let persons: Vec<&sightline_core::Person> = mentions
+            .iter()
+            .map(|mention| linked.person_of(*mention))
+            .collect();
+        let dob = most_common(
+            persons
+                .iter()
+                .filter_map(|person| person.dob.or(person.expected_dob)),
+        );
+        let latest_event_year = mentions
+            .iter()
+            .map(|mention| {
+                linked.records[mention.record_idx]
+                    .record
+                    .occurred_at
+                    .start()
+                    .year()
+            })
+            .max();
+        let is_child = match (dob, latest_event_year) {
+            (Some(dob), Some(year)) => year - dob.year() < CHILD_AGE_YEARS,
+            _ => mentions.iter().any(|mention| {
+                let record = &linked.records[mention.record_idx].record;
+                is_child_service_kind(record.kind)
+                    && record
+                        .persons
+                        .get(mention.person_idx)
+                        .is_some_and(|person| person.role == Role::Subject)
+            }),
+        };
+        facts.insert(
+            person_id.to_owned(),
+            PersonFacts {
+                id: person_id.to_owned(),
+                dob,
+                sex: most_common(persons.iter().filter_map(|person| person.sex)),
+                given_names: most_common(
+                    persons
+                        .iter()
+                        .filter_map(|person| person.given_names.clone()),
+                ),
+                family_name: most_common(
+                    persons
+                        .iter()
+                        .filter_map(|person| person.family_name.clone()),
+                ),
+                nhs_number: most_common(persons.iter().filter_map(|person| {
+                    person.nhs_number.as_ref().map(|number| number.to_string())
+                })),
+                mentions,
+                is_child,
+            },
+        );
+    }
+    facts
+}
+
+fn occurred_date(record: &Record) -> (NaiveDate, bool) {
+    match record.occurred_at.date() {
+        Some(date) => (date, false),
+        None => (record.occurred_at.start().date_naive(), true),
+    }
+}
+
+/// The event a record is for the child `child_id` (who may or may not be in it).
+fn event_for(linked: &LinkedRecords, record_idx: usize, child_id: &str) -> Event {
+    let record = &linked.records[record_idx].record;
+    let subject_of = |person_idx: usize| {
+        let person_id = linked.person_id(record_idx, person_idx);
+        if person_id == child_id {
+            Subject::Child
+        } else {
+            Subject::Person(person_id.to_owned())
+        }
+    };
+    let (occurred, occurred_month_only) = occurred_date(record);
+    let mut event = Event::new(
+        EvidenceRef::new(
+            record.source.agency.as_str(),
+            record.source.record_id.as_str(),
+            record.source.version,
+        ),
+        record.kind,
+        occurred,
+        record.recorded_at,
+    );
+    event.occurred_month_only = occurred_month_only;
+    event.child_role = record
+        .persons
+        .iter()
+        .enumerate()
+        .find(|(person_idx, _)| linked.person_id(record_idx, *person_idx) == child_id)
+        .map(|(_, person)| person.role);
+    event.findings = record
+        .findings
+        .iter()
+        .map(|finding| EventFinding {
+            code: finding.code,
+            subjects: finding
+                .subjects
+                .iter()
+                .map(|&person_idx| subject_of(person_idx))
+                .collect(),
+            attributes: finding.attributes.clone(),
+        })
+        .collect();
+    event.outcome = record.outcome.clone();
+    event.people = record
+        .persons
+        .iter()
+        .enumerate()
+        .filter(|(person_idx, _)| linked.person_id(record_idx, *person_idx) != child_id)
+        .map(|(person_idx, person)| EventPerson {
+            person_id: linked.person_id(record_idx, person_idx).to_owned(),
+            role: person.role,
+            relationships: record
+                .relationships
+                .iter()
+                .filter(|relationship| relationship.from == person_idx)
+                .map(|relationship| (relationship.relationship_type, subject_of(relationship.to)))
+                .collect(),
+        })
+        .collect();
+    event
+}
+
+/// The picture of one child: the records that mention the child, and the records
+/// of the people who appear with the child.
+pub fn child_picture(
+    linked: &LinkedRecords,
+    facts: &PersonFacts,
+    facts_by_id: &BTreeMap<String, PersonFacts>,
+) -> ChildPicture {
+    let mut picture = ChildPicture::new(Child::new(facts.id.clone(), facts.dob));
+    picture.child.sex = facts.sex;
+    let child_records: BTreeSet<usize> = facts
+        .mentions
+        .iter()
+        .map(|mention| mention.record_idx)
+        .collect();
+    let mut around: BTreeSet<&str> = BTreeSet::new();
+    for &record_idx in &child_records {
+        for person_idx in 0..linked.records[record_idx].record.persons.len() {
+            let person_id = linked.person_id(record_idx, person_idx);
+            if person_id != facts.id {
+                around.insert(person_id);
+            }
+        }
+    }
+    let mut record_idxs = child_records.clone();
+    for person_id in &around {
+        if let Some(person) = facts_by_id.get(*person_id) {
+            // Adults' own records (offences, releases, domestic incidents) matter;
+            // other children's records are their own pictures.
+            if !person.is_child {
+                record_idxs.extend(person.mentions.iter().map(|mention| mention.record_idx));
+            }
+        }
+    }
+    let mut events: Vec<Event> = record_idxs
+        .into_iter()
+        .map(|record_idx| event_for(linked, record_idx, &facts.id))
+        .collect();
+    events.sort_by(|a, b| (a.recorded_at, &a.evidence).cmp(&(b.recorded_at, &b.evidence)));
+    for event in events {
+        // A picture over its limits keeps the events it has; the rest are not lost
+        // from the log, only from this evaluation.
+        if picture.add_event(event).is_err() {
+            tracing::warn!(
+                events_max = ChildPicture::EVENTS_MAX,
+                "a child's picture reached its limit"
+            );
+            break;
+        }
+    }
+    for person_id in &around {
+        if let (Some(person), Ok(entry)) =
+            (facts_by_id.get(*person_id), picture.person_entry(person_id))
+        {
+            entry.dob = person.dob;
+        }
+    }
+    picture
+}
+
+/// Every alert the rule pack raises over the log's children, as of `now`.
+pub fn evaluate_children(linked: &LinkedRecords, pack: &Pack, now: DateTime<Utc>) -> Vec<Firing> {
+    let facts = person_facts(linked);
+    let mut firings = Vec::new();
+    for child in facts.values().filter(|facts| facts.is_child) {
+        let picture = child_picture(linked, child, &facts);
+        firings.extend(sightline_rules::evaluate(pack, &picture, now));
+    }
+    firings.sort_by(|a, b| {
+        (a.raised_at, &a.child_id, &a.rule_id).cmp(&(b.raised_at, &b.child_id, &b.rule_id))
+    });
+    firings
+}
+
+/// An alert: one or more firings of a rule for a child (and person) whose
+/// windows overlap. A rule firing again on an open alert adds its evidence.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// Stable: from the rule, child, person and the first firing's time.
+    pub id: String,
+    pub rule_id: String,
+    pub pack_name: String,
+    pub pack_version: String,
+    pub child_id: String,
+    pub person_id: Option<String>,
+    pub severity: sightline_rules::Severity,
+    pub title: String,
+    pub explanation: String,
+    pub citation: String,
+    pub route: sightline_rules::Route,
+    pub evidence: Vec<EvidenceRef>,
+    /// When the first firing became true (logical time).
+    pub raised_at: DateTime<Utc>,
+    /// When the latest firing added evidence.
+    pub updated_at: DateTime<Utc>,
+    last_key: sightline_rules::DedupKey,
+}
+
+/// Groups firings (in `raised_at` order) into alerts.
+pub fn alerts_from_firings(firings: Vec<Firing>) -> Vec<Alert> {
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut open: HashMap<(String, String, Option<String>), usize> = HashMap::new();
+    for firing in firings {
+        let key = firing.dedup_key();
+        let group = (
+            firing.rule_id.clone(),
+            firing.child_id.clone(),
+            firing.person_id.clone(),
+        );
+        if let Some(&alert_idx) = open.get(&group)
+            && let Some(alert) = alerts.get_mut(alert_idx)
+            && alert.last_key.matches(&key)
+        {
+            for evidence in firing.evidence {
+                if !alert.evidence.contains(&evidence) {
+                    alert.evidence.push(evidence);
+                }
+            }
+            alert.evidence.sort();
+            alert.severity = alert.severity.max(firing.severity);
+            alert.updated_at = alert.updated_at.max(firing.raised_at);
+            alert.last_key = key;
+            continue;
+        }
+        let id_source = format!(
+            "{}|{}|{}|{}",
+            firing.rule_id,
+            firing.child_id,
+            firing.person_id.as_deref().unwrap_or(""),
+            firing.raised_at.timestamp_micros()
+        );
+        let id = format!("a-{}", &blake3::hash(id_source.as_bytes()).to_hex()[..16]);
+        open.insert(group, alerts.len());
+        alerts.push(Alert {
+            id,
+            rule_id: firing.rule_id,
+            pack_name: firing.pack_name,
+            pack_version: firing.pack_version,
+            child_id: firing.child_id,
+            person_id: firing.person_id,
+            severity: firing.severity,
+            title: firing.title,
+            explanation: firing.explanation,
+            citation: firing.citation,
+            route: firing.route,
+            evidence: firing.evidence,
+            raised_at: firing.raised_at,
+            updated_at: firing.raised_at,
+            last_key: key,
+        });
+    }
+    alerts
+}
