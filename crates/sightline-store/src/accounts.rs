@@ -166,6 +166,25 @@ pub struct TokenRow {
     pub revoked_at_us: Option<i64>,
 }
 
+/// A record without its body, for lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    /// Position in the log.
+    pub seq: i64,
+    /// The sending agency.
+    pub agency: String,
+    /// The agency's record id.
+    pub record_id: String,
+    /// The version.
+    pub version: i64,
+    /// The record kind.
+    pub kind: String,
+    /// As sent.
+    pub occurred_at: String,
+    /// When Sightline received it.
+    pub received_at_us: i64,
+}
+
 /// One row of the audit log. The chain's maths (what `entry_hash` must be) is in
 /// `sightline_access::audit`; the store only keeps the rows in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +258,9 @@ pub trait AccountStore: Send + Sync {
     fn list_grants(&self, limit: u32) -> Result<Vec<GrantRow>, StoreError>;
     /// Agency tokens (without hashes), newest first, at most `limit`.
     fn list_tokens(&self, limit: u32) -> Result<Vec<TokenRow>, StoreError>;
+    /// The newest records of one agency (no bodies), newest first, at most
+    /// `limit`: the "My work" page's list until alerts land.
+    fn recent_records(&self, agency: &str, limit: u32) -> Result<Vec<RecordSummary>, StoreError>;
 }
 
 /// The append-only, hash-chained audit log.
@@ -301,6 +323,8 @@ pub(crate) const GRANT_COLUMNS: &str =
     "g.id, g.user_id, u.username, g.resource_key, g.reason, g.granted_at_us, g.expires_at_us";
 pub(crate) const SELECT_TOKENS: &str =
     "SELECT id, agency, created_at_us, revoked_at_us FROM agency_tokens ORDER BY id DESC LIMIT $1";
+pub(crate) const RECENT_RECORDS: &str = "SELECT seq, agency, record_id, version, kind, occurred_at, received_at_us \
+     FROM records WHERE agency = $1 ORDER BY seq DESC LIMIT $2";
 pub(crate) const AUDIT_COLUMNS: &str = "seq, at_us, actor_user_id, actor_username, actor_role, actor_agency, action, \
      resource_key, basis, outcome, prev_hash, entry_hash";
 pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log (seq, at_us, actor_user_id, actor_username, actor_role, actor_agency, \

@@ -48,7 +48,7 @@ use std::fmt;
 
 pub use accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow, AuditStore, GrantRow,
-    NewGrant, NewUser, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
+    NewGrant, NewUser, RecordSummary, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
 };
 pub use error::StoreError;
 pub use migrations::{AppliedMigration, MigrationReport};

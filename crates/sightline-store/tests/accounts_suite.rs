@@ -39,6 +39,7 @@ backend_tests!(
     audit_appends_in_a_gapless_chain,
     audit_rows_cannot_be_changed_or_removed,
     concurrent_audit_appends_stay_gapless,
+    recent_records_are_newest_first,
 );
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
@@ -308,4 +309,23 @@ fn concurrent_audit_appends_stay_gapless(db: &TestDb) {
     for pair in rows.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].entry_hash);
     }
+}
+
+fn recent_records_are_newest_first(db: &TestDb) {
+    let records = [
+        support::record("police-a", "R1", 1, 1),
+        support::record("health-b", "H1", 1, 1),
+        support::record("police-a", "R2", 1, 1),
+        support::record("police-a", "R1", 2, 2),
+    ];
+    let mut tx = db.store.begin().unwrap();
+    tx.append(&records).unwrap();
+    tx.commit().unwrap();
+    let recent = db.store.accounts().recent_records("police-a", 2).unwrap();
+    let ids: Vec<(&str, i64)> = recent
+        .iter()
+        .map(|r| (r.record_id.as_str(), r.version))
+        .collect();
+    assert_eq!(ids, [("R1", 2), ("R2", 1)]);
+    assert!(recent[0].seq > recent[1].seq);
 }

@@ -13,6 +13,7 @@ use crate::accounts::{
     SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy,
     ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
 };
+use crate::accounts::{RECENT_RECORDS, RecordSummary};
 
 /// Advisory lock key held while appending to the audit log (ASCII "SIGHTLAU").
 const AUDIT_LOCK_KEY: i64 = 0x5349_4748_544C_4155;
@@ -246,6 +247,23 @@ impl AccountStore for PgStore {
                     agency: row.try_get(1)?,
                     created_at_us: row.try_get(2)?,
                     revoked_at_us: row.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+    fn recent_records(&self, agency: &str, limit: u32) -> Result<Vec<RecordSummary>, StoreError> {
+        let limit = clamp(limit, ACCOUNT_LIST_LIMIT_MAX);
+        self.rows(RECENT_RECORDS, &[&agency, &limit])?
+            .iter()
+            .map(|row| {
+                Ok(RecordSummary {
+                    seq: row.try_get(0)?,
+                    agency: row.try_get(1)?,
+                    record_id: row.try_get(2)?,
+                    version: row.try_get(3)?,
+                    kind: row.try_get(4)?,
+                    occurred_at: row.try_get(5)?,
+                    received_at_us: row.try_get(6)?,
                 })
             })
             .collect()

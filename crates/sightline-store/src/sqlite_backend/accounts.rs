@@ -13,6 +13,7 @@ use crate::accounts::{
     SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy,
     ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
 };
+use crate::accounts::{RECENT_RECORDS, RecordSummary};
 
 /// PostgreSQL placeholders (`$1`) to SQLite's (`?1`).
 fn sqlite(sql: &str) -> String {
@@ -283,6 +284,26 @@ impl AccountStore for SqliteStore {
                 revoked_at_us: row.get(3)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+    fn recent_records(&self, agency: &str, limit: u32) -> Result<Vec<RecordSummary>, StoreError> {
+        let pooled = self.pooled()?;
+        let connection = pooled.get()?;
+        let mut statement = connection.prepare_cached(&sqlite(RECENT_RECORDS))?;
+        let rows = statement.query_map(
+            params![agency, clamp(limit, ACCOUNT_LIST_LIMIT_MAX)],
+            |row| {
+                Ok(RecordSummary {
+                    seq: row.get(0)?,
+                    agency: row.get(1)?,
+                    record_id: row.get(2)?,
+                    version: row.get(3)?,
+                    kind: row.get(4)?,
+                    occurred_at: row.get(5)?,
+                    received_at_us: row.get(6)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
