@@ -418,8 +418,12 @@ impl SqliteWriteTx<'_> {
         )?;
         let mut outcomes = Vec::with_capacity(records.len());
         for record in records {
-            let current_max: Option<i64> = max_version
-                .query_row(params![record.agency, record.record_id], |row| row.get(0))?;
+            // Version 1 cannot supersede anything: skip the lookup (most records).
+            let current_max: Option<i64> = if record.version > 1 {
+                max_version.query_row(params![record.agency, record.record_id], |row| row.get(0))?
+            } else {
+                None
+            };
             let n_inserted = insert.execute(params![
                 record.agency,
                 record.record_id,
