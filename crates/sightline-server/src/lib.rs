@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub body_bytes_max: usize,
     /// Limits of the interchange parser.
     pub limits: Limits,
+    /// The web UI's settings (cookies, session timeouts, lock-out).
+    pub web: sightline_web::WebConfig,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +46,7 @@ impl Default for ServerConfig {
                 records_max: 100_000,
                 ..Limits::default()
             },
+            web: sightline_web::WebConfig::default(),
         }
     }
 }
@@ -103,7 +106,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api_routes, openapi) = api();
     let openapi_json = Arc::new(openapi);
-    api_routes
+    let web = sightline_web::router(sightline_web::WebState::new(
+        state.store.clone(),
+        state.config.web.clone(),
+    ));
+    let app = api_routes
         .route("/healthz", get(healthz))
         .route(
             "/api/openapi.json",
@@ -135,6 +142,17 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state)
+        // The web UI brings its own security headers and HTML error pages.
+        .merge(web);
+    // And the API gets the same headers (CSP, frame denial, no-store...).
+    sightline_web::security_headers()
+        .into_iter()
+        .fold(app, |app, (name, value)| {
+            app.layer(SetResponseHeaderLayer::if_not_present(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        })
 }
 
 async fn healthz(

@@ -1,0 +1,128 @@
+//! Every route of the whole router, anonymous: the API answers 401, the web UI
+//! redirects to the login page, and every response carries the security headers.
+//! (Wrong role or agency per web route: `sightline-web`'s tests.)
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use reqwest::StatusCode;
+use sightline_server::{AppState, ServerConfig};
+use std::sync::Arc;
+
+async fn spawn() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/routes.db", dir.path().display());
+    let store: Arc<dyn sightline_store::Store> = Arc::from(sightline_store::open(&url).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState {
+        store,
+        config: Arc::new(ServerConfig::default()),
+    };
+    tokio::spawn(sightline_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    (base, dir)
+}
+
+fn example(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "synthetic-1"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn assert_headers(response: &reqwest::Response, what: &str) {
+    let headers = response.headers();
+    for name in [
+        "content-security-policy",
+        "x-frame-options",
+        "cache-control",
+        "x-content-type-options",
+        "referrer-policy",
+    ] {
+        assert!(headers.contains_key(name), "{what}: no {name}");
+    }
+    assert_eq!(headers["cache-control"], "no-store", "{what}");
+}
+
+#[tokio::test]
+async fn every_api_route_needs_a_token_and_every_page_a_session() {
+    let (base, _dir) = spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let openapi = sightline_server::openapi();
+    let mut n_api_routes = 0;
+    for (path, item) in &openapi.paths.paths {
+        let operations = [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("PATCH", item.patch.is_some()),
+        ];
+        for (method, present) in operations {
+            if !present {
+                continue;
+            }
+            n_api_routes += 1;
+            let url = format!("{base}{}", example(path));
+            let response = client
+                .request(method.parse().unwrap(), &url)
+                .header("content-type", "application/json")
+                .body("[]")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}"
+            );
+            assert_headers(&response, &format!("{method} {path}"));
+        }
+    }
+    assert!(
+        n_api_routes >= 3,
+        "the OpenAPI document lists the API routes"
+    );
+
+    for spec in sightline_web::ROUTES {
+        let url = format!("{base}{}", spec.example_path);
+        let response = if spec.method == "GET" {
+            client.get(&url).send().await.unwrap()
+        } else {
+            client
+                .post(&url)
+                .form(&[("csrf_token", "")])
+                .send()
+                .await
+                .unwrap()
+        };
+        assert_headers(&response, &format!("{spec:?}"));
+        if spec.access == sightline_web::Access::Public {
+            continue;
+        }
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{spec:?}");
+        assert_eq!(response.headers()["location"], "/login", "{spec:?}");
+    }
+
+    let unknown = client
+        .get(format!("{base}/no-such-page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_headers(&unknown, "fallback");
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_headers(&health, "/healthz");
+}

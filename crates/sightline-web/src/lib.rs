@@ -1,0 +1,216 @@
+//! Sightline's web UI for practitioners, managers, safeguarding leads, privacy
+//! officers and administrators: server-rendered HTML (minijinja templates, no
+//! JavaScript, own CSS after the GOV.UK Design System), mounted by
+//! `sightline-server`'s router.
+//!
+//! Every route is declared once in [`ROUTES`] with who may use it; the router is
+//! built from that table, and a test walks it.
+//!
+//! - Invariant: every route except the login page and the stylesheet needs a live
+//!   session: without one, a page redirects to `/login` (an `/api` path gets 401).
+//! - Invariant: every POST carries the session's CSRF token (the login form a
+//!   double-submit token) or is refused with 403 before its handler runs.
+//! - Invariant: access is decided by `sightline_access::authorize` and every
+//!   decision about personal data is written to the audit log first.
+//! - Invariant: every response carries the security headers of
+//!   [`security_headers`]: a CSP without inline script, frame denial, no-store.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod guard;
+mod pages;
+mod render;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{MethodRouter, get, post};
+use sightline_access::Action;
+use sightline_app::accounts::SessionPolicy;
+use sightline_store::Store;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use guard::SESSION_COOKIE;
+
+/// Settings of the web UI. Every limit is explicit.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Always mark cookies `Secure` (set when Sightline is served over TLS, or
+    /// behind a proxy that terminates it). Cookies are also `Secure` on any
+    /// request that arrives with `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+    /// Timeouts, lock-out and break-glass duration.
+    pub session: SessionPolicy,
+    /// The largest form body accepted.
+    pub form_bytes_max: usize,
+    /// The most rows a page lists.
+    pub page_rows_max: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: false,
+            session: SessionPolicy::default(),
+            form_bytes_max: 64 * 1024,
+            page_rows_max: 50,
+        }
+    }
+}
+
+/// What every page handler can reach.
+#[derive(Clone)]
+pub struct WebState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<WebConfig>,
+    templates: Arc<minijinja::Environment<'static>>,
+}
+
+impl WebState {
+    /// A state over `store`.
+    pub fn new(store: Arc<dyn Store>, config: WebConfig) -> Self {
+        WebState {
+            store,
+            config: Arc::new(config),
+            templates: Arc::new(render::environment()),
+        }
+    }
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the login page, the stylesheet).
+    Public,
+    /// Any signed-in user; the handler asks `authorize` about the resource.
+    SignedIn,
+    /// A signed-in user whom `authorize` allows this action on the service.
+    Service(Action),
+}
+
+/// One route of the web UI.
+#[derive(Clone, Copy)]
+pub struct RouteSpec {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The axum path template.
+    pub path: &'static str,
+    /// Who may use it.
+    pub access: Access,
+    /// A concrete path for tests (the template with example parameters).
+    pub example_path: &'static str,
+    handler: fn() -> MethodRouter<WebState>,
+}
+
+impl std::fmt::Debug for RouteSpec {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{} {} ({:?})",
+            self.method, self.path, self.access
+        )
+    }
+}
+
+macro_rules! route {
+    ($method:ident $path:literal, $access:expr, $handler:path) => {
+        route!($method $path, $access, $handler, $path)
+    };
+    ($method:ident $path:literal, $access:expr, $handler:path, $example:literal) => {
+        RouteSpec {
+            method: const_method(stringify!($method)),
+            path: $path,
+            access: $access,
+            example_path: $example,
+            handler: || $method($handler),
+        }
+    };
+}
+
+const fn const_method(name: &'static str) -> &'static str {
+    match name.as_bytes() {
+        b"get" => "GET",
+        _ => "POST",
+    }
+}
+
+/// Every route of the web UI. The router is built from this table.
+pub const ROUTES: &[RouteSpec] = &[
+    route!(get "/static/sightline.css", Access::Public, pages::stylesheet),
+    route!(get "/login", Access::Public, pages::login_form),
+    route!(post "/login", Access::Public, pages::login_submit),
+    route!(get "/", Access::SignedIn, pages::home),
+    route!(post "/logout", Access::SignedIn, pages::logout),
+    route!(get "/my-work", Access::SignedIn, pages::my_work),
+    route!(
+        get "/records/{agency}/{record_id}",
+        Access::SignedIn,
+        pages::record,
+        "/records/police/SYN-1"
+    ),
+    route!(
+        post "/records/{agency}/{record_id}/break-glass",
+        Access::SignedIn,
+        pages::record_break_glass,
+        "/records/police/SYN-1/break-glass"
+    ),
+    route!(get "/admin/users", Access::Service(Action::ManageUsers), pages::users),
+    route!(post "/admin/users", Access::Service(Action::ManageUsers), pages::create_user),
+    route!(get "/admin/tokens", Access::Service(Action::ManageTokens), pages::tokens),
+    route!(post "/admin/tokens", Access::Service(Action::ManageTokens), pages::create_token),
+    route!(get "/privacy/access-log", Access::Service(Action::ViewAccessLog), pages::access_log),
+];
+
+/// The security headers set on every response of the web UI.
+pub fn security_headers() -> [(HeaderName, &'static str); 8] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ]
+}
+
+/// The web UI's routes, with their guards, security headers and a fallback HTML
+/// 404 page.
+pub fn router(state: WebState) -> Router {
+    let mut router = Router::new();
+    for spec in ROUTES {
+        let method_router = (spec.handler)();
+        let method_router = match spec.access {
+            Access::Public => method_router,
+            Access::SignedIn | Access::Service(_) => method_router.route_layer(
+                axum::middleware::from_fn_with_state((state.clone(), *spec), guard::guard),
+            ),
+        };
+        router = router.route(spec.path, method_router);
+    }
+    let mut router = router
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(state.config.form_bytes_max));
+    for (name, value) in security_headers() {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router.with_state(state)
+}

@@ -1,0 +1,876 @@
+//! The page handlers. Store work runs on the blocking pool; every read of
+//! personal data goes through `authorize_and_record` first.
+
+use crate::WebState;
+use crate::guard::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, is_secure, set_cookie};
+use crate::render::{ErrorPage, UserView, error_page, page};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::{DateTime, Utc};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use sightline_access::{Action, Decision, Resource, Role};
+use sightline_app::accounts::{
+    self, AccountError, BreakGlassOutcome, LiveSession, LoginOutcome, NewAccount, Password, Team,
+    Username, tokens_match,
+};
+use sightline_app::audit::{self, AuditActor};
+use sightline_core::AgencyId;
+use sightline_store::Store;
+use std::fmt::Display;
+
+const STYLESHEET: &str = include_str!("../static/sightline.css");
+
+/// Runs store work on the blocking pool; any failure becomes the error page.
+async fn blocking<T, E>(
+    state: &WebState,
+    session: Option<&LiveSession>,
+    work: impl FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
+) -> Result<T, Response>
+where
+    T: Send + 'static,
+    E: Display + Send + 'static,
+{
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || work(store.as_ref())).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "page failed");
+            Err(error_page(state, session, ErrorPage::internal()))
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "page task failed");
+            Err(error_page(state, session, ErrorPage::internal()))
+        }
+    }
+}
+
+fn time(micros: i64) -> String {
+    sightline_app::from_micros(micros)
+        .format("%-d %b %Y %H:%M UTC")
+        .to_string()
+}
+
+fn with_header(mut response: Response, name: header::HeaderName, value: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+pub async fn not_found(State(state): State<WebState>, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        let body = serde_json::json!({"error": {"code": "not_found", "message": "no such route"}});
+        return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
+    }
+    error_page(&state, None, ErrorPage::not_found())
+}
+
+pub async fn home() -> Redirect {
+    Redirect::to("/my-work")
+}
+
+// ---- login and logout ----
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    signed_out: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+fn login_page(
+    state: &WebState,
+    secure: bool,
+    status: StatusCode,
+    username: &str,
+    error: Option<String>,
+    signed_out: bool,
+) -> Response {
+    let token = accounts::random_token();
+    let response = page(
+        state,
+        status,
+        "login.html",
+        context! {
+            user => None::<UserView>,
+            page_title => "Sign in",
+            nav => "",
+            csrf_token => token,
+            username => username,
+            error => error,
+            signed_out => signed_out,
+        },
+    );
+    with_header(
+        response,
+        header::SET_COOKIE,
+        &set_cookie(LOGIN_CSRF_COOKIE, &token, secure, false),
+    )
+}
+
+pub async fn login_form(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let secure = is_secure(&state, &headers);
+    login_page(
+        &state,
+        secure,
+        StatusCode::OK,
+        "",
+        None,
+        query.signed_out.is_some(),
+    )
+}
+
+pub async fn login_submit(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let secure = is_secure(&state, &headers);
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !tokens_match(&expected, &form.csrf_token) {
+        tracing::warn!(
+            route = "/login",
+            "login refused: CSRF token missing or wrong"
+        );
+        return error_page(&state, None, ErrorPage::csrf());
+    }
+    let policy = state.config.session;
+    let username = form.username.trim().to_owned();
+    let password = form.password;
+    let now = Utc::now();
+    let attempt = username.clone();
+    let outcome = match blocking(&state, None, move |store| {
+        accounts::login(store, &attempt, &password, now, &policy)
+    })
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(response) => return response,
+    };
+    match outcome {
+        LoginOutcome::SignedIn { secret, .. } => {
+            let response = Redirect::to("/my-work").into_response();
+            let response = with_header(
+                response,
+                header::SET_COOKIE,
+                &set_cookie(SESSION_COOKIE, secret.as_str(), secure, false),
+            );
+            with_header(
+                response,
+                header::SET_COOKIE,
+                &set_cookie(LOGIN_CSRF_COOKIE, "", secure, true),
+            )
+        }
+        LoginOutcome::Refused { locked_until } => {
+            let message = match locked_until {
+                Some(until) => format!(
+                    "There have been too many attempts to sign in as this user. Try again after {}.",
+                    until.format("%H:%M UTC")
+                ),
+                None => "Enter a correct username and password.".to_owned(),
+            };
+            login_page(
+                &state,
+                secure,
+                StatusCode::UNAUTHORIZED,
+                &username,
+                Some(message),
+                false,
+            )
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Extension(session): Extension<LiveSession>,
+) -> Response {
+    let secure = is_secure(&state, &headers);
+    let cookie_value = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    let now = Utc::now();
+    if let Err(response) = blocking(&state, Some(&session), move |store| {
+        accounts::logout(store, &cookie_value, now)
+    })
+    .await
+    {
+        return response;
+    }
+    with_header(
+        Redirect::to("/login?signed_out=1").into_response(),
+        header::SET_COOKIE,
+        &set_cookie(SESSION_COOKIE, "", secure, true),
+    )
+}
+
+// ---- my work ----
+
+#[derive(Serialize)]
+struct RecordRow {
+    href: String,
+    record_id: String,
+    kind: String,
+    occurred_at: String,
+    received: String,
+}
+
+pub async fn my_work(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+) -> Response {
+    let account = session.account.clone();
+    let limit = state.config.page_rows_max;
+    let now = Utc::now();
+    let loaded = blocking(&state, Some(&session), move |store| {
+        let resource = Resource::Agency(account.agency.clone());
+        let decision = audit::authorize_and_record(
+            store,
+            &account,
+            Action::ListAgencyRecords,
+            &resource,
+            &Default::default(),
+            now,
+        )?;
+        if !decision.is_full() {
+            return Ok::<_, sightline_store::StoreError>(None);
+        }
+        let rows = store
+            .accounts()
+            .recent_records(account.agency.as_str(), limit)?
+            .into_iter()
+            .map(|record| RecordRow {
+                href: format!(
+                    "/records/{}/{}",
+                    record.agency,
+                    encode_path(&record.record_id)
+                ),
+                record_id: record.record_id,
+                kind: record.kind,
+                occurred_at: record.occurred_at,
+                received: time(record.received_at_us),
+            })
+            .collect::<Vec<_>>();
+        Ok(Some(rows))
+    })
+    .await;
+    let records = match loaded {
+        Ok(records) => records,
+        Err(response) => return response,
+    };
+    page(
+        &state,
+        StatusCode::OK,
+        "my_work.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => "My work",
+            nav => "my-work",
+            casework => session.account.role.does_casework(),
+            records => records,
+        },
+    )
+}
+
+/// Percent-encodes a path segment (record ids may hold `/`, spaces, `#`).
+fn encode_path(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+// ---- one record: full or minimal view, and break glass ----
+
+#[derive(Deserialize)]
+pub struct BreakGlassForm {
+    #[serde(default)]
+    reason: String,
+}
+
+fn record_resource(agency: &str, record_id: &str) -> Option<Resource> {
+    let agency = AgencyId::parse(agency).ok()?;
+    let record_id = sightline_core::RecordId::parse(record_id).ok()?;
+    Some(Resource::Record {
+        agency,
+        record_id: record_id.as_str().to_owned(),
+    })
+}
+
+#[derive(Serialize)]
+struct RecordView {
+    kind: String,
+    version: i64,
+    n_versions: usize,
+    occurred_at: String,
+    recorded: String,
+    received: String,
+    body: String,
+}
+
+pub async fn record(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path((agency, record_id)): Path<(String, String)>,
+) -> Response {
+    record_page(state, session, agency, record_id, None).await
+}
+
+async fn record_page(
+    state: WebState,
+    session: LiveSession,
+    agency: String,
+    record_id: String,
+    reason_error: Option<(&'static str, String)>,
+) -> Response {
+    let Some(resource) = record_resource(&agency, &record_id) else {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    };
+    let account = session.account.clone();
+    let now = Utc::now();
+    let lookup_agency = agency.clone();
+    let lookup_id = record_id.clone();
+    let loaded = blocking(&state, Some(&session), move |store| {
+        let context =
+            accounts::access_context(store, &account, now).map_err(|error| error.to_string())?;
+        let decision = audit::authorize_and_record(
+            store,
+            &account,
+            Action::ViewRecord,
+            &resource,
+            &context,
+            now,
+        )
+        .map_err(|error| error.to_string())?;
+        let versions = if decision.is_full() {
+            store
+                .record_versions(&lookup_agency, &lookup_id)
+                .map_err(|error| error.to_string())?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, String>((decision, versions))
+    })
+    .await;
+    let (decision, versions) = match loaded {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    let (minimal, record, basis) = match &decision {
+        Decision::Deny => return error_page(&state, Some(&session), ErrorPage::forbidden()),
+        Decision::Minimal => (true, None, String::new()),
+        Decision::Full { basis } => {
+            let Some(latest) = versions.last() else {
+                return error_page(&state, Some(&session), ErrorPage::not_found());
+            };
+            let body = serde_json::from_str::<serde_json::Value>(&latest.body)
+                .and_then(|value| serde_json::to_string_pretty(&value))
+                .unwrap_or_else(|_| latest.body.clone());
+            let view = RecordView {
+                kind: latest.kind.clone(),
+                version: latest.version,
+                n_versions: versions.len(),
+                occurred_at: latest.occurred_at.clone(),
+                recorded: time(latest.recorded_at_us),
+                received: time(latest.received_at_us),
+                body,
+            };
+            (false, Some(view), basis.to_string())
+        }
+    };
+    let status = if reason_error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let (reason_message, reason) = reason_error.unzip();
+    page(
+        &state,
+        status,
+        "record.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => format!("Record {record_id} from {agency}"),
+            nav => "",
+            agency => agency,
+            record_id => record_id,
+            action_path => format!("/records/{agency}/{}/break-glass", encode_path(&record_id)),
+            minimal => minimal,
+            record => record,
+            basis => basis,
+            break_glass_hours => state.config.session.break_glass_us / 3_600_000_000,
+            reason_error => reason_message,
+            reason => reason.unwrap_or_default(),
+        },
+    )
+}
+
+pub async fn record_break_glass(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path((agency, record_id)): Path<(String, String)>,
+    Form(form): Form<BreakGlassForm>,
+) -> Response {
+    let Some(resource) = record_resource(&agency, &record_id) else {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    };
+    let account = session.account.clone();
+    let policy = state.config.session;
+    let now = Utc::now();
+    let reason = form.reason.clone();
+    let outcome = match blocking(&state, Some(&session), move |store| {
+        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
+    })
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(response) => return response,
+    };
+    match outcome {
+        BreakGlassOutcome::Granted { .. } => {
+            Redirect::to(&format!("/records/{agency}/{}", encode_path(&record_id))).into_response()
+        }
+        BreakGlassOutcome::BadReason(message) => {
+            record_page(
+                state,
+                session,
+                agency,
+                record_id,
+                Some((message, form.reason)),
+            )
+            .await
+        }
+        BreakGlassOutcome::Denied => error_page(&state, Some(&session), ErrorPage::forbidden()),
+    }
+}
+
+// ---- administration: users ----
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    created: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct UserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default, skip_serializing)]
+    password: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    team: String,
+}
+
+#[derive(Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct UserRowView {
+    username: String,
+    role: &'static str,
+    agency: String,
+    team: String,
+}
+
+#[derive(Serialize)]
+struct RoleOption {
+    value: &'static str,
+    label: &'static str,
+}
+
+async fn users_page(
+    state: WebState,
+    session: LiveSession,
+    status: StatusCode,
+    form: UserForm,
+    errors: Vec<FieldError>,
+    created: bool,
+) -> Response {
+    let limit = state.config.page_rows_max;
+    let users = match blocking(&state, Some(&session), move |store| {
+        accounts::list_accounts(store, limit)
+    })
+    .await
+    {
+        Ok(users) => users,
+        Err(response) => return response,
+    };
+    let users: Vec<UserRowView> = users
+        .into_iter()
+        .map(|account| UserRowView {
+            username: account.username,
+            role: account.role.label(),
+            agency: account.agency.to_string(),
+            team: account.team.unwrap_or_default(),
+        })
+        .collect();
+    let roles: Vec<RoleOption> = Role::ALL
+        .into_iter()
+        .map(|role| RoleOption {
+            value: role.as_str(),
+            label: role.label(),
+        })
+        .collect();
+    page(
+        &state,
+        status,
+        "users.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => if errors.is_empty() { "Users" } else { "Error: Users" },
+            nav => "admin",
+            users => users,
+            roles => roles,
+            form => form,
+            errors => errors,
+            created => created,
+        },
+    )
+}
+
+pub async fn users(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Query(query): Query<UsersQuery>,
+) -> Response {
+    let form = UserForm {
+        agency: session.account.agency.to_string(),
+        role: Role::Practitioner.as_str().to_owned(),
+        ..UserForm::default()
+    };
+    users_page(
+        state,
+        session,
+        StatusCode::OK,
+        form,
+        Vec::new(),
+        query.created.is_some(),
+    )
+    .await
+}
+
+fn parse_new_account(form: &UserForm) -> Result<NewAccount, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let username = Username::parse(form.username.trim()).map_err(|error| {
+        errors.push(FieldError {
+            field: "username",
+            message: error.to_string(),
+        })
+    });
+    let password = Password::parse(&form.password).map_err(|error| {
+        errors.push(FieldError {
+            field: "password",
+            message: error.to_string(),
+        })
+    });
+    let role = Role::parse(&form.role).map_err(|_| {
+        errors.push(FieldError {
+            field: "role",
+            message: "Select a role".to_owned(),
+        })
+    });
+    let agency = AgencyId::parse(form.agency.trim()).map_err(|_| {
+        errors.push(FieldError {
+            field: "agency",
+            message: "Enter an agency id of 2 to 64 characters of a-z, 0-9 and -".to_owned(),
+        })
+    });
+    let team = match form.team.trim() {
+        "" => Ok(None),
+        team => Team::parse(team).map(Some).map_err(|error| {
+            errors.push(FieldError {
+                field: "team",
+                message: error.to_string(),
+            })
+        }),
+    };
+    match (username, password, role, agency, team) {
+        (Ok(username), Ok(password), Ok(role), Ok(agency), Ok(team)) => Ok(NewAccount {
+            username,
+            password,
+            role,
+            agency,
+            team,
+        }),
+        _ => Err(errors),
+    }
+}
+
+pub async fn create_user(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Form(form): Form<UserForm>,
+) -> Response {
+    let new_account = match parse_new_account(&form) {
+        Ok(new_account) => new_account,
+        Err(errors) => {
+            return users_page(state, session, StatusCode::BAD_REQUEST, form, errors, false).await;
+        }
+    };
+    let by = AuditActor::of(&session.account);
+    let now = Utc::now();
+    let created = tokio::task::spawn_blocking({
+        let store = state.store.clone();
+        move || accounts::create_account(store.as_ref(), &new_account, &by, now)
+    })
+    .await;
+    match created {
+        Ok(Ok(_)) => Redirect::to("/admin/users?created=1").into_response(),
+        Ok(Err(AccountError::UsernameTaken)) => {
+            let errors = vec![FieldError {
+                field: "username",
+                message: "That username is taken: choose another".to_owned(),
+            }];
+            users_page(state, session, StatusCode::BAD_REQUEST, form, errors, false).await
+        }
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "creating a user failed");
+            error_page(&state, Some(&session), ErrorPage::internal())
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "creating a user failed");
+            error_page(&state, Some(&session), ErrorPage::internal())
+        }
+    }
+}
+
+// ---- administration: agency tokens ----
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct TokenForm {
+    #[serde(default)]
+    agency: String,
+}
+
+#[derive(Serialize)]
+struct TokenRowView {
+    id: i64,
+    agency: String,
+    created: String,
+    revoked: Option<String>,
+}
+
+#[derive(Serialize)]
+struct NewTokenView {
+    agency: String,
+    secret: String,
+}
+
+async fn tokens_page(
+    state: WebState,
+    session: LiveSession,
+    status: StatusCode,
+    form: TokenForm,
+    error: Option<&'static str>,
+    new_token: Option<NewTokenView>,
+) -> Response {
+    let limit = state.config.page_rows_max;
+    let tokens = match blocking(&state, Some(&session), move |store| {
+        store.accounts().list_tokens(limit)
+    })
+    .await
+    {
+        Ok(tokens) => tokens,
+        Err(response) => return response,
+    };
+    let tokens: Vec<TokenRowView> = tokens
+        .into_iter()
+        .map(|token| TokenRowView {
+            id: token.id,
+            agency: token.agency,
+            created: time(token.created_at_us),
+            revoked: token.revoked_at_us.map(time),
+        })
+        .collect();
+    page(
+        &state,
+        status,
+        "tokens.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => if error.is_some() { "Error: Agency tokens" } else { "Agency tokens" },
+            nav => "tokens",
+            tokens => tokens,
+            form => form,
+            error => error,
+            new_token => new_token,
+        },
+    )
+}
+
+pub async fn tokens(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+) -> Response {
+    tokens_page(
+        state,
+        session,
+        StatusCode::OK,
+        TokenForm::default(),
+        None,
+        None,
+    )
+    .await
+}
+
+pub async fn create_token(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let Ok(agency) = AgencyId::parse(form.agency.trim()) else {
+        let error = Some("Enter an agency id of 2 to 64 characters of a-z, 0-9 and -");
+        return tokens_page(state, session, StatusCode::BAD_REQUEST, form, error, None).await;
+    };
+    let by = AuditActor::of(&session.account);
+    let now = Utc::now();
+    let created = blocking(&state, Some(&session), move |store| {
+        let token =
+            sightline_app::create_token(store, &agency, now).map_err(|error| error.to_string())?;
+        audit::record(
+            store,
+            &by,
+            "create_token",
+            &format!("agency:{agency}"),
+            &format!("role:{}", by.role),
+            "ok",
+            now,
+        )
+        .map_err(|error| error.to_string())?;
+        Ok::<_, String>(token)
+    })
+    .await;
+    match created {
+        Ok(token) => {
+            let new_token = NewTokenView {
+                agency: token.agency.to_string(),
+                secret: token.secret,
+            };
+            tokens_page(
+                state,
+                session,
+                StatusCode::OK,
+                TokenForm::default(),
+                None,
+                Some(new_token),
+            )
+            .await
+        }
+        Err(response) => response,
+    }
+}
+
+// ---- privacy officer: the access log ----
+
+#[derive(Serialize)]
+struct AuditView {
+    seq: i64,
+    when: String,
+    username: String,
+    role: String,
+    agency: String,
+    action: String,
+    resource: String,
+    basis: String,
+    outcome: String,
+}
+
+#[derive(Serialize)]
+struct GrantView {
+    username: String,
+    resource: String,
+    reason: String,
+    granted: String,
+    expires: String,
+    live: bool,
+}
+
+pub async fn access_log(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+) -> Response {
+    let limit = state.config.page_rows_max;
+    let now: DateTime<Utc> = Utc::now();
+    let loaded = blocking(&state, Some(&session), move |store| {
+        let entries = audit::recent_entries(store, None, limit)?;
+        let grants = store.accounts().list_grants(limit)?;
+        Ok::<_, sightline_store::StoreError>((entries, grants))
+    })
+    .await;
+    let (entries, grants) = match loaded {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    let now_us = sightline_app::to_micros(now);
+    let entries: Vec<AuditView> = entries
+        .into_iter()
+        .map(|entry| AuditView {
+            seq: entry.seq,
+            when: time(entry.at_us),
+            username: entry.actor_username,
+            role: entry.actor_role,
+            agency: entry.actor_agency,
+            action: entry.action,
+            resource: entry.resource_key,
+            basis: entry.basis,
+            outcome: entry.outcome,
+        })
+        .collect();
+    let grants: Vec<GrantView> = grants
+        .into_iter()
+        .map(|grant| GrantView {
+            username: grant.username,
+            resource: grant.resource_key,
+            reason: grant.reason,
+            granted: time(grant.granted_at_us),
+            expires: time(grant.expires_at_us),
+            live: grant.expires_at_us > now_us,
+        })
+        .collect();
+    page(
+        &state,
+        StatusCode::OK,
+        "access_log.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => "Access log",
+            nav => "privacy",
+            entries => entries,
+            grants => grants,
+        },
+    )
+}

@@ -1,0 +1,602 @@
+//! The web UI against a real server on a free port with a fresh database: every
+//! route's guard, CSRF, lock-out, headers, cookies, the minimal view and break
+//! glass, administration.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use sightline_access::{AccessContext, Action, Actor, Resource, Role, authorize};
+use sightline_app::accounts::DemoAccount;
+use sightline_core::AgencyId;
+use sightline_store::{NewRecord, Store};
+use sightline_web::{Access, ROUTES, WebConfig, WebState};
+use std::sync::Arc;
+
+struct TestApp {
+    base: String,
+    store: Arc<dyn Store>,
+    demo: Vec<DemoAccount>,
+    _db: sightline_testkit::TestDatabase,
+}
+
+impl TestApp {
+    async fn spawn() -> TestApp {
+        let db = sightline_testkit::sqlite_database();
+        let store: Arc<dyn Store> = Arc::from(sightline_store::open(&db.url).unwrap());
+        let police = AgencyId::parse("police").unwrap();
+        let demo = sightline_app::accounts::create_demo_accounts(
+            store.as_ref(),
+            &police,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let record = NewRecord {
+            agency: "health".into(),
+            record_id: "SYN-1".into(),
+            version: 1,
+            kind: "health.attendance".into(),
+            occurred_at: "2026-01-05".into(),
+            occurred_start_us: 0,
+            recorded_at_us: 0,
+            received_at_us: 0,
+            content_hash: [7; 32],
+            body: r#"{"synthetic":"SYNTHETIC-BODY"}"#.into(),
+        };
+        let mut tx = store.begin().unwrap();
+        tx.append(&[record]).unwrap();
+        tx.commit().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = sightline_web::router(WebState::new(store.clone(), WebConfig::default()));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        TestApp {
+            base,
+            store,
+            demo,
+            _db: db,
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    fn account(&self, role: Role) -> &DemoAccount {
+        self.demo
+            .iter()
+            .find(|account| account.role == role)
+            .unwrap()
+    }
+
+    /// A client signed in as the demo account of `role`, and its CSRF token.
+    async fn sign_in(&self, role: Role) -> (reqwest::Client, String) {
+        let client = Self::client();
+        let account = self.account(role);
+        let response = self
+            .login(&client, &account.username, &account.password)
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let page = client
+            .get(format!("{}/my-work", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (client, csrf_of(&page))
+    }
+
+    async fn login(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = client
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = csrf_of(&page);
+        self.post(
+            client,
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn request(
+        &self,
+        client: &reqwest::Client,
+        method: &str,
+        path: &str,
+        csrf: &str,
+    ) -> reqwest::Response {
+        if method == "GET" {
+            client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap()
+        } else {
+            self.post(
+                client,
+                path,
+                &[
+                    ("csrf_token", csrf),
+                    ("reason", "synthetic reason for the test"),
+                ],
+            )
+            .await
+        }
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF token in {page}"))
+        + marker.len();
+    page[start..start + 64].to_owned()
+}
+
+fn location(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|value| value.to_str().unwrap())
+        .unwrap_or("")
+}
+
+fn assert_security_headers(headers: &HeaderMap, what: &str) {
+    let csp = headers
+        .get("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
+    let csp = csp.to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'")
+            && !csp.contains("unsafe-inline")
+            && !csp.contains("script-src"),
+        "{what}: {csp}"
+    );
+    assert_eq!(headers.get("x-frame-options").unwrap(), "DENY", "{what}");
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store", "{what}");
+    assert_eq!(
+        headers.get("x-content-type-options").unwrap(),
+        "nosniff",
+        "{what}"
+    );
+    assert_eq!(
+        headers.get("referrer-policy").unwrap(),
+        "no-referrer",
+        "{what}"
+    );
+}
+
+#[tokio::test]
+async fn every_route_sends_anonymous_callers_to_login() {
+    let app = TestApp::spawn().await;
+    let client = TestApp::client();
+    for spec in ROUTES {
+        let response = app
+            .request(&client, spec.method, spec.example_path, "")
+            .await;
+        assert_security_headers(response.headers(), &format!("{spec:?}"));
+        if spec.access == Access::Public {
+            assert!(
+                response.status().is_success() || response.status() == StatusCode::FORBIDDEN,
+                "{spec:?}: {}",
+                response.status()
+            );
+            assert_ne!(location(&response), "/login", "{spec:?}");
+        } else {
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{spec:?}");
+            assert_eq!(location(&response), "/login", "{spec:?}");
+        }
+    }
+    // A stale or forged session cookie is the same as none.
+    let forged = client
+        .get(format!("{}/my-work", app.base))
+        .header("cookie", format!("sightline_session={}", "ab".repeat(32)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&forged), "/login");
+}
+
+#[tokio::test]
+async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal() {
+    let app = TestApp::spawn().await;
+    for role in Role::ALL {
+        let (client, csrf) = app.sign_in(role).await;
+        let actor = Actor {
+            user_id: 0,
+            role,
+            agency: AgencyId::parse("police").unwrap(),
+            team: None,
+        };
+        for spec in ROUTES {
+            if spec.path == "/logout" || spec.access == Access::Public {
+                continue; // Logout would end this session; it and login are covered below.
+            }
+            let response = app
+                .request(&client, spec.method, spec.example_path, &csrf)
+                .await;
+            let status = response.status();
+            assert_security_headers(response.headers(), &format!("{role:?} {spec:?}"));
+            assert_ne!(location(&response), "/login", "{role:?} {spec:?}");
+            match spec.access {
+                Access::Service(action) => {
+                    let allowed = authorize(
+                        &actor,
+                        action,
+                        &Resource::Service,
+                        &AccessContext::default(),
+                        0,
+                    )
+                    .is_full();
+                    assert_eq!(
+                        status == StatusCode::FORBIDDEN,
+                        !allowed,
+                        "{role:?} {spec:?}: {status}"
+                    );
+                }
+                Access::SignedIn if spec.path.starts_with("/records/") => {
+                    // The example record would belong to police (it does not
+                    // exist): casework may look (404) or break glass (303); no
+                    // other role may do either.
+                    let expected = match (role.does_casework(), spec.method) {
+                        (false, _) => StatusCode::FORBIDDEN,
+                        (true, "GET") => StatusCode::NOT_FOUND,
+                        (true, _) => StatusCode::SEE_OTHER,
+                    };
+                    assert_eq!(status, expected, "{role:?} {spec:?}");
+                }
+                _ => assert!(
+                    status.is_success()
+                        || status.is_redirection()
+                        || status == StatusCode::NOT_FOUND,
+                    "{role:?} {spec:?}: {status}"
+                ),
+            }
+        }
+        // Another agency's record: minimal view for casework, nothing for the rest.
+        let response = client
+            .get(format!("{}/records/health/SYN-1", app.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let page = response.text().await.unwrap();
+        assert!(!page.contains("SYNTHETIC-BODY"), "{role:?}");
+        if role.does_casework() {
+            assert_eq!(status, StatusCode::OK);
+            assert!(page.contains("belongs to another agency"), "{role:?}");
+        } else {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn break_glass_needs_a_reason_then_shows_the_record_and_is_logged() {
+    let app = TestApp::spawn().await;
+    let (client, csrf) = app.sign_in(Role::Practitioner).await;
+    let short = app
+        .post(
+            &client,
+            "/records/health/SYN-1/break-glass",
+            &[("csrf_token", &csrf), ("reason", "now")],
+        )
+        .await;
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        short
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 10 characters")
+    );
+    let granted = app
+        .post(
+            &client,
+            "/records/health/SYN-1/break-glass",
+            &[
+                ("csrf_token", &csrf),
+                ("reason", "Synthetic: child at the emergency department"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let page = client
+        .get(format!("{}/records/health/SYN-1", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("SYNTHETIC-BODY") && page.contains("break_glass:"),
+        "{page}"
+    );
+    // The privacy officer sees the grant and the reason, not the content.
+    let (privacy, _) = app.sign_in(Role::PrivacyOfficer).await;
+    let log = privacy
+        .get(format!("{}/privacy/access-log", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("Synthetic: child at the emergency department"));
+    assert!(
+        log.contains("record:health&#x2f;SYN-1"),
+        "HTML-escaped resource key"
+    );
+    assert!(!log.contains("SYNTHETIC-BODY"));
+    assert!(
+        sightline_app::audit::verify_audit(app.store.as_ref())
+            .unwrap()
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused() {
+    let app = TestApp::spawn().await;
+    let (client, csrf) = app.sign_in(Role::Administrator).await;
+    for token in [
+        "",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let response = app.post(&client, "/logout", &[("csrf_token", token)]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let response = app
+            .post(
+                &client,
+                "/admin/users",
+                &[
+                    ("csrf_token", token),
+                    ("username", "synthetic.new"),
+                    ("password", "a long synthetic password"),
+                    ("role", "practitioner"),
+                    ("agency", "police"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    assert!(
+        app.store
+            .accounts()
+            .user_by_username("synthetic.new")
+            .unwrap()
+            .is_none()
+    );
+    // Still signed in; with the token, logout works and ends the session.
+    assert_eq!(
+        client
+            .get(format!("{}/my-work", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let response = app.post(&client, "/logout", &[("csrf_token", &csrf)]).await;
+    assert_eq!(location(&response), "/login?signed_out=1");
+    let after = client
+        .get(format!("{}/my-work", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&after), "/login");
+    // The login form's own token: a post without the login cookie is refused.
+    let fresh = TestApp::client();
+    let account = app.account(Role::Practitioner);
+    let response = app
+        .post(
+            &fresh,
+            "/login",
+            &[
+                ("csrf_token", &"a".repeat(64)),
+                ("username", &account.username),
+                ("password", &account.password),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn lockout_is_the_same_for_known_and_unknown_usernames() {
+    let app = TestApp::spawn().await;
+    let client = TestApp::client();
+    let account = app.account(Role::Practitioner).clone();
+    for username in [account.username.as_str(), "synthetic.nobody"] {
+        let mut pages = Vec::new();
+        for _ in 0..5 {
+            let response = app.login(&client, username, "wrong password 123").await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            pages.push(response.text().await.unwrap());
+        }
+        assert!(pages[0].contains("Enter a correct username and password"));
+        assert!(pages[4].contains("too many attempts"), "{}", pages[4]);
+    }
+    let response = app
+        .login(&client, &account.username, &account.password)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "locked even with the right password"
+    );
+}
+
+#[tokio::test]
+async fn cookies_are_http_only_strict_and_secure_behind_tls() {
+    let app = TestApp::spawn().await;
+    let client = TestApp::client();
+    let plain = client
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = plain
+        .headers()
+        .get(SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let page = plain.text().await.unwrap();
+    let account = app.account(Role::Practitioner);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("csrf_token", csrf_of(&page).as_str()),
+            ("username", &account.username),
+            ("password", &account.password),
+        ])
+        .finish();
+    let response = client
+        .post(format!("{}/login", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-forwarded-proto", "https")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let session_cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("sightline_session="))
+        .unwrap()
+        .to_owned();
+    assert!(
+        session_cookie.contains("HttpOnly")
+            && session_cookie.contains("SameSite=Strict")
+            && session_cookie.contains("Secure"),
+        "{session_cookie}"
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_creates_a_user_who_can_sign_in() {
+    let app = TestApp::spawn().await;
+    let (client, csrf) = app.sign_in(Role::Administrator).await;
+    let bad = app
+        .post(
+            &client,
+            "/admin/users",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "X"),
+                ("password", "short"),
+                ("role", "boss"),
+                ("agency", "police"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let page = bad.text().await.unwrap();
+    assert!(page.contains("There is a problem") && page.contains("Select a role"));
+    let created = app
+        .post(
+            &client,
+            "/admin/users",
+            &[
+                ("csrf_token", &csrf),
+                ("username", "synthetic.lead"),
+                ("password", "a long synthetic password"),
+                ("role", "safeguarding_lead"),
+                ("agency", "health"),
+                ("team", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&created), "/admin/users?created=1");
+    let listed = client
+        .get(format!("{}/admin/users?created=1", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("synthetic.lead") && listed.contains("The user was created"));
+    let other = TestApp::client();
+    assert_eq!(
+        app.login(&other, "synthetic.lead", "a long synthetic password")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // Tokens: created once, listed without the secret.
+    let made = app
+        .post(
+            &client,
+            "/admin/tokens",
+            &[("csrf_token", &csrf), ("agency", "school")],
+        )
+        .await;
+    let page = made.text().await.unwrap();
+    assert!(page.contains("slt_"));
+    let listed = client
+        .get(format!("{}/admin/tokens", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("school") && !listed.contains("slt_"));
+    assert!(
+        sightline_app::audit::verify_audit(app.store.as_ref())
+            .unwrap()
+            .is_ok()
+    );
+    let _ = Action::ManageUsers;
+}
