@@ -60,6 +60,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let ingest = super::ingest::ingest_files(store.as_ref(), &files)?.map_err(|n_problems| {
         anyhow::anyhow!("the synthetic region failed validation with {n_problems} problem(s)")
     })?;
+    eprintln!("linking persons across agencies and running the default rule pack ...");
+    let records = sightline_app::picture::load_current_records(store.as_ref(), None)?;
+    let linked = sightline_app::picture::link_records(records)?;
+    let facts = sightline_app::picture::person_facts(&linked);
+    let n_children = facts.values().filter(|person| person.is_child).count();
+    let pack = sightline_rules::default_pack()
+        .map_err(|errors| anyhow::anyhow!("the default rule pack has {} error(s)", errors.len()))?;
+    let alerts = sightline_app::picture::alerts_from_firings(
+        sightline_app::picture::evaluate_children(&linked, &pack, chrono::Utc::now()),
+    );
+    let n_high = alerts
+        .iter()
+        .filter(|alert| alert.severity >= sightline_rules::Severity::High)
+        .count();
     let police =
         sightline_core::AgencyId::parse("police").map_err(|error| anyhow::anyhow!("{error}"))?;
     let token = sightline_app::create_token(store.as_ref(), &police, chrono::Utc::now())?;
@@ -77,6 +91,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         summary.records,
         summary.files.len()
     );
+    println!(
+        "Linked {} mentions into {} persons ({n_children} children); {} open alerts, {n_high} of them high or critical.",
+        linked.mentions.len(),
+        facts.len(),
+        alerts.len(),
+    );
+    println!("  Alerts:        sightline alerts --db {db_url}");
     println!("  API document:  http://{}/api/openapi.json", args.addr);
     println!("  Police token:  {}", token.secret);
     println!(
@@ -84,6 +105,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         token.secret, args.addr
     );
     println!("  Ground truth:  {}", region_dir.join("truth").display());
+    super::user::demo_logins(&db_url, &police, args.addr)?;
     println!("Stop with Ctrl-C.");
     println!();
     super::serve::serve_blocking(
