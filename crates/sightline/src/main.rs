@@ -79,6 +79,16 @@ enum Command {
         #[command(subcommand)]
         command: commands::token::TokenCommand,
     },
+    /// Manage web UI users.
+    User {
+        #[command(subcommand)]
+        command: commands::user::UserCommand,
+    },
+    /// Check the append-only, hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: commands::audit::AuditCommand,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -109,6 +119,8 @@ fn main() -> ExitCode {
         Command::Rules { command } => commands::alerts::rules(command),
         Command::Migrate { db } => commands::migrate(&db),
         Command::Token { command } => commands::token::run(command),
+        Command::User { command } => commands::user::run(command),
+        Command::Audit { command } => commands::audit::run(command),
         Command::Bench { command } => commands::bench::run(command),
     };
     match result {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod alerts;
+pub mod audit;
 pub mod bench;
 pub mod demo;
 pub mod ingest;
@@ -9,6 +10,7 @@ pub mod records;
 pub mod serve;
 pub mod synth;
 pub mod token;
+pub mod user;
 
 use crate::DbArg;
 use anyhow::Context;

@@ -17,13 +17,18 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = ServerConfig::default().body_bytes_max)]
     body_bytes_max: usize,
+    /// Mark session cookies Secure (serve behind TLS). Requests that arrive with
+    /// `X-Forwarded-Proto: https` get Secure cookies without it.
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         body_bytes_max: args.body_bytes_max,
         ..ServerConfig::default()
     };
+    config.web.secure_cookies = args.secure_cookies;
     serve_blocking(&args.db.db, args.addr, config)
 }
 

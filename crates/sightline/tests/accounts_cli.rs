@@ -1,0 +1,136 @@
+//! `sightline user create`, `user create-demo` and `audit verify`, run as the real
+//! binary; tampering with the audit table is detected with exit status 1.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn sightline(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn users_are_created_without_printing_secrets_and_tampering_is_detected() {
+    for db in sightline_testkit::all_databases() {
+        let url = db.url.as_str();
+        let created = sightline(
+            &[
+                "user",
+                "create",
+                "--role",
+                "team_manager",
+                "--agency",
+                "police",
+                "--team",
+                "north",
+                "--username",
+                "synthetic.manager",
+                "--password-stdin",
+                "--db",
+                url,
+            ],
+            "synthetic password 1\n",
+        );
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        let printed = text(&created.stdout) + &text(&created.stderr);
+        assert!(
+            printed.contains("synthetic.manager") && !printed.contains("synthetic password 1"),
+            "{printed}"
+        );
+        let weak = sightline(
+            &[
+                "user",
+                "create",
+                "--role",
+                "practitioner",
+                "--agency",
+                "police",
+                "--username",
+                "synthetic.weak",
+                "--db",
+                url,
+            ],
+            "short\n",
+        );
+        assert!(!weak.status.success());
+        let bad_role = sightline(
+            &[
+                "user",
+                "create",
+                "--role",
+                "boss",
+                "--agency",
+                "police",
+                "--username",
+                "synthetic.boss",
+                "--db",
+                url,
+            ],
+            "synthetic password 1\n",
+        );
+        assert!(!bad_role.status.success());
+        assert!(text(&bad_role.stderr).contains("unknown role"));
+
+        let demo = sightline(&["user", "create-demo", "--db", url], "");
+        assert!(demo.status.success(), "{}", text(&demo.stderr));
+        let demo = text(&demo.stdout);
+        for role in [
+            "practitioner",
+            "team_manager",
+            "safeguarding_lead",
+            "privacy_officer",
+            "administrator",
+        ] {
+            assert!(demo.contains(role), "{demo}");
+        }
+
+        let verified = sightline(&["audit", "verify", "--db", url], "");
+        assert!(verified.status.success(), "{}", text(&verified.stdout));
+        assert!(
+            text(&verified.stdout).contains("audit chain intact: 6 entries"),
+            "{}",
+            text(&verified.stdout)
+        );
+
+        // An operator with database access bypasses the trigger and edits a row.
+        tamper(url);
+        let broken = sightline(&["audit", "verify", "--db", url], "");
+        assert_eq!(broken.status.code(), Some(1));
+        assert_eq!(
+            text(&broken.stdout).trim(),
+            "audit chain broken at entry 3: the stored hash does not match the entry's content"
+        );
+    }
+}
+
+fn tamper(url: &str) {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection
+            .execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET resource_key = 'user:99' WHERE seq = 3;")
+            .unwrap();
+    } else {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        client
+            .batch_execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete; UPDATE audit_log SET resource_key = 'user:99' WHERE seq = 3;")
+            .unwrap();
+    }
+}
