@@ -106,7 +106,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     println!("  Ground truth:  {}", region_dir.join("truth").display());
     super::user::demo_logins(&db_url, &police, args.addr)?;
-    super::user::demo_logins(&db_url, &police, args.addr)?;
     println!("Stop with Ctrl-C.");
     println!();
     super::serve::serve_blocking(
