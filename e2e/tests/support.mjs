@@ -1,0 +1,154 @@
+// Starts Sightline on a free port with a fresh SQLite database, a small synthetic
+// region and one demo account per role, and launches the system's headless
+// Chromium. Everything lives in a temporary directory removed afterwards.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const require = createRequire(import.meta.url);
+
+export const CHROMIUM = process.env.SIGHTLINE_CHROMIUM || '/usr/bin/chromium';
+export const SCREENSHOTS = process.env.SIGHTLINE_SCREENSHOTS
+  ? resolve(here, '..', process.env.SIGHTLINE_SCREENSHOTS)
+  : null;
+
+export function sightlineBinary() {
+  if (process.env.SIGHTLINE_BIN) return process.env.SIGHTLINE_BIN;
+  const targetDir = process.env.CARGO_TARGET_DIR || join(repo, 'target');
+  return join(targetDir, 'debug', 'sightline');
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitFor(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`sightline exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sightline did not answer ${url} in ${timeoutMs} ms`);
+}
+
+export class App {
+  static async start() {
+    const app = new App();
+    app.dir = mkdtempSync(join(tmpdir(), 'sightline-e2e-'));
+    app.db = `sqlite://${join(app.dir, 'e2e.db')}`;
+    const bin = sightlineBinary();
+    if (!existsSync(bin)) throw new Error(`no sightline binary at ${bin}: run cargo build -p sightline`);
+    const run = (args) => execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+    // A small synthetic region: police's records are the practitioner's own
+    // agency; health visiting's belong to another agency.
+    const region = join(app.dir, 'region');
+    run(['synth', '--children', '60', '--seed', '7', '--out', region]);
+    const files = ['police.jsonl', 'health-visiting.jsonl'].map((name) => join(region, name));
+    run(['ingest', ...files, '--db', app.db]);
+    const firstHealth = JSON.parse(readFileSync(files[1], 'utf8').split('\n')[0]);
+    app.otherAgencyRecord = `/records/${firstHealth.source.agency}/${encodeURIComponent(firstHealth.source.record_id)}`;
+
+    app.accounts = {};
+    for (const line of run(['user', 'create-demo', '--agency', 'police', '--db', app.db]).split('\n')) {
+      const [role, username, password] = line.trim().split(/\s+/);
+      if (password && username.startsWith('demo.')) app.accounts[role] = { username, password };
+    }
+
+    const port = await freePort();
+    app.base = `http://127.0.0.1:${port}`;
+    app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, SIGHTLINE_LOG: 'warn' },
+    });
+    app.serverLog = '';
+    app.server.stderr.on('data', (chunk) => { app.serverLog += chunk; });
+    await waitFor(`${app.base}/healthz`, app.server, 30_000);
+
+    app.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // playwright-core gives each launch a fresh, temporary user data directory.
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+    });
+    if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
+    return app;
+  }
+
+  async stop() {
+    await this.browser?.close();
+    if (this.server && this.server.exitCode === null) {
+      this.server.kill('SIGTERM');
+      await new Promise((r) => this.server.once('exit', r));
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** A fresh browser context (no cookies) and page; CSP violations fail the test. */
+  async page() {
+    const context = await this.browser.newContext({ baseURL: this.base, viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    page.cspViolations = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) page.cspViolations.push(message.text());
+    });
+    return page;
+  }
+
+  async signIn(page, role) {
+    const { username, password } = this.accounts[role];
+    await page.goto('/login');
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/my-work');
+  }
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core in the page (evaluated over the DevTools protocol, so the page's
+ * CSP need not allow it) and returns the serious and critical violations. */
+export async function seriousViolations(page) {
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } }));
+  return results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+}
+
+export async function screenshot(page, name) {
+  if (!SCREENSHOTS) return;
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export function chromiumAvailable() {
+  return existsSync(CHROMIUM);
+}
+
