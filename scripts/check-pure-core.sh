@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The pure crates (domain, interchange, linkage, rules) must not depend on an async
+# The pure crates (domain, interchange, linkage, rules, access) must not depend on an async
 # runtime, a web framework or a database driver: they never touch a socket, a file
 # or a clock. This fails if one of them does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 forbidden='^(tokio|sqlx|axum|hyper|tower|rusqlite|postgres|tokio-postgres|reqwest|mio) '
 status=0
-for crate in sightline-core sightline-linkage sightline-rules; do
+for crate in sightline-core sightline-linkage sightline-rules sightline-access; do
     if ! tree="$(cargo tree -p "$crate" -e normal --prefix none 2>&1)"; then
         echo "cannot read the dependency tree of $crate: $tree" >&2
         status=1
