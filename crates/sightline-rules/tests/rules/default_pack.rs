@@ -184,18 +184,46 @@ fn head_injury_or_fracture_under_2() {
     let mut infant = Picture::child("2005-10-01");
     infant
         .event("north-ed", "health.ed_attendance", "2007-03-01")
+        .finding("injury", &[("type", "fracture"), ("site", "arm")])
+        .add();
+    check(
+        "head_injury_or_fracture_under_2",
+        &infant,
+        "2007-04-01",
+        Expect::FiresSeverity(Severity::High),
+    );
+
+    // A clear accidental mechanism (a consistent explanation) in a walking toddler.
+    let mut accidental = Picture::child("2005-10-01");
+    accidental
+        .event("north-ed", "health.ed_attendance", "2007-03-01")
         .finding(
             "injury",
             &[
-                ("type", "fracture"),
-                ("site", "arm"),
+                ("type", "head_injury"),
+                ("site", "head"),
                 ("explanation", "consistent"),
             ],
         )
         .add();
     check(
         "head_injury_or_fracture_under_2",
-        &infant,
+        &accidental,
+        "2007-04-01",
+        Expect::Silent,
+    );
+
+    let mut unknown = Picture::child("2005-10-01");
+    unknown
+        .event("north-ed", "health.ed_attendance", "2007-03-01")
+        .finding(
+            "injury",
+            &[("type", "fracture"), ("explanation", "unknown")],
+        )
+        .add();
+    check(
+        "head_injury_or_fracture_under_2",
+        &unknown,
         "2007-04-01",
         Expect::FiresSeverity(Severity::High),
     );
@@ -689,6 +717,69 @@ fn child_offender_released() {
     );
 }
 
+#[test]
+fn offender_against_child_linked() {
+    // Convicted of an offence against a child, later recorded living with the child.
+    let mut lives_with = Picture::child("2013-03-01");
+    lives_with
+        .event("north-met-police", "justice.conviction", "2005-05-01")
+        .household_only()
+        .person("adult-9", "subject")
+        .outcome(&[
+            ("offence_category", "sexual_offence_against_child"),
+            ("victim_was_child", "true"),
+        ])
+        .add();
+    lives_with
+        .event("north-housing", "housing.occupancy", "2007-02-01")
+        .person("adult-9", "household_member")
+        .add();
+    check(
+        "offender_against_child_linked",
+        &lives_with,
+        "2007-03-01",
+        Expect::FiresAt("2007-02-01T10:00"),
+    );
+    check(
+        "offender_against_child_linked",
+        &lives_with,
+        "2007-03-01",
+        Expect::FiresSeverity(Severity::Critical),
+    );
+
+    // A violent offence against an adult: not this rule.
+    let mut adult_victim = Picture::child("2013-03-01");
+    adult_victim
+        .event("north-met-police", "justice.conviction", "2005-05-01")
+        .household_only()
+        .person("adult-9", "subject")
+        .outcome(&[
+            ("offence_category", "violence"),
+            ("victim_was_child", "false"),
+        ])
+        .add();
+    adult_victim
+        .event("north-housing", "housing.occupancy", "2007-02-01")
+        .person("adult-9", "household_member")
+        .add();
+    check(
+        "offender_against_child_linked",
+        &adult_victim,
+        "2007-03-01",
+        Expect::Silent,
+    );
+
+    // An offence against a child, but no link to this child.
+    let mut unlinked = Picture::child("2013-03-01");
+    release(&mut unlinked, "adult-9", "2007-02-01", "true", "violence");
+    check(
+        "offender_against_child_linked",
+        &unlinked,
+        "2007-03-01",
+        Expect::Silent,
+    );
+}
+
 fn domestic_incident(picture: &mut Picture, date: &str) {
     picture
         .event("north-met-police", "police.domestic_incident", date)
@@ -954,6 +1045,60 @@ fn faltering_growth_again() {
         "faltering_growth_again",
         &one_agency,
         "2007-06-01",
+        Expect::Silent,
+    );
+}
+
+#[test]
+fn neglect_signs_together() {
+    // Not brought to an appointment, then faltering growth seen at the GP.
+    let mut not_brought = Picture::child("2016-06-01");
+    missed(&mut not_brought, "2022-08-01");
+    not_brought
+        .event("st-annes-gp", "health.gp_consultation", "2022-09-18")
+        .finding("faltering_growth", &[])
+        .add();
+    check(
+        "neglect_signs_together",
+        &not_brought,
+        "2022-10-01",
+        Expect::FiresAt("2022-09-18T10:00"),
+    );
+
+    // Poor hygiene at school after food-seeking at the nursery.
+    let mut two_signs = Picture::child("2016-06-01");
+    two_signs
+        .event("park-nursery", "education.concern", "2022-03-01")
+        .finding("food_seeking", &[])
+        .add();
+    two_signs
+        .event("park-primary", "education.concern", "2022-07-01")
+        .finding("poor_hygiene", &[])
+        .add();
+    check(
+        "neglect_signs_together",
+        &two_signs,
+        "2022-08-01",
+        Expect::FiresSeverity(Severity::High),
+    );
+
+    // One sign alone, or a missed appointment long before it: nothing.
+    let mut alone = Picture::child("2016-06-01");
+    missed(&mut alone, "2021-01-10");
+    alone
+        .event("st-annes-gp", "health.gp_consultation", "2022-09-18")
+        .finding("faltering_growth", &[])
+        .add();
+    check("neglect_signs_together", &alone, "2022-10-01", Expect::Silent);
+
+    // Missed appointments alone are another rule's business.
+    let mut missed_only = Picture::child("2016-06-01");
+    missed(&mut missed_only, "2022-08-01");
+    missed(&mut missed_only, "2022-09-01");
+    check(
+        "neglect_signs_together",
+        &missed_only,
+        "2022-10-01",
         Expect::Silent,
     );
 }
