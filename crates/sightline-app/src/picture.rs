@@ -12,7 +12,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::SeedableRng;
 use sightline_core::interchange::parse_stored;
 use sightline_core::{Kind, PartialDate, Record, Role, Sex};
-use sightline_linkage::{LinkScope, LinkageIndex, MentionInput, Settings, UkPersonMention};
+use sightline_linkage::{
+    LinkScope, LinkageIndex, MentionInput, Model, Settings, UkPersonMention,
+};
 use sightline_rules::{
     Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
 };
@@ -157,9 +159,36 @@ pub fn mention_key(record: &Record, person_idx: usize) -> String {
     )
 }
 
-/// Links every person mention of `records` into persons (training the model on
-/// them with a fixed seed).
+/// Below this many mentions a log is too small to estimate its own model (EM
+/// needs many candidate pairs); the shipped reference model is used instead.
+pub const TRAINING_MENTIONS_MIN: usize = 20_000;
+
+/// The UK persons model trained on a synthetic region (see the example
+/// `train_reference_model`), used for logs too small to train on.
+pub const REFERENCE_MODEL_TOML: &str = include_str!("../models/uk-persons-reference.toml");
+
+/// How the linkage model is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// Train on the log when it is large enough, else the reference model.
+    Automatic,
+    /// Always train on the log (with the fixed seed).
+    Train,
+}
+
+/// Links every person mention of `records` into persons: with a model trained on
+/// them (fixed seed) when there are at least [`TRAINING_MENTIONS_MIN`] mentions,
+/// else with the reference model.
 pub fn link_records(records: Vec<LoadedRecord>) -> Result<LinkedRecords, PictureError> {
+    link_records_with(records, ModelChoice::Automatic)
+}
+
+/// Links with a model trained on `records` whatever their number.
+pub fn link_records_trained(records: Vec<LoadedRecord>) -> Result<LinkedRecords, PictureError> {
+    link_records_with(records, ModelChoice::Train)
+}
+
+fn link_records_with(records: Vec<LoadedRecord>, choice: ModelChoice) -> Result<LinkedRecords, PictureError> {
     let mut mentions = Vec::new();
     let mut inputs: Vec<MentionInput> = Vec::new();
     for (record_idx, loaded) in records.iter().enumerate() {
@@ -198,14 +227,14 @@ pub fn link_records(records: Vec<LoadedRecord>) -> Result<LinkedRecords, Picture
             });
         }
     }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LINKAGE_SEED);
-    let (index, _report) = LinkageIndex::train_and_link(
-        Settings::uk_persons()?,
-        LinkScope::Dedupe,
-        &inputs,
-        &[],
-        &mut rng,
-    )?;
+    let settings = Settings::uk_persons()?;
+    let index = if choice == ModelChoice::Train || inputs.len() >= TRAINING_MENTIONS_MIN {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LINKAGE_SEED);
+        LinkageIndex::train_and_link(settings, LinkScope::Dedupe, &inputs, &[], &mut rng)?.0
+    } else {
+        let model = Model::from_toml(REFERENCE_MODEL_TOML, &settings)?;
+        LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &[])?
+    };
     // A person's id comes from its earliest mention, so it does not depend on the
     // linkage's internal cluster numbering.
     let clusters = index.persons();
