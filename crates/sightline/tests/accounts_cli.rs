@@ -134,3 +134,76 @@ fn tamper(url: &str) {
             .unwrap();
     }
 }
+
+/// Each kind of tampering with the rows (behind the triggers' back) on each
+/// backend, and the entry `audit verify` names.
+#[test]
+fn every_kind_of_tampering_is_detected_on_both_backends() {
+    let cases: [(&str, &[&str], i64); 5] = [
+        (
+            "update",
+            &["UPDATE audit_log SET outcome = 'deny' WHERE seq = 3"],
+            3,
+        ),
+        ("delete", &["DELETE FROM audit_log WHERE seq = 3"], 4),
+        ("delete newest", &["DELETE FROM audit_log WHERE seq = 5"], 5),
+        (
+            "insert",
+            &[
+                "INSERT INTO audit_log SELECT 6, at_us, actor_user_id, actor_username, actor_role, actor_agency, \
+               action, resource_key, basis, outcome, prev_hash, entry_hash FROM audit_log WHERE seq = 2",
+            ],
+            6,
+        ),
+        (
+            "reorder",
+            &[
+                "UPDATE audit_log SET seq = 100 WHERE seq = 2",
+                "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+                "UPDATE audit_log SET seq = 3 WHERE seq = 100",
+            ],
+            2,
+        ),
+    ];
+    for (name, statements, broken_seq) in cases {
+        for db in sightline_testkit::all_databases() {
+            let url = db.url.as_str();
+            let demo = sightline(&["user", "create-demo", "--db", url], "");
+            assert!(demo.status.success(), "{}", text(&demo.stderr));
+            assert!(
+                sightline(&["audit", "verify", "--db", url], "")
+                    .status
+                    .success()
+            );
+            run_unguarded(url, statements);
+            let broken = sightline(&["audit", "verify", "--db", url], "");
+            assert_eq!(broken.status.code(), Some(1), "{name} on {url}");
+            let message = text(&broken.stdout);
+            assert!(
+                message.starts_with(&format!("audit chain broken at entry {broken_seq}:")),
+                "{name} on {url}: {message}"
+            );
+        }
+    }
+}
+
+/// Runs statements with the audit table's triggers out of the way.
+fn run_unguarded(url: &str, statements: &[&str]) {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection
+            .execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+            .unwrap();
+        for statement in statements {
+            connection.execute_batch(statement).unwrap();
+        }
+    } else {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        client
+            .batch_execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+            .unwrap();
+        for statement in statements {
+            client.batch_execute(statement).unwrap();
+        }
+    }
+}
