@@ -22,7 +22,7 @@ mod pages;
 mod render;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get, post};
 use sightline_access::Action;
@@ -30,6 +30,7 @@ use sightline_app::accounts::SessionPolicy;
 use sightline_store::Store;
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 pub use guard::SESSION_COOKIE;
 
@@ -203,9 +204,20 @@ pub fn router(state: WebState) -> Router {
         };
         router = router.route(spec.path, method_router);
     }
+    // Request logs name the route template, never the raw path (which can hold a
+    // record id).
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str)
+            .unwrap_or("unmatched");
+        tracing::info_span!("request", method = %request.method(), route)
+    });
     let mut router = router
         .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(state.config.form_bytes_max));
+        .layer(DefaultBodyLimit::max(state.config.form_bytes_max))
+        .layer(trace);
     for (name, value) in security_headers() {
         router = router.layer(SetResponseHeaderLayer::overriding(
             name,
