@@ -10,7 +10,9 @@
 //! ```
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args().nth(1).ok_or("usage: train_reference_model DATABASE_URL")?;
+    let url = std::env::args()
+        .nth(1)
+        .ok_or("usage: train_reference_model DATABASE_URL")?;
     let store = sightline_store::open(&url)?;
     let records = sightline_app::picture::load_current_records(store.as_ref(), None)?;
     let linked = sightline_app::picture::link_records_trained(records)?;

@@ -12,9 +12,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::SeedableRng;
 use sightline_core::interchange::parse_stored;
 use sightline_core::{Kind, PartialDate, Record, Role, Sex};
-use sightline_linkage::{
-    LinkScope, LinkageIndex, MentionInput, Model, Settings, UkPersonMention,
-};
+use sightline_linkage::{LinkScope, LinkageIndex, MentionInput, Model, Settings, UkPersonMention};
 use sightline_rules::{
     Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
 };
@@ -188,7 +186,10 @@ pub fn link_records_trained(records: Vec<LoadedRecord>) -> Result<LinkedRecords,
     link_records_with(records, ModelChoice::Train)
 }
 
-fn link_records_with(records: Vec<LoadedRecord>, choice: ModelChoice) -> Result<LinkedRecords, PictureError> {
+fn link_records_with(
+    records: Vec<LoadedRecord>,
+    choice: ModelChoice,
+) -> Result<LinkedRecords, PictureError> {
     let mut mentions = Vec::new();
     let mut inputs: Vec<MentionInput> = Vec::new();
     for (record_idx, loaded) in records.iter().enumerate() {

@@ -4,16 +4,30 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use chrono::TimeZone;
-use sightline_app::picture::{alerts_from_firings, evaluate_children, link_records, load_current_records, person_facts};
+use sightline_app::picture::{
+    alerts_from_firings, evaluate_children, link_records, load_current_records, person_facts,
+};
 use sightline_core::interchange::{Format, Limits, parse_batch};
 
 const SAMPLE: &str = include_str!("../../../examples/sample.jsonl");
 
-fn linked_sample() -> (sightline_testkit::TestDatabase, sightline_app::picture::LinkedRecords) {
+fn linked_sample() -> (
+    sightline_testkit::TestDatabase,
+    sightline_app::picture::LinkedRecords,
+) {
     let database = sightline_testkit::sqlite_database();
     let store = sightline_store::open(&database.url).expect("open");
-    let received_at = chrono::Utc.with_ymd_and_hms(2007, 6, 1, 0, 0, 0).single().expect("instant");
-    let records = parse_batch(SAMPLE.as_bytes(), Format::JsonLines, received_at, &Limits::default()).expect("valid sample");
+    let received_at = chrono::Utc
+        .with_ymd_and_hms(2007, 6, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
+    let records = parse_batch(
+        SAMPLE.as_bytes(),
+        Format::JsonLines,
+        received_at,
+        &Limits::default(),
+    )
+    .expect("valid sample");
     sightline_app::ingest_parsed(store.as_ref(), records, received_at).expect("stored");
     let loaded = load_current_records(store.as_ref(), None).expect("load");
     (database, link_records(loaded).expect("linked"))
@@ -23,26 +37,57 @@ fn linked_sample() -> (sightline_testkit::TestDatabase, sightline_app::picture::
 fn one_family_across_four_agencies_is_three_persons() {
     let (_database, linked) = linked_sample();
     let facts = person_facts(&linked);
-    let mut sizes: Vec<(usize, bool)> = facts.values().map(|person| (person.mentions.len(), person.is_child)).collect();
+    let mut sizes: Vec<(usize, bool)> = facts
+        .values()
+        .map(|person| (person.mentions.len(), person.is_child))
+        .collect();
     sizes.sort();
-    assert_eq!(sizes, vec![(1, false), (2, false), (5, true)], "Jason (1), Tina (2), Leo (5 mentions)");
+    assert_eq!(
+        sizes,
+        vec![(1, false), (2, false), (5, true)],
+        "Jason (1), Tina (2), Leo (5 mentions)"
+    );
 }
 
 #[test]
 fn the_default_rules_see_the_pattern() {
     let (_database, linked) = linked_sample();
     let pack = sightline_rules::default_pack().expect("default pack");
-    let now = chrono::Utc.with_ymd_and_hms(2007, 6, 1, 0, 0, 0).single().expect("instant");
+    let now = chrono::Utc
+        .with_ymd_and_hms(2007, 6, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
     let alerts = alerts_from_firings(evaluate_children(&linked, &pack, now));
     let rules: Vec<&str> = alerts.iter().map(|alert| alert.rule_id.as_str()).collect();
-    for expected in ["injury_unexplained", "head_injury_or_fracture_under_2", "second_injury_under_5", "domestic_abuse_under_5"] {
-        assert!(rules.contains(&expected), "{expected} missing from {rules:?}");
+    for expected in [
+        "injury_unexplained",
+        "head_injury_or_fracture_under_2",
+        "second_injury_under_5",
+        "domestic_abuse_under_5",
+    ] {
+        assert!(
+            rules.contains(&expected),
+            "{expected} missing from {rules:?}"
+        );
     }
-    let second_injury = alerts.iter().find(|alert| alert.rule_id == "second_injury_under_5").expect("alert");
-    let agencies: Vec<&str> = second_injury.evidence.iter().map(|evidence| evidence.agency.as_str()).collect();
-    assert!(agencies.contains(&"st-annes-gp") && agencies.contains(&"north-general-ed"), "seen by two agencies: {agencies:?}");
+    let second_injury = alerts
+        .iter()
+        .find(|alert| alert.rule_id == "second_injury_under_5")
+        .expect("alert");
+    let agencies: Vec<&str> = second_injury
+        .evidence
+        .iter()
+        .map(|evidence| evidence.agency.as_str())
+        .collect();
+    assert!(
+        agencies.contains(&"st-annes-gp") && agencies.contains(&"north-general-ed"),
+        "seen by two agencies: {agencies:?}"
+    );
     // Replaying as of before the hospital attendance, only the GP's concern is known.
-    let before = chrono::Utc.with_ymd_and_hms(2007, 4, 1, 0, 0, 0).single().expect("instant");
+    let before = chrono::Utc
+        .with_ymd_and_hms(2007, 4, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
     let early = alerts_from_firings(evaluate_children(&linked, &pack, before));
     assert!(early.iter().all(|alert| alert.raised_at <= before));
 }

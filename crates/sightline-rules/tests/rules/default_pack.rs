@@ -1089,7 +1089,12 @@ fn neglect_signs_together() {
         .event("st-annes-gp", "health.gp_consultation", "2022-09-18")
         .finding("faltering_growth", &[])
         .add();
-    check("neglect_signs_together", &alone, "2022-10-01", Expect::Silent);
+    check(
+        "neglect_signs_together",
+        &alone,
+        "2022-10-01",
+        Expect::Silent,
+    );
 
     // Missed appointments alone are another rule's business.
     let mut missed_only = Picture::child("2016-06-01");
