@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod evaluate;
 pub mod ingest;
 pub mod picture;
 pub mod tokens;

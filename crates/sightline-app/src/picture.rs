@@ -396,7 +396,14 @@ fn occurred_date(record: &Record) -> (NaiveDate, bool) {
 }
 
 /// The event a record is for the child `child_id` (who may or may not be in it).
-fn event_for(linked: &LinkedRecords, record_idx: usize, child_id: &str) -> Event {
+/// `at_child_address` holds the persons of this record whom it places at the
+/// child's address (see [`AddressIndex`]).
+fn event_for(
+    linked: &LinkedRecords,
+    record_idx: usize,
+    child_id: &str,
+    at_child_address: &BTreeSet<usize>,
+) -> Event {
     let record = &linked.records[record_idx].record;
     let subject_of = |person_idx: usize| {
         let person_id = linked.person_id(record_idx, person_idx);
@@ -443,18 +450,138 @@ fn event_for(linked: &LinkedRecords, record_idx: usize, child_id: &str) -> Event
         .iter()
         .enumerate()
         .filter(|(person_idx, _)| linked.person_id(record_idx, *person_idx) != child_id)
-        .map(|(person_idx, person)| EventPerson {
-            person_id: linked.person_id(record_idx, person_idx).to_owned(),
-            role: person.role,
-            relationships: record
+        .map(|(person_idx, person)| {
+            let mut relationships: Vec<(sightline_core::RelationshipType, Subject)> = record
                 .relationships
                 .iter()
                 .filter(|relationship| relationship.from == person_idx)
                 .map(|relationship| (relationship.relationship_type, subject_of(relationship.to)))
-                .collect(),
+                .collect();
+            // An agency recording this adult's home as the child's address is
+            // evidence that they live with the child, whatever else it says.
+            let lives_with = (sightline_core::RelationshipType::LivesWith, Subject::Child);
+            if at_child_address.contains(&person_idx) && !relationships.contains(&lives_with) {
+                relationships.push(lives_with);
+            }
+            EventPerson {
+                person_id: linked.person_id(record_idx, person_idx).to_owned(),
+                role: person.role,
+                relationships,
+            }
         })
         .collect();
     event
+}
+
+/// How far back a child's record at an address vouches for the child living
+/// there when another agency records an adult at that address.
+const SAME_ADDRESS_DAYS: i64 = 183;
+
+/// A normalised address: every line and the postcode, lower case, letters and
+/// digits only. `None` without a postcode or a line (too vague to say two
+/// people share a home).
+fn address_key(address: &sightline_core::Address) -> Option<String> {
+    let postcode = address.postcode.as_ref()?;
+    let mut key = String::new();
+    for line in &address.lines {
+        for word in line
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+        {
+            key.push_str(&word.to_lowercase());
+            key.push(' ');
+        }
+    }
+    if key.is_empty() {
+        return None;
+    }
+    key.push('|');
+    key.extend(
+        postcode
+            .as_str()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .map(|c| c.to_ascii_uppercase()),
+    );
+    Some(key)
+}
+
+/// Where agencies recorded each person as living: address key -> the mentions
+/// with that address. Built once over the log, read by every child's picture.
+pub struct AddressIndex {
+    by_address: HashMap<String, Vec<MentionRef>>,
+}
+
+impl AddressIndex {
+    pub fn new(linked: &LinkedRecords) -> Self {
+        let mut by_address: HashMap<String, Vec<MentionRef>> = HashMap::new();
+        for mention in &linked.mentions {
+            let person = linked.person_of(*mention);
+            if person.role == Role::Professional {
+                continue;
+            }
+            if let Some(key) = person.address.as_ref().and_then(address_key) {
+                by_address.entry(key).or_default().push(*mention);
+            }
+        }
+        AddressIndex { by_address }
+    }
+
+    /// Mentions of adults that a record places at the child's address: the
+    /// child was recorded there within [`SAME_ADDRESS_DAYS`] before, in a record
+    /// that had arrived by the time the adult's record did (so the link is as
+    /// known in logical time).
+    fn adults_at_child_address(
+        &self,
+        linked: &LinkedRecords,
+        child: &PersonFacts,
+        facts_by_id: &BTreeMap<String, PersonFacts>,
+    ) -> Vec<MentionRef> {
+        let mut child_sightings: HashMap<String, Vec<(NaiveDate, DateTime<Utc>)>> = HashMap::new();
+        for mention in &child.mentions {
+            let Some(key) = linked
+                .person_of(*mention)
+                .address
+                .as_ref()
+                .and_then(address_key)
+            else {
+                continue;
+            };
+            let record = &linked.records[mention.record_idx].record;
+            child_sightings
+                .entry(key)
+                .or_default()
+                .push((occurred_date(record).0, record.recorded_at));
+        }
+        let mut found = Vec::new();
+        for (key, sightings) in &child_sightings {
+            let Some(mentions) = self.by_address.get(key) else {
+                continue;
+            };
+            for mention in mentions {
+                let person_id = linked.person_id(mention.record_idx, mention.person_idx);
+                let is_adult = facts_by_id
+                    .get(person_id)
+                    .is_some_and(|person| !person.is_child);
+                if person_id == child.id || !is_adult {
+                    continue;
+                }
+                let record = &linked.records[mention.record_idx].record;
+                let occurred = occurred_date(record).0;
+                let vouched = sightings.iter().any(|(child_occurred, child_recorded)| {
+                    *child_recorded <= record.recorded_at
+                        && *child_occurred <= occurred
+                        && (occurred - *child_occurred).num_days() <= SAME_ADDRESS_DAYS
+                });
+                if vouched {
+                    found.push(*mention);
+                }
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
 }
 
 /// The picture of one child: the records that mention the child, and the records
@@ -463,6 +590,19 @@ pub fn child_picture(
     linked: &LinkedRecords,
     facts: &PersonFacts,
     facts_by_id: &BTreeMap<String, PersonFacts>,
+) -> ChildPicture {
+    child_picture_with(linked, facts, facts_by_id, &AddressIndex::new(linked))
+}
+
+/// [`child_picture`] with an address index built once for many children. Adults
+/// recorded at the child's address (see [`AddressIndex`]) count as living with
+/// the child, and their own records join the picture like those of any adult
+/// who appears with the child.
+pub fn child_picture_with(
+    linked: &LinkedRecords,
+    facts: &PersonFacts,
+    facts_by_id: &BTreeMap<String, PersonFacts>,
+    addresses: &AddressIndex,
 ) -> ChildPicture {
     let mut picture = ChildPicture::new(Child::new(facts.id.clone(), facts.dob));
     picture.child.sex = facts.sex;
@@ -480,6 +620,14 @@ pub fn child_picture(
             }
         }
     }
+    let mut at_child_address: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for mention in addresses.adults_at_child_address(linked, facts, facts_by_id) {
+        around.insert(linked.person_id(mention.record_idx, mention.person_idx));
+        at_child_address
+            .entry(mention.record_idx)
+            .or_default()
+            .insert(mention.person_idx);
+    }
     let mut record_idxs = child_records.clone();
     for person_id in &around {
         if let Some(person) = facts_by_id.get(*person_id) {
@@ -492,7 +640,13 @@ pub fn child_picture(
     }
     let mut events: Vec<Event> = record_idxs
         .into_iter()
-        .map(|record_idx| event_for(linked, record_idx, &facts.id))
+        .map(|record_idx| {
+            let at_address = at_child_address
+                .get(&record_idx)
+                .cloned()
+                .unwrap_or_default();
+            event_for(linked, record_idx, &facts.id, &at_address)
+        })
         .collect();
     events.sort_by(|a, b| (a.recorded_at, &a.evidence).cmp(&(b.recorded_at, &b.evidence)));
     for event in events {
@@ -519,9 +673,10 @@ pub fn child_picture(
 /// Every alert the rule pack raises over the log's children, as of `now`.
 pub fn evaluate_children(linked: &LinkedRecords, pack: &Pack, now: DateTime<Utc>) -> Vec<Firing> {
     let facts = person_facts(linked);
+    let addresses = AddressIndex::new(linked);
     let mut firings = Vec::new();
     for child in facts.values().filter(|facts| facts.is_child) {
-        let picture = child_picture(linked, child, &facts);
+        let picture = child_picture_with(linked, child, &facts, &addresses);
         firings.extend(sightline_rules::evaluate(pack, &picture, now));
     }
     firings.sort_by(|a, b| {
@@ -608,4 +763,37 @@ pub fn alerts_from_firings(firings: Vec<Firing>) -> Vec<Alert> {
         });
     }
     alerts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(lines: &[&str], postcode: Option<&str>) -> Option<String> {
+        address_key(&sightline_core::Address {
+            lines: lines.iter().map(|line| (*line).to_owned()).collect(),
+            postcode: postcode.map(|text| sightline_core::Postcode::parse(text).expect("postcode")),
+        })
+    }
+
+    #[test]
+    fn address_keys_ignore_case_and_punctuation_but_not_the_flat() {
+        let home = key(&["Flat 23", "66 Albion Avenue"], Some("LS13 2TF"));
+        assert!(home.is_some());
+        assert_eq!(
+            home,
+            key(&["flat 23,", "66  ALBION avenue"], Some("ls13 2tf"))
+        );
+        assert_ne!(
+            home,
+            key(&["Flat 24", "66 Albion Avenue"], Some("LS13 2TF"))
+        );
+        assert_ne!(
+            home,
+            key(&["Flat 23", "66 Albion Avenue"], Some("LS13 2TG"))
+        );
+        // Too vague to say two people share a home.
+        assert_eq!(key(&["66 Albion Avenue"], None), None);
+        assert_eq!(key(&[], Some("LS13 2TF")), None);
+    }
 }

@@ -59,6 +59,8 @@ enum Command {
     /// Replay the log in logical time up to a date: the alerts as they would have
     /// been raised then.
     Replay(commands::alerts::ReplayArgs),
+    /// Score linkage and alerts against a synthetic region's ground truth.
+    Evaluate(commands::evaluate::EvaluateArgs),
     /// Rule packs.
     Rules {
         #[command(subcommand)]
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Command::LinkEval(args) => commands::persons::link_eval(args),
         Command::Alerts(args) => commands::alerts::run(args),
         Command::Replay(args) => commands::alerts::replay(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Rules { command } => commands::alerts::rules(command),
         Command::Migrate { db } => commands::migrate(&db),
         Command::Token { command } => commands::token::run(command),

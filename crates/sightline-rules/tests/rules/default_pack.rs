@@ -630,6 +630,19 @@ fn unassessed_adult() {
         Expect::FiresAt("2007-01-05T10:00"),
     );
 
+    // A parent living with the child is the parent, not an unassessed adult.
+    let mut parent = Picture::child("2006-03-01");
+    cp_plan_start(&mut parent, "2007-01-05");
+    parent
+        .event("st-annes-gp", "health.gp_consultation", "2007-01-20")
+        .person("father-1", "parent")
+        .add();
+    parent
+        .event("north-housing", "housing.occupancy", "2007-02-01")
+        .person("father-1", "household_member")
+        .add();
+    check("unassessed_adult", &parent, "2007-03-01", Expect::Silent);
+
     // No plan, no child in need: not this rule.
     let mut no_plan = Picture::child("2006-03-01");
     no_plan

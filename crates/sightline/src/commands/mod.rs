@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod audit;
 pub mod bench;
 pub mod demo;
+pub mod evaluate;
 pub mod ingest;
 pub mod persons;
 pub mod records;
