@@ -17,32 +17,10 @@ pub fn unit_from_key(key: u64) -> f64 {
     (mix64(key ^ 0x9e37_79b9_7f4a_7c15) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The modulus-11 check digit of nine NHS number digits, or `None` when the
-/// number is unusable (remainder gives 10).
-pub fn nhs_check_digit(digits: &[u8; 9]) -> Option<u8> {
-    let sum: u32 = digits
-        .iter()
-        .zip((2..=10u32).rev())
-        .map(|(digit, weight)| u32::from(*digit) * weight)
-        .sum();
-    match 11 - (sum % 11) {
-        11 => Some(0),
-        10 => None,
-        check => Some(check as u8),
-    }
-}
-
-/// Whether ten digits form a valid NHS number.
+/// Whether ten digits (spaces allowed) form a valid NHS number, by the same rule
+/// Sightline's intake applies.
 pub fn nhs_number_valid(text: &str) -> bool {
-    let digits: Vec<u8> = text.bytes().filter(|byte| *byte != b' ').collect();
-    if digits.len() != 10 || !digits.iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let mut first_nine = [0u8; 9];
-    for (slot, byte) in first_nine.iter_mut().zip(&digits) {
-        *slot = byte - b'0';
-    }
-    nhs_check_digit(&first_nine) == Some(digits[9] - b'0')
+    sightline_core::NhsNumber::parse(text).is_ok()
 }
 
 /// Person keys below this bound get distinct NHS numbers.
@@ -65,7 +43,7 @@ pub fn nhs_number(person_index: u64, region_key: u64) -> String {
     }
     for offset in 0..10u8 {
         digits[8] = (first_ninth + offset) % 10;
-        if let Some(check) = nhs_check_digit(&digits) {
+        if let Some(check) = sightline_core::NhsNumber::check_digit(&digits) {
             return digits
                 .iter()
                 .chain(std::iter::once(&check))
