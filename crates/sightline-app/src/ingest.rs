@@ -4,7 +4,6 @@ use crate::to_micros;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
-use sightline_core::Record;
 use sightline_core::interchange::{
     self, BatchRejected, Limits, ParsedRecord, Position, Problem, ProblemSink,
 };
@@ -53,10 +52,11 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// A validated record with its log row, ready to append.
+/// A validated record's log row, ready to append. The parsed record itself is
+/// dropped where it was parsed (on a worker thread), so the appending thread only
+/// writes rows.
 #[derive(Debug)]
 pub struct PreparedRecord {
-    pub record: Record,
     pub position: Position,
     pub row: NewRecord,
 }
@@ -86,11 +86,7 @@ pub fn prepare(parsed: ParsedRecord, received_at: DateTime<Utc>) -> PreparedReco
         content_hash: content_hash(&body),
         body,
     };
-    PreparedRecord {
-        record,
-        position,
-        row,
-    }
+    PreparedRecord { position, row }
 }
 
 /// Parses, validates and prepares a chunk of JSON Lines (whole lines;
