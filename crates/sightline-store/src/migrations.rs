@@ -26,6 +26,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0004_accounts_audit",
         sql: include_str!("../migrations/sqlite/0004_accounts_audit.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_record_indexes",
+        sql: include_str!("../migrations/sqlite/0005_record_indexes.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -39,6 +44,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "0004_accounts_audit",
         sql: include_str!("../migrations/postgres/0004_accounts_audit.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_record_indexes",
+        sql: include_str!("../migrations/postgres/0005_record_indexes.sql"),
     },
 ];
 

@@ -22,7 +22,7 @@ pub(crate) struct ListQuery<'a> {
 
 /// Builds the query for `filter`, with placeholders `?1` (SQLite) or `$1`
 /// (PostgreSQL) depending on `placeholder_prefix`. Only the conditions present are
-/// written, so the planner can use the `(agency, kind, seq)` indexes.
+/// written, so the planner can use the `(agency, seq)` index.
 /// `None` when the limit is 0 and there is nothing to ask.
 pub(crate) fn list_query(filter: &RecordFilter, placeholder_prefix: char) -> Option<ListQuery<'_>> {
     if filter.limit == 0 {
