@@ -807,19 +807,12 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
         "agency_type" => {
             event_only("agency_type")?;
             let (comparison, words) = parse_membership(cursor)?;
-            let mut types = Vec::new();
-            for (word, word_position) in words {
-                let agency_type = AgencyType::parse(&word).ok_or_else(|| {
-                    error_at(
-                        word_position,
-                        format!(
-                            "\"{word}\" is not an agency type{}",
-                            suggestion(&word, AgencyType::NAMES)
-                        ),
-                    )
-                })?;
-                types.push(agency_type);
-            }
+            let types = parse_words(
+                words,
+                "an agency type",
+                AgencyType::NAMES,
+                AgencyType::parse,
+            )?;
             Ok(negate_if(comparison, Atom::AgencyTypeIn(types)))
         }
         "has" => {
@@ -915,47 +908,22 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
         "child.role" => {
             event_only(&name)?;
             let (comparison, words) = parse_membership(cursor)?;
-            let mut roles = Vec::new();
-            for (word, word_position) in words {
-                roles.push(Role::parse(&word).ok_or_else(|| {
-                    error_at(
-                        word_position,
-                        format!("\"{word}\" is not a role{}", suggestion(&word, Role::NAMES)),
-                    )
-                })?);
-            }
+            let roles = parse_words(words, "a role", Role::NAMES, Role::parse)?;
             Ok(negate_if(comparison, Atom::ChildRoleIn(roles)))
         }
         "child.plan" => {
             let (comparison, words) = parse_membership(cursor)?;
-            let mut states = Vec::new();
-            for (word, word_position) in words {
-                states.push(PlanState::parse(&word).ok_or_else(|| {
-                    error_at(
-                        word_position,
-                        format!(
-                            "\"{word}\" is not a plan{}",
-                            suggestion(&word, PlanState::NAMES)
-                        ),
-                    )
-                })?);
-            }
+            let states = parse_words(words, "a plan", PlanState::NAMES, PlanState::parse)?;
             Ok(negate_if(comparison, Atom::ChildPlanIn(states)))
         }
         "child.ever" => {
             let (comparison, words) = parse_membership(cursor)?;
-            let mut histories = Vec::new();
-            for (word, word_position) in words {
-                histories.push(History::parse(&word).ok_or_else(|| {
-                    error_at(
-                        word_position,
-                        format!(
-                            "\"{word}\" is not something child.ever knows{}",
-                            suggestion(&word, History::NAMES)
-                        ),
-                    )
-                })?);
-            }
+            let histories = parse_words(
+                words,
+                "something child.ever knows",
+                History::NAMES,
+                History::parse,
+            )?;
             Ok(negate_if(comparison, Atom::ChildEverIn(histories)))
         }
         "subject.link" | "person.link" => {
@@ -965,18 +933,8 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
                 person_only(&name)?;
             }
             let (comparison, words) = parse_membership(cursor)?;
-            let mut connections = Vec::new();
-            for (word, word_position) in words {
-                connections.push(Connection::parse(&word).ok_or_else(|| {
-                    error_at(
-                        word_position,
-                        format!(
-                            "\"{word}\" is not a connection{}",
-                            suggestion(&word, Connection::NAMES)
-                        ),
-                    )
-                })?);
-            }
+            let connections =
+                parse_words(words, "a connection", Connection::NAMES, Connection::parse)?;
             let atom = if name == "subject.link" {
                 Atom::SubjectLinkIn(connections)
             } else {
@@ -1066,6 +1024,27 @@ fn negate_if(comparison: Comparison, atom: Atom) -> Expr {
 }
 
 /// `== X`, `!= X`, `in [X, Y]`, `not in [X, Y]`: the comparison and the words.
+/// Parses each word of a membership list with `parse`, naming `what` a word
+/// should be (with a "did you mean" from `names`) at the first that is not.
+fn parse_words<T>(
+    words: Vec<(String, Position)>,
+    what: &str,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, RuleError> {
+    words
+        .into_iter()
+        .map(|(word, word_position)| {
+            parse(&word).ok_or_else(|| {
+                error_at(
+                    word_position,
+                    format!("\"{word}\" is not {what}{}", suggestion(&word, names)),
+                )
+            })
+        })
+        .collect()
+}
+
 fn parse_membership(
     cursor: &mut Cursor<'_>,
 ) -> Result<(Comparison, Vec<(String, Position)>), RuleError> {
