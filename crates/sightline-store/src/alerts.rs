@@ -47,8 +47,9 @@ pub fn severity_rank(severity: &str) -> Option<usize> {
     SEVERITIES.iter().position(|known| *known == severity)
 }
 
-/// One alert, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One alert, as stored. `Debug` leaves out the explanation (it can hold personal
+/// facts).
+#[derive(Clone, PartialEq, Eq)]
 pub struct AlertRow {
     /// `a-<16 hex>`, chosen by the caller (deterministic, so re-raising finds it).
     pub id: String,
@@ -99,8 +100,8 @@ pub struct EvidenceRow {
     pub version: i64,
 }
 
-/// One entry of an alert's history.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One entry of an alert's history. `Debug` leaves out the reason (free text).
+#[derive(Clone, PartialEq, Eq)]
 pub struct AlertEventRow {
     /// Position in the history of all alerts; increasing.
     pub seq: i64,
@@ -255,8 +256,8 @@ pub struct AlertFilter {
     pub limit: u32,
 }
 
-/// A recorded decision on an open alert.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A recorded decision on an open alert. `Debug` leaves out the reason (free text).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Decision {
     /// The alert.
     pub alert_id: String,
@@ -897,6 +898,58 @@ pub(crate) fn overdue_in(
     )
 }
 
+// Debug output ends up in logs and panic messages: it leaves out free text that can
+// hold personal data (explanations, reasons).
+impl fmt::Debug for AlertRow {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("AlertRow")
+            .field("id", &self.id)
+            .field("child_id", &self.child_id)
+            .field("person_id", &self.person_id)
+            .field("rule_id", &self.rule_id)
+            .field("pack_name", &self.pack_name)
+            .field("pack_version", &self.pack_version)
+            .field("severity", &self.severity)
+            .field("routed_to", &self.routed_to)
+            .field("raised_at_us", &self.raised_at_us)
+            .field("updated_at_us", &self.updated_at_us)
+            .field("due_at_us", &self.due_at_us)
+            .field("status", &self.status)
+            .field("escalation_level", &self.escalation_level)
+            .field("decided_at_us", &self.decided_at_us)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for AlertEventRow {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("AlertEventRow")
+            .field("seq", &self.seq)
+            .field("alert_id", &self.alert_id)
+            .field("at_us", &self.at_us)
+            .field("kind", &self.kind)
+            .field("actor", &self.actor)
+            .field("decision", &self.decision)
+            .field("detail", &self.detail)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Decision {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Decision")
+            .field("alert_id", &self.alert_id)
+            .field("actor", &self.actor)
+            .field("decision", &self.decision)
+            .field("at_us", &self.at_us)
+            .field("reason_chars", &self.reason.chars().count())
+            .finish_non_exhaustive()
+    }
+}
+
 impl fmt::Display for AlertChange {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -935,6 +988,55 @@ mod tests {
             "0.0.99999999999999999999.a",
         ] {
             assert_eq!(AlertCursor::from_token(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn debug_output_leaves_out_free_text() {
+        let decision = Decision {
+            alert_id: "a-1".into(),
+            actor: "sw".into(),
+            decision: "visit".into(),
+            reason: "SECRET-REASON".into(),
+            at_us: 0,
+        };
+        let event = AlertEventRow {
+            seq: 1,
+            alert_id: "a-1".into(),
+            at_us: 0,
+            kind: "decided".into(),
+            actor: None,
+            decision: None,
+            reason: Some("SECRET-REASON".into()),
+            detail: None,
+        };
+        let alert = AlertRow {
+            id: "a-1".into(),
+            child_id: "c".into(),
+            person_id: None,
+            rule_id: "r".into(),
+            pack_name: "p".into(),
+            pack_version: "1".into(),
+            severity: "high".into(),
+            title: "t".into(),
+            explanation: "SECRET-EXPLANATION".into(),
+            citation: "c".into(),
+            route: "r".into(),
+            routed_to: "team:x/duty".into(),
+            raised_at_us: 0,
+            updated_at_us: 0,
+            due_at_us: 0,
+            status: "open".into(),
+            escalation_level: 0,
+            decided_at_us: None,
+        };
+        for text in [
+            format!("{decision:?}"),
+            format!("{event:?}"),
+            format!("{alert:?}"),
+        ] {
+            assert!(!text.contains("SECRET"), "{text}");
+            assert!(text.contains("a-1"), "{text}");
         }
     }
 

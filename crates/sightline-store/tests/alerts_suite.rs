@@ -49,6 +49,7 @@ backend_tests!(
     list_filters_order_and_pages,
     history_is_append_only,
     dropped_transaction_drops_its_alerts,
+    upsert_waits_for_a_decision_in_flight,
     upsert_matches_the_model,
     batch_and_incremental_upserts_agree,
 );
@@ -726,6 +727,73 @@ fn dropped_transaction_drops_its_alerts(db: &TestDb) {
     tx.commit().unwrap();
     assert_eq!(store.count_records().unwrap(), 1);
     assert!(alerts.get("a-08").unwrap().is_some());
+}
+
+/// A decision committing while a record transaction re-raises the same alert with
+/// new evidence: the upsert must see the decision (and reopen), not the state from
+/// before it. A raw transaction stands in for a decision in flight.
+fn upsert_waits_for_a_decision_in_flight(db: &TestDb) {
+    let store = &*db.store;
+    let id = "a-10";
+    upsert_committed(
+        store,
+        &[upsert(
+            alert(id, "c1", "high", HOUR),
+            &[ev("police", "1", 1)],
+        )],
+        HOUR,
+    );
+    let decide_sql = format!(
+        "UPDATE alerts SET status = 'decided', decided_at_us = 2, updated_at_us = 2 WHERE id = '{id}'"
+    );
+    let renewed = upsert(
+        alert(id, "c1", "high", 9 * HOUR),
+        &[ev("police", "1", 1), ev("police", "2", 1)],
+    );
+    let changes = match store.backend() {
+        sightline_store::Backend::Sqlite => {
+            let path = db.url.strip_prefix("sqlite://").unwrap();
+            let mut connection = rusqlite::Connection::open(path).unwrap();
+            let tx = connection
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .unwrap();
+            tx.execute_batch(&decide_sql).unwrap();
+            std::thread::scope(|scope| {
+                let handle = scope
+                    .spawn(|| upsert_committed(store, std::slice::from_ref(&renewed), 3 * HOUR));
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                assert!(!handle.is_finished(), "the upsert waits for the decision");
+                tx.commit().unwrap();
+                handle.join().unwrap()
+            })
+        }
+        sightline_store::Backend::Postgres => {
+            let mut client = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+            let mut tx = client.transaction().unwrap();
+            tx.batch_execute(&decide_sql).unwrap();
+            std::thread::scope(|scope| {
+                let handle = scope
+                    .spawn(|| upsert_committed(store, std::slice::from_ref(&renewed), 3 * HOUR));
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                assert!(!handle.is_finished(), "the upsert waits for the decision");
+                tx.commit().unwrap();
+                handle.join().unwrap()
+            })
+        }
+    };
+    assert_eq!(
+        changes,
+        vec![
+            AlertChange::EvidenceAdded {
+                id: id.into(),
+                n: 1
+            },
+            AlertChange::Reopened { id: id.into() },
+        ]
+    );
+    let row = store.alerts().get(id).unwrap().unwrap();
+    assert_eq!(row.status, "open");
+    assert_eq!(row.due_at_us, 9 * HOUR);
 }
 
 // ---- Model-based property test ----------------------------------------------------
