@@ -9,10 +9,13 @@
 //!
 //! The PostgreSQL run needs an empty scratch database.
 
+mod support;
+
 use std::error::Error;
 use std::time::Instant;
 
 use sightline_store::{AlertFilter, AlertRow, AlertUpsert, EvidenceRow, SEVERITIES, Store};
+use support::thread_cpu_seconds;
 
 /// Alerts per write transaction, like the alerts of one intake batch.
 const TX_ALERTS: usize = 500;
@@ -62,14 +65,20 @@ fn write(
     at_us: i64,
 ) -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
+    let cpu_started = thread_cpu_seconds();
     for tx_slice in upserts.chunks(TX_ALERTS) {
         let mut tx = store.begin()?;
         tx.upsert_alerts(tx_slice, at_us)?;
         tx.commit()?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = thread_cpu_seconds()
+        .zip(cpu_started)
+        .map_or_else(String::new, |(end, start)| {
+            format!("; client thread CPU {:.3} s", end - start)
+        });
     println!(
-        "{label}: {} alerts in {seconds:.3} s = {:.0} alerts/s ({TX_ALERTS}-alert transactions)",
+        "{label}: {} alerts in {seconds:.3} s = {:.0} alerts/s ({TX_ALERTS}-alert transactions){cpu}",
         upserts.len(),
         upserts.len() as f64 / seconds
     );

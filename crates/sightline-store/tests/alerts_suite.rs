@@ -42,6 +42,7 @@ macro_rules! backend_tests {
 backend_tests!(
     upsert_raises_adds_evidence_and_is_idempotent,
     same_alert_twice_in_one_slice,
+    large_slices_span_several_statements,
     invalid_upsert_rejects_the_slice_without_poisoning,
     decided_alert_reopens_on_new_evidence_only,
     decide_checks_the_alert_and_the_words,
@@ -249,6 +250,93 @@ fn same_alert_twice_in_one_slice(db: &TestDb) {
     assert_eq!(
         store.alerts().events("a-02").unwrap()[0].detail.as_deref(),
         Some("{\"evidence\":0}")
+    );
+}
+
+/// More alerts, evidence and events than one multi-row statement carries, each id
+/// twice, with an evidence record repeated inside one input.
+fn large_slices_span_several_statements(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    let n_alerts = 301;
+    let first: Vec<AlertUpsert> = (0..n_alerts)
+        .map(|idx| {
+            upsert(
+                alert(&format!("a-{idx:016x}"), "c1", "low", HOUR),
+                &[
+                    ev("police", &idx.to_string(), 1),
+                    ev("police", &idx.to_string(), 1),
+                ],
+            )
+        })
+        .collect();
+    let second: Vec<AlertUpsert> = first
+        .iter()
+        .map(|one| {
+            let mut more = one.clone();
+            more.alert.severity = "high".into();
+            more.evidence.push(ev("health", &one.alert.id, 1));
+            more
+        })
+        .collect();
+    let slice: Vec<AlertUpsert> = first.iter().chain(&second).cloned().collect();
+    let changes = upsert_committed(store, &slice, HOUR);
+    assert_eq!(changes.len(), n_alerts * 3);
+    assert_eq!(alerts.count(&AlertFilter::default()).unwrap(), 301);
+    assert_eq!(
+        alerts
+            .count(&AlertFilter {
+                severity: Some("high".into()),
+                ..AlertFilter::default()
+            })
+            .unwrap(),
+        301
+    );
+    for idx in [0, 255, 256, 300] {
+        let id = format!("a-{idx:016x}");
+        assert_eq!(alerts.evidence(&id).unwrap().len(), 2);
+        assert_eq!(
+            kinds(alerts, &id),
+            ["raised", "evidence_added", "severity_raised"]
+        );
+        assert_eq!(
+            alerts.events(&id).unwrap()[0].detail.as_deref(),
+            Some("{\"evidence\":1}")
+        );
+    }
+    // The whole slice again, then decided and re-raised in one large slice.
+    let again = upsert_committed(store, &slice, 2 * HOUR);
+    assert!(
+        again
+            .iter()
+            .all(|change| matches!(change, AlertChange::Unchanged { .. }))
+    );
+    for one in first.iter().step_by(2) {
+        alerts.decide(&decision(&one.alert.id, 3 * HOUR)).unwrap();
+    }
+    let renewed: Vec<AlertUpsert> = second
+        .iter()
+        .map(|one| {
+            let mut more = one.clone();
+            more.evidence.push(ev("school", &one.alert.id, 1));
+            more.alert.due_at_us = 50 * HOUR;
+            more
+        })
+        .collect();
+    let changes = upsert_committed(store, &renewed, 4 * HOUR);
+    let n_reopened = changes
+        .iter()
+        .filter(|change| matches!(change, AlertChange::Reopened { .. }))
+        .count();
+    assert_eq!(n_reopened, 151);
+    assert_eq!(
+        alerts
+            .count(&AlertFilter {
+                status: Some("open".into()),
+                ..AlertFilter::default()
+            })
+            .unwrap(),
+        301
     );
 }
 
