@@ -545,7 +545,7 @@ const ROWS_PER_STATEMENT_MAX: usize = 256;
 /// than `max_len` (a power of two). Statements are sent in these sizes, so each
 /// connection prepares at most log2(`max_len`) + 1 shapes of each statement while
 /// a slice of any size takes few round trips (PostgreSQL) or few statement steps
-/// (SQLite, where 256-row statements cost about 15% less CPU than one-row ones).
+/// (SQLite, where 256-row statements cost 10 to 15% less CPU than one-row ones).
 fn pow2_chunks<T>(mut items: &[T], max_len: usize) -> Vec<&[T]> {
     let mut chunks = Vec::new();
     while !items.is_empty() {
