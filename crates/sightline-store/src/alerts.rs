@@ -302,6 +302,17 @@ pub trait AlertStore: Send + Sync {
         at_us: i64,
         detail: Option<&str>,
     ) -> Result<AlertRow, StoreError>;
+    /// Routes an open alert to `routed_to` (e.g. a worker was allocated) and writes
+    /// a `rerouted` event with `detail` (JSON text); its due time and escalation
+    /// level stay. Routing to where it already is changes nothing and writes no
+    /// event. [`StoreError::AlertNotFound`] or [`StoreError::AlertNotOpen`].
+    fn reroute(
+        &self,
+        id: &str,
+        routed_to: &str,
+        at_us: i64,
+        detail: Option<&str>,
+    ) -> Result<AlertRow, StoreError>;
     /// Open alerts with `due_at_us < now_us`, most severe first, then by due time.
     fn overdue(&self, now_us: i64, limit: u32) -> Result<Vec<AlertRow>, StoreError>;
 }
@@ -359,6 +370,7 @@ const REOPEN: &str = "UPDATE alerts SET status = 'open', due_at_us = $2, routed_
      escalation_level = 0, decided_at_us = NULL, updated_at_us = $4 WHERE id = $1";
 const SET_DECIDED: &str = "UPDATE alerts SET status = 'decided', decided_at_us = $2, updated_at_us = $2 \
      WHERE id = $1";
+const SET_ROUTED: &str = "UPDATE alerts SET routed_to = $2, updated_at_us = $3 WHERE id = $1";
 const SET_ESCALATED: &str = "UPDATE alerts SET escalation_level = $2, routed_to = $3, due_at_us = $4, \
      updated_at_us = $5 WHERE id = $1";
 
@@ -736,6 +748,29 @@ pub(crate) fn escalate_in(
         ),
     )?;
     select_alert(conn, escalation.id, false)?.ok_or(StoreError::AlertNotFound)
+}
+
+/// [`AlertStore::reroute`], inside a transaction the caller commits.
+pub(crate) fn reroute_in(
+    conn: &mut dyn AlertConn,
+    id: &str,
+    routed_to: &str,
+    at_us: i64,
+    detail: Option<&str>,
+) -> Result<AlertRow, StoreError> {
+    if routed_to.is_empty() {
+        return Err(invalid("routed_to is empty"));
+    }
+    let alert = require_open(conn, id)?;
+    if alert.routed_to == routed_to {
+        return Ok(alert);
+    }
+    conn.execute(
+        SET_ROUTED,
+        &[Param::Text(id), Param::Text(routed_to), Param::Int(at_us)],
+    )?;
+    insert_event(conn, &NewEvent::new(id, at_us, "rerouted", detail))?;
+    select_alert(conn, id, false)?.ok_or(StoreError::AlertNotFound)
 }
 
 /// [`AlertStore::get`].

@@ -46,6 +46,7 @@ backend_tests!(
     decided_alert_reopens_on_new_evidence_only,
     decide_checks_the_alert_and_the_words,
     escalate_only_upwards_and_only_open,
+    reroute_open_alerts_once,
     list_filters_order_and_pages,
     history_is_append_only,
     dropped_transaction_drops_its_alerts,
@@ -474,6 +475,49 @@ fn escalate_only_upwards_and_only_open(db: &TestDb) {
     alerts.decide(&decision("a-05", 2 * HOUR)).unwrap();
     assert!(matches!(
         alerts.escalate("a-05", 1, "user:tm", HOUR, 3 * HOUR, None),
+        Err(StoreError::AlertNotOpen)
+    ));
+}
+
+fn reroute_open_alerts_once(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    let id = "a-11";
+    assert!(matches!(
+        alerts.reroute(id, "user:sw.jones", HOUR, None),
+        Err(StoreError::AlertNotFound)
+    ));
+    upsert_committed(
+        store,
+        &[upsert(alert(id, "c1", "medium", 5 * HOUR), &[])],
+        HOUR,
+    );
+    let detail = "{\"reason\":\"allocated\"}";
+    let moved = alerts
+        .reroute(id, "user:sw.jones", 2 * HOUR, Some(detail))
+        .unwrap();
+    assert_eq!(moved.routed_to, "user:sw.jones");
+    assert_eq!(moved.due_at_us, 5 * HOUR);
+    assert_eq!(moved.escalation_level, 0);
+    assert_eq!(moved.updated_at_us, 2 * HOUR);
+    // Again to the same place: nothing happens.
+    assert_eq!(
+        alerts.reroute(id, "user:sw.jones", 3 * HOUR, None).unwrap(),
+        moved
+    );
+    assert!(matches!(
+        alerts.reroute(id, "", 3 * HOUR, None),
+        Err(StoreError::InvalidAlert { .. })
+    ));
+    let events = alerts.events(id).unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["raised", "rerouted"]
+    );
+    assert_eq!(events[1].detail.as_deref(), Some(detail));
+    alerts.decide(&decision(id, 4 * HOUR)).unwrap();
+    assert!(matches!(
+        alerts.reroute(id, "user:other", 5 * HOUR, None),
         Err(StoreError::AlertNotOpen)
     ));
 }

@@ -143,6 +143,16 @@ impl AlertStore for SqliteStore {
         self.alert_write(|conn| alerts::escalate_in(conn, &escalation))
     }
 
+    fn reroute(
+        &self,
+        id: &str,
+        routed_to: &str,
+        at_us: i64,
+        detail: Option<&str>,
+    ) -> Result<AlertRow, StoreError> {
+        self.alert_write(|conn| alerts::reroute_in(conn, id, routed_to, at_us, detail))
+    }
+
     fn overdue(&self, now_us: i64, limit: u32) -> Result<Vec<AlertRow>, StoreError> {
         self.alert_read(|conn| alerts::overdue_in(conn, now_us, limit))
     }
