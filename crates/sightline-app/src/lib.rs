@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod ingest;
 pub mod picture;
 pub mod tokens;
+pub mod views;
 
 pub use ingest::{
     BatchIngest, FileRejected, IngestError, IngestSummary, PreparedRecord, content_hash,

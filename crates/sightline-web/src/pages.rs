@@ -24,7 +24,7 @@ use std::fmt::Display;
 const STYLESHEET: &str = include_str!("../static/sightline.css");
 
 /// Runs store work on the blocking pool; any failure becomes the error page.
-async fn blocking<T, E>(
+pub(crate) async fn blocking<T, E>(
     state: &WebState,
     session: Option<&LiveSession>,
     work: impl FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
@@ -47,7 +47,7 @@ where
     }
 }
 
-fn time(micros: i64) -> String {
+pub(crate) fn time(micros: i64) -> String {
     sightline_app::from_micros(micros)
         .format("%-d %b %Y %H:%M UTC")
         .to_string()
@@ -295,7 +295,7 @@ pub async fn my_work(
 }
 
 /// Percent-encodes a path segment (record ids may hold `/`, spaces, `#`).
-fn encode_path(segment: &str) -> String {
+pub(crate) fn encode_path(segment: &str) -> String {
     let mut encoded = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
