@@ -1040,6 +1040,7 @@ fn upsert_matches_the_model(db: &TestDb) {
         (
             prop::collection::vec(op_strategy(), 1..6),
             prop::bool::weighted(0.75),
+            prop::bool::ANY,
         ),
         1..6,
     );
@@ -1049,28 +1050,36 @@ fn upsert_matches_the_model(db: &TestDb) {
         let id = |idx: u8| format!("a-case{case_no}-{idx}");
         let mut model: BTreeMap<u8, ModelAlert> = BTreeMap::new();
         let mut clock = 0;
-        for (ops, commit) in &transactions {
-            // Upserts of one transaction go through one WriteTx; decisions and
-            // escalations run on their own, after it ends.
+        for (ops, commit, one_slice) in &transactions {
+            // Upserts of one transaction go through one WriteTx, one call each or
+            // all in one slice; decisions and escalations run on their own, after it.
             let before = model.clone();
             let mut tx = store.begin().unwrap();
             let mut others = Vec::new();
+            let mut slice = Vec::new();
+            let mut expected_slice = Vec::new();
             for op in ops {
                 clock += 1;
                 match op {
                     Op::Upsert(idx, severity, evidence, due) => {
-                        let changes = tx
-                            .upsert_alerts(
-                                &[upsert_of(case_no, *idx, *severity, evidence, *due)],
-                                clock,
-                            )
-                            .unwrap();
-                        let got: Vec<&str> = changes.iter().map(change_kind).collect();
+                        let one = upsert_of(case_no, *idx, *severity, evidence, *due);
                         let expected = model_upsert(&mut model, *idx, *severity, evidence, *due);
-                        prop_assert_eq!(got, expected);
+                        if *one_slice {
+                            slice.push(one);
+                            expected_slice.extend(expected);
+                        } else {
+                            let changes = tx.upsert_alerts(&[one], clock).unwrap();
+                            let got: Vec<&str> = changes.iter().map(change_kind).collect();
+                            prop_assert_eq!(got, expected);
+                        }
                     }
                     other => others.push(other.clone()),
                 }
+            }
+            if !slice.is_empty() {
+                let changes = tx.upsert_alerts(&slice, clock).unwrap();
+                let got: Vec<&str> = changes.iter().map(change_kind).collect();
+                prop_assert_eq!(got, expected_slice);
             }
             if *commit {
                 tx.commit().unwrap();
