@@ -52,6 +52,7 @@ backend_tests!(
     history_is_append_only,
     dropped_transaction_drops_its_alerts,
     upsert_waits_for_a_decision_in_flight,
+    concurrent_decisions_one_wins,
     upsert_matches_the_model,
     batch_and_incremental_upserts_agree,
 );
@@ -926,6 +927,45 @@ fn upsert_waits_for_a_decision_in_flight(db: &TestDb) {
     let row = store.alerts().get(id).unwrap().unwrap();
     assert_eq!(row.status, "open");
     assert_eq!(row.due_at_us, 9 * HOUR);
+}
+
+/// Several people deciding the same alert at once: exactly one decision is
+/// recorded, the others are told it is no longer open.
+fn concurrent_decisions_one_wins(db: &TestDb) {
+    let store = &*db.store;
+    let id = "a-12";
+    upsert_committed(
+        store,
+        &[upsert(
+            alert(id, "c1", "high", HOUR),
+            &[ev("police", "1", 1)],
+        )],
+        HOUR,
+    );
+    let n_threads = 4;
+    let barrier = std::sync::Barrier::new(n_threads);
+    let results: Vec<Result<AlertRow, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n_threads)
+            .map(|worker| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut mine = decision(id, 2 * HOUR);
+                    mine.actor = format!("worker{worker}");
+                    store.alerts().decide(&mine)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let n_ok = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!(n_ok, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|result| result.is_ok() || matches!(result, Err(StoreError::AlertNotOpen)))
+    );
+    assert_eq!(kinds(store.alerts(), id), ["raised", "decided"]);
 }
 
 // ---- Model-based property test ----------------------------------------------------
