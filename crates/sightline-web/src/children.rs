@@ -66,21 +66,30 @@ fn valid_person_id(person_id: &str) -> bool {
             .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
 }
 
+/// Most alerts about one child a page reads.
+const CHILD_ALERTS_MAX: u32 = 200;
+
 /// The open alerts' routings for the child (whose holders have a relationship).
-fn open_alert_routes(_store: &dyn Store, _person_id: &str) -> Result<Vec<String>, String> {
-    Ok(Vec::new())
+fn open_alert_routes(store: &dyn Store, person_id: &str) -> Result<Vec<String>, String> {
+    Ok(
+        crate::alerts::open_alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .map(|alert| alert.routed_to)
+            .collect(),
+    )
 }
 
 /// Decides (and records) `action` on the child for `account`, with the child's
 /// real relationships and the account's grants.
-fn decide_child(
+pub(crate) fn decide_child(
     store: &dyn Store,
     snapshot: &Snapshot,
     account: &Account,
     person_id: &str,
     action: Action,
     now: chrono::DateTime<Utc>,
-) -> Result<Decision, String> {
+) -> Result<(Decision, AccessContext), String> {
     let mut context: AccessContext =
         accounts::access_context(store, account, now).map_err(|error| error.to_string())?;
     if let Some(facts) = snapshot.child(person_id) {
@@ -88,7 +97,7 @@ fn decide_child(
         context.relationships =
             views::child_relationships(snapshot, facts, routes.iter().map(String::as_str), account);
     }
-    audit::authorize_and_record(
+    let decision = audit::authorize_and_record(
         store,
         account,
         action,
@@ -96,7 +105,8 @@ fn decide_child(
         &context,
         now,
     )
-    .map_err(|error| error.to_string())
+    .map_err(|error| error.to_string())?;
+    Ok((decision, context))
 }
 
 /// What a child page shows, once decided.
@@ -113,7 +123,7 @@ async fn load_child<T: Send + 'static>(
     state: &WebState,
     session: &LiveSession,
     person_id: &str,
-    full: impl FnOnce(&mut Snapshot, &str) -> T + Send + 'static,
+    full: impl FnOnce(&dyn Store, &mut Snapshot, &str) -> Result<T, String> + Send + 'static,
 ) -> Result<ChildContent<T>, Response> {
     if !valid_person_id(person_id) {
         return Err(error_page(state, Some(session), ErrorPage::not_found()));
@@ -124,7 +134,7 @@ async fn load_child<T: Send + 'static>(
     let now = Utc::now();
     blocking(state, Some(session), move |store| {
         pictures.with(store, |snapshot| {
-            let decision = decide_child(
+            let (decision, _) = decide_child(
                 store,
                 snapshot,
                 &account,
@@ -146,7 +156,7 @@ async fn load_child<T: Send + 'static>(
                 },
                 Decision::Full { basis } => ChildContent::Full {
                     basis: basis.to_string(),
-                    view: full(snapshot, &person_id),
+                    view: full(store, snapshot, &person_id)?,
                 },
             })
         })
@@ -154,7 +164,7 @@ async fn load_child<T: Send + 'static>(
     .await
 }
 
-fn minimal_page(
+pub(crate) fn minimal_page(
     state: &WebState,
     session: &LiveSession,
     minimal: MinimalChild,
@@ -204,17 +214,24 @@ pub async fn child(
     Path(person_id): Path<String>,
 ) -> Response {
     let today = Utc::now().date_naive();
-    let content = match load_child(&state, &session, &person_id, move |snapshot, id| {
-        snapshot
+    let now_us = sightline_app::to_micros(Utc::now());
+    let content = match load_child(&state, &session, &person_id, move |store, snapshot, id| {
+        let alerts: Vec<crate::alerts::AlertSummary> =
+            crate::alerts::alerts_of_child(store, id, CHILD_ALERTS_MAX)
+                .map_err(|error| error.to_string())?
+                .iter()
+                .map(|alert| crate::alerts::summary(alert, now_us))
+                .collect();
+        Ok(snapshot
             .child(id)
-            .map(|facts| views::child_view(snapshot, facts, today))
+            .map(|facts| (views::child_view(snapshot, facts, today), alerts)))
     })
     .await
     {
         Ok(content) => content,
         Err(response) => return response,
     };
-    let (basis, view) = match not_full(&state, &session, content) {
+    let (basis, (view, alerts)) = match not_full(&state, &session, content) {
         Ok((basis, Some(view))) => (basis, view),
         Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
         Err(response) => return *response,
@@ -230,6 +247,7 @@ pub async fn child(
             nav => "",
             basis => basis,
             child => view,
+            alerts => alerts,
         },
     )
 }
@@ -267,7 +285,7 @@ pub async fn child_break_glass(
             Redirect::to(&format!("/children/{person_id}")).into_response()
         }
         BreakGlassOutcome::BadReason(message) => {
-            let content = match load_child(&state, &session, &person_id, |_, _| ()).await {
+            let content = match load_child(&state, &session, &person_id, |_, _, _| Ok(())).await {
                 Ok(content) => content,
                 Err(response) => return response,
             };
@@ -370,13 +388,46 @@ struct ChronologyData {
     marks: Vec<TimelineMark>,
 }
 
-fn chronology_data(snapshot: &mut Snapshot, person_id: &str) -> Option<ChronologyData> {
-    let facts = snapshot.child(person_id)?;
-    Some(ChronologyData {
+fn chronology_data(
+    store: &dyn Store,
+    snapshot: &mut Snapshot,
+    person_id: &str,
+) -> Result<Option<ChronologyData>, String> {
+    let Some(facts) = snapshot.child(person_id) else {
+        return Ok(None);
+    };
+    let mut marks = Vec::new();
+    for alert in crate::alerts::alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
+        .map_err(|error| error.to_string())?
+    {
+        marks.push(TimelineMark {
+            date: sightline_app::from_micros(alert.raised_at_us).date_naive(),
+            decision: false,
+            label: alert.title.clone(),
+        });
+        for event in store
+            .alerts()
+            .events(&alert.id)
+            .map_err(|error| error.to_string())?
+        {
+            if event.kind == "decided" {
+                marks.push(TimelineMark {
+                    date: sightline_app::from_micros(event.at_us).date_naive(),
+                    decision: true,
+                    label: format!(
+                        "{} on {}",
+                        event.decision.as_deref().unwrap_or("").replace('_', " "),
+                        alert.title
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Some(ChronologyData {
         name: views::display_name(facts),
         rows: views::chronology(snapshot, facts),
-        marks: Vec::new(),
-    })
+        marks,
+    }))
 }
 
 #[derive(Serialize)]
@@ -565,7 +616,7 @@ pub async fn search(
                     let today = now.date_naive();
                     let mut views_found = Vec::new();
                     for hit in hits {
-                        let decision = decide_child(
+                        let (decision, _) = decide_child(
                             store,
                             snapshot,
                             &account,
