@@ -258,10 +258,10 @@ async fn load_alert(
         else {
             return Ok(AlertContent::Unknown);
         };
-        pictures.with(store, |snapshot| {
+        pictures.with(store, |picture| {
             let (decision, context) = children::decide_child(
                 store,
-                snapshot,
+                picture,
                 &account,
                 &alert.child_id,
                 Action::ViewChild,
@@ -270,9 +270,9 @@ async fn load_alert(
             match decision {
                 Decision::Deny => return Ok(AlertContent::Denied),
                 Decision::Minimal => {
-                    return Ok(match snapshot.child(&alert.child_id) {
+                    return Ok(match picture.child(&alert.child_id) {
                         Some(facts) => AlertContent::Minimal(views::minimal_child(
-                            snapshot,
+                            picture,
                             facts,
                             now.date_naive(),
                         )),
@@ -290,13 +290,17 @@ async fn load_alert(
                     now_us,
                 )
                 .is_full();
+            let records = picture
+                .child(&alert.child_id)
+                .map(|facts| picture.records_around(facts))
+                .unwrap_or_default();
             let evidence = store
                 .alerts()
                 .evidence(&alert.id)
                 .map_err(|error| error.to_string())?
                 .into_iter()
                 .map(|row| {
-                    let record = snapshot.record(&row.agency, &row.record_id);
+                    let record = records.get(&(row.agency.as_str(), row.record_id.as_str()));
                     EvidenceView {
                         href: format!("/records/{}/{}", row.agency, encode_path(&row.record_id)),
                         kind_words: record.map(|record| sightline_rules::kind_words(record.kind)),
@@ -314,7 +318,7 @@ async fn load_alert(
                 .into_iter()
                 .map(event_view)
                 .collect();
-            let child_name = snapshot
+            let child_name = picture
                 .child(&alert.child_id)
                 .map_or_else(|| alert.child_id.clone(), views::display_name);
             Ok(AlertContent::Full {
@@ -467,10 +471,10 @@ pub async fn decide(
         let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
             return Ok(DecideOutcome::Unknown);
         };
-        let (decision, _) = pictures.with(store, |snapshot| {
+        let (decision, _) = pictures.with(store, |picture| {
             children::decide_child(
                 store,
-                snapshot,
+                picture,
                 &account,
                 &alert.child_id,
                 Action::WriteAboutChild,
