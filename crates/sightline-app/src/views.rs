@@ -32,13 +32,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 /// The records of the log linked into persons, with each person's facts and the
-/// address index: what every page about a child reads.
+/// address index: what every page about a child reads (owned).
 pub struct Snapshot {
     pub linked: LinkedRecords,
     pub facts: BTreeMap<String, PersonFacts>,
     pub addresses: AddressIndex,
-    /// Where each record is in `linked.records`, by (agency, record id).
-    record_idx: HashMap<(String, String), usize>,
 }
 
 impl Snapshot {
@@ -52,38 +50,64 @@ impl Snapshot {
     pub fn of(linked: LinkedRecords) -> Snapshot {
         let facts = crate::picture::person_facts(&linked);
         let addresses = AddressIndex::new(&linked);
-        let record_idx = linked
-            .records
-            .iter()
-            .enumerate()
-            .map(|(idx, loaded)| {
-                let source = &loaded.record.source;
-                (
-                    (
-                        source.agency.as_str().to_owned(),
-                        source.record_id.as_str().to_owned(),
-                    ),
-                    idx,
-                )
-            })
-            .collect();
         Snapshot {
             linked,
             facts,
             addresses,
-            record_idx,
         }
     }
 
+    /// The snapshot, borrowed as the page functions read it.
+    pub fn picture(&self) -> Picture<'_> {
+        Picture {
+            linked: &self.linked,
+            facts: &self.facts,
+            addresses: &self.addresses,
+        }
+    }
+}
+
+/// Linked records, person facts and the address index, borrowed from whoever
+/// keeps them (a [`Snapshot`], or the intake engine).
+#[derive(Clone, Copy)]
+pub struct Picture<'a> {
+    pub linked: &'a LinkedRecords,
+    pub facts: &'a BTreeMap<String, PersonFacts>,
+    pub addresses: &'a AddressIndex,
+}
+
+impl<'a> Picture<'a> {
     /// The facts of a person known as a child.
-    pub fn child(&self, person_id: &str) -> Option<&PersonFacts> {
+    pub fn child(&self, person_id: &str) -> Option<&'a PersonFacts> {
         self.facts.get(person_id).filter(|facts| facts.is_child)
     }
 
-    fn record(&self, agency: &str, record_id: &str) -> Option<&sightline_core::Record> {
-        self.record_idx
-            .get(&(agency.to_owned(), record_id.to_owned()))
-            .map(|idx| &self.linked.records[*idx].record)
+    /// The records of the child's picture (the child's and those of every adult
+    /// around the child), by (agency, record id). Cost: the picture's records.
+    pub fn records_around(
+        &self,
+        facts: &PersonFacts,
+    ) -> HashMap<(&'a str, &'a str), &'a sightline_core::Record> {
+        let picture = child_picture_with(self.linked, facts, self.facts, self.addresses);
+        let mut mentions: Vec<crate::picture::MentionRef> = facts.mentions.clone();
+        for person in picture.people() {
+            if let Some(around) = self.facts.get(&person.person_id) {
+                mentions.extend(around.mentions.iter().copied());
+            }
+        }
+        mentions
+            .into_iter()
+            .map(|mention| {
+                let record = &self.linked.records[mention.record_idx].record;
+                (
+                    (
+                        record.source.agency.as_str(),
+                        record.source.record_id.as_str(),
+                    ),
+                    record,
+                )
+            })
+            .collect()
     }
 }
 
@@ -109,12 +133,12 @@ pub fn age_years(dob: sightline_core::PartialDate, today: NaiveDate) -> Option<u
 }
 
 /// The agencies that sent a record mentioning the person, sorted.
-pub fn contributing_agencies(snapshot: &Snapshot, facts: &PersonFacts) -> BTreeSet<String> {
+pub fn contributing_agencies(picture: Picture<'_>, facts: &PersonFacts) -> BTreeSet<String> {
     facts
         .mentions
         .iter()
         .map(|mention| {
-            snapshot.linked.records[mention.record_idx]
+            picture.linked.records[mention.record_idx]
                 .record
                 .source
                 .agency
@@ -140,12 +164,12 @@ pub fn alert_relationship(routed_to: &str, account: &Account) -> Option<Relation
 /// The child's relationships for need-to-know: every contributing agency, and
 /// the holders of its open alerts (given by their routing).
 pub fn child_relationships<'a>(
-    snapshot: &Snapshot,
+    picture: Picture<'_>,
     facts: &PersonFacts,
     open_alert_routes: impl IntoIterator<Item = &'a str>,
     account: &Account,
 ) -> Vec<Relationship> {
-    let mut relationships: Vec<Relationship> = contributing_agencies(snapshot, facts)
+    let mut relationships: Vec<Relationship> = contributing_agencies(picture, facts)
         .into_iter()
         .filter_map(|agency| AgencyId::parse(&agency).ok())
         .map(Relationship::AgencyContributed)
@@ -171,14 +195,14 @@ pub struct PlanEntry {
 }
 
 /// The child's plan records, oldest first.
-pub fn plans(snapshot: &Snapshot, facts: &PersonFacts) -> Vec<PlanEntry> {
+pub fn plans(picture: Picture<'_>, facts: &PersonFacts) -> Vec<PlanEntry> {
     let mut seen = BTreeSet::new();
     let mut entries: Vec<(NaiveDate, PlanEntry)> = Vec::new();
     for mention in &facts.mentions {
         if !seen.insert(mention.record_idx) {
             continue;
         }
-        let record = &snapshot.linked.records[mention.record_idx].record;
+        let record = &picture.linked.records[mention.record_idx].record;
         if record.kind != Kind::SocialCarePlan {
             continue;
         }
@@ -227,13 +251,13 @@ pub struct MinimalChild {
     pub contacts: Vec<String>,
 }
 
-pub fn minimal_child(snapshot: &Snapshot, facts: &PersonFacts, today: NaiveDate) -> MinimalChild {
+pub fn minimal_child(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -> MinimalChild {
     MinimalChild {
         person_id: facts.id.clone(),
         name: display_name(facts),
         age_years: facts.dob.and_then(|dob| age_years(dob, today)),
-        current_plans: current_plans(&plans(snapshot, facts)),
-        contacts: contributing_agencies(snapshot, facts).into_iter().collect(),
+        current_plans: current_plans(&plans(picture, facts)),
+        contacts: contributing_agencies(picture, facts).into_iter().collect(),
     }
 }
 
@@ -374,8 +398,8 @@ fn group_of(connections: &BTreeSet<Connection>) -> &'static str {
     }
 }
 
-fn person_around_view(snapshot: &Snapshot, person: &PersonAround) -> PersonAroundView {
-    let facts = snapshot.facts.get(&person.person_id);
+fn person_around_view(picture: Picture<'_>, person: &PersonAround) -> PersonAroundView {
+    let facts = picture.facts.get(&person.person_id);
     let connections: BTreeSet<Connection> =
         person.links.iter().map(|link| link.connection).collect();
     let adult = facts.is_some_and(|facts| !facts.is_child);
@@ -414,8 +438,8 @@ fn recorded_name(person: &sightline_core::Person) -> String {
 
 /// The child page: identity, every mention with its match evidence, the people
 /// around the child (unassessed adults marked), plans.
-pub fn child_view(snapshot: &Snapshot, facts: &PersonFacts, today: NaiveDate) -> ChildView {
-    let linked = &snapshot.linked;
+pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -> ChildView {
+    let linked = &picture.linked;
     let linkage_record = |mention: &crate::picture::MentionRef| {
         let record = &linked.records[mention.record_idx].record;
         linked
@@ -471,11 +495,11 @@ pub fn child_view(snapshot: &Snapshot, facts: &PersonFacts, today: NaiveDate) ->
     if mentions.len() > 1 {
         mentions[1..].sort_by(|a, b| (&a.occurred, &a.record_id).cmp(&(&b.occurred, &b.record_id)));
     }
-    let picture = child_picture_with(linked, facts, &snapshot.facts, &snapshot.addresses);
-    let mut people: Vec<PersonAroundView> = picture
+    let child_picture = child_picture_with(linked, facts, picture.facts, picture.addresses);
+    let mut people: Vec<PersonAroundView> = child_picture
         .people()
         .filter(|person| !person.links.is_empty())
-        .map(|person| person_around_view(snapshot, person))
+        .map(|person| person_around_view(picture, person))
         .collect();
     people.sort_by(|a, b| {
         (a.group, !a.unassessed, &a.name, &a.person_id).cmp(&(
@@ -485,7 +509,7 @@ pub fn child_view(snapshot: &Snapshot, facts: &PersonFacts, today: NaiveDate) ->
             &b.person_id,
         ))
     });
-    let plans = plans(snapshot, facts);
+    let plans = plans(picture, facts);
     ChildView {
         person_id: facts.id.clone(),
         name: display_name(facts),
@@ -497,7 +521,7 @@ pub fn child_view(snapshot: &Snapshot, facts: &PersonFacts, today: NaiveDate) ->
         people,
         current_plans: current_plans(&plans),
         plans,
-        agencies: contributing_agencies(snapshot, facts).into_iter().collect(),
+        agencies: contributing_agencies(picture, facts).into_iter().collect(),
     }
 }
 
@@ -561,18 +585,17 @@ fn summary_of(record: &sightline_core::Record) -> String {
 
 /// Every record about the child (mentioning the child, or the adults around the
 /// child), oldest first.
-pub fn chronology(snapshot: &Snapshot, facts: &PersonFacts) -> Vec<ChronologyRow> {
-    let picture = child_picture_with(
-        &snapshot.linked,
-        facts,
-        &snapshot.facts,
-        &snapshot.addresses,
-    );
-    let mut rows: Vec<ChronologyRow> = picture
+pub fn chronology(picture: Picture<'_>, facts: &PersonFacts) -> Vec<ChronologyRow> {
+    let records = picture.records_around(facts);
+    let child_picture = child_picture_with(picture.linked, facts, picture.facts, picture.addresses);
+    let mut rows: Vec<ChronologyRow> = child_picture
         .events()
         .iter()
         .filter_map(|event| {
-            let record = snapshot.record(&event.evidence.agency, &event.evidence.record_id)?;
+            let record = records.get(&(
+                event.evidence.agency.as_str(),
+                event.evidence.record_id.as_str(),
+            ))?;
             Some(ChronologyRow {
                 date: event.occurred,
                 occurred: record.occurred_at.to_string(),
@@ -917,8 +940,12 @@ pub fn search_query(
 }
 
 /// The children most like the query, best first (one result per child).
+/// `index` is the linkage index of the linked records whose person ids are
+/// `person_of_mention` (searching needs it mutably, for the time of the query).
 pub fn search_children(
-    snapshot: &mut Snapshot,
+    index: &mut sightline_linkage::LinkageIndex,
+    person_of_mention: &[String],
+    facts: &BTreeMap<String, PersonFacts>,
     given_names: Option<&str>,
     family_name: &str,
     dob: Option<&str>,
@@ -934,13 +961,13 @@ pub fn search_children(
         ..UkPersonMention::default()
     }
     .to_mention();
-    let hits = snapshot.linked.index.search(&mention, 0.5, limit * 10);
+    let hits = index.search(&mention, 0.5, limit * 10);
     let mut results: Vec<SearchResult> = Vec::new();
     for hit in hits {
-        let Some(person_id) = snapshot.linked.person_of_mention.get(hit.record as usize) else {
+        let Some(person_id) = person_of_mention.get(hit.record as usize) else {
             continue;
         };
-        if snapshot.child(person_id).is_none()
+        if !facts.get(person_id).is_some_and(|facts| facts.is_child)
             || results.iter().any(|known| known.person_id == *person_id)
         {
             continue;
@@ -975,12 +1002,12 @@ pub struct ViewerEntry {
 
 /// The audit keys that concern the child: the child itself and each record
 /// mentioning the child.
-pub fn audit_keys_of(snapshot: &Snapshot, facts: &PersonFacts) -> BTreeSet<String> {
+pub fn audit_keys_of(picture: Picture<'_>, facts: &PersonFacts) -> BTreeSet<String> {
     let mut keys: BTreeSet<String> = facts
         .mentions
         .iter()
         .map(|mention| {
-            let source = &snapshot.linked.records[mention.record_idx].record.source;
+            let source = &picture.linked.records[mention.record_idx].record.source;
             format!("record:{}/{}", source.agency, source.record_id)
         })
         .collect();
@@ -1206,7 +1233,7 @@ mod tests {
     fn the_child_view_links_the_sample_with_match_evidence() {
         let snapshot = sample_snapshot(&[]);
         let leo = leo(&snapshot);
-        let view = child_view(&snapshot, leo, today());
+        let view = child_view(snapshot.picture(), leo, today());
         assert_eq!(view.name, "Leo Marsh");
         assert_eq!(view.age_years, Some(1));
         assert!(view.mentions.len() >= 2, "the GP and the ED records link");
@@ -1231,7 +1258,7 @@ mod tests {
         let partner = r#"{"source": {"agency": "met-police", "record_id": "POL-9", "version": 1}, "kind": "police.domestic_incident", "occurred_at": "2007-05-01", "persons": [{"ref": "c", "role": "subject", "nhs_number": "9434765919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01"}, {"ref": "p", "role": "other", "given_names": "Ray", "family_name": "Stone", "dob": "1979-02-02"}], "relationships": [{"from": "p", "to": "c", "type": "lives_with"}], "narrative": "=cmd|' /C calc'!A0"}"#;
         let snapshot = sample_snapshot(&[partner]);
         let leo = leo(&snapshot);
-        let view = child_view(&snapshot, leo, today());
+        let view = child_view(snapshot.picture(), leo, today());
         let ray = view
             .people
             .iter()
@@ -1240,7 +1267,7 @@ mod tests {
         assert!(ray.adult && ray.unassessed && !ray.known_to_social_care);
         assert_eq!(ray.group, "household");
         // The chronology has the police record, and the CSV neutralises its narrative.
-        let rows = chronology(&snapshot, leo);
+        let rows = chronology(snapshot.picture(), leo);
         assert!(rows.windows(2).all(|pair| pair[0].date <= pair[1].date));
         let police = rows
             .iter()
@@ -1279,7 +1306,7 @@ mod tests {
             team: Some("duty".to_owned()),
         };
         let relationships = child_relationships(
-            &snapshot,
+            snapshot.picture(),
             leo,
             [
                 "user:synthetic.worker",
@@ -1313,17 +1340,35 @@ mod tests {
         let (given, family, dob) = search_query(" Leo  Marsh ", "2006-03-01").unwrap();
         assert_eq!(given.as_deref(), Some("Leo"));
         assert_eq!(family, "Marsh");
-        let results = search_children(&mut snapshot, given.as_deref(), &family, dob.as_deref(), 10);
+        let results = search_children(
+            &mut snapshot.linked.index,
+            &snapshot.linked.person_of_mention,
+            &snapshot.facts,
+            given.as_deref(),
+            &family,
+            dob.as_deref(),
+            10,
+        );
         assert_eq!(
             results.first().map(|r| r.person_id.as_str()),
             Some(leo_id.as_str())
         );
         assert_eq!(results.iter().filter(|r| r.person_id == leo_id).count(), 1);
         // The query was not added to the index.
-        let again = search_children(&mut snapshot, given.as_deref(), &family, dob.as_deref(), 10);
+        let again = search_children(
+            &mut snapshot.linked.index,
+            &snapshot.linked.person_of_mention,
+            &snapshot.facts,
+            given.as_deref(),
+            &family,
+            dob.as_deref(),
+            10,
+        );
         assert_eq!(again.len(), results.len());
         let nobody = search_children(
-            &mut snapshot,
+            &mut snapshot.linked.index,
+            &snapshot.linked.person_of_mention,
+            &snapshot.facts,
             Some("Zebedee"),
             "Quartermaine",
             Some("1950-01-01"),
@@ -1338,7 +1383,7 @@ mod tests {
     fn viewers_are_the_audit_entries_about_the_child_and_its_records() {
         let snapshot = sample_snapshot(&[]);
         let leo = leo(&snapshot);
-        let keys = audit_keys_of(&snapshot, leo);
+        let keys = audit_keys_of(snapshot.picture(), leo);
         let entry = |seq: i64, key: &str| AuditRow {
             seq,
             at_us: seq,
@@ -1370,7 +1415,7 @@ mod tests {
         let plan = r#"{"source": {"agency": "children-services", "record_id": "CS-1", "version": 1}, "kind": "social_care.plan", "occurred_at": "2007-05-10", "persons": [{"ref": "c", "role": "subject", "nhs_number": "9434765919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01"}], "outcome": {"plan": "child_protection", "status": "start", "category": "physical_abuse"}}"#;
         let snapshot = sample_snapshot(&[plan]);
         let leo = leo(&snapshot);
-        let minimal = minimal_child(&snapshot, leo, today());
+        let minimal = minimal_child(snapshot.picture(), leo, today());
         assert_eq!(minimal.name, "Leo Marsh");
         assert_eq!(minimal.current_plans, vec!["child protection".to_owned()]);
         assert!(minimal.contacts.contains(&"children-services".to_owned()));

@@ -21,7 +21,7 @@ use sightline_access::{AccessContext, Action, Decision, Resource};
 use sightline_app::accounts::{self, Account, BreakGlassOutcome, LiveSession};
 use sightline_app::audit::{self, AuditActor};
 use sightline_app::views::{
-    self, ChildView, ChronologyFilter, ChronologyRow, MinimalChild, Snapshot, TimelineMark,
+    self, ChildView, ChronologyFilter, ChronologyRow, MinimalChild, Picture, Snapshot, TimelineMark,
 };
 use sightline_store::Store;
 use std::collections::BTreeSet;
@@ -34,8 +34,18 @@ pub struct Pictures {
 }
 
 impl Pictures {
-    /// Runs `work` on a snapshot no older than the log.
+    /// Runs `work` on the picture of a snapshot no older than the log.
     pub fn with<T>(
+        &self,
+        store: &dyn Store,
+        work: impl FnOnce(Picture<'_>) -> Result<T, String>,
+    ) -> Result<T, String> {
+        self.with_snapshot(store, |snapshot| work(snapshot.picture()))
+    }
+
+    /// Runs `work` on a snapshot no older than the log (mutable: a search
+    /// borrows the linkage index for the time of the query).
+    pub fn with_snapshot<T>(
         &self,
         store: &dyn Store,
         work: impl FnOnce(&mut Snapshot) -> Result<T, String>,
@@ -66,29 +76,38 @@ fn valid_person_id(person_id: &str) -> bool {
             .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
 }
 
+/// Most alerts about one child a page reads.
+const CHILD_ALERTS_MAX: u32 = 200;
+
 /// The open alerts' routings for the child (whose holders have a relationship).
-fn open_alert_routes(_store: &dyn Store, _person_id: &str) -> Result<Vec<String>, String> {
-    Ok(Vec::new())
+fn open_alert_routes(store: &dyn Store, person_id: &str) -> Result<Vec<String>, String> {
+    Ok(
+        crate::alerts::open_alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .map(|alert| alert.routed_to)
+            .collect(),
+    )
 }
 
 /// Decides (and records) `action` on the child for `account`, with the child's
 /// real relationships and the account's grants.
-fn decide_child(
+pub(crate) fn decide_child(
     store: &dyn Store,
-    snapshot: &Snapshot,
+    picture: Picture<'_>,
     account: &Account,
     person_id: &str,
     action: Action,
     now: chrono::DateTime<Utc>,
-) -> Result<Decision, String> {
+) -> Result<(Decision, AccessContext), String> {
     let mut context: AccessContext =
         accounts::access_context(store, account, now).map_err(|error| error.to_string())?;
-    if let Some(facts) = snapshot.child(person_id) {
+    if let Some(facts) = picture.child(person_id) {
         let routes = open_alert_routes(store, person_id)?;
         context.relationships =
-            views::child_relationships(snapshot, facts, routes.iter().map(String::as_str), account);
+            views::child_relationships(picture, facts, routes.iter().map(String::as_str), account);
     }
-    audit::authorize_and_record(
+    let decision = audit::authorize_and_record(
         store,
         account,
         action,
@@ -96,7 +115,8 @@ fn decide_child(
         &context,
         now,
     )
-    .map_err(|error| error.to_string())
+    .map_err(|error| error.to_string())?;
+    Ok((decision, context))
 }
 
 /// What a child page shows, once decided.
@@ -107,13 +127,13 @@ enum ChildContent<T> {
     Denied,
 }
 
-/// Loads the snapshot, decides access to the child and, when allowed in full,
+/// Loads the picture, decides access to the child and, when allowed in full,
 /// builds the page's data with `full`.
 async fn load_child<T: Send + 'static>(
     state: &WebState,
     session: &LiveSession,
     person_id: &str,
-    full: impl FnOnce(&mut Snapshot, &str) -> T + Send + 'static,
+    full: impl FnOnce(&dyn Store, Picture<'_>, &str) -> Result<T, String> + Send + 'static,
 ) -> Result<ChildContent<T>, Response> {
     if !valid_person_id(person_id) {
         return Err(error_page(state, Some(session), ErrorPage::not_found()));
@@ -123,22 +143,16 @@ async fn load_child<T: Send + 'static>(
     let person_id = person_id.to_owned();
     let now = Utc::now();
     blocking(state, Some(session), move |store| {
-        pictures.with(store, |snapshot| {
-            let decision = decide_child(
-                store,
-                snapshot,
-                &account,
-                &person_id,
-                Action::ViewChild,
-                now,
-            )?;
-            let known = snapshot.child(&person_id).is_some();
+        pictures.with(store, |picture| {
+            let (decision, _) =
+                decide_child(store, picture, &account, &person_id, Action::ViewChild, now)?;
+            let known = picture.child(&person_id).is_some();
             Ok(match decision {
                 Decision::Deny => ChildContent::Denied,
                 _ if !known => ChildContent::Unknown,
-                Decision::Minimal => match snapshot.child(&person_id) {
+                Decision::Minimal => match picture.child(&person_id) {
                     Some(facts) => ChildContent::Minimal(views::minimal_child(
-                        snapshot,
+                        picture,
                         facts,
                         now.date_naive(),
                     )),
@@ -146,7 +160,7 @@ async fn load_child<T: Send + 'static>(
                 },
                 Decision::Full { basis } => ChildContent::Full {
                     basis: basis.to_string(),
-                    view: full(snapshot, &person_id),
+                    view: full(store, picture, &person_id)?,
                 },
             })
         })
@@ -154,7 +168,7 @@ async fn load_child<T: Send + 'static>(
     .await
 }
 
-fn minimal_page(
+pub(crate) fn minimal_page(
     state: &WebState,
     session: &LiveSession,
     minimal: MinimalChild,
@@ -204,17 +218,24 @@ pub async fn child(
     Path(person_id): Path<String>,
 ) -> Response {
     let today = Utc::now().date_naive();
-    let content = match load_child(&state, &session, &person_id, move |snapshot, id| {
-        snapshot
+    let now_us = sightline_app::to_micros(Utc::now());
+    let content = match load_child(&state, &session, &person_id, move |store, picture, id| {
+        let alerts: Vec<crate::alerts::AlertSummary> =
+            crate::alerts::alerts_of_child(store, id, CHILD_ALERTS_MAX)
+                .map_err(|error| error.to_string())?
+                .iter()
+                .map(|alert| crate::alerts::summary(alert, now_us))
+                .collect();
+        Ok(picture
             .child(id)
-            .map(|facts| views::child_view(snapshot, facts, today))
+            .map(|facts| (views::child_view(picture, facts, today), alerts)))
     })
     .await
     {
         Ok(content) => content,
         Err(response) => return response,
     };
-    let (basis, view) = match not_full(&state, &session, content) {
+    let (basis, (view, alerts)) = match not_full(&state, &session, content) {
         Ok((basis, Some(view))) => (basis, view),
         Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
         Err(response) => return *response,
@@ -230,6 +251,7 @@ pub async fn child(
             nav => "",
             basis => basis,
             child => view,
+            alerts => alerts,
         },
     )
 }
@@ -267,7 +289,7 @@ pub async fn child_break_glass(
             Redirect::to(&format!("/children/{person_id}")).into_response()
         }
         BreakGlassOutcome::BadReason(message) => {
-            let content = match load_child(&state, &session, &person_id, |_, _| ()).await {
+            let content = match load_child(&state, &session, &person_id, |_, _, _| Ok(())).await {
                 Ok(content) => content,
                 Err(response) => return response,
             };
@@ -370,13 +392,46 @@ struct ChronologyData {
     marks: Vec<TimelineMark>,
 }
 
-fn chronology_data(snapshot: &mut Snapshot, person_id: &str) -> Option<ChronologyData> {
-    let facts = snapshot.child(person_id)?;
-    Some(ChronologyData {
+fn chronology_data(
+    store: &dyn Store,
+    picture: Picture<'_>,
+    person_id: &str,
+) -> Result<Option<ChronologyData>, String> {
+    let Some(facts) = picture.child(person_id) else {
+        return Ok(None);
+    };
+    let mut marks = Vec::new();
+    for alert in crate::alerts::alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
+        .map_err(|error| error.to_string())?
+    {
+        marks.push(TimelineMark {
+            date: sightline_app::from_micros(alert.raised_at_us).date_naive(),
+            decision: false,
+            label: alert.title.clone(),
+        });
+        for event in store
+            .alerts()
+            .events(&alert.id)
+            .map_err(|error| error.to_string())?
+        {
+            if event.kind == "decided" {
+                marks.push(TimelineMark {
+                    date: sightline_app::from_micros(event.at_us).date_naive(),
+                    decision: true,
+                    label: format!(
+                        "{} on {}",
+                        event.decision.as_deref().unwrap_or("").replace('_', " "),
+                        alert.title
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Some(ChronologyData {
         name: views::display_name(facts),
-        rows: views::chronology(snapshot, facts),
-        marks: Vec::new(),
-    })
+        rows: views::chronology(picture, facts),
+        marks,
+    }))
 }
 
 #[derive(Serialize)]
@@ -554,29 +609,32 @@ pub async fn search(
         Some(Ok((given, family, dob))) => {
             let pictures = state.pictures.clone();
             let found = blocking(&state, Some(&session), move |store| {
-                pictures.with(store, |snapshot| {
+                pictures.with_snapshot(store, |snapshot| {
                     let hits = views::search_children(
-                        snapshot,
+                        &mut snapshot.linked.index,
+                        &snapshot.linked.person_of_mention,
+                        &snapshot.facts,
                         given.as_deref(),
                         &family,
                         dob.as_deref(),
                         SEARCH_RESULTS_MAX,
                     );
+                    let picture = snapshot.picture();
                     let today = now.date_naive();
                     let mut views_found = Vec::new();
                     for hit in hits {
-                        let decision = decide_child(
+                        let (decision, _) = decide_child(
                             store,
-                            snapshot,
+                            picture,
                             &account,
                             &hit.person_id,
                             Action::ViewChild,
                             now,
                         )?;
-                        let Some(facts) = snapshot.child(&hit.person_id) else {
+                        let Some(facts) = picture.child(&hit.person_id) else {
                             continue;
                         };
-                        let minimal = views::minimal_child(snapshot, facts, today);
+                        let minimal = views::minimal_child(picture, facts, today);
                         let full = decision.is_full();
                         views_found.push(SearchResultView {
                             person_id: hit.person_id,
@@ -654,9 +712,9 @@ pub async fn child_viewers(
     let id = person_id.clone();
     let now = Utc::now();
     let loaded = blocking(&state, Some(&session), move |store| {
-        let keys = pictures.with(store, |snapshot| {
-            Ok(match snapshot.child(&id) {
-                Some(facts) => views::audit_keys_of(snapshot, facts),
+        let keys = pictures.with(store, |picture| {
+            Ok(match picture.child(&id) {
+                Some(facts) => views::audit_keys_of(picture, facts),
                 None => BTreeSet::from([format!("child:{id}")]),
             })
         })?;

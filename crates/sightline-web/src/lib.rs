@@ -17,6 +17,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod alerts;
 mod children;
 mod guard;
 mod pages;
@@ -184,6 +185,18 @@ pub const ROUTES: &[RouteSpec] = &[
         "/children/p-0123456789abcdef/chronology.csv"
     ),
     route!(get "/search", Access::SignedIn, children::search, "/search?name=Leo+Marsh"),
+    route!(
+        get "/alerts/{alert_id}",
+        Access::SignedIn,
+        alerts::alert,
+        "/alerts/a-0123456789abcdef"
+    ),
+    route!(
+        post "/alerts/{alert_id}/decision",
+        Access::SignedIn,
+        alerts::decide,
+        "/alerts/a-0123456789abcdef/decision"
+    ),
     route!(get "/admin/users", Access::Service(Action::ManageUsers), pages::users),
     route!(post "/admin/users", Access::Service(Action::ManageUsers), pages::create_user),
     route!(get "/admin/tokens", Access::Service(Action::ManageTokens), pages::tokens),

@@ -30,6 +30,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/chronology.html"),
     ),
     ("search.html", include_str!("../templates/search.html")),
+    ("alert.html", include_str!("../templates/alert.html")),
     (
         "child_viewers.html",
         include_str!("../templates/child_viewers.html"),

@@ -354,6 +354,10 @@ async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal() {
                     };
                     assert_eq!(status, expected, "{role:?} {spec:?}");
                 }
+                Access::SignedIn if spec.path.starts_with("/alerts/") => {
+                    // The example alert does not exist.
+                    assert_eq!(status, StatusCode::NOT_FOUND, "{role:?} {spec:?}");
+                }
                 Access::SignedIn if spec.path == "/search" => {
                     let expected = if role.does_casework() {
                         StatusCode::OK
@@ -912,6 +916,293 @@ async fn search_shows_the_minimal_view_without_a_relationship_and_break_glass_op
     let (manager, _) = app.sign_in(Role::TeamManager).await;
     let refused = manager
         .get(format!("{}/privacy/children/{other}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+/// Stores an open alert about `child` routed to `routed_to`, citing `evidence`.
+fn raise_alert(
+    store: &dyn Store,
+    id: &str,
+    child: &str,
+    routed_to: &str,
+    evidence: &[(&str, &str)],
+    due_at_us: i64,
+) {
+    let now_us = sightline_app::to_micros(chrono::Utc::now());
+    let alert = sightline_store::AlertRow {
+        id: id.to_owned(),
+        child_id: child.to_owned(),
+        person_id: None,
+        rule_id: "synthetic_rule".to_owned(),
+        pack_name: "default".to_owned(),
+        pack_version: "1".to_owned(),
+        severity: "high".to_owned(),
+        title: format!("Synthetic alert {id}"),
+        explanation: "SYNTHETIC-EXPLANATION: two injuries within six months".to_owned(),
+        citation: "Synthetic guidance, paragraph 1".to_owned(),
+        route: "allocated_worker".to_owned(),
+        routed_to: routed_to.to_owned(),
+        raised_at_us: now_us,
+        updated_at_us: now_us,
+        due_at_us,
+        status: "open".to_owned(),
+        escalation_level: 0,
+        decided_at_us: None,
+    };
+    let evidence = evidence
+        .iter()
+        .map(|(agency, record_id)| sightline_store::EvidenceRow {
+            agency: (*agency).to_owned(),
+            record_id: (*record_id).to_owned(),
+            version: 1,
+        })
+        .collect();
+    let mut tx = store.begin().unwrap();
+    tx.upsert_alerts(&[sightline_store::AlertUpsert { alert, evidence }], now_us)
+        .unwrap();
+    tx.commit().unwrap();
+}
+
+#[tokio::test]
+async fn an_alert_is_decided_and_leaves_my_work() {
+    let app = TestApp::spawn().await;
+    let ada = child_id(app.store.as_ref(), "Ada");
+    let bea = child_id(app.store.as_ref(), "Bea");
+    let practitioner = app.account(Role::Practitioner).username.clone();
+    let now_us = sightline_app::to_micros(chrono::Utc::now());
+    let hour = 3_600_000_000;
+    raise_alert(
+        app.store.as_ref(),
+        "a-00000000000000a1",
+        &ada,
+        &format!("user:{practitioner}"),
+        &[("health", "SYN-1"), ("police", "POL-1")],
+        now_us + 30 * hour,
+    );
+    raise_alert(
+        app.store.as_ref(),
+        "a-00000000000000a2",
+        &ada,
+        &format!("user:{practitioner}"),
+        &[("police", "POL-1")],
+        now_us - hour,
+    );
+    raise_alert(
+        app.store.as_ref(),
+        "a-00000000000000b1",
+        &bea,
+        "team:children-services/duty",
+        &[("health", "SYN-2")],
+        now_us + hour,
+    );
+    let (client, csrf) = app.sign_in(Role::Practitioner).await;
+    let get = |path: String| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move { client.get(format!("{base}{path}")).send().await.unwrap() }
+    };
+
+    let page = get("/my-work".to_owned()).await.text().await.unwrap();
+    let first = page
+        .find("a-00000000000000a2")
+        .expect("the overdue alert is listed");
+    let second = page
+        .find("a-00000000000000a1")
+        .expect("the other alert is listed");
+    assert!(first < second, "overdue first");
+    assert!(
+        !page.contains("a-00000000000000b1"),
+        "another team's alert is not"
+    );
+    assert!(page.contains("1 overdue"));
+
+    let response = get("/alerts/a-00000000000000a1".to_owned()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("SYNTHETIC-EXPLANATION"));
+    assert!(page.contains("Synthetic guidance, paragraph 1"));
+    assert!(
+        page.contains("/records/health/SYN-1")
+            || page.contains("&#x2f;records&#x2f;health&#x2f;SYN-1")
+    );
+    assert!(page.contains("Record decision"));
+    assert!(page.contains("Ada Synthetic"));
+
+    // A decision needs a known word and a reason; nothing changes otherwise.
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter the reason for your decision")
+    );
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "drop_table"),
+                ("reason", "synthetic"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.store
+            .alerts()
+            .get("a-00000000000000a1")
+            .unwrap()
+            .unwrap()
+            .status,
+        "open"
+    );
+
+    let decided = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "strategy_discussion"),
+                (
+                    "reason",
+                    "Synthetic: two injuries, convene a strategy discussion",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    assert!(location(&decided).starts_with("/my-work?decided="));
+    let page = get("/my-work?decided=1".to_owned())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Your decision was recorded"));
+    assert!(
+        !page.contains("a-00000000000000a1"),
+        "the decided alert left the list"
+    );
+    assert!(page.contains("a-00000000000000a2"));
+    let stored = app
+        .store
+        .alerts()
+        .get("a-00000000000000a1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "decided");
+    let events = app.store.alerts().events("a-00000000000000a1").unwrap();
+    let decision = events.iter().find(|event| event.kind == "decided").unwrap();
+    assert_eq!(decision.actor.as_deref(), Some(practitioner.as_str()));
+    assert_eq!(decision.decision.as_deref(), Some("strategy_discussion"));
+
+    // Decided: the page shows the history and no form; deciding again is refused.
+    let page = get("/alerts/a-00000000000000a1".to_owned())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Record decision") && page.contains("strategy discussion"));
+    let again = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "synthetic again"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // The chronology marks the alerts and the decision.
+    let page = get(format!("/children/{ada}/chronology"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Alerts and decisions"));
+    assert!(page.contains("decision strategy discussion on Synthetic alert a-00000000000000a1"));
+
+    // Another team's alert about a child police never recorded: minimal view, no decision.
+    let page = get("/alerts/a-00000000000000b1".to_owned()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(!page.contains("SYNTHETIC-EXPLANATION") && page.contains("not part of your work"));
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000b1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "synthetic reason"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.store
+            .alerts()
+            .get("a-00000000000000b1")
+            .unwrap()
+            .unwrap()
+            .status,
+        "open"
+    );
+
+    // Break glass lets one read the child, not decide.
+    let granted = app
+        .post(
+            &client,
+            &format!("/children/{bea}/break-glass"),
+            &[
+                ("csrf_token", &csrf),
+                ("reason", "Synthetic: urgent concern tonight"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let page = get("/alerts/a-00000000000000b1".to_owned())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("SYNTHETIC-EXPLANATION") && !page.contains("Record decision"));
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000b1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "synthetic reason"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // An administrator cannot read alerts.
+    let (admin, _) = app.sign_in(Role::Administrator).await;
+    let refused = admin
+        .get(format!("{}/alerts/a-00000000000000a2", app.base))
         .send()
         .await
         .unwrap();
