@@ -51,6 +51,12 @@ pub enum StoreError {
     /// A token with this hash is already stored.
     #[error("a token with this hash already exists")]
     TokenExists,
+    /// A linkage decision was rejected before it reached the database.
+    #[error("linkage decision cannot be stored: {reason}")]
+    InvalidDecision {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// No database connection became free in time.
     #[error("timed out waiting for a {backend} connection")]
     PoolTimeout {

@@ -37,6 +37,7 @@
 
 mod accounts;
 mod error;
+mod linkage;
 mod migrations;
 mod postgres_backend;
 mod reference;
@@ -51,6 +52,9 @@ pub use accounts::{
     NewGrant, NewUser, RecordSummary, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
 };
 pub use error::StoreError;
+pub use linkage::{
+    DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,
+};
 pub use migrations::{AppliedMigration, MigrationReport};
 pub use reference::{ReferenceRow, reference_bulk_insert};
 
@@ -247,6 +251,8 @@ pub trait Store: Send + Sync {
     fn accounts(&self) -> &dyn AccountStore;
     /// The append-only, hash-chained audit log.
     fn audit(&self) -> &dyn AuditStore;
+    /// The append-only log of people's linkage decisions (clerical review).
+    fn linkage(&self) -> &dyn LinkageStore;
 }
 
 /// An open write transaction. [`WriteTx::commit`] consumes it; dropping it without

@@ -22,6 +22,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_init.sql"),
     },
     Migration {
+        version: 3,
+        name: "0003_linkage",
+        sql: include_str!("../migrations/sqlite/0003_linkage.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_accounts_audit",
         sql: include_str!("../migrations/sqlite/0004_accounts_audit.sql"),
@@ -39,6 +44,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 1,
         name: "0001_init",
         sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_linkage",
+        sql: include_str!("../migrations/postgres/0003_linkage.sql"),
     },
     Migration {
         version: 4,

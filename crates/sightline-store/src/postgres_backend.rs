@@ -3,6 +3,7 @@
 //! transaction-scoped advisory lock first, so `seq` order equals commit order.
 
 mod accounts;
+mod linkage;
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -425,6 +426,10 @@ impl Store for PgStore {
     }
 
     fn audit(&self) -> &dyn crate::AuditStore {
+        self
+    }
+
+    fn linkage(&self) -> &dyn crate::LinkageStore {
         self
     }
 }

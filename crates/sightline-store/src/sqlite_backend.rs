@@ -2,6 +2,7 @@
 //! other connections for reads and token writes. WAL with `synchronous=FULL`.
 
 mod accounts;
+mod linkage;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -389,6 +390,10 @@ impl Store for SqliteStore {
     }
 
     fn audit(&self) -> &dyn crate::AuditStore {
+        self
+    }
+
+    fn linkage(&self) -> &dyn crate::LinkageStore {
         self
     }
 }
