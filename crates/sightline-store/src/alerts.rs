@@ -1278,6 +1278,120 @@ mod tests {
         }
     }
 
+    fn upsert_with(id: &str, severity: &str, records: &[&str]) -> AlertUpsert {
+        AlertUpsert {
+            alert: AlertRow {
+                id: id.into(),
+                child_id: "c".into(),
+                person_id: None,
+                rule_id: "r".into(),
+                pack_name: "p".into(),
+                pack_version: "1".into(),
+                severity: severity.into(),
+                title: String::new(),
+                explanation: String::new(),
+                citation: String::new(),
+                route: String::new(),
+                routed_to: "team:x/duty".into(),
+                raised_at_us: 0,
+                updated_at_us: 0,
+                due_at_us: 7,
+                status: STATUS_OPEN.into(),
+                escalation_level: 0,
+                decided_at_us: None,
+            },
+            evidence: records
+                .iter()
+                .map(|record_id| EvidenceRow {
+                    agency: "police".into(),
+                    record_id: (*record_id).into(),
+                    version: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_slice_is_planned_as_its_inputs_one_after_another() {
+        let mut known = Known::default();
+        known
+            .alerts
+            .insert("a-1".into(), ("medium".into(), STATUS_DECIDED.into()));
+        known
+            .evidence
+            .insert(("a-1".into(), "police".into(), "R1".into(), 1));
+        let slice = [
+            upsert_with("a-1", "high", &["R1", "R2"]),
+            upsert_with("a-1", "critical", &["R2", "R3", "R3"]),
+            upsert_with("a-2", "low", &["R1"]),
+            upsert_with("a-2", "high", &["R1"]),
+        ];
+        let plan = plan_upserts(&slice, &known);
+        let id = |id: &str| id.to_owned();
+        assert_eq!(
+            plan.changes,
+            [
+                AlertChange::EvidenceAdded {
+                    id: id("a-1"),
+                    n: 1
+                },
+                AlertChange::SeverityRaised { id: id("a-1") },
+                AlertChange::Reopened { id: id("a-1") },
+                AlertChange::EvidenceAdded {
+                    id: id("a-1"),
+                    n: 1
+                },
+                AlertChange::SeverityRaised { id: id("a-1") },
+                AlertChange::Raised { id: id("a-2") },
+                AlertChange::SeverityRaised { id: id("a-2") },
+            ]
+        );
+        // One severity update per stored alert, with the final severity; a new
+        // alert is inserted with its final severity.
+        assert_eq!(plan.severity_updates, [("a-1", "critical".to_owned())]);
+        assert_eq!(plan.reopens, [("a-1", 7, "team:x/duty")]);
+        assert_eq!(plan.new_alerts.len(), 1);
+        assert_eq!(plan.new_alerts[0].1, "high");
+        let evidence: Vec<(&str, &str)> = plan
+            .evidence
+            .iter()
+            .map(|(alert_id, row)| (*alert_id, row.record_id.as_str()))
+            .collect();
+        assert_eq!(evidence, [("a-1", "R2"), ("a-1", "R3"), ("a-2", "R1")]);
+        assert_eq!(plan.events.len(), 7);
+        assert_eq!(
+            plan.events[4],
+            (
+                "a-1",
+                "severity_raised",
+                "{\"from\":\"high\",\"to\":\"critical\"}".to_owned()
+            )
+        );
+        // Planned again against the state it leaves: nothing to do.
+        let mut after = Known::default();
+        for (alert_id, severity) in [("a-1", "critical"), ("a-2", "high")] {
+            after
+                .alerts
+                .insert(alert_id.into(), (severity.into(), STATUS_OPEN.into()));
+        }
+        for (alert_id, record_id) in evidence {
+            after
+                .evidence
+                .insert((alert_id.into(), "police".into(), record_id.into(), 1));
+        }
+        after
+            .evidence
+            .insert(("a-1".into(), "police".into(), "R1".into(), 1));
+        let again = plan_upserts(&slice, &after);
+        assert!(
+            again
+                .changes
+                .iter()
+                .all(|change| matches!(change, AlertChange::Unchanged { .. }))
+        );
+        assert!(again.evidence.is_empty() && again.events.is_empty());
+    }
+
     #[test]
     fn statements_come_in_power_of_two_sizes() {
         let items: Vec<usize> = (0..700).collect();
