@@ -25,7 +25,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use sightline_access::Relationship;
 use sightline_core::{AgencyId, AttributeValue, Kind, Sex};
-use sightline_linkage::{Explanation, UkPersonMention};
+use sightline_linkage::{Explanation, HardRule, UkPersonMention};
 use sightline_rules::{Connection, PersonAround};
 use sightline_store::{AuditRow, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -294,6 +294,19 @@ fn round2(value: f64) -> f64 {
     }
 }
 
+/// A hard linkage rule in plain words.
+fn hard_rule_words(rule: HardRule) -> String {
+    match rule {
+        HardRule::SameStrongIdentifier => "same NHS number",
+        HardRule::DifferentStrongIdentifiers => "different NHS numbers",
+        HardRule::SameSourceId => "same person id at the same agency",
+        HardRule::DifferentSourceIds => "different person ids at the same agency",
+        HardRule::HumanMatch => "a person decided: the same",
+        HardRule::HumanNonMatch => "a person decided: different",
+    }
+    .to_owned()
+}
+
 impl MatchEvidence {
     fn of(against: String, explanation: &Explanation) -> MatchEvidence {
         MatchEvidence {
@@ -311,9 +324,7 @@ impl MatchEvidence {
                 .collect(),
             match_weight: round2(explanation.match_weight),
             probability_percent: (explanation.match_probability * 1000.0).round() / 10.0,
-            hard_rule: explanation
-                .hard_rule
-                .map(|rule| format!("{rule:?}").to_lowercase()),
+            hard_rule: explanation.hard_rule.map(hard_rule_words),
         }
     }
 }
