@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod evaluate;
 pub mod ingest;
+pub mod persons;
 pub mod picture;
 pub mod tokens;
 pub mod views;

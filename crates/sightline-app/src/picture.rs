@@ -12,7 +12,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::SeedableRng;
 use sightline_core::interchange::parse_stored;
 use sightline_core::{Kind, PartialDate, Record, Role, Sex};
-use sightline_linkage::{LinkScope, LinkageIndex, MentionInput, Model, Settings, UkPersonMention};
+use sightline_linkage::{
+    LinkScope, LinkageIndex, MentionInput, Model, Settings, UkPersonMention, Verdict,
+};
 use sightline_rules::{
     Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
 };
@@ -178,18 +180,17 @@ pub enum ModelChoice {
 /// them (fixed seed) when there are at least [`TRAINING_MENTIONS_MIN`] mentions,
 /// else with the reference model.
 pub fn link_records(records: Vec<LoadedRecord>) -> Result<LinkedRecords, PictureError> {
-    link_records_with(records, ModelChoice::Automatic)
+    link_records_with(records, ModelChoice::Automatic, &[])
 }
 
 /// Links with a model trained on `records` whatever their number.
 pub fn link_records_trained(records: Vec<LoadedRecord>) -> Result<LinkedRecords, PictureError> {
-    link_records_with(records, ModelChoice::Train)
+    link_records_with(records, ModelChoice::Train, &[])
 }
 
-fn link_records_with(
-    records: Vec<LoadedRecord>,
-    choice: ModelChoice,
-) -> Result<LinkedRecords, PictureError> {
+/// Every person mention of `records`, in linkage order, with its linkage input
+/// (keyed `agency/record_id/ref`).
+pub fn mention_inputs(records: &[LoadedRecord]) -> (Vec<MentionRef>, Vec<MentionInput>) {
     let mut mentions = Vec::new();
     let mut inputs: Vec<MentionInput> = Vec::new();
     for (record_idx, loaded) in records.iter().enumerate() {
@@ -228,50 +229,88 @@ fn link_records_with(
             });
         }
     }
+    (mentions, inputs)
+}
+
+/// Links `records` as [`link_records`] does (or always training, with
+/// [`ModelChoice::Train`]), applying people's match / non-match `decisions`
+/// (by mention key; decisions naming a mention not in `records` are left out).
+pub fn link_records_with(
+    records: Vec<LoadedRecord>,
+    choice: ModelChoice,
+    decisions: &[(String, String, Verdict)],
+) -> Result<LinkedRecords, PictureError> {
+    let (mentions, inputs) = mention_inputs(&records);
+    let keys: std::collections::HashSet<&str> =
+        inputs.iter().map(|input| input.key.as_str()).collect();
+    let decisions: Vec<(String, String, Verdict)> = decisions
+        .iter()
+        .filter(|(left, right, _)| keys.contains(left.as_str()) && keys.contains(right.as_str()))
+        .cloned()
+        .collect();
     let settings = Settings::uk_persons()?;
     let index = if choice == ModelChoice::Train || inputs.len() >= TRAINING_MENTIONS_MIN {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LINKAGE_SEED);
-        LinkageIndex::train_and_link(settings, LinkScope::Dedupe, &inputs, &[], &mut rng)?.0
+        LinkageIndex::train_and_link(settings, LinkScope::Dedupe, &inputs, &decisions, &mut rng)?.0
     } else {
         let model = Model::from_toml(REFERENCE_MODEL_TOML, &settings)?;
-        LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &[])?
+        LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &decisions)?
     };
-    // A person's id comes from its earliest mention, so it does not depend on the
-    // linkage's internal cluster numbering.
-    let clusters = index.persons();
-    let mut first_mention_of_cluster: HashMap<u32, usize> = HashMap::new();
-    for (mention_idx, cluster) in clusters.iter().enumerate() {
-        first_mention_of_cluster
-            .entry(*cluster)
-            .or_insert(mention_idx);
+    Ok(LinkedRecords::new(records, mentions, index))
+}
+
+impl LinkedRecords {
+    /// Records, their mentions (in the index's record order) and the index that
+    /// linked them.
+    pub fn new(records: Vec<LoadedRecord>, mentions: Vec<MentionRef>, index: LinkageIndex) -> Self {
+        let mut linked = LinkedRecords {
+            records,
+            mentions,
+            person_of_mention: Vec::new(),
+            index,
+            person_ids_by_record: Vec::new(),
+        };
+        linked.relabel();
+        linked
     }
-    let person_of_mention: Vec<String> = (0..mentions.len())
-        .map(|mention_idx| {
-            let cluster = clusters
-                .get(mention_idx)
-                .copied()
-                .unwrap_or(mention_idx as u32);
-            let first = first_mention_of_cluster
-                .get(&cluster)
-                .copied()
-                .unwrap_or(mention_idx);
-            person_id_for(&inputs[first].key)
-        })
-        .collect();
-    let mut person_ids_by_record: Vec<Vec<String>> = records
-        .iter()
-        .map(|loaded| Vec::with_capacity(loaded.record.persons.len()))
-        .collect();
-    for (mention, person_id) in mentions.iter().zip(&person_of_mention) {
-        person_ids_by_record[mention.record_idx].push(person_id.clone());
+
+    /// Recomputes every mention's person id from the index's clusters (after the
+    /// index changed, e.g. by a decision).
+    pub fn relabel(&mut self) {
+        // A person's id comes from its earliest mention, so it does not depend on
+        // the linkage's internal cluster numbering.
+        let clusters = self.index.persons();
+        let mut first_mention_of_cluster: HashMap<u32, usize> = HashMap::new();
+        for (mention_idx, cluster) in clusters.iter().enumerate() {
+            first_mention_of_cluster
+                .entry(*cluster)
+                .or_insert(mention_idx);
+        }
+        self.person_of_mention = (0..self.mentions.len())
+            .map(|mention_idx| {
+                let cluster = clusters
+                    .get(mention_idx)
+                    .copied()
+                    .unwrap_or(mention_idx as u32);
+                let first = first_mention_of_cluster
+                    .get(&cluster)
+                    .copied()
+                    .unwrap_or(mention_idx);
+                person_id_for(self.index.key_of(first as u32))
+            })
+            .collect();
+        let mut person_ids_by_record: Vec<Vec<String>> = self
+            .records
+            .iter()
+            .map(|loaded| Vec::with_capacity(loaded.record.persons.len()))
+            .collect();
+        for (mention, person_id) in self.mentions.iter().zip(&self.person_of_mention) {
+            if let Some(ids) = person_ids_by_record.get_mut(mention.record_idx) {
+                ids.push(person_id.clone());
+            }
+        }
+        self.person_ids_by_record = person_ids_by_record;
     }
-    Ok(LinkedRecords {
-        records,
-        mentions,
-        person_of_mention,
-        index,
-        person_ids_by_record,
-    })
 }
 
 /// A stable, opaque person id derived from a mention key.
@@ -329,63 +368,67 @@ fn is_child_service_kind(kind: Kind) -> bool {
 
 /// Facts of every person, by id.
 pub fn person_facts(linked: &LinkedRecords) -> BTreeMap<String, PersonFacts> {
-    let mut facts = BTreeMap::new();
-    for (person_id, mentions) in linked.persons() {
-        let persons: Vec<&sightline_core::Person> = mentions
+    linked
+        .persons()
+        .into_iter()
+        .map(|(person_id, mentions)| (person_id.to_owned(), facts_of(linked, person_id, mentions)))
+        .collect()
+}
+
+/// What the mentions of one person say about them, most common value first.
+pub fn facts_of(linked: &LinkedRecords, person_id: &str, mentions: Vec<MentionRef>) -> PersonFacts {
+    let persons: Vec<&sightline_core::Person> = mentions
+        .iter()
+        .map(|mention| linked.person_of(*mention))
+        .collect();
+    let dob = most_common(
+        persons
             .iter()
-            .map(|mention| linked.person_of(*mention))
-            .collect();
-        let dob = most_common(
+            .filter_map(|person| person.dob.or(person.expected_dob)),
+    );
+    let latest_event_year = mentions
+        .iter()
+        .map(|mention| {
+            linked.records[mention.record_idx]
+                .record
+                .occurred_at
+                .start()
+                .year()
+        })
+        .max();
+    let is_child = match (dob, latest_event_year) {
+        (Some(dob), Some(year)) => year - dob.year() < CHILD_AGE_YEARS,
+        _ => mentions.iter().any(|mention| {
+            let record = &linked.records[mention.record_idx].record;
+            is_child_service_kind(record.kind)
+                && record
+                    .persons
+                    .get(mention.person_idx)
+                    .is_some_and(|person| person.role == Role::Subject)
+        }),
+    };
+    PersonFacts {
+        id: person_id.to_owned(),
+        dob,
+        sex: most_common(persons.iter().filter_map(|person| person.sex)),
+        given_names: most_common(
             persons
                 .iter()
-                .filter_map(|person| person.dob.or(person.expected_dob)),
-        );
-        let latest_event_year = mentions
-            .iter()
-            .map(|mention| {
-                linked.records[mention.record_idx]
-                    .record
-                    .occurred_at
-                    .start()
-                    .year()
-            })
-            .max();
-        let is_child = match (dob, latest_event_year) {
-            (Some(dob), Some(year)) => year - dob.year() < CHILD_AGE_YEARS,
-            _ => mentions.iter().any(|mention| {
-                let record = &linked.records[mention.record_idx].record;
-                is_child_service_kind(record.kind)
-                    && record
-                        .persons
-                        .get(mention.person_idx)
-                        .is_some_and(|person| person.role == Role::Subject)
-            }),
-        };
-        facts.insert(
-            person_id.to_owned(),
-            PersonFacts {
-                id: person_id.to_owned(),
-                dob,
-                sex: most_common(persons.iter().filter_map(|person| person.sex)),
-                given_names: most_common(
-                    persons
-                        .iter()
-                        .filter_map(|person| person.given_names.clone()),
-                ),
-                family_name: most_common(
-                    persons
-                        .iter()
-                        .filter_map(|person| person.family_name.clone()),
-                ),
-                nhs_number: most_common(persons.iter().filter_map(|person| {
-                    person.nhs_number.as_ref().map(|number| number.to_string())
-                })),
-                mentions,
-                is_child,
-            },
-        );
+                .filter_map(|person| person.given_names.clone()),
+        ),
+        family_name: most_common(
+            persons
+                .iter()
+                .filter_map(|person| person.family_name.clone()),
+        ),
+        nhs_number: most_common(
+            persons
+                .iter()
+                .filter_map(|person| person.nhs_number.as_ref().map(|number| number.to_string())),
+        ),
+        mentions,
+        is_child,
     }
-    facts
 }
 
 fn occurred_date(record: &Record) -> (NaiveDate, bool) {

@@ -19,6 +19,7 @@
 //! - Invariant: severity only rises; escalation level only rises while an alert is
 //!   open (a reopened alert starts again at level 0).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::StoreError;
@@ -356,14 +357,14 @@ pub(crate) trait AlertConn {
 const ALERT_COLUMNS: &str = "id, child_id, person_id, rule_id, pack_name, pack_version, severity, \
      title, explanation, citation, route, routed_to, raised_at_us, updated_at_us, due_at_us, \
      status, escalation_level, decided_at_us";
-const INSERT_ALERT: &str = "INSERT INTO alerts (id, child_id, person_id, rule_id, pack_name, \
+/// Heads of multi-row inserts (see `insert_rows`).
+const INSERT_ALERTS: &str = "INSERT INTO alerts (id, child_id, person_id, rule_id, pack_name, \
      pack_version, severity, title, explanation, citation, route, routed_to, raised_at_us, \
-     updated_at_us, due_at_us, status, escalation_level, decided_at_us) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'open', 0, NULL)";
-const INSERT_EVIDENCE: &str = "INSERT INTO alert_evidence (alert_id, agency, record_id, version, added_at_us) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (alert_id, agency, record_id, version) DO NOTHING";
-const INSERT_EVENT: &str = "INSERT INTO alert_events (alert_id, at_us, kind, actor, decision, reason, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     updated_at_us, due_at_us, status, escalation_level)";
+const INSERT_EVIDENCE: &str =
+    "INSERT INTO alert_evidence (alert_id, agency, record_id, version, added_at_us)";
+const INSERT_EVENTS: &str =
+    "INSERT INTO alert_events (alert_id, at_us, kind, actor, decision, reason, detail)";
 const EVENT_COLUMNS: &str = "seq, alert_id, at_us, kind, actor, decision, reason, detail";
 const SET_SEVERITY: &str = "UPDATE alerts SET severity = $2, updated_at_us = $3 WHERE id = $1";
 const REOPEN: &str = "UPDATE alerts SET status = 'open', due_at_us = $2, routed_to = $3, \
@@ -504,42 +505,16 @@ impl<'a> NewEvent<'a> {
 }
 
 fn insert_event(conn: &mut dyn AlertConn, event: &NewEvent<'_>) -> Result<(), StoreError> {
-    conn.execute(
-        INSERT_EVENT,
-        &[
-            Param::Text(event.alert_id),
-            Param::Int(event.at_us),
-            Param::Text(event.kind),
-            Param::opt_text(event.actor),
-            Param::opt_text(event.decision),
-            Param::opt_text(event.reason),
-            Param::opt_text(event.detail),
-        ],
-    )?;
-    Ok(())
-}
-
-/// Inserts the evidence rows not yet stored; returns how many were new.
-fn insert_evidence(
-    conn: &mut dyn AlertConn,
-    alert_id: &str,
-    evidence: &[EvidenceRow],
-    at_us: i64,
-) -> Result<u64, StoreError> {
-    let mut n_new = 0;
-    for row in evidence {
-        n_new += conn.execute(
-            INSERT_EVIDENCE,
-            &[
-                Param::Text(alert_id),
-                Param::Text(&row.agency),
-                Param::Text(&row.record_id),
-                Param::Int(row.version),
-                Param::Int(at_us),
-            ],
-        )?;
-    }
-    Ok(n_new)
+    let row = vec![
+        Param::Text(event.alert_id),
+        Param::Int(event.at_us),
+        Param::Text(event.kind),
+        Param::opt_text(event.actor),
+        Param::opt_text(event.decision),
+        Param::opt_text(event.reason),
+        Param::opt_text(event.detail),
+    ];
+    insert_rows(conn, INSERT_EVENTS, 7, &[row])
 }
 
 fn select_alert(
@@ -563,7 +538,252 @@ fn require_open(conn: &mut dyn AlertConn, id: &str) -> Result<AlertRow, StoreErr
     Ok(alert)
 }
 
-/// [`crate::WriteTx::upsert_alerts`], inside the caller's transaction.
+/// The most rows one multi-row statement carries (a power of two).
+const ROWS_PER_STATEMENT_MAX: usize = 256;
+
+/// Splits `items` into runs of power-of-two lengths (largest first), none longer
+/// than `max_len` (a power of two). Statements are sent in these sizes, so each
+/// connection prepares at most log2(`max_len`) + 1 shapes of each statement while
+/// a slice of any size takes few round trips (PostgreSQL) or few statement steps
+/// (SQLite, where 256-row statements cost 10 to 15% less CPU than one-row ones).
+fn pow2_chunks<T>(mut items: &[T], max_len: usize) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    while !items.is_empty() {
+        let mut size = max_len.max(1);
+        while size > items.len() {
+            size /= 2;
+        }
+        let (chunk, rest) = items.split_at(size);
+        chunks.push(chunk);
+        items = rest;
+    }
+    chunks
+}
+
+/// `($1, $2, ..), ($k, ..)`: `n_rows` tuples of `n_columns` numbered placeholders.
+fn values_list(n_rows: usize, n_columns: usize) -> String {
+    (0..n_rows)
+        .map(|row| {
+            let placeholders: Vec<String> = (1..=n_columns)
+                .map(|column| format!("${}", row * n_columns + column))
+                .collect();
+            format!("({})", placeholders.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Inserts `rows` (each `n_columns` parameters) with `head VALUES ...`, in few
+/// multi-row statements.
+fn insert_rows(
+    conn: &mut dyn AlertConn,
+    head: &str,
+    n_columns: usize,
+    rows: &[Vec<Param<'_>>],
+) -> Result<(), StoreError> {
+    let max_len = ROWS_PER_STATEMENT_MAX;
+    for chunk in pow2_chunks(rows, max_len) {
+        let params: Vec<Param<'_>> = chunk.iter().flatten().copied().collect();
+        let sql = format!("{head} VALUES {}", values_list(chunk.len(), n_columns));
+        conn.execute(&sql, &params)?;
+    }
+    Ok(())
+}
+
+/// What the store already holds about the alerts of one upsert slice.
+#[derive(Default)]
+struct Known {
+    /// id -> (severity, status).
+    alerts: HashMap<String, (String, String)>,
+    /// (alert id, agency, record_id, version).
+    evidence: HashSet<(String, String, String, i64)>,
+}
+
+/// Reads, and on PostgreSQL locks, the stored state of the alerts in `upserts`.
+fn read_known(conn: &mut dyn AlertConn, upserts: &[AlertUpsert]) -> Result<Known, StoreError> {
+    let mut ids: Vec<&str> = upserts.iter().map(|u| u.alert.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut known = Known::default();
+    let max_len = ROWS_PER_STATEMENT_MAX;
+    for chunk in pow2_chunks(&ids, max_len) {
+        let params: Vec<Param<'_>> = chunk.iter().map(|id| Param::Text(id)).collect();
+        let placeholders = values_list(1, chunk.len());
+        let lock = conn.lock_clause();
+        let sql =
+            format!("SELECT id, severity, status FROM alerts WHERE id IN {placeholders}{lock}");
+        for row in conn.query(&sql, &params)? {
+            let mut cells = row.iter();
+            let id = text(cells.next())?;
+            let severity = text(cells.next())?;
+            let status = text(cells.next())?;
+            known.alerts.insert(id, (severity, status));
+        }
+    }
+    let mut known_ids: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| known.alerts.contains_key(*id))
+        .collect();
+    known_ids.sort_unstable();
+    for chunk in pow2_chunks(&known_ids, max_len) {
+        let params: Vec<Param<'_>> = chunk.iter().map(|id| Param::Text(id)).collect();
+        let placeholders = values_list(1, chunk.len());
+        let sql = format!(
+            "SELECT alert_id, agency, record_id, version FROM alert_evidence WHERE alert_id IN {placeholders}"
+        );
+        for row in conn.query(&sql, &params)? {
+            let mut cells = row.iter();
+            known.evidence.insert((
+                text(cells.next())?,
+                text(cells.next())?,
+                text(cells.next())?,
+                int(cells.next())?,
+            ));
+        }
+    }
+    Ok(known)
+}
+
+/// The writes one upsert slice needs, planned in memory from what is stored.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct UpsertPlan<'a> {
+    changes: Vec<AlertChange>,
+    /// New alerts, each with its severity after the whole slice.
+    new_alerts: Vec<(&'a AlertRow, String)>,
+    /// (alert id, evidence row), in input order.
+    evidence: Vec<(&'a str, &'a EvidenceRow)>,
+    /// Existing alerts whose severity rose: (id, severity after the slice).
+    severity_updates: Vec<(&'a str, String)>,
+    /// Existing alerts reopened: (id, due time, routed to).
+    reopens: Vec<(&'a str, i64, &'a str)>,
+    /// (alert id, kind, detail), in order.
+    events: Vec<(&'a str, &'static str, String)>,
+}
+
+/// One alert's state while a slice is planned.
+struct Planned {
+    severity: String,
+    decided: bool,
+    /// Inserted by this slice.
+    new: bool,
+    /// Index into `new_alerts` (new) or `severity_updates` (existing, once raised).
+    severity_slot: Option<usize>,
+}
+
+/// Plans `upserts` against `known` (see [`crate::WriteTx::upsert_alerts`] for the
+/// semantics). Pure: the same inputs and stored state give the same plan.
+fn plan_upserts<'a>(upserts: &'a [AlertUpsert], known: &Known) -> UpsertPlan<'a> {
+    let mut plan = UpsertPlan::default();
+    let mut state: HashMap<&'a str, Planned> = HashMap::new();
+    let mut evidence_seen: HashSet<(&'a str, &'a str, &'a str, i64)> = HashSet::new();
+    for upsert in upserts {
+        let alert = &upsert.alert;
+        let id = alert.id.as_str();
+        let mut n_new: u64 = 0;
+        for row in &upsert.evidence {
+            let key = (id, row.agency.as_str(), row.record_id.as_str(), row.version);
+            let stored = known.evidence.contains(&(
+                alert.id.clone(),
+                row.agency.clone(),
+                row.record_id.clone(),
+                row.version,
+            ));
+            if !stored && evidence_seen.insert(key) {
+                plan.evidence.push((id, row));
+                n_new += 1;
+            }
+        }
+        if !state.contains_key(id) {
+            if let Some((severity, status)) = known.alerts.get(id) {
+                state.insert(
+                    id,
+                    Planned {
+                        severity: severity.clone(),
+                        decided: status == STATUS_DECIDED,
+                        new: false,
+                        severity_slot: None,
+                    },
+                );
+            } else {
+                plan.new_alerts.push((alert, alert.severity.clone()));
+                state.insert(
+                    id,
+                    Planned {
+                        severity: alert.severity.clone(),
+                        decided: false,
+                        new: true,
+                        severity_slot: Some(plan.new_alerts.len() - 1),
+                    },
+                );
+                plan.events
+                    .push((id, "raised", format!("{{\"evidence\":{n_new}}}")));
+                plan.changes.push(AlertChange::Raised { id: id.to_owned() });
+                continue;
+            }
+        }
+        let Some(planned) = state.get_mut(id) else {
+            continue;
+        };
+        let n_before = plan.changes.len();
+        if n_new > 0 {
+            plan.events
+                .push((id, "evidence_added", format!("{{\"n\":{n_new}}}")));
+            plan.changes.push(AlertChange::EvidenceAdded {
+                id: id.to_owned(),
+                n: n_new,
+            });
+        }
+        if severity_rank(&alert.severity) > severity_rank(&planned.severity) {
+            // Both words are checked members of SEVERITIES: no escaping needed.
+            let detail = format!(
+                "{{\"from\":\"{}\",\"to\":\"{}\"}}",
+                planned.severity, alert.severity
+            );
+            planned.severity = alert.severity.clone();
+            match (planned.new, planned.severity_slot) {
+                (true, Some(slot)) => {
+                    if let Some(new_alert) = plan.new_alerts.get_mut(slot) {
+                        new_alert.1 = alert.severity.clone();
+                    }
+                }
+                (false, Some(slot)) => {
+                    if let Some(update) = plan.severity_updates.get_mut(slot) {
+                        update.1 = alert.severity.clone();
+                    }
+                }
+                (_, None) => {
+                    plan.severity_updates.push((id, alert.severity.clone()));
+                    planned.severity_slot = Some(plan.severity_updates.len() - 1);
+                }
+            }
+            plan.events.push((id, "severity_raised", detail));
+            plan.changes
+                .push(AlertChange::SeverityRaised { id: id.to_owned() });
+        }
+        if planned.decided && n_new > 0 {
+            planned.decided = false;
+            plan.reopens
+                .push((id, alert.due_at_us, alert.routed_to.as_str()));
+            plan.events.push((
+                id,
+                "reopened",
+                format!("{{\"due_at_us\":{}}}", alert.due_at_us),
+            ));
+            plan.changes
+                .push(AlertChange::Reopened { id: id.to_owned() });
+        }
+        if plan.changes.len() == n_before {
+            plan.changes
+                .push(AlertChange::Unchanged { id: id.to_owned() });
+        }
+    }
+    plan
+}
+
+/// [`crate::WriteTx::upsert_alerts`], inside the caller's transaction: reads the
+/// stored state of the slice's alerts, plans in memory,
+/// then writes with multi-row statements.
 pub(crate) fn upsert_in(
     conn: &mut dyn AlertConn,
     upserts: &[AlertUpsert],
@@ -572,102 +792,85 @@ pub(crate) fn upsert_in(
     for upsert in upserts {
         check_upsert(upsert)?;
     }
-    let mut changes = Vec::with_capacity(upserts.len());
-    for upsert in upserts {
-        let alert = &upsert.alert;
-        let Some(stored) = select_alert(conn, &alert.id, true)? else {
-            conn.execute(
-                INSERT_ALERT,
-                &[
-                    Param::Text(&alert.id),
-                    Param::Text(&alert.child_id),
-                    Param::opt_text(alert.person_id.as_deref()),
-                    Param::Text(&alert.rule_id),
-                    Param::Text(&alert.pack_name),
-                    Param::Text(&alert.pack_version),
-                    Param::Text(&alert.severity),
-                    Param::Text(&alert.title),
-                    Param::Text(&alert.explanation),
-                    Param::Text(&alert.citation),
-                    Param::Text(&alert.route),
-                    Param::Text(&alert.routed_to),
-                    Param::Int(alert.raised_at_us),
-                    Param::Int(at_us),
-                    Param::Int(alert.due_at_us),
-                ],
-            )?;
-            let n_evidence = insert_evidence(conn, &alert.id, &upsert.evidence, at_us)?;
-            let detail = format!("{{\"evidence\":{n_evidence}}}");
-            insert_event(
-                conn,
-                &NewEvent::new(&alert.id, at_us, "raised", Some(&detail)),
-            )?;
-            changes.push(AlertChange::Raised {
-                id: alert.id.clone(),
-            });
-            continue;
-        };
-        let n_before = changes.len();
-        let n_new = insert_evidence(conn, &alert.id, &upsert.evidence, at_us)?;
-        if n_new > 0 {
-            let detail = format!("{{\"n\":{n_new}}}");
-            insert_event(
-                conn,
-                &NewEvent::new(&alert.id, at_us, "evidence_added", Some(&detail)),
-            )?;
-            changes.push(AlertChange::EvidenceAdded {
-                id: alert.id.clone(),
-                n: n_new,
-            });
-        }
-        if severity_rank(&alert.severity) > severity_rank(&stored.severity) {
-            conn.execute(
-                SET_SEVERITY,
-                &[
-                    Param::Text(&alert.id),
-                    Param::Text(&alert.severity),
-                    Param::Int(at_us),
-                ],
-            )?;
-            // Both words are checked members of SEVERITIES: no escaping needed.
-            let detail = format!(
-                "{{\"from\":\"{}\",\"to\":\"{}\"}}",
-                stored.severity, alert.severity
-            );
-            insert_event(
-                conn,
-                &NewEvent::new(&alert.id, at_us, "severity_raised", Some(&detail)),
-            )?;
-            changes.push(AlertChange::SeverityRaised {
-                id: alert.id.clone(),
-            });
-        }
-        if stored.status == STATUS_DECIDED && n_new > 0 {
-            conn.execute(
-                REOPEN,
-                &[
-                    Param::Text(&alert.id),
-                    Param::Int(alert.due_at_us),
-                    Param::Text(&alert.routed_to),
-                    Param::Int(at_us),
-                ],
-            )?;
-            let detail = format!("{{\"due_at_us\":{}}}", alert.due_at_us);
-            insert_event(
-                conn,
-                &NewEvent::new(&alert.id, at_us, "reopened", Some(&detail)),
-            )?;
-            changes.push(AlertChange::Reopened {
-                id: alert.id.clone(),
-            });
-        }
-        if changes.len() == n_before {
-            changes.push(AlertChange::Unchanged {
-                id: alert.id.clone(),
-            });
-        }
+    if upserts.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(changes)
+    let known = read_known(conn, upserts)?;
+    let plan = plan_upserts(upserts, &known);
+    let alert_rows: Vec<Vec<Param<'_>>> = plan
+        .new_alerts
+        .iter()
+        .map(|(alert, severity)| {
+            vec![
+                Param::Text(&alert.id),
+                Param::Text(&alert.child_id),
+                Param::opt_text(alert.person_id.as_deref()),
+                Param::Text(&alert.rule_id),
+                Param::Text(&alert.pack_name),
+                Param::Text(&alert.pack_version),
+                Param::Text(severity),
+                Param::Text(&alert.title),
+                Param::Text(&alert.explanation),
+                Param::Text(&alert.citation),
+                Param::Text(&alert.route),
+                Param::Text(&alert.routed_to),
+                Param::Int(alert.raised_at_us),
+                Param::Int(at_us),
+                Param::Int(alert.due_at_us),
+                Param::Text(STATUS_OPEN),
+                Param::Int(ESCALATION_NONE),
+            ]
+        })
+        .collect();
+    insert_rows(conn, INSERT_ALERTS, 17, &alert_rows)?;
+    let evidence_rows: Vec<Vec<Param<'_>>> = plan
+        .evidence
+        .iter()
+        .map(|(alert_id, row)| {
+            vec![
+                Param::Text(alert_id),
+                Param::Text(&row.agency),
+                Param::Text(&row.record_id),
+                Param::Int(row.version),
+                Param::Int(at_us),
+            ]
+        })
+        .collect();
+    insert_rows(conn, INSERT_EVIDENCE, 5, &evidence_rows)?;
+    for (id, severity) in &plan.severity_updates {
+        conn.execute(
+            SET_SEVERITY,
+            &[Param::Text(id), Param::Text(severity), Param::Int(at_us)],
+        )?;
+    }
+    for (id, due_at_us, routed_to) in &plan.reopens {
+        conn.execute(
+            REOPEN,
+            &[
+                Param::Text(id),
+                Param::Int(*due_at_us),
+                Param::Text(routed_to),
+                Param::Int(at_us),
+            ],
+        )?;
+    }
+    let event_rows: Vec<Vec<Param<'_>>> = plan
+        .events
+        .iter()
+        .map(|(alert_id, kind, detail)| {
+            vec![
+                Param::Text(alert_id),
+                Param::Int(at_us),
+                Param::Text(kind),
+                Param::NullText,
+                Param::NullText,
+                Param::NullText,
+                Param::Text(detail),
+            ]
+        })
+        .collect();
+    insert_rows(conn, INSERT_EVENTS, 7, &event_rows)?;
+    Ok(plan.changes)
 }
 
 /// [`AlertStore::decide`], inside a transaction the caller commits.
@@ -1073,6 +1276,130 @@ mod tests {
             assert!(!text.contains("SECRET"), "{text}");
             assert!(text.contains("a-1"), "{text}");
         }
+    }
+
+    fn upsert_with(id: &str, severity: &str, records: &[&str]) -> AlertUpsert {
+        AlertUpsert {
+            alert: AlertRow {
+                id: id.into(),
+                child_id: "c".into(),
+                person_id: None,
+                rule_id: "r".into(),
+                pack_name: "p".into(),
+                pack_version: "1".into(),
+                severity: severity.into(),
+                title: String::new(),
+                explanation: String::new(),
+                citation: String::new(),
+                route: String::new(),
+                routed_to: "team:x/duty".into(),
+                raised_at_us: 0,
+                updated_at_us: 0,
+                due_at_us: 7,
+                status: STATUS_OPEN.into(),
+                escalation_level: 0,
+                decided_at_us: None,
+            },
+            evidence: records
+                .iter()
+                .map(|record_id| EvidenceRow {
+                    agency: "police".into(),
+                    record_id: (*record_id).into(),
+                    version: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_slice_is_planned_as_its_inputs_one_after_another() {
+        let mut known = Known::default();
+        known
+            .alerts
+            .insert("a-1".into(), ("medium".into(), STATUS_DECIDED.into()));
+        known
+            .evidence
+            .insert(("a-1".into(), "police".into(), "R1".into(), 1));
+        let slice = [
+            upsert_with("a-1", "high", &["R1", "R2"]),
+            upsert_with("a-1", "critical", &["R2", "R3", "R3"]),
+            upsert_with("a-2", "low", &["R1"]),
+            upsert_with("a-2", "high", &["R1"]),
+        ];
+        let plan = plan_upserts(&slice, &known);
+        let id = |id: &str| id.to_owned();
+        assert_eq!(
+            plan.changes,
+            [
+                AlertChange::EvidenceAdded {
+                    id: id("a-1"),
+                    n: 1
+                },
+                AlertChange::SeverityRaised { id: id("a-1") },
+                AlertChange::Reopened { id: id("a-1") },
+                AlertChange::EvidenceAdded {
+                    id: id("a-1"),
+                    n: 1
+                },
+                AlertChange::SeverityRaised { id: id("a-1") },
+                AlertChange::Raised { id: id("a-2") },
+                AlertChange::SeverityRaised { id: id("a-2") },
+            ]
+        );
+        // One severity update per stored alert, with the final severity; a new
+        // alert is inserted with its final severity.
+        assert_eq!(plan.severity_updates, [("a-1", "critical".to_owned())]);
+        assert_eq!(plan.reopens, [("a-1", 7, "team:x/duty")]);
+        assert_eq!(plan.new_alerts.len(), 1);
+        assert_eq!(plan.new_alerts[0].1, "high");
+        let evidence: Vec<(&str, &str)> = plan
+            .evidence
+            .iter()
+            .map(|(alert_id, row)| (*alert_id, row.record_id.as_str()))
+            .collect();
+        assert_eq!(evidence, [("a-1", "R2"), ("a-1", "R3"), ("a-2", "R1")]);
+        assert_eq!(plan.events.len(), 7);
+        assert_eq!(
+            plan.events[4],
+            (
+                "a-1",
+                "severity_raised",
+                "{\"from\":\"high\",\"to\":\"critical\"}".to_owned()
+            )
+        );
+        // Planned again against the state it leaves: nothing to do.
+        let mut after = Known::default();
+        for (alert_id, severity) in [("a-1", "critical"), ("a-2", "high")] {
+            after
+                .alerts
+                .insert(alert_id.into(), (severity.into(), STATUS_OPEN.into()));
+        }
+        for (alert_id, record_id) in evidence {
+            after
+                .evidence
+                .insert((alert_id.into(), "police".into(), record_id.into(), 1));
+        }
+        after
+            .evidence
+            .insert(("a-1".into(), "police".into(), "R1".into(), 1));
+        let again = plan_upserts(&slice, &after);
+        assert!(
+            again
+                .changes
+                .iter()
+                .all(|change| matches!(change, AlertChange::Unchanged { .. }))
+        );
+        assert!(again.evidence.is_empty() && again.events.is_empty());
+    }
+
+    #[test]
+    fn statements_come_in_power_of_two_sizes() {
+        let items: Vec<usize> = (0..700).collect();
+        let sizes: Vec<usize> = pow2_chunks(&items, 256).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [256, 256, 128, 32, 16, 8, 4]);
+        assert!(pow2_chunks::<usize>(&[], 256).is_empty());
+        assert_eq!(pow2_chunks(&items[..3], 1).len(), 3);
+        assert_eq!(values_list(2, 2), "($1, $2), ($3, $4)");
     }
 
     #[test]

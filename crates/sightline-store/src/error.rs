@@ -69,6 +69,12 @@ pub enum StoreError {
         /// The alert's current escalation level.
         current: i64,
     },
+    /// A linkage decision was rejected before it reached the database.
+    #[error("linkage decision cannot be stored: {reason}")]
+    InvalidDecision {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// No database connection became free in time.
     #[error("timed out waiting for a {backend} connection")]
     PoolTimeout {

@@ -40,6 +40,7 @@
 mod accounts;
 mod alerts;
 mod error;
+mod linkage;
 mod migrations;
 mod postgres_backend;
 mod reference;
@@ -59,6 +60,9 @@ pub use alerts::{
     ESCALATION_TEAM_MANAGER, EvidenceRow, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
 };
 pub use error::StoreError;
+pub use linkage::{
+    DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,
+};
 pub use migrations::{AppliedMigration, MigrationReport};
 pub use reference::{ReferenceRow, reference_bulk_insert};
 
@@ -257,6 +261,8 @@ pub trait Store: Send + Sync {
     fn audit(&self) -> &dyn AuditStore;
     /// Alerts, their evidence and history (raising them is [`WriteTx::upsert_alerts`]).
     fn alerts(&self) -> &dyn AlertStore;
+    /// The append-only log of people's linkage decisions (clerical review).
+    fn linkage(&self) -> &dyn LinkageStore;
 }
 
 /// An open write transaction. [`WriteTx::commit`] consumes it; dropping it without

@@ -27,6 +27,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0002_alerts.sql"),
     },
     Migration {
+        version: 3,
+        name: "0003_linkage",
+        sql: include_str!("../migrations/sqlite/0003_linkage.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_accounts_audit",
         sql: include_str!("../migrations/sqlite/0004_accounts_audit.sql"),
@@ -49,6 +54,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_alerts",
         sql: include_str!("../migrations/postgres/0002_alerts.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_linkage",
+        sql: include_str!("../migrations/postgres/0003_linkage.sql"),
     },
     Migration {
         version: 4,

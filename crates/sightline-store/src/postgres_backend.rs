@@ -4,6 +4,7 @@
 
 mod accounts;
 mod alerts;
+mod linkage;
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -430,6 +431,10 @@ impl Store for PgStore {
     }
 
     fn alerts(&self) -> &dyn crate::AlertStore {
+        self
+    }
+
+    fn linkage(&self) -> &dyn crate::LinkageStore {
         self
     }
 }

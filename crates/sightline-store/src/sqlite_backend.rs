@@ -3,6 +3,7 @@
 
 mod accounts;
 mod alerts;
+mod linkage;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -394,6 +395,10 @@ impl Store for SqliteStore {
     }
 
     fn alerts(&self) -> &dyn crate::AlertStore {
+        self
+    }
+
+    fn linkage(&self) -> &dyn crate::LinkageStore {
         self
     }
 }

@@ -42,6 +42,7 @@ macro_rules! backend_tests {
 backend_tests!(
     upsert_raises_adds_evidence_and_is_idempotent,
     same_alert_twice_in_one_slice,
+    large_slices_span_several_statements,
     invalid_upsert_rejects_the_slice_without_poisoning,
     decided_alert_reopens_on_new_evidence_only,
     decide_checks_the_alert_and_the_words,
@@ -51,6 +52,7 @@ backend_tests!(
     history_is_append_only,
     dropped_transaction_drops_its_alerts,
     upsert_waits_for_a_decision_in_flight,
+    concurrent_decisions_one_wins,
     upsert_matches_the_model,
     batch_and_incremental_upserts_agree,
 );
@@ -249,6 +251,93 @@ fn same_alert_twice_in_one_slice(db: &TestDb) {
     assert_eq!(
         store.alerts().events("a-02").unwrap()[0].detail.as_deref(),
         Some("{\"evidence\":0}")
+    );
+}
+
+/// More alerts, evidence and events than one multi-row statement carries, each id
+/// twice, with an evidence record repeated inside one input.
+fn large_slices_span_several_statements(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    let n_alerts = 301;
+    let first: Vec<AlertUpsert> = (0..n_alerts)
+        .map(|idx| {
+            upsert(
+                alert(&format!("a-{idx:016x}"), "c1", "low", HOUR),
+                &[
+                    ev("police", &idx.to_string(), 1),
+                    ev("police", &idx.to_string(), 1),
+                ],
+            )
+        })
+        .collect();
+    let second: Vec<AlertUpsert> = first
+        .iter()
+        .map(|one| {
+            let mut more = one.clone();
+            more.alert.severity = "high".into();
+            more.evidence.push(ev("health", &one.alert.id, 1));
+            more
+        })
+        .collect();
+    let slice: Vec<AlertUpsert> = first.iter().chain(&second).cloned().collect();
+    let changes = upsert_committed(store, &slice, HOUR);
+    assert_eq!(changes.len(), n_alerts * 3);
+    assert_eq!(alerts.count(&AlertFilter::default()).unwrap(), 301);
+    assert_eq!(
+        alerts
+            .count(&AlertFilter {
+                severity: Some("high".into()),
+                ..AlertFilter::default()
+            })
+            .unwrap(),
+        301
+    );
+    for idx in [0, 255, 256, 300] {
+        let id = format!("a-{idx:016x}");
+        assert_eq!(alerts.evidence(&id).unwrap().len(), 2);
+        assert_eq!(
+            kinds(alerts, &id),
+            ["raised", "evidence_added", "severity_raised"]
+        );
+        assert_eq!(
+            alerts.events(&id).unwrap()[0].detail.as_deref(),
+            Some("{\"evidence\":1}")
+        );
+    }
+    // The whole slice again, then decided and re-raised in one large slice.
+    let again = upsert_committed(store, &slice, 2 * HOUR);
+    assert!(
+        again
+            .iter()
+            .all(|change| matches!(change, AlertChange::Unchanged { .. }))
+    );
+    for one in first.iter().step_by(2) {
+        alerts.decide(&decision(&one.alert.id, 3 * HOUR)).unwrap();
+    }
+    let renewed: Vec<AlertUpsert> = second
+        .iter()
+        .map(|one| {
+            let mut more = one.clone();
+            more.evidence.push(ev("school", &one.alert.id, 1));
+            more.alert.due_at_us = 50 * HOUR;
+            more
+        })
+        .collect();
+    let changes = upsert_committed(store, &renewed, 4 * HOUR);
+    let n_reopened = changes
+        .iter()
+        .filter(|change| matches!(change, AlertChange::Reopened { .. }))
+        .count();
+    assert_eq!(n_reopened, 151);
+    assert_eq!(
+        alerts
+            .count(&AlertFilter {
+                status: Some("open".into()),
+                ..AlertFilter::default()
+            })
+            .unwrap(),
+        301
     );
 }
 
@@ -840,6 +929,45 @@ fn upsert_waits_for_a_decision_in_flight(db: &TestDb) {
     assert_eq!(row.due_at_us, 9 * HOUR);
 }
 
+/// Several people deciding the same alert at once: exactly one decision is
+/// recorded, the others are told it is no longer open.
+fn concurrent_decisions_one_wins(db: &TestDb) {
+    let store = &*db.store;
+    let id = "a-12";
+    upsert_committed(
+        store,
+        &[upsert(
+            alert(id, "c1", "high", HOUR),
+            &[ev("police", "1", 1)],
+        )],
+        HOUR,
+    );
+    let n_threads = 4;
+    let barrier = std::sync::Barrier::new(n_threads);
+    let results: Vec<Result<AlertRow, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n_threads)
+            .map(|worker| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut mine = decision(id, 2 * HOUR);
+                    mine.actor = format!("worker{worker}");
+                    store.alerts().decide(&mine)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let n_ok = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!(n_ok, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|result| result.is_ok() || matches!(result, Err(StoreError::AlertNotOpen)))
+    );
+    assert_eq!(kinds(store.alerts(), id), ["raised", "decided"]);
+}
+
 // ---- Model-based property test ----------------------------------------------------
 
 #[derive(Clone, Debug)]
@@ -952,6 +1080,7 @@ fn upsert_matches_the_model(db: &TestDb) {
         (
             prop::collection::vec(op_strategy(), 1..6),
             prop::bool::weighted(0.75),
+            prop::bool::ANY,
         ),
         1..6,
     );
@@ -961,28 +1090,36 @@ fn upsert_matches_the_model(db: &TestDb) {
         let id = |idx: u8| format!("a-case{case_no}-{idx}");
         let mut model: BTreeMap<u8, ModelAlert> = BTreeMap::new();
         let mut clock = 0;
-        for (ops, commit) in &transactions {
-            // Upserts of one transaction go through one WriteTx; decisions and
-            // escalations run on their own, after it ends.
+        for (ops, commit, one_slice) in &transactions {
+            // Upserts of one transaction go through one WriteTx, one call each or
+            // all in one slice; decisions and escalations run on their own, after it.
             let before = model.clone();
             let mut tx = store.begin().unwrap();
             let mut others = Vec::new();
+            let mut slice = Vec::new();
+            let mut expected_slice = Vec::new();
             for op in ops {
                 clock += 1;
                 match op {
                     Op::Upsert(idx, severity, evidence, due) => {
-                        let changes = tx
-                            .upsert_alerts(
-                                &[upsert_of(case_no, *idx, *severity, evidence, *due)],
-                                clock,
-                            )
-                            .unwrap();
-                        let got: Vec<&str> = changes.iter().map(change_kind).collect();
+                        let one = upsert_of(case_no, *idx, *severity, evidence, *due);
                         let expected = model_upsert(&mut model, *idx, *severity, evidence, *due);
-                        prop_assert_eq!(got, expected);
+                        if *one_slice {
+                            slice.push(one);
+                            expected_slice.extend(expected);
+                        } else {
+                            let changes = tx.upsert_alerts(&[one], clock).unwrap();
+                            let got: Vec<&str> = changes.iter().map(change_kind).collect();
+                            prop_assert_eq!(got, expected);
+                        }
                     }
                     other => others.push(other.clone()),
                 }
+            }
+            if !slice.is_empty() {
+                let changes = tx.upsert_alerts(&slice, clock).unwrap();
+                let got: Vec<&str> = changes.iter().map(change_kind).collect();
+                prop_assert_eq!(got, expected_slice);
             }
             if *commit {
                 tx.commit().unwrap();
@@ -1194,13 +1331,13 @@ fn schema_before_alerts(migrations: &[(i64, &str, &str)]) -> String {
 
 fn check_migrated(url: &str) {
     let report = sightline_store::migrate(url).unwrap();
-    assert_eq!(
-        report
-            .applied
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>(),
-        ["0002_alerts"]
+    let applied: Vec<i64> = report.applied.iter().map(|m| m.version).collect();
+    // 0002 (and any other number reserved below 5 that has landed since), in order.
+    assert!(applied.contains(&2), "{applied:?}");
+    assert!(applied.windows(2).all(|pair| pair[0] < pair[1]));
+    assert!(
+        applied.iter().all(|version| ![1, 4, 5].contains(version)),
+        "{applied:?}"
     );
     assert_eq!(report.schema_version, 5);
     let store = sightline_store::open(url).unwrap();
