@@ -52,7 +52,10 @@ test('a practitioner finds a child of their work, sees the child and the chronol
     assert.ok(await details.locator('table').isVisible());
   }
   await assertAccessible(page, 'child');
-  await screenshot(page, 'child');
+  await screenshot(page, 'child', { fullPage: false });
+  await page.locator('#records-heading').scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.getElementById('people-heading').scrollIntoView());
+  await screenshot(page, 'child-people-and-records', { fullPage: false });
 
   await page.click('text=Chronology and timeline');
   await page.waitForURL('**/chronology');
@@ -65,7 +68,7 @@ test('a practitioner finds a child of their work, sees the child and the chronol
   const rows = await page.locator('table.chronology tbody tr').count();
   assert.ok(rows >= 2, 'the records are listed');
   await assertAccessible(page, 'chronology');
-  await screenshot(page, 'chronology');
+  await screenshot(page, 'chronology', { fullPage: false });
 
   // Filter by agency with the keyboard: the table and the timeline follow.
   await page.selectOption('#agency', 'social-care');

@@ -159,9 +159,10 @@ export async function seriousViolations(page) {
     .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
 }
 
-export async function screenshot(page, name) {
+/** Writes a screenshot of the page (`fullPage: false`: the first screenful). */
+export async function screenshot(page, name, { fullPage = true } = {}) {
   if (!SCREENSHOTS) return;
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 export function chromiumAvailable() {

@@ -25,7 +25,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use sightline_access::Relationship;
 use sightline_core::{AgencyId, AttributeValue, Kind, Sex};
-use sightline_linkage::{Explanation, UkPersonMention};
+use sightline_linkage::{Explanation, HardRule, UkPersonMention};
 use sightline_rules::{Connection, PersonAround};
 use sightline_store::{AuditRow, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -294,6 +294,19 @@ fn round2(value: f64) -> f64 {
     }
 }
 
+/// A hard linkage rule in plain words.
+fn hard_rule_words(rule: HardRule) -> String {
+    match rule {
+        HardRule::SameStrongIdentifier => "same NHS number",
+        HardRule::DifferentStrongIdentifiers => "different NHS numbers",
+        HardRule::SameSourceId => "same person id at the same agency",
+        HardRule::DifferentSourceIds => "different person ids at the same agency",
+        HardRule::HumanMatch => "a person decided: the same",
+        HardRule::HumanNonMatch => "a person decided: different",
+    }
+    .to_owned()
+}
+
 impl MatchEvidence {
     fn of(against: String, explanation: &Explanation) -> MatchEvidence {
         MatchEvidence {
@@ -311,9 +324,7 @@ impl MatchEvidence {
                 .collect(),
             match_weight: round2(explanation.match_weight),
             probability_percent: (explanation.match_probability * 1000.0).round() / 10.0,
-            hard_rule: explanation
-                .hard_rule
-                .map(|rule| format!("{rule:?}").to_lowercase()),
+            hard_rule: explanation.hard_rule.map(hard_rule_words),
         }
     }
 }
@@ -915,11 +926,13 @@ pub struct SearchResult {
 }
 
 /// Parses a search: a name (last word the family name, the rest given names)
-/// and an optional date of birth (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
+/// and a date of birth (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`). The date is required:
+/// the linkage blocks candidates on it (or on an NHS number or postcode, which a
+/// search does not take), so a name alone would find nobody.
 pub fn search_query(
     name: &str,
     dob: &str,
-) -> Result<(Option<String>, String, Option<String>), &'static str> {
+) -> Result<(Option<String>, String, String), &'static str> {
     let words: Vec<&str> = name.split_whitespace().collect();
     let Some((family, given)) = words.split_last() else {
         return Err("Enter a name");
@@ -928,12 +941,10 @@ pub fn search_query(
         return Err("Enter a name of at most 200 characters");
     }
     let dob = match dob.trim() {
-        "" => None,
-        text => Some(
-            sightline_core::PartialDate::parse(text)
-                .map_err(|_| "Enter a date of birth as YYYY-MM-DD, for example 2019-03-27")?
-                .to_string(),
-        ),
+        "" => return Err("Enter a date of birth, at least the year, for example 2019"),
+        text => sightline_core::PartialDate::parse(text)
+            .map_err(|_| "Enter a date of birth as YYYY-MM-DD, for example 2019-03-27")?
+            .to_string(),
     };
     let given = (!given.is_empty()).then(|| given.join(" "));
     Ok((given, (*family).to_owned(), dob))
@@ -948,7 +959,7 @@ pub fn search_children(
     facts: &BTreeMap<String, PersonFacts>,
     given_names: Option<&str>,
     family_name: &str,
-    dob: Option<&str>,
+    dob: &str,
     limit: usize,
 ) -> Vec<SearchResult> {
     let mention = UkPersonMention {
@@ -957,7 +968,7 @@ pub fn search_children(
         person_ref: "q",
         given_names,
         family_name: Some(family_name),
-        dob,
+        dob: Some(dob),
         ..UkPersonMention::default()
     }
     .to_mention();
@@ -1346,7 +1357,7 @@ mod tests {
             &snapshot.facts,
             given.as_deref(),
             &family,
-            dob.as_deref(),
+            &dob,
             10,
         );
         assert_eq!(
@@ -1361,7 +1372,7 @@ mod tests {
             &snapshot.facts,
             given.as_deref(),
             &family,
-            dob.as_deref(),
+            &dob,
             10,
         );
         assert_eq!(again.len(), results.len());
@@ -1371,11 +1382,19 @@ mod tests {
             &snapshot.facts,
             Some("Zebedee"),
             "Quartermaine",
-            Some("1950-01-01"),
+            "1950-01-01",
             10,
         );
         assert!(nobody.iter().all(|r| r.person_id != leo_id));
-        assert!(search_query("   ", "").is_err());
+        assert!(search_query("   ", "2006").is_err());
+        assert!(
+            search_query("Leo Marsh", "").is_err(),
+            "a name alone finds nobody"
+        );
+        assert_eq!(
+            search_query("Marsh", "2006").unwrap(),
+            (None, "Marsh".to_owned(), "2006".to_owned())
+        );
         assert!(search_query("Leo Marsh", "1st March").is_err());
     }
 

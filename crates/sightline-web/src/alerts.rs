@@ -75,13 +75,17 @@ pub struct FieldError {
     message: &'static str,
 }
 
-/// The routings that reach `account`: their own, their team's, and the
-/// region-wide team of that name.
+/// The routings that reach `account`: their own, their team's, the region-wide
+/// team of that name, and for a team manager their agency's managers.
 pub fn routes_of(account: &Account) -> Vec<String> {
     let mut routes = vec![format!("user:{}", account.username)];
     if let Some(team) = &account.team {
         routes.push(format!("team:{}/{team}", account.agency));
         routes.push(format!("team:{team}"));
+    }
+    let managers = format!("team:{}/manager", account.agency);
+    if account.role == sightline_access::Role::TeamManager && !routes.contains(&managers) {
+        routes.push(managers);
     }
     routes
 }
@@ -564,6 +568,15 @@ mod tests {
                 "team:children-services/duty",
                 "team:duty"
             ]
+        );
+        let manager = Account {
+            role: sightline_access::Role::TeamManager,
+            team: None,
+            ..account
+        };
+        assert_eq!(
+            routes_of(&manager),
+            vec!["user:synthetic.worker", "team:children-services/manager"]
         );
         assert!(valid_alert_id("a-0123456789abcdef"));
         assert!(!valid_alert_id("a-../x") && !valid_alert_id("b-1"));

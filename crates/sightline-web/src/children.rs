@@ -616,7 +616,7 @@ pub async fn search(
                         &snapshot.facts,
                         given.as_deref(),
                         &family,
-                        dob.as_deref(),
+                        &dob,
                         SEARCH_RESULTS_MAX,
                     );
                     let picture = snapshot.picture();
@@ -675,6 +675,7 @@ pub async fn search(
             page_title => if error.is_some() { "Error: Find a child" } else { "Find a child" },
             nav => "search",
             form => form,
+            error_field => if error.is_some_and(|message| message.contains("date of birth")) { "dob" } else { "name" },
             error => error,
             results => results,
         },

@@ -184,7 +184,7 @@ pub const ROUTES: &[RouteSpec] = &[
         children::chronology_csv,
         "/children/p-0123456789abcdef/chronology.csv"
     ),
-    route!(get "/search", Access::SignedIn, children::search, "/search?name=Leo+Marsh"),
+    route!(get "/search", Access::SignedIn, children::search, "/search?name=Leo+Marsh&dob=2006-03-01"),
     route!(
         get "/alerts/{alert_id}",
         Access::SignedIn,

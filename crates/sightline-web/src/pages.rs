@@ -838,6 +838,8 @@ struct AuditView {
     agency: String,
     action: String,
     resource: String,
+    /// The "who viewed this child" page, for an entry about a child.
+    child_href: Option<String>,
     basis: String,
     outcome: String,
 }
@@ -878,6 +880,10 @@ pub async fn access_log(
             role: entry.actor_role,
             agency: entry.actor_agency,
             action: entry.action,
+            child_href: entry
+                .resource_key
+                .strip_prefix("child:")
+                .map(|person_id| format!("/privacy/children/{}", encode_path(person_id))),
             resource: entry.resource_key,
             basis: entry.basis,
             outcome: entry.outcome,

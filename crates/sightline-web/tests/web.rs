@@ -839,7 +839,7 @@ async fn search_shows_the_minimal_view_without_a_relationship_and_break_glass_op
         "no date of birth in the minimal view"
     );
     let ada = client
-        .get(format!("{}/search?name=Ada+Synthetic", app.base))
+        .get(format!("{}/search?name=Ada+Synthetic&dob=2006", app.base))
         .send()
         .await
         .unwrap()
@@ -853,6 +853,13 @@ async fn search_shows_the_minimal_view_without_a_relationship_and_break_glass_op
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let no_date = client
+        .get(format!("{}/search?name=Ada+Synthetic&dob=", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_date.status(), StatusCode::BAD_REQUEST);
+    assert!(no_date.text().await.unwrap().contains("href=\"#dob\""));
 
     let short = app
         .post(
