@@ -110,12 +110,7 @@ pub fn prepare_json_lines(
     received_at: DateTime<Utc>,
     limits: &Limits,
 ) -> Vec<Result<PreparedRecord, Vec<Problem>>> {
-    let lines: Vec<(u64, &[u8])> = chunk
-        .split(|&byte| byte == b'\n')
-        .enumerate()
-        .map(|(line_idx, line)| (first_line_number + line_idx as u64, line))
-        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
-        .collect();
+    let lines = non_blank_lines(chunk, first_line_number);
     lines
         .par_iter()
         .with_min_len(256)
@@ -125,6 +120,23 @@ pub fn prepare_json_lines(
                 .map(|parsed| prepare(parsed, received_at))
         })
         .collect()
+}
+
+/// The non-blank lines of a chunk with their 1-based numbers (`\r` still on).
+fn non_blank_lines(chunk: &[u8], first_line_number: u64) -> Vec<(u64, &[u8])> {
+    let mut lines = Vec::new();
+    let mut line_number = first_line_number;
+    let mut start = 0;
+    // memchr finds the line ends many bytes at a time.
+    for end in memchr::memchr_iter(b'\n', chunk).chain(std::iter::once(chunk.len())) {
+        let line = &chunk[start..end];
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            lines.push((line_number, line));
+        }
+        line_number += 1;
+        start = end + 1;
+    }
+    lines
 }
 
 /// Stores an already validated batch in one transaction, with the alerts it
@@ -394,6 +406,30 @@ mod tests {
         let store = sightline_store::open(&url).expect("open");
         let engine = SharedEngine::load_default(store.as_ref(), received_at()).expect("engine");
         (dir, store, engine)
+    }
+
+    #[test]
+    fn lines_are_numbered_and_blank_ones_skipped() {
+        for chunk in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\r\n\n  \t\nb\n\nc",
+            b"\n\n x\n",
+        ] {
+            let expected: Vec<(u64, &[u8])> = chunk
+                .split(|&byte| byte == b'\n')
+                .enumerate()
+                .map(|(line_idx, line)| (7 + line_idx as u64, line))
+                .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            assert_eq!(non_blank_lines(chunk, 7), expected, "{chunk:?}");
+        }
+        assert_eq!(
+            non_blank_lines(b"a\n\nb", 1),
+            vec![(1, &b"a"[..]), (3, &b"b"[..])]
+        );
     }
 
     #[test]
