@@ -29,3 +29,68 @@ impl FromRequestParts<AppState> for AgencyAuth {
         agency.map(AgencyAuth).ok_or_else(ApiError::unauthorized)
     }
 }
+
+/// The header a staff API write carries: the session's CSRF token (as the web
+/// forms carry it in a field), so that a session cookie alone cannot write.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A member of staff signed in to the web UI, calling the API with the session
+/// cookie. Reads need a live session; writes (any method but GET and HEAD) also
+/// need the session's CSRF token in [`CSRF_HEADER`].
+pub struct StaffAuth(pub sightline_app::accounts::Account);
+
+impl FromRequestParts<AppState> for StaffAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let cookie = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == sightline_web::SESSION_COOKIE)
+            .map(|(_, value)| value.to_owned())
+            .ok_or_else(staff_unauthorized)?;
+        let store = state.store.clone();
+        let policy = state.config.web.session;
+        let session = tokio::task::spawn_blocking(move || {
+            sightline_app::accounts::session_account(
+                store.as_ref(),
+                &cookie,
+                chrono::Utc::now(),
+                &policy,
+            )
+        })
+        .await?
+        .map_err(|error| {
+            tracing::error!(error = %error, "session lookup failed");
+            ApiError::internal()
+        })?
+        .ok_or_else(staff_unauthorized)?;
+        let reading =
+            parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+        if !reading {
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("");
+            if !sightline_app::accounts::tokens_match(&session.csrf_token, given) {
+                return Err(ApiError::forbidden(
+                    "send the session's CSRF token in the X-CSRF-Token header",
+                ));
+            }
+        }
+        Ok(StaffAuth(session.account))
+    }
+}
+
+fn staff_unauthorized() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a live staff session is required (sign in at /login)",
+    )
+}

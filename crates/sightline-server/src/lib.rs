@@ -9,6 +9,7 @@
 
 mod auth;
 mod error;
+mod persons;
 mod records;
 
 pub use error::{ApiError, ErrorBody};
@@ -66,7 +67,10 @@ pub struct AppState {
         license(name = "Apache-2.0"),
     ),
     modifiers(&BearerAuth),
-    tags((name = "records", description = "Intake and the record log")),
+    tags(
+        (name = "records", description = "Intake and the record log"),
+        (name = "persons", description = "Persons across agencies and clerical review of the linkage (staff session)"),
+    ),
 )]
 struct ApiDoc;
 
@@ -86,6 +90,15 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    sightline_web::SESSION_COOKIE,
+                    "A staff session from signing in at /login; writes also send X-CSRF-Token",
+                ),
+            )),
+        );
     }
 }
 
@@ -94,6 +107,9 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(records::submit_records, records::list_records))
         .routes(routes!(records::record_history))
+        .routes(routes!(persons::get_person))
+        .routes(routes!(persons::search))
+        .routes(routes!(persons::review, persons::record_decision))
         .split_for_parts()
 }
 
@@ -141,6 +157,7 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(axum::Extension(persons::PersonsCache::default()))
         .with_state(state)
         // The web UI brings its own security headers and HTML error pages.
         .merge(web);
