@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod persons;
 pub mod picture;
 pub mod tokens;
+pub mod views;
 
 pub use ingest::{
     BatchIngest, FileRejected, IngestError, IngestSummary, PreparedRecord, content_hash,

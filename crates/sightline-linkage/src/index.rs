@@ -389,18 +389,19 @@ impl LinkageIndex {
     }
 
     /// Prepare and block mentions without scoring them (no model yet): the
-    /// first step of [`LinkageIndex::train_and_link`].
-    pub fn prepare(
+    /// first step of [`LinkageIndex::train_and_link`]. Mentions may be a
+    /// slice or a stream (each is dropped once prepared).
+    pub fn prepare<M: std::borrow::Borrow<MentionInput>>(
         settings: Settings,
         scope: LinkScope,
-        mentions: &[MentionInput],
+        mentions: impl IntoIterator<Item = M>,
     ) -> Result<LinkageIndex, LinkageError> {
         let mut index = LinkageIndex::new(settings, Model::default(), scope);
         let mut lists = CandidateLists::default();
         let mut earlier = Vec::new();
         for mention in mentions {
             earlier.clear();
-            let record = index.push_record_collecting(mention, Some(&mut earlier))?;
+            let record = index.push_record_collecting(mention.borrow(), Some(&mut earlier))?;
             earlier.sort_unstable();
             earlier.dedup();
             earlier.retain(|other| scope.allows(&index.store, *other, record));
@@ -413,11 +414,12 @@ impl LinkageIndex {
     }
 
     /// Train a model on these mentions (seeded `rng`), freeze it, and link
-    /// them all: the batch run when no model exists yet.
-    pub fn train_and_link<R: rand::Rng>(
+    /// them all: the batch run when no model exists yet. Mentions may be a
+    /// slice or a stream.
+    pub fn train_and_link<R: rand::Rng, M: std::borrow::Borrow<MentionInput>>(
         settings: Settings,
         scope: LinkScope,
-        mentions: &[MentionInput],
+        mentions: impl IntoIterator<Item = M>,
         decisions: &[(String, String, Verdict)],
         rng: &mut R,
     ) -> Result<(LinkageIndex, TrainingReport), LinkageError> {

@@ -4,7 +4,7 @@
 use rand::Rng;
 use rustc_hash::FxHashMap;
 
-use crate::settings::{LevelSpec, Settings};
+use crate::settings::{EVIDENCE_GROUPS_MAX, LevelSpec, Settings};
 use crate::store::{NULL_LEVEL, RecordStore};
 
 /// Smallest probability used for m and u, so that no weight is infinite.
@@ -114,6 +114,22 @@ pub struct Explanation {
     pub hard_rule: Option<crate::HardRule>,
 }
 
+/// What the evidence groups add: per group its strongest agreement (at most
+/// the group's cap, in log2 units times `unit`) and its strongest disagreement.
+fn group_weight(
+    settings: &Settings,
+    strongest: &[f64; EVIDENCE_GROUPS_MAX],
+    weakest: &[f64; EVIDENCE_GROUPS_MAX],
+    unit: f64,
+) -> f64 {
+    settings
+        .evidence_groups
+        .iter()
+        .zip(strongest.iter().zip(weakest))
+        .map(|(group, (best, worst))| best.min(group.weight_max * unit) + worst)
+        .sum()
+}
+
 /// Convert a match weight (log2 odds) to a probability.
 pub fn probability_from_weight(weight: f64) -> f64 {
     let odds = weight.exp2();
@@ -155,6 +171,8 @@ impl Model {
         right: u32,
     ) -> f64 {
         let mut total = 0.0;
+        let mut strongest = [0.0_f64; EVIDENCE_GROUPS_MAX];
+        let mut weakest = [0.0_f64; EVIDENCE_GROUPS_MAX];
         for (idx, (comparison, params)) in settings
             .comparisons
             .iter()
@@ -162,7 +180,7 @@ impl Model {
             .enumerate()
         {
             let level = store.comparison_level(comparison, left, right);
-            total += self.level_weight(
+            let weight = self.level_weight(
                 params,
                 tf_cache.get(idx),
                 store,
@@ -170,8 +188,15 @@ impl Model {
                 level,
                 left,
             );
+            match comparison.evidence_group {
+                Some(g) if g < EVIDENCE_GROUPS_MAX => {
+                    strongest[g] = strongest[g].max(weight);
+                    weakest[g] = weakest[g].min(weight);
+                }
+                _ => total += weight,
+            }
         }
-        total
+        total + group_weight(settings, &strongest, &weakest, 1.0)
     }
 
     fn level_weight(
@@ -218,7 +243,10 @@ impl Model {
         right: u32,
     ) -> Explanation {
         let mut fields = Vec::with_capacity(self.comparisons.len());
-        let mut total = self.prior_log2_odds;
+        // (weight, field index) of the strongest agreement and disagreement per evidence group.
+        let mut strongest: [Option<(f64, usize)>; EVIDENCE_GROUPS_MAX] =
+            [None; EVIDENCE_GROUPS_MAX];
+        let mut weakest: [Option<(f64, usize)>; EVIDENCE_GROUPS_MAX] = [None; EVIDENCE_GROUPS_MAX];
         for (idx, (comparison, params)) in settings
             .comparisons
             .iter()
@@ -243,7 +271,18 @@ impl Model {
                     .cloned()
                     .unwrap_or_default()
             };
-            total += weight;
+            if let Some(best) = comparison.evidence_group.and_then(|g| strongest.get_mut(g))
+                && weight > 0.0
+                && best.is_none_or(|(w, _)| weight > w)
+            {
+                *best = Some((weight, idx));
+            }
+            if let Some(worst) = comparison.evidence_group.and_then(|g| weakest.get_mut(g))
+                && weight < 0.0
+                && worst.is_none_or(|(w, _)| weight < w)
+            {
+                *worst = Some((weight, idx));
+            }
             fields.push(FieldContribution {
                 field: params.name.clone(),
                 level: label,
@@ -251,6 +290,40 @@ impl Model {
                 weight,
             });
         }
+        // Within an evidence group only the strongest agreement (at most the
+        // group's cap) and the strongest disagreement count; the others are
+        // shown at zero with the reason.
+        for (idx, comparison) in settings.comparisons.iter().enumerate() {
+            let (Some(group), Some(field)) = (
+                comparison
+                    .evidence_group
+                    .and_then(|g| settings.evidence_groups.get(g).map(|e| (g, e))),
+                fields.get_mut(idx),
+            ) else {
+                continue;
+            };
+            let (group_idx, group) = group;
+            if field.weight == 0.0 {
+                continue;
+            }
+            let counted = if field.weight > 0.0 {
+                &strongest
+            } else {
+                &weakest
+            };
+            let kept = counted.get(group_idx).copied().flatten().map(|(_, i)| i);
+            if kept == Some(idx) {
+                if field.weight > group.weight_max {
+                    field.level = format!("{}; capped as {} evidence", field.level, group.name);
+                    field.weight = group.weight_max;
+                }
+            } else {
+                field.level = format!("{}; counted once as {} evidence", field.level, group.name);
+                field.weight = 0.0;
+            }
+            field.bayes_factor = field.weight.exp2();
+        }
+        let total = self.prior_log2_odds + fields.iter().map(|f| f.weight).sum::<f64>();
         Explanation {
             prior_weight: self.prior_log2_odds,
             fields,
@@ -493,6 +566,7 @@ pub(crate) fn train_with_scores<R: Rng>(
         let n_pairs: usize = patterns.iter().map(|(_, count)| *count as usize).sum();
         let (session_m, iterations, converged) = run_em(
             &comparisons,
+            settings,
             &held_out,
             &patterns,
             settings.limits.em_iterations_max,
@@ -766,9 +840,13 @@ fn session_patterns<R: Rng>(
 }
 
 /// EM over aggregated patterns with u fixed; returns m per comparison,
-/// iterations run and whether it converged.
+/// iterations run and whether it converged. Evidence groups count as in
+/// scoring (strongest agreement only, capped), so a household's shared
+/// surname, address and postcode do not pull household members into the
+/// match class.
 pub(crate) fn run_em(
     comparisons: &[ComparisonModel],
+    settings: &Settings,
     held_out: &[bool],
     patterns: &[(u64, u32)],
     iterations_max: usize,
@@ -784,6 +862,8 @@ pub(crate) fn run_em(
         let mut matched_total = 0.0;
         for (pattern, count) in patterns {
             let mut log_odds = (lambda / (1.0 - lambda)).ln();
+            let mut strongest = [0.0_f64; EVIDENCE_GROUPS_MAX];
+            let mut weakest = [0.0_f64; EVIDENCE_GROUPS_MAX];
             for (idx, params) in comparisons.iter().enumerate() {
                 if held_out.get(idx).copied().unwrap_or(true) {
                     continue;
@@ -798,8 +878,16 @@ pub(crate) fn run_em(
                 else {
                     continue;
                 };
-                log_odds += (mv / uv).ln();
+                let contribution = (mv / uv).ln();
+                match settings.comparisons.get(idx).and_then(|c| c.evidence_group) {
+                    Some(g) if g < EVIDENCE_GROUPS_MAX => {
+                        strongest[g] = strongest[g].max(contribution);
+                        weakest[g] = weakest[g].min(contribution);
+                    }
+                    _ => log_odds += contribution,
+                }
             }
+            log_odds += group_weight(settings, &strongest, &weakest, std::f64::consts::LN_2);
             let posterior = 1.0 / (1.0 + (-log_odds).exp());
             let weight = posterior * f64::from(*count);
             matched_total += weight;

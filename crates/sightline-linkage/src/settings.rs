@@ -20,6 +20,8 @@ pub const COMPARISONS_MAX: usize = 16;
 /// Most configured levels per comparison (plus the implicit "else" level and
 /// the null marker, all in four bits).
 pub const LEVELS_PER_COMPARISON_MAX: usize = 13;
+/// Most evidence groups in one settings file.
+pub const EVIDENCE_GROUPS_MAX: usize = 4;
 
 /// How a column's raw text is prepared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -130,6 +132,28 @@ struct SettingsToml {
     #[serde(rename = "blocking")]
     blocking_rules: Vec<BlockingToml>,
     training: TrainingToml,
+    #[serde(default, rename = "evidence_group")]
+    evidence_groups: Vec<EvidenceGroupToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceGroupToml {
+    name: String,
+    comparisons: Vec<String>,
+    weight_max: f64,
+}
+
+/// Comparisons whose agreements are correlated evidence: a household shares
+/// surname, address and postcode, so agreeing on all three says little more
+/// than agreeing on one. Of the group's agreements only the strongest counts,
+/// and at most `weight_max`; its disagreements all count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceGroup {
+    /// Name shown in explanations (`household`).
+    pub name: String,
+    /// Most match weight (log2) the group's agreements may add.
+    pub weight_max: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,6 +256,8 @@ pub struct Comparison {
     pub levels: Vec<Level>,
     /// The largest `max` of its Damerau-Levenshtein levels (0 when none).
     pub edit_distance_max: usize,
+    /// Index into [`Settings::evidence_groups`] when the comparison belongs to one.
+    pub evidence_group: Option<usize>,
 }
 
 /// One part of a blocking key.
@@ -321,6 +347,8 @@ pub struct Settings {
     pub thresholds: Thresholds,
     /// Hard identity rules.
     pub identity: Identity,
+    /// Evidence groups comparisons may belong to (at most [`EVIDENCE_GROUPS_MAX`]).
+    pub evidence_groups: Vec<EvidenceGroup>,
 }
 
 impl Settings {
@@ -411,6 +439,7 @@ impl Settings {
                 merge_probability: raw.thresholds.merge_probability,
             },
             identity: Identity::default(),
+            evidence_groups: Vec::new(),
         };
         for (idx, column) in settings.columns.iter().enumerate() {
             if settings.columns[..idx]
@@ -458,12 +487,47 @@ impl Settings {
                 })
                 .max()
                 .unwrap_or(0);
+            let evidence_group = raw
+                .evidence_groups
+                .iter()
+                .position(|g| g.comparisons.contains(&comparison.name));
             settings.comparisons.push(Comparison {
                 name: comparison.name.clone(),
                 column,
                 tf_adjust: comparison.tf_adjust,
                 levels,
                 edit_distance_max,
+                evidence_group,
+            });
+        }
+        if raw.evidence_groups.len() > EVIDENCE_GROUPS_MAX {
+            return Err(LinkageError::Settings(format!(
+                "at most {EVIDENCE_GROUPS_MAX} evidence groups are allowed"
+            )));
+        }
+        for (idx, group) in raw.evidence_groups.iter().enumerate() {
+            let unknown = group
+                .comparisons
+                .iter()
+                .find(|name| !raw.comparisons.iter().any(|c| &c.name == *name));
+            let elsewhere = raw.evidence_groups[..idx]
+                .iter()
+                .any(|g| g.comparisons.iter().any(|c| group.comparisons.contains(c)));
+            if let Some(name) = unknown {
+                return Err(LinkageError::Settings(format!(
+                    "evidence group {:?} names unknown comparison {name:?}",
+                    group.name
+                )));
+            }
+            if elsewhere || !(group.weight_max.is_finite() && group.weight_max >= 0.0) {
+                return Err(LinkageError::Settings(format!(
+                    "evidence group {:?}: a comparison belongs to one group at most, and weight_max is a finite weight >= 0",
+                    group.name
+                )));
+            }
+            settings.evidence_groups.push(EvidenceGroup {
+                name: group.name.clone(),
+                weight_max: group.weight_max,
             });
         }
         for rule in &raw.blocking_rules {

@@ -3,6 +3,7 @@
 //! transaction-scoped advisory lock first, so `seq` order equals commit order.
 
 mod accounts;
+mod alerts;
 mod linkage;
 
 use std::collections::HashMap;
@@ -429,6 +430,10 @@ impl Store for PgStore {
         self
     }
 
+    fn alerts(&self) -> &dyn crate::AlertStore {
+        self
+    }
+
     fn linkage(&self) -> &dyn crate::LinkageStore {
         self
     }
@@ -666,6 +671,25 @@ impl WriteTx for PgWriteTx<'_> {
             }
         }
         Ok(outcomes)
+    }
+
+    fn upsert_alerts(
+        &mut self,
+        alerts: &[crate::AlertUpsert],
+        at_us: i64,
+    ) -> Result<Vec<crate::AlertChange>, StoreError> {
+        if self.failed {
+            return Err(StoreError::TransactionFailed);
+        }
+        let result = crate::alerts::upsert_in(
+            &mut alerts::PgAlertConn(self.pooled.connection_mut()?),
+            alerts,
+            at_us,
+        );
+        if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAlert { .. })) {
+            self.failed = true;
+        }
+        result
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
