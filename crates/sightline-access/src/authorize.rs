@@ -46,6 +46,12 @@ pub enum Action {
     ManageUsers,
     /// List and create agency API tokens.
     ManageTokens,
+    /// Search persons by name and date of birth ([`Resource::Service`]); hits
+    /// are minimal views.
+    SearchPersons,
+    /// Read the linkage review queue and record match / non-match decisions
+    /// ([`Resource::Service`]).
+    ReviewLinkage,
 }
 
 impl Action {
@@ -61,6 +67,8 @@ impl Action {
             Action::ViewAccessLog => "view_access_log",
             Action::ManageUsers => "manage_users",
             Action::ManageTokens => "manage_tokens",
+            Action::SearchPersons => "search_persons",
+            Action::ReviewLinkage => "review_linkage",
         }
     }
 }
@@ -326,6 +334,15 @@ pub fn authorize(
         (Action::ManageUsers | Action::ManageTokens, Resource::Service) => {
             role_only(actor, Role::Administrator)
         }
+        (Action::SearchPersons, Resource::Service) => {
+            if casework {
+                full(Basis::Role(actor.role))
+            } else {
+                Decision::Deny
+            }
+        }
+        // Merging and splitting persons changes every agency's picture: leads only.
+        (Action::ReviewLinkage, Resource::Service) => role_only(actor, Role::SafeguardingLead),
         (Action::ListAgencyRecords, Resource::Agency(agency)) => {
             if casework && *agency == actor.agency {
                 full(Basis::OwnAgency)
@@ -742,6 +759,43 @@ mod tests {
                     Decision::Deny,
                 );
             }
+        }
+    }
+
+    #[test]
+    fn person_search_is_casework_and_review_is_for_leads() {
+        for role in Role::ALL {
+            let search = if role.does_casework() {
+                full(Basis::Role(role))
+            } else {
+                Decision::Deny
+            };
+            check(
+                actor(role),
+                Action::SearchPersons,
+                Resource::Service,
+                AccessContext::default(),
+                search,
+            );
+            let review = if role == Role::SafeguardingLead {
+                full(Basis::Role(role))
+            } else {
+                Decision::Deny
+            };
+            check(
+                actor(role),
+                Action::ReviewLinkage,
+                Resource::Service,
+                AccessContext::default(),
+                review,
+            );
+            check(
+                actor(role),
+                Action::ReviewLinkage,
+                child(),
+                AccessContext::default(),
+                Decision::Deny,
+            );
         }
     }
 

@@ -31,6 +31,7 @@ use serde::Serialize;
 use sightline_linkage::{HardRule, LinkKind, LinkScope, LinkageIndex, MentionInput, Verdict};
 use sightline_store::{DecisionVerdict, LinkageDecisionRow, NewLinkageDecision, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
+use utoipa::ToSchema;
 
 /// The most links one person detail lists with their evidence.
 pub const PERSON_LINKS_MAX: usize = 500;
@@ -380,7 +381,7 @@ pub fn redact_nhs_number(formatted: &str) -> String {
 }
 
 /// Who a person is, as the agencies recorded them most often.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Identity {
     pub given_names: Option<String>,
     pub family_name: Option<String>,
@@ -393,7 +394,7 @@ pub struct Identity {
 
 /// One source mention of a person: which record, which of its persons, and what
 /// that agency recorded.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct MentionView {
     /// `agency/record_id/ref`: the key decisions name.
     pub key: String,
@@ -414,7 +415,7 @@ pub struct MentionView {
 }
 
 /// One field's part of a link's score.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct FieldEvidence {
     pub field: String,
     /// The comparison level the pair reached (e.g. `exact`, `jaro_winkler >= 0.9`).
@@ -424,7 +425,7 @@ pub struct FieldEvidence {
 }
 
 /// The evidence for one link: the waterfall.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct LinkEvidence {
     pub left: String,
     pub right: String,
@@ -441,7 +442,7 @@ pub struct LinkEvidence {
 
 /// A person: identity, every source mention, the evidence for each link and the
 /// decisions people made about its mentions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PersonDetail {
     pub id: String,
     pub identity: Identity,
@@ -453,7 +454,7 @@ pub struct PersonDetail {
 }
 
 /// A stored decision as shown.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct DecisionView {
     pub seq: i64,
     pub left: String,
@@ -654,7 +655,7 @@ pub fn person_detail(
 
 /// A person's identity only (redacted NHS number) and the agencies that know
 /// them: the minimal view, for whom the full detail is not allowed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PersonSummary {
     pub id: String,
     pub identity: Identity,
@@ -684,7 +685,7 @@ pub struct SearchQuery {
 }
 
 /// One person found, with the best score of any of their mentions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchResult {
     #[serde(flatten)]
     pub person: PersonSummary,
@@ -762,7 +763,7 @@ pub fn search_persons(
 
 /// A pair waiting for a person's decision: both mentions, their persons now, and
 /// the waterfall.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReviewPair {
     pub left: MentionView,
     pub right: MentionView,
@@ -850,7 +851,7 @@ pub fn link_incrementally(
 }
 
 /// What a rebuild found.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct RebuildReport {
     pub records: usize,
     pub mentions: usize,

@@ -9,81 +9,20 @@
 //! authorised per child with `sightline_access` and recorded in the audit log.
 
 use crate::AppState;
+use crate::auth::StaffAuth;
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Resource};
-use sightline_app::accounts::{Account, LiveSession};
+use sightline_app::accounts::Account;
 use sightline_app::decisions::DecisionError;
 use sightline_app::from_micros;
 use sightline_store::{AlertCursor, AlertEventRow, AlertFilter, AlertRow, EvidenceRow, Store};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
-
-/// The header a cookie-authenticated POST carries its CSRF token in.
-pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// A staff member's live session, and whether it came as a cookie.
-pub struct StaffAuth {
-    pub session: LiveSession,
-    pub by_cookie: bool,
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-}
-
-fn staff_unauthorized() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "a live staff session is required (Authorization: Bearer <session token>, or the session cookie)",
-    )
-}
-
-impl FromRequestParts<AppState> for StaffAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(|secret| secret.trim().to_owned());
-        let (token, by_cookie) = match bearer {
-            Some(token) => (token, false),
-            None => (
-                cookie_value(&parts.headers, sightline_web::SESSION_COOKIE)
-                    .ok_or_else(staff_unauthorized)?,
-                true,
-            ),
-        };
-        let store = state.store.clone();
-        let policy = state.config.web.session;
-        let session = tokio::task::spawn_blocking(move || {
-            sightline_app::accounts::session_account(store.as_ref(), &token, Utc::now(), &policy)
-        })
-        .await?
-        .map_err(|error| {
-            tracing::error!(error = %error, "session lookup failed");
-            ApiError::internal()
-        })?
-        .ok_or_else(staff_unauthorized)?;
-        Ok(StaffAuth { session, by_cookie })
-    }
-}
 
 /// Authorises `action` on `child_id` for `account` and records it in the audit
 /// log; the decision.
@@ -442,21 +381,9 @@ pub struct DecisionRequest {
 pub async fn decide_alert(
     State(state): State<AppState>,
     auth: StaffAuth,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Json(request): Json<DecisionRequest>,
 ) -> Result<Json<AlertDetail>, ApiError> {
-    if auth.by_cookie {
-        let given = headers
-            .get(CSRF_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("");
-        if !sightline_app::accounts::tokens_match(&auth.session.csrf_token, given) {
-            return Err(ApiError::forbidden(
-                "a cookie-authenticated POST must carry the session's CSRF token in X-CSRF-Token",
-            ));
-        }
-    }
     // Check the vocabulary before touching anything.
     sightline_app::decisions::validate_decision(&request.decision, &request.reason)
         .map_err(decision_error)?;

@@ -10,6 +10,7 @@
 mod alerts;
 mod auth;
 mod error;
+mod persons;
 mod records;
 
 pub use error::{ApiError, ErrorBody};
@@ -92,6 +93,7 @@ impl AppState {
     tags(
         (name = "records", description = "Intake and the record log"),
         (name = "alerts", description = "Alerts raised at intake, and decisions on them (staff sessions)"),
+        (name = "persons", description = "Persons across agencies and clerical review of the linkage (staff session)"),
     ),
 )]
 struct ApiDoc;
@@ -134,6 +136,9 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::decide_alert))
+        .routes(routes!(persons::get_person))
+        .routes(routes!(persons::search))
+        .routes(routes!(persons::review, persons::record_decision))
         .split_for_parts()
 }
 
@@ -181,6 +186,7 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(axum::Extension(persons::PersonsCache::default()))
         .with_state(state)
         // The web UI brings its own security headers and HTML error pages.
         .merge(web);

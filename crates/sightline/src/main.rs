@@ -52,6 +52,9 @@ enum Command {
     Records(commands::records::RecordsArgs),
     /// The persons the log's records mention, linked across agencies.
     Persons(commands::persons::PersonsArgs),
+    /// Linkage of the log: rebuild persons (--rebuild), the clerical review
+    /// queue, and people's match / non-match decisions.
+    Link(commands::link::LinkArgs),
     /// Link the FEBRL data sets and score the result against their truth.
     LinkEval(commands::persons::LinkEvalArgs),
     /// The stored alerts (raised at intake); `--as-of` or `--rules` recompute them.
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Records(args) => commands::records::run(args),
         Command::Persons(args) => commands::persons::run(args),
+        Command::Link(args) => commands::link::run(args),
         Command::LinkEval(args) => commands::persons::link_eval(args),
         Command::Alerts(args) => commands::alerts::run(args),
         Command::Replay(args) => commands::alerts::replay(args),

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod evaluate;
 pub mod ingest;
+pub mod link;
 pub mod persons;
 pub mod records;
 pub mod serve;

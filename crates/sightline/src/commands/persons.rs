@@ -3,7 +3,10 @@
 use crate::DbArg;
 use anyhow::Context;
 use serde_json::json;
-use sightline_app::picture::{LinkedRecords, link_records, load_current_records, person_facts};
+use sightline_app::persons::{Decisions, load_decisions};
+use sightline_app::picture::{
+    LinkedRecords, ModelChoice, link_records_with, load_current_records, person_facts,
+};
 use sightline_linkage::{FebrlDataset, evaluate_febrl};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,14 +35,21 @@ pub fn parse_instant(text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>
     Ok(end_of_day.and_utc())
 }
 
-/// Loads the log and links it.
+/// Loads the log and links it, applying the standing linkage decisions (those
+/// made by `as_of`, when given).
 pub fn linked(
     db: &DbArg,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<LinkedRecords> {
     let store = super::open_store(db)?;
     let records = load_current_records(store.as_ref(), as_of).context("could not read the log")?;
-    link_records(records).context("linkage failed")
+    let mut rows = load_decisions(store.as_ref()).context("could not read linkage decisions")?;
+    if let Some(as_of) = as_of {
+        rows.retain(|row| row.at_us <= sightline_app::to_micros(as_of));
+    }
+    let decisions = Decisions::from_rows(&rows);
+    link_records_with(records, ModelChoice::Automatic, &decisions.standing())
+        .context("linkage failed")
 }
 
 pub fn run(args: PersonsArgs) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,380 @@
+//! `/api/v1/persons` and `/api/v1/linkage/review`: persons across agencies, fuzzy
+//! search, and clerical review of the linkage. Staff only (the web session), every
+//! call authorised by `sightline_access::authorize` and recorded in the audit log
+//! before it answers.
+
+use crate::AppState;
+use crate::auth::StaffAuth;
+use crate::error::{ApiError, ErrorBody};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use sightline_access::{AccessContext, Action, Decision, Relationship, Resource};
+use sightline_app::accounts::Account;
+use sightline_app::persons::{
+    DecisionView, LinkedState, PersonDetail, PersonSummary, PersonsError, ReviewPair, SearchQuery,
+    SearchResult, decide, person_agencies, person_detail, person_summary, review_queue,
+    search_persons,
+};
+use sightline_core::AgencyId;
+use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
+use std::sync::{Arc, Mutex, MutexGuard};
+use utoipa::{IntoParams, ToSchema};
+
+/// The linked log with its decisions, built on first use and refreshed from the
+/// store on every call (relinked when the log grew; decisions stored by others
+/// applied).
+#[derive(Clone, Default)]
+pub struct PersonsCache(Arc<Mutex<Option<LinkedState>>>);
+
+impl PersonsCache {
+    fn current(&self, store: &dyn Store) -> Result<MutexGuard<'_, Option<LinkedState>>, ApiError> {
+        let mut guard = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        LinkedState::refresh(store, &mut guard).map_err(persons_error)?;
+        Ok(guard)
+    }
+}
+
+fn persons_error(error: PersonsError) -> ApiError {
+    match error {
+        PersonsError::BadRequest(message) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+        }
+        PersonsError::UnknownMention(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_mention",
+            "a mention key is not in the log (keys are agency/record_id/ref)",
+        ),
+        PersonsError::Store(sightline_store::StoreError::InvalidDecision { reason }) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision", reason)
+        }
+        other => {
+            tracing::error!(error = %other, "persons request failed");
+            ApiError::internal()
+        }
+    }
+}
+
+/// Authorises and audits; `Deny` is a 403 (after it was recorded).
+fn allow(
+    store: &dyn Store,
+    account: &Account,
+    action: Action,
+    resource: &Resource,
+    context: &AccessContext,
+) -> Result<Decision, ApiError> {
+    let decision = sightline_app::audit::authorize_and_record(
+        store,
+        account,
+        action,
+        resource,
+        context,
+        chrono::Utc::now(),
+    )?;
+    if decision == Decision::Deny {
+        return Err(ApiError::forbidden("your role may not do this"));
+    }
+    Ok(decision)
+}
+
+/// A person as the caller may see them.
+#[derive(Serialize, ToSchema)]
+pub struct PersonResponse {
+    /// `full` (the detail is given) or `minimal` (identity and whom to contact
+    /// only; break glass in the web UI for more).
+    pub view: String,
+    pub summary: PersonSummary,
+    pub detail: Option<PersonDetail>,
+}
+
+/// One person: identity, every source mention and the evidence for each link.
+///
+/// A full view needs a relationship with the person (your agency recorded
+/// them) or a live break-glass grant; otherwise the minimal view.
+#[utoipa::path(
+    get,
+    path = "/api/v1/persons/{id}",
+    tag = "persons",
+    params(("id" = String, Path, description = "Sightline's person id (p-...)")),
+    responses(
+        (status = 200, description = "The person", body = PersonResponse),
+        (status = 401, description = "No live staff session", body = ErrorBody),
+        (status = 403, description = "Your role may not see persons", body = ErrorBody),
+        (status = 404, description = "No such person", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn get_person(
+    State(state): State<AppState>,
+    Extension(cache): Extension<PersonsCache>,
+    auth: StaffAuth,
+    Path(person_id): Path<String>,
+) -> Result<Json<PersonResponse>, ApiError> {
+    let account = auth.account();
+    let store = state.store.clone();
+    let response = tokio::task::spawn_blocking(move || {
+        let guard = cache.current(store.as_ref())?;
+        let linked = &guard.as_ref().ok_or_else(ApiError::internal)?.linked;
+        let mut context =
+            sightline_app::accounts::access_context(store.as_ref(), &account, chrono::Utc::now())
+                .map_err(|_| ApiError::internal())?;
+        context.relationships = person_agencies(linked, &person_id)
+            .iter()
+            .filter_map(|agency| AgencyId::parse(agency).ok())
+            .map(Relationship::AgencyContributed)
+            .collect();
+        let decision = allow(
+            store.as_ref(),
+            &account,
+            Action::ViewChild,
+            &Resource::Child(person_id.clone()),
+            &context,
+        )?;
+        let summary = person_summary(linked, &person_id)
+            .ok_or_else(|| ApiError::not_found("no such person"))?;
+        let detail = if decision.is_full() {
+            person_detail(store.as_ref(), linked, &person_id).map_err(persons_error)?
+        } else {
+            None
+        };
+        Ok::<_, ApiError>(PersonResponse {
+            view: decision.outcome().to_owned(),
+            summary,
+            detail,
+        })
+    })
+    .await??;
+    Ok(Json(response))
+}
+
+/// A person search: at least a name or a date of birth.
+#[derive(Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// Given names then family name, as typed (spelling and order may vary).
+    pub name: Option<String>,
+    /// `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+    pub dob: Option<String>,
+    /// At most this many persons (1 to 50; default 20).
+    pub limit: Option<usize>,
+}
+
+/// The persons found, best first.
+#[derive(Serialize, ToSchema)]
+pub struct SearchResponse {
+    pub persons: Vec<SearchResult>,
+}
+
+/// Fuzzy search by name and date of birth, through the linkage's own blocking
+/// and model. Hits are minimal views (NHS number: last three digits).
+#[utoipa::path(
+    get,
+    path = "/api/v1/persons",
+    tag = "persons",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "Persons, best first", body = SearchResponse),
+        (status = 401, description = "No live staff session", body = ErrorBody),
+        (status = 403, description = "Your role may not search persons", body = ErrorBody),
+        (status = 422, description = "No usable name or date of birth", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(cache): Extension<PersonsCache>,
+    auth: StaffAuth,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let account = auth.account();
+    let store = state.store.clone();
+    let persons = tokio::task::spawn_blocking(move || {
+        allow(
+            store.as_ref(),
+            &account,
+            Action::SearchPersons,
+            &Resource::Service,
+            &AccessContext::default(),
+        )?;
+        let mut guard = cache.current(store.as_ref())?;
+        let linked = &mut guard.as_mut().ok_or_else(ApiError::internal)?.linked;
+        let query = SearchQuery {
+            name: params.name,
+            dob: params.dob,
+        };
+        search_persons(linked, &query, params.limit.unwrap_or(20)).map_err(persons_error)
+    })
+    .await??;
+    Ok(Json(SearchResponse { persons }))
+}
+
+/// How many review pairs to list.
+#[derive(Deserialize, IntoParams)]
+pub struct ReviewParams {
+    /// At most this many pairs (default 50, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// The review queue.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewResponse {
+    /// Pairs waiting, most likely matches first.
+    pub pairs: Vec<ReviewPair>,
+    /// How many pairs wait in all.
+    pub total: usize,
+}
+
+/// Pairs of mentions scored between the review and link thresholds with no
+/// decision yet: both mentions and the waterfall. Safeguarding leads only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/linkage/review",
+    tag = "persons",
+    params(ReviewParams),
+    responses(
+        (status = 200, description = "The queue", body = ReviewResponse),
+        (status = 401, description = "No live staff session", body = ErrorBody),
+        (status = 403, description = "Not a safeguarding lead", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn review(
+    State(state): State<AppState>,
+    Extension(cache): Extension<PersonsCache>,
+    auth: StaffAuth,
+    Query(params): Query<ReviewParams>,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    let account = auth.account();
+    let store = state.store.clone();
+    let response = tokio::task::spawn_blocking(move || {
+        allow(
+            store.as_ref(),
+            &account,
+            Action::ReviewLinkage,
+            &Resource::Service,
+            &AccessContext::default(),
+        )?;
+        let guard = cache.current(store.as_ref())?;
+        let linked = &guard.as_ref().ok_or_else(ApiError::internal)?.linked;
+        Ok::<_, ApiError>(ReviewResponse {
+            pairs: review_queue(linked, params.limit.unwrap_or(50)),
+            total: linked.index.review_queue().len(),
+        })
+    })
+    .await??;
+    Ok(Json(response))
+}
+
+/// A decision about two mentions.
+#[derive(Deserialize, ToSchema)]
+pub struct DecisionRequest {
+    /// One mention key, `agency/record_id/ref`.
+    pub left: String,
+    /// The other mention key.
+    pub right: String,
+    /// `match` (merge), `non_match` (split) or `withdrawn` (undo the standing
+    /// decision about the pair).
+    pub verdict: String,
+    /// Why, in your words (recorded).
+    pub reason: String,
+}
+
+/// The stored decision and the persons of both mentions after it.
+#[derive(Serialize, ToSchema)]
+pub struct DecisionResponse {
+    pub decision: DecisionView,
+    pub left_person: String,
+    pub right_person: String,
+}
+
+/// Record a match / non-match decision (or withdraw one). It is stored in the
+/// append-only decision log, audited, applied at once and respected by every
+/// later link and rebuild. Send the session's CSRF token in `X-CSRF-Token`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/linkage/review",
+    tag = "persons",
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "Stored and applied", body = DecisionResponse),
+        (status = 401, description = "No live staff session", body = ErrorBody),
+        (status = 403, description = "Not a safeguarding lead, or no CSRF token", body = ErrorBody),
+        (status = 422, description = "Unknown mention or unusable decision", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn record_decision(
+    State(state): State<AppState>,
+    Extension(cache): Extension<PersonsCache>,
+    auth: StaffAuth,
+    Json(request): Json<DecisionRequest>,
+) -> Result<Json<DecisionResponse>, ApiError> {
+    let account = auth.account();
+    let verdict = DecisionVerdict::parse(&request.verdict).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_decision",
+            "verdict must be match, non_match or withdrawn",
+        )
+    })?;
+    let store = state.store.clone();
+    let response = tokio::task::spawn_blocking(move || {
+        let now = chrono::Utc::now();
+        let decided = allow(
+            store.as_ref(),
+            &account,
+            Action::ReviewLinkage,
+            &Resource::Service,
+            &AccessContext::default(),
+        )?;
+        let mut guard = cache.current(store.as_ref())?;
+        let current = guard.as_mut().ok_or_else(ApiError::internal)?;
+        let decision = NewLinkageDecision {
+            left_key: request.left,
+            right_key: request.right,
+            verdict,
+            actor: account.username.clone(),
+            reason: request.reason.trim().to_owned(),
+            at_us: sightline_app::to_micros(now),
+        };
+        let (row, _) = decide(
+            store.as_ref(),
+            &mut current.linked,
+            &mut current.decisions,
+            &decision,
+        )
+        .map_err(persons_error)?;
+        let basis = match &decided {
+            Decision::Full { basis } => basis.to_string(),
+            _ => String::new(),
+        };
+        sightline_app::audit::record(
+            store.as_ref(),
+            &sightline_app::audit::AuditActor::of(&account),
+            "decide_linkage",
+            &format!("linkage:{}|{}", row.left_key, row.right_key),
+            &basis,
+            row.verdict.as_str(),
+            now,
+        )?;
+        let person = |key: &str| {
+            current
+                .linked
+                .index
+                .record_of(key)
+                .and_then(|record| current.linked.person_of_mention.get(record as usize))
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok::<_, ApiError>(DecisionResponse {
+            left_person: person(&row.left_key),
+            right_person: person(&row.right_key),
+            decision: DecisionView::from(&row),
+        })
+    })
+    .await??;
+    Ok(Json(response))
+}

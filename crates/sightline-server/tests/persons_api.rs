@@ -1,0 +1,336 @@
+//! The persons and review API against the real server on a free port, with a
+//! fresh database holding the example family's records: staff sessions,
+//! need-to-know views, the review decisions stored and applied, every call
+//! audited.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sightline_access::Role;
+use sightline_app::accounts::{LoginOutcome, NewAccount, Password, SessionPolicy, Username};
+use sightline_app::audit::AuditActor;
+use sightline_core::AgencyId;
+use sightline_core::interchange::{Format, Limits, parse_batch};
+use sightline_server::{AppState, ServerConfig};
+use std::sync::Arc;
+
+const SAMPLE: &str = include_str!("../../../examples/sample.jsonl");
+const PASSWORD: &str = "correct horse battery";
+const POLICE: &str = "north-met-police/DA-2007-0412/c";
+const REFERRAL: &str = "haringate-csc/REF-2007-0301/c";
+
+struct Staff {
+    cookie: String,
+    csrf: String,
+}
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    store: Arc<dyn sightline_store::Store>,
+    _database: sightline_testkit::TestDatabase,
+}
+
+impl TestApp {
+    async fn spawn() -> TestApp {
+        let database = sightline_testkit::sqlite_database();
+        let store: Arc<dyn sightline_store::Store> =
+            Arc::from(sightline_store::open(&database.url).expect("open store"));
+        let now = chrono::Utc::now();
+        let records = parse_batch(
+            SAMPLE.as_bytes(),
+            Format::JsonLines,
+            now,
+            &Limits::default(),
+        )
+        .expect("valid sample");
+        let engine =
+            sightline_app::SharedEngine::load_default(store.as_ref(), now).expect("engine");
+        sightline_app::ingest_parsed(store.as_ref(), &engine, records, now).expect("stored");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(ServerConfig::default()),
+            engine,
+        };
+        tokio::spawn(sightline_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            _database: database,
+        }
+    }
+
+    fn staff(&self, username: &str, role: Role, agency: &str) -> Staff {
+        let now = chrono::Utc::now();
+        sightline_app::accounts::create_account(
+            self.store.as_ref(),
+            &NewAccount {
+                username: Username::parse(username).unwrap(),
+                password: Password::parse(PASSWORD).unwrap(),
+                role,
+                agency: AgencyId::parse(agency).unwrap(),
+                team: None,
+            },
+            &AuditActor::cli(),
+            now,
+        )
+        .unwrap();
+        let LoginOutcome::SignedIn { secret, .. } = sightline_app::accounts::login(
+            self.store.as_ref(),
+            username,
+            PASSWORD,
+            now,
+            &SessionPolicy::default(),
+        )
+        .unwrap() else {
+            panic!("login refused");
+        };
+        Staff {
+            cookie: format!("{}={}", sightline_web::SESSION_COOKIE, secret.as_str()),
+            csrf: secret.csrf_token(),
+        }
+    }
+
+    async fn get(&self, staff: Option<&Staff>, path: &str) -> (StatusCode, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(staff) = staff {
+            request = request.header("cookie", &staff.cookie);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn decide(&self, staff: &Staff, csrf: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/api/v1/linkage/review", self.base))
+            .header("cookie", &staff.cookie)
+            .json(&body);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    fn audited_actions(&self) -> Vec<(String, String, String)> {
+        self.store
+            .audit()
+            .audit_entries(0, 10_000)
+            .unwrap()
+            .into_iter()
+            .map(|row| (row.actor_username, row.action, row.outcome))
+            .collect()
+    }
+}
+
+fn search_path(name: &str, dob: &str) -> String {
+    format!(
+        "/api/v1/persons?name={}&dob={dob}",
+        name.replace(' ', "%20")
+    )
+}
+
+#[tokio::test]
+async fn without_a_session_nothing_is_answered() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/persons/p-0000000000000000",
+        "/api/v1/persons?name=Leo",
+        "/api/v1/linkage/review",
+    ] {
+        let (status, body) = app.get(None, path).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(body["error"]["code"], "unauthorized", "{path}: {body}");
+    }
+    let response = app
+        .client
+        .post(format!("{}/api/v1/linkage/review", app.base))
+        .header("cookie", "sightline_session=forged")
+        .json(&json!({"left": POLICE, "right": REFERRAL, "verdict": "match", "reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(app.store.linkage().decisions(0, 10).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn practitioners_search_and_see_persons_on_a_need_to_know_basis() {
+    let app = TestApp::spawn().await;
+    let practitioner = app.staff("csc.worker", Role::Practitioner, "haringate-csc");
+    let (status, body) = app
+        .get(Some(&practitioner), &search_path("leo marsh", "2006-03-01"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let leo = body["persons"][0].clone();
+    assert_eq!(leo["identity"]["given_names"], "Leo");
+    assert_eq!(leo["identity"]["nhs_number"], "*** *** *919");
+    let leo_id = leo["id"].as_str().unwrap().to_owned();
+
+    // Social care recorded Leo: the full view, with every mention and the evidence.
+    let (status, body) = app
+        .get(Some(&practitioner), &format!("/api/v1/persons/{leo_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["view"], "full");
+    assert_eq!(body["detail"]["mentions"].as_array().unwrap().len(), 5);
+    assert_eq!(body["detail"]["identity"]["nhs_number"], "943 476 5919");
+    let links = body["detail"]["links"].as_array().unwrap();
+    assert!(!links.is_empty());
+    assert!(
+        links
+            .iter()
+            .all(|link| !link["fields"].as_array().unwrap().is_empty())
+    );
+
+    // Jason was only recorded by the ED: minimal view for social care.
+    let (_, body) = app
+        .get(Some(&practitioner), &search_path("Jason Owen", ""))
+        .await;
+    let jason_id = body["persons"][0]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .get(Some(&practitioner), &format!("/api/v1/persons/{jason_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["view"], "minimal");
+    assert!(body["detail"].is_null());
+    assert_eq!(body["summary"]["agencies"], json!(["north-general-ed"]));
+
+    let (status, _) = app
+        .get(Some(&practitioner), "/api/v1/persons/p-0000000000000000")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get(Some(&practitioner), "/api/v1/persons").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Only leads review the linkage.
+    let (status, _) = app.get(Some(&practitioner), "/api/v1/linkage/review").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Roles without casework never search.
+    let admin = app.staff("it.admin", Role::Administrator, "haringate-csc");
+    let (status, _) = app
+        .get(Some(&admin), &search_path("leo marsh", "2006-03-01"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let audited = app.audited_actions();
+    for (user, action, outcome) in [
+        ("csc.worker", "search_persons", "full"),
+        ("csc.worker", "view_child", "full"),
+        ("csc.worker", "view_child", "minimal"),
+        ("csc.worker", "review_linkage", "deny"),
+        ("it.admin", "search_persons", "deny"),
+    ] {
+        assert!(
+            audited
+                .iter()
+                .any(|row| row == &(user.to_owned(), action.to_owned(), outcome.to_owned())),
+            "{user} {action} {outcome} not audited: {audited:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lead_splits_a_person_and_undoes_it() {
+    let app = TestApp::spawn().await;
+    let lead = app.staff("csc.lead", Role::SafeguardingLead, "haringate-csc");
+    let (status, body) = app.get(Some(&lead), "/api/v1/linkage/review").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["pairs"].is_array());
+
+    let split = json!({"left": POLICE, "right": REFERRAL, "verdict": "non_match",
+        "reason": "different child: checked date of birth with the school"});
+    // No CSRF token, or a wrong one: refused, nothing stored.
+    for csrf in [None, Some("wrong")] {
+        let (status, _) = app.decide(&lead, csrf, split.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    assert!(app.store.linkage().decisions(0, 10).unwrap().is_empty());
+
+    let (status, body) = app.decide(&lead, Some(&lead.csrf), split).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["decision"]["verdict"], "non_match");
+    assert_eq!(body["decision"]["actor"], "csc.lead");
+    assert_ne!(body["left_person"], body["right_person"]);
+    let referral_person = body["decision"]["left"].clone();
+    assert_eq!(referral_person, REFERRAL);
+
+    // The search sees the split: two Leos now.
+    let (_, found) = app
+        .get(Some(&lead), &search_path("leo marsh", "2006-03-01"))
+        .await;
+    let leos = found["persons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|person| person["identity"]["given_names"] == "Leo")
+        .count();
+    assert_eq!(leos, 2, "{found}");
+
+    let (status, body) = app
+        .decide(
+            &lead,
+            Some(&lead.csrf),
+            json!({"left": REFERRAL, "right": POLICE, "verdict": "withdrawn", "reason": "the school had it wrong"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["left_person"], body["right_person"]);
+    assert_eq!(app.store.linkage().decisions(0, 10).unwrap().len(), 2);
+
+    for (bad, code) in [
+        (
+            json!({"left": POLICE, "right": "nobody/1/c", "verdict": "match", "reason": "same"}),
+            "unknown_mention",
+        ),
+        (
+            json!({"left": POLICE, "right": REFERRAL, "verdict": "perhaps", "reason": "same"}),
+            "invalid_decision",
+        ),
+        (
+            json!({"left": POLICE, "right": REFERRAL, "verdict": "match", "reason": "  "}),
+            "invalid_decision",
+        ),
+    ] {
+        let (status, body) = app.decide(&lead, Some(&lead.csrf), bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+    }
+    assert_eq!(app.store.linkage().decisions(0, 10).unwrap().len(), 2);
+    let decided: Vec<_> = app
+        .audited_actions()
+        .into_iter()
+        .filter(|(_, action, _)| action == "decide_linkage")
+        .map(|(_, _, outcome)| outcome)
+        .collect();
+    assert_eq!(decided, vec!["non_match", "withdrawn"]);
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_persons_api() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get(None, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/persons/{id}",
+        "/api/v1/persons",
+        "/api/v1/linkage/review",
+    ] {
+        assert!(body["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(body["paths"]["/api/v1/linkage/review"]["post"].is_object());
+    assert!(body["components"]["securitySchemes"]["session"].is_object());
+}
