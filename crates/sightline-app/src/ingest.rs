@@ -112,15 +112,14 @@ pub fn prepare_json_lines(
 /// The non-blank lines of a chunk with their 1-based numbers (`\r` still on).
 fn non_blank_lines(chunk: &[u8], first_line_number: u64) -> Vec<(u64, &[u8])> {
     let mut lines = Vec::new();
-    let mut line_number = first_line_number;
     let mut start = 0;
     // memchr finds the line ends many bytes at a time.
-    for end in memchr::memchr_iter(b'\n', chunk).chain(std::iter::once(chunk.len())) {
+    let ends = memchr::memchr_iter(b'\n', chunk).chain(std::iter::once(chunk.len()));
+    for (line_number, end) in (first_line_number..).zip(ends) {
         let line = &chunk[start..end];
         if !line.iter().all(u8::is_ascii_whitespace) {
             lines.push((line_number, line));
         }
-        line_number += 1;
         start = end + 1;
     }
     lines
