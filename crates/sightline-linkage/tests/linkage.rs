@@ -896,7 +896,12 @@ fn evidence_group_settings_are_checked() {
     let without: String = base
         .split("[[evidence_group]]")
         .next()
-        .map(|head| format!("{head}[training]{}", base.split("[training]").nth(1).unwrap()))
+        .map(|head| {
+            format!(
+                "{head}[training]{}",
+                base.split("[training]").nth(1).unwrap()
+            )
+        })
         .unwrap();
     let plain = Settings::from_toml(&without).unwrap();
     assert!(plain.evidence_groups.is_empty());
