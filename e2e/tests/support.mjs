@@ -3,7 +3,7 @@
 // Chromium. Everything lives in a temporary directory removed afterwards.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -61,20 +61,36 @@ export class App {
     if (!existsSync(bin)) throw new Error(`no sightline binary at ${bin}: run cargo build -p sightline`);
     const run = (args) => execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-    // A small synthetic region: police's records are the practitioner's own
-    // agency; health visiting's belong to another agency.
+    // A small synthetic region, every agency's records: police's are the
+    // practitioner's own agency; the others belong to other agencies.
     const region = join(app.dir, 'region');
     run(['synth', '--children', '60', '--seed', '7', '--out', region]);
-    const files = ['police.jsonl', 'health-visiting.jsonl'].map((name) => join(region, name));
+    const files = readdirSync(region).filter((name) => name.endsWith('.jsonl')).sort().map((name) => join(region, name));
     run(['ingest', ...files, '--db', app.db]);
-    const firstHealth = JSON.parse(readFileSync(files[1], 'utf8').split('\n')[0]);
+    const lines = (name) => readFileSync(join(region, name), 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line));
+    const firstHealth = lines('health-visiting.jsonl')[0];
     app.otherAgencyRecord = `/records/${firstHealth.source.agency}/${encodeURIComponent(firstHealth.source.record_id)}`;
+    // A child social care recorded (for the duty worker below, a relationship:
+    // their agency contributed a record) and a child police do not know (for the
+    // police practitioner, no relationship: the minimal view).
+    const policeText = readFileSync(join(region, 'police.jsonl'), 'utf8');
+    const subjects = (records) => records.flatMap((record) => record.persons.filter((person) => person.role === 'subject'));
+    const related = subjects(lines('social-care.jsonl')).find((person) => person.dob && Number(person.dob.slice(0, 4)) >= 2015);
+    const unrelated = subjects(lines('health-visiting.jsonl')).find((person) =>
+      !policeText.includes(person.family_name) && !(person.nhs_number && policeText.includes(person.nhs_number)));
+    app.relatedChild = { name: `${related.given_names} ${related.family_name}`, dob: related.dob };
+    app.unrelatedChild = { name: `${unrelated.given_names} ${unrelated.family_name}`, dob: unrelated.dob };
 
     app.accounts = {};
     for (const line of run(['user', 'create-demo', '--agency', 'police', '--db', app.db]).split('\n')) {
       const [role, username, password] = line.trim().split(/\s+/);
       if (password && username.startsWith('demo.')) app.accounts[role] = { username, password };
     }
+
+    // A social care duty worker: alerts are routed to the duty team.
+    app.accounts.duty = { username: 'synthetic.duty', password: 'a long synthetic duty password' };
+    execFileSync(bin, ['user', 'create', '--role', 'practitioner', '--agency', 'social-care', '--team', 'duty',
+      '--username', app.accounts.duty.username, '--db', app.db], { input: `${app.accounts.duty.password}\n`, encoding: 'utf8' });
 
     const port = await freePort();
     app.base = `http://127.0.0.1:${port}`;
@@ -143,9 +159,10 @@ export async function seriousViolations(page) {
     .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
 }
 
-export async function screenshot(page, name) {
+/** Writes a screenshot of the page (`fullPage: false`: the first screenful). */
+export async function screenshot(page, name, { fullPage = true } = {}) {
   if (!SCREENSHOTS) return;
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 export function chromiumAvailable() {

@@ -8,11 +8,16 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod decisions;
+pub mod engine;
 pub mod evaluate;
 pub mod ingest;
+pub mod persons;
 pub mod picture;
 pub mod tokens;
+pub mod views;
 
+pub use engine::{Engine, EngineConfig, EngineError, SharedEngine};
 pub use ingest::{
     BatchIngest, FileRejected, IngestError, IngestSummary, PreparedRecord, content_hash,
     ingest_parsed, prepare, prepare_json_lines,

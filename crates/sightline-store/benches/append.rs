@@ -9,10 +9,13 @@
 //! Prints records per second for each backend. The PostgreSQL run needs an empty
 //! scratch database (it appends to whatever it is given).
 
+mod support;
+
 use std::error::Error;
 use std::time::Instant;
 
 use sightline_store::{NewRecord, Store};
+use support::thread_cpu_seconds;
 
 /// Records per `append` call, like a large intake batch.
 const BATCH_RECORDS: usize = 10_000;
@@ -48,14 +51,6 @@ fn synthetic_records(n_records: usize, run_tag: &str) -> Vec<NewRecord> {
             }
         })
         .collect()
-}
-
-/// CPU time this thread has used, in seconds (Linux only; `None` elsewhere). The
-/// machine may be busy with other work, so CPU time is reported beside wall time.
-fn thread_cpu_seconds() -> Option<f64> {
-    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let nanos: f64 = schedstat.split_whitespace().next()?.parse().ok()?;
-    Some(nanos / 1e9)
 }
 
 /// Appends `records` in transactions of `tx_records` each (one `append` call per

@@ -51,6 +51,30 @@ pub enum StoreError {
     /// A token with this hash is already stored.
     #[error("a token with this hash already exists")]
     TokenExists,
+    /// An alert or decision was rejected before it reached the database.
+    #[error("alert cannot be stored: {reason}")]
+    InvalidAlert {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No alert has this id.
+    #[error("no such alert")]
+    AlertNotFound,
+    /// The alert is not open (it was decided), so it cannot be decided or escalated.
+    #[error("the alert is not open")]
+    AlertNotOpen,
+    /// An escalation asked for a level not above the alert's current level.
+    #[error("the alert is already escalated to level {current}")]
+    EscalationNotHigher {
+        /// The alert's current escalation level.
+        current: i64,
+    },
+    /// A linkage decision was rejected before it reached the database.
+    #[error("linkage decision cannot be stored: {reason}")]
+    InvalidDecision {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// No database connection became free in time.
     #[error("timed out waiting for a {backend} connection")]
     PoolTimeout {

@@ -31,12 +31,16 @@
 //!   (SQLite WAL with `synchronous=FULL`; PostgreSQL with `fsync=on` and
 //!   `synchronous_commit` not `off`); otherwise [`StoreError::UnsafeDurability`].
 //! - Invariant: record bodies never appear in errors or `Debug` output.
+//! - Invariant: alerts raised in a write transaction commit or roll back with its
+//!   records; alerts and their history are never deleted (see [`AlertStore`]).
 
 // Tests may unwrap: a panic there is a failed test, not a crashed server.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod accounts;
+mod alerts;
 mod error;
+mod linkage;
 mod migrations;
 mod postgres_backend;
 mod reference;
@@ -50,7 +54,15 @@ pub use accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow, AuditStore, GrantRow,
     NewGrant, NewUser, RecordSummary, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
 };
+pub use alerts::{
+    ALERT_LIST_LIMIT_MAX, AlertChange, AlertCursor, AlertEventRow, AlertFilter, AlertRow,
+    AlertStore, AlertUpsert, Decision, ESCALATION_HEAD_OF_SERVICE, ESCALATION_NONE,
+    ESCALATION_TEAM_MANAGER, EvidenceRow, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
+};
 pub use error::StoreError;
+pub use linkage::{
+    DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,
+};
 pub use migrations::{AppliedMigration, MigrationReport};
 pub use reference::{ReferenceRow, reference_bulk_insert};
 
@@ -247,6 +259,10 @@ pub trait Store: Send + Sync {
     fn accounts(&self) -> &dyn AccountStore;
     /// The append-only, hash-chained audit log.
     fn audit(&self) -> &dyn AuditStore;
+    /// Alerts, their evidence and history (raising them is [`WriteTx::upsert_alerts`]).
+    fn alerts(&self) -> &dyn AlertStore;
+    /// The append-only log of people's linkage decisions (clerical review).
+    fn linkage(&self) -> &dyn LinkageStore;
 }
 
 /// An open write transaction. [`WriteTx::commit`] consumes it; dropping it without
@@ -254,6 +270,21 @@ pub trait Store: Send + Sync {
 pub trait WriteTx {
     /// Appends records in order and returns one outcome per input, in order.
     fn append(&mut self, records: &[NewRecord]) -> Result<Vec<AppendOutcome>, StoreError>;
+    /// Raises or re-raises alerts in this transaction, so they commit (or roll back)
+    /// with the records that caused them. For each input, in order: an unknown id
+    /// is inserted open with its evidence (`Raised`); a known id gets the evidence
+    /// rows it lacks (`EvidenceAdded`), a higher severity (`SeverityRaised`), and,
+    /// if it was decided and new evidence arrived, is open again with the input's
+    /// `due_at_us` and `routed_to` and escalation level 0 (`Reopened`); an input
+    /// that changes nothing is `Unchanged`. Every change writes an alert event
+    /// stamped `at_us`. Idempotent. An invalid input ([`StoreError::InvalidAlert`])
+    /// rejects the whole slice before anything is written; a database error
+    /// poisons the transaction like a failed `append`.
+    fn upsert_alerts(
+        &mut self,
+        alerts: &[AlertUpsert],
+        at_us: i64,
+    ) -> Result<Vec<AlertChange>, StoreError>;
     /// Makes the appended records durable. Only after `Ok` may they be acknowledged.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -22,6 +22,16 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_init.sql"),
     },
     Migration {
+        version: 2,
+        name: "0002_alerts",
+        sql: include_str!("../migrations/sqlite/0002_alerts.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_linkage",
+        sql: include_str!("../migrations/sqlite/0003_linkage.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_accounts_audit",
         sql: include_str!("../migrations/sqlite/0004_accounts_audit.sql"),
@@ -39,6 +49,16 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 1,
         name: "0001_init",
         sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_alerts",
+        sql: include_str!("../migrations/postgres/0002_alerts.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_linkage",
+        sql: include_str!("../migrations/postgres/0003_linkage.sql"),
     },
     Migration {
         version: 4,
@@ -80,34 +100,41 @@ pub struct MigrationReport {
 }
 
 /// Which of `known` still need applying, given the versions already recorded in the
-/// database. Refuses a database that records a version this build does not know
-/// (it was migrated by a newer Sightline) or whose history is not exactly the
-/// first known migrations in order. Versions need not be contiguous (numbers are
-/// reserved per feature while features are built side by side), only increasing.
+/// database, in version order. Refuses a database that records a version this
+/// build does not know (it was migrated by a newer Sightline, or by a build with a
+/// different history) or that lacks the first migration. Versions need not be
+/// contiguous: numbers are reserved per feature while features are built side by
+/// side, so a reserved number may land after higher ones were applied, and is then
+/// applied to existing databases too (such migrations must not depend on the
+/// migrations numbered after them).
 pub(crate) fn pending<'a>(
     applied_versions: &[i64],
     known: &'a [Migration],
 ) -> Result<Vec<&'a Migration>, String> {
     let newest_known = known.last().map_or(0, |migration| migration.version);
-    for (idx, version) in applied_versions.iter().enumerate() {
+    for version in applied_versions {
         if *version > newest_known {
             return Err(format!(
                 "database schema version {version} is newer than this build knows ({newest_known})"
             ));
         }
-        let expected = known
-            .get(idx)
-            .map_or(i64::MAX, |migration| migration.version);
-        if *version != expected {
+        if !known.iter().any(|migration| migration.version == *version) {
             return Err(format!(
-                "database schema history is not contiguous: found version {version} where {expected} was expected"
+                "database schema history has version {version}, which this build does not know"
             ));
         }
     }
-    let newest_applied = applied_versions.last().copied().unwrap_or(0);
+    if let (Some(first_applied), Some(first_known)) = (applied_versions.first(), known.first())
+        && *first_applied != first_known.version
+    {
+        return Err(format!(
+            "database schema history starts at version {first_applied}, not {}",
+            first_known.version
+        ));
+    }
     Ok(known
         .iter()
-        .filter(|migration| migration.version > newest_applied)
+        .filter(|migration| !applied_versions.contains(&migration.version))
         .collect())
 }
 
@@ -142,6 +169,46 @@ mod tests {
         assert_eq!(pending(&[1, 2], KNOWN).map(|p| versions(&p)), Ok(vec![]));
         assert!(pending(&[1, 2, 3], KNOWN).is_err());
         assert!(pending(&[2], KNOWN).is_err());
+        assert!(pending(&[1, 3], KNOWN).is_err(), "3 is not known");
+    }
+
+    #[test]
+    fn a_reserved_number_landing_late_is_applied_to_existing_databases() {
+        const GAPPED: &[Migration] = &[
+            Migration {
+                version: 1,
+                name: "0001_a",
+                sql: "",
+            },
+            Migration {
+                version: 2,
+                name: "0002_late",
+                sql: "",
+            },
+            Migration {
+                version: 4,
+                name: "0004_b",
+                sql: "",
+            },
+            Migration {
+                version: 5,
+                name: "0005_c",
+                sql: "",
+            },
+        ];
+        assert_eq!(
+            pending(&[1, 4, 5], GAPPED).map(|p| versions(&p)),
+            Ok(vec![2])
+        );
+        assert_eq!(
+            pending(&[1, 4], GAPPED).map(|p| versions(&p)),
+            Ok(vec![2, 5])
+        );
+        assert_eq!(
+            pending(&[1, 2, 4, 5], GAPPED).map(|p| versions(&p)),
+            Ok(vec![])
+        );
+        assert!(pending(&[1, 3], GAPPED).is_err());
     }
 
     #[test]

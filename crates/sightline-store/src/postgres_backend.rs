@@ -3,6 +3,8 @@
 //! transaction-scoped advisory lock first, so `seq` order equals commit order.
 
 mod accounts;
+mod alerts;
+mod linkage;
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -427,6 +429,14 @@ impl Store for PgStore {
     fn audit(&self) -> &dyn crate::AuditStore {
         self
     }
+
+    fn alerts(&self) -> &dyn crate::AlertStore {
+        self
+    }
+
+    fn linkage(&self) -> &dyn crate::LinkageStore {
+        self
+    }
 }
 
 /// A write transaction holding the writer advisory lock until it ends.
@@ -661,6 +671,25 @@ impl WriteTx for PgWriteTx<'_> {
             }
         }
         Ok(outcomes)
+    }
+
+    fn upsert_alerts(
+        &mut self,
+        alerts: &[crate::AlertUpsert],
+        at_us: i64,
+    ) -> Result<Vec<crate::AlertChange>, StoreError> {
+        if self.failed {
+            return Err(StoreError::TransactionFailed);
+        }
+        let result = crate::alerts::upsert_in(
+            &mut alerts::PgAlertConn(self.pooled.connection_mut()?),
+            alerts,
+            at_us,
+        );
+        if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAlert { .. })) {
+            self.failed = true;
+        }
+        result
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {

@@ -2,6 +2,8 @@
 //! other connections for reads and token writes. WAL with `synchronous=FULL`.
 
 mod accounts;
+mod alerts;
+mod linkage;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -391,6 +393,14 @@ impl Store for SqliteStore {
     fn audit(&self) -> &dyn crate::AuditStore {
         self
     }
+
+    fn alerts(&self) -> &dyn crate::AlertStore {
+        self
+    }
+
+    fn linkage(&self) -> &dyn crate::LinkageStore {
+        self
+    }
 }
 
 /// A write transaction on the writer connection, begun with `BEGIN IMMEDIATE`.
@@ -466,6 +476,25 @@ impl WriteTx for SqliteWriteTx<'_> {
         }
         let result = self.append_all(records);
         if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+
+    fn upsert_alerts(
+        &mut self,
+        alerts: &[crate::AlertUpsert],
+        at_us: i64,
+    ) -> Result<Vec<crate::AlertChange>, StoreError> {
+        if self.failed {
+            return Err(StoreError::TransactionFailed);
+        }
+        let result = crate::alerts::upsert_in(
+            &mut alerts::SqliteAlertConn(&self.connection),
+            alerts,
+            at_us,
+        );
+        if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAlert { .. })) {
             self.failed = true;
         }
         result

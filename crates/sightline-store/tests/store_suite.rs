@@ -797,7 +797,7 @@ fn sqlite_migrate_reports_applied_migrations() {
 fn sqlite_refuses_a_schema_newer_than_this_build() {
     let db = support::sqlite_db();
     db.execute_raw(
-        "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES (2, '0002_future', 0)",
+        "INSERT INTO schema_migrations (version, name, applied_at_us) VALUES (99, '0099_future', 0)",
     )
     .unwrap();
     let result = sightline_store::open(&db.url);

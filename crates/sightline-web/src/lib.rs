@@ -17,6 +17,8 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod alerts;
+mod children;
 mod guard;
 mod pages;
 mod render;
@@ -65,6 +67,7 @@ impl Default for WebConfig {
 pub struct WebState {
     pub store: Arc<dyn Store>,
     pub config: Arc<WebConfig>,
+    pictures: Arc<children::Pictures>,
     templates: Arc<minijinja::Environment<'static>>,
 }
 
@@ -74,6 +77,7 @@ impl WebState {
         WebState {
             store,
             config: Arc::new(config),
+            pictures: children::new_pictures(),
             templates: Arc::new(render::environment()),
         }
     }
@@ -156,11 +160,54 @@ pub const ROUTES: &[RouteSpec] = &[
         pages::record_break_glass,
         "/records/police/SYN-1/break-glass"
     ),
+    route!(
+        get "/children/{person_id}",
+        Access::SignedIn,
+        children::child,
+        "/children/p-0123456789abcdef"
+    ),
+    route!(
+        post "/children/{person_id}/break-glass",
+        Access::SignedIn,
+        children::child_break_glass,
+        "/children/p-0123456789abcdef/break-glass"
+    ),
+    route!(
+        get "/children/{person_id}/chronology",
+        Access::SignedIn,
+        children::chronology,
+        "/children/p-0123456789abcdef/chronology"
+    ),
+    route!(
+        get "/children/{person_id}/chronology.csv",
+        Access::SignedIn,
+        children::chronology_csv,
+        "/children/p-0123456789abcdef/chronology.csv"
+    ),
+    route!(get "/search", Access::SignedIn, children::search, "/search?name=Leo+Marsh&dob=2006-03-01"),
+    route!(
+        get "/alerts/{alert_id}",
+        Access::SignedIn,
+        alerts::alert,
+        "/alerts/a-0123456789abcdef"
+    ),
+    route!(
+        post "/alerts/{alert_id}/decision",
+        Access::SignedIn,
+        alerts::decide,
+        "/alerts/a-0123456789abcdef/decision"
+    ),
     route!(get "/admin/users", Access::Service(Action::ManageUsers), pages::users),
     route!(post "/admin/users", Access::Service(Action::ManageUsers), pages::create_user),
     route!(get "/admin/tokens", Access::Service(Action::ManageTokens), pages::tokens),
     route!(post "/admin/tokens", Access::Service(Action::ManageTokens), pages::create_token),
     route!(get "/privacy/access-log", Access::Service(Action::ViewAccessLog), pages::access_log),
+    route!(
+        get "/privacy/children/{person_id}",
+        Access::Service(Action::ViewAccessLog),
+        children::child_viewers,
+        "/privacy/children/p-0123456789abcdef"
+    ),
 ];
 
 /// The security headers set on every response of the web UI.

@@ -24,7 +24,7 @@ use std::fmt::Display;
 const STYLESHEET: &str = include_str!("../static/sightline.css");
 
 /// Runs store work on the blocking pool; any failure becomes the error page.
-async fn blocking<T, E>(
+pub(crate) async fn blocking<T, E>(
     state: &WebState,
     session: Option<&LiveSession>,
     work: impl FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
@@ -47,7 +47,7 @@ where
     }
 }
 
-fn time(micros: i64) -> String {
+pub(crate) fn time(micros: i64) -> String {
     sightline_app::from_micros(micros)
         .format("%-d %b %Y %H:%M UTC")
         .to_string()
@@ -237,14 +237,41 @@ struct RecordRow {
     received: String,
 }
 
+#[derive(Deserialize)]
+pub struct MyWorkQuery {
+    decided: Option<String>,
+}
+
 pub async fn my_work(
     State(state): State<WebState>,
     Extension(session): Extension<LiveSession>,
+    Query(query): Query<MyWorkQuery>,
 ) -> Response {
     let account = session.account.clone();
     let limit = state.config.page_rows_max;
     let now = Utc::now();
+    let now_us = sightline_app::to_micros(now);
     let loaded = blocking(&state, Some(&session), move |store| {
+        if !account.role.does_casework() {
+            return Ok::<_, sightline_store::StoreError>((Vec::new(), None));
+        }
+        // The alerts routed to the user and their team.
+        let decision = audit::authorize_and_record(
+            store,
+            &account,
+            Action::ViewMyWork,
+            &Resource::Service,
+            &Default::default(),
+            now,
+        )?;
+        let alerts = if decision.is_full() {
+            crate::alerts::my_open_alerts(store, &account, now_us, limit)?
+                .iter()
+                .map(|alert| crate::alerts::summary(alert, now_us))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let resource = Resource::Agency(account.agency.clone());
         let decision = audit::authorize_and_record(
             store,
@@ -255,7 +282,7 @@ pub async fn my_work(
             now,
         )?;
         if !decision.is_full() {
-            return Ok::<_, sightline_store::StoreError>(None);
+            return Ok((alerts, None));
         }
         let rows = store
             .accounts()
@@ -273,13 +300,15 @@ pub async fn my_work(
                 received: time(record.received_at_us),
             })
             .collect::<Vec<_>>();
-        Ok(Some(rows))
+        Ok((alerts, Some(rows)))
     })
     .await;
-    let records = match loaded {
-        Ok(records) => records,
+    let (alerts, records) = match loaded {
+        Ok(loaded) => loaded,
         Err(response) => return response,
     };
+    let n_overdue = alerts.iter().filter(|alert| alert.overdue).count();
+    let n_due_soon = alerts.iter().filter(|alert| alert.due_soon).count();
     page(
         &state,
         StatusCode::OK,
@@ -289,13 +318,17 @@ pub async fn my_work(
             page_title => "My work",
             nav => "my-work",
             casework => session.account.role.does_casework(),
+            decided => query.decided.is_some(),
+            alerts => alerts,
+            n_overdue => n_overdue,
+            n_due_soon => n_due_soon,
             records => records,
         },
     )
 }
 
 /// Percent-encodes a path segment (record ids may hold `/`, spaces, `#`).
-fn encode_path(segment: &str) -> String {
+pub(crate) fn encode_path(segment: &str) -> String {
     let mut encoded = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -805,6 +838,8 @@ struct AuditView {
     agency: String,
     action: String,
     resource: String,
+    /// The "who viewed this child" page, for an entry about a child.
+    child_href: Option<String>,
     basis: String,
     outcome: String,
 }
@@ -845,6 +880,10 @@ pub async fn access_log(
             role: entry.actor_role,
             agency: entry.actor_agency,
             action: entry.action,
+            child_href: entry
+                .resource_key
+                .strip_prefix("child:")
+                .map(|person_id| format!("/privacy/children/{}", encode_path(person_id))),
             resource: entry.resource_key,
             basis: entry.basis,
             outcome: entry.outcome,

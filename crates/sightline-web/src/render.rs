@@ -20,6 +20,21 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/access_log.html"),
     ),
     ("error.html", include_str!("../templates/error.html")),
+    ("child.html", include_str!("../templates/child.html")),
+    (
+        "child_minimal.html",
+        include_str!("../templates/child_minimal.html"),
+    ),
+    (
+        "chronology.html",
+        include_str!("../templates/chronology.html"),
+    ),
+    ("search.html", include_str!("../templates/search.html")),
+    ("alert.html", include_str!("../templates/alert.html")),
+    (
+        "child_viewers.html",
+        include_str!("../templates/child_viewers.html"),
+    ),
 ];
 
 /// The template environment. Names ending in `.html` are auto-escaped.
@@ -32,6 +47,10 @@ pub fn environment() -> minijinja::Environment<'static> {
             .map(|(_, source)| (*source).to_owned()))
     });
     environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // One path segment, percent-encoded (record ids may hold `/`, spaces, `#`).
+    environment.add_filter("path_segment", |segment: String| {
+        crate::pages::encode_path(&segment)
+    });
     environment
 }
 
@@ -46,6 +65,7 @@ pub struct UserView {
     pub csrf_token: String,
     pub is_administrator: bool,
     pub is_privacy_officer: bool,
+    pub casework: bool,
 }
 
 impl UserView {
@@ -60,6 +80,7 @@ impl UserView {
             csrf_token: session.csrf_token.clone(),
             is_administrator: account.role == Role::Administrator,
             is_privacy_officer: account.role == Role::PrivacyOfficer,
+            casework: account.role.does_casework(),
         }
     }
 }

@@ -31,20 +31,34 @@ impl TestApp {
             chrono::Utc::now(),
         )
         .unwrap();
-        let record = NewRecord {
-            agency: "health".into(),
-            record_id: "SYN-1".into(),
-            version: 1,
-            kind: "health.attendance".into(),
-            occurred_at: "2026-01-05".into(),
-            occurred_start_us: 0,
-            recorded_at_us: 0,
-            received_at_us: 0,
-            content_hash: [7; 32],
-            body: r#"{"synthetic":"SYNTHETIC-BODY"}"#.into(),
-        };
         let mut tx = store.begin().unwrap();
-        tx.append(&[record]).unwrap();
+        tx.append(&[
+            synthetic_record(
+                "health",
+                "SYN-1",
+                "Ada",
+                "Synthetic",
+                "9434765919",
+                "SYNTHETIC-BODY",
+            ),
+            synthetic_record(
+                "police",
+                "POL-1",
+                "Ada",
+                "Synthetic",
+                "9434765919",
+                "=HYPERLINK(\"http://example.invalid\")",
+            ),
+            synthetic_record(
+                "health",
+                "SYN-2",
+                "Bea",
+                "Otherchild",
+                "4010232137",
+                "SYNTHETIC-SECOND-BODY",
+            ),
+        ])
+        .unwrap();
         tx.commit().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -164,6 +178,62 @@ impl TestApp {
     }
 }
 
+/// A valid interchange record about one synthetic child (and the child's
+/// mother), stored as sent.
+fn synthetic_record(
+    agency: &str,
+    record_id: &str,
+    given: &str,
+    family: &str,
+    nhs_number: &str,
+    narrative: &str,
+) -> NewRecord {
+    // Each child's own mother, unlike the other's in name and date of birth.
+    let (mother, mother_dob) = if given == "Ada" {
+        ("Mum", "1981-09-20")
+    } else {
+        ("Cara", "1990-12-02")
+    };
+    let body = serde_json::json!({
+        "source": {"agency": agency, "record_id": record_id, "version": 1},
+        "kind": "health.gp_consultation",
+        "occurred_at": "2007-01-13",
+        "recorded_at": "2007-01-13T11:00:00Z",
+        "persons": [
+            {"ref": "c", "role": "subject", "nhs_number": nhs_number, "given_names": given,
+             "family_name": family, "dob": "2006-03-01", "sex": "female"},
+            {"ref": "m", "role": "parent", "given_names": mother, "family_name": family,
+             "dob": mother_dob, "sex": "female"}
+        ],
+        "relationships": [{"from": "m", "to": "c", "type": "parent_of"}],
+        "narrative": narrative,
+    });
+    NewRecord {
+        agency: agency.into(),
+        record_id: record_id.into(),
+        version: 1,
+        kind: "health.gp_consultation".into(),
+        occurred_at: "2007-01-13".into(),
+        occurred_start_us: 1_168_646_400_000_000,
+        recorded_at_us: 1_168_686_000_000_000,
+        received_at_us: 1_168_732_800_000_000,
+        content_hash: sightline_app::content_hash(&body.to_string()),
+        body: body.to_string(),
+    }
+}
+
+/// The person id of the child called `given`.
+fn child_id(store: &dyn Store, given: &str) -> String {
+    let snapshot = sightline_app::views::Snapshot::load(store).unwrap();
+    snapshot
+        .facts
+        .values()
+        .find(|facts| facts.is_child && facts.given_names.as_deref() == Some(given))
+        .unwrap_or_else(|| panic!("no child {given}"))
+        .id
+        .clone()
+}
+
 fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = page
@@ -274,6 +344,28 @@ async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal() {
                         "{role:?} {spec:?}: {status}"
                     );
                 }
+                Access::SignedIn if spec.path.starts_with("/children/") => {
+                    // The example child does not exist: casework may look (404)
+                    // or break glass (303); no other role may do either.
+                    let expected = match (role.does_casework(), spec.method) {
+                        (false, _) => StatusCode::FORBIDDEN,
+                        (true, "GET") => StatusCode::NOT_FOUND,
+                        (true, _) => StatusCode::SEE_OTHER,
+                    };
+                    assert_eq!(status, expected, "{role:?} {spec:?}");
+                }
+                Access::SignedIn if spec.path.starts_with("/alerts/") => {
+                    // The example alert does not exist.
+                    assert_eq!(status, StatusCode::NOT_FOUND, "{role:?} {spec:?}");
+                }
+                Access::SignedIn if spec.path == "/search" => {
+                    let expected = if role.does_casework() {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    assert_eq!(status, expected, "{role:?} {spec:?}");
+                }
                 Access::SignedIn if spec.path.starts_with("/records/") => {
                     // The example record would belong to police (it does not
                     // exist): casework may look (404) or break glass (303); no
@@ -293,6 +385,38 @@ async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal() {
                 ),
             }
         }
+        // A child only another agency knows: minimal view for casework (no
+        // case content, no download), nothing for the rest.
+        let other_child = child_id(app.store.as_ref(), "Bea");
+        for path in [
+            format!("/children/{other_child}"),
+            format!("/children/{other_child}/chronology"),
+        ] {
+            let response = client
+                .get(format!("{}{path}", app.base))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let page = response.text().await.unwrap();
+            assert!(!page.contains("SYNTHETIC-SECOND-BODY"), "{role:?} {path}");
+            if role.does_casework() {
+                assert_eq!(status, StatusCode::OK, "{role:?} {path}");
+                assert!(page.contains("not part of your work"), "{role:?} {path}");
+                assert!(page.contains("Break glass and view the child"));
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} {path}");
+            }
+        }
+        let csv = client
+            .get(format!(
+                "{}/children/{other_child}/chronology.csv",
+                app.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(csv.status(), StatusCode::FORBIDDEN, "{role:?}");
         // Another agency's record: minimal view for casework, nothing for the rest.
         let response = client
             .get(format!("{}/records/health/SYN-1", app.base))
@@ -598,4 +722,496 @@ async fn an_administrator_creates_a_user_who_can_sign_in() {
             .unwrap()
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv() {
+    let app = TestApp::spawn().await;
+    let child = child_id(app.store.as_ref(), "Ada");
+    // Police contributed a record about Ada: the police practitioner sees her in full.
+    let (client, _) = app.sign_in(Role::Practitioner).await;
+    let get = |path: String| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move { client.get(format!("{base}{path}")).send().await.unwrap() }
+    };
+    let response = get(format!("/children/{child}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_security_headers(response.headers(), "child");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Ada Synthetic"));
+    assert!(
+        page.contains("agency_contributed"),
+        "the basis is the relationship"
+    );
+    assert!(
+        page.contains("Match evidence"),
+        "the second mention has its waterfall"
+    );
+    assert!(
+        page.contains("Mum Synthetic"),
+        "the mother is around the child"
+    );
+
+    let response = get(format!("/children/{child}/chronology")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<svg"), "the timeline is drawn");
+    assert_eq!(
+        page.matches("class=\"timeline__lane\"").count(),
+        2,
+        "health and police"
+    );
+    assert!(
+        page.contains("SYNTHETIC-BODY"),
+        "the narrative is in the table"
+    );
+    assert!(
+        !page.contains("SYNTHETIC-SECOND-BODY"),
+        "another child's record is not"
+    );
+    assert!(
+        page.contains("=HYPERLINK(") && !page.contains("HYPERLINK(\"http"),
+        "the narrative is shown, escaped"
+    );
+
+    let filtered = get(format!("/children/{child}/chronology?agency=police")).await;
+    let page = filtered.text().await.unwrap();
+    assert!(page.contains("Showing 1 of 2 records"));
+    assert_eq!(page.matches("class=\"timeline__lane\"").count(), 1);
+    assert!(page.contains("chronology.csv?agency=police"));
+    let bad_date = get(format!("/children/{child}/chronology?from=13%2F01%2F2007")).await;
+    assert_eq!(bad_date.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        bad_date
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter the start date")
+    );
+
+    let csv = get(format!("/children/{child}/chronology.csv")).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(
+        csv.headers().get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(csv.headers().get("cache-control").unwrap(), "no-store");
+    let body = csv.text().await.unwrap();
+    assert_eq!(body.lines().count(), 3, "header and two records");
+    assert!(
+        body.contains("\"'=HYPERLINK(\"\"http://example.invalid\"\")\""),
+        "{body}"
+    );
+
+    // Unknown and malformed ids.
+    assert_eq!(
+        get("/children/p-ffffffffffffffff".to_owned())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get("/children/..%2Fetc".to_owned()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn search_shows_the_minimal_view_without_a_relationship_and_break_glass_opens_the_child() {
+    let app = TestApp::spawn().await;
+    let other = child_id(app.store.as_ref(), "Bea");
+    let (client, csrf) = app.sign_in(Role::Practitioner).await;
+    let search = client
+        .get(format!(
+            "{}/search?name=Bea+Otherchild&dob=2006-03-01",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), StatusCode::OK);
+    let page = search.text().await.unwrap();
+    assert!(page.contains(&format!("/children/{other}")));
+    assert!(page.contains("Not part of your work"));
+    assert!(
+        !page.contains("Born 2006-03-01"),
+        "no date of birth in the minimal view"
+    );
+    let ada = client
+        .get(format!("{}/search?name=Ada+Synthetic&dob=2006", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ada.contains("Born 2006-03-01"), "a related child in full");
+    let bad = client
+        .get(format!("{}/search?name=+&dob=yesterday", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let no_date = client
+        .get(format!("{}/search?name=Ada+Synthetic&dob=", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_date.status(), StatusCode::BAD_REQUEST);
+    assert!(no_date.text().await.unwrap().contains("href=\"#dob\""));
+
+    let short = app
+        .post(
+            &client,
+            &format!("/children/{other}/break-glass"),
+            &[("csrf_token", &csrf), ("reason", "now")],
+        )
+        .await;
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        short
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 10 characters")
+    );
+    let granted = app
+        .post(
+            &client,
+            &format!("/children/{other}/break-glass"),
+            &[
+                ("csrf_token", &csrf),
+                (
+                    "reason",
+                    "Synthetic: the child is in the emergency department",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&granted), format!("/children/{other}"));
+    let page = client
+        .get(format!("{}/children/{other}/chronology", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("SYNTHETIC-SECOND-BODY"),
+        "break glass opens the chronology"
+    );
+
+    // The privacy officer sees who looked, on what basis, and no case content.
+    let (privacy, _) = app.sign_in(Role::PrivacyOfficer).await;
+    let viewers = privacy
+        .get(format!("{}/privacy/children/{other}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(viewers.status(), StatusCode::OK);
+    let page = viewers.text().await.unwrap();
+    assert!(!page.contains("SYNTHETIC-SECOND-BODY") && !page.contains("Otherchild"));
+    let practitioner = &app.account(Role::Practitioner).username;
+    assert!(page.contains(practitioner.as_str()));
+    assert!(page.contains("minimal"), "the search and the refused view");
+    assert!(page.contains("break_glass:"), "the grant's basis");
+    assert!(page.contains("view_child_access_log"), "this visit itself");
+    // Other roles cannot open it.
+    let (manager, _) = app.sign_in(Role::TeamManager).await;
+    let refused = manager
+        .get(format!("{}/privacy/children/{other}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+/// Stores an open alert about `child` routed to `routed_to`, citing `evidence`.
+fn raise_alert(
+    store: &dyn Store,
+    id: &str,
+    child: &str,
+    routed_to: &str,
+    evidence: &[(&str, &str)],
+    due_at_us: i64,
+) {
+    let now_us = sightline_app::to_micros(chrono::Utc::now());
+    let alert = sightline_store::AlertRow {
+        id: id.to_owned(),
+        child_id: child.to_owned(),
+        person_id: None,
+        rule_id: "synthetic_rule".to_owned(),
+        pack_name: "default".to_owned(),
+        pack_version: "1".to_owned(),
+        severity: "high".to_owned(),
+        title: format!("Synthetic alert {id}"),
+        explanation: "SYNTHETIC-EXPLANATION: two injuries within six months".to_owned(),
+        citation: "Synthetic guidance, paragraph 1".to_owned(),
+        route: "allocated_worker".to_owned(),
+        routed_to: routed_to.to_owned(),
+        raised_at_us: now_us,
+        updated_at_us: now_us,
+        due_at_us,
+        status: "open".to_owned(),
+        escalation_level: 0,
+        decided_at_us: None,
+    };
+    let evidence = evidence
+        .iter()
+        .map(|(agency, record_id)| sightline_store::EvidenceRow {
+            agency: (*agency).to_owned(),
+            record_id: (*record_id).to_owned(),
+            version: 1,
+        })
+        .collect();
+    let mut tx = store.begin().unwrap();
+    tx.upsert_alerts(&[sightline_store::AlertUpsert { alert, evidence }], now_us)
+        .unwrap();
+    tx.commit().unwrap();
+}
+
+#[tokio::test]
+async fn an_alert_is_decided_and_leaves_my_work() {
+    let app = TestApp::spawn().await;
+    let ada = child_id(app.store.as_ref(), "Ada");
+    let bea = child_id(app.store.as_ref(), "Bea");
+    let practitioner = app.account(Role::Practitioner).username.clone();
+    let now_us = sightline_app::to_micros(chrono::Utc::now());
+    let hour = 3_600_000_000;
+    raise_alert(
+        app.store.as_ref(),
+        "a-00000000000000a1",
+        &ada,
+        &format!("user:{practitioner}"),
+        &[("health", "SYN-1"), ("police", "POL-1")],
+        now_us + 30 * hour,
+    );
+    raise_alert(
+        app.store.as_ref(),
+        "a-00000000000000a2",
+        &ada,
+        &format!("user:{practitioner}"),
+        &[("police", "POL-1")],
+        now_us - hour,
+    );
+    raise_alert(
+        app.store.as_ref(),
+        "a-00000000000000b1",
+        &bea,
+        "team:children-services/duty",
+        &[("health", "SYN-2")],
+        now_us + hour,
+    );
+    let (client, csrf) = app.sign_in(Role::Practitioner).await;
+    let get = |path: String| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move { client.get(format!("{base}{path}")).send().await.unwrap() }
+    };
+
+    let page = get("/my-work".to_owned()).await.text().await.unwrap();
+    let first = page
+        .find("a-00000000000000a2")
+        .expect("the overdue alert is listed");
+    let second = page
+        .find("a-00000000000000a1")
+        .expect("the other alert is listed");
+    assert!(first < second, "overdue first");
+    assert!(
+        !page.contains("a-00000000000000b1"),
+        "another team's alert is not"
+    );
+    assert!(page.contains("1 overdue"));
+
+    let response = get("/alerts/a-00000000000000a1".to_owned()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("SYNTHETIC-EXPLANATION"));
+    assert!(page.contains("Synthetic guidance, paragraph 1"));
+    assert!(
+        page.contains("/records/health/SYN-1")
+            || page.contains("&#x2f;records&#x2f;health&#x2f;SYN-1")
+    );
+    assert!(page.contains("Record decision"));
+    assert!(page.contains("Ada Synthetic"));
+
+    // A decision needs a known word and a reason; nothing changes otherwise.
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter the reason for your decision")
+    );
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "drop_table"),
+                ("reason", "synthetic"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.store
+            .alerts()
+            .get("a-00000000000000a1")
+            .unwrap()
+            .unwrap()
+            .status,
+        "open"
+    );
+
+    let decided = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "strategy_discussion"),
+                (
+                    "reason",
+                    "Synthetic: two injuries, convene a strategy discussion",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    assert!(location(&decided).starts_with("/my-work?decided="));
+    let page = get("/my-work?decided=1".to_owned())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Your decision was recorded"));
+    assert!(
+        !page.contains("a-00000000000000a1"),
+        "the decided alert left the list"
+    );
+    assert!(page.contains("a-00000000000000a2"));
+    let stored = app
+        .store
+        .alerts()
+        .get("a-00000000000000a1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "decided");
+    let events = app.store.alerts().events("a-00000000000000a1").unwrap();
+    let decision = events.iter().find(|event| event.kind == "decided").unwrap();
+    assert_eq!(decision.actor.as_deref(), Some(practitioner.as_str()));
+    assert_eq!(decision.decision.as_deref(), Some("strategy_discussion"));
+
+    // Decided: the page shows the history and no form; deciding again is refused.
+    let page = get("/alerts/a-00000000000000a1".to_owned())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Record decision") && page.contains("strategy discussion"));
+    let again = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000a1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "synthetic again"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    // The chronology marks the alerts and the decision.
+    let page = get(format!("/children/{ada}/chronology"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Alerts and decisions"));
+    assert!(page.contains("decision strategy discussion on Synthetic alert a-00000000000000a1"));
+
+    // Another team's alert about a child police never recorded: minimal view, no decision.
+    let page = get("/alerts/a-00000000000000b1".to_owned()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(!page.contains("SYNTHETIC-EXPLANATION") && page.contains("not part of your work"));
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000b1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "synthetic reason"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.store
+            .alerts()
+            .get("a-00000000000000b1")
+            .unwrap()
+            .unwrap()
+            .status,
+        "open"
+    );
+
+    // Break glass lets one read the child, not decide.
+    let granted = app
+        .post(
+            &client,
+            &format!("/children/{bea}/break-glass"),
+            &[
+                ("csrf_token", &csrf),
+                ("reason", "Synthetic: urgent concern tonight"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let page = get("/alerts/a-00000000000000b1".to_owned())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("SYNTHETIC-EXPLANATION") && !page.contains("Record decision"));
+    let refused = app
+        .post(
+            &client,
+            "/alerts/a-00000000000000b1/decision",
+            &[
+                ("csrf_token", &csrf),
+                ("decision", "visit"),
+                ("reason", "synthetic reason"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // An administrator cannot read alerts.
+    let (admin, _) = app.sign_in(Role::Administrator).await;
+    let refused = admin
+        .get(format!("{}/alerts/a-00000000000000a2", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

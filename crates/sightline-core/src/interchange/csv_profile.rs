@@ -2,6 +2,7 @@
 //! turned into the equivalent JSON record and validated by the same code as JSON
 //! input; problems are then named by row and column.
 
+use super::json::Json;
 use super::problem::{Position, Problem};
 use super::validate::describe;
 use super::{Limits, ParsedRecord, validate_record};
@@ -206,7 +207,7 @@ fn build_record(cells: &Map<String, Value>, position: Position) -> Result<Value,
                 path: "version".to_owned(),
                 message: format!(
                     "must be a positive whole number, found {}",
-                    describe(&Value::String(version))
+                    describe(&Json::String(version.as_str().into()))
                 ),
             }),
         }

@@ -5,6 +5,7 @@
 //! or the problems; never a part of the batch.
 
 mod csv_profile;
+mod json;
 mod problem;
 mod validate;
 
@@ -12,6 +13,7 @@ pub use problem::{BatchRejected, Position, Problem, ProblemSink};
 
 use crate::record::Record;
 use chrono::{DateTime, Utc};
+use json::Json;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use validate::RecordValidator;
@@ -157,19 +159,19 @@ pub fn validate_record(
     received_at: DateTime<Utc>,
     limits: &Limits,
 ) -> Result<Record, Vec<Problem>> {
-    RecordValidator::new(position, received_at, limits).validate(value)
+    RecordValidator::new(position, received_at, limits).validate(&Json::from_value(value))
 }
 
 /// Parses a record read back from the log (it was valid when received).
 pub fn parse_stored(body: &str, received_at: DateTime<Utc>) -> Result<Record, Vec<Problem>> {
-    let value: Value = serde_json::from_str(body).map_err(|error| {
+    let value = Json::parse(body).map_err(|error| {
         vec![Problem {
             position: Position::Batch,
             path: String::new(),
             message: format!("stored record is not JSON: {error}"),
         }]
     })?;
-    validate_record(&value, Position::Batch, received_at, &Limits::default())
+    RecordValidator::new(Position::Batch, received_at, &Limits::default()).validate(&value)
 }
 
 fn strip_bom(input: &[u8]) -> &[u8] {
@@ -234,9 +236,11 @@ pub fn parse_json_record(
             format!("is not valid UTF-8 (at byte {})", error.valid_up_to()),
         )
     })?;
-    let value: Value = serde_json::from_str(text)
+    // Validated from a tree that borrows the text (see `json`), not a
+    // serde_json::Value that would copy every key and string.
+    let value = Json::parse(text)
         .map_err(|error| single_problem(position, format!("is not valid JSON: {error}")))?;
-    let record = validate_record(&value, position, received_at, limits)?;
+    let record = RecordValidator::new(position, received_at, limits).validate(&value)?;
     Ok(ParsedRecord {
         record,
         body: text.trim().to_owned(),

@@ -360,6 +360,70 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// Intake validates a tree that borrows the text (`json::Json`); the same text
+    /// as a `serde_json::Value` must give the same record or the same problems,
+    /// byte for byte, and a text neither parses gives the same JSON error.
+    fn trees_agree(text: &str) -> Result<(), TestCaseError> {
+        let from_text = parse_json_record(
+            text.as_bytes(),
+            Position::Line(1),
+            received_at(),
+            &Limits::default(),
+        )
+        .map(|parsed| parsed.record);
+        let from_value = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) => {
+                validate_record(&value, Position::Line(1), received_at(), &Limits::default())
+            }
+            Err(error) => Err(vec![Problem {
+                position: Position::Line(1),
+                path: String::new(),
+                message: format!("is not valid JSON: {error}"),
+            }]),
+        };
+        prop_assert_eq!(from_text, from_value, "{}", text);
+        Ok(())
+    }
+
+    const MEMBER_KEYS: &[&str] = &[
+        "kind",
+        "persons",
+        "source",
+        "narrative",
+        "findings",
+        "outcome",
+        "ref",
+        "role",
+        "dob",
+        "lines",
+        "code",
+        "risk",
+        "subjects",
+        "from",
+        "type",
+        "version",
+        "zz",
+        "kidn",
+        "a\\u006Eb",
+    ];
+    const MEMBER_VALUES: &[&str] = &[
+        "1",
+        "-1.5",
+        "1e3",
+        "18446744073709551616",
+        "true",
+        "null",
+        "[]",
+        "{}",
+        "\"x\"",
+        "\"subject\"",
+        "\"2006-01-01\"",
+        "\"m\"",
+        "\"esc\\u0061ped\"",
+        "[\"m\", 2]",
+        "{\"zz\": 1, \"zz\": 2}",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -388,6 +452,40 @@ mod properties {
                     }
                 }
             }
+        }
+
+        /// One changed character: both trees validate alike.
+        #[test]
+        fn one_changed_character_validates_alike(position in 0usize..VALID.len(), replacement in any::<char>()) {
+            let mut mutated: Vec<char> = VALID.chars().collect();
+            let index = position % mutated.len();
+            mutated[index] = replacement;
+            let input: String = mutated.into_iter().collect();
+            trees_agree(&input)?;
+        }
+
+        /// A member added at the start or end of any object (a repeated key, an
+        /// unknown one, a wrong type): both trees validate alike.
+        #[test]
+        fn added_members_validate_alike(
+            at in 0usize..64,
+            at_end in any::<bool>(),
+            key in proptest::sample::select(MEMBER_KEYS),
+            value in proptest::sample::select(MEMBER_VALUES),
+            second_key in proptest::sample::select(MEMBER_KEYS),
+        ) {
+            let braces: Vec<usize> = VALID
+                .char_indices()
+                .filter(|(_, c)| *c == if at_end { '}' } else { '{' })
+                .map(|(index, _)| index)
+                .collect();
+            let brace = braces[at % braces.len()];
+            let input = if at_end {
+                format!("{}, \"{key}\": {value}, \"{second_key}\": {value}{}", &VALID[..brace], &VALID[brace..])
+            } else {
+                format!("{}\"{key}\": {value}, \"{second_key}\": {value}, {}", &VALID[..=brace], &VALID[brace + 1..])
+            };
+            trees_agree(&input)?;
         }
 
         /// A batch with one bad record among good ones is rejected whole.

@@ -1,6 +1,7 @@
 //! Turns one JSON record into a domain [`Record`], finding every problem at once.
 
 use super::Limits;
+use super::json::{Json, Object};
 use super::problem::{Position, Problem};
 use crate::record::{
     Address, AttributeValue, Attributes, Finding, Person, Record, Relationship, Source,
@@ -14,7 +15,6 @@ use crate::vocab::{
     finding_attributes, outcome_attributes, quoted_list,
 };
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Map, Value};
 use std::fmt;
 
 const RECORD_FIELDS: &[&str] = &[
@@ -104,7 +104,7 @@ impl<'l> RecordValidator<'l> {
     }
 
     /// The record, or every problem found in it.
-    pub(crate) fn validate(mut self, value: &Value) -> Result<Record, Vec<Problem>> {
+    pub(crate) fn validate(mut self, value: &Json<'_>) -> Result<Record, Vec<Problem>> {
         let root = FieldPath::Root;
         let Some(object) = value.as_object() else {
             self.report(
@@ -166,16 +166,8 @@ impl<'l> RecordValidator<'l> {
         }
     }
 
-    fn reject_unknown_fields(
-        &mut self,
-        object: &Map<String, Value>,
-        known: &[&str],
-        path: &FieldPath<'_>,
-    ) {
-        for key in object.keys() {
-            if known.contains(&key.as_str()) {
-                continue;
-            }
+    fn reject_unknown_fields(&mut self, object: &Object<'_>, known: &[&str], path: &FieldPath<'_>) {
+        for key in object.unknown_keys(known) {
             let message = match did_you_mean(key, known) {
                 Some(suggestion) => format!("unknown field (did you mean \"{suggestion}\"?)"),
                 None => format!("unknown field (known fields: {})", quoted_list(known)),
@@ -185,16 +177,16 @@ impl<'l> RecordValidator<'l> {
     }
 
     /// A present, non-null field value.
-    fn field<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    fn field<'v>(object: &'v Object<'v>, name: &str) -> Option<&'v Json<'v>> {
         object.get(name).filter(|value| !value.is_null())
     }
 
     fn required<'v>(
         &mut self,
-        object: &'v Map<String, Value>,
+        object: &'v Object<'v>,
         name: &str,
         path: &FieldPath<'_>,
-    ) -> Option<&'v Value> {
+    ) -> Option<&'v Json<'v>> {
         let value = Self::field(object, name);
         if value.is_none() {
             self.report(&path.field(name), "is required");
@@ -202,9 +194,9 @@ impl<'l> RecordValidator<'l> {
         value
     }
 
-    fn string<'v>(&mut self, value: &'v Value, path: &FieldPath<'_>) -> Option<&'v str> {
+    fn string<'v>(&mut self, value: &'v Json<'v>, path: &FieldPath<'_>) -> Option<&'v str> {
         match value {
-            Value::String(text) => Some(text),
+            Json::String(text) => Some(text),
             other => {
                 self.report(
                     path,
@@ -216,7 +208,7 @@ impl<'l> RecordValidator<'l> {
     }
 
     /// Free text within the limit; an empty or blank string counts as absent.
-    fn text(&mut self, value: &Value, path: &FieldPath<'_>, chars_max: usize) -> Option<String> {
+    fn text(&mut self, value: &Json<'_>, path: &FieldPath<'_>, chars_max: usize) -> Option<String> {
         let text = self.string(value, path)?;
         let n_chars = text.chars().count();
         if n_chars > chars_max {
@@ -232,7 +224,7 @@ impl<'l> RecordValidator<'l> {
 
     fn optional_text(
         &mut self,
-        object: &Map<String, Value>,
+        object: &Object<'_>,
         name: &str,
         path: &FieldPath<'_>,
     ) -> Option<String> {
@@ -240,7 +232,7 @@ impl<'l> RecordValidator<'l> {
         self.text(value, &path.field(name), self.limits.text_chars_max)
     }
 
-    fn source(&mut self, record: &Map<String, Value>, root: &FieldPath<'_>) -> Option<Source> {
+    fn source(&mut self, record: &Object<'_>, root: &FieldPath<'_>) -> Option<Source> {
         let path = root.field("source");
         let value = self.required(record, "source", root)?;
         let Some(object) = value.as_object() else {
@@ -290,7 +282,7 @@ impl<'l> RecordValidator<'l> {
         })
     }
 
-    fn kind(&mut self, record: &Map<String, Value>) -> Option<Kind> {
+    fn kind(&mut self, record: &Object<'_>) -> Option<Kind> {
         let root = FieldPath::Root;
         let path = root.field("kind");
         let text = self
@@ -324,7 +316,7 @@ impl<'l> RecordValidator<'l> {
         true
     }
 
-    fn occurred_at(&mut self, record: &Map<String, Value>) -> Option<OccurredAt> {
+    fn occurred_at(&mut self, record: &Object<'_>) -> Option<OccurredAt> {
         let root = FieldPath::Root;
         let path = root.field("occurred_at");
         let text = self
@@ -338,7 +330,7 @@ impl<'l> RecordValidator<'l> {
     }
 
     /// `Some(None)` when absent (it defaults to the time received), `None` when invalid.
-    fn recorded_at(&mut self, record: &Map<String, Value>) -> Option<Option<DateTime<Utc>>> {
+    fn recorded_at(&mut self, record: &Object<'_>) -> Option<Option<DateTime<Utc>>> {
         let path = FieldPath::Root.field("recorded_at");
         let Some(value) = Self::field(record, "recorded_at") else {
             return Some(None);
@@ -354,10 +346,10 @@ impl<'l> RecordValidator<'l> {
 
     fn array<'v>(
         &mut self,
-        value: &'v Value,
+        value: &'v Json<'v>,
         path: &FieldPath<'_>,
         items_max: usize,
-    ) -> Option<&'v Vec<Value>> {
+    ) -> Option<&'v [Json<'v>]> {
         let Some(items) = value.as_array() else {
             self.report(
                 path,
@@ -375,7 +367,7 @@ impl<'l> RecordValidator<'l> {
         Some(items)
     }
 
-    fn persons(&mut self, record: &Map<String, Value>) -> Vec<Person> {
+    fn persons(&mut self, record: &Object<'_>) -> Vec<Person> {
         let root = FieldPath::Root;
         let path = root.field("persons");
         let Some(value) = self.required(record, "persons", &root) else {
@@ -408,7 +400,7 @@ impl<'l> RecordValidator<'l> {
 
     fn enum_field<T>(
         &mut self,
-        object: &Map<String, Value>,
+        object: &Object<'_>,
         name: &str,
         path: &FieldPath<'_>,
         names: &[&str],
@@ -424,7 +416,7 @@ impl<'l> RecordValidator<'l> {
         parsed
     }
 
-    fn person(&mut self, value: &Value, path: &FieldPath<'_>) -> Option<Person> {
+    fn person(&mut self, value: &Json<'_>, path: &FieldPath<'_>) -> Option<Person> {
         let Some(object) = value.as_object() else {
             self.report(
                 path,
@@ -500,7 +492,7 @@ impl<'l> RecordValidator<'l> {
         })
     }
 
-    fn aliases(&mut self, object: &Map<String, Value>, path: &FieldPath<'_>) -> Vec<String> {
+    fn aliases(&mut self, object: &Object<'_>, path: &FieldPath<'_>) -> Vec<String> {
         let Some(value) = Self::field(object, "aliases") else {
             return Vec::new();
         };
@@ -519,7 +511,7 @@ impl<'l> RecordValidator<'l> {
 
     fn partial_date(
         &mut self,
-        object: &Map<String, Value>,
+        object: &Object<'_>,
         name: &str,
         path: &FieldPath<'_>,
     ) -> Option<PartialDate> {
@@ -531,7 +523,7 @@ impl<'l> RecordValidator<'l> {
             .ok()
     }
 
-    fn address(&mut self, value: &Value, path: &FieldPath<'_>) -> Option<Address> {
+    fn address(&mut self, value: &Json<'_>, path: &FieldPath<'_>) -> Option<Address> {
         let Some(object) = value.as_object() else {
             self.report(
                 path,
@@ -546,7 +538,6 @@ impl<'l> RecordValidator<'l> {
                 let lines_path = path.field("lines");
                 let items = self
                     .array(value, &lines_path, self.limits.address_lines_max)
-                    .cloned()
                     .unwrap_or_default();
                 items
                     .iter()
@@ -571,7 +562,12 @@ impl<'l> RecordValidator<'l> {
     }
 
     /// Resolves a list of refs to person indexes, reporting dangling ones.
-    fn refs(&mut self, value: &Value, path: &FieldPath<'_>, refs: Option<&[&str]>) -> Vec<usize> {
+    fn refs(
+        &mut self,
+        value: &Json<'_>,
+        path: &FieldPath<'_>,
+        refs: Option<&[&str]>,
+    ) -> Vec<usize> {
         let Some(items) = self.array(value, path, self.limits.persons_max) else {
             return Vec::new();
         };
@@ -586,7 +582,7 @@ impl<'l> RecordValidator<'l> {
 
     fn person_ref(
         &mut self,
-        value: &Value,
+        value: &Json<'_>,
         path: &FieldPath<'_>,
         refs: Option<&[&str]>,
     ) -> Option<usize> {
@@ -607,7 +603,7 @@ impl<'l> RecordValidator<'l> {
 
     fn findings(
         &mut self,
-        record: &Map<String, Value>,
+        record: &Object<'_>,
         refs: Option<&[&str]>,
         persons: &[Person],
     ) -> Vec<Finding> {
@@ -674,11 +670,7 @@ impl<'l> RecordValidator<'l> {
         findings
     }
 
-    fn relationships(
-        &mut self,
-        record: &Map<String, Value>,
-        refs: Option<&[&str]>,
-    ) -> Vec<Relationship> {
+    fn relationships(&mut self, record: &Object<'_>, refs: Option<&[&str]>) -> Vec<Relationship> {
         let path = FieldPath::Root.field("relationships");
         let Some(value) = Self::field(record, "relationships") else {
             return Vec::new();
@@ -726,7 +718,7 @@ impl<'l> RecordValidator<'l> {
         relationships
     }
 
-    fn narrative(&mut self, record: &Map<String, Value>) -> Option<String> {
+    fn narrative(&mut self, record: &Object<'_>) -> Option<String> {
         let value = Self::field(record, "narrative")?;
         self.text(
             value,
@@ -735,7 +727,7 @@ impl<'l> RecordValidator<'l> {
         )
     }
 
-    fn outcome(&mut self, record: &Map<String, Value>, kind: Kind) -> Attributes {
+    fn outcome(&mut self, record: &Object<'_>, kind: Kind) -> Attributes {
         let path = FieldPath::Root.field("outcome");
         let Some(value) = Self::field(record, "outcome") else {
             return Attributes::default();
@@ -758,7 +750,7 @@ impl<'l> RecordValidator<'l> {
     /// Validates the typed attributes of an outcome or finding.
     fn attributes(
         &mut self,
-        object: &Map<String, Value>,
+        object: &Object<'_>,
         specs: &'static [AttributeSpec],
         also_known: &[&str],
         path: &FieldPath<'_>,
@@ -783,13 +775,13 @@ impl<'l> RecordValidator<'l> {
 
     fn attribute(
         &mut self,
-        value: &Value,
+        value: &Json<'_>,
         spec: &AttributeSpec,
         path: &FieldPath<'_>,
     ) -> Option<AttributeValue> {
         match spec.ty {
             AttributeType::Bool => match value {
-                Value::Bool(flag) => Some(AttributeValue::Bool(*flag)),
+                Json::Bool(flag) => Some(AttributeValue::Bool(*flag)),
                 other => {
                     self.report(
                         path,
@@ -862,13 +854,13 @@ fn not_one_of(text: &str, names: &[&str]) -> String {
 }
 
 /// Plain words for a JSON value's type (and the value, when short).
-pub(crate) fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Json<'_>) -> String {
     match value {
-        Value::Null => "null".to_owned(),
-        Value::Bool(flag) => format!("{flag}"),
-        Value::Number(number) => format!("the number {number}"),
-        Value::String(text) => format!("the string \"{}\"", truncate_for_message(text)),
-        Value::Array(_) => "an array".to_owned(),
-        Value::Object(_) => "an object".to_owned(),
+        Json::Null => "null".to_owned(),
+        Json::Bool(flag) => format!("{flag}"),
+        Json::Number(number) => format!("the number {number}"),
+        Json::String(text) => format!("the string \"{}\"", truncate_for_message(text)),
+        Json::Array(_) => "an array".to_owned(),
+        Json::Object(_) => "an object".to_owned(),
     }
 }

@@ -71,7 +71,11 @@ fn read_audit(row: &Row) -> Result<AuditRow, StoreError> {
 }
 
 impl PgStore {
-    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    pub(super) fn rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
         let mut pooled = self.pool.get()?;
         let result = pooled.connection_mut()?.query(sql, params);
         if result.is_err() {

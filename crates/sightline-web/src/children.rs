@@ -1,0 +1,783 @@
+//! The pages about one child: the child page, the chronology (table, SVG
+//! timeline, CSV), break glass on a child, search, and the privacy officer's
+//! "who viewed this child".
+//!
+//! Need-to-know: every page asks `authorize_and_record` with the child's real
+//! relationships (the agencies that contributed a record about the child, and the
+//! holders of its open alerts) and the user's break-glass grants. Without a
+//! relationship a casework user gets the minimal view and the break-glass form.
+
+use crate::WebState;
+use crate::pages::{blocking, encode_path, time};
+use crate::render::{ErrorPage, UserView, error_page, page};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::{NaiveDate, Utc};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use sightline_access::{AccessContext, Action, Decision, Resource};
+use sightline_app::accounts::{self, Account, BreakGlassOutcome, LiveSession};
+use sightline_app::audit::{self, AuditActor};
+use sightline_app::views::{
+    self, ChildView, ChronologyFilter, ChronologyRow, MinimalChild, Picture, Snapshot, TimelineMark,
+};
+use sightline_store::Store;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+/// The linked picture of the log, rebuilt when the log has grown.
+#[derive(Default)]
+pub struct Pictures {
+    current: Mutex<Option<(u64, Snapshot)>>,
+}
+
+impl Pictures {
+    /// Runs `work` on the picture of a snapshot no older than the log.
+    pub fn with<T>(
+        &self,
+        store: &dyn Store,
+        work: impl FnOnce(Picture<'_>) -> Result<T, String>,
+    ) -> Result<T, String> {
+        self.with_snapshot(store, |snapshot| work(snapshot.picture()))
+    }
+
+    /// Runs `work` on a snapshot no older than the log (mutable: a search
+    /// borrows the linkage index for the time of the query).
+    pub fn with_snapshot<T>(
+        &self,
+        store: &dyn Store,
+        work: impl FnOnce(&mut Snapshot) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let n_records = store.count_records().map_err(|error| error.to_string())?;
+        let mut current = self
+            .current
+            .lock()
+            .map_err(|_| "the picture lock was poisoned".to_owned())?;
+        let fresh = matches!(&*current, Some((known, _)) if *known == n_records);
+        if !fresh {
+            let snapshot = Snapshot::load(store).map_err(|error| error.to_string())?;
+            *current = Some((n_records, snapshot));
+        }
+        match current.as_mut() {
+            Some((_, snapshot)) => work(snapshot),
+            None => Err("no picture".to_owned()),
+        }
+    }
+}
+
+/// Whether a path parameter can be a person id (`p-` and 16 hex digits).
+fn valid_person_id(person_id: &str) -> bool {
+    person_id.len() == 18
+        && person_id.starts_with("p-")
+        && person_id[2..]
+            .bytes()
+            .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
+}
+
+/// Most alerts about one child a page reads.
+const CHILD_ALERTS_MAX: u32 = 200;
+
+/// The open alerts' routings for the child (whose holders have a relationship).
+fn open_alert_routes(store: &dyn Store, person_id: &str) -> Result<Vec<String>, String> {
+    Ok(
+        crate::alerts::open_alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .map(|alert| alert.routed_to)
+            .collect(),
+    )
+}
+
+/// Decides (and records) `action` on the child for `account`, with the child's
+/// real relationships and the account's grants.
+pub(crate) fn decide_child(
+    store: &dyn Store,
+    picture: Picture<'_>,
+    account: &Account,
+    person_id: &str,
+    action: Action,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Decision, AccessContext), String> {
+    let mut context: AccessContext =
+        accounts::access_context(store, account, now).map_err(|error| error.to_string())?;
+    if let Some(facts) = picture.child(person_id) {
+        let routes = open_alert_routes(store, person_id)?;
+        context.relationships =
+            views::child_relationships(picture, facts, routes.iter().map(String::as_str), account);
+    }
+    let decision = audit::authorize_and_record(
+        store,
+        account,
+        action,
+        &Resource::Child(person_id.to_owned()),
+        &context,
+        now,
+    )
+    .map_err(|error| error.to_string())?;
+    Ok((decision, context))
+}
+
+/// What a child page shows, once decided.
+enum ChildContent<T> {
+    Full { basis: String, view: T },
+    Minimal(MinimalChild),
+    Unknown,
+    Denied,
+}
+
+/// Loads the picture, decides access to the child and, when allowed in full,
+/// builds the page's data with `full`.
+async fn load_child<T: Send + 'static>(
+    state: &WebState,
+    session: &LiveSession,
+    person_id: &str,
+    full: impl FnOnce(&dyn Store, Picture<'_>, &str) -> Result<T, String> + Send + 'static,
+) -> Result<ChildContent<T>, Response> {
+    if !valid_person_id(person_id) {
+        return Err(error_page(state, Some(session), ErrorPage::not_found()));
+    }
+    let account = session.account.clone();
+    let pictures = state.pictures.clone();
+    let person_id = person_id.to_owned();
+    let now = Utc::now();
+    blocking(state, Some(session), move |store| {
+        pictures.with(store, |picture| {
+            let (decision, _) =
+                decide_child(store, picture, &account, &person_id, Action::ViewChild, now)?;
+            let known = picture.child(&person_id).is_some();
+            Ok(match decision {
+                Decision::Deny => ChildContent::Denied,
+                _ if !known => ChildContent::Unknown,
+                Decision::Minimal => match picture.child(&person_id) {
+                    Some(facts) => ChildContent::Minimal(views::minimal_child(
+                        picture,
+                        facts,
+                        now.date_naive(),
+                    )),
+                    None => ChildContent::Unknown,
+                },
+                Decision::Full { basis } => ChildContent::Full {
+                    basis: basis.to_string(),
+                    view: full(store, picture, &person_id)?,
+                },
+            })
+        })
+    })
+    .await
+}
+
+pub(crate) fn minimal_page(
+    state: &WebState,
+    session: &LiveSession,
+    minimal: MinimalChild,
+    status: StatusCode,
+    reason_error: Option<(&'static str, String)>,
+) -> Response {
+    let (reason_message, reason) = reason_error.unzip();
+    page(
+        state,
+        status,
+        "child_minimal.html",
+        context! {
+            user => UserView::of(session),
+            page_title => if reason_message.is_some() { format!("Error: {}", minimal.name) } else { minimal.name.clone() },
+            nav => "",
+            action_path => format!("/children/{}/break-glass", minimal.person_id),
+            child => minimal,
+            break_glass_hours => state.config.session.break_glass_us / 3_600_000_000,
+            reason_error => reason_message,
+            reason => reason.unwrap_or_default(),
+        },
+    )
+}
+
+/// Renders the common outcomes of [`load_child`] other than the full view.
+fn not_full<T>(
+    state: &WebState,
+    session: &LiveSession,
+    content: ChildContent<T>,
+) -> Result<(String, T), Box<Response>> {
+    let response = match content {
+        ChildContent::Full { basis, view } => return Ok((basis, view)),
+        ChildContent::Minimal(minimal) => {
+            minimal_page(state, session, minimal, StatusCode::OK, None)
+        }
+        ChildContent::Unknown => error_page(state, Some(session), ErrorPage::not_found()),
+        ChildContent::Denied => error_page(state, Some(session), ErrorPage::forbidden()),
+    };
+    Err(Box::new(response))
+}
+
+// ---- the child page ----
+
+pub async fn child(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(person_id): Path<String>,
+) -> Response {
+    let today = Utc::now().date_naive();
+    let now_us = sightline_app::to_micros(Utc::now());
+    let content = match load_child(&state, &session, &person_id, move |store, picture, id| {
+        let alerts: Vec<crate::alerts::AlertSummary> =
+            crate::alerts::alerts_of_child(store, id, CHILD_ALERTS_MAX)
+                .map_err(|error| error.to_string())?
+                .iter()
+                .map(|alert| crate::alerts::summary(alert, now_us))
+                .collect();
+        Ok(picture
+            .child(id)
+            .map(|facts| (views::child_view(picture, facts, today), alerts)))
+    })
+    .await
+    {
+        Ok(content) => content,
+        Err(response) => return response,
+    };
+    let (basis, (view, alerts)) = match not_full(&state, &session, content) {
+        Ok((basis, Some(view))) => (basis, view),
+        Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
+        Err(response) => return *response,
+    };
+    let view: ChildView = view;
+    page(
+        &state,
+        StatusCode::OK,
+        "child.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => view.name.clone(),
+            nav => "",
+            basis => basis,
+            child => view,
+            alerts => alerts,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct BreakGlassForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn child_break_glass(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(person_id): Path<String>,
+    Form(form): Form<BreakGlassForm>,
+) -> Response {
+    if !valid_person_id(&person_id) {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    }
+    let account = session.account.clone();
+    let policy = state.config.session;
+    let now = Utc::now();
+    let reason = form.reason.clone();
+    let resource = Resource::Child(person_id.clone());
+    let outcome = match blocking(&state, Some(&session), move |store| {
+        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
+    })
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(response) => return response,
+    };
+    match outcome {
+        BreakGlassOutcome::Granted { .. } => {
+            Redirect::to(&format!("/children/{person_id}")).into_response()
+        }
+        BreakGlassOutcome::BadReason(message) => {
+            let content = match load_child(&state, &session, &person_id, |_, _, _| Ok(())).await {
+                Ok(content) => content,
+                Err(response) => return response,
+            };
+            match content {
+                ChildContent::Minimal(minimal) => minimal_page(
+                    &state,
+                    &session,
+                    minimal,
+                    StatusCode::BAD_REQUEST,
+                    Some((message, form.reason)),
+                ),
+                // Already allowed in full: nothing to break.
+                ChildContent::Full { .. } => {
+                    Redirect::to(&format!("/children/{person_id}")).into_response()
+                }
+                ChildContent::Unknown => error_page(&state, Some(&session), ErrorPage::not_found()),
+                ChildContent::Denied => error_page(&state, Some(&session), ErrorPage::forbidden()),
+            }
+        }
+        BreakGlassOutcome::Denied => error_page(&state, Some(&session), ErrorPage::forbidden()),
+    }
+}
+
+// ---- the chronology ----
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct ChronologyQuery {
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+#[derive(Serialize)]
+struct FieldError {
+    field: &'static str,
+    message: &'static str,
+}
+
+impl ChronologyQuery {
+    fn filter(&self) -> (ChronologyFilter, Vec<FieldError>) {
+        let mut errors = Vec::new();
+        let mut date = |text: &str, field: &'static str, message: &'static str| {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+            if parsed.is_none() {
+                errors.push(FieldError { field, message });
+            }
+            parsed
+        };
+        let from = date(
+            &self.from,
+            "from",
+            "Enter the start date as YYYY-MM-DD, for example 2007-01-31",
+        );
+        let to = date(
+            &self.to,
+            "to",
+            "Enter the end date as YYYY-MM-DD, for example 2007-12-31",
+        );
+        let some = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_owned());
+        (
+            ChronologyFilter {
+                agency: some(&self.agency),
+                kind: some(&self.kind),
+                from,
+                to,
+            },
+            errors,
+        )
+    }
+
+    fn query_string(&self) -> String {
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("agency", &self.agency),
+            ("kind", &self.kind),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if !value.trim().is_empty() {
+                serializer.append_pair(name, value.trim());
+            }
+        }
+        serializer.finish()
+    }
+}
+
+/// The chronology's data: every row, the child's name and the alert marks.
+struct ChronologyData {
+    name: String,
+    rows: Vec<ChronologyRow>,
+    marks: Vec<TimelineMark>,
+}
+
+fn chronology_data(
+    store: &dyn Store,
+    picture: Picture<'_>,
+    person_id: &str,
+) -> Result<Option<ChronologyData>, String> {
+    let Some(facts) = picture.child(person_id) else {
+        return Ok(None);
+    };
+    let mut marks = Vec::new();
+    for alert in crate::alerts::alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
+        .map_err(|error| error.to_string())?
+    {
+        marks.push(TimelineMark {
+            date: sightline_app::from_micros(alert.raised_at_us).date_naive(),
+            decision: false,
+            label: alert.title.clone(),
+        });
+        for event in store
+            .alerts()
+            .events(&alert.id)
+            .map_err(|error| error.to_string())?
+        {
+            if event.kind == "decided" {
+                marks.push(TimelineMark {
+                    date: sightline_app::from_micros(event.at_us).date_naive(),
+                    decision: true,
+                    label: format!(
+                        "{} on {}",
+                        event.decision.as_deref().unwrap_or("").replace('_', " "),
+                        alert.title
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Some(ChronologyData {
+        name: views::display_name(facts),
+        rows: views::chronology(picture, facts),
+        marks,
+    }))
+}
+
+#[derive(Serialize)]
+struct RowView {
+    #[serde(flatten)]
+    row: ChronologyRow,
+    href: String,
+}
+
+pub async fn chronology(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(person_id): Path<String>,
+    Query(query): Query<ChronologyQuery>,
+) -> Response {
+    let content = match load_child(&state, &session, &person_id, chronology_data).await {
+        Ok(content) => content,
+        Err(response) => return response,
+    };
+    let data = match not_full(&state, &session, content) {
+        Ok((_, Some(data))) => data,
+        Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
+        Err(response) => return *response,
+    };
+    let (filter, errors) = query.filter();
+    let agencies: BTreeSet<&str> = data.rows.iter().map(|row| row.agency.as_str()).collect();
+    let kinds: BTreeSet<&str> = data.rows.iter().map(|row| row.kind).collect();
+    let rows: Vec<ChronologyRow> = data
+        .rows
+        .iter()
+        .filter(|row| filter.keeps(row))
+        .cloned()
+        .collect();
+    let marks: Vec<TimelineMark> = data
+        .marks
+        .iter()
+        .filter(|mark| {
+            filter.from.is_none_or(|from| mark.date >= from)
+                && filter.to.is_none_or(|to| mark.date <= to)
+        })
+        .cloned()
+        .collect();
+    let timeline = views::timeline_svg(&rows, &marks);
+    let query_string = query.query_string();
+    let csv_href = if query_string.is_empty() {
+        format!("/children/{person_id}/chronology.csv")
+    } else {
+        format!("/children/{person_id}/chronology.csv?{query_string}")
+    };
+    let rows: Vec<RowView> = rows
+        .into_iter()
+        .map(|row| RowView {
+            href: format!("/records/{}/{}", row.agency, encode_path(&row.record_id)),
+            row,
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page(
+        &state,
+        status,
+        "chronology.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => if errors.is_empty() { format!("Chronology: {}", data.name) } else { format!("Error: Chronology: {}", data.name) },
+            nav => "",
+            person_id => person_id,
+            name => data.name,
+            rows => rows,
+            n_total => data.rows.len(),
+            agencies => agencies,
+            kinds => kinds,
+            query => query,
+            from_error => errors.iter().find(|error| error.field == "from").map(|error| error.message),
+            to_error => errors.iter().find(|error| error.field == "to").map(|error| error.message),
+            errors => errors,
+            timeline => minijinja::Value::from_safe_string(timeline),
+            csv_href => csv_href,
+        },
+    )
+}
+
+pub async fn chronology_csv(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(person_id): Path<String>,
+    Query(query): Query<ChronologyQuery>,
+) -> Response {
+    let content = match load_child(&state, &session, &person_id, chronology_data).await {
+        Ok(content) => content,
+        Err(response) => return response,
+    };
+    let data = match content {
+        ChildContent::Full {
+            view: Some(data), ..
+        } => data,
+        ChildContent::Full { view: None, .. } | ChildContent::Unknown => {
+            return error_page(&state, Some(&session), ErrorPage::not_found());
+        }
+        // A download is never the minimal view: the child page offers break glass.
+        ChildContent::Minimal(_) | ChildContent::Denied => {
+            return error_page(&state, Some(&session), ErrorPage::forbidden());
+        }
+    };
+    let (filter, _) = query.filter();
+    let rows: Vec<ChronologyRow> = data
+        .rows
+        .into_iter()
+        .filter(|row| filter.keeps(row))
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"chronology-{person_id}.csv\""),
+            ),
+        ],
+        views::chronology_csv(&rows),
+    )
+        .into_response()
+}
+
+// ---- search ----
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct SearchForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    dob: String,
+}
+
+#[derive(Serialize)]
+struct SearchResultView {
+    person_id: String,
+    name: String,
+    full: bool,
+    dob: Option<String>,
+    age_years: Option<u32>,
+    current_plans: Vec<String>,
+    contacts: Vec<String>,
+    probability_percent: f64,
+}
+
+/// Most results a search shows.
+const SEARCH_RESULTS_MAX: usize = 20;
+
+pub async fn search(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Query(form): Query<SearchForm>,
+) -> Response {
+    let account = session.account.clone();
+    let now = Utc::now();
+    if !account.role.does_casework() {
+        // Recorded like any refused read.
+        let by = AuditActor::of(&account);
+        let _ = blocking(&state, Some(&session), move |store| {
+            audit::record(store, &by, "search_children", "service", "", "deny", now)
+        })
+        .await;
+        return error_page(&state, Some(&session), ErrorPage::forbidden());
+    }
+    let searched = !form.name.trim().is_empty() || !form.dob.trim().is_empty();
+    let parsed = searched.then(|| views::search_query(&form.name, &form.dob));
+    let mut error = None;
+    let mut results: Option<Vec<SearchResultView>> = None;
+    match parsed {
+        None => {}
+        Some(Err(message)) => error = Some(message),
+        Some(Ok((given, family, dob))) => {
+            let pictures = state.pictures.clone();
+            let found = blocking(&state, Some(&session), move |store| {
+                pictures.with_snapshot(store, |snapshot| {
+                    let hits = views::search_children(
+                        &mut snapshot.linked.index,
+                        &snapshot.linked.person_of_mention,
+                        &snapshot.facts,
+                        given.as_deref(),
+                        &family,
+                        &dob,
+                        SEARCH_RESULTS_MAX,
+                    );
+                    let picture = snapshot.picture();
+                    let today = now.date_naive();
+                    let mut views_found = Vec::new();
+                    for hit in hits {
+                        let (decision, _) = decide_child(
+                            store,
+                            picture,
+                            &account,
+                            &hit.person_id,
+                            Action::ViewChild,
+                            now,
+                        )?;
+                        let Some(facts) = picture.child(&hit.person_id) else {
+                            continue;
+                        };
+                        let minimal = views::minimal_child(picture, facts, today);
+                        let full = decision.is_full();
+                        views_found.push(SearchResultView {
+                            person_id: hit.person_id,
+                            name: minimal.name,
+                            full,
+                            dob: if full {
+                                facts.dob.map(|dob| dob.to_string())
+                            } else {
+                                None
+                            },
+                            age_years: minimal.age_years,
+                            current_plans: minimal.current_plans,
+                            contacts: minimal.contacts,
+                            probability_percent: hit.probability_percent,
+                        });
+                    }
+                    Ok(views_found)
+                })
+            })
+            .await;
+            match found {
+                Ok(found) => results = Some(found),
+                Err(response) => return response,
+            }
+        }
+    }
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        &state,
+        status,
+        "search.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => if error.is_some() { "Error: Find a child" } else { "Find a child" },
+            nav => "search",
+            form => form,
+            error_field => if error.is_some_and(|message| message.contains("date of birth")) { "dob" } else { "name" },
+            error => error,
+            results => results,
+        },
+    )
+}
+
+// ---- privacy officer: who viewed this child ----
+
+#[derive(Serialize)]
+struct ViewerView {
+    seq: i64,
+    when: String,
+    username: String,
+    role: String,
+    agency: String,
+    action: String,
+    what: String,
+    basis: String,
+    outcome: String,
+}
+
+/// Audit rows read per page while looking for a child's entries.
+const AUDIT_PAGE_ROWS: u32 = 5_000;
+
+pub async fn child_viewers(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(person_id): Path<String>,
+) -> Response {
+    if !valid_person_id(&person_id) {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    }
+    let by = AuditActor::of(&session.account);
+    let pictures = state.pictures.clone();
+    let id = person_id.clone();
+    let now = Utc::now();
+    let loaded = blocking(&state, Some(&session), move |store| {
+        let keys = pictures.with(store, |picture| {
+            Ok(match picture.child(&id) {
+                Some(facts) => views::audit_keys_of(picture, facts),
+                None => BTreeSet::from([format!("child:{id}")]),
+            })
+        })?;
+        audit::record(
+            store,
+            &by,
+            "view_child_access_log",
+            &format!("child:{id}"),
+            &format!("role:{}", by.role),
+            "full",
+            now,
+        )
+        .map_err(|error| error.to_string())?;
+        // The whole log, in pages: the audit store has no index by resource.
+        let mut found = Vec::new();
+        let mut after_seq = 0;
+        loop {
+            let rows = store
+                .audit()
+                .audit_entries(after_seq, AUDIT_PAGE_ROWS)
+                .map_err(|error| error.to_string())?;
+            let Some(last) = rows.last() else { break };
+            after_seq = last.seq;
+            found.extend(views::viewers(&rows, &keys));
+        }
+        found.reverse();
+        Ok::<_, String>(found)
+    })
+    .await;
+    let entries = match loaded {
+        Ok(entries) => entries,
+        Err(response) => return response,
+    };
+    let entries: Vec<ViewerView> = entries
+        .into_iter()
+        .map(|entry| ViewerView {
+            seq: entry.seq,
+            when: time(entry.at_us),
+            username: entry.username,
+            role: entry.role,
+            agency: entry.agency,
+            action: entry.action,
+            what: entry.what,
+            basis: entry.basis,
+            outcome: entry.outcome,
+        })
+        .collect();
+    page(
+        &state,
+        StatusCode::OK,
+        "child_viewers.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => format!("Who viewed child {person_id}"),
+            nav => "privacy",
+            person_id => person_id,
+            entries => entries,
+        },
+    )
+}
+
+/// A shared, empty picture cache.
+pub fn new_pictures() -> Arc<Pictures> {
+    Arc::new(Pictures::default())
+}
