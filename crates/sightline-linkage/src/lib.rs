@@ -50,6 +50,7 @@
 //! Invariant: with the same frozen model, adding mentions one by one gives the same links and persons as a batch over them in the same order.
 //! Invariant: a block key admits at most `block_records_max` records; the rest are counted, never silently compared.
 //! Invariant: scores depend only on the frozen model and the two records, never on other records in the index.
+//! Invariant: the comparisons of one evidence group (a household's surname, address and postcode) add only their strongest agreement, at most the group's `weight_max`, and only their strongest disagreement.
 
 pub mod eval;
 pub mod index;

@@ -751,3 +751,159 @@ fn a_weak_link_does_not_chain_two_clusters() {
         "the B-C link alone must not merge {{A,B}} with {{C,D}}"
     );
 }
+
+/// The frozen 1M-record model (tests/fixtures/uk_model_1m.toml) with the built-in settings.
+fn frozen_uk_model() -> (Settings, Model) {
+    let settings = Settings::uk_persons().unwrap();
+    let model = Model::from_toml(include_str!("fixtures/uk_model_1m.toml"), &settings).unwrap();
+    (settings, model)
+}
+
+fn household_member(key: &str, given: &str, dob: &str, sex: &str) -> MentionInput {
+    MentionInput::new(key)
+        .with("given_names", given)
+        .with("family_name", "Hartley")
+        .with("dob", dob)
+        .with("sex", sex)
+        .with("postcode", "AB1 2CD")
+        .with("address", "12 Acorn Road Ashcombe")
+}
+
+/// Household look-alikes share surname, address and postcode; whether two
+/// mentions are one person is decided by given name, date of birth and sex.
+#[test]
+fn household_look_alikes_table() {
+    let (settings, model) = frozen_uk_model();
+    let moved = household_member("b", "James", "1980-05-12", "male")
+        .with("postcode", "LS9 7QT")
+        .with("address", "3 Canal Close Kirkmoor");
+    let cases: Vec<(&str, MentionInput, MentionInput, bool)> = vec![
+        (
+            "twins, different given names, same sex and date of birth",
+            household_member("a", "Oliver", "2015-04-03", "male"),
+            household_member("b", "Harry", "2015-04-03", "male"),
+            false,
+        ),
+        (
+            "twins, different given names and sex",
+            household_member("a", "Oliver", "2015-04-03", "male"),
+            household_member("b", "Isla", "2015-04-03", "female"),
+            false,
+        ),
+        (
+            "parent and child sharing a given name, different birth years",
+            household_member("a", "James", "1980-05-12", "male"),
+            household_member("b", "James", "2008-09-30", "male"),
+            false,
+        ),
+        (
+            "parent and child sharing a given name, the child's date as a year only",
+            household_member("a", "James", "1980-05-12", "male"),
+            household_member("b", "James", "2008", "male"),
+            false,
+        ),
+        (
+            "siblings sharing surname and address",
+            household_member("a", "Amelia", "2010-01-02", "female"),
+            household_member("b", "Isla", "2012-07-08", "female"),
+            false,
+        ),
+        (
+            "one person: nickname and day and month transposed",
+            household_member("a", "James", "1980-05-12", "male"),
+            household_member("b", "Jim", "1980-12-05", "male"),
+            true,
+        ),
+        (
+            "one person: date of birth mistyped by a day",
+            household_member("a", "James", "1980-05-12", "male"),
+            household_member("b", "James", "1980-05-13", "male"),
+            true,
+        ),
+        (
+            "one person who moved",
+            household_member("a", "James", "1980-05-12", "male"),
+            moved,
+            true,
+        ),
+    ];
+    for (case, left, right, same) in cases {
+        let index = LinkageIndex::batch(
+            settings.clone(),
+            model.clone(),
+            LinkScope::Dedupe,
+            &[left, right],
+            &[],
+        )
+        .unwrap();
+        let explanation = index.explain(0, 1).unwrap();
+        assert_eq!(
+            index.persons()[0] == index.persons()[1],
+            same,
+            "{case}: {explanation:#?}"
+        );
+        let total: f64 =
+            explanation.prior_weight + explanation.fields.iter().map(|f| f.weight).sum::<f64>();
+        assert!((total - explanation.match_weight).abs() < 1e-9, "{case}");
+    }
+}
+
+/// Shared surname, address and postcode count once: the explanation shows the
+/// strongest at most at the group's cap and the others at zero, with the reason.
+#[test]
+fn household_evidence_counts_once_in_the_explanation() {
+    let (settings, model) = frozen_uk_model();
+    let cap = settings.evidence_groups[0].weight_max;
+    let index = LinkageIndex::batch(
+        settings,
+        model,
+        LinkScope::Dedupe,
+        &[
+            household_member("a", "Oliver", "2015-04-03", "male"),
+            household_member("b", "Harry", "2015-04-03", "male"),
+        ],
+        &[],
+    )
+    .unwrap();
+    let explanation = index.explain(0, 1).unwrap();
+    let household: Vec<_> = explanation
+        .fields
+        .iter()
+        .filter(|f| ["family_name", "postcode", "address"].contains(&f.field.as_str()))
+        .collect();
+    let counted: f64 = household.iter().map(|f| f.weight).sum();
+    assert!(counted > 0.0 && counted <= cap + 1e-9, "{household:#?}");
+    assert_eq!(household.iter().filter(|f| f.weight == 0.0).count(), 2);
+    assert!(
+        household
+            .iter()
+            .filter(|f| f.weight == 0.0)
+            .all(|f| f.level.contains("counted once as household evidence")),
+        "{household:#?}"
+    );
+}
+
+#[test]
+fn evidence_group_settings_are_checked() {
+    let base = sightline_linkage::settings::UK_PERSONS_TOML;
+    let unknown = base.replace(
+        "comparisons = [\"family_name\", \"postcode\", \"address\"]",
+        "comparisons = [\"family_name\", \"postcod\"]",
+    );
+    assert!(Settings::from_toml(&unknown).is_err());
+    let negative = base.replace("weight_max = 11.0", "weight_max = -1.0");
+    assert!(Settings::from_toml(&negative).is_err());
+    let without: String = base
+        .split("[[evidence_group]]")
+        .next()
+        .map(|head| {
+            format!(
+                "{head}[training]{}",
+                base.split("[training]").nth(1).unwrap()
+            )
+        })
+        .unwrap();
+    let plain = Settings::from_toml(&without).unwrap();
+    assert!(plain.evidence_groups.is_empty());
+    assert!(plain.comparisons.iter().all(|c| c.evidence_group.is_none()));
+}

@@ -210,7 +210,12 @@ impl<'l> RecordValidator<'l> {
     /// Free text within the limit; an empty or blank string counts as absent.
     fn text(&mut self, value: &Json<'_>, path: &FieldPath<'_>, chars_max: usize) -> Option<String> {
         let text = self.string(value, path)?;
-        let n_chars = text.chars().count();
+        // A character is at least one byte: count them only when it can matter.
+        let n_chars = if text.len() > chars_max {
+            text.chars().count()
+        } else {
+            text.len()
+        };
         if n_chars > chars_max {
             self.report(
                 path,

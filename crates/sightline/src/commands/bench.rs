@@ -31,6 +31,13 @@ pub enum BenchCommand {
         /// PostgreSQL URL must name an empty database.
         #[arg(long)]
         reference_db: Option<String>,
+        /// Database for the log-only intake (no engine: no linkage, no rules); a
+        /// fresh SQLite file by default. A PostgreSQL URL must name an empty database.
+        #[arg(long)]
+        log_only_db: Option<String>,
+        /// Skip the physical reference insert.
+        #[arg(long)]
+        no_reference: bool,
     },
 }
 
@@ -41,6 +48,8 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         work_dir,
         db,
         reference_db,
+        log_only_db,
+        no_reference,
     } = command;
     if work_dir.exists() {
         std::fs::remove_dir_all(&work_dir)
@@ -61,21 +70,56 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         .map(|metadata| metadata.len())
         .sum();
 
-    let db_url =
-        db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
-    let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
+    // The same intake without the engine (log only), then with it: the
+    // difference is what linkage and rule evaluation in the transaction cost.
+    let log_only_url = log_only_db
+        .unwrap_or_else(|| format!("sqlite://{}", work_dir.join("log-only.db").display()));
+    let store =
+        sightline_store::open(&log_only_url).context("could not open the log-only database")?;
     let backend = store.backend();
     eprintln!(
-        "ingesting {} records ({} MB) into {backend} ...",
+        "ingesting {} records ({} MB) into {backend} without the engine ...",
         summary.records,
         bytes / 1_000_000
     );
     let started = Instant::now();
-    let ingest = super::ingest::ingest_files(store.as_ref(), &files)?.map_err(|n_problems| {
-        anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
-    })?;
-    let ingest_seconds = started.elapsed().as_secs_f64();
+    let cpu_started = process_cpu_seconds();
+    let log_only =
+        super::ingest::ingest_files(store.as_ref(), None, &files)?.map_err(|n_problems| {
+            anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
+        })?;
+    let log_only_seconds = started.elapsed().as_secs_f64();
+    let log_only_cpu_seconds = cpu_since(cpu_started);
     drop(store);
+
+    let db_url =
+        db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
+    let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
+    eprintln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
+    let started = Instant::now();
+    let engine = super::load_engine(store.as_ref())?;
+    let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
+        |n_problems| anyhow::anyhow!("the region failed validation with {n_problems} problem(s)"),
+    )?;
+    let ingest_seconds = started.elapsed().as_secs_f64();
+    drop(engine);
+    drop(store);
+    println!(
+        "| backend | records | log-only intake s | intake with engine s | engine overhead | alerts raised |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {backend} | {} | {log_only_seconds:.1} | {ingest_seconds:.1} | {:+.0}% | {} |",
+        log_only.records,
+        (ingest_seconds / log_only_seconds - 1.0) * 100.0,
+        ingest.alerts.raised
+    );
+    if no_reference {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ingest_seconds = log_only_seconds;
+    let ingest_cpu_seconds = log_only_cpu_seconds;
+    let ingest = log_only;
 
     eprintln!("loading the same rows for the reference insert ...");
     let bodies = read_bodies(&files)?;
@@ -96,21 +140,52 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let reference_url = reference_db
         .unwrap_or_else(|| format!("sqlite://{}", work_dir.join("reference.db").display()));
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
     let n_reference = sightline_store::reference_bulk_insert(&reference_url, &rows)?;
     let reference_seconds = started.elapsed().as_secs_f64();
+    let reference_cpu_seconds = cpu_since(cpu_started);
 
     let ingest_rate = ingest.records as f64 / ingest_seconds;
     let reference_rate = n_reference as f64 / reference_seconds;
+    // CPU time per record tells the work apart from the machine's load: wall
+    // time on a shared machine depends on what else runs.
+    let per_record_us = |cpu_seconds: Option<f64>, n: u64| {
+        cpu_seconds.map_or_else(
+            || "n/a".to_owned(),
+            |seconds| format!("{:.1}", seconds * 1e6 / n.max(1) as f64),
+        )
+    };
     println!(
-        "| backend | records | Sightline intake s | Sightline records/s | reference rows/s | reference / Sightline |"
+        "| backend | records | Sightline intake s | Sightline records/s | reference rows/s | reference / Sightline | Sightline CPU µs/record | reference CPU µs/row |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| {backend} | {} | {ingest_seconds:.1} | {ingest_rate:.0} | {reference_rate:.0} | {:.2} |",
+        "| {backend} | {} | {ingest_seconds:.1} | {ingest_rate:.0} | {reference_rate:.0} | {:.2} | {} | {} |",
         ingest.records,
-        reference_rate / ingest_rate
+        reference_rate / ingest_rate,
+        per_record_us(ingest_cpu_seconds, ingest.records),
+        per_record_us(reference_cpu_seconds, n_reference),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// CPU time (user and system, all threads) this process has used so far, from
+/// `/proc/self/stat` (Linux; `None` elsewhere). Its unit is USER_HZ, 100 per
+/// second on every Linux the kernel ABI documents.
+fn process_cpu_seconds() -> Option<f64> {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is field 3, utime field 14 and stime field 15.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / TICKS_PER_SECOND)
+}
+
+fn cpu_since(started: Option<f64>) -> Option<f64> {
+    Some(process_cpu_seconds()? - started?)
 }
 
 fn read_bodies(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {

@@ -33,9 +33,12 @@ pub fn file_limits() -> Limits {
     }
 }
 
-/// Validates and stores files as one batch; prints the problems on rejection.
+/// Validates and stores files as one batch, raising alerts through `engine` in
+/// the same transaction (`None`: the log-only baseline of `sightline bench
+/// ingest`); prints the problems on rejection.
 pub fn ingest_files(
     store: &dyn sightline_store::Store,
+    engine: Option<&sightline_app::SharedEngine>,
     files: &[PathBuf],
 ) -> anyhow::Result<Result<IngestSummary, u64>> {
     let mut formats = Vec::with_capacity(files.len());
@@ -54,7 +57,10 @@ pub fn ingest_files(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut batch = BatchIngest::begin(store, received_at, file_limits())?;
+    let mut batch = match engine {
+        Some(engine) => BatchIngest::begin(store, engine, received_at, file_limits())?,
+        None => BatchIngest::begin_log_only(store, received_at, file_limits())?,
+    };
     // Reading and validating (on all cores) runs ahead of appending, a couple of
     // chunks at most, so the database and the parser work at the same time and
     // memory stays bounded.
@@ -94,23 +100,29 @@ pub fn ingest_files(
         Err(IngestError::Store(error)) => {
             Err(error).context("the database failed; nothing was stored")
         }
+        Err(IngestError::Engine(error)) => {
+            Err(error).context("linking or evaluating the batch failed; nothing was stored")
+        }
     }
 }
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.db)?;
     let started = Instant::now();
-    match ingest_files(store.as_ref(), &args.files)? {
+    let engine = super::load_engine(store.as_ref())?;
+    match ingest_files(store.as_ref(), Some(&engine), &args.files)? {
         Ok(summary) => {
             let seconds = started.elapsed().as_secs_f64();
             println!(
-                "stored {} record(s) from {} file(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {:.1} s, {:.0} records/s",
+                "stored {} record(s) from {} file(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {} alert(s) raised, {} updated; {:.1} s, {:.0} records/s",
                 summary.records,
                 args.files.len(),
                 summary.stored,
                 summary.duplicate,
                 summary.duplicate_with_different_content,
                 summary.superseded,
+                summary.alerts.raised,
+                summary.alerts.updated,
                 seconds,
                 summary.records as f64 / seconds.max(1e-9),
             );
@@ -153,7 +165,7 @@ fn read_files(
                     // A closed channel means the appender stopped on an error it reports.
                     sender.send(Step::Chunk(prepared)).is_ok()
                 };
-                read_json_line_chunks(&mut file, progress, &mut send)
+                read_json_line_chunks(&mut file, CHUNK_BYTES, progress, &mut send)
                     .with_context(|| format!("{name}: cannot read"))?;
             }
             Format::JsonArray | Format::Csv => {
@@ -179,43 +191,114 @@ fn read_files(
 }
 
 /// Reads a JSON Lines file in chunks of whole lines, calling `send` with each
-/// chunk and the number of its first line; stops early when `send` says so.
+/// chunk and the number of its first line; stops early when `send` says so. One
+/// buffer is reused: the file is read straight into it and only the partial last
+/// line is carried over to the next chunk.
 fn read_json_line_chunks(
     file: &mut std::fs::File,
+    chunk_bytes: usize,
     progress: &ProgressBar,
     send: &mut dyn FnMut(&[u8], u64) -> bool,
 ) -> std::io::Result<()> {
-    let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+    let mut buffer: Vec<u8> = Vec::with_capacity(chunk_bytes);
+    let mut carried: Vec<u8> = Vec::new();
     let mut next_line_number = 1u64;
-    let mut read_buffer = vec![0u8; CHUNK_BYTES];
     loop {
-        let n_read = file.read(&mut read_buffer)?;
+        buffer.clear();
+        buffer.extend_from_slice(&carried);
+        carried.clear();
+        // A chunk's worth, or as much again when a line is longer than a chunk.
+        let wanted = chunk_bytes.saturating_sub(buffer.len()).max(buffer.len()) as u64;
+        let n_read = (&mut *file).take(wanted).read_to_end(&mut buffer)?;
         progress.inc(n_read as u64);
         let at_end = n_read == 0;
-        buffer.extend_from_slice(&read_buffer[..n_read]);
-        if buffer.len() < CHUNK_BYTES && !at_end {
-            continue;
-        }
-        let split_at = if at_end {
-            buffer.len()
-        } else {
-            match buffer.iter().rposition(|&byte| byte == b'\n') {
-                Some(position) => position + 1,
-                None => continue,
+        if !at_end {
+            match memchr::memrchr(b'\n', &buffer) {
+                Some(position) => {
+                    carried.extend_from_slice(&buffer[position + 1..]);
+                    buffer.truncate(position + 1);
+                }
+                // A line longer than a chunk: read on until it ends.
+                None => {
+                    std::mem::swap(&mut carried, &mut buffer);
+                    continue;
+                }
             }
-        };
-        let chunk: Vec<u8> = buffer.drain(..split_at).collect();
+        }
         let input: &[u8] = if next_line_number == 1 {
-            chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&chunk)
+            buffer.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buffer)
         } else {
-            &chunk
+            &buffer
         };
-        if !send(input, next_line_number) {
+        if !input.is_empty() && !send(input, next_line_number) {
             return Ok(());
         }
-        next_line_number += chunk.iter().filter(|&&byte| byte == b'\n').count() as u64;
+        next_line_number += memchr::memchr_iter(b'\n', &buffer).count() as u64;
         if at_end {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, Write};
+
+    /// The chunks of `content` read `chunk_bytes` at a time, with their first
+    /// line numbers.
+    fn chunks_of(content: &[u8], chunk_bytes: usize) -> Vec<(u64, Vec<u8>)> {
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(content).expect("write");
+        file.rewind().expect("rewind");
+        let mut chunks = Vec::new();
+        read_json_line_chunks(
+            &mut file,
+            chunk_bytes,
+            &ProgressBar::hidden(),
+            &mut |chunk, first_line_number| {
+                chunks.push((first_line_number, chunk.to_vec()));
+                true
+            },
+        )
+        .expect("read");
+        chunks
+    }
+
+    #[test]
+    fn chunks_are_whole_lines_numbered_from_one() {
+        let lines: Vec<String> = (0..200)
+            .map(|index| "x".repeat(index % 37) + &format!("{index}"))
+            .collect();
+        let content = format!("\u{feff}{}\nlast-without-newline", lines.join("\n"));
+        for chunk_bytes in [1, 7, 64, 1000, 1 << 20] {
+            let chunks = chunks_of(content.as_bytes(), chunk_bytes);
+            let joined: Vec<u8> = chunks.iter().flat_map(|(_, chunk)| chunk.clone()).collect();
+            assert_eq!(joined, content.as_bytes()[3..], "chunk_bytes {chunk_bytes}");
+            let mut expected_line = 1;
+            for (index, (first_line_number, chunk)) in chunks.iter().enumerate() {
+                assert_eq!(
+                    *first_line_number, expected_line,
+                    "chunk_bytes {chunk_bytes}"
+                );
+                if index + 1 < chunks.len() {
+                    assert_eq!(chunk.last(), Some(&b'\n'), "chunk_bytes {chunk_bytes}");
+                }
+                expected_line += chunk.iter().filter(|&&byte| byte == b'\n').count() as u64;
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_a_chunk_is_read_whole() {
+        let long = "y".repeat(5000);
+        let content = format!("a\n{long}\nb\n");
+        let chunks = chunks_of(content.as_bytes(), 16);
+        assert!(
+            chunks.iter().any(
+                |(line, chunk)| *line == 2 && chunk.starts_with(format!("{long}\n").as_bytes())
+            )
+        );
+        assert!(chunks.iter().all(|(_, chunk)| !chunk.is_empty()));
     }
 }
