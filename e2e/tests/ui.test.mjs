@@ -42,7 +42,7 @@ test('a practitioner signs in, sees My work, and signs out', async () => {
   assert.ok(session.httpOnly, 'session cookie is HttpOnly');
   assert.equal(session.sameSite, 'Strict');
   await assertAccessible(page, 'my work');
-  await screenshot(page, 'my-work');
+  await screenshot(page, 'my-work-records');
 
   // An own-agency record, in full.
   await page.locator('table tbody tr a').first().click();

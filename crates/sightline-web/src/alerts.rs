@@ -19,52 +19,40 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Decision};
 use sightline_app::accounts::{Account, LiveSession};
+use sightline_app::decisions::{DecisionError, DecisionKind, record_decision, validate_decision};
 use sightline_app::views::{self, MinimalChild};
 use sightline_store::{AlertEventRow, AlertFilter, AlertRow, STATUS_OPEN, Store, StoreError};
 
-/// The decisions a practitioner can record on an alert, with their labels.
-pub const DECISIONS: &[(&str, &str)] = &[
-    ("strategy_discussion", "Hold a strategy discussion"),
-    ("referral_to_social_care", "Refer to children's social care"),
-    ("visit", "Visit the child"),
-    ("assessment", "Start an assessment"),
-    ("medical", "Arrange a child protection medical"),
-    ("police_referral", "Refer to the police"),
-    ("no_further_action", "No further action"),
-];
-
-/// Most characters a decision's reason may have.
-pub const REASON_CHARS_MAX: usize = 2_000;
-
-/// Checks a decision form: a known decision and a reason of 1 to
-/// [`REASON_CHARS_MAX`] characters.
+/// Checks a decision form with the shared vocabulary and rules
+/// (`sightline_app::decisions`), as one error per field.
 pub fn check_decision(decision: &str, reason: &str) -> Vec<FieldError> {
+    let reason_error = |error: &DecisionError| match error {
+        DecisionError::EmptyReason => Some("Enter the reason for your decision"),
+        DecisionError::ReasonTooLong => Some("Enter a shorter reason (at most 10,000 characters)"),
+        _ => None,
+    };
     let mut errors = Vec::new();
-    if !DECISIONS.iter().any(|(word, _)| *word == decision) {
-        errors.push(FieldError {
-            field: "decision",
-            message: "Select a decision",
-        });
-    }
-    let reason = reason.trim();
-    if reason.is_empty() {
-        errors.push(FieldError {
+    match validate_decision(decision, reason) {
+        Ok(_) => {}
+        Err(DecisionError::UnknownDecision) => {
+            errors.push(FieldError {
+                field: "decision",
+                message: "Select a decision",
+            });
+            // The reason, checked as it would be with a known decision.
+            if let Err(error) = validate_decision(DecisionKind::Visit.as_str(), reason)
+                && let Some(message) = reason_error(&error)
+            {
+                errors.push(FieldError {
+                    field: "reason",
+                    message,
+                });
+            }
+        }
+        Err(error) => errors.push(FieldError {
             field: "reason",
-            message: "Enter the reason for your decision",
-        });
-    } else if reason.chars().count() > REASON_CHARS_MAX {
-        errors.push(FieldError {
-            field: "reason",
-            message: "Enter a reason of at most 2,000 characters",
-        });
-    } else if reason
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        errors.push(FieldError {
-            field: "reason",
-            message: "The reason contains characters that cannot be stored",
-        });
+            message: reason_error(&error).unwrap_or("Enter the reason for your decision"),
+        }),
     }
     errors
 }
@@ -396,9 +384,12 @@ async fn alert_page(
             return error_page(&state, Some(&session), ErrorPage::forbidden());
         }
     };
-    let decisions: Vec<DecisionOption> = DECISIONS
-        .iter()
-        .map(|(value, label)| DecisionOption { value, label })
+    let decisions: Vec<DecisionOption> = DecisionKind::ALL
+        .into_iter()
+        .map(|kind| DecisionOption {
+            value: kind.as_str(),
+            label: kind.label(),
+        })
         .collect();
     let error_of = |field: &str| {
         errors
@@ -488,17 +479,11 @@ pub async fn decide(
         if !decision.is_full() {
             return Ok(DecideOutcome::Denied);
         }
-        let decided = store.alerts().decide(&sightline_store::Decision {
-            alert_id: id,
-            actor: account.username.clone(),
-            decision: decision_word,
-            reason,
-            at_us: sightline_app::to_micros(now),
-        });
+        let decided = record_decision(store, &id, &account.username, &decision_word, &reason, now);
         match decided {
             Ok(_) => Ok(DecideOutcome::Decided),
-            Err(StoreError::AlertNotOpen) => Ok(DecideOutcome::NotOpen),
-            Err(StoreError::AlertNotFound) => Ok(DecideOutcome::Unknown),
+            Err(DecisionError::NotOpen) => Ok(DecideOutcome::NotOpen),
+            Err(DecisionError::NotFound) => Ok(DecideOutcome::Unknown),
             Err(error) => Err(error.to_string()),
         }
     })
@@ -530,6 +515,7 @@ enum DecideOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sightline_app::decisions::REASON_CHARS_MAX;
 
     #[test]
     fn decisions_need_a_known_word_and_a_reason() {
@@ -543,10 +529,6 @@ mod tests {
         assert_eq!(fields(check_decision("visit", "   ")), vec!["reason"]);
         assert_eq!(
             fields(check_decision("visit", &"x".repeat(REASON_CHARS_MAX + 1))),
-            vec!["reason"]
-        );
-        assert_eq!(
-            fields(check_decision("visit", "bad\u{0}byte")),
             vec!["reason"]
         );
         assert_eq!(fields(check_decision("", "")), vec!["decision", "reason"]);
