@@ -979,3 +979,67 @@ pub fn child_relationships(
     }
     Ok(relationships)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(year, month, day, hour, 0, 0)
+            .single()
+            .expect("instant")
+    }
+
+    #[test]
+    fn due_times_count_working_days_in_england_and_wales() {
+        let due = DueTimes::default();
+        // Thursday 2026-12-24, 15:00: Christmas, Boxing Day (Saturday, so
+        // Monday 28th is the substitute) and the weekend do not count.
+        let raised = at(2026, 12, 24, 15);
+        assert_eq!(
+            due.period(Severity::Critical).after(raised),
+            at(2026, 12, 24, 19)
+        );
+        assert_eq!(
+            due.period(Severity::High).after(raised),
+            at(2026, 12, 29, 15)
+        );
+        assert_eq!(
+            due.period(Severity::Medium).after(raised),
+            at(2026, 12, 31, 15)
+        );
+        assert_eq!(DuePeriod::parse("4h"), Some(DuePeriod::Hours(4)));
+        assert_eq!(DuePeriod::parse("10wd"), Some(DuePeriod::WorkingDays(10)));
+        assert_eq!(DuePeriod::parse("10d"), None);
+        assert_eq!(DuePeriod::parse("-1h"), None);
+    }
+
+    #[test]
+    fn alerts_go_to_the_local_authority_then_its_managers() {
+        let config = EngineConfig::default();
+        let la = Some("riverside-la");
+        assert_eq!(
+            route_alert(&Route::DutyTeam, la, &config),
+            "team:riverside-la/duty"
+        );
+        assert_eq!(route_alert(&Route::DutyTeam, None, &config), "team:duty");
+        assert_eq!(
+            route_alert(&Route::TeamManager, la, &config),
+            "team:riverside-la/manager"
+        );
+        assert_eq!(
+            route_alert(&Route::HealthSafeguardingLead, la, &config),
+            "role:health_safeguarding_lead"
+        );
+        assert_eq!(
+            escalation_target("team:riverside-la/duty", 1),
+            "team:riverside-la/manager"
+        );
+        assert_eq!(
+            escalation_target("team:riverside-la/manager", 2),
+            "team:riverside-la/head_of_service"
+        );
+        assert_eq!(escalation_target("team:duty", 1), "team:duty/manager");
+    }
+}

@@ -427,8 +427,9 @@ impl LinkedRecords {
     }
 }
 
-/// A stable, opaque person id derived from a mention key.
-fn person_id_for(mention_key: &str) -> String {
+/// A stable, opaque person id derived from a mention key (`agency/record_id/ref`
+/// of the person's earliest mention).
+pub fn person_id_for(mention_key: &str) -> String {
     let hash = blake3::hash(mention_key.as_bytes());
     format!("p-{}", &hash.to_hex()[..16])
 }

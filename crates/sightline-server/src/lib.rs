@@ -41,6 +41,8 @@ pub struct ServerConfig {
     /// How often the background ticker re-evaluates time-based rules and
     /// escalates overdue alerts.
     pub tick_interval: std::time::Duration,
+    /// The engine's settings: due times by severity, the default duty team.
+    pub engine: sightline_app::EngineConfig,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +55,7 @@ impl Default for ServerConfig {
             },
             web: sightline_web::WebConfig::default(),
             tick_interval: std::time::Duration::from_secs(60),
+            engine: sightline_app::EngineConfig::default(),
         }
     }
 }

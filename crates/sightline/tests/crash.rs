@@ -1,6 +1,8 @@
 //! Durability: the server is killed with SIGKILL during a stream of submissions,
 //! repeatedly, on each backend; after a restart every acknowledged record is
-//! there, and none is there twice.
+//! there, and none is there twice; and no alert is lost: the stored alerts are
+//! exactly those a fresh batch evaluation of the stored records raises (each
+//! batch carries an injury to a baby, which raises one).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -79,7 +81,54 @@ fn batch(client_idx: usize, batch_idx: u64) -> (Vec<String>, String) {
         body.push('\n');
         ids.push(record_id);
     }
+    // A bruised two-month-old: raises an alert in the batch's transaction.
+    // Its own source person id: a different child from every other batch's.
+    let record_id = format!("C{client_idx}-B{batch_idx}-INJURY");
+    let record = json!({
+        "source": {"agency": AGENCY, "record_id": record_id},
+        "kind": "health.gp_consultation",
+        "occurred_at": "2007-03-01",
+        "persons": [{"ref": "c", "role": "subject", "source_person_id": record_id, "given_names": format!("Baby{client_idx}x{batch_idx}"), "family_name": "Injured", "dob": "2007-01-01"}],
+        "findings": [{"code": "injury", "type": "bruise", "site": "face", "explanation": "none"}]
+    });
+    body.push_str(&record.to_string());
+    body.push('\n');
+    ids.push(record_id);
     (ids, body)
+}
+
+/// `sightline alerts --json` with extra arguments, as (id, severity, evidence).
+fn alerts(db: &TestDatabase, extra: &[&str]) -> BTreeSet<(String, String, Vec<String>)> {
+    let output = sightline()
+        .args(["alerts", "--json", "--db", &db.url])
+        .args(extra)
+        .output()
+        .expect("run alerts");
+    assert!(
+        output.status.success(),
+        "alerts: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let items: Value = serde_json::from_slice(&output.stdout).expect("json");
+    items
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|item| {
+            let mut evidence: Vec<String> = item["evidence"]
+                .as_array()
+                .expect("evidence")
+                .iter()
+                .map(|evidence| format!("{}/{}", evidence["agency"], evidence["record_id"]))
+                .collect();
+            evidence.sort();
+            (
+                item["id"].as_str().expect("id").to_owned(),
+                item["severity"].as_str().expect("severity").to_owned(),
+                evidence,
+            )
+        })
+        .collect()
 }
 
 fn stored_ids(base: &str, token: &str) -> Vec<String> {
@@ -187,11 +236,31 @@ fn crash_repeatedly(db: &TestDatabase) {
         lost.len(),
         lost.first()
     );
+    let persisted = alerts(db, &[]);
+    let recomputed = alerts(db, &["--as-of", "2100-01-01"]);
+    assert!(
+        persisted.len() >= 200 / RECORDS_PER_BATCH,
+        "{:?}: only {} alert(s) stored",
+        db.backend,
+        persisted.len()
+    );
+    let lost: Vec<_> = recomputed.difference(&persisted).collect();
+    let extra: Vec<_> = persisted.difference(&recomputed).collect();
+    assert!(
+        lost.is_empty() && extra.is_empty(),
+        "{:?}: {} alert(s) lost (e.g. {:?}), {} stored without their records (e.g. {:?})",
+        db.backend,
+        lost.len(),
+        lost.first(),
+        extra.len(),
+        extra.first()
+    );
     eprintln!(
-        "{:?}: {} acknowledged, {} stored after {ROUNDS} kills",
+        "{:?}: {} acknowledged, {} stored, {} alerts after {ROUNDS} kills",
         db.backend,
         acknowledged.len(),
-        stored.len()
+        stored.len(),
+        persisted.len()
     );
 }
 

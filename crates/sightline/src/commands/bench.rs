@@ -39,10 +39,71 @@ pub enum BenchCommand {
         #[arg(long)]
         no_reference: bool,
     },
+    /// Start the server in-process on a fresh database (optionally preloaded
+    /// with a synthetic region through the engine), then POST records one at a
+    /// time that each raise an alert, and after each acknowledgement poll
+    /// `GET /api/v1/alerts?child=...` until the alert is there. Prints p50/p99
+    /// of the POST and of acknowledgement-to-readable.
+    AlertLatency {
+        /// Records to POST (one alert each).
+        #[arg(long, default_value_t = 300)]
+        records: u64,
+        /// Children of the synthetic region preloaded before measuring.
+        #[arg(long, default_value_t = 2_000)]
+        children: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Working directory (region files and the SQLite database); replaced.
+        #[arg(long, default_value = "target/bench-alert-latency")]
+        work_dir: PathBuf,
+        /// Database; a fresh SQLite file by default. A PostgreSQL URL must name
+        /// an empty database.
+        #[arg(long)]
+        db: Option<String>,
+    },
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Ingest {
+    match command {
+        BenchCommand::Ingest {
+            children,
+            seed,
+            work_dir,
+            db,
+            reference_db,
+            log_only_db,
+            no_reference,
+        } => ingest(IngestBench {
+            children,
+            seed,
+            work_dir,
+            db,
+            reference_db,
+            log_only_db,
+            no_reference,
+        }),
+        BenchCommand::AlertLatency {
+            records,
+            children,
+            seed,
+            work_dir,
+            db,
+        } => alert_latency(records, children, seed, &work_dir, db),
+    }
+}
+
+struct IngestBench {
+    children: u64,
+    seed: u64,
+    work_dir: PathBuf,
+    db: Option<String>,
+    reference_db: Option<String>,
+    log_only_db: Option<String>,
+    no_reference: bool,
+}
+
+fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
+    let IngestBench {
         children,
         seed,
         work_dir,
@@ -50,7 +111,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         reference_db,
         log_only_db,
         no_reference,
-    } = command;
+    } = bench;
     if work_dir.exists() {
         std::fs::remove_dir_all(&work_dir)
             .with_context(|| format!("{}: cannot remove", work_dir.display()))?;
@@ -219,4 +280,163 @@ fn key_of(body: &str) -> anyhow::Result<(String, String, i64)> {
         keyed.source.record_id,
         keyed.source.version.unwrap_or(1),
     ))
+}
+
+/// The `q` quantile (0..=1) of sorted milliseconds.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted.get(idx).copied().unwrap_or(f64::NAN)
+}
+
+fn alert_latency(
+    n_records: u64,
+    children: u64,
+    seed: u64,
+    work_dir: &std::path::Path,
+    db: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    if work_dir.exists() {
+        std::fs::remove_dir_all(work_dir)
+            .with_context(|| format!("{}: cannot remove", work_dir.display()))?;
+    }
+    std::fs::create_dir_all(work_dir)
+        .with_context(|| format!("{}: cannot create", work_dir.display()))?;
+    let db_url =
+        db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
+    let store: std::sync::Arc<dyn sightline_store::Store> = std::sync::Arc::from(
+        sightline_store::open(&db_url).context("could not open the benchmark database")?,
+    );
+    let engine = super::load_engine(store.as_ref())?;
+    if children > 0 {
+        let region_dir = work_dir.join("region");
+        let config = super::synth::config(children, seed, None, None)?;
+        eprintln!("preloading a region of {children} children through the engine ...");
+        let summary = sightline_synth::generate(&config, &region_dir)?;
+        let files: Vec<PathBuf> = summary
+            .files
+            .iter()
+            .map(|file| region_dir.join(file))
+            .collect();
+        super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
+            |n_problems| {
+                anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
+            },
+        )?;
+    }
+    let agency =
+        sightline_core::AgencyId::parse("bench-gp").map_err(|error| anyhow::anyhow!("{error}"))?;
+    let token = sightline_app::create_token(store.as_ref(), &agency, chrono::Utc::now())?.secret;
+    let session = bench_session(store.as_ref(), &agency)?;
+    let state = sightline_server::AppState {
+        store: store.clone(),
+        config: std::sync::Arc::new(sightline_server::ServerConfig::default()),
+        engine,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let (post_ms, readable_ms) = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(sightline_server::serve(listener, state, std::future::pending()));
+        let client = reqwest::Client::new();
+        let mut post_ms = Vec::new();
+        let mut readable_ms = Vec::new();
+        for record_idx in 0..n_records {
+            let record_id = format!("LAT-{record_idx}");
+            let record = serde_json::json!({
+                "source": {"agency": "bench-gp", "record_id": record_id},
+                "kind": "health.gp_consultation",
+                "occurred_at": "2026-01-05",
+                "recorded_at": "2026-01-05T10:00:00Z",
+                "persons": [{"ref": "c", "role": "subject", "source_person_id": record_id, "given_names": format!("Bench{record_idx}"), "family_name": "Latency", "dob": "2025-12-01"}],
+                "findings": [{"code": "injury", "type": "bruise", "site": "face", "explanation": "none"}]
+            });
+            let child = sightline_app::picture::person_id_for(&format!("bench-gp/{record_id}/c"));
+            let started = Instant::now();
+            let response = client
+                .post(format!("{base}/api/v1/records"))
+                .bearer_auth(&token)
+                .json(&serde_json::json!([record]))
+                .send()
+                .await?;
+            anyhow::ensure!(response.status().is_success(), "POST answered {}", response.status());
+            let acknowledged = Instant::now();
+            post_ms.push((acknowledged - started).as_secs_f64() * 1_000.0);
+            loop {
+                let page: serde_json::Value = client
+                    .get(format!("{base}/api/v1/alerts?child={child}"))
+                    .bearer_auth(&session)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                if page["alerts"].as_array().is_some_and(|alerts| !alerts.is_empty()) {
+                    break;
+                }
+                anyhow::ensure!(
+                    acknowledged.elapsed() < std::time::Duration::from_secs(10),
+                    "the alert of {record_id} was not readable within 10 s"
+                );
+            }
+            readable_ms.push(acknowledged.elapsed().as_secs_f64() * 1_000.0);
+        }
+        Ok::<_, anyhow::Error>((post_ms, readable_ms))
+    })?;
+    let mut post_ms = post_ms;
+    let mut readable_ms = readable_ms;
+    post_ms.sort_by(f64::total_cmp);
+    readable_ms.sort_by(f64::total_cmp);
+    println!(
+        "| records | preloaded children | POST p50 ms | POST p99 ms | acknowledged to readable p50 ms | p99 ms |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {n_records} | {children} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        quantile(&post_ms, 0.5),
+        quantile(&post_ms, 0.99),
+        quantile(&readable_ms, 0.5),
+        quantile(&readable_ms, 0.99)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A practitioner of `agency` signed in: the session token the bench reads with.
+fn bench_session(
+    store: &dyn sightline_store::Store,
+    agency: &sightline_core::AgencyId,
+) -> anyhow::Result<String> {
+    use sightline_app::accounts::{LoginOutcome, NewAccount, Password, Team, Username};
+    let password = sightline_app::accounts::random_token();
+    let now = chrono::Utc::now();
+    sightline_app::accounts::create_account(
+        store,
+        &NewAccount {
+            username: Username::parse("bench.reader")?,
+            password: Password::parse(&password)?,
+            role: sightline_access::Role::Practitioner,
+            agency: agency.clone(),
+            team: Some(Team::parse("duty")?),
+        },
+        &sightline_app::audit::AuditActor::cli(),
+        now,
+    )?;
+    match sightline_app::accounts::login(
+        store,
+        "bench.reader",
+        &password,
+        now,
+        &sightline_web_session_policy(),
+    )? {
+        LoginOutcome::SignedIn { secret, .. } => Ok(secret.as_str().to_owned()),
+        LoginOutcome::Refused { .. } => anyhow::bail!("the bench account could not sign in"),
+    }
+}
+
+fn sightline_web_session_policy() -> sightline_app::accounts::SessionPolicy {
+    sightline_server::ServerConfig::default().web.session
 }

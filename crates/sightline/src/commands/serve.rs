@@ -2,6 +2,7 @@
 
 use crate::DbArg;
 use anyhow::Context;
+use sightline_app::engine::{DuePeriod, DueTimes};
 use sightline_server::{AppState, ServerConfig};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -21,13 +22,44 @@ pub struct ServeArgs {
     /// `X-Forwarded-Proto: https` get Secure cookies without it.
     #[arg(long)]
     secure_cookies: bool,
+    /// Seconds between passes of the ticker (time-based rules, escalation).
+    #[arg(long, default_value_t = 60)]
+    tick_seconds: u64,
+    /// How long a critical alert may stay undecided: `4h` (hours) or `1wd`
+    /// (working days in England and Wales).
+    #[arg(long, default_value = "4h", value_parser = due_period)]
+    due_critical: DuePeriod,
+    /// The same for a high alert.
+    #[arg(long, default_value = "1wd", value_parser = due_period)]
+    due_high: DuePeriod,
+    /// The same for a medium alert.
+    #[arg(long, default_value = "3wd", value_parser = due_period)]
+    due_medium: DuePeriod,
+    /// The same for a low alert.
+    #[arg(long, default_value = "10wd", value_parser = due_period)]
+    due_low: DuePeriod,
+    /// Where alerts go when the child's local authority is not known.
+    #[arg(long, default_value = "team:duty")]
+    duty_team: String,
+}
+
+fn due_period(text: &str) -> Result<DuePeriod, String> {
+    DuePeriod::parse(text).ok_or_else(|| format!("\"{text}\" is not a period like 4h or 3wd"))
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServerConfig {
         body_bytes_max: args.body_bytes_max,
+        tick_interval: std::time::Duration::from_secs(args.tick_seconds.max(1)),
         ..ServerConfig::default()
     };
+    config.engine.due = DueTimes {
+        critical: args.due_critical,
+        high: args.due_high,
+        medium: args.due_medium,
+        low: args.due_low,
+    };
+    config.engine.duty_team = args.duty_team;
     config.web.secure_cookies = args.secure_cookies;
     serve_blocking(&args.db.db, args.addr, config)
 }

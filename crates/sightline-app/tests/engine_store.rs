@@ -1,0 +1,175 @@
+//! The engine against real databases (SQLite and PostgreSQL): alerts written in
+//! the intake transaction equal a batch evaluation of the log; the ticker fires
+//! clocks without new records and escalates overdue alerts, team manager then
+//! head of service; a decided alert does not escalate.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sightline_app::SharedEngine;
+use sightline_app::picture::{
+    alerts_from_firings, evaluate_children, link_records, load_current_records,
+};
+use sightline_core::interchange::{Format, Limits, parse_batch};
+use sightline_store::{AlertFilter, Store};
+use std::collections::BTreeMap;
+
+const SAMPLE: &str = include_str!("../../../examples/sample.jsonl");
+
+fn at(year: i32, month: u32, day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, 12, 0, 0)
+        .single()
+        .expect("instant")
+}
+
+/// Every stored alert: id -> (severity, evidence record ids).
+fn stored(store: &dyn Store) -> BTreeMap<String, (String, Vec<String>)> {
+    store
+        .alerts()
+        .list(&AlertFilter {
+            limit: 1_000,
+            ..AlertFilter::default()
+        })
+        .expect("list")
+        .into_iter()
+        .map(|row| {
+            let mut evidence: Vec<String> = store
+                .alerts()
+                .evidence(&row.id)
+                .expect("evidence")
+                .into_iter()
+                .map(|evidence| format!("{}/{}", evidence.agency, evidence.record_id))
+                .collect();
+            evidence.sort();
+            (row.id, (row.severity, evidence))
+        })
+        .collect()
+}
+
+fn batch(store: &dyn Store, now: DateTime<Utc>) -> BTreeMap<String, (String, Vec<String>)> {
+    let linked = link_records(load_current_records(store, None).expect("load")).expect("linked");
+    let pack = sightline_rules::default_pack().expect("pack");
+    alerts_from_firings(evaluate_children(&linked, &pack, now))
+        .into_iter()
+        .map(|alert| {
+            let mut evidence: Vec<String> = alert
+                .evidence
+                .iter()
+                .map(|evidence| format!("{}/{}", evidence.agency, evidence.record_id))
+                .collect();
+            evidence.sort();
+            (alert.id, (alert.severity.as_str().to_owned(), evidence))
+        })
+        .collect()
+}
+
+#[test]
+fn record_by_record_intake_stores_the_batch_alerts_and_the_ticker_escalates() {
+    for database in sightline_testkit::all_databases() {
+        let store = sightline_store::open(&database.url).expect("open");
+        let received_at = at(2007, 6, 1);
+        let engine = SharedEngine::load_default(store.as_ref(), received_at).expect("engine");
+        // One record per batch, in the order the sample lists them.
+        for line in SAMPLE.lines().filter(|line| !line.trim().is_empty()) {
+            let records = parse_batch(
+                line.as_bytes(),
+                Format::JsonLines,
+                received_at,
+                &Limits::default(),
+            )
+            .expect("valid");
+            sightline_app::ingest_parsed(store.as_ref(), &engine, records, received_at)
+                .expect("stored");
+        }
+        let persisted = stored(store.as_ref());
+        assert!(
+            persisted.len() >= 3,
+            "{:?}: {persisted:?}",
+            database.backend
+        );
+        assert_eq!(
+            persisted,
+            batch(store.as_ref(), received_at),
+            "{:?}",
+            database.backend
+        );
+
+        // Decide one alert; leave the others open.
+        let decided_id = persisted.keys().next().expect("an alert").clone();
+        sightline_app::decisions::record_decision(
+            store.as_ref(),
+            &decided_id,
+            "lead",
+            "strategy_discussion",
+            "Strategy discussion held with police",
+            received_at,
+        )
+        .expect("decided");
+
+        // A month on (wall clock of the tick): clocks that fell due fire without
+        // new records, and every open alert is past due: team manager.
+        let later = received_at + Duration::days(30);
+        let report = engine.tick(store.as_ref(), later).expect("tick");
+        assert_eq!(report.escalated_to_head_of_service, 0);
+        let open = store
+            .alerts()
+            .list(&AlertFilter {
+                status: Some("open".to_owned()),
+                limit: 1_000,
+                ..AlertFilter::default()
+            })
+            .expect("list");
+        assert_eq!(
+            report.escalated_to_team_manager as usize,
+            open.len() - report.alerts.raised as usize
+        );
+        assert_eq!(
+            batch(store.as_ref(), later),
+            stored(store.as_ref()),
+            "{:?}: the tick raised what a batch evaluation at the later time does",
+            database.backend
+        );
+        for row in &open {
+            if row.escalation_level == 1 {
+                assert!(row.routed_to.ends_with("/manager"), "{}", row.routed_to);
+            }
+        }
+        // Another month: head of service; then nothing more.
+        let report = engine
+            .tick(store.as_ref(), later + Duration::days(30))
+            .expect("tick");
+        assert!(report.escalated_to_head_of_service >= 1);
+        engine
+            .tick(store.as_ref(), later + Duration::days(90))
+            .expect("tick");
+        let decided = store
+            .alerts()
+            .get(&decided_id)
+            .expect("get")
+            .expect("alert");
+        assert_eq!(
+            (decided.status.as_str(), decided.escalation_level),
+            ("decided", 0)
+        );
+        let events = store.alerts().events(&decided_id).expect("events");
+        assert!(events.iter().all(|event| event.kind != "escalated"));
+        for row in store
+            .alerts()
+            .list(&AlertFilter {
+                status: Some("open".to_owned()),
+                limit: 1_000,
+                ..AlertFilter::default()
+            })
+            .expect("list")
+        {
+            if row.raised_at_us < sightline_app::to_micros(later) {
+                assert_eq!(row.escalation_level, 2, "{}", row.id);
+                assert!(
+                    row.routed_to.ends_with("/head_of_service"),
+                    "{}",
+                    row.routed_to
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! `/api/v1/alerts` against the real server with a fresh database: a record that
+//! fires a rule is readable as an alert once its POST returns; staff sessions
+//! authenticate; reads and decisions are authorised per child and audited.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sightline_app::accounts::{LoginOutcome, NewAccount, Password, Team, Username};
+use sightline_app::audit::AuditActor;
+use sightline_core::AgencyId;
+use sightline_server::{AppState, ServerConfig};
+use std::sync::Arc;
+
+const GP: &str = "st-annes-gp";
+
+/// Bruises with an inconsistent explanation on a 10-month-old, recorded by a GP.
+const INJURY: &str = r#"{"source": {"agency": "st-annes-gp", "record_id": "GP-2007-0113", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2007-01-13T10:20:00Z", "recorded_at": "2007-01-13T11:02:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "943 476 5919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male"}], "findings": [{"code": "injury", "type": "bruise", "site": "face", "count": 2, "explanation": "inconsistent"}]}"#;
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    gp_token: String,
+    store: Arc<dyn sightline_store::Store>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/alerts.db", dir.path().display());
+        let store: Arc<dyn sightline_store::Store> =
+            Arc::from(sightline_store::open(&url).expect("open store"));
+        let gp = AgencyId::parse(GP).expect("agency");
+        let gp_token = sightline_app::create_token(store.as_ref(), &gp, chrono::Utc::now())
+            .expect("token")
+            .secret;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState::load(store.clone(), ServerConfig::default()).expect("engine");
+        tokio::spawn(sightline_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            gp_token,
+            store,
+            _dir: dir,
+        }
+    }
+
+    /// Creates a practitioner of `agency` and signs them in: the session token.
+    fn session(&self, username: &str, agency: &str) -> (String, String) {
+        let password = "correct horse battery staple";
+        sightline_app::accounts::create_account(
+            self.store.as_ref(),
+            &NewAccount {
+                username: Username::parse(username).expect("username"),
+                password: Password::parse(password).expect("password"),
+                role: sightline_access::Role::Practitioner,
+                agency: AgencyId::parse(agency).expect("agency"),
+                team: Some(Team::parse("duty").expect("team")),
+            },
+            &AuditActor::cli(),
+            chrono::Utc::now(),
+        )
+        .expect("account");
+        match sightline_app::accounts::login(
+            self.store.as_ref(),
+            username,
+            password,
+            chrono::Utc::now(),
+            &sightline_web::WebConfig::default().session,
+        )
+        .expect("login")
+        {
+            LoginOutcome::SignedIn { secret, .. } => {
+                (secret.as_str().to_owned(), secret.csrf_token())
+            }
+            LoginOutcome::Refused { .. } => panic!("refused"),
+        }
+    }
+
+    async fn submit(&self, body: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/records", self.base))
+            .bearer_auth(&self.gp_token)
+            .header("content-type", "application/x-ndjson")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
+    async fn get(&self, session: Option<&str>, path: &str) -> (StatusCode, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(session) = session {
+            request = request.bearer_auth(session);
+        }
+        let response = request.send().await.expect("get");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn decide(&self, session: &str, id: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/alerts/{id}/decision", self.base))
+            .bearer_auth(session)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    fn audit_actions(&self) -> Vec<(String, String, String)> {
+        sightline_app::audit::recent_entries(self.store.as_ref(), None, 1_000)
+            .expect("audit")
+            .into_iter()
+            .map(|row| (row.actor_username, row.action, row.outcome))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_raised_at_intake_is_read_decided_once_and_audited() {
+    let app = TestApp::spawn().await;
+    let (gp_session, gp_csrf) = app.session("gp.worker", GP);
+    let (other_session, _) = app.session("other.worker", "riverside-la");
+
+    let (status, _) = app.get(None, "/api/v1/alerts").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.get(Some(&app.gp_token), "/api/v1/alerts").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an agency token is not a session"
+    );
+
+    let counts = app.submit(INJURY).await;
+    assert!(counts["alerts_raised"].as_u64().expect("count") >= 1);
+
+    // Readable as soon as the POST returned: written in its transaction.
+    let (status, page) = app.get(Some(&gp_session), "/api/v1/alerts").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let alerts = page["alerts"].as_array().expect("alerts");
+    assert_eq!(
+        alerts.len() as u64,
+        counts["alerts_raised"].as_u64().unwrap()
+    );
+    let alert = alerts
+        .iter()
+        .find(|alert| alert["rule"] == "injury_unexplained")
+        .expect("the unexplained injury alert");
+    assert_eq!(alert["status"], "open");
+    assert_eq!(alert["restricted"], false);
+    assert_eq!(alert["raised_at"], "2007-01-13T11:02:00Z");
+    assert_eq!(alert["routed_to"], "team:duty");
+    assert!(alert["explanation"].as_str().expect("explanation").len() > 10);
+    let id = alert["id"].as_str().expect("id").to_owned();
+    let child = alert["child"].as_str().expect("child").to_owned();
+
+    // Filters.
+    let (_, page) = app
+        .get(
+            Some(&gp_session),
+            &format!("/api/v1/alerts?child={child}&status=open"),
+        )
+        .await;
+    assert_eq!(page["alerts"].as_array().unwrap().len(), alerts.len());
+    let (_, page) = app
+        .get(Some(&gp_session), "/api/v1/alerts?child=p-nobody")
+        .await;
+    assert_eq!(page["alerts"], json!([]));
+    let (_, page) = app
+        .get(Some(&gp_session), "/api/v1/alerts?overdue=true")
+        .await;
+    assert_eq!(page["alerts"], json!([]), "nothing is due yet");
+    let (status, _) = app
+        .get(Some(&gp_session), "/api/v1/alerts?severity=urgent")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app
+        .get(Some(&gp_session), "/api/v1/alerts?limit=1001")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Another agency's practitioner, with no relationship to the child, sees
+    // that an alert exists but not what it says, and cannot open or decide it.
+    let (_, page) = app.get(Some(&other_session), "/api/v1/alerts").await;
+    let restricted = &page["alerts"][0];
+    assert_eq!(restricted["restricted"], true);
+    assert_eq!(restricted["explanation"], Value::Null);
+    let (status, _) = app
+        .get(Some(&other_session), &format!("/api/v1/alerts/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .decide(
+            &other_session,
+            &id,
+            json!({"decision": "visit", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The alert with its evidence and history.
+    let (status, detail) = app
+        .get(Some(&gp_session), &format!("/api/v1/alerts/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        detail["evidence"],
+        json!([{"agency": GP, "record_id": "GP-2007-0113", "version": 1}])
+    );
+    assert_eq!(detail["events"][0]["kind"], "raised");
+    let (status, _) = app
+        .get(Some(&gp_session), "/api/v1/alerts/a-0000000000000000")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Decisions: the vocabulary and a reason, once.
+    for bad in [
+        json!({"decision": "ignore", "reason": "no"}),
+        json!({"decision": "visit", "reason": "   "}),
+    ] {
+        let (status, body) = app.decide(&gp_session, &id, bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_decision");
+    }
+    let (status, _) = app
+        .decide(
+            &gp_session,
+            "a-0000000000000000",
+            json!({"decision": "visit", "reason": "Home visit booked"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // By cookie, a POST needs the CSRF token.
+    let by_cookie = |csrf: Option<&str>| {
+        let mut request = app
+            .client
+            .post(format!("{}/api/v1/alerts/{id}/decision", app.base))
+            .header("cookie", format!("sightline_session={gp_session}"))
+            .json(&json!({"decision": "visit", "reason": "Home visit booked for tomorrow"}));
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.send()
+    };
+    let response = by_cookie(None).await.expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = by_cookie(Some(&gp_csrf)).await.expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    let decided: Value = response.json().await.expect("json");
+    assert_eq!(decided["alert"]["status"], "decided");
+    let last = decided["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "decided");
+    assert_eq!(last["decision"], "visit");
+    assert_eq!(last["actor"], "gp.worker");
+    let (status, body) = app
+        .decide(
+            &gp_session,
+            &id,
+            json!({"decision": "medical", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, page) = app
+        .get(Some(&gp_session), "/api/v1/alerts?status=decided")
+        .await;
+    assert_eq!(page["alerts"][0]["id"], id.as_str());
+
+    // Every read and write was authorised and recorded.
+    let audited = app.audit_actions();
+    let count = |user: &str, action: &str, outcome: &str| {
+        audited
+            .iter()
+            .filter(|(who, what, how)| who == user && what == action && how == outcome)
+            .count()
+    };
+    assert!(count("gp.worker", "view_child", "full") >= 4, "{audited:?}");
+    assert_eq!(
+        count("gp.worker", "write_about_child", "full"),
+        2,
+        "{audited:?}"
+    );
+    assert!(
+        count("other.worker", "view_child", "minimal") >= 2,
+        "{audited:?}"
+    );
+    assert_eq!(
+        count("other.worker", "write_about_child", "deny"),
+        1,
+        "{audited:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_alert_routes_appear_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let (status, document) = app.get(None, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/alerts",
+        "/api/v1/alerts/{id}",
+        "/api/v1/alerts/{id}/decision",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(document["components"]["securitySchemes"]["session"].is_object());
+}
