@@ -1,13 +1,17 @@
 //! Intake: validated records into the log, all-or-nothing per batch.
 
+use crate::engine::{AlertsWritten, Engine, EngineError, SharedEngine};
+use crate::picture::LoadedRecord;
 use crate::to_micros;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
+use sightline_core::Record;
 use sightline_core::interchange::{
     self, BatchRejected, Limits, ParsedRecord, Position, Problem, ProblemSink,
 };
 use sightline_store::{AppendOutcome, NewRecord, Store, StoreError, WriteTx};
+use std::sync::RwLockWriteGuard;
 
 /// What a stored batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -24,6 +28,8 @@ pub struct IngestSummary {
     pub duplicate_with_different_content: u64,
     /// Of the stored, those that replaced a lower version as the current one.
     pub superseded: u64,
+    /// The alerts the batch raised or updated (in the same transaction).
+    pub alerts: AlertsWritten,
 }
 
 impl IngestSummary {
@@ -50,15 +56,18 @@ pub enum IngestError {
     /// The store failed; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The engine failed (linkage or reading the log); nothing was stored.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
 }
 
-/// A validated record's log row, ready to append. The parsed record itself is
-/// dropped where it was parsed (on a worker thread), so the appending thread only
-/// writes rows.
+/// A validated record's log row, ready to append, with the parsed record (which
+/// the engine adds to the picture once it is stored).
 #[derive(Debug)]
 pub struct PreparedRecord {
     pub position: Position,
     pub row: NewRecord,
+    pub record: Record,
 }
 
 /// The content hash of a record body: BLAKE3, which tells whether a re-sent
@@ -86,7 +95,11 @@ pub fn prepare(parsed: ParsedRecord, received_at: DateTime<Utc>) -> PreparedReco
         content_hash: content_hash(&body),
         body,
     };
-    PreparedRecord { position, row }
+    PreparedRecord {
+        position,
+        row,
+        record,
+    }
 }
 
 /// Parses, validates and prepares a chunk of JSON Lines (whole lines;
@@ -114,32 +127,45 @@ pub fn prepare_json_lines(
         .collect()
 }
 
-/// Stores an already validated batch in one transaction.
+/// Stores an already validated batch in one transaction, with the alerts it
+/// raises (see [`crate::engine`]).
 pub fn ingest_parsed(
     store: &dyn Store,
+    engine: &SharedEngine,
     records: Vec<ParsedRecord>,
     received_at: DateTime<Utc>,
-) -> Result<IngestSummary, StoreError> {
+) -> Result<IngestSummary, IngestError> {
     let prepared: Vec<PreparedRecord> = records
         .into_par_iter()
         .map(|parsed| prepare(parsed, received_at))
         .collect();
-    let mut tx = store.begin()?;
-    let mut summary = IngestSummary::default();
-    append_chunk(tx.as_mut(), prepared, &mut summary)?;
-    tx.commit()?;
-    Ok(summary)
+    let mut batch = BatchIngest::begin(store, engine, received_at, Limits::default())?;
+    batch.append_valid(prepared)?;
+    batch.finish()
 }
 
-/// Appends prepared records in one call and counts the outcomes.
+/// Appends prepared records in one call, counts the outcomes and keeps the
+/// stored records for the engine.
 fn append_chunk(
     tx: &mut dyn WriteTx,
     records: Vec<PreparedRecord>,
     summary: &mut IngestSummary,
+    mut stored: Option<&mut Vec<LoadedRecord>>,
+    received_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rows: Vec<NewRecord> = records.into_iter().map(|prepared| prepared.row).collect();
-    for outcome in tx.append(&rows)? {
+    let (rows, parsed): (Vec<NewRecord>, Vec<Record>) = records
+        .into_iter()
+        .map(|prepared| (prepared.row, prepared.record))
+        .unzip();
+    for (outcome, record) in tx.append(&rows)?.into_iter().zip(parsed) {
         summary.count(outcome);
+        if let (AppendOutcome::Stored { seq, .. }, Some(stored)) = (outcome, stored.as_mut()) {
+            stored.push(LoadedRecord {
+                seq,
+                record,
+                received_at,
+            });
+        }
     }
     Ok(())
 }
@@ -149,6 +175,12 @@ fn append_chunk(
 /// valid.
 pub struct BatchIngest<'s> {
     tx: Box<dyn WriteTx + 's>,
+    /// Held from before the transaction begins until it commits, so batches reach
+    /// the engine in log order and readers never see uncommitted records.
+    /// `None` only for the log-only baseline of the intake benchmark.
+    engine: Option<RwLockWriteGuard<'s, Engine>>,
+    /// The records stored so far (current or not: the engine decides).
+    stored: Vec<LoadedRecord>,
     /// Problems of the file being read.
     problems: ProblemSink,
     /// Files already read that had problems.
@@ -170,11 +202,36 @@ pub struct FileRejected {
 impl<'s> BatchIngest<'s> {
     pub fn begin(
         store: &'s dyn Store,
+        engine: &'s SharedEngine,
         received_at: DateTime<Utc>,
         limits: Limits,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, IngestError> {
+        let engine = engine.write(store, received_at)?;
         Ok(BatchIngest {
             tx: store.begin()?,
+            engine: Some(engine),
+            stored: Vec::new(),
+            problems: ProblemSink::new(limits.problems_max),
+            rejected_files: Vec::new(),
+            summary: IngestSummary::default(),
+            n_records_in_file: 0,
+            received_at,
+            limits,
+        })
+    }
+
+    /// A batch that only appends to the log, raising no alerts: the baseline
+    /// `sightline bench ingest --no-engine` measures the engine against. Not for
+    /// real intake, which must raise alerts in the records' transaction.
+    pub fn begin_log_only(
+        store: &'s dyn Store,
+        received_at: DateTime<Utc>,
+        limits: Limits,
+    ) -> Result<Self, IngestError> {
+        Ok(BatchIngest {
+            tx: store.begin()?,
+            engine: None,
+            stored: Vec::new(),
             problems: ProblemSink::new(limits.problems_max),
             rejected_files: Vec::new(),
             summary: IngestSummary::default(),
@@ -228,9 +285,21 @@ impl<'s> BatchIngest<'s> {
         // Once the batch is known to be invalid nothing more is appended: the
         // transaction will be rolled back, and the rest is only validated.
         if self.is_valid_so_far() {
-            append_chunk(self.tx.as_mut(), valid, &mut self.summary)?;
+            self.append_valid(valid)?;
         }
         Ok(())
+    }
+
+    fn append_valid(&mut self, valid: Vec<PreparedRecord>) -> Result<(), StoreError> {
+        // The log-only baseline keeps nothing for an engine.
+        let stored = self.engine.is_some().then_some(&mut self.stored);
+        append_chunk(
+            self.tx.as_mut(),
+            valid,
+            &mut self.summary,
+            stored,
+            self.received_at,
+        )
     }
 
     /// When the batch started (every record's `received_at`).
@@ -260,13 +329,45 @@ impl<'s> BatchIngest<'s> {
 
     /// Commits when every record was valid; otherwise rolls back and returns the
     /// problems of each file that had any.
+    ///
+    /// Before the commit the engine adds the stored records and writes the alerts
+    /// they raise in the same transaction (evaluated at `received_at`). If
+    /// anything fails from there on, the engine is marked stale and reloads from
+    /// the log before its next use.
     pub fn finish(self) -> Result<IngestSummary, IngestError> {
-        if !self.rejected_files.is_empty() {
-            // Dropping the transaction rolls it back.
-            return Err(IngestError::Rejected(self.rejected_files));
+        let BatchIngest {
+            mut tx,
+            mut engine,
+            stored,
+            rejected_files,
+            mut summary,
+            received_at,
+            ..
+        } = self;
+        if !rejected_files.is_empty() {
+            // Dropping the transaction rolls it back; the engine saw nothing.
+            return Err(IngestError::Rejected(rejected_files));
         }
-        self.tx.commit()?;
-        Ok(self.summary)
+        let Some(engine) = engine.as_mut() else {
+            tx.commit()?;
+            return Ok(summary);
+        };
+        let committed = engine
+            .on_intake(tx.as_mut(), stored, received_at)
+            .and_then(|alerts| {
+                tx.commit()?;
+                Ok(alerts)
+            });
+        match committed {
+            Ok(alerts) => {
+                summary.alerts = alerts;
+                Ok(summary)
+            }
+            Err(error) => {
+                engine.mark_stale();
+                Err(error.into())
+            }
+        }
     }
 }
 
@@ -287,19 +388,21 @@ mod tests {
         )
     }
 
-    fn store() -> (tempfile::TempDir, Box<dyn Store>) {
+    fn store() -> (tempfile::TempDir, Box<dyn Store>, SharedEngine) {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}/test.db", dir.path().display());
         let store = sightline_store::open(&url).expect("open");
-        (dir, store)
+        let engine = SharedEngine::load_default(store.as_ref(), received_at()).expect("engine");
+        (dir, store, engine)
     }
 
     #[test]
     fn chunks_commit_together_or_not_at_all() {
-        let (_dir, store) = store();
+        let (_dir, store, engine) = store();
         let good = [line("A", 1, "2006-03-01"), line("B", 1, "2006-03-01")].join("\n");
         let mut batch =
-            BatchIngest::begin(store.as_ref(), received_at(), Limits::default()).expect("begin");
+            BatchIngest::begin(store.as_ref(), &engine, received_at(), Limits::default())
+                .expect("begin");
         batch.push_json_lines(good.as_bytes(), 1).expect("push");
         batch
             .push_json_lines(line("C", 1, "2006-13-01").as_bytes(), 3)
@@ -317,7 +420,8 @@ mod tests {
         assert_eq!(store.count_records().expect("count"), 0, "nothing stored");
 
         let mut batch =
-            BatchIngest::begin(store.as_ref(), received_at(), Limits::default()).expect("begin");
+            BatchIngest::begin(store.as_ref(), &engine, received_at(), Limits::default())
+                .expect("begin");
         batch.push_json_lines(good.as_bytes(), 1).expect("push");
         batch.end_file("a.jsonl");
         let summary = batch.finish().expect("valid");
@@ -326,7 +430,7 @@ mod tests {
 
     #[test]
     fn duplicates_and_versions_are_counted() {
-        let (_dir, store) = store();
+        let (_dir, store, engine) = store();
         let batch = [
             line("A", 1, "2006-03-01"),
             line("A", 2, "2006-03-02"),
@@ -340,7 +444,8 @@ mod tests {
             &Limits::default(),
         )
         .expect("valid");
-        let summary = ingest_parsed(store.as_ref(), parsed, received_at()).expect("stored");
+        let summary =
+            ingest_parsed(store.as_ref(), &engine, parsed, received_at()).expect("stored");
         assert_eq!(
             summary,
             IngestSummary {
@@ -348,7 +453,8 @@ mod tests {
                 stored: 2,
                 duplicate: 1,
                 duplicate_with_different_content: 0,
-                superseded: 1
+                superseded: 1,
+                alerts: summary.alerts,
             }
         );
         let changed = interchange::parse_batch(
@@ -358,7 +464,8 @@ mod tests {
             &Limits::default(),
         )
         .expect("valid");
-        let summary = ingest_parsed(store.as_ref(), changed, received_at()).expect("stored");
+        let summary =
+            ingest_parsed(store.as_ref(), &engine, changed, received_at()).expect("stored");
         assert_eq!(summary.duplicate_with_different_content, 1);
     }
 }

@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod decisions;
+pub mod engine;
 pub mod evaluate;
 pub mod ingest;
 pub mod persons;
@@ -15,6 +17,7 @@ pub mod picture;
 pub mod tokens;
 pub mod views;
 
+pub use engine::{Engine, EngineConfig, EngineError, SharedEngine};
 pub use ingest::{
     BatchIngest, FileRejected, IngestError, IngestSummary, PreparedRecord, content_hash,
     ingest_parsed, prepare, prepare_json_lines,

@@ -29,6 +29,8 @@ const CHILD_AGE_YEARS: i32 = 18;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PictureError {
+    #[error("the rule pack has {0} error(s)")]
+    RulePack(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("linkage failed: {0}")]
@@ -57,9 +59,28 @@ pub fn load_current_records(
     store: &dyn Store,
     as_of: Option<DateTime<Utc>>,
 ) -> Result<Vec<LoadedRecord>, PictureError> {
+    Ok(load_current_records_after(store, as_of, None)?.records)
+}
+
+/// The current versions among the log rows after `after_seq`, and the highest
+/// `seq` read.
+pub struct LoadedLog {
+    pub records: Vec<LoadedRecord>,
+    /// The highest `seq` read (current or not); `None` when nothing was read.
+    pub last_seq: Option<i64>,
+}
+
+/// [`load_current_records`] over the rows after `after_seq` only: the highest
+/// version of each record among them, in log order of those versions.
+pub fn load_current_records_after(
+    store: &dyn Store,
+    as_of: Option<DateTime<Utc>>,
+    after_seq: Option<i64>,
+) -> Result<LoadedLog, PictureError> {
     const PAGE: u32 = 10_000;
     let mut current: HashMap<(String, String), LoadedRecord> = HashMap::new();
-    let mut after_seq = None;
+    let mut after_seq = after_seq;
+    let mut last_seq = None;
     loop {
         let page = store.list_records(&RecordFilter {
             after_seq,
@@ -67,6 +88,7 @@ pub fn load_current_records(
             ..RecordFilter::default()
         })?;
         for stored in &page {
+            last_seq = last_seq.max(Some(stored.seq));
             let received_at = crate::from_micros(stored.received_at_us);
             if as_of.is_some_and(|as_of| crate::from_micros(stored.recorded_at_us) > as_of) {
                 continue;
@@ -99,7 +121,7 @@ pub fn load_current_records(
     }
     let mut records: Vec<LoadedRecord> = current.into_values().collect();
     records.sort_by_key(|loaded| loaded.seq);
-    Ok(records)
+    Ok(LoadedLog { records, last_seq })
 }
 
 /// One person mention: which record, which of its persons.
@@ -119,6 +141,19 @@ pub struct LinkedRecords {
     pub index: LinkageIndex,
     /// For each record, the person id of each of its persons.
     person_ids_by_record: Vec<Vec<String>>,
+    /// The linkage cluster of each mention as of the last relabelling (parallel
+    /// to `mentions`): tells which mentions an addition moved.
+    cluster_of_mention: Vec<u32>,
+}
+
+/// What [`LinkedRecords::add_records`] changed.
+#[derive(Debug, Default)]
+pub struct LinkDelta {
+    /// The indexes (into `records`) of the records added.
+    pub added_records: std::ops::Range<usize>,
+    /// Earlier mentions whose person changed (clusters merged or split by the new
+    /// mentions): the mention index and the person id it had before.
+    pub moved: Vec<(usize, String)>,
 }
 
 impl LinkedRecords {
@@ -145,6 +180,110 @@ impl LinkedRecords {
     pub fn person_of(&self, mention: MentionRef) -> &sightline_core::Person {
         &self.records[mention.record_idx].record.persons[mention.person_idx]
     }
+
+    /// Adds records (later in the log than every record held) one mention at a
+    /// time with the frozen model ([`LinkageIndex::add`]), then gives every mention
+    /// whose cluster changed its new person id. The result is the one
+    /// [`link_records`] gives over all the records with the same model (the
+    /// linkage index links in order either way). On an error the value is left
+    /// half-updated: drop it and link again.
+    pub fn add_records(&mut self, records: Vec<LoadedRecord>) -> Result<LinkDelta, PictureError> {
+        let first_record = self.records.len();
+        let n_old_mentions = self.mentions.len();
+        for loaded in records {
+            let record_idx = self.records.len();
+            for person_idx in 0..loaded.record.persons.len() {
+                self.index.add(&mention_input(&loaded.record, person_idx))?;
+                self.mentions.push(MentionRef {
+                    record_idx,
+                    person_idx,
+                });
+            }
+            self.person_ids_by_record
+                .push(vec![String::new(); loaded.record.persons.len()]);
+            self.records.push(loaded);
+        }
+        let clusters = self.index.persons();
+        let mut moved = Vec::new();
+        for (mention_idx, mention) in self.mentions.iter().enumerate() {
+            let cluster = clusters
+                .get(mention_idx)
+                .copied()
+                .unwrap_or(mention_idx as u32);
+            let is_new = mention_idx >= n_old_mentions;
+            if !is_new && self.cluster_of_mention.get(mention_idx) == Some(&cluster) {
+                continue;
+            }
+            // A cluster's label is its smallest mention: the earliest, whose key
+            // gives the person id (as in the batch linkage).
+            let person_id = person_id_for(self.index.key_of(cluster));
+            if is_new {
+                self.cluster_of_mention.push(cluster);
+                self.person_of_mention.push(person_id.clone());
+            } else {
+                if let Some(slot) = self.cluster_of_mention.get_mut(mention_idx) {
+                    *slot = cluster;
+                }
+                if let Some(slot) = self.person_of_mention.get_mut(mention_idx) {
+                    let before = std::mem::replace(slot, person_id.clone());
+                    if before != person_id {
+                        moved.push((mention_idx, before));
+                    }
+                }
+            }
+            if let Some(slot) = self
+                .person_ids_by_record
+                .get_mut(mention.record_idx)
+                .and_then(|ids| ids.get_mut(mention.person_idx))
+            {
+                *slot = person_id;
+            }
+        }
+        Ok(LinkDelta {
+            added_records: first_record..self.records.len(),
+            moved,
+        })
+    }
+
+    /// The mentions of records `records` (a range of record indexes).
+    pub fn mentions_of_records(&self, records: std::ops::Range<usize>) -> Vec<MentionRef> {
+        let first = self
+            .mentions
+            .partition_point(|mention| mention.record_idx < records.start);
+        let end = self
+            .mentions
+            .partition_point(|mention| mention.record_idx < records.end);
+        self.mentions.get(first..end).unwrap_or_default().to_vec()
+    }
+}
+
+/// The linkage input of `persons[person_idx]` of `record`.
+fn mention_input(record: &Record, person_idx: usize) -> MentionInput {
+    let no_lines: &[String] = &[];
+    let person = record.persons.get(person_idx);
+    let nhs_number = person
+        .and_then(|person| person.nhs_number.as_ref())
+        .map(|number| number.digits());
+    let dob = person
+        .and_then(|person| person.dob.or(person.expected_dob))
+        .map(|dob| dob.to_string());
+    let address = person.and_then(|person| person.address.as_ref());
+    UkPersonMention {
+        agency: record.source.agency.as_str(),
+        record_id: record.source.record_id.as_str(),
+        person_ref: person.map_or("", |person| person.person_ref.as_str()),
+        source_person_id: person.and_then(|person| person.source_person_id.as_deref()),
+        nhs_number: nhs_number.as_deref(),
+        given_names: person.and_then(|person| person.given_names.as_deref()),
+        family_name: person.and_then(|person| person.family_name.as_deref()),
+        dob: dob.as_deref(),
+        sex: person.and_then(|person| person.sex.map(Sex::as_str)),
+        address_lines: address.map_or(no_lines, |address| address.lines.as_slice()),
+        postcode: address
+            .and_then(|address| address.postcode.as_ref())
+            .map(|postcode| postcode.as_str()),
+    }
+    .to_mention()
 }
 
 /// The mention key the linkage uses: `agency/record_id/ref`.
@@ -194,35 +333,8 @@ pub fn mention_inputs(records: &[LoadedRecord]) -> (Vec<MentionRef>, Vec<Mention
     let mut mentions = Vec::new();
     let mut inputs: Vec<MentionInput> = Vec::new();
     for (record_idx, loaded) in records.iter().enumerate() {
-        let record = &loaded.record;
-        for (person_idx, person) in record.persons.iter().enumerate() {
-            let nhs_number = person.nhs_number.as_ref().map(|number| number.digits());
-            let dob = person
-                .dob
-                .or(person.expected_dob)
-                .map(|dob| dob.to_string());
-            let postcode = person
-                .address
-                .as_ref()
-                .and_then(|address| address.postcode.as_ref());
-            let no_lines: &[String] = &[];
-            let mention = UkPersonMention {
-                agency: record.source.agency.as_str(),
-                record_id: record.source.record_id.as_str(),
-                person_ref: &person.person_ref,
-                source_person_id: person.source_person_id.as_deref(),
-                nhs_number: nhs_number.as_deref(),
-                given_names: person.given_names.as_deref(),
-                family_name: person.family_name.as_deref(),
-                dob: dob.as_deref(),
-                sex: person.sex.map(Sex::as_str),
-                address_lines: person
-                    .address
-                    .as_ref()
-                    .map_or(no_lines, |address| address.lines.as_slice()),
-                postcode: postcode.map(|postcode| postcode.as_str()),
-            };
-            inputs.push(mention.to_mention());
+        for person_idx in 0..loaded.record.persons.len() {
+            inputs.push(mention_input(&loaded.record, person_idx));
             mentions.push(MentionRef {
                 record_idx,
                 person_idx,
@@ -269,6 +381,7 @@ impl LinkedRecords {
             person_of_mention: Vec::new(),
             index,
             person_ids_by_record: Vec::new(),
+            cluster_of_mention: Vec::new(),
         };
         linked.relabel();
         linked
@@ -280,6 +393,7 @@ impl LinkedRecords {
         // A person's id comes from its earliest mention, so it does not depend on
         // the linkage's internal cluster numbering.
         let clusters = self.index.persons();
+        self.cluster_of_mention = clusters.to_vec();
         let mut first_mention_of_cluster: HashMap<u32, usize> = HashMap::new();
         for (mention_idx, cluster) in clusters.iter().enumerate() {
             first_mention_of_cluster
@@ -371,12 +485,21 @@ pub fn person_facts(linked: &LinkedRecords) -> BTreeMap<String, PersonFacts> {
     linked
         .persons()
         .into_iter()
-        .map(|(person_id, mentions)| (person_id.to_owned(), facts_of(linked, person_id, mentions)))
+        .map(|(person_id, mentions)| {
+            (
+                person_id.to_owned(),
+                facts_of_person(linked, person_id, mentions),
+            )
+        })
         .collect()
 }
 
-/// What the mentions of one person say about them, most common value first.
-pub fn facts_of(linked: &LinkedRecords, person_id: &str, mentions: Vec<MentionRef>) -> PersonFacts {
+/// What the mentions of one person say about them (`mentions` in linkage order).
+pub fn facts_of_person(
+    linked: &LinkedRecords,
+    person_id: &str,
+    mentions: Vec<MentionRef>,
+) -> PersonFacts {
     let persons: Vec<&sightline_core::Person> = mentions
         .iter()
         .map(|mention| linked.person_of(*mention))
@@ -557,17 +680,36 @@ pub struct AddressIndex {
 
 impl AddressIndex {
     pub fn new(linked: &LinkedRecords) -> Self {
-        let mut by_address: HashMap<String, Vec<MentionRef>> = HashMap::new();
-        for mention in &linked.mentions {
+        let mut index = AddressIndex {
+            by_address: HashMap::new(),
+        };
+        index.add(linked, &linked.mentions);
+        index
+    }
+
+    /// Indexes more mentions (later than every mention indexed).
+    pub fn add(&mut self, linked: &LinkedRecords, mentions: &[MentionRef]) {
+        for mention in mentions {
             let person = linked.person_of(*mention);
             if person.role == Role::Professional {
                 continue;
             }
             if let Some(key) = person.address.as_ref().and_then(address_key) {
-                by_address.entry(key).or_default().push(*mention);
+                self.by_address.entry(key).or_default().push(*mention);
             }
         }
-        AddressIndex { by_address }
+    }
+
+    /// The mentions recorded at the same address as `mention` (itself included);
+    /// empty when it has no usable address.
+    pub fn at_same_address(&self, linked: &LinkedRecords, mention: MentionRef) -> &[MentionRef] {
+        linked
+            .person_of(mention)
+            .address
+            .as_ref()
+            .and_then(address_key)
+            .and_then(|key| self.by_address.get(&key))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Mentions of adults that a record places at the child's address: the

@@ -33,7 +33,8 @@ fn sample_store() -> (sightline_testkit::TestDatabase, Box<dyn Store>) {
         &Limits::default(),
     )
     .unwrap();
-    sightline_app::ingest_parsed(store.as_ref(), records, instant(1)).unwrap();
+    let engine = sightline_app::SharedEngine::load_default(store.as_ref(), instant(1)).unwrap();
+    sightline_app::ingest_parsed(store.as_ref(), &engine, records, instant(1)).unwrap();
     (database, store)
 }
 

@@ -28,7 +28,9 @@ fn linked_sample() -> (
         &Limits::default(),
     )
     .expect("valid sample");
-    sightline_app::ingest_parsed(store.as_ref(), records, received_at).expect("stored");
+    let engine =
+        sightline_app::SharedEngine::load_default(store.as_ref(), received_at).expect("engine");
+    sightline_app::ingest_parsed(store.as_ref(), &engine, records, received_at).expect("stored");
     let loaded = load_current_records(store.as_ref(), None).expect("load");
     (database, link_records(loaded).expect("linked"))
 }

@@ -108,6 +108,28 @@ impl From<sightline_store::StoreError> for ApiError {
     }
 }
 
+impl From<sightline_app::EngineError> for ApiError {
+    fn from(error: sightline_app::EngineError) -> Self {
+        // Engine errors name record ids at most, never personal data.
+        tracing::error!(error = %error, "engine error");
+        ApiError::internal()
+    }
+}
+
+impl From<sightline_app::IngestError> for ApiError {
+    fn from(error: sightline_app::IngestError) -> Self {
+        match error {
+            sightline_app::IngestError::Store(error) => error.into(),
+            sightline_app::IngestError::Engine(error) => error.into(),
+            sightline_app::IngestError::Rejected(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_batch",
+                "batch rejected; nothing was stored",
+            ),
+        }
+    }
+}
+
 impl From<sightline_app::TokenError> for ApiError {
     fn from(error: sightline_app::TokenError) -> Self {
         tracing::error!(error = %error, "token lookup failed");

@@ -7,6 +7,7 @@
 //! Invariant: request logs name the matched route template, never the raw path or
 //! query (which can carry record ids or names).
 
+mod alerts;
 mod auth;
 mod error;
 mod persons;
@@ -37,6 +38,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// The web UI's settings (cookies, session timeouts, lock-out).
     pub web: sightline_web::WebConfig,
+    /// How often the background ticker re-evaluates time-based rules and
+    /// escalates overdue alerts.
+    pub tick_interval: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +52,7 @@ impl Default for ServerConfig {
                 ..Limits::default()
             },
             web: sightline_web::WebConfig::default(),
+            tick_interval: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -57,6 +62,24 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
+    /// The intake engine: every intake goes through it, and the ticker runs it.
+    pub engine: sightline_app::SharedEngine,
+}
+
+impl AppState {
+    /// Opens the engine over `store` (reads and links the whole log) with the
+    /// default rule pack.
+    pub fn load(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+    ) -> Result<AppState, sightline_app::EngineError> {
+        let engine = sightline_app::SharedEngine::load_default(store.as_ref(), chrono::Utc::now())?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            engine,
+        })
+    }
 }
 
 #[derive(OpenApi)]
@@ -70,6 +93,7 @@ pub struct AppState {
     tags(
         (name = "records", description = "Intake and the record log"),
         (name = "persons", description = "Persons across agencies and clerical review of the linkage (staff session)"),
+        (name = "alerts", description = "Alerts raised at intake, and decisions on them (staff sessions)"),
     ),
 )]
 struct ApiDoc;
@@ -92,12 +116,14 @@ impl Modify for BearerAuth {
         );
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
-                utoipa::openapi::security::ApiKeyValue::with_description(
-                    sightline_web::SESSION_COOKIE,
-                    "A staff session from signing in at /login; writes also send X-CSRF-Token",
-                ),
-            )),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A staff session token (the value of the sightline_session cookie after logging in); the cookie itself is accepted too, with X-CSRF-Token on POST",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -110,6 +136,9 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(persons::get_person))
         .routes(routes!(persons::search))
         .routes(routes!(persons::review, persons::record_decision))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::get_alert))
+        .routes(routes!(alerts::decide_alert))
         .split_for_parts()
 }
 
@@ -178,13 +207,51 @@ async fn healthz(
     axum::Json(serde_json::json!({"status": "ok", "backend": state.store.backend().to_string()}))
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, with the ticker running in the background.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let ticker = tokio::spawn(run_ticker(state.clone()));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    ticker.abort();
+    served
+}
+
+/// Every `tick_interval` (wall clock): time-based re-evaluation and escalation
+/// ([`sightline_app::SharedEngine::tick`]). The first pass runs at once, so
+/// clocks that fell due while the server was down fire on start.
+async fn run_ticker(state: AppState) {
+    let mut interval = tokio::time::interval(state.config.tick_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let (engine, store) = (state.engine.clone(), state.store.clone());
+        let ticked =
+            tokio::task::spawn_blocking(move || engine.tick(store.as_ref(), chrono::Utc::now()))
+                .await;
+        match ticked {
+            Ok(Ok(report)) => {
+                if report.alerts.raised > 0
+                    || report.alerts.updated > 0
+                    || report.escalated_to_team_manager > 0
+                    || report.escalated_to_head_of_service > 0
+                {
+                    tracing::info!(
+                        children = report.alerts.children,
+                        raised = report.alerts.raised,
+                        updated = report.alerts.updated,
+                        escalated_to_team_manager = report.escalated_to_team_manager,
+                        escalated_to_head_of_service = report.escalated_to_head_of_service,
+                        "tick"
+                    );
+                }
+            }
+            Ok(Err(error)) => tracing::error!(error = %error, "tick failed"),
+            Err(error) => tracing::error!(error = %error, "tick task failed"),
+        }
+    }
 }

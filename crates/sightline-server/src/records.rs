@@ -29,6 +29,11 @@ pub struct IngestResponse {
     pub duplicate_with_different_content: u64,
     /// Of the stored, those that superseded a lower version.
     pub superseded: u64,
+    /// Alerts the batch raised (stored in the same transaction, readable at
+    /// `/api/v1/alerts` once this returns).
+    pub alerts_raised: u64,
+    /// Existing alerts the batch added evidence to, raised or reopened.
+    pub alerts_updated: u64,
 }
 
 impl From<IngestSummary> for IngestResponse {
@@ -39,6 +44,8 @@ impl From<IngestSummary> for IngestResponse {
             duplicate: summary.duplicate,
             duplicate_with_different_content: summary.duplicate_with_different_content,
             superseded: summary.superseded,
+            alerts_raised: summary.alerts.raised,
+            alerts_updated: summary.alerts.updated,
         }
     }
 }
@@ -121,6 +128,7 @@ pub async fn submit_records(
     let received_at = Utc::now();
     let limits = state.config.limits.clone();
     let store = state.store.clone();
+    let engine = state.engine.clone();
     let summary = tokio::task::spawn_blocking(move || {
         let records = interchange::parse_batch(&bytes, format, received_at, &limits)
             .map_err(ApiError::rejected)?;
@@ -136,13 +144,15 @@ pub async fn submit_records(
                 foreign.join("; ")
             )));
         }
-        let summary = sightline_app::ingest_parsed(store.as_ref(), records, received_at)?;
+        let summary = sightline_app::ingest_parsed(store.as_ref(), &engine, records, received_at)?;
         tracing::info!(
             agency = %agency,
             records = summary.records,
             stored = summary.stored,
             duplicate = summary.duplicate,
             superseded = summary.superseded,
+            alerts_raised = summary.alerts.raised,
+            alerts_updated = summary.alerts.updated,
             "batch stored"
         );
         Ok::<_, ApiError>(summary)

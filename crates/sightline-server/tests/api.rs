@@ -40,10 +40,7 @@ impl TestApp {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState {
-            store: store.clone(),
-            config: Arc::new(config),
-        };
+        let state = AppState::load(store.clone(), config).expect("engine");
         tokio::spawn(sightline_server::serve(
             listener,
             state,
@@ -160,7 +157,7 @@ async fn a_valid_batch_is_stored_once_and_versions_supersede() {
     assert_eq!(status, StatusCode::OK, "{counts}");
     assert_eq!(
         counts,
-        json!({"records": 2, "stored": 2, "duplicate": 0, "duplicate_with_different_content": 0, "superseded": 0})
+        json!({"records": 2, "stored": 2, "duplicate": 0, "duplicate_with_different_content": 0, "superseded": 0, "alerts_raised": 2, "alerts_updated": 0})
     );
     let (_, counts) = app
         .post(Some(&app.gp_token), "application/x-ndjson", body)

@@ -14,10 +14,7 @@ async fn spawn() -> (String, tempfile::TempDir) {
     let store: Arc<dyn sightline_store::Store> = Arc::from(sightline_store::open(&url).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store,
-        config: Arc::new(ServerConfig::default()),
-    };
+    let state = AppState::load(store, ServerConfig::default()).expect("engine");
     tokio::spawn(sightline_server::serve(
         listener,
         state,

@@ -57,11 +57,14 @@ enum Command {
     Link(commands::link::LinkArgs),
     /// Link the FEBRL data sets and score the result against their truth.
     LinkEval(commands::persons::LinkEvalArgs),
-    /// Early-warning alerts over the log's children (default rule pack).
+    /// The stored alerts (raised at intake); `--as-of` or `--rules` recompute them.
     Alerts(commands::alerts::AlertsArgs),
     /// Replay the log in logical time up to a date: the alerts as they would have
     /// been raised then.
     Replay(commands::alerts::ReplayArgs),
+    /// One pass of the server's ticker: re-evaluate time-based rules that fell
+    /// due and escalate overdue alerts (for cron and tests).
+    Escalate(commands::alerts::EscalateArgs),
     /// Score linkage and alerts against a synthetic region's ground truth.
     Evaluate(commands::evaluate::EvaluateArgs),
     /// Rule packs.
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Command::LinkEval(args) => commands::persons::link_eval(args),
         Command::Alerts(args) => commands::alerts::run(args),
         Command::Replay(args) => commands::alerts::replay(args),
+        Command::Escalate(args) => commands::alerts::escalate(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Rules { command } => commands::alerts::rules(command),
         Command::Migrate { db } => commands::migrate(&db),

@@ -1,4 +1,5 @@
-//! `sightline alerts`, `sightline replay` and `sightline rules check`.
+//! `sightline alerts` (the persisted alerts, or a recomputation with `--as-of` /
+//! `--rules`), `sightline escalate`, `sightline replay` and `sightline rules check`.
 
 use crate::DbArg;
 use anyhow::Context;
@@ -13,13 +14,17 @@ use std::process::ExitCode;
 pub struct AlertsArgs {
     #[command(flatten)]
     db: DbArg,
-    /// Evaluate as of this date (YYYY-MM-DD, end of day) or RFC 3339 instant:
-    /// only records recorded by then count, and clocks run to then.
+    /// Recompute instead of reading the stored alerts: evaluate as of this date
+    /// (YYYY-MM-DD, end of day) or RFC 3339 instant: only records recorded by
+    /// then count, and clocks run to then.
     #[arg(long)]
     as_of: Option<String>,
-    /// A rule pack file instead of the default pack.
+    /// Recompute with a rule pack file instead of reading the stored alerts.
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Only alerts with this status (open, decided); stored alerts only.
+    #[arg(long)]
+    status: Option<String>,
     /// Print a JSON array, one object per alert.
     #[arg(long)]
     json: bool,
@@ -65,14 +70,7 @@ fn load_pack(path: Option<&PathBuf>) -> anyhow::Result<sightline_rules::Pack> {
 }
 
 fn route_name(route: &Route) -> String {
-    match route {
-        Route::AllocatedWorker(worker) => format!("allocated_worker:{worker}"),
-        Route::AllocatedTeam(team) => format!("allocated_team:{team}"),
-        Route::DutyTeam => "duty_team".to_owned(),
-        Route::HealthSafeguardingLead => "health_safeguarding_lead".to_owned(),
-        Route::PoliceSafeguarding => "police_safeguarding".to_owned(),
-        Route::TeamManager => "team_manager".to_owned(),
-    }
+    sightline_app::engine::route_name(route)
 }
 
 fn alert_json(alert: &Alert) -> serde_json::Value {
@@ -129,8 +127,125 @@ fn alerts_as_of(
 }
 
 pub fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
+    if args.as_of.is_none() && args.rules.is_none() {
+        return print_stored_alerts(&args.db, args.status, args.json);
+    }
     let alerts = alerts_as_of(&args.db, args.as_of.as_deref(), args.rules.as_ref())?;
     print_alerts(&alerts, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rfc3339(micros: i64) -> String {
+    sightline_app::from_micros(micros).to_rfc3339()
+}
+
+/// One stored alert as JSON (the shape of `sightline alerts --json`).
+fn stored_alert_json(
+    row: &sightline_store::AlertRow,
+    evidence: &[sightline_store::EvidenceRow],
+) -> serde_json::Value {
+    json!({
+        "id": row.id,
+        "rule": row.rule_id,
+        "rule_pack": row.pack_name,
+        "rule_version": row.pack_version,
+        "severity": row.severity,
+        "child": row.child_id,
+        "person": row.person_id,
+        "raised_at": rfc3339(row.raised_at_us),
+        "updated_at": rfc3339(row.updated_at_us),
+        "due_at": rfc3339(row.due_at_us),
+        "status": row.status,
+        "escalation_level": row.escalation_level,
+        "decided_at": row.decided_at_us.map(rfc3339),
+        "title": row.title,
+        "explanation": row.explanation,
+        "citation": row.citation,
+        "route": row.route,
+        "routed_to": row.routed_to,
+        "evidence": evidence.iter().map(|evidence| json!({"agency": evidence.agency, "record_id": evidence.record_id, "version": evidence.version})).collect::<Vec<_>>(),
+    })
+}
+
+/// Every stored alert (all pages), ordered by when it was raised.
+fn print_stored_alerts(
+    db: &DbArg,
+    status: Option<String>,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(db)?;
+    let mut rows = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.alerts().list(&sightline_store::AlertFilter {
+            status: status.clone(),
+            after: after.clone(),
+            limit: sightline_store::ALERT_LIST_LIMIT_MAX,
+            ..sightline_store::AlertFilter::default()
+        })?;
+        let full = page.len() == sightline_store::ALERT_LIST_LIMIT_MAX as usize;
+        after = page
+            .last()
+            .map(|last| sightline_store::AlertCursor::after(last, None));
+        rows.extend(page);
+        if !full {
+            break;
+        }
+    }
+    rows.sort_by(|a, b| {
+        (a.raised_at_us, &a.child_id, &a.rule_id, &a.id).cmp(&(
+            b.raised_at_us,
+            &b.child_id,
+            &b.rule_id,
+            &b.id,
+        ))
+    });
+    if as_json {
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let evidence = store.alerts().evidence(&row.id)?;
+            items.push(stored_alert_json(row, &evidence));
+        }
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &rows {
+        println!(
+            "{}  {:<8}  {:<7}  {}  {}  {}  -> {}",
+            sightline_app::from_micros(row.raised_at_us).format("%Y-%m-%d %H:%M"),
+            row.severity,
+            row.status,
+            row.child_id,
+            row.rule_id,
+            row.id,
+            row.routed_to
+        );
+        println!("    {}", row.explanation);
+    }
+    eprintln!("{} alert(s)", rows.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct EscalateArgs {
+    #[command(flatten)]
+    db: DbArg,
+}
+
+/// One pass of what the server's ticker does: time-based re-evaluation (clocks
+/// that fell due) and escalation of overdue alerts, at the wall clock.
+pub fn escalate(args: EscalateArgs) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(&args.db)?;
+    let engine = super::load_engine(store.as_ref())?;
+    let report = engine.tick(store.as_ref(), chrono::Utc::now())?;
+    println!(
+        "re-evaluated {} child(ren): {} alert(s) raised, {} updated; escalated {} to a team manager, {} to the head of service",
+        report.alerts.children,
+        report.alerts.raised,
+        report.alerts.updated,
+        report.escalated_to_team_manager,
+        report.escalated_to_head_of_service
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -31,6 +31,13 @@ pub enum BenchCommand {
         /// PostgreSQL URL must name an empty database.
         #[arg(long)]
         reference_db: Option<String>,
+        /// Database for the log-only intake (no engine: no linkage, no rules); a
+        /// fresh SQLite file by default. A PostgreSQL URL must name an empty database.
+        #[arg(long)]
+        log_only_db: Option<String>,
+        /// Skip the physical reference insert.
+        #[arg(long)]
+        no_reference: bool,
     },
 }
 
@@ -41,6 +48,8 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         work_dir,
         db,
         reference_db,
+        log_only_db,
+        no_reference,
     } = command;
     if work_dir.exists() {
         std::fs::remove_dir_all(&work_dir)
@@ -61,21 +70,53 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         .map(|metadata| metadata.len())
         .sum();
 
-    let db_url =
-        db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
-    let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
+    // The same intake without the engine (log only), then with it: the
+    // difference is what linkage and rule evaluation in the transaction cost.
+    let log_only_url = log_only_db
+        .unwrap_or_else(|| format!("sqlite://{}", work_dir.join("log-only.db").display()));
+    let store =
+        sightline_store::open(&log_only_url).context("could not open the log-only database")?;
     let backend = store.backend();
     eprintln!(
-        "ingesting {} records ({} MB) into {backend} ...",
+        "ingesting {} records ({} MB) into {backend} without the engine ...",
         summary.records,
         bytes / 1_000_000
     );
     let started = Instant::now();
-    let ingest = super::ingest::ingest_files(store.as_ref(), &files)?.map_err(|n_problems| {
-        anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
-    })?;
-    let ingest_seconds = started.elapsed().as_secs_f64();
+    let log_only =
+        super::ingest::ingest_files(store.as_ref(), None, &files)?.map_err(|n_problems| {
+            anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
+        })?;
+    let log_only_seconds = started.elapsed().as_secs_f64();
     drop(store);
+
+    let db_url =
+        db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
+    let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
+    eprintln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
+    let started = Instant::now();
+    let engine = super::load_engine(store.as_ref())?;
+    let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
+        |n_problems| anyhow::anyhow!("the region failed validation with {n_problems} problem(s)"),
+    )?;
+    let ingest_seconds = started.elapsed().as_secs_f64();
+    drop(engine);
+    drop(store);
+    println!(
+        "| backend | records | log-only intake s | intake with engine s | engine overhead | alerts raised |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {backend} | {} | {log_only_seconds:.1} | {ingest_seconds:.1} | {:+.0}% | {} |",
+        log_only.records,
+        (ingest_seconds / log_only_seconds - 1.0) * 100.0,
+        ingest.alerts.raised
+    );
+    if no_reference {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ingest_seconds = log_only_seconds;
+    let ingest = log_only;
 
     eprintln!("loading the same rows for the reference insert ...");
     let bodies = read_bodies(&files)?;

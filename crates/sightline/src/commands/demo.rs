@@ -57,23 +57,32 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|file| region_dir.join(file))
         .collect();
-    let ingest = super::ingest::ingest_files(store.as_ref(), &files)?.map_err(|n_problems| {
-        anyhow::anyhow!("the synthetic region failed validation with {n_problems} problem(s)")
+    let engine = super::load_engine(store.as_ref())?;
+    eprintln!("    linking persons across agencies and raising alerts in the same transaction ...");
+    let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
+        |n_problems| {
+            anyhow::anyhow!("the synthetic region failed validation with {n_problems} problem(s)")
+        },
+    )?;
+    let (n_mentions, n_persons, n_children) = engine.read(|engine| {
+        (
+            engine.linked().mentions.len(),
+            engine.facts().len(),
+            engine.children().count(),
+        )
     })?;
-    eprintln!("linking persons across agencies and running the default rule pack ...");
-    let records = sightline_app::picture::load_current_records(store.as_ref(), None)?;
-    let linked = sightline_app::picture::link_records(records)?;
-    let facts = sightline_app::picture::person_facts(&linked);
-    let n_children = facts.values().filter(|person| person.is_child).count();
-    let pack = sightline_rules::default_pack()
-        .map_err(|errors| anyhow::anyhow!("the default rule pack has {} error(s)", errors.len()))?;
-    let alerts = sightline_app::picture::alerts_from_firings(
-        sightline_app::picture::evaluate_children(&linked, &pack, chrono::Utc::now()),
-    );
-    let n_high = alerts
-        .iter()
-        .filter(|alert| alert.severity >= sightline_rules::Severity::High)
-        .count();
+    let n_high = store.alerts().count(&sightline_store::AlertFilter {
+        status: Some(sightline_store::STATUS_OPEN.to_owned()),
+        severity: Some("high".to_owned()),
+        ..sightline_store::AlertFilter::default()
+    })? + store.alerts().count(&sightline_store::AlertFilter {
+        status: Some(sightline_store::STATUS_OPEN.to_owned()),
+        severity: Some("critical".to_owned()),
+        ..sightline_store::AlertFilter::default()
+    })?;
+    let n_alerts = store
+        .alerts()
+        .count(&sightline_store::AlertFilter::default())?;
     let police =
         sightline_core::AgencyId::parse("police").map_err(|error| anyhow::anyhow!("{error}"))?;
     let token = sightline_app::create_token(store.as_ref(), &police, chrono::Utc::now())?;
@@ -92,10 +101,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         summary.files.len()
     );
     println!(
-        "Linked {} mentions into {} persons ({n_children} children); {} open alerts, {n_high} of them high or critical.",
-        linked.mentions.len(),
-        facts.len(),
-        alerts.len(),
+        "Linked {n_mentions} mentions into {n_persons} persons ({n_children} children); {n_alerts} alerts, {n_high} of them high or critical.",
     );
     println!("  Alerts:        sightline alerts --db {db_url}");
     println!("  API document:  http://{}/api/openapi.json", args.addr);

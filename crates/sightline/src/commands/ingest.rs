@@ -33,9 +33,12 @@ pub fn file_limits() -> Limits {
     }
 }
 
-/// Validates and stores files as one batch; prints the problems on rejection.
+/// Validates and stores files as one batch, raising alerts through `engine` in
+/// the same transaction (`None`: the log-only baseline of `sightline bench
+/// ingest`); prints the problems on rejection.
 pub fn ingest_files(
     store: &dyn sightline_store::Store,
+    engine: Option<&sightline_app::SharedEngine>,
     files: &[PathBuf],
 ) -> anyhow::Result<Result<IngestSummary, u64>> {
     let mut formats = Vec::with_capacity(files.len());
@@ -54,7 +57,10 @@ pub fn ingest_files(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut batch = BatchIngest::begin(store, received_at, file_limits())?;
+    let mut batch = match engine {
+        Some(engine) => BatchIngest::begin(store, engine, received_at, file_limits())?,
+        None => BatchIngest::begin_log_only(store, received_at, file_limits())?,
+    };
     // Reading and validating (on all cores) runs ahead of appending, a couple of
     // chunks at most, so the database and the parser work at the same time and
     // memory stays bounded.
@@ -94,23 +100,29 @@ pub fn ingest_files(
         Err(IngestError::Store(error)) => {
             Err(error).context("the database failed; nothing was stored")
         }
+        Err(IngestError::Engine(error)) => {
+            Err(error).context("linking or evaluating the batch failed; nothing was stored")
+        }
     }
 }
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.db)?;
     let started = Instant::now();
-    match ingest_files(store.as_ref(), &args.files)? {
+    let engine = super::load_engine(store.as_ref())?;
+    match ingest_files(store.as_ref(), Some(&engine), &args.files)? {
         Ok(summary) => {
             let seconds = started.elapsed().as_secs_f64();
             println!(
-                "stored {} record(s) from {} file(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {:.1} s, {:.0} records/s",
+                "stored {} record(s) from {} file(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {} alert(s) raised, {} updated; {:.1} s, {:.0} records/s",
                 summary.records,
                 args.files.len(),
                 summary.stored,
                 summary.duplicate,
                 summary.duplicate_with_different_content,
                 summary.superseded,
+                summary.alerts.raised,
+                summary.alerts.updated,
                 seconds,
                 summary.records as f64 / seconds.max(1e-9),
             );

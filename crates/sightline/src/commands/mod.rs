@@ -23,6 +23,14 @@ pub fn open_store(db: &DbArg) -> anyhow::Result<Box<dyn sightline_store::Store>>
     sightline_store::open(&db.db).context("could not open the database")
 }
 
+/// Loads the intake engine over the log (default rule pack and settings).
+pub fn load_engine(
+    store: &dyn sightline_store::Store,
+) -> anyhow::Result<sightline_app::SharedEngine> {
+    sightline_app::SharedEngine::load_default(store, chrono::Utc::now())
+        .context("could not load the picture from the log")
+}
+
 pub fn migrate(db: &DbArg) -> anyhow::Result<ExitCode> {
     let report = sightline_store::migrate(&db.db).context("migration failed")?;
     for migration in &report.applied {

@@ -40,10 +40,8 @@ pub fn serve_blocking(
 ) -> anyhow::Result<ExitCode> {
     let store = sightline_store::open(db_url).context("could not open the database")?;
     let backend = store.backend();
-    let state = AppState {
-        store: Arc::from(store),
-        config: Arc::new(config),
-    };
+    let store: Arc<dyn sightline_store::Store> = Arc::from(store);
+    let state = AppState::load(store, config).context("could not load the picture from the log")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,0 +1,982 @@
+//! The intake engine: the multi-agency picture kept in memory and brought up to
+//! date by every intake batch, so alerts are raised in the record's own
+//! transaction.
+//!
+//! An [`Engine`] holds the current version of every record, the linkage index over
+//! their person mentions, each person's facts, the address index and the rule
+//! pack. [`Engine::load`] builds it from the log (as [`crate::picture`] does for a
+//! one-off evaluation). For each intake batch, inside the write transaction and
+//! before it commits, [`Engine::on_intake`]:
+//!
+//! 1. adds the batch's current records: new mentions are linked one at a time
+//!    with the frozen model ([`LinkedRecords::add_records`]); when the batch holds
+//!    a new version of a record the engine already has, or the engine was empty,
+//!    everything is linked again from scratch ([`link_records`], which is what a
+//!    fresh load computes);
+//! 2. finds the children whose picture may have changed: the persons mentioned by
+//!    the new records or moved between persons by them, every child in a record
+//!    of those persons, and every child recorded at one of their addresses (after
+//!    a relink from scratch: every child);
+//! 3. evaluates the pack for those children at `now` (the batch's `received_at`:
+//!    the wall clock in service), groups the firings into alerts with the
+//!    deterministic ids of [`alerts_from_firings`], routes them ([`route_alert`]),
+//!    gives them due times ([`DueTimes`]) and writes them with
+//!    `WriteTx::upsert_alerts`.
+//!
+//! Invariant: the engine holds only what the log holds. Intake takes the engine's
+//! write lock before its transaction begins and keeps it until the commit; if the
+//! commit (or anything before it) fails, the engine is marked stale and reloaded
+//! from the log before its next use. Before each batch the engine also reads any
+//! rows appended by another process since it last looked (catch-up; their alerts
+//! were written by that process, the children are re-evaluated at the next tick).
+//!
+//! Invariant: the alerts the engine writes for a child are the alerts a batch
+//! evaluation over the same records computes for that child: linking in log order
+//! with a frozen model gives the same persons either way, and the rules evaluate
+//! as a sweep in arrival order, so evaluating after every record and once at the
+//! end give the same firings (see `sightline_rules::evaluate`). Alerts are never
+//! deleted: a person split or merged later by new evidence keeps the alerts raised
+//! under their earlier id.
+//!
+//! The linkage model is chosen when the engine links from scratch (at load, on
+//! the first batch into an empty engine, after a supersession): the reference
+//! model under [`crate::picture::TRAINING_MENTIONS_MIN`] mentions, else one
+//! trained on the log with the fixed seed. It stays frozen for incremental adds.
+//!
+//! Time-based rules (statutory clocks, "not seen") fire without new records: when
+//! a child is evaluated the engine also looks [`EngineConfig::clock_horizon_days`]
+//! ahead and keeps the time of the child's next pending firing in a wake queue;
+//! [`Engine::tick`] re-evaluates the children whose time has come.
+//!
+//! Readers (the web UI) use [`SharedEngine::read`]: a closure gets `&Engine` and
+//! can call [`Engine::linked`] (records and persons), [`Engine::facts`] (each
+//! person's facts by id), [`Engine::addresses`], [`Engine::pack`] and
+//! [`Engine::child_picture`]. Intake holds the write lock for the length of a
+//! batch, so keep read closures short and never call into intake from one.
+
+use crate::picture::{
+    AddressIndex, Alert, LinkedRecords, LoadedRecord, PersonFacts, PictureError,
+    alerts_from_firings, child_picture_with, facts_of_person, link_records,
+    load_current_records_after,
+};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use sightline_rules::{ChildPicture, Firing, Pack, Route, Severity};
+use sightline_store::{
+    AlertChange, AlertFilter, AlertRow, AlertUpsert, ESCALATION_HEAD_OF_SERVICE,
+    ESCALATION_TEAM_MANAGER, EvidenceRow, STATUS_OPEN, Store, StoreError, WriteTx,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock, RwLockWriteGuard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Picture(#[from] PictureError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the engine's lock was poisoned by a panic")]
+    Poisoned,
+}
+
+/// How long an alert of one severity may stay open before it escalates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuePeriod {
+    /// Clock hours.
+    Hours(u32),
+    /// Working days in England and Wales (weekends and bank holidays excluded),
+    /// at the same time of day.
+    WorkingDays(u32),
+}
+
+impl DuePeriod {
+    /// The end of the period that starts at `from`.
+    pub fn after(self, from: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            DuePeriod::Hours(hours) => from + Duration::hours(i64::from(hours)),
+            DuePeriod::WorkingDays(days) => {
+                let date = sightline_rules::calendar::add_working_days(from.date_naive(), days);
+                let time: NaiveTime = from.time();
+                date.and_time(time).and_utc()
+            }
+        }
+    }
+
+    /// Parses `4h` (hours) or `3wd` (working days).
+    pub fn parse(text: &str) -> Option<DuePeriod> {
+        let text = text.trim();
+        if let Some(hours) = text.strip_suffix('h') {
+            return hours.parse().ok().map(DuePeriod::Hours);
+        }
+        text.strip_suffix("wd")?
+            .parse()
+            .ok()
+            .map(DuePeriod::WorkingDays)
+    }
+}
+
+/// Due times by severity. Default: critical 4 hours, high 1 working day, medium
+/// 3 working days, low 10 working days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueTimes {
+    pub critical: DuePeriod,
+    pub high: DuePeriod,
+    pub medium: DuePeriod,
+    pub low: DuePeriod,
+}
+
+impl Default for DueTimes {
+    fn default() -> Self {
+        DueTimes {
+            critical: DuePeriod::Hours(4),
+            high: DuePeriod::WorkingDays(1),
+            medium: DuePeriod::WorkingDays(3),
+            low: DuePeriod::WorkingDays(10),
+        }
+    }
+}
+
+impl DueTimes {
+    pub fn period(&self, severity: Severity) -> DuePeriod {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+        }
+    }
+}
+
+/// The engine's settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub due: DueTimes,
+    /// Where an alert goes when the child's local authority is unknown.
+    pub duty_team: String,
+    /// How far ahead a child's evaluation looks for pending clock firings.
+    pub clock_horizon_days: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            due: DueTimes::default(),
+            duty_team: "team:duty".to_owned(),
+            clock_horizon_days: 400,
+        }
+    }
+}
+
+/// An alert as computed by the engine, with whom it goes to and when it is due.
+#[derive(Debug, Clone)]
+pub struct RoutedAlert {
+    pub alert: Alert,
+    /// The rule's route, as a name (`duty_team`, `allocated_worker:...`).
+    pub route: String,
+    /// Whom it is routed to: a user (`user:NAME`) or a team (`team:...`).
+    pub routed_to: String,
+    /// When it must be decided by, counted from when the engine raised it.
+    pub due_at: DateTime<Utc>,
+}
+
+/// The rule's route as a stable name.
+pub fn route_name(route: &Route) -> String {
+    match route {
+        Route::AllocatedWorker(worker) => format!("allocated_worker:{worker}"),
+        Route::AllocatedTeam(team) => format!("allocated_team:{team}"),
+        Route::DutyTeam => "duty_team".to_owned(),
+        Route::HealthSafeguardingLead => "health_safeguarding_lead".to_owned(),
+        Route::PoliceSafeguarding => "police_safeguarding".to_owned(),
+        Route::TeamManager => "team_manager".to_owned(),
+    }
+}
+
+/// Whom an alert goes to. Interchange v1 carries no allocated worker, so the
+/// child's local authority stands in for the allocation: the social-care agency
+/// of the child's most recent `social_care.*` record (`team:<agency>/duty`), else
+/// the configured duty team. Rules that name a health or police route go to that
+/// agency type's safeguarding role; `team_manager` goes to the local authority's
+/// team manager.
+pub fn route_alert(route: &Route, local_authority: Option<&str>, config: &EngineConfig) -> String {
+    let team = |suffix: &str| match local_authority {
+        Some(agency) => format!("team:{agency}/{suffix}"),
+        None if suffix == "duty" => config.duty_team.clone(),
+        None => format!("{}/{suffix}", config.duty_team),
+    };
+    match route {
+        Route::AllocatedWorker(_) | Route::AllocatedTeam(_) | Route::DutyTeam => team("duty"),
+        Route::TeamManager => team("manager"),
+        Route::HealthSafeguardingLead => "role:health_safeguarding_lead".to_owned(),
+        Route::PoliceSafeguarding => "role:police_safeguarding".to_owned(),
+    }
+}
+
+/// The in-memory picture, kept up to date by intake.
+pub struct Engine {
+    pack: Pack,
+    config: EngineConfig,
+    linked: LinkedRecords,
+    facts: BTreeMap<String, PersonFacts>,
+    addresses: AddressIndex,
+    /// The record index of the current version of each `(agency, record_id)`.
+    current: HashMap<(String, String), usize>,
+    /// The highest log `seq` the engine has read.
+    last_seq: Option<i64>,
+    /// Children with a pending time-based firing, by when it falls due.
+    wake: BTreeSet<(DateTime<Utc>, String)>,
+    wake_of: HashMap<String, DateTime<Utc>>,
+    /// Set when an intake failed after changing the engine: reload before use.
+    stale: bool,
+}
+
+/// What one evaluation found.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub children: usize,
+    pub alerts: Vec<RoutedAlert>,
+}
+
+impl Engine {
+    /// Builds the engine from the log. Every child is due for a time-based
+    /// re-evaluation at `now` (so clocks that fell due while no engine ran are
+    /// caught by the first tick).
+    pub fn load(
+        store: &dyn Store,
+        pack: Pack,
+        config: EngineConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Engine, EngineError> {
+        let loaded = load_current_records_after(store, None, None)?;
+        let mut engine = Engine::from_records(pack, config, loaded.records)?;
+        engine.last_seq = loaded.last_seq;
+        let children: Vec<String> = engine.children().map(str::to_owned).collect();
+        for child in children {
+            engine.set_wake(&child, Some(now));
+        }
+        Ok(engine)
+    }
+
+    /// An engine over records already read (in log order).
+    pub fn from_records(
+        pack: Pack,
+        config: EngineConfig,
+        records: Vec<LoadedRecord>,
+    ) -> Result<Engine, EngineError> {
+        let linked = link_records(records)?;
+        let facts = crate::picture::person_facts(&linked);
+        let addresses = AddressIndex::new(&linked);
+        let current = current_index(&linked);
+        Ok(Engine {
+            pack,
+            config,
+            linked,
+            facts,
+            addresses,
+            current,
+            last_seq: None,
+            wake: BTreeSet::new(),
+            wake_of: HashMap::new(),
+            stale: false,
+        })
+    }
+
+    pub fn pack(&self) -> &Pack {
+        &self.pack
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The current records linked into persons.
+    pub fn linked(&self) -> &LinkedRecords {
+        &self.linked
+    }
+
+    /// Every person's facts, by person id.
+    pub fn facts(&self) -> &BTreeMap<String, PersonFacts> {
+        &self.facts
+    }
+
+    pub fn addresses(&self) -> &AddressIndex {
+        &self.addresses
+    }
+
+    /// The highest log `seq` the engine has read.
+    pub fn last_seq(&self) -> Option<i64> {
+        self.last_seq
+    }
+
+    /// The ids of every child.
+    pub fn children(&self) -> impl Iterator<Item = &str> {
+        self.facts
+            .values()
+            .filter(|facts| facts.is_child)
+            .map(|facts| facts.id.as_str())
+    }
+
+    /// The picture of one child (`None` when the id is not a child's).
+    pub fn child_picture(&self, child_id: &str) -> Option<ChildPicture> {
+        let facts = self.facts.get(child_id).filter(|facts| facts.is_child)?;
+        Some(child_picture_with(
+            &self.linked,
+            facts,
+            &self.facts,
+            &self.addresses,
+        ))
+    }
+
+    /// Links `records` (in log order) from scratch and rebuilds everything
+    /// derived from them.
+    fn relink(&mut self, records: Vec<LoadedRecord>) -> Result<(), EngineError> {
+        self.linked = link_records(records)?;
+        self.facts = crate::picture::person_facts(&self.linked);
+        self.addresses = AddressIndex::new(&self.linked);
+        self.current = current_index(&self.linked);
+        Ok(())
+    }
+
+    /// Adds records from the log (in log order) and returns the children whose
+    /// picture may have changed. Versions not newer than the engine's are ignored.
+    /// On an error the engine is stale and must be reloaded.
+    pub fn add_records(
+        &mut self,
+        records: Vec<LoadedRecord>,
+    ) -> Result<BTreeSet<String>, EngineError> {
+        self.stale = true;
+        if let Some(last) = records.iter().map(|loaded| loaded.seq).max() {
+            self.last_seq = self.last_seq.max(Some(last));
+        }
+        // The highest version of each record, unless the engine has it already.
+        let mut newest: HashMap<(String, String), LoadedRecord> = HashMap::new();
+        for loaded in records {
+            let key = record_key(&loaded.record);
+            let known_version = self
+                .current
+                .get(&key)
+                .and_then(|record_idx| self.linked.records.get(*record_idx))
+                .map(|known| known.record.source.version);
+            if known_version.is_some_and(|known| known >= loaded.record.source.version) {
+                continue;
+            }
+            let newer = newest
+                .get(&key)
+                .is_none_or(|other| other.record.source.version < loaded.record.source.version);
+            if newer {
+                newest.insert(key, loaded);
+            }
+        }
+        let mut added: Vec<LoadedRecord> = newest.into_values().collect();
+        added.sort_by_key(|loaded| loaded.seq);
+        if added.is_empty() {
+            self.stale = false;
+            return Ok(BTreeSet::new());
+        }
+        let supersedes = added
+            .iter()
+            .any(|loaded| self.current.contains_key(&record_key(&loaded.record)));
+        if supersedes || self.linked.records.is_empty() {
+            // A new version can change or remove mentions, which the linkage
+            // index cannot take back: link everything again, as a fresh load would.
+            let mut records = std::mem::take(&mut self.linked.records);
+            let replaced: BTreeSet<(String, String)> = added
+                .iter()
+                .map(|loaded| record_key(&loaded.record))
+                .collect();
+            records.retain(|loaded| !replaced.contains(&record_key(&loaded.record)));
+            records.extend(added);
+            records.sort_by_key(|loaded| loaded.seq);
+            self.relink(records)?;
+            self.stale = false;
+            return Ok(self.children().map(str::to_owned).collect());
+        }
+        let delta = self.linked.add_records(added)?;
+        for record_idx in delta.added_records.clone() {
+            if let Some(loaded) = self.linked.records.get(record_idx) {
+                self.current.insert(record_key(&loaded.record), record_idx);
+            }
+        }
+        let new_mentions = self.linked.mentions_of_records(delta.added_records.clone());
+        self.addresses.add(&self.linked, &new_mentions);
+
+        // The persons whose mentions changed, and their mentions now.
+        let mut changed: BTreeSet<String> = BTreeSet::new();
+        for mention in &new_mentions {
+            changed.insert(
+                self.linked
+                    .person_id(mention.record_idx, mention.person_idx)
+                    .to_owned(),
+            );
+        }
+        for (mention_idx, before) in &delta.moved {
+            changed.insert(before.clone());
+            if let Some(now_id) = self.linked.person_of_mention.get(*mention_idx) {
+                changed.insert(now_id.clone());
+            }
+        }
+        let mut mentions_by_person: BTreeMap<&str, Vec<crate::picture::MentionRef>> = changed
+            .iter()
+            .map(|person_id| (person_id.as_str(), Vec::new()))
+            .collect();
+        // The earlier mentions of changed persons, without those that moved away,
+        // then the mentions that moved in or are new.
+        let moved: BTreeSet<usize> = delta.moved.iter().map(|(idx, _)| *idx).collect();
+        let mention_idx_of: HashMap<crate::picture::MentionRef, usize> = moved
+            .iter()
+            .filter_map(|idx| {
+                self.linked
+                    .mentions
+                    .get(*idx)
+                    .map(|mention| (*mention, *idx))
+            })
+            .collect();
+        for person_id in &changed {
+            if let Some(facts) = self.facts.get(person_id)
+                && let Some(list) = mentions_by_person.get_mut(person_id.as_str())
+            {
+                list.extend(
+                    facts
+                        .mentions
+                        .iter()
+                        .filter(|mention| !mention_idx_of.contains_key(mention)),
+                );
+            }
+        }
+        for mention_idx in moved {
+            if let (Some(mention), Some(person_id)) = (
+                self.linked.mentions.get(mention_idx),
+                self.linked.person_of_mention.get(mention_idx),
+            ) && let Some(list) = mentions_by_person.get_mut(person_id.as_str())
+            {
+                list.push(*mention);
+            }
+        }
+        for mention in &new_mentions {
+            let person_id = self
+                .linked
+                .person_id(mention.record_idx, mention.person_idx);
+            if let Some(list) = mentions_by_person.get_mut(person_id) {
+                list.push(*mention);
+            }
+        }
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        for (person_id, mut mentions) in mentions_by_person {
+            mentions.sort_unstable();
+            mentions.dedup();
+            if mentions.is_empty() {
+                self.facts.remove(person_id);
+                self.set_wake(person_id, None);
+                continue;
+            }
+            let facts = facts_of_person(&self.linked, person_id, mentions);
+            self.facts.insert(person_id.to_owned(), facts);
+        }
+        for person_id in &changed {
+            self.children_around(person_id, &mut affected);
+        }
+        self.stale = false;
+        Ok(affected)
+    }
+
+    /// Adds to `children` the person if a child, every child in one of the
+    /// person's records, and every child recorded at one of the person's
+    /// addresses: the children whose picture includes what the person's records say.
+    fn children_around(&self, person_id: &str, children: &mut BTreeSet<String>) {
+        let Some(facts) = self.facts.get(person_id) else {
+            return;
+        };
+        let mut candidates: BTreeSet<&str> = BTreeSet::new();
+        candidates.insert(person_id);
+        for mention in &facts.mentions {
+            if let Some(loaded) = self.linked.records.get(mention.record_idx) {
+                for person_idx in 0..loaded.record.persons.len() {
+                    candidates.insert(self.linked.person_id(mention.record_idx, person_idx));
+                }
+            }
+            for other in self.addresses.at_same_address(&self.linked, *mention) {
+                candidates.insert(self.linked.person_id(other.record_idx, other.person_idx));
+            }
+        }
+        for candidate in candidates {
+            if self
+                .facts
+                .get(candidate)
+                .is_some_and(|facts| facts.is_child)
+            {
+                children.insert(candidate.to_owned());
+            }
+        }
+    }
+
+    fn set_wake(&mut self, child_id: &str, at: Option<DateTime<Utc>>) {
+        if let Some(before) = self.wake_of.remove(child_id) {
+            self.wake.remove(&(before, child_id.to_owned()));
+        }
+        if let Some(at) = at {
+            self.wake.insert((at, child_id.to_owned()));
+            self.wake_of.insert(child_id.to_owned(), at);
+        }
+    }
+
+    /// The local authority of a child: the agency of the child's most recent
+    /// `social_care.*` record.
+    fn local_authority(&self, facts: &PersonFacts) -> Option<&str> {
+        facts
+            .mentions
+            .iter()
+            .filter_map(|mention| self.linked.records.get(mention.record_idx))
+            .filter(|loaded| loaded.record.kind.as_str().starts_with("social_care."))
+            .max_by_key(|loaded| (loaded.record.recorded_at, loaded.seq))
+            .map(|loaded| loaded.record.source.agency.as_str())
+    }
+
+    /// Evaluates the pack for `children` at `now`: their alerts (every alert of
+    /// theirs the log supports, new or not), routed and with due times counted
+    /// from `now`. Records each child's next pending time-based firing.
+    pub fn evaluate(&mut self, children: &BTreeSet<String>, now: DateTime<Utc>) -> Evaluation {
+        let horizon = now + Duration::days(self.config.clock_horizon_days);
+        let mut evaluation = Evaluation::default();
+        let mut wakes: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
+        for child_id in children {
+            let Some(facts) = self.facts.get(child_id).filter(|facts| facts.is_child) else {
+                wakes.push((child_id.clone(), None));
+                continue;
+            };
+            evaluation.children += 1;
+            let picture = child_picture_with(&self.linked, facts, &self.facts, &self.addresses);
+            // Firings known by `now` are exactly the firings of the sweep up to
+            // `now`, so one evaluation at the horizon gives both the alerts of now
+            // and the next pending clock.
+            let (mut known, pending): (Vec<Firing>, Vec<Firing>) =
+                sightline_rules::evaluate(&self.pack, &picture, horizon)
+                    .into_iter()
+                    .partition(|firing| firing.raised_at <= now);
+            let next = pending
+                .iter()
+                .map(|firing| firing.raised_at)
+                .min()
+                .unwrap_or(horizon);
+            wakes.push((child_id.clone(), Some(next)));
+            known.sort_by(|a, b| (a.raised_at, &a.rule_id).cmp(&(b.raised_at, &b.rule_id)));
+            let local_authority = self.local_authority(facts);
+            for alert in alerts_from_firings(known) {
+                let route = route_name(&alert.route);
+                let routed_to = route_alert(&alert.route, local_authority, &self.config);
+                let due_at = self.config.due.period(alert.severity).after(now);
+                evaluation.alerts.push(RoutedAlert {
+                    alert,
+                    route,
+                    routed_to,
+                    due_at,
+                });
+            }
+        }
+        for (child_id, at) in wakes {
+            self.set_wake(&child_id, at);
+        }
+        evaluation
+    }
+
+    /// Children whose next time-based firing is due by `now`.
+    pub fn due_children(&self, now: DateTime<Utc>) -> BTreeSet<String> {
+        self.wake
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .map(|(_, child_id)| child_id.clone())
+            .collect()
+    }
+
+    /// Reads the log rows appended since the engine last looked (by another
+    /// process) and schedules the children they touch for the next tick.
+    pub fn catch_up(&mut self, store: &dyn Store, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let Some(after) = self.last_seq else {
+            let loaded = load_current_records_after(store, None, None)?;
+            return self.catch_up_with(loaded.records, loaded.last_seq, now);
+        };
+        let loaded = load_current_records_after(store, None, Some(after))?;
+        self.catch_up_with(loaded.records, loaded.last_seq, now)
+    }
+
+    fn catch_up_with(
+        &mut self,
+        records: Vec<LoadedRecord>,
+        last_seq: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        self.last_seq = self.last_seq.max(last_seq);
+        if records.is_empty() {
+            return Ok(());
+        }
+        for child in self.add_records(records)? {
+            self.set_wake(&child, Some(now));
+        }
+        Ok(())
+    }
+
+    /// Whether an intake failed after changing the engine.
+    pub fn is_stale(&self) -> bool {
+        self.stale
+    }
+
+    /// Marks the engine as holding state the log may not have.
+    pub fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+}
+
+/// The store row of an engine alert.
+pub fn upsert_of(routed: &RoutedAlert) -> AlertUpsert {
+    let alert = &routed.alert;
+    AlertUpsert {
+        alert: AlertRow {
+            id: alert.id.clone(),
+            child_id: alert.child_id.clone(),
+            person_id: alert.person_id.clone(),
+            rule_id: alert.rule_id.clone(),
+            pack_name: alert.pack_name.clone(),
+            pack_version: alert.pack_version.clone(),
+            severity: alert.severity.as_str().to_owned(),
+            title: alert.title.clone(),
+            explanation: alert.explanation.clone(),
+            citation: alert.citation.clone(),
+            route: routed.route.clone(),
+            routed_to: routed.routed_to.clone(),
+            raised_at_us: crate::to_micros(alert.raised_at),
+            updated_at_us: crate::to_micros(alert.updated_at),
+            due_at_us: crate::to_micros(routed.due_at),
+            status: STATUS_OPEN.to_owned(),
+            escalation_level: 0,
+            decided_at_us: None,
+        },
+        evidence: alert
+            .evidence
+            .iter()
+            .map(|evidence| EvidenceRow {
+                agency: evidence.agency.clone(),
+                record_id: evidence.record_id.clone(),
+                version: i64::from(evidence.version),
+            })
+            .collect(),
+    }
+}
+
+/// What writing alerts did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AlertsWritten {
+    /// Children evaluated.
+    pub children: u64,
+    /// Alerts computed for them (new or not).
+    pub alerts: u64,
+    /// New alerts stored.
+    pub raised: u64,
+    /// Existing alerts that got evidence, a higher severity or were reopened.
+    pub updated: u64,
+}
+
+/// Writes an evaluation's alerts in `tx` (idempotent: known alerts only gain
+/// evidence or severity, or reopen).
+pub fn write_alerts(
+    tx: &mut dyn WriteTx,
+    evaluation: &Evaluation,
+    now: DateTime<Utc>,
+) -> Result<AlertsWritten, StoreError> {
+    let mut written = AlertsWritten {
+        children: evaluation.children as u64,
+        alerts: evaluation.alerts.len() as u64,
+        ..AlertsWritten::default()
+    };
+    if evaluation.alerts.is_empty() {
+        return Ok(written);
+    }
+    let rows: Vec<AlertUpsert> = evaluation.alerts.iter().map(upsert_of).collect();
+    let mut updated: BTreeSet<String> = BTreeSet::new();
+    for change in tx.upsert_alerts(&rows, crate::to_micros(now))? {
+        match change {
+            AlertChange::Raised { .. } => written.raised += 1,
+            AlertChange::EvidenceAdded { id, .. }
+            | AlertChange::Reopened { id }
+            | AlertChange::SeverityRaised { id } => {
+                updated.insert(id);
+            }
+            AlertChange::Unchanged { .. } => {}
+        }
+    }
+    written.updated = updated.len() as u64;
+    Ok(written)
+}
+
+impl Engine {
+    /// The intake hook, called inside the batch's transaction before it commits:
+    /// adds the batch's stored records, evaluates the children they touch at
+    /// `now` and writes their alerts in `tx`. On an error the engine is stale;
+    /// after a failed commit the caller marks it stale ([`Engine::mark_stale`]).
+    pub fn on_intake(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        records: Vec<LoadedRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<AlertsWritten, EngineError> {
+        let children = self.add_records(records)?;
+        let evaluation = self.evaluate(&children, now);
+        self.stale = true;
+        let written = write_alerts(tx, &evaluation, now)?;
+        self.stale = false;
+        Ok(written)
+    }
+}
+
+/// What one escalation and re-evaluation pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TickReport {
+    /// Time-based re-evaluation.
+    pub alerts: AlertsWritten,
+    /// Alerts escalated to the team manager.
+    pub escalated_to_team_manager: u64,
+    /// Alerts escalated to the head of service.
+    pub escalated_to_head_of_service: u64,
+}
+
+/// Where an escalated alert goes: the team of `routed_to` (its `/duty` or
+/// `/manager` suffix removed) with `/manager` (level 1) or `/head_of_service`
+/// (level 2).
+pub fn escalation_target(routed_to: &str, level: i64) -> String {
+    let team = routed_to
+        .strip_suffix("/duty")
+        .or_else(|| routed_to.strip_suffix("/manager"))
+        .unwrap_or(routed_to);
+    if level >= ESCALATION_HEAD_OF_SERVICE {
+        format!("{team}/head_of_service")
+    } else {
+        format!("{team}/manager")
+    }
+}
+
+/// Escalates every open alert past its due time one level (team manager, then
+/// head of service), each with a new due time one more period after the last.
+pub fn escalate_overdue(
+    store: &dyn Store,
+    due: &DueTimes,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), StoreError> {
+    let now_us = crate::to_micros(now);
+    let (mut to_manager, mut to_head) = (0u64, 0u64);
+    let mut after = None;
+    loop {
+        let page = store.alerts().list(&AlertFilter {
+            status: Some(STATUS_OPEN.to_owned()),
+            overdue_at_us: Some(now_us),
+            now_us: Some(now_us),
+            after: after.clone(),
+            limit: sightline_store::ALERT_LIST_LIMIT_MAX,
+            ..AlertFilter::default()
+        })?;
+        for row in &page {
+            if row.escalation_level >= ESCALATION_HEAD_OF_SERVICE {
+                continue;
+            }
+            let level = (row.escalation_level + 1).max(ESCALATION_TEAM_MANAGER);
+            let severity = Severity::parse(&row.severity).unwrap_or(Severity::Critical);
+            let new_due = due
+                .period(severity)
+                .after(crate::from_micros(row.due_at_us));
+            let target = escalation_target(&row.routed_to, level);
+            let detail =
+                serde_json::json!({"from": row.routed_to, "overdue_since_us": row.due_at_us})
+                    .to_string();
+            match store.alerts().escalate(
+                &row.id,
+                level,
+                &target,
+                crate::to_micros(new_due),
+                now_us,
+                Some(&detail),
+            ) {
+                Ok(_) => {
+                    if level >= ESCALATION_HEAD_OF_SERVICE {
+                        to_head += 1;
+                    } else {
+                        to_manager += 1;
+                    }
+                }
+                // Decided or escalated by someone else meanwhile.
+                Err(StoreError::AlertNotOpen | StoreError::EscalationNotHigher { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == sightline_store::ALERT_LIST_LIMIT_MAX as usize => {
+                after = Some(sightline_store::AlertCursor::after(last, Some(now_us)));
+            }
+            _ => break,
+        }
+    }
+    Ok((to_manager, to_head))
+}
+
+impl SharedEngine {
+    /// One pass of the ticker: re-evaluates the children whose time-based rules
+    /// fell due by `now` and writes their alerts, then escalates overdue alerts.
+    pub fn tick(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        let (alerts, due) = {
+            let mut engine = self.write(store, now)?;
+            let children = engine.due_children(now);
+            let evaluation = engine.evaluate(&children, now);
+            let written = store.begin().and_then(|mut tx| {
+                let alerts = write_alerts(tx.as_mut(), &evaluation, now)?;
+                tx.commit()?;
+                Ok(alerts)
+            });
+            match written {
+                Ok(alerts) => (alerts, engine.config.due),
+                Err(error) => {
+                    // The wake queue moved on; reload so the children are retried.
+                    engine.mark_stale();
+                    return Err(error.into());
+                }
+            }
+        };
+        let (escalated_to_team_manager, escalated_to_head_of_service) =
+            escalate_overdue(store, &due, now)?;
+        Ok(TickReport {
+            alerts,
+            escalated_to_team_manager,
+            escalated_to_head_of_service,
+        })
+    }
+}
+
+fn current_index(linked: &LinkedRecords) -> HashMap<(String, String), usize> {
+    linked
+        .records
+        .iter()
+        .enumerate()
+        .map(|(record_idx, loaded)| (record_key(&loaded.record), record_idx))
+        .collect()
+}
+
+fn record_key(record: &sightline_core::Record) -> (String, String) {
+    (
+        record.source.agency.as_str().to_owned(),
+        record.source.record_id.as_str().to_owned(),
+    )
+}
+
+/// The engine shared by intake (writer) and readers (the web UI).
+#[derive(Clone)]
+pub struct SharedEngine {
+    inner: Arc<RwLock<Engine>>,
+}
+
+impl SharedEngine {
+    pub fn new(engine: Engine) -> SharedEngine {
+        SharedEngine {
+            inner: Arc::new(RwLock::new(engine)),
+        }
+    }
+
+    /// Loads the engine from the log with the default pack and settings.
+    pub fn load_default(
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<SharedEngine, EngineError> {
+        Ok(SharedEngine::new(Engine::load(
+            store,
+            default_pack()?,
+            EngineConfig::default(),
+            now,
+        )?))
+    }
+
+    /// Runs `read` with the engine (shared lock).
+    pub fn read<T>(&self, read: impl FnOnce(&Engine) -> T) -> Result<T, EngineError> {
+        let engine = self.inner.read().map_err(|_| EngineError::Poisoned)?;
+        Ok(read(&engine))
+    }
+
+    /// Runs `read` with the linked records and every person's facts.
+    pub fn with_linked<T>(
+        &self,
+        read: impl FnOnce(&LinkedRecords, &BTreeMap<String, PersonFacts>) -> T,
+    ) -> Result<T, EngineError> {
+        self.read(|engine| read(engine.linked(), engine.facts()))
+    }
+
+    /// The engine for a writer, up to date with the log: reloaded when an earlier
+    /// write failed, else caught up with rows other processes appended.
+    pub fn write(
+        &self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<RwLockWriteGuard<'_, Engine>, EngineError> {
+        let mut engine = self.inner.write().map_err(|_| EngineError::Poisoned)?;
+        if engine.is_stale() {
+            tracing::warn!("reloading the engine from the log after a failed write");
+            let pack = engine.pack.clone();
+            let config = engine.config.clone();
+            *engine = Engine::load(store, pack, config, now)?;
+        } else {
+            engine.catch_up(store, now)?;
+        }
+        Ok(engine)
+    }
+}
+
+/// The default rule pack (it is checked by the rules crate's tests, so an error
+/// here means a broken build).
+pub fn default_pack() -> Result<Pack, PictureError> {
+    sightline_rules::default_pack().map_err(|errors| PictureError::RulePack(errors.len()))
+}
+
+/// The relationships Sightline knows between a child and staff, for access
+/// decisions: agencies that contributed a record about the child (from the
+/// engine) and teams holding an open alert about the child (`routed_to` of the
+/// form `team:<agency>/<team>`, from the store). Interchange v1 carries no
+/// allocations, so there are none of those yet.
+pub fn child_relationships(
+    store: &dyn Store,
+    engine: &SharedEngine,
+    child_id: &str,
+) -> Result<Vec<sightline_access::Relationship>, EngineError> {
+    use sightline_access::Relationship;
+    let mut agencies: BTreeSet<String> = engine.read(|engine| {
+        engine
+            .facts()
+            .get(child_id)
+            .map(|facts| {
+                facts
+                    .mentions
+                    .iter()
+                    .filter_map(|mention| engine.linked().records.get(mention.record_idx))
+                    .map(|loaded| loaded.record.source.agency.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    })?;
+    let mut relationships: Vec<Relationship> = Vec::new();
+    let open = store.alerts().list(&AlertFilter {
+        child_id: Some(child_id.to_owned()),
+        status: Some(STATUS_OPEN.to_owned()),
+        limit: sightline_store::ALERT_LIST_LIMIT_MAX,
+        ..AlertFilter::default()
+    })?;
+    let mut teams: BTreeSet<(String, String)> = BTreeSet::new();
+    for row in &open {
+        if let Some((agency, team)) = row
+            .routed_to
+            .strip_prefix("team:")
+            .and_then(|rest| rest.split_once('/'))
+        {
+            teams.insert((agency.to_owned(), team.to_owned()));
+        }
+    }
+    for (agency, team) in teams {
+        if let Ok(agency) = sightline_core::AgencyId::parse(&agency) {
+            relationships.push(Relationship::AlertForTeam { agency, team });
+        }
+    }
+    for agency in std::mem::take(&mut agencies) {
+        if let Ok(agency) = sightline_core::AgencyId::parse(&agency) {
+            relationships.push(Relationship::AgencyContributed(agency));
+        }
+    }
+    Ok(relationships)
+}

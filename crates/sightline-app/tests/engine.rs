@@ -1,0 +1,262 @@
+//! The intake engine gives the alerts of a batch evaluation whatever the batches:
+//! a synthetic region fed to the engine in random slices (in arrival order) ends
+//! with the same alerts, same ids, severities and evidence, as linking and
+//! evaluating the whole log at once.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use chrono::{DateTime, Utc};
+use proptest::prelude::*;
+use sightline_app::engine::{Engine, EngineConfig};
+use sightline_app::picture::{LoadedRecord, alerts_from_firings, evaluate_children, link_records};
+use sightline_core::interchange::{Format, Limits, parse_batch};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+/// A small synthetic region's records in arrival order (`recorded_at`), with
+/// log positions.
+fn region() -> &'static Vec<LoadedRecord> {
+    static REGION: OnceLock<Vec<LoadedRecord>> = OnceLock::new();
+    REGION.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = sightline_synth::SynthConfig::defaults().expect("defaults");
+        config.children = 100;
+        config.seed = 5;
+        let summary = sightline_synth::generate(&config, dir.path()).expect("region");
+        let received_at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2030, 1, 1, 0, 0, 0)
+            .single()
+            .expect("instant");
+        let mut records = Vec::new();
+        for file in &summary.files {
+            let bytes = std::fs::read(dir.path().join(file)).expect("read");
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let parsed = parse_batch(
+                &bytes,
+                Format::JsonLines,
+                received_at,
+                &Limits {
+                    records_max: usize::MAX,
+                    ..Limits::default()
+                },
+            )
+            .expect("valid region");
+            records.extend(parsed.into_iter().map(|parsed| parsed.record));
+        }
+        records.sort_by(|a, b| {
+            (
+                a.recorded_at,
+                a.source.agency.as_str(),
+                a.source.record_id.as_str(),
+                a.source.version,
+            )
+                .cmp(&(
+                    b.recorded_at,
+                    b.source.agency.as_str(),
+                    b.source.record_id.as_str(),
+                    b.source.version,
+                ))
+        });
+        records
+            .into_iter()
+            .enumerate()
+            .map(|(idx, record)| LoadedRecord {
+                seq: idx as i64 + 1,
+                received_at: record.recorded_at,
+                record,
+            })
+            .collect()
+    })
+}
+
+/// An alert as compared: id, rule, child, severity, raised_at, evidence.
+type Compared = (
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    BTreeSet<String>,
+);
+
+fn batch_alerts(records: &[LoadedRecord], now: DateTime<Utc>) -> BTreeMap<String, Compared> {
+    // What a fresh load computes: the current version of each record.
+    let mut current: BTreeMap<(String, String), LoadedRecord> = BTreeMap::new();
+    for loaded in records {
+        let key = (
+            loaded.record.source.agency.as_str().to_owned(),
+            loaded.record.source.record_id.as_str().to_owned(),
+        );
+        if current
+            .get(&key)
+            .is_none_or(|known| known.record.source.version < loaded.record.source.version)
+        {
+            current.insert(key, loaded.clone());
+        }
+    }
+    let mut current: Vec<LoadedRecord> = current.into_values().collect();
+    current.sort_by_key(|loaded| loaded.seq);
+    let linked = link_records(current).expect("linked");
+    let pack = sightline_rules::default_pack().expect("pack");
+    alerts_from_firings(evaluate_children(&linked, &pack, now))
+        .into_iter()
+        .map(|alert| {
+            let evidence = alert
+                .evidence
+                .iter()
+                .map(|evidence| format!("{}/{}", evidence.agency, evidence.record_id))
+                .collect();
+            (
+                alert.id.clone(),
+                (
+                    alert.id,
+                    alert.rule_id,
+                    alert.child_id,
+                    alert.severity.as_str().to_owned(),
+                    alert.raised_at,
+                    evidence,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Feeds the records to an engine in slices, evaluating after each at the
+/// slice's logical time, and merges the alerts as the store's upsert does (new
+/// ids inserted, evidence added, severity raised).
+fn engine_alerts(
+    records: &[LoadedRecord],
+    cuts: &[usize],
+    now: DateTime<Utc>,
+) -> BTreeMap<String, Compared> {
+    let pack = sightline_rules::default_pack().expect("pack");
+    let mut engine =
+        Engine::from_records(pack, EngineConfig::default(), Vec::new()).expect("engine");
+    let mut merged: BTreeMap<String, Compared> = BTreeMap::new();
+    let mut start = 0;
+    let mut bounds: Vec<usize> = cuts
+        .iter()
+        .copied()
+        .filter(|cut| *cut < records.len())
+        .collect();
+    bounds.push(records.len());
+    bounds.sort_unstable();
+    bounds.dedup();
+    for end in bounds {
+        if end <= start {
+            continue;
+        }
+        let slice = records[start..end].to_vec();
+        let slice_now = if end == records.len() {
+            now
+        } else {
+            slice
+                .iter()
+                .map(|loaded| loaded.record.recorded_at)
+                .max()
+                .expect("non-empty")
+        };
+        let children = engine.add_records(slice).expect("added");
+        for routed in engine.evaluate(&children, slice_now).alerts {
+            let alert = routed.alert;
+            let evidence: BTreeSet<String> = alert
+                .evidence
+                .iter()
+                .map(|evidence| format!("{}/{}", evidence.agency, evidence.record_id))
+                .collect();
+            let entry = merged.entry(alert.id.clone()).or_insert_with(|| {
+                (
+                    alert.id.clone(),
+                    alert.rule_id.clone(),
+                    alert.child_id.clone(),
+                    alert.severity.as_str().to_owned(),
+                    alert.raised_at,
+                    BTreeSet::new(),
+                )
+            });
+            entry.5.extend(evidence);
+            if severity_rank(alert.severity.as_str()) > severity_rank(&entry.3) {
+                entry.3 = alert.severity.as_str().to_owned();
+            }
+        }
+        start = end;
+    }
+    // The last slice saw every child the batch evaluation does; the time-based
+    // rules of the others run at the tick.
+    let due = engine.due_children(now);
+    for routed in engine.evaluate(&due, now).alerts {
+        let alert = routed.alert;
+        let entry = merged.entry(alert.id.clone()).or_insert_with(|| {
+            (
+                alert.id.clone(),
+                alert.rule_id.clone(),
+                alert.child_id.clone(),
+                alert.severity.as_str().to_owned(),
+                alert.raised_at,
+                BTreeSet::new(),
+            )
+        });
+        entry.5.extend(
+            alert
+                .evidence
+                .iter()
+                .map(|evidence| format!("{}/{}", evidence.agency, evidence.record_id)),
+        );
+    }
+    merged
+}
+
+fn severity_rank(severity: &str) -> usize {
+    ["low", "medium", "high", "critical"]
+        .iter()
+        .position(|name| *name == severity)
+        .unwrap_or(0)
+}
+
+fn check(cuts: &[usize]) {
+    let records = region();
+    let now = records.last().expect("records").record.recorded_at + chrono::Duration::days(30);
+    let batch = batch_alerts(records, now);
+    let engine = engine_alerts(records, cuts, now);
+    assert!(
+        batch.len() >= 5,
+        "the region raises alerts: {}",
+        batch.len()
+    );
+    let batch_ids: BTreeSet<&String> = batch.keys().collect();
+    let engine_ids: BTreeSet<&String> = engine.keys().collect();
+    assert_eq!(
+        batch_ids.difference(&engine_ids).count() + engine_ids.difference(&batch_ids).count(),
+        0,
+        "batch only: {:?}\nengine only: {:?}",
+        batch_ids
+            .difference(&engine_ids)
+            .map(|id| &batch[*id])
+            .collect::<Vec<_>>(),
+        engine_ids
+            .difference(&batch_ids)
+            .map(|id| &engine[*id])
+            .collect::<Vec<_>>()
+    );
+    for (id, alert) in &batch {
+        assert_eq!(alert, &engine[id]);
+    }
+}
+
+#[test]
+fn one_batch_and_one_record_at_a_time_give_the_batch_alerts() {
+    let n_records = region().len();
+    check(&[]);
+    check(&(1..n_records).step_by(1).collect::<Vec<_>>());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #[test]
+    fn any_slicing_gives_the_batch_alerts(cuts in proptest::collection::vec(0usize..2_000, 0..12)) {
+        let n_records = region().len();
+        let cuts: Vec<usize> = cuts.into_iter().map(|cut| cut % n_records.max(1)).collect();
+        check(&cuts);
+    }
+}
