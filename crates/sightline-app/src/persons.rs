@@ -41,6 +41,8 @@ pub const PERSON_MENTIONS_MAX: usize = 2_000;
 pub const SEARCH_HITS_MAX: usize = 50;
 /// The least match probability a search hit needs.
 pub const SEARCH_PROBABILITY_MIN: f64 = 0.01;
+/// The most birth years a name-only search looks in (the most recent).
+pub const SEARCH_YEARS_MAX: usize = 120;
 /// The longest name a search accepts, in characters.
 pub const SEARCH_NAME_CHARS_MAX: usize = 200;
 /// The most review pairs one read returns.
@@ -255,18 +257,8 @@ pub fn add_record(
     decisions: &Decisions,
     loaded: LoadedRecord,
 ) -> Result<(), PersonsError> {
-    let (new_mentions, inputs) = mention_inputs(std::slice::from_ref(&loaded));
-    let record_idx = linked.records.len();
-    for input in &inputs {
-        linked.index.add(input)?;
-    }
-    linked.records.push(loaded);
-    linked
-        .mentions
-        .extend(new_mentions.into_iter().map(|mention| MentionRef {
-            record_idx,
-            person_idx: mention.person_idx,
-        }));
+    let (_, inputs) = mention_inputs(std::slice::from_ref(&loaded));
+    linked.add_records(vec![loaded])?;
     for input in &inputs {
         for (left, right, verdict) in decisions.naming(&input.key) {
             if linked.index.record_of(&left).is_some() && linked.index.record_of(&right).is_some() {
@@ -733,9 +725,39 @@ pub fn search_persons(
     let mention = query_mention(query)?;
     let limit = limit.clamp(1, SEARCH_HITS_MAX);
     // Ask for more mentions than persons: one person has several.
-    let hits = linked
-        .index
-        .search(&mention, SEARCH_PROBABILITY_MIN, limit.saturating_mul(20));
+    let wanted = limit.saturating_mul(20);
+    let no_dob = query.dob.as_deref().is_none_or(|dob| dob.trim().is_empty());
+    let mut hits = if no_dob {
+        // Every name blocking rule also keys on the birth year, so a name alone
+        // is searched once per birth year the log holds (as a year-only date).
+        let years: BTreeSet<i32> = linked
+            .mentions
+            .iter()
+            .filter_map(|mention| {
+                let person = linked.person_of(*mention);
+                person.dob.or(person.expected_dob).map(|dob| dob.year())
+            })
+            .collect();
+        let mut hits = Vec::new();
+        for year in years.into_iter().rev().take(SEARCH_YEARS_MAX) {
+            let by_year = mention.clone().with("dob", year.to_string());
+            hits.extend(
+                linked
+                    .index
+                    .search(&by_year, SEARCH_PROBABILITY_MIN, wanted),
+            );
+        }
+        hits
+    } else {
+        linked
+            .index
+            .search(&mention, SEARCH_PROBABILITY_MIN, wanted)
+    };
+    hits.sort_by(|a, b| {
+        b.match_weight
+            .total_cmp(&a.match_weight)
+            .then(a.record.cmp(&b.record))
+    });
     let mut best: Vec<(String, f64, f64)> = Vec::new();
     for hit in hits {
         let Some(person_id) = linked.person_of_mention.get(hit.record as usize) else {

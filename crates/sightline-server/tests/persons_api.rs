@@ -52,11 +52,7 @@ impl TestApp {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState {
-            store: store.clone(),
-            config: Arc::new(ServerConfig::default()),
-            engine,
-        };
+        let state = AppState::load(store.clone(), ServerConfig::default()).expect("engine");
         tokio::spawn(sightline_server::serve(
             listener,
             state,
@@ -196,11 +192,30 @@ async fn practitioners_search_and_see_persons_on_a_need_to_know_basis() {
             .all(|link| !link["fields"].as_array().unwrap().is_empty())
     );
 
-    // Jason was only recorded by the ED: minimal view for social care.
-    let (_, body) = app
-        .get(Some(&practitioner), &search_path("Jason Owen", ""))
+    // A name alone finds Tina (searched in every birth year the log holds).
+    let (status, body) = app
+        .get(Some(&practitioner), &search_path("Tina Marsh", ""))
         .await;
-    let jason_id = body["persons"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["persons"][0]["identity"]["given_names"], "Tina",
+        "{body}"
+    );
+
+    // Jason (no date of birth) was only recorded by the ED: minimal view for
+    // social care.
+    let jason_id = {
+        let state = sightline_app::persons::LinkedState::load(app.store.as_ref()).unwrap();
+        let persons = sightline_app::persons::partition(&state.linked);
+        persons
+            .iter()
+            .find(|(_, keys)| {
+                keys.iter()
+                    .any(|key| key == "north-general-ed/ED-77813/nok")
+            })
+            .map(|(id, _)| id.clone())
+            .unwrap()
+    };
     let (status, body) = app
         .get(Some(&practitioner), &format!("/api/v1/persons/{jason_id}"))
         .await;
