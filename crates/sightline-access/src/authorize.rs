@@ -46,6 +46,9 @@ pub enum Action {
     ManageUsers,
     /// List and create agency API tokens.
     ManageTokens,
+    /// Review uncertain linkage pairs and record match / non-match decisions
+    /// ([`Resource::Service`]): safeguarding leads and team managers.
+    ReviewLinkage,
 }
 
 impl Action {
@@ -61,6 +64,7 @@ impl Action {
             Action::ViewAccessLog => "view_access_log",
             Action::ManageUsers => "manage_users",
             Action::ManageTokens => "manage_tokens",
+            Action::ReviewLinkage => "review_linkage",
         }
     }
 }
@@ -326,6 +330,10 @@ pub fn authorize(
         (Action::ManageUsers | Action::ManageTokens, Resource::Service) => {
             role_only(actor, Role::Administrator)
         }
+        (Action::ReviewLinkage, Resource::Service) => match actor.role {
+            Role::SafeguardingLead | Role::TeamManager => full(Basis::Role(actor.role)),
+            _ => Decision::Deny,
+        },
         (Action::ListAgencyRecords, Resource::Agency(agency)) => {
             if casework && *agency == actor.agency {
                 full(Basis::OwnAgency)
@@ -472,6 +480,19 @@ mod tests {
                 Action::ManageTokens,
                 full(Basis::Role(Administrator)),
             ),
+            (
+                SafeguardingLead,
+                Action::ReviewLinkage,
+                full(Basis::Role(SafeguardingLead)),
+            ),
+            (
+                TeamManager,
+                Action::ReviewLinkage,
+                full(Basis::Role(TeamManager)),
+            ),
+            (Practitioner, Action::ReviewLinkage, Decision::Deny),
+            (PrivacyOfficer, Action::ReviewLinkage, Decision::Deny),
+            (Administrator, Action::ReviewLinkage, Decision::Deny),
         ];
         for (role, action, expected) in table {
             check(
@@ -731,6 +752,7 @@ mod tests {
             (Action::ViewRecord, child()),
             (Action::ViewChild, record("police")),
             (Action::ListAgencyRecords, Resource::Service),
+            (Action::ReviewLinkage, child()),
         ];
         for role in Role::ALL {
             for (action, resource) in pairs.clone() {
