@@ -262,21 +262,21 @@ async fn queue_page(
         .map(|(idx, pair)| pair_view(idx + 1, pair))
         .collect();
     let mut error_anchor = None;
-    if let Some(refused) = refused {
-        if let Some(pair) = pairs.iter_mut().find(|pair| {
+    if let Some(refused) = refused
+        && let Some(pair) = pairs.iter_mut().find(|pair| {
             (pair.left.key == refused.form.left && pair.right.key == refused.form.right)
                 || (pair.left.key == refused.form.right && pair.right.key == refused.form.left)
-        }) {
-            error_anchor = Some(if refused.verdict_error.is_some() {
-                format!("verdict-{}", pair.n)
-            } else {
-                format!("reason-{}", pair.n)
-            });
-            pair.verdict = refused.form.verdict;
-            pair.reason = refused.form.reason;
-            pair.verdict_error = refused.verdict_error;
-            pair.reason_error = refused.reason_error;
-        }
+        })
+    {
+        error_anchor = Some(if refused.verdict_error.is_some() {
+            format!("verdict-{}", pair.n)
+        } else {
+            format!("reason-{}", pair.n)
+        });
+        pair.verdict = refused.form.verdict;
+        pair.reason = refused.form.reason;
+        pair.verdict_error = refused.verdict_error;
+        pair.reason_error = refused.reason_error;
     }
     let n_shown = pairs.len();
     page(
@@ -348,6 +348,13 @@ fn store_decision(
                 return Ok(None);
             }
         }
+        // The store's canonical order (smaller key first), as the decisions list
+        // and the withdraw form name the pair.
+        let (left, right) = if left <= right {
+            (left, right)
+        } else {
+            (right, left)
+        };
         let decision = NewLinkageDecision {
             left_key: left.to_owned(),
             right_key: right.to_owned(),
