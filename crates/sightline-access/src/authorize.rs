@@ -49,8 +49,8 @@ pub enum Action {
     /// Search persons by name and date of birth ([`Resource::Service`]); hits
     /// are minimal views.
     SearchPersons,
-    /// Read the linkage review queue and record match / non-match decisions
-    /// ([`Resource::Service`]).
+    /// Review uncertain linkage pairs and record match / non-match decisions
+    /// ([`Resource::Service`]): safeguarding leads and team managers.
     ReviewLinkage,
 }
 
@@ -341,8 +341,12 @@ pub fn authorize(
                 Decision::Deny
             }
         }
-        // Merging and splitting persons changes every agency's picture: leads only.
-        (Action::ReviewLinkage, Resource::Service) => role_only(actor, Role::SafeguardingLead),
+        // Merging and splitting persons changes every agency's picture: leads and
+        // the managers who answer for casework.
+        (Action::ReviewLinkage, Resource::Service) => match actor.role {
+            Role::SafeguardingLead | Role::TeamManager => full(Basis::Role(actor.role)),
+            _ => Decision::Deny,
+        },
         (Action::ListAgencyRecords, Resource::Agency(agency)) => {
             if casework && *agency == actor.agency {
                 full(Basis::OwnAgency)
@@ -489,6 +493,19 @@ mod tests {
                 Action::ManageTokens,
                 full(Basis::Role(Administrator)),
             ),
+            (
+                SafeguardingLead,
+                Action::ReviewLinkage,
+                full(Basis::Role(SafeguardingLead)),
+            ),
+            (
+                TeamManager,
+                Action::ReviewLinkage,
+                full(Basis::Role(TeamManager)),
+            ),
+            (Practitioner, Action::ReviewLinkage, Decision::Deny),
+            (PrivacyOfficer, Action::ReviewLinkage, Decision::Deny),
+            (Administrator, Action::ReviewLinkage, Decision::Deny),
         ];
         for (role, action, expected) in table {
             check(
@@ -748,6 +765,7 @@ mod tests {
             (Action::ViewRecord, child()),
             (Action::ViewChild, record("police")),
             (Action::ListAgencyRecords, Resource::Service),
+            (Action::ReviewLinkage, child()),
         ];
         for role in Role::ALL {
             for (action, resource) in pairs.clone() {

@@ -22,6 +22,7 @@ mod children;
 mod guard;
 mod pages;
 mod render;
+mod review;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -68,6 +69,7 @@ pub struct WebState {
     pub store: Arc<dyn Store>,
     pub config: Arc<WebConfig>,
     pictures: Arc<children::Pictures>,
+    linkage: Arc<review::Linkage>,
     templates: Arc<minijinja::Environment<'static>>,
 }
 
@@ -78,6 +80,7 @@ impl WebState {
             store,
             config: Arc::new(config),
             pictures: children::new_pictures(),
+            linkage: Arc::default(),
             templates: Arc::new(render::environment()),
         }
     }
@@ -196,6 +199,14 @@ pub const ROUTES: &[RouteSpec] = &[
         Access::SignedIn,
         alerts::decide,
         "/alerts/a-0123456789abcdef/decision"
+    ),
+    route!(get "/linkage/review", Access::Service(Action::ReviewLinkage), review::queue),
+    route!(post "/linkage/review", Access::Service(Action::ReviewLinkage), review::decide),
+    route!(get "/linkage/decisions", Access::Service(Action::ReviewLinkage), review::decisions),
+    route!(
+        post "/linkage/decisions/withdraw",
+        Access::Service(Action::ReviewLinkage),
+        review::withdraw
     ),
     route!(get "/admin/users", Access::Service(Action::ManageUsers), pages::users),
     route!(post "/admin/users", Access::Service(Action::ManageUsers), pages::create_user),

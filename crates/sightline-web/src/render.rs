@@ -35,6 +35,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "child_viewers.html",
         include_str!("../templates/child_viewers.html"),
     ),
+    ("review.html", include_str!("../templates/review.html")),
+    (
+        "review_decisions.html",
+        include_str!("../templates/review_decisions.html"),
+    ),
 ];
 
 /// The template environment. Names ending in `.html` are auto-escaped.
@@ -66,6 +71,7 @@ pub struct UserView {
     pub is_administrator: bool,
     pub is_privacy_officer: bool,
     pub casework: bool,
+    pub reviews_linkage: bool,
 }
 
 impl UserView {
@@ -81,6 +87,15 @@ impl UserView {
             is_administrator: account.role == Role::Administrator,
             is_privacy_officer: account.role == Role::PrivacyOfficer,
             casework: account.role.does_casework(),
+            // The nav link follows the one authorisation function (no grants apply).
+            reviews_linkage: sightline_access::authorize(
+                &account.actor(),
+                sightline_access::Action::ReviewLinkage,
+                &sightline_access::Resource::Service,
+                &sightline_access::AccessContext::default(),
+                0,
+            )
+            .is_full(),
         }
     }
 }

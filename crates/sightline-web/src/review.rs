@@ -1,0 +1,672 @@
+//! The linkage review pages: the queue of uncertain pairs (both mentions side by
+//! side, the match weight and the per-field waterfall, a match / not a match form
+//! with a required reason) and the list of people's decisions with a withdraw
+//! action.
+//!
+//! Who may: safeguarding leads and team managers (`Action::ReviewLinkage`, decided
+//! and recorded by the guard before a handler runs). Each decision and withdrawal
+//! is also written to the audit log with the pair it names.
+//!
+//! The linked log with its decisions is `sightline_app::persons::LinkedState`,
+//! kept here and brought up to date with the store on every request: a decision
+//! is stored first (`linkage_decisions`, append-only) and then applied, so every
+//! later re-link respects it. A withdrawal is one more decision (`withdrawn`):
+//! nothing is ever edited or deleted.
+//!
+//! Order of the queue: `persons::review_queue`'s, most likely matches first
+//! (highest match weight): the pairs whose merge would most change what
+//! practitioners see come first.
+
+use crate::WebState;
+use crate::pages::{blocking, time};
+use crate::render::{ErrorPage, UserView, error_page, page};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::Utc;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use sightline_app::accounts::LiveSession;
+use sightline_app::audit::{self, AuditActor};
+use sightline_app::persons::{
+    self, FieldEvidence, LinkedState, MentionView, PersonsError, ReviewPair,
+};
+use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
+use std::sync::Mutex;
+
+/// Pairs shown on one page of the queue (each with its waterfall).
+pub const REVIEW_PAGE_PAIRS: usize = 10;
+/// Decisions shown on the decisions page, newest first.
+pub const DECISIONS_SHOWN: usize = 100;
+/// The longest reason accepted, in bytes (the store's own limit).
+pub const REASON_BYTES_MAX: usize = 2_000;
+/// Width in pixels of half a waterfall bar (for or against).
+const BAR_HALF: f64 = 120.0;
+
+/// The linked log and its decisions, linked once and kept current.
+#[derive(Default)]
+pub struct Linkage {
+    state: Mutex<Option<LinkedState>>,
+}
+
+impl Linkage {
+    /// Runs `work` on the linked state, brought up to date with the store first.
+    fn with<T>(
+        &self,
+        store: &dyn Store,
+        work: impl FnOnce(&mut LinkedState) -> Result<T, PersonsError>,
+    ) -> Result<T, PersonsError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| PersonsError::BadRequest("the linkage lock was poisoned"))?;
+        LinkedState::refresh(store, &mut state)?;
+        match state.as_mut() {
+            Some(state) => work(state),
+            None => Err(PersonsError::BadRequest("no linked state")),
+        }
+    }
+}
+
+// ---- views ----
+
+/// One row of the waterfall: a field's part of the score, with its bar.
+#[derive(Serialize)]
+struct FieldRow {
+    field: String,
+    level: String,
+    /// Signed, one decimal.
+    weight: String,
+    /// `for`, `against` or `neutral`: said in words, not colour only.
+    direction: &'static str,
+    /// The bar: where it starts and how wide it is (SVG user units).
+    bar_x: String,
+    bar_width: String,
+}
+
+#[derive(Serialize)]
+struct PairView {
+    /// Position on this page (1-based): makes form ids unique.
+    n: usize,
+    left: MentionView,
+    right: MentionView,
+    left_href: String,
+    right_href: String,
+    match_weight: String,
+    probability_percent: String,
+    fields: Vec<FieldRow>,
+    bar_half: f64,
+    /// The form as sent, and its errors, when this pair's form was refused.
+    verdict: String,
+    reason: String,
+    verdict_error: Option<&'static str>,
+    reason_error: Option<&'static str>,
+}
+
+fn signed(weight: f64) -> String {
+    if weight > 0.0 {
+        format!("+{weight:.1}")
+    } else if weight < 0.0 {
+        format!("\u{2212}{:.1}", weight.abs())
+    } else {
+        "0.0".to_owned()
+    }
+}
+
+fn direction(weight: f64) -> &'static str {
+    if weight > 0.05 {
+        "for"
+    } else if weight < -0.05 {
+        "against"
+    } else {
+        "neutral"
+    }
+}
+
+/// The waterfall rows: the prior, then each field; bars scaled to the largest.
+fn waterfall(prior_weight: f64, fields: &[FieldEvidence]) -> Vec<FieldRow> {
+    let largest = fields
+        .iter()
+        .map(|field| field.weight.abs())
+        .chain([prior_weight.abs(), 1.0])
+        .filter(|weight| weight.is_finite())
+        .fold(0.0_f64, f64::max);
+    let row = |field: &str, level: &str, weight: f64| {
+        let weight = if weight.is_finite() { weight } else { 0.0 };
+        let width = (weight.abs() / largest * BAR_HALF).clamp(0.0, BAR_HALF);
+        let x = if weight < 0.0 {
+            BAR_HALF - width
+        } else {
+            BAR_HALF
+        };
+        FieldRow {
+            field: field.to_owned(),
+            level: level.to_owned(),
+            weight: signed(weight),
+            direction: direction(weight),
+            bar_x: format!("{x:.1}"),
+            bar_width: format!("{width:.1}"),
+        }
+    };
+    std::iter::once(row(
+        "prior",
+        "how likely any two records are one person",
+        prior_weight,
+    ))
+    .chain(
+        fields
+            .iter()
+            .map(|field| row(&field.field, &field.level, field.weight)),
+    )
+    .collect()
+}
+
+fn record_href(mention: &MentionView) -> String {
+    format!(
+        "/records/{}/{}",
+        crate::pages::encode_path(&mention.agency),
+        crate::pages::encode_path(&mention.record_id)
+    )
+}
+
+fn pair_view(n: usize, pair: ReviewPair) -> PairView {
+    let evidence = pair.evidence;
+    PairView {
+        n,
+        left_href: record_href(&pair.left),
+        right_href: record_href(&pair.right),
+        left: pair.left,
+        right: pair.right,
+        match_weight: signed(evidence.match_weight),
+        probability_percent: format!("{:.1}", evidence.match_probability * 100.0),
+        fields: waterfall(evidence.prior_weight, &evidence.fields),
+        bar_half: BAR_HALF,
+        verdict: String::new(),
+        reason: String::new(),
+        verdict_error: None,
+        reason_error: None,
+    }
+}
+
+// ---- the queue ----
+
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    decided: Option<String>,
+}
+
+/// The form of one pair.
+#[derive(Deserialize, Default)]
+pub struct DecisionForm {
+    #[serde(default)]
+    left: String,
+    #[serde(default)]
+    right: String,
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    page: String,
+}
+
+/// A refused form, shown again on its pair.
+struct Refused {
+    form: DecisionForm,
+    verdict_error: Option<&'static str>,
+    reason_error: Option<&'static str>,
+}
+
+fn page_number(text: Option<&str>) -> usize {
+    text.and_then(|text| text.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, persons::REVIEW_PAIRS_MAX)
+}
+
+async fn queue_page(
+    state: WebState,
+    session: LiveSession,
+    status: StatusCode,
+    page_n: usize,
+    decided: Option<&'static str>,
+    refused: Option<Refused>,
+) -> Response {
+    let linkage = state.linkage.clone();
+    let loaded = blocking(&state, Some(&session), move |store| {
+        linkage.with(store, |linked| {
+            let total = linked.linked.index.review_queue().len();
+            let shown = total.min(persons::REVIEW_PAIRS_MAX);
+            let last_page = shown.div_ceil(REVIEW_PAGE_PAIRS).max(1);
+            let page_n = page_n.min(last_page);
+            let pairs: Vec<ReviewPair> = persons::review_queue(&linked.linked, shown)
+                .into_iter()
+                .skip((page_n - 1) * REVIEW_PAGE_PAIRS)
+                .take(REVIEW_PAGE_PAIRS)
+                .collect();
+            Ok((total, last_page, page_n, pairs))
+        })
+    })
+    .await;
+    let (total, last_page, page_n, pairs) = match loaded {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    let first = (page_n - 1) * REVIEW_PAGE_PAIRS;
+    let mut pairs: Vec<PairView> = pairs
+        .into_iter()
+        .enumerate()
+        .map(|(idx, pair)| pair_view(idx + 1, pair))
+        .collect();
+    let mut error_anchor = None;
+    if let Some(refused) = refused
+        && let Some(pair) = pairs.iter_mut().find(|pair| {
+            (pair.left.key == refused.form.left && pair.right.key == refused.form.right)
+                || (pair.left.key == refused.form.right && pair.right.key == refused.form.left)
+        })
+    {
+        error_anchor = Some(if refused.verdict_error.is_some() {
+            format!("verdict-{}", pair.n)
+        } else {
+            format!("reason-{}", pair.n)
+        });
+        pair.verdict = refused.form.verdict;
+        pair.reason = refused.form.reason;
+        pair.verdict_error = refused.verdict_error;
+        pair.reason_error = refused.reason_error;
+    }
+    let n_shown = pairs.len();
+    page(
+        &state,
+        status,
+        "review.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => if error_anchor.is_some() { "Error: Linkage review" } else { "Linkage review" },
+            nav => "linkage",
+            pairs => pairs,
+            total => total,
+            capped => total > persons::REVIEW_PAIRS_MAX,
+            pairs_max => persons::REVIEW_PAIRS_MAX,
+            first => first + 1,
+            last => first + n_shown,
+            page => page_n,
+            last_page => last_page,
+            previous_page => (page_n > 1).then(|| page_n - 1),
+            next_page => (page_n < last_page).then(|| page_n + 1),
+            decided => decided,
+            error_anchor => error_anchor,
+        },
+    )
+}
+
+pub async fn queue(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Query(query): Query<QueueQuery>,
+) -> Response {
+    let decided = match query.decided.as_deref() {
+        Some("match") => Some("match"),
+        Some("non_match") => Some("non_match"),
+        _ => None,
+    };
+    let page_n = page_number(query.page.as_deref());
+    queue_page(state, session, StatusCode::OK, page_n, decided, None).await
+}
+
+/// The reason, checked: required and not too long.
+fn check_reason(reason: &str) -> Result<String, &'static str> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        Err("Enter the reason for your decision")
+    } else if reason.len() > REASON_BYTES_MAX {
+        Err("The reason must be 2,000 characters or fewer")
+    } else {
+        Ok(reason.to_owned())
+    }
+}
+
+/// Stores a decision about a pair (through `persons::decide`, which applies it
+/// to the linked state) and records it in the audit log.
+fn store_decision(
+    store: &dyn Store,
+    linkage: &Linkage,
+    session: &LiveSession,
+    left: &str,
+    right: &str,
+    verdict: DecisionVerdict,
+    reason: String,
+) -> Result<Option<()>, PersonsError> {
+    let now = Utc::now();
+    let by = AuditActor::of(&session.account);
+    linkage.with(store, |linked| {
+        for key in [left, right] {
+            if linked.linked.index.record_of(key).is_none() {
+                return Ok(None);
+            }
+        }
+        // The store's canonical order (smaller key first), as the decisions list
+        // and the withdraw form name the pair.
+        let (left, right) = if left <= right {
+            (left, right)
+        } else {
+            (right, left)
+        };
+        let decision = NewLinkageDecision {
+            left_key: left.to_owned(),
+            right_key: right.to_owned(),
+            verdict,
+            actor: session.account.username.clone(),
+            reason,
+            at_us: sightline_app::to_micros(now),
+        };
+        let (row, _) =
+            persons::decide(store, &mut linked.linked, &mut linked.decisions, &decision)?;
+        audit::record(
+            store,
+            &by,
+            "linkage_decision",
+            &format!("linkage:{}|{}", row.left_key, row.right_key),
+            &format!("role:{}", by.role),
+            row.verdict.as_str(),
+            now,
+        )?;
+        Ok(Some(()))
+    })
+}
+
+pub async fn decide(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let page_n = page_number(Some(&form.page));
+    let verdict = match form.verdict.as_str() {
+        "match" => Ok(DecisionVerdict::Match),
+        "non_match" => Ok(DecisionVerdict::NonMatch),
+        _ => Err("Select whether these are the same person"),
+    };
+    let reason = check_reason(&form.reason);
+    let (verdict, reason) = match (verdict, reason) {
+        (Ok(verdict), Ok(reason)) => (verdict, reason),
+        (verdict, reason) => {
+            let refused = Refused {
+                verdict_error: verdict.err(),
+                reason_error: reason.err(),
+                form,
+            };
+            return queue_page(
+                state,
+                session,
+                StatusCode::BAD_REQUEST,
+                page_n,
+                None,
+                Some(refused),
+            )
+            .await;
+        }
+    };
+    let linkage = state.linkage.clone();
+    let who = session.clone();
+    let (left, right) = (form.left.clone(), form.right.clone());
+    let stored = blocking(&state, Some(&session), move |store| {
+        store_decision(store, &linkage, &who, &left, &right, verdict, reason)
+    })
+    .await;
+    match stored {
+        Ok(Some(())) => Redirect::to(&format!(
+            "/linkage/review?decided={}&page={page_n}",
+            verdict.as_str()
+        ))
+        .into_response(),
+        Ok(None) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Err(response) => response,
+    }
+}
+
+// ---- the decisions ----
+
+#[derive(Serialize)]
+struct DecisionRowView {
+    n: usize,
+    seq: i64,
+    left: String,
+    right: String,
+    verdict: &'static str,
+    verdict_words: &'static str,
+    actor: String,
+    reason: String,
+    when: String,
+    /// Whether this is the pair's standing decision and can be withdrawn.
+    standing: bool,
+}
+
+fn verdict_words(verdict: DecisionVerdict) -> &'static str {
+    match verdict {
+        DecisionVerdict::Match => "Same person",
+        DecisionVerdict::NonMatch => "Not the same person",
+        DecisionVerdict::Withdrawn => "Withdrawn",
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DecisionsQuery {
+    #[serde(default)]
+    withdrawn: Option<String>,
+}
+
+async fn decisions_page(
+    state: WebState,
+    session: LiveSession,
+    status: StatusCode,
+    withdrawn: bool,
+    refused: Option<(i64, &'static str, String)>,
+) -> Response {
+    let linkage = state.linkage.clone();
+    let loaded = blocking(&state, Some(&session), move |store| {
+        linkage.with(store, |linked| {
+            let rows = persons::load_decisions(store)?;
+            let standing = linked.decisions.standing();
+            Ok(rows
+                .into_iter()
+                .rev()
+                .take(DECISIONS_SHOWN)
+                .enumerate()
+                .map(|(idx, row)| {
+                    let is_standing = row.verdict != DecisionVerdict::Withdrawn
+                        && standing.iter().any(|(left, right, _)| {
+                            *left == row.left_key && *right == row.right_key
+                        });
+                    DecisionRowView {
+                        n: idx + 1,
+                        seq: row.seq,
+                        left: row.left_key,
+                        right: row.right_key,
+                        verdict: row.verdict.as_str(),
+                        verdict_words: verdict_words(row.verdict),
+                        actor: row.actor,
+                        reason: row.reason,
+                        when: time(row.at_us),
+                        standing: is_standing,
+                    }
+                })
+                .collect::<Vec<_>>())
+        })
+    })
+    .await;
+    let mut rows = match loaded {
+        Ok(rows) => rows,
+        Err(response) => return response,
+    };
+    // Only the newest decision about a pair can be withdrawn.
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows.iter_mut() {
+        if !seen.insert((row.left.clone(), row.right.clone())) {
+            row.standing = false;
+        }
+    }
+    let (error_seq, error, reason) = match refused {
+        Some((seq, error, reason)) => (Some(seq), Some(error), reason),
+        None => (None, None, String::new()),
+    };
+    page(
+        &state,
+        status,
+        "review_decisions.html",
+        context! {
+            user => UserView::of(&session),
+            page_title => if error.is_some() { "Error: Linkage decisions" } else { "Linkage decisions" },
+            nav => "linkage",
+            decisions => rows,
+            shown_max => DECISIONS_SHOWN,
+            withdrawn => withdrawn,
+            error_seq => error_seq,
+            error => error,
+            reason => reason,
+        },
+    )
+}
+
+pub async fn decisions(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Query(query): Query<DecisionsQuery>,
+) -> Response {
+    decisions_page(
+        state,
+        session,
+        StatusCode::OK,
+        query.withdrawn.is_some(),
+        None,
+    )
+    .await
+}
+
+/// The withdraw form of one decision.
+#[derive(Deserialize, Default)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    seq: String,
+    #[serde(default)]
+    left: String,
+    #[serde(default)]
+    right: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn withdraw(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Form(form): Form<WithdrawForm>,
+) -> Response {
+    let reason = match check_reason(&form.reason) {
+        Ok(reason) => reason,
+        Err(_) => {
+            let seq = form.seq.trim().parse().unwrap_or(0);
+            return decisions_page(
+                state,
+                session,
+                StatusCode::BAD_REQUEST,
+                false,
+                Some((
+                    seq,
+                    "Enter the reason for withdrawing this decision (2,000 characters or fewer)",
+                    form.reason,
+                )),
+            )
+            .await;
+        }
+    };
+    let linkage = state.linkage.clone();
+    let who = session.clone();
+    let (left, right) = (form.left.clone(), form.right.clone());
+    let stored = blocking(&state, Some(&session), move |store| {
+        store_decision(
+            store,
+            &linkage,
+            &who,
+            &left,
+            &right,
+            DecisionVerdict::Withdrawn,
+            reason,
+        )
+    })
+    .await;
+    match stored {
+        Ok(Some(())) => Redirect::to("/linkage/decisions?withdrawn=1").into_response(),
+        Ok(None) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Err(response) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waterfall_bars_scale_to_the_largest_weight_and_say_the_direction() {
+        let fields = vec![
+            FieldEvidence {
+                field: "dob".to_owned(),
+                level: "exact".to_owned(),
+                weight: 8.0,
+            },
+            FieldEvidence {
+                field: "postcode".to_owned(),
+                level: "else".to_owned(),
+                weight: -4.0,
+            },
+            FieldEvidence {
+                field: "nhs_number".to_owned(),
+                level: "null".to_owned(),
+                weight: 0.0,
+            },
+        ];
+        let rows = waterfall(-2.0, &fields);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].field, "prior");
+        assert_eq!(rows[0].direction, "against");
+        assert_eq!(rows[1].direction, "for");
+        assert_eq!(rows[1].weight, "+8.0");
+        assert_eq!(rows[1].bar_x, "120.0");
+        assert_eq!(rows[1].bar_width, "120.0");
+        assert_eq!(rows[2].weight, "\u{2212}4.0");
+        assert_eq!(rows[2].bar_x, "60.0");
+        assert_eq!(rows[2].bar_width, "60.0");
+        assert_eq!(rows[3].direction, "neutral");
+        assert_eq!(rows[3].bar_width, "0.0");
+    }
+
+    #[test]
+    fn a_non_finite_weight_draws_no_bar() {
+        let fields = vec![FieldEvidence {
+            field: "dob".to_owned(),
+            level: "exact".to_owned(),
+            weight: f64::NAN,
+        }];
+        let rows = waterfall(f64::INFINITY, &fields);
+        assert!(rows.iter().all(|row| row.bar_width == "0.0"));
+    }
+
+    #[test]
+    fn reasons_are_required_and_bounded() {
+        assert!(check_reason("   ").is_err());
+        assert_eq!(check_reason(" same school ").unwrap(), "same school");
+        assert!(check_reason(&"x".repeat(REASON_BYTES_MAX + 1)).is_err());
+        assert!(check_reason(&"x".repeat(REASON_BYTES_MAX)).is_ok());
+    }
+
+    #[test]
+    fn page_numbers_are_clamped() {
+        assert_eq!(page_number(None), 1);
+        assert_eq!(page_number(Some("0")), 1);
+        assert_eq!(page_number(Some("-3")), 1);
+        assert_eq!(page_number(Some("x")), 1);
+        assert_eq!(page_number(Some("4")), 4);
+        assert_eq!(page_number(Some("99999999999")), persons::REVIEW_PAIRS_MAX);
+    }
+}
