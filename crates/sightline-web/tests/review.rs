@@ -108,7 +108,8 @@ async fn spawn() -> App {
     let lines = lines.join("\n");
     let at = Utc.with_ymd_and_hms(2024, 2, 12, 0, 0, 0).single().unwrap();
     let parsed = parse_batch(lines.as_bytes(), Format::JsonLines, at, &Limits::default()).unwrap();
-    sightline_app::ingest_parsed(store.as_ref(), parsed, at).unwrap();
+    let engine = sightline_app::SharedEngine::load_default(store.as_ref(), at).unwrap();
+    sightline_app::ingest_parsed(store.as_ref(), &engine, parsed, at).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = sightline_web::router(WebState::new(store.clone(), WebConfig::default()));
