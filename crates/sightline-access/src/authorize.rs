@@ -781,7 +781,7 @@ mod tests {
     }
 
     #[test]
-    fn person_search_is_casework_and_review_is_for_leads() {
+    fn person_search_is_casework_and_review_is_for_leads_and_managers() {
         for role in Role::ALL {
             let search = if role.does_casework() {
                 full(Basis::Role(role))
@@ -795,7 +795,7 @@ mod tests {
                 AccessContext::default(),
                 search,
             );
-            let review = if role == Role::SafeguardingLead {
+            let review = if matches!(role, Role::SafeguardingLead | Role::TeamManager) {
                 full(Basis::Role(role))
             } else {
                 Decision::Deny

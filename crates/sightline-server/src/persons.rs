@@ -228,7 +228,7 @@ pub struct ReviewResponse {
 }
 
 /// Pairs of mentions scored between the review and link thresholds with no
-/// decision yet: both mentions and the waterfall. Safeguarding leads only.
+/// decision yet: both mentions and the waterfall. Safeguarding leads and team managers.
 #[utoipa::path(
     get,
     path = "/api/v1/linkage/review",
@@ -237,7 +237,7 @@ pub struct ReviewResponse {
     responses(
         (status = 200, description = "The queue", body = ReviewResponse),
         (status = 401, description = "No live staff session", body = ErrorBody),
-        (status = 403, description = "Not a safeguarding lead", body = ErrorBody),
+        (status = 403, description = "Not a safeguarding lead or team manager", body = ErrorBody),
     ),
     security(("session" = [])),
 )]
@@ -301,7 +301,7 @@ pub struct DecisionResponse {
     responses(
         (status = 200, description = "Stored and applied", body = DecisionResponse),
         (status = 401, description = "No live staff session", body = ErrorBody),
-        (status = 403, description = "Not a safeguarding lead, or no CSRF token", body = ErrorBody),
+        (status = 403, description = "Not a safeguarding lead or team manager, or no CSRF token", body = ErrorBody),
         (status = 422, description = "Unknown mention or unusable decision", body = ErrorBody),
     ),
     security(("session" = [])),

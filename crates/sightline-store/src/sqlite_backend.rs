@@ -99,12 +99,36 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     // Only takes effect when the file is new (before WAL is switched on).
     connection.execute_batch("PRAGMA page_size = 16384;")?;
-    let _: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    switch_to_wal(&connection)?;
     connection.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
     )?;
     check_durability(&connection)?;
     Ok(connection)
+}
+
+/// Switches a connection to WAL. On a new file several connections opening at
+/// once race for the exclusive lock the switch needs, and SQLite reports
+/// "database is locked" without calling the busy handler; so the switch is
+/// retried, for at most [`BUSY_TIMEOUT`] in all.
+fn switch_to_wal(connection: &Connection) -> Result<(), rusqlite::Error> {
+    let started = std::time::Instant::now();
+    loop {
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if matches!(
+                    error.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Reads the durability pragmas back and refuses a connection on which they did
