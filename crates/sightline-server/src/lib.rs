@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Arc::new(openapi);
     let web = sightline_web::router(sightline_web::WebState::new(
         state.store.clone(),
+        state.engine.clone(),
         state.config.web.clone(),
     ));
     let app = api_routes

@@ -321,6 +321,7 @@ pub async fn record_decision(
         )
     })?;
     let store = state.store.clone();
+    let engine = state.engine.clone();
     let response = tokio::task::spawn_blocking(move || {
         let now = chrono::Utc::now();
         let decided = allow(
@@ -347,6 +348,11 @@ pub async fn record_decision(
             &decision,
         )
         .map_err(persons_error)?;
+        // The decision is stored: the engine takes it now (or, if this fails,
+        // when it reloads from the log with its decisions).
+        if let Err(error) = engine.apply_decision(store.as_ref(), &row, now) {
+            tracing::error!(%error, "the engine could not apply a linkage decision");
+        }
         let basis = match &decided {
             Decision::Full { basis } => basis.to_string(),
             _ => String::new(),

@@ -68,17 +68,24 @@ impl Default for WebConfig {
 pub struct WebState {
     pub store: Arc<dyn Store>,
     pub config: Arc<WebConfig>,
+    /// The intake engine: linkage decisions made here are applied to it.
+    pub engine: sightline_app::SharedEngine,
     pictures: Arc<children::Pictures>,
     linkage: Arc<review::Linkage>,
     templates: Arc<minijinja::Environment<'static>>,
 }
 
 impl WebState {
-    /// A state over `store`.
-    pub fn new(store: Arc<dyn Store>, config: WebConfig) -> Self {
+    /// A state over `store` and the intake engine over it.
+    pub fn new(
+        store: Arc<dyn Store>,
+        engine: sightline_app::SharedEngine,
+        config: WebConfig,
+    ) -> Self {
         WebState {
             store,
             config: Arc::new(config),
+            engine,
             pictures: children::new_pictures(),
             linkage: Arc::default(),
             templates: Arc::new(render::environment()),

@@ -331,8 +331,10 @@ fn check_reason(reason: &str) -> Result<String, &'static str> {
 
 /// Stores a decision about a pair (through `persons::decide`, which applies it
 /// to the linked state) and records it in the audit log.
+#[allow(clippy::too_many_arguments)]
 fn store_decision(
     store: &dyn Store,
+    engine: &sightline_app::SharedEngine,
     linkage: &Linkage,
     session: &LiveSession,
     left: &str,
@@ -365,6 +367,11 @@ fn store_decision(
         };
         let (row, _) =
             persons::decide(store, &mut linked.linked, &mut linked.decisions, &decision)?;
+        // The decision is stored: the engine takes it now (or, if this fails,
+        // when it reloads from the log with its decisions).
+        if let Err(error) = engine.apply_decision(store, &row, now) {
+            tracing::error!(%error, "the engine could not apply a linkage decision");
+        }
         audit::record(
             store,
             &by,
@@ -410,10 +417,13 @@ pub async fn decide(
         }
     };
     let linkage = state.linkage.clone();
+    let engine = state.engine.clone();
     let who = session.clone();
     let (left, right) = (form.left.clone(), form.right.clone());
     let stored = blocking(&state, Some(&session), move |store| {
-        store_decision(store, &linkage, &who, &left, &right, verdict, reason)
+        store_decision(
+            store, &engine, &linkage, &who, &left, &right, verdict, reason,
+        )
     })
     .await;
     match stored {
@@ -582,11 +592,13 @@ pub async fn withdraw(
         }
     };
     let linkage = state.linkage.clone();
+    let engine = state.engine.clone();
     let who = session.clone();
     let (left, right) = (form.left.clone(), form.right.clone());
     let stored = blocking(&state, Some(&session), move |store| {
         store_decision(
             store,
+            &engine,
             &linkage,
             &who,
             &left,

@@ -112,7 +112,11 @@ async fn spawn() -> App {
     sightline_app::ingest_parsed(store.as_ref(), &engine, parsed, at).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = sightline_web::router(WebState::new(store.clone(), WebConfig::default()));
+    let router = sightline_web::router(WebState::new(
+        store.clone(),
+        engine.clone(),
+        WebConfig::default(),
+    ));
     tokio::spawn(async move { axum::serve(listener, router).await });
     App {
         base,
