@@ -1003,6 +1003,29 @@ impl SharedEngine {
         engine.apply_decision(row, now)
     }
 
+    /// A search under the write lock (`LinkageIndex::search` takes `&mut self`):
+    /// runs `search` with the linkage index, each mention's person id and every
+    /// person's facts, then `then` with the engine and what `search` found.
+    /// Does not catch up with the log; keep both closures short.
+    pub fn search<H, T>(
+        &self,
+        search: impl FnOnce(
+            &mut sightline_linkage::LinkageIndex,
+            &[String],
+            &BTreeMap<String, PersonFacts>,
+        ) -> H,
+        then: impl FnOnce(&Engine, H) -> T,
+    ) -> Result<T, EngineError> {
+        let mut guard = self.inner.write().map_err(|_| EngineError::Poisoned)?;
+        let engine = &mut *guard;
+        let found = search(
+            &mut engine.linked.index,
+            &engine.linked.person_of_mention,
+            &engine.facts,
+        );
+        Ok(then(engine, found))
+    }
+
     /// Runs `read` with the linked records and every person's facts.
     pub fn with_linked<T>(
         &self,

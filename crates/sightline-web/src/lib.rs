@@ -70,7 +70,6 @@ pub struct WebState {
     pub config: Arc<WebConfig>,
     /// The intake engine: linkage decisions made here are applied to it.
     pub engine: sightline_app::SharedEngine,
-    pictures: Arc<children::Pictures>,
     linkage: Arc<review::Linkage>,
     templates: Arc<minijinja::Environment<'static>>,
 }
@@ -86,7 +85,6 @@ impl WebState {
             store,
             config: Arc::new(config),
             engine,
-            pictures: children::new_pictures(),
             linkage: Arc::default(),
             templates: Arc::new(render::environment()),
         }
