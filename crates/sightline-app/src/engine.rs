@@ -51,9 +51,11 @@
 //! Linkage decisions: [`Engine::load`] links with the standing decisions
 //! ([`crate::persons::load_decisions`]), every relink from scratch uses them, and
 //! a record whose mention a standing decision names is added by relinking from
-//! scratch. A decision recorded later is applied under the write lock with
-//! [`SharedEngine::apply_decision`] (through [`crate::persons::apply_decision`]);
-//! decisions stored by another process are taken at catch-up. The children
+//! scratch. A decision is recorded and applied under the write lock with
+//! [`Engine::decide`] (through [`crate::persons::decide`]), or a stored one
+//! applied with [`SharedEngine::apply_decision`] (through
+//! [`crate::persons::apply_decision`]); decisions stored by another process are
+//! taken at catch-up. The children
 //! around the persons a decision changed are re-evaluated at the next tick.
 //!
 //! Readers (the web UI) use [`SharedEngine::read`]: a closure gets `&Engine` and
@@ -646,6 +648,56 @@ impl Engine {
         }
         self.stale = true;
         crate::persons::apply_decision(&mut self.linked, &mut self.decisions, row)?;
+        let children = self.after_linkage_change(now);
+        self.stale = false;
+        Ok(children)
+    }
+
+    /// Records a person's linkage decision with [`crate::persons::decide`] and
+    /// applies it, as [`Engine::apply_decision`] does. Both mentions must be
+    /// linked. On an error after the decision was checked the engine is stale.
+    pub fn decide(
+        &mut self,
+        store: &dyn Store,
+        decision: &sightline_store::NewLinkageDecision,
+        now: DateTime<Utc>,
+    ) -> Result<
+        (
+            sightline_store::LinkageDecisionRow,
+            crate::persons::DecisionChange,
+        ),
+        EngineError,
+    > {
+        for key in [&decision.left_key, &decision.right_key] {
+            if self.linked.index.record_of(key).is_none() {
+                return Err(PersonsError::UnknownMention(key.clone()).into());
+            }
+        }
+        self.stale = true;
+        let decided =
+            crate::persons::decide(store, &mut self.linked, &mut self.decisions, decision);
+        if let Err(PersonsError::Store(StoreError::InvalidDecision { .. })) = &decided {
+            // Refused before anything was stored or changed.
+            self.stale = false;
+        }
+        let decided = decided?;
+        self.after_linkage_change(now);
+        self.stale = false;
+        Ok(decided)
+    }
+
+    /// Searches persons ([`crate::persons::search_persons`]).
+    pub fn search_persons(
+        &mut self,
+        query: &crate::persons::SearchQuery,
+        limit: usize,
+    ) -> Result<Vec<crate::persons::SearchResult>, PersonsError> {
+        crate::persons::search_persons(&mut self.linked, query, limit)
+    }
+
+    /// Rebuilds what derives from the persons after a decision changed them and
+    /// schedules the children around every changed person for the next tick.
+    fn after_linkage_change(&mut self, now: DateTime<Utc>) -> BTreeSet<String> {
         let facts = crate::picture::person_facts(&self.linked);
         let before = std::mem::replace(&mut self.facts, facts);
         self.addresses = AddressIndex::new(&self.linked);
@@ -676,8 +728,7 @@ impl Engine {
         for child in &children {
             self.set_wake(child, Some(now));
         }
-        self.stale = false;
-        Ok(children)
+        children
     }
 
     /// Reads the log rows and linkage decisions appended since the engine last

@@ -412,4 +412,23 @@ fn the_engine_loads_and_applies_linkage_decisions() {
     drop(engine.write(store.as_ref(), instant(2)).unwrap());
     let persons = engine_persons();
     assert_ne!(person_of(&persons, GP), person_of(&persons, POLICE));
+
+    // Recorded through the engine: withdrawn, the model decides again.
+    let mut guard = engine.write(store.as_ref(), instant(2)).unwrap();
+    let unknown = guard.decide(
+        store.as_ref(),
+        &decision(GP, "nobody/none/c", DecisionVerdict::Match),
+        instant(2),
+    );
+    assert!(unknown.is_err());
+    assert!(!guard.is_stale(), "a refused decision changes nothing");
+    guard
+        .decide(
+            store.as_ref(),
+            &decision(GP, POLICE, DecisionVerdict::Withdrawn),
+            instant(2),
+        )
+        .unwrap();
+    drop(guard);
+    assert_eq!(engine_persons(), merged);
 }

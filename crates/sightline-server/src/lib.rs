@@ -190,7 +190,6 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(axum::Extension(persons::PersonsCache::default()))
         .with_state(state)
         // The web UI brings its own security headers and HTML error pages.
         .merge(web);

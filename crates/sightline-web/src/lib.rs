@@ -70,7 +70,6 @@ pub struct WebState {
     pub config: Arc<WebConfig>,
     /// The intake engine: linkage decisions made here are applied to it.
     pub engine: sightline_app::SharedEngine,
-    linkage: Arc<review::Linkage>,
     templates: Arc<minijinja::Environment<'static>>,
 }
 
@@ -85,7 +84,6 @@ impl WebState {
             store,
             config: Arc::new(config),
             engine,
-            linkage: Arc::default(),
             templates: Arc::new(render::environment()),
         }
     }
