@@ -48,15 +48,27 @@
 //! ahead and keeps the time of the child's next pending firing in a wake queue;
 //! [`Engine::tick`] re-evaluates the children whose time has come.
 //!
+//! Linkage decisions: [`Engine::load`] links with the standing decisions
+//! ([`crate::persons::load_decisions`]), every relink from scratch uses them, and
+//! a record whose mention a standing decision names is added by relinking from
+//! scratch. A decision is recorded and applied under the write lock with
+//! [`Engine::decide`] (through [`crate::persons::decide`]), or a stored one
+//! applied with [`SharedEngine::apply_decision`] (through
+//! [`crate::persons::apply_decision`]); decisions stored by another process are
+//! taken at catch-up. The children
+//! around the persons a decision changed are re-evaluated at the next tick.
+//!
 //! Readers (the web UI) use [`SharedEngine::read`]: a closure gets `&Engine` and
 //! can call [`Engine::linked`] (records and persons), [`Engine::facts`] (each
 //! person's facts by id), [`Engine::addresses`], [`Engine::pack`] and
 //! [`Engine::child_picture`]. Intake holds the write lock for the length of a
 //! batch, so keep read closures short and never call into intake from one.
 
+use crate::persons::{Decisions, PersonsError};
 use crate::picture::{
     AddressIndex, Alert, LinkedRecords, LoadedRecord, PersonFacts, PictureError,
-    alerts_from_firings, child_picture_with, facts_of, link_records, load_current_records_after,
+    alerts_from_firings, child_picture_with, facts_of, link_records_with,
+    load_current_records_after, mention_inputs,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sightline_rules::{ChildPicture, Firing, Pack, Route, Severity};
@@ -73,6 +85,8 @@ pub enum EngineError {
     Picture(#[from] PictureError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Persons(#[from] PersonsError),
     #[error("the engine's lock was poisoned by a panic")]
     Poisoned,
 }
@@ -216,6 +230,8 @@ pub struct Engine {
     linked: LinkedRecords,
     facts: BTreeMap<String, PersonFacts>,
     addresses: AddressIndex,
+    /// People's linkage decisions: the standing verdicts the persons respect.
+    decisions: Decisions,
     /// The record index of the current version of each `(agency, record_id)`.
     current: HashMap<(String, String), usize>,
     /// The highest log `seq` the engine has read.
@@ -245,7 +261,8 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<Engine, EngineError> {
         let loaded = load_current_records_after(store, None, None)?;
-        let mut engine = Engine::from_records(pack, config, loaded.records)?;
+        let decisions = Decisions::from_rows(&crate::persons::load_decisions(store)?);
+        let mut engine = Engine::from_records_with(pack, config, loaded.records, decisions)?;
         engine.last_seq = loaded.last_seq;
         let children: Vec<String> = engine.children().map(str::to_owned).collect();
         for child in children {
@@ -260,7 +277,22 @@ impl Engine {
         config: EngineConfig,
         records: Vec<LoadedRecord>,
     ) -> Result<Engine, EngineError> {
-        let linked = link_records(records)?;
+        Engine::from_records_with(pack, config, records, Decisions::default())
+    }
+
+    /// An engine over records already read (in log order), linked with the
+    /// standing linkage `decisions`.
+    pub fn from_records_with(
+        pack: Pack,
+        config: EngineConfig,
+        records: Vec<LoadedRecord>,
+        decisions: Decisions,
+    ) -> Result<Engine, EngineError> {
+        let linked = link_records_with(
+            records,
+            crate::picture::ModelChoice::Automatic,
+            &decisions.standing(),
+        )?;
         let facts = crate::picture::person_facts(&linked);
         let addresses = AddressIndex::new(&linked);
         let current = current_index(&linked);
@@ -270,6 +302,7 @@ impl Engine {
             linked,
             facts,
             addresses,
+            decisions,
             current,
             last_seq: None,
             wake: BTreeSet::new(),
@@ -324,10 +357,19 @@ impl Engine {
         ))
     }
 
-    /// Links `records` (in log order) from scratch and rebuilds everything
-    /// derived from them.
+    /// The linkage decisions the engine has taken.
+    pub fn decisions(&self) -> &Decisions {
+        &self.decisions
+    }
+
+    /// Links `records` (in log order) from scratch with the standing decisions
+    /// and rebuilds everything derived from them.
     fn relink(&mut self, records: Vec<LoadedRecord>) -> Result<(), EngineError> {
-        self.linked = link_records(records)?;
+        self.linked = link_records_with(
+            records,
+            crate::picture::ModelChoice::Automatic,
+            &self.decisions.standing(),
+        )?;
         self.facts = crate::picture::person_facts(&self.linked);
         self.addresses = AddressIndex::new(&self.linked);
         self.current = current_index(&self.linked);
@@ -373,7 +415,14 @@ impl Engine {
         let supersedes = added
             .iter()
             .any(|loaded| self.current.contains_key(&record_key(&loaded.record)));
-        if supersedes || self.linked.records.is_empty() {
+        // A standing decision naming a new mention is applied by linking again
+        // from scratch, like a fresh load with the decisions.
+        let decided = self.decisions.n_standing() > 0
+            && mention_inputs(&added)
+                .1
+                .iter()
+                .any(|input| !self.decisions.naming(&input.key).is_empty());
+        if supersedes || decided || self.linked.records.is_empty() {
             // A new version can change or remove mentions, which the linkage
             // index cannot take back: link everything again, as a fresh load would.
             let mut records = std::mem::take(&mut self.linked.records);
@@ -584,9 +633,111 @@ impl Engine {
             .collect()
     }
 
-    /// Reads the log rows appended since the engine last looked (by another
-    /// process) and schedules the children they touch for the next tick.
+    /// Applies one stored linkage decision (newer than those the engine has;
+    /// older ones are ignored) with [`crate::persons::apply_decision`], rebuilds
+    /// the persons' facts and schedules the children around every person it
+    /// changed for re-evaluation at `now` (the next tick). Returns those
+    /// children. On an error the engine is stale and must be reloaded.
+    pub fn apply_decision(
+        &mut self,
+        row: &sightline_store::LinkageDecisionRow,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeSet<String>, EngineError> {
+        if row.seq <= self.decisions.newest_seq() {
+            return Ok(BTreeSet::new());
+        }
+        self.stale = true;
+        crate::persons::apply_decision(&mut self.linked, &mut self.decisions, row)?;
+        let children = self.after_linkage_change(now);
+        self.stale = false;
+        Ok(children)
+    }
+
+    /// Records a person's linkage decision with [`crate::persons::decide`] and
+    /// applies it, as [`Engine::apply_decision`] does. Both mentions must be
+    /// linked. On an error after the decision was checked the engine is stale.
+    pub fn decide(
+        &mut self,
+        store: &dyn Store,
+        decision: &sightline_store::NewLinkageDecision,
+        now: DateTime<Utc>,
+    ) -> Result<
+        (
+            sightline_store::LinkageDecisionRow,
+            crate::persons::DecisionChange,
+        ),
+        EngineError,
+    > {
+        for key in [&decision.left_key, &decision.right_key] {
+            if self.linked.index.record_of(key).is_none() {
+                return Err(PersonsError::UnknownMention(key.clone()).into());
+            }
+        }
+        self.stale = true;
+        let decided =
+            crate::persons::decide(store, &mut self.linked, &mut self.decisions, decision);
+        if let Err(PersonsError::Store(StoreError::InvalidDecision { .. })) = &decided {
+            // Refused before anything was stored or changed.
+            self.stale = false;
+        }
+        let decided = decided?;
+        self.after_linkage_change(now);
+        self.stale = false;
+        Ok(decided)
+    }
+
+    /// Searches persons ([`crate::persons::search_persons`]).
+    pub fn search_persons(
+        &mut self,
+        query: &crate::persons::SearchQuery,
+        limit: usize,
+    ) -> Result<Vec<crate::persons::SearchResult>, PersonsError> {
+        crate::persons::search_persons(&mut self.linked, query, limit)
+    }
+
+    /// Rebuilds what derives from the persons after a decision changed them and
+    /// schedules the children around every changed person for the next tick.
+    fn after_linkage_change(&mut self, now: DateTime<Utc>) -> BTreeSet<String> {
+        let facts = crate::picture::person_facts(&self.linked);
+        let before = std::mem::replace(&mut self.facts, facts);
+        self.addresses = AddressIndex::new(&self.linked);
+        self.current = current_index(&self.linked);
+        let mut changed: BTreeSet<&str> = BTreeSet::new();
+        for (person_id, facts) in &before {
+            if self.facts.get(person_id).map(|now| &now.mentions) != Some(&facts.mentions) {
+                changed.insert(person_id);
+            }
+        }
+        for (person_id, facts) in &self.facts {
+            if before.get(person_id).map(|then| &then.mentions) != Some(&facts.mentions) {
+                changed.insert(person_id);
+            }
+        }
+        let mut children: BTreeSet<String> = BTreeSet::new();
+        let mut gone: Vec<String> = Vec::new();
+        for person_id in changed {
+            if self.facts.contains_key(person_id) {
+                self.children_around(person_id, &mut children);
+            } else {
+                gone.push(person_id.to_owned());
+            }
+        }
+        for person_id in gone {
+            self.set_wake(&person_id, None);
+        }
+        for child in &children {
+            self.set_wake(child, Some(now));
+        }
+        children
+    }
+
+    /// Reads the log rows and linkage decisions appended since the engine last
+    /// looked (by another process) and schedules the children they touch for
+    /// the next tick.
     pub fn catch_up(&mut self, store: &dyn Store, now: DateTime<Utc>) -> Result<(), EngineError> {
+        for row in crate::persons::load_decisions_after(store, self.decisions.newest_seq())? {
+            self.apply_decision(&row, now)?;
+        }
         let Some(after) = self.last_seq else {
             let loaded = load_current_records_after(store, None, None)?;
             return self.catch_up_with(loaded.records, loaded.last_seq, now);
@@ -889,6 +1040,41 @@ impl SharedEngine {
     pub fn read<T>(&self, read: impl FnOnce(&Engine) -> T) -> Result<T, EngineError> {
         let engine = self.inner.read().map_err(|_| EngineError::Poisoned)?;
         Ok(read(&engine))
+    }
+
+    /// Applies a linkage decision just stored (by [`crate::persons::decide`])
+    /// under the write lock: see [`Engine::apply_decision`].
+    pub fn apply_decision(
+        &self,
+        store: &dyn Store,
+        row: &sightline_store::LinkageDecisionRow,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeSet<String>, EngineError> {
+        let mut engine = self.write(store, now)?;
+        engine.apply_decision(row, now)
+    }
+
+    /// A search under the write lock (`LinkageIndex::search` takes `&mut self`):
+    /// runs `search` with the linkage index, each mention's person id and every
+    /// person's facts, then `then` with the engine and what `search` found.
+    /// Does not catch up with the log; keep both closures short.
+    pub fn search<H, T>(
+        &self,
+        search: impl FnOnce(
+            &mut sightline_linkage::LinkageIndex,
+            &[String],
+            &BTreeMap<String, PersonFacts>,
+        ) -> H,
+        then: impl FnOnce(&Engine, H) -> T,
+    ) -> Result<T, EngineError> {
+        let mut guard = self.inner.write().map_err(|_| EngineError::Poisoned)?;
+        let engine = &mut *guard;
+        let found = search(
+            &mut engine.linked.index,
+            &engine.linked.person_of_mention,
+            &engine.facts,
+        );
+        Ok(then(engine, found))
     }
 
     /// Runs `read` with the linked records and every person's facts.

@@ -299,7 +299,8 @@ pub fn decide(
     Ok((row, change))
 }
 
-fn load_decisions_after(
+/// The stored decisions newer than `after_seq`, ascending by `seq`.
+pub fn load_decisions_after(
     store: &dyn Store,
     after_seq: i64,
 ) -> Result<Vec<LinkageDecisionRow>, StoreError> {

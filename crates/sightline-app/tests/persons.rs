@@ -354,3 +354,81 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_engine_loads_and_applies_linkage_decisions() {
+    let (_database, store) = sample_store();
+    let engine = sightline_app::SharedEngine::load_default(store.as_ref(), instant(2)).unwrap();
+    let engine_persons = || engine.read(|engine| partition(engine.linked())).unwrap();
+    let before = engine_persons();
+    assert_eq!(person_of(&before, POLICE), person_of(&before, REFERRAL));
+
+    // A non-match between two mentions the engine linked splits them there.
+    let mut state = LinkedState::load(store.as_ref()).unwrap();
+    let (row, _) = decide(
+        store.as_ref(),
+        &mut state.linked,
+        &mut state.decisions,
+        &decision(POLICE, REFERRAL, DecisionVerdict::NonMatch),
+    )
+    .unwrap();
+    engine
+        .apply_decision(store.as_ref(), &row, instant(2))
+        .unwrap();
+    let split = engine_persons();
+    assert_ne!(person_of(&split, POLICE), person_of(&split, REFERRAL));
+    assert_eq!(split, partition(&state.linked), "one picture with review");
+    // Applying it again changes nothing; a fresh load links with it.
+    engine
+        .apply_decision(store.as_ref(), &row, instant(2))
+        .unwrap();
+    assert_eq!(engine_persons(), split);
+    let loaded = sightline_app::SharedEngine::load_default(store.as_ref(), instant(2)).unwrap();
+    assert_eq!(
+        loaded.read(|engine| partition(engine.linked())).unwrap(),
+        split
+    );
+
+    // Turned round to a match: one person again.
+    let (row, _) = decide(
+        store.as_ref(),
+        &mut state.linked,
+        &mut state.decisions,
+        &decision(POLICE, REFERRAL, DecisionVerdict::Match),
+    )
+    .unwrap();
+    engine
+        .apply_decision(store.as_ref(), &row, instant(2))
+        .unwrap();
+    let merged = engine_persons();
+    assert_eq!(person_of(&merged, POLICE), person_of(&merged, REFERRAL));
+    assert_eq!(merged, partition(&state.linked));
+
+    // Another process's decision is taken when the engine catches up.
+    store
+        .linkage()
+        .record_decision(&decision(GP, POLICE, DecisionVerdict::NonMatch))
+        .unwrap();
+    drop(engine.write(store.as_ref(), instant(2)).unwrap());
+    let persons = engine_persons();
+    assert_ne!(person_of(&persons, GP), person_of(&persons, POLICE));
+
+    // Recorded through the engine: withdrawn, the model decides again.
+    let mut guard = engine.write(store.as_ref(), instant(2)).unwrap();
+    let unknown = guard.decide(
+        store.as_ref(),
+        &decision(GP, "nobody/none/c", DecisionVerdict::Match),
+        instant(2),
+    );
+    assert!(unknown.is_err());
+    assert!(!guard.is_stale(), "a refused decision changes nothing");
+    guard
+        .decide(
+            store.as_ref(),
+            &decision(GP, POLICE, DecisionVerdict::Withdrawn),
+            instant(2),
+        )
+        .unwrap();
+    drop(guard);
+    assert_eq!(engine_persons(), merged);
+}

@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Arc::new(openapi);
     let web = sightline_web::router(sightline_web::WebState::new(
         state.store.clone(),
+        state.engine.clone(),
         state.config.web.clone(),
     ));
     let app = api_routes
@@ -189,7 +190,6 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(axum::Extension(persons::PersonsCache::default()))
         .with_state(state)
         // The web UI brings its own security headers and HTML error pages.
         .merge(web);

@@ -6,36 +6,38 @@
 use crate::AppState;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ErrorBody};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use sightline_access::{AccessContext, Action, Decision, Relationship, Resource};
 use sightline_app::accounts::Account;
 use sightline_app::persons::{
-    DecisionView, LinkedState, PersonDetail, PersonSummary, PersonsError, ReviewPair, SearchQuery,
-    SearchResult, decide, person_agencies, person_detail, person_summary, review_queue,
-    search_persons,
+    DecisionView, PersonDetail, PersonSummary, PersonsError, ReviewPair, SearchQuery, SearchResult,
+    person_agencies, person_detail, person_summary, review_queue,
 };
 use sightline_core::AgencyId;
 use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
-use std::sync::{Arc, Mutex, MutexGuard};
 use utoipa::{IntoParams, ToSchema};
 
-/// The linked log with its decisions, built on first use and refreshed from the
-/// store on every call (relinked when the log grew; decisions stored by others
-/// applied).
-#[derive(Clone, Default)]
-pub struct PersonsCache(Arc<Mutex<Option<LinkedState>>>);
+/// The intake engine for a persons request, up to date with the log and the
+/// decisions stored by other processes (its write lock: `search` takes `&mut`).
+fn engine_of<'a>(
+    engine: &'a sightline_app::SharedEngine,
+    store: &dyn Store,
+) -> Result<std::sync::RwLockWriteGuard<'a, sightline_app::Engine>, ApiError> {
+    engine
+        .write(store, chrono::Utc::now())
+        .map_err(engine_error)
+}
 
-impl PersonsCache {
-    fn current(&self, store: &dyn Store) -> Result<MutexGuard<'_, Option<LinkedState>>, ApiError> {
-        let mut guard = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        LinkedState::refresh(store, &mut guard).map_err(persons_error)?;
-        Ok(guard)
+fn engine_error(error: sightline_app::EngineError) -> ApiError {
+    match error {
+        sightline_app::EngineError::Persons(error) => persons_error(error),
+        other => {
+            tracing::error!(error = %other, "persons request failed");
+            ApiError::internal()
+        }
     }
 }
 
@@ -110,15 +112,15 @@ pub struct PersonResponse {
 )]
 pub async fn get_person(
     State(state): State<AppState>,
-    Extension(cache): Extension<PersonsCache>,
     auth: StaffAuth,
     Path(person_id): Path<String>,
 ) -> Result<Json<PersonResponse>, ApiError> {
     let account = auth.account();
     let store = state.store.clone();
+    let engine = state.engine.clone();
     let response = tokio::task::spawn_blocking(move || {
-        let guard = cache.current(store.as_ref())?;
-        let linked = &guard.as_ref().ok_or_else(ApiError::internal)?.linked;
+        let guard = engine_of(&engine, store.as_ref())?;
+        let linked = guard.linked();
         let mut context =
             sightline_app::accounts::access_context(store.as_ref(), &account, chrono::Utc::now())
                 .map_err(|_| ApiError::internal())?;
@@ -185,12 +187,12 @@ pub struct SearchResponse {
 )]
 pub async fn search(
     State(state): State<AppState>,
-    Extension(cache): Extension<PersonsCache>,
     auth: StaffAuth,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     let account = auth.account();
     let store = state.store.clone();
+    let engine = state.engine.clone();
     let persons = tokio::task::spawn_blocking(move || {
         allow(
             store.as_ref(),
@@ -199,13 +201,14 @@ pub async fn search(
             &Resource::Service,
             &AccessContext::default(),
         )?;
-        let mut guard = cache.current(store.as_ref())?;
-        let linked = &mut guard.as_mut().ok_or_else(ApiError::internal)?.linked;
+        let mut guard = engine_of(&engine, store.as_ref())?;
         let query = SearchQuery {
             name: params.name,
             dob: params.dob,
         };
-        search_persons(linked, &query, params.limit.unwrap_or(20)).map_err(persons_error)
+        guard
+            .search_persons(&query, params.limit.unwrap_or(20))
+            .map_err(persons_error)
     })
     .await??;
     Ok(Json(SearchResponse { persons }))
@@ -243,12 +246,12 @@ pub struct ReviewResponse {
 )]
 pub async fn review(
     State(state): State<AppState>,
-    Extension(cache): Extension<PersonsCache>,
     auth: StaffAuth,
     Query(params): Query<ReviewParams>,
 ) -> Result<Json<ReviewResponse>, ApiError> {
     let account = auth.account();
     let store = state.store.clone();
+    let engine = state.engine.clone();
     let response = tokio::task::spawn_blocking(move || {
         allow(
             store.as_ref(),
@@ -257,8 +260,8 @@ pub async fn review(
             &Resource::Service,
             &AccessContext::default(),
         )?;
-        let guard = cache.current(store.as_ref())?;
-        let linked = &guard.as_ref().ok_or_else(ApiError::internal)?.linked;
+        let guard = engine_of(&engine, store.as_ref())?;
+        let linked = guard.linked();
         Ok::<_, ApiError>(ReviewResponse {
             pairs: review_queue(linked, params.limit.unwrap_or(50)),
             total: linked.index.review_queue().len(),
@@ -308,7 +311,6 @@ pub struct DecisionResponse {
 )]
 pub async fn record_decision(
     State(state): State<AppState>,
-    Extension(cache): Extension<PersonsCache>,
     auth: StaffAuth,
     Json(request): Json<DecisionRequest>,
 ) -> Result<Json<DecisionResponse>, ApiError> {
@@ -321,6 +323,7 @@ pub async fn record_decision(
         )
     })?;
     let store = state.store.clone();
+    let engine = state.engine.clone();
     let response = tokio::task::spawn_blocking(move || {
         let now = chrono::Utc::now();
         let decided = allow(
@@ -330,8 +333,7 @@ pub async fn record_decision(
             &Resource::Service,
             &AccessContext::default(),
         )?;
-        let mut guard = cache.current(store.as_ref())?;
-        let current = guard.as_mut().ok_or_else(ApiError::internal)?;
+        let mut guard = engine_of(&engine, store.as_ref())?;
         let decision = NewLinkageDecision {
             left_key: request.left,
             right_key: request.right,
@@ -340,13 +342,9 @@ pub async fn record_decision(
             reason: request.reason.trim().to_owned(),
             at_us: sightline_app::to_micros(now),
         };
-        let (row, _) = decide(
-            store.as_ref(),
-            &mut current.linked,
-            &mut current.decisions,
-            &decision,
-        )
-        .map_err(persons_error)?;
+        let (row, _) = guard
+            .decide(store.as_ref(), &decision, now)
+            .map_err(engine_error)?;
         let basis = match &decided {
             Decision::Full { basis } => basis.to_string(),
             _ => String::new(),
@@ -360,12 +358,12 @@ pub async fn record_decision(
             row.verdict.as_str(),
             now,
         )?;
+        let linked = guard.linked();
         let person = |key: &str| {
-            current
-                .linked
+            linked
                 .index
                 .record_of(key)
-                .and_then(|record| current.linked.person_of_mention.get(record as usize))
+                .and_then(|record| linked.person_of_mention.get(record as usize))
                 .cloned()
                 .unwrap_or_default()
         };

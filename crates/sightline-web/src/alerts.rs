@@ -238,7 +238,7 @@ async fn load_alert(
         return Err(error_page(state, Some(session), ErrorPage::not_found()));
     }
     let account = session.account.clone();
-    let pictures = state.pictures.clone();
+    let engine = state.engine.clone();
     let alert_id = alert_id.to_owned();
     let now = Utc::now();
     let now_us = sightline_app::to_micros(now);
@@ -250,7 +250,7 @@ async fn load_alert(
         else {
             return Ok(AlertContent::Unknown);
         };
-        pictures.with(store, |picture| {
+        children::with_picture(&engine, |picture| {
             let (decision, context) = children::decide_child(
                 store,
                 picture,
@@ -457,7 +457,7 @@ pub async fn decide(
         .await;
     }
     let account = session.account.clone();
-    let pictures = state.pictures.clone();
+    let engine = state.engine.clone();
     let id = alert_id.clone();
     let decision_word = form.decision.clone();
     let reason = form.reason.trim().to_owned();
@@ -466,7 +466,7 @@ pub async fn decide(
         let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
             return Ok(DecideOutcome::Unknown);
         };
-        let (decision, _) = pictures.with(store, |picture| {
+        let (decision, _) = children::with_picture(&engine, |picture| {
             children::decide_child(
                 store,
                 picture,

@@ -21,49 +21,28 @@ use sightline_access::{AccessContext, Action, Decision, Resource};
 use sightline_app::accounts::{self, Account, BreakGlassOutcome, LiveSession};
 use sightline_app::audit::{self, AuditActor};
 use sightline_app::views::{
-    self, ChildView, ChronologyFilter, ChronologyRow, MinimalChild, Picture, Snapshot, TimelineMark,
+    self, ChildView, ChronologyFilter, ChronologyRow, MinimalChild, Picture, TimelineMark,
 };
+use sightline_app::{Engine, SharedEngine};
 use sightline_store::Store;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
-/// The linked picture of the log, rebuilt when the log has grown.
-#[derive(Default)]
-pub struct Pictures {
-    current: Mutex<Option<(u64, Snapshot)>>,
+/// Runs `work` on the engine's picture (under its shared lock: keep it short).
+pub(crate) fn with_picture<T>(
+    engine: &SharedEngine,
+    work: impl FnOnce(Picture<'_>) -> Result<T, String>,
+) -> Result<T, String> {
+    engine
+        .read(|engine| work(picture_of(engine)))
+        .map_err(|error| error.to_string())?
 }
 
-impl Pictures {
-    /// Runs `work` on the picture of a snapshot no older than the log.
-    pub fn with<T>(
-        &self,
-        store: &dyn Store,
-        work: impl FnOnce(Picture<'_>) -> Result<T, String>,
-    ) -> Result<T, String> {
-        self.with_snapshot(store, |snapshot| work(snapshot.picture()))
-    }
-
-    /// Runs `work` on a snapshot no older than the log (mutable: a search
-    /// borrows the linkage index for the time of the query).
-    pub fn with_snapshot<T>(
-        &self,
-        store: &dyn Store,
-        work: impl FnOnce(&mut Snapshot) -> Result<T, String>,
-    ) -> Result<T, String> {
-        let n_records = store.count_records().map_err(|error| error.to_string())?;
-        let mut current = self
-            .current
-            .lock()
-            .map_err(|_| "the picture lock was poisoned".to_owned())?;
-        let fresh = matches!(&*current, Some((known, _)) if *known == n_records);
-        if !fresh {
-            let snapshot = Snapshot::load(store).map_err(|error| error.to_string())?;
-            *current = Some((n_records, snapshot));
-        }
-        match current.as_mut() {
-            Some((_, snapshot)) => work(snapshot),
-            None => Err("no picture".to_owned()),
-        }
+/// The picture the pages read: the engine's linked records, facts and addresses.
+pub(crate) fn picture_of(engine: &Engine) -> Picture<'_> {
+    Picture {
+        linked: engine.linked(),
+        facts: engine.facts(),
+        addresses: engine.addresses(),
     }
 }
 
@@ -139,11 +118,11 @@ async fn load_child<T: Send + 'static>(
         return Err(error_page(state, Some(session), ErrorPage::not_found()));
     }
     let account = session.account.clone();
-    let pictures = state.pictures.clone();
+    let engine = state.engine.clone();
     let person_id = person_id.to_owned();
     let now = Utc::now();
     blocking(state, Some(session), move |store| {
-        pictures.with(store, |picture| {
+        with_picture(&engine, |picture| {
             let (decision, _) =
                 decide_child(store, picture, &account, &person_id, Action::ViewChild, now)?;
             let known = picture.child(&person_id).is_some();
@@ -607,52 +586,56 @@ pub async fn search(
         None => {}
         Some(Err(message)) => error = Some(message),
         Some(Ok((given, family, dob))) => {
-            let pictures = state.pictures.clone();
+            let engine = state.engine.clone();
             let found = blocking(&state, Some(&session), move |store| {
-                pictures.with_snapshot(store, |snapshot| {
-                    let hits = views::search_children(
-                        &mut snapshot.linked.index,
-                        &snapshot.linked.person_of_mention,
-                        &snapshot.facts,
+                let search = |index: &mut _, person_of_mention: &[String], facts: &_| {
+                    views::search_children(
+                        index,
+                        person_of_mention,
+                        facts,
                         given.as_deref(),
                         &family,
                         &dob,
                         SEARCH_RESULTS_MAX,
-                    );
-                    let picture = snapshot.picture();
-                    let today = now.date_naive();
-                    let mut views_found = Vec::new();
-                    for hit in hits {
-                        let (decision, _) = decide_child(
-                            store,
-                            picture,
-                            &account,
-                            &hit.person_id,
-                            Action::ViewChild,
-                            now,
-                        )?;
-                        let Some(facts) = picture.child(&hit.person_id) else {
-                            continue;
-                        };
-                        let minimal = views::minimal_child(picture, facts, today);
-                        let full = decision.is_full();
-                        views_found.push(SearchResultView {
-                            person_id: hit.person_id,
-                            name: minimal.name,
-                            full,
-                            dob: if full {
-                                facts.dob.map(|dob| dob.to_string())
-                            } else {
-                                None
-                            },
-                            age_years: minimal.age_years,
-                            current_plans: minimal.current_plans,
-                            contacts: minimal.contacts,
-                            probability_percent: hit.probability_percent,
-                        });
-                    }
-                    Ok(views_found)
-                })
+                    )
+                };
+                engine
+                    .search(search, |engine, hits| {
+                        let picture = picture_of(engine);
+                        let today = now.date_naive();
+                        let mut views_found = Vec::new();
+                        for hit in hits {
+                            let (decision, _) = decide_child(
+                                store,
+                                picture,
+                                &account,
+                                &hit.person_id,
+                                Action::ViewChild,
+                                now,
+                            )?;
+                            let Some(facts) = picture.child(&hit.person_id) else {
+                                continue;
+                            };
+                            let minimal = views::minimal_child(picture, facts, today);
+                            let full = decision.is_full();
+                            views_found.push(SearchResultView {
+                                person_id: hit.person_id,
+                                name: minimal.name,
+                                full,
+                                dob: if full {
+                                    facts.dob.map(|dob| dob.to_string())
+                                } else {
+                                    None
+                                },
+                                age_years: minimal.age_years,
+                                current_plans: minimal.current_plans,
+                                contacts: minimal.contacts,
+                                probability_percent: hit.probability_percent,
+                            });
+                        }
+                        Ok::<_, String>(views_found)
+                    })
+                    .map_err(|error| error.to_string())?
             })
             .await;
             match found {
@@ -709,11 +692,11 @@ pub async fn child_viewers(
         return error_page(&state, Some(&session), ErrorPage::not_found());
     }
     let by = AuditActor::of(&session.account);
-    let pictures = state.pictures.clone();
+    let engine = state.engine.clone();
     let id = person_id.clone();
     let now = Utc::now();
     let loaded = blocking(&state, Some(&session), move |store| {
-        let keys = pictures.with(store, |picture| {
+        let keys = with_picture(&engine, |picture| {
             Ok(match picture.child(&id) {
                 Some(facts) => views::audit_keys_of(picture, facts),
                 None => BTreeSet::from([format!("child:{id}")]),
@@ -775,9 +758,4 @@ pub async fn child_viewers(
             entries => entries,
         },
     )
-}
-
-/// A shared, empty picture cache.
-pub fn new_pictures() -> Arc<Pictures> {
-    Arc::new(Pictures::default())
 }

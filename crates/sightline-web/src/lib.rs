@@ -68,19 +68,22 @@ impl Default for WebConfig {
 pub struct WebState {
     pub store: Arc<dyn Store>,
     pub config: Arc<WebConfig>,
-    pictures: Arc<children::Pictures>,
-    linkage: Arc<review::Linkage>,
+    /// The intake engine: linkage decisions made here are applied to it.
+    pub engine: sightline_app::SharedEngine,
     templates: Arc<minijinja::Environment<'static>>,
 }
 
 impl WebState {
-    /// A state over `store`.
-    pub fn new(store: Arc<dyn Store>, config: WebConfig) -> Self {
+    /// A state over `store` and the intake engine over it.
+    pub fn new(
+        store: Arc<dyn Store>,
+        engine: sightline_app::SharedEngine,
+        config: WebConfig,
+    ) -> Self {
         WebState {
             store,
             config: Arc::new(config),
-            pictures: children::new_pictures(),
-            linkage: Arc::default(),
+            engine,
             templates: Arc::new(render::environment()),
         }
     }

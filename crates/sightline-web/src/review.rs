@@ -7,10 +7,11 @@
 //! and recorded by the guard before a handler runs). Each decision and withdrawal
 //! is also written to the audit log with the pair it names.
 //!
-//! The linked log with its decisions is `sightline_app::persons::LinkedState`,
-//! kept here and brought up to date with the store on every request: a decision
-//! is stored first (`linkage_decisions`, append-only) and then applied, so every
-//! later re-link respects it. A withdrawal is one more decision (`withdrawn`):
+//! The linked log with its decisions is the intake engine's
+//! (`sightline_app::SharedEngine`, taken under its write lock and brought up to
+//! date with the store on every request): a decision is stored first
+//! (`linkage_decisions`, append-only) and then applied (`Engine::decide`), so
+//! the child pages, alerts and every later re-link respect it. A withdrawal is one more decision (`withdrawn`):
 //! nothing is ever edited or deleted.
 //!
 //! Order of the queue: `persons::review_queue`'s, most likely matches first
@@ -29,11 +30,9 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sightline_app::accounts::LiveSession;
 use sightline_app::audit::{self, AuditActor};
-use sightline_app::persons::{
-    self, FieldEvidence, LinkedState, MentionView, PersonsError, ReviewPair,
-};
+use sightline_app::persons::{self, FieldEvidence, MentionView, PersonsError, ReviewPair};
+use sightline_app::{Engine, EngineError, SharedEngine};
 use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
-use std::sync::Mutex;
 
 /// Pairs shown on one page of the queue (each with its waterfall).
 pub const REVIEW_PAGE_PAIRS: usize = 10;
@@ -44,28 +43,24 @@ pub const REASON_BYTES_MAX: usize = 2_000;
 /// Width in pixels of half a waterfall bar (for or against).
 const BAR_HALF: f64 = 120.0;
 
-/// The linked log and its decisions, linked once and kept current.
-#[derive(Default)]
-pub struct Linkage {
-    state: Mutex<Option<LinkedState>>,
+/// Runs `work` on the intake engine under its write lock, up to date with the
+/// log and the decisions other processes stored (the review pages and the
+/// engine are one linked picture).
+fn with_engine<T>(
+    engine: &SharedEngine,
+    store: &dyn Store,
+    work: impl FnOnce(&mut Engine) -> Result<T, PersonsError>,
+) -> Result<T, PersonsError> {
+    let mut engine = engine.write(store, Utc::now()).map_err(persons_error)?;
+    work(&mut engine)
 }
 
-impl Linkage {
-    /// Runs `work` on the linked state, brought up to date with the store first.
-    fn with<T>(
-        &self,
-        store: &dyn Store,
-        work: impl FnOnce(&mut LinkedState) -> Result<T, PersonsError>,
-    ) -> Result<T, PersonsError> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| PersonsError::BadRequest("the linkage lock was poisoned"))?;
-        LinkedState::refresh(store, &mut state)?;
-        match state.as_mut() {
-            Some(state) => work(state),
-            None => Err(PersonsError::BadRequest("no linked state")),
-        }
+fn persons_error(error: EngineError) -> PersonsError {
+    match error {
+        EngineError::Persons(error) => error,
+        EngineError::Picture(error) => PersonsError::Picture(error),
+        EngineError::Store(error) => PersonsError::Store(error),
+        EngineError::Poisoned => PersonsError::BadRequest("the engine lock was poisoned"),
     }
 }
 
@@ -235,14 +230,14 @@ async fn queue_page(
     decided: Option<&'static str>,
     refused: Option<Refused>,
 ) -> Response {
-    let linkage = state.linkage.clone();
+    let engine = state.engine.clone();
     let loaded = blocking(&state, Some(&session), move |store| {
-        linkage.with(store, |linked| {
-            let total = linked.linked.index.review_queue().len();
+        with_engine(&engine, store, |linked| {
+            let total = linked.linked().index.review_queue().len();
             let shown = total.min(persons::REVIEW_PAIRS_MAX);
             let last_page = shown.div_ceil(REVIEW_PAGE_PAIRS).max(1);
             let page_n = page_n.min(last_page);
-            let pairs: Vec<ReviewPair> = persons::review_queue(&linked.linked, shown)
+            let pairs: Vec<ReviewPair> = persons::review_queue(linked.linked(), shown)
                 .into_iter()
                 .skip((page_n - 1) * REVIEW_PAGE_PAIRS)
                 .take(REVIEW_PAGE_PAIRS)
@@ -329,11 +324,11 @@ fn check_reason(reason: &str) -> Result<String, &'static str> {
     }
 }
 
-/// Stores a decision about a pair (through `persons::decide`, which applies it
-/// to the linked state) and records it in the audit log.
+/// Stores a decision about a pair (through `Engine::decide`, which applies it
+/// to the engine) and records it in the audit log.
 fn store_decision(
     store: &dyn Store,
-    linkage: &Linkage,
+    engine: &SharedEngine,
     session: &LiveSession,
     left: &str,
     right: &str,
@@ -342,9 +337,9 @@ fn store_decision(
 ) -> Result<Option<()>, PersonsError> {
     let now = Utc::now();
     let by = AuditActor::of(&session.account);
-    linkage.with(store, |linked| {
+    with_engine(engine, store, |linked| {
         for key in [left, right] {
-            if linked.linked.index.record_of(key).is_none() {
+            if linked.linked().index.record_of(key).is_none() {
                 return Ok(None);
             }
         }
@@ -363,8 +358,9 @@ fn store_decision(
             reason,
             at_us: sightline_app::to_micros(now),
         };
-        let (row, _) =
-            persons::decide(store, &mut linked.linked, &mut linked.decisions, &decision)?;
+        let (row, _) = linked
+            .decide(store, &decision, now)
+            .map_err(persons_error)?;
         audit::record(
             store,
             &by,
@@ -409,11 +405,11 @@ pub async fn decide(
             .await;
         }
     };
-    let linkage = state.linkage.clone();
+    let engine = state.engine.clone();
     let who = session.clone();
     let (left, right) = (form.left.clone(), form.right.clone());
     let stored = blocking(&state, Some(&session), move |store| {
-        store_decision(store, &linkage, &who, &left, &right, verdict, reason)
+        store_decision(store, &engine, &who, &left, &right, verdict, reason)
     })
     .await;
     match stored {
@@ -465,11 +461,11 @@ async fn decisions_page(
     withdrawn: bool,
     refused: Option<(i64, &'static str, String)>,
 ) -> Response {
-    let linkage = state.linkage.clone();
+    let engine = state.engine.clone();
     let loaded = blocking(&state, Some(&session), move |store| {
-        linkage.with(store, |linked| {
+        with_engine(&engine, store, |linked| {
             let rows = persons::load_decisions(store)?;
-            let standing = linked.decisions.standing();
+            let standing = linked.decisions().standing();
             Ok(rows
                 .into_iter()
                 .rev()
@@ -581,13 +577,13 @@ pub async fn withdraw(
             .await;
         }
     };
-    let linkage = state.linkage.clone();
+    let engine = state.engine.clone();
     let who = session.clone();
     let (left, right) = (form.left.clone(), form.right.clone());
     let stored = blocking(&state, Some(&session), move |store| {
         store_decision(
             store,
-            &linkage,
+            &engine,
             &who,
             &left,
             &right,

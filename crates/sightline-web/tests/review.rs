@@ -40,6 +40,7 @@ fn record(agency: &str, id: &str, given: &str, family: &str, dob: &str, postcode
 struct App {
     base: String,
     store: Arc<dyn Store>,
+    engine: sightline_app::SharedEngine,
     demo: Vec<DemoAccount>,
     _db: sightline_testkit::TestDatabase,
 }
@@ -112,11 +113,16 @@ async fn spawn() -> App {
     sightline_app::ingest_parsed(store.as_ref(), &engine, parsed, at).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = sightline_web::router(WebState::new(store.clone(), WebConfig::default()));
+    let router = sightline_web::router(WebState::new(
+        store.clone(),
+        engine.clone(),
+        WebConfig::default(),
+    ));
     tokio::spawn(async move { axum::serve(listener, router).await });
     App {
         base,
         store,
+        engine,
         demo,
         _db: db,
     }
@@ -181,6 +187,21 @@ impl App {
             .body(body)
             .send()
             .await
+            .unwrap()
+    }
+
+    /// The intake engine's person of a mention.
+    fn engine_person(&self, key: &str) -> String {
+        self.engine
+            .read(|engine| {
+                let linked = engine.linked();
+                linked
+                    .index
+                    .record_of(key)
+                    .and_then(|record| linked.person_of_mention.get(record as usize))
+                    .cloned()
+            })
+            .unwrap()
             .unwrap()
     }
 
@@ -301,6 +322,8 @@ async fn a_lead_decides_a_pair_which_leaves_the_queue_and_a_withdrawal_brings_it
     assert!(page.contains("Decision recorded"));
     assert!(!in_queue(&page), "the decided pair left the queue");
     assert!(page.contains("There are no pairs to review"));
+    // The intake engine (and so the child pages and alerts) took the decision.
+    assert_ne!(app.engine_person(LEFT), app.engine_person(RIGHT));
 
     // Audited: the decision with the pair it names.
     let audit = app.store.audit().audit_entries(0, 10_000).unwrap();

@@ -62,7 +62,10 @@ impl TestApp {
         tx.commit().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = sightline_web::router(WebState::new(store.clone(), WebConfig::default()));
+        let engine =
+            sightline_app::SharedEngine::load_default(store.as_ref(), chrono::Utc::now()).unwrap();
+        let router =
+            sightline_web::router(WebState::new(store.clone(), engine, WebConfig::default()));
         tokio::spawn(async move { axum::serve(listener, router).await });
         TestApp {
             base,
