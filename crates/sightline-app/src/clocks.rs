@@ -12,13 +12,12 @@
 
 use crate::engine::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 use sightline_rules::calendar::is_working_day;
 use sightline_rules::{ClockReport, ClockStatus};
 use std::cmp::Ordering;
 
 /// One clock of one child, ready for a page or the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClockEntry {
     /// The child's person id.
     pub child_id: String,
