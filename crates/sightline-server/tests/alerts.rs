@@ -294,14 +294,22 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited() {
             .filter(|(who, what, how)| who == user && what == action && how == outcome)
             .count()
     };
-    assert!(count("gp.worker", "view_child", "full") >= 4, "{audited:?}");
+    // Each read names its view: the list (three reads) and the alert itself.
+    assert_eq!(
+        count("gp.worker", "view_alert_list", "full"),
+        3,
+        "{audited:?}"
+    );
+    assert_eq!(count("gp.worker", "view_alert", "full"), 1, "{audited:?}");
     assert_eq!(
         count("gp.worker", "write_about_child", "full"),
         2,
         "{audited:?}"
     );
     assert!(
-        count("other.worker", "view_child", "minimal") >= 2,
+        count("other.worker", "view_alert", "minimal")
+            + count("other.worker", "view_alert_list", "minimal")
+            >= 2,
         "{audited:?}"
     );
     assert_eq!(

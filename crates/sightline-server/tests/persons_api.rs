@@ -244,8 +244,8 @@ async fn practitioners_search_and_see_persons_on_a_need_to_know_basis() {
     let audited = app.audited_actions();
     for (user, action, outcome) in [
         ("csc.worker", "search_persons", "full"),
-        ("csc.worker", "view_child", "full"),
-        ("csc.worker", "view_child", "minimal"),
+        ("csc.worker", "view_person", "full"),
+        ("csc.worker", "view_person", "minimal"),
         ("csc.worker", "review_linkage", "deny"),
         ("it.admin", "search_persons", "deny"),
     ] {
