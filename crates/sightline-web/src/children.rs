@@ -403,9 +403,10 @@ struct ChronologyData {
 
 fn chronology_data(
     store: &dyn Store,
-    picture: Picture<'_>,
+    engine: &Engine,
     person_id: &str,
 ) -> Result<Option<ChronologyData>, String> {
+    let picture = picture_of(engine);
     let Some(facts) = picture.child(person_id) else {
         return Ok(None);
     };
@@ -461,7 +462,7 @@ pub async fn chronology(
         &session,
         &person_id,
         View::Chronology,
-        |store, engine, id| chronology_data(store, picture_of(engine), id),
+        chronology_data,
     )
     .await
     {
@@ -545,7 +546,7 @@ pub async fn chronology_csv(
         &session,
         &person_id,
         View::ChronologyCsv,
-        |store, engine, id| chronology_data(store, picture_of(engine), id),
+        chronology_data,
     )
     .await
     {
