@@ -9,7 +9,7 @@
 
 use crate::WebState;
 use crate::clocks::ClockView;
-use crate::pages::{blocking, encode_path, time};
+use crate::pages::{blocking, break_glass, encode_path, time};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -278,16 +278,8 @@ pub async fn child_break_glass(
     if !valid_person_id(&person_id) {
         return error_page(&state, Some(&session), ErrorPage::not_found());
     }
-    let account = session.account.clone();
-    let policy = state.config.session;
-    let now = Utc::now();
-    let reason = form.reason.clone();
     let resource = Resource::Child(person_id.clone());
-    let outcome = match blocking(&state, Some(&session), move |store| {
-        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
-    })
-    .await
-    {
+    let outcome = match break_glass(&state, &session, resource, &form.reason).await {
         Ok(outcome) => outcome,
         Err(response) => return response,
     };
