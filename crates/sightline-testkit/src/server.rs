@@ -186,3 +186,68 @@ pub fn sign_in(store: &dyn Store, username: &str, password: &str) -> StaffSessio
 pub fn all_databases() -> Vec<TestDatabase> {
     sync(crate::all_databases)
 }
+
+// ---- a browser's requests, for the web UI's tests ----
+
+/// A client that keeps cookies and does not follow redirects, like a browser
+/// whose every step a test checks.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Posts a url-encoded form to `url`.
+pub async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(url)
+        .form(fields)
+        .send()
+        .await
+        .expect("the form was sent")
+}
+
+/// The CSRF token in a page's form.
+pub fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF token in {page}"))
+        + marker.len();
+    page[start..start + 64].to_owned()
+}
+
+/// Signs in through the login page (its double-submit CSRF token included);
+/// the answer to the form.
+pub async fn login_form(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("the login page")
+        .text()
+        .await
+        .expect("its text");
+    let token = csrf_of(&page);
+    post_form(
+        client,
+        &format!("{base}/login"),
+        &[
+            ("csrf_token", &token),
+            ("username", username),
+            ("password", password),
+        ],
+    )
+    .await
+}

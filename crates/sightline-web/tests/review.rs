@@ -13,7 +13,7 @@ use sightline_app::accounts::DemoAccount;
 use sightline_core::AgencyId;
 use sightline_core::interchange::{Format, Limits, parse_batch};
 use sightline_store::{DecisionVerdict, Store};
-use sightline_testkit::server::TestServer;
+use sightline_testkit::server::{TestServer, browser, csrf_of, login_form, post_form};
 use std::sync::Arc;
 
 /// One record of a synthetic child. The pair below has the same name, the day
@@ -127,36 +127,15 @@ fn seed(store: &dyn Store, demo: &mut Vec<DemoAccount>) {
     sightline_app::ingest_parsed(store, &engine, parsed, at).unwrap();
 }
 
-fn csrf_of(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).expect("a CSRF token") + marker.len();
-    page[start..start + 64].to_owned()
-}
-
 impl App {
     async fn sign_in(&self, role: Role) -> (reqwest::Client, String) {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = browser();
         let account = self
             .demo
             .iter()
             .find(|account| account.role == role)
             .unwrap();
-        let login = self.get(&client, "/login").await.1;
-        let response = self
-            .post(
-                &client,
-                "/login",
-                &[
-                    ("csrf_token", &csrf_of(&login)),
-                    ("username", &account.username),
-                    ("password", &account.password),
-                ],
-            )
-            .await;
+        let response = login_form(&client, &self.base, &account.username, &account.password).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         let page = self.get(&client, "/my-work").await.1;
         (client, csrf_of(&page))
@@ -177,16 +156,7 @@ impl App {
         path: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        post_form(client, &format!("{}{path}", self.base), fields).await
     }
 
     /// The intake engine's person of a mention.

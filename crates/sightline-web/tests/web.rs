@@ -11,7 +11,7 @@ use sightline_app::accounts::DemoAccount;
 use sightline_core::AgencyId;
 use sightline_store::{NewRecord, Store};
 use sightline_testkit::TestDatabase;
-use sightline_testkit::server::{TestServer, sync};
+use sightline_testkit::server::{TestServer, csrf_of, login_form, post_form, sync};
 use sightline_web::{Access, ROUTES};
 use std::sync::Arc;
 
@@ -72,11 +72,7 @@ impl TestApp {
     }
 
     fn client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        sightline_testkit::server::browser()
     }
 
     fn account(&self, role: Role) -> &DemoAccount {
@@ -111,25 +107,7 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> reqwest::Response {
-        let page = client
-            .get(format!("{}/login", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let token = csrf_of(&page);
-        self.post(
-            client,
-            "/login",
-            &[
-                ("csrf_token", &token),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
+        login_form(client, &self.base, username, password).await
     }
 
     async fn post(
@@ -138,16 +116,7 @@ impl TestApp {
         path: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        post_form(client, &format!("{}{path}", self.base), fields).await
     }
 
     async fn request(
@@ -231,15 +200,6 @@ fn child_id(store: &dyn Store, given: &str) -> String {
         .unwrap_or_else(|| panic!("no child {given}"))
         .id
         .clone()
-}
-
-fn csrf_of(page: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page
-        .find(marker)
-        .unwrap_or_else(|| panic!("no CSRF token in {page}"))
-        + marker.len();
-    page[start..start + 64].to_owned()
 }
 
 fn location(response: &reqwest::Response) -> &str {
