@@ -341,9 +341,9 @@ fn alert_latency(
         .context("could not start the async runtime")?;
     let (post_ms, readable_ms) = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
         tokio::spawn(sightline_server::serve(listener, state, std::future::pending()));
-        let client = reqwest::Client::new();
+        let mut client = super::http::Connection::open(addr).await?;
         let mut post_ms = Vec::new();
         let mut readable_ms = Vec::new();
         for record_idx in 0..n_records {
@@ -358,23 +358,28 @@ fn alert_latency(
             });
             let child = sightline_app::picture::person_id_for(&format!("bench-gp/{record_id}/c"));
             let started = Instant::now();
-            let response = client
-                .post(format!("{base}/api/v1/records"))
-                .bearer_auth(&token)
-                .json(&serde_json::json!([record]))
-                .send()
+            let (status, _) = client
+                .send(
+                    hyper::Method::POST,
+                    "/api/v1/records",
+                    &token,
+                    Some(&serde_json::json!([record])),
+                )
                 .await?;
-            anyhow::ensure!(response.status().is_success(), "POST answered {}", response.status());
+            anyhow::ensure!(status.is_success(), "POST answered {status}");
             let acknowledged = Instant::now();
             post_ms.push((acknowledged - started).as_secs_f64() * 1_000.0);
             loop {
-                let page: serde_json::Value = client
-                    .get(format!("{base}/api/v1/alerts?child={child}"))
-                    .bearer_auth(&session)
-                    .send()
-                    .await?
-                    .json()
+                let (status, body) = client
+                    .send(
+                        hyper::Method::GET,
+                        &format!("/api/v1/alerts?child={child}"),
+                        &session,
+                        None,
+                    )
                     .await?;
+                anyhow::ensure!(status.is_success(), "GET alerts answered {status}");
+                let page: serde_json::Value = serde_json::from_slice(&body)?;
                 if page["alerts"].as_array().is_some_and(|alerts| !alerts.is_empty()) {
                     break;
                 }
