@@ -562,6 +562,12 @@ impl Engine {
                 wakes.push((child_id.clone(), None));
                 continue;
             };
+            if self.pack.rules.is_empty() {
+                // Rules off: nothing can fire, no picture to build.
+                evaluation.children += 1;
+                wakes.push((child_id.clone(), None));
+                continue;
+            }
             evaluation.children += 1;
             let picture = child_picture_with(&self.linked, facts, &self.facts, &self.addresses);
             // Firings known by `now` are exactly the firings of the sweep up to
