@@ -2,21 +2,26 @@
 //! date by every intake batch, so alerts are raised in the record's own
 //! transaction.
 //!
-//! An [`Engine`] holds the current version of every record, the linkage index over
-//! their person mentions, each person's facts, the address index and the rule
-//! pack. [`Engine::load`] builds it from the log (as [`crate::picture`] does for a
-//! one-off evaluation). For each intake batch, inside the write transaction and
-//! before it commits, [`Engine::on_intake`]:
+//! An [`Engine`] holds every version of every record (the newest of each is
+//! current; older ones stay as history), the linkage index over all their person
+//! mentions, each person's facts (from current versions), the address index and
+//! the rule pack. [`Engine::load`] builds it from the log (as [`crate::picture`]
+//! does for a one-off evaluation). For each intake batch, inside the write
+//! transaction and before it commits, [`Engine::on_intake`]:
 //!
-//! 1. adds the batch's current records: new mentions are linked one at a time
-//!    with the frozen model ([`LinkedRecords::add_records`]); when the batch holds
-//!    a new version of a record the engine already has, or the engine was empty,
-//!    everything is linked again from scratch ([`link_records`], which is what a
-//!    fresh load computes);
+//! 1. adds the batch's records ([`LinkedRecords::add_records_deciding`]): new
+//!    mentions are linked one at a time with the frozen model, standing
+//!    decisions naming them applied as they come; a new version of a held
+//!    record adds its mentions too, and the old version stops being current (its
+//!    mentions stay in the index as evidence of identity, so nothing is
+//!    relinked); only the first batch into an empty engine is linked as one batch
+//!    (on two threads, with the same frozen model). Cost: the batch, plus the
+//!    mentions whose person the index reports changed;
 //! 2. finds the children whose picture may have changed: the persons mentioned by
-//!    the new records or moved between persons by them, every child in a record
-//!    of those persons, and every child recorded at one of their addresses (after
-//!    a relink from scratch: every child);
+//!    the new records, moved between persons by them or mentioned by a version
+//!    they superseded, every child in a record of those persons, and every child
+//!    recorded at one of their addresses (after the first batch into an empty
+//!    engine: every child);
 //! 3. evaluates the pack for those children at `now` (the batch's `received_at`:
 //!    the wall clock in service), groups the firings into alerts with the
 //!    deterministic ids of [`alerts_from_firings`], routes them ([`route_alert`]),
@@ -38,10 +43,12 @@
 //! deleted: a person split or merged later by new evidence keeps the alerts raised
 //! under their earlier id.
 //!
-//! The linkage model is chosen when the engine links from scratch (at load, on
-//! the first batch into an empty engine, after a supersession): the reference
-//! model under [`crate::picture::TRAINING_MENTIONS_MIN`] mentions, else one
-//! trained on the log with the fixed seed. It stays frozen for incremental adds.
+//! The linkage model is chosen once, at load: the reference model under
+//! [`crate::picture::TRAINING_MENTIONS_MIN`] mentions, else one trained on the
+//! log with the fixed seed. It stays frozen for the life of the engine (an engine
+//! loaded on an empty log keeps the reference model however much it ingests); it
+//! is chosen again only when the engine is reloaded (a restart, or after a failed
+//! write) or by `link --rebuild`, which both link the whole log.
 //!
 //! Time-based rules (statutory clocks, "not seen") fire without new records: when
 //! a child is evaluated the engine also looks [`EngineConfig::clock_horizon_days`]
@@ -49,9 +56,10 @@
 //! [`Engine::tick`] re-evaluates the children whose time has come.
 //!
 //! Linkage decisions: [`Engine::load`] links with the standing decisions
-//! ([`crate::persons::load_decisions`]), every relink from scratch uses them, and
-//! a record whose mention a standing decision names is added by relinking from
-//! scratch. A decision is recorded and applied under the write lock with
+//! ([`crate::persons::load_decisions`]) and a standing decision naming a mention
+//! is applied when that mention is linked (as [`crate::persons::link_incrementally`]
+//! does; decisions name linkage keys, so one made about a version binds to that
+//! version's mention). A decision is recorded and applied under the write lock with
 //! [`Engine::decide`] (through [`crate::persons::decide`]), or a stored one
 //! applied with [`SharedEngine::apply_decision`] (through
 //! [`crate::persons::apply_decision`]); decisions stored by another process are
@@ -357,12 +365,13 @@ impl Engine {
         &self.decisions
     }
 
-    /// Links `records` (in log order) from scratch with the standing decisions
-    /// and rebuilds everything derived from them.
+    /// Links `records` (in log order) from scratch with the engine's frozen
+    /// model and the standing decisions, and rebuilds everything derived from
+    /// them.
     fn relink(&mut self, records: Vec<LoadedRecord>) -> Result<(), EngineError> {
-        self.linked = link_records_with(
+        self.linked = crate::picture::link_records_with_model(
             records,
-            crate::picture::ModelChoice::Automatic,
+            self.linked.index.model().clone(),
             &self.decisions.standing(),
         )?;
         self.facts = crate::picture::person_facts(&self.linked);
@@ -388,8 +397,8 @@ impl Engine {
             return Ok(BTreeSet::new());
         }
         if self.linked.records.is_empty() {
-            // The first records: link them as a fresh load would (choosing the
-            // model: the reference one for a small log, else trained once).
+            // The first records: linked in one batch (scored on two threads)
+            // with the model chosen at load, which stays frozen.
             self.relink(crate::picture::newest_on_arrival(added))?;
             self.stale = false;
             return Ok(self.children().map(str::to_owned).collect());
