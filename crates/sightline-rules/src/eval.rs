@@ -1170,7 +1170,32 @@ struct ClockRule<'a> {
     cancel: Option<&'a Expr>,
 }
 
-impl ClockRule<'_> {
+impl<'a> ClockRule<'a> {
+    /// The clock of a clock rule; `None` for other rules.
+    fn of(pack: &'a Pack, rule: &'a Rule) -> Option<ClockRule<'a>> {
+        let Body::Clock {
+            start,
+            due,
+            met,
+            repeat,
+            reset,
+            cancel,
+        } = &rule.body
+        else {
+            return None;
+        };
+        Some(ClockRule {
+            pack,
+            rule,
+            start,
+            due: *due,
+            met,
+            repeat: *repeat,
+            reset: reset.as_ref(),
+            cancel: cancel.as_ref(),
+        })
+    }
+
     fn holds(&self, expr: &Expr, view: &View<'_>, idx: usize, start: Option<&EvidenceRef>) -> bool {
         let Some(event) = view.events.get(idx) else {
             return false;
@@ -1528,30 +1553,12 @@ pub fn clocks(pack: &Pack, picture: &ChildPicture, now: DateTime<Utc>) -> Vec<Cl
     let view = View::new(picture, now);
     let mut reports = Vec::new();
     for rule in &pack.rules {
-        let Body::Clock {
-            start,
-            due,
-            met,
-            repeat,
-            reset,
-            cancel,
-        } = &rule.body
-        else {
+        let Some(clock) = ClockRule::of(pack, rule) else {
             continue;
         };
         let mut ledger = Ledger::default();
         let mut firings = Vec::new();
-        ClockRule {
-            pack,
-            rule,
-            start,
-            due: *due,
-            met,
-            repeat: *repeat,
-            reset: reset.as_ref(),
-            cancel: cancel.as_ref(),
-        }
-        .evaluate(&view, now, &mut firings, Some(&mut ledger));
+        clock.evaluate(&view, now, &mut firings, Some(&mut ledger));
         reports.extend(ledger.reports);
     }
     reports
@@ -1582,24 +1589,11 @@ pub fn evaluate(pack: &Pack, picture: &ChildPicture, now: DateTime<Utc>) -> Vec<
             Body::Person { matcher } => {
                 evaluate_person_rule(pack, rule, &view, matcher, now, &mut firings);
             }
-            Body::Clock {
-                start,
-                due,
-                met,
-                repeat,
-                reset,
-                cancel,
-            } => ClockRule {
-                pack,
-                rule,
-                start,
-                due: *due,
-                met,
-                repeat: *repeat,
-                reset: reset.as_ref(),
-                cancel: cancel.as_ref(),
+            Body::Clock { .. } => {
+                if let Some(clock) = ClockRule::of(pack, rule) {
+                    clock.evaluate(&view, now, &mut firings, None);
+                }
             }
-            .evaluate(&view, now, &mut firings, None),
         }
         if firings.len() >= FIRINGS_MAX {
             break;

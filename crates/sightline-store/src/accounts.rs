@@ -299,7 +299,7 @@ pub(crate) const AUDIT_KEYS_PER_QUERY: usize = 500;
 
 /// Merges the newest-first answers of [`AuditStore::audit_about`]'s chunks.
 pub(crate) fn newest_first(mut rows: Vec<AuditRow>, limit: u32) -> Vec<AuditRow> {
-    rows.sort_unstable_by(|left, right| right.seq.cmp(&left.seq));
+    rows.sort_unstable_by_key(|row| std::cmp::Reverse(row.seq));
     rows.dedup_by_key(|row| row.seq);
     rows.truncate(usize::try_from(clamp(limit, AUDIT_READ_LIMIT_MAX)).unwrap_or(0));
     rows

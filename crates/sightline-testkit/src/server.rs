@@ -41,6 +41,15 @@ pub fn sync<T>(work: impl FnOnce() -> T) -> T {
     }
 }
 
+impl std::ops::Deref for StaffSession {
+    type Target = str;
+
+    /// The session secret, as a bearer token or cookie value.
+    fn deref(&self) -> &str {
+        &self.secret
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         let db = self.db.take();
@@ -66,12 +75,20 @@ impl TestServer {
     /// Opens `db`, lets `seed` write to it (records, accounts, tokens) before the
     /// engine loads the log, then serves on a free port.
     pub async fn start_with(db: TestDatabase, seed: impl FnOnce(&dyn Store)) -> TestServer {
+        TestServer::start_configured(db, ServerConfig::default(), seed).await
+    }
+
+    /// [`TestServer::start_with`] with the server's settings.
+    pub async fn start_configured(
+        db: TestDatabase,
+        config: ServerConfig,
+        seed: impl FnOnce(&dyn Store),
+    ) -> TestServer {
         let (store, state) = sync(|| {
             let store: Arc<dyn Store> =
                 Arc::from(sightline_store::open(&db.url).expect("open the test store"));
             seed(store.as_ref());
-            let state =
-                AppState::load(store.clone(), ServerConfig::default()).expect("load engine");
+            let state = AppState::load(store.clone(), config).expect("load engine");
             (store, state)
         });
         // The store is never dropped: PostgreSQL's synchronous client closes its
@@ -102,17 +119,34 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
-    /// Creates an account (team `duty`) and signs it in.
+    /// Creates an account (no team) and signs it in.
     pub fn staff(&self, username: &str, role: Role, agency: &str) -> StaffSession {
+        self.staff_in_team(username, role, agency, None)
+    }
+
+    /// Creates an account in `team` and signs it in.
+    pub fn staff_in_team(
+        &self,
+        username: &str,
+        role: Role,
+        agency: &str,
+        team: Option<&str>,
+    ) -> StaffSession {
         sync(|| {
-            create_staff(self.store.as_ref(), username, role, agency);
+            create_staff(self.store.as_ref(), username, role, agency, team);
             sign_in(self.store.as_ref(), username, STAFF_PASSWORD)
         })
     }
 }
 
-/// Creates an account with [`STAFF_PASSWORD`] (team `duty` for casework roles).
-pub fn create_staff(store: &dyn Store, username: &str, role: Role, agency: &str) {
+/// Creates an account with [`STAFF_PASSWORD`].
+pub fn create_staff(
+    store: &dyn Store,
+    username: &str,
+    role: Role,
+    agency: &str,
+    team: Option<&str>,
+) {
     sightline_app::accounts::create_account(
         store,
         &NewAccount {
@@ -120,9 +154,7 @@ pub fn create_staff(store: &dyn Store, username: &str, role: Role, agency: &str)
             password: Password::parse(STAFF_PASSWORD).expect("password"),
             role,
             agency: AgencyId::parse(agency).expect("agency"),
-            team: role
-                .does_casework()
-                .then(|| Team::parse("duty").expect("team")),
+            team: team.map(|team| Team::parse(team).expect("team")),
         },
         &AuditActor::cli(),
         chrono::Utc::now(),

@@ -9,7 +9,7 @@
 
 use crate::WebState;
 use crate::clocks::ClockView;
-use crate::pages::{blocking, encode_path, time};
+use crate::pages::{blocking, break_glass, encode_path, time};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -278,16 +278,8 @@ pub async fn child_break_glass(
     if !valid_person_id(&person_id) {
         return error_page(&state, Some(&session), ErrorPage::not_found());
     }
-    let account = session.account.clone();
-    let policy = state.config.session;
-    let now = Utc::now();
-    let reason = form.reason.clone();
     let resource = Resource::Child(person_id.clone());
-    let outcome = match blocking(&state, Some(&session), move |store| {
-        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
-    })
-    .await
-    {
+    let outcome = match break_glass(&state, &session, resource, &form.reason).await {
         Ok(outcome) => outcome,
         Err(response) => return response,
     };
@@ -403,9 +395,10 @@ struct ChronologyData {
 
 fn chronology_data(
     store: &dyn Store,
-    picture: Picture<'_>,
+    engine: &Engine,
     person_id: &str,
 ) -> Result<Option<ChronologyData>, String> {
+    let picture = picture_of(engine);
     let Some(facts) = picture.child(person_id) else {
         return Ok(None);
     };
@@ -461,7 +454,7 @@ pub async fn chronology(
         &session,
         &person_id,
         View::Chronology,
-        |store, engine, id| chronology_data(store, picture_of(engine), id),
+        chronology_data,
     )
     .await
     {
@@ -545,7 +538,7 @@ pub async fn chronology_csv(
         &session,
         &person_id,
         View::ChronologyCsv,
-        |store, engine, id| chronology_data(store, picture_of(engine), id),
+        chronology_data,
     )
     .await
     {

@@ -407,6 +407,24 @@ pub(crate) fn encode_path(segment: &str) -> String {
 
 // ---- one record: full or minimal view, and break glass ----
 
+/// Asks for a break-glass grant on `resource` for the session's user (decided,
+/// recorded and, when granted, notified by `accounts::break_glass`).
+pub(crate) async fn break_glass(
+    state: &WebState,
+    session: &LiveSession,
+    resource: Resource,
+    reason: &str,
+) -> Result<BreakGlassOutcome, Response> {
+    let account = session.account.clone();
+    let policy = state.config.session;
+    let now = Utc::now();
+    let reason = reason.to_owned();
+    blocking(state, Some(session), move |store| {
+        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
+    })
+    .await
+}
+
 #[derive(Deserialize)]
 pub struct BreakGlassForm {
     #[serde(default)]
@@ -539,15 +557,7 @@ pub async fn record_break_glass(
     let Some(resource) = record_resource(&agency, &record_id) else {
         return error_page(&state, Some(&session), ErrorPage::not_found());
     };
-    let account = session.account.clone();
-    let policy = state.config.session;
-    let now = Utc::now();
-    let reason = form.reason.clone();
-    let outcome = match blocking(&state, Some(&session), move |store| {
-        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
-    })
-    .await
-    {
+    let outcome = match break_glass(&state, &session, resource, &form.reason).await {
         Ok(outcome) => outcome,
         Err(response) => return response,
     };
