@@ -68,29 +68,74 @@ impl MentionInput {
     }
 }
 
+/// Distinct strings with dense ids, stored end to end in one buffer (no
+/// allocation per string). Looked up by a 64-bit hash of the text; the text
+/// is compared on every hit, and the rare strings whose hash an earlier one
+/// already holds live in a small side map, so lookups are exact.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
-    map: FxHashMap<Box<str>, u32>,
-    strings: Vec<Box<str>>,
+    text: String,
+    /// End of each string in `text`; string `id` starts where `id - 1` ends.
+    ends: Vec<u32>,
+    by_hash: FxHashMap<u64, u32>,
+    collided: FxHashMap<Box<str>, u32>,
+}
+
+fn text_hash(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.finish()
 }
 
 impl Interner {
-    pub(crate) fn intern(&mut self, text: &str) -> u32 {
-        if let Some(id) = self.map.get(text) {
-            return *id;
+    /// The id of `text`, if interned.
+    pub(crate) fn find(&self, text: &str) -> Option<u32> {
+        let id = *self.by_hash.get(&text_hash(text))?;
+        if self.get(id) == text {
+            Some(id)
+        } else {
+            self.collided.get(text).copied()
         }
-        let id = u32::try_from(self.strings.len()).unwrap_or(NONE - 1);
-        self.map.insert(text.into(), id);
-        self.strings.push(text.into());
+    }
+
+    pub(crate) fn intern(&mut self, text: &str) -> u32 {
+        let hash = text_hash(text);
+        let holder = self.by_hash.get(&hash).copied();
+        if let Some(id) = holder {
+            if self.get(id) == text {
+                return id;
+            }
+            if let Some(id) = self.collided.get(text) {
+                return *id;
+            }
+        }
+        let id = u32::try_from(self.ends.len()).unwrap_or(NONE - 1);
+        self.text.push_str(text);
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+        if holder.is_some() {
+            self.collided.insert(text.into(), id);
+        } else {
+            self.by_hash.insert(hash, id);
+        }
         id
     }
 
     pub(crate) fn get(&self, id: u32) -> &str {
-        self.strings.get(id as usize).map(|s| &**s).unwrap_or("")
+        let idx = id as usize;
+        let Some(end) = self.ends.get(idx) else {
+            return "";
+        };
+        let start = if idx == 0 {
+            0
+        } else {
+            self.ends.get(idx - 1).copied().unwrap_or(0)
+        };
+        self.text.get(start as usize..*end as usize).unwrap_or("")
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len()
     }
 }
 
@@ -114,7 +159,10 @@ pub(crate) struct ValueInfo {
 pub(crate) struct ColumnStore {
     kind: ColumnKind,
     nhs_check: bool,
-    raw_index: FxHashMap<Box<str>, u32>,
+    /// Distinct raw values (interned) and the value id of each (`NONE` when
+    /// the raw value normalises to nothing).
+    raws: Interner,
+    raw_values: Vec<u32>,
     pub(crate) values: Vec<ValueInfo>,
     pub(crate) norms: Interner,
     tokens: Interner,
@@ -128,7 +176,8 @@ impl ColumnStore {
         ColumnStore {
             kind,
             nhs_check,
-            raw_index: FxHashMap::default(),
+            raws: Interner::default(),
+            raw_values: Vec::new(),
             values: Vec::new(),
             norms: Interner::default(),
             tokens: Interner::default(),
@@ -141,9 +190,18 @@ impl ColumnStore {
     fn push(&mut self, raw: Option<&str>) {
         let value_id = match raw {
             None => NONE,
-            Some(raw) => match self.raw_index.get(raw) {
-                Some(id) => *id,
-                None => self.prepare(raw),
+            Some(raw) => match self.raws.find(raw) {
+                Some(raw_id) => self
+                    .raw_values
+                    .get(raw_id as usize)
+                    .copied()
+                    .unwrap_or(NONE),
+                None => {
+                    let id = self.prepare(raw);
+                    self.raws.intern(raw);
+                    self.raw_values.push(id);
+                    id
+                }
             },
         };
         self.record_values.push(value_id);
@@ -216,8 +274,7 @@ impl ColumnStore {
         };
         let norm = norm.filter(|n| !n.is_empty());
         let Some(norm) = norm else {
-            // Values that normalise to nothing are missing; remember that.
-            self.raw_index.insert(raw.into(), NONE);
+            // Values that normalise to nothing are missing (remembered as NONE).
             return NONE;
         };
         if self.kind == ColumnKind::Category {
@@ -232,7 +289,6 @@ impl ColumnStore {
         info.norm = self.norms.intern(&norm);
         let id = u32::try_from(self.values.len()).unwrap_or(NONE - 1);
         self.values.push(info);
-        self.raw_index.insert(raw.into(), id);
         id
     }
 
@@ -578,4 +634,30 @@ fn token_overlap(left: &[u32], right: &[u32]) -> f64 {
         }
     }
     shared as f64 / smaller as f64
+}
+
+#[cfg(test)]
+mod interner_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn interner_ids_match_text(words in proptest::collection::vec("[a-c]{0,3}|é[a-c]", 0..60)) {
+            let mut interner = Interner::default();
+            let ids: Vec<u32> = words.iter().map(|w| interner.intern(w)).collect();
+            for (word, id) in words.iter().zip(&ids) {
+                prop_assert_eq!(interner.get(*id), word.as_str());
+                prop_assert_eq!(interner.find(word), Some(*id));
+            }
+            for (i, a) in words.iter().enumerate() {
+                for (j, b) in words.iter().enumerate() {
+                    prop_assert_eq!(ids[i] == ids[j], a == b);
+                }
+            }
+            let distinct: std::collections::HashSet<&String> = words.iter().collect();
+            prop_assert_eq!(interner.len(), distinct.len());
+            prop_assert_eq!(interner.find("zzz"), None);
+        }
+    }
 }
