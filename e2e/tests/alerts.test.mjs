@@ -68,3 +68,29 @@ test('the duty worker decides an alert with the keyboard and it leaves My work',
   assert.match(await page.locator('svg.timeline').innerHTML(), /decision strategy discussion/);
   await page.context().close();
 });
+
+test('My work lists the statutory clocks of the agency\'s children, overdue first, and the child page shows them', async () => {
+  const page = await app.page();
+  await app.signIn(page, 'duty');
+  assert.equal(await page.locator('#clocks-heading').textContent(), 'Statutory clocks due soon');
+  const clocks = page.locator('table.clocks tbody tr');
+  assert.ok(await clocks.count() > 0, 'the synthetic region has statutory clocks overdue or due soon');
+  const statuses = await clocks.locator('td:last-child .tag').allTextContents();
+  const firstRunning = statuses.indexOf('Running');
+  if (firstRunning >= 0) {
+    assert.ok(statuses.slice(firstRunning).every((status) => status === 'Running'), `overdue first: ${statuses}`);
+  }
+  assert.match(await clocks.first().locator('td:last-child').textContent(), /Overdue by \d+ working days?|\d+ working days? left|Due today/);
+  await assertAccessible(page, 'my work with clocks');
+
+  const child = clocks.first().locator('td:nth-child(2) a');
+  const href = await child.getAttribute('href');
+  await child.click();
+  await page.waitForURL(`**${href}`);
+  assert.equal(await page.locator('#clocks-heading').textContent(), 'Statutory clocks');
+  const childClocks = await page.locator('table.clocks tbody tr').count();
+  assert.ok(childClocks > 0, 'the child page lists the child\'s clocks');
+  await assertAccessible(page, 'child page with clocks');
+  await screenshot(page, 'child-clocks');
+  await page.context().close();
+});

@@ -125,6 +125,7 @@ test('a child without a relationship: minimal view, then break glass, audited an
   const log = await privacy.locator('main').textContent();
   assert.match(log, /demo\.practitioner/);
   assert.match(log, /view_child/);
+  assert.match(log, /view_chronology/, "the audit names the view that read the child");
   assert.match(log, /minimal/);
   assert.match(log, /break_glass:/);
   assert.doesNotMatch(log, new RegExp(app.unrelatedChild.name), 'no case content, not even the name');

@@ -16,9 +16,11 @@
 pub mod audit;
 mod authorize;
 mod role;
+mod view;
 
 pub use authorize::{
     AccessContext, Action, Actor, Basis, BreakGlassGrant, BreakGlassReason, Decision, Relationship,
     Resource, authorize,
 };
 pub use role::{Role, RoleParseError};
+pub use view::View;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sightline_access::audit::{
     AuditEntry, ChainBreak, ChainSummary, ChainVerifier, Head, SealedEntry, entry_hash,
 };
-use sightline_access::{AccessContext, Action, Decision, Resource, authorize};
+use sightline_access::{AccessContext, Action, Decision, Resource, View, authorize};
 use sightline_store::{AuditRow, Store, StoreError};
 
 use crate::accounts::Account;
@@ -109,11 +109,26 @@ pub fn record(
 }
 
 /// Decides with [`sightline_access::authorize`] and records the decision (and
-/// its basis) before returning it.
+/// its basis) before returning it, under the action's own name.
 pub fn authorize_and_record(
     store: &dyn Store,
     account: &Account,
     action: Action,
+    resource: &Resource,
+    context: &AccessContext,
+    now: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    authorize_view_and_record(store, account, action, None, resource, context, now)
+}
+
+/// Like [`authorize_and_record`], naming in the audit entry the view that reads
+/// the resource (`view_chronology`, `export_chronology_csv`, ...) instead of the
+/// action that was decided.
+pub fn authorize_view_and_record(
+    store: &dyn Store,
+    account: &Account,
+    action: Action,
+    view: Option<View>,
     resource: &Resource,
     context: &AccessContext,
     now: DateTime<Utc>,
@@ -132,7 +147,7 @@ pub fn authorize_and_record(
     record(
         store,
         &AuditActor::of(account),
-        action.as_str(),
+        view.map_or(action.as_str(), View::as_str),
         &resource.key(),
         &basis,
         decision.outcome(),

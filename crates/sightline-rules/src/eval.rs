@@ -1170,7 +1170,32 @@ struct ClockRule<'a> {
     cancel: Option<&'a Expr>,
 }
 
-impl ClockRule<'_> {
+impl<'a> ClockRule<'a> {
+    /// The clock of a clock rule; `None` for other rules.
+    fn of(pack: &'a Pack, rule: &'a Rule) -> Option<ClockRule<'a>> {
+        let Body::Clock {
+            start,
+            due,
+            met,
+            repeat,
+            reset,
+            cancel,
+        } = &rule.body
+        else {
+            return None;
+        };
+        Some(ClockRule {
+            pack,
+            rule,
+            start,
+            due: *due,
+            met,
+            repeat: *repeat,
+            reset: reset.as_ref(),
+            cancel: cancel.as_ref(),
+        })
+    }
+
     fn holds(&self, expr: &Expr, view: &View<'_>, idx: usize, start: Option<&EvidenceRef>) -> bool {
         let Some(event) = view.events.get(idx) else {
             return false;
@@ -1193,6 +1218,7 @@ impl ClockRule<'_> {
         chains: &mut Vec<Chain>,
         due_by: &dyn Fn(DateTime<Utc>) -> bool,
         firings: &mut Vec<Firing>,
+        mut ledger: Option<&mut Ledger>,
     ) {
         chains.retain_mut(|chain| {
             for _ in 0..CLOCK_FIRINGS_MAX {
@@ -1201,6 +1227,14 @@ impl ClockRule<'_> {
                     return true;
                 }
                 firings.push(self.clock_firing(view, chain, overdue_at));
+                if let Some(ledger) = ledger.as_deref_mut() {
+                    let status = ClockStatus::Overdue { since: overdue_at };
+                    ledger.report(self, view, chain, status);
+                    if self.repeat.is_none() {
+                        let report_idx = ledger.reports.len().saturating_sub(1);
+                        ledger.late.push((chain.clone(), report_idx));
+                    }
+                }
                 match self.repeat {
                     Some(repeat) => {
                         chain.anchor = chain.deadline();
@@ -1277,11 +1311,23 @@ impl ClockRule<'_> {
         }
     }
 
-    fn evaluate(&self, view: &View<'_>, now: DateTime<Utc>, firings: &mut Vec<Firing>) {
+    fn evaluate(
+        &self,
+        view: &View<'_>,
+        now: DateTime<Utc>,
+        firings: &mut Vec<Firing>,
+        mut ledger: Option<&mut Ledger>,
+    ) {
         let mut chains: Vec<Chain> = Vec::new();
         for (idx, event) in view.events.iter().enumerate() {
             let moment = event.recorded_at;
-            self.fire_due(view, &mut chains, &|at| at < moment, firings);
+            self.fire_due(
+                view,
+                &mut chains,
+                &|at| at < moment,
+                firings,
+                ledger.as_deref_mut(),
+            );
             let ends_state = match self.start {
                 ClockStart::During(state) => view
                     .state_changes
@@ -1289,6 +1335,9 @@ impl ClockRule<'_> {
                     .any(|change| change.arrival == idx && change.change == Change::End(*state)),
                 ClockStart::Event { .. } => false,
             };
+            if let Some(ledger) = ledger.as_deref_mut() {
+                self.follow_late(view, ledger, idx, ends_state);
+            }
             chains.retain_mut(|chain| {
                 let start_ref = view.events.get(chain.start).map(|start| &start.evidence);
                 if ends_state
@@ -1296,9 +1345,23 @@ impl ClockRule<'_> {
                         .cancel
                         .is_some_and(|cancel| self.holds(cancel, view, idx, start_ref))
                 {
+                    if let Some(ledger) = ledger.as_deref_mut() {
+                        let status = ClockStatus::Stopped {
+                            on: event.occurred,
+                            by: event.evidence.clone(),
+                        };
+                        ledger.report(self, view, chain, status);
+                    }
                     return false;
                 }
                 if event.occurred >= chain.anchor && self.holds(self.met, view, idx, start_ref) {
+                    if let Some(ledger) = ledger.as_deref_mut() {
+                        let status = ClockStatus::Met {
+                            on: event.occurred,
+                            by: event.evidence.clone(),
+                        };
+                        ledger.report(self, view, chain, status);
+                    }
                     return self.meet(chain, idx, event.occurred, moment);
                 }
                 if let Some(reset) = self.reset
@@ -1339,6 +1402,13 @@ impl ClockRule<'_> {
                     if earlier.occurred >= chain.anchor
                         && self.holds(self.met, view, earlier_idx, Some(&event.evidence))
                     {
+                        if let Some(ledger) = ledger.as_deref_mut() {
+                            let status = ClockStatus::Met {
+                                on: earlier.occurred,
+                                by: earlier.evidence.clone(),
+                            };
+                            ledger.report(self, view, &chain, status);
+                        }
                         alive = self.meet(&mut chain, earlier_idx, earlier.occurred, moment);
                         if !alive {
                             break;
@@ -1356,8 +1426,142 @@ impl ClockRule<'_> {
                 }
             }
         }
-        self.fire_due(view, &mut chains, &|at| at <= now, firings);
+        self.fire_due(
+            view,
+            &mut chains,
+            &|at| at <= now,
+            firings,
+            ledger.as_deref_mut(),
+        );
+        if let Some(ledger) = ledger {
+            for chain in &chains {
+                ledger.report(self, view, chain, ClockStatus::Running);
+            }
+        }
     }
+
+    /// Follows the clocks that went overdue (and, not repeating, left the sweep):
+    /// a later record meeting one marks it met late; a cancelling record or the
+    /// end of its state stops it.
+    fn follow_late(&self, view: &View<'_>, ledger: &mut Ledger, idx: usize, ends_state: bool) {
+        let Some(event) = view.events.get(idx) else {
+            return;
+        };
+        let Ledger { reports, late } = ledger;
+        late.retain(|(chain, report_idx)| {
+            let start_ref = view.events.get(chain.start).map(|start| &start.evidence);
+            let status = if ends_state
+                || self
+                    .cancel
+                    .is_some_and(|cancel| self.holds(cancel, view, idx, start_ref))
+            {
+                ClockStatus::Stopped {
+                    on: event.occurred,
+                    by: event.evidence.clone(),
+                }
+            } else if event.occurred >= chain.anchor && self.holds(self.met, view, idx, start_ref) {
+                ClockStatus::MetLate {
+                    on: event.occurred,
+                    by: event.evidence.clone(),
+                }
+            } else {
+                return true;
+            };
+            if let Some(report) = reports.get_mut(*report_idx) {
+                report.status = status;
+            }
+            false
+        });
+    }
+}
+
+/// Where a statutory clock stands as of the evaluation's `now`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClockStatus {
+    /// Started, not met, deadline not yet passed.
+    Running,
+    /// Met by a record on or before the deadline.
+    Met { on: NaiveDate, by: EvidenceRef },
+    /// The deadline passed unmet (the rule fired at `since`).
+    Overdue { since: DateTime<Utc> },
+    /// Went overdue, then a record met it.
+    MetLate { on: NaiveDate, by: EvidenceRef },
+    /// Cancelled by a record (or the end of the state it runs in) before it was met.
+    Stopped { on: NaiveDate, by: EvidenceRef },
+}
+
+/// One period of one clock rule for a child: when it started, when it is due,
+/// and where it stands. A repeating clock gives one report per period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockReport {
+    pub rule_id: String,
+    pub title: String,
+    /// The record that started the clock.
+    pub started_by: EvidenceRef,
+    /// The date the period runs from (the start, the last meeting record, or the
+    /// previous deadline of a repeating clock).
+    pub since: NaiveDate,
+    /// The period's length.
+    pub due: Span,
+    /// The last day on which a meeting record is on time.
+    pub deadline: NaiveDate,
+    pub status: ClockStatus,
+}
+
+/// The reports of one clock rule's sweep, kept only for [`clocks`].
+#[derive(Default)]
+struct Ledger {
+    reports: Vec<ClockReport>,
+    /// Overdue clocks that no longer run, with the index of their report.
+    late: Vec<(Chain, usize)>,
+}
+
+impl Ledger {
+    fn report(
+        &mut self,
+        rule: &ClockRule<'_>,
+        view: &View<'_>,
+        chain: &Chain,
+        status: ClockStatus,
+    ) {
+        if self.reports.len() >= CLOCK_REPORTS_MAX {
+            return;
+        }
+        let Some(start) = view.events.get(chain.start) else {
+            return;
+        };
+        self.reports.push(ClockReport {
+            rule_id: rule.rule.id.clone(),
+            title: rule.rule.title.clone(),
+            started_by: start.evidence.clone(),
+            since: chain.anchor,
+            due: chain.period,
+            deadline: chain.deadline(),
+            status,
+        });
+    }
+}
+
+/// The most clock reports one rule gives for one child.
+const CLOCK_REPORTS_MAX: usize = 1_000;
+
+/// Every clock of `pack`'s clock rules for the child as of `now`, computed by the
+/// same sweep as [`evaluate`] (so a clock reported overdue is exactly one whose
+/// rule fired): running, met, met late, stopped and overdue, by rule in pack
+/// order, then in the order they started or ended.
+pub fn clocks(pack: &Pack, picture: &ChildPicture, now: DateTime<Utc>) -> Vec<ClockReport> {
+    let view = View::new(picture, now);
+    let mut reports = Vec::new();
+    for rule in &pack.rules {
+        let Some(clock) = ClockRule::of(pack, rule) else {
+            continue;
+        };
+        let mut ledger = Ledger::default();
+        let mut firings = Vec::new();
+        clock.evaluate(&view, now, &mut firings, Some(&mut ledger));
+        reports.extend(ledger.reports);
+    }
+    reports
 }
 
 /// Evaluates every rule of `pack` over `picture` as of the logical time `now`:
@@ -1385,24 +1589,11 @@ pub fn evaluate(pack: &Pack, picture: &ChildPicture, now: DateTime<Utc>) -> Vec<
             Body::Person { matcher } => {
                 evaluate_person_rule(pack, rule, &view, matcher, now, &mut firings);
             }
-            Body::Clock {
-                start,
-                due,
-                met,
-                repeat,
-                reset,
-                cancel,
-            } => ClockRule {
-                pack,
-                rule,
-                start,
-                due: *due,
-                met,
-                repeat: *repeat,
-                reset: reset.as_ref(),
-                cancel: cancel.as_ref(),
+            Body::Clock { .. } => {
+                if let Some(clock) = ClockRule::of(pack, rule) {
+                    clock.evaluate(&view, now, &mut firings, None);
+                }
             }
-            .evaluate(&view, now, &mut firings),
         }
         if firings.len() >= FIRINGS_MAX {
             break;

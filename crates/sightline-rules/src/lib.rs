@@ -21,6 +21,8 @@
 //!   `warnings` hold the lint findings.
 //! - [`default_pack`] is the built-in pack (`rules/default.rules`).
 //! - [`evaluate`] runs a pack over a [`ChildPicture`] as of a logical time `now`.
+//! - [`clocks`] reports the statutory clocks of a pack's clock rules for a child
+//!   as of `now` (running, met, overdue), from the same sweep.
 //!
 //! Invariant: this crate does no IO, reads no clock and starts no task; `now` is
 //! always a parameter.
@@ -49,7 +51,9 @@ pub use ast::{
     RouteTarget, Rule, Scope, Severity, Value,
 };
 pub use calendar::{Span, SpanUnit};
-pub use eval::{DateWindow, DedupKey, FIRINGS_MAX, Firing, Route, evaluate};
+pub use eval::{
+    ClockReport, ClockStatus, DateWindow, DedupKey, FIRINGS_MAX, Firing, Route, clocks, evaluate,
+};
 pub use model::{
     AgencyType, Child, ChildPicture, Connection, Event, EventFinding, EventPerson, EvidenceRef,
     Link, Offence, OffenceSource, PersonAround, PictureError, Release, Subject,

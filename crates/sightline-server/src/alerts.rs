@@ -16,7 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sightline_access::{Action, Resource};
+use sightline_access::{Action, Resource, View};
 use sightline_app::accounts::Account;
 use sightline_app::decisions::DecisionError;
 use sightline_app::from_micros;
@@ -26,10 +26,11 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Authorises `action` on `child_id` for `account` and records it in the audit
 /// log; the decision.
-fn authorize_child(
+pub(crate) fn authorize_child(
     state: &AppState,
     account: &Account,
     action: Action,
+    view: Option<View>,
     child_id: &str,
     now: DateTime<Utc>,
 ) -> Result<sightline_access::Decision, ApiError> {
@@ -41,10 +42,11 @@ fn authorize_child(
         })?;
     context.relationships =
         sightline_app::engine::child_relationships(store, &state.engine, child_id)?;
-    Ok(sightline_app::audit::authorize_and_record(
+    Ok(sightline_app::audit::authorize_view_and_record(
         store,
         account,
         action,
+        view,
         &Resource::Child(child_id.to_owned()),
         &context,
         now,
@@ -267,8 +269,14 @@ pub async fn list_alerts(
         let mut alerts = Vec::with_capacity(rows.len());
         for row in rows {
             if !decisions.contains_key(&row.child_id) {
-                let decision =
-                    authorize_child(&state, &account, Action::ViewChild, &row.child_id, now)?;
+                let decision = authorize_child(
+                    &state,
+                    &account,
+                    Action::ViewChild,
+                    Some(View::AlertList),
+                    &row.child_id,
+                    now,
+                )?;
                 decisions.insert(row.child_id.clone(), decision);
             }
             match decisions.get(&row.child_id) {
@@ -303,7 +311,8 @@ fn alert_for(
         .alerts()
         .get(id)?
         .ok_or_else(|| ApiError::not_found("no alert with that id"))?;
-    let decision = authorize_child(state, account, action, &row.child_id, now)?;
+    let view = (action == Action::ViewChild).then_some(View::Alert);
+    let decision = authorize_child(state, account, action, view, &row.child_id, now)?;
     if !decision.is_full() {
         return Err(ApiError::forbidden(
             "you have no working relationship with this child (break glass in the web UI to read)",

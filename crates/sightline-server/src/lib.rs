@@ -9,6 +9,7 @@
 
 mod alerts;
 mod auth;
+mod clocks;
 mod error;
 mod persons;
 mod records;
@@ -97,6 +98,7 @@ impl AppState {
         (name = "records", description = "Intake and the record log"),
         (name = "alerts", description = "Alerts raised at intake, and decisions on them (staff sessions)"),
         (name = "persons", description = "Persons across agencies and clerical review of the linkage (staff session)"),
+        (name = "clocks", description = "Statutory clocks of Working Together 2023 (staff session)"),
     ),
 )]
 struct ApiDoc;
@@ -142,6 +144,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(persons::get_person))
         .routes(routes!(persons::search))
         .routes(routes!(persons::review, persons::record_decision))
+        .routes(routes!(clocks::clocks_due))
+        .routes(routes!(clocks::child_clocks_of))
         .split_for_parts()
 }
 

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use sightline_access::{AccessContext, Action, Decision, Relationship, Resource};
+use sightline_access::{AccessContext, Action, Decision, Relationship, Resource, View};
 use sightline_app::accounts::Account;
 use sightline_app::persons::{
     DecisionView, PersonDetail, PersonSummary, PersonsError, ReviewPair, SearchQuery, SearchResult,
@@ -66,13 +66,15 @@ fn allow(
     store: &dyn Store,
     account: &Account,
     action: Action,
+    view: Option<View>,
     resource: &Resource,
     context: &AccessContext,
 ) -> Result<Decision, ApiError> {
-    let decision = sightline_app::audit::authorize_and_record(
+    let decision = sightline_app::audit::authorize_view_and_record(
         store,
         account,
         action,
+        view,
         resource,
         context,
         chrono::Utc::now(),
@@ -133,6 +135,7 @@ pub async fn get_person(
             store.as_ref(),
             &account,
             Action::ViewChild,
+            Some(View::Person),
             &Resource::Child(person_id.clone()),
             &context,
         )?;
@@ -198,6 +201,7 @@ pub async fn search(
             store.as_ref(),
             &account,
             Action::SearchPersons,
+            None,
             &Resource::Service,
             &AccessContext::default(),
         )?;
@@ -257,6 +261,7 @@ pub async fn review(
             store.as_ref(),
             &account,
             Action::ReviewLinkage,
+            None,
             &Resource::Service,
             &AccessContext::default(),
         )?;
@@ -330,6 +335,7 @@ pub async fn record_decision(
             store.as_ref(),
             &account,
             Action::ReviewLinkage,
+            None,
             &Resource::Service,
             &AccessContext::default(),
         )?;

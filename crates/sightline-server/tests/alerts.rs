@@ -6,10 +6,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sightline_app::accounts::{LoginOutcome, NewAccount, Password, Team, Username};
-use sightline_app::audit::AuditActor;
+use sightline_access::Role;
 use sightline_core::AgencyId;
-use sightline_server::{AppState, ServerConfig};
+use sightline_testkit::server::TestServer;
 use std::sync::Arc;
 
 const GP: &str = "st-annes-gp";
@@ -22,68 +21,35 @@ struct TestApp {
     client: reqwest::Client,
     gp_token: String,
     store: Arc<dyn sightline_store::Store>,
-    _dir: tempfile::TempDir,
+    server: TestServer,
 }
 
 impl TestApp {
     async fn spawn() -> TestApp {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}/alerts.db", dir.path().display());
-        let store: Arc<dyn sightline_store::Store> =
-            Arc::from(sightline_store::open(&url).expect("open store"));
-        let gp = AgencyId::parse(GP).expect("agency");
-        let gp_token = sightline_app::create_token(store.as_ref(), &gp, chrono::Utc::now())
-            .expect("token")
-            .secret;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState::load(store.clone(), ServerConfig::default()).expect("engine");
-        tokio::spawn(sightline_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        let mut gp_token = String::new();
+        let server = TestServer::start_with(sightline_testkit::sqlite_database(), |store| {
+            let gp = AgencyId::parse(GP).expect("agency");
+            gp_token = sightline_app::create_token(store, &gp, chrono::Utc::now())
+                .expect("token")
+                .secret;
+        })
+        .await;
         TestApp {
-            base,
+            base: server.base.clone(),
             client: reqwest::Client::new(),
             gp_token,
-            store,
-            _dir: dir,
+            store: server.store.clone(),
+            server,
         }
     }
 
-    /// Creates a practitioner of `agency` and signs them in: the session token.
+    /// Creates a practitioner of `agency` (team duty) and signs them in: the
+    /// session token and its CSRF token.
     fn session(&self, username: &str, agency: &str) -> (String, String) {
-        let password = "correct horse battery staple";
-        sightline_app::accounts::create_account(
-            self.store.as_ref(),
-            &NewAccount {
-                username: Username::parse(username).expect("username"),
-                password: Password::parse(password).expect("password"),
-                role: sightline_access::Role::Practitioner,
-                agency: AgencyId::parse(agency).expect("agency"),
-                team: Some(Team::parse("duty").expect("team")),
-            },
-            &AuditActor::cli(),
-            chrono::Utc::now(),
-        )
-        .expect("account");
-        match sightline_app::accounts::login(
-            self.store.as_ref(),
-            username,
-            password,
-            chrono::Utc::now(),
-            &sightline_web::WebConfig::default().session,
-        )
-        .expect("login")
-        {
-            LoginOutcome::SignedIn { secret, .. } => {
-                (secret.as_str().to_owned(), secret.csrf_token())
-            }
-            LoginOutcome::Refused { .. } => panic!("refused"),
-        }
+        let staff = self
+            .server
+            .staff_in_team(username, Role::Practitioner, agency, Some("duty"));
+        (staff.secret, staff.csrf)
     }
 
     async fn submit(&self, body: &str) -> Value {
@@ -294,14 +260,22 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited() {
             .filter(|(who, what, how)| who == user && what == action && how == outcome)
             .count()
     };
-    assert!(count("gp.worker", "view_child", "full") >= 4, "{audited:?}");
+    // Each read names its view: the list (three reads) and the alert itself.
+    assert_eq!(
+        count("gp.worker", "view_alert_list", "full"),
+        3,
+        "{audited:?}"
+    );
+    assert_eq!(count("gp.worker", "view_alert", "full"), 1, "{audited:?}");
     assert_eq!(
         count("gp.worker", "write_about_child", "full"),
         2,
         "{audited:?}"
     );
     assert!(
-        count("other.worker", "view_child", "minimal") >= 2,
+        count("other.worker", "view_alert", "minimal")
+            + count("other.worker", "view_alert_list", "minimal")
+            >= 2,
         "{audited:?}"
     );
     assert_eq!(

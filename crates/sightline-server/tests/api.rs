@@ -5,7 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sightline_core::AgencyId;
-use sightline_server::{AppState, ServerConfig};
+use sightline_server::ServerConfig;
+use sightline_testkit::server::TestServer;
 use std::sync::Arc;
 
 struct TestApp {
@@ -14,7 +15,7 @@ struct TestApp {
     gp_token: String,
     police_token: String,
     store: Arc<dyn sightline_store::Store>,
-    _dir: tempfile::TempDir,
+    _server: TestServer,
 }
 
 impl TestApp {
@@ -23,36 +24,27 @@ impl TestApp {
     }
 
     async fn spawn_with(config: ServerConfig) -> TestApp {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}/api.db", dir.path().display());
-        let store: Arc<dyn sightline_store::Store> =
-            Arc::from(sightline_store::open(&url).expect("open store"));
-        let now = chrono::Utc::now();
-        let gp = AgencyId::parse("st-annes-gp").expect("agency");
-        let police = AgencyId::parse("north-met-police").expect("agency");
-        let gp_token = sightline_app::create_token(store.as_ref(), &gp, now)
-            .expect("token")
-            .secret;
-        let police_token = sightline_app::create_token(store.as_ref(), &police, now)
-            .expect("token")
-            .secret;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState::load(store.clone(), config).expect("engine");
-        tokio::spawn(sightline_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        let mut tokens = Vec::new();
+        let server =
+            TestServer::start_configured(sightline_testkit::sqlite_database(), config, |store| {
+                for agency in ["st-annes-gp", "north-met-police"] {
+                    let agency = AgencyId::parse(agency).expect("agency");
+                    tokens.push(
+                        sightline_app::create_token(store, &agency, chrono::Utc::now())
+                            .expect("token")
+                            .secret,
+                    );
+                }
+            })
+            .await;
+        let [gp_token, police_token] = <[String; 2]>::try_from(tokens).expect("two tokens");
         TestApp {
-            base,
+            base: server.base.clone(),
             client: reqwest::Client::new(),
             gp_token,
             police_token,
-            store,
-            _dir: dir,
+            store: server.store.clone(),
+            _server: server,
         }
     }
 

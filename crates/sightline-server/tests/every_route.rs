@@ -5,22 +5,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use reqwest::StatusCode;
-use sightline_server::{AppState, ServerConfig};
-use std::sync::Arc;
+use sightline_testkit::server::TestServer;
 
-async fn spawn() -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/routes.db", dir.path().display());
-    let store: Arc<dyn sightline_store::Store> = Arc::from(sightline_store::open(&url).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::load(store, ServerConfig::default()).expect("engine");
-    tokio::spawn(sightline_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
-    (base, dir)
+async fn spawn() -> (String, TestServer) {
+    let server = TestServer::start(sightline_testkit::sqlite_database()).await;
+    (server.base.clone(), server)
 }
 
 fn example(path: &str) -> String {

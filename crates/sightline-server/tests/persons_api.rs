@@ -8,99 +8,57 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sightline_access::Role;
-use sightline_app::accounts::{LoginOutcome, NewAccount, Password, SessionPolicy, Username};
-use sightline_app::audit::AuditActor;
-use sightline_core::AgencyId;
 use sightline_core::interchange::{Format, Limits, parse_batch};
-use sightline_server::{AppState, ServerConfig};
+use sightline_testkit::server::{StaffSession as Staff, TestServer};
 use std::sync::Arc;
 
+/// The session cookie of `staff`, as a browser sends it.
+fn cookie(staff: &Staff) -> String {
+    format!("{}={}", sightline_web::SESSION_COOKIE, staff.secret)
+}
+
 const SAMPLE: &str = include_str!("../../../examples/sample.jsonl");
-const PASSWORD: &str = "correct horse battery";
 const POLICE: &str = "north-met-police/DA-2007-0412/c";
 const REFERRAL: &str = "haringate-csc/REF-2007-0301/c";
-
-struct Staff {
-    cookie: String,
-    csrf: String,
-}
 
 struct TestApp {
     base: String,
     client: reqwest::Client,
     store: Arc<dyn sightline_store::Store>,
-    _database: sightline_testkit::TestDatabase,
+    server: TestServer,
 }
 
 impl TestApp {
     async fn spawn() -> TestApp {
-        let database = sightline_testkit::sqlite_database();
-        let store: Arc<dyn sightline_store::Store> =
-            Arc::from(sightline_store::open(&database.url).expect("open store"));
-        let now = chrono::Utc::now();
-        let records = parse_batch(
-            SAMPLE.as_bytes(),
-            Format::JsonLines,
-            now,
-            &Limits::default(),
-        )
-        .expect("valid sample");
-        let engine =
-            sightline_app::SharedEngine::load_default(store.as_ref(), now).expect("engine");
-        sightline_app::ingest_parsed(store.as_ref(), &engine, records, now).expect("stored");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState::load(store.clone(), ServerConfig::default()).expect("engine");
-        tokio::spawn(sightline_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        let server = TestServer::start_with(sightline_testkit::sqlite_database(), |store| {
+            let now = chrono::Utc::now();
+            let records = parse_batch(
+                SAMPLE.as_bytes(),
+                Format::JsonLines,
+                now,
+                &Limits::default(),
+            )
+            .expect("valid sample");
+            let engine = sightline_app::SharedEngine::load_default(store, now).expect("engine");
+            sightline_app::ingest_parsed(store, &engine, records, now).expect("stored");
+        })
+        .await;
         TestApp {
-            base,
+            base: server.base.clone(),
             client: reqwest::Client::new(),
-            store,
-            _database: database,
+            store: server.store.clone(),
+            server,
         }
     }
 
     fn staff(&self, username: &str, role: Role, agency: &str) -> Staff {
-        let now = chrono::Utc::now();
-        sightline_app::accounts::create_account(
-            self.store.as_ref(),
-            &NewAccount {
-                username: Username::parse(username).unwrap(),
-                password: Password::parse(PASSWORD).unwrap(),
-                role,
-                agency: AgencyId::parse(agency).unwrap(),
-                team: None,
-            },
-            &AuditActor::cli(),
-            now,
-        )
-        .unwrap();
-        let LoginOutcome::SignedIn { secret, .. } = sightline_app::accounts::login(
-            self.store.as_ref(),
-            username,
-            PASSWORD,
-            now,
-            &SessionPolicy::default(),
-        )
-        .unwrap() else {
-            panic!("login refused");
-        };
-        Staff {
-            cookie: format!("{}={}", sightline_web::SESSION_COOKIE, secret.as_str()),
-            csrf: secret.csrf_token(),
-        }
+        self.server.staff(username, role, agency)
     }
 
     async fn get(&self, staff: Option<&Staff>, path: &str) -> (StatusCode, Value) {
         let mut request = self.client.get(format!("{}{path}", self.base));
         if let Some(staff) = staff {
-            request = request.header("cookie", &staff.cookie);
+            request = request.header("cookie", cookie(staff));
         }
         let response = request.send().await.unwrap();
         let status = response.status();
@@ -111,7 +69,7 @@ impl TestApp {
         let mut request = self
             .client
             .post(format!("{}/api/v1/linkage/review", self.base))
-            .header("cookie", &staff.cookie)
+            .header("cookie", cookie(staff))
             .json(&body);
         if let Some(csrf) = csrf {
             request = request.header("x-csrf-token", csrf);
@@ -244,8 +202,8 @@ async fn practitioners_search_and_see_persons_on_a_need_to_know_basis() {
     let audited = app.audited_actions();
     for (user, action, outcome) in [
         ("csc.worker", "search_persons", "full"),
-        ("csc.worker", "view_child", "full"),
-        ("csc.worker", "view_child", "minimal"),
+        ("csc.worker", "view_person", "full"),
+        ("csc.worker", "view_person", "minimal"),
         ("csc.worker", "review_linkage", "deny"),
         ("it.admin", "search_persons", "deny"),
     ] {

@@ -281,8 +281,28 @@ pub trait AuditStore: Send + Sync {
         before_seq: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditRow>, StoreError>;
+    /// The newest entries whose `resource_key` is one of `resource_keys`, newest
+    /// first, at most `limit` (index `audit_log_resource_seq`: reads only those
+    /// entries, never the whole log; keys are asked about in chunks).
+    fn audit_about(
+        &self,
+        resource_keys: &[String],
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError>;
     /// The recorded head: the newest entry's `seq` and hash.
     fn audit_head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError>;
+}
+
+/// Resource keys per statement of [`AuditStore::audit_about`] (SQLite binds one
+/// parameter per key).
+pub(crate) const AUDIT_KEYS_PER_QUERY: usize = 500;
+
+/// Merges the newest-first answers of [`AuditStore::audit_about`]'s chunks.
+pub(crate) fn newest_first(mut rows: Vec<AuditRow>, limit: u32) -> Vec<AuditRow> {
+    rows.sort_unstable_by_key(|row| std::cmp::Reverse(row.seq));
+    rows.dedup_by_key(|row| row.seq);
+    rows.truncate(usize::try_from(clamp(limit, AUDIT_READ_LIMIT_MAX)).unwrap_or(0));
+    rows
 }
 
 /// Clamps a list limit.

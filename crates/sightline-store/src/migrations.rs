@@ -41,6 +41,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0005_record_indexes",
         sql: include_str!("../migrations/sqlite/0005_record_indexes.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_audit_resource_index",
+        sql: include_str!("../migrations/sqlite/0006_audit_resource_index.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -69,6 +74,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "0005_record_indexes",
         sql: include_str!("../migrations/postgres/0005_record_indexes.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "0006_audit_resource_index",
+        sql: include_str!("../migrations/postgres/0006_audit_resource_index.sql"),
     },
 ];
 

@@ -40,6 +40,7 @@ backend_tests!(
     audit_rows_cannot_be_changed_or_removed,
     concurrent_audit_appends_stay_gapless,
     recent_records_are_newest_first,
+    audit_about_reads_only_the_entries_about_the_keys,
 );
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
@@ -260,6 +261,33 @@ fn audit_appends_in_a_gapless_chain(db: &TestDb) {
     let refused = audit.append_audit(&mut |seq, _| row(seq + 1, [9; 32], "forged"));
     assert!(refused.is_err());
     assert_eq!(audit.audit_head().unwrap(), Some((5, [5; 32])));
+}
+
+fn audit_about_reads_only_the_entries_about_the_keys(db: &TestDb) {
+    // 1,300 entries about 650 resources; ask about 601 keys (more than one
+    // statement's worth) of which 600 have entries.
+    let audit = db.store.audit();
+    let key_of = |seq: i64| format!("record:police/R-{}", seq % 650);
+    for _ in 1..=1_300 {
+        audit
+            .append_audit(&mut |seq, prev_hash| AuditRow {
+                resource_key: key_of(seq),
+                ..row(seq, prev_hash, "view_record")
+            })
+            .unwrap();
+    }
+    let mut keys: Vec<String> = (0..600).map(|n| format!("record:police/R-{n}")).collect();
+    keys.push("child:p-0000000000000000".into());
+    let expected: Vec<i64> = (1..=1_300).rev().filter(|seq| seq % 650 < 600).collect();
+    let found = audit.audit_about(&keys, 10_000).unwrap();
+    assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), expected);
+    assert!(found.iter().all(|r| keys.contains(&r.resource_key)));
+    let newest = audit.audit_about(&keys, 3).unwrap();
+    assert_eq!(
+        newest.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        expected[..3]
+    );
+    assert!(audit.audit_about(&[], 10).unwrap().is_empty());
 }
 
 fn audit_rows_cannot_be_changed_or_removed(db: &TestDb) {

@@ -294,3 +294,6 @@ fn start_throwaway_cluster() -> Result<String, String> {
         directory.display()
     ))
 }
+
+#[cfg(feature = "server")]
+pub mod server;

@@ -17,7 +17,7 @@ use axum::{Extension, Form};
 use chrono::Utc;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use sightline_access::{Action, Decision};
+use sightline_access::{Action, Decision, View};
 use sightline_app::accounts::{Account, LiveSession};
 use sightline_app::decisions::{DecisionError, DecisionKind, record_decision, validate_decision};
 use sightline_app::views::{self, MinimalChild};
@@ -257,6 +257,7 @@ async fn load_alert(
                 &account,
                 &alert.child_id,
                 Action::ViewChild,
+                Some(View::Alert),
                 now,
             )?;
             match decision {
@@ -473,6 +474,7 @@ pub async fn decide(
                 &account,
                 &alert.child_id,
                 Action::WriteAboutChild,
+                None,
                 now,
             )
         })?;

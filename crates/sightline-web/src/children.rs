@@ -8,7 +8,8 @@
 //! relationship a casework user gets the minimal view and the break-glass form.
 
 use crate::WebState;
-use crate::pages::{blocking, encode_path, time};
+use crate::clocks::ClockView;
+use crate::pages::{blocking, break_glass, encode_path, time};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -17,7 +18,7 @@ use axum::{Extension, Form};
 use chrono::{NaiveDate, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use sightline_access::{AccessContext, Action, Decision, Resource};
+use sightline_access::{AccessContext, Action, Decision, Resource, View};
 use sightline_app::accounts::{self, Account, BreakGlassOutcome, LiveSession};
 use sightline_app::audit::{self, AuditActor};
 use sightline_app::views::{
@@ -27,14 +28,20 @@ use sightline_app::{Engine, SharedEngine};
 use sightline_store::Store;
 use std::collections::BTreeSet;
 
+/// Runs `work` on the engine (under its shared lock: keep it short).
+pub(crate) fn with_engine<T>(
+    engine: &SharedEngine,
+    work: impl FnOnce(&Engine) -> Result<T, String>,
+) -> Result<T, String> {
+    engine.read(work).map_err(|error| error.to_string())?
+}
+
 /// Runs `work` on the engine's picture (under its shared lock: keep it short).
 pub(crate) fn with_picture<T>(
     engine: &SharedEngine,
     work: impl FnOnce(Picture<'_>) -> Result<T, String>,
 ) -> Result<T, String> {
-    engine
-        .read(|engine| work(picture_of(engine)))
-        .map_err(|error| error.to_string())?
+    with_engine(engine, |engine| work(picture_of(engine)))
 }
 
 /// The picture the pages read: the engine's linked records, facts and addresses.
@@ -77,6 +84,7 @@ pub(crate) fn decide_child(
     account: &Account,
     person_id: &str,
     action: Action,
+    view: Option<View>,
     now: chrono::DateTime<Utc>,
 ) -> Result<(Decision, AccessContext), String> {
     let mut context: AccessContext =
@@ -86,10 +94,11 @@ pub(crate) fn decide_child(
         context.relationships =
             views::child_relationships(picture, facts, routes.iter().map(String::as_str), account);
     }
-    let decision = audit::authorize_and_record(
+    let decision = audit::authorize_view_and_record(
         store,
         account,
         action,
+        view,
         &Resource::Child(person_id.to_owned()),
         &context,
         now,
@@ -112,7 +121,8 @@ async fn load_child<T: Send + 'static>(
     state: &WebState,
     session: &LiveSession,
     person_id: &str,
-    full: impl FnOnce(&dyn Store, Picture<'_>, &str) -> Result<T, String> + Send + 'static,
+    view: View,
+    full: impl FnOnce(&dyn Store, &Engine, &str) -> Result<T, String> + Send + 'static,
 ) -> Result<ChildContent<T>, Response> {
     if !valid_person_id(person_id) {
         return Err(error_page(state, Some(session), ErrorPage::not_found()));
@@ -122,9 +132,17 @@ async fn load_child<T: Send + 'static>(
     let person_id = person_id.to_owned();
     let now = Utc::now();
     blocking(state, Some(session), move |store| {
-        with_picture(&engine, |picture| {
-            let (decision, _) =
-                decide_child(store, picture, &account, &person_id, Action::ViewChild, now)?;
+        with_engine(&engine, |engine| {
+            let picture = picture_of(engine);
+            let (decision, _) = decide_child(
+                store,
+                picture,
+                &account,
+                &person_id,
+                Action::ViewChild,
+                Some(view),
+                now,
+            )?;
             let known = picture.child(&person_id).is_some();
             Ok(match decision {
                 Decision::Deny => ChildContent::Denied,
@@ -139,7 +157,7 @@ async fn load_child<T: Send + 'static>(
                 },
                 Decision::Full { basis } => ChildContent::Full {
                     basis: basis.to_string(),
-                    view: full(store, picture, &person_id)?,
+                    view: full(store, engine, &person_id)?,
                 },
             })
         })
@@ -196,25 +214,34 @@ pub async fn child(
     Extension(session): Extension<LiveSession>,
     Path(person_id): Path<String>,
 ) -> Response {
-    let today = Utc::now().date_naive();
-    let now_us = sightline_app::to_micros(Utc::now());
-    let content = match load_child(&state, &session, &person_id, move |store, picture, id| {
-        let alerts: Vec<crate::alerts::AlertSummary> =
-            crate::alerts::alerts_of_child(store, id, CHILD_ALERTS_MAX)
-                .map_err(|error| error.to_string())?
-                .iter()
-                .map(|alert| crate::alerts::summary(alert, now_us))
-                .collect();
-        Ok(picture
-            .child(id)
-            .map(|facts| (views::child_view(picture, facts, today), alerts)))
-    })
+    let now = Utc::now();
+    let today = now.date_naive();
+    let now_us = sightline_app::to_micros(now);
+    let content = match load_child(
+        &state,
+        &session,
+        &person_id,
+        View::Child,
+        move |store, engine, id| {
+            let picture = picture_of(engine);
+            let clocks = sightline_app::clocks::child_clocks(engine, id, now);
+            let alerts: Vec<crate::alerts::AlertSummary> =
+                crate::alerts::alerts_of_child(store, id, CHILD_ALERTS_MAX)
+                    .map_err(|error| error.to_string())?
+                    .iter()
+                    .map(|alert| crate::alerts::summary(alert, now_us))
+                    .collect();
+            Ok(picture
+                .child(id)
+                .map(|facts| (views::child_view(picture, facts, today), alerts, clocks)))
+        },
+    )
     .await
     {
         Ok(content) => content,
         Err(response) => return response,
     };
-    let (basis, (view, alerts)) = match not_full(&state, &session, content) {
+    let (basis, (view, alerts, clocks)) = match not_full(&state, &session, content) {
         Ok((basis, Some(view))) => (basis, view),
         Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
         Err(response) => return *response,
@@ -231,6 +258,7 @@ pub async fn child(
             basis => basis,
             child => view,
             alerts => alerts,
+            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None)).collect::<Vec<_>>(),
         },
     )
 }
@@ -250,16 +278,8 @@ pub async fn child_break_glass(
     if !valid_person_id(&person_id) {
         return error_page(&state, Some(&session), ErrorPage::not_found());
     }
-    let account = session.account.clone();
-    let policy = state.config.session;
-    let now = Utc::now();
-    let reason = form.reason.clone();
     let resource = Resource::Child(person_id.clone());
-    let outcome = match blocking(&state, Some(&session), move |store| {
-        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
-    })
-    .await
-    {
+    let outcome = match break_glass(&state, &session, resource, &form.reason).await {
         Ok(outcome) => outcome,
         Err(response) => return response,
     };
@@ -268,10 +288,12 @@ pub async fn child_break_glass(
             Redirect::to(&format!("/children/{person_id}")).into_response()
         }
         BreakGlassOutcome::BadReason(message) => {
-            let content = match load_child(&state, &session, &person_id, |_, _, _| Ok(())).await {
-                Ok(content) => content,
-                Err(response) => return response,
-            };
+            let content =
+                match load_child(&state, &session, &person_id, View::Child, |_, _, _| Ok(())).await
+                {
+                    Ok(content) => content,
+                    Err(response) => return response,
+                };
             match content {
                 ChildContent::Minimal(minimal) => minimal_page(
                     &state,
@@ -373,9 +395,10 @@ struct ChronologyData {
 
 fn chronology_data(
     store: &dyn Store,
-    picture: Picture<'_>,
+    engine: &Engine,
     person_id: &str,
 ) -> Result<Option<ChronologyData>, String> {
+    let picture = picture_of(engine);
     let Some(facts) = picture.child(person_id) else {
         return Ok(None);
     };
@@ -426,7 +449,15 @@ pub async fn chronology(
     Path(person_id): Path<String>,
     Query(query): Query<ChronologyQuery>,
 ) -> Response {
-    let content = match load_child(&state, &session, &person_id, chronology_data).await {
+    let content = match load_child(
+        &state,
+        &session,
+        &person_id,
+        View::Chronology,
+        chronology_data,
+    )
+    .await
+    {
         Ok(content) => content,
         Err(response) => return response,
     };
@@ -502,7 +533,15 @@ pub async fn chronology_csv(
     Path(person_id): Path<String>,
     Query(query): Query<ChronologyQuery>,
 ) -> Response {
-    let content = match load_child(&state, &session, &person_id, chronology_data).await {
+    let content = match load_child(
+        &state,
+        &session,
+        &person_id,
+        View::ChronologyCsv,
+        chronology_data,
+    )
+    .await
+    {
         Ok(content) => content,
         Err(response) => return response,
     };
@@ -611,6 +650,7 @@ pub async fn search(
                                 &account,
                                 &hit.person_id,
                                 Action::ViewChild,
+                                Some(View::Search),
                                 now,
                             )?;
                             let Some(facts) = picture.child(&hit.person_id) else {
@@ -680,8 +720,8 @@ struct ViewerView {
     outcome: String,
 }
 
-/// Audit rows read per page while looking for a child's entries.
-const AUDIT_PAGE_ROWS: u32 = 5_000;
+/// The most audit entries "who viewed this child" lists (the newest).
+const VIEWERS_ROWS_MAX: u32 = 5_000;
 
 pub async fn child_viewers(
     State(state): State<WebState>,
@@ -712,19 +752,14 @@ pub async fn child_viewers(
             now,
         )
         .map_err(|error| error.to_string())?;
-        // The whole log, in pages: the audit store has no index by resource.
-        let mut found = Vec::new();
-        let mut after_seq = 0;
-        loop {
-            let rows = store
-                .audit()
-                .audit_entries(after_seq, AUDIT_PAGE_ROWS)
-                .map_err(|error| error.to_string())?;
-            let Some(last) = rows.last() else { break };
-            after_seq = last.seq;
-            found.extend(views::viewers(&rows, &keys));
-        }
-        found.reverse();
+        // Only the entries about the child and its records (an index by
+        // resource key), newest first.
+        let keys: Vec<String> = keys.into_iter().collect();
+        let rows = store
+            .audit()
+            .audit_about(&keys, VIEWERS_ROWS_MAX)
+            .map_err(|error| error.to_string())?;
+        let found = views::viewers(&rows, &keys.into_iter().collect());
         Ok::<_, String>(found)
     })
     .await;

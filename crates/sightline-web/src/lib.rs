@@ -19,6 +19,7 @@
 
 mod alerts;
 mod children;
+mod clocks;
 mod guard;
 mod pages;
 mod render;

@@ -2,6 +2,7 @@
 //! personal data goes through `authorize_and_record` first.
 
 use crate::WebState;
+use crate::clocks::{ClockView, MY_WORK_CLOCKS_WITHIN_DAYS};
 use crate::guard::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, is_secure, set_cookie};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
@@ -11,7 +12,7 @@ use axum::{Extension, Form};
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use sightline_access::{Action, Decision, Resource, Role};
+use sightline_access::{Action, Decision, Resource, Role, View};
 use sightline_app::accounts::{
     self, AccountError, BreakGlassOutcome, LiveSession, LoginOutcome, NewAccount, Password, Team,
     Username, tokens_match,
@@ -307,6 +308,25 @@ pub async fn my_work(
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
+    let clocks = if session.account.role.does_casework() {
+        let account = session.account.clone();
+        let engine = state.engine.clone();
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        match blocking(&state, Some(&session), move |store| {
+            my_clocks(store, &engine, &account, now, limit)
+        })
+        .await
+        {
+            Ok(clocks) => clocks,
+            Err(response) => return response,
+        }
+    } else {
+        Vec::new()
+    };
+    let n_clocks_overdue = clocks
+        .iter()
+        .filter(|clock| clock.status == "overdue")
+        .count();
     let n_overdue = alerts.iter().filter(|alert| alert.overdue).count();
     let n_due_soon = alerts.iter().filter(|alert| alert.due_soon).count();
     page(
@@ -323,8 +343,53 @@ pub async fn my_work(
             n_overdue => n_overdue,
             n_due_soon => n_due_soon,
             records => records,
+            clocks => clocks,
+            n_clocks_overdue => n_clocks_overdue,
+            clocks_within_days => MY_WORK_CLOCKS_WITHIN_DAYS,
         },
     )
+}
+
+/// The statutory clocks due soon (or overdue) of the children the user's agency
+/// holds, authorised and audited as a read of the agency's caseload.
+fn my_clocks(
+    store: &dyn Store,
+    engine: &sightline_app::SharedEngine,
+    account: &accounts::Account,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<ClockView>, String> {
+    let decision = audit::authorize_view_and_record(
+        store,
+        account,
+        Action::ListAgencyRecords,
+        Some(View::Clocks),
+        &Resource::Agency(account.agency.clone()),
+        &Default::default(),
+        now,
+    )
+    .map_err(|error| error.to_string())?;
+    if !decision.is_full() {
+        return Ok(Vec::new());
+    }
+    crate::children::with_engine(engine, |engine| {
+        Ok(sightline_app::clocks::agency_clocks_due(
+            engine,
+            account.agency.as_str(),
+            now,
+            MY_WORK_CLOCKS_WITHIN_DAYS,
+            limit,
+        )
+        .into_iter()
+        .map(|entry| {
+            let name = engine
+                .facts()
+                .get(&entry.child_id)
+                .map(sightline_app::views::display_name);
+            ClockView::of(entry, name)
+        })
+        .collect())
+    })
 }
 
 /// Percent-encodes a path segment (record ids may hold `/`, spaces, `#`).
@@ -341,6 +406,24 @@ pub(crate) fn encode_path(segment: &str) -> String {
 }
 
 // ---- one record: full or minimal view, and break glass ----
+
+/// Asks for a break-glass grant on `resource` for the session's user (decided,
+/// recorded and, when granted, notified by `accounts::break_glass`).
+pub(crate) async fn break_glass(
+    state: &WebState,
+    session: &LiveSession,
+    resource: Resource,
+    reason: &str,
+) -> Result<BreakGlassOutcome, Response> {
+    let account = session.account.clone();
+    let policy = state.config.session;
+    let now = Utc::now();
+    let reason = reason.to_owned();
+    blocking(state, Some(session), move |store| {
+        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
+    })
+    .await
+}
 
 #[derive(Deserialize)]
 pub struct BreakGlassForm {
@@ -474,15 +557,7 @@ pub async fn record_break_glass(
     let Some(resource) = record_resource(&agency, &record_id) else {
         return error_page(&state, Some(&session), ErrorPage::not_found());
     };
-    let account = session.account.clone();
-    let policy = state.config.session;
-    let now = Utc::now();
-    let reason = form.reason.clone();
-    let outcome = match blocking(&state, Some(&session), move |store| {
-        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
-    })
-    .await
-    {
+    let outcome = match break_glass(&state, &session, resource, &form.reason).await {
         Ok(outcome) => outcome,
         Err(response) => return response,
     };

@@ -13,7 +13,7 @@ use sightline_app::accounts::DemoAccount;
 use sightline_core::AgencyId;
 use sightline_core::interchange::{Format, Limits, parse_batch};
 use sightline_store::{DecisionVerdict, Store};
-use sightline_web::{WebConfig, WebState};
+use sightline_testkit::server::TestServer;
 use std::sync::Arc;
 
 /// One record of a synthetic child. The pair below has the same name, the day
@@ -42,17 +42,31 @@ struct App {
     store: Arc<dyn Store>,
     engine: sightline_app::SharedEngine,
     demo: Vec<DemoAccount>,
-    _db: sightline_testkit::TestDatabase,
+    _server: TestServer,
 }
 
 const LEFT: &str = "review-gp/REV-GP-1/c";
 const RIGHT: &str = "review-school/REV-SCH-1/c";
 
 async fn spawn() -> App {
-    let db = sightline_testkit::sqlite_database();
-    let store: Arc<dyn Store> = Arc::from(sightline_store::open(&db.url).unwrap());
-    let demo = sightline_app::accounts::create_demo_accounts(
-        store.as_ref(),
+    let mut demo = Vec::new();
+    let server = TestServer::start_with(sightline_testkit::sqlite_database(), |store| {
+        seed(store, &mut demo);
+    })
+    .await;
+    App {
+        base: server.base.clone(),
+        store: server.store.clone(),
+        engine: server.state.engine.clone(),
+        demo,
+        _server: server,
+    }
+}
+
+/// Demo accounts, and the review pairs' records (through intake).
+fn seed(store: &dyn Store, demo: &mut Vec<DemoAccount>) {
+    *demo = sightline_app::accounts::create_demo_accounts(
+        store,
         &AgencyId::parse("police").unwrap(),
         Utc::now(),
     )
@@ -109,23 +123,8 @@ async fn spawn() -> App {
     let lines = lines.join("\n");
     let at = Utc.with_ymd_and_hms(2024, 2, 12, 0, 0, 0).single().unwrap();
     let parsed = parse_batch(lines.as_bytes(), Format::JsonLines, at, &Limits::default()).unwrap();
-    let engine = sightline_app::SharedEngine::load_default(store.as_ref(), at).unwrap();
-    sightline_app::ingest_parsed(store.as_ref(), &engine, parsed, at).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = sightline_web::router(WebState::new(
-        store.clone(),
-        engine.clone(),
-        WebConfig::default(),
-    ));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    App {
-        base,
-        store,
-        engine,
-        demo,
-        _db: db,
-    }
+    let engine = sightline_app::SharedEngine::load_default(store, at).unwrap();
+    sightline_app::ingest_parsed(store, &engine, parsed, at).unwrap();
 }
 
 fn csrf_of(page: &str) -> String {

@@ -10,68 +10,64 @@ use sightline_access::{AccessContext, Actor, Resource, Role, authorize};
 use sightline_app::accounts::DemoAccount;
 use sightline_core::AgencyId;
 use sightline_store::{NewRecord, Store};
-use sightline_web::{Access, ROUTES, WebConfig, WebState};
+use sightline_testkit::TestDatabase;
+use sightline_testkit::server::{TestServer, sync};
+use sightline_web::{Access, ROUTES};
 use std::sync::Arc;
 
 struct TestApp {
     base: String,
     store: Arc<dyn Store>,
     demo: Vec<DemoAccount>,
-    _db: sightline_testkit::TestDatabase,
+    _server: TestServer,
 }
 
 impl TestApp {
-    async fn spawn() -> TestApp {
-        let db = sightline_testkit::sqlite_database();
-        let store: Arc<dyn Store> = Arc::from(sightline_store::open(&db.url).unwrap());
-        let police = AgencyId::parse("police").unwrap();
-        let demo = sightline_app::accounts::create_demo_accounts(
-            store.as_ref(),
-            &police,
-            chrono::Utc::now(),
-        )
-        .unwrap();
-        let mut tx = store.begin().unwrap();
-        tx.append(&[
-            synthetic_record(
-                "health",
-                "SYN-1",
-                "Ada",
-                "Synthetic",
-                "9434765919",
-                "SYNTHETIC-BODY",
-            ),
-            synthetic_record(
-                "police",
-                "POL-1",
-                "Ada",
-                "Synthetic",
-                "9434765919",
-                "=HYPERLINK(\"http://example.invalid\")",
-            ),
-            synthetic_record(
-                "health",
-                "SYN-2",
-                "Bea",
-                "Otherchild",
-                "4010232137",
-                "SYNTHETIC-SECOND-BODY",
-            ),
-        ])
-        .unwrap();
-        tx.commit().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let engine =
-            sightline_app::SharedEngine::load_default(store.as_ref(), chrono::Utc::now()).unwrap();
-        let router =
-            sightline_web::router(WebState::new(store.clone(), engine, WebConfig::default()));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+    /// The real server (API and web UI) over `db`, holding two synthetic
+    /// children's records and a demo account per role.
+    async fn spawn(db: TestDatabase) -> TestApp {
+        let mut demo = Vec::new();
+        let server = TestServer::start_with(db, |store| {
+            let police = AgencyId::parse("police").unwrap();
+            demo =
+                sightline_app::accounts::create_demo_accounts(store, &police, chrono::Utc::now())
+                    .unwrap();
+            let mut tx = store.begin().unwrap();
+            tx.append(&[
+                synthetic_record(
+                    "health",
+                    "SYN-1",
+                    "Ada",
+                    "Synthetic",
+                    "9434765919",
+                    "SYNTHETIC-BODY",
+                ),
+                synthetic_record(
+                    "police",
+                    "POL-1",
+                    "Ada",
+                    "Synthetic",
+                    "9434765919",
+                    "=HYPERLINK(\"http://example.invalid\")",
+                ),
+                synthetic_record(
+                    "health",
+                    "SYN-2",
+                    "Bea",
+                    "Otherchild",
+                    "4010232137",
+                    "SYNTHETIC-SECOND-BODY",
+                ),
+            ])
+            .unwrap();
+            tx.commit().unwrap();
+        })
+        .await;
         TestApp {
-            base,
-            store,
+            base: server.base.clone(),
+            store: server.store.clone(),
             demo,
-            _db: db,
+            _server: server,
         }
     }
 
@@ -227,7 +223,7 @@ fn synthetic_record(
 
 /// The person id of the child called `given`.
 fn child_id(store: &dyn Store, given: &str) -> String {
-    let snapshot = sightline_app::views::Snapshot::load(store).unwrap();
+    let snapshot = sync(|| sightline_app::views::Snapshot::load(store)).unwrap();
     snapshot
         .facts
         .values()
@@ -279,9 +275,8 @@ fn assert_security_headers(headers: &HeaderMap, what: &str) {
     );
 }
 
-#[tokio::test]
-async fn every_route_sends_anonymous_callers_to_login() {
-    let app = TestApp::spawn().await;
+async fn every_route_sends_anonymous_callers_to_login(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let client = TestApp::client();
     for spec in ROUTES {
         let response = app
@@ -310,9 +305,8 @@ async fn every_route_sends_anonymous_callers_to_login() {
     assert_eq!(location(&forged), "/login");
 }
 
-#[tokio::test]
-async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal() {
-    let app = TestApp::spawn().await;
+async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     for role in Role::ALL {
         let (client, csrf) = app.sign_in(role).await;
         let actor = Actor {
@@ -438,9 +432,8 @@ async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal() {
     }
 }
 
-#[tokio::test]
-async fn break_glass_needs_a_reason_then_shows_the_record_and_is_logged() {
-    let app = TestApp::spawn().await;
+async fn break_glass_needs_a_reason_then_shows_the_record_and_is_logged(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let (client, csrf) = app.sign_in(Role::Practitioner).await;
     let short = app
         .post(
@@ -497,15 +490,14 @@ async fn break_glass_needs_a_reason_then_shows_the_record_and_is_logged() {
     );
     assert!(!log.contains("SYNTHETIC-BODY"));
     assert!(
-        sightline_app::audit::verify_audit(app.store.as_ref())
+        sync(|| sightline_app::audit::verify_audit(app.store.as_ref()))
             .unwrap()
             .is_ok()
     );
 }
 
-#[tokio::test]
-async fn forms_without_the_csrf_token_are_refused() {
-    let app = TestApp::spawn().await;
+async fn forms_without_the_csrf_token_are_refused(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let (client, csrf) = app.sign_in(Role::Administrator).await;
     for token in [
         "",
@@ -529,9 +521,7 @@ async fn forms_without_the_csrf_token_are_refused() {
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
     }
     assert!(
-        app.store
-            .accounts()
-            .user_by_username("synthetic.new")
+        sync(|| app.store.accounts().user_by_username("synthetic.new"))
             .unwrap()
             .is_none()
     );
@@ -570,9 +560,8 @@ async fn forms_without_the_csrf_token_are_refused() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn lockout_is_the_same_for_known_and_unknown_usernames() {
-    let app = TestApp::spawn().await;
+async fn lockout_is_the_same_for_known_and_unknown_usernames(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let client = TestApp::client();
     let account = app.account(Role::Practitioner).clone();
     for username in [account.username.as_str(), "synthetic.nobody"] {
@@ -595,9 +584,8 @@ async fn lockout_is_the_same_for_known_and_unknown_usernames() {
     );
 }
 
-#[tokio::test]
-async fn cookies_are_http_only_strict_and_secure_behind_tls() {
-    let app = TestApp::spawn().await;
+async fn cookies_are_http_only_strict_and_secure_behind_tls(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let client = TestApp::client();
     let plain = client
         .get(format!("{}/login", app.base))
@@ -650,9 +638,8 @@ async fn cookies_are_http_only_strict_and_secure_behind_tls() {
     );
 }
 
-#[tokio::test]
-async fn an_administrator_creates_a_user_who_can_sign_in() {
-    let app = TestApp::spawn().await;
+async fn an_administrator_creates_a_user_who_can_sign_in(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let (client, csrf) = app.sign_in(Role::Administrator).await;
     let bad = app
         .post(
@@ -721,15 +708,14 @@ async fn an_administrator_creates_a_user_who_can_sign_in() {
         .unwrap();
     assert!(listed.contains("school") && !listed.contains("slt_"));
     assert!(
-        sightline_app::audit::verify_audit(app.store.as_ref())
+        sync(|| sightline_app::audit::verify_audit(app.store.as_ref()))
             .unwrap()
             .is_ok()
     );
 }
 
-#[tokio::test]
-async fn a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv() {
-    let app = TestApp::spawn().await;
+async fn a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let child = child_id(app.store.as_ref(), "Ada");
     // Police contributed a record about Ada: the police practitioner sees her in full.
     let (client, _) = app.sign_in(Role::Practitioner).await;
@@ -820,9 +806,10 @@ async fn a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv() 
     );
 }
 
-#[tokio::test]
-async fn search_shows_the_minimal_view_without_a_relationship_and_break_glass_opens_the_child() {
-    let app = TestApp::spawn().await;
+async fn search_shows_the_minimal_view_without_a_relationship_and_break_glass_opens_the_child(
+    db: TestDatabase,
+) {
+    let app = TestApp::spawn(db).await;
     let other = child_id(app.store.as_ref(), "Bea");
     let (client, csrf) = app.sign_in(Role::Practitioner).await;
     let search = client
@@ -970,15 +957,16 @@ fn raise_alert(
             version: 1,
         })
         .collect();
-    let mut tx = store.begin().unwrap();
-    tx.upsert_alerts(&[sightline_store::AlertUpsert { alert, evidence }], now_us)
-        .unwrap();
-    tx.commit().unwrap();
+    sync(|| {
+        let mut tx = store.begin().unwrap();
+        tx.upsert_alerts(&[sightline_store::AlertUpsert { alert, evidence }], now_us)
+            .unwrap();
+        tx.commit().unwrap();
+    });
 }
 
-#[tokio::test]
-async fn an_alert_is_decided_and_leaves_my_work() {
-    let app = TestApp::spawn().await;
+async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let ada = child_id(app.store.as_ref(), "Ada");
     let bea = child_id(app.store.as_ref(), "Bea");
     let practitioner = app.account(Role::Practitioner).username.clone();
@@ -1074,9 +1062,7 @@ async fn an_alert_is_decided_and_leaves_my_work() {
         .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        app.store
-            .alerts()
-            .get("a-00000000000000a1")
+        sync(|| app.store.alerts().get("a-00000000000000a1"))
             .unwrap()
             .unwrap()
             .status,
@@ -1110,14 +1096,11 @@ async fn an_alert_is_decided_and_leaves_my_work() {
         "the decided alert left the list"
     );
     assert!(page.contains("a-00000000000000a2"));
-    let stored = app
-        .store
-        .alerts()
-        .get("a-00000000000000a1")
+    let stored = sync(|| app.store.alerts().get("a-00000000000000a1"))
         .unwrap()
         .unwrap();
     assert_eq!(stored.status, "decided");
-    let events = app.store.alerts().events("a-00000000000000a1").unwrap();
+    let events = sync(|| app.store.alerts().events("a-00000000000000a1")).unwrap();
     let decision = events.iter().find(|event| event.kind == "decided").unwrap();
     assert_eq!(decision.actor.as_deref(), Some(practitioner.as_str()));
     assert_eq!(decision.decision.as_deref(), Some("strategy_discussion"));
@@ -1169,9 +1152,7 @@ async fn an_alert_is_decided_and_leaves_my_work() {
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(
-        app.store
-            .alerts()
-            .get("a-00000000000000b1")
+        sync(|| app.store.alerts().get("a-00000000000000b1"))
             .unwrap()
             .unwrap()
             .status,
@@ -1218,3 +1199,32 @@ async fn an_alert_is_decided_and_leaves_my_work() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+/// Runs each test on every backend (SQLite, and PostgreSQL when it can run).
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod every_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    for db in sightline_testkit::server::all_databases() {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    every_route_sends_anonymous_callers_to_login,
+    every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal,
+    break_glass_needs_a_reason_then_shows_the_record_and_is_logged,
+    forms_without_the_csrf_token_are_refused,
+    lockout_is_the_same_for_known_and_unknown_usernames,
+    cookies_are_http_only_strict_and_secure_behind_tls,
+    an_administrator_creates_a_user_who_can_sign_in,
+    a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv,
+    search_shows_the_minimal_view_without_a_relationship_and_break_glass_opens_the_child,
+    an_alert_is_decided_and_leaves_my_work,
+);

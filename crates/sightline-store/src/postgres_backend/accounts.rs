@@ -13,7 +13,7 @@ use crate::accounts::{
     SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy,
     ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
 };
-use crate::accounts::{RECENT_RECORDS, RecordSummary};
+use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 
 /// Advisory lock key held while appending to the audit log (ASCII "SIGHTLAU").
 const AUDIT_LOCK_KEY: i64 = 0x5349_4748_544C_4155;
@@ -343,6 +343,26 @@ impl AuditStore for PgStore {
             .iter()
             .map(read_audit)
             .collect()
+    }
+
+    fn audit_about(
+        &self,
+        resource_keys: &[String],
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE resource_key = ANY($1) \
+             ORDER BY seq DESC LIMIT $2"
+        );
+        let limit_rows = clamp(limit, AUDIT_READ_LIMIT_MAX);
+        let mut found = Vec::new();
+        for keys in resource_keys.chunks(AUDIT_KEYS_PER_QUERY) {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            for row in self.rows(&sql, &[&keys, &limit_rows])? {
+                found.push(read_audit(&row)?);
+            }
+        }
+        Ok(newest_first(found, limit))
     }
 
     fn audit_head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError> {

@@ -13,7 +13,7 @@ use crate::accounts::{
     SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy,
     ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
 };
-use crate::accounts::{RECENT_RECORDS, RecordSummary};
+use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 
 /// PostgreSQL placeholders (`$1`) to SQLite's (`?1`).
 fn sqlite(sql: &str) -> String {
@@ -383,6 +383,27 @@ impl AuditStore for SqliteStore {
             read_audit,
         )?;
         finish_audit(rows)
+    }
+
+    fn audit_about(
+        &self,
+        resource_keys: &[String],
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let pooled = self.pooled()?;
+        let connection = pooled.get()?;
+        let mut found = Vec::new();
+        for keys in resource_keys.chunks(AUDIT_KEYS_PER_QUERY) {
+            let placeholders = vec!["?"; keys.len()].join(", ");
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE resource_key IN ({placeholders}) \
+                 ORDER BY seq DESC LIMIT {}",
+                clamp(limit, AUDIT_READ_LIMIT_MAX)
+            ))?;
+            let rows = statement.query_map(rusqlite::params_from_iter(keys), read_audit)?;
+            found.extend(finish_audit(rows)?);
+        }
+        Ok(newest_first(found, limit))
     }
 
     fn audit_head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError> {
