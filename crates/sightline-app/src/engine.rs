@@ -2,21 +2,26 @@
 //! date by every intake batch, so alerts are raised in the record's own
 //! transaction.
 //!
-//! An [`Engine`] holds the current version of every record, the linkage index over
-//! their person mentions, each person's facts, the address index and the rule
-//! pack. [`Engine::load`] builds it from the log (as [`crate::picture`] does for a
-//! one-off evaluation). For each intake batch, inside the write transaction and
-//! before it commits, [`Engine::on_intake`]:
+//! An [`Engine`] holds every version of every record (the newest of each is
+//! current; older ones stay as history), the linkage index over all their person
+//! mentions, each person's facts (from current versions), the address index and
+//! the rule pack. [`Engine::load`] builds it from the log (as [`crate::picture`]
+//! does for a one-off evaluation). For each intake batch, inside the write
+//! transaction and before it commits, [`Engine::on_intake`]:
 //!
-//! 1. adds the batch's current records: new mentions are linked one at a time
-//!    with the frozen model ([`LinkedRecords::add_records`]); when the batch holds
-//!    a new version of a record the engine already has, or the engine was empty,
-//!    everything is linked again from scratch ([`link_records`], which is what a
-//!    fresh load computes);
+//! 1. adds the batch's records ([`LinkedRecords::add_records_deciding`]): new
+//!    mentions are linked one at a time with the frozen model, standing
+//!    decisions naming them applied as they come; a new version of a held
+//!    record adds its mentions too, and the old version stops being current (its
+//!    mentions stay in the index as evidence of identity, so nothing is
+//!    relinked); only the first batch into an empty engine is linked as one batch
+//!    (on two threads, with the same frozen model). Cost: the batch, plus the
+//!    mentions whose person the index reports changed;
 //! 2. finds the children whose picture may have changed: the persons mentioned by
-//!    the new records or moved between persons by them, every child in a record
-//!    of those persons, and every child recorded at one of their addresses (after
-//!    a relink from scratch: every child);
+//!    the new records, moved between persons by them or mentioned by a version
+//!    they superseded, every child in a record of those persons, and every child
+//!    recorded at one of their addresses (after the first batch into an empty
+//!    engine: every child);
 //! 3. evaluates the pack for those children at `now` (the batch's `received_at`:
 //!    the wall clock in service), groups the firings into alerts with the
 //!    deterministic ids of [`alerts_from_firings`], routes them ([`route_alert`]),
@@ -38,10 +43,12 @@
 //! deleted: a person split or merged later by new evidence keeps the alerts raised
 //! under their earlier id.
 //!
-//! The linkage model is chosen when the engine links from scratch (at load, on
-//! the first batch into an empty engine, after a supersession): the reference
-//! model under [`crate::picture::TRAINING_MENTIONS_MIN`] mentions, else one
-//! trained on the log with the fixed seed. It stays frozen for incremental adds.
+//! The linkage model is chosen once, at load: the reference model under
+//! [`crate::picture::TRAINING_MENTIONS_MIN`] mentions, else one trained on the
+//! log with the fixed seed. It stays frozen for the life of the engine (an engine
+//! loaded on an empty log keeps the reference model however much it ingests); it
+//! is chosen again only when the engine is reloaded (a restart, or after a failed
+//! write) or by `link --rebuild`, which both link the whole log.
 //!
 //! Time-based rules (statutory clocks, "not seen") fire without new records: when
 //! a child is evaluated the engine also looks [`EngineConfig::clock_horizon_days`]
@@ -49,9 +56,10 @@
 //! [`Engine::tick`] re-evaluates the children whose time has come.
 //!
 //! Linkage decisions: [`Engine::load`] links with the standing decisions
-//! ([`crate::persons::load_decisions`]), every relink from scratch uses them, and
-//! a record whose mention a standing decision names is added by relinking from
-//! scratch. A decision is recorded and applied under the write lock with
+//! ([`crate::persons::load_decisions`]) and a standing decision naming a mention
+//! is applied when that mention is linked (as [`crate::persons::link_incrementally`]
+//! does; decisions name linkage keys, so one made about a version binds to that
+//! version's mention). A decision is recorded and applied under the write lock with
 //! [`Engine::decide`] (through [`crate::persons::decide`]), or a stored one
 //! applied with [`SharedEngine::apply_decision`] (through
 //! [`crate::persons::apply_decision`]); decisions stored by another process are
@@ -67,8 +75,7 @@
 use crate::persons::{Decisions, PersonsError};
 use crate::picture::{
     AddressIndex, Alert, LinkedRecords, LoadedRecord, PersonFacts, PictureError,
-    alerts_from_firings, child_picture_with, facts_of, link_records_with,
-    load_current_records_after, mention_inputs,
+    alerts_from_firings, child_picture_with, facts_of, link_records_with, load_versions_after,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use sightline_rules::{ChildPicture, Firing, Pack, Route, Severity};
@@ -232,8 +239,6 @@ pub struct Engine {
     addresses: AddressIndex,
     /// People's linkage decisions: the standing verdicts the persons respect.
     decisions: Decisions,
-    /// The record index of the current version of each `(agency, record_id)`.
-    current: HashMap<(String, String), usize>,
     /// The highest log `seq` the engine has read.
     last_seq: Option<i64>,
     /// Children with a pending time-based firing, by when it falls due.
@@ -260,7 +265,7 @@ impl Engine {
         config: EngineConfig,
         now: DateTime<Utc>,
     ) -> Result<Engine, EngineError> {
-        let loaded = load_current_records_after(store, None, None)?;
+        let loaded = load_versions_after(store, None, None)?;
         let decisions = Decisions::from_rows(&crate::persons::load_decisions(store)?);
         let mut engine = Engine::from_records_with(pack, config, loaded.records, decisions)?;
         engine.last_seq = loaded.last_seq;
@@ -289,13 +294,12 @@ impl Engine {
         decisions: Decisions,
     ) -> Result<Engine, EngineError> {
         let linked = link_records_with(
-            records,
+            crate::picture::newest_on_arrival(records),
             crate::picture::ModelChoice::Automatic,
             &decisions.standing(),
         )?;
         let facts = crate::picture::person_facts(&linked);
         let addresses = AddressIndex::new(&linked);
-        let current = current_index(&linked);
         Ok(Engine {
             pack,
             config,
@@ -303,7 +307,6 @@ impl Engine {
             facts,
             addresses,
             decisions,
-            current,
             last_seq: None,
             wake: BTreeSet::new(),
             wake_of: HashMap::new(),
@@ -362,17 +365,17 @@ impl Engine {
         &self.decisions
     }
 
-    /// Links `records` (in log order) from scratch with the standing decisions
-    /// and rebuilds everything derived from them.
+    /// Links `records` (in log order) from scratch with the engine's frozen
+    /// model and the standing decisions, and rebuilds everything derived from
+    /// them.
     fn relink(&mut self, records: Vec<LoadedRecord>) -> Result<(), EngineError> {
-        self.linked = link_records_with(
+        self.linked = crate::picture::link_records_with_model(
             records,
-            crate::picture::ModelChoice::Automatic,
+            self.linked.index.model().clone(),
             &self.decisions.standing(),
         )?;
         self.facts = crate::picture::person_facts(&self.linked);
         self.addresses = AddressIndex::new(&self.linked);
-        self.current = current_index(&self.linked);
         Ok(())
     }
 
@@ -387,67 +390,44 @@ impl Engine {
         if let Some(last) = records.iter().map(|loaded| loaded.seq).max() {
             self.last_seq = self.last_seq.max(Some(last));
         }
-        // The highest version of each record, unless the engine has it already.
-        let mut newest: HashMap<(String, String), LoadedRecord> = HashMap::new();
-        for loaded in records {
-            let key = record_key(&loaded.record);
-            let known_version = self
-                .current
-                .get(&key)
-                .and_then(|record_idx| self.linked.records.get(*record_idx))
-                .map(|known| known.record.source.version);
-            if known_version.is_some_and(|known| known >= loaded.record.source.version) {
-                continue;
-            }
-            let newer = newest
-                .get(&key)
-                .is_none_or(|other| other.record.source.version < loaded.record.source.version);
-            if newer {
-                newest.insert(key, loaded);
-            }
-        }
-        let mut added: Vec<LoadedRecord> = newest.into_values().collect();
+        let mut added = records;
         added.sort_by_key(|loaded| loaded.seq);
         if added.is_empty() {
             self.stale = false;
             return Ok(BTreeSet::new());
         }
-        let supersedes = added
-            .iter()
-            .any(|loaded| self.current.contains_key(&record_key(&loaded.record)));
-        // A standing decision naming a new mention is applied by linking again
-        // from scratch, like a fresh load with the decisions.
-        let decided = self.decisions.n_standing() > 0
-            && mention_inputs(&added)
-                .1
-                .iter()
-                .any(|input| !self.decisions.naming(&input.key).is_empty());
-        if supersedes || decided || self.linked.records.is_empty() {
-            // A new version can change or remove mentions, which the linkage
-            // index cannot take back: link everything again, as a fresh load would.
-            let mut records = std::mem::take(&mut self.linked.records);
-            let replaced: BTreeSet<(String, String)> = added
-                .iter()
-                .map(|loaded| record_key(&loaded.record))
-                .collect();
-            records.retain(|loaded| !replaced.contains(&record_key(&loaded.record)));
-            records.extend(added);
-            records.sort_by_key(|loaded| loaded.seq);
-            self.relink(records)?;
+        if self.linked.records.is_empty() {
+            // The first records: linked in one batch (scored on two threads)
+            // with the model chosen at load, which stays frozen.
+            self.relink(crate::picture::newest_on_arrival(added))?;
             self.stale = false;
             return Ok(self.children().map(str::to_owned).collect());
         }
-        let delta = self.linked.add_records(added)?;
-        for record_idx in delta.added_records.clone() {
-            if let Some(loaded) = self.linked.records.get(record_idx) {
-                self.current.insert(record_key(&loaded.record), record_idx);
-            }
-        }
+        // Versions not newer than the one held are left out; a newer one
+        // supersedes it: its old mentions stay in the index as history and leave
+        // the persons' facts. Standing decisions naming a new mention apply as it
+        // is linked (as in `persons::link_incrementally`).
+        let decisions = &self.decisions;
+        let delta = self
+            .linked
+            .add_records_deciding(added, |key| decisions.naming(key))?;
+        let superseded: Vec<crate::picture::MentionRef> = delta
+            .superseded
+            .iter()
+            .flat_map(|record_idx| self.linked.mentions_of_records(*record_idx..record_idx + 1))
+            .collect();
         let new_mentions = self.linked.mentions_of_records(delta.added_records.clone());
         self.addresses.add(&self.linked, &new_mentions);
 
         // The persons whose mentions changed, and their mentions now.
         let mut changed: BTreeSet<String> = BTreeSet::new();
+        for mention in &superseded {
+            changed.insert(
+                self.linked
+                    .person_id(mention.record_idx, mention.person_idx)
+                    .to_owned(),
+            );
+        }
         for mention in &new_mentions {
             changed.insert(
                 self.linked
@@ -481,24 +461,26 @@ impl Engine {
             if let Some(facts) = self.facts.get(person_id)
                 && let Some(list) = mentions_by_person.get_mut(person_id.as_str())
             {
-                list.extend(
-                    facts
-                        .mentions
-                        .iter()
-                        .filter(|mention| !mention_idx_of.contains_key(mention)),
-                );
+                list.extend(facts.mentions.iter().filter(|mention| {
+                    !mention_idx_of.contains_key(mention)
+                        && self.linked.is_current(mention.record_idx)
+                }));
             }
         }
         for mention_idx in moved {
             if let (Some(mention), Some(person_id)) = (
                 self.linked.mentions.get(mention_idx),
                 self.linked.person_of_mention.get(mention_idx),
-            ) && let Some(list) = mentions_by_person.get_mut(person_id.as_str())
+            ) && self.linked.is_current(mention.record_idx)
+                && let Some(list) = mentions_by_person.get_mut(person_id.as_str())
             {
                 list.push(*mention);
             }
         }
         for mention in &new_mentions {
+            if !self.linked.is_current(mention.record_idx) {
+                continue;
+            }
             let person_id = self
                 .linked
                 .person_id(mention.record_idx, mention.person_idx);
@@ -589,6 +571,12 @@ impl Engine {
                 wakes.push((child_id.clone(), None));
                 continue;
             };
+            if self.pack.rules.is_empty() {
+                // Rules off: nothing can fire, no picture to build.
+                evaluation.children += 1;
+                wakes.push((child_id.clone(), None));
+                continue;
+            }
             evaluation.children += 1;
             let picture = child_picture_with(&self.linked, facts, &self.facts, &self.addresses);
             // Firings known by `now` are exactly the firings of the sweep up to
@@ -701,7 +689,6 @@ impl Engine {
         let facts = crate::picture::person_facts(&self.linked);
         let before = std::mem::replace(&mut self.facts, facts);
         self.addresses = AddressIndex::new(&self.linked);
-        self.current = current_index(&self.linked);
         let mut changed: BTreeSet<&str> = BTreeSet::new();
         for (person_id, facts) in &before {
             if self.facts.get(person_id).map(|now| &now.mentions) != Some(&facts.mentions) {
@@ -739,10 +726,10 @@ impl Engine {
             self.apply_decision(&row, now)?;
         }
         let Some(after) = self.last_seq else {
-            let loaded = load_current_records_after(store, None, None)?;
+            let loaded = load_versions_after(store, None, None)?;
             return self.catch_up_with(loaded.records, loaded.last_seq, now);
         };
-        let loaded = load_current_records_after(store, None, Some(after))?;
+        let loaded = load_versions_after(store, None, Some(after))?;
         self.catch_up_with(loaded.records, loaded.last_seq, now)
     }
 
@@ -992,22 +979,6 @@ impl SharedEngine {
             escalated_to_head_of_service,
         })
     }
-}
-
-fn current_index(linked: &LinkedRecords) -> HashMap<(String, String), usize> {
-    linked
-        .records
-        .iter()
-        .enumerate()
-        .map(|(record_idx, loaded)| (record_key(&loaded.record), record_idx))
-        .collect()
-}
-
-fn record_key(record: &sightline_core::Record) -> (String, String) {
-    (
-        record.source.agency.as_str().to_owned(),
-        record.source.record_id.as_str().to_owned(),
-    )
 }
 
 /// The engine shared by intake (writer) and readers (the web UI).

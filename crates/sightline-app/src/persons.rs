@@ -24,7 +24,7 @@
 
 use crate::picture::{
     LinkedRecords, LoadedRecord, MentionRef, ModelChoice, PictureError, link_records_with,
-    load_current_records, mention_inputs, person_facts,
+    load_versions, mention_inputs, person_facts,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -257,16 +257,7 @@ pub fn add_record(
     decisions: &Decisions,
     loaded: LoadedRecord,
 ) -> Result<(), PersonsError> {
-    let (_, inputs) = mention_inputs(std::slice::from_ref(&loaded));
-    linked.add_records(vec![loaded])?;
-    for input in &inputs {
-        for (left, right, verdict) in decisions.naming(&input.key) {
-            if linked.index.record_of(&left).is_some() && linked.index.record_of(&right).is_some() {
-                linked.index.decide(&left, &right, verdict)?;
-            }
-        }
-    }
-    linked.relabel();
+    linked.add_records_deciding(vec![loaded], |key| decisions.naming(key))?;
     Ok(())
 }
 
@@ -329,7 +320,7 @@ impl LinkedState {
     /// Links the whole log with its decisions.
     pub fn load(store: &dyn Store) -> Result<Self, PersonsError> {
         let records_seen = store.count_records()?;
-        let records = load_current_records(store, None)?;
+        let records = load_versions(store, None)?;
         let rows = load_decisions(store)?;
         let decisions = Decisions::from_rows(&rows);
         let linked = link_records_with(records, ModelChoice::Automatic, &decisions.standing())?;
@@ -565,6 +556,7 @@ fn identity_of(linked: &LinkedRecords, records: &[u32], whole_nhs: bool) -> Iden
     let mentions: Vec<MentionRef> = records
         .iter()
         .filter_map(|record| linked.mentions.get(*record as usize).copied())
+        .filter(|mention| linked.is_current(mention.record_idx))
         .collect();
     let facts = crate::picture::facts_of(linked, "", mentions);
     let nhs = facts.nhs_number;
@@ -895,7 +887,7 @@ pub struct RebuildReport {
 /// records one by one with the same frozen model and the decisions in between,
 /// and reports whether both give the same persons.
 pub fn rebuild(store: &dyn Store) -> Result<(LinkedRecords, RebuildReport), PersonsError> {
-    let records = load_current_records(store, None)?;
+    let records = load_versions(store, None)?;
     let rows = load_decisions(store)?;
     let decisions = Decisions::from_rows(&rows);
     let rebuilt = link_records_with(

@@ -124,6 +124,91 @@ pub fn load_current_records_after(
     Ok(LoadedLog { records, last_seq })
 }
 
+/// Every version of every record that was the newest of its record when it
+/// arrived, in log order (a version arriving after a newer one of the same
+/// record is left out, as intake ignores it). Superseded versions stay: they are
+/// history in the log and evidence of identity for the linkage, while the
+/// picture reads only the newest ([`LinkedRecords::is_current`]). With `as_of`,
+/// only what had been recorded by then.
+pub fn load_versions(
+    store: &dyn Store,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Vec<LoadedRecord>, PictureError> {
+    Ok(load_versions_after(store, as_of, None)?.records)
+}
+
+/// [`load_versions`] over the rows after `after_seq` only (versions are compared
+/// among those rows; the caller drops those not newer than what it holds).
+pub fn load_versions_after(
+    store: &dyn Store,
+    as_of: Option<DateTime<Utc>>,
+    after_seq: Option<i64>,
+) -> Result<LoadedLog, PictureError> {
+    const PAGE: u32 = 10_000;
+    let mut records = Vec::new();
+    let mut after_seq = after_seq;
+    let mut last_seq = None;
+    loop {
+        let page = store.list_records(&RecordFilter {
+            after_seq,
+            limit: PAGE,
+            ..RecordFilter::default()
+        })?;
+        for stored in &page {
+            last_seq = last_seq.max(Some(stored.seq));
+            let received_at = crate::from_micros(stored.received_at_us);
+            if as_of.is_some_and(|as_of| crate::from_micros(stored.recorded_at_us) > as_of) {
+                continue;
+            }
+            let record =
+                parse_stored(&stored.body, received_at).map_err(|_| PictureError::Corrupt {
+                    agency: stored.agency.clone(),
+                    record_id: stored.record_id.clone(),
+                    version: stored.version,
+                })?;
+            records.push(LoadedRecord {
+                seq: stored.seq,
+                record,
+                received_at,
+            });
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after_seq = Some(last.seq),
+            _ => break,
+        }
+    }
+    records.sort_by_key(|loaded| loaded.seq);
+    Ok(LoadedLog {
+        records: newest_on_arrival(records),
+        last_seq,
+    })
+}
+
+/// The records (in log order) that were the newest version of their record when
+/// they arrived: what intake keeps.
+pub fn newest_on_arrival(records: Vec<LoadedRecord>) -> Vec<LoadedRecord> {
+    let mut held: HashMap<(String, String), u32> = HashMap::new();
+    records
+        .into_iter()
+        .filter(|loaded| {
+            let version = loaded.record.source.version;
+            match held.entry(record_key(&loaded.record)) {
+                std::collections::hash_map::Entry::Occupied(mut known) => {
+                    let newer = *known.get() < version;
+                    if newer {
+                        known.insert(version);
+                    }
+                    newer
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(version);
+                    true
+                }
+            }
+        })
+        .collect()
+}
+
 /// One person mention: which record, which of its persons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MentionRef {
@@ -132,18 +217,26 @@ pub struct MentionRef {
 }
 
 /// Records linked into persons.
+///
+/// `records` holds every version linked, in log order: a record's newest version
+/// and the versions it superseded. The linkage index holds the mentions of every
+/// version (an old version stays evidence of identity); the persons, their facts
+/// and the pictures read only current versions ([`LinkedRecords::is_current`]).
 pub struct LinkedRecords {
     pub records: Vec<LoadedRecord>,
-    /// Every mention, in linkage order.
+    /// Every mention, in linkage order (mention `i` is the index's record `i`).
     pub mentions: Vec<MentionRef>,
     /// The stable person id of each mention (parallel to `mentions`).
     pub person_of_mention: Vec<String>,
     pub index: LinkageIndex,
     /// For each record, the person id of each of its persons.
     person_ids_by_record: Vec<Vec<String>>,
-    /// The linkage cluster of each mention as of the last relabelling (parallel
-    /// to `mentions`): tells which mentions an addition moved.
-    cluster_of_mention: Vec<u32>,
+    /// Whether each record is the newest version of its record (parallel to `records`).
+    current: Vec<bool>,
+    /// The newest version of each `(agency, record_id)`.
+    latest: HashMap<(String, String), usize>,
+    /// The index (into `mentions`) of each record's first mention.
+    mention_start: Vec<usize>,
 }
 
 /// What [`LinkedRecords::add_records`] changed.
@@ -154,6 +247,8 @@ pub struct LinkDelta {
     /// Earlier mentions whose person changed (clusters merged or split by the new
     /// mentions): the mention index and the person id it had before.
     pub moved: Vec<(usize, String)>,
+    /// The records (indexes into `records`) that a version added superseded.
+    pub superseded: Vec<usize>,
 }
 
 impl LinkedRecords {
@@ -165,10 +260,13 @@ impl LinkedRecords {
             .map_or("", String::as_str)
     }
 
-    /// Persons with their mentions, ordered by id.
+    /// Persons with their current mentions, ordered by id.
     pub fn persons(&self) -> BTreeMap<&str, Vec<MentionRef>> {
         let mut persons: BTreeMap<&str, Vec<MentionRef>> = BTreeMap::new();
         for (mention, person_id) in self.mentions.iter().zip(&self.person_of_mention) {
+            if !self.is_current(mention.record_idx) {
+                continue;
+            }
             persons
                 .entry(person_id.as_str())
                 .or_default()
@@ -182,67 +280,129 @@ impl LinkedRecords {
     }
 
     /// Adds records (later in the log than every record held) one mention at a
-    /// time with the frozen model ([`LinkageIndex::add`]), then gives every mention
-    /// whose cluster changed its new person id. The result is the one
-    /// [`link_records`] gives over all the records with the same model (the
-    /// linkage index links in order either way). On an error the value is left
+    /// time with the frozen model ([`LinkageIndex::add`]), then gives the mentions
+    /// the index reports moved their new person id. A version not newer than the
+    /// one held is left out; a newer one supersedes it (the old version's mentions
+    /// stay in the index, its record stops being current). The result is the one
+    /// [`link_records`] gives over all the versions with the same model (the
+    /// linkage index links in order either way). Cost: the records added and the
+    /// mentions moved, not the records held. On an error the value is left
     /// half-updated: drop it and link again.
     pub fn add_records(&mut self, records: Vec<LoadedRecord>) -> Result<LinkDelta, PictureError> {
+        self.add_records_deciding(records, |_| Vec::new())
+    }
+
+    /// [`LinkedRecords::add_records`], applying after each record the standing
+    /// decisions `naming` gives for each of its mentions' keys (those whose two
+    /// mentions are both linked by then; the others wait for theirs).
+    pub fn add_records_deciding(
+        &mut self,
+        records: Vec<LoadedRecord>,
+        naming: impl Fn(&str) -> Vec<(String, String, Verdict)>,
+    ) -> Result<LinkDelta, PictureError> {
         let first_record = self.records.len();
         let n_old_mentions = self.mentions.len();
+        let mut superseded = Vec::new();
         for loaded in records {
+            let key = record_key(&loaded.record);
+            let held = self.latest.get(&key).copied();
+            if held
+                .and_then(|record_idx| self.records.get(record_idx))
+                .is_some_and(|known| known.record.source.version >= loaded.record.source.version)
+            {
+                continue;
+            }
             let record_idx = self.records.len();
+            if let Some(old) = held {
+                if let Some(flag) = self.current.get_mut(old) {
+                    *flag = false;
+                }
+                superseded.push(old);
+            }
+            self.mention_start.push(self.mentions.len());
             for person_idx in 0..loaded.record.persons.len() {
-                self.index.add(&mention_input(&loaded.record, person_idx))?;
+                let index = &self.index;
+                let input = mention_input_keyed(&loaded.record, person_idx, |key| {
+                    index.record_of(key).is_some()
+                });
+                self.index.add(&input)?;
                 self.mentions.push(MentionRef {
                     record_idx,
                     person_idx,
                 });
+                self.person_of_mention.push(String::new());
             }
-            self.person_ids_by_record
-                .push(vec![String::new(); loaded.record.persons.len()]);
-            self.records.push(loaded);
-        }
-        let clusters = self.index.persons();
-        let mut moved = Vec::new();
-        for (mention_idx, mention) in self.mentions.iter().enumerate() {
-            let cluster = clusters
-                .get(mention_idx)
-                .copied()
-                .unwrap_or(mention_idx as u32);
-            let is_new = mention_idx >= n_old_mentions;
-            if !is_new && self.cluster_of_mention.get(mention_idx) == Some(&cluster) {
-                continue;
-            }
-            // A cluster's label is its smallest mention: the earliest, whose key
-            // gives the person id (as in the batch linkage).
-            let person_id = person_id_for(self.index.key_of(cluster));
-            if is_new {
-                self.cluster_of_mention.push(cluster);
-                self.person_of_mention.push(person_id.clone());
-            } else {
-                if let Some(slot) = self.cluster_of_mention.get_mut(mention_idx) {
-                    *slot = cluster;
-                }
-                if let Some(slot) = self.person_of_mention.get_mut(mention_idx) {
-                    let before = std::mem::replace(slot, person_id.clone());
-                    if before != person_id {
-                        moved.push((mention_idx, before));
+            for record in self.mention_start.last().copied().unwrap_or(0)..self.mentions.len() {
+                let key = self.index.key_of(record as u32).to_owned();
+                for (left, right, verdict) in naming(&key) {
+                    if self.index.record_of(&left).is_some()
+                        && self.index.record_of(&right).is_some()
+                    {
+                        self.index.decide(&left, &right, verdict)?;
                     }
                 }
             }
+            self.person_ids_by_record
+                .push(vec![String::new(); loaded.record.persons.len()]);
+            self.latest.insert(key, record_idx);
+            self.current.push(true);
+            self.records.push(loaded);
+        }
+        let mut moved = Vec::new();
+        for record in self.index.take_moved() {
+            let mention_idx = record as usize;
+            let Some(mention) = self.mentions.get(mention_idx).copied() else {
+                continue;
+            };
+            // A cluster's label is its smallest mention: the earliest, whose key
+            // gives the person id (as in the batch linkage).
+            let person_id = person_id_for(self.index.key_of(self.index.person(record)));
             if let Some(slot) = self
                 .person_ids_by_record
                 .get_mut(mention.record_idx)
                 .and_then(|ids| ids.get_mut(mention.person_idx))
             {
-                *slot = person_id;
+                slot.clone_from(&person_id);
+            }
+            if let Some(slot) = self.person_of_mention.get_mut(mention_idx) {
+                let before = std::mem::replace(slot, person_id);
+                if mention_idx < n_old_mentions && before != *slot {
+                    moved.push((mention_idx, before));
+                }
             }
         }
         Ok(LinkDelta {
             added_records: first_record..self.records.len(),
             moved,
+            superseded,
         })
+    }
+
+    /// Whether record `record_idx` is the newest version of its record.
+    pub fn is_current(&self, record_idx: usize) -> bool {
+        self.current.get(record_idx).copied().unwrap_or(false)
+    }
+
+    /// The newest version held of `(agency, record_id)`.
+    pub fn latest(&self, agency: &str, record_id: &str) -> Option<&LoadedRecord> {
+        self.latest
+            .get(&(agency.to_owned(), record_id.to_owned()))
+            .and_then(|record_idx| self.records.get(*record_idx))
+    }
+
+    /// The current records (the newest version of each), in log order.
+    pub fn current_records(&self) -> impl Iterator<Item = &LoadedRecord> {
+        self.records
+            .iter()
+            .zip(&self.current)
+            .filter(|(_, current)| **current)
+            .map(|(loaded, _)| loaded)
+    }
+
+    /// The linkage index's record of a mention.
+    pub fn index_record(&self, mention: MentionRef) -> Option<u32> {
+        let start = self.mention_start.get(mention.record_idx)?;
+        u32::try_from(start + mention.person_idx).ok()
     }
 
     /// The mentions of records `records` (a range of record indexes).
@@ -255,6 +415,35 @@ impl LinkedRecords {
             .partition_point(|mention| mention.record_idx < records.end);
         self.mentions.get(first..end).unwrap_or_default().to_vec()
     }
+}
+
+/// The linkage input of `persons[person_idx]` of `record`, keyed
+/// `agency/record_id/ref` unless a mention already linked (`taken`) has that key
+/// (an earlier version of the record): then `…@v<version>`, primed until free.
+/// Keys are given in log order, so linking in order gives the same keys
+/// whether the records come one batch at a time or all at once.
+fn mention_input_keyed(
+    record: &Record,
+    person_idx: usize,
+    taken: impl Fn(&str) -> bool,
+) -> MentionInput {
+    let mut input = mention_input(record, person_idx);
+    if taken(&input.key) {
+        let mut key = format!("{}@v{}", input.key, record.source.version);
+        while taken(&key) {
+            key.push('\'');
+        }
+        input.key = key;
+    }
+    input
+}
+
+/// The `(agency, record_id)` of a record: what its versions share.
+pub fn record_key(record: &Record) -> (String, String) {
+    (
+        record.source.agency.as_str().to_owned(),
+        record.source.record_id.as_str().to_owned(),
+    )
 }
 
 /// The linkage input of `persons[person_idx]` of `record`.
@@ -327,14 +516,18 @@ pub fn link_records_trained(records: Vec<LoadedRecord>) -> Result<LinkedRecords,
     link_records_with(records, ModelChoice::Train, &[])
 }
 
-/// Every person mention of `records`, in linkage order, with its linkage input
-/// (keyed `agency/record_id/ref`).
+/// Every person mention of `records` (versions in log order), in linkage
+/// order, with its linkage input (keyed `agency/record_id/ref`, or
+/// `…@v<version>` for a later version's mention of the same person).
 pub fn mention_inputs(records: &[LoadedRecord]) -> (Vec<MentionRef>, Vec<MentionInput>) {
     let mut mentions = Vec::new();
     let mut inputs: Vec<MentionInput> = Vec::new();
+    let mut keys: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (record_idx, loaded) in records.iter().enumerate() {
         for person_idx in 0..loaded.record.persons.len() {
-            inputs.push(mention_input(&loaded.record, person_idx));
+            let input = mention_input_keyed(&loaded.record, person_idx, |key| keys.contains(key));
+            keys.insert(input.key.clone());
+            inputs.push(input);
             mentions.push(MentionRef {
                 record_idx,
                 person_idx,
@@ -361,13 +554,43 @@ pub fn link_records_with(
         .cloned()
         .collect();
     let settings = Settings::uk_persons()?;
-    let index = if choice == ModelChoice::Train || inputs.len() >= TRAINING_MENTIONS_MIN {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LINKAGE_SEED);
-        LinkageIndex::train_and_link(settings, LinkScope::Dedupe, &inputs, &decisions, &mut rng)?.0
-    } else {
-        let model = Model::from_toml(REFERENCE_MODEL_TOML, &settings)?;
-        LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &decisions)?
+    let index = match choice {
+        ModelChoice::Automatic if inputs.len() < TRAINING_MENTIONS_MIN => {
+            let model = Model::from_toml(REFERENCE_MODEL_TOML, &settings)?;
+            LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &decisions)?
+        }
+        ModelChoice::Automatic | ModelChoice::Train => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LINKAGE_SEED);
+            LinkageIndex::train_and_link(
+                settings,
+                LinkScope::Dedupe,
+                &inputs,
+                &decisions,
+                &mut rng,
+            )?
+            .0
+        }
     };
+    Ok(LinkedRecords::new(records, mentions, index))
+}
+
+/// Links `records` as [`link_records_with`] does, with a given (frozen) model:
+/// how the engine relinks without training again.
+pub fn link_records_with_model(
+    records: Vec<LoadedRecord>,
+    model: Model,
+    decisions: &[(String, String, Verdict)],
+) -> Result<LinkedRecords, PictureError> {
+    let (mentions, inputs) = mention_inputs(&records);
+    let keys: std::collections::HashSet<&str> =
+        inputs.iter().map(|input| input.key.as_str()).collect();
+    let decisions: Vec<(String, String, Verdict)> = decisions
+        .iter()
+        .filter(|(left, right, _)| keys.contains(left.as_str()) && keys.contains(right.as_str()))
+        .cloned()
+        .collect();
+    let settings = Settings::uk_persons()?;
+    let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &decisions)?;
     Ok(LinkedRecords::new(records, mentions, index))
 }
 
@@ -375,13 +598,30 @@ impl LinkedRecords {
     /// Records, their mentions (in the index's record order) and the index that
     /// linked them.
     pub fn new(records: Vec<LoadedRecord>, mentions: Vec<MentionRef>, index: LinkageIndex) -> Self {
+        let mut latest: HashMap<(String, String), usize> = HashMap::new();
+        let mut current = vec![true; records.len()];
+        for (record_idx, loaded) in records.iter().enumerate() {
+            if let Some(old) = latest.insert(record_key(&loaded.record), record_idx)
+                && let Some(flag) = current.get_mut(old)
+            {
+                *flag = false;
+            }
+        }
+        let mut mention_start = Vec::with_capacity(records.len());
+        let mut next = 0;
+        for loaded in &records {
+            mention_start.push(next);
+            next += loaded.record.persons.len();
+        }
         let mut linked = LinkedRecords {
             records,
             mentions,
             person_of_mention: Vec::new(),
             index,
             person_ids_by_record: Vec::new(),
-            cluster_of_mention: Vec::new(),
+            current,
+            latest,
+            mention_start,
         };
         linked.relabel();
         linked
@@ -392,8 +632,8 @@ impl LinkedRecords {
     pub fn relabel(&mut self) {
         // A person's id comes from its earliest mention, so it does not depend on
         // the linkage's internal cluster numbering.
+        self.index.take_moved();
         let clusters = self.index.persons();
-        self.cluster_of_mention = clusters.to_vec();
         let mut first_mention_of_cluster: HashMap<u32, usize> = HashMap::new();
         for (mention_idx, cluster) in clusters.iter().enumerate() {
             first_mention_of_cluster
@@ -675,11 +915,18 @@ impl AddressIndex {
         let mut index = AddressIndex {
             by_address: HashMap::new(),
         };
-        index.add(linked, &linked.mentions);
+        let current: Vec<MentionRef> = linked
+            .mentions
+            .iter()
+            .filter(|mention| linked.is_current(mention.record_idx))
+            .copied()
+            .collect();
+        index.add(linked, &current);
         index
     }
 
-    /// Indexes more mentions (later than every mention indexed).
+    /// Indexes more mentions (later than every mention indexed). Mentions of a
+    /// version superseded later stay indexed and are skipped when read.
     pub fn add(&mut self, linked: &LinkedRecords, mentions: &[MentionRef]) {
         for mention in mentions {
             let person = linked.person_of(*mention);
@@ -692,16 +939,22 @@ impl AddressIndex {
         }
     }
 
-    /// The mentions recorded at the same address as `mention` (itself included);
-    /// empty when it has no usable address.
-    pub fn at_same_address(&self, linked: &LinkedRecords, mention: MentionRef) -> &[MentionRef] {
+    /// The current mentions recorded at the same address as `mention` (itself
+    /// included when current); none when it has no usable address.
+    pub fn at_same_address<'a>(
+        &'a self,
+        linked: &'a LinkedRecords,
+        mention: MentionRef,
+    ) -> impl Iterator<Item = &'a MentionRef> + 'a {
         linked
             .person_of(mention)
             .address
             .as_ref()
             .and_then(address_key)
             .and_then(|key| self.by_address.get(&key))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(|other| linked.is_current(other.record_idx))
     }
 
     /// Mentions of adults that a record places at the child's address: the
@@ -736,6 +989,9 @@ impl AddressIndex {
                 continue;
             };
             for mention in mentions {
+                if !linked.is_current(mention.record_idx) {
+                    continue;
+                }
                 let person_id = linked.person_id(mention.record_idx, mention.person_idx);
                 let is_adult = facts_by_id
                     .get(person_id)

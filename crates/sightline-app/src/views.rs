@@ -19,7 +19,7 @@
 use crate::accounts::Account;
 use crate::picture::{
     AddressIndex, LinkedRecords, PersonFacts, PictureError, child_picture_with, link_records,
-    load_current_records, mention_key,
+    load_versions,
 };
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -40,9 +40,9 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Loads the current records of the log and links them.
+    /// Loads the log's versions and links them (as the engine does).
     pub fn load(store: &dyn Store) -> Result<Snapshot, PictureError> {
-        let records = load_current_records(store, None)?;
+        let records = load_versions(store, None)?;
         Ok(Snapshot::of(link_records(records)?))
     }
 
@@ -451,12 +451,7 @@ fn recorded_name(person: &sightline_core::Person) -> String {
 /// around the child (unassessed adults marked), plans.
 pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -> ChildView {
     let linked = &picture.linked;
-    let linkage_record = |mention: &crate::picture::MentionRef| {
-        let record = &linked.records[mention.record_idx].record;
-        linked
-            .index
-            .record_of(&mention_key(record, mention.person_idx))
-    };
+    let linkage_record = |mention: &crate::picture::MentionRef| linked.index_record(*mention);
     let founder = facts.mentions.first();
     let founder_record = founder.and_then(linkage_record);
     let founder_label = founder.map(|mention| {

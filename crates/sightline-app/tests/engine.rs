@@ -8,7 +8,9 @@
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use sightline_app::engine::{Engine, EngineConfig};
-use sightline_app::picture::{LoadedRecord, alerts_from_firings, evaluate_children, link_records};
+use sightline_app::picture::{
+    LoadedRecord, alerts_from_firings, evaluate_children, link_records, newest_on_arrival,
+};
 use sightline_core::interchange::{Format, Limits, parse_batch};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -58,7 +60,32 @@ fn region() -> &'static Vec<LoadedRecord> {
                     b.source.version,
                 ))
         });
-        records
+        // Corrections: every ninth record is sent again 40 records later as
+        // version 2 with its first person's family name changed (which can move
+        // the mention to another person), and its version 1 again 60 records
+        // later (older than the one held: ignored).
+        let mut with_corrections = Vec::new();
+        let mut pending: Vec<(usize, sightline_core::Record)> = Vec::new();
+        for (idx, record) in records.into_iter().enumerate() {
+            if idx % 9 == 4 {
+                let mut corrected = record.clone();
+                corrected.source.version = 2;
+                if let Some(person) = corrected.persons.first_mut() {
+                    person.family_name = Some(format!(
+                        "{}-Corrected",
+                        person.family_name.as_deref().unwrap_or("Unknown")
+                    ));
+                }
+                pending.push((idx + 40, corrected));
+                pending.push((idx + 60, record.clone()));
+            }
+            with_corrections.push(record);
+            while let Some(position) = pending.iter().position(|(at, _)| *at <= idx) {
+                with_corrections.push(pending.remove(position).1);
+            }
+        }
+        with_corrections.extend(pending.into_iter().map(|(_, record)| record));
+        with_corrections
             .into_iter()
             .enumerate()
             .map(|(idx, record)| LoadedRecord {
@@ -81,23 +108,9 @@ type Compared = (
 );
 
 fn batch_alerts(records: &[LoadedRecord], now: DateTime<Utc>) -> BTreeMap<String, Compared> {
-    // What a fresh load computes: the current version of each record.
-    let mut current: BTreeMap<(String, String), LoadedRecord> = BTreeMap::new();
-    for loaded in records {
-        let key = (
-            loaded.record.source.agency.as_str().to_owned(),
-            loaded.record.source.record_id.as_str().to_owned(),
-        );
-        if current
-            .get(&key)
-            .is_none_or(|known| known.record.source.version < loaded.record.source.version)
-        {
-            current.insert(key, loaded.clone());
-        }
-    }
-    let mut current: Vec<LoadedRecord> = current.into_values().collect();
-    current.sort_by_key(|loaded| loaded.seq);
-    let linked = link_records(current).expect("linked");
+    // What a fresh load computes: every version newest on arrival, linked in
+    // log order, the picture from the current ones.
+    let linked = link_records(newest_on_arrival(records.to_vec())).expect("linked");
     let pack = sightline_rules::default_pack().expect("pack");
     alerts_from_firings(evaluate_children(&linked, &pack, now))
         .into_iter()
@@ -247,12 +260,51 @@ fn check(cuts: &[usize]) {
 #[test]
 fn one_batch_and_one_record_at_a_time_give_the_batch_alerts() {
     let n_records = region().len();
+    // The region holds corrections: later versions supersede records linked earlier.
+    let superseding = region()
+        .iter()
+        .filter(|loaded| loaded.record.source.version > 1)
+        .count();
+    assert!(superseding > 0, "the region holds later versions");
     check(&[]);
     check(&(1..n_records).step_by(1).collect::<Vec<_>>());
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #[test]
+    fn any_slicing_gives_the_persons_of_a_fresh_load(cuts in proptest::collection::vec(0usize..2_000, 0..12)) {
+        let records = region();
+        let n_records = records.len();
+        let pack = sightline_rules::default_pack().expect("pack");
+        let fresh = Engine::from_records(pack.clone(), EngineConfig::default(), records.clone()).expect("fresh");
+        let mut engine = Engine::from_records(pack, EngineConfig::default(), Vec::new()).expect("engine");
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|cut| cut % n_records.max(1)).collect();
+        bounds.push(n_records);
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut start = 0;
+        for end in bounds {
+            engine.add_records(records[start..end].to_vec()).expect("added");
+            start = end;
+        }
+        prop_assert_eq!(&engine.linked().person_of_mention, &fresh.linked().person_of_mention);
+        let facts = |engine: &Engine| -> Vec<(String, Vec<(usize, usize)>, bool)> {
+            engine.facts().values().map(|facts| (
+                facts.id.clone(),
+                facts.mentions.iter().map(|mention| (mention.record_idx, mention.person_idx)).collect(),
+                facts.is_child,
+            )).collect()
+        };
+        prop_assert_eq!(facts(&engine), facts(&fresh));
+        // The picture reads only the newest version of each record.
+        for facts in engine.facts().values() {
+            for mention in &facts.mentions {
+                prop_assert!(engine.linked().is_current(mention.record_idx));
+            }
+        }
+    }
+
     #[test]
     fn any_slicing_gives_the_batch_alerts(cuts in proptest::collection::vec(0usize..2_000, 0..12)) {
         let n_records = region().len();

@@ -347,6 +347,9 @@ pub struct LinkageIndex {
     candidate_pairs: usize,
     /// Candidate lists gathered while preparing a batch, used once by its first link.
     prepared: Option<CandidateLists>,
+    /// Records whose person changed since [`LinkageIndex::take_moved`] was last
+    /// called (added records included), unsorted, possibly repeated.
+    moved: Vec<u32>,
 }
 
 impl LinkageIndex {
@@ -371,6 +374,7 @@ impl LinkageIndex {
             conflicts: FxHashMap::default(),
             candidate_pairs: 0,
             prepared: None,
+            moved: Vec::new(),
         }
     }
 
@@ -565,6 +569,8 @@ impl LinkageIndex {
             }
             self.cluster_component(&component);
         }
+        // A batch is a fresh start: every record is new to the caller.
+        self.moved.clear();
         Ok(())
     }
 
@@ -579,6 +585,7 @@ impl LinkageIndex {
         self.score_record(record, &mut candidates, &mut new_links);
         self.record_links(&new_links);
         self.person_of.push(record);
+        self.moved.push(record);
         if self
             .cluster_edges
             .get(record as usize)
@@ -954,8 +961,11 @@ impl LinkageIndex {
                 .get(root)
                 .and_then(|i| i.members.iter().min().copied())
                 .unwrap_or(*member);
-            if let Some(slot) = self.person_of.get_mut(*member as usize) {
+            if let Some(slot) = self.person_of.get_mut(*member as usize)
+                && *slot != person
+            {
                 *slot = person;
+                self.moved.push(*member);
             }
         }
     }
@@ -1064,6 +1074,16 @@ impl LinkageIndex {
     /// Person of every record, by record index.
     pub fn persons(&self) -> &[u32] {
         &self.person_of
+    }
+
+    /// The records added or moved to another person since the last call,
+    /// sorted and deduplicated: what an incremental caller must relabel. Cost:
+    /// the records reported, not the index.
+    pub fn take_moved(&mut self) -> Vec<u32> {
+        let mut moved = std::mem::take(&mut self.moved);
+        moved.sort_unstable();
+        moved.dedup();
+        moved
     }
 
     /// All links kept (auto, review and hard), in discovery order.

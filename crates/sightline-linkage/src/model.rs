@@ -220,10 +220,7 @@ impl Model {
         let Some(cache) = tf_cache else {
             return base;
         };
-        let norm_id = store
-            .columns
-            .get(column)
-            .map_or(u32::MAX, |c| c.norm_id(left));
+        let norm_id = store.norm_id(column, left);
         match cache.get(norm_id as usize) {
             Some(frequency) if *frequency > 0.0 => {
                 let m = params.m.get(level).copied().unwrap_or(PROBABILITY_MIN);

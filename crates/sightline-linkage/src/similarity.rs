@@ -111,6 +111,27 @@ pub fn osa_distance(a: &str, b: &str) -> usize {
     usize::from(prev[b_len])
 }
 
+/// The optimal-string-alignment distance of two byte strings when it is 0 or
+/// 1 (one substitution, one adjacent transposition, one insertion or
+/// deletion), else `None`; linear, no table.
+fn osa_at_most_one(a: &[u8], b: &[u8]) -> Option<usize> {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let first = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        if first == short.len() {
+            return Some(0);
+        }
+        let rest = |from: usize| short.get(from..) == long.get(from..);
+        if rest(first + 1) {
+            return Some(1);
+        }
+        let swapped =
+            short.get(first) == long.get(first + 1) && short.get(first + 1) == long.get(first);
+        return (swapped && rest(first + 2)).then_some(1);
+    }
+    (long.len() == short.len() + 1 && short.get(first..) == long.get(first + 1..)).then_some(1)
+}
+
 /// Bit set of the byte classes in a string (letters, digits, space, other),
 /// used for a cheap upper bound on Jaro-Winkler.
 pub fn char_mask(text: &str) -> u64 {
@@ -172,6 +193,9 @@ pub fn osa_capped(a: &str, b: &str, max: usize) -> Option<usize> {
     {
         let distance = strsim::osa_distance(a, b);
         return (distance <= max).then_some(distance);
+    }
+    if max <= 1 {
+        return osa_at_most_one(ab, bb).filter(|distance| *distance <= max);
     }
     let b_len = bb.len();
     if ab.is_empty() || b_len == 0 {
@@ -246,6 +270,32 @@ mod tests {
             }
             let bound = jaro_winkler_upper_bound(&a, char_mask(&a), &b, char_mask(&b));
             prop_assert!(bound + 1e-12 >= strsim::jaro_winkler(&a, &b) || a.is_empty() || b.is_empty());
+        }
+
+        #[test]
+        fn near_strings_capped_equal_strsim(
+            a in "[ab0-2]{0,10}",
+            edits in proptest::collection::vec((0usize..4, 0usize..12, "[ab0-2]"), 0..3),
+        ) {
+            // b is a after a few substitutions, transpositions, insertions and
+            // deletions, so distances 0, 1 and 2 all occur.
+            let mut b: Vec<char> = a.chars().collect();
+            for (op, at, ch) in &edits {
+                let ch = ch.chars().next().unwrap_or('a');
+                let at = (*at).min(b.len());
+                match op {
+                    0 if at < b.len() => b[at] = ch,
+                    1 if at + 1 < b.len() => b.swap(at, at + 1),
+                    2 => b.insert(at, ch),
+                    _ if at < b.len() => { b.remove(at); }
+                    _ => {}
+                }
+            }
+            let b: String = b.into_iter().collect();
+            let exact = strsim::osa_distance(&a, &b);
+            for max in 0..3 {
+                prop_assert_eq!(osa_capped(&a, &b, max), (exact <= max).then_some(exact), "{} {} {}", a, b, max);
+            }
         }
     }
 }

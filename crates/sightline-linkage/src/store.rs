@@ -68,29 +68,74 @@ impl MentionInput {
     }
 }
 
+/// Distinct strings with dense ids, stored end to end in one buffer (no
+/// allocation per string). Looked up by a 64-bit hash of the text; the text
+/// is compared on every hit, and the rare strings whose hash an earlier one
+/// already holds live in a small side map, so lookups are exact.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
-    map: FxHashMap<Box<str>, u32>,
-    strings: Vec<Box<str>>,
+    text: String,
+    /// End of each string in `text`; string `id` starts where `id - 1` ends.
+    ends: Vec<u32>,
+    by_hash: FxHashMap<u64, u32>,
+    collided: FxHashMap<Box<str>, u32>,
+}
+
+fn text_hash(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.finish()
 }
 
 impl Interner {
-    pub(crate) fn intern(&mut self, text: &str) -> u32 {
-        if let Some(id) = self.map.get(text) {
-            return *id;
+    /// The id of `text`, if interned.
+    pub(crate) fn find(&self, text: &str) -> Option<u32> {
+        let id = *self.by_hash.get(&text_hash(text))?;
+        if self.get(id) == text {
+            Some(id)
+        } else {
+            self.collided.get(text).copied()
         }
-        let id = u32::try_from(self.strings.len()).unwrap_or(NONE - 1);
-        self.map.insert(text.into(), id);
-        self.strings.push(text.into());
+    }
+
+    pub(crate) fn intern(&mut self, text: &str) -> u32 {
+        let hash = text_hash(text);
+        let holder = self.by_hash.get(&hash).copied();
+        if let Some(id) = holder {
+            if self.get(id) == text {
+                return id;
+            }
+            if let Some(id) = self.collided.get(text) {
+                return *id;
+            }
+        }
+        let id = u32::try_from(self.ends.len()).unwrap_or(NONE - 1);
+        self.text.push_str(text);
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+        if holder.is_some() {
+            self.collided.insert(text.into(), id);
+        } else {
+            self.by_hash.insert(hash, id);
+        }
         id
     }
 
     pub(crate) fn get(&self, id: u32) -> &str {
-        self.strings.get(id as usize).map(|s| &**s).unwrap_or("")
+        let idx = id as usize;
+        let Some(end) = self.ends.get(idx) else {
+            return "";
+        };
+        let start = if idx == 0 {
+            0
+        } else {
+            self.ends.get(idx - 1).copied().unwrap_or(0)
+        };
+        self.text.get(start as usize..*end as usize).unwrap_or("")
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len()
     }
 }
 
@@ -106,13 +151,18 @@ pub(crate) struct ValueInfo {
     pub(crate) sector: u32,
     pub(crate) strong_valid: bool,
     pub(crate) char_mask: u64,
+    /// Hash of the normalised text, comparable across columns.
+    pub(crate) norm_hash: u64,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnStore {
     kind: ColumnKind,
     nhs_check: bool,
-    raw_index: FxHashMap<Box<str>, u32>,
+    /// Distinct raw values (interned) and the value id of each (`NONE` when
+    /// the raw value normalises to nothing).
+    raws: Interner,
+    raw_values: Vec<u32>,
     pub(crate) values: Vec<ValueInfo>,
     pub(crate) norms: Interner,
     tokens: Interner,
@@ -126,7 +176,8 @@ impl ColumnStore {
         ColumnStore {
             kind,
             nhs_check,
-            raw_index: FxHashMap::default(),
+            raws: Interner::default(),
+            raw_values: Vec::new(),
             values: Vec::new(),
             norms: Interner::default(),
             tokens: Interner::default(),
@@ -139,9 +190,18 @@ impl ColumnStore {
     fn push(&mut self, raw: Option<&str>) {
         let value_id = match raw {
             None => NONE,
-            Some(raw) => match self.raw_index.get(raw) {
-                Some(id) => *id,
-                None => self.prepare(raw),
+            Some(raw) => match self.raws.find(raw) {
+                Some(raw_id) => self
+                    .raw_values
+                    .get(raw_id as usize)
+                    .copied()
+                    .unwrap_or(NONE),
+                None => {
+                    let id = self.prepare(raw);
+                    self.raws.intern(raw);
+                    self.raw_values.push(id);
+                    id
+                }
             },
         };
         self.record_values.push(value_id);
@@ -158,6 +218,7 @@ impl ColumnStore {
             sector: NONE,
             strong_valid: false,
             char_mask: 0,
+            norm_hash: 0,
         };
         let norm: Option<String> = match self.kind {
             ColumnKind::Name => {
@@ -213,18 +274,21 @@ impl ColumnStore {
         };
         let norm = norm.filter(|n| !n.is_empty());
         let Some(norm) = norm else {
-            // Values that normalise to nothing are missing; remember that.
-            self.raw_index.insert(raw.into(), NONE);
+            // Values that normalise to nothing are missing (remembered as NONE).
             return NONE;
         };
         if self.kind == ColumnKind::Category {
             info.strong_valid = true;
         }
         info.char_mask = similarity::char_mask(&norm);
+        info.norm_hash = {
+            let mut hasher = FxHasher::default();
+            norm.hash(&mut hasher);
+            hasher.finish()
+        };
         info.norm = self.norms.intern(&norm);
         let id = u32::try_from(self.values.len()).unwrap_or(NONE - 1);
         self.values.push(info);
-        self.raw_index.insert(raw.into(), id);
         id
     }
 
@@ -247,6 +311,10 @@ impl ColumnStore {
 #[derive(Debug, Clone)]
 pub struct RecordStore {
     pub(crate) columns: Vec<ColumnStore>,
+    /// Value ids of every record, row by row (`columns.len()` per record): a
+    /// pair's comparisons read two rows, two cache lines, instead of one
+    /// line per column and record.
+    rows: Vec<u32>,
     pub(crate) keys: Vec<String>,
     pub(crate) datasets: Vec<u16>,
 }
@@ -266,6 +334,7 @@ impl RecordStore {
             .collect();
         RecordStore {
             columns,
+            rows: Vec::new(),
             keys: Vec::new(),
             datasets: Vec::new(),
         }
@@ -276,6 +345,8 @@ impl RecordStore {
         let record = u32::try_from(self.keys.len()).unwrap_or(NONE - 1);
         for (column, spec) in self.columns.iter_mut().zip(&settings.columns) {
             column.push(mention.value(&spec.name));
+            self.rows
+                .push(column.record_values.last().copied().unwrap_or(NONE));
         }
         self.keys.push(mention.key.clone());
         self.datasets.push(mention.dataset);
@@ -288,6 +359,8 @@ impl RecordStore {
         for column in &mut self.columns {
             column.record_values.pop();
         }
+        self.rows
+            .truncate(self.rows.len().saturating_sub(self.columns.len()));
         self.keys.pop();
         self.datasets.pop();
     }
@@ -312,6 +385,28 @@ impl RecordStore {
         self.datasets.get(record as usize).copied().unwrap_or(0)
     }
 
+    /// The value id of a column for a record (`NONE` when missing).
+    #[inline]
+    fn value_id(&self, column: usize, record: u32) -> u32 {
+        self.rows
+            .get(record as usize * self.columns.len() + column)
+            .copied()
+            .unwrap_or(NONE)
+    }
+
+    /// The prepared value of a column for a record, read through the rows.
+    #[inline]
+    fn row_value(&self, column: usize, record: u32) -> Option<&ValueInfo> {
+        let id = self.value_id(column, record);
+        self.columns.get(column)?.values.get(id as usize)
+    }
+
+    /// Norm id of a column's value for a record, or `NONE`.
+    #[inline]
+    pub(crate) fn norm_id(&self, column: usize, record: u32) -> u32 {
+        self.row_value(column, record).map_or(NONE, |v| v.norm)
+    }
+
     /// Normalised value of a column for a record (for display and tests).
     pub fn normalised(&self, column: usize, record: u32) -> Option<&str> {
         self.columns.get(column)?.norm_str(record)
@@ -323,11 +418,17 @@ impl RecordStore {
         let Some(column) = self.columns.get(comparison.column) else {
             return NULL_LEVEL;
         };
-        let (Some(a), Some(b)) = (column.value(left), column.value(right)) else {
+        let (id_left, id_right) = (
+            self.value_id(comparison.column, left),
+            self.value_id(comparison.column, right),
+        );
+        let (Some(a), Some(b)) = (
+            column.values.get(id_left as usize),
+            column.values.get(id_right as usize),
+        ) else {
             return NULL_LEVEL;
         };
-        let same_raw =
-            column.record_values.get(left as usize) == column.record_values.get(right as usize);
+        let same_raw = id_left == id_right;
         // Jaro-Winkler is computed at most once per pair, however many levels use it.
         let mut jaro_winkler: Option<f64> = None;
         let mut jaro_winkler_bound: Option<f64> = None;
@@ -360,18 +461,25 @@ impl RecordStore {
                         })
                         .is_some_and(|distance| distance <= *max)
                 }
-                LevelSpec::Swapped { .. } => level
-                    .other_column
-                    .and_then(|other| self.columns.get(other))
-                    .is_some_and(|other| {
-                        let (Some(a_other), Some(b_other)) =
-                            (other.norm_str(left), other.norm_str(right))
-                        else {
-                            return false;
-                        };
-                        let (a_self, b_self) = (column.norms.get(a.norm), column.norms.get(b.norm));
-                        a_self == b_other && a_other == b_self && a_self != a_other
-                    }),
+                LevelSpec::Swapped { .. } => level.other_column.is_some_and(|other| {
+                    let (Some(a_other), Some(b_other), Some(other_column)) = (
+                        self.row_value(other, left),
+                        self.row_value(other, right),
+                        self.columns.get(other),
+                    ) else {
+                        return false;
+                    };
+                    // Hashes of the normalised text first; the text only when they agree.
+                    if a.norm_hash != b_other.norm_hash || a_other.norm_hash != b.norm_hash {
+                        return false;
+                    }
+                    let (a_self, b_self) = (column.norms.get(a.norm), column.norms.get(b.norm));
+                    let (a_other, b_other) = (
+                        other_column.norms.get(a_other.norm),
+                        other_column.norms.get(b_other.norm),
+                    );
+                    a_self == b_other && a_other == b_self && a_self != a_other
+                }),
                 LevelSpec::TokenOverlap { min } => token_overlap(&a.tokens, &b.tokens) >= *min,
                 LevelSpec::DateExact => a.date.is_some_and(|d| d.is_full()) && a.date == b.date,
                 LevelSpec::DateTransposed => match (a.date, b.date) {
@@ -526,4 +634,30 @@ fn token_overlap(left: &[u32], right: &[u32]) -> f64 {
         }
     }
     shared as f64 / smaller as f64
+}
+
+#[cfg(test)]
+mod interner_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn interner_ids_match_text(words in proptest::collection::vec("[a-c]{0,3}|é[a-c]", 0..60)) {
+            let mut interner = Interner::default();
+            let ids: Vec<u32> = words.iter().map(|w| interner.intern(w)).collect();
+            for (word, id) in words.iter().zip(&ids) {
+                prop_assert_eq!(interner.get(*id), word.as_str());
+                prop_assert_eq!(interner.find(word), Some(*id));
+            }
+            for (i, a) in words.iter().enumerate() {
+                for (j, b) in words.iter().enumerate() {
+                    prop_assert_eq!(ids[i] == ids[j], a == b);
+                }
+            }
+            let distinct: std::collections::HashSet<&String> = words.iter().collect();
+            prop_assert_eq!(interner.len(), distinct.len());
+            prop_assert_eq!(interner.find("zzz"), None);
+        }
+    }
 }

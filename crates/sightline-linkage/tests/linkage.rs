@@ -474,8 +474,18 @@ proptest! {
         let (mentions, _) = uk_fixture(seed, n_persons, n_mentions);
         let batch = LinkageIndex::batch(settings.clone(), model.clone(), LinkScope::Dedupe, &mentions, &[]).unwrap();
         let mut incremental = LinkageIndex::new(settings, model, LinkScope::Dedupe);
+        let mut before: Vec<u32> = Vec::new();
         for mention in &mentions {
-            incremental.add(mention).unwrap();
+            let outcome = incremental.add(mention).unwrap();
+            // The index reports exactly the new record and those whose person changed.
+            let mut expected: Vec<u32> = incremental.persons().iter().enumerate()
+                .filter(|(record, person)| before.get(*record) != Some(*person))
+                .map(|(record, _)| record as u32)
+                .collect();
+            expected.sort_unstable();
+            prop_assert!(expected.contains(&outcome.record));
+            prop_assert_eq!(incremental.take_moved(), expected);
+            before = incremental.persons().to_vec();
         }
         prop_assert_eq!(batch.persons(), incremental.persons());
         prop_assert_eq!(links_signature(&batch), links_signature(&incremental));

@@ -11,9 +11,12 @@ use std::time::Instant;
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// Generate a synthetic region, ingest it into a fresh database through the
-    /// real intake path (validation, one transaction, durable commit), then insert
-    /// the same rows as a plain bulk insert with a unique key into another fresh
-    /// database of the same kind (the physical reference). Prints both rates.
+    /// real intake path (validation, one transaction, durable commit) three
+    /// times: log only, with the engine but no rules (linkage), and with the
+    /// engine and the default pack (linkage, rules, alerts); then insert the
+    /// same rows as a plain bulk insert with a unique key into another fresh
+    /// database of the same kind (the physical reference). Prints the times,
+    /// CPU seconds and rates.
     Ingest {
         /// Children in the synthetic region (about 17 records per child).
         #[arg(long, default_value_t = 60_000)]
@@ -153,26 +156,70 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
     let log_only_cpu_seconds = cpu_since(cpu_started);
     drop(store);
 
+    // The engine with an empty rule pack (linkage, persons' facts, no rule
+    // evaluation), then with the default pack (rules and alerts): their
+    // difference is what rule evaluation adds (issue #5: at most 20%).
+    let linkage_url = format!("sqlite://{}", work_dir.join("linkage-only.db").display());
+    let store =
+        sightline_store::open(&linkage_url).context("could not open the linkage-only database")?;
+    eprintln!("ingesting the same records with the engine, rules off (linkage only) ...");
+    let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
+    let mut no_rules = sightline_app::engine::default_pack()?;
+    no_rules.rules.clear();
+    let engine = sightline_app::SharedEngine::new(
+        sightline_app::engine::Engine::load(
+            store.as_ref(),
+            no_rules,
+            sightline_app::engine::EngineConfig::default(),
+            chrono::Utc::now(),
+        )
+        .context("could not load the picture from the log")?,
+    );
+    super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(|n_problems| {
+        anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
+    })?;
+    let linkage_seconds = started.elapsed().as_secs_f64();
+    let linkage_cpu_seconds = cpu_since(cpu_started);
+    drop(engine);
+    drop(store);
+
     let db_url =
         db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
     let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
     eprintln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
     let engine = super::load_engine(store.as_ref())?;
     let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
         |n_problems| anyhow::anyhow!("the region failed validation with {n_problems} problem(s)"),
     )?;
     let ingest_seconds = started.elapsed().as_secs_f64();
+    let ingest_cpu_seconds = cpu_since(cpu_started);
     drop(engine);
     drop(store);
+    let cpu =
+        |seconds: Option<f64>| seconds.map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1}"));
+    let share = |part: Option<f64>, whole: Option<f64>| match (part, whole) {
+        (Some(part), Some(whole)) if whole > 0.0 => {
+            format!("{:+.0}%", (part / whole - 1.0) * 100.0)
+        }
+        _ => "n/a".to_owned(),
+    };
     println!(
-        "| backend | records | log-only intake s | intake with engine s | engine overhead | alerts raised |"
+        "| backend | records | log only s (CPU s) | log + linkage s (CPU s) | log + linkage + rules + alerts s (CPU s) | rules over linkage (wall, CPU) | engine over log (wall, CPU) | alerts raised |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| {backend} | {} | {log_only_seconds:.1} | {ingest_seconds:.1} | {:+.0}% | {} |",
+        "| {backend} | {} | {log_only_seconds:.1} ({}) | {linkage_seconds:.1} ({}) | {ingest_seconds:.1} ({}) | {}, {} | {}, {} | {} |",
         log_only.records,
-        (ingest_seconds / log_only_seconds - 1.0) * 100.0,
+        cpu(log_only_cpu_seconds),
+        cpu(linkage_cpu_seconds),
+        cpu(ingest_cpu_seconds),
+        share(Some(ingest_seconds), Some(linkage_seconds)),
+        share(ingest_cpu_seconds, linkage_cpu_seconds),
+        share(Some(ingest_seconds), Some(log_only_seconds)),
+        share(ingest_cpu_seconds, log_only_cpu_seconds),
         ingest.alerts.raised
     );
     if no_reference {
@@ -341,9 +388,9 @@ fn alert_latency(
         .context("could not start the async runtime")?;
     let (post_ms, readable_ms) = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
         tokio::spawn(sightline_server::serve(listener, state, std::future::pending()));
-        let client = reqwest::Client::new();
+        let mut client = super::http::Connection::open(addr).await?;
         let mut post_ms = Vec::new();
         let mut readable_ms = Vec::new();
         for record_idx in 0..n_records {
@@ -358,23 +405,28 @@ fn alert_latency(
             });
             let child = sightline_app::picture::person_id_for(&format!("bench-gp/{record_id}/c"));
             let started = Instant::now();
-            let response = client
-                .post(format!("{base}/api/v1/records"))
-                .bearer_auth(&token)
-                .json(&serde_json::json!([record]))
-                .send()
+            let (status, _) = client
+                .send(
+                    hyper::Method::POST,
+                    "/api/v1/records",
+                    &token,
+                    Some(&serde_json::json!([record])),
+                )
                 .await?;
-            anyhow::ensure!(response.status().is_success(), "POST answered {}", response.status());
+            anyhow::ensure!(status.is_success(), "POST answered {status}");
             let acknowledged = Instant::now();
             post_ms.push((acknowledged - started).as_secs_f64() * 1_000.0);
             loop {
-                let page: serde_json::Value = client
-                    .get(format!("{base}/api/v1/alerts?child={child}"))
-                    .bearer_auth(&session)
-                    .send()
-                    .await?
-                    .json()
+                let (status, body) = client
+                    .send(
+                        hyper::Method::GET,
+                        &format!("/api/v1/alerts?child={child}"),
+                        &session,
+                        None,
+                    )
                     .await?;
+                anyhow::ensure!(status.is_success(), "GET alerts answered {status}");
+                let page: serde_json::Value = serde_json::from_slice(&body)?;
                 if page["alerts"].as_array().is_some_and(|alerts| !alerts.is_empty()) {
                     break;
                 }

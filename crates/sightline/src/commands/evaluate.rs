@@ -72,6 +72,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             .mentions
             .iter()
             .zip(&linked.person_of_mention)
+            .filter(|(mention, _)| linked.is_current(mention.record_idx))
             .map(|(mention, person_id)| {
                 let record = &linked.records[mention.record_idx].record;
                 PredictedMention {

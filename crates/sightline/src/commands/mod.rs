@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bench;
 pub mod demo;
 pub mod evaluate;
+pub mod http;
 pub mod ingest;
 pub mod link;
 pub mod persons;

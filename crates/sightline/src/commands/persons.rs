@@ -5,7 +5,7 @@ use anyhow::Context;
 use serde_json::json;
 use sightline_app::persons::{Decisions, load_decisions};
 use sightline_app::picture::{
-    LinkedRecords, ModelChoice, link_records_with, load_current_records, person_facts,
+    LinkedRecords, ModelChoice, link_records_with, load_versions, person_facts,
 };
 use sightline_linkage::{FebrlDataset, evaluate_febrl};
 use std::path::PathBuf;
@@ -42,7 +42,7 @@ pub fn linked(
     as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<LinkedRecords> {
     let store = super::open_store(db)?;
-    let records = load_current_records(store.as_ref(), as_of).context("could not read the log")?;
+    let records = load_versions(store.as_ref(), as_of).context("could not read the log")?;
     let mut rows = load_decisions(store.as_ref()).context("could not read linkage decisions")?;
     if let Some(as_of) = as_of {
         rows.retain(|row| row.at_us <= sightline_app::to_micros(as_of));
