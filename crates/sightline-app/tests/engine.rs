@@ -97,6 +97,9 @@ fn region() -> &'static Vec<LoadedRecord> {
     })
 }
 
+/// A person as compared: id, mentions (record, person index), whether a child.
+type PersonSummary = (String, Vec<(usize, usize)>, bool);
+
 /// An alert as compared: id, rule, child, severity, raised_at, evidence.
 type Compared = (
     String,
@@ -289,7 +292,7 @@ proptest! {
             start = end;
         }
         prop_assert_eq!(&engine.linked().person_of_mention, &fresh.linked().person_of_mention);
-        let facts = |engine: &Engine| -> Vec<(String, Vec<(usize, usize)>, bool)> {
+        let facts = |engine: &Engine| -> Vec<PersonSummary> {
             engine.facts().values().map(|facts| (
                 facts.id.clone(),
                 facts.mentions.iter().map(|mention| (mention.record_idx, mention.person_idx)).collect(),
