@@ -74,8 +74,16 @@ pub fn bank_holidays(year: i32) -> Vec<NaiveDate> {
     let mut days = Vec::with_capacity(10);
     days.push(weekday_on_or_after(ymd(year, 1, 1)));
     let easter = easter_sunday(year);
-    days.push(easter - Days::new(2));
-    days.push(easter + Days::new(1));
+    days.push(
+        easter
+            .checked_sub_days(Days::new(2))
+            .unwrap_or(NaiveDate::MIN),
+    );
+    days.push(
+        easter
+            .checked_add_days(Days::new(1))
+            .unwrap_or(NaiveDate::MAX),
+    );
     // Early May: the first Monday, except when moved for a VE Day anniversary.
     days.push(match year {
         1995 => ymd(1995, 5, 8),
@@ -96,7 +104,11 @@ pub fn bank_holidays(year: i32) -> Vec<NaiveDate> {
     let christmas_observed = weekday_on_or_after(christmas);
     let mut boxing_observed = weekday_on_or_after(boxing_day);
     if boxing_observed <= christmas_observed {
-        boxing_observed = weekday_on_or_after(christmas_observed + Days::new(1));
+        boxing_observed = weekday_on_or_after(
+            christmas_observed
+                .checked_add_days(Days::new(1))
+                .unwrap_or(NaiveDate::MAX),
+        );
     }
     days.push(christmas_observed);
     days.push(boxing_observed);
@@ -451,6 +463,20 @@ mod tests {
         assert_eq!(add_working_days(day("2022-12-23"), 1), day("2022-12-28"));
         assert_eq!(sub_working_days(day("2022-12-28"), 1), day("2022-12-23"));
         assert_eq!(add_working_days(day("2007-03-05"), 0), day("2007-03-05"));
+    }
+
+    #[test]
+    fn the_calendar_is_total_at_the_ends_of_the_date_range() {
+        // Working-day arithmetic and holidays near chrono's first and last
+        // representable dates saturate instead of panicking.
+        for date in [NaiveDate::MIN, NaiveDate::MAX] {
+            let _ = is_working_day(date);
+            let _ = bank_holidays(date.year());
+            let _ = add_working_days(date, 45);
+            let _ = sub_working_days(date, 45);
+            let _ = Span::new(6, SpanUnit::Months).after(date);
+            let _ = Span::new(6, SpanUnit::Months).before(date);
+        }
     }
 
     #[test]
