@@ -435,153 +435,55 @@ struct SqliteWriteTx<'a> {
     failed: bool,
 }
 
-/// Version-1 records appended by one multi-row `INSERT` (one statement shape,
-/// cached): binding and stepping one statement per group instead of per record
-/// saves the appending thread a share of its per-record work.
-const ROWS_PER_INSERT: usize = 32;
-/// The columns an append writes, `seq` (assigned by the appender) first.
-const INSERT_COLUMNS: &str = "seq, agency, record_id, version, kind, occurred_at, \
-     occurred_start_us, recorded_at_us, received_at_us, content_hash, body";
-const N_INSERT_COLUMNS: usize = 11;
-
-/// `INSERT ... VALUES (...), ... ON CONFLICT DO NOTHING` for `n_rows` rows.
-fn insert_sql(n_rows: usize) -> String {
-    let mut sql = format!("INSERT INTO records ({INSERT_COLUMNS}) VALUES ");
-    for row_idx in 0..n_rows {
-        if row_idx > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column_idx in 0..N_INSERT_COLUMNS {
-            if column_idx > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("?{}", row_idx * N_INSERT_COLUMNS + column_idx + 1));
-        }
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT (agency, record_id, version) DO NOTHING");
-    sql
-}
-
-/// Binds one record's columns as row `row_idx` of an insert statement.
-fn bind_row(
-    statement: &mut rusqlite::Statement<'_>,
-    row_idx: usize,
-    seq: i64,
-    record: &NewRecord,
-) -> rusqlite::Result<()> {
-    let first = row_idx * N_INSERT_COLUMNS + 1;
-    statement.raw_bind_parameter(first, seq)?;
-    statement.raw_bind_parameter(first + 1, record.agency.as_str())?;
-    statement.raw_bind_parameter(first + 2, record.record_id.as_str())?;
-    statement.raw_bind_parameter(first + 3, record.version)?;
-    statement.raw_bind_parameter(first + 4, record.kind.as_str())?;
-    statement.raw_bind_parameter(first + 5, record.occurred_at.as_str())?;
-    statement.raw_bind_parameter(first + 6, record.occurred_start_us)?;
-    statement.raw_bind_parameter(first + 7, record.recorded_at_us)?;
-    statement.raw_bind_parameter(first + 8, record.received_at_us)?;
-    statement.raw_bind_parameter(first + 9, record.content_hash.as_slice())?;
-    statement.raw_bind_parameter(first + 10, record.body.as_str())
-}
-
 impl SqliteWriteTx<'_> {
-    /// Appends in slice order. `seq` is assigned here, from one past the largest
-    /// (the transaction holds the only write lock, so nothing else inserts); a
-    /// record found to be a duplicate leaves its seq unused. Runs of
-    /// [`ROWS_PER_INSERT`] version-1 records go in one statement: when it inserts
-    /// fewer rows than it was given, each row's stored seq tells whether it was
-    /// this row (stored) or an earlier copy (duplicate). Other records go one by
-    /// one, a higher version after looking up the current one (to report
-    /// `superseded`).
     fn append_all(&mut self, records: &[NewRecord]) -> Result<Vec<AppendOutcome>, StoreError> {
         let connection = &*self.connection;
-        let mut next_seq: i64 =
-            connection.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM records", [], |row| {
-                row.get(0)
-            })?;
         let mut max_version = connection.prepare_cached(
             "SELECT MAX(version) FROM records WHERE agency = ?1 AND record_id = ?2",
         )?;
-        let mut insert_one = connection.prepare_cached(&insert_sql(1))?;
-        let mut insert_group = connection.prepare_cached(&insert_sql(ROWS_PER_INSERT))?;
+        let mut insert = connection.prepare_cached(
+            "INSERT INTO records (agency, record_id, version, kind, occurred_at, occurred_start_us, \
+             recorded_at_us, received_at_us, content_hash, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             ON CONFLICT (agency, record_id, version) DO NOTHING",
+        )?;
         let mut existing = connection.prepare_cached(
             "SELECT seq, content_hash FROM records WHERE agency = ?1 AND record_id = ?2 AND version = ?3",
         )?;
-        let mut existing_of = |record: &NewRecord| -> Result<(i64, bool), StoreError> {
-            let (seq, hash): (i64, Vec<u8>) = existing.query_row(
-                params![record.agency, record.record_id, record.version],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?;
-            Ok((seq, hash.as_slice() == record.content_hash.as_slice()))
-        };
         let mut outcomes = Vec::with_capacity(records.len());
-        let mut rest = records;
-        while !rest.is_empty() {
-            if let Some(group) = rest
-                .get(..ROWS_PER_INSERT)
-                .filter(|group| group.iter().all(|record| record.version == 1))
-            {
-                for (row_idx, record) in group.iter().enumerate() {
-                    bind_row(
-                        &mut insert_group,
-                        row_idx,
-                        next_seq + row_idx as i64,
-                        record,
-                    )?;
-                }
-                let n_inserted = insert_group.raw_execute()?;
-                for (row_idx, record) in group.iter().enumerate() {
-                    let seq = next_seq + row_idx as i64;
-                    // Version 1 cannot supersede anything.
-                    if n_inserted == group.len() {
-                        outcomes.push(AppendOutcome::Stored {
-                            seq,
-                            superseded: false,
-                        });
-                        continue;
-                    }
-                    let (existing_seq, same_content) = existing_of(record)?;
-                    outcomes.push(if existing_seq == seq {
-                        AppendOutcome::Stored {
-                            seq,
-                            superseded: false,
-                        }
-                    } else {
-                        AppendOutcome::Duplicate {
-                            existing_seq,
-                            same_content,
-                        }
-                    });
-                }
-                next_seq += group.len() as i64;
-                rest = &rest[group.len()..];
-                continue;
-            }
-            let Some((record, tail)) = rest.split_first() else {
-                break;
-            };
-            rest = tail;
+        for record in records {
             // Version 1 cannot supersede anything: skip the lookup (most records).
             let current_max: Option<i64> = if record.version > 1 {
                 max_version.query_row(params![record.agency, record.record_id], |row| row.get(0))?
             } else {
                 None
             };
-            let seq = next_seq;
-            next_seq += 1;
-            bind_row(&mut insert_one, 0, seq, record)?;
-            if insert_one.raw_execute()? == 1 {
+            let n_inserted = insert.execute(params![
+                record.agency,
+                record.record_id,
+                record.version,
+                record.kind,
+                record.occurred_at,
+                record.occurred_start_us,
+                record.recorded_at_us,
+                record.received_at_us,
+                record.content_hash.as_slice(),
+                record.body,
+            ])?;
+            if n_inserted == 1 {
                 outcomes.push(AppendOutcome::Stored {
-                    seq,
+                    seq: connection.last_insert_rowid(),
                     superseded: current_max.is_some_and(|max| max < record.version),
                 });
                 continue;
             }
-            let (existing_seq, same_content) = existing_of(record)?;
+            let (existing_seq, existing_hash): (i64, Vec<u8>) = existing.query_row(
+                params![record.agency, record.record_id, record.version],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
             outcomes.push(AppendOutcome::Duplicate {
                 existing_seq,
-                same_content,
+                same_content: existing_hash.as_slice() == record.content_hash.as_slice(),
             });
         }
         Ok(outcomes)
