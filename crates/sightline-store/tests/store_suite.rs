@@ -55,6 +55,7 @@ backend_tests!(
     migrations_are_idempotent,
     concurrent_writers_keep_seq_in_commit_order,
     append_matches_the_model,
+    long_slices_append_matches_the_model,
     works_inside_tokio_spawn_blocking,
     failed_append_poisons_the_transaction,
 );
@@ -635,6 +636,27 @@ fn transactions_strategy() -> impl Strategy<Value = Vec<(Vec<Op>, bool)>> {
 }
 
 fn append_matches_the_model(db: &TestDb) {
+    check_against_the_model(db, transactions_strategy(), 3);
+}
+
+/// Slices long enough to be appended in multi-row groups (SQLite), mostly
+/// version 1 and with repeats, so groups hold duplicates of earlier groups, of
+/// rows earlier in the same group and of earlier transactions.
+fn long_slices_append_matches_the_model(db: &TestDb) {
+    let version = prop_oneof![8 => Just(1i64), 1 => 2i64..4];
+    let op = (0u8..2, 0u8..40, version, 0u8..2);
+    let strategy = prop::collection::vec(
+        (prop::collection::vec(op, 0..130), prop::bool::weighted(0.8)),
+        1..4,
+    );
+    check_against_the_model(db, strategy, 40);
+}
+
+fn check_against_the_model(
+    db: &TestDb,
+    strategy: impl Strategy<Value = Vec<(Vec<Op>, bool)>>,
+    n_record_ids: u8,
+) {
     let store = &*db.store;
     let case_counter = std::cell::Cell::new(0u32);
     let mut runner = TestRunner::new(Config {
@@ -642,7 +664,7 @@ fn append_matches_the_model(db: &TestDb) {
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&transactions_strategy(), |transactions| {
+    let result = runner.run(&strategy, |transactions| {
         // Every case writes under its own agencies, so cases share one database.
         case_counter.set(case_counter.get() + 1);
         let case_no = case_counter.get();
@@ -709,7 +731,7 @@ fn append_matches_the_model(db: &TestDb) {
         }
         // Final state: every record's versions and contents, and nothing else.
         for agency_idx in 0..2 {
-            for record_idx in 0..3 {
+            for record_idx in 0..n_record_ids {
                 let record_id = format!("R{record_idx}");
                 let got: Vec<(i64, u8)> = store
                     .record_versions(&agency(agency_idx), &record_id)
