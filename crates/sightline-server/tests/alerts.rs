@@ -25,9 +25,9 @@ struct TestApp {
 }
 
 impl TestApp {
-    async fn spawn() -> TestApp {
+    async fn spawn(db: sightline_testkit::TestDatabase) -> TestApp {
         let mut gp_token = String::new();
-        let server = TestServer::start_with(sightline_testkit::sqlite_database(), |store| {
+        let server = TestServer::start_with(db, |store| {
             let gp = AgencyId::parse(GP).expect("agency");
             gp_token = sightline_app::create_token(store, &gp, chrono::Utc::now())
                 .expect("token")
@@ -90,17 +90,20 @@ impl TestApp {
     }
 
     fn audit_actions(&self) -> Vec<(String, String, String)> {
-        sightline_app::audit::recent_entries(self.store.as_ref(), None, 1_000)
-            .expect("audit")
-            .into_iter()
-            .map(|row| (row.actor_username, row.action, row.outcome))
-            .collect()
+        sightline_testkit::server::sync(|| {
+            sightline_app::audit::recent_entries(self.store.as_ref(), None, 1_000)
+        })
+        .expect("audit")
+        .into_iter()
+        .map(|row| (row.actor_username, row.action, row.outcome))
+        .collect()
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_alert_raised_at_intake_is_read_decided_once_and_audited() {
-    let app = TestApp::spawn().await;
+async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
+    db: sightline_testkit::TestDatabase,
+) {
+    let app = TestApp::spawn(db).await;
     let (gp_session, gp_csrf) = app.session("gp.worker", GP);
     let (other_session, _) = app.session("other.worker", "riverside-la");
 
@@ -285,9 +288,8 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_alert_routes_appear_in_the_openapi_document() {
-    let app = TestApp::spawn().await;
+async fn the_alert_routes_appear_in_the_openapi_document(db: sightline_testkit::TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let (status, document) = app.get(None, "/api/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     for path in [
@@ -299,3 +301,8 @@ async fn the_alert_routes_appear_in_the_openapi_document() {
     }
     assert!(document["components"]["securitySchemes"]["session"].is_object());
 }
+
+sightline_testkit::on_every_backend!(
+    an_alert_raised_at_intake_is_read_decided_once_and_audited,
+    the_alert_routes_appear_in_the_openapi_document,
+);

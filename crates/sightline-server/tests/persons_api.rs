@@ -29,8 +29,8 @@ struct TestApp {
 }
 
 impl TestApp {
-    async fn spawn() -> TestApp {
-        let server = TestServer::start_with(sightline_testkit::sqlite_database(), |store| {
+    async fn spawn(db: sightline_testkit::TestDatabase) -> TestApp {
+        let server = TestServer::start_with(db, |store| {
             let now = chrono::Utc::now();
             let records = parse_batch(
                 SAMPLE.as_bytes(),
@@ -80,9 +80,7 @@ impl TestApp {
     }
 
     fn audited_actions(&self) -> Vec<(String, String, String)> {
-        self.store
-            .audit()
-            .audit_entries(0, 10_000)
+        sightline_testkit::server::sync(|| self.store.audit().audit_entries(0, 10_000))
             .unwrap()
             .into_iter()
             .map(|row| (row.actor_username, row.action, row.outcome))
@@ -97,9 +95,8 @@ fn search_path(name: &str, dob: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn without_a_session_nothing_is_answered() {
-    let app = TestApp::spawn().await;
+async fn without_a_session_nothing_is_answered(db: sightline_testkit::TestDatabase) {
+    let app = TestApp::spawn(db).await;
     for path in [
         "/api/v1/persons/p-0000000000000000",
         "/api/v1/persons?name=Leo",
@@ -118,12 +115,17 @@ async fn without_a_session_nothing_is_answered() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(app.store.linkage().decisions(0, 10).unwrap().is_empty());
+    assert!(
+        sightline_testkit::server::sync(|| app.store.linkage().decisions(0, 10))
+            .unwrap()
+            .is_empty()
+    );
 }
 
-#[tokio::test]
-async fn practitioners_search_and_see_persons_on_a_need_to_know_basis() {
-    let app = TestApp::spawn().await;
+async fn practitioners_search_and_see_persons_on_a_need_to_know_basis(
+    db: sightline_testkit::TestDatabase,
+) {
+    let app = TestApp::spawn(db).await;
     let practitioner = app.staff("csc.worker", Role::Practitioner, "haringate-csc");
     let (status, body) = app
         .get(Some(&practitioner), &search_path("leo marsh", "2006-03-01"))
@@ -163,7 +165,10 @@ async fn practitioners_search_and_see_persons_on_a_need_to_know_basis() {
     // Jason (no date of birth) was only recorded by the ED: minimal view for
     // social care.
     let jason_id = {
-        let state = sightline_app::persons::LinkedState::load(app.store.as_ref()).unwrap();
+        let state = sightline_testkit::server::sync(|| {
+            sightline_app::persons::LinkedState::load(app.store.as_ref())
+        })
+        .unwrap();
         let persons = sightline_app::persons::partition(&state.linked);
         persons
             .iter()
@@ -216,9 +221,8 @@ async fn practitioners_search_and_see_persons_on_a_need_to_know_basis() {
     }
 }
 
-#[tokio::test]
-async fn a_lead_splits_a_person_and_undoes_it() {
-    let app = TestApp::spawn().await;
+async fn a_lead_splits_a_person_and_undoes_it(db: sightline_testkit::TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let lead = app.staff("csc.lead", Role::SafeguardingLead, "haringate-csc");
     let (status, body) = app.get(Some(&lead), "/api/v1/linkage/review").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -231,7 +235,11 @@ async fn a_lead_splits_a_person_and_undoes_it() {
         let (status, _) = app.decide(&lead, csrf, split.clone()).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
-    assert!(app.store.linkage().decisions(0, 10).unwrap().is_empty());
+    assert!(
+        sightline_testkit::server::sync(|| app.store.linkage().decisions(0, 10))
+            .unwrap()
+            .is_empty()
+    );
 
     let (status, body) = app.decide(&lead, Some(&lead.csrf), split).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -262,7 +270,12 @@ async fn a_lead_splits_a_person_and_undoes_it() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["left_person"], body["right_person"]);
-    assert_eq!(app.store.linkage().decisions(0, 10).unwrap().len(), 2);
+    assert_eq!(
+        sightline_testkit::server::sync(|| app.store.linkage().decisions(0, 10))
+            .unwrap()
+            .len(),
+        2
+    );
 
     for (bad, code) in [
         (
@@ -282,7 +295,12 @@ async fn a_lead_splits_a_person_and_undoes_it() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"]["code"], code, "{body}");
     }
-    assert_eq!(app.store.linkage().decisions(0, 10).unwrap().len(), 2);
+    assert_eq!(
+        sightline_testkit::server::sync(|| app.store.linkage().decisions(0, 10))
+            .unwrap()
+            .len(),
+        2
+    );
     let decided: Vec<_> = app
         .audited_actions()
         .into_iter()
@@ -292,9 +310,8 @@ async fn a_lead_splits_a_person_and_undoes_it() {
     assert_eq!(decided, vec!["non_match", "withdrawn"]);
 }
 
-#[tokio::test]
-async fn the_openapi_document_lists_the_persons_api() {
-    let app = TestApp::spawn().await;
+async fn the_openapi_document_lists_the_persons_api(db: sightline_testkit::TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let (status, body) = app.get(None, "/api/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     for path in [
@@ -307,3 +324,10 @@ async fn the_openapi_document_lists_the_persons_api() {
     assert!(body["paths"]["/api/v1/linkage/review"]["post"].is_object());
     assert!(body["components"]["securitySchemes"]["session"].is_object());
 }
+
+sightline_testkit::on_every_backend!(
+    without_a_session_nothing_is_answered,
+    practitioners_search_and_see_persons_on_a_need_to_know_basis,
+    a_lead_splits_a_person_and_undoes_it,
+    the_openapi_document_lists_the_persons_api,
+);

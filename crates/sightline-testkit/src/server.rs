@@ -182,6 +182,26 @@ pub fn sign_in(store: &dyn Store, username: &str, password: &str) -> StaffSessio
     }
 }
 
+/// Declares a `mod every_backend` with one `#[tokio::test]` per named async
+/// test function `fn name(db: TestDatabase)`, run once on each database of
+/// [`all_databases`] (SQLite, and PostgreSQL when it can run; mandatory with
+/// `CI=true`).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod every_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    for db in $crate::server::all_databases() {
+                        super::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// [`crate::all_databases`] from async test code (see [`sync`]).
 pub fn all_databases() -> Vec<TestDatabase> {
     sync(crate::all_databases)

@@ -1160,23 +1160,7 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
-/// Runs each test on every backend (SQLite, and PostgreSQL when it can run).
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod every_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $name() {
-                    for db in sightline_testkit::server::all_databases() {
-                        super::$name(db).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+sightline_testkit::on_every_backend!(
     every_route_sends_anonymous_callers_to_login,
     every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal,
     break_glass_needs_a_reason_then_shows_the_record_and_is_logged,
