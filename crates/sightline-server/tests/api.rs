@@ -176,6 +176,22 @@ async fn a_valid_batch_is_stored_once_and_versions_supersede() {
 }
 
 #[tokio::test]
+async fn an_empty_batch_is_valid_and_stores_nothing() {
+    // The specification sets no lower bound on a batch: an agency with nothing
+    // to send sends an empty array or an empty JSON Lines body.
+    let app = TestApp::spawn().await;
+    for (content_type, body) in [("application/json", "[]"), ("application/x-ndjson", "\n\n")] {
+        let (status, counts) = app.post(Some(&app.gp_token), content_type, body).await;
+        assert_eq!(status, StatusCode::OK, "{content_type}: {counts}");
+        assert_eq!(
+            (counts["records"].clone(), counts["stored"].clone()),
+            (json!(0), json!(0))
+        );
+    }
+    assert_eq!(app.count(), 0);
+}
+
+#[tokio::test]
 async fn an_invalid_batch_gets_422_with_every_problem_and_stores_nothing() {
     let app = TestApp::spawn().await;
     let mut bad_date = gp_record("B", 1);

@@ -140,11 +140,12 @@ pub fn for_each_record(
     }
 }
 
-/// Batch-level checks once every record has been seen.
+/// Batch-level checks once every record has been seen. A batch of no records
+/// (an empty JSON array, a JSON Lines file of blank lines, a CSV header alone) is
+/// valid: the specification sets no lower bound, and an agency with nothing to
+/// send in a period sends an empty file. It stores nothing.
 pub fn check_batch_size(n_records: usize, limits: &Limits, sink: &mut ProblemSink) {
-    if n_records == 0 {
-        sink.add_batch_problem("the batch holds no records".to_owned());
-    } else if n_records > limits.records_max {
+    if n_records > limits.records_max {
         sink.add_batch_problem(format!(
             "the batch holds {n_records} records (at most {})",
             limits.records_max

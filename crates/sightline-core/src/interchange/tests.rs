@@ -189,16 +189,8 @@ fn the_issue_example_batch_reports_every_problem_by_line() {
 
 #[test]
 fn json_framing() {
-    check(
-        "",
-        Format::JsonLines,
-        &["batch: the batch holds no records"],
-    );
-    check(
-        "\n\n  \n",
-        Format::JsonLines,
-        &["batch: the batch holds no records"],
-    );
+    check("", Format::JsonLines, &["ok 0"]);
+    check("\n\n  \n", Format::JsonLines, &["ok 0"]);
     check(
         &format!(
             "{VALID}\r\n\r\n{}\n",
@@ -237,11 +229,7 @@ fn json_framing() {
         Format::JsonArray,
         &["line 1: a .json batch must be a JSON array of record objects"],
     );
-    check(
-        "[]",
-        Format::JsonArray,
-        &["batch: the batch holds no records"],
-    );
+    check("[]", Format::JsonArray, &["ok 0"]);
     let with_bom = format!("\u{feff}{VALID}");
     check(&with_bom, Format::JsonLines, &["ok 1"]);
     assert_eq!(Format::sniff_json(b"  [ {} ]"), Format::JsonArray);
