@@ -275,6 +275,7 @@ fn csv_profile() {
     let header = "agency,record_id,version,kind,occurred_at,recorded_at,given_names,family_name,dob,sex,nhs_number,source_person_id,address,postcode,findings,narrative";
     let good = "st-annes-gp,GP-1,1,health.gp_consultation,2007-03-01,2007-03-01T10:00:00Z,Peter,Smith,2006-03-01,male,943 476 5919,P-17,\"12 Example Road, London\",n176aa,\"injury:type=bruise,site=face,explanation=none,count=2;faltering_growth\",Seen with mother.";
     check(&format!("{header}\n{good}\n"), Format::Csv, &["ok 1"]);
+    check(&format!("{header}\n"), Format::Csv, &["ok 0"]);
     let records = parse_batch(
         format!("{header}\n{good}\n").as_bytes(),
         Format::Csv,
