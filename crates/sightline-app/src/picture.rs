@@ -77,48 +77,16 @@ pub fn load_current_records_after(
     as_of: Option<DateTime<Utc>>,
     after_seq: Option<i64>,
 ) -> Result<LoadedLog, PictureError> {
-    const PAGE: u32 = 10_000;
     let mut current: HashMap<(String, String), LoadedRecord> = HashMap::new();
-    let mut after_seq = after_seq;
-    let mut last_seq = None;
-    loop {
-        let page = store.list_records(&RecordFilter {
-            after_seq,
-            limit: PAGE,
-            ..RecordFilter::default()
-        })?;
-        for stored in &page {
-            last_seq = last_seq.max(Some(stored.seq));
-            let received_at = crate::from_micros(stored.received_at_us);
-            if as_of.is_some_and(|as_of| crate::from_micros(stored.recorded_at_us) > as_of) {
-                continue;
-            }
-            let record =
-                parse_stored(&stored.body, received_at).map_err(|_| PictureError::Corrupt {
-                    agency: stored.agency.clone(),
-                    record_id: stored.record_id.clone(),
-                    version: stored.version,
-                })?;
-            let key = (stored.agency.clone(), stored.record_id.clone());
-            let newer = current
-                .get(&key)
-                .is_none_or(|known| known.record.source.version < record.source.version);
-            if newer {
-                current.insert(
-                    key,
-                    LoadedRecord {
-                        seq: stored.seq,
-                        record,
-                        received_at,
-                    },
-                );
-            }
+    let last_seq = read_log_after(store, as_of, after_seq, |loaded| {
+        let key = record_key(&loaded.record);
+        let newer = current
+            .get(&key)
+            .is_none_or(|known| known.record.source.version < loaded.record.source.version);
+        if newer {
+            current.insert(key, loaded);
         }
-        match page.last() {
-            Some(last) if page.len() == PAGE as usize => after_seq = Some(last.seq),
-            _ => break,
-        }
-    }
+    })?;
     let mut records: Vec<LoadedRecord> = current.into_values().collect();
     records.sort_by_key(|loaded| loaded.seq);
     Ok(LoadedLog { records, last_seq })
@@ -144,8 +112,25 @@ pub fn load_versions_after(
     as_of: Option<DateTime<Utc>>,
     after_seq: Option<i64>,
 ) -> Result<LoadedLog, PictureError> {
-    const PAGE: u32 = 10_000;
     let mut records = Vec::new();
+    let last_seq = read_log_after(store, as_of, after_seq, |loaded| records.push(loaded))?;
+    records.sort_by_key(|loaded| loaded.seq);
+    Ok(LoadedLog {
+        records: newest_on_arrival(records),
+        last_seq,
+    })
+}
+
+/// Reads the log rows after `after_seq` in pages, in log order, and hands each
+/// row recorded by `as_of` (all without it) to `take`, parsed. Returns the
+/// highest `seq` read (recorded by `as_of` or not).
+fn read_log_after(
+    store: &dyn Store,
+    as_of: Option<DateTime<Utc>>,
+    after_seq: Option<i64>,
+    mut take: impl FnMut(LoadedRecord),
+) -> Result<Option<i64>, PictureError> {
+    const PAGE: u32 = 10_000;
     let mut after_seq = after_seq;
     let mut last_seq = None;
     loop {
@@ -166,7 +151,7 @@ pub fn load_versions_after(
                     record_id: stored.record_id.clone(),
                     version: stored.version,
                 })?;
-            records.push(LoadedRecord {
+            take(LoadedRecord {
                 seq: stored.seq,
                 record,
                 received_at,
@@ -177,11 +162,7 @@ pub fn load_versions_after(
             _ => break,
         }
     }
-    records.sort_by_key(|loaded| loaded.seq);
-    Ok(LoadedLog {
-        records: newest_on_arrival(records),
-        last_seq,
-    })
+    Ok(last_seq)
 }
 
 /// The records (in log order) that were the newest version of their record when

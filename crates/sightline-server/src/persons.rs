@@ -85,6 +85,38 @@ fn allow(
     Ok(decision)
 }
 
+/// Runs `work` off the async runtime once `account` may do `action` on the
+/// service as a whole (authorised and audited first); `work` gets the store, the
+/// engine, the account and the decision.
+async fn on_service<R: Send + 'static>(
+    state: &AppState,
+    account: Account,
+    action: Action,
+    work: impl FnOnce(
+        &dyn Store,
+        &sightline_app::SharedEngine,
+        &Account,
+        Decision,
+    ) -> Result<R, ApiError>
+    + Send
+    + 'static,
+) -> Result<R, ApiError> {
+    let store = state.store.clone();
+    let engine = state.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let decision = allow(
+            store.as_ref(),
+            &account,
+            action,
+            None,
+            &Resource::Service,
+            &AccessContext::default(),
+        )?;
+        work(store.as_ref(), &engine, &account, decision)
+    })
+    .await?
+}
+
 /// A person as the caller may see them.
 #[derive(Serialize, ToSchema)]
 pub struct PersonResponse {
@@ -193,28 +225,21 @@ pub async fn search(
     auth: StaffAuth,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    let account = auth.account();
-    let store = state.store.clone();
-    let engine = state.engine.clone();
-    let persons = tokio::task::spawn_blocking(move || {
-        allow(
-            store.as_ref(),
-            &account,
-            Action::SearchPersons,
-            None,
-            &Resource::Service,
-            &AccessContext::default(),
-        )?;
-        let mut guard = engine_of(&engine, store.as_ref())?;
-        let query = SearchQuery {
-            name: params.name,
-            dob: params.dob,
-        };
-        guard
-            .search_persons(&query, params.limit.unwrap_or(20))
-            .map_err(persons_error)
-    })
-    .await??;
+    let persons = on_service(
+        &state,
+        auth.account(),
+        Action::SearchPersons,
+        move |store, engine, _, _| {
+            let query = SearchQuery {
+                name: params.name,
+                dob: params.dob,
+            };
+            engine_of(engine, store)?
+                .search_persons(&query, params.limit.unwrap_or(20))
+                .map_err(persons_error)
+        },
+    )
+    .await?;
     Ok(Json(SearchResponse { persons }))
 }
 
@@ -253,26 +278,20 @@ pub async fn review(
     auth: StaffAuth,
     Query(params): Query<ReviewParams>,
 ) -> Result<Json<ReviewResponse>, ApiError> {
-    let account = auth.account();
-    let store = state.store.clone();
-    let engine = state.engine.clone();
-    let response = tokio::task::spawn_blocking(move || {
-        allow(
-            store.as_ref(),
-            &account,
-            Action::ReviewLinkage,
-            None,
-            &Resource::Service,
-            &AccessContext::default(),
-        )?;
-        let guard = engine_of(&engine, store.as_ref())?;
-        let linked = guard.linked();
-        Ok::<_, ApiError>(ReviewResponse {
-            pairs: review_queue(linked, params.limit.unwrap_or(50)),
-            total: linked.index.review_queue().len(),
-        })
-    })
-    .await??;
+    let response = on_service(
+        &state,
+        auth.account(),
+        Action::ReviewLinkage,
+        move |store, engine, _, _| {
+            let guard = engine_of(engine, store)?;
+            let linked = guard.linked();
+            Ok(ReviewResponse {
+                pairs: review_queue(linked, params.limit.unwrap_or(50)),
+                total: linked.index.review_queue().len(),
+            })
+        },
+    )
+    .await?;
     Ok(Json(response))
 }
 
@@ -327,58 +346,51 @@ pub async fn record_decision(
             "verdict must be match, non_match or withdrawn",
         )
     })?;
-    let store = state.store.clone();
-    let engine = state.engine.clone();
-    let response = tokio::task::spawn_blocking(move || {
-        let now = chrono::Utc::now();
-        let decided = allow(
-            store.as_ref(),
-            &account,
-            Action::ReviewLinkage,
-            None,
-            &Resource::Service,
-            &AccessContext::default(),
-        )?;
-        let mut guard = engine_of(&engine, store.as_ref())?;
-        let decision = NewLinkageDecision {
-            left_key: request.left,
-            right_key: request.right,
-            verdict,
-            actor: account.username.clone(),
-            reason: request.reason.trim().to_owned(),
-            at_us: sightline_app::to_micros(now),
-        };
-        let (row, _) = guard
-            .decide(store.as_ref(), &decision, now)
-            .map_err(engine_error)?;
-        let basis = match &decided {
-            Decision::Full { basis } => basis.to_string(),
-            _ => String::new(),
-        };
-        sightline_app::audit::record(
-            store.as_ref(),
-            &sightline_app::audit::AuditActor::of(&account),
-            "decide_linkage",
-            &format!("linkage:{}|{}", row.left_key, row.right_key),
-            &basis,
-            row.verdict.as_str(),
-            now,
-        )?;
-        let linked = guard.linked();
-        let person = |key: &str| {
-            linked
-                .index
-                .record_of(key)
-                .and_then(|record| linked.person_of_mention.get(record as usize))
-                .cloned()
-                .unwrap_or_default()
-        };
-        Ok::<_, ApiError>(DecisionResponse {
-            left_person: person(&row.left_key),
-            right_person: person(&row.right_key),
-            decision: DecisionView::from(&row),
-        })
-    })
-    .await??;
+    let response = on_service(
+        &state,
+        account,
+        Action::ReviewLinkage,
+        move |store, engine, account, decided| {
+            let now = chrono::Utc::now();
+            let mut guard = engine_of(engine, store)?;
+            let decision = NewLinkageDecision {
+                left_key: request.left,
+                right_key: request.right,
+                verdict,
+                actor: account.username.clone(),
+                reason: request.reason.trim().to_owned(),
+                at_us: sightline_app::to_micros(now),
+            };
+            let (row, _) = guard.decide(store, &decision, now).map_err(engine_error)?;
+            let basis = match &decided {
+                Decision::Full { basis } => basis.to_string(),
+                _ => String::new(),
+            };
+            sightline_app::audit::record(
+                store,
+                &sightline_app::audit::AuditActor::of(account),
+                "decide_linkage",
+                &format!("linkage:{}|{}", row.left_key, row.right_key),
+                &basis,
+                row.verdict.as_str(),
+                now,
+            )?;
+            let linked = guard.linked();
+            let person = |key: &str| {
+                linked
+                    .index
+                    .record_of(key)
+                    .and_then(|record| linked.person_of_mention.get(record as usize))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            Ok::<_, ApiError>(DecisionResponse {
+                left_person: person(&row.left_key),
+                right_person: person(&row.right_key),
+                decision: DecisionView::from(&row),
+            })
+        },
+    )
+    .await?;
     Ok(Json(response))
 }

@@ -120,14 +120,8 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}: cannot remove", work_dir.display()))?;
     }
     let region_dir = work_dir.join("region");
-    let config = super::synth::config(children, seed, None, None)?;
     eprintln!("generating a region of {children} children ...");
-    let summary = sightline_synth::generate(&config, &region_dir)?;
-    let files: Vec<PathBuf> = summary
-        .files
-        .iter()
-        .map(|file| region_dir.join(file))
-        .collect();
+    let (summary, files) = super::synth::generate_region(children, seed, &region_dir)?;
     let bytes: u64 = files
         .iter()
         .filter_map(|file| std::fs::metadata(file).ok())
@@ -359,14 +353,8 @@ fn alert_latency(
     let engine = super::load_engine(store.as_ref())?;
     if children > 0 {
         let region_dir = work_dir.join("region");
-        let config = super::synth::config(children, seed, None, None)?;
         eprintln!("preloading a region of {children} children through the engine ...");
-        let summary = sightline_synth::generate(&config, &region_dir)?;
-        let files: Vec<PathBuf> = summary
-            .files
-            .iter()
-            .map(|file| region_dir.join(file))
-            .collect();
+        let (_, files) = super::synth::generate_region(children, seed, &region_dir)?;
         super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
             |n_problems| {
                 anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")

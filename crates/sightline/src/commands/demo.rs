@@ -43,8 +43,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.seed,
         region_dir.display()
     );
-    let config = super::synth::config(args.children, args.seed, None, None)?;
-    let summary = sightline_synth::generate(&config, &region_dir)?;
+    let (summary, files) = super::synth::generate_region(args.children, args.seed, &region_dir)?;
     let db_url = format!("sqlite://{}", db_path.display());
     let store = sightline_store::open(&db_url).context("could not create the demo database")?;
     eprintln!(
@@ -52,11 +51,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         summary.records,
         summary.files.len()
     );
-    let files: Vec<PathBuf> = summary
-        .files
-        .iter()
-        .map(|file| region_dir.join(file))
-        .collect();
     let engine = super::load_engine(store.as_ref())?;
     eprintln!("    linking persons across agencies and raising alerts in the same transaction ...");
     let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(

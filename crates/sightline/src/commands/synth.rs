@@ -25,6 +25,18 @@ pub struct SynthArgs {
     out: PathBuf,
 }
 
+/// Generates a region of `children` with the default rates into `dir`: its
+/// summary and the paths of its interchange files (one per agency).
+pub fn generate_region(
+    children: u64,
+    seed: u64,
+    dir: &std::path::Path,
+) -> anyhow::Result<(sightline_synth::SynthSummary, Vec<PathBuf>)> {
+    let summary = sightline_synth::generate(&config(children, seed, None, None)?, dir)?;
+    let files = summary.files.iter().map(|file| dir.join(file)).collect();
+    Ok((summary, files))
+}
+
 pub fn config(
     children: u64,
     seed: u64,
