@@ -54,6 +54,7 @@
 
 pub mod eval;
 pub mod index;
+mod metaphone;
 pub mod model;
 pub mod normalise;
 pub mod settings;

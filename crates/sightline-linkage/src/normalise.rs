@@ -4,7 +4,7 @@
 //! Every function here is pure and allocation-light; the engine calls them once
 //! per *distinct* raw value (values are interned), never once per pair.
 
-use rphonetic::DoubleMetaphone;
+use crate::metaphone::double_metaphone_primary;
 
 /// Lower-case, transliterate accents to ASCII, turn punctuation into spaces
 /// (apostrophes vanish, so `O'Brien` becomes `obrien`), collapse runs of spaces.
@@ -57,9 +57,7 @@ pub fn phonetic_key(normalised: &str) -> String {
     if compact.is_empty() {
         return String::new();
     }
-    DoubleMetaphone::new(Some(6))
-        .double_metaphone(&compact)
-        .primary()
+    double_metaphone_primary(&compact, 6)
 }
 
 /// Built-in table of English nicknames and diminutives: `(formal, [nicknames])`.
