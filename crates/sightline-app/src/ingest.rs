@@ -195,20 +195,17 @@ pub fn ingest_parsed(
     batch.finish()
 }
 
-/// Appends prepared records in one call, counts the outcomes and keeps the
-/// stored records for the engine.
+/// Appends the rows of prepared records in one call, counts the outcomes and
+/// keeps the stored records (`parsed`, in the same order) for the engine.
 fn append_chunk(
     tx: &mut dyn WriteTx,
-    records: Vec<PreparedRecord>,
+    rows: &[NewRecord],
+    parsed: Vec<Option<Record>>,
     summary: &mut IngestSummary,
     mut stored: Option<&mut Vec<LoadedRecord>>,
     received_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (rows, parsed): (Vec<NewRecord>, Vec<Option<Record>>) = records
-        .into_iter()
-        .map(|prepared| (prepared.row, prepared.record))
-        .unzip();
-    for (outcome, record) in tx.append(&rows)?.into_iter().zip(parsed) {
+    for (outcome, record) in tx.append(rows)?.into_iter().zip(parsed) {
         summary.count(outcome);
         if let (AppendOutcome::Stored { seq, .. }, Some(stored), Some(record)) =
             (outcome, stored.as_mut(), record)
@@ -337,27 +334,46 @@ impl<'s> BatchIngest<'s> {
         results: Vec<Result<PreparedRecord, Vec<Problem>>>,
     ) -> Result<(), StoreError> {
         self.n_records_in_file += results.len();
-        let mut valid = Vec::with_capacity(results.len());
+        // Split straight into what the store and the engine take (each record
+        // is moved once on this thread, the appending one).
+        let mut rows = Vec::with_capacity(results.len());
+        let mut parsed = Vec::with_capacity(results.len());
         for result in results {
             match result {
-                Ok(record) => valid.push(record),
+                Ok(prepared) => {
+                    rows.push(prepared.row);
+                    parsed.push(prepared.record);
+                }
                 Err(problems) => self.problems.add_record_problems(problems),
             }
         }
         // Once the batch is known to be invalid nothing more is appended: the
         // transaction will be rolled back, and the rest is only validated.
         if self.is_valid_so_far() {
-            self.append_valid(valid)?;
+            self.append_rows(&rows, parsed)?;
         }
         Ok(())
     }
 
     fn append_valid(&mut self, valid: Vec<PreparedRecord>) -> Result<(), StoreError> {
+        let (rows, parsed): (Vec<NewRecord>, Vec<Option<Record>>) = valid
+            .into_iter()
+            .map(|prepared| (prepared.row, prepared.record))
+            .unzip();
+        self.append_rows(&rows, parsed)
+    }
+
+    fn append_rows(
+        &mut self,
+        rows: &[NewRecord],
+        parsed: Vec<Option<Record>>,
+    ) -> Result<(), StoreError> {
         // The log-only baseline keeps nothing for an engine.
         let stored = self.engine.is_some().then_some(&mut self.stored);
         append_chunk(
             self.tx.as_mut(),
-            valid,
+            rows,
+            parsed,
             &mut self.summary,
             stored,
             self.received_at,
