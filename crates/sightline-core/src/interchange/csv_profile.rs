@@ -58,7 +58,17 @@ pub(super) fn for_each_row(
             )));
             return 1;
         }
-        None => return 0,
+        // The profile requires a header row: a file without one (empty, or
+        // blank lines only) is not a CSV batch, unlike a header alone.
+        None => {
+            on_record(Err(row_problem(
+                1,
+                "",
+                "the header row is missing (a CSV batch starts with a row naming its columns)"
+                    .to_owned(),
+            )));
+            return 1;
+        }
     };
     let columns = match read_header(&header) {
         Ok(columns) => columns,
@@ -93,6 +103,16 @@ fn row_problem(row: u64, column: &str, message: String) -> Vec<Problem> {
 }
 
 fn read_header(header: &csv::ByteRecord) -> Result<Vec<&'static str>, Vec<Problem>> {
+    // A header that is not UTF-8 (a UTF-16 or Latin-1 export) would otherwise be
+    // reported as a column of garbled names each.
+    if header.iter().any(|field| std::str::from_utf8(field).is_err()) {
+        return Err(row_problem(
+            1,
+            "",
+            "is not valid UTF-8 (the CSV profile is UTF-8 only; save the file as UTF-8)"
+                .to_owned(),
+        ));
+    }
     let mut problems = Vec::new();
     let mut columns: Vec<&'static str> = Vec::with_capacity(header.len());
     for field in header {
