@@ -266,14 +266,23 @@ impl<'l> RecordValidator<'l> {
         let version = match Self::field(object, "version") {
             None => Some(1),
             Some(value) => {
-                let version = value
-                    .as_u64()
-                    .filter(|&version| version >= 1)
-                    .and_then(|version| u32::try_from(version).ok());
-                if version.is_none() {
+                let whole = value.as_u64().filter(|&version| version >= 1);
+                let version = whole.and_then(|version| u32::try_from(version).ok());
+                if whole.is_none() {
                     self.report(
                         &path.field("version"),
                         format!("must be a positive whole number, found {}", describe(value)),
+                    );
+                } else if version.is_none() {
+                    // A valid integer, but over what the log stores: say so
+                    // rather than call it not a whole number.
+                    self.report(
+                        &path.field("version"),
+                        format!(
+                            "{} is over the largest version Sightline accepts ({})",
+                            describe(value),
+                            u32::MAX
+                        ),
                     );
                 }
                 version
