@@ -80,6 +80,14 @@ pub(super) fn for_each_row(
     let mut n_records = 0;
     for (row_idx, row) in rows.enumerate() {
         let row_number = row_idx as u64 + 2;
+        // A row of empty cells (`,,,,`, as spreadsheets export rows that were
+        // once formatted) carries nothing: like a blank line, it is not a
+        // record. It still counts as a row, so row numbers match the sheet.
+        if let Ok(row) = &row
+            && row.iter().all(|cell| cell.trim_ascii().is_empty())
+        {
+            continue;
+        }
         n_records += 1;
         let result = match row {
             Ok(row) => parse_row(&row, &columns, row_number, received_at, limits),
@@ -105,12 +113,14 @@ fn row_problem(row: u64, column: &str, message: String) -> Vec<Problem> {
 fn read_header(header: &csv::ByteRecord) -> Result<Vec<&'static str>, Vec<Problem>> {
     // A header that is not UTF-8 (a UTF-16 or Latin-1 export) would otherwise be
     // reported as a column of garbled names each.
-    if header.iter().any(|field| std::str::from_utf8(field).is_err()) {
+    if header
+        .iter()
+        .any(|field| std::str::from_utf8(field).is_err())
+    {
         return Err(row_problem(
             1,
             "",
-            "is not valid UTF-8 (the CSV profile is UTF-8 only; save the file as UTF-8)"
-                .to_owned(),
+            "is not valid UTF-8 (the CSV profile is UTF-8 only; save the file as UTF-8)".to_owned(),
         ));
     }
     let mut problems = Vec::new();
