@@ -475,11 +475,21 @@ impl<'l> RecordValidator<'l> {
         let address = Self::field(object, "address")
             .and_then(|value| self.address(value, &path.field("address")));
 
+        // A name written but invalid (too long) is reported as such; it still
+        // identifies the person, so the identity rule does not add a second,
+        // misleading problem.
+        let names_written = ["source_person_id", "given_names", "family_name"]
+            .iter()
+            .any(|name| writes_text(Self::field(object, name)))
+            || Self::field(object, "aliases")
+                .and_then(Json::as_array)
+                .is_some_and(|items| items.iter().any(|item| writes_text(Some(item))));
         let has_identity = Self::field(object, "nhs_number").is_some()
             || source_person_id.is_some()
             || given_names.is_some()
             || family_name.is_some()
-            || !aliases.is_empty();
+            || !aliases.is_empty()
+            || names_written;
         if !has_identity {
             self.report(
                 path,
@@ -853,6 +863,11 @@ impl Person {
             address: None,
         }
     }
+}
+
+/// Whether a value is a string with something other than whitespace in it.
+fn writes_text(value: Option<&Json<'_>>) -> bool {
+    matches!(value, Some(Json::String(text)) if !text.trim().is_empty())
 }
 
 /// `"x" is not one of "a", "b" (did you mean "a"?)`.
