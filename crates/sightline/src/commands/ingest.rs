@@ -41,6 +41,17 @@ pub fn ingest_files(
     engine: Option<&sightline_app::SharedEngine>,
     files: &[PathBuf],
 ) -> anyhow::Result<Result<IngestSummary, u64>> {
+    Ok(ingest_files_timed(store, engine, files)?.map(|(summary, _)| summary))
+}
+
+/// [`ingest_files`], also returning how long the final step took (the engine's
+/// work on the stored records, if any, and the durable commit): `sightline bench
+/// ingest` reports it apart.
+pub fn ingest_files_timed(
+    store: &dyn sightline_store::Store,
+    engine: Option<&sightline_app::SharedEngine>,
+    files: &[PathBuf],
+) -> anyhow::Result<Result<(IngestSummary, std::time::Duration), u64>> {
     let mut formats = Vec::with_capacity(files.len());
     let mut total_bytes = 0u64;
     for path in files {
@@ -79,8 +90,9 @@ pub fn ingest_files(
             .map_err(|_| anyhow::anyhow!("the file reader panicked"))??;
         Ok(())
     })?;
+    let finish_started = Instant::now();
     match batch.finish() {
-        Ok(summary) => Ok(Ok(summary)),
+        Ok(summary) => Ok(Ok((summary, finish_started.elapsed()))),
         Err(IngestError::Rejected(files)) => {
             for file in &files {
                 for problem in &file.rejected.problems {
