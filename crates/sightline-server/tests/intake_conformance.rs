@@ -238,6 +238,33 @@ async fn versions_supersede_and_resending_is_a_no_op(db: TestDatabase) {
         (&json!(0), &json!(5))
     );
     assert_eq!(app.count(), 4);
+    // A lower version arriving after a higher one is kept as history and does
+    // not become current.
+    let late = |version: u32| {
+        json!({"source": {"agency": "north-met-police", "record_id": "DA-LATE", "version": version},
+               "kind": "police.call_out", "occurred_at": "2007-04-12",
+               "persons": [{"ref": "c", "role": "subject", "given_names": "Leo"}]})
+        .to_string()
+        .into_bytes()
+    };
+    for version in [5, 4] {
+        let (status, counts) = app
+            .post("north-met-police", "application/x-ndjson", late(version))
+            .await;
+        assert_eq!((status, &counts["stored"]), (StatusCode::OK, &json!(1)));
+    }
+    let history: Value = app
+        .client
+        .get(app.server.url("/api/v1/records/north-met-police/DA-LATE"))
+        .bearer_auth(&app.tokens["north-met-police"])
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(history["current_version"], 5, "{history}");
+    assert_eq!(history["versions"].as_array().expect("versions").len(), 2);
 }
 
 /// A body the server must survive: arbitrary bytes, arbitrary JSON, or a valid

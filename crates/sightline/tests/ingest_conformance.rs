@@ -101,3 +101,23 @@ fn every_fixture_gets_its_answer_from_sightline_ingest() {
         );
     }
 }
+
+#[test]
+fn the_files_of_one_ingest_are_one_batch() {
+    for db in sightline_testkit::all_databases() {
+        let directory = interchange_fixtures::directory();
+        let valid = directory.join("spec-example.jsonl").display().to_string();
+        let invalid = directory.join("spec-errors.jsonl").display().to_string();
+        let output = Command::new(env!("CARGO_BIN_EXE_sightline"))
+            .args(["ingest", "--db", &db.url, &valid, &invalid])
+            .output()
+            .expect("run sightline ingest");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{invalid}: line 3: persons[0].dob:")),
+            "{stderr}"
+        );
+        assert_eq!(count(&db.url), 0, "the valid file is not stored either");
+    }
+}
