@@ -483,11 +483,21 @@ impl LinkageIndex {
         scope: LinkScope,
         mentions: impl IntoIterator<Item = M>,
     ) -> Result<LinkageIndex, LinkageError> {
+        LinkageIndex::prepare_in_chunks(settings, scope, mentions, PREPARE_CHUNK)
+    }
+
+    /// [`LinkageIndex::prepare`], reading `chunk` mentions at a time.
+    fn prepare_in_chunks<M: std::borrow::Borrow<MentionInput> + Sync>(
+        settings: Settings,
+        scope: LinkScope,
+        mentions: impl IntoIterator<Item = M>,
+        chunk: usize,
+    ) -> Result<LinkageIndex, LinkageError> {
         let mut index = LinkageIndex::new(settings, Model::default(), scope);
         let mut lists = CandidateLists::default();
         let mut mentions = mentions.into_iter();
         loop {
-            let chunk: Vec<M> = mentions.by_ref().take(PREPARE_CHUNK).collect();
+            let chunk: Vec<M> = mentions.by_ref().take(chunk.max(1)).collect();
             if chunk.is_empty() {
                 break;
             }
@@ -1388,6 +1398,13 @@ impl LinkageIndex {
         self.candidate_pairs
     }
 
+    /// True when blocking made these two records candidates of each other
+    /// (for blocking recall over true pairs, without listing candidates).
+    pub fn blocked_together(&self, left: u32, right: u32) -> bool {
+        self.blocks
+            .blocked_together(&self.settings, &self.store, self.scope, left, right)
+    }
+
     /// Candidates of a record among earlier records (for evaluation of blocking recall).
     pub fn candidates_of(&self, record: u32) -> Vec<u32> {
         let mut out = Vec::new();
@@ -1426,4 +1443,113 @@ fn source_ids_conflict(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
             .collect();
         !ids_b.is_empty() && !ids_a.clone().any(|id| ids_b.contains(&id))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Synthetic mentions with many shared names, dates and postcodes, so
+    /// blocks hold several records and some overflow.
+    fn mentions(n: usize) -> Vec<MentionInput> {
+        let given = ["Amelia", "Oliver", "Isla", "Jack", "Mia", "Noah", "Ava"];
+        let family = ["Smith", "Jones", "Taylor", "Brown", "Khan"];
+        (0..n)
+            .map(|i| {
+                let mut mention = MentionInput::new(format!("m{i}"))
+                    .with("given_names", given[i % given.len()])
+                    .with("family_name", family[(i / 3) % family.len()])
+                    .with("dob", format!("20{:02}-0{}-1{}", i % 23, 1 + i % 9, i % 10))
+                    .with("postcode", format!("LS{} {}AB", i % 17, i % 9));
+                if i % 4 == 0 {
+                    mention = mention.with("nhs_number", "9434765919");
+                }
+                mention
+            })
+            .collect()
+    }
+
+    /// Reading a batch in chunks of any size (and merging the rules' lists
+    /// in slices) gives the same records, blocks and candidate lists as
+    /// adding the mentions one by one.
+    #[test]
+    fn chunked_prepare_equals_one_by_one() {
+        let settings = Settings::uk_persons().unwrap_or_else(|e| panic!("{e}"));
+        let input = mentions(2 * MERGE_SLICE + 123);
+        let mut one_by_one =
+            LinkageIndex::new(settings.clone(), Model::default(), LinkScope::Dedupe);
+        let mut expected = CandidateLists::default();
+        for mention in &input {
+            let mut earlier = Vec::new();
+            let record = one_by_one
+                .push_record_collecting(mention, Some(&mut earlier))
+                .unwrap_or_else(|e| panic!("{e}"));
+            earlier.sort_unstable();
+            earlier.dedup();
+            earlier.retain(|other| LinkScope::Dedupe.allows(&one_by_one.store, *other, record));
+            expected.offsets.push(expected.others.len());
+            expected.others.extend_from_slice(&earlier);
+        }
+        expected.offsets.push(expected.others.len());
+        assert!(expected.others.len() > input.len());
+        for chunk in [1, 7, 1000, PREPARE_CHUNK] {
+            let mut index =
+                LinkageIndex::prepare_in_chunks(settings.clone(), LinkScope::Dedupe, &input, chunk)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            let lists = index.prepared.take().unwrap_or_default();
+            assert_eq!(lists.offsets, expected.offsets, "chunk {chunk}");
+            assert_eq!(lists.others, expected.others, "chunk {chunk}");
+            assert_eq!(
+                index.blocking_stats(),
+                one_by_one.blocking_stats(),
+                "chunk {chunk}"
+            );
+            for record in 0..input.len() as u32 {
+                for column in 0..settings.columns.len() {
+                    assert_eq!(
+                        index.store.normalised(column, record),
+                        one_by_one.store.normalised(column, record)
+                    );
+                }
+                assert_eq!(
+                    index.candidates_of(record),
+                    one_by_one.candidates_of(record)
+                );
+            }
+        }
+    }
+
+    /// Repeated mentions (one child's many records) are scored once per
+    /// pair of profiles: every link's weight is the pair's own score, to the bit.
+    #[test]
+    fn remembered_scores_equal_direct_scores() {
+        let settings = Settings::uk_persons().unwrap_or_else(|e| panic!("{e}"));
+        let base = mentions(600);
+        let input: Vec<MentionInput> = (0..3)
+            .flat_map(|copy| {
+                base.iter().map(move |m| {
+                    let mut repeated = m.clone();
+                    repeated.key = format!("{}-{copy}", m.key);
+                    repeated
+                })
+            })
+            .collect();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+        let (index, _) =
+            LinkageIndex::train_and_link(settings, LinkScope::Dedupe, &input, &[], &mut rng)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let (_, shared) = index.store.comparison_profiles(&index.settings);
+        assert!(shared.iter().all(|s| *s));
+        assert!(!index.links().is_empty());
+        for link in index.links() {
+            let direct = index.model.pair_weight(
+                &index.settings,
+                &index.store,
+                &index.tf_cache,
+                link.left,
+                link.right,
+            );
+            assert_eq!(link.match_weight.to_bits(), direct.to_bits(), "{link:?}");
+        }
+    }
 }

@@ -60,9 +60,20 @@ impl MentionInput {
     }
 
     fn value(&self, column: &str) -> Option<&str> {
+        self.value_from(column, &mut 0)
+    }
+
+    /// [`MentionInput::value`], looking first at position `*hint` (where the
+    /// column was in the previous mention: callers pass values in one order)
+    /// and leaving there the position it was found at.
+    fn value_from(&self, column: &str, hint: &mut usize) -> Option<&str> {
+        let at = match self.values.get(*hint) {
+            Some((name, _)) if name == column => *hint,
+            _ => self.values.iter().position(|(name, _)| name == column)?,
+        };
+        *hint = at;
         self.values
-            .iter()
-            .find(|(name, _)| name == column)
+            .get(at)
             .map(|(_, value)| value.trim())
             .filter(|value| !value.is_empty())
     }
@@ -368,8 +379,9 @@ impl RecordStore {
             .zip(settings.columns.par_iter())
             .for_each(|(column, spec)| {
                 column.record_values.reserve(mentions.len());
+                let mut hint = 0;
                 for mention in mentions {
-                    column.push(mention.borrow().value(&spec.name));
+                    column.push(mention.borrow().value_from(&spec.name, &mut hint));
                 }
             });
         let n_columns = self.columns.len();
