@@ -3,7 +3,8 @@ the markers in docs/benchmarks.md.
 
 usage: python report.py BENCHMARKS.md|- RESULTS.json   (- prints only)
 RESULTS.json: {"records": N, "true_pairs": N, "date": "...", "machine": "...", "command": "...",
-               "tools": [{"name", "seconds", "wall", "cpu", "rss_kb", "score": {...}}, ...]}
+               "tools": [{"name", "seconds", "wall", "cpu", "rss_kb", "blocking_recall" (or null),
+                          "score": {...}}, ...]}
 Standard library only.
 """
 
@@ -19,14 +20,16 @@ def table(results: dict) -> str:
         f"Run {results['date']} on {results['machine']}: `{results['command']}`, "
         f"{results['records']:,} records ({results['true_pairs']:,} true pairs).",
         "",
-        "| tool | read+train+predict+cluster s | process wall s | process CPU s | peak RSS MB | pair precision | pair recall | pair F1 | cluster F1 | false-merge rate |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| tool | read+train+predict+cluster s | process wall s | process CPU s | peak RSS MB | blocking recall | pair precision | pair recall | pair F1 | cluster F1 | false-merge rate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for tool in results["tools"]:
         score = tool["score"]
+        recall = tool.get("blocking_recall")
+        recall_cell = "not reported" if recall is None else f"{recall:.4f}"
         lines.append(
             f"| {tool['name']} | {tool['seconds']:.1f} | {tool['wall']:.1f} | {tool['cpu']:.1f} | "
-            f"{tool['rss_kb'] / 1024:,.0f} | {score['pairs']['precision']:.4f} | "
+            f"{tool['rss_kb'] / 1024:,.0f} | {recall_cell} | {score['pairs']['precision']:.4f} | "
             f"{score['pairs']['recall']:.4f} | {score['pairs']['f1']:.4f} | "
             f"{score['clusters']['f1']:.4f} | {score['false_merge_rate']:.4f} |"
         )

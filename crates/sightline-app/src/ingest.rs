@@ -67,7 +67,9 @@ pub enum IngestError {
 pub struct PreparedRecord {
     pub position: Position,
     pub row: NewRecord,
-    pub record: Record,
+    /// `None` in a batch that keeps no records (the log-only baseline of the
+    /// intake benchmark): dropped on the thread that parsed it.
+    pub record: Option<Record>,
 }
 
 /// The content hash of a record body: BLAKE3, which tells whether a re-sent
@@ -98,28 +100,66 @@ pub fn prepare(parsed: ParsedRecord, received_at: DateTime<Utc>) -> PreparedReco
     PreparedRecord {
         position,
         row,
-        record,
+        record: Some(record),
     }
 }
 
-/// Parses, validates and prepares a chunk of JSON Lines (whole lines;
-/// `first_line_number` is the 1-based number of its first line) on all cores.
-pub fn prepare_json_lines(
-    chunk: &[u8],
-    first_line_number: u64,
+/// How the records of one batch are prepared, on any thread (a file reader's
+/// too): taken from [`BatchIngest::preparation`], so records are prepared as
+/// that batch needs them.
+#[derive(Debug, Clone)]
+pub struct Preparation {
     received_at: DateTime<Utc>,
-    limits: &Limits,
-) -> Vec<Result<PreparedRecord, Vec<Problem>>> {
-    let lines = non_blank_lines(chunk, first_line_number);
-    lines
-        .par_iter()
-        .with_min_len(256)
-        .map(|(line_number, line)| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            interchange::parse_json_record(line, Position::Line(*line_number), received_at, limits)
-                .map(|parsed| prepare(parsed, received_at))
-        })
-        .collect()
+    limits: Limits,
+    /// Whether the parsed records are kept for the engine. When not, each is
+    /// dropped where it was parsed, not on the appending thread (freeing memory
+    /// on another thread than the one that allocated it costs more).
+    keep_records: bool,
+}
+
+impl Preparation {
+    /// When the batch started (every record's `received_at`).
+    pub fn received_at(&self) -> DateTime<Utc> {
+        self.received_at
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Builds the log row of a validated record (see [`prepare`]).
+    pub fn record(&self, parsed: ParsedRecord) -> PreparedRecord {
+        let mut prepared = prepare(parsed, self.received_at);
+        if !self.keep_records {
+            prepared.record = None;
+        }
+        prepared
+    }
+
+    /// Parses, validates and prepares a chunk of JSON Lines (whole lines;
+    /// `first_line_number` is the 1-based number of its first line) on all
+    /// cores.
+    pub fn json_lines(
+        &self,
+        chunk: &[u8],
+        first_line_number: u64,
+    ) -> Vec<Result<PreparedRecord, Vec<Problem>>> {
+        let lines = non_blank_lines(chunk, first_line_number);
+        lines
+            .par_iter()
+            .with_min_len(256)
+            .map(|(line_number, line)| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                interchange::parse_json_record(
+                    line,
+                    Position::Line(*line_number),
+                    self.received_at,
+                    &self.limits,
+                )
+                .map(|parsed| self.record(parsed))
+            })
+            .collect()
+    }
 }
 
 /// The non-blank lines of a chunk with their 1-based numbers (`\r` still on).
@@ -155,22 +195,21 @@ pub fn ingest_parsed(
     batch.finish()
 }
 
-/// Appends prepared records in one call, counts the outcomes and keeps the
-/// stored records for the engine.
+/// Appends the rows of prepared records in one call, counts the outcomes and
+/// keeps the stored records (`parsed`, in the same order) for the engine.
 fn append_chunk(
     tx: &mut dyn WriteTx,
-    records: Vec<PreparedRecord>,
+    rows: &[NewRecord],
+    parsed: Vec<Option<Record>>,
     summary: &mut IngestSummary,
     mut stored: Option<&mut Vec<LoadedRecord>>,
     received_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (rows, parsed): (Vec<NewRecord>, Vec<Record>) = records
-        .into_iter()
-        .map(|prepared| (prepared.row, prepared.record))
-        .unzip();
-    for (outcome, record) in tx.append(&rows)?.into_iter().zip(parsed) {
+    for (outcome, record) in tx.append(rows)?.into_iter().zip(parsed) {
         summary.count(outcome);
-        if let (AppendOutcome::Stored { seq, .. }, Some(stored)) = (outcome, stored.as_mut()) {
+        if let (AppendOutcome::Stored { seq, .. }, Some(stored), Some(record)) =
+            (outcome, stored.as_mut(), record)
+        {
             stored.push(LoadedRecord {
                 seq,
                 record,
@@ -252,18 +291,27 @@ impl<'s> BatchIngest<'s> {
         })
     }
 
+    /// How this batch's records are to be prepared (on any thread).
+    pub fn preparation(&self) -> Preparation {
+        Preparation {
+            received_at: self.received_at,
+            limits: self.limits.clone(),
+            keep_records: self.engine.is_some(),
+        }
+    }
+
     fn is_valid_so_far(&self) -> bool {
         self.problems.is_empty() && self.rejected_files.is_empty()
     }
 
     /// Validates a chunk of JSON Lines on all cores and appends it while the batch
-    /// is still valid (see [`prepare_json_lines`]).
+    /// is still valid (see [`Preparation::json_lines`]).
     pub fn push_json_lines(
         &mut self,
         chunk: &[u8],
         first_line_number: u64,
     ) -> Result<(), StoreError> {
-        let results = prepare_json_lines(chunk, first_line_number, self.received_at, &self.limits);
+        let results = self.preparation().json_lines(chunk, first_line_number);
         self.push_prepared(results)
     }
 
@@ -272,10 +320,10 @@ impl<'s> BatchIngest<'s> {
         &mut self,
         results: Vec<Result<ParsedRecord, Vec<Problem>>>,
     ) -> Result<(), StoreError> {
-        let received_at = self.received_at;
+        let preparation = self.preparation();
         let prepared = results
             .into_par_iter()
-            .map(|result| result.map(|parsed| prepare(parsed, received_at)))
+            .map(|result| result.map(|parsed| preparation.record(parsed)))
             .collect();
         self.push_prepared(prepared)
     }
@@ -286,27 +334,46 @@ impl<'s> BatchIngest<'s> {
         results: Vec<Result<PreparedRecord, Vec<Problem>>>,
     ) -> Result<(), StoreError> {
         self.n_records_in_file += results.len();
-        let mut valid = Vec::with_capacity(results.len());
+        // Split straight into what the store and the engine take (each record
+        // is moved once on this thread, the appending one).
+        let mut rows = Vec::with_capacity(results.len());
+        let mut parsed = Vec::with_capacity(results.len());
         for result in results {
             match result {
-                Ok(record) => valid.push(record),
+                Ok(prepared) => {
+                    rows.push(prepared.row);
+                    parsed.push(prepared.record);
+                }
                 Err(problems) => self.problems.add_record_problems(problems),
             }
         }
         // Once the batch is known to be invalid nothing more is appended: the
         // transaction will be rolled back, and the rest is only validated.
         if self.is_valid_so_far() {
-            self.append_valid(valid)?;
+            self.append_rows(&rows, parsed)?;
         }
         Ok(())
     }
 
     fn append_valid(&mut self, valid: Vec<PreparedRecord>) -> Result<(), StoreError> {
+        let (rows, parsed): (Vec<NewRecord>, Vec<Option<Record>>) = valid
+            .into_iter()
+            .map(|prepared| (prepared.row, prepared.record))
+            .unzip();
+        self.append_rows(&rows, parsed)
+    }
+
+    fn append_rows(
+        &mut self,
+        rows: &[NewRecord],
+        parsed: Vec<Option<Record>>,
+    ) -> Result<(), StoreError> {
         // The log-only baseline keeps nothing for an engine.
         let stored = self.engine.is_some().then_some(&mut self.stored);
         append_chunk(
             self.tx.as_mut(),
-            valid,
+            rows,
+            parsed,
             &mut self.summary,
             stored,
             self.received_at,

@@ -20,8 +20,8 @@ pub mod views;
 
 pub use engine::{Engine, EngineConfig, EngineError, SharedEngine};
 pub use ingest::{
-    BatchIngest, FileRejected, IngestError, IngestSummary, PreparedRecord, content_hash,
-    ingest_parsed, prepare, prepare_json_lines,
+    BatchIngest, FileRejected, IngestError, IngestSummary, Preparation, PreparedRecord,
+    content_hash, ingest_parsed, prepare,
 };
 pub use tokens::{AgencyToken, TokenError, create_token, token_agency};
 

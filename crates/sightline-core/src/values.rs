@@ -65,9 +65,9 @@ impl RecordId {
                 Self::CHARS_MAX
             )));
         }
-        if text.chars().any(char::is_control) {
+        if text.chars().any(is_invisible) {
             return Err(value_error(
-                "contains a control character (only printable characters are allowed)",
+                "contains a control or invisible character (only printable characters are allowed)",
             ));
         }
         Ok(RecordId(text.to_owned()))
@@ -76,6 +76,27 @@ impl RecordId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A character that prints nothing: a control character (Unicode Cc), a line or
+/// paragraph separator (Zl, Zp), or a format character (Cf: zero-width spaces
+/// and joiners, bidirectional marks, the soft hyphen, the byte order mark). Two
+/// record ids that differ only by one of these look the same to a person but
+/// are different keys.
+fn is_invisible(character: char) -> bool {
+    character.is_control()
+        || matches!(
+            character,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
 }
 
 impl fmt::Display for RecordId {
@@ -95,7 +116,8 @@ impl NhsNumber {
         let mut n_digits = 0;
         for character in text.chars() {
             match character {
-                ' ' => continue,
+                // Any space: a no-break space pasted from a spreadsheet too.
+                character if character.is_whitespace() => continue,
                 '0'..='9' if n_digits < 10 => {
                     digits[n_digits] = character as u8 - b'0';
                     n_digits += 1;
@@ -439,6 +461,7 @@ mod tests {
     fn nhs_numbers() {
         check_nhs("9434765919", Ok("943 476 5919"));
         check_nhs("943 476 5919", Ok("943 476 5919"));
+        check_nhs(" 943\u{a0}476\t5919 ", Ok("943 476 5919"));
         check_nhs(
             "943 476 5918",
             Err("\"943 476 5918\" fails the check digit"),
@@ -548,6 +571,13 @@ mod tests {
         assert!(RecordId::parse("DA-2007-0412").is_ok());
         assert!(RecordId::parse("").is_err());
         assert!(RecordId::parse("a\tb").is_err());
+        for invisible in ["\u{200B}", "\u{2028}", "\u{00AD}", "\u{FEFF}", "\u{202E}"] {
+            assert!(
+                RecordId::parse(&format!("DA{invisible}1")).is_err(),
+                "{invisible:?}"
+            );
+        }
+        assert!(RecordId::parse("Ärende-№1 (ÆØÅ)").is_ok());
         assert!(RecordId::parse(&"x".repeat(129)).is_err());
     }
 

@@ -384,7 +384,11 @@ pub fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> 
     for &candidate in candidates {
         let similarity = strsim::jaro_winkler(&input_lower, candidate);
         let edits = strsim::damerau_levenshtein(&input_lower, candidate);
-        let close = similarity >= 0.84 || edits <= 2.max(candidate.len() / 4);
+        // Jaro-Winkler alone rates a word inside a longer one as close
+        // (`mother_of` and `other`): it must also agree on the first letter, or
+        // a misspelling would be steered to a different meaning.
+        let same_start = input_lower.chars().next() == candidate.chars().next();
+        let close = (similarity >= 0.84 && same_start) || edits <= 2.max(candidate.len() / 4);
         if close && best.is_none_or(|(_, best_similarity)| similarity > best_similarity) {
             best = Some((candidate, similarity));
         }
@@ -428,6 +432,9 @@ mod tests {
             Some("occurred_at"),
         );
         check_suggestion("zzzzzz", FindingCode::NAMES, None);
+        check_suggestion("mother_of", RelationshipType::NAMES, None);
+        check_suggestion("othr", RelationshipType::NAMES, Some("other"));
+        check_suggestion("parentof", RelationshipType::NAMES, Some("parent_of"));
         check_suggestion("banana", Kind::NAMES, None);
         check_suggestion("nhs", &["nhs_number", "dob"], Some("nhs_number"));
         check_suggestion(

@@ -20,16 +20,33 @@ use crate::store::{MentionInput, NONE, RecordStore};
 
 /// Blocking keys -> records, per rule. Each key admits its first
 /// `block_records_max` records; later ones are not blocked by that key.
-///
-/// Most keys hold one record: the map stores that record id itself; a key
-/// with more records stores `MULTI_BLOCK | index` into `multi`.
 #[derive(Debug, Clone, Default)]
 pub struct BlockIndex {
-    blocks: Vec<FxHashMap<u64, u32>>,
-    multi: Vec<Vec<u32>>,
-    overflow: Vec<usize>,
+    rules: Vec<RuleBlocks>,
     keys_buffer: Vec<u64>,
 }
+
+/// One rule's blocks. Most keys hold one record: the map stores that record
+/// id itself; a key with more records stores `MULTI_BLOCK | index` into
+/// `multi`. Rules are independent, so a batch fills them in parallel.
+#[derive(Debug, Clone, Default)]
+struct RuleBlocks {
+    blocks: FxHashMap<u64, u32>,
+    multi: Vec<Vec<u32>>,
+    overflow: usize,
+}
+
+/// A record whose automatic link into one cluster is at most this much
+/// (log2) stronger than its refused link into another is ambiguous.
+const AMBIGUITY_MARGIN: f64 = 1.0;
+/// Most re-runs of a component's union when ambiguous records are found.
+const AMBIGUITY_ROUNDS_MAX: usize = 4;
+
+/// Mentions prepared together by [`LinkageIndex::prepare`] (a stream is read
+/// this many at a time).
+const PREPARE_CHUNK: usize = 1 << 16;
+/// Records per task when merging the rules' candidate lists.
+const MERGE_SLICE: usize = 4096;
 
 /// Tag bit of a block value that points into `multi`; record ids stay below it.
 const MULTI_BLOCK: u32 = 1 << 31;
@@ -43,17 +60,7 @@ pub struct BlockingStats {
     pub rules: Vec<(String, usize, usize)>,
 }
 
-impl BlockIndex {
-    /// An empty index for the settings' rules.
-    pub fn new(settings: &Settings) -> BlockIndex {
-        BlockIndex {
-            blocks: vec![FxHashMap::default(); settings.blocking_rules.len()],
-            multi: Vec::new(),
-            overflow: vec![0; settings.blocking_rules.len()],
-            keys_buffer: Vec::new(),
-        }
-    }
-
+impl RuleBlocks {
     fn slice<'a>(&'a self, value: &'a u32) -> &'a [u32] {
         if value & MULTI_BLOCK == 0 {
             std::slice::from_ref(value)
@@ -61,6 +68,63 @@ impl BlockIndex {
             self.multi
                 .get((value & !MULTI_BLOCK) as usize)
                 .map_or(&[][..], Vec::as_slice)
+        }
+    }
+
+    /// Admit `record` under each of `keys` (records in increasing order),
+    /// appending to `earlier` the records already admitted under them.
+    fn insert(
+        &mut self,
+        keys: &[u64],
+        record: u32,
+        cap: usize,
+        mut earlier: Option<&mut Vec<u32>>,
+    ) {
+        for key in keys {
+            let admitted = match self.blocks.get_mut(key) {
+                None => {
+                    self.blocks.insert(*key, record);
+                    true
+                }
+                Some(value) if *value & MULTI_BLOCK == 0 => {
+                    if let Some(out) = earlier.as_deref_mut() {
+                        out.push(*value);
+                    }
+                    let idx = u32::try_from(self.multi.len()).unwrap_or(u32::MAX) & !MULTI_BLOCK;
+                    self.multi.push(vec![*value, record]);
+                    *value = MULTI_BLOCK | idx;
+                    true
+                }
+                Some(value) => match self.multi.get_mut((*value & !MULTI_BLOCK) as usize) {
+                    Some(members) if members.len() < cap => {
+                        if let Some(out) = earlier.as_deref_mut() {
+                            out.extend_from_slice(members);
+                        }
+                        members.push(record);
+                        true
+                    }
+                    _ => false,
+                },
+            };
+            if !admitted {
+                self.overflow += 1;
+            }
+        }
+    }
+
+    fn members(&self, key: u64) -> &[u32] {
+        self.blocks
+            .get(&key)
+            .map_or(&[][..], |value| self.slice(value))
+    }
+}
+
+impl BlockIndex {
+    /// An empty index for the settings' rules.
+    pub fn new(settings: &Settings) -> BlockIndex {
+        BlockIndex {
+            rules: vec![RuleBlocks::default(); settings.blocking_rules.len()],
+            keys_buffer: Vec::new(),
         }
     }
 
@@ -81,44 +145,48 @@ impl BlockIndex {
     ) {
         let mut keys = std::mem::take(&mut self.keys_buffer);
         let cap = settings.limits.block_records_max as usize;
-        for (rule_idx, rule) in settings.blocking_rules.iter().enumerate() {
+        for (rule_idx, (rule, blocks)) in settings
+            .blocking_rules
+            .iter()
+            .zip(&mut self.rules)
+            .enumerate()
+        {
             store.blocking_keys(rule_idx, &rule.parts, record, &mut keys);
-            let Some(blocks) = self.blocks.get_mut(rule_idx) else {
-                continue;
-            };
-            for key in &keys {
-                let admitted = match blocks.get_mut(key) {
-                    None => {
-                        blocks.insert(*key, record);
-                        true
-                    }
-                    Some(value) if *value & MULTI_BLOCK == 0 => {
-                        if let Some(out) = earlier.as_deref_mut() {
-                            out.push(*value);
-                        }
-                        let idx =
-                            u32::try_from(self.multi.len()).unwrap_or(u32::MAX) & !MULTI_BLOCK;
-                        self.multi.push(vec![*value, record]);
-                        *value = MULTI_BLOCK | idx;
-                        true
-                    }
-                    Some(value) => match self.multi.get_mut((*value & !MULTI_BLOCK) as usize) {
-                        Some(members) if members.len() < cap => {
-                            if let Some(out) = earlier.as_deref_mut() {
-                                out.extend_from_slice(members);
-                            }
-                            members.push(record);
-                            true
-                        }
-                        _ => false,
-                    },
-                };
-                if !admitted && let Some(count) = self.overflow.get_mut(rule_idx) {
-                    *count += 1;
-                }
-            }
+            blocks.insert(&keys, record, cap, earlier.as_deref_mut());
         }
         self.keys_buffer = keys;
+    }
+
+    /// Add the records `range` (the next ones, in order), each rule on its
+    /// own thread, and return per rule and record the records already in
+    /// the blocks it was admitted to: (offsets, one more than records; flat list).
+    /// The same blocks and lists as inserting them one by one, whatever the
+    /// number of threads.
+    pub(crate) fn insert_range_collecting(
+        &mut self,
+        settings: &Settings,
+        store: &RecordStore,
+        range: std::ops::Range<u32>,
+    ) -> Vec<(Vec<u32>, Vec<u32>)> {
+        use rayon::prelude::*;
+        let cap = settings.limits.block_records_max as usize;
+        self.rules
+            .par_iter_mut()
+            .zip(settings.blocking_rules.par_iter())
+            .enumerate()
+            .map(|(rule_idx, (blocks, rule))| {
+                let mut keys = Vec::with_capacity(16);
+                let mut offsets = Vec::with_capacity(range.len() + 1);
+                let mut others = Vec::with_capacity(range.len());
+                offsets.push(0);
+                for record in range.clone() {
+                    store.blocking_keys(rule_idx, &rule.parts, record, &mut keys);
+                    blocks.insert(&keys, record, cap, Some(&mut others));
+                    offsets.push(u32::try_from(others.len()).unwrap_or(u32::MAX));
+                }
+                (offsets, others)
+            })
+            .collect()
     }
 
     /// Earlier records (index below `record`) sharing an admitted key with
@@ -146,16 +214,12 @@ impl BlockIndex {
         keys: &mut Vec<u64>,
     ) {
         out.clear();
-        for (rule_idx, rule) in settings.blocking_rules.iter().enumerate() {
+        for (rule_idx, (rule, blocks)) in
+            settings.blocking_rules.iter().zip(&self.rules).enumerate()
+        {
             store.blocking_keys(rule_idx, &rule.parts, record, keys);
-            let Some(blocks) = self.blocks.get(rule_idx) else {
-                continue;
-            };
             for key in keys.iter() {
-                let Some(value) = blocks.get(key) else {
-                    continue;
-                };
-                let members = self.slice(value);
+                let members = blocks.members(*key);
                 if let Ok(position) = members.binary_search(&record) {
                     out.extend_from_slice(members.get(..position).unwrap_or_default());
                 }
@@ -166,25 +230,50 @@ impl BlockIndex {
         out.retain(|other| scope.allows(store, *other, record));
     }
 
+    /// True when blocking makes `left` and `right` candidates of each other
+    /// (they share a key under some rule and both were admitted to its block),
+    /// in scope: what blocking recall counts.
+    pub fn blocked_together(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        scope: LinkScope,
+        left: u32,
+        right: u32,
+    ) -> bool {
+        if !scope.allows(store, left, right) {
+            return false;
+        }
+        let mut keys = Vec::with_capacity(16);
+        settings
+            .blocking_rules
+            .iter()
+            .zip(&self.rules)
+            .enumerate()
+            .any(|(rule_idx, (rule, blocks))| {
+                store.blocking_keys(rule_idx, &rule.parts, left, &mut keys);
+                keys.iter().any(|key| {
+                    let members = blocks.members(*key);
+                    members.binary_search(&left).is_ok() && members.binary_search(&right).is_ok()
+                })
+            })
+    }
+
     /// Records admitted under one rule's key.
     pub(crate) fn members(&self, rule_idx: usize, key: u64) -> &[u32] {
-        match self
-            .blocks
+        self.rules
             .get(rule_idx)
-            .and_then(|blocks| blocks.get(&key))
-        {
-            Some(value) => self.slice(value),
-            None => &[],
-        }
+            .map_or(&[][..], |blocks| blocks.members(key))
     }
 
     /// Pairs one rule generates (before scope filtering).
     pub(crate) fn rule_pair_count(&self, rule_idx: usize) -> usize {
-        self.blocks.get(rule_idx).map_or(0, |blocks| {
+        self.rules.get(rule_idx).map_or(0, |blocks| {
             blocks
-                .values()
-                .map(|value| {
-                    let n = self.slice(value).len();
+                .multi
+                .iter()
+                .map(|members| {
+                    let n = members.len();
                     n * n.saturating_sub(1) / 2
                 })
                 .sum()
@@ -193,17 +282,18 @@ impl BlockIndex {
 
     /// Visit every pair one rule generates, blocks in key order for determinism.
     pub(crate) fn for_each_rule_pair(&self, rule_idx: usize, mut visit: impl FnMut(u32, u32)) {
-        let Some(blocks) = self.blocks.get(rule_idx) else {
+        let Some(blocks) = self.rules.get(rule_idx) else {
             return;
         };
         let mut multi_keys: Vec<(u64, u32)> = blocks
+            .blocks
             .iter()
             .filter(|(_, value)| **value & MULTI_BLOCK != 0)
             .map(|(k, v)| (*k, *v))
             .collect();
         multi_keys.sort_unstable();
         for (_, value) in &multi_keys {
-            let members = self.slice(value);
+            let members = blocks.slice(value);
             for (position, right) in members.iter().enumerate() {
                 for left in members.get(..position).unwrap_or_default() {
                     visit(*left, *right);
@@ -218,15 +308,8 @@ impl BlockIndex {
             rules: settings
                 .blocking_rules
                 .iter()
-                .enumerate()
-                .map(|(idx, rule)| {
-                    let keys = self.blocks.get(idx).map_or(0, FxHashMap::len);
-                    (
-                        rule.name.clone(),
-                        keys,
-                        self.overflow.get(idx).copied().unwrap_or(0),
-                    )
-                })
+                .zip(&self.rules)
+                .map(|(rule, blocks)| (rule.name.clone(), blocks.blocks.len(), blocks.overflow))
                 .collect(),
         }
     }
@@ -395,32 +478,110 @@ impl LinkageIndex {
     /// Prepare and block mentions without scoring them (no model yet): the
     /// first step of [`LinkageIndex::train_and_link`]. Mentions may be a
     /// slice or a stream (each is dropped once prepared).
-    pub fn prepare<M: std::borrow::Borrow<MentionInput>>(
+    pub fn prepare<M: std::borrow::Borrow<MentionInput> + Sync>(
         settings: Settings,
         scope: LinkScope,
         mentions: impl IntoIterator<Item = M>,
     ) -> Result<LinkageIndex, LinkageError> {
+        LinkageIndex::prepare_in_chunks(settings, scope, mentions, PREPARE_CHUNK)
+    }
+
+    /// [`LinkageIndex::prepare`], reading `chunk` mentions at a time.
+    fn prepare_in_chunks<M: std::borrow::Borrow<MentionInput> + Sync>(
+        settings: Settings,
+        scope: LinkScope,
+        mentions: impl IntoIterator<Item = M>,
+        chunk: usize,
+    ) -> Result<LinkageIndex, LinkageError> {
         let mut index = LinkageIndex::new(settings, Model::default(), scope);
         let mut lists = CandidateLists::default();
-        let mut earlier = Vec::new();
-        for mention in mentions {
-            earlier.clear();
-            let record = index.push_record_collecting(mention.borrow(), Some(&mut earlier))?;
-            earlier.sort_unstable();
-            earlier.dedup();
-            earlier.retain(|other| scope.allows(&index.store, *other, record));
-            lists.offsets.push(lists.others.len());
-            lists.others.extend_from_slice(&earlier);
+        let mut mentions = mentions.into_iter();
+        loop {
+            let chunk: Vec<M> = mentions.by_ref().take(chunk.max(1)).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            index.push_chunk(&chunk, &mut lists)?;
         }
         lists.offsets.push(lists.others.len());
         index.prepared = Some(lists);
         Ok(index)
     }
 
+    /// Append a chunk of mentions, in order, as [`LinkageIndex::prepare`]
+    /// does one by one: values prepared per column and blocks filled per
+    /// rule on all cores, then each record's earlier candidates (sorted,
+    /// deduplicated, in scope) appended to `lists`.
+    fn push_chunk<M: std::borrow::Borrow<MentionInput> + Sync>(
+        &mut self,
+        chunk: &[M],
+        lists: &mut CandidateLists,
+    ) -> Result<(), LinkageError> {
+        use rayon::prelude::*;
+        let first = self.store.len();
+        if first + chunk.len() > RECORDS_MAX {
+            return Err(LinkageError::TooManyRecords);
+        }
+        self.record_by_key.reserve(chunk.len());
+        for (offset, mention) in chunk.iter().enumerate() {
+            let key = &mention.borrow().key;
+            if self.record_by_key.contains_key(key) {
+                return Err(LinkageError::DuplicateKey(key.clone()));
+            }
+            let record = u32::try_from(first + offset).map_err(|_| LinkageError::TooManyRecords)?;
+            self.record_by_key.insert(key.clone(), record);
+        }
+        self.store.push_many(&self.settings, chunk);
+        self.cluster_edges.resize_with(self.store.len(), Vec::new);
+        let range = u32::try_from(first).unwrap_or(u32::MAX)
+            ..u32::try_from(self.store.len()).unwrap_or(u32::MAX);
+        let per_rule =
+            self.blocks
+                .insert_range_collecting(&self.settings, &self.store, range.clone());
+        // Merge the rules' lists record by record, in parallel over slices of records.
+        let (store, scope) = (&self.store, self.scope);
+        let records: Vec<u32> = range.collect();
+        let merged: Vec<(Vec<usize>, Vec<u32>)> = records
+            .par_chunks(MERGE_SLICE)
+            .map(|slice| {
+                let mut lengths = Vec::with_capacity(slice.len());
+                let mut others = Vec::new();
+                let mut earlier = Vec::new();
+                for record in slice {
+                    earlier.clear();
+                    let at = (*record as usize) - first;
+                    for (offsets, list) in &per_rule {
+                        let (Some(from), Some(to)) = (offsets.get(at), offsets.get(at + 1)) else {
+                            continue;
+                        };
+                        earlier.extend_from_slice(
+                            list.get(*from as usize..*to as usize).unwrap_or_default(),
+                        );
+                    }
+                    earlier.sort_unstable();
+                    earlier.dedup();
+                    earlier.retain(|other| scope.allows(store, *other, *record));
+                    lengths.push(earlier.len());
+                    others.extend_from_slice(&earlier);
+                }
+                (lengths, others)
+            })
+            .collect();
+        for (lengths, others) in merged {
+            let mut at = lists.others.len();
+            for length in lengths {
+                lists.offsets.push(at);
+                at += length;
+            }
+            lists.others.extend_from_slice(&others);
+        }
+        Ok(())
+    }
+
     /// Train a model on these mentions (seeded `rng`), freeze it, and link
     /// them all: the batch run when no model exists yet. Mentions may be a
     /// slice or a stream.
-    pub fn train_and_link<R: rand::Rng, M: std::borrow::Borrow<MentionInput>>(
+    pub fn train_and_link<R: rand::Rng, M: std::borrow::Borrow<MentionInput> + Sync>(
         settings: Settings,
         scope: LinkScope,
         mentions: impl IntoIterator<Item = M>,
@@ -893,6 +1054,71 @@ impl LinkageIndex {
             .enumerate()
             .map(|(idx, m)| (*m, idx))
             .collect();
+        for member in members {
+            self.conflicts.remove(member);
+        }
+        // A record whose automatic links lead, about equally strongly, to two
+        // clusters that refuse to merge (a mention without a date of birth,
+        // like both a parent and a child of one name) cannot say which
+        // person it is: its automatic links are set aside and it stays on
+        // its own. Repeated until no new such record appears.
+        let mut ambiguous = vec![false; members.len()];
+        let (mut parent, mut conflicts);
+        let mut rounds = 0;
+        loop {
+            let (round_parent, round_conflicts, newly) =
+                self.union_edges(members, &local, &edges, &ambiguous);
+            parent = round_parent;
+            conflicts = round_conflicts;
+            rounds += 1;
+            if newly.is_empty() || rounds > AMBIGUITY_ROUNDS_MAX {
+                break;
+            }
+            for idx in newly {
+                if let Some(flag) = ambiguous.get_mut(idx) {
+                    *flag = true;
+                }
+            }
+        }
+        for conflict in conflicts {
+            self.conflicts
+                .entry(conflict.left)
+                .or_default()
+                .push(conflict);
+        }
+        let mut infos_members: Vec<Vec<u32>> = vec![Vec::new(); members.len()];
+        for (idx, member) in members.iter().enumerate() {
+            let root = find_root(&mut parent, idx);
+            if let Some(list) = infos_members.get_mut(root) {
+                list.push(*member);
+            }
+        }
+        for (idx, member) in members.iter().enumerate() {
+            let root = find_root(&mut parent, idx);
+            let person = infos_members
+                .get(root)
+                .and_then(|m| m.iter().min().copied())
+                .unwrap_or(*member);
+            if let Some(slot) = self.person_of.get_mut(*member as usize)
+                && *slot != person
+            {
+                *slot = person;
+                self.moved.push(*member);
+            }
+        }
+    }
+
+    /// One pass of constrained union over a component's sorted edges,
+    /// skipping the automatic edges of records marked `ambiguous`. Returns
+    /// the union-find parents, the refused merges, and the records newly
+    /// found ambiguous (local indices).
+    fn union_edges(
+        &self,
+        members: &[u32],
+        local: &FxHashMap<u32, usize>,
+        edges: &[Link],
+        ambiguous: &[bool],
+    ) -> (Vec<usize>, Vec<Conflict>, Vec<usize>) {
         let mut parent: Vec<usize> = (0..members.len()).collect();
         let mut infos: Vec<ClusterInfo> = members
             .iter()
@@ -905,14 +1131,20 @@ impl LinkageIndex {
                 }
             })
             .collect();
-        for member in members {
-            self.conflicts.remove(member);
-        }
+        let mut conflicts = Vec::new();
+        // Weight of the strongest automatic edge that joined each record.
+        let mut joined_by: Vec<Option<f64>> = vec![None; members.len()];
+        let mut newly = Vec::new();
         let merge_weight = weight_from_probability(self.settings.thresholds.merge_probability);
-        for edge in &edges {
+        for edge in edges {
             let (Some(a), Some(b)) = (local.get(&edge.left), local.get(&edge.right)) else {
                 continue;
             };
+            let auto = edge.kind == LinkKind::Auto;
+            let is_ambiguous = |idx: &usize| ambiguous.get(*idx).copied().unwrap_or(false);
+            if auto && (is_ambiguous(a) || is_ambiguous(b)) {
+                continue;
+            }
             let (root_a, root_b) = (find_root(&mut parent, *a), find_root(&mut parent, *b));
             if root_a == root_b {
                 continue;
@@ -931,18 +1163,35 @@ impl LinkageIndex {
                 None
             };
             if let Some(rule) = refused {
-                self.conflicts.entry(edge.left).or_default().push(Conflict {
+                conflicts.push(Conflict {
                     left: edge.left,
                     right: edge.right,
                     rule,
                 });
                 continue;
             }
-            if edge.kind == LinkKind::Auto
+            if auto
                 && info_a.members.len() + info_b.members.len() > 2
                 && self.average_weight(info_a, info_b) < merge_weight
             {
+                for end in [*a, *b] {
+                    let joined = joined_by.get(end).copied().flatten();
+                    if joined.is_some_and(|w| w - edge.match_weight <= AMBIGUITY_MARGIN)
+                        && !newly.contains(&end)
+                    {
+                        newly.push(end);
+                    }
+                }
                 continue;
+            }
+            if auto {
+                for end in [*a, *b] {
+                    if let Some(slot) = joined_by.get_mut(end)
+                        && slot.is_none()
+                    {
+                        *slot = Some(edge.match_weight);
+                    }
+                }
             }
             let taken_b = std::mem::take(&mut infos[root_b]);
             let info_a = &mut infos[root_a];
@@ -955,19 +1204,7 @@ impl LinkageIndex {
             info_a.source_ids.dedup();
             parent[root_b] = root_a;
         }
-        for (idx, member) in members.iter().enumerate() {
-            let root = find_root(&mut parent, idx);
-            let person = infos
-                .get(root)
-                .and_then(|i| i.members.iter().min().copied())
-                .unwrap_or(*member);
-            if let Some(slot) = self.person_of.get_mut(*member as usize)
-                && *slot != person
-            {
-                *slot = person;
-                self.moved.push(*member);
-            }
-        }
+        (parent, conflicts, newly)
     }
 
     fn human_non_match_between(&self, a: &ClusterInfo, b: &ClusterInfo) -> bool {
@@ -1161,6 +1398,13 @@ impl LinkageIndex {
         self.candidate_pairs
     }
 
+    /// True when blocking made these two records candidates of each other
+    /// (for blocking recall over true pairs, without listing candidates).
+    pub fn blocked_together(&self, left: u32, right: u32) -> bool {
+        self.blocks
+            .blocked_together(&self.settings, &self.store, self.scope, left, right)
+    }
+
     /// Candidates of a record among earlier records (for evaluation of blocking recall).
     pub fn candidates_of(&self, record: u32) -> Vec<u32> {
         let mut out = Vec::new();
@@ -1199,4 +1443,113 @@ fn source_ids_conflict(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
             .collect();
         !ids_b.is_empty() && !ids_a.clone().any(|id| ids_b.contains(&id))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Synthetic mentions with many shared names, dates and postcodes, so
+    /// blocks hold several records and some overflow.
+    fn mentions(n: usize) -> Vec<MentionInput> {
+        let given = ["Amelia", "Oliver", "Isla", "Jack", "Mia", "Noah", "Ava"];
+        let family = ["Smith", "Jones", "Taylor", "Brown", "Khan"];
+        (0..n)
+            .map(|i| {
+                let mut mention = MentionInput::new(format!("m{i}"))
+                    .with("given_names", given[i % given.len()])
+                    .with("family_name", family[(i / 3) % family.len()])
+                    .with("dob", format!("20{:02}-0{}-1{}", i % 23, 1 + i % 9, i % 10))
+                    .with("postcode", format!("LS{} {}AB", i % 17, i % 9));
+                if i % 4 == 0 {
+                    mention = mention.with("nhs_number", "9434765919");
+                }
+                mention
+            })
+            .collect()
+    }
+
+    /// Reading a batch in chunks of any size (and merging the rules' lists
+    /// in slices) gives the same records, blocks and candidate lists as
+    /// adding the mentions one by one.
+    #[test]
+    fn chunked_prepare_equals_one_by_one() {
+        let settings = Settings::uk_persons().unwrap_or_else(|e| panic!("{e}"));
+        let input = mentions(2 * MERGE_SLICE + 123);
+        let mut one_by_one =
+            LinkageIndex::new(settings.clone(), Model::default(), LinkScope::Dedupe);
+        let mut expected = CandidateLists::default();
+        for mention in &input {
+            let mut earlier = Vec::new();
+            let record = one_by_one
+                .push_record_collecting(mention, Some(&mut earlier))
+                .unwrap_or_else(|e| panic!("{e}"));
+            earlier.sort_unstable();
+            earlier.dedup();
+            earlier.retain(|other| LinkScope::Dedupe.allows(&one_by_one.store, *other, record));
+            expected.offsets.push(expected.others.len());
+            expected.others.extend_from_slice(&earlier);
+        }
+        expected.offsets.push(expected.others.len());
+        assert!(expected.others.len() > input.len());
+        for chunk in [1, 7, 1000, PREPARE_CHUNK] {
+            let mut index =
+                LinkageIndex::prepare_in_chunks(settings.clone(), LinkScope::Dedupe, &input, chunk)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            let lists = index.prepared.take().unwrap_or_default();
+            assert_eq!(lists.offsets, expected.offsets, "chunk {chunk}");
+            assert_eq!(lists.others, expected.others, "chunk {chunk}");
+            assert_eq!(
+                index.blocking_stats(),
+                one_by_one.blocking_stats(),
+                "chunk {chunk}"
+            );
+            for record in 0..input.len() as u32 {
+                for column in 0..settings.columns.len() {
+                    assert_eq!(
+                        index.store.normalised(column, record),
+                        one_by_one.store.normalised(column, record)
+                    );
+                }
+                assert_eq!(
+                    index.candidates_of(record),
+                    one_by_one.candidates_of(record)
+                );
+            }
+        }
+    }
+
+    /// Repeated mentions (one child's many records) are scored once per
+    /// pair of profiles: every link's weight is the pair's own score, to the bit.
+    #[test]
+    fn remembered_scores_equal_direct_scores() {
+        let settings = Settings::uk_persons().unwrap_or_else(|e| panic!("{e}"));
+        let base = mentions(600);
+        let input: Vec<MentionInput> = (0..3)
+            .flat_map(|copy| {
+                base.iter().map(move |m| {
+                    let mut repeated = m.clone();
+                    repeated.key = format!("{}-{copy}", m.key);
+                    repeated
+                })
+            })
+            .collect();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+        let (index, _) =
+            LinkageIndex::train_and_link(settings, LinkScope::Dedupe, &input, &[], &mut rng)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let (_, shared) = index.store.comparison_profiles(&index.settings);
+        assert!(shared.iter().all(|s| *s));
+        assert!(!index.links().is_empty());
+        for link in index.links() {
+            let direct = index.model.pair_weight(
+                &index.settings,
+                &index.store,
+                &index.tf_cache,
+                link.left,
+                link.right,
+            );
+            assert_eq!(link.match_weight.to_bits(), direct.to_bits(), "{link:?}");
+        }
+    }
 }

@@ -4,8 +4,13 @@
 use rand::Rng;
 use rustc_hash::FxHashMap;
 
-use crate::settings::{EVIDENCE_GROUPS_MAX, LevelSpec, Settings};
+use crate::settings::{COMPARISONS_MAX, EVIDENCE_GROUPS_MAX, LevelSpec, Settings};
 use crate::store::{NULL_LEVEL, RecordStore};
+
+/// Pairs one parallel task compares or scores.
+const PAIRS_PER_TASK: usize = 1 << 14;
+/// Records whose candidates one parallel scoring task scores.
+const RECORDS_PER_TASK: usize = 1 << 12;
 
 /// Smallest probability used for m and u, so that no weight is infinite.
 const PROBABILITY_MIN: f64 = 1e-6;
@@ -114,20 +119,54 @@ pub struct Explanation {
     pub hard_rule: Option<crate::HardRule>,
 }
 
-/// What the evidence groups add: per group its strongest agreement (at most
-/// the group's cap, in log2 units times `unit`) and its strongest disagreement.
-fn group_weight(
-    settings: &Settings,
-    strongest: &[f64; EVIDENCE_GROUPS_MAX],
-    weakest: &[f64; EVIDENCE_GROUPS_MAX],
-    unit: f64,
-) -> f64 {
-    settings
-        .evidence_groups
-        .iter()
-        .zip(strongest.iter().zip(weakest))
-        .map(|(group, (best, worst))| best.min(group.weight_max * unit) + worst)
-        .sum()
+/// Per evidence group, the weights of its comparisons for one pair: the
+/// strongest agreement, the agreements' sum and the strongest disagreement.
+#[derive(Clone, Copy, Default)]
+struct GroupTally {
+    strongest: [f64; EVIDENCE_GROUPS_MAX],
+    agreeing: [f64; EVIDENCE_GROUPS_MAX],
+    weakest: [f64; EVIDENCE_GROUPS_MAX],
+}
+
+impl GroupTally {
+    #[inline]
+    fn add(&mut self, group: usize, weight: f64) {
+        if let (Some(best), Some(sum), Some(worst)) = (
+            self.strongest.get_mut(group),
+            self.agreeing.get_mut(group),
+            self.weakest.get_mut(group),
+        ) {
+            *best = best.max(weight);
+            *sum += weight.max(0.0);
+            *worst = worst.min(weight);
+        }
+    }
+
+    /// What the groups add: per group its strongest agreement, at most the
+    /// group's cap (in log2 units times `unit`), or, when the comparison of
+    /// its `when_unknown` is unknown for this pair, all its agreements
+    /// together, at most that larger cap; plus its strongest disagreement.
+    /// `level_of(idx)` is the pair's level of comparison `idx`.
+    fn total(&self, settings: &Settings, unit: f64, level_of: impl Fn(usize) -> u8 + Copy) -> f64 {
+        settings
+            .evidence_groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| {
+                let (best, sum, worst) = (
+                    self.strongest.get(g).copied().unwrap_or(0.0),
+                    self.agreeing.get(g).copied().unwrap_or(0.0),
+                    self.weakest.get(g).copied().unwrap_or(0.0),
+                );
+                let agreement = if group.unknown_for(level_of) {
+                    sum.min(group.cap(level_of) * unit)
+                } else {
+                    best.min(group.weight_max * unit)
+                };
+                agreement + worst
+            })
+            .sum()
+    }
 }
 
 /// Convert a match weight (log2 odds) to a probability.
@@ -171,8 +210,8 @@ impl Model {
         right: u32,
     ) -> f64 {
         let mut total = 0.0;
-        let mut strongest = [0.0_f64; EVIDENCE_GROUPS_MAX];
-        let mut weakest = [0.0_f64; EVIDENCE_GROUPS_MAX];
+        let mut groups = GroupTally::default();
+        let mut levels = [NULL_LEVEL; COMPARISONS_MAX];
         for (idx, (comparison, params)) in settings
             .comparisons
             .iter()
@@ -180,6 +219,9 @@ impl Model {
             .enumerate()
         {
             let level = store.comparison_level(comparison, left, right);
+            if let Some(slot) = levels.get_mut(idx) {
+                *slot = level;
+            }
             let weight = self.level_weight(
                 params,
                 tf_cache.get(idx),
@@ -189,14 +231,12 @@ impl Model {
                 left,
             );
             match comparison.evidence_group {
-                Some(g) if g < EVIDENCE_GROUPS_MAX => {
-                    strongest[g] = strongest[g].max(weight);
-                    weakest[g] = weakest[g].min(weight);
-                }
+                Some(g) if g < EVIDENCE_GROUPS_MAX => groups.add(g, weight),
                 _ => total += weight,
             }
         }
-        total + group_weight(settings, &strongest, &weakest, 1.0)
+        let level_of = |idx: usize| levels.get(idx).copied().unwrap_or(NULL_LEVEL);
+        total + groups.total(settings, 1.0, level_of)
     }
 
     fn level_weight(
@@ -244,6 +284,7 @@ impl Model {
         let mut strongest: [Option<(f64, usize)>; EVIDENCE_GROUPS_MAX] =
             [None; EVIDENCE_GROUPS_MAX];
         let mut weakest: [Option<(f64, usize)>; EVIDENCE_GROUPS_MAX] = [None; EVIDENCE_GROUPS_MAX];
+        let mut levels = [NULL_LEVEL; COMPARISONS_MAX];
         for (idx, (comparison, params)) in settings
             .comparisons
             .iter()
@@ -251,6 +292,9 @@ impl Model {
             .enumerate()
         {
             let level = store.comparison_level(comparison, left, right);
+            if let Some(slot) = levels.get_mut(idx) {
+                *slot = level;
+            }
             let weight = self.level_weight(
                 params,
                 tf_cache.get(idx),
@@ -289,7 +333,10 @@ impl Model {
         }
         // Within an evidence group only the strongest agreement (at most the
         // group's cap) and the strongest disagreement count; the others are
-        // shown at zero with the reason.
+        // shown at zero with the reason. When the group's `when_unknown`
+        // comparison is unknown, every agreement counts up to the larger cap.
+        let level_of = |c: usize| levels.get(c).copied().unwrap_or(NULL_LEVEL);
+        let mut budgets: [Option<f64>; EVIDENCE_GROUPS_MAX] = [None; EVIDENCE_GROUPS_MAX];
         for (idx, comparison) in settings.comparisons.iter().enumerate() {
             let (Some(group), Some(field)) = (
                 comparison
@@ -301,6 +348,30 @@ impl Model {
             };
             let (group_idx, group) = group;
             if field.weight == 0.0 {
+                continue;
+            }
+            if field.weight > 0.0 && group.unknown_for(level_of) {
+                // All agreements count, in field order, until the larger cap is reached.
+                let budget = budgets.get_mut(group_idx).map_or(0.0, |b| {
+                    let left = *b.get_or_insert_with(|| group.cap(level_of));
+                    let taken = field.weight.min(left);
+                    *b = Some(left - taken);
+                    taken
+                });
+                if budget < field.weight {
+                    field.level = format!(
+                        "{}; capped as {} evidence ({} unknown)",
+                        field.level,
+                        group.name,
+                        group
+                            .when_unknown
+                            .as_ref()
+                            .and_then(|u| settings.comparisons.get(u.comparison))
+                            .map_or("", |c| c.name.as_str())
+                    );
+                    field.weight = budget;
+                }
+                field.bayes_factor = field.weight.exp2();
                 continue;
             }
             let counted = if field.weight > 0.0 {
@@ -656,7 +727,8 @@ fn candidate_lists(
     lists
 }
 
-/// Field weights of every candidate pair, on two threads.
+/// Field weights of every candidate pair, on all cores (the same whatever
+/// the number of threads).
 pub(crate) fn score_candidate_lists(
     model: &Model,
     settings: &Settings,
@@ -664,32 +736,70 @@ pub(crate) fn score_candidate_lists(
     tf_cache: &[Vec<f64>],
     lists: CandidateLists,
 ) -> CandidateScores {
+    use rayon::prelude::*;
     let n_records = lists.offsets.len().saturating_sub(1);
+    let candidates_of = |record: usize| -> &[u32] {
+        let from = lists.offsets.get(record).copied().unwrap_or(0);
+        let to = lists.offsets.get(record + 1).copied().unwrap_or(from);
+        lists.others.get(from..to).unwrap_or_default()
+    };
+    // Records that repeat one mention (a child's many records) share a
+    // comparison profile and score alike: a pair of profiles is scored once.
+    let (profiles, shared) = store.comparison_profiles(settings);
+    let memo_key = |other: u32, record: u32| -> Option<u64> {
+        let (p_other, p_record) = (
+            *profiles.get(other as usize)?,
+            *profiles.get(record as usize)?,
+        );
+        let repeats = shared.get(p_other as usize).copied().unwrap_or(false)
+            || shared.get(p_record as usize).copied().unwrap_or(false);
+        repeats.then_some((u64::from(p_other) << 32) | u64::from(p_record))
+    };
+    let mut slots: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut representatives: Vec<(u32, u32)> = Vec::new();
+    if shared.iter().any(|s| *s) {
+        for record in 0..n_records {
+            for other in candidates_of(record) {
+                if let Some(key) = memo_key(*other, record as u32) {
+                    slots.entry(key).or_insert_with(|| {
+                        representatives.push((*other, record as u32));
+                        u32::try_from(representatives.len() - 1).unwrap_or(u32::MAX)
+                    });
+                }
+            }
+        }
+    }
+    let memo: Vec<f64> = representatives
+        .par_iter()
+        .with_min_len(PAIRS_PER_TASK)
+        .map(|(other, record)| model.field_weight(settings, store, tf_cache, *other, *record))
+        .collect();
     let score_range = |range: std::ops::Range<usize>| -> Vec<f64> {
         let start = lists.offsets.get(range.start).copied().unwrap_or(0);
         let end = lists.offsets.get(range.end).copied().unwrap_or(start);
         let mut weights = Vec::with_capacity(end.saturating_sub(start));
         for record in range {
-            let from = lists.offsets.get(record).copied().unwrap_or(0);
-            let to = lists.offsets.get(record + 1).copied().unwrap_or(from);
-            for other in lists.others.get(from..to).unwrap_or_default() {
-                weights.push(model.field_weight(settings, store, tf_cache, *other, record as u32));
+            for other in candidates_of(record) {
+                let remembered = memo_key(*other, record as u32)
+                    .and_then(|key| slots.get(&key))
+                    .and_then(|slot| memo.get(*slot as usize));
+                weights.push(match remembered {
+                    Some(weight) => *weight,
+                    None => model.field_weight(settings, store, tf_cache, *other, record as u32),
+                });
             }
         }
         weights
     };
-    let split = n_records / 2;
-    let (mut field_weights, second) = std::thread::scope(|threads| {
-        let second = threads.spawn(|| score_range(split..n_records));
-        let first = score_range(0..split);
-        (
-            first,
-            second
-                .join()
-                .unwrap_or_else(|_| score_range(split..n_records)),
-        )
-    });
-    field_weights.extend(second);
+    let ranges: Vec<std::ops::Range<usize>> = (0..n_records)
+        .step_by(RECORDS_PER_TASK)
+        .map(|start| start..(start + RECORDS_PER_TASK).min(n_records))
+        .collect();
+    let parts: Vec<Vec<f64>> = ranges.into_par_iter().map(score_range).collect();
+    let mut field_weights = Vec::with_capacity(lists.others.len());
+    for part in parts {
+        field_weights.extend_from_slice(&part);
+    }
     CandidateScores {
         offsets: lists.offsets,
         others: lists.others,
@@ -817,8 +927,9 @@ fn session_patterns<R: Rng>(
     } else {
         1.0
     };
-    let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut levels = vec![0u8; settings.comparisons.len()];
+    // The pairs are drawn first, in block order (the RNG's draws do not
+    // depend on threads), then compared on all cores.
+    let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(n_pairs.min(settings.limits.em_pairs_max));
     blocking.for_each_rule_pair(rule_idx, |left, right| {
         if !scope.allows(store, left, right) {
             return;
@@ -826,12 +937,29 @@ fn session_patterns<R: Rng>(
         if keep_probability < 1.0 && rng.random::<f64>() >= keep_probability {
             return;
         }
-        for (idx, comparison) in settings.comparisons.iter().enumerate() {
-            levels[idx] = store.comparison_level(comparison, left, right);
-        }
-        *counts.entry(pack_levels(&levels)).or_default() += 1;
+        pairs.push((left, right));
     });
-    let mut patterns: Vec<(u64, u32)> = counts.into_iter().collect();
+    use rayon::prelude::*;
+    let mut counts: FxHashMap<u64, u32> = pairs
+        .par_chunks(PAIRS_PER_TASK)
+        .map(|chunk| {
+            let mut counts: FxHashMap<u64, u32> = FxHashMap::default();
+            let mut levels = vec![0u8; settings.comparisons.len()];
+            for (left, right) in chunk {
+                for (slot, comparison) in levels.iter_mut().zip(&settings.comparisons) {
+                    *slot = store.comparison_level(comparison, *left, *right);
+                }
+                *counts.entry(pack_levels(&levels)).or_default() += 1;
+            }
+            counts
+        })
+        .reduce(FxHashMap::default, |mut total, part| {
+            for (pattern, count) in part {
+                *total.entry(pattern).or_default() += count;
+            }
+            total
+        });
+    let mut patterns: Vec<(u64, u32)> = counts.drain().collect();
     patterns.sort_unstable();
     patterns
 }
@@ -859,8 +987,7 @@ pub(crate) fn run_em(
         let mut matched_total = 0.0;
         for (pattern, count) in patterns {
             let mut log_odds = (lambda / (1.0 - lambda)).ln();
-            let mut strongest = [0.0_f64; EVIDENCE_GROUPS_MAX];
-            let mut weakest = [0.0_f64; EVIDENCE_GROUPS_MAX];
+            let mut groups = GroupTally::default();
             for (idx, params) in comparisons.iter().enumerate() {
                 if held_out.get(idx).copied().unwrap_or(true) {
                     continue;
@@ -877,14 +1004,13 @@ pub(crate) fn run_em(
                 };
                 let contribution = (mv / uv).ln();
                 match settings.comparisons.get(idx).and_then(|c| c.evidence_group) {
-                    Some(g) if g < EVIDENCE_GROUPS_MAX => {
-                        strongest[g] = strongest[g].max(contribution);
-                        weakest[g] = weakest[g].min(contribution);
-                    }
+                    Some(g) if g < EVIDENCE_GROUPS_MAX => groups.add(g, contribution),
                     _ => log_odds += contribution,
                 }
             }
-            log_odds += group_weight(settings, &strongest, &weakest, std::f64::consts::LN_2);
+            log_odds += groups.total(settings, std::f64::consts::LN_2, |idx| {
+                unpack_level(*pattern, idx)
+            });
             let posterior = 1.0 / (1.0 + (-log_odds).exp());
             let weight = posterior * f64::from(*count);
             matched_total += weight;

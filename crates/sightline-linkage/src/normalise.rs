@@ -127,7 +127,7 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("james", &["jim", "jimmy", "jamie", "jimbo"]),
     ("jennifer", &["jen", "jenny", "jenni"]),
     ("john", &["jack", "johnny", "jon"]),
-    ("jonathan", &["jon", "jonny", "nathan"]),
+    ("jonathan", &["jon", "jonny", "johnny", "nathan"]),
     ("joseph", &["joe", "joey", "jo"]),
     ("joshua", &["josh"]),
     (
@@ -178,7 +178,35 @@ const NICKNAMES: &[(&str, &[&str])] = &[
         "william",
         &["bill", "billy", "will", "willie", "liam", "willy"],
     ),
-    ("zachary", &["zach", "zack"]),
+    ("zachary", &["zach", "zack", "zac"]),
+    // Further common diminutives, mostly of women's names and of names
+    // frequent in England and Wales since the 1990s.
+    ("steven", &["steve", "stevie"]),
+    ("archibald", &["archie"]),
+    ("oliver", &["ollie", "olly"]),
+    ("nathan", &["nate", "nat"]),
+    ("stephanie", &["steph"]),
+    ("natalie", &["nat"]),
+    ("natasha", &["tash", "tasha"]),
+    ("jessica", &["jess", "jessie"]),
+    ("amelia", &["millie", "mia"]),
+    ("isabelle", &["izzy", "bella", "issy"]),
+    ("olivia", &["liv", "livvy"]),
+    ("florence", &["flo", "florrie"]),
+    ("matilda", &["tilly", "tilda", "tillie"]),
+    ("evelyn", &["evie", "eve"]),
+    ("sophia", &["sophie"]),
+    ("kimberley", &["kim", "kimberly"]),
+    ("danielle", &["dani"]),
+    ("nicola", &["nicky", "nikki", "nic"]),
+    ("michelle", &["shell", "shelly"]),
+    ("joanne", &["jo"]),
+    ("joanna", &["jo"]),
+    ("alison", &["ali", "allie"]),
+    ("amanda", &["mandy"]),
+    ("hannah", &["hanna"]),
+    ("mohammed", &["mo", "mohammad", "muhammad"]),
+    ("muhammad", &["mo", "mohammed", "mohammad"]),
 ];
 
 /// Nickname groups of one name token: the indices of formal names it equals
@@ -531,6 +559,12 @@ mod tests {
         check("liz", "beth", true);
         check("bill", "robert", false);
         check("zebedee", "zebedee", false);
+        check("nicky", "nicola", true);
+        check("mo", "muhammad", true);
+        check("mohammed", "muhammad", true);
+        check("tilly", "matilda", true);
+        check("steve", "steven", true);
+        check("nicky", "natalie", false);
     }
 
     #[test]

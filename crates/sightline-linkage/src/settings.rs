@@ -142,6 +142,17 @@ struct EvidenceGroupToml {
     name: String,
     comparisons: Vec<String>,
     weight_max: f64,
+    #[serde(default)]
+    when_unknown: Option<WhenUnknownToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhenUnknownToml {
+    comparison: String,
+    weight_max: f64,
+    #[serde(default)]
+    levels: Vec<LevelSpec>,
 }
 
 /// Comparisons whose agreements are correlated evidence: a household shares
@@ -154,6 +165,46 @@ pub struct EvidenceGroup {
     pub name: String,
     /// Most match weight (log2) the group's agreements may add.
     pub weight_max: f64,
+    /// A larger cap for pairs where the comparison that tells look-alikes
+    /// apart (date of birth) is unknown: missing is not different.
+    pub when_unknown: Option<WhenUnknown>,
+}
+
+/// When one comparison is missing (or at one of the listed levels, e.g. a
+/// year-only date that agrees as far as it is known), all of an evidence
+/// group's agreements add up, to at most `weight_max`, instead of only its
+/// strongest, to the usual cap: household look-alikes
+/// (twins, a parent and child of one name) are told apart by that
+/// comparison, so without it the household evidence is all there is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WhenUnknown {
+    /// Index into [`Settings::comparisons`].
+    pub comparison: usize,
+    /// Level codes of that comparison that count as unknown; always
+    /// includes [`crate::store::NULL_LEVEL`] (missing on either side).
+    pub levels: Vec<u8>,
+    /// The group's cap (log2) for such pairs.
+    pub weight_max: f64,
+}
+
+impl EvidenceGroup {
+    /// True when the group's `when_unknown` applies to a pair whose level of
+    /// comparison `idx` is `level_of(idx)`.
+    #[inline]
+    pub(crate) fn unknown_for(&self, level_of: impl Fn(usize) -> u8) -> bool {
+        self.when_unknown
+            .as_ref()
+            .is_some_and(|unknown| unknown.levels.contains(&level_of(unknown.comparison)))
+    }
+
+    /// The cap on the group's agreements for such a pair.
+    #[inline]
+    pub(crate) fn cap(&self, level_of: impl Fn(usize) -> u8) -> f64 {
+        match &self.when_unknown {
+            Some(unknown) if self.unknown_for(level_of) => unknown.weight_max,
+            _ => self.weight_max,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -525,9 +576,14 @@ impl Settings {
                     group.name
                 )));
             }
+            let when_unknown = match &group.when_unknown {
+                None => None,
+                Some(unknown) => Some(resolve_when_unknown(&settings, &group.name, unknown)?),
+            };
             settings.evidence_groups.push(EvidenceGroup {
                 name: group.name.clone(),
                 weight_max: group.weight_max,
+                when_unknown,
             });
         }
         for rule in &raw.blocking_rules {
@@ -602,6 +658,59 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+fn resolve_when_unknown(
+    settings: &Settings,
+    group: &str,
+    raw: &WhenUnknownToml,
+) -> Result<WhenUnknown, LinkageError> {
+    let bad = |why: String| LinkageError::Settings(format!("evidence group {group:?}: {why}"));
+    let comparison = settings
+        .comparisons
+        .iter()
+        .position(|c| c.name == raw.comparison)
+        .ok_or_else(|| {
+            bad(format!(
+                "when_unknown names unknown comparison {:?}",
+                raw.comparison
+            ))
+        })?;
+    if settings
+        .comparisons
+        .get(comparison)
+        .and_then(|c| c.evidence_group)
+        .is_some()
+    {
+        return Err(bad(
+            "when_unknown needs a comparison outside every evidence group".into(),
+        ));
+    }
+    if !(raw.weight_max.is_finite() && raw.weight_max >= 0.0) {
+        return Err(bad("when_unknown weight_max is a finite weight >= 0".into()));
+    }
+    let mut levels = vec![crate::store::NULL_LEVEL];
+    let declared = settings
+        .comparisons
+        .get(comparison)
+        .map_or(&[][..], |c| c.levels.as_slice());
+    for spec in &raw.levels {
+        let position = declared
+            .iter()
+            .position(|level| &level.spec == spec)
+            .ok_or_else(|| {
+                bad(format!(
+                    "when_unknown level {spec:?} is not a level of {:?}",
+                    raw.comparison
+                ))
+            })?;
+        levels.push(u8::try_from(position).unwrap_or(crate::store::NULL_LEVEL));
+    }
+    Ok(WhenUnknown {
+        comparison,
+        levels,
+        weight_max: raw.weight_max,
+    })
 }
 
 fn check_level(spec: &LevelSpec, kind: ColumnKind, comparison: &str) -> Result<(), LinkageError> {

@@ -60,9 +60,20 @@ impl MentionInput {
     }
 
     fn value(&self, column: &str) -> Option<&str> {
+        self.value_from(column, &mut 0)
+    }
+
+    /// [`MentionInput::value`], looking first at position `*hint` (where the
+    /// column was in the previous mention: callers pass values in one order)
+    /// and leaving there the position it was found at.
+    fn value_from(&self, column: &str, hint: &mut usize) -> Option<&str> {
+        let at = match self.values.get(*hint) {
+            Some((name, _)) if name == column => *hint,
+            _ => self.values.iter().position(|(name, _)| name == column)?,
+        };
+        *hint = at;
         self.values
-            .iter()
-            .find(|(name, _)| name == column)
+            .get(at)
             .map(|(_, value)| value.trim())
             .filter(|value| !value.is_empty())
     }
@@ -351,6 +362,104 @@ impl RecordStore {
         self.keys.push(mention.key.clone());
         self.datasets.push(mention.dataset);
         record
+    }
+
+    /// Prepare and append many mentions (the same result as pushing them one
+    /// by one): each column interns and prepares its values on its own
+    /// thread, in record order, so ids do not depend on the number of threads.
+    pub fn push_many<M: std::borrow::Borrow<MentionInput> + Sync>(
+        &mut self,
+        settings: &Settings,
+        mentions: &[M],
+    ) {
+        use rayon::prelude::*;
+        let first = self.keys.len();
+        self.columns
+            .par_iter_mut()
+            .zip(settings.columns.par_iter())
+            .for_each(|(column, spec)| {
+                column.record_values.reserve(mentions.len());
+                let mut hint = 0;
+                for mention in mentions {
+                    column.push(mention.borrow().value_from(&spec.name, &mut hint));
+                }
+            });
+        let n_columns = self.columns.len();
+        self.rows.reserve(mentions.len() * n_columns);
+        for record in first..first + mentions.len() {
+            for column in &self.columns {
+                self.rows
+                    .push(column.record_values.get(record).copied().unwrap_or(NONE));
+            }
+        }
+        self.keys.reserve(mentions.len());
+        self.datasets.reserve(mentions.len());
+        for mention in mentions {
+            let mention = mention.borrow();
+            self.keys.push(mention.key.clone());
+            self.datasets.push(mention.dataset);
+        }
+    }
+
+    /// Per record, the id of its comparison profile (records with the same
+    /// value in every compared column share one, and score alike against any
+    /// record), and per profile whether more than one record has it.
+    pub(crate) fn comparison_profiles(&self, settings: &Settings) -> (Vec<u32>, Vec<bool>) {
+        let mut compared: Vec<usize> = settings
+            .comparisons
+            .iter()
+            .flat_map(|c| {
+                std::iter::once(c.column).chain(c.levels.iter().filter_map(|l| l.other_column))
+            })
+            .collect();
+        compared.sort_unstable();
+        compared.dedup();
+        let profile_of = |record: u32| compared.iter().map(move |c| self.value_id(*c, record));
+        let mut by_hash: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut collided: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+        let mut first_record: Vec<u32> = Vec::new();
+        let mut shared: Vec<bool> = Vec::new();
+        let mut profiles = Vec::with_capacity(self.len());
+        for record in 0..u32::try_from(self.len()).unwrap_or(u32::MAX) {
+            let mut hasher = FxHasher::default();
+            profile_of(record).for_each(|id| hasher.write_u32(id));
+            let hash = hasher.finish();
+            let holder = by_hash.get(&hash).copied();
+            let known = match holder {
+                Some(id)
+                    if first_record
+                        .get(id as usize)
+                        .is_some_and(|first| profile_of(*first).eq(profile_of(record))) =>
+                {
+                    Some(id)
+                }
+                Some(_) => collided
+                    .get(&profile_of(record).collect::<Vec<u32>>())
+                    .copied(),
+                None => None,
+            };
+            let id = match known {
+                Some(id) => {
+                    if let Some(flag) = shared.get_mut(id as usize) {
+                        *flag = true;
+                    }
+                    id
+                }
+                None => {
+                    let id = u32::try_from(first_record.len()).unwrap_or(u32::MAX);
+                    first_record.push(record);
+                    shared.push(false);
+                    if holder.is_some() {
+                        collided.insert(profile_of(record).collect(), id);
+                    } else {
+                        by_hash.insert(hash, id);
+                    }
+                    id
+                }
+            };
+            profiles.push(id);
+        }
+        (profiles, shared)
     }
 
     /// Remove the last record (used by searches, which prepare a query like a

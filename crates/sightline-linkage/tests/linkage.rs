@@ -836,6 +836,18 @@ fn household_look_alikes_table() {
             moved,
             true,
         ),
+        (
+            "one person: date of birth missing on one record (household evidence counts in full)",
+            household_member("a", "Rebecca", "1980-05-12", "female"),
+            household_member("b", "Rebecca", "", "female"),
+            true,
+        ),
+        (
+            "siblings, date of birth missing on one record",
+            household_member("a", "Amelia", "2010-01-02", "female"),
+            household_member("b", "Isla", "", "female"),
+            false,
+        ),
     ];
     for (case, left, right, same) in cases {
         let index = LinkageIndex::batch(
@@ -893,6 +905,50 @@ fn household_evidence_counts_once_in_the_explanation() {
     );
 }
 
+/// With the date of birth missing, every household agreement counts, up to
+/// the `when_unknown` cap, and the explanation says so.
+#[test]
+fn household_evidence_counts_in_full_when_the_date_of_birth_is_missing() {
+    let (settings, model) = frozen_uk_model();
+    let group = settings.evidence_groups[0].clone();
+    let cap = group.when_unknown.as_ref().unwrap().weight_max;
+    assert!(cap > group.weight_max);
+    let index = LinkageIndex::batch(
+        settings,
+        model,
+        LinkScope::Dedupe,
+        &[
+            household_member("a", "Rebecca", "1980-05-12", "female"),
+            household_member("b", "Rebecca", "", "female"),
+        ],
+        &[],
+    )
+    .unwrap();
+    let explanation = index.explain(0, 1).unwrap();
+    let household: Vec<_> = explanation
+        .fields
+        .iter()
+        .filter(|f| ["family_name", "postcode", "address"].contains(&f.field.as_str()))
+        .collect();
+    let counted: f64 = household.iter().map(|f| f.weight).sum();
+    assert!(
+        counted > group.weight_max && counted <= cap + 1e-9,
+        "{household:#?}"
+    );
+    assert!(
+        household.iter().all(|f| !f.level.contains("counted once")),
+        "{household:#?}"
+    );
+    let total: f64 =
+        explanation.prior_weight + explanation.fields.iter().map(|f| f.weight).sum::<f64>();
+    assert!((total - explanation.match_weight).abs() < 1e-9);
+    let scored = index.links().first().map(|l| l.match_weight);
+    assert!(
+        scored.is_some_and(|w| (w - explanation.match_weight).abs() < 1e-9),
+        "{scored:?} {explanation:#?}"
+    );
+}
+
 #[test]
 fn evidence_group_settings_are_checked() {
     let base = sightline_linkage::settings::UK_PERSONS_TOML;
@@ -913,6 +969,29 @@ fn evidence_group_settings_are_checked() {
             )
         })
         .unwrap();
+    let when_unknown = "when_unknown = { comparison = \"dob\", weight_max = 12.0 }";
+    assert!(base.contains(when_unknown));
+    for bad in [
+        "when_unknown = { comparison = \"dobb\", weight_max = 12.0 }",
+        "when_unknown = { comparison = \"postcode\", weight_max = 12.0 }",
+        "when_unknown = { comparison = \"dob\", weight_max = -2.0 }",
+        "when_unknown = { comparison = \"dob\", weight_max = 12.0, levels = [{ kind = \"postcode_sector\" }] }",
+    ] {
+        assert!(
+            Settings::from_toml(&base.replace(when_unknown, bad)).is_err(),
+            "{bad}"
+        );
+    }
+    let partial = Settings::from_toml(&base.replace(
+        when_unknown,
+        "when_unknown = { comparison = \"dob\", weight_max = 12.0, levels = [{ kind = \"date_partial_agree\" }] }",
+    ))
+    .unwrap();
+    let unknown = partial.evidence_groups[0].when_unknown.as_ref().unwrap();
+    assert_eq!(
+        unknown.levels,
+        vec![sightline_linkage::store::NULL_LEVEL, 2]
+    );
     let plain = Settings::from_toml(&without).unwrap();
     assert!(plain.evidence_groups.is_empty());
     assert!(plain.comparisons.iter().all(|c| c.evidence_group.is_none()));

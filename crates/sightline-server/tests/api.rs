@@ -1,4 +1,5 @@
-//! The HTTP API against the real server on a free port, with a fresh database.
+//! The HTTP API against the real server on a free port, with a fresh database,
+//! on every backend (SQLite, and PostgreSQL when it can run).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -6,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sightline_core::AgencyId;
 use sightline_server::ServerConfig;
-use sightline_testkit::server::TestServer;
+use sightline_testkit::TestDatabase;
+use sightline_testkit::server::{TestServer, sync};
 use std::sync::Arc;
 
 struct TestApp {
@@ -19,24 +21,23 @@ struct TestApp {
 }
 
 impl TestApp {
-    async fn spawn() -> TestApp {
-        Self::spawn_with(ServerConfig::default()).await
+    async fn spawn(db: TestDatabase) -> TestApp {
+        Self::spawn_with(db, ServerConfig::default()).await
     }
 
-    async fn spawn_with(config: ServerConfig) -> TestApp {
+    async fn spawn_with(db: TestDatabase, config: ServerConfig) -> TestApp {
         let mut tokens = Vec::new();
-        let server =
-            TestServer::start_configured(sightline_testkit::sqlite_database(), config, |store| {
-                for agency in ["st-annes-gp", "north-met-police"] {
-                    let agency = AgencyId::parse(agency).expect("agency");
-                    tokens.push(
-                        sightline_app::create_token(store, &agency, chrono::Utc::now())
-                            .expect("token")
-                            .secret,
-                    );
-                }
-            })
-            .await;
+        let server = TestServer::start_configured(db, config, |store| {
+            for agency in ["st-annes-gp", "north-met-police"] {
+                let agency = AgencyId::parse(agency).expect("agency");
+                tokens.push(
+                    sightline_app::create_token(store, &agency, chrono::Utc::now())
+                        .expect("token")
+                        .secret,
+                );
+            }
+        })
+        .await;
         let [gp_token, police_token] = <[String; 2]>::try_from(tokens).expect("two tokens");
         TestApp {
             base: server.base.clone(),
@@ -78,7 +79,7 @@ impl TestApp {
     }
 
     fn count(&self) -> u64 {
-        self.store.count_records().expect("count")
+        sync(|| self.store.count_records().expect("count"))
     }
 }
 
@@ -100,9 +101,8 @@ fn jsonl(records: &[Value]) -> String {
         .join("\n")
 }
 
-#[tokio::test]
-async fn health_and_openapi_need_no_token() {
-    let app = TestApp::spawn().await;
+async fn health_and_openapi_need_no_token(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let (status, body) = app.get(None, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
@@ -119,9 +119,8 @@ async fn health_and_openapi_need_no_token() {
     }
 }
 
-#[tokio::test]
-async fn every_records_route_needs_a_valid_token() {
-    let app = TestApp::spawn().await;
+async fn every_records_route_needs_a_valid_token(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let body = jsonl(&[gp_record("A", 1)]);
     for token in [None, Some("slt_not-a-real-token"), Some("garbage")] {
         let (status, error) = app.post(token, "application/x-ndjson", body.clone()).await;
@@ -139,9 +138,8 @@ async fn every_records_route_needs_a_valid_token() {
     assert_eq!(app.count(), 0);
 }
 
-#[tokio::test]
-async fn a_valid_batch_is_stored_once_and_versions_supersede() {
-    let app = TestApp::spawn().await;
+async fn a_valid_batch_is_stored_once_and_versions_supersede(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let body = jsonl(&[gp_record("A", 1), gp_record("B", 1)]);
     let (status, counts) = app
         .post(Some(&app.gp_token), "application/x-ndjson", body.clone())
@@ -175,11 +173,10 @@ async fn a_valid_batch_is_stored_once_and_versions_supersede() {
     assert_eq!(app.count(), 3);
 }
 
-#[tokio::test]
-async fn an_empty_batch_is_valid_and_stores_nothing() {
+async fn an_empty_batch_is_valid_and_stores_nothing(db: TestDatabase) {
     // The specification sets no lower bound on a batch: an agency with nothing
     // to send sends an empty array or an empty JSON Lines body.
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn(db).await;
     for (content_type, body) in [("application/json", "[]"), ("application/x-ndjson", "\n\n")] {
         let (status, counts) = app.post(Some(&app.gp_token), content_type, body).await;
         assert_eq!(status, StatusCode::OK, "{content_type}: {counts}");
@@ -191,9 +188,8 @@ async fn an_empty_batch_is_valid_and_stores_nothing() {
     assert_eq!(app.count(), 0);
 }
 
-#[tokio::test]
-async fn an_invalid_batch_gets_422_with_every_problem_and_stores_nothing() {
-    let app = TestApp::spawn().await;
+async fn an_invalid_batch_gets_422_with_every_problem_and_stores_nothing(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let mut bad_date = gp_record("B", 1);
     bad_date["occurred_at"] = json!("2007-02-30");
     let mut bad_kind = gp_record("C", 1);
@@ -258,9 +254,8 @@ async fn an_invalid_batch_gets_422_with_every_problem_and_stores_nothing() {
     );
 }
 
-#[tokio::test]
-async fn another_agencys_record_is_forbidden_and_nothing_is_stored() {
-    let app = TestApp::spawn().await;
+async fn another_agencys_record_is_forbidden_and_nothing_is_stored(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let body = jsonl(&[gp_record("A", 1)]);
     let (status, error) = app
         .post(Some(&app.police_token), "application/x-ndjson", body)
@@ -298,12 +293,14 @@ async fn another_agencys_record_is_forbidden_and_nothing_is_stored() {
     );
 }
 
-#[tokio::test]
-async fn bodies_over_the_limit_get_413() {
-    let app = TestApp::spawn_with(ServerConfig {
-        body_bytes_max: 1_000,
-        ..ServerConfig::default()
-    })
+async fn bodies_over_the_limit_get_413(db: TestDatabase) {
+    let app = TestApp::spawn_with(
+        db,
+        ServerConfig {
+            body_bytes_max: 1_000,
+            ..ServerConfig::default()
+        },
+    )
     .await;
     let body = jsonl(
         &(0..20)
@@ -318,9 +315,8 @@ async fn bodies_over_the_limit_get_413() {
     assert_eq!(app.count(), 0);
 }
 
-#[tokio::test]
-async fn csv_batches_and_media_types() {
-    let app = TestApp::spawn().await;
+async fn csv_batches_and_media_types(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let csv = "agency,record_id,kind,occurred_at,given_names,family_name,dob,postcode,findings\nst-annes-gp,CSV-1,health.gp_consultation,2007-03-01,Leo,Marsh,2006-03-01,n176aa,\"injury:type=bruise,site=face\"\n";
     let (status, counts) = app
         .post(Some(&app.gp_token), "text/csv; charset=utf-8", csv)
@@ -338,9 +334,8 @@ async fn csv_batches_and_media_types() {
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
-#[tokio::test]
-async fn listing_pages_with_a_cursor_and_filters() {
-    let app = TestApp::spawn().await;
+async fn listing_pages_with_a_cursor_and_filters(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
     let records: Vec<Value> = (0..25)
         .map(|index| gp_record(&format!("R{index:02}"), 1))
         .collect();
@@ -393,3 +388,15 @@ async fn listing_pages_with_a_cursor_and_filters() {
         .await;
     assert_eq!(page["records"].as_array().expect("records").len(), 0);
 }
+
+sightline_testkit::on_every_backend!(
+    health_and_openapi_need_no_token,
+    every_records_route_needs_a_valid_token,
+    a_valid_batch_is_stored_once_and_versions_supersede,
+    an_empty_batch_is_valid_and_stores_nothing,
+    an_invalid_batch_gets_422_with_every_problem_and_stores_nothing,
+    another_agencys_record_is_forbidden_and_nothing_is_stored,
+    bodies_over_the_limit_get_413,
+    csv_batches_and_media_types,
+    listing_pages_with_a_cursor_and_filters,
+);

@@ -1,14 +1,14 @@
 //! Every route of the whole router, anonymous: the API answers 401, the web UI
 //! redirects to the login page, and every response carries the security headers.
-//! (Wrong role or agency per web route: `sightline-web`'s tests.)
+//! (Wrong role or agency per web route: `sightline-web`'s tests.) On every backend.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use reqwest::StatusCode;
 use sightline_testkit::server::TestServer;
 
-async fn spawn() -> (String, TestServer) {
-    let server = TestServer::start(sightline_testkit::sqlite_database()).await;
+async fn spawn(db: sightline_testkit::TestDatabase) -> (String, TestServer) {
+    let server = TestServer::start(db).await;
     (server.base.clone(), server)
 }
 
@@ -39,9 +39,10 @@ fn assert_headers(response: &reqwest::Response, what: &str) {
     assert_eq!(headers["cache-control"], "no-store", "{what}");
 }
 
-#[tokio::test]
-async fn every_api_route_needs_a_token_and_every_page_a_session() {
-    let (base, _dir) = spawn().await;
+async fn every_api_route_needs_a_token_and_every_page_a_session(
+    db: sightline_testkit::TestDatabase,
+) {
+    let (base, _server) = spawn(db).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -112,3 +113,5 @@ async fn every_api_route_needs_a_token_and_every_page_a_session() {
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_headers(&health, "/healthz");
 }
+
+sightline_testkit::on_every_backend!(every_api_route_needs_a_token_and_every_page_a_session);

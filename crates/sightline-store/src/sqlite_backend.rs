@@ -1,8 +1,11 @@
 //! The SQLite backend: one writer connection behind a mutex, plus a small pool of
-//! other connections for reads and token writes. WAL with `synchronous=FULL`.
+//! other connections for reads and token writes. WAL with `synchronous=FULL`; the
+//! writer's WAL is checkpointed by a background thread, not in its commits (see
+//! [`checkpoint`]).
 
 mod accounts;
 mod alerts;
+mod checkpoint;
 mod linkage;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
+use self::checkpoint::Checkpointer;
 use crate::migrations::{self, AppliedMigration, MigrationReport};
 use crate::sql::{self, ListParam, RECORD_COLUMNS};
 use crate::url::SqliteLocation;
@@ -29,6 +33,9 @@ const STATEMENT_CACHE_CAPACITY: usize = 32;
 
 /// A SQLite-backed [`Store`].
 pub(crate) struct SqliteStore {
+    // Declared first so its thread stops before the connections close (the last
+    // to close checkpoints and removes the WAL).
+    checkpointer: Checkpointer,
     writer: Mutex<Connection>,
     pool: Mutex<Vec<Connection>>,
     path: PathBuf,
@@ -40,15 +47,48 @@ impl SqliteStore {
     /// Opens (creating on first use) the database, checks durability settings and
     /// applies pending migrations.
     pub(crate) fn open(location: SqliteLocation) -> Result<Self, StoreError> {
+        Self::open_with_wal_limit(location, checkpoint::WAL_BYTES_MAX)
+    }
+
+    /// [`SqliteStore::open`] with the WAL size above which the writer
+    /// checkpoints before its next transaction (tests use a small one).
+    fn open_with_wal_limit(
+        location: SqliteLocation,
+        wal_bytes_max: u64,
+    ) -> Result<Self, StoreError> {
         let (path, throwaway) = resolve(location)?;
         let mut writer = open_connection(&path)?;
         migrate_connection(&mut writer)?;
+        let checkpointer = Checkpointer::start(&path, open_connection(&path)?, wal_bytes_max)?;
+        checkpointer.configure_writer(&writer)?;
         Ok(SqliteStore {
+            checkpointer,
             writer: Mutex::new(writer),
             pool: Mutex::new(Vec::new()),
             path,
             _throwaway: throwaway,
         })
+    }
+
+    /// Locks the writer connection and begins an immediate transaction on it
+    /// (rolling back one a panic left open, and first bounding the WAL).
+    fn begin_writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let connection = lock(&self.writer);
+        if !connection.is_autocommit() {
+            // Left open by a panic while a transaction was held: discard it.
+            connection.execute_batch("ROLLBACK")?;
+        }
+        self.checkpointer.bound_wal(&connection)?;
+        connection.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(connection)
+    }
+
+    /// Commits the writer's transaction; once it is durable (the WAL synced),
+    /// asks for a checkpoint in the background.
+    fn commit_writer(&self, connection: &Connection) -> Result<(), StoreError> {
+        connection.execute_batch("COMMIT")?;
+        self.checkpointer.request();
+        Ok(())
     }
 
     fn pooled(&self) -> Result<PooledConnection<'_>, StoreError> {
@@ -100,9 +140,11 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // Only takes effect when the file is new (before WAL is switched on).
     connection.execute_batch("PRAGMA page_size = 16384;")?;
     switch_to_wal(&connection)?;
-    connection.execute_batch(
-        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
-    )?;
+    connection.execute_batch(&format!(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
+         PRAGMA journal_size_limit = {};",
+        checkpoint::WAL_BYTES_MAX
+    ))?;
     check_durability(&connection)?;
     Ok(connection)
 }
@@ -305,14 +347,9 @@ fn collect_records(
 
 impl Store for SqliteStore {
     fn begin(&self) -> Result<Box<dyn WriteTx + '_>, StoreError> {
-        let connection = lock(&self.writer);
-        if !connection.is_autocommit() {
-            // Left open by a panic while a transaction was held: discard it.
-            connection.execute_batch("ROLLBACK")?;
-        }
-        connection.execute_batch("BEGIN IMMEDIATE")?;
         Ok(Box::new(SqliteWriteTx {
-            connection,
+            connection: self.begin_writer()?,
+            store: self,
             finished: false,
             failed: false,
         }))
@@ -430,6 +467,7 @@ impl Store for SqliteStore {
 /// A write transaction on the writer connection, begun with `BEGIN IMMEDIATE`.
 struct SqliteWriteTx<'a> {
     connection: MutexGuard<'a, Connection>,
+    store: &'a SqliteStore,
     finished: bool,
     /// An append failed part-way; the transaction may only be rolled back.
     failed: bool,
@@ -528,7 +566,7 @@ impl WriteTx for SqliteWriteTx<'_> {
         if self.failed {
             return Err(StoreError::TransactionFailed);
         }
-        self.connection.execute_batch("COMMIT")?;
+        self.store.commit_writer(&self.connection)?;
         self.finished = true;
         Ok(())
     }
@@ -620,6 +658,137 @@ mod tests {
                 }
             ),
             "{error}"
+        );
+    }
+
+    /// `n_records` version-1 records of about 1 KB each, ids from `first_id`.
+    fn records(first_id: usize, n_records: usize) -> Vec<NewRecord> {
+        (first_id..first_id + n_records)
+            .map(|id| NewRecord {
+                agency: "st-annes-gp".into(),
+                record_id: format!("R-{id}"),
+                version: 1,
+                kind: "health.gp_consultation".into(),
+                occurred_at: "2007-04".into(),
+                occurred_start_us: 0,
+                recorded_at_us: 0,
+                received_at_us: 0,
+                content_hash: [7; 32],
+                body: format!("{{\"id\": {id}, \"pad\": \"{}\"}}", "x".repeat(1000)),
+            })
+            .collect()
+    }
+
+    fn append_and_commit(store: &SqliteStore, records: &[NewRecord]) {
+        let mut tx = store.begin().unwrap();
+        let outcomes = tx.append(records).unwrap();
+        assert!(
+            outcomes
+                .iter()
+                .all(|outcome| matches!(outcome, AppendOutcome::Stored { .. }))
+        );
+        tx.commit().unwrap();
+    }
+
+    fn file_bytes(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |metadata| metadata.len())
+    }
+
+    #[test]
+    fn commits_leave_the_checkpoint_to_the_background_thread() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("log.db");
+        let store = SqliteStore::open(SqliteLocation::File(path.clone())).unwrap();
+        let autocheckpoint: i64 = lock(&store.writer)
+            .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(
+            autocheckpoint, 0,
+            "the writer must not checkpoint in COMMIT"
+        );
+
+        // About 5 MB: far beyond SQLite's automatic threshold of 1,000 pages.
+        append_and_commit(&store, &records(0, 5_000));
+        let database_bytes: u64 = open_connection(&path)
+            .unwrap()
+            .query_row(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(database_bytes > 5_000_000);
+        // With no further write and no close, the thread copies every page from
+        // the WAL into the database file (nothing else checkpoints).
+        let started = std::time::Instant::now();
+        while file_bytes(&path) < database_bytes {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the database file was not checkpointed: {} of {database_bytes} bytes",
+                file_bytes(&path)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        // A clean shutdown leaves no WAL behind.
+        drop(store);
+        let mut wal_path = path.clone().into_os_string();
+        wal_path.push("-wal");
+        assert!(!Path::new(&wal_path).exists());
+        let store = SqliteStore::open(SqliteLocation::File(path)).unwrap();
+        assert_eq!(store.count_records().unwrap(), 5_000);
+    }
+
+    #[test]
+    fn the_wal_stays_bounded_under_back_to_back_batches() {
+        const WAL_BYTES_MAX: u64 = 1024 * 1024;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("log.db");
+        let store =
+            SqliteStore::open_with_wal_limit(SqliteLocation::File(path), WAL_BYTES_MAX).unwrap();
+        let mut wal_bytes_seen_max = 0;
+        // 60 batches of about 300 KB each: 18 MB written through the WAL.
+        for batch_idx in 0..60 {
+            append_and_commit(&store, &records(batch_idx * 300, 300));
+            wal_bytes_seen_max = wal_bytes_seen_max.max(store.checkpointer.wal_bytes());
+        }
+        // At most the limit plus one batch (pages of the table and its indexes).
+        assert!(
+            wal_bytes_seen_max <= WAL_BYTES_MAX + 2 * 1024 * 1024,
+            "the WAL grew to {wal_bytes_seen_max} bytes"
+        );
+        assert_eq!(store.count_records().unwrap(), 18_000);
+    }
+
+    #[test]
+    fn an_acknowledged_batch_survives_a_crash_before_any_checkpoint() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("log.db");
+        let store = SqliteStore::open(SqliteLocation::File(path.clone())).unwrap();
+        // Hold the checkpoint lock so no checkpoint can run: what is on disk when
+        // the commit returns is the synced WAL only.
+        let running = lock(store.checkpointer.running());
+        append_and_commit(&store, &records(0, 2_000));
+        // Copy the files as a crash would leave them (the shared-memory index is
+        // rebuilt from the WAL on open).
+        let crashed = directory.path().join("crashed.db");
+        for suffix in ["", "-wal"] {
+            let mut from = path.clone().into_os_string();
+            from.push(suffix);
+            let mut to = crashed.clone().into_os_string();
+            to.push(suffix);
+            std::fs::copy(&from, &to).unwrap();
+        }
+        drop(running);
+        assert!(file_bytes(&crashed) < 1_000_000, "nothing checkpointed yet");
+        let reopened = SqliteStore::open(SqliteLocation::File(crashed)).unwrap();
+        assert_eq!(reopened.count_records().unwrap(), 2_000);
+        assert_eq!(
+            reopened
+                .record_versions("st-annes-gp", "R-1999")
+                .unwrap()
+                .len(),
+            1
         );
     }
 

@@ -295,5 +295,7 @@ fn start_throwaway_cluster() -> Result<String, String> {
     ))
 }
 
+pub mod interchange_fixtures;
+
 #[cfg(feature = "server")]
 pub mod server;

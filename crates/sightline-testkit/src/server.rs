@@ -193,7 +193,8 @@ macro_rules! on_every_backend {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $name() {
-                    for db in $crate::server::all_databases() {
+                    let mut databases = $crate::server::Databases::all();
+                    while let Some(db) = databases.next() {
                         super::$name(db).await;
                     }
                 }
@@ -205,6 +206,33 @@ macro_rules! on_every_backend {
 /// [`crate::all_databases`] from async test code (see [`sync`]).
 pub fn all_databases() -> Vec<TestDatabase> {
     sync(crate::all_databases)
+}
+
+/// The databases a test has yet to run on. When a test fails on one, the rest
+/// are dropped through [`sync`]: dropping a PostgreSQL database on a runtime
+/// thread panics, and a panic while unwinding aborts the test binary instead
+/// of reporting the failure.
+pub struct Databases(std::vec::IntoIter<TestDatabase>);
+
+impl Databases {
+    pub fn all() -> Databases {
+        Databases(all_databases().into_iter())
+    }
+}
+
+impl Iterator for Databases {
+    type Item = TestDatabase;
+
+    fn next(&mut self) -> Option<TestDatabase> {
+        self.0.next()
+    }
+}
+
+impl Drop for Databases {
+    fn drop(&mut self) {
+        let rest: Vec<TestDatabase> = self.0.by_ref().collect();
+        sync(move || drop(rest));
+    }
 }
 
 // ---- a browser's requests, for the web UI's tests ----

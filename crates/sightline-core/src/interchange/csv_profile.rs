@@ -47,7 +47,7 @@ pub(super) fn for_each_row(
         .has_headers(false)
         .flexible(true)
         .from_reader(input);
-    let mut rows = reader.byte_records();
+    let mut rows = reader.byte_records().peekable();
     let header = match rows.next() {
         Some(Ok(header)) => header,
         Some(Err(error)) => {
@@ -58,8 +58,22 @@ pub(super) fn for_each_row(
             )));
             return 1;
         }
-        None => return 0,
+        // The profile requires a header row: a file without one (empty, or
+        // blank lines only) is not a CSV batch, unlike a header alone.
+        None => {
+            on_record(Err(row_problem(
+                1,
+                "",
+                "the header row is missing (a CSV batch starts with a row naming its columns)"
+                    .to_owned(),
+            )));
+            return 1;
+        }
     };
+    if has_unpaired_quote(input, &header, rows.peek()) {
+        on_record(Err(unpaired_quote_problem(1)));
+        return 1;
+    }
     let columns = match read_header(&header) {
         Ok(columns) => columns,
         Err(problems) => {
@@ -68,8 +82,24 @@ pub(super) fn for_each_row(
         }
     };
     let mut n_records = 0;
-    for (row_idx, row) in rows.enumerate() {
-        let row_number = row_idx as u64 + 2;
+    let mut row_number = 1;
+    while let Some(row) = rows.next() {
+        row_number += 1;
+        if let Ok(row) = &row
+            && has_unpaired_quote(input, row, rows.peek())
+        {
+            n_records += 1;
+            on_record(Err(unpaired_quote_problem(row_number)));
+            continue;
+        }
+        // A row of empty cells (`,,,,`, as spreadsheets export rows that were
+        // once formatted) carries nothing: like a blank line, it is not a
+        // record. It still counts as a row, so row numbers match the sheet.
+        if let Ok(row) = &row
+            && row.iter().all(|cell| cell.trim_ascii().is_empty())
+        {
+            continue;
+        }
         n_records += 1;
         let result = match row {
             Ok(row) => parse_row(&row, &columns, row_number, received_at, limits),
@@ -84,6 +114,36 @@ pub(super) fn for_each_row(
     n_records
 }
 
+/// Whether a row's text holds an odd number of `"`. RFC 4180 quotes come in
+/// pairs (a quoted cell opens and closes; a `"` inside one is doubled), but
+/// the reader is lenient: it keeps a stray `"` in an unquoted cell as text and
+/// extends a quoted cell that is never closed to the end of the file,
+/// swallowing every later row into one cell.
+fn has_unpaired_quote(
+    input: &[u8],
+    row: &csv::ByteRecord,
+    next: Option<&Result<csv::ByteRecord, csv::Error>>,
+) -> bool {
+    let start = row
+        .position()
+        .map_or(0, |position| position.byte() as usize);
+    let end = next
+        .and_then(|next| next.as_ref().ok())
+        .and_then(csv::ByteRecord::position)
+        .map_or(input.len(), |position| position.byte() as usize);
+    input
+        .get(start..end)
+        .is_some_and(|text| text.iter().filter(|&&byte| byte == b'"').count() % 2 == 1)
+}
+
+fn unpaired_quote_problem(row: u64) -> Vec<Problem> {
+    row_problem(
+        row,
+        "",
+        "has an unpaired \" (a quoted cell must be closed before the row ends; a \" inside a cell is written \"\" in a quoted cell)".to_owned(),
+    )
+}
+
 fn row_problem(row: u64, column: &str, message: String) -> Vec<Problem> {
     vec![Problem {
         position: Position::Row(row),
@@ -93,10 +153,47 @@ fn row_problem(row: u64, column: &str, message: String) -> Vec<Problem> {
 }
 
 fn read_header(header: &csv::ByteRecord) -> Result<Vec<&'static str>, Vec<Problem>> {
+    // A header that is not UTF-8 (a UTF-16 or Latin-1 export) would otherwise be
+    // reported as a column of garbled names each.
+    if header
+        .iter()
+        .any(|field| std::str::from_utf8(field).is_err())
+    {
+        return Err(row_problem(
+            1,
+            "",
+            "is not valid UTF-8 (the CSV profile is UTF-8 only; save the file as UTF-8)".to_owned(),
+        ));
+    }
+    // One column whose name holds a semicolon or tab: another separator (as
+    // spreadsheets in many locales export), not one unknown column.
+    if let [only] = header.iter().collect::<Vec<_>>().as_slice()
+        && let Some(separator) = [b';', b'\t', b'|']
+            .into_iter()
+            .find(|byte| only.contains(byte))
+    {
+        return Err(row_problem(
+            1,
+            "",
+            format!(
+                "the columns are separated by {:?}; the CSV profile separates them with commas",
+                char::from(separator)
+            ),
+        ));
+    }
     let mut problems = Vec::new();
     let mut columns: Vec<&'static str> = Vec::with_capacity(header.len());
-    for field in header {
+    for (column_idx, field) in header.iter().enumerate() {
         let name = String::from_utf8_lossy(field).trim().to_owned();
+        if name.is_empty() {
+            problems.push(Problem {
+                position: Position::Row(1),
+                path: String::new(),
+                message: format!("column {} has no name (a trailing comma?)", column_idx + 1),
+            });
+            columns.push("");
+            continue;
+        }
         match COLUMNS.iter().find(|column| **column == name) {
             Some(column) if columns.contains(column) => {
                 problems.push(Problem {

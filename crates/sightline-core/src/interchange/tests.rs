@@ -92,6 +92,13 @@ fn each_rule_of_the_specification() {
         (variant("/occurred_at", Some(json!("2007-04-12"))), vec!["ok 1"]),
         (variant("/occurred_at", Some(json!("2007"))), vec!["line 1: occurred_at: \"2007\" is not a date (YYYY-MM-DD or YYYY-MM)"]),
         (variant("/occurred_at", Some(json!("2007-08-03T00:00:00Z"))), vec!["line 1: occurred_at: \"2007-08-03T00:00:00Z\" is more than 1 day in the future (received 2007-08-01T12:00:00Z)", "line 1: recorded_at: recorded_at 2007-04-13T09:05:00+00:00 is before occurred_at 2007-08-03T00:00:00+00:00"].into_iter().take(1).collect()),
+        // "Not more than 1 day in the future" of the receipt (2007-08-01T12:00:00Z).
+        (variant("/recorded_at", Some(json!("2007-08-02T12:00:00Z"))), vec!["ok 1"]),
+        (variant("/recorded_at", Some(json!("2007-08-02T12:00:01Z"))), vec!["line 1: recorded_at: \"2007-08-02T12:00:01Z\" is more than 1 day in the future (received 2007-08-01T12:00:00Z)"]),
+        (variant("/occurred_at", Some(json!("2007-08-02"))), vec!["ok 1"]),
+        (variant("/occurred_at", Some(json!("2007-08"))), vec!["ok 1"]),
+        (variant("/occurred_at", Some(json!("2007-09"))), vec!["line 1: occurred_at: \"2007-09\" is more than 1 day in the future (received 2007-08-01T12:00:00Z)"]),
+        (variant("/recorded_at", Some(json!("2007-08-02T13:00:00+01:00"))), vec!["ok 1"]),
         (variant("/persons/0/role", Some(json!("child"))), vec!["line 1: persons[0].role: \"child\" is not one of \"subject\", \"parent\", \"carer\", \"partner\", \"household_member\", \"visitor\", \"alleged_perpetrator\", \"referrer\", \"professional\", \"other\""]),
         (variant("/persons/1/ref", Some(json!("c"))), vec![
             "line 1: persons[1].ref: \"c\" is used by an earlier person in this record (refs must be unique)",
@@ -413,8 +420,97 @@ mod properties {
         "{\"zz\": 1, \"zz\": 2}",
     ];
 
+    /// Any JSON value, with keys drawn from the record's own field names so the
+    /// validator gets past its first checks.
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|number| serde_json::json!(number)),
+            any::<f64>().prop_map(|number| serde_json::json!(number)),
+            "\\PC{0,16}".prop_map(Value::String),
+            proptest::sample::select(MEMBER_VALUES)
+                .prop_map(|text| serde_json::from_str(text).unwrap_or(Value::Null)),
+        ];
+        leaf.prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((proptest::sample::select(MEMBER_KEYS), inner), 0..6)
+                    .prop_map(|members| Value::Object(
+                        members
+                            .into_iter()
+                            .map(|(key, value)| (key.to_owned(), value))
+                            .collect()
+                    )),
+            ]
+        })
+    }
+
+    /// Where in the specification's example an arbitrary value is put.
+    const POINTERS: &[&str] = &[
+        "/source",
+        "/source/agency",
+        "/source/record_id",
+        "/source/version",
+        "/kind",
+        "/occurred_at",
+        "/recorded_at",
+        "/persons",
+        "/persons/0",
+        "/persons/1/ref",
+        "/persons/0/dob",
+        "/persons/1/nhs_number",
+        "/persons/0/aliases",
+        "/persons/0/address",
+        "/persons/0/address/lines",
+        "/persons/0/address/postcode",
+        "/findings",
+        "/findings/0",
+        "/findings/0/subjects",
+        "/findings/0/risk",
+        "/relationships",
+        "/relationships/0",
+        "/relationships/0/type",
+        "/narrative",
+        "/outcome",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Arbitrary JSON as a record, as a JSON Lines batch and inside an array:
+        /// never a panic; a rejection names only that record's position, and the
+        /// two framings agree on whether it is valid.
+        #[test]
+        fn arbitrary_json_never_panics(value in any_json()) {
+            let line = value.to_string();
+            let as_line = parse_batch(line.as_bytes(), Format::JsonLines, received_at(), &Limits::default());
+            let as_array = parse_batch(format!("[{line}]").as_bytes(), Format::JsonArray, received_at(), &Limits::default());
+            prop_assert_eq!(as_line.is_ok(), as_array.is_ok());
+            if let Err(rejected) = as_line {
+                prop_assert!(rejected.problems.iter().all(|problem| problem.position == Position::Line(1)));
+            }
+            if let Err(rejected) = as_array {
+                prop_assert!(rejected.problems.iter().all(|problem| problem.position == Position::Index(0)));
+            }
+        }
+
+        /// An arbitrary value in place of any field of a valid record: never a
+        /// panic, and every problem names line 1 and a field path.
+        #[test]
+        fn arbitrary_json_in_any_field_fails_precisely(pointer in proptest::sample::select(POINTERS), value in any_json()) {
+            let input = variant(pointer, Some(value));
+            match parse_batch(input.as_bytes(), Format::JsonLines, received_at(), &Limits::default()) {
+                Ok(records) => prop_assert_eq!(records.len(), 1),
+                Err(rejected) => {
+                    for problem in &rejected.problems {
+                        prop_assert_eq!(problem.position, Position::Line(1));
+                        prop_assert!(!problem.message.is_empty());
+                    }
+                }
+            }
+        }
 
         /// Untrusted input never panics the parser, whatever the framing.
         #[test]

@@ -266,14 +266,23 @@ impl<'l> RecordValidator<'l> {
         let version = match Self::field(object, "version") {
             None => Some(1),
             Some(value) => {
-                let version = value
-                    .as_u64()
-                    .filter(|&version| version >= 1)
-                    .and_then(|version| u32::try_from(version).ok());
-                if version.is_none() {
+                let whole = value.as_u64().filter(|&version| version >= 1);
+                let version = whole.and_then(|version| u32::try_from(version).ok());
+                if whole.is_none() {
                     self.report(
                         &path.field("version"),
                         format!("must be a positive whole number, found {}", describe(value)),
+                    );
+                } else if version.is_none() {
+                    // A valid integer, but over what the log stores: say so
+                    // rather than call it not a whole number.
+                    self.report(
+                        &path.field("version"),
+                        format!(
+                            "{} is over the largest version Sightline accepts ({})",
+                            describe(value),
+                            u32::MAX
+                        ),
                     );
                 }
                 version
@@ -466,11 +475,21 @@ impl<'l> RecordValidator<'l> {
         let address = Self::field(object, "address")
             .and_then(|value| self.address(value, &path.field("address")));
 
+        // A name written but invalid (too long) is reported as such; it still
+        // identifies the person, so the identity rule does not add a second,
+        // misleading problem.
+        let names_written = ["source_person_id", "given_names", "family_name"]
+            .iter()
+            .any(|name| writes_text(Self::field(object, name)))
+            || Self::field(object, "aliases")
+                .and_then(Json::as_array)
+                .is_some_and(|items| items.iter().any(|item| writes_text(Some(item))));
         let has_identity = Self::field(object, "nhs_number").is_some()
             || source_person_id.is_some()
             || given_names.is_some()
             || family_name.is_some()
-            || !aliases.is_empty();
+            || !aliases.is_empty()
+            || names_written;
         if !has_identity {
             self.report(
                 path,
@@ -844,6 +863,11 @@ impl Person {
             address: None,
         }
     }
+}
+
+/// Whether a value is a string with something other than whitespace in it.
+fn writes_text(value: Option<&Json<'_>>) -> bool {
+    matches!(value, Some(Json::String(text)) if !text.trim().is_empty())
 }
 
 /// `"x" is not one of "a", "b" (did you mean "a"?)`.

@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use rusqlite::types::{Value, ValueRef};
 
-use super::{SqliteStore, lock};
+use super::SqliteStore;
 use crate::StoreError;
 use crate::alerts::{
     self, AlertConn, AlertEventRow, AlertFilter, AlertRow, AlertStore, Cell, Decision, Escalation,
@@ -78,15 +78,10 @@ impl SqliteStore {
         &self,
         write: impl FnOnce(&mut dyn AlertConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let connection = lock(&self.writer);
-        if !connection.is_autocommit() {
-            // Left open by a panic while a transaction was held: discard it.
-            connection.execute_batch("ROLLBACK")?;
-        }
-        connection.execute_batch("BEGIN IMMEDIATE")?;
+        let connection = self.begin_writer()?;
         match write(&mut SqliteAlertConn(&connection)) {
             Ok(value) => {
-                connection.execute_batch("COMMIT")?;
+                self.commit_writer(&connection)?;
                 Ok(value)
             }
             Err(error) => {

@@ -41,6 +41,10 @@ pub enum BenchCommand {
         /// Skip the physical reference insert.
         #[arg(long)]
         no_reference: bool,
+        /// Skip the two ingests through the engine (log only against the
+        /// reference).
+        #[arg(long)]
+        no_engine: bool,
     },
     /// Start the server in-process on a fresh database (optionally preloaded
     /// with a synthetic region through the engine), then POST records one at a
@@ -76,6 +80,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             reference_db,
             log_only_db,
             no_reference,
+            no_engine,
         } => ingest(IngestBench {
             children,
             seed,
@@ -84,6 +89,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             reference_db,
             log_only_db,
             no_reference,
+            no_engine,
         }),
         BenchCommand::AlertLatency {
             records,
@@ -103,6 +109,7 @@ struct IngestBench {
     reference_db: Option<String>,
     log_only_db: Option<String>,
     no_reference: bool,
+    no_engine: bool,
 }
 
 fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
@@ -114,6 +121,7 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
         reference_db,
         log_only_db,
         no_reference,
+        no_engine,
     } = bench;
     if work_dir.exists() {
         std::fs::remove_dir_all(&work_dir)
@@ -142,86 +150,56 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
     );
     let started = Instant::now();
     let cpu_started = process_cpu_seconds();
-    let log_only =
-        super::ingest::ingest_files(store.as_ref(), None, &files)?.map_err(|n_problems| {
+    let (log_only, commit) = super::ingest::ingest_files_timed(store.as_ref(), None, &files)?
+        .map_err(|n_problems| {
             anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
         })?;
     let log_only_seconds = started.elapsed().as_secs_f64();
     let log_only_cpu_seconds = cpu_since(cpu_started);
-    drop(store);
-
-    // The engine with an empty rule pack (linkage, persons' facts, no rule
-    // evaluation), then with the default pack (rules and alerts): their
-    // difference is what rule evaluation adds (issue #5: at most 20%).
-    let linkage_url = format!("sqlite://{}", work_dir.join("linkage-only.db").display());
-    let store =
-        sightline_store::open(&linkage_url).context("could not open the linkage-only database")?;
-    eprintln!("ingesting the same records with the engine, rules off (linkage only) ...");
+    // The records are acknowledged (the WAL is synced); closing the store waits
+    // for the WAL checkpoint that runs after the acknowledgement.
     let started = Instant::now();
     let cpu_started = process_cpu_seconds();
-    let mut no_rules = sightline_app::engine::default_pack()?;
-    no_rules.rules.clear();
-    let engine = sightline_app::SharedEngine::new(
-        sightline_app::engine::Engine::load(
-            store.as_ref(),
-            no_rules,
-            sightline_app::engine::EngineConfig::default(),
-            chrono::Utc::now(),
-        )
-        .context("could not load the picture from the log")?,
-    );
-    super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(|n_problems| {
-        anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
-    })?;
-    let linkage_seconds = started.elapsed().as_secs_f64();
-    let linkage_cpu_seconds = cpu_since(cpu_started);
-    drop(engine);
     drop(store);
+    let close_seconds = started.elapsed().as_secs_f64();
+    let close_cpu_seconds = cpu_since(cpu_started);
 
-    let db_url =
-        db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
-    let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
-    eprintln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
-    let started = Instant::now();
-    let cpu_started = process_cpu_seconds();
-    let engine = super::load_engine(store.as_ref())?;
-    let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
-        |n_problems| anyhow::anyhow!("the region failed validation with {n_problems} problem(s)"),
-    )?;
-    let ingest_seconds = started.elapsed().as_secs_f64();
-    let ingest_cpu_seconds = cpu_since(cpu_started);
-    drop(engine);
-    drop(store);
-    let cpu =
-        |seconds: Option<f64>| seconds.map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1}"));
-    let share = |part: Option<f64>, whole: Option<f64>| match (part, whole) {
-        (Some(part), Some(whole)) if whole > 0.0 => {
-            format!("{:+.0}%", (part / whole - 1.0) * 100.0)
-        }
-        _ => "n/a".to_owned(),
-    };
-    println!(
-        "| backend | records | log only s (CPU s) | log + linkage s (CPU s) | log + linkage + rules + alerts s (CPU s) | rules over linkage (wall, CPU) | engine over log (wall, CPU) | alerts raised |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {backend} | {} | {log_only_seconds:.1} ({}) | {linkage_seconds:.1} ({}) | {ingest_seconds:.1} ({}) | {}, {} | {}, {} | {} |",
-        log_only.records,
-        cpu(log_only_cpu_seconds),
-        cpu(linkage_cpu_seconds),
-        cpu(ingest_cpu_seconds),
-        share(Some(ingest_seconds), Some(linkage_seconds)),
-        share(ingest_cpu_seconds, linkage_cpu_seconds),
-        share(Some(ingest_seconds), Some(log_only_seconds)),
-        share(ingest_cpu_seconds, log_only_cpu_seconds),
-        ingest.alerts.raised
-    );
-    if no_reference {
-        return Ok(ExitCode::SUCCESS);
+    if !no_engine {
+        engine_runs(
+            &work_dir,
+            db,
+            &files,
+            &log_only,
+            log_only_seconds,
+            log_only_cpu_seconds,
+        )?;
     }
     let ingest_seconds = log_only_seconds;
     let ingest_cpu_seconds = log_only_cpu_seconds;
     let ingest = log_only;
+    let ingest_rate = ingest.records as f64 / ingest_seconds;
+    // CPU time per record tells the work apart from the machine's load: wall
+    // time on a shared machine depends on what else runs.
+    let per_record_us = |cpu_seconds: Option<f64>, n: u64| {
+        cpu_seconds.map_or_else(
+            || "n/a".to_owned(),
+            |seconds| format!("{:.1}", seconds * 1e6 / n.max(1) as f64),
+        )
+    };
+    if no_reference {
+        println!(
+            "| backend | records | Sightline intake s (of which commit s) | Sightline records/s | Sightline CPU µs/record | checkpoint after acknowledgement s (CPU s) |"
+        );
+        println!("|---|---|---|---|---|---|");
+        println!(
+            "| {backend} | {} | {ingest_seconds:.1} ({:.2}) | {ingest_rate:.0} | {} | {close_seconds:.1} ({}) |",
+            ingest.records,
+            commit.as_secs_f64(),
+            per_record_us(ingest_cpu_seconds, ingest.records),
+            format_cpu(close_cpu_seconds),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
 
     eprintln!("loading the same rows for the reference insert ...");
     let bodies = read_bodies(&files)?;
@@ -246,29 +224,100 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
     let n_reference = sightline_store::reference_bulk_insert(&reference_url, &rows)?;
     let reference_seconds = started.elapsed().as_secs_f64();
     let reference_cpu_seconds = cpu_since(cpu_started);
-
-    let ingest_rate = ingest.records as f64 / ingest_seconds;
     let reference_rate = n_reference as f64 / reference_seconds;
-    // CPU time per record tells the work apart from the machine's load: wall
-    // time on a shared machine depends on what else runs.
-    let per_record_us = |cpu_seconds: Option<f64>, n: u64| {
-        cpu_seconds.map_or_else(
-            || "n/a".to_owned(),
-            |seconds| format!("{:.1}", seconds * 1e6 / n.max(1) as f64),
-        )
-    };
     println!(
-        "| backend | records | Sightline intake s | Sightline records/s | reference rows/s | reference / Sightline | Sightline CPU µs/record | reference CPU µs/row |"
+        "| backend | records | Sightline intake s (of which commit s) | Sightline records/s | reference rows/s | reference / Sightline | Sightline CPU µs/record | reference CPU µs/row | checkpoint after acknowledgement s (CPU s) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {backend} | {} | {ingest_seconds:.1} | {ingest_rate:.0} | {reference_rate:.0} | {:.2} | {} | {} |",
+        "| {backend} | {} | {ingest_seconds:.1} ({:.2}) | {ingest_rate:.0} | {reference_rate:.0} | {:.2} | {} | {} | {close_seconds:.1} ({}) |",
         ingest.records,
+        commit.as_secs_f64(),
         reference_rate / ingest_rate,
         per_record_us(ingest_cpu_seconds, ingest.records),
         per_record_us(reference_cpu_seconds, n_reference),
+        format_cpu(close_cpu_seconds),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ingests the region twice more through the engine, with rules off (linkage
+/// only) and with the default pack, into fresh databases, and prints both
+/// against the log-only ingest.
+fn engine_runs(
+    work_dir: &std::path::Path,
+    db: Option<String>,
+    files: &[PathBuf],
+    log_only: &sightline_app::IngestSummary,
+    log_only_seconds: f64,
+    log_only_cpu_seconds: Option<f64>,
+) -> anyhow::Result<()> {
+    // The engine with an empty rule pack (linkage, persons' facts, no rule
+    // evaluation), then with the default pack (rules and alerts): their
+    // difference is what rule evaluation adds (issue #5: at most 20%).
+    let linkage_url = format!("sqlite://{}", work_dir.join("linkage-only.db").display());
+    let store =
+        sightline_store::open(&linkage_url).context("could not open the linkage-only database")?;
+    eprintln!("ingesting the same records with the engine, rules off (linkage only) ...");
+    let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
+    let mut no_rules = sightline_app::engine::default_pack()?;
+    no_rules.rules.clear();
+    let engine = sightline_app::SharedEngine::new(
+        sightline_app::engine::Engine::load(
+            store.as_ref(),
+            no_rules,
+            sightline_app::engine::EngineConfig::default(),
+            chrono::Utc::now(),
+        )
+        .context("could not load the picture from the log")?,
+    );
+    super::ingest::ingest_files(store.as_ref(), Some(&engine), files)?.map_err(|n_problems| {
+        anyhow::anyhow!("the region failed validation with {n_problems} problem(s)")
+    })?;
+    let linkage_seconds = started.elapsed().as_secs_f64();
+    let linkage_cpu_seconds = cpu_since(cpu_started);
+    drop(engine);
+    drop(store);
+
+    let db_url =
+        db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
+    let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
+    let backend = store.backend();
+    eprintln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
+    let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
+    let engine = super::load_engine(store.as_ref())?;
+    let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), files)?.map_err(
+        |n_problems| anyhow::anyhow!("the region failed validation with {n_problems} problem(s)"),
+    )?;
+    let ingest_seconds = started.elapsed().as_secs_f64();
+    let ingest_cpu_seconds = cpu_since(cpu_started);
+    drop(engine);
+    drop(store);
+    let share = |part: Option<f64>, whole: Option<f64>| match (part, whole) {
+        (Some(part), Some(whole)) if whole > 0.0 => {
+            format!("{:+.0}%", (part / whole - 1.0) * 100.0)
+        }
+        _ => "n/a".to_owned(),
+    };
+    println!(
+        "| backend | records | log only s (CPU s) | log + linkage s (CPU s) | log + linkage + rules + alerts s (CPU s) | rules over linkage (wall, CPU) | engine over log (wall, CPU) | alerts raised |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {backend} | {} | {log_only_seconds:.1} ({}) | {linkage_seconds:.1} ({}) | {ingest_seconds:.1} ({}) | {}, {} | {}, {} | {} |",
+        log_only.records,
+        format_cpu(log_only_cpu_seconds),
+        format_cpu(linkage_cpu_seconds),
+        format_cpu(ingest_cpu_seconds),
+        share(Some(ingest_seconds), Some(linkage_seconds)),
+        share(ingest_cpu_seconds, linkage_cpu_seconds),
+        share(Some(ingest_seconds), Some(log_only_seconds)),
+        share(ingest_cpu_seconds, log_only_cpu_seconds),
+        ingest.alerts.raised
+    );
+    Ok(())
 }
 
 /// CPU time (user and system, all threads) this process has used so far, from
@@ -284,6 +333,11 @@ fn process_cpu_seconds() -> Option<f64> {
     let user: f64 = fields.get(11)?.parse().ok()?;
     let system: f64 = fields.get(12)?.parse().ok()?;
     Some((user + system) / TICKS_PER_SECOND)
+}
+
+/// CPU seconds to one decimal, or "n/a".
+fn format_cpu(seconds: Option<f64>) -> String {
+    seconds.map_or_else(|| "n/a".to_owned(), |seconds| format!("{seconds:.1}"))
 }
 
 fn cpu_since(started: Option<f64>) -> Option<f64> {

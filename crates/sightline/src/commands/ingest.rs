@@ -2,9 +2,8 @@
 
 use crate::DbArg;
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use sightline_app::{BatchIngest, IngestError, IngestSummary, PreparedRecord};
+use sightline_app::{BatchIngest, IngestError, IngestSummary, Preparation, PreparedRecord};
 use sightline_core::interchange::{self, Format, Limits, Problem};
 use std::io::Read;
 use std::path::PathBuf;
@@ -41,6 +40,17 @@ pub fn ingest_files(
     engine: Option<&sightline_app::SharedEngine>,
     files: &[PathBuf],
 ) -> anyhow::Result<Result<IngestSummary, u64>> {
+    Ok(ingest_files_timed(store, engine, files)?.map(|(summary, _)| summary))
+}
+
+/// [`ingest_files`], also returning how long the final step took (the engine's
+/// work on the stored records, if any, and the durable commit): `sightline bench
+/// ingest` reports it apart.
+pub fn ingest_files_timed(
+    store: &dyn sightline_store::Store,
+    engine: Option<&sightline_app::SharedEngine>,
+    files: &[PathBuf],
+) -> anyhow::Result<Result<(IngestSummary, std::time::Duration), u64>> {
     let mut formats = Vec::with_capacity(files.len());
     let mut total_bytes = 0u64;
     for path in files {
@@ -66,8 +76,9 @@ pub fn ingest_files(
     // memory stays bounded.
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Step>(2);
     std::thread::scope(|scope| -> anyhow::Result<()> {
+        let preparation = batch.preparation();
         let producer =
-            scope.spawn(move || read_files(files, formats, received_at, &sender, &progress));
+            scope.spawn(move || read_files(files, formats, &preparation, &sender, &progress));
         for step in receiver {
             match step {
                 Step::Chunk(results) => batch.push_prepared(results)?,
@@ -79,8 +90,9 @@ pub fn ingest_files(
             .map_err(|_| anyhow::anyhow!("the file reader panicked"))??;
         Ok(())
     })?;
+    let finish_started = Instant::now();
     match batch.finish() {
-        Ok(summary) => Ok(Ok(summary)),
+        Ok(summary) => Ok(Ok((summary, finish_started.elapsed()))),
         Err(IngestError::Rejected(files)) => {
             for file in &files {
                 for problem in &file.rejected.problems {
@@ -145,23 +157,17 @@ enum Step {
 fn read_files(
     files: &[PathBuf],
     formats: Vec<Format>,
-    received_at: DateTime<Utc>,
+    preparation: &Preparation,
     sender: &SyncSender<Step>,
     progress: &ProgressBar,
 ) -> anyhow::Result<()> {
-    let limits = file_limits();
     for (path, format) in files.iter().zip(formats) {
         let name = path.display().to_string();
         let mut file = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
         match format {
             Format::JsonLines => {
                 let mut send = |chunk: &[u8], first_line_number: u64| {
-                    let prepared = sightline_app::prepare_json_lines(
-                        chunk,
-                        first_line_number,
-                        received_at,
-                        &limits,
-                    );
+                    let prepared = preparation.json_lines(chunk, first_line_number);
                     // A closed channel means the appender stopped on an error it reports.
                     sender.send(Step::Chunk(prepared)).is_ok()
                 };
@@ -174,9 +180,13 @@ fn read_files(
                     .with_context(|| format!("{name}: cannot read"))?;
                 progress.inc(input.len() as u64);
                 let mut results = Vec::new();
-                interchange::for_each_record(&input, format, received_at, &limits, &mut |result| {
-                    results.push(result.map(|parsed| sightline_app::prepare(parsed, received_at)))
-                });
+                interchange::for_each_record(
+                    &input,
+                    format,
+                    preparation.received_at(),
+                    preparation.limits(),
+                    &mut |result| results.push(result.map(|parsed| preparation.record(parsed))),
+                );
                 if sender.send(Step::Chunk(results)).is_err() {
                     return Ok(());
                 }
