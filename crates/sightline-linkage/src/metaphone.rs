@@ -4,7 +4,7 @@
 //! A line-for-line port of the Double Metaphone encoder of rphonetic 4.0.0
 //! (`src/double_metaphone.rs`, Apache-2.0), itself a port of Apache
 //! commons-codec's `DoubleMetaphone` (Apache-2.0, copyright the Apache Software
-//! Foundation). The crate itself is not a dependency because it brings regex,
+//! Foundation). The crate itself is only a dev-dependency because it brings regex,
 //! nom and a dozen other crates (for its other encoders) into every build; this
 //! module keeps its codes byte for byte (the tests compare the two on the
 //! synthetic region's names and on random strings).
@@ -760,6 +760,40 @@ mod tests {
         assert_eq!(dm("jumped", 4), "JMPT");
         assert_eq!(dm("", 6), "");
         assert_eq!(dm("   ", 6), "");
+    }
+
+    proptest::proptest! {
+        /// The port gives the crate's primary code for any ASCII-letter input
+        /// (what `phonetic_key` passes it), at every code length it is used with.
+        #[test]
+        fn codes_equal_the_crate_on_any_ascii_name(
+            name in "[A-Za-z]{1,24}",
+            max_length in proptest::sample::select(vec![4usize, 6, 40]),
+        ) {
+            let expected = rphonetic::DoubleMetaphone::new(Some(max_length))
+                .double_metaphone(&name)
+                .primary();
+            proptest::prop_assert_eq!(dm(&name, max_length), expected);
+        }
+
+        /// Name-like strings built from the letter groups the rules look at.
+        #[test]
+        fn codes_equal_the_crate_on_name_like_strings(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "SCH", "CH", "GH", "GN", "KN", "PH", "WR", "TH", "MB", "CK", "CC", "CE",
+                    "CIA", "TIA", "SIAN", "ZZ", "DG", "GE", "GY", "JOSE", "SAN", "MC", "WICZ",
+                    "X", "Z", "Q", "W", "H", "A", "E", "I", "O", "U", "Y", "L", "LL", "R", "S",
+                ]),
+                1..8,
+            ),
+        ) {
+            let name: String = parts.concat();
+            let expected = rphonetic::DoubleMetaphone::new(Some(6))
+                .double_metaphone(&name)
+                .primary();
+            proptest::prop_assert_eq!(dm(&name, 6), expected);
+        }
     }
 
     #[test]
