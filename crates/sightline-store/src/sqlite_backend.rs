@@ -140,9 +140,11 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // Only takes effect when the file is new (before WAL is switched on).
     connection.execute_batch("PRAGMA page_size = 16384;")?;
     switch_to_wal(&connection)?;
-    connection.execute_batch(
-        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
-    )?;
+    connection.execute_batch(&format!(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
+         PRAGMA journal_size_limit = {};",
+        checkpoint::WAL_BYTES_MAX
+    ))?;
     check_durability(&connection)?;
     Ok(connection)
 }

@@ -86,7 +86,9 @@ impl Checkpointer {
     }
 
     /// Sets the writer connection up: no automatic checkpoint in its commits, and
-    /// a rewound WAL truncated to the limit.
+    /// a rewound WAL truncated to the limit (every connection truncates to
+    /// [`WAL_BYTES_MAX`], whichever rewinds the WAL; tests set a smaller limit
+    /// here).
     pub(super) fn configure_writer(&self, writer: &Connection) -> Result<(), StoreError> {
         writer.execute_batch(&format!(
             "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
