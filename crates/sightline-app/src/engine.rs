@@ -790,7 +790,7 @@ pub fn upsert_of(routed: &RoutedAlert) -> AlertUpsert {
             .map(|evidence| EvidenceRow {
                 agency: evidence.agency.clone(),
                 record_id: evidence.record_id.clone(),
-                version: i64::from(evidence.version),
+                version: evidence.version,
             })
             .collect(),
     }

@@ -88,7 +88,7 @@ pub fn prepare(parsed: ParsedRecord, received_at: DateTime<Utc>) -> PreparedReco
     let row = NewRecord {
         agency: record.source.agency.as_str().to_owned(),
         record_id: record.source.record_id.as_str().to_owned(),
-        version: i64::from(record.source.version),
+        version: record.source.version,
         kind: record.kind.as_str().to_owned(),
         occurred_at: record.occurred_at.to_string(),
         occurred_start_us: to_micros(record.occurred_at.start()),
@@ -460,7 +460,7 @@ mod tests {
             .expect("valid")
     }
 
-    fn line(record_id: &str, version: u32, dob: &str) -> String {
+    fn line(record_id: &str, version: i64, dob: &str) -> String {
         format!(
             r#"{{"source": {{"agency": "st-annes-gp", "record_id": "{record_id}", "version": {version}}}, "kind": "health.gp_consultation", "occurred_at": "2007-03-01", "persons": [{{"ref": "c", "role": "subject", "family_name": "Smith", "dob": "{dob}"}}]}}"#
         )

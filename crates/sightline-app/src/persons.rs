@@ -386,7 +386,7 @@ pub struct MentionView {
     pub record_id: String,
     #[serde(rename = "ref")]
     pub person_ref: String,
-    pub version: u32,
+    pub version: i64,
     pub kind: String,
     pub occurred_at: String,
     pub role: String,

@@ -168,7 +168,7 @@ fn read_log_after(
 /// The records (in log order) that were the newest version of their record when
 /// they arrived: what intake keeps.
 pub fn newest_on_arrival(records: Vec<LoadedRecord>) -> Vec<LoadedRecord> {
-    let mut held: HashMap<(String, String), u32> = HashMap::new();
+    let mut held: HashMap<(String, String), i64> = HashMap::new();
     records
         .into_iter()
         .filter(|loaded| {

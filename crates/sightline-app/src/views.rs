@@ -334,7 +334,7 @@ impl MatchEvidence {
 pub struct SourceMention {
     pub agency: String,
     pub record_id: String,
-    pub version: u32,
+    pub version: i64,
     pub kind: &'static str,
     pub kind_words: &'static str,
     pub occurred: String,
@@ -544,7 +544,7 @@ pub struct ChronologyRow {
     pub kind: &'static str,
     pub kind_words: &'static str,
     pub record_id: String,
-    pub version: u32,
+    pub version: i64,
     /// Whether the child is in the record, or only someone around the child.
     pub about_child: bool,
     /// Findings and outcome, in words.

@@ -42,7 +42,9 @@ pub struct Source {
     pub agency: AgencyId,
     pub system: Option<String>,
     pub record_id: RecordId,
-    pub version: u32,
+    /// `source.version`: 1 ..= `i64::MAX` (validated on the way in), the
+    /// range the log's 64-bit column holds; a higher version supersedes.
+    pub version: i64,
 }
 
 /// A person as one agency recorded them in one record.

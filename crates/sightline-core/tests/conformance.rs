@@ -144,7 +144,7 @@ fn values_are_parsed_into_their_types() {
         assert_eq!(number.digits().len(), 10);
     }
     // A missing version is 1; versions in one batch keep their order.
-    let versions: Vec<(String, u32)> = records("versions.jsonl")
+    let versions: Vec<(String, i64)> = records("versions.jsonl")
         .iter()
         .map(|parsed| {
             (

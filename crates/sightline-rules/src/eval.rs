@@ -119,7 +119,7 @@ pub(crate) struct StateChange {
 }
 
 /// A version of a record and when it arrived.
-type VersionArrival = (u32, DateTime<Utc>);
+type VersionArrival = (i64, DateTime<Utc>);
 
 /// The events recorded by `now`, and what is derived from them once.
 pub(crate) struct View<'p> {

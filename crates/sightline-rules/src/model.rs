@@ -24,11 +24,11 @@ use std::fmt;
 pub struct EvidenceRef {
     pub agency: String,
     pub record_id: String,
-    pub version: u32,
+    pub version: i64,
 }
 
 impl EvidenceRef {
-    pub fn new(agency: impl Into<String>, record_id: impl Into<String>, version: u32) -> Self {
+    pub fn new(agency: impl Into<String>, record_id: impl Into<String>, version: i64) -> Self {
         EvidenceRef {
             agency: agency.into(),
             record_id: record_id.into(),

@@ -83,7 +83,7 @@ impl TestApp {
     }
 }
 
-fn gp_record(record_id: &str, version: u32) -> Value {
+fn gp_record(record_id: &str, version: i64) -> Value {
     json!({
         "source": {"agency": "st-annes-gp", "record_id": record_id, "version": version},
         "kind": "health.gp_consultation",
@@ -171,6 +171,76 @@ async fn a_valid_batch_is_stored_once_and_versions_supersede(db: TestDatabase) {
     assert_eq!(history["versions"].as_array().expect("versions").len(), 2);
     assert_eq!(history["versions"][0]["record"]["source"]["version"], 1);
     assert_eq!(app.count(), 3);
+}
+
+/// Timestamps as versions (issue #2): any positive version up to `i64::MAX`
+/// is stored and read back exactly, and a higher timestamp supersedes.
+async fn timestamp_versions_are_stored_exactly_and_supersede(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let over_u32: i64 = 4_294_967_296;
+    let epoch_ms: i64 = 1_732_700_000_000;
+    let yyyymmddhhmmss: i64 = 20_071_231_235_959;
+    let body = jsonl(&[gp_record("T", over_u32), gp_record("T", epoch_ms)]);
+    let (status, counts) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        (counts["stored"].clone(), counts["superseded"].clone()),
+        (json!(2), json!(1))
+    );
+    let body = jsonl(&[gp_record("T", yyyymmddhhmmss), gp_record("M", i64::MAX)]);
+    let (status, counts) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        (counts["stored"].clone(), counts["superseded"].clone()),
+        (json!(2), json!(1))
+    );
+    let (status, history) = app
+        .get(Some(&app.gp_token), "/api/v1/records/st-annes-gp/T")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history["current_version"], yyyymmddhhmmss);
+    let versions: Vec<(Value, Value)> = history["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .map(|version| {
+            (
+                version["version"].clone(),
+                version["record"]["source"]["version"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [over_u32, epoch_ms, yyyymmddhhmmss]
+            .map(|v| (json!(v), json!(v)))
+            .to_vec()
+    );
+    let (_, history) = app
+        .get(Some(&app.gp_token), "/api/v1/records/st-annes-gp/M")
+        .await;
+    assert_eq!(history["current_version"], i64::MAX);
+
+    let mut too_high = gp_record("X", 1);
+    too_high["source"]["version"] = json!(i64::MAX.unsigned_abs() + 1);
+    let (status, error) = app
+        .post(
+            Some(&app.gp_token),
+            "application/x-ndjson",
+            jsonl(&[too_high]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["problems"][0]["path"], "source.version");
+    assert_eq!(
+        error["error"]["problems"][0]["message"],
+        "the number 9223372036854775808 is over the largest version Sightline accepts (9223372036854775807)"
+    );
+    assert_eq!(app.count(), 4);
 }
 
 async fn an_empty_batch_is_valid_and_stores_nothing(db: TestDatabase) {
@@ -393,6 +463,7 @@ sightline_testkit::on_every_backend!(
     health_and_openapi_need_no_token,
     every_records_route_needs_a_valid_token,
     a_valid_batch_is_stored_once_and_versions_supersede,
+    timestamp_versions_are_stored_exactly_and_supersede,
     an_empty_batch_is_valid_and_stores_nothing,
     an_invalid_batch_gets_422_with_every_problem_and_stores_nothing,
     another_agencys_record_is_forbidden_and_nothing_is_stored,

@@ -51,6 +51,7 @@ backend_tests!(
     list_records_pages_with_a_cursor,
     list_records_filters,
     record_versions_ascending,
+    timestamp_versions_round_trip_and_supersede,
     tokens,
     migrations_are_idempotent,
     concurrent_writers_keep_seq_in_commit_order,
@@ -415,6 +416,86 @@ fn record_versions_ascending(db: &TestDb) {
             .is_empty()
     );
     assert!(store.record_versions("nobody", "V").unwrap().is_empty());
+}
+
+/// Agencies use timestamps as versions (epoch milliseconds, yyyymmddhhmmss):
+/// every positive `i64` is stored, read back exactly and compared as a number.
+fn timestamp_versions_round_trip_and_supersede(db: &TestDb) {
+    let store = &*db.store;
+    let over_u32 = 4_294_967_296;
+    let yyyymmddhhmmss = 20_071_231_235_959;
+    let epoch_ms = 1_732_700_000_000;
+    let outcomes = append_one(
+        store,
+        &[
+            record("police-a", "T", over_u32, 1),
+            record("police-a", "T", yyyymmddhhmmss, 2),
+        ],
+    );
+    assert!(
+        matches!(
+            outcomes[1],
+            AppendOutcome::Stored {
+                superseded: true,
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    let outcomes = append_one(
+        store,
+        &[
+            record("police-a", "T", epoch_ms, 3),
+            record("police-a", "T", i64::MAX, 4),
+            record("police-a", "M", i64::MAX, 5),
+        ],
+    );
+    assert!(
+        matches!(
+            outcomes[0],
+            AppendOutcome::Stored {
+                superseded: false,
+                ..
+            }
+        ),
+        "a lower timestamp than the newest stored does not supersede: {outcomes:?}"
+    );
+    assert!(
+        matches!(
+            outcomes[1],
+            AppendOutcome::Stored {
+                superseded: true,
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(
+            outcomes[2],
+            AppendOutcome::Stored {
+                superseded: false,
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    let again = append_one(store, &[record("police-a", "T", i64::MAX, 4)]);
+    assert!(
+        matches!(again[0], AppendOutcome::Duplicate { .. }),
+        "{again:?}"
+    );
+    let versions = store.record_versions("police-a", "T").unwrap();
+    assert_eq!(
+        versions.iter().map(|r| r.version).collect::<Vec<_>>(),
+        vec![over_u32, epoch_ms, yyyymmddhhmmss, i64::MAX]
+    );
+    for (stored, variant) in versions.iter().zip([1, 3, 2, 4]) {
+        assert_eq!(
+            stored.to_new_record(),
+            record("police-a", "T", stored.version, variant)
+        );
+    }
 }
 
 fn tokens(db: &TestDb) {

@@ -86,6 +86,10 @@ fn each_rule_of_the_specification() {
         (variant("/source/version", Some(json!(0))), vec!["line 1: source.version: must be a positive whole number, found the number 0"]),
         (variant("/source/version", Some(json!(2))), vec!["ok 1"]),
         (variant("/source/version", None), vec!["ok 1"]),
+        (variant("/source/version", Some(json!(4_294_967_296_u64))), vec!["ok 1"]),
+        (variant("/source/version", Some(json!(i64::MAX))), vec!["ok 1"]),
+        (variant("/source/version", Some(json!(i64::MAX.unsigned_abs() + 1))), vec!["line 1: source.version: the number 9223372036854775808 is over the largest version Sightline accepts (9223372036854775807)"]),
+        (variant("/source/version", Some(json!(-1))), vec!["line 1: source.version: must be a positive whole number, found the number -1"]),
         (variant("/recorded_at", Some(json!("2007-04-12T20:00:00Z"))), vec!["line 1: recorded_at: recorded_at 2007-04-12T20:00:00+00:00 is before occurred_at 2007-04-12T22:40:00+00:00"]),
         (variant("/recorded_at", None), vec!["ok 1"]),
         (variant("/occurred_at", Some(json!("2007-04"))), vec!["ok 1"]),
@@ -332,6 +336,32 @@ fn csv_profile() {
         "agency,record_id,kind,occurred_at,version\nab,R,other.note,2007-01,x\n",
         Format::Csv,
         &["row 2: version: must be a positive whole number, found the string \"x\""],
+    );
+    // Timestamps as versions are read exactly; over i64::MAX is named as such.
+    let timestamps = parse_batch(
+        "agency,record_id,kind,occurred_at,version,family_name\n\
+         ab,R,other.note,2007-01,20071231235959,Smith\n\
+         ab,R,other.note,2007-01,1732700000000,Smith\n\
+         ab,R,other.note,2007-01,9223372036854775807,Smith\n"
+            .as_bytes(),
+        Format::Csv,
+        received_at(),
+        &Limits::default(),
+    )
+    .expect("valid");
+    assert_eq!(
+        timestamps
+            .iter()
+            .map(|parsed| parsed.record.source.version)
+            .collect::<Vec<_>>(),
+        [20_071_231_235_959, 1_732_700_000_000, i64::MAX]
+    );
+    check(
+        "agency,record_id,kind,occurred_at,version,family_name\nab,R,other.note,2007-01,9223372036854775808,Smith\n",
+        Format::Csv,
+        &[
+            "row 2: version: the number 9223372036854775808 is over the largest version Sightline accepts (9223372036854775807)",
+        ],
     );
     check(
         "agency,record_id,kind,occurred_at\nab,R,other.note,2007-01\n",

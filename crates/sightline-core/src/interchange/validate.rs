@@ -267,7 +267,10 @@ impl<'l> RecordValidator<'l> {
             None => Some(1),
             Some(value) => {
                 let whole = value.as_u64().filter(|&version| version >= 1);
-                let version = whole.and_then(|version| u32::try_from(version).ok());
+                // The log stores versions as a signed 64-bit integer
+                // (PostgreSQL BIGINT, SQLite INTEGER): timestamps such as
+                // epoch milliseconds or yyyymmddhhmmss fit.
+                let version = whole.and_then(|version| i64::try_from(version).ok());
                 if whole.is_none() {
                     self.report(
                         &path.field("version"),
@@ -281,7 +284,7 @@ impl<'l> RecordValidator<'l> {
                         format!(
                             "{} is over the largest version Sightline accepts ({})",
                             describe(value),
-                            u32::MAX
+                            i64::MAX
                         ),
                     );
                 }

@@ -59,7 +59,7 @@ fn build_event(seed: [u32; 10]) -> Event {
     let recorded_at = Utc.from_utc_datetime(&occurred.and_hms_opt(8, 0, 0).unwrap_or_default())
         + Duration::minutes(delay_minutes);
     let record_id = format!("r{}", seed[4] % 12);
-    let version = 1 + seed[4] / 12 % 2;
+    let version = 1 + i64::from(seed[4] / 12 % 2);
     let mut event = Event::new(
         EvidenceRef::new(agency, record_id, version),
         kind,

@@ -95,7 +95,7 @@ impl EventBuilder<'_> {
         self
     }
 
-    pub fn record_id(mut self, record_id: &str, version: u32) -> Self {
+    pub fn record_id(mut self, record_id: &str, version: i64) -> Self {
         self.event.evidence =
             EvidenceRef::new(self.event.evidence.agency.clone(), record_id, version);
         self
