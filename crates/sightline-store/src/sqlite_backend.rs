@@ -617,6 +617,7 @@ impl Drop for ThrowawayFile {
 
 #[cfg(test)]
 mod tests {
+    use super::checkpoint::file_bytes;
     use super::*;
 
     #[test]
@@ -688,10 +689,6 @@ mod tests {
                 .all(|outcome| matches!(outcome, AppendOutcome::Stored { .. }))
         );
         tx.commit().unwrap();
-    }
-
-    fn file_bytes(path: &Path) -> u64 {
-        std::fs::metadata(path).map_or(0, |metadata| metadata.len())
     }
 
     #[test]

@@ -107,8 +107,7 @@ impl Checkpointer {
     /// exceeds the limit, waits for a running checkpoint and runs one on
     /// `writer`, so the WAL is rewound at this transaction's first write.
     pub(super) fn bound_wal(&self, writer: &Connection) -> Result<(), StoreError> {
-        let wal_bytes = std::fs::metadata(&self.wal_path).map_or(0, |metadata| metadata.len());
-        if wal_bytes <= self.wal_bytes_max {
+        if self.wal_bytes() <= self.wal_bytes_max {
             return Ok(());
         }
         let _running = lock(&self.shared.running);
@@ -124,9 +123,8 @@ impl Checkpointer {
     }
 
     /// Size of the WAL file in bytes (0 when there is none).
-    #[cfg(test)]
     pub(super) fn wal_bytes(&self) -> u64 {
-        std::fs::metadata(&self.wal_path).map_or(0, |metadata| metadata.len())
+        file_bytes(&self.wal_path)
     }
 }
 
@@ -139,6 +137,11 @@ impl Drop for Checkpointer {
             let _ = thread.join();
         }
     }
+}
+
+/// Size of a file in bytes (0 when there is none).
+pub(super) fn file_bytes(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
 }
 
 /// Copies the WAL's committed frames into the database file, without waiting for
