@@ -93,3 +93,45 @@ fn the_default_rules_see_the_pattern() {
     let early = alerts_from_firings(evaluate_children(&linked, &pack, before));
     assert!(early.iter().all(|alert| alert.raised_at <= before));
 }
+
+/// Twins of the same sex (one surname, address, postcode and date of birth,
+/// different given names, no NHS number) recorded by two agencies stay two
+/// persons in the engine's picture of a small log (the reference model).
+#[test]
+fn twins_without_nhs_numbers_stay_two_persons() {
+    let twin = |agency: &str, id: &str, given: &str| {
+        format!(
+            r#"{{"source": {{"agency": "{agency}", "record_id": "{id}", "version": 1}}, "kind": "education.concern", "occurred_at": "2021-03-01", "persons": [{{"ref": "c", "role": "subject", "given_names": "{given}", "family_name": "Knowles", "dob": "2014-11-17", "sex": "female", "address": {{"lines": ["175 Mill Lane"], "postcode": "EH16 6LL"}}}}]}}"#
+        )
+    };
+    let lines = [
+        twin("school-oak", "S-1", "Karen"),
+        twin("police-met", "P-1", "Lisa"),
+        twin("police-met", "P-2", "Karen"),
+    ]
+    .join("\n");
+    let database = sightline_testkit::sqlite_database();
+    let store = sightline_store::open(&database.url).expect("open");
+    let received_at = chrono::Utc
+        .with_ymd_and_hms(2021, 6, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
+    let records = parse_batch(
+        lines.as_bytes(),
+        Format::JsonLines,
+        received_at,
+        &Limits::default(),
+    )
+    .expect("valid");
+    let engine =
+        sightline_app::SharedEngine::load_default(store.as_ref(), received_at).expect("engine");
+    sightline_app::ingest_parsed(store.as_ref(), &engine, records, received_at).expect("stored");
+    let linked =
+        link_records(load_current_records(store.as_ref(), None).expect("load")).expect("linked");
+    let mut sizes: Vec<usize> = person_facts(&linked)
+        .values()
+        .map(|person| person.mentions.len())
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![1, 2], "Karen (2 records) and Lisa (1)");
+}

@@ -50,7 +50,7 @@
 //! Invariant: with the same frozen model, adding mentions one by one gives the same links and persons as a batch over them in the same order.
 //! Invariant: a block key admits at most `block_records_max` records; the rest are counted, never silently compared.
 //! Invariant: scores depend only on the frozen model and the two records, never on other records in the index.
-//! Invariant: the comparisons of one evidence group (a household's surname, address and postcode) add only their strongest agreement, at most the group's `weight_max`, and only their strongest disagreement; when the group's `when_unknown` comparison (date of birth) is unknown for the pair, all their agreements add, at most its `weight_max`.
+//! Invariant: the comparisons of one evidence group (a household's surname, address and postcode) add only their strongest agreement, at most the group's `weight_max`, and only their strongest disagreement; when the group's `when_unknown` comparison (date of birth) is unknown for the pair, all their agreements add, at most its `weight_max`. When the group's `when_apart` comparison (given names) disagrees entirely, the agreements add at most that smaller `weight_max`.
 //! Invariant: a batch's records, blocks, candidate pairs, links and persons do not depend on the number of threads that prepared and scored it.
 
 pub mod eval;

@@ -161,7 +161,7 @@ impl GroupTally {
                 let agreement = if group.unknown_for(level_of) {
                     sum.min(group.cap(level_of) * unit)
                 } else {
-                    best.min(group.weight_max * unit)
+                    best.min(group.cap(level_of) * unit)
                 };
                 agreement + worst
             })
@@ -381,9 +381,23 @@ impl Model {
             };
             let kept = counted.get(group_idx).copied().flatten().map(|(_, i)| i);
             if kept == Some(idx) {
-                if field.weight > group.weight_max {
-                    field.level = format!("{}; capped as {} evidence", field.level, group.name);
-                    field.weight = group.weight_max;
+                let cap = group.cap(level_of);
+                if field.weight > cap {
+                    field.level = if group.apart_for(level_of) {
+                        format!(
+                            "{}; capped as {} evidence ({} disagree)",
+                            field.level,
+                            group.name,
+                            group
+                                .when_apart
+                                .as_ref()
+                                .and_then(|a| settings.comparisons.get(a.comparison))
+                                .map_or("", |c| c.name.as_str())
+                        )
+                    } else {
+                        format!("{}; capped as {} evidence", field.level, group.name)
+                    };
+                    field.weight = cap;
                 }
             } else {
                 field.level = format!("{}; counted once as {} evidence", field.level, group.name);

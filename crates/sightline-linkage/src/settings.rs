@@ -144,6 +144,8 @@ struct EvidenceGroupToml {
     weight_max: f64,
     #[serde(default)]
     when_unknown: Option<WhenUnknownToml>,
+    #[serde(default)]
+    when_apart: Option<WhenUnknownToml>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +170,25 @@ pub struct EvidenceGroup {
     /// A larger cap for pairs where the comparison that tells look-alikes
     /// apart (date of birth) is unknown: missing is not different.
     pub when_unknown: Option<WhenUnknown>,
+    /// A smaller cap for pairs that disagree entirely on a comparison that
+    /// tells household members apart (given names): twins share a surname, an
+    /// address and a date of birth, so the household says nothing about
+    /// whether two records with unrelated given names are one person.
+    pub when_apart: Option<WhenApart>,
+}
+
+/// When one comparison is at its last level ("else": none of its levels
+/// agreed) or at one of the listed levels, an evidence group's agreements add
+/// at most `weight_max`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WhenApart {
+    /// Index into [`Settings::comparisons`].
+    pub comparison: usize,
+    /// Level codes of that comparison that count as apart; always includes
+    /// its last ("else") level.
+    pub levels: Vec<u8>,
+    /// The group's cap (log2) for such pairs.
+    pub weight_max: f64,
 }
 
 /// When one comparison is missing (or at one of the listed levels, e.g. a
@@ -197,12 +218,27 @@ impl EvidenceGroup {
             .is_some_and(|unknown| unknown.levels.contains(&level_of(unknown.comparison)))
     }
 
-    /// The cap on the group's agreements for such a pair.
+    /// True when the group's `when_apart` applies to a pair whose level of
+    /// comparison `idx` is `level_of(idx)`.
     #[inline]
-    pub(crate) fn cap(&self, level_of: impl Fn(usize) -> u8) -> f64 {
-        match &self.when_unknown {
+    pub(crate) fn apart_for(&self, level_of: impl Fn(usize) -> u8) -> bool {
+        self.when_apart
+            .as_ref()
+            .is_some_and(|apart| apart.levels.contains(&level_of(apart.comparison)))
+    }
+
+    /// The cap on the group's agreements for a pair: `weight_max`, or
+    /// `when_unknown`'s when that applies; at most `when_apart`'s when that
+    /// applies.
+    #[inline]
+    pub(crate) fn cap(&self, level_of: impl Fn(usize) -> u8 + Copy) -> f64 {
+        let cap = match &self.when_unknown {
             Some(unknown) if self.unknown_for(level_of) => unknown.weight_max,
             _ => self.weight_max,
+        };
+        match &self.when_apart {
+            Some(apart) if self.apart_for(level_of) => cap.min(apart.weight_max),
+            _ => cap,
         }
     }
 }
@@ -578,12 +614,33 @@ impl Settings {
             }
             let when_unknown = match &group.when_unknown {
                 None => None,
-                Some(unknown) => Some(resolve_when_unknown(&settings, &group.name, unknown)?),
+                Some(raw) => {
+                    let (comparison, levels) =
+                        resolve_condition(&settings, &group.name, "when_unknown", raw)?;
+                    Some(WhenUnknown {
+                        comparison,
+                        levels,
+                        weight_max: raw.weight_max,
+                    })
+                }
+            };
+            let when_apart = match &group.when_apart {
+                None => None,
+                Some(raw) => {
+                    let (comparison, levels) =
+                        resolve_condition(&settings, &group.name, "when_apart", raw)?;
+                    Some(WhenApart {
+                        comparison,
+                        levels,
+                        weight_max: raw.weight_max,
+                    })
+                }
             };
             settings.evidence_groups.push(EvidenceGroup {
                 name: group.name.clone(),
                 weight_max: group.weight_max,
                 when_unknown,
+                when_apart,
             });
         }
         for rule in &raw.blocking_rules {
@@ -659,12 +716,16 @@ impl Settings {
         Ok(settings)
     }
 }
-
-fn resolve_when_unknown(
+/// Resolves an evidence group's `when_unknown` or `when_apart` (`what`): the
+/// comparison's index and the level codes that trigger it. `when_unknown`
+/// always holds when the comparison is missing, `when_apart` when none of its
+/// levels agreed (its last, "else" level); `levels` adds declared levels.
+fn resolve_condition(
     settings: &Settings,
     group: &str,
+    what: &str,
     raw: &WhenUnknownToml,
-) -> Result<WhenUnknown, LinkageError> {
+) -> Result<(usize, Vec<u8>), LinkageError> {
     let bad = |why: String| LinkageError::Settings(format!("evidence group {group:?}: {why}"));
     let comparison = settings
         .comparisons
@@ -672,7 +733,7 @@ fn resolve_when_unknown(
         .position(|c| c.name == raw.comparison)
         .ok_or_else(|| {
             bad(format!(
-                "when_unknown names unknown comparison {:?}",
+                "{what} names unknown comparison {:?}",
                 raw.comparison
             ))
         })?;
@@ -682,35 +743,35 @@ fn resolve_when_unknown(
         .and_then(|c| c.evidence_group)
         .is_some()
     {
-        return Err(bad(
-            "when_unknown needs a comparison outside every evidence group".into(),
-        ));
+        return Err(bad(format!(
+            "{what} needs a comparison outside every evidence group"
+        )));
     }
     if !(raw.weight_max.is_finite() && raw.weight_max >= 0.0) {
-        return Err(bad("when_unknown weight_max is a finite weight >= 0".into()));
+        return Err(bad(format!("{what} weight_max is a finite weight >= 0")));
     }
-    let mut levels = vec![crate::store::NULL_LEVEL];
     let declared = settings
         .comparisons
         .get(comparison)
         .map_or(&[][..], |c| c.levels.as_slice());
+    let mut levels = if what == "when_apart" {
+        vec![u8::try_from(declared.len()).unwrap_or(crate::store::NULL_LEVEL)]
+    } else {
+        vec![crate::store::NULL_LEVEL]
+    };
     for spec in &raw.levels {
         let position = declared
             .iter()
             .position(|level| &level.spec == spec)
             .ok_or_else(|| {
                 bad(format!(
-                    "when_unknown level {spec:?} is not a level of {:?}",
+                    "{what} level {spec:?} is not a level of {:?}",
                     raw.comparison
                 ))
             })?;
         levels.push(u8::try_from(position).unwrap_or(crate::store::NULL_LEVEL));
     }
-    Ok(WhenUnknown {
-        comparison,
-        levels,
-        weight_max: raw.weight_max,
-    })
+    Ok((comparison, levels))
 }
 
 fn check_level(spec: &LevelSpec, kind: ColumnKind, comparison: &str) -> Result<(), LinkageError> {

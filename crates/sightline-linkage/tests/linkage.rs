@@ -949,6 +949,65 @@ fn household_evidence_counts_in_full_when_the_date_of_birth_is_missing() {
     );
 }
 
+/// Twins share surname, address, postcode and date of birth; with given names
+/// that disagree entirely, the household counts at most the `when_apart` cap,
+/// and the explanation says why.
+#[test]
+fn household_evidence_is_capped_when_the_given_names_disagree() {
+    let (settings, model) = frozen_uk_model();
+    let group = settings.evidence_groups[0].clone();
+    let apart = group.when_apart.as_ref().unwrap().weight_max;
+    assert!(apart < group.weight_max);
+    let explain = |left: MentionInput, right: MentionInput| {
+        LinkageIndex::batch(
+            settings.clone(),
+            model.clone(),
+            LinkScope::Dedupe,
+            &[left, right],
+            &[],
+        )
+        .unwrap()
+        .explain(0, 1)
+        .unwrap()
+    };
+    let household_weight = |explanation: &sightline_linkage::model::Explanation| -> f64 {
+        explanation
+            .fields
+            .iter()
+            .filter(|f| ["family_name", "postcode", "address"].contains(&f.field.as_str()))
+            .map(|f| f.weight)
+            .sum()
+    };
+    let twins = explain(
+        household_member("a", "Oliver", "2015-04-03", "male"),
+        household_member("b", "Harry", "2015-04-03", "male"),
+    );
+    assert!(
+        (household_weight(&twins) - apart).abs() < 1e-9,
+        "{twins:#?}"
+    );
+    assert!(
+        twins.fields.iter().any(|f| f
+            .level
+            .contains("capped as household evidence (given_names disagree)")),
+        "{twins:#?}"
+    );
+    let total: f64 = twins.prior_weight + twins.fields.iter().map(|f| f.weight).sum::<f64>();
+    assert!((total - twins.match_weight).abs() < 1e-9);
+    // A nickname is not a disagreement: the household counts to its usual cap.
+    let one_person = explain(
+        household_member("a", "James", "1980-05-12", "male"),
+        household_member("b", "Jim", "1980-05-12", "male"),
+    );
+    assert!(household_weight(&one_person) > apart, "{one_person:#?}");
+    // Missing given names are unknown, not apart.
+    let unnamed = explain(
+        household_member("a", "James", "1980-05-12", "male"),
+        household_member("b", "", "1980-05-12", "male"),
+    );
+    assert!(household_weight(&unnamed) > apart, "{unnamed:#?}");
+}
+
 #[test]
 fn evidence_group_settings_are_checked() {
     let base = sightline_linkage::settings::UK_PERSONS_TOML;
@@ -992,6 +1051,29 @@ fn evidence_group_settings_are_checked() {
         unknown.levels,
         vec![sightline_linkage::store::NULL_LEVEL, 2]
     );
+    let when_apart = "when_apart = { comparison = \"given_names\", weight_max = 4.0 }";
+    assert!(base.contains(when_apart));
+    for bad in [
+        "when_apart = { comparison = \"given_name\", weight_max = 4.0 }",
+        "when_apart = { comparison = \"address\", weight_max = 4.0 }",
+        "when_apart = { comparison = \"given_names\", weight_max = -4.0 }",
+        "when_apart = { comparison = \"given_names\", weight_max = 4.0, levels = [{ kind = \"date_exact\" }] }",
+        "when_apart = { comparison = \"given_names\", weight_max = 4.0, colour = 1 }",
+    ] {
+        assert!(
+            Settings::from_toml(&base.replace(when_apart, bad)).is_err(),
+            "{bad}"
+        );
+    }
+    let given_levels = partial
+        .comparisons
+        .iter()
+        .find(|c| c.name == "given_names")
+        .unwrap()
+        .levels
+        .len() as u8;
+    let apart = partial.evidence_groups[0].when_apart.as_ref().unwrap();
+    assert_eq!(apart.levels, vec![given_levels], "the else level");
     let plain = Settings::from_toml(&without).unwrap();
     assert!(plain.evidence_groups.is_empty());
     assert!(plain.comparisons.iter().all(|c| c.evidence_group.is_none()));
