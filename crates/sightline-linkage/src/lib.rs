@@ -69,7 +69,7 @@ pub use index::{
 };
 pub use model::{Explanation, FieldContribution, LinkScope, Model, TrainingReport, train};
 pub use settings::Settings;
-pub use store::{MentionInput, RecordStore};
+pub use store::{Mention, MentionInput, RecordStore};
 pub use uk::UkPersonMention;
 
 /// Errors of the linkage layer.

@@ -508,9 +508,6 @@ pub(crate) fn train_with_scores<R: Rng>(
                 })
                 .chain(std::iter::once(false))
                 .collect();
-            let tf = comparison
-                .tf_adjust
-                .then(|| tf_table(store, comparison.column));
             ComparisonModel {
                 name: comparison.name.clone(),
                 labels,
@@ -518,10 +515,21 @@ pub(crate) fn train_with_scores<R: Rng>(
                 u: vec![1.0 / n_levels as f64; n_levels],
                 log2_bayes_factor: vec![0.0; n_levels],
                 tf_levels,
-                tf,
+                tf: None,
             }
         })
         .collect();
+    // Term-frequency tables, one per adjusted comparison, on all cores.
+    {
+        use rayon::prelude::*;
+        comparisons
+            .par_iter_mut()
+            .zip(settings.comparisons.par_iter())
+            .filter(|(_, comparison)| comparison.tf_adjust)
+            .for_each(|(params, comparison)| {
+                params.tf = Some(tf_table(store, comparison.column));
+            });
+    }
 
     // u from random pairs (all pairs when there are few). The pairs are drawn
     // first, sequentially, so the result depends only on the RNG; counting is
@@ -691,10 +699,20 @@ pub(crate) fn train_with_scores<R: Rng>(
     let mut candidate_prior: f64 = 0.1;
     for _ in 0..100 {
         let prior_weight = weight_from_probability(candidate_prior);
-        let expected: f64 = weights
-            .iter()
-            .map(|w| probability_from_weight(*w + prior_weight))
-            .sum();
+        // Summed in fixed chunks on all cores, then in chunk order.
+        let expected: f64 = {
+            use rayon::prelude::*;
+            let parts: Vec<f64> = weights
+                .par_chunks(PAIRS_PER_TASK)
+                .map(|chunk| {
+                    chunk
+                        .iter()
+                        .map(|w| probability_from_weight(*w + prior_weight))
+                        .sum::<f64>()
+                })
+                .collect();
+            parts.iter().sum()
+        };
         let next = (expected / weights.len().max(1) as f64).clamp(1e-9, 1.0 - 1e-9);
         let done = (next - candidate_prior).abs() < 1e-7;
         candidate_prior = next;
@@ -873,20 +891,25 @@ fn collision_probability(store: &RecordStore, column: usize, scope: LinkScope) -
 }
 
 fn tf_table(store: &RecordStore, column: usize) -> TfTable {
-    let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
     let mut n_present = 0usize;
     if let Some(column) = store.columns.get(column) {
+        // Counts by norm id (ids are dense).
+        let mut counts = vec![0usize; column.norms.len()];
         for record in 0..store.len() as u32 {
-            let norm = column.norm_id(record);
-            if norm != u32::MAX {
-                *counts.entry(norm).or_default() += 1;
+            if let Some(count) = counts.get_mut(column.norm_id(record) as usize) {
+                *count += 1;
                 n_present += 1;
             }
         }
         let n = n_present.max(1) as f64;
         let frequencies = counts
             .iter()
-            .map(|(norm, count)| (column.norms.get(*norm).into(), *count as f64 / n))
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(norm, count)| {
+                let norm = u32::try_from(norm).unwrap_or(u32::MAX);
+                (column.norms.get(norm).into(), *count as f64 / n)
+            })
             .collect();
         return TfTable {
             frequencies,

@@ -59,23 +59,60 @@ impl MentionInput {
         self
     }
 
-    fn value(&self, column: &str) -> Option<&str> {
-        self.value_from(column, &mut 0)
-    }
-
-    /// [`MentionInput::value`], looking first at position `*hint` (where the
-    /// column was in the previous mention: callers pass values in one order)
-    /// and leaving there the position it was found at.
+    /// [`Mention::value`] by name, looking first at position `*hint` (where
+    /// the column was in the previous mention: callers pass values in one
+    /// order) and leaving there the position it was found at.
     fn value_from(&self, column: &str, hint: &mut usize) -> Option<&str> {
         let at = match self.values.get(*hint) {
             Some((name, _)) if name == column => *hint,
             _ => self.values.iter().position(|(name, _)| name == column)?,
         };
         *hint = at;
-        self.values
-            .get(at)
-            .map(|(_, value)| value.trim())
-            .filter(|value| !value.is_empty())
+        self.values.get(at).map(|(_, value)| value.as_str())
+    }
+}
+
+/// A mention as the index reads it: a key (unique within an index), a data
+/// set tag and a raw value per settings column. [`MentionInput`] is one; a
+/// caller holding its records as text (a CSV file read whole) can hand them
+/// over borrowed, without an owned string per value.
+pub trait Mention {
+    /// Caller's key for the mention.
+    fn key(&self) -> &str;
+    /// Data set tag (0 when deduplicating).
+    fn dataset(&self) -> u16;
+    /// The raw value of settings column `column` (named `name`); `None` or
+    /// blank when missing (values are trimmed by the store). `hint` is
+    /// scratch the store keeps per column from one mention to the next, for
+    /// implementations that search by name.
+    fn value(&self, column: usize, name: &str, hint: &mut usize) -> Option<&str>;
+}
+
+impl Mention for MentionInput {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn dataset(&self) -> u16 {
+        self.dataset
+    }
+
+    fn value(&self, _column: usize, name: &str, hint: &mut usize) -> Option<&str> {
+        self.value_from(name, hint)
+    }
+}
+
+impl<T: Mention + ?Sized> Mention for &T {
+    fn key(&self) -> &str {
+        (**self).key()
+    }
+
+    fn dataset(&self) -> u16 {
+        (**self).dataset()
+    }
+
+    fn value(&self, column: usize, name: &str, hint: &mut usize) -> Option<&str> {
+        (**self).value(column, name, hint)
     }
 }
 
@@ -120,16 +157,38 @@ impl Interner {
                 return *id;
             }
         }
+        self.push_new(text, hash, holder.is_some())
+    }
+
+    /// Append `text`, known not to be interned, with its hash.
+    fn push_new(&mut self, text: &str, hash: u64, collided: bool) -> u32 {
         let id = u32::try_from(self.ends.len()).unwrap_or(NONE - 1);
         self.text.push_str(text);
         self.ends
             .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
-        if holder.is_some() {
+        if collided {
             self.collided.insert(text.into(), id);
         } else {
             self.by_hash.insert(hash, id);
         }
         id
+    }
+
+    /// Intern `text` unless it is already interned: its new id, or `None`.
+    pub(crate) fn insert_new(&mut self, text: &str) -> Option<u32> {
+        let hash = text_hash(text);
+        let holder = self.by_hash.get(&hash).copied();
+        if let Some(id) = holder
+            && (self.get(id) == text || self.collided.contains_key(text))
+        {
+            return None;
+        }
+        Some(self.push_new(text, hash, holder.is_some()))
+    }
+
+    pub(crate) fn reserve(&mut self, strings: usize) {
+        self.ends.reserve(strings);
+        self.by_hash.reserve(strings);
     }
 
     pub(crate) fn get(&self, id: u32) -> &str {
@@ -199,6 +258,7 @@ impl ColumnStore {
     }
 
     fn push(&mut self, raw: Option<&str>) {
+        let raw = raw.map(str::trim).filter(|raw| !raw.is_empty());
         let value_id = match raw {
             None => NONE,
             Some(raw) => match self.raws.find(raw) {
@@ -326,7 +386,11 @@ pub struct RecordStore {
     /// pair's comparisons read two rows, two cache lines, instead of one
     /// line per column and record.
     rows: Vec<u32>,
-    pub(crate) keys: Vec<String>,
+    /// The distinct keys, end to end in one buffer (no string per record).
+    keys: Interner,
+    /// Each record's key id in `keys` (`NONE` for a search query). In a
+    /// [`crate::LinkageIndex`] keys are unique, so a record's key id is its index.
+    key_ids: Vec<u32>,
     pub(crate) datasets: Vec<u16>,
 }
 
@@ -346,44 +410,78 @@ impl RecordStore {
         RecordStore {
             columns,
             rows: Vec::new(),
-            keys: Vec::new(),
+            keys: Interner::default(),
+            key_ids: Vec::new(),
             datasets: Vec::new(),
         }
     }
 
     /// Prepare and append a mention; returns its record index.
-    pub fn push(&mut self, settings: &Settings, mention: &MentionInput) -> u32 {
-        let record = u32::try_from(self.keys.len()).unwrap_or(NONE - 1);
-        for (column, spec) in self.columns.iter_mut().zip(&settings.columns) {
-            column.push(mention.value(&spec.name));
+    pub fn push(&mut self, settings: &Settings, mention: &impl Mention) -> u32 {
+        let key = self.keys.intern(mention.key());
+        self.push_values(settings, mention, key)
+    }
+
+    /// Prepare and append a search query: a record without a key, dropped
+    /// again by [`RecordStore::pop`].
+    pub(crate) fn push_query(&mut self, settings: &Settings, query: &impl Mention) -> u32 {
+        self.push_values(settings, query, NONE)
+    }
+
+    fn push_values(&mut self, settings: &Settings, mention: &impl Mention, key: u32) -> u32 {
+        let record = u32::try_from(self.datasets.len()).unwrap_or(NONE - 1);
+        for (idx, (column, spec)) in self.columns.iter_mut().zip(&settings.columns).enumerate() {
+            column.push(mention.value(idx, &spec.name, &mut 0));
             self.rows
                 .push(column.record_values.last().copied().unwrap_or(NONE));
         }
-        self.keys.push(mention.key.clone());
-        self.datasets.push(mention.dataset);
+        self.key_ids.push(key);
+        self.datasets.push(mention.dataset());
         record
     }
 
     /// Prepare and append many mentions (the same result as pushing them one
     /// by one): each column interns and prepares its values on its own
-    /// thread, in record order, so ids do not depend on the number of threads.
-    pub fn push_many<M: std::borrow::Borrow<MentionInput> + Sync>(
+    /// thread, in record order, so ids do not depend on the number of
+    /// threads; the keys are interned meanwhile. A key already in the store
+    /// (or twice in `mentions`) is an error, after which the store is
+    /// incomplete and must be dropped.
+    pub fn push_many<M: Mention + Sync>(
         &mut self,
         settings: &Settings,
         mentions: &[M],
-    ) {
+    ) -> Result<(), crate::LinkageError> {
         use rayon::prelude::*;
-        let first = self.keys.len();
-        self.columns
-            .par_iter_mut()
-            .zip(settings.columns.par_iter())
-            .for_each(|(column, spec)| {
-                column.record_values.reserve(mentions.len());
-                let mut hint = 0;
+        let first = self.datasets.len();
+        let (keys, key_ids, columns) = (&mut self.keys, &mut self.key_ids, &mut self.columns);
+        let (keyed, ()) = rayon::join(
+            || {
+                keys.reserve(mentions.len());
+                key_ids.reserve(mentions.len());
                 for mention in mentions {
-                    column.push(mention.borrow().value_from(&spec.name, &mut hint));
+                    let key = mention.key();
+                    let id = keys
+                        .insert_new(key)
+                        .ok_or_else(|| crate::LinkageError::DuplicateKey(key.to_string()))?;
+                    key_ids.push(id);
                 }
-            });
+                Ok(())
+            },
+            || {
+                columns
+                    .par_iter_mut()
+                    .zip(settings.columns.par_iter())
+                    .enumerate()
+                    .for_each(|(idx, (column, spec))| {
+                        column.record_values.reserve(mentions.len());
+                        let mut hint = 0;
+                        for mention in mentions {
+                            column.push(mention.value(idx, &spec.name, &mut hint));
+                        }
+                    });
+            },
+        );
+        keyed?;
         let n_columns = self.columns.len();
         self.rows.reserve(mentions.len() * n_columns);
         for record in first..first + mentions.len() {
@@ -392,13 +490,21 @@ impl RecordStore {
                     .push(column.record_values.get(record).copied().unwrap_or(NONE));
             }
         }
-        self.keys.reserve(mentions.len());
-        self.datasets.reserve(mentions.len());
-        for mention in mentions {
-            let mention = mention.borrow();
-            self.keys.push(mention.key.clone());
-            self.datasets.push(mention.dataset);
-        }
+        self.datasets
+            .extend(mentions.iter().map(|mention| mention.dataset()));
+        Ok(())
+    }
+
+    /// The record with this key, when keys are unique (as in a
+    /// [`crate::LinkageIndex`]: a record's key id is then its index).
+    pub(crate) fn record_of(&self, key: &str) -> Option<u32> {
+        let id = self.keys.find(key)?;
+        (self.key_ids.get(id as usize) == Some(&id)).then_some(id)
+    }
+
+    /// True when a record has this key.
+    pub(crate) fn has_key(&self, key: &str) -> bool {
+        self.keys.find(key).is_some()
     }
 
     /// Per record, the id of its comparison profile (records with the same
@@ -462,31 +568,34 @@ impl RecordStore {
         (profiles, shared)
     }
 
-    /// Remove the last record (used by searches, which prepare a query like a
-    /// record and then drop it). Interned values stay; they are harmless.
+    /// Remove the last record, a query of [`RecordStore::push_query`]
+    /// (searches prepare a query like a record and then drop it). Interned
+    /// values stay; they are harmless.
     pub(crate) fn pop(&mut self) {
         for column in &mut self.columns {
             column.record_values.pop();
         }
         self.rows
             .truncate(self.rows.len().saturating_sub(self.columns.len()));
-        self.keys.pop();
+        self.key_ids.pop();
         self.datasets.pop();
     }
 
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.datasets.len()
     }
 
     /// True when there are no records.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.datasets.is_empty()
     }
 
     /// The caller's key of a record.
     pub fn key(&self, record: u32) -> &str {
-        self.keys.get(record as usize).map_or("", String::as_str)
+        self.key_ids
+            .get(record as usize)
+            .map_or("", |id| self.keys.get(*id))
     }
 
     /// The data set tag of a record.
