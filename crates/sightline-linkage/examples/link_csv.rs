@@ -234,7 +234,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Outputs and blocking recall after the timed part, side by side.
     let (written, blocking_recall) = rayon::join(
         || write_outputs(&index, &prefix, write_model),
-        || blocking_recall(&index, &input, key_at, truth_at),
+        || blocking_recall(&index, &input, truth_at),
     );
     written?;
     let blocking_recall = match blocking_recall? {
@@ -351,11 +351,10 @@ fn write_lines<T: Sync>(
 
 /// Blocking recall: the share of true pairs (records with one `person_id`)
 /// that blocking made candidates; `None` without a truth column. The file
-/// is read again for the truth.
+/// is read again for the truth; record `i` is the file's row `i`.
 fn blocking_recall(
     index: &LinkageIndex,
     input: &str,
-    key_at: usize,
     truth_at: Option<usize>,
 ) -> Result<Option<f64>, String> {
     let Some(truth_at) = truth_at else {
@@ -365,31 +364,34 @@ fn blocking_recall(
     std::fs::File::open(input)
         .and_then(|mut file| file.read_to_string(&mut text))
         .map_err(|e| e.to_string())?;
-    let mut by_person: rustc_hash::FxHashMap<&str, Vec<u32>> = rustc_hash::FxHashMap::default();
-    for line in text.lines().skip(1) {
-        let mut fields = line.split(',');
-        let (mut key, mut truth) = (None, None);
-        for (at, field) in fields.by_ref().enumerate() {
-            if at == key_at {
-                key = Some(field);
+    let body = text.split_once('\n').map_or("", |(_, body)| body);
+    let lines: Vec<&str> = body.par_lines().collect();
+    // (truth, record), sorted: each person's records are one run.
+    let mut truths: Vec<(&str, u32)> = lines
+        .par_iter()
+        .enumerate()
+        .filter_map(|(record, line)| {
+            let truth = line.split(',').nth(truth_at)?;
+            Some((truth, u32::try_from(record).ok()?))
+        })
+        .collect();
+    truths.par_sort_unstable();
+    let mut runs: Vec<&[(&str, u32)]> = Vec::new();
+    let mut start = 0;
+    for at in 1..=truths.len() {
+        if truths.get(at).map(|t| t.0) != truths.get(start).map(|t| t.0) {
+            if at - start > 1 {
+                runs.extend(truths.get(start..at));
             }
-            if at == truth_at {
-                truth = Some(field);
-            }
-        }
-        if let (Some(key), Some(truth)) = (key, truth)
-            && let Some(record) = index.record_of(key)
-        {
-            by_person.entry(truth).or_default().push(record);
+            start = at;
         }
     }
-    let groups: Vec<&Vec<u32>> = by_person.values().filter(|r| r.len() > 1).collect();
-    let (true_pairs, blocked) = groups
+    let (true_pairs, blocked) = runs
         .par_iter()
         .map(|records| {
             let (mut pairs, mut blocked) = (0usize, 0usize);
-            for (at, right) in records.iter().enumerate() {
-                for left in &records[..at] {
+            for (at, (_, right)) in records.iter().enumerate() {
+                for (_, left) in records.get(..at).unwrap_or_default() {
                     pairs += 1;
                     blocked += usize::from(index.blocked_together(*left, *right));
                 }

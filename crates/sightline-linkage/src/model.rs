@@ -593,15 +593,23 @@ pub(crate) fn train_with_scores<R: Rng>(
     // An exact first level's u is known exactly: the chance that two random
     // records share a value, from the value frequencies. Sampling would see
     // only a handful of such pairs.
-    for (params, comparison) in comparisons.iter_mut().zip(&settings.comparisons) {
-        let exact_first = comparison
-            .levels
-            .first()
-            .is_some_and(|l| matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised));
-        if !exact_first {
-            continue;
-        }
-        let Some(collision) = collision_probability(store, comparison.column, scope) else {
+    let collisions: Vec<Option<f64>> = {
+        use rayon::prelude::*;
+        settings
+            .comparisons
+            .par_iter()
+            .map(|comparison| {
+                let exact_first = comparison.levels.first().is_some_and(|l| {
+                    matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised)
+                });
+                exact_first
+                    .then(|| collision_probability(store, comparison.column, scope))
+                    .flatten()
+            })
+            .collect()
+    };
+    for (params, collision) in comparisons.iter_mut().zip(collisions) {
+        let Some(collision) = collision else {
             continue;
         };
         let sampled_rest: f64 = params.u.iter().skip(1).sum();
@@ -846,6 +854,27 @@ fn scope_pair_count(store: &RecordStore, scope: LinkScope) -> usize {
 /// its normalised value.
 fn collision_probability(store: &RecordStore, column: usize, scope: LinkScope) -> Option<f64> {
     let column = store.columns.get(column)?;
+    if scope == LinkScope::Dedupe {
+        // Counts per norm id (ids are dense); sums of whole numbers, exact
+        // in any order.
+        let mut counts = vec![0u64; column.norms.len()];
+        let mut n = 0u64;
+        for record in 0..store.len() as u32 {
+            if let Some(count) = counts.get_mut(column.norm_id(record) as usize) {
+                *count += 1;
+                n += 1;
+            }
+        }
+        if n < 2 {
+            return None;
+        }
+        let same: f64 = counts
+            .iter()
+            .map(|c| (c * c.saturating_sub(1) / 2) as f64)
+            .sum();
+        let n = n as f64;
+        return Some(same / (n * (n - 1.0) / 2.0));
+    }
     // Counts per (data set, norm id).
     let mut counts: FxHashMap<(u16, u32), f64> = FxHashMap::default();
     let mut per_dataset: FxHashMap<u16, f64> = FxHashMap::default();

@@ -209,13 +209,20 @@ impl Interner {
     }
 }
 
-/// One distinct raw value of a column, prepared.
+/// One distinct raw value of a column, prepared. One cache line: a pair's
+/// comparison reads one line per column and side (token and nickname lists
+/// live in the column's pools).
 #[derive(Debug, Clone)]
+#[repr(align(64))]
 pub(crate) struct ValueInfo {
     pub(crate) norm: u32,
-    pub(crate) tokens: Box<[u32]>,
+    /// Start and length of the sorted token ids in the column's `token_pool`.
+    tokens_at: u32,
+    tokens_len: u16,
+    /// Start and length of the sorted nickname groups in the column's `group_pool`.
+    groups_len: u16,
+    groups_at: u32,
     pub(crate) phonetic: u32,
-    pub(crate) nick_groups: Box<[u16]>,
     pub(crate) date: Option<PartialDate>,
     pub(crate) district: u32,
     pub(crate) sector: u32,
@@ -224,6 +231,8 @@ pub(crate) struct ValueInfo {
     /// Hash of the normalised text, comparable across columns.
     pub(crate) norm_hash: u64,
 }
+
+const _: () = assert!(std::mem::size_of::<ValueInfo>() == 64);
 
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnStore {
@@ -234,6 +243,10 @@ pub(crate) struct ColumnStore {
     raws: Interner,
     raw_values: Vec<u32>,
     pub(crate) values: Vec<ValueInfo>,
+    /// Every value's token ids, end to end.
+    token_pool: Vec<u32>,
+    /// Every value's nickname groups, end to end.
+    group_pool: Vec<u16>,
     pub(crate) norms: Interner,
     tokens: Interner,
     phonetics: Interner,
@@ -249,6 +262,8 @@ impl ColumnStore {
             raws: Interner::default(),
             raw_values: Vec::new(),
             values: Vec::new(),
+            token_pool: Vec::new(),
+            group_pool: Vec::new(),
             norms: Interner::default(),
             tokens: Interner::default(),
             phonetics: Interner::default(),
@@ -281,9 +296,11 @@ impl ColumnStore {
     fn prepare(&mut self, raw: &str) -> u32 {
         let mut info = ValueInfo {
             norm: NONE,
-            tokens: Box::new([]),
+            tokens_at: 0,
+            tokens_len: 0,
+            groups_len: 0,
+            groups_at: 0,
             phonetic: NONE,
-            nick_groups: Box::new([]),
             date: None,
             district: NONE,
             sector: NONE,
@@ -301,7 +318,7 @@ impl ColumnStore {
                     .collect();
                 token_ids.sort_unstable();
                 token_ids.dedup();
-                info.tokens = token_ids.into();
+                self.pool_tokens(&mut info, &token_ids);
                 let key = phonetic_key(&norm);
                 if !key.is_empty() {
                     info.phonetic = self.phonetics.intern(&key);
@@ -309,7 +326,12 @@ impl ColumnStore {
                 let mut groups: Vec<u16> = norm.split(' ').flat_map(nickname_groups).collect();
                 groups.sort_unstable();
                 groups.dedup();
-                info.nick_groups = groups.into();
+                let at = u32::try_from(self.group_pool.len()).unwrap_or(u32::MAX);
+                let len = groups.len().min(usize::from(u16::MAX));
+                self.group_pool
+                    .extend_from_slice(groups.get(..len).unwrap_or_default());
+                info.groups_at = at;
+                info.groups_len = u16::try_from(len).unwrap_or(u16::MAX);
                 Some(norm)
             }
             ColumnKind::Date => {
@@ -328,7 +350,7 @@ impl ColumnStore {
                     .map(|t| self.tokens.intern(t))
                     .collect();
                 token_ids.sort_unstable();
-                info.tokens = token_ids.into();
+                self.pool_tokens(&mut info, &token_ids);
                 Some(norm)
             }
             ColumnKind::Identifier => {
@@ -361,6 +383,33 @@ impl ColumnStore {
         let id = u32::try_from(self.values.len()).unwrap_or(NONE - 1);
         self.values.push(info);
         id
+    }
+
+    /// Put a value's sorted token ids in the pool (at most `u16::MAX`).
+    fn pool_tokens(&mut self, info: &mut ValueInfo, token_ids: &[u32]) {
+        let len = token_ids.len().min(usize::from(u16::MAX));
+        info.tokens_at = u32::try_from(self.token_pool.len()).unwrap_or(u32::MAX);
+        info.tokens_len = u16::try_from(len).unwrap_or(u16::MAX);
+        self.token_pool
+            .extend_from_slice(token_ids.get(..len).unwrap_or_default());
+    }
+
+    /// A value's sorted token ids.
+    #[inline]
+    pub(crate) fn tokens(&self, info: &ValueInfo) -> &[u32] {
+        let at = info.tokens_at as usize;
+        self.token_pool
+            .get(at..at + usize::from(info.tokens_len))
+            .unwrap_or_default()
+    }
+
+    /// A value's sorted nickname groups.
+    #[inline]
+    pub(crate) fn nick_groups(&self, info: &ValueInfo) -> &[u16] {
+        let at = info.groups_at as usize;
+        self.group_pool
+            .get(at..at + usize::from(info.groups_len))
+            .unwrap_or_default()
     }
 
     pub(crate) fn value(&self, record: u32) -> Option<&ValueInfo> {
@@ -526,10 +575,19 @@ impl RecordStore {
         let mut first_record: Vec<u32> = Vec::new();
         let mut shared: Vec<bool> = Vec::new();
         let mut profiles = Vec::with_capacity(self.len());
-        for record in 0..u32::try_from(self.len()).unwrap_or(u32::MAX) {
-            let mut hasher = FxHasher::default();
-            profile_of(record).for_each(|id| hasher.write_u32(id));
-            let hash = hasher.finish();
+        // Hashed on all cores; ids are then given in record order.
+        let hashes: Vec<u64> = {
+            use rayon::prelude::*;
+            (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+                .into_par_iter()
+                .map(|record| {
+                    let mut hasher = FxHasher::default();
+                    profile_of(record).for_each(|id| hasher.write_u32(id));
+                    hasher.finish()
+                })
+                .collect()
+        };
+        for (record, hash) in (0..u32::try_from(self.len()).unwrap_or(u32::MAX)).zip(hashes) {
             let holder = by_hash.get(&hash).copied();
             let known = match holder {
                 Some(id)
@@ -656,9 +714,10 @@ impl RecordStore {
             let holds = match &level.spec {
                 LevelSpec::Exact => same_raw,
                 LevelSpec::ExactNormalised => a.norm == b.norm,
-                LevelSpec::AnyToken => sorted_lists_intersect(&a.tokens, &b.tokens),
+                LevelSpec::AnyToken => sorted_lists_intersect(column.tokens(a), column.tokens(b)),
                 LevelSpec::Nickname => {
-                    a.norm == b.norm || sorted_lists_intersect(&a.nick_groups, &b.nick_groups)
+                    a.norm == b.norm
+                        || sorted_lists_intersect(column.nick_groups(a), column.nick_groups(b))
                 }
                 LevelSpec::Phonetic => a.phonetic != NONE && a.phonetic == b.phonetic,
                 LevelSpec::JaroWinkler { threshold } => {
@@ -698,7 +757,9 @@ impl RecordStore {
                     );
                     a_self == b_other && a_other == b_self && a_self != a_other
                 }),
-                LevelSpec::TokenOverlap { min } => token_overlap(&a.tokens, &b.tokens) >= *min,
+                LevelSpec::TokenOverlap { min } => {
+                    token_overlap(column.tokens(a), column.tokens(b)) >= *min
+                }
                 LevelSpec::DateExact => a.date.is_some_and(|d| d.is_full()) && a.date == b.date,
                 LevelSpec::DateTransposed => match (a.date, b.date) {
                     (Some(da), Some(db)) => da.transposed() == Some(db),
@@ -795,7 +856,7 @@ impl RecordStore {
                     }
                     push(fold(hasher.finish()));
                 }
-                KeyKind::AnyToken => value.tokens.iter().for_each(|t| push(*t)),
+                KeyKind::AnyToken => column.tokens(value).iter().for_each(|t| push(*t)),
                 KeyKind::Year => {
                     if let Some(date) = value.date {
                         push(u32::from(date.year()));
