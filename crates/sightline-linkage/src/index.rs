@@ -432,6 +432,8 @@ pub struct LinkageIndex {
     candidate_pairs: usize,
     /// Candidate lists gathered while preparing a batch, used once by its first link.
     prepared: Option<CandidateLists>,
+    /// Weights of the link and review thresholds.
+    class_weights: (f64, f64),
     /// Records whose person changed since [`LinkageIndex::take_moved`] was last
     /// called (added records included), unsorted, possibly repeated.
     moved: Vec<u32>,
@@ -442,7 +444,12 @@ impl LinkageIndex {
     pub fn new(settings: Settings, model: Model, scope: LinkScope) -> LinkageIndex {
         let store = RecordStore::new(&settings);
         let blocks = BlockIndex::new(&settings);
+        let class_weights = (
+            weight_from_probability(settings.thresholds.link_probability),
+            weight_from_probability(settings.thresholds.review_probability),
+        );
         LinkageIndex {
+            class_weights,
             settings,
             model,
             scope,
@@ -649,9 +656,10 @@ impl LinkageIndex {
                         let others = scores.others.get(range.clone()).unwrap_or_default();
                         let weights = scores.field_weights.get(range).unwrap_or_default();
                         let before = links.len();
+                        let keys = this.identity_keys(record);
                         for (other, field_weight) in others.iter().zip(weights) {
                             let weight = field_weight + this.model.prior_log2_odds;
-                            if let Some(link) = this.classify(*other, record, weight) {
+                            if let Some(link) = this.classify_keyed(*other, record, keys, weight) {
                                 links.push(link);
                             }
                         }
@@ -828,7 +836,7 @@ impl LinkageIndex {
         Ok(record)
     }
 
-    fn identity_keys(&self, record: u32) -> [Option<(u8, u32, u32)>; 2] {
+    fn identity_keys(&self, record: u32) -> IdentityKeys {
         let identity = &self.settings.identity;
         let strong = identity.strong_identifier.and_then(|column| {
             let value = self.store.columns.get(column)?.value(record)?;
@@ -855,25 +863,7 @@ impl LinkageIndex {
 
     /// The hard rule deciding a pair, if any.
     fn hard_rule(&self, left: u32, right: u32) -> Option<HardRule> {
-        let [left_strong, left_source] = self.identity_keys(left);
-        let [right_strong, right_source] = self.identity_keys(right);
-        if let (Some(a), Some(b)) = (left_strong, right_strong) {
-            return Some(if a == b {
-                HardRule::SameStrongIdentifier
-            } else {
-                HardRule::DifferentStrongIdentifiers
-            });
-        }
-        if let (Some(a), Some(b)) = (left_source, right_source)
-            && a.1 == b.1
-        {
-            return Some(if a.2 == b.2 {
-                HardRule::SameSourceId
-            } else {
-                HardRule::DifferentSourceIds
-            });
-        }
-        None
+        hard_rule_between(self.identity_keys(left), self.identity_keys(right))
     }
 
     fn score_record(&mut self, record: u32, candidates: &mut Vec<u32>, new_links: &mut Vec<Link>) {
@@ -899,9 +889,19 @@ impl LinkageIndex {
 
     /// The link a scored candidate pair makes, if any, after the pairwise hard rules.
     fn classify(&self, left: u32, right: u32, weight: f64) -> Option<Link> {
-        let link_weight = weight_from_probability(self.settings.thresholds.link_probability);
-        let review_weight = weight_from_probability(self.settings.thresholds.review_probability);
-        let kind = match self.hard_rule(left, right) {
+        self.classify_keyed(left, right, self.identity_keys(right), weight)
+    }
+
+    /// [`LinkageIndex::classify`] with the later record's identity keys.
+    fn classify_keyed(
+        &self,
+        left: u32,
+        right: u32,
+        right_keys: IdentityKeys,
+        weight: f64,
+    ) -> Option<Link> {
+        let (link_weight, review_weight) = self.class_weights;
+        let kind = match hard_rule_between(self.identity_keys(left), right_keys) {
             Some(rule @ (HardRule::SameStrongIdentifier | HardRule::SameSourceId)) => {
                 LinkKind::Hard(rule)
             }
@@ -1465,6 +1465,34 @@ impl LinkageIndex {
             .candidates(&self.settings, &self.store, self.scope, record, &mut out);
         out
     }
+}
+
+/// Identity keys of a record: its valid strong identifier and its
+/// (agency, source person id), when present.
+type IdentityKeys = [Option<(u8, u32, u32)>; 2];
+
+/// The hard rule deciding a pair with these identity keys, if any.
+fn hard_rule_between(
+    [left_strong, left_source]: IdentityKeys,
+    [right_strong, right_source]: IdentityKeys,
+) -> Option<HardRule> {
+    if let (Some(a), Some(b)) = (left_strong, right_strong) {
+        return Some(if a == b {
+            HardRule::SameStrongIdentifier
+        } else {
+            HardRule::DifferentStrongIdentifiers
+        });
+    }
+    if let (Some(a), Some(b)) = (left_source, right_source)
+        && a.1 == b.1
+    {
+        return Some(if a.2 == b.2 {
+            HardRule::SameSourceId
+        } else {
+            HardRule::DifferentSourceIds
+        });
+    }
+    None
 }
 
 fn find_root(parent: &mut [usize], mut idx: usize) -> usize {

@@ -873,20 +873,32 @@ impl RecordStore {
             if n_components == 0 {
                 return;
             }
+            let key = |combo: u64, component: u32| {
+                let mut hasher = FxHasher::default();
+                (combo, part.column, component).hash(&mut hasher);
+                hasher.finish()
+            };
+            if n_components == 1 {
+                // One component (most parts): every combination extends in place.
+                for combo in combos.iter_mut().take(n_combos) {
+                    *combo = key(*combo, components[0]);
+                }
+                continue;
+            }
             let n_next = (n_combos * n_components).min(KEYS_PER_RULE_MAX);
             let mut next = [0u64; KEYS_PER_RULE_MAX];
             for (slot, target) in next.iter_mut().enumerate().take(n_next) {
                 let (combo, component) = (slot / n_components, slot % n_components);
-                let mut hasher = FxHasher::default();
-                (combos[combo], part.column, components[component]).hash(&mut hasher);
-                *target = hasher.finish();
+                *target = key(combos[combo], components[component]);
             }
             combos = next;
             n_combos = n_next;
         }
         out.extend_from_slice(&combos[..n_combos]);
-        out.sort_unstable();
-        out.dedup();
+        if n_combos > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
     }
 }
 
