@@ -174,29 +174,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .filter(|at| *at != key_at && Some(*at) != truth_at)
         })
         .collect();
-    // Rows stream into the index a block at a time; the first bad row stops
-    // the stream and is reported after it.
-    let mut bad_row: Option<String> = None;
-    let mut row_number = 1usize;
-    let mut block = Some((first, header_end + 1));
-    let rows = std::iter::from_fn(|| {
+    // Rows stream into the index a block at a time, parsed on a thread of
+    // their own while the index prepares the previous block; the first bad
+    // row stops the stream and is reported after it.
+    let n_fields = header.len();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Row>>(2);
+    let read_rows = move || -> Option<String> {
+        let mut row_number = 1usize;
+        let mut block = Some((first, header_end + 1));
         loop {
-            if bad_row.is_some() {
-                return None;
-            }
             let (text, offset) = match block.take() {
                 Some(current) => current,
                 None => match blocks.next_block() {
                     Ok(Some(next)) => (next, 0),
                     Ok(None) => return None,
-                    Err(err) => {
-                        bad_row = Some(format!("after row {row_number}: {err}"));
-                        return None;
-                    }
+                    Err(err) => return Some(format!("after row {row_number}: {err}")),
                 },
             };
             let mut parsed = Vec::new();
             let mut start = offset;
+            let mut bad_row = None;
             while start < text.len() {
                 let end = text
                     .get(start..)
@@ -204,7 +201,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .map_or(text.len(), |at| start + at);
                 let line = text.get(start..end).unwrap_or("").trim_end_matches('\r');
                 row_number += 1;
-                let (Some(ends), Ok(at)) = (field_ends(line, header.len()), u32::try_from(start))
+                let (Some(ends), Ok(at)) = (field_ends(line, n_fields), u32::try_from(start))
                 else {
                     bad_row = Some(format!("row {row_number} is malformed"));
                     break;
@@ -218,17 +215,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 });
                 start = end + 1;
             }
-            if !parsed.is_empty() {
-                return Some(parsed);
+            if !parsed.is_empty() && sender.send(parsed).is_err() {
+                return None;
+            }
+            if bad_row.is_some() {
+                return bad_row;
             }
         }
+    };
+    let (linked, bad_row) = std::thread::scope(|scope| {
+        let reader = scope.spawn(read_rows);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let linked = LinkageIndex::train_and_link(
+            settings,
+            LinkScope::Dedupe,
+            receiver.into_iter().flatten(),
+            &[],
+            &mut rng,
+        );
+        let bad_row = reader
+            .join()
+            .unwrap_or_else(|_| Some("the reader failed".to_string()));
+        (linked, bad_row)
     });
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let (index, report) =
-        LinkageIndex::train_and_link(settings, LinkScope::Dedupe, rows.flatten(), &[], &mut rng)?;
     if let Some(bad) = bad_row {
         return Err(bad.into());
     }
+    let (index, report) = linked?;
     let link_seconds = started.elapsed().as_secs_f64();
 
     // Outputs and blocking recall after the timed part, side by side.
