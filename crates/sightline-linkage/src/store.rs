@@ -721,14 +721,14 @@ impl RecordStore {
                 }
                 LevelSpec::Phonetic => a.phonetic != NONE && a.phonetic == b.phonetic,
                 LevelSpec::JaroWinkler { threshold } => {
-                    let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
-                    a.norm == b.norm
-                        || (*jaro_winkler_bound.get_or_insert_with(|| {
+                    a.norm == b.norm || {
+                        let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
+                        *jaro_winkler_bound.get_or_insert_with(|| {
                             similarity::jaro_winkler_upper_bound(sa, a.char_mask, sb, b.char_mask)
                         }) >= *threshold
-                            && *jaro_winkler
-                                .get_or_insert_with(|| similarity::jaro_winkler(sa, sb))
-                                >= *threshold)
+                            && *jaro_winkler.get_or_insert_with(|| similarity::jaro_winkler(sa, sb))
+                                >= *threshold
+                    }
                 }
                 LevelSpec::DamerauLevenshtein { max } => {
                     let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
