@@ -999,10 +999,19 @@ impl SharedEngine {
         store: &dyn Store,
         now: DateTime<Utc>,
     ) -> Result<SharedEngine, EngineError> {
+        SharedEngine::load_configured(store, EngineConfig::default(), now)
+    }
+
+    /// Loads the engine from the log with the default pack and `config`.
+    pub fn load_configured(
+        store: &dyn Store,
+        config: EngineConfig,
+        now: DateTime<Utc>,
+    ) -> Result<SharedEngine, EngineError> {
         Ok(SharedEngine::new(Engine::load(
             store,
             default_pack()?,
-            EngineConfig::default(),
+            config,
             now,
         )?))
     }

@@ -144,6 +144,11 @@ impl Preparation {
         chunk: &[u8],
         first_line_number: u64,
     ) -> Vec<Result<PreparedRecord, Vec<Problem>>> {
+        if first_line_number == 1
+            && let Some(problems) = interchange::json_lines_framing_problem(chunk)
+        {
+            return vec![Err(problems)];
+        }
         let lines = non_blank_lines(chunk, first_line_number);
         lines
             .par_iter()

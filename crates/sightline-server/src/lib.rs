@@ -72,12 +72,16 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the engine over `store` (reads and links the whole log) with the
-    /// default rule pack.
+    /// default rule pack and `config.engine` (due times, duty team).
     pub fn load(
         store: Arc<dyn Store>,
         config: ServerConfig,
     ) -> Result<AppState, sightline_app::EngineError> {
-        let engine = sightline_app::SharedEngine::load_default(store.as_ref(), chrono::Utc::now())?;
+        let engine = sightline_app::SharedEngine::load_configured(
+            store.as_ref(),
+            config.engine.clone(),
+            chrono::Utc::now(),
+        )?;
         Ok(AppState {
             store,
             config: Arc::new(config),

@@ -51,7 +51,7 @@ impl From<IngestSummary> for IngestResponse {
 }
 
 /// The framing of a request body, from its Content-Type.
-fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
+fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -63,7 +63,7 @@ fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
         .trim()
         .to_ascii_lowercase();
     match media_type.as_str() {
-        "application/json" => Ok(Format::sniff_json(body)),
+        "application/json" => Ok(Format::Json),
         "application/x-ndjson"
         | "application/jsonl"
         | "application/jsonlines"
@@ -72,7 +72,7 @@ fn body_format(headers: &HeaderMap, body: &[u8]) -> Result<Format, ApiError> {
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "send application/json (an array or JSON Lines), application/x-ndjson or text/csv",
+            "send application/json (an array, one record or JSON Lines), application/x-ndjson or text/csv",
         )),
     }
 }
@@ -124,7 +124,7 @@ pub async fn submit_records(
             )
         })?
         .to_bytes();
-    let format = body_format(&headers, &bytes)?;
+    let format = body_format(&headers)?;
     let received_at = Utc::now();
     let limits = state.config.limits.clone();
     let store = state.store.clone();

@@ -26,8 +26,15 @@ struct TestApp {
 
 impl TestApp {
     async fn spawn(db: sightline_testkit::TestDatabase) -> TestApp {
+        TestApp::spawn_configured(db, sightline_server::ServerConfig::default()).await
+    }
+
+    async fn spawn_configured(
+        db: sightline_testkit::TestDatabase,
+        config: sightline_server::ServerConfig,
+    ) -> TestApp {
         let mut gp_token = String::new();
-        let server = TestServer::start_with(db, |store| {
+        let server = TestServer::start_configured(db, config, |store| {
             let gp = AgencyId::parse(GP).expect("agency");
             gp_token = sightline_app::create_token(store, &gp, chrono::Utc::now())
                 .expect("token")
@@ -288,6 +295,46 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     );
 }
 
+/// `sightline serve --due-high 2h --duty-team team:out-of-hours` reach the engine
+/// that raises the alerts.
+async fn the_servers_due_times_and_duty_team_apply_to_alerts(db: sightline_testkit::TestDatabase) {
+    use sightline_app::engine::DuePeriod;
+    let mut config = sightline_server::ServerConfig::default();
+    config.engine.duty_team = "team:out-of-hours".to_owned();
+    config.engine.due.critical = DuePeriod::Hours(1);
+    config.engine.due.high = DuePeriod::Hours(2);
+    config.engine.due.medium = DuePeriod::Hours(3);
+    config.engine.due.low = DuePeriod::Hours(5);
+    let app = TestApp::spawn_configured(db, config).await;
+    let staff =
+        app.server
+            .staff_in_team("night.worker", Role::Practitioner, GP, Some("out-of-hours"));
+    assert!(app.submit(INJURY).await["alerts_raised"].as_u64().unwrap() >= 1);
+    let (status, page) = app.get(Some(&staff.secret), "/api/v1/alerts").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let alerts = page["alerts"].as_array().expect("alerts");
+    assert!(!alerts.is_empty());
+    for alert in alerts {
+        assert_eq!(alert["routed_to"], "team:out-of-hours", "{alert}");
+        let hours = match alert["severity"].as_str().expect("severity") {
+            "critical" => 1,
+            "high" => 2,
+            "medium" => 3,
+            _ => 5,
+        };
+        let at = |field: &str| {
+            chrono::DateTime::parse_from_rfc3339(alert[field].as_str().expect(field)).unwrap()
+        };
+        // Due from when the alert was created (just now, so not yet updated),
+        // not from when the record says it happened.
+        assert_eq!(
+            at("due_at") - at("updated_at"),
+            chrono::Duration::hours(hours),
+            "{alert}"
+        );
+    }
+}
+
 async fn the_alert_routes_appear_in_the_openapi_document(db: sightline_testkit::TestDatabase) {
     let app = TestApp::spawn(db).await;
     let (status, document) = app.get(None, "/api/openapi.json").await;
@@ -304,5 +351,6 @@ async fn the_alert_routes_appear_in_the_openapi_document(db: sightline_testkit::
 
 sightline_testkit::on_every_backend!(
     an_alert_raised_at_intake_is_read_decided_once_and_audited,
+    the_servers_due_times_and_duty_team_apply_to_alerts,
     the_alert_routes_appear_in_the_openapi_document,
 );

@@ -21,7 +21,14 @@ use validate::RecordValidator;
 /// The encodings of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// A JSON array of records (`.json`).
+    /// A JSON document whose framing is read from its content (`.json` files,
+    /// `application/json` bodies): an array when the first non-blank character
+    /// is `[`; one record object, which may span lines (a pretty-printed
+    /// record); otherwise JSON Lines. All three are batches the specification
+    /// allows ("a JSON array of records or JSON Lines"; "one record is one JSON
+    /// object"), and the same bytes get the same answer by file and by HTTP.
+    Json,
+    /// A JSON array of records.
     JsonArray,
     /// One record per line, blank lines ignored (`.jsonl`).
     JsonLines,
@@ -36,24 +43,11 @@ impl Format {
         if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
             Some(Format::JsonLines)
         } else if lower.ends_with(".json") {
-            Some(Format::JsonArray)
+            Some(Format::Json)
         } else if lower.ends_with(".csv") {
             Some(Format::Csv)
         } else {
             None
-        }
-    }
-
-    /// For JSON input whose framing is not declared: an array when the first
-    /// non-blank character is `[`, else JSON Lines.
-    pub fn sniff_json(input: &[u8]) -> Format {
-        let first = strip_bom(input)
-            .iter()
-            .find(|byte| !byte.is_ascii_whitespace());
-        if first == Some(&b'[') {
-            Format::JsonArray
-        } else {
-            Format::JsonLines
         }
     }
 }
@@ -134,6 +128,7 @@ pub fn for_each_record(
     on_record: &mut dyn FnMut(Result<ParsedRecord, Vec<Problem>>),
 ) -> usize {
     match format {
+        Format::Json => for_each_json_document(input, received_at, limits, on_record),
         Format::JsonLines => for_each_json_line(input, received_at, limits, on_record),
         Format::JsonArray => for_each_array_element(input, received_at, limits, on_record),
         Format::Csv => csv_profile::for_each_row(input, received_at, limits, on_record),
@@ -201,6 +196,12 @@ pub fn for_each_json_line_from(
     } else {
         input
     };
+    if first_line_number == 1
+        && let Some(problems) = json_lines_framing_problem(input)
+    {
+        on_record(Err(problems));
+        return 1;
+    }
     let mut n_records = 0;
     for (line_idx, line) in input.split(|&byte| byte == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -212,6 +213,82 @@ pub fn for_each_json_line_from(
         on_record(parse_json_record(line, position, received_at, limits));
     }
     n_records
+}
+
+/// A record object that fills the whole input, written over several lines.
+struct SpannedRecord {
+    /// Offset of its opening brace.
+    start: usize,
+    first_line: u64,
+    last_line: u64,
+}
+
+/// The 1-based line of the byte at `offset`.
+fn line_at(input: &[u8], offset: usize) -> u64 {
+    1 + input[..offset]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count() as u64
+}
+
+/// The record when the input is one JSON object written over several lines (a
+/// pretty-printed record). Cheap when it is not: a first line that ends like a
+/// complete object rules it out, and JSON Lines fails to parse as one value
+/// right after its first record.
+fn record_over_several_lines(input: &[u8]) -> Option<SpannedRecord> {
+    let start = input.iter().position(|byte| !byte.is_ascii_whitespace())?;
+    let end = input.iter().rposition(|byte| !byte.is_ascii_whitespace())?;
+    let value = &input[start..=end];
+    let first_line_end = value.iter().position(|&byte| byte == b'\n')?;
+    if value[0] != b'{' || value[..first_line_end].trim_ascii_end().ends_with(b"}") {
+        return None;
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(value).ok()?;
+    Some(SpannedRecord {
+        start,
+        first_line: line_at(input, start),
+        last_line: line_at(input, end),
+    })
+}
+
+/// The one problem of a JSON Lines batch that is a single record written over
+/// several lines (a pretty-printed record), instead of a problem per line.
+/// `input` is the batch from its first line.
+pub fn json_lines_framing_problem(input: &[u8]) -> Option<Vec<Problem>> {
+    let record = record_over_several_lines(strip_bom(input))?;
+    Some(single_problem(
+        Position::Line(record.first_line),
+        format!(
+            "this record spans lines {} to {}: JSON Lines holds each record on one line \
+             (write it on one line, or send it as a .json file or application/json)",
+            record.first_line, record.last_line
+        ),
+    ))
+}
+
+/// A [`Format::Json`] document: an array, one record object, or JSON Lines.
+fn for_each_json_document(
+    input: &[u8],
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+    on_record: &mut dyn FnMut(Result<ParsedRecord, Vec<Problem>>),
+) -> usize {
+    let input = strip_bom(input);
+    if input.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return for_each_array_element(input, received_at, limits, on_record);
+    }
+    match record_over_several_lines(input) {
+        Some(record) => {
+            on_record(parse_json_record(
+                &input[record.start..],
+                Position::Line(record.first_line),
+                received_at,
+                limits,
+            ));
+            1
+        }
+        None => for_each_json_line(input, received_at, limits, on_record),
+    }
 }
 
 fn for_each_json_line(
@@ -259,12 +336,8 @@ fn for_each_array_element(
     let text = match std::str::from_utf8(input) {
         Ok(text) => text,
         Err(error) => {
-            let line = 1 + input[..error.valid_up_to()]
-                .iter()
-                .filter(|&&byte| byte == b'\n')
-                .count() as u64;
             on_record(Err(single_problem(
-                Position::Line(line),
+                Position::Line(line_at(input, error.valid_up_to())),
                 "is not valid UTF-8".to_owned(),
             )));
             return 1;

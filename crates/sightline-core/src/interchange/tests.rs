@@ -243,8 +243,33 @@ fn json_framing() {
     check("[]", Format::JsonArray, &["ok 0"]);
     let with_bom = format!("\u{feff}{VALID}");
     check(&with_bom, Format::JsonLines, &["ok 1"]);
-    assert_eq!(Format::sniff_json(b"  [ {} ]"), Format::JsonArray);
-    assert_eq!(Format::sniff_json(b"{}\n{}"), Format::JsonLines);
+    // A JSON document's framing is read from its content.
+    check(&format!("  [{VALID}]"), Format::Json, &["ok 1"]);
+    check(&format!("{VALID}\n\n{VALID}\n"), Format::Json, &["ok 2"]);
+    check(&format!("\u{feff}{VALID}"), Format::Json, &["ok 1"]);
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(VALID).unwrap())
+            .unwrap();
+    let n_lines = pretty.lines().count();
+    check(&format!("\n{pretty}\n"), Format::Json, &["ok 1"]);
+    check(
+        &format!("\n{pretty}\n"),
+        Format::JsonLines,
+        &[&format!(
+            "line 2: this record spans lines 2 to {}: JSON Lines holds each record on one line \
+             (write it on one line, or send it as a .json file or application/json)",
+            n_lines + 1
+        )],
+    );
+    let broken = pretty.replacen("\"kind\"", "\"knd\"", 1);
+    check(
+        &broken,
+        Format::Json,
+        &[
+            "line 1: knd: unknown field (did you mean \"kind\"?)",
+            "line 1: kind: is required",
+        ],
+    );
     let bad_utf8 = [VALID.as_bytes(), b"\n\xff\xfe\n"].concat();
     let rejected = parse_batch(
         &bad_utf8,

@@ -4,6 +4,7 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -80,37 +81,42 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let police =
         sightline_core::AgencyId::parse("police").map_err(|error| anyhow::anyhow!("{error}"))?;
     let token = sightline_app::create_token(store.as_ref(), &police, chrono::Utc::now())?;
-    drop(store);
+    let logins = super::user::create_demo_accounts(store.as_ref(), &police)?;
+    // The server takes the engine that linked and checked the region, rather
+    // than reading and linking the whole log again.
+    let state = sightline_server::AppState {
+        store: Arc::from(store),
+        config: Arc::new(sightline_server::ServerConfig::default()),
+        engine,
+    };
     eprintln!(
         "3/3 ready in {:.0} s: {} records stored",
         started.elapsed().as_secs_f64(),
         ingest.stored
     );
-    println!();
-    println!(
-        "Sightline demo: {} synthetic children, {} households, {} records from {} agencies.",
-        summary.children,
-        summary.households,
-        summary.records,
-        summary.files.len()
-    );
-    println!(
-        "Linked {n_mentions} mentions into {n_persons} persons ({n_children} children); {n_alerts} alerts, {n_high} of them high or critical.",
-    );
-    println!("  Alerts:        sightline alerts --db {db_url}");
-    println!("  API document:  http://{}/api/openapi.json", args.addr);
-    println!("  Police token:  {}", token.secret);
-    println!(
-        "  Try:           curl -H 'Authorization: Bearer {}' 'http://{}/api/v1/records?limit=3'",
-        token.secret, args.addr
-    );
-    println!("  Ground truth:  {}", region_dir.join("truth").display());
-    super::user::demo_logins(&db_url, &police, args.addr)?;
-    println!("Stop with Ctrl-C.");
-    println!();
-    super::serve::serve_blocking(
-        &db_url,
-        args.addr,
-        sightline_server::ServerConfig::default(),
-    )
+    super::serve::serve_state(state, args.addr, |addr| {
+        println!();
+        println!(
+            "Sightline demo: {} synthetic children, {} households, {} records from {} agencies.",
+            summary.children,
+            summary.households,
+            summary.records,
+            summary.files.len()
+        );
+        println!(
+            "Linked {n_mentions} mentions into {n_persons} persons ({n_children} children); {n_alerts} alerts, {n_high} of them high or critical.",
+        );
+        println!("  Alerts:        sightline alerts --db {db_url}");
+        println!("  API document:  http://{addr}/api/openapi.json");
+        println!("  Police token:  {}", token.secret);
+        println!(
+            "  Try:           curl -H 'Authorization: Bearer {}' 'http://{addr}/api/v1/records?limit=3'",
+            token.secret
+        );
+        println!("  Ground truth:  {}", region_dir.join("truth").display());
+        println!("  Web UI:        http://{addr}/login");
+        super::user::print_demo_accounts(&logins);
+        println!("Stop with Ctrl-C.");
+        println!();
+    })
 }

@@ -174,7 +174,7 @@ fn read_files(
                 read_json_line_chunks(&mut file, CHUNK_BYTES, progress, &mut send)
                     .with_context(|| format!("{name}: cannot read"))?;
             }
-            Format::JsonArray | Format::Csv => {
+            Format::Json | Format::JsonArray | Format::Csv => {
                 let mut input = Vec::new();
                 file.read_to_end(&mut input)
                     .with_context(|| format!("{name}: cannot read"))?;

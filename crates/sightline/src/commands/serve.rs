@@ -71,9 +71,19 @@ pub fn serve_blocking(
     config: ServerConfig,
 ) -> anyhow::Result<ExitCode> {
     let store = sightline_store::open(db_url).context("could not open the database")?;
-    let backend = store.backend();
     let store: Arc<dyn sightline_store::Store> = Arc::from(store);
     let state = AppState::load(store, config).context("could not load the picture from the log")?;
+    serve_state(state, addr, |_| {})
+}
+
+/// Serves `state` until Ctrl-C or SIGTERM. `on_listening` runs once the port is
+/// bound, so whatever it prints (a URL, logins) already answers.
+pub fn serve_state(
+    state: AppState,
+    addr: SocketAddr,
+    on_listening: impl FnOnce(SocketAddr),
+) -> anyhow::Result<ExitCode> {
+    let backend = state.store.backend();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -84,6 +94,7 @@ pub fn serve_blocking(
             .with_context(|| format!("could not listen on {}", addr))?;
         let local_addr = listener.local_addr().context("no local address")?;
         tracing::info!(addr = %local_addr, backend = %backend, "serving");
+        on_listening(local_addr);
         eprintln!("Sightline is serving on http://{local_addr} ({backend})");
         sightline_server::serve(listener, state, shutdown_signal())
             .await

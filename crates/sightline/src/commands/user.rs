@@ -130,17 +130,3 @@ pub fn print_demo_accounts(demo: &[accounts::DemoAccount]) {
         );
     }
 }
-
-/// For `sightline demo`: creates the demo accounts in the demo database and
-/// prints the web UI's address and the logins.
-pub fn demo_logins(
-    db_url: &str,
-    agency: &AgencyId,
-    addr: std::net::SocketAddr,
-) -> anyhow::Result<()> {
-    let store = sightline_store::open(db_url).context("could not reopen the demo database")?;
-    let demo = create_demo_accounts(store.as_ref(), agency)?;
-    println!("  Web UI:        http://{addr}/login");
-    print_demo_accounts(&demo);
-    Ok(())
-}

@@ -1,0 +1,142 @@
+//! `sightline demo`, the README's first command, as a newcomer runs it: it builds
+//! a region, prints its URL, token and logins only once the server answers, and
+//! what it prints works.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The value after `label` on the line that holds it.
+fn after<'a>(lines: &'a [String], label: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|line| line.trim_start().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no line starting {label:?} in {lines:#?}"))
+        .trim()
+}
+
+#[test]
+fn the_demo_answers_with_what_it_prints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args([
+            "demo",
+            "--children",
+            "150",
+            "--addr",
+            "127.0.0.1:0",
+            "--dir",
+        ])
+        .arg(dir.path().join("demo"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let _demo = Demo(child);
+    let (sender, receiver) = mpsc::channel::<(bool, String)>();
+    let to_stderr = sender.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send((false, line));
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = to_stderr.send((true, line));
+        }
+    });
+
+    // Everything printed until the server says it is serving and the banner
+    // (on stdout, a separate pipe) has ended.
+    let mut printed = Vec::new();
+    let mut serving = None;
+    let mut banner_done = false;
+    while serving.is_none() || !banner_done {
+        let (from_stderr, line) = receiver
+            .recv_timeout(Duration::from_secs(300))
+            .unwrap_or_else(|_| panic!("the demo was not serving within 300 s: {printed:#?}"));
+        if from_stderr && let Some(rest) = line.strip_prefix("Sightline is serving on ") {
+            serving = rest.split_whitespace().next().map(str::to_owned);
+        }
+        banner_done |= !from_stderr && line.starts_with("Stop with Ctrl-C.");
+        printed.push(line);
+    }
+    let serving = serving.expect("a URL");
+    assert!(serving.starts_with("http://127.0.0.1:"), "{serving}");
+    assert!(
+        !serving.ends_with(":0"),
+        "the bound port is printed: {serving}"
+    );
+
+    // The URLs printed point at the bound port, and answer.
+    let web = after(&printed, "Web UI:");
+    assert_eq!(web, format!("{serving}/login"));
+    let client = reqwest::blocking::Client::new();
+    let page = client.get(web).send().expect("GET /login");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().expect("body").contains("<form"), "a login form");
+
+    // The token reads the region's records.
+    let token = after(&printed, "Police token:");
+    let records: serde_json::Value = client
+        .get(format!("{serving}/api/v1/records?limit=3"))
+        .bearer_auth(token)
+        .send()
+        .expect("GET records")
+        .json()
+        .expect("json");
+    assert_eq!(records["records"].as_array().expect("records").len(), 3);
+
+    // A printed login signs in through the login form.
+    let practitioner = printed
+        .iter()
+        .find(|line| line.trim_start().starts_with("practitioner "))
+        .expect("a practitioner login");
+    let fields: Vec<&str> = practitioner.split_whitespace().collect();
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let form = client.get(web).send().expect("GET /login");
+    let csrf_cookie = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("sightline_login_csrf="))
+        .and_then(|value| value.split(';').next())
+        .expect("the login CSRF cookie")
+        .to_owned();
+    let html = form.text().expect("body");
+    let csrf_token = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's CSRF token");
+    let signed_in = client
+        .post(web)
+        .header("cookie", csrf_cookie)
+        .form(&[
+            ("username", fields[1]),
+            ("password", fields[2]),
+            ("csrf_token", csrf_token),
+        ])
+        .send()
+        .expect("POST /login");
+    assert_eq!(signed_in.status(), 303, "{practitioner}");
+    assert_eq!(signed_in.headers()["location"], "/my-work");
+}
