@@ -402,6 +402,10 @@ pub struct AddOutcome {
     pub person: u32,
 }
 
+/// A slice of classified records: per record its number of links and its
+/// identity keys, and the links in record order.
+type ClassifiedSlice = (Vec<(u32, IdentityKeys)>, Vec<Link>);
+
 /// A component's persons (one per member, in member order) and its refused merges.
 type ComponentPersons = (Vec<u32>, Vec<Conflict>);
 
@@ -640,7 +644,7 @@ impl LinkageIndex {
             use rayon::prelude::*;
             let this = &*self;
             let starts: Vec<u32> = (0..n_records).step_by(CLASSIFY_SLICE).collect();
-            let classified: Vec<(Vec<u32>, Vec<Link>)> = starts
+            let classified: Vec<ClassifiedSlice> = starts
                 .par_iter()
                 .map(|start| {
                     let end = start.saturating_add(CLASSIFY_SLICE as u32).min(n_records);
@@ -663,7 +667,10 @@ impl LinkageIndex {
                                 links.push(link);
                             }
                         }
-                        counts.push(u32::try_from(links.len() - before).unwrap_or(u32::MAX));
+                        counts.push((
+                            u32::try_from(links.len() - before).unwrap_or(u32::MAX),
+                            keys,
+                        ));
                     }
                     (counts, links)
                 })
@@ -673,11 +680,11 @@ impl LinkageIndex {
             let mut links = Vec::new();
             for (counts, found) in classified {
                 let mut at = 0usize;
-                for count in counts {
+                for (count, keys) in counts {
                     links.clear();
                     links.extend_from_slice(found.get(at..at + count as usize).unwrap_or_default());
                     at += count as usize;
-                    self.identity_links(record, &mut links);
+                    self.identity_links_keyed(record, keys, &mut links);
                     self.record_links(&links);
                     record += 1;
                 }
@@ -925,10 +932,18 @@ impl LinkageIndex {
     /// Hard identity links to the first record with the same identity, even
     /// when blocking did not make them candidates. Records must come in order.
     fn identity_links(&mut self, record: u32, new_links: &mut Vec<Link>) {
-        for key in self.identity_keys(record).into_iter().flatten() {
-            let Some(first) = self.first_by_identity.get(&key).copied() else {
-                self.first_by_identity.insert(key, record);
-                continue;
+        self.identity_links_keyed(record, self.identity_keys(record), new_links);
+    }
+
+    /// [`LinkageIndex::identity_links`] with the record's identity keys.
+    fn identity_links_keyed(&mut self, record: u32, keys: IdentityKeys, new_links: &mut Vec<Link>) {
+        for key in keys.into_iter().flatten() {
+            let first = match self.first_by_identity.entry(key) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(record);
+                    continue;
+                }
+                std::collections::hash_map::Entry::Occupied(slot) => *slot.get(),
             };
             let already = new_links.iter().any(|l| l.left == first);
             let rule = if key.0 == 0 {
@@ -939,7 +954,7 @@ impl LinkageIndex {
             // A same-source-id pair with different NHS numbers stays apart.
             if already
                 || !self.scope.allows(&self.store, first, record)
-                || self.hard_rule(first, record) != Some(rule)
+                || hard_rule_between(self.identity_keys(first), keys) != Some(rule)
             {
                 continue;
             }
