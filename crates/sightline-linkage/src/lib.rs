@@ -4,8 +4,9 @@
 //! clocks; randomness comes in as a seeded RNG.
 //!
 //! The journey of a mention: a caller builds a [`MentionInput`] (key, raw
-//! values by column name) -> [`RecordStore`] interns and prepares each distinct
-//! value once ([`normalise`]) -> [`BlockIndex`] finds earlier records that share
+//! values by column name), or implements [`Mention`] over its own records
+//! (values by settings column, borrowed) -> [`RecordStore`] interns the key
+//! and prepares each distinct value once ([`normalise`]) -> [`BlockIndex`] finds earlier records that share
 //! a block key under any rule -> the frozen Fellegi-Sunter [`Model`] scores each
 //! candidate pair field by field ([`Explanation`] is the waterfall) -> hard
 //! identity rules and human decisions override the model -> links above the
@@ -51,7 +52,7 @@
 //! Invariant: a block key admits at most `block_records_max` records; the rest are counted, never silently compared.
 //! Invariant: scores depend only on the frozen model and the two records, never on other records in the index.
 //! Invariant: the comparisons of one evidence group (a household's surname, address and postcode) add only their strongest agreement, at most the group's `weight_max`, and only their strongest disagreement; when the group's `when_unknown` comparison (date of birth) is unknown for the pair, all their agreements add, at most its `weight_max`. When the group's `when_apart` comparison (given names) disagrees entirely, the agreements add at most that smaller `weight_max`.
-//! Invariant: a batch's records, blocks, candidate pairs, links and persons do not depend on the number of threads that prepared and scored it.
+//! Invariant: a batch's records, blocks, candidate pairs, model, links and persons do not depend on the number of threads that prepared, trained, scored, classified and clustered it.
 
 pub mod eval;
 pub mod index;
@@ -69,7 +70,7 @@ pub use index::{
 };
 pub use model::{Explanation, FieldContribution, LinkScope, Model, TrainingReport, train};
 pub use settings::Settings;
-pub use store::{MentionInput, RecordStore};
+pub use store::{Mention, MentionInput, RecordStore};
 pub use uk::UkPersonMention;
 
 /// Errors of the linkage layer.

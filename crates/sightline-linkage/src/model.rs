@@ -522,9 +522,6 @@ pub(crate) fn train_with_scores<R: Rng>(
                 })
                 .chain(std::iter::once(false))
                 .collect();
-            let tf = comparison
-                .tf_adjust
-                .then(|| tf_table(store, comparison.column));
             ComparisonModel {
                 name: comparison.name.clone(),
                 labels,
@@ -532,10 +529,21 @@ pub(crate) fn train_with_scores<R: Rng>(
                 u: vec![1.0 / n_levels as f64; n_levels],
                 log2_bayes_factor: vec![0.0; n_levels],
                 tf_levels,
-                tf,
+                tf: None,
             }
         })
         .collect();
+    // Term-frequency tables, one per adjusted comparison, on all cores.
+    {
+        use rayon::prelude::*;
+        comparisons
+            .par_iter_mut()
+            .zip(settings.comparisons.par_iter())
+            .filter(|(_, comparison)| comparison.tf_adjust)
+            .for_each(|(params, comparison)| {
+                params.tf = Some(tf_table(store, comparison.column));
+            });
+    }
 
     // u from random pairs (all pairs when there are few). The pairs are drawn
     // first, sequentially, so the result depends only on the RNG; counting is
@@ -599,15 +607,23 @@ pub(crate) fn train_with_scores<R: Rng>(
     // An exact first level's u is known exactly: the chance that two random
     // records share a value, from the value frequencies. Sampling would see
     // only a handful of such pairs.
-    for (params, comparison) in comparisons.iter_mut().zip(&settings.comparisons) {
-        let exact_first = comparison
-            .levels
-            .first()
-            .is_some_and(|l| matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised));
-        if !exact_first {
-            continue;
-        }
-        let Some(collision) = collision_probability(store, comparison.column, scope) else {
+    let collisions: Vec<Option<f64>> = {
+        use rayon::prelude::*;
+        settings
+            .comparisons
+            .par_iter()
+            .map(|comparison| {
+                let exact_first = comparison.levels.first().is_some_and(|l| {
+                    matches!(l.spec, LevelSpec::Exact | LevelSpec::ExactNormalised)
+                });
+                exact_first
+                    .then(|| collision_probability(store, comparison.column, scope))
+                    .flatten()
+            })
+            .collect()
+    };
+    for (params, collision) in comparisons.iter_mut().zip(collisions) {
+        let Some(collision) = collision else {
             continue;
         };
         let sampled_rest: f64 = params.u.iter().skip(1).sum();
@@ -705,10 +721,20 @@ pub(crate) fn train_with_scores<R: Rng>(
     let mut candidate_prior: f64 = 0.1;
     for _ in 0..100 {
         let prior_weight = weight_from_probability(candidate_prior);
-        let expected: f64 = weights
-            .iter()
-            .map(|w| probability_from_weight(*w + prior_weight))
-            .sum();
+        // Summed in fixed chunks on all cores, then in chunk order.
+        let expected: f64 = {
+            use rayon::prelude::*;
+            let parts: Vec<f64> = weights
+                .par_chunks(PAIRS_PER_TASK)
+                .map(|chunk| {
+                    chunk
+                        .iter()
+                        .map(|w| probability_from_weight(*w + prior_weight))
+                        .sum::<f64>()
+                })
+                .collect();
+            parts.iter().sum()
+        };
         let next = (expected / weights.len().max(1) as f64).clamp(1e-9, 1.0 - 1e-9);
         let done = (next - candidate_prior).abs() < 1e-7;
         candidate_prior = next;
@@ -842,6 +868,27 @@ fn scope_pair_count(store: &RecordStore, scope: LinkScope) -> usize {
 /// its normalised value.
 fn collision_probability(store: &RecordStore, column: usize, scope: LinkScope) -> Option<f64> {
     let column = store.columns.get(column)?;
+    if scope == LinkScope::Dedupe {
+        // Counts per norm id (ids are dense); sums of whole numbers, exact
+        // in any order.
+        let mut counts = vec![0u64; column.norms.len()];
+        let mut n = 0u64;
+        for record in 0..store.len() as u32 {
+            if let Some(count) = counts.get_mut(column.norm_id(record) as usize) {
+                *count += 1;
+                n += 1;
+            }
+        }
+        if n < 2 {
+            return None;
+        }
+        let same: f64 = counts
+            .iter()
+            .map(|c| (c * c.saturating_sub(1) / 2) as f64)
+            .sum();
+        let n = n as f64;
+        return Some(same / (n * (n - 1.0) / 2.0));
+    }
     // Counts per (data set, norm id).
     let mut counts: FxHashMap<(u16, u32), f64> = FxHashMap::default();
     let mut per_dataset: FxHashMap<u16, f64> = FxHashMap::default();
@@ -887,20 +934,25 @@ fn collision_probability(store: &RecordStore, column: usize, scope: LinkScope) -
 }
 
 fn tf_table(store: &RecordStore, column: usize) -> TfTable {
-    let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
     let mut n_present = 0usize;
     if let Some(column) = store.columns.get(column) {
+        // Counts by norm id (ids are dense).
+        let mut counts = vec![0usize; column.norms.len()];
         for record in 0..store.len() as u32 {
-            let norm = column.norm_id(record);
-            if norm != u32::MAX {
-                *counts.entry(norm).or_default() += 1;
+            if let Some(count) = counts.get_mut(column.norm_id(record) as usize) {
+                *count += 1;
                 n_present += 1;
             }
         }
         let n = n_present.max(1) as f64;
         let frequencies = counts
             .iter()
-            .map(|(norm, count)| (column.norms.get(*norm).into(), *count as f64 / n))
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(norm, count)| {
+                let norm = u32::try_from(norm).unwrap_or(u32::MAX);
+                (column.norms.get(norm).into(), *count as f64 / n)
+            })
             .collect();
         return TfTable {
             frequencies,

@@ -59,23 +59,60 @@ impl MentionInput {
         self
     }
 
-    fn value(&self, column: &str) -> Option<&str> {
-        self.value_from(column, &mut 0)
-    }
-
-    /// [`MentionInput::value`], looking first at position `*hint` (where the
-    /// column was in the previous mention: callers pass values in one order)
-    /// and leaving there the position it was found at.
+    /// [`Mention::value`] by name, looking first at position `*hint` (where
+    /// the column was in the previous mention: callers pass values in one
+    /// order) and leaving there the position it was found at.
     fn value_from(&self, column: &str, hint: &mut usize) -> Option<&str> {
         let at = match self.values.get(*hint) {
             Some((name, _)) if name == column => *hint,
             _ => self.values.iter().position(|(name, _)| name == column)?,
         };
         *hint = at;
-        self.values
-            .get(at)
-            .map(|(_, value)| value.trim())
-            .filter(|value| !value.is_empty())
+        self.values.get(at).map(|(_, value)| value.as_str())
+    }
+}
+
+/// A mention as the index reads it: a key (unique within an index), a data
+/// set tag and a raw value per settings column. [`MentionInput`] is one; a
+/// caller holding its records as text (a CSV file read whole) can hand them
+/// over borrowed, without an owned string per value.
+pub trait Mention {
+    /// Caller's key for the mention.
+    fn key(&self) -> &str;
+    /// Data set tag (0 when deduplicating).
+    fn dataset(&self) -> u16;
+    /// The raw value of settings column `column` (named `name`); `None` or
+    /// blank when missing (values are trimmed by the store). `hint` is
+    /// scratch the store keeps per column from one mention to the next, for
+    /// implementations that search by name.
+    fn value(&self, column: usize, name: &str, hint: &mut usize) -> Option<&str>;
+}
+
+impl Mention for MentionInput {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn dataset(&self) -> u16 {
+        self.dataset
+    }
+
+    fn value(&self, _column: usize, name: &str, hint: &mut usize) -> Option<&str> {
+        self.value_from(name, hint)
+    }
+}
+
+impl<T: Mention + ?Sized> Mention for &T {
+    fn key(&self) -> &str {
+        (**self).key()
+    }
+
+    fn dataset(&self) -> u16 {
+        (**self).dataset()
+    }
+
+    fn value(&self, column: usize, name: &str, hint: &mut usize) -> Option<&str> {
+        (**self).value(column, name, hint)
     }
 }
 
@@ -120,16 +157,38 @@ impl Interner {
                 return *id;
             }
         }
+        self.push_new(text, hash, holder.is_some())
+    }
+
+    /// Append `text`, known not to be interned, with its hash.
+    fn push_new(&mut self, text: &str, hash: u64, collided: bool) -> u32 {
         let id = u32::try_from(self.ends.len()).unwrap_or(NONE - 1);
         self.text.push_str(text);
         self.ends
             .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
-        if holder.is_some() {
+        if collided {
             self.collided.insert(text.into(), id);
         } else {
             self.by_hash.insert(hash, id);
         }
         id
+    }
+
+    /// Intern `text` unless it is already interned: its new id, or `None`.
+    pub(crate) fn insert_new(&mut self, text: &str) -> Option<u32> {
+        let hash = text_hash(text);
+        let holder = self.by_hash.get(&hash).copied();
+        if let Some(id) = holder
+            && (self.get(id) == text || self.collided.contains_key(text))
+        {
+            return None;
+        }
+        Some(self.push_new(text, hash, holder.is_some()))
+    }
+
+    pub(crate) fn reserve(&mut self, strings: usize) {
+        self.ends.reserve(strings);
+        self.by_hash.reserve(strings);
     }
 
     pub(crate) fn get(&self, id: u32) -> &str {
@@ -150,13 +209,20 @@ impl Interner {
     }
 }
 
-/// One distinct raw value of a column, prepared.
+/// One distinct raw value of a column, prepared. One cache line: a pair's
+/// comparison reads one line per column and side (token and nickname lists
+/// live in the column's pools).
 #[derive(Debug, Clone)]
+#[repr(align(64))]
 pub(crate) struct ValueInfo {
     pub(crate) norm: u32,
-    pub(crate) tokens: Box<[u32]>,
+    /// Start and length of the sorted token ids in the column's `token_pool`.
+    tokens_at: u32,
+    tokens_len: u16,
+    /// Start and length of the sorted nickname groups in the column's `group_pool`.
+    groups_len: u16,
+    groups_at: u32,
     pub(crate) phonetic: u32,
-    pub(crate) nick_groups: Box<[u16]>,
     pub(crate) date: Option<PartialDate>,
     pub(crate) district: u32,
     pub(crate) sector: u32,
@@ -165,6 +231,8 @@ pub(crate) struct ValueInfo {
     /// Hash of the normalised text, comparable across columns.
     pub(crate) norm_hash: u64,
 }
+
+const _: () = assert!(std::mem::size_of::<ValueInfo>() == 64);
 
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnStore {
@@ -175,6 +243,10 @@ pub(crate) struct ColumnStore {
     raws: Interner,
     raw_values: Vec<u32>,
     pub(crate) values: Vec<ValueInfo>,
+    /// Every value's token ids, end to end.
+    token_pool: Vec<u32>,
+    /// Every value's nickname groups, end to end.
+    group_pool: Vec<u16>,
     pub(crate) norms: Interner,
     tokens: Interner,
     phonetics: Interner,
@@ -190,6 +262,8 @@ impl ColumnStore {
             raws: Interner::default(),
             raw_values: Vec::new(),
             values: Vec::new(),
+            token_pool: Vec::new(),
+            group_pool: Vec::new(),
             norms: Interner::default(),
             tokens: Interner::default(),
             phonetics: Interner::default(),
@@ -199,6 +273,7 @@ impl ColumnStore {
     }
 
     fn push(&mut self, raw: Option<&str>) {
+        let raw = raw.map(str::trim).filter(|raw| !raw.is_empty());
         let value_id = match raw {
             None => NONE,
             Some(raw) => match self.raws.find(raw) {
@@ -221,9 +296,11 @@ impl ColumnStore {
     fn prepare(&mut self, raw: &str) -> u32 {
         let mut info = ValueInfo {
             norm: NONE,
-            tokens: Box::new([]),
+            tokens_at: 0,
+            tokens_len: 0,
+            groups_len: 0,
+            groups_at: 0,
             phonetic: NONE,
-            nick_groups: Box::new([]),
             date: None,
             district: NONE,
             sector: NONE,
@@ -241,7 +318,7 @@ impl ColumnStore {
                     .collect();
                 token_ids.sort_unstable();
                 token_ids.dedup();
-                info.tokens = token_ids.into();
+                self.pool_tokens(&mut info, &token_ids);
                 let key = phonetic_key(&norm);
                 if !key.is_empty() {
                     info.phonetic = self.phonetics.intern(&key);
@@ -249,7 +326,12 @@ impl ColumnStore {
                 let mut groups: Vec<u16> = norm.split(' ').flat_map(nickname_groups).collect();
                 groups.sort_unstable();
                 groups.dedup();
-                info.nick_groups = groups.into();
+                let at = u32::try_from(self.group_pool.len()).unwrap_or(u32::MAX);
+                let len = groups.len().min(usize::from(u16::MAX));
+                self.group_pool
+                    .extend_from_slice(groups.get(..len).unwrap_or_default());
+                info.groups_at = at;
+                info.groups_len = u16::try_from(len).unwrap_or(u16::MAX);
                 Some(norm)
             }
             ColumnKind::Date => {
@@ -268,7 +350,7 @@ impl ColumnStore {
                     .map(|t| self.tokens.intern(t))
                     .collect();
                 token_ids.sort_unstable();
-                info.tokens = token_ids.into();
+                self.pool_tokens(&mut info, &token_ids);
                 Some(norm)
             }
             ColumnKind::Identifier => {
@@ -303,6 +385,33 @@ impl ColumnStore {
         id
     }
 
+    /// Put a value's sorted token ids in the pool (at most `u16::MAX`).
+    fn pool_tokens(&mut self, info: &mut ValueInfo, token_ids: &[u32]) {
+        let len = token_ids.len().min(usize::from(u16::MAX));
+        info.tokens_at = u32::try_from(self.token_pool.len()).unwrap_or(u32::MAX);
+        info.tokens_len = u16::try_from(len).unwrap_or(u16::MAX);
+        self.token_pool
+            .extend_from_slice(token_ids.get(..len).unwrap_or_default());
+    }
+
+    /// A value's sorted token ids.
+    #[inline]
+    pub(crate) fn tokens(&self, info: &ValueInfo) -> &[u32] {
+        let at = info.tokens_at as usize;
+        self.token_pool
+            .get(at..at + usize::from(info.tokens_len))
+            .unwrap_or_default()
+    }
+
+    /// A value's sorted nickname groups.
+    #[inline]
+    pub(crate) fn nick_groups(&self, info: &ValueInfo) -> &[u16] {
+        let at = info.groups_at as usize;
+        self.group_pool
+            .get(at..at + usize::from(info.groups_len))
+            .unwrap_or_default()
+    }
+
     pub(crate) fn value(&self, record: u32) -> Option<&ValueInfo> {
         let id = *self.record_values.get(record as usize)?;
         self.values.get(id as usize)
@@ -326,7 +435,11 @@ pub struct RecordStore {
     /// pair's comparisons read two rows, two cache lines, instead of one
     /// line per column and record.
     rows: Vec<u32>,
-    pub(crate) keys: Vec<String>,
+    /// The distinct keys, end to end in one buffer (no string per record).
+    keys: Interner,
+    /// Each record's key id in `keys` (`NONE` for a search query). In a
+    /// [`crate::LinkageIndex`] keys are unique, so a record's key id is its index.
+    key_ids: Vec<u32>,
     pub(crate) datasets: Vec<u16>,
 }
 
@@ -346,44 +459,78 @@ impl RecordStore {
         RecordStore {
             columns,
             rows: Vec::new(),
-            keys: Vec::new(),
+            keys: Interner::default(),
+            key_ids: Vec::new(),
             datasets: Vec::new(),
         }
     }
 
     /// Prepare and append a mention; returns its record index.
-    pub fn push(&mut self, settings: &Settings, mention: &MentionInput) -> u32 {
-        let record = u32::try_from(self.keys.len()).unwrap_or(NONE - 1);
-        for (column, spec) in self.columns.iter_mut().zip(&settings.columns) {
-            column.push(mention.value(&spec.name));
+    pub fn push(&mut self, settings: &Settings, mention: &impl Mention) -> u32 {
+        let key = self.keys.intern(mention.key());
+        self.push_values(settings, mention, key)
+    }
+
+    /// Prepare and append a search query: a record without a key, dropped
+    /// again by [`RecordStore::pop`].
+    pub(crate) fn push_query(&mut self, settings: &Settings, query: &impl Mention) -> u32 {
+        self.push_values(settings, query, NONE)
+    }
+
+    fn push_values(&mut self, settings: &Settings, mention: &impl Mention, key: u32) -> u32 {
+        let record = u32::try_from(self.datasets.len()).unwrap_or(NONE - 1);
+        for (idx, (column, spec)) in self.columns.iter_mut().zip(&settings.columns).enumerate() {
+            column.push(mention.value(idx, &spec.name, &mut 0));
             self.rows
                 .push(column.record_values.last().copied().unwrap_or(NONE));
         }
-        self.keys.push(mention.key.clone());
-        self.datasets.push(mention.dataset);
+        self.key_ids.push(key);
+        self.datasets.push(mention.dataset());
         record
     }
 
     /// Prepare and append many mentions (the same result as pushing them one
     /// by one): each column interns and prepares its values on its own
-    /// thread, in record order, so ids do not depend on the number of threads.
-    pub fn push_many<M: std::borrow::Borrow<MentionInput> + Sync>(
+    /// thread, in record order, so ids do not depend on the number of
+    /// threads; the keys are interned meanwhile. A key already in the store
+    /// (or twice in `mentions`) is an error, after which the store is
+    /// incomplete and must be dropped.
+    pub fn push_many<M: Mention + Sync>(
         &mut self,
         settings: &Settings,
         mentions: &[M],
-    ) {
+    ) -> Result<(), crate::LinkageError> {
         use rayon::prelude::*;
-        let first = self.keys.len();
-        self.columns
-            .par_iter_mut()
-            .zip(settings.columns.par_iter())
-            .for_each(|(column, spec)| {
-                column.record_values.reserve(mentions.len());
-                let mut hint = 0;
+        let first = self.datasets.len();
+        let (keys, key_ids, columns) = (&mut self.keys, &mut self.key_ids, &mut self.columns);
+        let (keyed, ()) = rayon::join(
+            || {
+                keys.reserve(mentions.len());
+                key_ids.reserve(mentions.len());
                 for mention in mentions {
-                    column.push(mention.borrow().value_from(&spec.name, &mut hint));
+                    let key = mention.key();
+                    let id = keys
+                        .insert_new(key)
+                        .ok_or_else(|| crate::LinkageError::DuplicateKey(key.to_string()))?;
+                    key_ids.push(id);
                 }
-            });
+                Ok(())
+            },
+            || {
+                columns
+                    .par_iter_mut()
+                    .zip(settings.columns.par_iter())
+                    .enumerate()
+                    .for_each(|(idx, (column, spec))| {
+                        column.record_values.reserve(mentions.len());
+                        let mut hint = 0;
+                        for mention in mentions {
+                            column.push(mention.value(idx, &spec.name, &mut hint));
+                        }
+                    });
+            },
+        );
+        keyed?;
         let n_columns = self.columns.len();
         self.rows.reserve(mentions.len() * n_columns);
         for record in first..first + mentions.len() {
@@ -392,13 +539,21 @@ impl RecordStore {
                     .push(column.record_values.get(record).copied().unwrap_or(NONE));
             }
         }
-        self.keys.reserve(mentions.len());
-        self.datasets.reserve(mentions.len());
-        for mention in mentions {
-            let mention = mention.borrow();
-            self.keys.push(mention.key.clone());
-            self.datasets.push(mention.dataset);
-        }
+        self.datasets
+            .extend(mentions.iter().map(|mention| mention.dataset()));
+        Ok(())
+    }
+
+    /// The record with this key, when keys are unique (as in a
+    /// [`crate::LinkageIndex`]: a record's key id is then its index).
+    pub(crate) fn record_of(&self, key: &str) -> Option<u32> {
+        let id = self.keys.find(key)?;
+        (self.key_ids.get(id as usize) == Some(&id)).then_some(id)
+    }
+
+    /// True when a record has this key.
+    pub(crate) fn has_key(&self, key: &str) -> bool {
+        self.keys.find(key).is_some()
     }
 
     /// Per record, the id of its comparison profile (records with the same
@@ -420,10 +575,19 @@ impl RecordStore {
         let mut first_record: Vec<u32> = Vec::new();
         let mut shared: Vec<bool> = Vec::new();
         let mut profiles = Vec::with_capacity(self.len());
-        for record in 0..u32::try_from(self.len()).unwrap_or(u32::MAX) {
-            let mut hasher = FxHasher::default();
-            profile_of(record).for_each(|id| hasher.write_u32(id));
-            let hash = hasher.finish();
+        // Hashed on all cores; ids are then given in record order.
+        let hashes: Vec<u64> = {
+            use rayon::prelude::*;
+            (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+                .into_par_iter()
+                .map(|record| {
+                    let mut hasher = FxHasher::default();
+                    profile_of(record).for_each(|id| hasher.write_u32(id));
+                    hasher.finish()
+                })
+                .collect()
+        };
+        for (record, hash) in (0..u32::try_from(self.len()).unwrap_or(u32::MAX)).zip(hashes) {
             let holder = by_hash.get(&hash).copied();
             let known = match holder {
                 Some(id)
@@ -462,31 +626,34 @@ impl RecordStore {
         (profiles, shared)
     }
 
-    /// Remove the last record (used by searches, which prepare a query like a
-    /// record and then drop it). Interned values stay; they are harmless.
+    /// Remove the last record, a query of [`RecordStore::push_query`]
+    /// (searches prepare a query like a record and then drop it). Interned
+    /// values stay; they are harmless.
     pub(crate) fn pop(&mut self) {
         for column in &mut self.columns {
             column.record_values.pop();
         }
         self.rows
             .truncate(self.rows.len().saturating_sub(self.columns.len()));
-        self.keys.pop();
+        self.key_ids.pop();
         self.datasets.pop();
     }
 
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.datasets.len()
     }
 
     /// True when there are no records.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.datasets.is_empty()
     }
 
     /// The caller's key of a record.
     pub fn key(&self, record: u32) -> &str {
-        self.keys.get(record as usize).map_or("", String::as_str)
+        self.key_ids
+            .get(record as usize)
+            .map_or("", |id| self.keys.get(*id))
     }
 
     /// The data set tag of a record.
@@ -547,20 +714,21 @@ impl RecordStore {
             let holds = match &level.spec {
                 LevelSpec::Exact => same_raw,
                 LevelSpec::ExactNormalised => a.norm == b.norm,
-                LevelSpec::AnyToken => sorted_lists_intersect(&a.tokens, &b.tokens),
+                LevelSpec::AnyToken => sorted_lists_intersect(column.tokens(a), column.tokens(b)),
                 LevelSpec::Nickname => {
-                    a.norm == b.norm || sorted_lists_intersect(&a.nick_groups, &b.nick_groups)
+                    a.norm == b.norm
+                        || sorted_lists_intersect(column.nick_groups(a), column.nick_groups(b))
                 }
                 LevelSpec::Phonetic => a.phonetic != NONE && a.phonetic == b.phonetic,
                 LevelSpec::JaroWinkler { threshold } => {
-                    let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
-                    a.norm == b.norm
-                        || (*jaro_winkler_bound.get_or_insert_with(|| {
+                    a.norm == b.norm || {
+                        let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
+                        *jaro_winkler_bound.get_or_insert_with(|| {
                             similarity::jaro_winkler_upper_bound(sa, a.char_mask, sb, b.char_mask)
                         }) >= *threshold
-                            && *jaro_winkler
-                                .get_or_insert_with(|| similarity::jaro_winkler(sa, sb))
-                                >= *threshold)
+                            && *jaro_winkler.get_or_insert_with(|| similarity::jaro_winkler(sa, sb))
+                                >= *threshold
+                    }
                 }
                 LevelSpec::DamerauLevenshtein { max } => {
                     let (sa, sb) = (column.norms.get(a.norm), column.norms.get(b.norm));
@@ -589,7 +757,9 @@ impl RecordStore {
                     );
                     a_self == b_other && a_other == b_self && a_self != a_other
                 }),
-                LevelSpec::TokenOverlap { min } => token_overlap(&a.tokens, &b.tokens) >= *min,
+                LevelSpec::TokenOverlap { min } => {
+                    token_overlap(column.tokens(a), column.tokens(b)) >= *min
+                }
                 LevelSpec::DateExact => a.date.is_some_and(|d| d.is_full()) && a.date == b.date,
                 LevelSpec::DateTransposed => match (a.date, b.date) {
                     (Some(da), Some(db)) => da.transposed() == Some(db),
@@ -686,7 +856,7 @@ impl RecordStore {
                     }
                     push(fold(hasher.finish()));
                 }
-                KeyKind::AnyToken => value.tokens.iter().for_each(|t| push(*t)),
+                KeyKind::AnyToken => column.tokens(value).iter().for_each(|t| push(*t)),
                 KeyKind::Year => {
                     if let Some(date) = value.date {
                         push(u32::from(date.year()));
@@ -703,20 +873,32 @@ impl RecordStore {
             if n_components == 0 {
                 return;
             }
+            let key = |combo: u64, component: u32| {
+                let mut hasher = FxHasher::default();
+                (combo, part.column, component).hash(&mut hasher);
+                hasher.finish()
+            };
+            if n_components == 1 {
+                // One component (most parts): every combination extends in place.
+                for combo in combos.iter_mut().take(n_combos) {
+                    *combo = key(*combo, components[0]);
+                }
+                continue;
+            }
             let n_next = (n_combos * n_components).min(KEYS_PER_RULE_MAX);
             let mut next = [0u64; KEYS_PER_RULE_MAX];
             for (slot, target) in next.iter_mut().enumerate().take(n_next) {
                 let (combo, component) = (slot / n_components, slot % n_components);
-                let mut hasher = FxHasher::default();
-                (combos[combo], part.column, components[component]).hash(&mut hasher);
-                *target = hasher.finish();
+                *target = key(combos[combo], components[component]);
             }
             combos = next;
             n_combos = n_next;
         }
         out.extend_from_slice(&combos[..n_combos]);
-        out.sort_unstable();
-        out.dedup();
+        if n_combos > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
     }
 }
 
