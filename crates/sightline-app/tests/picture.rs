@@ -11,28 +11,40 @@ use sightline_core::interchange::{Format, Limits, parse_batch};
 
 const SAMPLE: &str = include_str!("../../../examples/sample.jsonl");
 
-fn linked_sample() -> (
+/// `lines` (JSON Lines) ingested through the engine into a fresh database, then
+/// the log linked as the picture is.
+fn linked(
+    lines: &str,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> (
     sightline_testkit::TestDatabase,
     sightline_app::picture::LinkedRecords,
 ) {
     let database = sightline_testkit::sqlite_database();
     let store = sightline_store::open(&database.url).expect("open");
-    let received_at = chrono::Utc
-        .with_ymd_and_hms(2007, 6, 1, 0, 0, 0)
-        .single()
-        .expect("instant");
     let records = parse_batch(
-        SAMPLE.as_bytes(),
+        lines.as_bytes(),
         Format::JsonLines,
         received_at,
         &Limits::default(),
     )
-    .expect("valid sample");
+    .expect("valid records");
     let engine =
         sightline_app::SharedEngine::load_default(store.as_ref(), received_at).expect("engine");
     sightline_app::ingest_parsed(store.as_ref(), &engine, records, received_at).expect("stored");
     let loaded = load_current_records(store.as_ref(), None).expect("load");
     (database, link_records(loaded).expect("linked"))
+}
+
+fn linked_sample() -> (
+    sightline_testkit::TestDatabase,
+    sightline_app::picture::LinkedRecords,
+) {
+    let received_at = chrono::Utc
+        .with_ymd_and_hms(2007, 6, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
+    linked(SAMPLE, received_at)
 }
 
 #[test]
@@ -110,24 +122,11 @@ fn twins_without_nhs_numbers_stay_two_persons() {
         twin("police-met", "P-2", "Karen"),
     ]
     .join("\n");
-    let database = sightline_testkit::sqlite_database();
-    let store = sightline_store::open(&database.url).expect("open");
     let received_at = chrono::Utc
         .with_ymd_and_hms(2021, 6, 1, 0, 0, 0)
         .single()
         .expect("instant");
-    let records = parse_batch(
-        lines.as_bytes(),
-        Format::JsonLines,
-        received_at,
-        &Limits::default(),
-    )
-    .expect("valid");
-    let engine =
-        sightline_app::SharedEngine::load_default(store.as_ref(), received_at).expect("engine");
-    sightline_app::ingest_parsed(store.as_ref(), &engine, records, received_at).expect("stored");
-    let linked =
-        link_records(load_current_records(store.as_ref(), None).expect("load")).expect("linked");
+    let (_database, linked) = linked(&lines, received_at);
     let mut sizes: Vec<usize> = person_facts(&linked)
         .values()
         .map(|person| person.mentions.len())

@@ -169,6 +169,12 @@ impl GroupTally {
     }
 }
 
+/// The name of comparison `idx` of `settings`, for explanations ("" if none).
+fn comparison_name(settings: &Settings, idx: Option<usize>) -> &str {
+    idx.and_then(|idx| settings.comparisons.get(idx))
+        .map_or("", |c| c.name.as_str())
+}
+
 /// Convert a match weight (log2 odds) to a probability.
 pub fn probability_from_weight(weight: f64) -> f64 {
     let odds = weight.exp2();
@@ -363,11 +369,10 @@ impl Model {
                         "{}; capped as {} evidence ({} unknown)",
                         field.level,
                         group.name,
-                        group
-                            .when_unknown
-                            .as_ref()
-                            .and_then(|u| settings.comparisons.get(u.comparison))
-                            .map_or("", |c| c.name.as_str())
+                        comparison_name(
+                            settings,
+                            group.when_unknown.as_ref().map(|u| u.comparison)
+                        )
                     );
                     field.weight = budget;
                 }
@@ -388,11 +393,10 @@ impl Model {
                             "{}; capped as {} evidence ({} disagree)",
                             field.level,
                             group.name,
-                            group
-                                .when_apart
-                                .as_ref()
-                                .and_then(|a| settings.comparisons.get(a.comparison))
-                                .map_or("", |c| c.name.as_str())
+                            comparison_name(
+                                settings,
+                                group.when_apart.as_ref().map(|a| a.comparison)
+                            )
                         )
                     } else {
                         format!("{}; capped as {} evidence", field.level, group.name)
