@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod clock_book;
 pub mod clocks;
 pub mod decisions;
 pub mod engine;
@@ -17,6 +18,7 @@ pub mod persons;
 pub mod picture;
 pub mod tokens;
 pub mod views;
+pub mod work;
 
 pub use engine::{Engine, EngineConfig, EngineError, SharedEngine};
 pub use ingest::{

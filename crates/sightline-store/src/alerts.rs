@@ -1211,8 +1211,7 @@ pub(crate) fn reopen_in(
     if reopening.reason.trim().is_empty() {
         return Err(invalid("reason is empty"));
     }
-    let alert =
-        select_alert(conn, &reopening.alert_id, true)?.ok_or(StoreError::AlertNotFound)?;
+    let alert = select_alert(conn, &reopening.alert_id, true)?.ok_or(StoreError::AlertNotFound)?;
     if alert.status == STATUS_OPEN {
         return Err(StoreError::AlertNotDecided);
     }
@@ -1297,10 +1296,7 @@ fn follow_up_conditions<'a>(
             .collect();
         whose.push(format!("routed_to IN ({})", placeholders.join(", ")));
     }
-    let mut sql = format!(
-        " WHERE done_at_us IS NULL AND ({})",
-        whose.join(" OR ")
-    );
+    let mut sql = format!(" WHERE done_at_us IS NULL AND ({})", whose.join(" OR "));
     if with_cursor && let Some((due_at_us, id)) = filter.after {
         params.push(Param::Int(due_at_us));
         params.push(Param::Int(id));
@@ -1319,7 +1315,9 @@ pub(crate) fn follow_ups_in(
         return Ok(Vec::new());
     }
     let (conditions, mut params) = follow_up_conditions(filter, true);
-    params.push(Param::Int(i64::from(filter.limit.min(ALERT_LIST_LIMIT_MAX))));
+    params.push(Param::Int(i64::from(
+        filter.limit.min(ALERT_LIST_LIMIT_MAX),
+    )));
     let sql = format!(
         "SELECT {FOLLOW_UP_COLUMNS} FROM alert_follow_ups{conditions} ORDER BY due_at_us, id LIMIT ${}",
         params.len()

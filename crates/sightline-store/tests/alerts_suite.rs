@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sightline_store::{
     AlertChange, AlertCounts, AlertCursor, AlertFilter, AlertRow, AlertStore, AlertUpsert,
-    Assigned, Assignment, Decision, EvidenceRow, FollowUpFilter, FollowUpPlan, Holder,
-    Reopening, SEVERITIES, Store, StoreError, severity_rank,
+    Assigned, Assignment, Decision, EvidenceRow, FollowUpFilter, FollowUpPlan, Holder, Reopening,
+    SEVERITIES, Store, StoreError, severity_rank,
 };
 use support::{TestDb, record};
 
@@ -1469,7 +1469,10 @@ fn assignment_is_a_person_s_event_on_open_alerts(db: &TestDb) {
     let id = "a-10";
     upsert_committed(
         store,
-        &[upsert(alert(id, "c1", "high", HOUR), &[ev("police", "1", 1)])],
+        &[upsert(
+            alert(id, "c1", "high", HOUR),
+            &[ev("police", "1", 1)],
+        )],
         HOUR,
     );
     assert!(matches!(
@@ -1488,24 +1491,39 @@ fn assignment_is_a_person_s_event_on_open_alerts(db: &TestDb) {
             Err(StoreError::InvalidAlert { .. })
         ));
     }
-    let assigned = alerts.assign(&assignment(id, Some("sw.one"), 2 * HOUR)).unwrap();
+    let assigned = alerts
+        .assign(&assignment(id, Some("sw.one"), 2 * HOUR))
+        .unwrap();
     assert_eq!(assigned.assigned_to.as_deref(), Some("sw.one"));
     assert_eq!(assigned.updated_at_us, 2 * HOUR);
     // The same assignment again: nothing changes, no event.
-    alerts.assign(&assignment(id, Some("sw.one"), 3 * HOUR)).unwrap();
-    alerts.assign(&assignment(id, Some("sw.two"), 4 * HOUR)).unwrap();
+    alerts
+        .assign(&assignment(id, Some("sw.one"), 3 * HOUR))
+        .unwrap();
+    alerts
+        .assign(&assignment(id, Some("sw.two"), 4 * HOUR))
+        .unwrap();
     let back = alerts.assign(&assignment(id, None, 5 * HOUR)).unwrap();
     assert_eq!(back.assigned_to, None);
-    assert_eq!(kinds(alerts, id), ["raised", "assigned", "assigned", "unassigned"]);
+    assert_eq!(
+        kinds(alerts, id),
+        ["raised", "assigned", "assigned", "unassigned"]
+    );
     let events = alerts.events(id).unwrap();
-    assert!(events[1..].iter().all(|e| e.actor.as_deref() == Some("tm.khan")));
+    assert!(
+        events[1..]
+            .iter()
+            .all(|e| e.actor.as_deref() == Some("tm.khan"))
+    );
     assert_eq!(
         events[2].detail.as_deref(),
         Some("{\"to\":\"sw.two\",\"from\":\"sw.one\"}")
     );
     assert_eq!(events[3].detail.as_deref(), Some("{\"from\":\"sw.two\"}"));
     // A quote in a name stays valid JSON.
-    alerts.assign(&assignment(id, Some("o\"brien"), 6 * HOUR)).unwrap();
+    alerts
+        .assign(&assignment(id, Some("o\"brien"), 6 * HOUR))
+        .unwrap();
     assert_eq!(
         alerts.events(id).unwrap().last().unwrap().detail.as_deref(),
         Some("{\"to\":\"o\\\"brien\",\"from\":null}")
@@ -1518,7 +1536,10 @@ fn assignment_is_a_person_s_event_on_open_alerts(db: &TestDb) {
     ));
     upsert_committed(
         store,
-        &[upsert(alert(id, "c1", "high", 9 * HOUR), &[ev("police", "2", 1)])],
+        &[upsert(
+            alert(id, "c1", "high", 9 * HOUR),
+            &[ev("police", "2", 1)],
+        )],
         9 * HOUR,
     );
     let row = alerts.get(id).unwrap().unwrap();
@@ -1532,7 +1553,10 @@ fn people_reopen_decided_alerts_with_a_reason(db: &TestDb) {
     let id = "a-11";
     upsert_committed(
         store,
-        &[upsert(alert(id, "c1", "medium", HOUR), &[ev("police", "1", 1)])],
+        &[upsert(
+            alert(id, "c1", "medium", HOUR),
+            &[ev("police", "1", 1)],
+        )],
         HOUR,
     );
     assert!(matches!(
@@ -1546,7 +1570,9 @@ fn people_reopen_decided_alerts_with_a_reason(db: &TestDb) {
     alerts
         .escalate(id, 1, "team:north-la/manager", 3 * HOUR, 2 * HOUR, None)
         .unwrap();
-    alerts.assign(&assignment(id, Some("sw.one"), 2 * HOUR)).unwrap();
+    alerts
+        .assign(&assignment(id, Some("sw.one"), 2 * HOUR))
+        .unwrap();
     alerts.decide(&decision(id, 3 * HOUR)).unwrap();
     for bad in [
         Reopening {
@@ -1583,7 +1609,14 @@ fn people_reopen_decided_alerts_with_a_reason(db: &TestDb) {
     alerts.decide(&decision(id, 5 * HOUR)).unwrap();
     assert_eq!(
         kinds(alerts, id),
-        ["raised", "escalated", "assigned", "decided", "reopened", "decided"]
+        [
+            "raised",
+            "escalated",
+            "assigned",
+            "decided",
+            "reopened",
+            "decided"
+        ]
     );
     // The database refuses a person's reopening without a reason.
     assert!(
@@ -1593,8 +1626,10 @@ fn people_reopen_decided_alerts_with_a_reason(db: &TestDb) {
         .is_err()
     );
     assert!(
-        db.execute_raw("INSERT INTO alert_events (alert_id, at_us, kind) VALUES ('a-11', 1, 'assigned')")
-            .is_err(),
+        db.execute_raw(
+            "INSERT INTO alert_events (alert_id, at_us, kind) VALUES ('a-11', 1, 'assigned')"
+        )
+        .is_err(),
         "an assignment names who made it"
     );
 }
@@ -1610,9 +1645,13 @@ fn decisions_set_follow_ups_recorded_done_once(db: &TestDb) {
     let store = &*db.store;
     let alerts = store.alerts();
     let mut upserts = Vec::new();
-    for (idx, routed_to) in ["team:north-la/duty", "team:north-la/duty", "team:south-la/duty"]
-        .iter()
-        .enumerate()
+    for (idx, routed_to) in [
+        "team:north-la/duty",
+        "team:north-la/duty",
+        "team:south-la/duty",
+    ]
+    .iter()
+    .enumerate()
     {
         let mut row = alert(&format!("a-2{idx}"), &format!("c{idx}"), "high", HOUR);
         row.routed_to = (*routed_to).to_owned();
@@ -1662,7 +1701,15 @@ fn decisions_set_follow_ups_recorded_done_once(db: &TestDb) {
             follow_up.set_at_us,
             follow_up.done_by.as_deref(),
         ),
-        ("c0", "visit", "sw.one", "team:north-la/duty", "sw.jones", 2 * HOUR, None)
+        (
+            "c0",
+            "visit",
+            "sw.one",
+            "team:north-la/duty",
+            "sw.jones",
+            2 * HOUR,
+            None
+        )
     );
     let decided = alerts.events("a-20").unwrap().pop().unwrap();
     assert_eq!(
@@ -1710,7 +1757,9 @@ fn decisions_set_follow_ups_recorded_done_once(db: &TestDb) {
         })
         .unwrap();
     assert_eq!(
-        rest.iter().map(|row| row.alert_id.as_str()).collect::<Vec<_>>(),
+        rest.iter()
+            .map(|row| row.alert_id.as_str())
+            .collect::<Vec<_>>(),
         ["a-22", "a-20"]
     );
     // Done once, with who and when, and an event on the alert.
@@ -1718,7 +1767,9 @@ fn decisions_set_follow_ups_recorded_done_once(db: &TestDb) {
         alerts.complete_follow_up(follow_up.id, "", 6 * HOUR),
         Err(StoreError::InvalidAlert { .. })
     ));
-    let done = alerts.complete_follow_up(follow_up.id, "sw.one", 6 * HOUR).unwrap();
+    let done = alerts
+        .complete_follow_up(follow_up.id, "sw.one", 6 * HOUR)
+        .unwrap();
     assert_eq!(done.done_by.as_deref(), Some("sw.one"));
     assert_eq!(done.done_at_us, Some(6 * HOUR));
     assert!(matches!(
@@ -1740,10 +1791,7 @@ fn decisions_set_follow_ups_recorded_done_once(db: &TestDb) {
     );
     assert_eq!(
         alerts
-            .follow_ups(&FollowUpFilter {
-                limit: 0,
-                ..team
-            })
+            .follow_ups(&FollowUpFilter { limit: 0, ..team })
             .unwrap(),
         []
     );
@@ -1754,7 +1802,10 @@ fn follow_ups_are_append_only_but_for_done(db: &TestDb) {
     let alerts = store.alerts();
     upsert_committed(
         store,
-        &[upsert(alert("a-30", "c1", "high", HOUR), &[ev("police", "1", 1)])],
+        &[upsert(
+            alert("a-30", "c1", "high", HOUR),
+            &[ev("police", "1", 1)],
+        )],
         HOUR,
     );
     alerts
@@ -1822,7 +1873,14 @@ fn holders_counts_and_pages_both_ways_match_the_model(db: &TestDb) {
         failure_persistence: None,
         ..Config::default()
     });
-    let alert_strategy = (0u8..4, 0u8..3, 0i64..6, 0u8..3, 0u8..3, prop::bool::weighted(0.3));
+    let alert_strategy = (
+        0u8..4,
+        0u8..3,
+        0i64..6,
+        0u8..3,
+        0u8..3,
+        prop::bool::weighted(0.3),
+    );
     let filter_strategy = (
         prop::option::of(0u8..4),
         prop::option::of(0u8..3),
@@ -1886,8 +1944,11 @@ fn holders_counts_and_pages_both_ways_match_the_model(db: &TestDb) {
                 now_us: Some(now_us),
                 ..AlertFilter::default()
             };
-            let mut expected: Vec<AlertRow> =
-                all.iter().filter(|row| model_keeps(&filter, row)).cloned().collect();
+            let mut expected: Vec<AlertRow> = all
+                .iter()
+                .filter(|row| model_keeps(&filter, row))
+                .cloned()
+                .collect();
             expected_order(&mut expected, Some(now_us));
             let whole = alerts
                 .list(&AlertFilter {

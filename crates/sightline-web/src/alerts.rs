@@ -1,133 +1,105 @@
-//! The alert page (explanation, guidance, evidence, the child, history) and the
-//! decision form; the alerts on My work.
+//! The alert page (explanation, guidance, evidence, the child, whose it is,
+//! follow-ups, history) with the decision form beside the explanation; assigning
+//! an alert to a worker of its team; reopening a decided alert; recording a
+//! follow-up done.
 //!
 //! Reading an alert is reading about its child: `authorize_and_record` decides
-//! `view_child` with the child's relationships (holding the alert is one). A
-//! decision is `write_about_child`, which needs a real relationship (breaking
-//! glass lets one read, not act).
+//! `view_child` with the child's relationships (holding the alert is one).
+//! Deciding, assigning, reopening and recording a follow-up done are acts on the
+//! alert, decided in one place ([`act_on_alert`]).
 
 use crate::WebState;
+use crate::alert_words::{
+    date_words, decision_words, due_words, event_words, follow_up_due_words, follow_up_words,
+    route_words, severity_label, time_words,
+};
 use crate::children::{self, minimal_page};
-use crate::pages::{blocking, encode_path, time};
+use crate::pages::{blocking, encode_path};
 use crate::render::{ErrorPage, UserView, error_page, page};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Decision, View};
 use sightline_app::accounts::{Account, LiveSession};
-use sightline_app::decisions::{DecisionError, DecisionKind, record_decision, validate_decision};
-use sightline_app::views::{self, MinimalChild};
-use sightline_store::{AlertEventRow, AlertFilter, AlertRow, STATUS_OPEN, Store, StoreError};
+use sightline_app::decisions::{
+    self, DecisionError, DecisionKind, FollowUpRequest, Problems, REASON_CHARS_MIN,
+};
+use sightline_app::views::{self, MinimalChild, Picture};
+use sightline_store::{
+    ACCOUNT_LIST_LIMIT_MAX, AlertEventRow, AlertRow, FollowUpRow, STATUS_OPEN, Store,
+};
+
+/// One problem with a form, for the error summary and the field.
+#[derive(Serialize, Clone)]
+pub struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+fn field_errors(problems: &Problems) -> Vec<FieldError> {
+    problems
+        .0
+        .iter()
+        .map(|problem| FieldError {
+            field: problem.field().map_or("decision", |field| field.as_str()),
+            message: problem.to_string(),
+        })
+        .collect()
+}
+
+/// Reads a date typed into a form: "7 December 2026", "7 Dec 2026",
+/// "07/12/2026" or "2026-12-07". `None` for anything else.
+pub(crate) fn parse_date_input(text: &str) -> Option<chrono::NaiveDate> {
+    let text = text.trim();
+    ["%Y-%m-%d", "%d/%m/%Y", "%d %B %Y", "%d %b %Y"]
+        .iter()
+        .find_map(|format| chrono::NaiveDate::parse_from_str(text, format).ok())
+}
 
 /// Checks a decision form with the shared vocabulary and rules
 /// (`sightline_app::decisions`), as one error per field.
-pub fn check_decision(decision: &str, reason: &str) -> Vec<FieldError> {
-    let reason_error = |error: &DecisionError| match error {
-        DecisionError::EmptyReason => Some("Enter the reason for your decision"),
-        DecisionError::ReasonTooLong => Some("Enter a shorter reason (at most 10,000 characters)"),
-        _ => None,
-    };
-    let mut errors = Vec::new();
-    match validate_decision(decision, reason) {
-        Ok(_) => {}
-        Err(DecisionError::UnknownDecision) => {
-            errors.push(FieldError {
-                field: "decision",
-                message: "Select a decision",
-            });
-            // The reason, checked as it would be with a known decision.
-            if let Err(error) = validate_decision(DecisionKind::Visit.as_str(), reason)
-                && let Some(message) = reason_error(&error)
+pub fn check_decision(form: &DecisionForm, today: chrono::NaiveDate) -> Vec<FieldError> {
+    let (request, mut errors) = follow_up_request(form);
+    if let Err(problems) =
+        decisions::validate_decision(&form.decision, &form.reason, &request, today)
+    {
+        for error in field_errors(&problems) {
+            if !errors
+                .iter()
+                .any(|known: &FieldError| known.field == error.field)
             {
-                errors.push(FieldError {
-                    field: "reason",
-                    message,
-                });
+                errors.push(error);
             }
         }
-        Err(error) => errors.push(FieldError {
-            field: "reason",
-            message: reason_error(&error).unwrap_or("Enter the reason for your decision"),
-        }),
     }
     errors
 }
 
-#[derive(Serialize, Clone, Copy)]
-pub struct FieldError {
-    field: &'static str,
-    message: &'static str,
-}
-
-/// The routings that reach `account`: their own, their team's, the region-wide
-/// team of that name, and for a team manager their agency's managers.
-pub fn routes_of(account: &Account) -> Vec<String> {
-    let mut routes = vec![format!("user:{}", account.username)];
-    if let Some(team) = &account.team {
-        routes.push(format!("team:{}/{team}", account.agency));
-        routes.push(format!("team:{team}"));
-    }
-    let managers = format!("team:{}/manager", account.agency);
-    if account.role == sightline_access::Role::TeamManager && !routes.contains(&managers) {
-        routes.push(managers);
-    }
-    routes
-}
-
-/// One alert in a list.
-#[derive(Serialize)]
-pub struct AlertSummary {
-    id: String,
-    href: String,
-    title: String,
-    severity: String,
-    child_href: String,
-    due: String,
-    pub(crate) overdue: bool,
-    pub(crate) due_soon: bool,
-    escalation_level: i64,
-    routed_to: String,
-}
-
-/// How soon counts as "due soon" on My work.
-const DUE_SOON_US: i64 = 2 * 24 * 3_600_000_000;
-
-pub fn summary(alert: &AlertRow, now_us: i64) -> AlertSummary {
-    AlertSummary {
-        id: alert.id.clone(),
-        href: format!("/alerts/{}", encode_path(&alert.id)),
-        title: alert.title.clone(),
-        severity: alert.severity.clone(),
-        child_href: format!("/children/{}", encode_path(&alert.child_id)),
-        due: time(alert.due_at_us),
-        overdue: alert.status == STATUS_OPEN && alert.due_at_us < now_us,
-        due_soon: alert.status == STATUS_OPEN
-            && alert.due_at_us >= now_us
-            && alert.due_at_us < now_us.saturating_add(DUE_SOON_US),
-        escalation_level: alert.escalation_level,
-        routed_to: alert.routed_to.clone(),
-    }
-}
-
-/// The open alerts routed to `account` or their team, overdue first, then by
-/// severity, then by due time.
-pub fn my_open_alerts(
-    store: &dyn Store,
-    account: &Account,
-    now_us: i64,
-    limit: u32,
-) -> Result<Vec<AlertRow>, StoreError> {
-    store.alerts().list(&AlertFilter {
-        status: Some(STATUS_OPEN.to_owned()),
-        routed_to: Some(routes_of(account)),
-        now_us: Some(now_us),
-        limit,
-        ..AlertFilter::default()
-    })
+/// The follow-up of a decision form, and an error when its date cannot be read.
+fn follow_up_request(form: &DecisionForm) -> (FollowUpRequest, Vec<FieldError>) {
+    let due_text = form.follow_up_due.trim();
+    let due = parse_date_input(due_text);
+    let needs =
+        DecisionKind::parse(form.decision.trim()).is_some_and(DecisionKind::needs_follow_up);
+    let errors = if needs && !due_text.is_empty() && due.is_none() {
+        vec![FieldError {
+            field: "follow_up_due",
+            message: "Enter the date as a real date, for example 7 December 2026".to_owned(),
+        }]
+    } else {
+        Vec::new()
+    };
+    (
+        FollowUpRequest {
+            owner: form.follow_up_owner.clone(),
+            due,
+        },
+        errors,
+    )
 }
 
 /// The open alerts about a child (their routings give relationships).
@@ -135,12 +107,12 @@ pub fn open_alerts_of_child(
     store: &dyn Store,
     child_id: &str,
     limit: u32,
-) -> Result<Vec<AlertRow>, StoreError> {
-    store.alerts().list(&AlertFilter {
+) -> Result<Vec<AlertRow>, sightline_store::StoreError> {
+    store.alerts().list(&sightline_store::AlertFilter {
         child_id: Some(child_id.to_owned()),
         status: Some(STATUS_OPEN.to_owned()),
         limit,
-        ..AlertFilter::default()
+        ..sightline_store::AlertFilter::default()
     })
 }
 
@@ -149,12 +121,42 @@ pub fn alerts_of_child(
     store: &dyn Store,
     child_id: &str,
     limit: u32,
-) -> Result<Vec<AlertRow>, StoreError> {
-    store.alerts().list(&AlertFilter {
+) -> Result<Vec<AlertRow>, sightline_store::StoreError> {
+    store.alerts().list(&sightline_store::AlertFilter {
         child_id: Some(child_id.to_owned()),
         limit,
-        ..AlertFilter::default()
+        ..sightline_store::AlertFilter::default()
     })
+}
+
+/// One alert in a list (the child page's alerts).
+#[derive(Serialize)]
+pub struct AlertSummary {
+    id: String,
+    href: String,
+    title: String,
+    severity: String,
+    severity_label: &'static str,
+    child_href: String,
+    due: String,
+    pub(crate) overdue: bool,
+    escalation_level: i64,
+    routed_to: String,
+}
+
+pub fn summary(alert: &AlertRow, now_us: i64) -> AlertSummary {
+    AlertSummary {
+        id: alert.id.clone(),
+        href: format!("/alerts/{}", encode_path(&alert.id)),
+        title: alert.title.clone(),
+        severity: alert.severity.clone(),
+        severity_label: severity_label(&alert.severity),
+        child_href: format!("/children/{}", encode_path(&alert.child_id)),
+        due: time_words(alert.due_at_us),
+        overdue: alert.status == STATUS_OPEN && alert.due_at_us < now_us,
+        escalation_level: alert.escalation_level,
+        routed_to: route_words(&alert.routed_to),
+    }
 }
 
 #[derive(Serialize)]
@@ -170,21 +172,77 @@ struct EvidenceView {
 #[derive(Serialize)]
 struct EventView {
     when: String,
-    kind: String,
+    what: &'static str,
     actor: Option<String>,
     decision: Option<String>,
     reason: Option<String>,
     detail: Option<String>,
 }
 
+/// The particulars of an event, in words, from its JSON detail.
+fn event_detail(event: &AlertEventRow) -> Option<String> {
+    let detail: serde_json::Value = serde_json::from_str(event.detail.as_deref()?).ok()?;
+    match event.kind.as_str() {
+        "assigned" => detail["to"].as_str().map(|to| format!("To {to}")),
+        "evidence_added" => detail["n"]
+            .as_u64()
+            .map(|n| format!("{n} more {}", if n == 1 { "record" } else { "records" })),
+        "raised" => detail["evidence"]
+            .as_u64()
+            .map(|n| format!("On {n} {}", if n == 1 { "record" } else { "records" })),
+        "severity_raised" => match (detail["from"].as_str(), detail["to"].as_str()) {
+            (Some(from), Some(to)) => Some(format!(
+                "From {} to {}",
+                severity_label(from),
+                severity_label(to)
+            )),
+            _ => None,
+        },
+        "escalated" => detail["from"]
+            .as_str()
+            .map(|from| format!("Overdue with {}", route_words(from))),
+        "decided" => match (detail["owner"].as_str(), detail["due_at_us"].as_i64()) {
+            (Some(owner), Some(due)) => Some(format!("Follow-up: {owner}, by {}", date_words(due))),
+            _ => None,
+        },
+        "follow_up_done" => detail["decision"].as_str().map(follow_up_words),
+        _ => None,
+    }
+}
+
 fn event_view(event: AlertEventRow) -> EventView {
     EventView {
-        when: time(event.at_us),
-        kind: event.kind.replace('_', " "),
+        when: time_words(event.at_us),
+        what: event_words(&event.kind, event.actor.is_some()),
+        detail: event_detail(&event),
         actor: event.actor,
-        decision: event.decision.map(|decision| decision.replace('_', " ")),
+        decision: event.decision.as_deref().map(decision_words),
         reason: event.reason,
-        detail: event.detail,
+    }
+}
+
+#[derive(Serialize)]
+struct FollowUpView {
+    what: String,
+    owner: String,
+    due: String,
+    overdue: bool,
+    done: Option<String>,
+    done_action: String,
+}
+
+fn follow_up_view(row: &FollowUpRow, today: chrono::NaiveDate) -> FollowUpView {
+    let due = decisions::follow_up_due_day(row);
+    FollowUpView {
+        what: follow_up_words(&row.decision),
+        owner: row.owner.clone(),
+        due: follow_up_due_words(due, today),
+        overdue: row.done_at_us.is_none() && due < today,
+        done: match (&row.done_by, row.done_at_us) {
+            (Some(by), Some(at)) => Some(format!("Done, recorded by {by} on {}", time_words(at))),
+            _ => None,
+        },
+        done_action: format!("/follow-ups/{}/done", row.id),
     }
 }
 
@@ -193,6 +251,7 @@ struct AlertView {
     id: String,
     title: String,
     severity: String,
+    severity_label: &'static str,
     status: String,
     open: bool,
     explanation: String,
@@ -200,25 +259,41 @@ struct AlertView {
     rule_id: String,
     pack: String,
     routed_to: String,
+    assigned_to: Option<String>,
     raised: String,
     due: String,
+    decided: Option<String>,
     overdue: bool,
     escalation_level: i64,
     child_href: String,
     child_name: String,
 }
 
+#[derive(Serialize, Clone)]
+struct Worker {
+    username: String,
+    label: String,
+}
+
 /// What the alert page shows, once decided.
 enum AlertContent {
-    Full {
-        alert: Box<AlertView>,
-        evidence: Vec<EvidenceView>,
-        events: Vec<EventView>,
-        may_decide: bool,
-    },
+    Full(Box<FullAlert>),
     Minimal(MinimalChild),
     Unknown,
     Denied,
+}
+
+struct FullAlert {
+    alert: AlertView,
+    evidence: Vec<EvidenceView>,
+    events: Vec<EventView>,
+    follow_ups: Vec<FollowUpView>,
+    /// May record a decision, assign, reopen.
+    may_act: bool,
+    /// Who can be assigned the alert (the workers it is routed to).
+    assignable: Vec<Worker>,
+    /// Who can be named to carry out a decision (the decider's agency).
+    owners: Vec<Worker>,
 }
 
 fn valid_alert_id(id: &str) -> bool {
@@ -227,6 +302,80 @@ fn valid_alert_id(id: &str) -> bool {
         && id[2..]
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+}
+
+/// Whether `account` may act on `alert` (decide, assign, reopen, record a
+/// follow-up done): a write about the alert's child, decided and audited by
+/// `sightline_access`. The one place the web asks.
+fn act_on_alert(
+    store: &dyn Store,
+    picture: Picture<'_>,
+    account: &Account,
+    alert: &AlertRow,
+    now: DateTime<Utc>,
+) -> Result<bool, String> {
+    let (decision, _) = children::decide_child(
+        store,
+        picture,
+        account,
+        &alert.child_id,
+        Action::WriteAboutChild,
+        None,
+        now,
+    )?;
+    Ok(decision.is_full())
+}
+
+/// Whether `account` could act on `alert`, without an audit entry (for showing
+/// the forms; the act itself is decided by [`act_on_alert`]).
+fn could_act(
+    context: &sightline_access::AccessContext,
+    account: &Account,
+    alert: &AlertRow,
+) -> bool {
+    sightline_access::authorize(
+        &account.actor(),
+        Action::WriteAboutChild,
+        &sightline_access::Resource::Child(alert.child_id.clone()),
+        context,
+        0,
+    )
+    .is_full()
+}
+
+/// The workers the alert can be assigned to, and those who can be named to
+/// carry out a decision (active casework accounts of `account`'s agency).
+fn workers(
+    store: &dyn Store,
+    account: &Account,
+    routed_to: &str,
+) -> Result<(Vec<Worker>, Vec<Worker>), String> {
+    let users = store
+        .accounts()
+        .list_users(ACCOUNT_LIST_LIMIT_MAX)
+        .map_err(|error| error.to_string())?;
+    let worker = |user: &sightline_store::UserRow| Worker {
+        label: if user.username == account.username {
+            format!("{} (you)", user.username)
+        } else {
+            user.username.clone()
+        },
+        username: user.username.clone(),
+    };
+    let assignable = users
+        .iter()
+        .filter(|user| decisions::may_hold(user, routed_to))
+        .map(worker)
+        .collect();
+    let owners = users
+        .iter()
+        .filter(|user| user.disabled_at_us.is_none() && user.agency == account.agency.as_str())
+        .filter(|user| {
+            sightline_access::Role::parse(&user.role).is_ok_and(|role| role.does_casework())
+        })
+        .map(worker)
+        .collect();
+    Ok((assignable, owners))
 }
 
 async fn load_alert(
@@ -250,6 +399,14 @@ async fn load_alert(
         else {
             return Ok(AlertContent::Unknown);
         };
+        let (assignable, owners) = workers(store, &account, &alert.routed_to)?;
+        let follow_ups = store
+            .alerts()
+            .follow_ups_of(&alert.id)
+            .map_err(|error| error.to_string())?
+            .iter()
+            .map(|row| follow_up_view(row, now.date_naive()))
+            .collect();
         children::with_picture(&engine, |picture| {
             let (decision, context) = children::decide_child(
                 store,
@@ -274,15 +431,7 @@ async fn load_alert(
                 }
                 Decision::Full { .. } => {}
             }
-            let may_decide = alert.status == STATUS_OPEN
-                && sightline_access::authorize(
-                    &account.actor(),
-                    Action::WriteAboutChild,
-                    &sightline_access::Resource::Child(alert.child_id.clone()),
-                    &context,
-                    now_us,
-                )
-                .is_full();
+            let may_act = could_act(&context, &account, &alert);
             let records = picture
                 .child(&alert.child_id)
                 .map(|facts| picture.records_around(facts))
@@ -313,16 +462,25 @@ async fn load_alert(
                 .collect();
             let child_name = picture
                 .child(&alert.child_id)
-                .map_or_else(|| alert.child_id.clone(), views::display_name);
-            Ok(AlertContent::Full {
-                alert: Box::new(AlertView {
+                .map_or_else(|| "Name not known".to_owned(), views::display_name);
+            let open = alert.status == STATUS_OPEN;
+            Ok(AlertContent::Full(Box::new(FullAlert {
+                alert: AlertView {
                     child_href: format!("/children/{}", encode_path(&alert.child_id)),
                     child_name,
-                    open: alert.status == STATUS_OPEN,
-                    overdue: alert.status == STATUS_OPEN && alert.due_at_us < now_us,
-                    raised: time(alert.raised_at_us),
-                    due: time(alert.due_at_us),
+                    open,
+                    overdue: open && alert.due_at_us < now_us,
+                    raised: time_words(alert.raised_at_us),
+                    due: if open {
+                        due_words(alert.due_at_us, now_us)
+                    } else {
+                        String::new()
+                    },
+                    decided: alert.decided_at_us.map(time_words),
                     pack: format!("{} {}", alert.pack_name, alert.pack_version),
+                    severity_label: severity_label(&alert.severity),
+                    routed_to: route_words(&alert.routed_to),
+                    assigned_to: alert.assigned_to,
                     id: alert.id,
                     title: alert.title,
                     severity: alert.severity,
@@ -330,30 +488,68 @@ async fn load_alert(
                     explanation: alert.explanation,
                     citation: alert.citation,
                     rule_id: alert.rule_id,
-                    routed_to: alert.routed_to,
                     escalation_level: alert.escalation_level,
-                }),
+                },
                 evidence,
                 events,
-                may_decide,
-            })
+                follow_ups,
+                may_act,
+                assignable,
+                owners,
+            })))
         })
     })
     .await
 }
 
+/// The decision form as submitted.
 #[derive(Deserialize, Serialize, Default, Clone)]
 pub struct DecisionForm {
     #[serde(default)]
     decision: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    follow_up_owner: String,
+    #[serde(default)]
+    follow_up_due: String,
+}
+
+/// The assignment form as submitted: a username, or empty for the team.
+#[derive(Deserialize, Default, Clone)]
+pub struct AssignForm {
+    #[serde(default)]
+    assignee: String,
+}
+
+/// The reopening form as submitted.
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct ReopenForm {
+    #[serde(default)]
+    reopen_reason: String,
 }
 
 #[derive(Serialize)]
 struct DecisionOption {
     value: &'static str,
     label: &'static str,
+    follow_up: Option<&'static str>,
+}
+
+/// The query of the alert page: which action just succeeded.
+#[derive(Deserialize, Default)]
+pub struct AlertQuery {
+    assigned: Option<String>,
+    reopened: Option<String>,
+}
+
+/// What the page says first, after a successful action.
+#[derive(Default)]
+struct Forms {
+    decision: DecisionForm,
+    reopen: ReopenForm,
+    errors: Vec<FieldError>,
+    notice: Option<&'static str>,
 }
 
 async fn alert_page(
@@ -361,20 +557,14 @@ async fn alert_page(
     session: LiveSession,
     alert_id: String,
     status: StatusCode,
-    form: DecisionForm,
-    errors: Vec<FieldError>,
+    forms: Forms,
 ) -> Response {
     let content = match load_alert(&state, &session, &alert_id).await {
         Ok(content) => content,
         Err(response) => return response,
     };
-    let (alert, evidence, events, may_decide) = match content {
-        AlertContent::Full {
-            alert,
-            evidence,
-            events,
-            may_decide,
-        } => (alert, evidence, events, may_decide),
+    let full = match content {
+        AlertContent::Full(full) => full,
         AlertContent::Minimal(minimal) => {
             return minimal_page(&state, &session, minimal, StatusCode::OK, None);
         }
@@ -385,37 +575,67 @@ async fn alert_page(
             return error_page(&state, Some(&session), ErrorPage::forbidden());
         }
     };
+    let FullAlert {
+        alert,
+        evidence,
+        events,
+        follow_ups,
+        may_act,
+        assignable,
+        owners,
+    } = *full;
     let decisions: Vec<DecisionOption> = DecisionKind::ALL
         .into_iter()
         .map(|kind| DecisionOption {
             value: kind.as_str(),
             label: kind.label(),
+            follow_up: kind.follow_up_words(),
         })
         .collect();
     let error_of = |field: &str| {
-        errors
+        forms
+            .errors
             .iter()
             .find(|error| error.field == field)
-            .map(|error| error.message)
+            .map(|error| error.message.clone())
     };
+    let owner_selected = if forms.decision.follow_up_owner.is_empty() {
+        session.account.username.clone()
+    } else {
+        forms.decision.follow_up_owner.clone()
+    };
+    let base = format!("/alerts/{}", encode_path(&alert.id));
     page(
         &state,
         status,
         "alert.html",
         context! {
             user => UserView::of(&session),
-            page_title => if errors.is_empty() { alert.title.clone() } else { format!("Error: {}", alert.title) },
+            page_title => if forms.errors.is_empty() { alert.title.clone() } else { format!("Error: {}", alert.title) },
             nav => "my-work",
-            action_path => format!("/alerts/{}/decision", encode_path(&alert.id)),
+            action_path => format!("{base}/decision"),
+            assign_path => format!("{base}/assignment"),
+            reopen_path => format!("{base}/reopen"),
             decision_error => error_of("decision"),
             reason_error => error_of("reason"),
+            owner_error => error_of("follow_up_owner"),
+            due_error => error_of("follow_up_due"),
+            assignee_error => error_of("assignee"),
+            reopen_error => error_of("reopen_reason"),
+            notice => forms.notice,
             alert => alert,
             evidence => evidence,
             events => events,
-            may_decide => may_decide,
+            follow_ups => follow_ups,
+            may_act => may_act,
+            assignable => assignable,
+            owners => owners,
+            owner_selected => owner_selected,
             decisions => decisions,
-            form => form,
-            errors => errors,
+            reason_chars_min => REASON_CHARS_MIN,
+            form => forms.decision,
+            reopen_form => forms.reopen,
+            errors => forms.errors,
         },
     )
 }
@@ -424,15 +644,75 @@ pub async fn alert(
     State(state): State<WebState>,
     Extension(session): Extension<LiveSession>,
     Path(alert_id): Path<String>,
+    Query(query): Query<AlertQuery>,
 ) -> Response {
+    let notice = if query.assigned.is_some() {
+        Some("Whose this alert is was recorded in its history.")
+    } else if query.reopened.is_some() {
+        Some("The alert is open again; your reason is in its history.")
+    } else {
+        None
+    };
     alert_page(
         state,
         session,
         alert_id,
         StatusCode::OK,
-        DecisionForm::default(),
-        Vec::new(),
+        Forms {
+            notice,
+            ..Forms::default()
+        },
     )
+    .await
+}
+
+/// What an act on an alert came to.
+enum ActOutcome<T> {
+    Done(T),
+    Refused(DecisionError),
+    Unknown,
+    Denied,
+}
+
+/// Runs `act` on the alert when [`act_on_alert`] allows it.
+async fn act<T: Send + 'static>(
+    state: &WebState,
+    session: &LiveSession,
+    alert_id: &str,
+    act: impl FnOnce(
+        &dyn Store,
+        &Account,
+        &AlertRow,
+        &sightline_app::SharedEngine,
+    ) -> Result<T, DecisionError>
+    + Send
+    + 'static,
+) -> Result<ActOutcome<T>, Response> {
+    let account = session.account.clone();
+    let engine = state.engine.clone();
+    let alert_id = alert_id.to_owned();
+    let now = Utc::now();
+    blocking(state, Some(session), move |store| {
+        let Some(alert) = store
+            .alerts()
+            .get(&alert_id)
+            .map_err(|error| error.to_string())?
+        else {
+            return Ok(ActOutcome::Unknown);
+        };
+        let allowed = children::with_picture(&engine, |picture| {
+            act_on_alert(store, picture, &account, &alert, now)
+        })?;
+        if !allowed {
+            return Ok(ActOutcome::Denied);
+        }
+        match act(store, &account, &alert, &engine) {
+            Ok(value) => Ok(ActOutcome::Done(value)),
+            Err(DecisionError::Store(error)) => Err(error.to_string()),
+            Err(DecisionError::NotFound) => Ok(ActOutcome::Unknown),
+            Err(refused) => Ok(ActOutcome::Refused(refused)),
+        }
+    })
     .await
 }
 
@@ -445,123 +725,316 @@ pub async fn decide(
     if !valid_alert_id(&alert_id) {
         return error_page(&state, Some(&session), ErrorPage::not_found());
     }
-    let errors = check_decision(&form.decision, &form.reason);
+    let now = Utc::now();
+    let errors = check_decision(&form, now.date_naive());
     if !errors.is_empty() {
         return alert_page(
             state,
             session,
             alert_id,
             StatusCode::BAD_REQUEST,
-            form,
-            errors,
+            Forms {
+                decision: form,
+                errors,
+                ..Forms::default()
+            },
         )
         .await;
     }
-    let account = session.account.clone();
-    let engine = state.engine.clone();
-    let id = alert_id.clone();
-    let decision_word = form.decision.clone();
-    let reason = form.reason.trim().to_owned();
-    let now = Utc::now();
-    let outcome = blocking(&state, Some(&session), move |store| {
-        let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
-            return Ok(DecideOutcome::Unknown);
-        };
-        let (decision, _) = children::with_picture(&engine, |picture| {
-            children::decide_child(
+    let submitted = form.clone();
+    let outcome = act(
+        &state,
+        &session,
+        &alert_id,
+        move |store, account, alert, _| {
+            let (request, _) = follow_up_request(&submitted);
+            decisions::record_decision(
                 store,
-                picture,
-                &account,
-                &alert.child_id,
-                Action::WriteAboutChild,
-                None,
+                &alert.id,
+                account,
+                &submitted.decision,
+                &submitted.reason,
+                &request,
                 now,
             )
-        })?;
-        if !decision.is_full() {
-            return Ok(DecideOutcome::Denied);
-        }
-        let decided = record_decision(store, &id, &account.username, &decision_word, &reason, now);
-        match decided {
-            Ok(_) => Ok(DecideOutcome::Decided),
-            Err(DecisionError::NotOpen) => Ok(DecideOutcome::NotOpen),
-            Err(DecisionError::NotFound) => Ok(DecideOutcome::Unknown),
-            Err(error) => Err(error.to_string()),
-        }
-    })
+            .map_err(|mut problems| {
+                if problems.0.len() == 1 {
+                    problems.0.remove(0)
+                } else {
+                    DecisionError::UnknownDecision
+                }
+            })
+        },
+    )
     .await;
     match outcome {
-        Ok(DecideOutcome::Decided) => {
+        Ok(ActOutcome::Done(decided)) => {
+            tracing::info!(alert.id = %decided.id, "alert decided");
             Redirect::to(&format!("/my-work?decided={}", encode_path(&alert_id))).into_response()
         }
-        Ok(DecideOutcome::NotOpen) => {
+        Ok(ActOutcome::Refused(DecisionError::NotOpen)) => {
             let errors = vec![FieldError {
                 field: "decision",
-                message: "This alert has already been decided: nothing was changed",
+                message: "This alert has already been decided: nothing was changed".to_owned(),
             }];
-            alert_page(state, session, alert_id, StatusCode::CONFLICT, form, errors).await
+            alert_page(
+                state,
+                session,
+                alert_id,
+                StatusCode::CONFLICT,
+                Forms {
+                    decision: form,
+                    errors,
+                    ..Forms::default()
+                },
+            )
+            .await
         }
-        Ok(DecideOutcome::Unknown) => error_page(&state, Some(&session), ErrorPage::not_found()),
-        Ok(DecideOutcome::Denied) => error_page(&state, Some(&session), ErrorPage::forbidden()),
+        Ok(ActOutcome::Refused(refused)) => {
+            let errors = field_errors(&Problems(vec![refused]));
+            alert_page(
+                state,
+                session,
+                alert_id,
+                StatusCode::BAD_REQUEST,
+                Forms {
+                    decision: form,
+                    errors,
+                    ..Forms::default()
+                },
+            )
+            .await
+        }
+        Ok(ActOutcome::Unknown) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Ok(ActOutcome::Denied) => error_page(&state, Some(&session), ErrorPage::forbidden()),
         Err(response) => response,
     }
 }
 
-enum DecideOutcome {
-    Decided,
-    NotOpen,
-    Unknown,
-    Denied,
+pub async fn assign(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(alert_id): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    if !valid_alert_id(&alert_id) {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    }
+    let now = Utc::now();
+    let assignee = Some(form.assignee.trim().to_owned()).filter(|name| !name.is_empty());
+    let outcome = act(
+        &state,
+        &session,
+        &alert_id,
+        move |store, account, alert, _| {
+            decisions::assign_alert(
+                store,
+                &alert.id,
+                assignee.as_deref(),
+                &account.username,
+                now,
+            )
+        },
+    )
+    .await;
+    let refused = |message: &str, status| {
+        let forms = Forms {
+            errors: vec![FieldError {
+                field: "assignee",
+                message: message.to_owned(),
+            }],
+            ..Forms::default()
+        };
+        (forms, status)
+    };
+    let (forms, status) = match outcome {
+        Ok(ActOutcome::Done(_)) => {
+            return Redirect::to(&format!("/alerts/{}?assigned=1", encode_path(&alert_id)))
+                .into_response();
+        }
+        Ok(ActOutcome::Refused(DecisionError::NotOpen)) => refused(
+            "Only an open alert can be assigned: this one has been decided",
+            StatusCode::CONFLICT,
+        ),
+        Ok(ActOutcome::Refused(error)) => refused(&error.to_string(), StatusCode::BAD_REQUEST),
+        Ok(ActOutcome::Unknown) => {
+            return error_page(&state, Some(&session), ErrorPage::not_found());
+        }
+        Ok(ActOutcome::Denied) => {
+            return error_page(&state, Some(&session), ErrorPage::forbidden());
+        }
+        Err(response) => return response,
+    };
+    alert_page(state, session, alert_id, status, forms).await
+}
+
+pub async fn reopen(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(alert_id): Path<String>,
+    Form(form): Form<ReopenForm>,
+) -> Response {
+    if !valid_alert_id(&alert_id) {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    }
+    let now = Utc::now();
+    let reason = form.reopen_reason.clone();
+    let outcome = act(
+        &state,
+        &session,
+        &alert_id,
+        move |store, account, alert, engine| {
+            let due = engine.read(|engine| engine.config().due).map_err(|error| {
+                DecisionError::Store(sightline_store::StoreError::Corrupt(
+                    if matches!(error, sightline_app::EngineError::Poisoned) {
+                        "the engine's lock was poisoned"
+                    } else {
+                        "the engine could not be read"
+                    },
+                ))
+            })?;
+            decisions::reopen_alert(store, &alert.id, &account.username, &reason, now, &due)
+        },
+    )
+    .await;
+    let with_error = |message: String, status| {
+        (
+            Forms {
+                reopen: form.clone(),
+                errors: vec![FieldError {
+                    field: "reopen_reason",
+                    message: if message == DecisionError::EmptyReason.to_string() {
+                        "Enter why you are reopening this alert".to_owned()
+                    } else {
+                        message
+                    },
+                }],
+                ..Forms::default()
+            },
+            status,
+        )
+    };
+    let (forms, status) = match outcome {
+        Ok(ActOutcome::Done(_)) => {
+            return Redirect::to(&format!("/alerts/{}?reopened=1", encode_path(&alert_id)))
+                .into_response();
+        }
+        Ok(ActOutcome::Refused(DecisionError::NotDecided)) => with_error(
+            "This alert is already open: nothing was changed".to_owned(),
+            StatusCode::CONFLICT,
+        ),
+        Ok(ActOutcome::Refused(error)) => with_error(error.to_string(), StatusCode::BAD_REQUEST),
+        Ok(ActOutcome::Unknown) => {
+            return error_page(&state, Some(&session), ErrorPage::not_found());
+        }
+        Ok(ActOutcome::Denied) => {
+            return error_page(&state, Some(&session), ErrorPage::forbidden());
+        }
+        Err(response) => return response,
+    };
+    alert_page(state, session, alert_id, status, forms).await
+}
+
+/// `POST /follow-ups/{id}/done`: records the follow-up done by the user, who
+/// must be allowed to act on its alert.
+pub async fn follow_up_done(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(follow_up_id): Path<String>,
+) -> Response {
+    let Some(follow_up_id) = follow_up_id.parse::<i64>().ok().filter(|id| *id > 0) else {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    };
+    let store = state.store.clone();
+    let found = tokio::task::spawn_blocking(move || store.alerts().follow_up(follow_up_id)).await;
+    let follow_up = match found {
+        Ok(Ok(Some(follow_up))) => follow_up,
+        Ok(Ok(None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "follow-up read failed");
+            return error_page(&state, Some(&session), ErrorPage::internal());
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "follow-up task failed");
+            return error_page(&state, Some(&session), ErrorPage::internal());
+        }
+    };
+    let now = Utc::now();
+    let outcome = act(
+        &state,
+        &session,
+        &follow_up.alert_id,
+        move |store, account, _, _| {
+            decisions::complete_follow_up(store, follow_up_id, &account.username, now)
+        },
+    )
+    .await;
+    match outcome {
+        Ok(ActOutcome::Done(_) | ActOutcome::Refused(DecisionError::FollowUpDone)) => {
+            Redirect::to(&format!("/my-work?follow_up_done={follow_up_id}")).into_response()
+        }
+        Ok(ActOutcome::Refused(_) | ActOutcome::Unknown) => {
+            error_page(&state, Some(&session), ErrorPage::not_found())
+        }
+        Ok(ActOutcome::Denied) => error_page(&state, Some(&session), ErrorPage::forbidden()),
+        Err(response) => response,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sightline_app::decisions::REASON_CHARS_MAX;
 
-    #[test]
-    fn decisions_need_a_known_word_and_a_reason() {
-        assert!(check_decision("visit", "Seen at home, synthetic").is_empty());
-        let fields = |errors: Vec<FieldError>| errors.iter().map(|e| e.field).collect::<Vec<_>>();
-        assert_eq!(fields(check_decision("", "why")), vec!["decision"]);
-        assert_eq!(
-            fields(check_decision("delete_child", "why")),
-            vec!["decision"]
-        );
-        assert_eq!(fields(check_decision("visit", "   ")), vec!["reason"]);
-        assert_eq!(
-            fields(check_decision("visit", &"x".repeat(REASON_CHARS_MAX + 1))),
-            vec!["reason"]
-        );
-        assert_eq!(fields(check_decision("", "")), vec!["decision", "reason"]);
+    fn form(decision: &str, reason: &str, owner: &str, due: &str) -> DecisionForm {
+        DecisionForm {
+            decision: decision.to_owned(),
+            reason: reason.to_owned(),
+            follow_up_owner: owner.to_owned(),
+            follow_up_due: due.to_owned(),
+        }
     }
 
     #[test]
-    fn routes_reach_the_user_and_their_team() {
-        let account = Account {
-            id: 1,
-            username: "synthetic.worker".to_owned(),
-            role: sightline_access::Role::Practitioner,
-            agency: sightline_core::AgencyId::parse("children-services").unwrap(),
-            team: Some("duty".to_owned()),
-        };
+    fn decisions_need_a_known_word_a_sentence_and_a_follow_up() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let fields = |errors: Vec<FieldError>| errors.iter().map(|e| e.field).collect::<Vec<_>>();
+        let reason = "Seen at home with both parents, synthetic";
+        assert!(check_decision(&form("police_referral", reason, "", ""), today).is_empty());
+        assert!(check_decision(&form("visit", reason, "sw.one", "9 March 2026"), today).is_empty());
         assert_eq!(
-            routes_of(&account),
-            vec![
-                "user:synthetic.worker",
-                "team:children-services/duty",
-                "team:duty"
-            ]
+            fields(check_decision(&form("", "why", "", ""), today)),
+            ["decision", "reason"]
         );
-        let manager = Account {
-            role: sightline_access::Role::TeamManager,
-            team: None,
-            ..account
-        };
         assert_eq!(
-            routes_of(&manager),
-            vec!["user:synthetic.worker", "team:children-services/manager"]
+            fields(check_decision(
+                &form("visit", "ok", "sw", "2026-03-09"),
+                today
+            )),
+            ["reason"]
         );
+        assert_eq!(
+            fields(check_decision(
+                &form("visit", reason, "", "31/02/2026"),
+                today
+            )),
+            ["follow_up_due", "follow_up_owner"]
+        );
+        assert_eq!(
+            fields(check_decision(
+                &form("assessment", reason, "sw", "1 March 2026"),
+                today
+            )),
+            ["follow_up_due"]
+        );
+        assert_eq!(
+            parse_date_input("07/12/2026"),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+        );
+        assert_eq!(
+            parse_date_input(" 7 Dec 2026 "),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+        );
+        assert_eq!(parse_date_input("next week"), None);
         assert!(valid_alert_id("a-0123456789abcdef"));
         assert!(!valid_alert_id("a-../x") && !valid_alert_id("b-1"));
     }
