@@ -1,4 +1,5 @@
-//! Sightline's pure core: the domain types and the interchange v1 parser.
+//! Sightline's pure core: the domain types, the interchange v1 parser and the
+//! organisation configuration (`org`).
 //!
 //! Invariant: this crate does no IO, reads no clock and starts no task; time comes
 //! in as a parameter (`received_at`). CI checks that it depends on no tokio, sqlx,
@@ -8,6 +9,7 @@
 //! `AgencyId`, `RecordId`) is valid; the only way to build one is its `parse`.
 
 pub mod interchange;
+pub mod org;
 pub mod record;
 pub mod values;
 pub mod vocab;
