@@ -1,4 +1,5 @@
-//! Sightline's pure core: the domain types and the interchange v1 parser.
+//! Sightline's pure core: the domain types and the interchange format's parser
+//! (version 1.1, `spec/interchange.md`).
 //!
 //! Invariant: this crate does no IO, reads no clock and starts no task; time comes
 //! in as a parameter (`received_at`). CI checks that it depends on no tokio, sqlx,

@@ -59,6 +59,12 @@ pub fn kind_words(kind: Kind) -> &'static str {
         Kind::HousingOccupancy => "a housing occupancy record",
         Kind::ProbationContact => "a probation contact",
         Kind::OtherNote => "a note",
+        Kind::PoliceMissingPerson => "a missing person report",
+        Kind::EducationExclusion => "a school exclusion",
+        Kind::HousingApplication => "a housing application",
+        Kind::HealthMentalHealthContact => "a mental health contact",
+        Kind::HealthSexualHealthContact => "a sexual health contact",
+        Kind::SocialCareReturnInterview => "a return home interview",
     }
 }
 
