@@ -8,7 +8,9 @@
 //! Invariant: a value of a newtype here (`NhsNumber`, `Postcode`, `PartialDate`,
 //! `AgencyId`, `RecordId`) is valid; the only way to build one is its `parse`.
 
+pub mod dates;
 pub mod interchange;
+pub mod labels;
 pub mod record;
 pub mod values;
 pub mod vocab;
