@@ -91,7 +91,10 @@ fn org_check_reports_problems_a_summary_and_unnamed_agencies() {
         stdout.contains("no health safeguarding lead (a rule pack routing to one is refused)"),
         "{stdout}"
     );
-    assert!(stdout.contains(&format!("{good_name}: valid, 0 warning(s)")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{good_name}: valid, 0 warning(s)")),
+        "{stdout}"
+    );
 
     // With the log of examples/sample.jsonl: its GP and emergency department are
     // not named, and get fallback profiles.
