@@ -17,6 +17,7 @@ pub mod audit;
 mod authorize;
 mod role;
 mod view;
+pub mod words;
 
 pub use authorize::{
     AccessContext, Action, Actor, Basis, BreakGlassGrant, BreakGlassReason, Decision, Relationship,
