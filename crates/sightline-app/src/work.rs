@@ -13,17 +13,23 @@ use sightline_store::{
     STATUS_OPEN, Store, StoreError,
 };
 
-/// The routings that reach `account`: their own, their team's, the region-wide
-/// team of that name, and for a team manager their agency's managers.
+/// The routings that reach `account`: their own, their team's and their role's
+/// in their agency (`sightline_core::org::routes_reaching`), the region-wide
+/// team of their team's name, and for a team manager their agency's managers.
 pub fn routes_of(account: &Account) -> Vec<String> {
     let mut routes = vec![format!("user:{}", account.username)];
-    if let Some(team) = &account.team {
-        routes.push(format!("team:{}/{team}", account.agency));
-        routes.push(format!("team:{team}"));
-    }
-    let managers = format!("team:{}/manager", account.agency);
-    if account.role == sightline_access::Role::TeamManager && !routes.contains(&managers) {
-        routes.push(managers);
+    let reaching = sightline_core::org::routes_reaching(
+        account.agency.as_str(),
+        account.team.as_deref(),
+        account.role.as_str(),
+    );
+    let legacy = account.team.iter().map(|team| format!("team:{team}"));
+    let managers = (account.role == sightline_access::Role::TeamManager)
+        .then(|| format!("team:{}/manager", account.agency));
+    for route in reaching.into_iter().chain(legacy).chain(managers) {
+        if !routes.contains(&route) {
+            routes.push(route);
+        }
     }
     routes
 }
@@ -245,6 +251,7 @@ mod tests {
             vec![
                 "user:synthetic.worker",
                 "team:children-services/duty",
+                "role:children-services/practitioner",
                 "team:duty"
             ]
         );
@@ -255,7 +262,11 @@ mod tests {
         };
         assert_eq!(
             routes_of(&manager),
-            vec!["user:synthetic.worker", "team:children-services/manager"]
+            vec![
+                "user:synthetic.worker",
+                "role:children-services/team_manager",
+                "team:children-services/manager"
+            ]
         );
         for whose in Whose::ALL {
             assert_eq!(Whose::parse(whose.as_str()), Some(whose));

@@ -29,6 +29,7 @@ use sightline_app::decisions::{
     self, DecisionError, DecisionKind, FollowUpRequest, Problems, REASON_CHARS_MIN,
 };
 use sightline_app::views::{self, MinimalChild, Picture};
+use sightline_core::org::Organisation;
 use sightline_store::{
     ACCOUNT_LIST_LIMIT_MAX, AlertEventRow, AlertRow, FollowUpRow, STATUS_OPEN, Store,
 };
@@ -49,15 +50,6 @@ fn field_errors(problems: &Problems) -> Vec<FieldError> {
             message: problem.to_string(),
         })
         .collect()
-}
-
-/// Reads a date typed into a form: "7 December 2026", "7 Dec 2026",
-/// "07/12/2026" or "2026-12-07". `None` for anything else.
-pub(crate) fn parse_date_input(text: &str) -> Option<chrono::NaiveDate> {
-    let text = text.trim();
-    ["%Y-%m-%d", "%d/%m/%Y", "%d %B %Y", "%d %b %Y"]
-        .iter()
-        .find_map(|format| chrono::NaiveDate::parse_from_str(text, format).ok())
 }
 
 /// Checks a decision form with the shared vocabulary and rules
@@ -82,16 +74,19 @@ pub fn check_decision(form: &DecisionForm, today: chrono::NaiveDate) -> Vec<Fiel
 /// The follow-up of a decision form, and an error when its date cannot be read.
 fn follow_up_request(form: &DecisionForm) -> (FollowUpRequest, Vec<FieldError>) {
     let due_text = form.follow_up_due.trim();
-    let due = parse_date_input(due_text);
     let needs =
         DecisionKind::parse(form.decision.trim()).is_some_and(DecisionKind::needs_follow_up);
-    let errors = if needs && !due_text.is_empty() && due.is_none() {
-        vec![FieldError {
-            field: "follow_up_due",
-            message: "Enter the date as a real date, for example 7 December 2026".to_owned(),
-        }]
-    } else {
-        Vec::new()
+    let (due, errors) = match sightline_core::dates::parse_date_input(due_text) {
+        Ok(due) => (Some(due), Vec::new()),
+        // An empty date is for the decision's rules to report, with the others.
+        Err(_) if due_text.is_empty() || !needs => (None, Vec::new()),
+        Err(error) => (
+            None,
+            vec![FieldError {
+                field: "follow_up_due",
+                message: error.message("the date by which it will be done"),
+            }],
+        ),
     };
     (
         FollowUpRequest {
@@ -144,7 +139,7 @@ pub struct AlertSummary {
     routed_to: String,
 }
 
-pub fn summary(alert: &AlertRow, now_us: i64) -> AlertSummary {
+pub fn summary(alert: &AlertRow, now_us: i64, organisation: &Organisation) -> AlertSummary {
     AlertSummary {
         id: alert.id.clone(),
         href: format!("/alerts/{}", encode_path(&alert.id)),
@@ -155,7 +150,7 @@ pub fn summary(alert: &AlertRow, now_us: i64) -> AlertSummary {
         due: time_words(alert.due_at_us),
         overdue: alert.status == STATUS_OPEN && alert.due_at_us < now_us,
         escalation_level: alert.escalation_level,
-        routed_to: route_words(&alert.routed_to),
+        routed_to: route_words(organisation, &alert.routed_to),
     }
 }
 
@@ -180,7 +175,7 @@ struct EventView {
 }
 
 /// The particulars of an event, in words, from its JSON detail.
-fn event_detail(event: &AlertEventRow) -> Option<String> {
+fn event_detail(event: &AlertEventRow, organisation: &Organisation) -> Option<String> {
     let detail: serde_json::Value = serde_json::from_str(event.detail.as_deref()?).ok()?;
     match event.kind.as_str() {
         "assigned" => detail["to"].as_str().map(|to| format!("To {to}")),
@@ -200,7 +195,7 @@ fn event_detail(event: &AlertEventRow) -> Option<String> {
         },
         "escalated" => detail["from"]
             .as_str()
-            .map(|from| format!("Overdue with {}", route_words(from))),
+            .map(|from| format!("Overdue with {}", route_words(organisation, from))),
         "decided" => match (detail["owner"].as_str(), detail["due_at_us"].as_i64()) {
             (Some(owner), Some(due)) => Some(format!("Follow-up: {owner}, by {}", date_words(due))),
             _ => None,
@@ -210,11 +205,11 @@ fn event_detail(event: &AlertEventRow) -> Option<String> {
     }
 }
 
-fn event_view(event: AlertEventRow) -> EventView {
+fn event_view(event: AlertEventRow, organisation: &Organisation) -> EventView {
     EventView {
         when: time_words(event.at_us),
         what: event_words(&event.kind, event.actor.is_some()),
-        detail: event_detail(&event),
+        detail: event_detail(&event, organisation),
         actor: event.actor,
         decision: event.decision.as_deref().map(decision_words),
         reason: event.reason,
@@ -407,7 +402,9 @@ async fn load_alert(
             .iter()
             .map(|row| follow_up_view(row, now.date_naive()))
             .collect();
-        children::with_picture(&engine, |picture| {
+        children::with_engine(&engine, |engine| {
+            let picture = children::picture_of(engine);
+            let organisation = engine.organisation();
             let (decision, context) = children::decide_child(
                 store,
                 picture,
@@ -446,8 +443,11 @@ async fn load_alert(
                     EvidenceView {
                         href: format!("/records/{}/{}", row.agency, encode_path(&row.record_id)),
                         kind_words: record.map(|record| record.kind.label()),
-                        occurred: record.map(|record| record.occurred_at.to_string()),
-                        agency: row.agency,
+                        occurred: record
+                            .map(|record| sightline_core::dates::occurred(record.occurred_at)),
+                        agency: organisation
+                            .agency(&row.agency)
+                            .map_or(row.agency.clone(), |profile| profile.name.clone()),
                         record_id: row.record_id,
                         version: row.version,
                     }
@@ -458,7 +458,7 @@ async fn load_alert(
                 .events(&alert.id)
                 .map_err(|error| error.to_string())?
                 .into_iter()
-                .map(event_view)
+                .map(|event| event_view(event, organisation))
                 .collect();
             let child_name = picture
                 .child(&alert.child_id)
@@ -479,7 +479,7 @@ async fn load_alert(
                     decided: alert.decided_at_us.map(time_words),
                     pack: format!("{} {}", alert.pack_name, alert.pack_version),
                     severity_label: severity_label(&alert.severity),
-                    routed_to: route_words(&alert.routed_to),
+                    routed_to: route_words(organisation, &alert.routed_to),
                     assigned_to: alert.assigned_to,
                     id: alert.id,
                     title: alert.title,
@@ -1026,15 +1026,11 @@ mod tests {
             )),
             ["follow_up_due"]
         );
+        let errors = check_decision(&form("visit", reason, "sw", "12/31/2026"), today);
         assert_eq!(
-            parse_date_input("07/12/2026"),
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            errors[0].message,
+            "The date by which it will be done must be a real date, for example 3 October 2023"
         );
-        assert_eq!(
-            parse_date_input(" 7 Dec 2026 "),
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
-        );
-        assert_eq!(parse_date_input("next week"), None);
         assert!(valid_alert_id("a-0123456789abcdef"));
         assert!(!valid_alert_id("a-../x") && !valid_alert_id("b-1"));
     }

@@ -229,7 +229,7 @@ pub async fn child(
                 crate::alerts::alerts_of_child(store, id, CHILD_ALERTS_MAX)
                     .map_err(|error| error.to_string())?
                     .iter()
-                    .map(|alert| crate::alerts::summary(alert, now_us))
+                    .map(|alert| crate::alerts::summary(alert, now_us, engine.organisation()))
                     .collect();
             Ok(picture
                 .child(id)

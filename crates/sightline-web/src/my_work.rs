@@ -236,7 +236,11 @@ fn alerts_section(
             due: due_words(alert.due_at_us, now_us),
             overdue,
             escalated: alert.escalation_level > 0,
-            whose: whose_words(alert.assigned_to.as_deref(), &alert.routed_to),
+            whose: whose_words(
+                engine.organisation(),
+                alert.assigned_to.as_deref(),
+                &alert.routed_to,
+            ),
             assigned: alert.assigned_to.is_some(),
         }
     };
@@ -409,8 +413,9 @@ fn load(
                         encode_path(&record.record_id)
                     ),
                     record_id: record.record_id,
-                    kind: record.kind,
-                    occurred_at: record.occurred_at,
+                    kind: sightline_core::Kind::parse(&record.kind)
+                        .map_or(record.kind, |kind| kind.label().to_owned()),
+                    occurred_at: sightline_core::dates::occurred_text(&record.occurred_at),
                     received: time(record.received_at_us),
                 })
                 .collect(),

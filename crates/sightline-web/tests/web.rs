@@ -1325,7 +1325,7 @@ async fn my_work_pages_counts_filters_and_assignment(db: TestDatabase) {
         page.contains("Injury or bruise in a child who is not independently mobile"),
         "the rule's title"
     );
-    assert!(page.contains("Overdue by 1 hour") && page.contains("Due in "));
+    assert!(page.contains("Overdue by 60 minutes") && page.contains("Due in "));
     assert!(page.contains("Duty team, children-services"));
     let mut seen = listed_alerts(&page);
     assert_eq!(seen.len(), 50);
@@ -1498,7 +1498,7 @@ async fn decisions_set_follow_ups_and_alerts_reopen_on_the_pages(db: TestDatabas
                 ("follow_up_owner", "sw.two".to_owned()),
                 ("follow_up_due", "31/02/2030".to_owned()),
             ],
-            "Enter the date as a real date, for example 7 December 2026",
+            "The date by which it will be done must be a real date, for example 3 October 2023",
         ),
         (
             vec![
