@@ -15,6 +15,8 @@ mod persons;
 mod records;
 
 pub use error::{ApiError, ErrorBody};
+/// The web UI's session cookie (a signed-in browser sends it).
+pub use sightline_web::SESSION_COOKIE;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
