@@ -531,6 +531,112 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
     }
 }
 
+// ---- people and explanations in words ----
+
+/// A person's part in the child's life, after their name: "the child's
+/// mother", "the mother's partner", "who lives with the child". `parents` are
+/// the sexes recorded for the child's parents (to say whose partner).
+fn part_in_child_life(
+    connections: &BTreeSet<Connection>,
+    sex: Option<Sex>,
+    parents: &[Option<Sex>],
+) -> &'static str {
+    let by_sex = |female: &'static str, male: &'static str, other: &'static str| match sex {
+        Some(Sex::Female) => female,
+        Some(Sex::Male) => male,
+        _ => other,
+    };
+    if connections.contains(&Connection::Parent) {
+        return by_sex(
+            "the child's mother",
+            "the child's father",
+            "a parent of the child",
+        );
+    }
+    if connections.contains(&Connection::StepParent) {
+        return by_sex(
+            "the child's stepmother",
+            "the child's stepfather",
+            "a step-parent of the child",
+        );
+    }
+    if connections.contains(&Connection::PartnerOfParent) {
+        let all =
+            |wanted: Sex| !parents.is_empty() && parents.iter().all(|sex| *sex == Some(wanted));
+        return if all(Sex::Female) {
+            "the mother's partner"
+        } else if all(Sex::Male) {
+            "the father's partner"
+        } else {
+            "a parent's partner"
+        };
+    }
+    for (connection, words) in [
+        (Connection::Carer, "a carer of the child"),
+        (
+            Connection::HouseholdMember,
+            "a member of the child's household",
+        ),
+        (Connection::LivesWith, "who lives with the child"),
+        (Connection::Visits, "a visitor to the child's home"),
+        (Connection::NamedOnForm, "named on a form by the family"),
+    ] {
+        if connections.contains(&connection) {
+            return words;
+        }
+    }
+    "known to the child's family"
+}
+
+/// "Lee Barton, the mother's partner": a person around `child` by name and
+/// part in the child's life, for a reader who may see the child in full.
+/// `None` when the person is not around the child.
+pub fn person_in_words(
+    picture: Picture<'_>,
+    child: &PersonFacts,
+    person_id: &str,
+) -> Option<String> {
+    let child_picture = child_picture_with(picture.linked, child, picture.facts, picture.addresses);
+    let person = child_picture.person(person_id)?;
+    let sex_of = |id: &str| picture.facts.get(id).and_then(|facts| facts.sex);
+    let parents: Vec<Option<Sex>> = child_picture
+        .people()
+        .filter(|around| {
+            around
+                .links
+                .iter()
+                .any(|link| link.connection == Connection::Parent)
+        })
+        .map(|around| sex_of(&around.person_id))
+        .collect();
+    let connections: BTreeSet<Connection> =
+        person.links.iter().map(|link| link.connection).collect();
+    let part = part_in_child_life(&connections, sex_of(person_id), &parents);
+    Some(match picture.facts.get(person_id) {
+        Some(facts) if facts.given_names.is_some() || facts.family_name.is_some() => {
+            format!("{}, {part}", display_name(facts))
+        }
+        _ => format!("{part} (name not recorded)"),
+    })
+}
+
+/// A stored alert explanation as a reader with full access to the child reads
+/// it: people around the child by name and part in the child's life, agencies
+/// by `agency_name`. See `sightline_rules::resolve_explanation`.
+pub fn explanation_in_words(
+    picture: Picture<'_>,
+    child: Option<&PersonFacts>,
+    text: &str,
+    agency_name: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    sightline_rules::resolve_explanation(text, &|reference| match reference {
+        sightline_rules::Reference::Person(person_id) => {
+            child.and_then(|child| person_in_words(picture, child, person_id))
+        }
+        sightline_rules::Reference::Agency(agency) => agency_name(agency),
+    })
+}
+
 // ---- the chronology ----
 
 /// One record in the child's chronology.
@@ -1049,6 +1155,39 @@ pub fn viewers(rows: &[AuditRow], keys: &BTreeSet<String>) -> Vec<ViewerEntry> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_person_is_named_by_their_part_in_the_child_life() {
+        use super::{Connection, Sex, part_in_child_life};
+        let part = |connections: &[Connection], sex: Option<Sex>, parents: &[Option<Sex>]| {
+            part_in_child_life(&connections.iter().copied().collect(), sex, parents)
+        };
+        assert_eq!(
+            part(&[Connection::Parent], Some(Sex::Female), &[]),
+            "the child's mother"
+        );
+        assert_eq!(
+            part(
+                &[Connection::PartnerOfParent, Connection::LivesWith],
+                Some(Sex::Male),
+                &[Some(Sex::Female)]
+            ),
+            "the mother's partner"
+        );
+        assert_eq!(
+            part(
+                &[Connection::PartnerOfParent],
+                None,
+                &[Some(Sex::Female), Some(Sex::Male)]
+            ),
+            "a parent's partner"
+        );
+        assert_eq!(
+            part(&[Connection::Visits], None, &[]),
+            "a visitor to the child's home"
+        );
+        assert_eq!(part(&[], None, &[]), "known to the child's family");
+    }
+
     use super::*;
     use crate::picture::LoadedRecord;
     use chrono::{DateTime, Utc};
