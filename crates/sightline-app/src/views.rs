@@ -187,9 +187,14 @@ pub fn child_relationships<'a>(
 /// One plan record about the child.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanEntry {
+    /// When, in words.
     pub date: String,
+    /// The plan's display name ("Child protection").
     pub plan: String,
+    /// "Started", "Ended".
     pub status: String,
+    /// Whether this record ended the plan.
+    pub ended: bool,
     pub agency: String,
     pub record_id: String,
 }
@@ -207,16 +212,22 @@ pub fn plans(picture: Picture<'_>, facts: &PersonFacts) -> Vec<PlanEntry> {
             continue;
         }
         let date = record.occurred_at.start().date_naive();
+        let status = record.outcome.text("status").unwrap_or("");
         entries.push((
             date,
             PlanEntry {
-                date: record.occurred_at.to_string(),
-                plan: record
-                    .outcome
-                    .text("plan")
-                    .unwrap_or("plan")
-                    .replace('_', " "),
-                status: record.outcome.text("status").unwrap_or("").to_owned(),
+                date: sightline_core::dates::occurred(record.occurred_at),
+                plan: record.outcome.text("plan").map_or_else(
+                    || "Plan".to_owned(),
+                    |plan| {
+                        sightline_core::labels::value_label("plan", plan)
+                            .map_or_else(|| sightline_core::labels::humanise(plan), str::to_owned)
+                    },
+                ),
+                status: sightline_core::labels::value_label("status", status)
+                    .unwrap_or("Not recorded")
+                    .to_owned(),
+                ended: status == "end",
                 agency: record.source.agency.as_str().to_owned(),
                 record_id: record.source.record_id.as_str().to_owned(),
             },
@@ -228,13 +239,13 @@ pub fn plans(picture: Picture<'_>, facts: &PersonFacts) -> Vec<PlanEntry> {
 
 /// The plans whose latest record (by date) started or continued them.
 pub fn current_plans(plans: &[PlanEntry]) -> Vec<String> {
-    let mut latest: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut latest: BTreeMap<&str, bool> = BTreeMap::new();
     for entry in plans {
-        latest.insert(&entry.plan, &entry.status);
+        latest.insert(&entry.plan, entry.ended);
     }
     latest
         .into_iter()
-        .filter(|(_, status)| *status != "end")
+        .filter(|(_, ended)| !ended)
         .map(|(plan, _)| plan.to_owned())
         .collect()
 }
@@ -338,6 +349,9 @@ pub struct SourceMention {
     pub kind: &'static str,
     pub kind_label: &'static str,
     pub occurred: String,
+    /// When it happened, in words.
+    pub occurred_words: String,
+    /// The child's part in the record ("Subject").
     pub role: &'static str,
     pub recorded_name: String,
     pub recorded_dob: Option<String>,
@@ -355,6 +369,8 @@ pub struct PersonAroundView {
     pub adult: bool,
     /// `household`, `carers`, `visitors` or `others`.
     pub group: &'static str,
+    /// The group in words ("Household").
+    pub group_label: &'static str,
     pub connections: Vec<&'static str>,
     pub known_to_social_care: bool,
     /// An adult linked to the household whom social care has not recorded.
@@ -422,16 +438,26 @@ fn person_around_view(picture: Picture<'_>, person: &PersonAround) -> PersonArou
     let mut offences: Vec<&'static str> = person
         .offences
         .iter()
-        .map(|offence| offence.category)
+        .map(|offence| {
+            sightline_core::labels::value_label("category", offence.category).unwrap_or("Other")
+        })
         .collect();
     offences.sort_unstable();
     offences.dedup();
     PersonAroundView {
         person_id: person.person_id.clone(),
         name: facts.map_or_else(|| "Name not recorded".to_owned(), display_name),
-        dob: facts.and_then(|facts| facts.dob).map(|dob| dob.to_string()),
+        dob: facts
+            .and_then(|facts| facts.dob)
+            .map(sightline_core::dates::partial_date),
         adult,
         group: group_of(&connections),
+        group_label: match group_of(&connections) {
+            "household" => "Household",
+            "carers" => "Carer",
+            "visitors" => "Visitor",
+            _ => "Other",
+        },
         connections: connections.iter().map(|c| c.describe()).collect(),
         known_to_social_care: known,
         unassessed,
@@ -482,12 +508,13 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
                 kind: record.kind.as_str(),
                 kind_label: record.kind.label(),
                 occurred: record.occurred_at.to_string(),
-                role: person.role.as_str(),
+                occurred_words: sightline_core::dates::occurred(record.occurred_at),
+                role: person.role.label(),
                 recorded_name: recorded_name(person),
                 recorded_dob: person
                     .dob
                     .or(person.expected_dob)
-                    .map(|dob| dob.to_string()),
+                    .map(sightline_core::dates::partial_date),
                 recorded_postcode: person
                     .address
                     .as_ref()
@@ -519,9 +546,9 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
     ChildView {
         person_id: facts.id.clone(),
         name: display_name(facts),
-        dob: facts.dob.map(|dob| dob.to_string()),
+        dob: facts.dob.map(sightline_core::dates::partial_date),
         age_years: facts.dob.and_then(|dob| age_years(dob, today)),
-        sex: facts.sex.map(Sex::as_str),
+        sex: facts.sex.map(Sex::label),
         nhs_number: facts.nhs_number.clone(),
         mentions,
         people,
@@ -655,28 +682,31 @@ pub struct ChronologyRow {
     pub about_child: bool,
     /// Findings and outcome, in words.
     pub summary: String,
+    /// When it happened, in words ("13 January 2007 at 10:20").
+    pub when: String,
+    /// The agency's type in words ("Health").
+    pub agency_type_label: String,
     pub narrative: Option<String>,
 }
 
-fn attribute_text(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::Bool(value) => if *value { "yes" } else { "no" }.to_owned(),
-        AttributeValue::Enum(value) => value.replace('_', " "),
-        AttributeValue::Text(value) => value.clone(),
-        AttributeValue::Int(value) => value.to_string(),
-        AttributeValue::Date(value) => value.to_string(),
-    }
+/// "Where on the body: face": an attribute by its display name and value.
+fn attribute_text(name: &str, value: &AttributeValue) -> String {
+    let key = sightline_core::labels::attribute_label(name)
+        .map_or_else(|| sightline_core::labels::humanise(name), str::to_owned);
+    let value = sightline_core::labels::value_words(name, value);
+    format!("{key}: {}", sightline_core::labels::in_sentence(&value))
 }
 
+/// A record's findings and outcome in words, for the chronology (and its CSV).
 fn summary_of(record: &sightline_core::Record) -> String {
     let mut parts: Vec<String> = Vec::new();
     for finding in &record.findings {
-        let mut part = finding.code.as_str().replace('_', " ");
+        let mut part = finding.code.label().to_owned();
         let attributes: Vec<String> = finding
             .attributes
             .0
             .iter()
-            .map(|(name, value)| format!("{}: {}", name.replace('_', " "), attribute_text(value)))
+            .map(|(name, value)| attribute_text(name, value))
             .collect();
         if !attributes.is_empty() {
             part.push_str(" (");
@@ -686,11 +716,7 @@ fn summary_of(record: &sightline_core::Record) -> String {
         parts.push(part);
     }
     for (name, value) in &record.outcome.0 {
-        parts.push(format!(
-            "{}: {}",
-            name.replace('_', " "),
-            attribute_text(value)
-        ));
+        parts.push(attribute_text(name, value));
     }
     parts.join("; ")
 }
@@ -719,6 +745,8 @@ pub fn chronology(picture: Picture<'_>, facts: &PersonFacts) -> Vec<ChronologyRo
                 version: event.evidence.version,
                 about_child: event.child_role.is_some(),
                 summary: summary_of(record),
+                when: sightline_core::dates::occurred(record.occurred_at),
+                agency_type_label: sightline_core::labels::humanise(event.agency_type.as_str()),
                 narrative: record.narrative.clone(),
             })
         })
@@ -1237,6 +1265,8 @@ mod tests {
             version: 1,
             about_child: true,
             summary: "injury".to_owned(),
+            when: date.to_owned(),
+            agency_type_label: "Health".to_owned(),
             narrative: narrative.map(str::to_owned),
         }
     }
@@ -1574,20 +1604,22 @@ mod tests {
         let leo = leo(&snapshot);
         let minimal = minimal_child(snapshot.picture(), leo, today());
         assert_eq!(minimal.name, "Leo Marsh");
-        assert_eq!(minimal.current_plans, vec!["child protection".to_owned()]);
+        assert_eq!(minimal.current_plans, vec!["Child protection".to_owned()]);
         assert!(minimal.contacts.contains(&"children-services".to_owned()));
         let ended = [
             PlanEntry {
                 date: "2007-01-01".into(),
-                plan: "child in need".into(),
-                status: "start".into(),
+                plan: "Child in need".into(),
+                status: "Started".into(),
+                ended: false,
                 agency: "cs".into(),
                 record_id: "1".into(),
             },
             PlanEntry {
                 date: "2007-02-01".into(),
-                plan: "child in need".into(),
-                status: "end".into(),
+                plan: "Child in need".into(),
+                status: "Ended".into(),
+                ended: true,
                 agency: "cs".into(),
                 record_id: "2".into(),
             },

@@ -69,8 +69,6 @@ pub const UNNAMED_PERSON: &str = "a person around the child";
 /// references) comes back as it was.
 pub fn resolve_explanation(text: &str, name: &dyn Fn(Reference<'_>) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
-    // An agency's id standing in for its name keeps its spelling.
-    let mut starts_with_id = false;
     let mut rest = text;
     while let Some(open) = rest.find(REFERENCE_OPEN) {
         out.push_str(&rest[..open]);
@@ -94,20 +92,13 @@ pub fn resolve_explanation(text: &str, name: &dyn Fn(Reference<'_>) -> Option<St
                     words
                 }
             }
-            Some(("agency", id)) => name(Reference::Agency(id)).unwrap_or_else(|| {
-                starts_with_id |= out.is_empty();
-                id.to_owned()
-            }),
+            Some(("agency", id)) => name(Reference::Agency(id)).unwrap_or_else(|| id.to_owned()),
             _ => String::new(),
         };
         out.push_str(&words);
     }
     out.push_str(rest);
-    if starts_with_id {
-        out
-    } else {
-        capitalise(&out)
-    }
+    capitalise(&out)
 }
 
 fn capitalise(text: &str) -> String {
@@ -156,6 +147,15 @@ fn date_words(event: &Event) -> String {
         dates::month(event.occurred.year(), event.occurred.month())
     } else {
         dates::date(event.occurred)
+    }
+}
+
+/// "on 3 March 2007", "in March 2007".
+fn on_date_words(event: &Event) -> String {
+    if event.occurred_month_only {
+        format!("in {}", date_words(event))
+    } else {
+        format!("on {}", date_words(event))
     }
 }
 
@@ -391,10 +391,10 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
                 .take(EVIDENCE_LISTED_MAX)
                 .map(|event| {
                     format!(
-                        "{} by {} on {}",
+                        "{} by {} {}",
                         kind_words(event.kind),
                         agency_reference(event.agency()),
-                        date_words(event)
+                        on_date_words(event)
                     )
                 })
                 .collect();
@@ -503,6 +503,14 @@ pub(crate) fn render(pieces: &[Piece], view: &View<'_>, context: &RenderContext<
             Piece::Text(literal) => text.push_str(literal),
             Piece::Placeholder(placeholder) => {
                 let filled = fill(placeholder, view, context);
+                // "on {date}" reads "in March 2007" for a date known to the month.
+                if *placeholder == Placeholder::Date
+                    && filled.starts_with(|c: char| c.is_alphabetic())
+                    && let Some(kept) = text.strip_suffix("on ")
+                {
+                    text.truncate(kept.len());
+                    text.push_str("in ");
+                }
                 // "a child aged {child.age}" reads "a child of unrecorded age".
                 if filled == AGE_UNKNOWN {
                     for lead in ["aged ", "age "] {
@@ -765,6 +773,24 @@ mod tests {
             ] {
                 if text.contains(bad) {
                     problems.push(format!("contains {bad:?}"));
+                }
+            }
+            for month in [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ] {
+                if text.contains(&format!(" on {month}")) {
+                    problems.push(format!("on {month}"));
                 }
             }
             let words = words_of(text);

@@ -156,7 +156,7 @@ async fn load_child<T: Send + 'static>(
                     None => ChildContent::Unknown,
                 },
                 Decision::Full { basis } => ChildContent::Full {
-                    basis: basis.to_string(),
+                    basis: basis.label_for_reader(),
                     view: full(store, engine, &person_id)?,
                 },
             })
@@ -666,7 +666,7 @@ pub async fn search(
                                 name: minimal.name,
                                 full,
                                 dob: if full {
-                                    facts.dob.map(|dob| dob.to_string())
+                                    facts.dob.map(sightline_core::dates::partial_date)
                                 } else {
                                     None
                                 },

@@ -22,6 +22,7 @@ mod children;
 mod clocks;
 mod guard;
 mod pages;
+mod record_view;
 mod render;
 mod review;
 
