@@ -56,6 +56,13 @@ impl Kind {
             Kind::HousingOccupancy => "Housing occupancy record",
             Kind::ProbationContact => "Probation contact",
             Kind::OtherNote => "Note",
+            // Interchange v1.1.
+            Kind::PoliceMissingPerson => "Missing person report",
+            Kind::EducationExclusion => "School exclusion",
+            Kind::HousingApplication => "Housing application",
+            Kind::HealthMentalHealthContact => "Mental health contact",
+            Kind::HealthSexualHealthContact => "Sexual health contact",
+            Kind::SocialCareReturnInterview => "Return home interview",
         }
     }
 }
@@ -74,6 +81,8 @@ impl Role {
             Role::Referrer => "Referrer",
             Role::Professional => "Professional",
             Role::Other => "Other",
+            Role::Relative => "Relative",
+            Role::Sibling => "Brother or sister",
         }
     }
 }
@@ -90,6 +99,8 @@ impl RelationshipType {
             RelationshipType::LivesWith => "Lives with",
             RelationshipType::Visits => "Visits",
             RelationshipType::Other => "Other relationship to",
+            RelationshipType::GrandparentOf => "Grandparent of",
+            RelationshipType::RelativeOf => "Relative of",
         }
     }
 }
@@ -123,6 +134,13 @@ impl FindingCode {
             FindingCode::UnknownAdultPresent => "Unknown adult present",
             FindingCode::Offence => "Offence",
             FindingCode::Allegation => "Allegation",
+            // Interchange v1.1.
+            FindingCode::MissingEpisode => "Missing episode",
+            FindingCode::ExploitationIndicator => "Sign of exploitation",
+            FindingCode::SexuallyTransmittedInfection => "Sexually transmitted infection",
+            FindingCode::SexualisedBehaviour => "Sexualised behaviour",
+            FindingCode::SelfHarm => "Self-harm",
+            FindingCode::FabricatedIllnessIndicator => "Sign of fabricated or induced illness",
         }
     }
 }
