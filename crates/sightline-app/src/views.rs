@@ -850,8 +850,8 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             "{} records from {} agencies between {} and {}; {} alerts and {} decisions. The table below lists every record.",
             rows.len(),
             agencies.len(),
-            first.format("%-d %B %Y"),
-            last.format("%-d %B %Y"),
+            sightline_core::dates::date(first),
+            sightline_core::dates::date(last),
             marks.len() - n_decisions,
             n_decisions
         ),
@@ -897,7 +897,7 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             let x = x_of(row.date);
             let label = format!(
                 "{}: {} ({} {}){}",
-                row.date.format("%-d %b %Y"),
+                sightline_core::dates::date(row.date),
                 row.kind_label,
                 row.agency,
                 row.record_id,
@@ -937,7 +937,7 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             let x = x_of(mark.date);
             let label = format!(
                 "{}: {} {}",
-                mark.date.format("%-d %b %Y"),
+                sightline_core::dates::date(mark.date),
                 if mark.decision { "decision" } else { "alert" },
                 mark.label
             );

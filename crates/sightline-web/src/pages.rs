@@ -188,7 +188,7 @@ pub async fn login_submit(
             let message = match locked_until {
                 Some(until) => format!(
                     "There have been too many attempts to sign in as this user. Try again after {}.",
-                    until.format("%H:%M UTC")
+                    sightline_core::dates::time(until)
                 ),
                 None => "Enter a correct username and password.".to_owned(),
             };
