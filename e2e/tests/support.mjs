@@ -94,7 +94,16 @@ export class App {
 
     const port = await freePort();
     app.base = `http://127.0.0.1:${port}`;
-    app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`], {
+    // The region's organisation names its agencies and teams (synth writes it).
+    const organisation = join(region, 'organisation.toml');
+    const orgArgs = existsSync(organisation) ? ['--org', organisation] : [];
+    // Agency ids (with a hyphen or digit: `gp-2`, `st-annes-gp`) that pages
+    // should show by name when the organisation names them.
+    app.agencyIds = orgArgs.length
+      ? [...new Set(files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((line) => line.trim())
+        .map((line) => JSON.parse(line).source.agency)))].filter((id) => /[-0-9]/.test(id))
+      : [];
+    app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`, ...orgArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, SIGHTLINE_LOG: 'warn' },
     });

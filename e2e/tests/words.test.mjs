@@ -28,7 +28,7 @@ async function checkPage(page, path, name) {
     const overflow = await horizontalOverflow(page);
     if (overflow.scrolls) problems.push(`${name} at ${width} px scrolls sideways: ${overflow.wide.join(', ')}`);
     for (const violation of await seriousViolations(page)) problems.push(`${name} at ${width} px: ${violation}`);
-    for (const found of await machineText(page)) problems.push(`${name} at ${width} px: ${found}`);
+    for (const found of await machineText(page, app.agencyIds)) problems.push(`${name} at ${width} px: ${found}`);
     if (width === 320) await screenshot(page, `narrow-${name}`);
   }
   assert.deepEqual(page.cspViolations, [], `${name}: the page broke its CSP`);

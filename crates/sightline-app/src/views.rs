@@ -684,6 +684,9 @@ pub struct ChronologyRow {
     pub summary: String,
     /// When it happened, in words ("13 January 2007 at 10:20").
     pub when: String,
+    /// The agency's display name (its id until the page sets it from the
+    /// organisation).
+    pub agency_name: String,
     /// The agency's type in words ("Health").
     pub agency_type_label: String,
     pub narrative: Option<String>,
@@ -746,6 +749,7 @@ pub fn chronology(picture: Picture<'_>, facts: &PersonFacts) -> Vec<ChronologyRo
                 about_child: event.child_role.is_some(),
                 summary: summary_of(record),
                 when: sightline_core::dates::occurred(record.occurred_at),
+                agency_name: event.evidence.agency.clone(),
                 agency_type_label: sightline_core::labels::humanise(event.agency_type.as_str()),
                 narrative: record.narrative.clone(),
             })
@@ -884,6 +888,10 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
     }
     let lane_y = |lane: usize| SVG_TOP + LANE_HEIGHT * lane as f64;
     for (lane, agency) in agencies.iter().enumerate() {
+        let agency_name = rows
+            .iter()
+            .find(|row| row.agency == *agency)
+            .map_or(*agency, |row| row.agency_name.as_str());
         let y = lane_y(lane);
         let mid = y + LANE_HEIGHT / 2.0;
         let fill = if lane % 2 == 0 { "#f3f2f1" } else { "#ffffff" };
@@ -891,7 +899,7 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             svg,
             r##"<g class="timeline__lane"><rect x="0" y="{y:.1}" width="{SVG_WIDTH}" height="{LANE_HEIGHT}" fill="{fill}"/><text x="8" y="{:.1}" font-size="13" fill="#0b0c0c">{}</text>"##,
             mid + 4.0,
-            xml_escape(agency)
+            xml_escape(agency_name)
         );
         for row in rows.iter().filter(|row| row.agency == *agency) {
             let x = x_of(row.date);
@@ -899,7 +907,7 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
                 "{}: {} ({} {}){}",
                 sightline_core::dates::date(row.date),
                 row.kind_label,
-                row.agency,
+                row.agency_name,
                 row.record_id,
                 if row.about_child {
                     ""
@@ -1266,6 +1274,7 @@ mod tests {
             about_child: true,
             summary: "injury".to_owned(),
             when: date.to_owned(),
+            agency_name: agency.to_owned(),
             agency_type_label: "Health".to_owned(),
             narrative: narrative.map(str::to_owned),
         }
@@ -1364,8 +1373,8 @@ mod tests {
             let cx = svg[at..].find("cx=\"").unwrap() + at + 4;
             svg[cx..cx + svg[cx..].find('"').unwrap()].parse().unwrap()
         };
-        assert!(x_of("13 Jan 2007") < x_of("9 Apr 2007"));
-        assert!((x_of("13 Jan 2007") - SVG_GUTTER).abs() < 0.01);
+        assert!(x_of("13 January 2007") < x_of("9 April 2007"));
+        assert!((x_of("13 January 2007") - SVG_GUTTER).abs() < 0.01);
     }
 
     #[test]

@@ -242,6 +242,7 @@ async fn load_alert(
     let alert_id = alert_id.to_owned();
     let now = Utc::now();
     let now_us = sightline_app::to_micros(now);
+    let organisation = state.organisation();
     blocking(state, Some(session), move |store| {
         let Some(alert) = store
             .alerts()

@@ -477,6 +477,10 @@ pub async fn chronology(
         .iter()
         .filter(|row| filter.keeps(row))
         .cloned()
+        .map(|mut row| {
+            row.agency_name = state.agency_name(&row.agency);
+            row
+        })
         .collect();
     let marks: Vec<TimelineMark> = data
         .marks

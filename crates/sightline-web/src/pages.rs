@@ -539,7 +539,7 @@ async fn record_page(
         "record.html",
         context! {
             user => UserView::of(&session),
-            page_title => format!("Record {record_id} from {agency}"),
+            page_title => format!("Record {record_id} from {}", state.agency_name(&agency)),
             nav => "",
             agency => agency,
             record_id => record_id,
