@@ -18,6 +18,7 @@ mod authorize;
 pub mod relationship;
 mod role;
 mod view;
+pub mod words;
 
 pub use authorize::{
     AccessContext, Action, Actor, Basis, BreakGlassGrant, BreakGlassReason, Decision, Relationship,

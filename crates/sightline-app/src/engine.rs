@@ -78,6 +78,7 @@ use crate::picture::{
     alerts_from_firings, child_picture_with, facts_of, link_records_with, load_versions_after,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
+use sightline_core::org::Organisation;
 use sightline_rules::{ChildPicture, Firing, Pack, Route, Severity};
 use sightline_store::{
     AlertChange, AlertFilter, AlertRow, AlertUpsert, ESCALATION_HEAD_OF_SERVICE,
@@ -174,6 +175,9 @@ pub struct EngineConfig {
     pub duty_team: String,
     /// How far ahead a child's evaluation looks for pending clock firings.
     pub clock_horizon_days: i64,
+    /// The agencies, their teams, each local authority's duty team and head of
+    /// service, and the safeguarding leads (`sightline serve --org FILE`).
+    pub organisation: Arc<Organisation>,
     /// Limits on the relationships intake establishes.
     pub relationships: crate::relationships::RelationshipPolicy,
 }
@@ -184,6 +188,7 @@ impl Default for EngineConfig {
             due: DueTimes::default(),
             duty_team: "team:duty".to_owned(),
             clock_horizon_days: 400,
+            organisation: Arc::new(Organisation::unconfigured()),
             relationships: crate::relationships::RelationshipPolicy::default(),
         }
     }
@@ -343,6 +348,12 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The organisation the engine routes by (display names, types and teams
+    /// of agencies).
+    pub fn organisation(&self) -> &Arc<Organisation> {
+        &self.config.organisation
     }
 
     /// The current records linked into persons.

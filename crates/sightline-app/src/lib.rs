@@ -13,6 +13,7 @@ pub mod decisions;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
+pub mod organisation;
 pub mod persons;
 pub mod picture;
 pub mod relationships;

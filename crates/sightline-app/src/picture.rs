@@ -699,6 +699,9 @@ fn is_child_service_kind(kind: Kind) -> bool {
             | Kind::SocialCareVisit
             | Kind::SocialCarePlacement
             | Kind::HealthCpMedical
+            | Kind::EducationExclusion
+            | Kind::PoliceMissingPerson
+            | Kind::SocialCareReturnInterview
     )
 }
 

@@ -342,7 +342,7 @@ pub struct SourceMention {
     pub record_id: String,
     pub version: i64,
     pub kind: &'static str,
-    pub kind_words: &'static str,
+    pub kind_label: &'static str,
     pub occurred: String,
     pub role: &'static str,
     pub recorded_name: String,
@@ -486,7 +486,7 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
                 record_id: record.source.record_id.as_str().to_owned(),
                 version: record.source.version,
                 kind: record.kind.as_str(),
-                kind_words: sightline_rules::kind_words(record.kind),
+                kind_label: record.kind.label(),
                 occurred: record.occurred_at.to_string(),
                 role: person.role.as_str(),
                 recorded_name: recorded_name(person),
@@ -548,7 +548,7 @@ pub struct ChronologyRow {
     pub agency: String,
     pub agency_type: &'static str,
     pub kind: &'static str,
-    pub kind_words: &'static str,
+    pub kind_label: &'static str,
     pub record_id: String,
     pub version: i64,
     /// Whether the child is in the record, or only someone around the child.
@@ -614,7 +614,7 @@ pub fn chronology(picture: Picture<'_>, facts: &PersonFacts) -> Vec<ChronologyRo
                 agency: event.evidence.agency.clone(),
                 agency_type: event.agency_type.as_str(),
                 kind: record.kind.as_str(),
-                kind_words: sightline_rules::kind_words(record.kind),
+                kind_label: record.kind.label(),
                 record_id: event.evidence.record_id.clone(),
                 version: event.evidence.version,
                 about_child: event.child_role.is_some(),
@@ -770,7 +770,7 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             let label = format!(
                 "{}: {} ({} {}){}",
                 row.date.format("%-d %b %Y"),
-                row.kind_words,
+                row.kind_label,
                 row.agency,
                 row.record_id,
                 if row.about_child {
@@ -899,7 +899,7 @@ pub fn chronology_csv(rows: &[ChronologyRow]) -> String {
             row.agency.as_str(),
             row.agency_type,
             row.kind,
-            row.kind_words,
+            row.kind_label,
             row.record_id.as_str(),
             version.as_str(),
             if row.about_child {
@@ -927,7 +927,9 @@ pub struct SearchResult {
 }
 
 /// Parses a search: a name (last word the family name, the rest given names)
-/// and a date of birth (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`). The date is required:
+/// and a date of birth as people type it (`sightline_core::dates::
+/// parse_partial_date_input`: "27 March 2019", "27/03/2019", "March 2019",
+/// "2019", ...), returned as `YYYY`, `YYYY-MM` or `YYYY-MM-DD`. The date is required:
 /// the linkage blocks candidates on it (or on an NHS number or postcode, which a
 /// search does not take), so a name alone would find nobody.
 pub fn search_query(
@@ -943,8 +945,10 @@ pub fn search_query(
     }
     let dob = match dob.trim() {
         "" => return Err("Enter a date of birth, at least the year, for example 2019"),
-        text => sightline_core::PartialDate::parse(text)
-            .map_err(|_| "Enter a date of birth as YYYY-MM-DD, for example 2019-03-27")?
+        text => sightline_core::dates::parse_partial_date_input(text)
+            .map_err(|_| {
+                "Enter a date of birth as 27 March 2019, 27/03/2019 or 2019-03-27, or at least the year"
+            })?
             .to_string(),
     };
     let given = (!given.is_empty()).then(|| given.join(" "));
@@ -1095,7 +1099,7 @@ mod tests {
             agency: agency.to_owned(),
             agency_type: "health",
             kind: "health.gp_consultation",
-            kind_words: "a GP consultation",
+            kind_label: "GP consultation",
             record_id: format!("R-{agency}-{date}"),
             version: 1,
             about_child: true,
@@ -1236,7 +1240,7 @@ mod tests {
         assert!(lines[0].starts_with("date,occurred,agency"));
         assert_eq!(
             lines[1],
-            "2007-01-01,2007-01-01,police,health,health.gp_consultation,a GP consultation,R-police-2007-01-01,1,the child,injury,\"'=1+1, then \"\"more\"\"\nline\""
+            "2007-01-01,2007-01-01,police,health,health.gp_consultation,GP consultation,R-police-2007-01-01,1,the child,injury,\"'=1+1, then \"\"more\"\"\nline\""
         );
         assert_eq!(lines.len(), 3, "header, one row, and the final line end");
     }

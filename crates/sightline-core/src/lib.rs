@@ -1,4 +1,6 @@
-//! Sightline's pure core: the domain types and the interchange v1 parser.
+//! Sightline's pure core: the domain types, the interchange format's parser
+//! (version 1.1, `spec/interchange.md`) and the organisation configuration
+//! (`org`).
 //!
 //! Invariant: this crate does no IO, reads no clock and starts no task; time comes
 //! in as a parameter (`received_at`). CI checks that it depends on no tokio, sqlx,
@@ -7,7 +9,10 @@
 //! Invariant: a value of a newtype here (`NhsNumber`, `Postcode`, `PartialDate`,
 //! `AgencyId`, `RecordId`) is valid; the only way to build one is its `parse`.
 
+pub mod dates;
 pub mod interchange;
+pub mod labels;
+pub mod org;
 pub mod record;
 pub mod values;
 pub mod vocab;

@@ -1,6 +1,7 @@
-//! The closed vocabularies of interchange v1: kinds, roles, relationship types,
-//! finding codes, and the typed attributes each kind's `outcome` and each finding
-//! may carry. Everything here is data, so the parser, the rule checker and the
+//! The closed vocabularies of the interchange format (`spec/interchange.md`,
+//! version 1.1: v1 and its compatible additions, marked "v1.1" here): kinds,
+//! roles, relationship types, finding codes, and the typed attributes each kind's
+//! `outcome` and each finding may carry. Everything here is data, so the parser, the rule checker and the
 //! API documentation read one source of truth.
 
 /// Defines a closed vocabulary as an enum with its wire spelling.
@@ -69,6 +70,13 @@ vocabulary! {
         HousingOccupancy => "housing.occupancy",
         ProbationContact => "probation.contact",
         OtherNote => "other.note",
+        // Interchange v1.1.
+        PoliceMissingPerson => "police.missing_person",
+        EducationExclusion => "education.exclusion",
+        HousingApplication => "housing.application",
+        HealthMentalHealthContact => "health.mental_health_contact",
+        HealthSexualHealthContact => "health.sexual_health_contact",
+        SocialCareReturnInterview => "social_care.return_interview",
     }
 }
 
@@ -85,6 +93,9 @@ vocabulary! {
         Referrer => "referrer",
         Professional => "professional",
         Other => "other",
+        // Interchange v1.1.
+        Relative => "relative",
+        Sibling => "sibling",
     }
 }
 
@@ -99,6 +110,9 @@ vocabulary! {
         LivesWith => "lives_with",
         Visits => "visits",
         Other => "other",
+        // Interchange v1.1.
+        GrandparentOf => "grandparent_of",
+        RelativeOf => "relative_of",
     }
 }
 
@@ -128,6 +142,13 @@ vocabulary! {
         UnknownAdultPresent => "unknown_adult_present",
         Offence => "offence",
         Allegation => "allegation",
+        // Interchange v1.1.
+        MissingEpisode => "missing_episode",
+        ExploitationIndicator => "exploitation_indicator",
+        SexuallyTransmittedInfection => "sexually_transmitted_infection",
+        SexualisedBehaviour => "sexualised_behaviour",
+        SelfHarm => "self_harm",
+        FabricatedIllnessIndicator => "fabricated_illness_indicator",
     }
 }
 
@@ -206,7 +227,44 @@ const INJURY_TYPES: &[&str] = &[
 ];
 const INJURY_SITES: &[&str] = &[
     "face", "ear", "neck", "head", "torso", "back", "buttocks", "arm", "hand", "leg", "genitals",
-    "mouth", "multiple", "other",
+    "mouth", "multiple", "other", // v1.1:
+    "soles", "anus",
+];
+/// v1.1: the shape of an injury, which NICE CG89 names as suggesting abuse.
+const INJURY_PATTERNS: &[&str] = &[
+    "grip",
+    "hand",
+    "ligature",
+    "implement",
+    "bite",
+    "cluster",
+    "glove_or_stocking",
+    "cigarette",
+    "other",
+];
+/// Where a child went missing from (v1.1: `police.missing_person`, `missing_episode`).
+const MISSING_FROM: &[&str] = &["home", "care", "school", "other"];
+/// v1.1: the indicators of exploitation (Working Together 2023, chapter 3; the
+/// Home Office's criminal exploitation guidance).
+pub const EXPLOITATION_INDICATORS: &[&str] = &[
+    "older_associates",
+    "found_far_from_home",
+    "unexplained_money",
+    "unexplained_gifts_or_phones",
+    "drugs_or_weapons",
+    "gang_association",
+    "online_contact_with_adult",
+    "sexual_activity_with_adult",
+    "transported_by_adults",
+];
+/// v1.1: the signs of fabricated or induced illness (RCPCH 2021; NICE CG89 1.2.8).
+pub const FABRICATED_ILLNESS_INDICATORS: &[&str] = &[
+    "symptoms_seen_only_by_carer",
+    "repeated_presentations_no_cause",
+    "many_professionals",
+    "unnecessary_treatment_sought",
+    "unexplained_test_results",
+    "history_inconsistent",
 ];
 const EXPLANATIONS: &[&str] = &["consistent", "inconsistent", "none", "unknown"];
 const STARTED_COMPLETED: &[&str] = &["started", "completed"];
@@ -216,13 +274,16 @@ const LONG_TEXT: AttributeType = AttributeType::Text { chars_max: 2_000 };
 
 /// The attributes a finding with this code may carry besides `code` and `subjects`.
 pub fn finding_attributes(code: FindingCode) -> &'static [AttributeSpec] {
-    use AttributeType::{Enum, Int};
+    use AttributeType::{Bool, Enum, Int};
     match code {
         FindingCode::Injury => &[
             attr!("type", Enum(INJURY_TYPES)),
             attr!("site", Enum(INJURY_SITES)),
             attr!("count", Int { min: 1, max: 1_000 }),
             attr!("explanation", Enum(EXPLANATIONS)),
+            // v1.1:
+            attr!("pattern", Enum(INJURY_PATTERNS)),
+            attr!("delayed_presentation", Bool),
         ],
         FindingCode::DomesticAbuse => &[attr!("risk", Enum(&["standard", "medium", "high"]))],
         FindingCode::Offence => &[attr!("category", Enum(OFFENCE_CATEGORIES))],
@@ -233,7 +294,9 @@ pub fn finding_attributes(code: FindingCode) -> &'static [AttributeSpec] {
                     "physical_abuse",
                     "sexual_abuse",
                     "neglect",
-                    "emotional_abuse"
+                    "emotional_abuse",
+                    // v1.1:
+                    "exploitation",
                 ]),
             ),
             attr!(
@@ -241,11 +304,41 @@ pub fn finding_attributes(code: FindingCode) -> &'static [AttributeSpec] {
                 Enum(&["child", "family", "public", "professional", "anonymous"]),
             ),
         ],
+        FindingCode::Disclosure => &[attr!(
+            "category",
+            Enum(&[
+                "physical_abuse",
+                "sexual_abuse",
+                "neglect",
+                "emotional_abuse",
+                "domestic_abuse",
+                "exploitation",
+            ]),
+        )],
+        FindingCode::MissingEpisode => &[
+            attr!("from", Enum(MISSING_FROM)),
+            attr!(
+                "hours",
+                Int {
+                    min: 0,
+                    max: 10_000
+                }
+            ),
+        ],
+        FindingCode::ExploitationIndicator => &[
+            attr!("type", Enum(EXPLOITATION_INDICATORS)),
+            attr!("category", Enum(&["criminal", "sexual", "unknown"])),
+        ],
+        FindingCode::FabricatedIllnessIndicator => {
+            &[attr!("type", Enum(FABRICATED_ILLNESS_INDICATORS))]
+        }
         FindingCode::NotIndependentlyMobile
         | FindingCode::FalteringGrowth
         | FindingCode::FoodSeeking
         | FindingCode::PoorHygiene
-        | FindingCode::Disclosure
+        | FindingCode::SexuallyTransmittedInfection
+        | FindingCode::SexualisedBehaviour
+        | FindingCode::SelfHarm
         | FindingCode::ParentSubstanceMisuse
         | FindingCode::ParentMentalHealth
         | FindingCode::NonEngagement
@@ -276,7 +369,39 @@ pub fn outcome_attributes(kind: Kind) -> &'static [AttributeSpec] {
                 "decision",
                 Enum(&["nfa", "assessment", "strategy_discussion", "early_help"]),
             ),
+            // v1.1:
+            attr!(
+                "referrer_type",
+                Enum(&["family", "public", "professional", "anonymous", "child"]),
+            ),
         ],
+        // v1.1:
+        Kind::EducationAbsence => &[attr!(
+            "reason",
+            Enum(&[
+                "persistent_absence",
+                "child_missing_education",
+                "elective_home_education",
+                "part_time_timetable",
+            ]),
+        )],
+        Kind::PoliceMissingPerson => &[
+            attr!("missing_from", Enum(MISSING_FROM)),
+            attr!("found", Bool),
+            attr!("found_far_from_home", Bool),
+        ],
+        Kind::EducationExclusion => &[attr!("type", Enum(&["suspension", "permanent"]))],
+        Kind::HousingApplication => &[attr!(
+            "reason",
+            Enum(&[
+                "overcrowding",
+                "domestic_abuse",
+                "risk_of_harm",
+                "eviction",
+                "other",
+            ]),
+        )],
+        Kind::SocialCareReturnInterview => &[attr!("completed", Bool)],
         Kind::SocialCareAssessment => &[
             attr!("status", Enum(STARTED_COMPLETED)),
             attr!("outcome", LONG_TEXT),
@@ -335,8 +460,9 @@ pub fn outcome_attributes(kind: Kind) -> &'static [AttributeSpec] {
         | Kind::PoliceDomesticIncident
         | Kind::PoliceCallOut
         | Kind::EducationConcern
-        | Kind::EducationAbsence
         | Kind::SocialCareCaseClosed
+        | Kind::HealthMentalHealthContact
+        | Kind::HealthSexualHealthContact
         | Kind::HousingOccupancy
         | Kind::ProbationContact
         | Kind::OtherNote => &[],
@@ -408,8 +534,8 @@ mod tests {
         for code in FindingCode::ALL {
             assert_eq!(FindingCode::parse(code.as_str()), Some(*code));
         }
-        assert_eq!(Kind::ALL.len(), 31);
-        assert_eq!(FindingCode::ALL.len(), 14);
+        assert_eq!(Kind::ALL.len(), 37);
+        assert_eq!(FindingCode::ALL.len(), 20);
     }
 
     fn check_suggestion(input: &str, candidates: &[&str], expected: Option<&str>) {

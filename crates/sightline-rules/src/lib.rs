@@ -32,7 +32,7 @@
 //! `raised_at` (incremental evaluation equals batch evaluation).
 //!
 //! Invariant: a [`Pack`] exists only if it passed [`check`]: every kind, finding
-//! code, attribute and value in it is in the interchange v1 vocabulary, every rule
+//! code, attribute and value in it is in the interchange vocabulary (v1.1), every rule
 //! cites guidance, and every limit in [`limits`] holds.
 //!
 //! Invariant: no function here panics on any input; sizes are bounded by

@@ -246,6 +246,11 @@ pub enum Connection {
     NamedOnForm,
     HouseholdMember,
     Carer,
+    /// A grandparent, aunt, uncle, cousin (interchange v1.1 role `relative`,
+    /// relationships `grandparent_of`, `relative_of`).
+    Relative,
+    /// A brother or sister (role `sibling`, relationship `sibling_of`).
+    Sibling,
 }
 
 impl Connection {
@@ -258,6 +263,8 @@ impl Connection {
         Connection::NamedOnForm,
         Connection::HouseholdMember,
         Connection::Carer,
+        Connection::Relative,
+        Connection::Sibling,
     ];
     pub const NAMES: &'static [&'static str] = &[
         "parent",
@@ -268,6 +275,8 @@ impl Connection {
         "named_on_form",
         "household_member",
         "carer",
+        "relative",
+        "sibling",
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -280,6 +289,8 @@ impl Connection {
             Connection::NamedOnForm => "named_on_form",
             Connection::HouseholdMember => "household_member",
             Connection::Carer => "carer",
+            Connection::Relative => "relative",
+            Connection::Sibling => "sibling",
         }
     }
 
@@ -301,6 +312,8 @@ impl Connection {
             Connection::NamedOnForm => "named on a form (next of kin or contact)",
             Connection::HouseholdMember => "a member of the household",
             Connection::Carer => "a carer of the child",
+            Connection::Relative => "a relative of the child",
+            Connection::Sibling => "a brother or sister of the child",
         }
     }
 }
@@ -670,6 +683,8 @@ fn connections_of(person: &EventPerson, parents: &[&str]) -> Vec<Connection> {
         Role::Visitor => connections.push(Connection::Visits),
         Role::Partner => connections.push(Connection::PartnerOfParent),
         Role::Other => connections.push(Connection::NamedOnForm),
+        Role::Relative => connections.push(Connection::Relative),
+        Role::Sibling => connections.push(Connection::Sibling),
         Role::Subject | Role::AllegedPerpetrator | Role::Referrer | Role::Professional => {}
     }
     for (relationship, to) in &person.relationships {
@@ -682,6 +697,10 @@ fn connections_of(person: &EventPerson, parents: &[&str]) -> Vec<Connection> {
             RelationshipType::LivesWith if to_child || to_parent => Some(Connection::LivesWith),
             RelationshipType::Visits if to_child || to_parent => Some(Connection::Visits),
             RelationshipType::PartnerOf if to_parent => Some(Connection::PartnerOfParent),
+            RelationshipType::GrandparentOf | RelationshipType::RelativeOf if to_child => {
+                Some(Connection::Relative)
+            }
+            RelationshipType::SiblingOf if to_child => Some(Connection::Sibling),
             _ => None,
         };
         if let Some(connection) = connection

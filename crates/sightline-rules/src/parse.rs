@@ -2357,7 +2357,7 @@ mod tests {
         );
         check_error(
             &complete("match has injury(colour == red)"),
-            "6:20: unknown attribute \"colour\" of finding \"injury\"; \"injury\" findings carry \"type\", \"site\", \"count\", \"explanation\"",
+            "6:20: unknown attribute \"colour\" of finding \"injury\"; \"injury\" findings carry \"type\", \"site\", \"count\", \"explanation\", \"pattern\", \"delayed_presentation\"",
         );
         check_error(
             &complete("match kind == health.cp_medical and outcome.conclusion == likely"),

@@ -25,41 +25,22 @@ pub(crate) struct RenderContext<'a> {
     pub clock: Option<ClockInfo>,
 }
 
-/// Plain words for a record kind.
-pub fn kind_words(kind: Kind) -> &'static str {
-    match kind {
-        Kind::PersonRegistered => "a registration",
-        Kind::AddressRecorded => "an address record",
-        Kind::RelationshipRecorded => "a relationship record",
-        Kind::HealthEdAttendance => "an emergency department attendance",
-        Kind::HealthAdmission => "a hospital admission",
-        Kind::HealthGpConsultation => "a GP consultation",
-        Kind::HealthHealthVisitorContact => "a health visitor contact",
-        Kind::HealthCpMedical => "a child protection medical",
-        Kind::HealthAppointmentMissed => "a missed health appointment",
-        Kind::HealthPregnancy => "a pregnancy",
-        Kind::HealthBirth => "a birth",
-        Kind::PoliceDomesticIncident => "a domestic abuse incident",
-        Kind::PoliceCallOut => "a police attendance",
-        Kind::PoliceArrest => "an arrest",
-        Kind::JusticeConviction => "a conviction",
-        Kind::JusticeRelease => "a release from custody",
-        Kind::EducationConcern => "a school concern",
-        Kind::EducationAbsence => "a school absence record",
-        Kind::SocialCareReferral => "a referral to children's social care",
-        Kind::SocialCareAssessment => "an assessment",
-        Kind::SocialCareStrategyDiscussion => "a strategy discussion",
-        Kind::SocialCareSection47 => "a section 47 enquiry",
-        Kind::SocialCareConference => "a child protection conference",
-        Kind::SocialCarePlan => "a plan record",
-        Kind::SocialCareVisit => "a social work visit",
-        Kind::SocialCarePlacement => "a placement record",
-        Kind::SocialCareLegalPlanning => "a legal planning meeting",
-        Kind::SocialCareCaseClosed => "a case closure",
-        Kind::HousingOccupancy => "a housing occupancy record",
-        Kind::ProbationContact => "a probation contact",
-        Kind::OtherNote => "a note",
+impl crate::ast::Severity {
+    /// The severity as pages show it: "Critical".
+    pub fn label(self) -> &'static str {
+        match self {
+            crate::ast::Severity::Low => "Low",
+            crate::ast::Severity::Medium => "Medium",
+            crate::ast::Severity::High => "High",
+            crate::ast::Severity::Critical => "Critical",
+        }
     }
+}
+
+/// A record kind inside a sentence: "an emergency department attendance"
+/// (the one vocabulary table, `sightline_core::labels`).
+pub fn kind_words(kind: Kind) -> String {
+    kind.noun_phrase()
 }
 
 fn date_words(event: &Event) -> String {
@@ -212,9 +193,9 @@ fn fill(placeholder: &Placeholder, view: &View<'_>, context: &RenderContext<'_>)
     match placeholder {
         Placeholder::Agency => trigger.map_or_else(String::new, |event| event.agency().to_owned()),
         Placeholder::Date => trigger.map_or_else(String::new, date_words),
-        Placeholder::What => trigger
-            .map_or("a record", |event| kind_words(event.kind))
-            .to_owned(),
+        Placeholder::What => {
+            trigger.map_or_else(|| "a record".to_owned(), |event| kind_words(event.kind))
+        }
         Placeholder::Injury => trigger.map_or_else(|| "an injury".to_owned(), injury_words),
         Placeholder::Explanation => trigger
             .map_or("no recorded explanation", explanation_words)

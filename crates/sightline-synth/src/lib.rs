@@ -14,6 +14,7 @@ mod draft;
 mod ids;
 mod model;
 mod names;
+mod organisation;
 mod population;
 mod render;
 mod sim;
@@ -32,6 +33,14 @@ pub use config::{
     RegionConfig, SynthConfig, Tolerances, TrajectoryConfig, YEARS_MAX,
 };
 pub use ids::{nhs_number_valid, postcode_shape_valid};
+pub use organisation::{
+    DUTY_TEAM, HEAD_OF_SERVICE_TEAM, HEALTH_SAFEGUARDING_AGENCY, LOCAL_AUTHORITY_ID,
+    POLICE_PUBLIC_PROTECTION_TEAM,
+};
+
+/// The file [`generate`] writes the region's organisation to, in its output
+/// directory.
+pub const ORGANISATION_FILE: &str = "organisation.toml";
 
 use model::{AgencyType, Archetype, Region};
 use names::Names;
@@ -220,8 +229,25 @@ fn write_all(writer: &mut BufWriter<File>, bytes: &[u8], name: &str) -> Result<(
     })
 }
 
+/// The organisation file (the format of `sightline_core::org`) of the region
+/// `config` describes: every agency its records come from, with invented display
+/// names, its local authority and the safeguarding leads.
+pub fn organisation_toml(config: &SynthConfig) -> Result<String, SynthError> {
+    config.check()?;
+    let names = Names::load();
+    let region = region_of(config, &names);
+    Ok(organisation::organisation_toml(config, &region))
+}
+
+fn region_of(config: &SynthConfig, names: &Names) -> Region {
+    let mut region_rng = Rng::seed_from_u64(config.seed);
+    region_rng.set_stream(u64::MAX);
+    Region::build(config, names, &mut region_rng)
+}
+
 /// Generates the region described by `config` into `out_dir`: one JSON Lines file per
-/// agency (`<agency id>.jsonl`) and the ground truth in `out_dir/truth/`
+/// agency (`<agency id>.jsonl`), its organisation ([`ORGANISATION_FILE`]) and the
+/// ground truth in `out_dir/truth/`
 /// (`persons.csv`, `households.csv`, `mentions.csv`, `trajectories.csv`,
 /// `summary.json`). Existing files of the same names are replaced.
 pub fn generate(config: &SynthConfig, out_dir: &Path) -> Result<SynthSummary, SynthError> {
@@ -242,9 +268,14 @@ pub fn generate_with_threads(
         end: reference,
     };
     let names = Names::load();
-    let mut region_rng = Rng::seed_from_u64(config.seed);
-    region_rng.set_stream(u64::MAX);
-    let region = Region::build(config, &names, &mut region_rng);
+    let region = region_of(config, &names);
+    std::fs::create_dir_all(out_dir).map_err(|source| io_error(out_dir, source))?;
+    let organisation_path = out_dir.join(ORGANISATION_FILE);
+    std::fs::write(
+        &organisation_path,
+        organisation::organisation_toml(config, &region),
+    )
+    .map_err(|source| io_error(&organisation_path, source))?;
     let context = RenderContext {
         config,
         region: &region,

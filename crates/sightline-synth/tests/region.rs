@@ -172,6 +172,48 @@ fn every_file_passes_sightlines_own_validation() {
 }
 
 #[test]
+fn the_organisation_names_every_agency_with_its_type() {
+    use sightline_core::org::{AgencyType, Organisation};
+    let (dir, summary) = shared_region();
+    let text = std::fs::read_to_string(dir.join(sightline_synth::ORGANISATION_FILE)).unwrap();
+    let organisation = Organisation::parse(&text).unwrap_or_else(|problems| {
+        panic!("{problems:?}");
+    });
+    assert!(summary.records_by_agency.len() >= 20);
+    for (agency, kinds) in &summary.records_by_agency {
+        let profile = organisation
+            .agency(agency)
+            .unwrap_or_else(|| panic!("{agency} is not named"));
+        assert!(!profile.name.contains('-'), "{agency}: {}", profile.name);
+        assert_eq!(profile.local_authority, sightline_synth::LOCAL_AUTHORITY_ID);
+        // The type the file gives is the one its records suggest (a hospital
+        // sends health records, the police court convictions too).
+        let suggested = AgencyType::from_kinds(kinds.keys().map(String::as_str));
+        assert_eq!(profile.agency_type, suggested, "{agency}");
+    }
+    let names: BTreeSet<&str> = organisation
+        .agencies()
+        .map(|agency| agency.name.as_str())
+        .collect();
+    assert_eq!(
+        names.len(),
+        organisation.agencies().count(),
+        "display names are unique"
+    );
+    assert_eq!(
+        organisation.default_local_authority().duty_team.as_route(),
+        "team:social-care/duty"
+    );
+    assert!(organisation.health_safeguarding_lead().is_some());
+    assert!(organisation.police_safeguarding().is_some());
+    // The same file for the same configuration, with or without generating.
+    assert_eq!(
+        sightline_synth::organisation_toml(&config(1_500, 7, "")).unwrap(),
+        text
+    );
+}
+
+#[test]
 fn records_have_the_spec_shape() {
     let (dir, summary) = shared_region();
     let reference_end = format!("{}T23:59:59Z", summary.reference_date);

@@ -1,5 +1,5 @@
 //! The interchange conformance fixtures (`tests/fixtures/interchange/`): files
-//! written to `shared/spec/interchange-v1.md` as an agency system would write
+//! written to `spec/interchange.md` (v1.1) as an agency system would write
 //! them, each beside a `.expected` file with what Sightline must answer: `ok N`
 //! (a valid batch of N records) or every problem, one line each, as
 //! `position: path: message`. The parser's tests, `sightline ingest` and

@@ -297,7 +297,7 @@ async fn load_alert(
                     let record = records.get(&(row.agency.as_str(), row.record_id.as_str()));
                     EvidenceView {
                         href: format!("/records/{}/{}", row.agency, encode_path(&row.record_id)),
-                        kind_words: record.map(|record| sightline_rules::kind_words(record.kind)),
+                        kind_words: record.map(|record| record.kind.label()),
                         occurred: record.map(|record| record.occurred_at.to_string()),
                         agency: row.agency,
                         record_id: row.record_id,

@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sightline_access::{AccessContext, Action, Decision, Resource, View};
@@ -334,33 +334,27 @@ pub struct ChronologyQuery {
 #[derive(Serialize)]
 struct FieldError {
     field: &'static str,
-    message: &'static str,
+    message: String,
 }
 
 impl ChronologyQuery {
     fn filter(&self) -> (ChronologyFilter, Vec<FieldError>) {
         let mut errors = Vec::new();
-        let mut date = |text: &str, field: &'static str, message: &'static str| {
-            let text = text.trim();
-            if text.is_empty() {
-                return None;
-            }
-            let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
-            if parsed.is_none() {
-                errors.push(FieldError { field, message });
-            }
-            parsed
+        let mut date = |text: &str, field: &'static str, name: &str| match text.trim() {
+            "" => None,
+            text => match sightline_core::dates::parse_date_input(text) {
+                Ok(day) => Some(day),
+                Err(error) => {
+                    errors.push(FieldError {
+                        field,
+                        message: error.message(name),
+                    });
+                    None
+                }
+            },
         };
-        let from = date(
-            &self.from,
-            "from",
-            "Enter the start date as YYYY-MM-DD, for example 2007-01-31",
-        );
-        let to = date(
-            &self.to,
-            "to",
-            "Enter the end date as YYYY-MM-DD, for example 2007-12-31",
-        );
+        let from = date(&self.from, "from", "the start date");
+        let to = date(&self.to, "to", "the end date");
         let some = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_owned());
         (
             ChronologyFilter {
@@ -471,7 +465,16 @@ pub async fn chronology(
     };
     let (filter, errors) = query.filter();
     let agencies: BTreeSet<&str> = data.rows.iter().map(|row| row.agency.as_str()).collect();
-    let kinds: BTreeSet<&str> = data.rows.iter().map(|row| row.kind).collect();
+    // Kinds by their display names (the filter still sends the code).
+    let kinds: BTreeSet<(&str, &str)> = data
+        .rows
+        .iter()
+        .map(|row| (row.kind_label, row.kind))
+        .collect();
+    let kinds: Vec<minijinja::Value> = kinds
+        .into_iter()
+        .map(|(label, code)| minijinja::context! { code => code, label => label })
+        .collect();
     let rows: Vec<ChronologyRow> = data
         .rows
         .iter()
@@ -521,8 +524,8 @@ pub async fn chronology(
             agencies => agencies,
             kinds => kinds,
             query => query,
-            from_error => errors.iter().find(|error| error.field == "from").map(|error| error.message),
-            to_error => errors.iter().find(|error| error.field == "to").map(|error| error.message),
+            from_error => errors.iter().find(|error| error.field == "from").map(|error| error.message.clone()),
+            to_error => errors.iter().find(|error| error.field == "to").map(|error| error.message.clone()),
             errors => errors,
             timeline => minijinja::Value::from_safe_string(timeline),
             csv_href => csv_href,

@@ -30,19 +30,17 @@ pub(crate) struct ClockView {
     pub child_name: Option<String>,
 }
 
-fn date(day: chrono::NaiveDate) -> String {
-    day.format("%-d %b %Y").to_string()
-}
+use sightline_core::dates::date;
 
 fn left_words(working_days_left: Option<i64>) -> String {
-    match working_days_left {
-        None => String::new(),
-        Some(0) => "Due today".to_owned(),
-        Some(1) => "1 working day left".to_owned(),
-        Some(n) if n > 1 => format!("{n} working days left"),
-        Some(-1) => "Overdue by 1 working day".to_owned(),
-        Some(n) => format!("Overdue by {} working days", n.unsigned_abs()),
-    }
+    working_days_left.map_or_else(String::new, |left| {
+        let words = sightline_core::dates::working_days_words(left);
+        let mut chars = words.chars();
+        chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    })
 }
 
 impl ClockView {
@@ -85,8 +83,8 @@ mod tests {
     fn working_days_left_read_as_plain_words() {
         assert_eq!(left_words(None), "");
         assert_eq!(left_words(Some(0)), "Due today");
-        assert_eq!(left_words(Some(1)), "1 working day left");
-        assert_eq!(left_words(Some(12)), "12 working days left");
+        assert_eq!(left_words(Some(1)), "Due in 1 working day");
+        assert_eq!(left_words(Some(12)), "Due in 12 working days");
         assert_eq!(left_words(Some(-1)), "Overdue by 1 working day");
         assert_eq!(left_words(Some(-4)), "Overdue by 4 working days");
     }

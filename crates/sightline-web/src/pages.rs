@@ -48,10 +48,9 @@ where
     }
 }
 
+/// "7 December 2026 at 10:57", on the clock in England.
 pub(crate) fn time(micros: i64) -> String {
-    sightline_app::from_micros(micros)
-        .format("%-d %b %Y %H:%M UTC")
-        .to_string()
+    sightline_core::dates::date_time(sightline_app::from_micros(micros))
 }
 
 fn with_header(mut response: Response, name: header::HeaderName, value: &str) -> Response {

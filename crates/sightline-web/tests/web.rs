@@ -729,15 +729,24 @@ async fn a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv(db
     assert!(page.contains("Showing 1 of 2 records"));
     assert_eq!(page.matches("class=\"timeline__lane\"").count(), 1);
     assert!(page.contains("chronology.csv?agency=police"));
-    let bad_date = get(format!("/children/{child}/chronology?from=13%2F01%2F2007")).await;
-    assert_eq!(bad_date.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        bad_date
-            .text()
-            .await
-            .unwrap()
-            .contains("Enter the start date")
-    );
+    // Dates as people type them; a clear message otherwise.
+    for from in ["13%2F01%2F2007", "13+January+2007", "2007-01-13"] {
+        let dated = get(format!("/children/{child}/chronology?from={from}")).await;
+        assert_eq!(dated.status(), StatusCode::OK, "from={from}");
+    }
+    for (from, message) in [
+        (
+            "soon",
+            "Enter the start date as 3 October 2023, 03&#x2f;10&#x2f;2023 or 2023-10-03",
+        ),
+        ("31%2F02%2F2007", "The start date must be a real date"),
+        ("13%2F01%2F07", "Enter the year of the start date in full"),
+    ] {
+        let bad_date = get(format!("/children/{child}/chronology?from={from}")).await;
+        assert_eq!(bad_date.status(), StatusCode::BAD_REQUEST, "from={from}");
+        let page = bad_date.text().await.unwrap();
+        assert!(page.contains(message), "from={from}");
+    }
 
     let csv = get(format!("/children/{child}/chronology.csv")).await;
     assert_eq!(csv.status(), StatusCode::OK);

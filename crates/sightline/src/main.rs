@@ -36,6 +36,14 @@ pub struct DbArg {
     db: String,
 }
 
+/// The organisation file: agencies, teams, duty teams, safeguarding leads
+/// (docs/operators.md, "The organisation").
+#[derive(clap::Args, Clone)]
+pub struct OrgArg {
+    #[arg(long, env = "SIGHTLINE_ORG")]
+    org: Option<std::path::PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Build a synthetic region into a fresh embedded database and serve it: the
@@ -67,6 +75,12 @@ enum Command {
     Escalate(commands::alerts::EscalateArgs),
     /// Score linkage and alerts against a synthetic region's ground truth.
     Evaluate(commands::evaluate::EvaluateArgs),
+    /// The organisation file: check it (and which agencies in the log it does
+    /// not name).
+    Org {
+        #[command(subcommand)]
+        command: commands::org::OrgCommand,
+    },
     /// Rule packs.
     Rules {
         #[command(subcommand)]
@@ -135,6 +149,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => commands::alerts::replay(args),
         Command::Escalate(args) => commands::alerts::escalate(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Org { command } => commands::org::run(command),
         Command::Rules { command } => commands::alerts::rules(command),
         Command::Migrate { db } => commands::migrate(&db),
         Command::Token { command } => commands::token::run(command),

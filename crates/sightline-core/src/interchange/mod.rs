@@ -1,4 +1,4 @@
-//! Interchange v1 (`shared/spec/interchange-v1.md`): JSON array, JSON Lines and the
+//! The interchange format, v1.1 (`spec/interchange.md`): JSON array, JSON Lines and the
 //! CSV profile, parsed into [`Record`]s with every problem reported at once.
 //!
 //! Invariant: a batch is all-or-nothing. `parse_batch` returns either every record

@@ -103,7 +103,7 @@ fn each_rule_of_the_specification() {
         (variant("/occurred_at", Some(json!("2007-08"))), vec!["ok 1"]),
         (variant("/occurred_at", Some(json!("2007-09"))), vec!["line 1: occurred_at: \"2007-09\" is more than 1 day in the future (received 2007-08-01T12:00:00Z)"]),
         (variant("/recorded_at", Some(json!("2007-08-02T13:00:00+01:00"))), vec!["ok 1"]),
-        (variant("/persons/0/role", Some(json!("child"))), vec!["line 1: persons[0].role: \"child\" is not one of \"subject\", \"parent\", \"carer\", \"partner\", \"household_member\", \"visitor\", \"alleged_perpetrator\", \"referrer\", \"professional\", \"other\""]),
+        (variant("/persons/0/role", Some(json!("child"))), vec!["line 1: persons[0].role: \"child\" is not one of \"subject\", \"parent\", \"carer\", \"partner\", \"household_member\", \"visitor\", \"alleged_perpetrator\", \"referrer\", \"professional\", \"other\", \"relative\", \"sibling\""]),
         (variant("/persons/1/ref", Some(json!("c"))), vec![
             "line 1: persons[1].ref: \"c\" is used by an earlier person in this record (refs must be unique)",
             "line 1: findings[0].subjects[0]: \"m\" is not the ref of any person in this record",

@@ -52,7 +52,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         summary.records,
         summary.files.len()
     );
-    let engine = super::load_engine(store.as_ref())?;
+    let organisation_path = region_dir.join(sightline_synth::ORGANISATION_FILE);
+    let organisation = std::sync::Arc::new(
+        sightline_app::organisation::read_organisation(&organisation_path)
+            .context("the synthetic region's organisation")?,
+    );
+    let engine_config = sightline_app::EngineConfig {
+        organisation,
+        ..sightline_app::EngineConfig::default()
+    };
+    let engine = super::load_engine_with(store.as_ref(), engine_config.clone())?;
     eprintln!("    linking persons across agencies and raising alerts in the same transaction ...");
     let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
         |n_problems| {
@@ -86,7 +95,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // than reading and linking the whole log again.
     let state = sightline_server::AppState {
         store: Arc::from(store),
-        config: Arc::new(sightline_server::ServerConfig::default()),
+        config: Arc::new(sightline_server::ServerConfig {
+            engine: engine_config,
+            ..sightline_server::ServerConfig::default()
+        }),
         engine,
     };
     eprintln!(
@@ -114,6 +126,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             token.secret
         );
         println!("  Ground truth:  {}", region_dir.join("truth").display());
+        println!(
+            "  Organisation:  {} (agencies, teams, duty team; check with: sightline org check FILE)",
+            organisation_path.display()
+        );
         println!("  Web UI:        http://{addr}/login");
         super::user::print_demo_accounts(&logins);
         println!("Stop with Ctrl-C.");

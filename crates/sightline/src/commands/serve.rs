@@ -1,6 +1,6 @@
 //! `sightline serve`.
 
-use crate::DbArg;
+use crate::{DbArg, OrgArg};
 use anyhow::Context;
 use sightline_app::engine::{DuePeriod, DueTimes};
 use sightline_server::{AppState, ServerConfig};
@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct ServeArgs {
     #[command(flatten)]
     db: DbArg,
+    #[command(flatten)]
+    org: OrgArg,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -60,6 +62,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         low: args.due_low,
     };
     config.engine.duty_team = args.duty_team;
+    config.engine.organisation = super::load_organisation(&args.org)?;
     config.web.secure_cookies = args.secure_cookies;
     serve_blocking(&args.db.db, args.addr, config)
 }

@@ -1,0 +1,231 @@
+//! The access model in words: what the audit log's stable names (actions,
+//! views, bases, outcomes) mean to the privacy officer reading it.
+//!
+//! The log keeps the stable names (they are hashed into the chain); pages say
+//! these words instead. Every [`Action`], [`View`], [`Basis`] and [`Role`] has
+//! words (exhaustive matches), and the other actions Sightline records are in
+//! [`OTHER_AUDIT_ACTIONS`].
+
+use crate::authorize::{Action, Basis};
+use crate::view::View;
+
+impl Action {
+    /// Every action, for tests and documentation.
+    pub const ALL: [Action; 11] = [
+        Action::ViewMyWork,
+        Action::ListAgencyRecords,
+        Action::ViewRecord,
+        Action::ViewChild,
+        Action::WriteAboutChild,
+        Action::BreakGlass,
+        Action::ViewAccessLog,
+        Action::ManageUsers,
+        Action::ManageTokens,
+        Action::SearchPersons,
+        Action::ReviewLinkage,
+    ];
+
+    /// What the actor did, as a phrase after their name ("opened My work").
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::ViewMyWork => "opened My work",
+            Action::ListAgencyRecords => "listed their agency's records",
+            Action::ViewRecord => "opened a record",
+            Action::ViewChild => "opened a child's page",
+            Action::WriteAboutChild => "recorded a decision about a child",
+            Action::BreakGlass => "broke glass",
+            Action::ViewAccessLog => "read the access log",
+            Action::ManageUsers => "managed users",
+            Action::ManageTokens => "managed agency tokens",
+            Action::SearchPersons => "searched for a person",
+            Action::ReviewLinkage => "reviewed linkage",
+        }
+    }
+}
+
+impl View {
+    /// What the actor saw, as a phrase after their name ("read the chronology").
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Child => "opened the child's page",
+            View::Chronology => "read the chronology",
+            View::Timeline => "read the timeline",
+            View::ChronologyCsv => "downloaded the chronology",
+            View::Person => "read a person's details",
+            View::Search => "found the child in a search",
+            View::Alert => "opened an alert",
+            View::AlertList => "listed alerts",
+            View::Clocks => "read statutory clocks",
+            View::Record => "opened a record",
+        }
+    }
+}
+
+/// Actions recorded outside [`Action`] and [`View`], with their words.
+pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("login", "signed in"),
+    ("logout", "signed out"),
+    ("create_user", "created a user"),
+    ("create_token", "created an agency token"),
+    ("search_children", "searched for a child"),
+    ("view_child_access_log", "read who viewed a child"),
+    (
+        "linkage_decision",
+        "decided whether two records are one person",
+    ),
+    (
+        "decide_linkage",
+        "decided whether two records are one person",
+    ),
+];
+
+/// An audit entry's stored action in words; an action Sightline does not
+/// know is shown with its underscores as spaces.
+pub fn audit_action_label(stored: &str) -> String {
+    View::ALL
+        .iter()
+        .find(|view| view.as_str() == stored)
+        .map(|view| view.label())
+        .or_else(|| {
+            Action::ALL
+                .iter()
+                .find(|action| action.as_str() == stored)
+                .map(|action| action.label())
+        })
+        .or_else(|| {
+            OTHER_AUDIT_ACTIONS
+                .iter()
+                .find(|(name, _)| *name == stored)
+                .map(|(_, words)| *words)
+        })
+        .map_or_else(|| stored.replace('_', " "), str::to_owned)
+}
+
+impl Basis {
+    /// Why access was allowed, as a phrase: "their agency sent a record about
+    /// the child", "break glass".
+    pub fn label(&self) -> String {
+        match self {
+            Basis::Role(role) => format!("their role ({})", role.label()),
+            Basis::OwnAgency => "their agency sent the record".to_owned(),
+            Basis::Allocated => "the child is allocated to them".to_owned(),
+            Basis::TeamAllocated => "the child is allocated to their team".to_owned(),
+            Basis::HoldsAlert => "they or their team hold an alert about the child".to_owned(),
+            Basis::AgencyContributed => "their agency sent a record about the child".to_owned(),
+            Basis::BreakGlass { .. } => "break glass".to_owned(),
+        }
+    }
+
+    /// Reads a basis back from its stored form ([`std::fmt::Display`]).
+    pub fn parse(stored: &str) -> Option<Basis> {
+        if let Some(role) = stored.strip_prefix("role:") {
+            return crate::Role::parse(role).ok().map(Basis::Role);
+        }
+        if let Some(grant_id) = stored.strip_prefix("break_glass:") {
+            return grant_id
+                .parse()
+                .ok()
+                .map(|grant_id| Basis::BreakGlass { grant_id });
+        }
+        Some(match stored {
+            "own_agency" => Basis::OwnAgency,
+            "allocated" => Basis::Allocated,
+            "team_allocated" => Basis::TeamAllocated,
+            "holds_alert" => Basis::HoldsAlert,
+            "agency_contributed" => Basis::AgencyContributed,
+            _ => return None,
+        })
+    }
+}
+
+/// An audit entry's stored basis in words. A break-glass grant's entry stores
+/// `break_glass:ID: REASON`, which reads "break glass: REASON"; an empty basis
+/// (a refusal, a sign-in) reads as nothing; one Sightline does not know is
+/// shown with its underscores as spaces.
+pub fn audit_basis_label(stored: &str) -> String {
+    if stored.is_empty() {
+        return String::new();
+    }
+    if let Some(basis) = Basis::parse(stored) {
+        return basis.label();
+    }
+    if let Some(rest) = stored.strip_prefix("break_glass:")
+        && let Some((grant_id, reason)) = rest.split_once(": ")
+        && grant_id.parse::<i64>().is_ok()
+    {
+        return format!("break glass: {reason}");
+    }
+    stored.replace('_', " ")
+}
+
+/// An audit entry's stored outcome in words.
+pub fn audit_outcome_label(stored: &str) -> String {
+    match stored {
+        "full" => "Allowed".to_owned(),
+        "minimal" => "Minimal view only".to_owned(),
+        "deny" => "Refused".to_owned(),
+        "ok" => "Done".to_owned(),
+        other => other.replace('_', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Role;
+
+    fn readable(words: &str) -> bool {
+        !words.is_empty() && !words.contains('_') && !words.contains(':')
+    }
+
+    #[test]
+    fn every_action_view_and_basis_reads_in_words() {
+        for action in Action::ALL {
+            assert!(readable(action.label()), "{action:?}");
+            // `view_child` and `view_record` are also views, whose words win.
+            let words = View::ALL
+                .iter()
+                .find(|view| view.as_str() == action.as_str())
+                .map_or(action.label(), |view| view.label());
+            assert_eq!(audit_action_label(action.as_str()), words);
+        }
+        for view in View::ALL {
+            assert!(readable(view.label()), "{view:?}");
+            assert_eq!(audit_action_label(view.as_str()), view.label());
+        }
+        for (name, words) in OTHER_AUDIT_ACTIONS {
+            assert!(readable(words));
+            assert_eq!(&audit_action_label(name), words);
+        }
+        let bases = Role::ALL.into_iter().map(Basis::Role).chain([
+            Basis::OwnAgency,
+            Basis::Allocated,
+            Basis::TeamAllocated,
+            Basis::HoldsAlert,
+            Basis::AgencyContributed,
+            Basis::BreakGlass { grant_id: 7 },
+        ]);
+        for basis in bases {
+            let stored = basis.to_string();
+            assert_eq!(Basis::parse(&stored), Some(basis.clone()), "{stored}");
+            assert!(readable(&audit_basis_label(&stored)), "{stored}");
+        }
+    }
+
+    #[test]
+    fn stored_names_in_words() {
+        assert_eq!(audit_basis_label("break_glass:1"), "break glass");
+        assert_eq!(
+            audit_basis_label("break_glass:3: Child at the door now"),
+            "break glass: Child at the door now"
+        );
+        assert_eq!(
+            audit_basis_label("agency_contributed"),
+            "their agency sent a record about the child"
+        );
+        assert_eq!(audit_basis_label(""), "");
+        assert_eq!(audit_action_label("view_chronology"), "read the chronology");
+        assert_eq!(audit_action_label("something_new"), "something new");
+        assert_eq!(audit_outcome_label("deny"), "Refused");
+    }
+}
