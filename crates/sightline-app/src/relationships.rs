@@ -30,7 +30,9 @@ use sightline_store::{
     NewRelationship, Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow, Store,
     StoreError, WriteTx,
 };
+use sightline_core::org::{AgencyType, Organisation};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 /// A day, in microseconds: the window of the per-agency limit.
 const DAY_US: i64 = 24 * 60 * 60 * 1_000_000;
@@ -84,7 +86,7 @@ struct Established {
 }
 
 /// The relationship rows, in memory.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Ledger {
     /// Established rows by (child id, agency).
     established: HashMap<(String, String), Vec<Established>>,
@@ -99,6 +101,8 @@ pub struct Ledger {
     /// How many records of each kind family (`social_care`, `police`...) each
     /// agency sent: its type when the organisation does not say.
     agency_kinds: HashMap<String, BTreeMap<&'static str, u64>>,
+    /// The agencies' types.
+    organisation: Arc<Organisation>,
     policy: RelationshipPolicy,
 }
 
@@ -193,23 +197,34 @@ impl Ledger {
         }
     }
 
-    /// Whether the agency is children's social care: most of its records are
-    /// (`justice` and `other` records say nothing of who sent them).
+    /// Whether the agency is children's social care: as the organisation file
+    /// says, or for an agency it does not name, as most of its records say
+    /// (`sightline org check` warns of such agencies).
     pub fn is_social_care_agency(&self, agency: &str) -> bool {
-        self.agency_kinds.get(agency).is_some_and(|families| {
-            families
-                .iter()
-                .filter(|(family, _)| !matches!(**family, "justice" | "other" | "person" | "address" | "relationship"))
-                .max_by_key(|(family, count)| (**count, std::cmp::Reverse(**family)))
-                .is_some_and(|(family, _)| *family == "social_care")
-        })
+        let agency_type = match self.organisation.agency(agency) {
+            Some(profile) => profile.agency_type,
+            None => AgencyType::from_kinds(self.agency_kinds.get(agency).into_iter().flat_map(
+                |families| {
+                    families
+                        .iter()
+                        .flat_map(|(family, count)| std::iter::repeat_n(*family, *count as usize))
+                },
+            )),
+        };
+        agency_type == AgencyType::SocialCare
     }
 
-    /// An empty ledger with `policy`.
-    pub fn new(policy: RelationshipPolicy) -> Ledger {
+    /// An empty ledger with `policy`, typing agencies by `organisation`.
+    pub fn new(policy: RelationshipPolicy, organisation: Arc<Organisation>) -> Ledger {
         Ledger {
+            established: HashMap::new(),
+            held: BTreeMap::new(),
+            limited_at: HashMap::new(),
+            last_seq: 0,
+            n_rows: 0,
+            agency_kinds: HashMap::new(),
+            organisation,
             policy,
-            ..Ledger::default()
         }
     }
 
