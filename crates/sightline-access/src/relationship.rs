@@ -261,7 +261,12 @@ mod tests {
         let chain = [
             mention("gp", 1, None, Some("12 example road|N176AA")),
             mention("hospital", 2, Some("9434765919"), None),
-            mention("school", 3, Some("9434765919"), Some("12 example road|N176AA")),
+            mention(
+                "school",
+                3,
+                Some("9434765919"),
+                Some("12 example road|N176AA"),
+            ),
         ];
         assert_eq!(
             established(&chain),
@@ -308,10 +313,12 @@ mod tests {
             prop::option::of(prop::sample::select(vec!["a1", "a2", "a3"])),
             prop::bool::weighted(0.1),
         )
-            .prop_map(|(agency, seq, nhs, address, opens_episode)| MentionIdentity {
-                opens_episode,
-                ..mention(agency, seq, nhs, address)
-            })
+            .prop_map(
+                |(agency, seq, nhs, address, opens_episode)| MentionIdentity {
+                    opens_episode,
+                    ..mention(agency, seq, nhs, address)
+                },
+            )
     }
 
     proptest! {

@@ -325,10 +325,8 @@ impl Engine {
         )?;
         let facts = crate::picture::person_facts(&linked);
         let addresses = AddressIndex::new(&linked);
-        let mut relationships = crate::relationships::Ledger::new(
-            config.relationships,
-            config.organisation.clone(),
-        );
+        let mut relationships =
+            crate::relationships::Ledger::new(config.relationships, config.organisation.clone());
         relationships.count_records(&linked.records);
         Ok(Engine {
             relationships,

@@ -26,11 +26,11 @@
 use crate::picture::{LinkedRecords, LoadedRecord, MentionRef, PersonFacts, address_key};
 use sightline_access::{Corroboration, MentionIdentity, RecordBasis, corroborated};
 use sightline_core::Kind;
+use sightline_core::org::{AgencyType, Organisation};
 use sightline_store::{
     NewRelationship, Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow, Store,
     StoreError, WriteTx,
 };
-use sightline_core::org::{AgencyType, Organisation};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -304,9 +304,9 @@ impl Ledger {
             .get(&(child_id.to_owned(), agency.to_owned()))?;
         rows.iter()
             .find(|row| {
-                mentions
-                    .iter()
-                    .any(|mention| mention.agency == agency && mention.mention_key == row.mention_key)
+                mentions.iter().any(|mention| {
+                    mention.agency == agency && mention.mention_key == row.mention_key
+                })
             })
             .map(|row| row.seq)
     }

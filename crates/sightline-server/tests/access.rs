@@ -97,7 +97,10 @@ impl App {
 
     async fn decide(&self, session: &StaffSession, alert_id: &str) -> StatusCode {
         self.client
-            .post(self.server.url(&format!("/api/v1/alerts/{alert_id}/decision")))
+            .post(
+                self.server
+                    .url(&format!("/api/v1/alerts/{alert_id}/decision")),
+            )
             .bearer_auth(session.secret.as_str())
             .json(&json!({
                 "decision": "no_further_action",
@@ -149,9 +152,9 @@ async fn a_made_up_record_does_not_make_a_relationship(db: TestDatabase) {
     let gp = app
         .server
         .staff_in_team("gp.worker", Role::Practitioner, GP, Some("north"));
-    let officer =
-        app.server
-            .staff_in_team("pc.curious", Role::Practitioner, POLICE, Some("north"));
+    let officer = app
+        .server
+        .staff_in_team("pc.curious", Role::Practitioner, POLICE, Some("north"));
     app.submit(&app.gp_token, INJURY).await;
     let (child, alert_id) = app.child_and_alert(&gp).await;
 
@@ -170,9 +173,7 @@ async fn a_made_up_record_does_not_make_a_relationship(db: TestDatabase) {
     assert!(agencies.contains(&POLICE), "{agencies:?}");
 
     // The officer still sees only the minimal view, everywhere.
-    let (status, person) = app
-        .get(&officer, &format!("/api/v1/persons/{child}"))
-        .await;
+    let (status, person) = app.get(&officer, &format!("/api/v1/persons/{child}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(person["view"], "minimal", "{person}");
     assert!(person["detail"].is_null());
@@ -182,9 +183,13 @@ async fn a_made_up_record_does_not_make_a_relationship(db: TestDatabase) {
         page.contains("This child is not part of your work"),
         "the child page in full"
     );
-    let (status, _) = app.page(&officer, &format!("/children/{child}/chronology.csv")).await;
+    let (status, _) = app
+        .page(&officer, &format!("/children/{child}/chronology.csv"))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.get(&officer, &format!("/api/v1/alerts/{alert_id}")).await;
+    let (status, _) = app
+        .get(&officer, &format!("/api/v1/alerts/{alert_id}"))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // And cannot decide its alert.
@@ -202,9 +207,7 @@ async fn a_made_up_record_does_not_make_a_relationship(db: TestDatabase) {
 
 /// A record that knows what the minimal view does not show (the child's
 /// address) establishes the relationship, and the child's lead agency is told.
-async fn a_corroborating_record_makes_a_relationship_and_the_lead_agency_is_told(
-    db: TestDatabase,
-) {
+async fn a_corroborating_record_makes_a_relationship_and_the_lead_agency_is_told(db: TestDatabase) {
     let app = App::start(db).await;
     let gp = app
         .server
@@ -217,9 +220,7 @@ async fn a_corroborating_record_makes_a_relationship_and_the_lead_agency_is_told
 
     app.submit(&app.police_token, AT_THE_ADDRESS).await;
 
-    let (status, person) = app
-        .get(&officer, &format!("/api/v1/persons/{child}"))
-        .await;
+    let (status, person) = app.get(&officer, &format!("/api/v1/persons/{child}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(person["view"], "full", "{person}");
     let (status, page) = app.page(&officer, &format!("/children/{child}")).await;
@@ -244,7 +245,10 @@ async fn a_corroborating_record_makes_a_relationship_and_the_lead_agency_is_told
     assert_eq!(told.len(), 1, "{notices:?}");
     assert_eq!(told[0].notice.kind, "new_relationship");
     assert_eq!(told[0].notice.resource_key, format!("child:{child}"));
-    assert_eq!(told[0].notice.subject, format!("relationship:{}", police[0].seq));
+    assert_eq!(
+        told[0].notice.subject,
+        format!("relationship:{}", police[0].seq)
+    );
 
     // The audit names the relationship as the basis of the officer's reads.
     let entries = sync(|| {
@@ -294,8 +298,11 @@ async fn new_relationships_are_limited_per_agency_per_day(db: TestDatabase) {
         .replace("\"male\"", "\"female\"")
         .replace("2006-03-01", "2005-07-09")
         .replace("12 Example Road", "4 Sample Lane");
-    app.submit(&app.police_token, &format!("{AT_THE_ADDRESS}\n{second_police}"))
-        .await;
+    app.submit(
+        &app.police_token,
+        &format!("{AT_THE_ADDRESS}\n{second_police}"),
+    )
+    .await;
 
     let relationships = sync(|| app.server.store.access().relationships(0, 100).unwrap());
     let states = |agency: &str| -> Vec<&str> {
@@ -307,7 +314,11 @@ async fn new_relationships_are_limited_per_agency_per_day(db: TestDatabase) {
     };
     // A child's first record is not counted: it shows nobody else's records.
     assert_eq!(states(GP), vec!["established", "established"]);
-    assert_eq!(states(POLICE), vec!["established", "held"], "{relationships:?}");
+    assert_eq!(
+        states(POLICE),
+        vec!["established", "held"],
+        "{relationships:?}"
+    );
     let notices = sync(|| {
         app.server
             .store
@@ -323,7 +334,10 @@ async fn new_relationships_are_limited_per_agency_per_day(db: TestDatabase) {
         .filter(|row| row.notice.kind == "relationship_held")
         .collect();
     assert_eq!(held.len(), 1, "{notices:?}");
-    assert_eq!(held[0].notice.to_agency, None, "the privacy officer's alone");
+    assert_eq!(
+        held[0].notice.to_agency, None,
+        "the privacy officer's alone"
+    );
     assert_eq!(held[0].notice.about_agency, POLICE);
 }
 

@@ -151,8 +151,7 @@ const NOTICE_COLUMNS: &str = "seq, at_us, kind, resource_key, to_agency, about_a
      about_user_id, about_username, subject, detail";
 
 fn check_relationship(row: &NewRelationship) -> Result<(), StoreError> {
-    let reason = if row.child_id.is_empty() || row.agency.is_empty() || row.mention_key.is_empty()
-    {
+    let reason = if row.child_id.is_empty() || row.agency.is_empty() || row.mention_key.is_empty() {
         "a relationship needs a child, an agency and a mention"
     } else if row.state != RELATIONSHIP_ESTABLISHED && row.state != RELATIONSHIP_HELD {
         "a relationship is established or held"

@@ -704,7 +704,10 @@ impl WriteTx for PgWriteTx<'_> {
         if self.failed {
             return Err(StoreError::TransactionFailed);
         }
-        let result = crate::access::append_relationships_in(&mut alerts::PgAlertConn(self.pooled.connection_mut()?), rows);
+        let result = crate::access::append_relationships_in(
+            &mut alerts::PgAlertConn(self.pooled.connection_mut()?),
+            rows,
+        );
         if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAccess { .. })) {
             self.failed = true;
         }

@@ -574,7 +574,10 @@ impl WriteTx for SqliteWriteTx<'_> {
         if self.failed {
             return Err(StoreError::TransactionFailed);
         }
-        let result = crate::access::append_relationships_in(&mut alerts::SqliteAlertConn(&self.connection), rows);
+        let result = crate::access::append_relationships_in(
+            &mut alerts::SqliteAlertConn(&self.connection),
+            rows,
+        );
         if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAccess { .. })) {
             self.failed = true;
         }

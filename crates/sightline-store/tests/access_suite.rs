@@ -194,11 +194,7 @@ fn break_glass_notices_page_newest_first() {
 fn bad_rows_are_refused_before_the_database() {
     for (_database, store) in stores() {
         let mut tx = store.begin().unwrap();
-        let refused = tx.append_relationships(&[relationship(
-            "school",
-            "maybe",
-            Notify::To(None),
-        )]);
+        let refused = tx.append_relationships(&[relationship("school", "maybe", Notify::To(None))]);
         assert!(matches!(refused, Err(StoreError::InvalidAccess { .. })));
         // The transaction is still usable.
         tx.append_relationships(&[relationship(

@@ -2,9 +2,7 @@
 
 use super::SqliteStore;
 use crate::StoreError;
-use crate::access::{
-    self, AccessStore, NewNotice, NoticeFilter, NoticeRow, RelationshipRow,
-};
+use crate::access::{self, AccessStore, NewNotice, NoticeFilter, NoticeRow, RelationshipRow};
 
 impl AccessStore for SqliteStore {
     fn relationships(
