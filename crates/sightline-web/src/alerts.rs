@@ -251,10 +251,11 @@ async fn load_alert(
         else {
             return Ok(AlertContent::Unknown);
         };
-        children::with_picture(&engine, |picture| {
+        children::with_engine(&engine, |engine| {
+            let picture = children::picture_of(engine);
             let (decision, context) = children::decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &alert.child_id,
                 Action::ViewChild,
@@ -317,7 +318,9 @@ async fn load_alert(
                 child_facts.map_or_else(|| alert.child_id.clone(), views::display_name);
             // People by name and part, agencies by name: this reader may see the child.
             let explanation =
-                views::explanation_in_words(picture, child_facts, &alert.explanation, &|_| None);
+                views::explanation_in_words(picture, child_facts, &alert.explanation, &|agency| {
+                    Some(crate::names::agency_name(&organisation, agency))
+                });
             Ok(AlertContent::Full {
                 alert: Box::new(AlertView {
                     child_href: format!("/children/{}", encode_path(&alert.child_id)),
@@ -471,10 +474,10 @@ pub async fn decide(
         let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
             return Ok(DecideOutcome::Unknown);
         };
-        let (decision, _) = children::with_picture(&engine, |picture| {
+        let (decision, _) = children::with_engine(&engine, |engine| {
             children::decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &alert.child_id,
                 Action::WriteAboutChild,

@@ -690,7 +690,9 @@ async fn a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv(db
     let page = response.text().await.unwrap();
     assert!(page.contains("Ada Synthetic"));
     assert!(
-        page.contains("because your agency sent a record about the child"),
+        page.contains(
+            "because your agency&#x27;s record established a relationship with the child"
+        ),
         "the basis is the relationship, in words"
     );
     assert!(
