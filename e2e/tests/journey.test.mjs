@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, seriousViolations, screenshot } from './support.mjs';
+import { App, seriousViolations, screenshot, machineText, horizontalOverflow } from './support.mjs';
 
 let app;
 
@@ -15,14 +15,19 @@ after(async () => { await app?.stop(); });
 
 const WIDTHS = [320, 768, 1366];
 
-/** Every page of the journey: no serious or critical axe violation and no CSP
- * breach at each width (the page is left at 1366 pixels). */
+/** Every page of the journey, at each width: no serious or critical axe
+ * violation, no sideways scrolling, no raw code, internal id or ISO timestamp
+ * in its text, no CSP breach (the page is left at 1366 pixels). */
 async function assertAccessible(page, what) {
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: 900 });
     const violations = await seriousViolations(page);
     assert.deepEqual(violations, [], `${what} at ${width} px: axe found serious or critical violations`);
+    const overflow = await horizontalOverflow(page);
+    assert.ok(!overflow.scrolls, `${what} at ${width} px scrolls sideways: ${overflow.wide.join(', ')}`);
+    assert.deepEqual(await machineText(page, app.agencyIds), [], `${what} at ${width} px: machine text`);
   }
+  await page.setViewportSize({ width: 1366, height: 900 });
   assert.deepEqual(page.cspViolations, [], `${what}: the page broke its CSP`);
 }
 

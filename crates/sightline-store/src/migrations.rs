@@ -51,6 +51,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0007_alert_work",
         sql: include_str!("../migrations/sqlite/0007_alert_work.sql"),
     },
+    Migration {
+        version: 20,
+        name: "0020_access",
+        sql: include_str!("../migrations/sqlite/0020_access.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -89,6 +94,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 7,
         name: "0007_alert_work",
         sql: include_str!("../migrations/postgres/0007_alert_work.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "0020_access",
+        sql: include_str!("../migrations/postgres/0020_access.sql"),
     },
 ];
 

@@ -53,58 +53,11 @@ pub(crate) fn follow_up_due_words(due: chrono::NaiveDate, today: chrono::NaiveDa
     }
 }
 
-/// A team of an agency in words, from the organisation: its display name, or
-/// for the escalation levels "Team managers" and "Head of service".
-fn team_words(organisation: &Organisation, agency: &str, team: &str) -> String {
-    let named = organisation
-        .agency(agency)
-        .and_then(|profile| profile.team(team))
-        .map(|profile| profile.name.clone());
-    named.unwrap_or_else(|| match team {
-        "duty" => "Duty team".to_owned(),
-        "manager" => "Team managers".to_owned(),
-        "head_of_service" => "Head of service".to_owned(),
-        other => sentence(&format!("{} team", other.replace(['_', '-'], " "))),
-    })
-}
-
-/// An agency's display name from the organisation (its id when unnamed).
-fn agency_words(organisation: &Organisation, agency: &str) -> String {
-    organisation
-        .agency(agency)
-        .map_or_else(|| agency.to_owned(), |profile| profile.name.clone())
-}
-
-/// Whom an alert is routed to, in words: "Duty and assessment team, Riverside
-/// Children's Social Care", "Safeguarding lead, Riverside Police", or a username.
+/// Whom an alert is routed to, in words (`crate::names::route_name`): "Duty
+/// and assessment team, Riverside Children's Social Care", "Safeguarding
+/// leads, Riverside ICB", or a username.
 pub(crate) fn route_words(organisation: &Organisation, routed_to: &str) -> String {
-    if let Some(user) = routed_to.strip_prefix("user:") {
-        return user.to_owned();
-    }
-    if let Some(team) = routed_to.strip_prefix("team:") {
-        return match team.split_once('/') {
-            Some((agency, team)) => format!(
-                "{}, {}",
-                team_words(organisation, agency, team),
-                agency_words(organisation, agency)
-            ),
-            None => team_words(organisation, "", team),
-        };
-    }
-    if let Some(role) = routed_to.strip_prefix("role:") {
-        let (agency, role) = role
-            .split_once('/')
-            .map_or((None, role), |(agency, role)| (Some(agency), role));
-        let role = sightline_access::Role::parse(role).map_or_else(
-            |_| sentence(&role.replace('_', " ")),
-            |role| role.label().to_owned(),
-        );
-        return match agency {
-            Some(agency) => format!("{role}, {}", agency_words(organisation, agency)),
-            None => role,
-        };
-    }
-    routed_to.to_owned()
+    crate::names::route_name(organisation, routed_to)
 }
 
 /// Whose an alert is: the worker it is assigned to, else its routing.

@@ -28,7 +28,7 @@ use sightline_app::accounts::{Account, LiveSession};
 use sightline_app::decisions::{
     self, DecisionError, DecisionKind, FollowUpRequest, Problems, REASON_CHARS_MIN,
 };
-use sightline_app::views::{self, MinimalChild, Picture};
+use sightline_app::views::{self, MinimalChild};
 use sightline_core::org::Organisation;
 use sightline_store::{
     ACCOUNT_LIST_LIMIT_MAX, AlertEventRow, AlertRow, FollowUpRow, STATUS_OPEN, Store,
@@ -139,7 +139,9 @@ pub struct AlertSummary {
     routed_to: String,
 }
 
-pub fn summary(alert: &AlertRow, now_us: i64, organisation: &Organisation) -> AlertSummary {
+/// The child page's alert row; its template names the routing
+/// (`route_name`).
+pub fn summary(alert: &AlertRow, now_us: i64) -> AlertSummary {
     AlertSummary {
         id: alert.id.clone(),
         href: format!("/alerts/{}", encode_path(&alert.id)),
@@ -150,7 +152,7 @@ pub fn summary(alert: &AlertRow, now_us: i64, organisation: &Organisation) -> Al
         due: time_words(alert.due_at_us),
         overdue: alert.status == STATUS_OPEN && alert.due_at_us < now_us,
         escalation_level: alert.escalation_level,
-        routed_to: route_words(organisation, &alert.routed_to),
+        routed_to: alert.routed_to.clone(),
     }
 }
 
@@ -304,14 +306,14 @@ fn valid_alert_id(id: &str) -> bool {
 /// `sightline_access`. The one place the web asks.
 fn act_on_alert(
     store: &dyn Store,
-    picture: Picture<'_>,
+    engine: &sightline_app::Engine,
     account: &Account,
     alert: &AlertRow,
     now: DateTime<Utc>,
 ) -> Result<bool, String> {
     let (decision, _) = children::decide_child(
         store,
-        picture,
+        engine,
         account,
         &alert.child_id,
         Action::WriteAboutChild,
@@ -386,6 +388,7 @@ async fn load_alert(
     let alert_id = alert_id.to_owned();
     let now = Utc::now();
     let now_us = sightline_app::to_micros(now);
+    let organisation = state.organisation();
     blocking(state, Some(session), move |store| {
         let Some(alert) = store
             .alerts()
@@ -404,10 +407,10 @@ async fn load_alert(
             .collect();
         children::with_engine(&engine, |engine| {
             let picture = children::picture_of(engine);
-            let organisation = engine.organisation();
+            let organisation = organisation.as_ref();
             let (decision, context) = children::decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &alert.child_id,
                 Action::ViewChild,
@@ -460,9 +463,14 @@ async fn load_alert(
                 .into_iter()
                 .map(|event| event_view(event, organisation))
                 .collect();
-            let child_name = picture
-                .child(&alert.child_id)
-                .map_or_else(|| "Name not known".to_owned(), views::display_name);
+            let child_facts = picture.child(&alert.child_id);
+            let child_name =
+                child_facts.map_or_else(|| "Name not known".to_owned(), views::display_name);
+            // People by name and part, agencies by name: this reader may see the child.
+            let explanation =
+                views::explanation_in_words(picture, child_facts, &alert.explanation, &|agency| {
+                    Some(crate::names::agency_name(organisation, agency))
+                });
             let open = alert.status == STATUS_OPEN;
             Ok(AlertContent::Full(Box::new(FullAlert {
                 alert: AlertView {
@@ -485,7 +493,7 @@ async fn load_alert(
                     title: alert.title,
                     severity: alert.severity,
                     status: alert.status,
-                    explanation: alert.explanation,
+                    explanation,
                     citation: alert.citation,
                     rule_id: alert.rule_id,
                     escalation_level: alert.escalation_level,
@@ -700,8 +708,8 @@ async fn act<T: Send + 'static>(
         else {
             return Ok(ActOutcome::Unknown);
         };
-        let allowed = children::with_picture(&engine, |picture| {
-            act_on_alert(store, picture, &account, &alert, now)
+        let allowed = children::with_engine(&engine, |engine| {
+            act_on_alert(store, engine, &account, &alert, now)
         })?;
         if !allowed {
             return Ok(ActOutcome::Denied);
