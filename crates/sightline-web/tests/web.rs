@@ -1567,7 +1567,11 @@ async fn decisions_set_follow_ups_and_alerts_reopen_on_the_pages(db: TestDatabas
     assert!(!page.contains("Visit the child"));
     let page = get(format!("/alerts/{id}")).await.text().await.unwrap();
     assert!(page.contains("Done, recorded by sw.two on"), "{page}");
-    assert!(page.contains("<td data-label=\"What\">Follow-up done</td><td data-label=\"Who\">sw.two</td>"));
+    assert!(
+        page.contains(
+            "<td data-label=\"What\">Follow-up done</td><td data-label=\"Who\">sw.two</td>"
+        )
+    );
     let bogus = app
         .post(
             colleague,
