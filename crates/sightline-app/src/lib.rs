@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_checkpoints;
 pub mod clocks;
 pub mod decisions;
 pub mod engine;

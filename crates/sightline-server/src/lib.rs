@@ -44,6 +44,21 @@ pub struct ServerConfig {
     pub tick_interval: std::time::Duration,
     /// The engine's settings: due times by severity, the default duty team.
     pub engine: sightline_app::EngineConfig,
+    /// Where and with which key the audit log's signed checkpoints are
+    /// written; `None`: not written (the audit log is then only as safe as
+    /// the database file).
+    pub audit_checkpoints: Option<AuditCheckpointConfig>,
+}
+
+/// Signed checkpoints of the audit log (`sightline_app::audit_checkpoints`).
+#[derive(Debug, Clone)]
+pub struct AuditCheckpointConfig {
+    /// The directory outside the database that receives them.
+    pub dir: std::path::PathBuf,
+    /// The signing key (read from a file, never from the database).
+    pub signer: sightline_access::note::NoteSigner,
+    /// How often one is written (at most a minute; and once more at shutdown).
+    pub interval: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +72,7 @@ impl Default for ServerConfig {
             web: sightline_web::WebConfig::default(),
             tick_interval: std::time::Duration::from_secs(60),
             engine: sightline_app::EngineConfig::default(),
+            audit_checkpoints: None,
         }
     }
 }
@@ -218,18 +234,86 @@ async fn healthz(
     axum::Json(serde_json::json!({"status": "ok", "backend": state.store.backend().to_string()}))
 }
 
-/// Serves until `shutdown` resolves, with the ticker running in the background.
+/// Serves until `shutdown` resolves, with the ticker (and the audit
+/// checkpointer, when configured) running in the background. At shutdown the
+/// checkpointer signs one last checkpoint of everything the server wrote.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let ticker = tokio::spawn(run_ticker(state.clone()));
-    let served = axum::serve(listener, router(state))
+    let checkpointer = checkpointer(&state);
+    let checkpoints = checkpointer
+        .clone()
+        .map(|checkpointer| tokio::spawn(run_checkpointer(state.clone(), checkpointer)));
+    let served = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await;
     ticker.abort();
+    let _ = ticker.await;
+    if let (Some(task), Some(checkpointer)) = (checkpoints, checkpointer) {
+        task.abort();
+        let _ = task.await;
+        checkpoint_once(&state, &checkpointer).await;
+    }
+    // The store may be the last reference: PostgreSQL's synchronous client
+    // closes its connections with a blocking call, which must not run on a
+    // runtime thread.
+    let _ = tokio::task::spawn_blocking(move || drop(state)).await;
     served
+}
+
+type SharedCheckpointer = Arc<std::sync::Mutex<sightline_app::audit_checkpoints::Checkpointer>>;
+
+fn checkpointer(state: &AppState) -> Option<SharedCheckpointer> {
+    let config = state.config.audit_checkpoints.as_ref()?;
+    match sightline_app::audit_checkpoints::Checkpointer::new(config.signer.clone(), &config.dir) {
+        Ok(checkpointer) => Some(Arc::new(std::sync::Mutex::new(checkpointer))),
+        Err(error) => {
+            tracing::error!(error = %error, "audit checkpoints cannot be written");
+            None
+        }
+    }
+}
+
+/// Every `audit_checkpoints.interval`: sign and write a checkpoint when the
+/// audit log grew. The first runs at once (it reads and checks the whole log).
+async fn run_checkpointer(state: AppState, checkpointer: SharedCheckpointer) {
+    let period = state
+        .config
+        .audit_checkpoints
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(60), |config| config.interval);
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        checkpoint_once(&state, &checkpointer).await;
+    }
+}
+
+async fn checkpoint_once(state: &AppState, checkpointer: &SharedCheckpointer) {
+    let (store, checkpointer) = (state.store.clone(), checkpointer.clone());
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut checkpointer = checkpointer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        checkpointer.checkpoint(store.as_ref())
+    })
+    .await;
+    use sightline_app::audit_checkpoints::CheckpointOutcome;
+    match outcome {
+        Ok(Ok(CheckpointOutcome::Written { size })) => {
+            tracing::debug!(size, "audit checkpoint written");
+        }
+        Ok(Ok(CheckpointOutcome::Unchanged { .. })) => {}
+        Ok(Ok(CheckpointOutcome::Refused(failure))) => {
+            tracing::error!(problem = %failure, "audit log does not verify: no checkpoint signed");
+        }
+        Ok(Err(error)) => tracing::error!(error = %error, "audit checkpoint failed"),
+        Err(error) => tracing::error!(error = %error, "audit checkpoint task failed"),
+    }
 }
 
 /// Every `tick_interval` (wall clock): time-based re-evaluation and escalation

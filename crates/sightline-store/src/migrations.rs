@@ -46,6 +46,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0006_audit_resource_index",
         sql: include_str!("../migrations/sqlite/0006_audit_resource_index.sql"),
     },
+    Migration {
+        version: 30,
+        name: "0030_append_only",
+        sql: include_str!("../migrations/sqlite/0030_append_only.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -79,6 +84,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "0006_audit_resource_index",
         sql: include_str!("../migrations/postgres/0006_audit_resource_index.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "0030_append_only",
+        sql: include_str!("../migrations/postgres/0030_append_only.sql"),
     },
 ];
 

@@ -43,6 +43,17 @@ pub struct ServeArgs {
     /// Where alerts go when the child's local authority is not known.
     #[arg(long, default_value = "team:duty")]
     duty_team: String,
+    /// A directory outside the database to write signed checkpoints of the
+    /// audit log into, every minute and at shutdown (`audit verify
+    /// --checkpoints`). Needs --audit-key.
+    #[arg(long, env = "SIGHTLINE_AUDIT_CHECKPOINTS", requires = "audit_key")]
+    audit_checkpoints: Option<std::path::PathBuf>,
+    /// The checkpoints' signing key file, from `sightline audit keygen`.
+    #[arg(long, env = "SIGHTLINE_AUDIT_KEY")]
+    audit_key: Option<std::path::PathBuf>,
+    /// Seconds between audit checkpoints (at most 60).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
+    audit_checkpoint_seconds: u64,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -64,6 +75,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.engine.duty_team = args.duty_team;
     config.engine.organisation = super::load_organisation(&args.org)?;
     config.web.secure_cookies = args.secure_cookies;
+    if let (Some(dir), Some(key)) = (args.audit_checkpoints, args.audit_key) {
+        let signer = sightline_app::audit_checkpoints::read_signing_key(&key)?;
+        config.audit_checkpoints = Some(sightline_server::AuditCheckpointConfig {
+            dir,
+            signer,
+            interval: std::time::Duration::from_secs(args.audit_checkpoint_seconds),
+        });
+    }
     serve_blocking(&args.db.db, args.addr, config)
 }
 
