@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod audit_checkpoints;
+pub mod cases;
 pub mod clocks;
 pub mod decisions;
 pub mod engine;
