@@ -15,6 +15,7 @@ pub mod decisions;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
+pub mod login_csrf;
 pub mod organisation;
 pub mod persons;
 pub mod picture;

@@ -11,10 +11,12 @@ mod alerts;
 mod auth;
 mod clocks;
 mod error;
+mod intake_gate;
 mod persons;
 mod records;
 
 pub use error::{ApiError, ErrorBody};
+pub use intake_gate::IntakeLimits;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -37,6 +39,9 @@ pub struct ServerConfig {
     pub body_bytes_max: usize,
     /// Limits of the interchange parser.
     pub limits: Limits,
+    /// Intake batches in progress at once, per agency and in all (429 with
+    /// `Retry-After` above either).
+    pub intake: IntakeLimits,
     /// The web UI's settings (cookies, session timeouts, lock-out).
     pub web: sightline_web::WebConfig,
     /// How often the background ticker re-evaluates time-based rules and
@@ -69,6 +74,7 @@ impl Default for ServerConfig {
                 records_max: 100_000,
                 ..Limits::default()
             },
+            intake: IntakeLimits::default(),
             web: sightline_web::WebConfig::default(),
             tick_interval: std::time::Duration::from_secs(60),
             engine: sightline_app::EngineConfig::default(),
@@ -84,6 +90,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The intake engine: every intake goes through it, and the ticker runs it.
     pub engine: sightline_app::SharedEngine,
+    /// The intake batches in progress.
+    pub intake: Arc<intake_gate::IntakeGate>,
 }
 
 impl AppState {
@@ -98,11 +106,22 @@ impl AppState {
             config.engine.clone(),
             chrono::Utc::now(),
         )?;
-        Ok(AppState {
+        Ok(AppState::new(store, config, engine))
+    }
+
+    /// A state over an engine already loaded.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        engine: sightline_app::SharedEngine,
+    ) -> AppState {
+        let intake = Arc::new(intake_gate::IntakeGate::new(config.intake));
+        AppState {
             store,
             config: Arc::new(config),
             engine,
-        })
+            intake,
+        }
     }
 }
 
@@ -178,6 +197,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api_routes, openapi) = api();
     let openapi_json = Arc::new(openapi);
+    let web_config = Arc::new(state.config.web.clone());
     let web = sightline_web::router(sightline_web::WebState::new(
         state.store.clone(),
         state.engine.clone(),
@@ -218,15 +238,34 @@ pub fn router(state: AppState) -> Router {
         // The web UI brings its own security headers and HTML error pages.
         .merge(web);
     // And the API gets the same headers (CSP, frame denial, no-store...).
-    sightline_web::security_headers()
+    let app = sightline_web::security_headers()
         .into_iter()
         .fold(app, |app, (name, value)| {
             app.layer(SetResponseHeaderLayer::if_not_present(
                 name,
                 HeaderValue::from_static(value),
             ))
-        })
+        });
+    // Over HTTPS, browsers are told to use nothing else (HSTS).
+    app.layer(axum::middleware::from_fn(
+        move |request: Request, next: axum::middleware::Next| {
+            let secure = sightline_web::is_secure_request(&web_config, request.headers());
+            async move {
+                let mut response = next.run(request).await;
+                if secure {
+                    response.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    );
+                }
+                response
+            }
+        },
+    ))
 }
+
+/// Two years, subdomains included: the value browsers' preload lists ask for.
+const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,

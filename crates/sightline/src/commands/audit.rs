@@ -52,18 +52,18 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
             match sightline_app::audit::verify_audit(store.as_ref())? {
                 Ok(summary) => {
                     match summary.head {
-                        Some(head) => println!(
+                        Some(head) => outln!(
                             "audit chain intact: {} entries; head is entry {} with hash {}",
                             summary.n_entries,
                             head.seq,
                             hex_string(&head.entry_hash)
                         ),
-                        None => println!("audit chain intact: no entries yet"),
+                        None => outln!("audit chain intact: no entries yet"),
                     }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(broken) => {
-                    println!("{broken}");
+                    outln!("{broken}");
                     Ok(ExitCode::FAILURE)
                 }
             }
@@ -86,15 +86,17 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
             let store = super::open_store(&db)?;
             match audit_checkpoints::verify_with_checkpoints(store.as_ref(), &dir, &verifier)? {
                 Ok(summary) => {
-                    println!(
+                    outln!(
                         "audit chain intact: {} entries, agreeing with {} signed checkpoint(s) \
                          (the largest covers {} entries)",
-                        summary.chain.n_entries, summary.n_checkpoints, summary.largest_size
+                        summary.chain.n_entries,
+                        summary.n_checkpoints,
+                        summary.largest_size
                     );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(failure) => {
-                    println!("{failure}");
+                    outln!("{failure}");
                     Ok(ExitCode::FAILURE)
                 }
             }
@@ -102,12 +104,12 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Keygen { out, name } => {
             let signer = audit_checkpoints::generate_key(&name)?;
             let public = audit_checkpoints::write_key_file(&out, &signer)?;
-            eprintln!(
+            eoutln!(
                 "signing key written to {} (mode 600); verifier key to {}",
                 out.display(),
                 public.display()
             );
-            println!("{}", signer.verifier().to_key_string());
+            outln!("{}", signer.verifier().to_key_string());
             Ok(ExitCode::SUCCESS)
         }
     }

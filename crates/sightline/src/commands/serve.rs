@@ -117,7 +117,7 @@ pub fn serve_state(
         let local_addr = listener.local_addr().context("no local address")?;
         tracing::info!(addr = %local_addr, backend = %backend, "serving");
         on_listening(local_addr);
-        eprintln!("Sightline is serving on http://{local_addr} ({backend})");
+        eoutln!("Sightline is serving on http://{local_addr} ({backend})");
         sightline_server::serve(listener, state, shutdown_signal())
             .await
             .context("server failed")
