@@ -385,106 +385,6 @@ async fn bodies_over_the_limit_get_413(db: TestDatabase) {
     assert_eq!(app.count(), 0);
 }
 
-/// Starts a batch whose body never finishes arriving: it holds its place in
-/// the intake gate until the returned stream is dropped.
-async fn hold_a_batch(app: &TestApp, token: &str) -> tokio::net::TcpStream {
-    use tokio::io::AsyncWriteExt as _;
-    let address = app.base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("connect");
-    let head = format!(
-        "POST /api/v1/records HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{{\"source\""
-    );
-    stream.write_all(head.as_bytes()).await.expect("write");
-    stream.flush().await.expect("flush");
-    stream
-}
-
-/// Issue #15, finding 15: intake had no concurrency limit.
-async fn concurrent_batches_over_the_limit_get_429_with_retry_after(db: TestDatabase) {
-    let app = TestApp::spawn_with(
-        db,
-        ServerConfig {
-            intake: sightline_server::IntakeLimits {
-                per_agency_max: 1,
-                total_max: 2,
-            },
-            ..ServerConfig::default()
-        },
-    )
-    .await;
-    let body = jsonl(&[gp_record("R-1", 1)]);
-    let held = hold_a_batch(&app, &app.gp_token).await;
-    // The held request is in the gate once the server has read its head.
-    let mut refused = None;
-    for _ in 0..200 {
-        let response = app
-            .client
-            .post(format!("{}/api/v1/records", app.base))
-            .bearer_auth(&app.gp_token)
-            .header("content-type", "application/x-ndjson")
-            .body(body.clone())
-            .send()
-            .await
-            .expect("request");
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            refused = Some(response);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let refused = refused.expect("a second batch of the same agency was refused");
-    assert_eq!(refused.headers()["retry-after"], "1");
-    let error: Value = refused.json().await.expect("json");
-    assert_eq!(error["error"]["code"], "too_many_requests");
-    // Another agency still gets in, until the server's limit is reached.
-    let police = json!({"source": {"agency": "north-met-police", "record_id": "P-1"},
-        "kind": "police.call_out", "occurred_at": "2007-03-01",
-        "persons": [{"ref": "c", "role": "subject", "given_names": "Leo"}]});
-    let (status, _) = app
-        .post(
-            Some(&app.police_token),
-            "application/x-ndjson",
-            jsonl(std::slice::from_ref(&police)),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let held_police = hold_a_batch(&app, &app.police_token).await;
-    let mut server_full = false;
-    for _ in 0..200 {
-        let (status, error) = app
-            .post(
-                Some(&app.police_token),
-                "application/x-ndjson",
-                jsonl(std::slice::from_ref(&police)),
-            )
-            .await;
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            assert_eq!(error["error"]["code"], "too_many_requests");
-            server_full = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(server_full);
-    // Places are freed when the held requests go away.
-    drop((held, held_police));
-    let mut stored = false;
-    for _ in 0..200 {
-        let (status, _) = app
-            .post(Some(&app.gp_token), "application/x-ndjson", body.clone())
-            .await;
-        if status == StatusCode::OK {
-            stored = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(stored, "the gate was freed");
-}
-
 /// Issue #15, finding 13: a repeated key was accepted and stored raw (a police
 /// record's body also saying `"agency": "social-care"`).
 async fn a_record_with_a_repeated_key_is_rejected(db: TestDatabase) {
@@ -583,6 +483,5 @@ sightline_testkit::on_every_backend!(
     bodies_over_the_limit_get_413,
     csv_batches_and_media_types,
     listing_pages_with_a_cursor_and_filters,
-    concurrent_batches_over_the_limit_get_429_with_retry_after,
     a_record_with_a_repeated_key_is_rejected,
 );

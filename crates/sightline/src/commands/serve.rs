@@ -24,6 +24,13 @@ pub struct ServeArgs {
     /// `X-Forwarded-Proto: https` get Secure cookies without it.
     #[arg(long)]
     secure_cookies: bool,
+    /// Intake batches one agency may have in progress at once (429 with
+    /// Retry-After above it).
+    #[arg(long, default_value_t = ServerConfig::default().intake.per_agency_max)]
+    intake_concurrent_per_agency_max: usize,
+    /// Intake batches in progress at once, all agencies together.
+    #[arg(long, default_value_t = ServerConfig::default().intake.total_max)]
+    intake_concurrent_max: usize,
     /// Seconds between passes of the ticker (time-based rules, escalation).
     #[arg(long, default_value_t = 60)]
     tick_seconds: u64,
@@ -64,6 +71,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServerConfig {
         body_bytes_max: args.body_bytes_max,
         tick_interval: std::time::Duration::from_secs(args.tick_seconds.max(1)),
+        intake: sightline_server::IntakeLimits {
+            per_agency_max: args.intake_concurrent_per_agency_max.max(1),
+            total_max: args.intake_concurrent_max.max(1),
+        },
         ..ServerConfig::default()
     };
     config.engine.due = DueTimes {
