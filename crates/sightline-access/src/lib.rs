@@ -21,6 +21,7 @@ mod authorize;
 pub mod checkpoint;
 pub mod merkle;
 pub mod note;
+pub mod relationship;
 mod role;
 mod view;
 pub mod words;
@@ -29,5 +30,6 @@ pub use authorize::{
     AccessContext, Action, Actor, Basis, BreakGlassGrant, BreakGlassReason, Decision, Relationship,
     Resource, authorize,
 };
+pub use relationship::{Corroboration, MentionIdentity, RecordBasis, corroborated};
 pub use role::{Role, RoleParseError};
 pub use view::View;

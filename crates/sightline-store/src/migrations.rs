@@ -47,6 +47,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0006_audit_resource_index.sql"),
     },
     Migration {
+        version: 20,
+        name: "0020_access",
+        sql: include_str!("../migrations/sqlite/0020_access.sql"),
+    },
+    Migration {
         version: 30,
         name: "0030_append_only",
         sql: include_str!("../migrations/sqlite/0030_append_only.sql"),
@@ -84,6 +89,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "0006_audit_resource_index",
         sql: include_str!("../migrations/postgres/0006_audit_resource_index.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "0020_access",
+        sql: include_str!("../migrations/postgres/0020_access.sql"),
     },
     Migration {
         version: 30,
