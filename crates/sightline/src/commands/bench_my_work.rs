@@ -154,7 +154,7 @@ pub fn run(bench: MyWorkBench) -> anyhow::Result<ExitCode> {
     let files = write_fixture(&work_dir.join("fixture"), children, alerts, today)?;
     if write_only {
         for file in &files {
-            println!("{}", file.display());
+            outln!("{}", file.display());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -164,12 +164,12 @@ pub fn run(bench: MyWorkBench) -> anyhow::Result<ExitCode> {
         sightline_store::open(&db_url).context("could not open the benchmark database")?,
     );
     let engine = super::load_engine(store.as_ref())?;
-    eprintln!("ingesting {children} children through the engine ...");
+    eoutln!("ingesting {children} children through the engine ...");
     let started = Instant::now();
     let summary = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
         |n_problems| anyhow::anyhow!("the fixture failed validation with {n_problems} problem(s)"),
     )?;
-    eprintln!(
+    eoutln!(
         "stored {} records in {:.1} s; {} alerts raised",
         summary.stored,
         started.elapsed().as_secs_f64(),
@@ -179,11 +179,11 @@ pub fn run(bench: MyWorkBench) -> anyhow::Result<ExitCode> {
         sightline_core::AgencyId::parse(AGENCY).map_err(|error| anyhow::anyhow!("{error}"))?;
     let session = super::bench::bench_session_in(store.as_ref(), &agency, TEAM)?;
     let cookie = format!("{}={session}", sightline_server::SESSION_COOKIE);
-    let state = sightline_server::AppState {
-        store: store.clone(),
-        config: std::sync::Arc::new(sightline_server::ServerConfig::default()),
+    let state = sightline_server::AppState::new(
+        store.clone(),
+        sightline_server::ServerConfig::default(),
         engine,
-    };
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -229,7 +229,7 @@ pub fn run(bench: MyWorkBench) -> anyhow::Result<ExitCode> {
     })?;
     let report = |name: &str, mut times: Vec<f64>| {
         times.sort_by(f64::total_cmp);
-        println!(
+        outln!(
             "| {name} | {children} | {alerts} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
             times.len(),
             quantile(&times, 0.5),
@@ -238,11 +238,11 @@ pub fn run(bench: MyWorkBench) -> anyhow::Result<ExitCode> {
             times.last().copied().unwrap_or(f64::NAN)
         );
     };
-    println!("My work page: {page_bytes} bytes");
-    println!(
+    outln!("My work page: {page_bytes} bytes");
+    outln!(
         "| page | children of the agency | open alerts of the team | requests | p50 ms | p95 ms | p99 ms | max ms |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    outln!("|---|---|---|---|---|---|---|---|");
     report("/my-work", first_ms);
     report("/my-work?severity=medium&rule=...", filtered_ms);
     Ok(ExitCode::SUCCESS)
