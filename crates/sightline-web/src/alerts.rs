@@ -448,9 +448,7 @@ async fn load_alert(
                         kind_words: record.map(|record| record.kind.label()),
                         occurred: record
                             .map(|record| sightline_core::dates::occurred(record.occurred_at)),
-                        agency: organisation
-                            .agency(&row.agency)
-                            .map_or(row.agency.clone(), |profile| profile.name.clone()),
+                        agency: crate::names::agency_name(organisation, &row.agency),
                         record_id: row.record_id,
                         version: row.version,
                     }

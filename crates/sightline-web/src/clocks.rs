@@ -22,7 +22,10 @@ pub(crate) struct ClockView {
     /// "3 working days left", "Due today", "Overdue by 2 working days".
     pub left: String,
     pub ended_on: Option<String>,
-    pub started_by: String,
+    /// The agency whose record started the clock (templates name it with
+    /// `agency_name`) and that record's id.
+    pub started_by_agency: String,
+    pub started_by_record: String,
     pub started_by_href: String,
     pub child_id: String,
     pub child_href: String,
@@ -68,7 +71,8 @@ impl ClockView {
                 entry.started_by_agency,
                 encode_path(&entry.started_by_record_id)
             ),
-            started_by: format!("{} {}", entry.started_by_agency, entry.started_by_record_id),
+            started_by_agency: entry.started_by_agency,
+            started_by_record: entry.started_by_record_id,
             child_href: format!("/children/{}", entry.child_id),
             child_id: entry.child_id,
             child_name,
