@@ -177,7 +177,7 @@ service = "safeguarding"
         );
         assert_eq!(
             route_words(&organisation, "role:icb/safeguarding_lead"),
-            "Safeguarding lead, Riverside ICB"
+            "Safeguarding leads, Riverside ICB"
         );
         assert_eq!(
             route_words(&organisation, "team:social-care/manager"),
