@@ -2712,4 +2712,40 @@ mod tests {
             "p.rules:3:6: warning: rule r1 has no `route`; it goes to the allocated worker, else the duty team"
         );
     }
+
+    #[test]
+    fn person_links_include_the_v1_1_connections() {
+        for connection in ["relative", "sibling", "alleged_perpetrator"] {
+            let text = pack_with(&[
+                "title T",
+                "severity high",
+                &format!("person person.link in [{connection}] and person.adult"),
+                "explain E",
+                "cite NICE CG89",
+                "route duty_team",
+            ]);
+            let pack = check(&text).unwrap_or_else(|errors| panic!("{errors:#?}"));
+            assert_eq!(pack.rules.len(), 1);
+        }
+        let text = pack_with(&[
+            "title T",
+            "severity high",
+            "person person.link in [alleged_perpetrators]",
+            "explain E",
+            "cite NICE CG89",
+            "route duty_team",
+        ]);
+        let errors: Vec<String> = check(&text)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            errors.iter().any(|error| error
+                .contains("\"alleged_perpetrators\" is not a connection")
+                && error.contains("did you mean \"alleged_perpetrator\"")),
+            "{errors:#?}"
+        );
+    }
 }

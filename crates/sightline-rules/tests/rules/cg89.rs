@@ -1063,3 +1063,297 @@ fn relationships_of_v1_1_connect_relatives_and_alleged_perpetrators() {
         Expect::FiresAt("2007-02-01T10:00"),
     );
 }
+
+#[test]
+fn allegation_of_sexual_abuse_from_any_source() {
+    let mut anonymous = Picture::child("1996-01-01");
+    allegation(
+        &mut anonymous,
+        "haringey-cs",
+        "2007-03-01",
+        &[("category", "sexual_abuse"), ("by", "anonymous")],
+    );
+    check(
+        "allegation_any_age",
+        &anonymous,
+        "2007-04-01",
+        Expect::Fires,
+    );
+}
+
+#[test]
+fn injuries_repeated_any_age() {
+    let mut three = Picture::child("2000-01-01");
+    bruise(&mut three, "kingsway-primary", "2007-01-10", "consistent");
+    bruise(&mut three, "kingsway-primary", "2007-05-10", "unknown");
+    bruise(&mut three, "north-ed", "2007-11-10", "consistent");
+    check(
+        "injuries_repeated_any_age",
+        &three,
+        "2007-12-01",
+        Expect::FiresAt("2007-11-10T10:00"),
+    );
+    // Three injuries seen by one agency only; or over more than 12 months.
+    let mut one_agency = Picture::child("2000-01-01");
+    for date in ["2007-01-10", "2007-05-10", "2007-11-10"] {
+        bruise(&mut one_agency, "kingsway-primary", date, "consistent");
+    }
+    check(
+        "injuries_repeated_any_age",
+        &one_agency,
+        "2007-12-01",
+        Expect::Silent,
+    );
+    let mut spread = Picture::child("2000-01-01");
+    bruise(&mut spread, "kingsway-primary", "2006-01-10", "consistent");
+    bruise(&mut spread, "north-ed", "2006-09-10", "consistent");
+    bruise(&mut spread, "kingsway-primary", "2007-05-10", "consistent");
+    check(
+        "injuries_repeated_any_age",
+        &spread,
+        "2007-12-01",
+        Expect::Silent,
+    );
+}
+
+#[test]
+fn injury_after_child_protection() {
+    let mut formerly = Picture::child("1994-01-01");
+    cp_plan_start(&mut formerly, "1997-04-23");
+    formerly
+        .event("haringey-cs", "social_care.plan", "1998-08-19")
+        .outcome(&[("plan", "child_protection"), ("status", "end")])
+        .add();
+    bruise(&mut formerly, "st-annes-gp", "2000-02-07", "consistent");
+    check(
+        "injury_after_child_protection",
+        &formerly,
+        "2000-03-01",
+        Expect::FiresAt("2000-02-07T10:00"),
+    );
+    // Never on a plan; or on a plan now (injury_on_cp_plan speaks then).
+    let mut never = Picture::child("1994-01-01");
+    bruise(&mut never, "st-annes-gp", "2000-02-07", "consistent");
+    check(
+        "injury_after_child_protection",
+        &never,
+        "2000-03-01",
+        Expect::Silent,
+    );
+    let mut on_plan = Picture::child("1994-01-01");
+    cp_plan_start(&mut on_plan, "1999-04-23");
+    bruise(&mut on_plan, "st-annes-gp", "2000-02-07", "consistent");
+    check(
+        "injury_after_child_protection",
+        &on_plan,
+        "2000-03-01",
+        Expect::Silent,
+    );
+}
+
+#[test]
+fn child_not_seen_on_plan() {
+    let mut in_need = Picture::child("2015-01-01");
+    in_need
+        .event("haringey-cs", "social_care.plan", "2021-06-04")
+        .outcome(&[("plan", "child_in_need"), ("status", "start")])
+        .add();
+    in_need
+        .event("haringey-cs", "social_care.visit", "2021-07-30")
+        .finding("child_not_seen", &[])
+        .outcome(&[("child_seen", "false")])
+        .add();
+    check(
+        "child_not_seen_on_plan",
+        &in_need,
+        "2021-08-01",
+        Expect::FiresAt("2021-07-30T10:00"),
+    );
+    let mut no_plan = Picture::child("2015-01-01");
+    no_plan
+        .event("haringey-cs", "social_care.visit", "2021-07-30")
+        .outcome(&[("child_seen", "false")])
+        .add();
+    check(
+        "child_not_seen_on_plan",
+        &no_plan,
+        "2021-08-01",
+        Expect::Silent,
+    );
+    let mut seen = Picture::child("2015-01-01");
+    cp_plan_start(&mut seen, "2021-06-04");
+    seen.event("haringey-cs", "social_care.visit", "2021-07-30")
+        .outcome(&[("child_seen", "true")])
+        .add();
+    check(
+        "child_not_seen_on_plan",
+        &seen,
+        "2021-08-01",
+        Expect::Silent,
+    );
+}
+
+#[test]
+fn self_harm_repeated() {
+    let mut twice = Picture::child("2001-01-01");
+    twice
+        .event("north-ed", "health.ed_attendance", "2015-09-13")
+        .finding("self_harm", &[])
+        .add();
+    twice
+        .event("north-camhs", "health.mental_health_contact", "2015-12-27")
+        .finding("self_harm", &[])
+        .add();
+    check(
+        "self_harm_repeated",
+        &twice,
+        "2016-01-01",
+        Expect::FiresAt("2015-12-27T10:00"),
+    );
+    let mut once = Picture::child("2001-01-01");
+    once.event("north-ed", "health.ed_attendance", "2015-09-13")
+        .finding("self_harm", &[])
+        .add();
+    check("self_harm_repeated", &once, "2016-01-01", Expect::Silent);
+}
+
+#[test]
+fn baby_after_harm_to_another_child() {
+    // The father's earlier baby had unexplained fractures; now a referral about
+    // an unborn child of his.
+    let mut unborn = Picture::child("2018-04-19");
+    unborn
+        .event("haringey-cs", "other.note", "2015-06-12")
+        .household_only()
+        .person("father-1", "parent")
+        .person("half-sibling-1", "subject")
+        .finding_about(
+            "injury",
+            "half-sibling-1",
+            &[("type", "fracture"), ("explanation", "none")],
+        )
+        .add();
+    unborn
+        .event("haringey-cs", "social_care.referral", "2017-11-08")
+        .person("father-1", "parent")
+        .add();
+    check(
+        "baby_after_harm_to_another_child",
+        &unborn,
+        "2017-12-01",
+        Expect::FiresAt("2017-11-08T10:00"),
+    );
+    // The same referral with no harmed child before it; or about a 6-year-old.
+    let mut no_harm = Picture::child("2018-04-19");
+    no_harm
+        .event("haringey-cs", "social_care.referral", "2017-11-08")
+        .person("father-1", "parent")
+        .add();
+    check(
+        "baby_after_harm_to_another_child",
+        &no_harm,
+        "2017-12-01",
+        Expect::Silent,
+    );
+    let mut older = Picture::child("2011-04-19");
+    older
+        .event("haringey-cs", "other.note", "2015-06-12")
+        .household_only()
+        .person("father-1", "parent")
+        .finding_about(
+            "injury",
+            "half-sibling-1",
+            &[("type", "fracture"), ("explanation", "none")],
+        )
+        .add();
+    older
+        .event("haringey-cs", "social_care.referral", "2017-11-08")
+        .person("father-1", "parent")
+        .add();
+    check(
+        "baby_after_harm_to_another_child",
+        &older,
+        "2017-12-01",
+        Expect::Silent,
+    );
+}
+
+#[test]
+fn concern_after_child_protection() {
+    let mut crisis = Picture::child("2016-01-08");
+    cp_plan_start(&mut crisis, "2016-03-17");
+    crisis
+        .event("haringey-cs", "social_care.plan", "2017-03-09")
+        .outcome(&[("plan", "child_protection"), ("status", "end")])
+        .add();
+    crisis
+        .event(
+            "north-crisis-team",
+            "health.mental_health_contact",
+            "2019-11-07",
+        )
+        .household_only()
+        .person("mother-1", "subject")
+        .finding_about("parent_mental_health", "mother-1", &[])
+        .add();
+    check(
+        "concern_after_child_protection",
+        &crisis,
+        "2019-12-01",
+        Expect::FiresAt("2019-11-07T10:00"),
+    );
+    // The same contact about a child never on a plan: silent.
+    let mut never = Picture::child("2016-01-08");
+    never
+        .event(
+            "north-crisis-team",
+            "health.mental_health_contact",
+            "2019-11-07",
+        )
+        .household_only()
+        .person("mother-1", "subject")
+        .finding_about("parent_mental_health", "mother-1", &[])
+        .add();
+    check(
+        "concern_after_child_protection",
+        &never,
+        "2019-12-01",
+        Expect::Silent,
+    );
+}
+
+#[test]
+fn domestic_abuse_around_an_infant_is_high() {
+    let mut newborn = Picture::child("2020-07-04");
+    newborn
+        .event(
+            "north-midwifery",
+            "health.health_visitor_contact",
+            "2020-07-08",
+        )
+        .person("mother-1", "parent")
+        .finding_about("domestic_abuse", "mother-1", &[("risk", "medium")])
+        .add();
+    check(
+        "domestic_abuse_under_5",
+        &newborn,
+        "2020-08-01",
+        Expect::FiresSeverity(Severity::High),
+    );
+    let mut three = Picture::child("2017-07-04");
+    three
+        .event(
+            "north-midwifery",
+            "health.health_visitor_contact",
+            "2020-07-08",
+        )
+        .person("mother-1", "parent")
+        .finding_about("domestic_abuse", "mother-1", &[("risk", "medium")])
+        .add();
+    check(
+        "domestic_abuse_under_5",
+        &three,
+        "2020-08-01",
+        Expect::FiresSeverity(Severity::Medium),
+    );
+}
