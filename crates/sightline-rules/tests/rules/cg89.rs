@@ -862,11 +862,11 @@ fn child_not_seen_with_open_concerns() {
         "2007-04-01",
         Expect::Silent,
     );
-    // A referral closed with no further action is not an open concern.
+    // A referral, whatever its decision, is not on its own an open concern.
     let mut closed = Picture::child("1999-01-01");
     closed
         .event("haringey-cs", "social_care.referral", "2007-03-01")
-        .outcome(&[("decision", "nfa")])
+        .outcome(&[("decision", "assessment")])
         .add();
     closed
         .event("north-hv", "health.health_visitor_contact", "2007-03-10")
@@ -1083,35 +1083,43 @@ fn allegation_of_sexual_abuse_from_any_source() {
 
 #[test]
 fn injuries_repeated_any_age() {
-    let mut three = Picture::child("2000-01-01");
-    bruise(&mut three, "kingsway-primary", "2007-01-10", "consistent");
-    bruise(&mut three, "kingsway-primary", "2007-05-10", "unknown");
-    bruise(&mut three, "north-ed", "2007-11-10", "consistent");
+    // Two injuries the carer did not explain, then a third, explained: the third
+    // is put with the first two.
+    let mut three = Picture::child("2006-01-01");
+    bruise(&mut three, "kingsway-primary", "2013-02-12", "inconsistent");
+    bruise(&mut three, "kingsway-primary", "2013-06-17", "unknown");
+    bruise(&mut three, "north-ed", "2013-11-04", "consistent");
     check(
         "injuries_repeated_any_age",
         &three,
-        "2007-12-01",
-        Expect::FiresAt("2007-11-10T10:00"),
+        "2013-12-01",
+        Expect::FiresAt("2013-11-04T10:00"),
     );
-    // Three injuries seen by one agency only; or over more than 12 months.
-    let mut one_agency = Picture::child("2000-01-01");
-    for date in ["2007-01-10", "2007-05-10", "2007-11-10"] {
-        bruise(&mut one_agency, "kingsway-primary", date, "consistent");
+    // Three injuries each with a consistent explanation (an active child); or
+    // the earlier two more than 12 months before.
+    let mut active = Picture::child("2006-01-01");
+    for date in ["2013-02-12", "2013-06-17", "2013-11-04"] {
+        bruise(&mut active, "north-ed", date, "consistent");
     }
     check(
         "injuries_repeated_any_age",
-        &one_agency,
-        "2007-12-01",
+        &active,
+        "2013-12-01",
         Expect::Silent,
     );
-    let mut spread = Picture::child("2000-01-01");
-    bruise(&mut spread, "kingsway-primary", "2006-01-10", "consistent");
-    bruise(&mut spread, "north-ed", "2006-09-10", "consistent");
-    bruise(&mut spread, "kingsway-primary", "2007-05-10", "consistent");
+    let mut spread = Picture::child("2006-01-01");
+    bruise(
+        &mut spread,
+        "kingsway-primary",
+        "2011-02-12",
+        "inconsistent",
+    );
+    bruise(&mut spread, "kingsway-primary", "2012-06-17", "unknown");
+    bruise(&mut spread, "north-ed", "2013-11-04", "consistent");
     check(
         "injuries_repeated_any_age",
         &spread,
-        "2007-12-01",
+        "2013-12-01",
         Expect::Silent,
     );
 }
@@ -1355,5 +1363,76 @@ fn domestic_abuse_around_an_infant_is_high() {
         &three,
         "2020-08-01",
         Expect::FiresSeverity(Severity::Medium),
+    );
+}
+
+#[test]
+fn offender_not_engaging() {
+    // A carer convicted of a sexual offence against a child refuses a risk
+    // assessment.
+    let mut refused = Picture::child("1998-01-01");
+    refused
+        .event("coety-police", "justice.conviction", "1996-04-28")
+        .household_only()
+        .person("adult-5", "subject")
+        .outcome(&[
+            ("offence_category", "sexual_offence_against_child"),
+            ("victim_was_child", "true"),
+        ])
+        .add();
+    refused
+        .event("coety-cs", "other.note", "2005-05-17")
+        .person("adult-5", "carer")
+        .add();
+    refused
+        .event("north-nspcc", "other.note", "2009-10-13")
+        .person("adult-5", "subject")
+        .finding_about("non_engagement", "adult-5", &[])
+        .add();
+    check(
+        "offender_not_engaging",
+        &refused,
+        "2009-11-01",
+        Expect::FiresAt("2009-10-13T10:00"),
+    );
+    // The same refusal by an adult with no such offence.
+    let mut no_offence = Picture::child("1998-01-01");
+    no_offence
+        .event("coety-cs", "other.note", "2005-05-17")
+        .person("adult-5", "carer")
+        .add();
+    no_offence
+        .event("north-nspcc", "other.note", "2009-10-13")
+        .person("adult-5", "subject")
+        .finding_about("non_engagement", "adult-5", &[])
+        .add();
+    check(
+        "offender_not_engaging",
+        &no_offence,
+        "2009-11-01",
+        Expect::Silent,
+    );
+}
+
+#[test]
+fn a_person_rule_about_two_people_is_one_alert() {
+    // Two adults named beside a plan, weeks apart: two firings, one dedup key
+    // (one rule, one child), so one alert that gains the second's evidence.
+    let mut two = Picture::child("2006-03-01");
+    cp_plan_start(&mut two, "2007-01-05");
+    two.event("st-annes-gp", "health.gp_consultation", "2007-02-01")
+        .person("adult-7", "other")
+        .add();
+    two.event("north-hv", "health.health_visitor_contact", "2007-05-01")
+        .person("adult-8", "visitor")
+        .add();
+    let firings = two.evaluate("2007-06-01");
+    let unassessed = fired(&firings, "unassessed_adult");
+    assert_eq!(unassessed.len(), 2, "{unassessed:#?}");
+    assert_ne!(unassessed[0].person_id, unassessed[1].person_id);
+    assert!(
+        unassessed[0]
+            .dedup_key()
+            .matches(&unassessed[1].dedup_key())
     );
 }
