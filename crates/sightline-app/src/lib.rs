@@ -10,12 +10,14 @@ pub mod accounts;
 pub mod audit;
 pub mod clocks;
 pub mod decisions;
+pub mod demo;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
 pub mod organisation;
 pub mod persons;
 pub mod picture;
+pub mod routing;
 pub mod tokens;
 pub mod views;
 

@@ -46,6 +46,11 @@ fn create_token(db: &TestDatabase) -> String {
 fn start_server(db: &TestDatabase) -> (Child, String) {
     let mut child = sightline()
         .args(["serve", "--addr", "127.0.0.1:0", "--db", &db.url])
+        .arg("--org")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/organisation.toml"
+        ))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

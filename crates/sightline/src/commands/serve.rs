@@ -40,9 +40,6 @@ pub struct ServeArgs {
     /// The same for a low alert.
     #[arg(long, default_value = "10wd", value_parser = due_period)]
     due_low: DuePeriod,
-    /// Where alerts go when the child's local authority is not known.
-    #[arg(long, default_value = "team:duty")]
-    duty_team: String,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -61,8 +58,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         medium: args.due_medium,
         low: args.due_low,
     };
-    config.engine.duty_team = args.duty_team;
-    config.engine.organisation = super::load_organisation(&args.org)?;
+    let Some(org_path) = &args.org.org else {
+        anyhow::bail!(
+            "no organisation: give the file of agencies, teams, duty teams and safeguarding leads with --org FILE or SIGHTLINE_ORG (docs/operators.md, \"The organisation\"; `sightline synth --out DIR` writes an example)"
+        );
+    };
+    config.engine.organisation =
+        std::sync::Arc::new(sightline_app::organisation::read_organisation(org_path)?);
     config.web.secure_cookies = args.secure_cookies;
     serve_blocking(&args.db.db, args.addr, config)
 }
