@@ -606,6 +606,12 @@ impl Engine {
         evaluation
     }
 
+    /// When the next child's time-based re-evaluation falls due (the earliest
+    /// entry of the wake queue), if any.
+    pub fn next_wake(&self) -> Option<DateTime<Utc>> {
+        self.wake.first().map(|(at, _)| *at)
+    }
+
     /// Children whose next time-based firing is due by `now`.
     pub fn due_children(&self, now: DateTime<Utc>) -> BTreeSet<String> {
         self.wake

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod cases;
 pub mod clocks;
 pub mod decisions;
 pub mod demo;

@@ -55,7 +55,7 @@ pub enum RulesCommand {
     },
 }
 
-fn load_pack(path: Option<&PathBuf>) -> anyhow::Result<sightline_rules::Pack> {
+pub fn load_pack(path: Option<&PathBuf>) -> anyhow::Result<sightline_rules::Pack> {
     let (name, text) = match path {
         Some(path) => (
             path.display().to_string(),
