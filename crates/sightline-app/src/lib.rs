@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod organisation;
 pub mod persons;
 pub mod picture;
+pub mod relationships;
 pub mod routing;
 pub mod tokens;
 pub mod views;
@@ -25,7 +26,7 @@ pub mod views;
 pub use engine::{Engine, EngineConfig, EngineError, SharedEngine};
 pub use ingest::{
     BatchIngest, FileRejected, IngestError, IngestSummary, Preparation, PreparedRecord,
-    content_hash, ingest_parsed, prepare,
+    content_hash, ingest_from_agency, ingest_parsed, prepare,
 };
 pub use tokens::{AgencyToken, TokenError, create_token, token_agency};
 

@@ -158,18 +158,24 @@ pub fn alert_relationship(routed_to: &str, account: &Account) -> Option<Relation
     crate::routing::holders_of(routed_to)
 }
 
-/// The child's relationships for need-to-know: every contributing agency, and
-/// the holders of its open alerts (given by their routing).
+/// The child's relationships for need-to-know: the agencies whose records
+/// established a relationship with the child (`agency_relationships`, from
+/// [`crate::Engine::agency_relationships`]: agency and relationship row), and
+/// the holders of its open alerts (given by their routing). An agency that only
+/// sent a record about the child has none.
 pub fn child_relationships<'a>(
-    picture: Picture<'_>,
-    facts: &PersonFacts,
+    agency_relationships: &[(String, i64)],
     open_alert_routes: impl IntoIterator<Item = &'a str>,
     account: &Account,
 ) -> Vec<Relationship> {
-    let mut relationships: Vec<Relationship> = contributing_agencies(picture, facts)
-        .into_iter()
-        .filter_map(|agency| AgencyId::parse(&agency).ok())
-        .map(Relationship::AgencyContributed)
+    let mut relationships: Vec<Relationship> = agency_relationships
+        .iter()
+        .filter_map(|(agency, seq)| {
+            Some(Relationship::AgencyRecord {
+                agency: AgencyId::parse(agency).ok()?,
+                seq: *seq,
+            })
+        })
         .collect();
     for routed_to in open_alert_routes {
         if let Some(relationship) = alert_relationship(routed_to, account)
@@ -1302,9 +1308,7 @@ mod tests {
     }
 
     #[test]
-    fn relationships_come_from_contributing_agencies_and_alert_routing() {
-        let snapshot = sample_snapshot(&[]);
-        let leo = leo(&snapshot);
+    fn relationships_come_from_established_agencies_and_alert_routing() {
         let account = Account {
             id: 42,
             username: "synthetic.worker".to_owned(),
@@ -1313,8 +1317,7 @@ mod tests {
             team: Some("duty".to_owned()),
         };
         let relationships = child_relationships(
-            snapshot.picture(),
-            leo,
+            &[("st-annes-gp".to_owned(), 5)],
             [
                 "user:synthetic.worker",
                 "user:someone.else",
@@ -1323,9 +1326,10 @@ mod tests {
             ],
             &account,
         );
-        assert!(relationships.contains(&Relationship::AgencyContributed(
-            AgencyId::parse("st-annes-gp").unwrap()
-        )));
+        assert!(relationships.contains(&Relationship::AgencyRecord {
+            agency: AgencyId::parse("st-annes-gp").unwrap(),
+            seq: 5
+        }));
         assert!(relationships.contains(&Relationship::AlertForUser(42)));
         assert!(relationships.contains(&Relationship::AlertForTeam {
             agency: AgencyId::parse("children-services").unwrap(),

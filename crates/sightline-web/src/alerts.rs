@@ -248,10 +248,11 @@ async fn load_alert(
         else {
             return Ok(AlertContent::Unknown);
         };
-        children::with_picture(&engine, |picture| {
+        children::with_engine(&engine, |engine| {
+            let picture = children::picture_of(engine);
             let (decision, context) = children::decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &alert.child_id,
                 Action::ViewChild,
@@ -465,10 +466,10 @@ pub async fn decide(
         let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
             return Ok(DecideOutcome::Unknown);
         };
-        let (decision, _) = children::with_picture(&engine, |picture| {
+        let (decision, _) = children::with_engine(&engine, |engine| {
             children::decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &alert.child_id,
                 Action::WriteAboutChild,

@@ -690,7 +690,7 @@ async fn a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv(db
     let page = response.text().await.unwrap();
     assert!(page.contains("Ada Synthetic"));
     assert!(
-        page.contains("agency_contributed"),
+        page.contains("relationship:"),
         "the basis is the relationship"
     );
     assert!(
