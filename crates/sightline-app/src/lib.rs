@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_checkpoints;
 pub mod cases;
 pub mod clocks;
 pub mod decisions;
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
+pub mod login_csrf;
 pub mod organisation;
 pub mod persons;
 pub mod picture;

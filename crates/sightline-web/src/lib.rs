@@ -9,7 +9,10 @@
 //! - Invariant: every route except the login page and the stylesheet needs a live
 //!   session: without one, a page redirects to `/login` (an `/api` path gets 401).
 //! - Invariant: every POST carries the session's CSRF token (the login form a
-//!   double-submit token) or is refused with 403 before its handler runs.
+//!   token bound to a pre-session the server issued) or is refused with 403
+//!   before its handler runs.
+//! - Invariant: over HTTPS (configured, or `X-Forwarded-Proto: https`) cookies
+//!   are `Secure` with the `__Host-` prefix, and only those are read.
 //! - Invariant: access is decided by `sightline_access::authorize` and every
 //!   decision about personal data is written to the audit log first.
 //! - Invariant: every response carries the security headers of
@@ -21,7 +24,9 @@ mod alerts;
 mod children;
 mod clocks;
 mod guard;
+mod names;
 mod pages;
+mod record_view;
 mod render;
 mod review;
 
@@ -36,7 +41,10 @@ use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-pub use guard::SESSION_COOKIE;
+pub use guard::{
+    SECURE_SESSION_COOKIE, SESSION_COOKIE, is_secure_request, pre_session_cookie_name,
+    session_cookie_name,
+};
 
 /// Settings of the web UI. Every limit is explicit.
 #[derive(Debug, Clone)]
@@ -72,6 +80,10 @@ pub struct WebState {
     /// The intake engine: linkage decisions made here are applied to it.
     pub engine: sightline_app::SharedEngine,
     templates: Arc<minijinja::Environment<'static>>,
+    /// The organisation that names agencies, teams and routes on pages.
+    organisation: Arc<sightline_core::org::Organisation>,
+    /// The key of the login form's CSRF tokens (made at start).
+    login_key: Arc<sightline_app::login_csrf::LoginCsrfKey>,
 }
 
 impl WebState {
@@ -81,12 +93,29 @@ impl WebState {
         engine: sightline_app::SharedEngine,
         config: WebConfig,
     ) -> Self {
+        let organisation = engine
+            .read(|engine| engine.organisation().clone())
+            .unwrap_or_else(|_| Arc::new(sightline_core::org::Organisation::unconfigured()));
         WebState {
             store,
             config: Arc::new(config),
             engine,
-            templates: Arc::new(render::environment()),
+            templates: Arc::new(render::environment(organisation.clone())),
+            organisation,
+            login_key: Arc::new(sightline_app::login_csrf::LoginCsrfKey::random()),
         }
+    }
+}
+
+impl WebState {
+    /// An agency's display name.
+    pub(crate) fn agency_name(&self, agency_id: &str) -> String {
+        names::agency_name(&self.organisation, agency_id)
+    }
+
+    /// The organisation (for work on the blocking pool).
+    pub(crate) fn organisation(&self) -> Arc<sightline_core::org::Organisation> {
+        self.organisation.clone()
     }
 }
 

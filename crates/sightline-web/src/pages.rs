@@ -3,7 +3,7 @@
 
 use crate::WebState;
 use crate::clocks::{ClockView, MY_WORK_CLOCKS_WITHIN_DAYS};
-use crate::guard::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, is_secure, set_cookie};
+use crate::guard::{cookie, is_secure, pre_session_cookie_name, session_cookie_name, set_cookie};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Decision, Resource, Role, View};
 use sightline_app::accounts::{
     self, AccountError, BreakGlassOutcome, LiveSession, LoginOutcome, NewAccount, Password, Team,
-    Username, tokens_match,
+    Username,
 };
 use sightline_app::audit::{self, AuditActor};
 use sightline_core::AgencyId;
@@ -105,7 +105,7 @@ fn login_page(
     error: Option<String>,
     signed_out: bool,
 ) -> Response {
-    let token = accounts::random_token();
+    let (pre_session, token) = state.login_key.issue(Utc::now());
     let response = page(
         state,
         status,
@@ -123,7 +123,7 @@ fn login_page(
     with_header(
         response,
         header::SET_COOKIE,
-        &set_cookie(LOGIN_CSRF_COOKIE, &token, secure, false),
+        &set_cookie(pre_session_cookie_name(secure), &pre_session, secure, false),
     )
 }
 
@@ -149,8 +149,11 @@ pub async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let secure = is_secure(&state, &headers);
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !tokens_match(&expected, &form.csrf_token) {
+    let pre_session = cookie(&headers, pre_session_cookie_name(secure)).unwrap_or_default();
+    if !state
+        .login_key
+        .check(&pre_session, &form.csrf_token, Utc::now())
+    {
         tracing::warn!(
             route = "/login",
             "login refused: CSRF token missing or wrong"
@@ -176,19 +179,19 @@ pub async fn login_submit(
             let response = with_header(
                 response,
                 header::SET_COOKIE,
-                &set_cookie(SESSION_COOKIE, secret.as_str(), secure, false),
+                &set_cookie(session_cookie_name(secure), secret.as_str(), secure, false),
             );
             with_header(
                 response,
                 header::SET_COOKIE,
-                &set_cookie(LOGIN_CSRF_COOKIE, "", secure, true),
+                &set_cookie(pre_session_cookie_name(secure), "", secure, true),
             )
         }
         LoginOutcome::Refused { locked_until } => {
             let message = match locked_until {
                 Some(until) => format!(
                     "There have been too many attempts to sign in as this user. Try again after {}.",
-                    until.format("%H:%M UTC")
+                    sightline_core::dates::time(until)
                 ),
                 None => "Enter a correct username and password.".to_owned(),
             };
@@ -210,7 +213,7 @@ pub async fn logout(
     Extension(session): Extension<LiveSession>,
 ) -> Response {
     let secure = is_secure(&state, &headers);
-    let cookie_value = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    let cookie_value = cookie(&headers, session_cookie_name(secure)).unwrap_or_default();
     let now = Utc::now();
     if let Err(response) = blocking(&state, Some(&session), move |store| {
         accounts::logout(store, &cookie_value, now)
@@ -222,7 +225,7 @@ pub async fn logout(
     with_header(
         Redirect::to("/login?signed_out=1").into_response(),
         header::SET_COOKIE,
-        &set_cookie(SESSION_COOKIE, "", secure, true),
+        &set_cookie(session_cookie_name(secure), "", secure, true),
     )
 }
 
@@ -447,7 +450,9 @@ struct RecordView {
     occurred_at: String,
     recorded: String,
     received: String,
-    body: String,
+    /// The record in words; `None` if the stored body no longer parses (then
+    /// the page says so instead of showing JSON).
+    content: Option<crate::record_view::RecordContent>,
 }
 
 pub async fn record(
@@ -505,19 +510,24 @@ async fn record_page(
             let Some(latest) = versions.last() else {
                 return error_page(&state, Some(&session), ErrorPage::not_found());
             };
-            let body = serde_json::from_str::<serde_json::Value>(&latest.body)
-                .and_then(|value| serde_json::to_string_pretty(&value))
-                .unwrap_or_else(|_| latest.body.clone());
+            let parsed = sightline_core::interchange::parse_stored(
+                &latest.body,
+                sightline_app::from_micros(latest.received_at_us),
+            )
+            .ok();
             let view = RecordView {
-                kind: latest.kind.clone(),
+                kind: sightline_core::Kind::parse(&latest.kind).map_or_else(
+                    || sightline_core::labels::humanise(&latest.kind),
+                    |kind| kind.label().to_owned(),
+                ),
                 version: latest.version,
                 n_versions: versions.len(),
-                occurred_at: latest.occurred_at.clone(),
+                occurred_at: sightline_core::dates::occurred_text(&latest.occurred_at),
                 recorded: time(latest.recorded_at_us),
                 received: time(latest.received_at_us),
-                body,
+                content: parsed.as_ref().map(crate::record_view::record_content),
             };
-            (false, Some(view), basis.to_string())
+            (false, Some(view), basis.label_for_reader())
         }
     };
     let status = if reason_error.is_some() {
@@ -532,7 +542,7 @@ async fn record_page(
         "record.html",
         context! {
             user => UserView::of(&session),
-            page_title => format!("Record {record_id} from {agency}"),
+            page_title => format!("Record {record_id} from {}", state.agency_name(&agency)),
             nav => "",
             agency => agency,
             record_id => record_id,

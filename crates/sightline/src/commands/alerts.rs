@@ -90,7 +90,7 @@ fn alert_json(alert: &Alert) -> serde_json::Value {
         "updated_at": alert.updated_at.to_rfc3339(),
         "status": "open",
         "title": alert.title,
-        "explanation": alert.explanation,
+        "explanation": sightline_rules::resolve_explanation(&alert.explanation, &|_| None),
         "citation": alert.citation,
         "route": route_name(&alert.route),
         "evidence": alert.evidence.iter().map(|evidence| json!({"agency": evidence.agency, "record_id": evidence.record_id, "version": evidence.version})).collect::<Vec<_>>(),
@@ -100,11 +100,11 @@ fn alert_json(alert: &Alert) -> serde_json::Value {
 fn print_alerts(alerts: &[Alert], as_json: bool) -> anyhow::Result<()> {
     if as_json {
         let items: Vec<serde_json::Value> = alerts.iter().map(alert_json).collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(());
     }
     for alert in alerts {
-        println!(
+        outln!(
             "{}  {:<8}  {}  {}  {}",
             alert.raised_at.format("%Y-%m-%d %H:%M"),
             alert.severity.as_str(),
@@ -112,9 +112,12 @@ fn print_alerts(alerts: &[Alert], as_json: bool) -> anyhow::Result<()> {
             alert.rule_id,
             alert.id
         );
-        println!("    {}", alert.explanation);
+        outln!(
+            "    {}",
+            sightline_rules::resolve_explanation(&alert.explanation, &|_| None)
+        );
     }
-    eprintln!("{} open alert(s)", alerts.len());
+    eoutln!("{} open alert(s)", alerts.len());
     Ok(())
 }
 
@@ -163,7 +166,7 @@ fn stored_alert_json(
         "escalation_level": row.escalation_level,
         "decided_at": row.decided_at_us.map(rfc3339),
         "title": row.title,
-        "explanation": row.explanation,
+        "explanation": sightline_rules::resolve_explanation(&row.explanation, &|_| None),
         "citation": row.citation,
         "route": row.route,
         "routed_to": row.routed_to,
@@ -210,11 +213,11 @@ fn print_stored_alerts(
             let evidence = store.alerts().evidence(&row.id)?;
             items.push(stored_alert_json(row, &evidence));
         }
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(ExitCode::SUCCESS);
     }
     for row in &rows {
-        println!(
+        outln!(
             "{}  {:<8}  {:<7}  {}  {}  {}  -> {}",
             sightline_app::from_micros(row.raised_at_us).format("%Y-%m-%d %H:%M"),
             row.severity,
@@ -224,9 +227,12 @@ fn print_stored_alerts(
             row.id,
             row.routed_to
         );
-        println!("    {}", row.explanation);
+        outln!(
+            "    {}",
+            sightline_rules::resolve_explanation(&row.explanation, &|_| None)
+        );
     }
-    eprintln!("{} alert(s)", rows.len());
+    eoutln!("{} alert(s)", rows.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -251,7 +257,7 @@ pub fn escalate(args: EscalateArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let report = engine.tick(store.as_ref(), chrono::Utc::now())?;
-    println!(
+    outln!(
         "re-evaluated {} child(ren): {} alert(s) raised, {} updated; escalated {} to a team manager, {} to the head of service, {} with nobody to receive them to the head of service",
         report.alerts.children,
         report.alerts.raised,
@@ -277,16 +283,16 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
     match sightline_rules::check(&text) {
         Ok(pack) => {
             for warning in &pack.warnings {
-                println!("{}", warning.with_file(&name));
+                outln!("{}", warning.with_file(&name));
             }
             if let Some(org) = org {
                 let organisation = sightline_app::organisation::read_organisation(&org)?;
                 let problems = sightline_app::routing::check_pack_routes(&pack, &organisation);
                 for problem in &problems {
-                    println!("{name}: {problem} (organisation {})", org.display());
+                    outln!("{name}: {problem} (organisation {})", org.display());
                 }
                 if !problems.is_empty() {
-                    println!(
+                    outln!(
                         "{name}: {} route problem(s): nobody in {} can receive them",
                         problems.len(),
                         org.display()
@@ -294,7 +300,7 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
-            println!(
+            outln!(
                 "{name}: rule pack \"{}\" version {}: {} rule(s), {} warning(s)",
                 pack.name,
                 pack.version,
@@ -305,9 +311,9 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
         }
         Err(errors) => {
             for error in &errors {
-                println!("{}", error.with_file(&name));
+                outln!("{}", error.with_file(&name));
             }
-            println!("{name}: {} problem(s)", errors.len());
+            outln!("{name}: {} problem(s)", errors.len());
             Ok(ExitCode::FAILURE)
         }
     }

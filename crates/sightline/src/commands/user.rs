@@ -99,7 +99,7 @@ pub fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
                 chrono::Utc::now(),
             )
             .context("could not create the user")?;
-            println!(
+            outln!(
                 "Created user {} (id {}): {}, agency {}{}",
                 account.username,
                 account.id,
@@ -138,9 +138,9 @@ pub fn create_demo_accounts(
 
 /// Prints demonstration logins, one per line: role, username, password.
 pub fn print_demo_accounts(demo: &[accounts::DemoAccount]) {
-    println!("Demo logins (synthetic accounts; passwords change on every run):");
+    outln!("Demo logins (synthetic accounts; passwords change on every run):");
     for account in demo {
-        println!(
+        outln!(
             "  {:<18} {:<26} {}",
             account.role.as_str(),
             account.username,
@@ -203,7 +203,7 @@ pub fn create_demo_logins(
 /// the agency and team and what the login is for; the first is the one to
 /// start with.
 pub fn print_demo_logins(logins: &[(sightline_app::demo::DemoLogin, accounts::DemoAccount)]) {
-    println!(
+    outln!(
         "Demo logins (synthetic accounts; passwords change on every run). Start with the first:"
     );
     for (login, account) in logins {
@@ -211,7 +211,7 @@ pub fn print_demo_logins(logins: &[(sightline_app::demo::DemoLogin, accounts::De
             Some(team) => format!("{}/{team}", login.agency),
             None => login.agency.clone(),
         };
-        println!(
+        outln!(
             "  {:<18} {:<22} {}  {place}: {}",
             account.role.as_str(),
             account.username,
