@@ -13,24 +13,17 @@ use sightline_store::{
     STATUS_OPEN, Store, StoreError,
 };
 
-/// The routings that reach `account`: their own, their team's and their role's
-/// in their agency (`sightline_core::org::routes_reaching`), the region-wide
-/// team of their team's name, and for a team manager their agency's managers.
+/// The routings that reach `account`: their own (`user:NAME`), their team's
+/// (`team:AGENCY/TEAM`) and their role's at their agency (`role:AGENCY/ROLE`),
+/// as `sightline_core::org::routes_reaching` says. Routes without an agency
+/// (the old `team:duty`) reach nobody: the engine reroutes them at start.
 pub fn routes_of(account: &Account) -> Vec<String> {
     let mut routes = vec![format!("user:{}", account.username)];
-    let reaching = sightline_core::org::routes_reaching(
+    routes.extend(sightline_core::org::routes_reaching(
         account.agency.as_str(),
         account.team.as_deref(),
         account.role.as_str(),
-    );
-    let legacy = account.team.iter().map(|team| format!("team:{team}"));
-    let managers = (account.role == sightline_access::Role::TeamManager)
-        .then(|| format!("team:{}/manager", account.agency));
-    for route in reaching.into_iter().chain(legacy).chain(managers) {
-        if !routes.contains(&route) {
-            routes.push(route);
-        }
-    }
+    ));
     routes
 }
 
@@ -251,8 +244,7 @@ mod tests {
             vec![
                 "user:synthetic.worker",
                 "team:children-services/duty",
-                "role:children-services/practitioner",
-                "team:duty"
+                "role:children-services/practitioner"
             ]
         );
         let manager = Account {
@@ -264,8 +256,7 @@ mod tests {
             routes_of(&manager),
             vec![
                 "user:synthetic.worker",
-                "role:children-services/team_manager",
-                "team:children-services/manager"
+                "role:children-services/team_manager"
             ]
         );
         for whose in Whose::ALL {
