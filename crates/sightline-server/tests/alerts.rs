@@ -471,12 +471,17 @@ async fn my_work_counts_filters_assignment_follow_ups_and_reopening(
     db: sightline_testkit::TestDatabase,
 ) {
     let app = TestApp::spawn(db).await;
-    let (worker, _) = app.session("gp.worker", GP);
-    let (colleague, _) = app.session("gp.colleague", GP);
+    // The child has no social care record: the alert goes to the default
+    // local authority's duty team, `team:social-care/duty`.
+    let (worker, _) = app.session("sw.worker", "social-care");
+    let (colleague, _) = app.session("sw.colleague", "social-care");
     let (outsider, _) = app.session("other.worker", "riverside-la");
-    let nights = app
-        .server
-        .staff_in_team("night.worker", Role::Practitioner, GP, Some("nights"));
+    let nights = app.server.staff_in_team(
+        "night.worker",
+        Role::Practitioner,
+        "social-care",
+        Some("nights"),
+    );
     let raised = app.submit(INJURY).await["alerts_raised"].as_u64().unwrap();
     assert!(raised >= 1, "the injury raises an alert");
 
@@ -527,20 +532,20 @@ async fn my_work_counts_filters_assignment_follow_ups_and_reopening(
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["problems"][0]["path"], "assignee");
     let (status, _) = app
-        .post(&outsider, &assignment, json!({"assignee": "gp.worker"}))
+        .post(&outsider, &assignment, json!({"assignee": "sw.worker"}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = app
-        .post(&colleague, &assignment, json!({"assignee": "gp.worker"}))
+        .post(&colleague, &assignment, json!({"assignee": "sw.worker"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["alert"]["assigned_to"], "gp.worker");
+    assert_eq!(body["alert"]["assigned_to"], "sw.worker");
     let last = body["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (last["kind"].as_str(), last["actor"].as_str()),
-        (Some("assigned"), Some("gp.colleague"))
+        (Some("assigned"), Some("sw.colleague"))
     );
-    assert_eq!(last["detail"]["to"], "gp.worker");
+    assert_eq!(last["detail"]["to"], "sw.worker");
     let (_, page) = app
         .get(Some(&worker), "/api/v1/alerts?mine=true&assigned=me")
         .await;
@@ -562,7 +567,7 @@ async fn my_work_counts_filters_assignment_follow_ups_and_reopening(
             &worker,
             &id,
             json!({"decision": "strategy_discussion", "reason": "Two agencies' concerns: strategy discussion with police",
-                "follow_up": {"owner": "gp.colleague", "due": due}}),
+                "follow_up": {"owner": "sw.colleague", "due": due}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{decided}");
@@ -570,7 +575,7 @@ async fn my_work_counts_filters_assignment_follow_ups_and_reopening(
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["total"], 1);
     let follow_up = page["follow_ups"][0].clone();
-    assert_eq!(follow_up["owner"], "gp.colleague");
+    assert_eq!(follow_up["owner"], "sw.colleague");
     assert_eq!(follow_up["decision"], "strategy_discussion");
     assert_eq!(follow_up["overdue"], false);
     let (_, page) = app.get(Some(&nights.secret), "/api/v1/follow-ups").await;
@@ -580,7 +585,7 @@ async fn my_work_counts_filters_assignment_follow_ups_and_reopening(
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, done) = app.post(&colleague, &done_path, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    assert_eq!(done["done_by"], "gp.colleague");
+    assert_eq!(done["done_by"], "sw.colleague");
     let (status, _) = app.post(&colleague, &done_path, json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let (status, _) = app
@@ -631,9 +636,9 @@ async fn my_work_counts_filters_assignment_follow_ups_and_reopening(
         ]
     );
     let last = body["events"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["actor"], "gp.worker");
+    assert_eq!(last["actor"], "sw.worker");
     assert_eq!(last["reason"], "The school has raised a new concern");
-    assert_eq!(body["follow_ups"][0]["done_by"], "gp.colleague");
+    assert_eq!(body["follow_ups"][0]["done_by"], "sw.colleague");
     let (status, _) = app
         .post(
             &worker,
