@@ -14,6 +14,7 @@ pub mod decisions;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
+pub mod need_to_know;
 pub mod organisation;
 pub mod persons;
 pub mod picture;

@@ -51,6 +51,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0020_access",
         sql: include_str!("../migrations/sqlite/0020_access.sql"),
     },
+    Migration {
+        version: 21,
+        name: "0021_alert_evidence_record",
+        sql: include_str!("../migrations/sqlite/0021_alert_evidence_record.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -89,6 +94,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 20,
         name: "0020_access",
         sql: include_str!("../migrations/postgres/0020_access.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "0021_alert_evidence_record",
+        sql: include_str!("../migrations/postgres/0021_alert_evidence_record.sql"),
     },
 ];
 
