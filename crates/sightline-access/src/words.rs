@@ -120,6 +120,22 @@ impl Basis {
         }
     }
 
+    /// Why the reader may see this, said to them: "your agency sent a record
+    /// about the child", "you broke glass".
+    pub fn label_for_reader(&self) -> String {
+        match self {
+            Basis::Role(role) => format!("of your role ({})", role.label()),
+            Basis::OwnAgency => "your agency sent the record".to_owned(),
+            Basis::Allocated => "the child is allocated to you".to_owned(),
+            Basis::TeamAllocated => "the child is allocated to your team".to_owned(),
+            Basis::HoldsAlert => "you or your team hold an alert about the child".to_owned(),
+            Basis::AgencyRecord { .. } => {
+                "your agency's record established a relationship with the child".to_owned()
+            }
+            Basis::BreakGlass { .. } => "you broke glass".to_owned(),
+        }
+    }
+
     /// Reads a basis back from its stored form ([`std::fmt::Display`]).
     pub fn parse(stored: &str) -> Option<Basis> {
         if let Some(role) = stored.strip_prefix("role:") {
@@ -230,6 +246,7 @@ mod tests {
             let stored = basis.to_string();
             assert_eq!(Basis::parse(&stored), Some(basis.clone()), "{stored}");
             assert!(readable(&audit_basis_label(&stored)), "{stored}");
+            assert!(readable(&basis.label_for_reader()), "{stored}");
         }
     }
 

@@ -145,7 +145,7 @@ async fn load_child<T: Send + 'static>(
                     None => ChildContent::Unknown,
                 },
                 Decision::Full { basis } => ChildContent::Full {
-                    basis: basis.to_string(),
+                    basis: basis.label_for_reader(),
                     view: full(store, engine, &person_id)?,
                 },
             })
@@ -466,6 +466,10 @@ pub async fn chronology(
         .iter()
         .filter(|row| filter.keeps(row))
         .cloned()
+        .map(|mut row| {
+            row.agency_name = state.agency_name(&row.agency);
+            row
+        })
         .collect();
     let marks: Vec<TimelineMark> = data
         .marks
@@ -655,7 +659,7 @@ pub async fn search(
                                 name: minimal.name,
                                 full,
                                 dob: if full {
-                                    facts.dob.map(|dob| dob.to_string())
+                                    facts.dob.map(sightline_core::dates::partial_date)
                                 } else {
                                     None
                                 },
