@@ -128,7 +128,9 @@ impl Basis {
             Basis::OwnAgency => "your agency sent the record".to_owned(),
             Basis::Allocated => "the child is allocated to you".to_owned(),
             Basis::TeamAllocated => "the child is allocated to your team".to_owned(),
-            Basis::HoldsAlert => "you or your team hold an alert about the child".to_owned(),
+            Basis::RoutedAlert { .. } => {
+                "an alert about the child is routed to you or your team".to_owned()
+            }
             Basis::AgencyRecord { .. } => {
                 "your agency's record established a relationship with the child".to_owned()
             }
