@@ -56,6 +56,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0021_alert_evidence_record",
         sql: include_str!("../migrations/sqlite/0021_alert_evidence_record.sql"),
     },
+    Migration {
+        version: 30,
+        name: "0030_append_only",
+        sql: include_str!("../migrations/sqlite/0030_append_only.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -99,6 +104,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 21,
         name: "0021_alert_evidence_record",
         sql: include_str!("../migrations/postgres/0021_alert_evidence_record.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "0030_append_only",
+        sql: include_str!("../migrations/postgres/0030_append_only.sql"),
     },
 ];
 
