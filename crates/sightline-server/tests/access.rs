@@ -540,6 +540,22 @@ async fn a_decided_alert_stops_counting_after_its_period(db: TestDatabase) {
         "the evidence is minimal again"
     );
     if agency != "riverside-la" {
+        // The child's other alerts routed to the team count too: decide them.
+        let others: Vec<sightline_store::AlertRow> = sync(|| {
+            app.server
+                .store
+                .alerts()
+                .list(&sightline_store::AlertFilter {
+                    child_id: Some(child.clone()),
+                    status: Some(sightline_store::STATUS_OPEN.to_owned()),
+                    limit: 100,
+                    ..sightline_store::AlertFilter::default()
+                })
+                .unwrap()
+        });
+        for other in others.iter().filter(|other| other.routed_to == alert.routed_to) {
+            assert_eq!(app.decide(&duty, &other.id).await, StatusCode::OK);
+        }
         let (_, page) = app.page(&duty, &format!("/children/{child}")).await;
         assert!(page.contains("This child is not part of your work"));
     }
