@@ -553,7 +553,10 @@ async fn a_decided_alert_stops_counting_after_its_period(db: TestDatabase) {
                 })
                 .unwrap()
         });
-        for other in others.iter().filter(|other| other.routed_to == alert.routed_to) {
+        for other in others
+            .iter()
+            .filter(|other| other.routed_to == alert.routed_to)
+        {
             assert_eq!(app.decide(&duty, &other.id).await, StatusCode::OK);
         }
         let (_, page) = app.page(&duty, &format!("/children/{child}")).await;
