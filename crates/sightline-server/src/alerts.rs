@@ -47,8 +47,9 @@ pub(crate) fn authorize_child(
             tracing::error!(error = %error, "access context failed");
             ApiError::internal()
         })?;
-    context.relationships =
-        sightline_app::engine::child_relationships(store, &state.engine, child_id)?;
+    context.relationships = state.engine.read(|engine| {
+        sightline_app::need_to_know::child_relationships(store, engine, child_id, now)
+    })??;
     Ok(sightline_app::audit::authorize_view_and_record(
         store,
         account,
@@ -292,8 +293,8 @@ impl From<AlertCounts> for Counts {
 /// A page of alerts: overdue first, then by severity, then by due time.
 #[derive(Serialize, ToSchema)]
 pub struct AlertPage {
-    /// The alerts of children the caller may see (restricted items for children
-    /// seen with minimal access; none for children the caller may not see).
+    /// The alerts of children in the caller's work (seen in full); the alerts
+    /// of other children are left out, not listed as restricted.
     pub alerts: Vec<AlertItem>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -398,14 +399,14 @@ pub async fn list_alerts(
                 )?;
                 decisions.insert(row.child_id.clone(), decision);
             }
-            match decisions.get(&row.child_id) {
-                Some(decision) if decision.is_full() => {
-                    alerts.push(AlertItem::of(row, true, now_us));
-                }
-                Some(sightline_access::Decision::Minimal) => {
-                    alerts.push(AlertItem::of(row, false, now_us));
-                }
-                _ => {}
+            // Only the alerts of children in the reader's work: an alert's rule,
+            // child and the person around the child are not the minimal view's
+            // (issue #15, finding 3).
+            if decisions
+                .get(&row.child_id)
+                .is_some_and(sightline_access::Decision::is_full)
+            {
+                alerts.push(AlertItem::of(row, true, now_us));
             }
         }
         Ok::<_, ApiError>(AlertPage {
@@ -436,6 +437,29 @@ fn alert_for(
     if !decision.is_full() {
         return Err(ApiError::forbidden(
             "you have no working relationship with this child (break glass in the web UI to read)",
+        ));
+    }
+    Ok(row)
+}
+
+/// The alert, checked that `account` is of the team or role it is routed to:
+/// only they decide, assign or reopen it (issue #15, finding 2).
+fn routed_alert_for(
+    state: &AppState,
+    account: &Account,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<AlertRow, ApiError> {
+    let row = state
+        .store
+        .alerts()
+        .get(id)?
+        .ok_or_else(|| ApiError::not_found("no alert with that id"))?;
+    let decision =
+        sightline_app::need_to_know::decide_alert(state.store.as_ref(), account, &row, now)?;
+    if !decision.is_full() {
+        return Err(ApiError::forbidden(
+            "only the team or role this alert is routed to may decide, assign or reopen it",
         ));
     }
     Ok(row)
@@ -531,7 +555,7 @@ impl AlertDecisionRequest {
     responses(
         (status = 200, description = "Decided", body = AlertDetail),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "No working relationship with the child, or a cookie without X-CSRF-Token", body = ErrorBody),
+        (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The alert is not open", body = ErrorBody),
         (status = 422, description = "Unknown decision, a reason shorter than a sentence, or a missing or invalid follow-up (every problem, by field)", body = ErrorBody),
@@ -555,7 +579,7 @@ pub async fn decide_alert(
     .map_err(problems_error)?;
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
-        let row = alert_for(&state, &account, Action::WriteAboutChild, &id, now)?;
+        let row = routed_alert_for(&state, &account, &id, now)?;
         let decided = sightline_app::decisions::record_decision(
             state.store.as_ref(),
             &row.id,
@@ -591,7 +615,7 @@ pub struct AssignmentRequest {
     responses(
         (status = 200, description = "Assigned (an `assigned` or `unassigned` event names the caller; the same assignment again changes nothing)", body = AlertDetail),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "No working relationship with the child, or a cookie without X-CSRF-Token", body = ErrorBody),
+        (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The alert is not open", body = ErrorBody),
         (status = 422, description = "The assignee is not an active account the alert is routed to", body = ErrorBody),
@@ -607,7 +631,7 @@ pub async fn assign_alert(
     let now = Utc::now();
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
-        let row = alert_for(&state, &account, Action::WriteAboutChild, &id, now)?;
+        let row = routed_alert_for(&state, &account, &id, now)?;
         let assignee = request.assignee.as_deref().map(str::trim);
         let assigned = sightline_app::decisions::assign_alert(
             state.store.as_ref(),
@@ -640,7 +664,7 @@ pub struct ReopenRequest {
     responses(
         (status = 200, description = "Open again, due again by its severity; a `reopened` event names the caller and the reason", body = AlertDetail),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "No working relationship with the child, or a cookie without X-CSRF-Token", body = ErrorBody),
+        (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The alert is open (nothing to reopen)", body = ErrorBody),
         (status = 422, description = "A reason shorter than a sentence", body = ErrorBody),
@@ -657,7 +681,7 @@ pub async fn reopen_alert(
     let now = Utc::now();
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
-        let row = alert_for(&state, &account, Action::WriteAboutChild, &id, now)?;
+        let row = routed_alert_for(&state, &account, &id, now)?;
         let due = state.engine.read(|engine| engine.config().due)?;
         let reopened = sightline_app::decisions::reopen_alert(
             state.store.as_ref(),

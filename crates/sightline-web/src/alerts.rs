@@ -97,20 +97,6 @@ fn follow_up_request(form: &DecisionForm) -> (FollowUpRequest, Vec<FieldError>) 
     )
 }
 
-/// The open alerts about a child (their routings give relationships).
-pub fn open_alerts_of_child(
-    store: &dyn Store,
-    child_id: &str,
-    limit: u32,
-) -> Result<Vec<AlertRow>, sightline_store::StoreError> {
-    store.alerts().list(&sightline_store::AlertFilter {
-        child_id: Some(child_id.to_owned()),
-        status: Some(STATUS_OPEN.to_owned()),
-        limit,
-        ..sightline_store::AlertFilter::default()
-    })
-}
-
 /// Every alert about a child, any status.
 pub fn alerts_of_child(
     store: &dyn Store,
@@ -285,8 +271,11 @@ struct FullAlert {
     evidence: Vec<EvidenceView>,
     events: Vec<EventView>,
     follow_ups: Vec<FollowUpView>,
-    /// May record a decision, assign, reopen.
+    /// May record a decision, assign, reopen: of the team or role the alert
+    /// is routed to.
     may_act: bool,
+    /// May record a follow-up done: may write about the child.
+    may_record_done: bool,
     /// Who can be assigned the alert (the workers it is routed to).
     assignable: Vec<Worker>,
     /// Who can be named to carry out a decision (the decider's agency).
@@ -301,31 +290,50 @@ fn valid_alert_id(id: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
 }
 
-/// Whether `account` may act on `alert` (decide, assign, reopen, record a
-/// follow-up done): a write about the alert's child, decided and audited by
+/// Who may do an act on an alert.
+#[derive(Clone, Copy)]
+enum ActBy {
+    /// Decide, assign, reopen: only the team or role the alert is routed to
+    /// (`need_to_know::decide_alert`, audited `decide_alert` on the alert).
+    Routed,
+    /// Record a follow-up done: whoever may write about the alert's child
+    /// (the follow-up's owner may be of another team of the agency).
+    ChildWriter,
+}
+
+/// Whether `account` may act on `alert`, decided and audited by
 /// `sightline_access`. The one place the web asks.
 fn act_on_alert(
     store: &dyn Store,
     engine: &sightline_app::Engine,
     account: &Account,
     alert: &AlertRow,
+    by: ActBy,
     now: DateTime<Utc>,
 ) -> Result<bool, String> {
-    let (decision, _) = children::decide_child(
-        store,
-        engine,
-        account,
-        &alert.child_id,
-        Action::WriteAboutChild,
-        None,
-        now,
-    )?;
+    let decision = match by {
+        ActBy::Routed => sightline_app::need_to_know::decide_alert(store, account, alert, now)
+            .map_err(|error| error.to_string())?,
+        ActBy::ChildWriter => {
+            children::decide_child(
+                store,
+                engine,
+                account,
+                &alert.child_id,
+                Action::WriteAboutChild,
+                None,
+                now,
+            )?
+            .0
+        }
+    };
     Ok(decision.is_full())
 }
 
-/// Whether `account` could act on `alert`, without an audit entry (for showing
-/// the forms; the act itself is decided by [`act_on_alert`]).
-fn could_act(
+/// Whether `account` could write about the alert's child, without an audit
+/// entry (for showing the follow-ups' forms; the act itself is decided by
+/// [`act_on_alert`]).
+fn could_write(
     context: &sightline_access::AccessContext,
     account: &Account,
     alert: &AlertRow,
@@ -431,7 +439,8 @@ async fn load_alert(
                 }
                 Decision::Full { .. } => {}
             }
-            let may_act = could_act(&context, &account, &alert);
+            let may_act = sightline_app::need_to_know::may_act_on_alert(&account, &alert, now);
+            let may_record_done = could_write(&context, &account, &alert);
             let records = picture
                 .child(&alert.child_id)
                 .map(|facts| picture.records_around(facts))
@@ -500,6 +509,7 @@ async fn load_alert(
                 events,
                 follow_ups,
                 may_act,
+                may_record_done,
                 assignable,
                 owners,
             })))
@@ -587,6 +597,7 @@ async fn alert_page(
         events,
         follow_ups,
         may_act,
+        may_record_done,
         assignable,
         owners,
     } = *full;
@@ -634,6 +645,7 @@ async fn alert_page(
             events => events,
             follow_ups => follow_ups,
             may_act => may_act,
+            may_record_done => may_record_done,
             assignable => assignable,
             owners => owners,
             owner_selected => owner_selected,
@@ -685,6 +697,7 @@ async fn act<T: Send + 'static>(
     state: &WebState,
     session: &LiveSession,
     alert_id: &str,
+    by: ActBy,
     act: impl FnOnce(
         &dyn Store,
         &Account,
@@ -707,7 +720,7 @@ async fn act<T: Send + 'static>(
             return Ok(ActOutcome::Unknown);
         };
         let allowed = children::with_engine(&engine, |engine| {
-            act_on_alert(store, engine, &account, &alert, now)
+            act_on_alert(store, engine, &account, &alert, by, now)
         })?;
         if !allowed {
             return Ok(ActOutcome::Denied);
@@ -752,6 +765,7 @@ pub async fn decide(
         &state,
         &session,
         &alert_id,
+        ActBy::Routed,
         move |store, account, alert, _| {
             let (request, _) = follow_up_request(&submitted);
             decisions::record_decision(
@@ -832,6 +846,7 @@ pub async fn assign(
         &state,
         &session,
         &alert_id,
+        ActBy::Routed,
         move |store, account, alert, _| {
             decisions::assign_alert(
                 store,
@@ -889,6 +904,7 @@ pub async fn reopen(
         &state,
         &session,
         &alert_id,
+        ActBy::Routed,
         move |store, account, alert, engine| {
             let due = engine.read(|engine| engine.config().due).map_err(|error| {
                 DecisionError::Store(sightline_store::StoreError::Corrupt(
@@ -970,6 +986,7 @@ pub async fn follow_up_done(
         &state,
         &session,
         &follow_up.alert_id,
+        ActBy::ChildWriter,
         move |store, account, _, _| {
             decisions::complete_follow_up(store, follow_up_id, &account.username, now)
         },
