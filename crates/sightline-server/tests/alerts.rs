@@ -291,13 +291,7 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The GP's record makes the child the GP's too, but only the team the
     // alert is routed to decides it.
-    let (status, _) = app
-        .decide(
-            &gp_session,
-            &id,
-            json!({"decision": "visit", "reason": "Home visit booked for tomorrow"}),
-        )
-        .await;
+    let (status, _) = app.decide(&gp_session, &id, visit.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // By cookie, a POST needs the CSRF token.
     let by_cookie = |csrf: Option<&str>| {
