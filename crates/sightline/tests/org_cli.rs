@@ -112,11 +112,12 @@ fn org_check_reports_problems_a_summary_and_unnamed_agencies() {
         format!(
             "warning: agency \"st-annes-gp\" has records in the log but is not named in {good_name}: it is shown by its id, as health (the type its records suggest), in Haringate Council"
         ),
-        // Nobody has an account yet: the duty team and the head of service
-        // are named as unheld.
+        // Nobody has an account yet: the duty team, the police lead and the
+        // head of service are named as unheld.
         "warning: nobody with an active account receives the duty team of Haringate Council (team:haringate-csc/duty): its alerts go to the head of service at once; create an account that does (sightline user create)".to_owned(),
         "warning: nobody with an active account receives the head of service of Haringate Council (team:haringate-csc/head-of-service): alerts nobody else can receive go to the local authority's duty team".to_owned(),
-        format!("{good_name}: valid, 4 warning(s)"),
+        "warning: nobody with an active account receives the police safeguarding lead (team:north-met-police/public-protection): its alerts go to the head of service at once".to_owned(),
+        format!("{good_name}: valid, 5 warning(s)"),
     ] {
         assert!(stdout.contains(&expected), "{expected}\nin\n{stdout}");
     }
