@@ -40,8 +40,9 @@ pub(crate) fn authorize_child(
             tracing::error!(error = %error, "access context failed");
             ApiError::internal()
         })?;
-    context.relationships =
-        sightline_app::engine::child_relationships(store, &state.engine, child_id)?;
+    context.relationships = state.engine.read(|engine| {
+        sightline_app::need_to_know::child_relationships(store, engine, child_id, now)
+    })??;
     Ok(sightline_app::audit::authorize_view_and_record(
         store,
         account,
@@ -403,7 +404,19 @@ pub async fn decide_alert(
     let now = Utc::now();
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
-        let row = alert_for(&state, &account, Action::WriteAboutChild, &id, now)?;
+        let row = state
+            .store
+            .alerts()
+            .get(&id)?
+            .ok_or_else(|| ApiError::not_found("no alert with that id"))?;
+        // Only those the alert is routed to decide it (issue #15, finding 2).
+        let decision =
+            sightline_app::need_to_know::decide_alert(state.store.as_ref(), &account, &row, now)?;
+        if !decision.is_full() {
+            return Err(ApiError::forbidden(
+                "only the team or role this alert is routed to may decide it",
+            ));
+        }
         let decided = sightline_app::decisions::record_decision(
             state.store.as_ref(),
             &row.id,
