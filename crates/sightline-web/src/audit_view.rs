@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(what("user:3"), "The account of jo.bloggs");
         assert_eq!(what("user:4"), "A user account");
         assert_eq!(what("agency:social-care"), "Children's social care");
-        assert_eq!(what("record:police/PC-9"), "A record from police");
+        assert_eq!(what("record:police/PC-9"), "A record from Police");
         assert_eq!(what("service"), "");
         assert_eq!(role_words("operator"), "Operator");
     }
