@@ -269,3 +269,166 @@ proptest::proptest! {
         let _ = map_with(bundle.to_string().as_bytes(), None);
     }
 }
+
+/// Any JSON value, with keys drawn mostly from the FHIR elements the mapper
+/// reads, so that the trees reach deep into its code.
+fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    const WORDS: &[&str] = &[
+        "resourceType",
+        "Bundle",
+        "type",
+        "transaction",
+        "batch",
+        "collection",
+        "entry",
+        "fullUrl",
+        "resource",
+        "id",
+        "meta",
+        "versionId",
+        "lastUpdated",
+        "Patient",
+        "RelatedPerson",
+        "Encounter",
+        "Appointment",
+        "Condition",
+        "Observation",
+        "Flag",
+        "identifier",
+        "system",
+        "value",
+        "extension",
+        "url",
+        "valueCodeableConcept",
+        "coding",
+        "code",
+        "display",
+        "text",
+        "name",
+        "given",
+        "family",
+        "birthDate",
+        "gender",
+        "address",
+        "line",
+        "postalCode",
+        "patient",
+        "subject",
+        "reference",
+        "relationship",
+        "status",
+        "class",
+        "period",
+        "start",
+        "end",
+        "encounter",
+        "bodySite",
+        "category",
+        "onsetDateTime",
+        "recordedDate",
+        "effectiveDateTime",
+        "valueQuantity",
+        "unit",
+        "participant",
+        "actor",
+        "serviceType",
+        "note",
+        NHS_NUMBER_SYSTEM,
+        SIGHTLINE_FINDING,
+        SIGHTLINE_KIND,
+        SIGHTLINE_PLAN,
+        "9994012703",
+        "EMER",
+        "AMB",
+        "IMP",
+        "HH",
+        "noshow",
+        "finished",
+        "active",
+        "inactive",
+        "2026-04-12",
+        "2026-04-12T19:40:00+01:00",
+        "urn:uuid:1",
+        "Patient/1",
+        "MTH",
+        "injury",
+        "bruise",
+        "face",
+        "",
+    ];
+    let word = || proptest::sample::select(WORDS).prop_map(str::to_owned);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        word().prop_map(Value::String),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(6, 96, 6, move |inner| {
+        let key = prop_oneof![4 => word(), 1 => any::<String>()];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            proptest::collection::vec((key, inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// Every JSON pointer into `value` (its own root included).
+fn pointers(value: &Value, at: String, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                pointers(child, format!("{at}/{key}"), into);
+            }
+        }
+        Value::Array(items) => {
+            for (idx, child) in items.iter().enumerate() {
+                pointers(child, format!("{at}/{idx}"), into);
+            }
+        }
+        _ => {}
+    }
+    into.push(at);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// The mapper never panics on arbitrary JSON, whole or as a bundle's entries.
+    #[test]
+    fn no_json_panics(value in arbitrary_json(), entries in proptest::collection::vec(arbitrary_json(), 0..4)) {
+        let _ = map_with(value.to_string().as_bytes(), None);
+        let entries: Vec<Value> = entries.into_iter().map(|resource| json!({"resource": resource})).collect();
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+        let _ = map_with(bundle.to_string().as_bytes(), Some(HealthService::Gp));
+    }
+
+    /// Nor on a realistic bundle with any one element replaced by arbitrary
+    /// JSON; what it returns is records or problems at FHIR paths.
+    #[test]
+    fn no_mutated_fixture_panics(
+        fixture_name in proptest::sample::select(vec!["ed-infant-injury.fhir.json", "gp-family.fhir.json", "malformed.fhir.json"]),
+        pick in proptest::num::usize::ANY,
+        replacement in arbitrary_json(),
+    ) {
+        let mut bundle: Value = serde_json::from_slice(&fixture(fixture_name)).expect("fixture is JSON");
+        let mut all = Vec::new();
+        pointers(&bundle, String::new(), &mut all);
+        let pointer = &all[pick % all.len()];
+        if pointer.is_empty() {
+            bundle = replacement;
+        } else if let Some(slot) = bundle.pointer_mut(pointer) {
+            *slot = replacement;
+        }
+        if let Err(problems) = map_with(bundle.to_string().as_bytes(), Some(HealthService::Gp)) {
+            proptest::prop_assert!(!problems.is_empty());
+            for problem in &problems {
+                proptest::prop_assert!(problem.path.starts_with("Bundle"), "{}", problem);
+            }
+        }
+    }
+}

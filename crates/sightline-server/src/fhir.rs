@@ -11,8 +11,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sightline_fhir::{EntryOutcome, FhirProblem, Mapped};
 
@@ -41,12 +39,14 @@ fn operation_outcome(issues: Vec<Value>) -> Value {
     json!({"resourceType": "OperationOutcome", "issue": issues})
 }
 
-/// An API error as an OperationOutcome with its status.
+/// An API error as an OperationOutcome with its status and headers
+/// (`WWW-Authenticate` of a 401, `Retry-After` of a 429).
 fn error_outcome(error: ApiError) -> Response {
     let code = match error.status {
         StatusCode::UNAUTHORIZED => "login",
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "not-supported",
         StatusCode::UNPROCESSABLE_ENTITY => "invalid",
         _ => "exception",
@@ -55,12 +55,22 @@ fn error_outcome(error: ApiError) -> Response {
         error.status,
         operation_outcome(vec![issue("error", code, &error.detail.message, None)]),
     );
-    if error.status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    let plain = error.into_response();
+    for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+        if let Some(value) = plain.headers().get(&name) {
+            response.headers_mut().insert(name, value.clone());
+        }
     }
     response
+}
+
+/// A refusal in FHIR's words: any intake error as an OperationOutcome.
+struct Refused(Response);
+
+impl From<ApiError> for Refused {
+    fn from(error: ApiError) -> Self {
+        Refused(error_outcome(error))
+    }
 }
 
 /// The 422 answer of a bundle that cannot be mapped: every problem at its path.
@@ -75,13 +85,16 @@ fn rejected_outcome(problems: &[FhirProblem]) -> Response {
 /// What became of each entry, in words, for the 200 answer.
 fn entry_issues(mapped: &Mapped) -> Vec<Value> {
     let record_name = |record_idx: usize| {
-        mapped.records.get(record_idx).map_or_else(String::new, |parsed| {
-            format!(
-                "record {} ({})",
-                parsed.record.source.record_id,
-                parsed.record.kind.label()
-            )
-        })
+        mapped
+            .records
+            .get(record_idx)
+            .map_or_else(String::new, |parsed| {
+                format!(
+                    "record {} ({})",
+                    parsed.record.source.record_id,
+                    parsed.record.kind.label()
+                )
+            })
     };
     mapped
         .entries
@@ -90,7 +103,9 @@ fn entry_issues(mapped: &Mapped) -> Vec<Value> {
         .map(|(entry_idx, outcome)| {
             let expression = format!("Bundle.entry[{entry_idx}]");
             let words = match outcome {
-                EntryOutcome::Record(record_idx) => format!("stored as {}", record_name(*record_idx)),
+                EntryOutcome::Record(record_idx) => {
+                    format!("stored as {}", record_name(*record_idx))
+                }
                 EntryOutcome::PartOf(record_idxs) => format!(
                     "read into {}",
                     record_idxs
@@ -113,7 +128,8 @@ fn entry_issues(mapped: &Mapped) -> Vec<Value> {
 /// token's agency (`docs/integrators.md`, "FHIR R4") and stored as one batch:
 /// if anything cannot be mapped or is invalid, nothing is stored and the answer
 /// is a 422 `OperationOutcome` with every problem at its FHIR path. A 200
-/// `OperationOutcome` says what became of each entry.
+/// `OperationOutcome` says what became of each entry. The token, the body
+/// limit and the intake gate are those of `/api/v1/records` (one intake path).
 #[utoipa::path(
     post,
     path = "/fhir/R4",
@@ -131,6 +147,8 @@ fn entry_issues(mapped: &Mapped) -> Vec<Value> {
         (status = 413, description = "Body over the limit (OperationOutcome)", body = serde_json::Value, content_type = "application/fhir+json"),
         (status = 415, description = "Not FHIR JSON (OperationOutcome)", body = serde_json::Value, content_type = "application/fhir+json"),
         (status = 422, description = "The bundle cannot be mapped or is invalid; nothing stored (OperationOutcome, each issue's expression a FHIR path)", body = serde_json::Value, content_type = "application/fhir+json"),
+        (status = 429, description = "The agency (or the server) already has as many batches in progress as it may; nothing was read (OperationOutcome). Retry after the `Retry-After` seconds.", body = serde_json::Value, content_type = "application/fhir+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
     security(("bearer" = [])),
 )]
@@ -168,78 +186,51 @@ async fn submit(
             "send a FHIR R4 Bundle as application/fhir+json",
         )));
     }
-    let body_bytes_max = state.config.body_bytes_max;
-    let bytes = http_body_util::Limited::new(body, body_bytes_max)
-        .collect()
-        .await
-        .map_err(|_| {
-            error_outcome(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the bundle is over the limit of {body_bytes_max} bytes; split it"),
-            ))
-        })?
-        .to_bytes();
-    let received_at = Utc::now();
-    let limits = state.config.limits.clone();
-    let (store, engine) = (state.store.clone(), state.engine.clone());
-    tokio::task::spawn_blocking(move || {
+    let engine = state.engine.clone();
+    let sender = agency.clone();
+    let (summary, mut issues) = crate::records::intake(&state, agency, body, move |input| {
         let service = engine
             .read(|engine| {
                 engine
                     .organisation()
-                    .profile(&agency, std::iter::empty())
+                    .profile(&sender, std::iter::empty())
                     .service
             })
-            .map_err(|error| error_outcome(error.into()))?;
+            .map_err(ApiError::from)?;
         let context = sightline_fhir::Context {
-            agency: &agency,
+            agency: &sender,
             service,
-            received_at,
-            limits: &limits,
+            received_at: input.received_at,
+            limits: input.limits,
         };
-        let mapped = sightline_fhir::map_bundle(&bytes, &context).map_err(|problems| {
-            tracing::info!(agency = %agency, problems = problems.len(), "FHIR bundle rejected");
-            rejected_outcome(&problems)
+        let mapped = sightline_fhir::map_bundle(input.bytes, &context).map_err(|problems| {
+            tracing::info!(agency = %sender, problems = problems.len(), "FHIR bundle rejected");
+            Refused(rejected_outcome(&problems))
         })?;
-        let mut issues = entry_issues(&mapped);
-        let summary = sightline_app::ingest_from_agency(
-            store.as_ref(),
-            &engine,
-            mapped.records,
-            received_at,
-        )
-        .map_err(|error| error_outcome(error.into()))?;
-        tracing::info!(
-            agency = %agency,
-            records = summary.records,
-            stored = summary.stored,
-            duplicate = summary.duplicate,
-            alerts_raised = summary.alerts.raised,
-            "FHIR bundle stored"
-        );
-        issues.insert(
-            0,
-            issue(
-                "information",
-                "informational",
-                &format!(
-                    "stored {} record(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {} alert(s) raised, {} updated",
-                    summary.records,
-                    summary.stored,
-                    summary.duplicate,
-                    summary.duplicate_with_different_content,
-                    summary.superseded,
-                    summary.alerts.raised,
-                    summary.alerts.updated
-                ),
-                None,
-            ),
-        );
-        Ok(fhir_response(StatusCode::OK, operation_outcome(issues)))
+        let issues = entry_issues(&mapped);
+        Ok((mapped.records, issues))
     })
     .await
-    .map_err(|error| error_outcome(error.into()))?
+    .map_err(|Refused(response)| response)?;
+    issues.insert(
+        0,
+        issue(
+            "information",
+            "informational",
+            &format!(
+                "stored {} record(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {} alert(s) raised, {} updated",
+                summary.records,
+                summary.stored,
+                summary.duplicate,
+                summary.duplicate_with_different_content,
+                summary.superseded,
+                summary.alerts.raised,
+                summary.alerts.updated
+            ),
+            None,
+        ),
+    );
+    Ok(fhir_response(StatusCode::OK, operation_outcome(issues)))
 }
 
 /// `GET /fhir/R4/metadata`: the CapabilityStatement (what this endpoint

@@ -122,8 +122,8 @@ pub fn ingest_files_from(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Step>(2);
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let preparation = batch.preparation();
-        let producer = scope
-            .spawn(move || read_files(files, formats, fhir, &preparation, &sender, &progress));
+        let producer =
+            scope.spawn(move || read_files(files, formats, fhir, &preparation, &sender, &progress));
         for step in receiver {
             match step {
                 Step::Chunk(results) => batch.push_prepared(results)?,
