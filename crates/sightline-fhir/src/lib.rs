@@ -304,7 +304,7 @@ impl Reader<'_> {
         };
         let mapped = !CONTEXT_TYPES.contains(&resource_type.as_str());
         if mapped {
-            modifier_extensions(resource_value, &path, entry_idx, &mut self.problems);
+            modifier_extensions(resource_value, &path, &mut self.problems);
         }
         let resource = match resource_type.as_str() {
             "Patient" => self.typed(resource_value, &path, Resource::Patient),
@@ -533,6 +533,33 @@ impl Reader<'_> {
         })
     }
 
+    /// The record id of the draft's resource ([`record_key`]), with the paths
+    /// its record id and its date (`occurred_at`, at `date_path`) came from; a
+    /// problem when it has no key.
+    fn keyed(
+        &self,
+        draft: &mut Draft,
+        resource_type: &str,
+        id: Option<&str>,
+        identifiers: &[wire::Identifier],
+        date_path: String,
+    ) -> Result<String, FhirProblem> {
+        let path = draft.paths.default.clone();
+        let full_url = self.entries[draft.entry].full_url.as_deref();
+        let Some((record_id, id_path)) = record_key(resource_type, id, identifiers, full_url)
+        else {
+            return Err(FhirProblem::new(
+                format!("{path}.identifier"),
+                "is required (or an id, or a urn:uuid fullUrl): a re-sent bundle is recognised by it",
+            ));
+        };
+        draft
+            .paths
+            .add("source.record_id", format!("{path}.{id_path}"));
+        draft.paths.add("occurred_at", date_path);
+        Ok(record_id)
+    }
+
     /// The entry of the resource type `expected` that `reference` names.
     fn reference_to(
         &self,
@@ -554,12 +581,12 @@ impl Reader<'_> {
                 ),
             ));
         };
-        let matches = match (&self.entries[target].resource, expected) {
-            (Resource::Patient(_), "Patient") => true,
-            (Resource::Encounter(_), "Encounter") => true,
-            (Resource::RelatedPerson(_), "RelatedPerson") => true,
-            _ => false,
-        };
+        let matches = matches!(
+            (&self.entries[target].resource, expected),
+            (Resource::Patient(_), "Patient")
+                | (Resource::Encounter(_), "Encounter")
+                | (Resource::RelatedPerson(_), "RelatedPerson")
+        );
         if !matches {
             return Err(FhirProblem::new(
                 format!("{path}.reference"),
@@ -686,27 +713,22 @@ impl Reader<'_> {
                 "is required: when the encounter happened",
             ));
         }
-        let record_id = record_key(
-            "Encounter",
-            encounter.id.as_deref(),
-            &encounter.identifier,
-            self.entries[entry_idx].full_url.as_deref(),
-        );
-        if record_id.is_none() {
-            problems.push(no_key_problem(path));
-        }
-        let (Some(kind), Some(patient_idx), Some(occurred_at), Some((record_id, id_path))) =
+        let mut draft = Draft::new(entry_idx, path);
+        let record_id = self
+            .keyed(
+                &mut draft,
+                "Encounter",
+                encounter.id.as_deref(),
+                &encounter.identifier,
+                format!("{path}.period.start"),
+            )
+            .map_err(|problem| problems.push(problem))
+            .ok();
+        let (Some(kind), Some(patient_idx), Some(occurred_at), Some(record_id)) =
             (kind, patient_idx, occurred_at, record_id)
         else {
             return Err(problems);
         };
-        let mut draft = Draft::new(entry_idx, path);
-        draft
-            .paths
-            .add("source.record_id", format!("{path}.{id_path}"));
-        draft
-            .paths
-            .add("occurred_at", format!("{path}.period.start"));
         let (persons, relationships) =
             self.persons(patient_idx, related, &mut draft, &mut problems);
         let mut finding_values = Vec::new();
@@ -856,19 +878,16 @@ impl Reader<'_> {
                 "is required: when the missed appointment was",
             )]);
         };
-        let Some((record_id, id_path)) = record_key(
-            "Appointment",
-            appointment.id.as_deref(),
-            &appointment.identifier,
-            self.entries[entry_idx].full_url.as_deref(),
-        ) else {
-            return Err(vec![no_key_problem(path)]);
-        };
         let mut draft = Draft::new(entry_idx, path);
-        draft
-            .paths
-            .add("source.record_id", format!("{path}.{id_path}"));
-        draft.paths.add("occurred_at", format!("{path}.start"));
+        let record_id = self
+            .keyed(
+                &mut draft,
+                "Appointment",
+                appointment.id.as_deref(),
+                &appointment.identifier,
+                format!("{path}.start"),
+            )
+            .map_err(|problem| vec![problem])?;
         let (persons, relationships) =
             self.persons(patient_idx, related, &mut draft, &mut problems);
         if !problems.is_empty() {
@@ -943,24 +962,19 @@ impl Reader<'_> {
         let patient_idx = self
             .reference_to(flag.subject.as_ref(), &format!("{path}.subject"), "Patient")
             .map_err(|problem| vec![problem])?;
-        let Some((record_key, id_path)) = record_key(
-            "Flag",
-            flag.id.as_deref(),
-            &flag.identifier,
-            self.entries[entry_idx].full_url.as_deref(),
-        ) else {
-            return Err(vec![no_key_problem(path)]);
-        };
+        let mut draft = Draft::new(entry_idx, path);
+        let record_key = self
+            .keyed(
+                &mut draft,
+                "Flag",
+                flag.id.as_deref(),
+                &flag.identifier,
+                format!("{path}.{date_path}"),
+            )
+            .map_err(|problem| vec![problem])?;
         // The start and the end of a plan are two records: a flag sent again
         // when the plan ends must not supersede the record of its start.
         let record_id = format!("{record_key}/{plan_status}");
-        let mut draft = Draft::new(entry_idx, path);
-        draft
-            .paths
-            .add("source.record_id", format!("{path}.{id_path}"));
-        draft
-            .paths
-            .add("occurred_at", format!("{path}.{date_path}"));
         draft.paths.add(
             "outcome.plan",
             format!("{path}.code.coding[{coding_idx}].code"),
@@ -1059,20 +1073,15 @@ impl Reader<'_> {
             Resource::Condition(_) => "Condition",
             _ => "Observation",
         };
-        let Some((record_id, id_path)) = record_key(
-            resource_type,
-            id,
-            identifier,
-            self.entries[entry_idx].full_url.as_deref(),
-        ) else {
-            return Err(vec![no_key_problem(path)]);
-        };
-        draft
-            .paths
-            .add("source.record_id", format!("{path}.{id_path}"));
-        draft
-            .paths
-            .add("occurred_at", format!("{path}.{date_path}"));
+        let record_id = self
+            .keyed(
+                &mut draft,
+                resource_type,
+                id,
+                identifier,
+                format!("{path}.{date_path}"),
+            )
+            .map_err(|problem| vec![problem])?;
         let mut problems = Vec::new();
         let (persons, relationships) =
             self.persons(patient_idx, related, &mut draft, &mut problems);
@@ -1117,19 +1126,16 @@ impl Reader<'_> {
                 )]);
             }
         };
-        let Some((record_id, id_path)) = record_key(
-            "Patient",
-            patient.id.as_deref(),
-            &patient.identifier,
-            self.entries[entry_idx].full_url.as_deref(),
-        ) else {
-            return Err(vec![no_key_problem(path)]);
-        };
         let mut draft = Draft::new(entry_idx, path);
-        draft
-            .paths
-            .add("source.record_id", format!("{path}.{id_path}"));
-        draft.paths.add("occurred_at", date_path);
+        let record_id = self
+            .keyed(
+                &mut draft,
+                "Patient",
+                patient.id.as_deref(),
+                &patient.identifier,
+                date_path,
+            )
+            .map_err(|problem| vec![problem])?;
         let mut problems = Vec::new();
         let (persons, relationships) = self.persons(entry_idx, related, &mut draft, &mut problems);
         // The patient is this record's own resource, not a member of it.
@@ -1518,21 +1524,9 @@ fn record_key(
     Some((format!("{resource_type}/{uuid}"), "id".to_owned()))
 }
 
-fn no_key_problem(path: &str) -> FhirProblem {
-    FhirProblem::new(
-        format!("{path}.identifier"),
-        "is required (or an id, or a urn:uuid fullUrl): a re-sent bundle is recognised by it",
-    )
-}
-
 /// Every modifier extension in a resource: FHIR forbids ignoring one, and
 /// Sightline knows none, so each is a problem.
-fn modifier_extensions(
-    value: &Value,
-    path: &str,
-    entry_idx: usize,
-    problems: &mut Vec<FhirProblem>,
-) {
+fn modifier_extensions(value: &Value, path: &str, problems: &mut Vec<FhirProblem>) {
     match value {
         Value::Object(object) => {
             for (key, child) in object {
@@ -1542,13 +1536,13 @@ fn modifier_extensions(
                         "a modifier extension changes what its element means, and Sightline knows none: it cannot map this resource safely",
                     ));
                 } else {
-                    modifier_extensions(child, &child_path, entry_idx, problems);
+                    modifier_extensions(child, &child_path, problems);
                 }
             }
         }
         Value::Array(items) => {
             for (item_idx, item) in items.iter().enumerate() {
-                modifier_extensions(item, &format!("{path}[{item_idx}]"), entry_idx, problems);
+                modifier_extensions(item, &format!("{path}[{item_idx}]"), problems);
             }
         }
         _ => {}
