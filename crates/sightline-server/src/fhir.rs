@@ -65,11 +65,11 @@ fn error_outcome(error: ApiError) -> Response {
 }
 
 /// A refusal in FHIR's words: any intake error as an OperationOutcome.
-struct Refused(Response);
+struct Refused(Box<Response>);
 
 impl From<ApiError> for Refused {
     fn from(error: ApiError) -> Self {
-        Refused(error_outcome(error))
+        Refused(Box::new(error_outcome(error)))
     }
 }
 
@@ -205,13 +205,13 @@ async fn submit(
         };
         let mapped = sightline_fhir::map_bundle(input.bytes, &context).map_err(|problems| {
             tracing::info!(agency = %sender, problems = problems.len(), "FHIR bundle rejected");
-            Refused(rejected_outcome(&problems))
+            Refused(Box::new(rejected_outcome(&problems)))
         })?;
         let issues = entry_issues(&mapped);
         Ok((mapped.records, issues))
     })
     .await
-    .map_err(|Refused(response)| response)?;
+    .map_err(|Refused(response)| *response)?;
     issues.insert(
         0,
         issue(
