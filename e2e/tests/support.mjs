@@ -66,7 +66,9 @@ export class App {
     const region = join(app.dir, 'region');
     run(['synth', '--children', '60', '--seed', '7', '--out', region]);
     const files = readdirSync(region).filter((name) => name.endsWith('.jsonl')).sort().map((name) => join(region, name));
-    run(['ingest', ...files, '--db', app.db]);
+    // The region's organisation (agencies, teams, duty team, leads) routes its alerts.
+    app.organisation = join(region, 'organisation.toml');
+    run(['ingest', ...files, '--db', app.db, '--org', app.organisation]);
     const lines = (name) => readFileSync(join(region, name), 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line));
     const firstHealth = lines('health-visiting.jsonl')[0];
     app.otherAgencyRecord = `/records/${firstHealth.source.agency}/${encodeURIComponent(firstHealth.source.record_id)}`;

@@ -135,6 +135,15 @@ pub enum Relationship {
         /// The team.
         team: String,
     },
+    /// The staff of this agency with this role hold an open alert about the
+    /// child (an alert routed to `role:AGENCY/ROLE`, such as a health
+    /// safeguarding lead).
+    AlertForRole {
+        /// The agency.
+        agency: AgencyId,
+        /// The role.
+        role: Role,
+    },
     /// A record of this agency established its relationship with the child
     /// (the identity check of [`crate::corroborated`]), recorded as the
     /// relationship row `seq`. Merely sending a record about the child is not
@@ -321,6 +330,9 @@ fn relationship_basis(actor: &Actor, relationships: &[Relationship]) -> Option<B
             .any(|r| match r {
                 Relationship::AlertForUser(user_id) => *user_id == actor.user_id,
                 Relationship::AlertForTeam { agency, team } => same_team(agency, team),
+                Relationship::AlertForRole { agency, role } => {
+                    *agency == actor.agency && *role == actor.role
+                }
                 _ => false,
             })
             .then_some(Basis::HoldsAlert),
@@ -626,6 +638,37 @@ mod tests {
                 Decision::Deny,
             );
         }
+    }
+
+    #[test]
+    fn an_alert_routed_to_a_role_is_held_by_that_role_of_that_agency() {
+        let routed = |agency_id: &str, role: Role| {
+            related(vec![Relationship::AlertForRole {
+                agency: agency(agency_id),
+                role,
+            }])
+        };
+        check(
+            actor(Role::SafeguardingLead),
+            Action::ViewChild,
+            child(),
+            routed("police", Role::SafeguardingLead),
+            full(Basis::HoldsAlert),
+        );
+        check(
+            actor(Role::Practitioner),
+            Action::ViewChild,
+            child(),
+            routed("police", Role::SafeguardingLead),
+            Decision::Minimal,
+        );
+        check(
+            actor(Role::SafeguardingLead),
+            Action::ViewChild,
+            child(),
+            routed("health", Role::SafeguardingLead),
+            Decision::Minimal,
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod audit_checkpoints;
 pub mod cases;
 pub mod clocks;
 pub mod decisions;
+pub mod demo;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
@@ -20,6 +21,7 @@ pub mod organisation;
 pub mod persons;
 pub mod picture;
 pub mod relationships;
+pub mod routing;
 pub mod tokens;
 pub mod views;
 

@@ -149,16 +149,13 @@ pub fn contributing_agencies(picture: Picture<'_>, facts: &PersonFacts) -> BTree
 }
 
 /// The relationship an alert's routing gives `account`: `user:<username>` is
-/// the user's own; `team:<agency>/<team>` is a team's.
+/// the user's own; `team:<agency>/<team>` is a team's, `role:<agency>/<role>`
+/// a role's at an agency ([`crate::routing::holders_of`]).
 pub fn alert_relationship(routed_to: &str, account: &Account) -> Option<Relationship> {
     if let Some(username) = routed_to.strip_prefix("user:") {
         return (username == account.username).then_some(Relationship::AlertForUser(account.id));
     }
-    let (agency, team) = routed_to.strip_prefix("team:")?.split_once('/')?;
-    Some(Relationship::AlertForTeam {
-        agency: AgencyId::parse(agency).ok()?,
-        team: team.to_owned(),
-    })
+    crate::routing::holders_of(routed_to)
 }
 
 /// The child's relationships for need-to-know: the agencies whose records

@@ -97,16 +97,21 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the engine over `store` (reads and links the whole log) with the
-    /// default rule pack and `config.engine` (due times, duty team).
+    /// default rule pack and `config.engine` (due times, the organisation),
+    /// refusing a pack whose routes nobody in the organisation can receive,
+    /// then settles the stored alerts with the organisation (old routes
+    /// rerouted, alerts nobody can receive sent to the head of service).
     pub fn load(
         store: Arc<dyn Store>,
         config: ServerConfig,
     ) -> Result<AppState, sightline_app::EngineError> {
+        let now = chrono::Utc::now();
         let engine = sightline_app::SharedEngine::load_configured(
             store.as_ref(),
             config.engine.clone(),
-            chrono::Utc::now(),
+            now,
         )?;
+        engine.settle_routes(store.as_ref(), now)?;
         Ok(AppState::new(store, config, engine))
     }
 

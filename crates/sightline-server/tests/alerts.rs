@@ -141,7 +141,9 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     assert_eq!(alert["status"], "open");
     assert_eq!(alert["restricted"], false);
     assert_eq!(alert["raised_at"], "2007-01-13T11:02:00Z");
-    assert_eq!(alert["routed_to"], "team:duty");
+    // No social care record places the child: the default local authority's
+    // duty team (the unconfigured organisation's).
+    assert_eq!(alert["routed_to"], "team:social-care/duty");
     assert!(alert["explanation"].as_str().expect("explanation").len() > 10);
     let id = alert["id"].as_str().expect("id").to_owned();
     let child = alert["child"].as_str().expect("child").to_owned();
@@ -295,27 +297,62 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     );
 }
 
-/// `sightline serve --due-high 2h --duty-team team:out-of-hours` reach the engine
-/// that raises the alerts.
+/// `sightline serve --due-high 2h --org FILE` reach the engine that raises the
+/// alerts: they go to the organisation's duty team, due by the server's times.
 async fn the_servers_due_times_and_duty_team_apply_to_alerts(db: sightline_testkit::TestDatabase) {
     use sightline_app::engine::DuePeriod;
+    let organisation = sightline_core::org::Organisation::parse(
+        r#"name = "Night service"
+[safeguarding_leads]
+health = "role:night-health/safeguarding_lead"
+police = "role:night-police/safeguarding_lead"
+[[local_authority]]
+id = "night"
+name = "Night council"
+duty_team = "team:night-social-care/out-of-hours"
+head_of_service = "team:night-social-care/out-of-hours"
+[[agency]]
+id = "night-social-care"
+name = "Out of hours social care"
+type = "social_care"
+teams = [{ id = "out-of-hours", name = "Out of hours" }]
+[[agency]]
+id = "night-health"
+name = "Night health"
+type = "health"
+service = "safeguarding"
+[[agency]]
+id = "night-police"
+name = "Night police"
+type = "police"
+"#,
+    );
     let mut config = sightline_server::ServerConfig::default();
-    config.engine.duty_team = "team:out-of-hours".to_owned();
+    config.engine.organisation = match organisation {
+        Ok(organisation) => std::sync::Arc::new(organisation),
+        Err(problems) => panic!("{problems:?}"),
+    };
     config.engine.due.critical = DuePeriod::Hours(1);
     config.engine.due.high = DuePeriod::Hours(2);
     config.engine.due.medium = DuePeriod::Hours(3);
     config.engine.due.low = DuePeriod::Hours(5);
     let app = TestApp::spawn_configured(db, config).await;
-    let staff =
-        app.server
-            .staff_in_team("night.worker", Role::Practitioner, GP, Some("out-of-hours"));
+    let staff = app.server.staff_in_team(
+        "night.worker",
+        Role::Practitioner,
+        "night-social-care",
+        Some("out-of-hours"),
+    );
     assert!(app.submit(INJURY).await["alerts_raised"].as_u64().unwrap() >= 1);
     let (status, page) = app.get(Some(&staff.secret), "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let alerts = page["alerts"].as_array().expect("alerts");
     assert!(!alerts.is_empty());
     for alert in alerts {
-        assert_eq!(alert["routed_to"], "team:out-of-hours", "{alert}");
+        assert_eq!(
+            alert["routed_to"], "team:night-social-care/out-of-hours",
+            "{alert}"
+        );
         let hours = match alert["severity"].as_str().expect("severity") {
             "critical" => 1,
             "high" => 2,

@@ -63,18 +63,16 @@ pub struct FieldError {
     message: &'static str,
 }
 
-/// The routings that reach `account`: their own, their team's, the region-wide
-/// team of that name, and for a team manager their agency's managers.
+/// The routings that reach `account`: their own (`user:NAME`), their team's
+/// (`team:AGENCY/TEAM`) and their role's at their agency (`role:AGENCY/ROLE`),
+/// as `sightline_core::org::routes_reaching` says.
 pub fn routes_of(account: &Account) -> Vec<String> {
     let mut routes = vec![format!("user:{}", account.username)];
-    if let Some(team) = &account.team {
-        routes.push(format!("team:{}/{team}", account.agency));
-        routes.push(format!("team:{team}"));
-    }
-    let managers = format!("team:{}/manager", account.agency);
-    if account.role == sightline_access::Role::TeamManager && !routes.contains(&managers) {
-        routes.push(managers);
-    }
+    routes.extend(sightline_core::org::routes_reaching(
+        account.agency.as_str(),
+        account.team.as_deref(),
+        account.role.as_str(),
+    ));
     routes
 }
 
@@ -557,7 +555,7 @@ mod tests {
             vec![
                 "user:synthetic.worker",
                 "team:children-services/duty",
-                "team:duty"
+                "role:children-services/practitioner"
             ]
         );
         let manager = Account {
@@ -567,7 +565,10 @@ mod tests {
         };
         assert_eq!(
             routes_of(&manager),
-            vec!["user:synthetic.worker", "team:children-services/manager"]
+            vec![
+                "user:synthetic.worker",
+                "role:children-services/team_manager"
+            ]
         );
         assert!(valid_alert_id("a-0123456789abcdef"));
         assert!(!valid_alert_id("a-../x") && !valid_alert_id("b-1"));

@@ -125,11 +125,11 @@ mod tests {
         );
         assert_eq!(
             route_name(&organisation, "team:police/manager"),
-            "Team managers, police"
+            "Team managers, Police"
         );
         assert_eq!(
             route_name(&organisation, "team:police/head_of_service"),
-            "Head of service, police"
+            "Head of service, Police"
         );
     }
 

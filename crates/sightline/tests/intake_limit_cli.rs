@@ -86,6 +86,11 @@ fn a_second_concurrent_batch_of_an_agency_gets_429_with_retry_after() {
             "1",
             "--intake-concurrent-max",
             "2",
+            "--org",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/organisation.toml"
+            ),
         ])
         .env("SIGHTLINE_LOG", "warn")
         .stdout(Stdio::null())

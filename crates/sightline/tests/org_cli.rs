@@ -117,3 +117,119 @@ fn org_check_reports_problems_a_summary_and_unnamed_agencies() {
         assert!(stdout.contains(&expected), "{expected}\nin\n{stdout}");
     }
 }
+
+#[test]
+fn rules_check_and_serve_refuse_routes_nobody_can_receive() {
+    let dir = tempfile::tempdir().unwrap();
+    // No health safeguarding lead: the default pack's routes to one are refused.
+    let without_lead = dir.path().join("organisation.toml");
+    std::fs::write(&without_lead, ORGANISATION).unwrap();
+    let without_lead = without_lead.display().to_string();
+    let pack = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sightline-rules/rules/default.rules"
+    );
+    let checked = sightline(&["rules", "check", pack, "--org", &without_lead]);
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked.stdout));
+    let stdout = text(&checked.stdout);
+    assert!(
+        stdout.contains(
+            ": route health_safeguarding_lead: the organisation names no health safeguarding lead"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("route problem(s): nobody in"), "{stdout}");
+
+    // With the example organisation every route is received.
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/organisation.toml"
+    );
+    let checked = sightline(&["rules", "check", pack, "--org", example]);
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+
+    // The server refuses to start without an organisation, and with one that
+    // leaves a route unreceivable.
+    let db = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let refused = sightline(&["serve", "--db", &db, "--addr", "127.0.0.1:0"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("no organisation: give the file of agencies"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let refused = sightline(&[
+        "serve",
+        "--db",
+        &db,
+        "--addr",
+        "127.0.0.1:0",
+        "--org",
+        &without_lead,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("the rule pack routes alerts nobody in the organisation can receive")
+            && stderr.contains("health_safeguarding_lead"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn user_create_checks_agency_and_team_against_the_organisation() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("users.db").display());
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/organisation.toml"
+    );
+    let create = |agency: &str, team: &str, username: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
+            .args([
+                "user",
+                "create",
+                "--role",
+                "practitioner",
+                "--agency",
+                agency,
+                "--team",
+                team,
+                "--username",
+                username,
+                "--db",
+                &db,
+                "--org",
+                example,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long synthetic password\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let created = create("haringate-csc", "duty", "duty.worker");
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let refused = create("haringate-cs", "duty", "other.worker");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("--agency: \"haringate-cs\" is not an agency of the organisation \"Haringate safeguarding partnership (example)\" (did you mean \"haringate-csc\"?)"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let refused = create("haringate-csc", "dutty", "other.worker");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("--team: Haringate Children's Services (haringate-csc) has no team \"dutty\" (its teams: duty, head-of-service) (did you mean \"duty\"?)"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

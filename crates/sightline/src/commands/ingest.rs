@@ -1,6 +1,6 @@
 //! `sightline ingest FILE...`: one batch, all or nothing.
 
-use crate::DbArg;
+use crate::{DbArg, OrgArg};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sightline_app::{BatchIngest, IngestError, IngestSummary, Preparation, PreparedRecord};
@@ -18,6 +18,9 @@ const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 pub struct IngestArgs {
     #[command(flatten)]
     db: DbArg,
+    /// Routes the batch's alerts by this organisation (as the server does).
+    #[command(flatten)]
+    org: OrgArg,
     /// Files to ingest: .json (array), .jsonl or .csv interchange batches, or
     /// .fhir.json FHIR R4 bundles (which need --agency).
     #[arg(required = true)]
@@ -166,7 +169,13 @@ pub fn ingest_files_from(
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.db)?;
     let started = Instant::now();
-    let engine = super::load_engine(store.as_ref())?;
+    let engine = super::load_engine_with(
+        store.as_ref(),
+        sightline_app::EngineConfig {
+            organisation: super::load_organisation(&args.org)?,
+            ..sightline_app::EngineConfig::default()
+        },
+    )?;
     let fhir = match &args.agency {
         Some(agency) => {
             let agency = sightline_core::AgencyId::parse(agency)
