@@ -1179,42 +1179,6 @@ pub fn default_pack() -> Result<Pack, PictureError> {
     sightline_rules::default_pack().map_err(|errors| PictureError::RulePack(errors.len()))
 }
 
-/// The relationships Sightline knows between a child and staff, for access
-/// decisions: the agencies whose records established a relationship with the
-/// child (from the engine's ledger, [`crate::relationships`]) and the holders
-/// of an open alert about the child (`routed_to` of the form
-/// `team:<agency>/<team>` or `role:<agency>/<role>`, from the store).
-/// Interchange v1 carries no
-/// allocations, so there are none of those yet.
-pub fn child_relationships(
-    store: &dyn Store,
-    engine: &SharedEngine,
-    child_id: &str,
-) -> Result<Vec<sightline_access::Relationship>, EngineError> {
-    use sightline_access::Relationship;
-    let agencies = engine.read(|engine| engine.agency_relationships(child_id))?;
-    let mut relationships: Vec<Relationship> = Vec::new();
-    let open = store.alerts().list(&AlertFilter {
-        child_id: Some(child_id.to_owned()),
-        status: Some(STATUS_OPEN.to_owned()),
-        limit: sightline_store::ALERT_LIST_LIMIT_MAX,
-        ..AlertFilter::default()
-    })?;
-    for row in &open {
-        if let Some(holders) = crate::routing::holders_of(&row.routed_to)
-            && !relationships.contains(&holders)
-        {
-            relationships.push(holders);
-        }
-    }
-    for (agency, seq) in agencies {
-        if let Ok(agency) = sightline_core::AgencyId::parse(&agency) {
-            relationships.push(Relationship::AgencyRecord { agency, seq });
-        }
-    }
-    Ok(relationships)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

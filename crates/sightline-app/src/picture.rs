@@ -1129,14 +1129,12 @@ pub struct Alert {
 /// Groups firings (in `raised_at` order) into alerts.
 pub fn alerts_from_firings(firings: Vec<Firing>) -> Vec<Alert> {
     let mut alerts: Vec<Alert> = Vec::new();
-    let mut open: HashMap<(String, String, Option<String>), usize> = HashMap::new();
+    // One rule on one child: firings about different people around the child
+    // join the same alert (`DedupKey::matches`).
+    let mut open: HashMap<(String, String), usize> = HashMap::new();
     for firing in firings {
         let key = firing.dedup_key();
-        let group = (
-            firing.rule_id.clone(),
-            firing.child_id.clone(),
-            firing.person_id.clone(),
-        );
+        let group = (firing.rule_id.clone(), firing.child_id.clone());
         if let Some(&alert_idx) = open.get(&group)
             && let Some(alert) = alerts.get_mut(alert_idx)
             && alert.last_key.matches(&key)

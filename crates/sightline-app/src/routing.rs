@@ -72,21 +72,6 @@ pub fn child_local_authority<'o>(
     }
 }
 
-/// The relationship to a child that an open alert routed to `routed_to` gives
-/// its holders: `team:AGENCY/TEAM` is that team's, `role:AGENCY/ROLE` that
-/// role's at that agency. `None` for anything else (a `user:` route is a
-/// user's own: the caller knows the user).
-pub fn holders_of(routed_to: &str) -> Option<sightline_access::Relationship> {
-    use sightline_access::Relationship;
-    match Recipient::parse(routed_to).ok()? {
-        Recipient::Team { agency, team } => Some(Relationship::AlertForTeam { agency, team }),
-        Recipient::Role { agency, role } => Some(Relationship::AlertForRole {
-            agency,
-            role: sightline_access::Role::parse(&role).ok()?,
-        }),
-    }
-}
-
 /// The team managers of the agency of `recipient`.
 fn team_managers_of(recipient: &Recipient) -> Recipient {
     Recipient::Role {

@@ -16,15 +16,13 @@
 //!   spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, tab or
 //!   carriage return is prefixed with `'`.
 
-use crate::accounts::Account;
 use crate::picture::{
     AddressIndex, LinkedRecords, PersonFacts, PictureError, child_picture_with, link_records,
     load_versions,
 };
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use sightline_access::Relationship;
-use sightline_core::{AgencyId, AttributeValue, Kind, Sex};
+use sightline_core::{AttributeValue, Kind, Sex};
 use sightline_linkage::{Explanation, HardRule, UkPersonMention};
 use sightline_rules::{Connection, PersonAround};
 use sightline_store::{AuditRow, Store};
@@ -146,45 +144,6 @@ pub fn contributing_agencies(picture: Picture<'_>, facts: &PersonFacts) -> BTree
                 .to_owned()
         })
         .collect()
-}
-
-/// The relationship an alert's routing gives `account`: `user:<username>` is
-/// the user's own; `team:<agency>/<team>` is a team's, `role:<agency>/<role>`
-/// a role's at an agency ([`crate::routing::holders_of`]).
-pub fn alert_relationship(routed_to: &str, account: &Account) -> Option<Relationship> {
-    if let Some(username) = routed_to.strip_prefix("user:") {
-        return (username == account.username).then_some(Relationship::AlertForUser(account.id));
-    }
-    crate::routing::holders_of(routed_to)
-}
-
-/// The child's relationships for need-to-know: the agencies whose records
-/// established a relationship with the child (`agency_relationships`, from
-/// [`crate::Engine::agency_relationships`]: agency and relationship row), and
-/// the holders of its open alerts (given by their routing). An agency that only
-/// sent a record about the child has none.
-pub fn child_relationships<'a>(
-    agency_relationships: &[(String, i64)],
-    open_alert_routes: impl IntoIterator<Item = &'a str>,
-    account: &Account,
-) -> Vec<Relationship> {
-    let mut relationships: Vec<Relationship> = agency_relationships
-        .iter()
-        .filter_map(|(agency, seq)| {
-            Some(Relationship::AgencyRecord {
-                agency: AgencyId::parse(agency).ok()?,
-                seq: *seq,
-            })
-        })
-        .collect();
-    for routed_to in open_alert_routes {
-        if let Some(relationship) = alert_relationship(routed_to, account)
-            && !relationships.contains(&relationship)
-        {
-            relationships.push(relationship);
-        }
-    }
-    relationships
 }
 
 /// One plan record about the child.
@@ -1482,43 +1441,6 @@ mod tests {
             rows.iter()
                 .filter(|row| before_april.keeps(row))
                 .all(|row| row.date.month() < 4)
-        );
-    }
-
-    #[test]
-    fn relationships_come_from_established_agencies_and_alert_routing() {
-        let account = Account {
-            id: 42,
-            username: "synthetic.worker".to_owned(),
-            role: sightline_access::Role::Practitioner,
-            agency: AgencyId::parse("children-services").unwrap(),
-            team: Some("duty".to_owned()),
-        };
-        let relationships = child_relationships(
-            &[("st-annes-gp".to_owned(), 5)],
-            [
-                "user:synthetic.worker",
-                "user:someone.else",
-                "team:children-services/duty",
-                "bogus",
-            ],
-            &account,
-        );
-        assert!(relationships.contains(&Relationship::AgencyRecord {
-            agency: AgencyId::parse("st-annes-gp").unwrap(),
-            seq: 5
-        }));
-        assert!(relationships.contains(&Relationship::AlertForUser(42)));
-        assert!(relationships.contains(&Relationship::AlertForTeam {
-            agency: AgencyId::parse("children-services").unwrap(),
-            team: "duty".to_owned()
-        }));
-        assert_eq!(
-            relationships
-                .iter()
-                .filter(|r| matches!(r, Relationship::AlertForUser(_)))
-                .count(),
-            1
         );
     }
 

@@ -16,7 +16,9 @@ use sightline_core::interchange::{self, Format, Limits, ParsedRecord};
 use sightline_store::{RecordFilter, StoredRecord};
 use utoipa::{IntoParams, ToSchema};
 
-/// The counts of a stored batch.
+/// The counts of a stored batch. Nothing about alerts: whether a record raised
+/// one would tell the sender what other agencies hold about the child (issue
+/// #15, finding 4); alerts reach the people they are routed to.
 #[derive(Serialize, ToSchema)]
 pub struct IngestResponse {
     /// Records in the batch.
@@ -30,11 +32,6 @@ pub struct IngestResponse {
     pub duplicate_with_different_content: u64,
     /// Of the stored, those that superseded a lower version.
     pub superseded: u64,
-    /// Alerts the batch raised (stored in the same transaction, readable at
-    /// `/api/v1/alerts` once this returns).
-    pub alerts_raised: u64,
-    /// Existing alerts the batch added evidence to, raised or reopened.
-    pub alerts_updated: u64,
 }
 
 impl From<IngestSummary> for IngestResponse {
@@ -45,8 +42,6 @@ impl From<IngestSummary> for IngestResponse {
             duplicate: summary.duplicate,
             duplicate_with_different_content: summary.duplicate_with_different_content,
             superseded: summary.superseded,
-            alerts_raised: summary.alerts.raised,
-            alerts_updated: summary.alerts.updated,
         }
     }
 }

@@ -128,20 +128,6 @@ pub fn my_open_alerts(
     })
 }
 
-/// The open alerts about a child (their routings give relationships).
-pub fn open_alerts_of_child(
-    store: &dyn Store,
-    child_id: &str,
-    limit: u32,
-) -> Result<Vec<AlertRow>, StoreError> {
-    store.alerts().list(&AlertFilter {
-        child_id: Some(child_id.to_owned()),
-        status: Some(STATUS_OPEN.to_owned()),
-        limit,
-        ..AlertFilter::default()
-    })
-}
-
 /// Every alert about a child, any status.
 pub fn alerts_of_child(
     store: &dyn Store,
@@ -251,7 +237,7 @@ async fn load_alert(
         };
         children::with_engine(&engine, |engine| {
             let picture = children::picture_of(engine);
-            let (decision, context) = children::decide_child(
+            let (decision, _) = children::decide_child(
                 store,
                 engine,
                 &account,
@@ -274,15 +260,7 @@ async fn load_alert(
                 }
                 Decision::Full { .. } => {}
             }
-            let may_decide = alert.status == STATUS_OPEN
-                && sightline_access::authorize(
-                    &account.actor(),
-                    Action::WriteAboutChild,
-                    &sightline_access::Resource::Child(alert.child_id.clone()),
-                    &context,
-                    now_us,
-                )
-                .is_full();
+            let may_decide = sightline_app::need_to_know::may_decide_alert(&account, &alert, now);
             let records = picture
                 .child(&alert.child_id)
                 .map(|facts| picture.records_around(facts))
@@ -463,7 +441,6 @@ pub async fn decide(
         .await;
     }
     let account = session.account.clone();
-    let engine = state.engine.clone();
     let id = alert_id.clone();
     let decision_word = form.decision.clone();
     let reason = form.reason.trim().to_owned();
@@ -472,17 +449,9 @@ pub async fn decide(
         let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
             return Ok(DecideOutcome::Unknown);
         };
-        let (decision, _) = children::with_engine(&engine, |engine| {
-            children::decide_child(
-                store,
-                engine,
-                &account,
-                &alert.child_id,
-                Action::WriteAboutChild,
-                None,
-                now,
-            )
-        })?;
+        // Only those the alert is routed to decide it (issue #15, finding 2).
+        let decision = sightline_app::need_to_know::decide_alert(store, &account, &alert, now)
+            .map_err(|error| error.to_string())?;
         if !decision.is_full() {
             return Ok(DecideOutcome::Denied);
         }

@@ -65,17 +65,6 @@ fn valid_person_id(person_id: &str) -> bool {
 /// Most alerts about one child a page reads.
 const CHILD_ALERTS_MAX: u32 = 200;
 
-/// The open alerts' routings for the child (whose holders have a relationship).
-fn open_alert_routes(store: &dyn Store, person_id: &str) -> Result<Vec<String>, String> {
-    Ok(
-        crate::alerts::open_alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
-            .map_err(|error| error.to_string())?
-            .into_iter()
-            .map(|alert| alert.routed_to)
-            .collect(),
-    )
-}
-
 /// Decides (and records) `action` on the child for `account`, with the child's
 /// real relationships and the account's grants.
 pub(crate) fn decide_child(
@@ -90,12 +79,9 @@ pub(crate) fn decide_child(
     let mut context: AccessContext =
         accounts::access_context(store, account, now).map_err(|error| error.to_string())?;
     if picture_of(engine).child(person_id).is_some() {
-        let routes = open_alert_routes(store, person_id)?;
-        context.relationships = views::child_relationships(
-            &engine.agency_relationships(person_id),
-            routes.iter().map(String::as_str),
-            account,
-        );
+        context.relationships =
+            sightline_app::need_to_know::child_relationships(store, engine, person_id, now)
+                .map_err(|error| error.to_string())?;
     }
     let decision = audit::authorize_view_and_record(
         store,

@@ -477,9 +477,22 @@ async fn record_page(
     let now = Utc::now();
     let lookup_agency = agency.clone();
     let lookup_id = record_id.clone();
+    let policy = state
+        .engine
+        .read(|engine| engine.config().relationships)
+        .unwrap_or_default();
     let loaded = blocking(&state, Some(&session), move |store| {
-        let context =
+        let mut context =
             accounts::access_context(store, &account, now).map_err(|error| error.to_string())?;
+        // The evidence of an alert routed to the reader is theirs to read.
+        context.relationships = sightline_app::need_to_know::record_relationships(
+            store,
+            &policy,
+            &lookup_agency,
+            &lookup_id,
+            now,
+        )
+        .map_err(|error| error.to_string())?;
         let decision = audit::authorize_and_record(
             store,
             &account,

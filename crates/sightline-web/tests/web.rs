@@ -1031,7 +1031,7 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
         app.store.as_ref(),
         "a-00000000000000a1",
         &ada,
-        &format!("user:{practitioner}"),
+        "team:police/north",
         &[("health", "SYN-1"), ("police", "POL-1")],
         now_us + 30 * hour,
     );
@@ -1039,7 +1039,7 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
         app.store.as_ref(),
         "a-00000000000000a2",
         &ada,
-        &format!("user:{practitioner}"),
+        "team:police/north",
         &[("police", "POL-1")],
         now_us - hour,
     );
