@@ -218,14 +218,12 @@ async fn submit(
             "information",
             "informational",
             &format!(
-                "stored {} record(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {} alert(s) raised, {} updated",
+                "stored {} record(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version",
                 summary.records,
                 summary.stored,
                 summary.duplicate,
                 summary.duplicate_with_different_content,
                 summary.superseded,
-                summary.alerts.raised,
-                summary.alerts.updated
             ),
             None,
         ),
