@@ -199,8 +199,8 @@ pub struct AlertQuery {
 /// A page of alerts: overdue first, then by severity, then by due time.
 #[derive(Serialize, ToSchema)]
 pub struct AlertPage {
-    /// The alerts of children the caller may see (restricted items for children
-    /// seen with minimal access; none for children the caller may not see).
+    /// The alerts of children in the caller's work (seen in full); the alerts
+    /// of other children are left out, not listed as restricted.
     pub alerts: Vec<AlertItem>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -284,14 +284,14 @@ pub async fn list_alerts(
                 )?;
                 decisions.insert(row.child_id.clone(), decision);
             }
-            match decisions.get(&row.child_id) {
-                Some(decision) if decision.is_full() => {
-                    alerts.push(AlertItem::of(row, true, now_us));
-                }
-                Some(sightline_access::Decision::Minimal) => {
-                    alerts.push(AlertItem::of(row, false, now_us));
-                }
-                _ => {}
+            // Only the alerts of children in the reader's work: an alert's rule,
+            // child and the person around the child are not the minimal view's
+            // (issue #15, finding 3).
+            if decisions
+                .get(&row.child_id)
+                .is_some_and(sightline_access::Decision::is_full)
+            {
+                alerts.push(AlertItem::of(row, true, now_us));
             }
         }
         Ok::<_, ApiError>(AlertPage {
