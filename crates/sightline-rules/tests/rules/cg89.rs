@@ -1436,3 +1436,77 @@ fn a_person_rule_about_two_people_is_one_alert() {
             .matches(&unassessed[1].dedup_key())
     );
 }
+
+#[test]
+fn serious_injury_to_a_sibling() {
+    // A brother's rib fractures with no explanation, recorded about him alone:
+    // high on his 13-month-old sister, critical (she is under 2).
+    let mut sister = Picture::child("2020-04-09");
+    sister
+        .event("north-radiology", "other.note", "2021-05-19")
+        .household_only()
+        .person("brother-1", "subject")
+        .relationship("sibling_of", Subject::Child)
+        .finding_about(
+            "injury",
+            "brother-1",
+            &[("type", "fracture"), ("explanation", "none")],
+        )
+        .add();
+    check(
+        "serious_injury_to_a_sibling",
+        &sister,
+        "2021-06-01",
+        Expect::FiresSeverity(Severity::Critical),
+    );
+    // A child protection medical concluding non-accidental injury to a brother,
+    // for a 9-year-old: high.
+    let mut older = Picture::child("2012-01-01");
+    older
+        .event("north-paeds", "health.cp_medical", "2021-05-19")
+        .household_only()
+        .person("brother-1", "subject")
+        .relationship("sibling_of", Subject::Child)
+        .outcome(&[("conclusion", "non_accidental_likely")])
+        .add();
+    check(
+        "serious_injury_to_a_sibling",
+        &older,
+        "2021-06-01",
+        Expect::FiresSeverity(Severity::High),
+    );
+    // The same fracture explained consistently, a bruise without explanation,
+    // or an injured adult of the household: silent.
+    for (person, link, pairs) in [
+        (
+            "brother-1",
+            "sibling_of",
+            [("type", "fracture"), ("explanation", "consistent")],
+        ),
+        (
+            "brother-1",
+            "sibling_of",
+            [("type", "bruise"), ("explanation", "none")],
+        ),
+        (
+            "mother-1",
+            "parent_of",
+            [("type", "fracture"), ("explanation", "none")],
+        ),
+    ] {
+        let mut picture = Picture::child("2020-04-09");
+        picture
+            .event("north-radiology", "other.note", "2021-05-19")
+            .household_only()
+            .person(person, "subject")
+            .relationship(link, Subject::Child)
+            .finding_about("injury", person, &pairs)
+            .add();
+        check(
+            "serious_injury_to_a_sibling",
+            &picture,
+            "2021-06-01",
+            Expect::Silent,
+        );
+    }
+}
