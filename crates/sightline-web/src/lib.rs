@@ -22,6 +22,7 @@
 
 mod alert_words;
 mod alerts;
+mod audit_view;
 mod children;
 mod clocks;
 mod guard;
