@@ -1101,7 +1101,9 @@ impl SharedEngine {
     /// starts: open alerts whose stored route the organisation cannot receive
     /// are rerouted by their rule's route ([`crate::routing::reroute_stored`]),
     /// then those whose recipient has no active account go to the head of
-    /// service ([`crate::routing::escalate_unreceivable`]).
+    /// service ([`crate::routing::escalate_unreceivable`]). Logs a warning for
+    /// each recipient no active account reaches
+    /// ([`crate::routing::unheld_recipients`]).
     pub fn settle_routes(
         &self,
         store: &dyn Store,
@@ -1109,6 +1111,13 @@ impl SharedEngine {
     ) -> Result<(u64, crate::routing::Unreceivable), EngineError> {
         let engine = self.write(store, now)?;
         let organisation = engine.config.organisation.clone();
+        if let (receiving, true) = crate::routing::receiving_routes(store)? {
+            for unheld in
+                crate::routing::unheld_recipients(engine.pack(), &organisation, &receiving)
+            {
+                tracing::warn!("{}", unheld.warning());
+            }
+        }
         let rerouted = crate::routing::reroute_stored(
             store,
             &organisation,

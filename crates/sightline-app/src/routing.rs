@@ -20,7 +20,10 @@
 //!   local authority (level 2).
 //! - **Nobody to receive it** ([`escalate_unreceivable`]): an open alert whose
 //!   recipient no active account reaches goes at once to the head of service
-//!   (level 2), with an `escalated` event saying why.
+//!   (level 2), with an `escalated` event saying why; when the head of service
+//!   has no account either, to the local authority's duty team.
+//!   [`unheld_recipients`] lists, at start and in `sightline org check --db`,
+//!   the recipients no account reaches.
 //! - **Old routes** ([`reroute_stored`]): at load, an open alert whose stored
 //!   route the organisation cannot receive (`team:duty`,
 //!   `role:health_safeguarding_lead`, a team the file does not name) is
@@ -118,17 +121,23 @@ fn route_of_name(name: &str) -> Option<Route> {
 /// local authority (level 2). A route the organisation cannot read escalates to
 /// the default local authority's head of service.
 pub fn escalation_target(routed_to: &str, level: i64, organisation: &Organisation) -> Recipient {
-    let recipient = Recipient::parse(routed_to).ok();
-    match recipient {
-        Some(recipient) if level < ESCALATION_HEAD_OF_SERVICE => team_managers_of(&recipient),
-        Some(recipient) => organisation
-            .local_authority_of(recipient.agency().as_str())
+    match Recipient::parse(routed_to) {
+        Ok(recipient) if level < ESCALATION_HEAD_OF_SERVICE => team_managers_of(&recipient),
+        _ => local_authority_of_route(routed_to, organisation)
             .head_of_service
             .clone(),
-        None => organisation
-            .default_local_authority()
-            .head_of_service
-            .clone(),
+    }
+}
+
+/// The local authority of the agency an alert is routed to (the default one
+/// for a route the organisation cannot read).
+fn local_authority_of_route<'o>(
+    routed_to: &str,
+    organisation: &'o Organisation,
+) -> &'o LocalAuthority {
+    match Recipient::parse(routed_to) {
+        Ok(recipient) => organisation.local_authority_of(recipient.agency().as_str()),
+        Err(_) => organisation.default_local_authority(),
     }
 }
 
@@ -191,6 +200,94 @@ pub fn check_pack_routes(pack: &Pack, organisation: &Organisation) -> Vec<String
     problems
 }
 
+/// A recipient the organisation routes alerts to that no active account
+/// reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unheld {
+    /// What it is, in words: "the duty team of Haringate".
+    pub what: String,
+    /// The route (`team:AGENCY/TEAM`, `role:AGENCY/ROLE`).
+    pub recipient: Recipient,
+    /// Whether it is a head of service (whose alerts go to the duty team).
+    pub head_of_service: bool,
+}
+
+impl Unheld {
+    /// The operator's warning: who, and where its alerts go instead.
+    pub fn warning(&self) -> String {
+        let instead = if self.head_of_service {
+            "alerts nobody else can receive go to the local authority's duty team"
+        } else {
+            "its alerts go to the head of service at once"
+        };
+        format!(
+            "nobody with an active account receives {} ({}): {instead}; create an account that does (sightline user create)",
+            self.what, self.recipient
+        )
+    }
+}
+
+/// Every recipient the rules of `pack` route to under `organisation` (for
+/// each local authority), and each local authority's head of service, that no
+/// route in `receiving` (from [`receiving_routes`]) reaches: alerts for them
+/// go to the head of service at once, or to the duty team when the head of
+/// service has nobody either ([`escalate_unreceivable`]). Each recipient once.
+pub fn unheld_recipients(
+    pack: &Pack,
+    organisation: &Organisation,
+    receiving: &BTreeSet<String>,
+) -> Vec<Unheld> {
+    let mut targets: Vec<RouteTarget> = Vec::new();
+    for rule in &pack.rules {
+        let rule_targets: &[RouteTarget] = if rule.route.is_empty() {
+            &[RouteTarget::DutyTeam]
+        } else {
+            &rule.route
+        };
+        for target in rule_targets {
+            if !targets.contains(target) {
+                targets.push(*target);
+            }
+        }
+    }
+    let mut unheld: Vec<Unheld> = Vec::new();
+    let mut add = |what: String, recipient: Recipient, head_of_service: bool| {
+        let held = receiving.contains(&recipient.as_route());
+        if !held && !unheld.iter().any(|known| known.recipient == recipient) {
+            unheld.push(Unheld {
+                what,
+                recipient,
+                head_of_service,
+            });
+        }
+    };
+    for local_authority in organisation.local_authorities() {
+        for target in &targets {
+            let what = match target {
+                RouteTarget::AllocatedWorker
+                | RouteTarget::AllocatedTeam
+                | RouteTarget::DutyTeam => format!("the duty team of {}", local_authority.name),
+                RouteTarget::TeamManager => {
+                    format!("the duty team's managers of {}", local_authority.name)
+                }
+                RouteTarget::HealthSafeguardingLead => "the health safeguarding lead".to_owned(),
+                RouteTarget::PoliceSafeguarding => "the police safeguarding lead".to_owned(),
+            };
+            add(
+                what,
+                route_alert(&route_of_target(*target), local_authority, organisation),
+                false,
+            );
+        }
+        add(
+            format!("the head of service of {}", local_authority.name),
+            local_authority.head_of_service.clone(),
+            true,
+        );
+    }
+    unheld
+}
+
 /// The routes the active accounts of the store receive, and whether every
 /// account was read (an organisation with more accounts than one list call
 /// returns is read in part).
@@ -224,8 +321,12 @@ fn possible_recipients(organisation: &Organisation) -> BTreeSet<Recipient> {
 /// What [`escalate_unreceivable`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Unreceivable {
-    /// Open alerts sent to the head of service because nobody held their route.
+    /// Open alerts sent to the head of service (or, when nobody holds that
+    /// either, to the duty team) because nobody held their route.
     pub escalated: u64,
+    /// Of those, the ones sent to the duty team of the local authority because
+    /// its head of service has no active account either.
+    pub to_duty_team: u64,
     /// Open alerts whose head of service has no active account either.
     pub routed_to_nobody: u64,
 }
@@ -233,9 +334,12 @@ pub struct Unreceivable {
 /// Sends every open alert below level 2 whose route no active account reaches
 /// to the head of service of its agency's local authority at once (level 2,
 /// an `escalated` event with the reason `no_active_account`), when an active
-/// account receives what goes to that head of service. Counts the open alerts
-/// that nobody at all can receive (logged as a warning). Does nothing when the
-/// accounts could not all be read.
+/// account receives what goes to that head of service; when none does, to
+/// that local authority's duty team (the event's detail also names the
+/// `head_of_service`; an alert already at level 2 is rerouted there, with a
+/// `rerouted` event). Counts the open alerts that nobody at all can receive
+/// (logged as a warning). Does nothing when the accounts could not all be
+/// read.
 pub fn escalate_unreceivable(
     store: &dyn Store,
     organisation: &Organisation,
@@ -268,31 +372,52 @@ pub fn escalate_unreceivable(
             ..AlertFilter::default()
         })?;
         for row in &page {
-            if row.escalation_level >= ESCALATION_HEAD_OF_SERVICE {
-                done.routed_to_nobody += 1;
-                continue;
-            }
-            let target =
-                escalation_target(&row.routed_to, ESCALATION_HEAD_OF_SERVICE, organisation);
-            if !receiving.contains(&target.as_route()) {
+            let local_authority = local_authority_of_route(&row.routed_to, organisation);
+            let head = local_authority.head_of_service.as_route();
+            let duty = local_authority.duty_team.as_route();
+            let below_head = row.escalation_level < ESCALATION_HEAD_OF_SERVICE;
+            let (target, detail) = if below_head && receiving.contains(&head) {
+                let detail = serde_json::json!({
+                    "from": row.routed_to,
+                    "reason": "no_active_account",
+                });
+                (head, detail)
+            } else if receiving.contains(&duty) && row.routed_to != duty {
+                // The head of service has nobody either: the duty team of the
+                // local authority sees it rather than nobody.
+                let detail = serde_json::json!({
+                    "from": row.routed_to,
+                    "reason": "no_active_account",
+                    "head_of_service": head,
+                });
+                (duty.clone(), detail)
+            } else {
                 // Nobody there either: moving it would not make it seen.
                 done.routed_to_nobody += 1;
                 continue;
-            }
-            let detail = serde_json::json!({
-                "from": row.routed_to,
-                "reason": "no_active_account",
-            })
-            .to_string();
-            match store.alerts().escalate(
-                &row.id,
-                ESCALATION_HEAD_OF_SERVICE,
-                &target.as_route(),
-                row.due_at_us,
-                now_us,
-                Some(&detail),
-            ) {
-                Ok(_) => done.escalated += 1,
+            };
+            let detail = detail.to_string();
+            let moved = if below_head {
+                store.alerts().escalate(
+                    &row.id,
+                    ESCALATION_HEAD_OF_SERVICE,
+                    &target,
+                    row.due_at_us,
+                    now_us,
+                    Some(&detail),
+                )
+            } else {
+                store
+                    .alerts()
+                    .reroute(&row.id, &target, now_us, Some(&detail))
+            };
+            match moved {
+                Ok(_) => {
+                    done.escalated += 1;
+                    if target == duty {
+                        done.to_duty_team += 1;
+                    }
+                }
                 Err(StoreError::AlertNotOpen | StoreError::EscalationNotHigher { .. }) => {}
                 Err(error) => return Err(error),
             }
@@ -307,7 +432,7 @@ pub fn escalate_unreceivable(
     if done.routed_to_nobody > 0 {
         tracing::warn!(
             alerts = done.routed_to_nobody,
-            "open alerts whose head of service has no active account: create one (sightline user create)"
+            "open alerts whose recipient, head of service and duty team have no active account: create one (sightline user create)"
         );
     }
     Ok(done)

@@ -1099,55 +1099,32 @@ pub fn search_children(
 
 // ---- who viewed this child ----
 
-/// One look at the child or one of its records, from the audit log.
-#[derive(Debug, Clone, Serialize)]
-pub struct ViewerEntry {
-    pub seq: i64,
-    pub at_us: i64,
-    pub username: String,
-    pub role: String,
-    pub agency: String,
-    pub action: String,
-    /// `child` or `record <agency>/<id>`: which view, never its content.
-    pub what: String,
-    pub basis: String,
-    pub outcome: String,
-}
-
-/// The audit keys that concern the child: the child itself and each record
-/// mentioning the child.
-pub fn audit_keys_of(picture: Picture<'_>, facts: &PersonFacts) -> BTreeSet<String> {
-    let mut keys: BTreeSet<String> = facts
+/// The audit keys that concern the child: the child itself (no kind) and each
+/// record mentioning the child, with the record's kind (for the privacy
+/// officer's page, which names records by kind and agency, never content).
+pub fn audit_keys_of(picture: Picture<'_>, facts: &PersonFacts) -> BTreeMap<String, Option<Kind>> {
+    let mut keys: BTreeMap<String, Option<Kind>> = facts
         .mentions
         .iter()
         .map(|mention| {
-            let source = &picture.linked.records[mention.record_idx].record.source;
-            format!("record:{}/{}", source.agency, source.record_id)
+            let record = &picture.linked.records[mention.record_idx].record;
+            let source = &record.source;
+            (
+                format!("record:{}/{}", source.agency, source.record_id),
+                Some(record.kind),
+            )
         })
         .collect();
-    keys.insert(format!("child:{}", facts.id));
+    keys.insert(format!("child:{}", facts.id), None);
     keys
 }
 
-/// The entries of `rows` about the child (by its audit keys), as the privacy
-/// officer sees them.
-pub fn viewers(rows: &[AuditRow], keys: &BTreeSet<String>) -> Vec<ViewerEntry> {
+/// The entries of `rows` about the child (by its audit keys, from
+/// [`audit_keys_of`]), in the order of `rows`.
+pub fn viewers(rows: &[AuditRow], keys: &BTreeMap<String, Option<Kind>>) -> Vec<AuditRow> {
     rows.iter()
-        .filter(|row| keys.contains(&row.resource_key))
-        .map(|row| ViewerEntry {
-            seq: row.seq,
-            at_us: row.at_us,
-            username: row.actor_username.clone(),
-            role: row.actor_role.clone(),
-            agency: row.actor_agency.clone(),
-            action: row.action.clone(),
-            what: row.resource_key.strip_prefix("record:").map_or_else(
-                || "the child".to_owned(),
-                |record| format!("record {record}"),
-            ),
-            basis: row.basis.clone(),
-            outcome: row.outcome.clone(),
-        })
+        .filter(|row| keys.contains_key(&row.resource_key))
+        .cloned()
         .collect()
 }
 
@@ -1525,8 +1502,8 @@ mod tests {
         ];
         let seen = viewers(&rows, &keys);
         assert_eq!(seen.iter().map(|v| v.seq).collect::<Vec<_>>(), vec![1, 3]);
-        assert_eq!(seen[0].what, "the child");
-        assert_eq!(seen[1].what, "record st-annes-gp/GP-2007-0113");
+        assert_eq!(keys[&format!("child:{}", leo.id)], None);
+        assert!(keys["record:st-annes-gp/GP-2007-0113"].is_some());
     }
 
     #[test]

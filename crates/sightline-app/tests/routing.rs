@@ -1,6 +1,7 @@
 //! Routing that cannot lose an alert, against real databases: every route of
 //! the default pack reaches a demo login of the demo organisation; an alert
-//! whose recipient has no active account goes to the head of service at once;
+//! whose recipient has no active account goes to the head of service at once,
+//! or to the duty team when the head of service has nobody either;
 //! old routes are rerouted when a server loads; a pack routing to a lead the
 //! organisation does not name is refused.
 
@@ -270,6 +271,111 @@ fn an_alert_with_a_recipient_stays_and_one_with_nobody_anywhere_is_counted() {
     let done = sightline_app::routing::escalate_unreceivable(store.as_ref(), &organisation, now())
         .expect("escalate");
     assert_eq!((done.escalated, done.routed_to_nobody), (0, n_open));
+}
+
+#[test]
+fn when_the_head_of_service_has_nobody_the_duty_team_receives_it() {
+    for database in sightline_testkit::all_databases() {
+        let store = sightline_store::open(&database.url).expect("open");
+        let organisation = haringate();
+        let engine = engine(store.as_ref(), organisation.clone());
+        // No account yet: the alerts stay where the rules routed them.
+        ingest_sample(store.as_ref(), &engine);
+        let before = open_alerts(store.as_ref());
+        assert!(before.len() >= 2, "{before:?}");
+        // One has been escalated to the head of service already.
+        let at_head = &before[0];
+        store
+            .alerts()
+            .escalate(
+                &at_head.id,
+                2,
+                "team:haringate-csc/head-of-service",
+                at_head.due_at_us,
+                sightline_app::to_micros(now()),
+                None,
+            )
+            .expect("escalate");
+        // Then only a duty worker has an account.
+        account(
+            store.as_ref(),
+            "duty.worker",
+            "practitioner",
+            "haringate-csc",
+            Some("duty"),
+        );
+        let (receiving, complete) = receiving_routes(store.as_ref()).expect("routes");
+        assert!(complete);
+        let pack = sightline_app::engine::default_pack().expect("pack");
+        let unheld: Vec<String> =
+            sightline_app::routing::unheld_recipients(&pack, &organisation, &receiving)
+                .iter()
+                .map(|unheld| format!("{} {}", unheld.recipient, unheld.warning()))
+                .collect();
+        for expected in [
+            "team:haringate-csc/head-of-service nobody with an active account receives the head of service of Haringate Council (team:haringate-csc/head-of-service): alerts nobody else can receive go to the local authority's duty team",
+            "role:haringate-icb/safeguarding_lead nobody with an active account receives the health safeguarding lead (role:haringate-icb/safeguarding_lead): its alerts go to the head of service at once",
+            "team:north-met-police/public-protection nobody with an active account receives the police safeguarding lead (team:north-met-police/public-protection): its alerts go to the head of service at once",
+        ] {
+            assert!(
+                unheld.iter().any(|line| line.starts_with(expected)),
+                "{expected} in {unheld:#?}"
+            );
+        }
+        // The duty team is held.
+        assert!(
+            unheld
+                .iter()
+                .all(|line| !line.starts_with("team:haringate-csc/duty ")),
+            "{unheld:#?}"
+        );
+
+        let done =
+            sightline_app::routing::escalate_unreceivable(store.as_ref(), &organisation, now())
+                .expect("escalate");
+        let moved = before
+            .iter()
+            .filter(|alert| alert.id == at_head.id || alert.routed_to != "team:haringate-csc/duty")
+            .count() as u64;
+        assert_eq!(
+            (done.escalated, done.to_duty_team, done.routed_to_nobody),
+            (moved, moved, 0),
+            "{:?}",
+            database.backend
+        );
+        for alert in open_alerts(store.as_ref()) {
+            assert_eq!(alert.routed_to, "team:haringate-csc/duty", "{alert:?}");
+            let original = before.iter().find(|old| old.id == alert.id).expect("known");
+            if alert.id != at_head.id && original.routed_to == "team:haringate-csc/duty" {
+                assert_eq!(alert.escalation_level, 0, "{alert:?}");
+                continue;
+            }
+            assert_eq!(alert.escalation_level, 2, "{alert:?}");
+            let kind = if alert.id == at_head.id {
+                "rerouted"
+            } else {
+                "escalated"
+            };
+            let events = store.alerts().events(&alert.id).expect("events");
+            let event = events
+                .iter()
+                .rev()
+                .find(|event| event.kind == kind)
+                .unwrap_or_else(|| panic!("a {kind} event in {events:?}"));
+            let detail: serde_json::Value =
+                serde_json::from_str(event.detail.as_deref().expect("detail")).expect("json");
+            assert_eq!(detail["reason"], "no_active_account", "{detail}");
+            assert_eq!(
+                detail["head_of_service"], "team:haringate-csc/head-of-service",
+                "{detail}"
+            );
+        }
+        // Settled: a second pass moves nothing.
+        let again =
+            sightline_app::routing::escalate_unreceivable(store.as_ref(), &organisation, now())
+                .expect("escalate");
+        assert_eq!(again.escalated, 0);
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 
 use crate::WebState;
 use crate::clocks::ClockView;
-use crate::pages::{blocking, break_glass, encode_path, time};
+use crate::pages::{blocking, break_glass, encode_path};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -26,7 +26,7 @@ use sightline_app::views::{
 };
 use sightline_app::{Engine, SharedEngine};
 use sightline_store::Store;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Runs `work` on the engine (under its shared lock: keep it short).
 pub(crate) fn with_engine<T>(
@@ -236,6 +236,7 @@ pub async fn child(
         Err(response) => return *response,
     };
     let view: ChildView = view;
+    let organisation = state.organisation();
     page(
         &state,
         StatusCode::OK,
@@ -247,7 +248,7 @@ pub async fn child(
             basis => basis,
             child => view,
             alerts => alerts,
-            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None)).collect::<Vec<_>>(),
+            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None, &organisation)).collect::<Vec<_>>(),
         },
     )
 }
@@ -707,19 +708,6 @@ pub async fn search(
 
 // ---- privacy officer: who viewed this child ----
 
-#[derive(Serialize)]
-struct ViewerView {
-    seq: i64,
-    when: String,
-    username: String,
-    role: String,
-    agency: String,
-    action: String,
-    what: String,
-    basis: String,
-    outcome: String,
-}
-
 /// The most audit entries "who viewed this child" lists (the newest).
 const VIEWERS_ROWS_MAX: u32 = 5_000;
 
@@ -739,7 +727,7 @@ pub async fn child_viewers(
         let keys = with_picture(&engine, |picture| {
             Ok(match picture.child(&id) {
                 Some(facts) => views::audit_keys_of(picture, facts),
-                None => BTreeSet::from([format!("child:{id}")]),
+                None => BTreeMap::from([(format!("child:{id}"), None)]),
             })
         })?;
         audit::record(
@@ -754,32 +742,26 @@ pub async fn child_viewers(
         .map_err(|error| error.to_string())?;
         // Only the entries about the child and its records (an index by
         // resource key), newest first.
-        let keys: Vec<String> = keys.into_iter().collect();
+        let wanted: Vec<String> = keys.keys().cloned().collect();
         let rows = store
             .audit()
-            .audit_about(&keys, VIEWERS_ROWS_MAX)
+            .audit_about(&wanted, VIEWERS_ROWS_MAX)
             .map_err(|error| error.to_string())?;
-        let found = views::viewers(&rows, &keys.into_iter().collect());
-        Ok::<_, String>(found)
+        Ok::<_, String>((views::viewers(&rows, &keys), keys))
     })
     .await;
-    let entries = match loaded {
-        Ok(entries) => entries,
+    let (rows, kinds) = match loaded {
+        Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    let entries: Vec<ViewerView> = entries
+    let organisation = state.organisation();
+    let known = crate::audit_view::Known {
+        record_kinds: Some(&kinds),
+        usernames: None,
+    };
+    let entries: Vec<crate::audit_view::AuditEntryView> = rows
         .into_iter()
-        .map(|entry| ViewerView {
-            seq: entry.seq,
-            when: time(entry.at_us),
-            username: entry.username,
-            role: entry.role,
-            agency: entry.agency,
-            action: entry.action,
-            what: entry.what,
-            basis: entry.basis,
-            outcome: entry.outcome,
-        })
+        .map(|row| crate::audit_view::entry_view(&organisation, &known, row))
         .collect();
     page(
         &state,
@@ -787,9 +769,8 @@ pub async fn child_viewers(
         "child_viewers.html",
         context! {
             user => UserView::of(&session),
-            page_title => format!("Who viewed child {person_id}"),
+            page_title => "Who viewed this child",
             nav => "privacy",
-            person_id => person_id,
             entries => entries,
         },
     )

@@ -1,6 +1,6 @@
 //! `sightline org check`, run as the real binary: problems with line and key
 //! (exit 1), a summary of a valid file, and with `--db` the agencies in the log
-//! the file does not name.
+//! the file does not name and the recipients no active account reaches.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -112,7 +112,12 @@ fn org_check_reports_problems_a_summary_and_unnamed_agencies() {
         format!(
             "warning: agency \"st-annes-gp\" has records in the log but is not named in {good_name}: it is shown by its id, as health (the type its records suggest), in Haringate Council"
         ),
-        format!("{good_name}: valid, 2 warning(s)"),
+        // Nobody has an account yet: the duty team, the police lead and the
+        // head of service are named as unheld.
+        "warning: nobody with an active account receives the duty team of Haringate Council (team:haringate-csc/duty): its alerts go to the head of service at once; create an account that does (sightline user create)".to_owned(),
+        "warning: nobody with an active account receives the head of service of Haringate Council (team:haringate-csc/head-of-service): alerts nobody else can receive go to the local authority's duty team".to_owned(),
+        "warning: nobody with an active account receives the police safeguarding lead (team:north-met-police/public-protection): its alerts go to the head of service at once".to_owned(),
+        format!("{good_name}: valid, 5 warning(s)"),
     ] {
         assert!(stdout.contains(&expected), "{expected}\nin\n{stdout}");
     }
@@ -174,6 +179,46 @@ fn rules_check_and_serve_refuse_routes_nobody_can_receive() {
             && stderr.contains("health_safeguarding_lead"),
         "{stderr}"
     );
+
+    // With a valid organisation and no accounts, it starts and warns that
+    // nobody receives the duty team, the leads or the head of service.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args([
+            "serve",
+            "--db",
+            &db,
+            "--addr",
+            "127.0.0.1:0",
+            "--org",
+            example,
+        ])
+        .env_remove("SIGHTLINE_ORG")
+        .env("SIGHTLINE_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stderr.take().unwrap()));
+    let mut printed = Vec::new();
+    loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if line.contains("serving on") {
+            break;
+        }
+        printed.push(line);
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    for expected in [
+        "nobody with an active account receives the duty team of Haringate Council (team:haringate-csc/duty)",
+        "nobody with an active account receives the health safeguarding lead (role:haringate-icb/safeguarding_lead)",
+        "nobody with an active account receives the head of service of Haringate Council (team:haringate-csc/head-of-service)",
+    ] {
+        assert!(
+            printed.iter().any(|line| line.contains(expected)),
+            "{expected} in {printed:#?}"
+        );
+    }
 }
 
 #[test]

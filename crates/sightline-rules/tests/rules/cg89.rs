@@ -1436,3 +1436,119 @@ fn a_person_rule_about_two_people_is_one_alert() {
             .matches(&unassessed[1].dedup_key())
     );
 }
+
+#[test]
+fn serious_injury_to_a_sibling() {
+    // A brother's rib fractures with no explanation, recorded about him alone:
+    // high on his 13-month-old sister, critical (she is under 2).
+    let mut sister = Picture::child("2020-04-09");
+    sister
+        .event("north-radiology", "other.note", "2021-05-19")
+        .household_only()
+        .person("brother-1", "subject")
+        .relationship("sibling_of", Subject::Child)
+        .finding_about(
+            "injury",
+            "brother-1",
+            &[("type", "fracture"), ("explanation", "none")],
+        )
+        .add();
+    check(
+        "serious_injury_to_a_sibling",
+        &sister,
+        "2021-06-01",
+        Expect::FiresSeverity(Severity::Critical),
+    );
+    // A child protection medical concluding non-accidental injury to a brother,
+    // for a 9-year-old: high.
+    let mut older = Picture::child("2012-01-01");
+    older
+        .event("north-paeds", "health.cp_medical", "2021-05-19")
+        .household_only()
+        .person("brother-1", "subject")
+        .relationship("sibling_of", Subject::Child)
+        .outcome(&[("conclusion", "non_accidental_likely")])
+        .add();
+    check(
+        "serious_injury_to_a_sibling",
+        &older,
+        "2021-06-01",
+        Expect::FiresSeverity(Severity::High),
+    );
+    // The same fracture explained consistently, a bruise without explanation,
+    // or an injured adult of the household: silent.
+    for (person, link, pairs) in [
+        (
+            "brother-1",
+            "sibling_of",
+            [("type", "fracture"), ("explanation", "consistent")],
+        ),
+        (
+            "brother-1",
+            "sibling_of",
+            [("type", "bruise"), ("explanation", "none")],
+        ),
+        (
+            "mother-1",
+            "parent_of",
+            [("type", "fracture"), ("explanation", "none")],
+        ),
+    ] {
+        let mut picture = Picture::child("2020-04-09");
+        picture
+            .event("north-radiology", "other.note", "2021-05-19")
+            .household_only()
+            .person(person, "subject")
+            .relationship(link, Subject::Child)
+            .finding_about("injury", person, &pairs)
+            .add();
+        check(
+            "serious_injury_to_a_sibling",
+            &picture,
+            "2021-06-01",
+            Expect::Silent,
+        );
+    }
+}
+
+#[test]
+fn placement_with_family_after_violent_offending() {
+    // The father was arrested for violence in 2002; in 2003 the child is
+    // placed with a relative near him.
+    let placed = |offence: &'static str, placement: &'static str, offence_date: &str| {
+        let mut picture = Picture::child("1996-04-22");
+        picture
+            .event("metro-police", "police.call_out", offence_date)
+            .household_only()
+            .person("father-1", "subject")
+            .relationship("parent_of", Subject::Child)
+            .finding_about("offence", "father-1", &[("category", offence)])
+            .add();
+        picture
+            .event("brindley-cs", "social_care.placement", "2003-08-04")
+            .person("kin-1", "carer")
+            .outcome(&[("status", "start"), ("placement_type", placement)])
+            .add();
+        picture
+    };
+    check(
+        "placement_with_family_after_violent_offending",
+        &placed("violence", "relative", "2002-06-11"),
+        "2003-09-01",
+        Expect::FiresAt("2003-08-04T10:00"),
+    );
+    // Foster care is not a placement with family; a drugs offence alone is
+    // not violent; a violent offence four years before is outside the window.
+    for (offence, placement, date) in [
+        ("violence", "foster_care", "2002-06-11"),
+        ("drugs", "relative", "2002-06-11"),
+        ("violence", "relative", "1999-06-11"),
+    ] {
+        check(
+            "placement_with_family_after_violent_offending",
+            &placed(offence, placement, date),
+            "2003-09-01",
+            Expect::Silent,
+        );
+    }
+}

@@ -258,7 +258,7 @@ pub fn escalate(args: EscalateArgs) -> anyhow::Result<ExitCode> {
     )?;
     let report = engine.tick(store.as_ref(), chrono::Utc::now())?;
     outln!(
-        "re-evaluated {} child(ren): {} alert(s) raised, {} updated; escalated {} to a team manager, {} to the head of service, {} with nobody to receive them to the head of service",
+        "re-evaluated {} child(ren): {} alert(s) raised, {} updated; escalated {} to a team manager, {} to the head of service, {} with nobody to receive them to the head of service (or its duty team)",
         report.alerts.children,
         report.alerts.raised,
         report.alerts.updated,
