@@ -1510,3 +1510,45 @@ fn serious_injury_to_a_sibling() {
         );
     }
 }
+
+#[test]
+fn placement_with_family_after_violent_offending() {
+    // The father was arrested for violence in 2002; in 2003 the child is
+    // placed with a relative near him.
+    let placed = |offence: &'static str, placement: &'static str, offence_date: &str| {
+        let mut picture = Picture::child("1996-04-22");
+        picture
+            .event("metro-police", "police.call_out", offence_date)
+            .household_only()
+            .person("father-1", "subject")
+            .relationship("parent_of", Subject::Child)
+            .finding_about("offence", "father-1", &[("category", offence)])
+            .add();
+        picture
+            .event("brindley-cs", "social_care.placement", "2003-08-04")
+            .person("kin-1", "carer")
+            .outcome(&[("status", "start"), ("placement_type", placement)])
+            .add();
+        picture
+    };
+    check(
+        "placement_with_family_after_violent_offending",
+        &placed("violence", "relative", "2002-06-11"),
+        "2003-09-01",
+        Expect::FiresAt("2003-08-04T10:00"),
+    );
+    // Foster care is not a placement with family; a drugs offence alone is
+    // not violent; a violent offence four years before is outside the window.
+    for (offence, placement, date) in [
+        ("violence", "foster_care", "2002-06-11"),
+        ("drugs", "relative", "2002-06-11"),
+        ("violence", "relative", "1999-06-11"),
+    ] {
+        check(
+            "placement_with_family_after_violent_offending",
+            &placed(offence, placement, date),
+            "2003-09-01",
+            Expect::Silent,
+        );
+    }
+}
