@@ -62,8 +62,10 @@ async fn every_demo_login_opens_every_alert_routed_to_it(db: sightline_testkit::
         organisation: organisation.clone(),
         ..sightline_app::EngineConfig::default()
     };
-    let mut server_config = sightline_server::ServerConfig::default();
-    server_config.engine = engine_config.clone();
+    let server_config = sightline_server::ServerConfig {
+        engine: engine_config.clone(),
+        ..sightline_server::ServerConfig::default()
+    };
     let mut logins = Vec::new();
     let server = TestServer::start_configured(db, server_config, |store| {
         let now = chrono::Utc::now();
