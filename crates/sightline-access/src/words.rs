@@ -202,6 +202,9 @@ pub fn audit_outcome_label(stored: &str) -> String {
         "minimal" => "Minimal view only".to_owned(),
         "deny" => "Refused".to_owned(),
         "ok" => "Done".to_owned(),
+        "granted" => "Granted".to_owned(),
+        "limit" => "Refused: daily limit reached".to_owned(),
+        "not_found" => "Refused: no such child or record".to_owned(),
         other => other.replace('_', " "),
     }
 }

@@ -389,6 +389,22 @@ impl Engine {
         self.relationships.agencies_in_force(child_id, &mentions)
     }
 
+    /// The child's lead agency (told of new access to the child): of the
+    /// agencies with a relationship in force, the one that sent the child's most
+    /// recent children's social care record, else the first established
+    /// ([`crate::relationships::lead_agency`]). `None` for an unknown child or
+    /// one no agency is established with.
+    pub fn lead_agency(&self, child_id: &str) -> Option<String> {
+        let facts = self.facts.get(child_id)?;
+        let mut established = self.agency_relationships(child_id);
+        established.sort_by_key(|(_, seq)| *seq);
+        let agencies: Vec<&str> = established
+            .iter()
+            .map(|(agency, _)| agency.as_str())
+            .collect();
+        crate::relationships::lead_agency(&self.linked, facts, &agencies)
+    }
+
     /// The linkage decisions the engine has taken.
     pub fn decisions(&self) -> &Decisions {
         &self.decisions

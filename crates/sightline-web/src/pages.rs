@@ -421,13 +421,23 @@ pub(crate) async fn break_glass(
 ) -> Result<BreakGlassOutcome, Response> {
     let account = session.account.clone();
     let policy = state.config.session;
+    let engine = state.engine.clone();
     let now = Utc::now();
     let reason = reason.to_owned();
     blocking(state, Some(session), move |store| {
-        accounts::break_glass(store, &account, &resource, &reason, now, &policy)
+        let target = crate::children::with_engine(&engine, |engine| {
+            sightline_app::need_to_know::break_glass_target(store, engine, &resource)
+                .map_err(|error| error.to_string())
+        })?;
+        accounts::break_glass(store, &account, &target, &reason, now, &policy)
+            .map_err(|error| error.to_string())
     })
     .await
 }
+
+/// What a refused break-glass request says on the page.
+pub(crate) const BREAK_GLASS_LIMIT_MESSAGE: &str = "You have broken glass as many times as one person may in 24 hours. \
+     Ask your safeguarding lead or the privacy officer.";
 
 #[derive(Deserialize)]
 pub struct BreakGlassForm {
@@ -585,22 +595,28 @@ pub async fn record_break_glass(
         Ok(outcome) => outcome,
         Err(response) => return response,
     };
-    match outcome {
+    let message = match outcome {
         BreakGlassOutcome::Granted { .. } => {
-            Redirect::to(&format!("/records/{agency}/{}", encode_path(&record_id))).into_response()
+            return Redirect::to(&format!("/records/{agency}/{}", encode_path(&record_id)))
+                .into_response();
         }
-        BreakGlassOutcome::BadReason(message) => {
-            record_page(
-                state,
-                session,
-                agency,
-                record_id,
-                Some((message, form.reason)),
-            )
-            .await
+        BreakGlassOutcome::NotFound => {
+            return error_page(&state, Some(&session), ErrorPage::not_found());
         }
-        BreakGlassOutcome::Denied => error_page(&state, Some(&session), ErrorPage::forbidden()),
-    }
+        BreakGlassOutcome::Denied => {
+            return error_page(&state, Some(&session), ErrorPage::forbidden());
+        }
+        BreakGlassOutcome::BadReason(message) => message,
+        BreakGlassOutcome::LimitReached => BREAK_GLASS_LIMIT_MESSAGE,
+    };
+    record_page(
+        state,
+        session,
+        agency,
+        record_id,
+        Some((message, form.reason)),
+    )
+    .await
 }
 
 // ---- administration: users ----

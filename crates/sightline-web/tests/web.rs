@@ -302,12 +302,13 @@ async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal(db:
                     );
                 }
                 Access::SignedIn if spec.path.starts_with("/children/") => {
-                    // The example child does not exist: casework may look (404)
-                    // or break glass (303); no other role may do either.
-                    let expected = match (role.does_casework(), spec.method) {
-                        (false, _) => StatusCode::FORBIDDEN,
-                        (true, "GET") => StatusCode::NOT_FOUND,
-                        (true, _) => StatusCode::SEE_OTHER,
+                    // The example child does not exist: casework may look
+                    // (404), but not break glass on nothing (404, finding 8);
+                    // no other role may do either.
+                    let expected = if role.does_casework() {
+                        StatusCode::NOT_FOUND
+                    } else {
+                        StatusCode::FORBIDDEN
                     };
                     assert_eq!(status, expected, "{role:?} {spec:?}");
                 }
@@ -325,12 +326,12 @@ async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal(db:
                 }
                 Access::SignedIn if spec.path.starts_with("/records/") => {
                     // The example record would belong to police (it does not
-                    // exist): casework may look (404) or break glass (303); no
-                    // other role may do either.
-                    let expected = match (role.does_casework(), spec.method) {
-                        (false, _) => StatusCode::FORBIDDEN,
-                        (true, "GET") => StatusCode::NOT_FOUND,
-                        (true, _) => StatusCode::SEE_OTHER,
+                    // exist): casework may look (404), but not break glass on
+                    // nothing (404); no other role may do either.
+                    let expected = if role.does_casework() {
+                        StatusCode::NOT_FOUND
+                    } else {
+                        StatusCode::FORBIDDEN
                     };
                     assert_eq!(status, expected, "{role:?} {spec:?}");
                 }
@@ -408,7 +409,41 @@ async fn break_glass_needs_a_reason_then_shows_the_record_and_is_logged(db: Test
             .text()
             .await
             .unwrap()
-            .contains("at least 10 characters")
+            .contains("at least 20 characters")
+    );
+    // Not a sentence (finding 8: "xxxxxxxxxx" was accepted).
+    let token = app
+        .post(
+            &client,
+            "/records/health/SYN-1/break-glass",
+            &[
+                ("csrf_token", &csrf),
+                ("reason", "xxxxxxxxxxxxxxxxxxxxxxxx"),
+            ],
+        )
+        .await;
+    assert_eq!(token.status(), StatusCode::BAD_REQUEST);
+    // Nothing to break glass on: a record or child that does not exist.
+    for path in [
+        "/records/health/NO-SUCH-RECORD/break-glass",
+        "/children/p-0123456789abcdef/break-glass",
+    ] {
+        let missing = app
+            .post(
+                &client,
+                path,
+                &[
+                    ("csrf_token", &csrf),
+                    ("reason", "Synthetic: child at the emergency department"),
+                ],
+            )
+            .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert!(
+        sync(|| app.store.accounts().list_grants(10))
+            .unwrap()
+            .is_empty()
     );
     let granted = app
         .post(
@@ -454,6 +489,17 @@ async fn break_glass_needs_a_reason_then_shows_the_record_and_is_logged(db: Test
             .unwrap()
             .is_ok()
     );
+    // The record's agency is told at once.
+    let notices = sync(|| {
+        app.store.access().notices(&sightline_store::NoticeFilter {
+            to_agency: Some("health".to_owned()),
+            limit: 10,
+            ..sightline_store::NoticeFilter::default()
+        })
+    })
+    .unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].notice.kind, "break_glass");
 }
 
 async fn forms_without_the_csrf_token_are_refused(db: TestDatabase) {
@@ -919,7 +965,7 @@ async fn search_shows_the_minimal_view_without_a_relationship_and_break_glass_op
             .text()
             .await
             .unwrap()
-            .contains("at least 10 characters")
+            .contains("at least 20 characters")
     );
     let granted = app
         .post(
