@@ -101,6 +101,12 @@ pub enum StoreError {
         /// The database's message.
         message: String,
     },
+    /// A backup could not be made (`backup`).
+    #[error("backup failed: {reason}")]
+    Backup {
+        /// What went wrong, in plain words (never the database URL).
+        reason: String,
+    },
     /// A stored value broke an invariant (e.g. a content hash that is not 32 bytes).
     #[error("corrupt stored data: {0}")]
     Corrupt(&'static str),

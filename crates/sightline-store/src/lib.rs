@@ -40,6 +40,7 @@
 mod access;
 mod accounts;
 mod alerts;
+mod backup;
 mod error;
 mod linkage;
 mod migrations;
@@ -65,6 +66,7 @@ pub use alerts::{
     AlertStore, AlertUpsert, Decision, ESCALATION_HEAD_OF_SERVICE, ESCALATION_NONE,
     ESCALATION_TEAM_MANAGER, EvidenceRow, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
 };
+pub use backup::{BackupReport, backup};
 pub use error::StoreError;
 pub use linkage::{
     DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,

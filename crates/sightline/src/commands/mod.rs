@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod demo;
 pub mod evaluate;
