@@ -414,14 +414,43 @@ pub fn login(
             false
         }
     };
-    let Some(user) = user.filter(|_| verified) else {
-        let throttle = accounts.record_login_failure(username, now_us, &policy.throttle)?;
-        let locked_until = throttle
-            .locked_until_us
-            .filter(|until| *until > now_us)
-            .map(crate::from_micros);
-        tracing::info!(locked = locked_until.is_some(), "login refused");
-        return Ok(LoginOutcome::Refused { locked_until });
+    let user = match user {
+        Some(user) if verified => user,
+        user => {
+            let throttle = accounts.record_login_failure(username, now_us, &policy.throttle)?;
+            let locked_until = throttle
+                .locked_until_us
+                .filter(|until| *until > now_us)
+                .map(crate::from_micros);
+            // Audited (issue #15, findings 9 and 11): the account tried, or
+            // `user:unknown` without the text typed. A request refused because the
+            // name is locked is not (it verifies no password and would let anyone
+            // fill the audit cheaply); the failures that locked it are.
+            let tried = user.as_ref().map(Account::from_row).transpose()?;
+            let resource = tried.as_ref().map_or_else(
+                || "user:unknown".to_owned(),
+                |account| format!("user:{}", account.id),
+            );
+            record(
+                store,
+                &AuditActor::login_attempt(tried.as_ref()),
+                "login_failed",
+                &resource,
+                "password",
+                if locked_until.is_some() {
+                    "locked"
+                } else {
+                    "refused"
+                },
+                now,
+            )?;
+            tracing::info!(
+                user.id = tried.as_ref().map(|account| account.id),
+                locked = locked_until.is_some(),
+                "login refused"
+            );
+            return Ok(LoginOutcome::Refused { locked_until });
+        }
     };
     let account = Account::from_row(&user)?;
     accounts.clear_login_failures(username)?;

@@ -182,6 +182,47 @@ fn lockout_answers_the_same_for_unknown_usernames() {
         )
         .unwrap();
         assert!(matches!(outcome, LoginOutcome::SignedIn { .. }));
+        // Every failure that checked a password is audited (findings 9, 11):
+        // the known account by its id, the unknown name not as typed.
+        let known = store
+            .accounts()
+            .user_by_username("synthetic.known")
+            .unwrap()
+            .unwrap();
+        let failed: Vec<(String, String, String)> = audit::recent_entries(store, None, 100)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .filter(|entry| entry.action == "login_failed")
+            .map(|entry| (entry.actor_username, entry.resource_key, entry.outcome))
+            .collect();
+        let expected = |username: &str, resource: &str| -> Vec<(String, String, String)> {
+            (1..=5)
+                .map(|attempt| {
+                    (
+                        username.to_owned(),
+                        resource.to_owned(),
+                        if attempt == 5 { "locked" } else { "refused" }.to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let known_resource = format!("user:{}", known.id);
+        assert_eq!(
+            failed,
+            [
+                expected("synthetic.known", &known_resource),
+                expected("unknown", "user:unknown")
+            ]
+            .concat()
+        );
+        assert!(
+            audit::recent_entries(store, None, 100)
+                .unwrap()
+                .iter()
+                .all(|entry| !format!("{entry:?}").contains("synthetic.unknown"))
+        );
+        assert!(audit::verify_audit(store).unwrap().is_ok());
     }
 }
 
