@@ -22,6 +22,43 @@ use std::time::Instant;
 const AGENCY: &str = "bench-la";
 const TEAM: &str = "duty";
 
+/// The bench's organisation: `bench-la` is its local authority's children's
+/// social care, whose duty team the alerts are routed to.
+const ORGANISATION: &str = r#"name = "Bench partnership"
+
+[safeguarding_leads]
+health = "role:bench-health/safeguarding_lead"
+police = "team:bench-police/public-protection"
+
+[[local_authority]]
+id = "bench"
+name = "Bench council"
+duty_team = "team:bench-la/duty"
+head_of_service = "team:bench-la/head-of-service"
+
+[[agency]]
+id = "bench-la"
+name = "Bench Children's Social Care"
+type = "social_care"
+local_authority = "bench"
+teams = [
+  { id = "duty", name = "Duty team" },
+  { id = "head-of-service", name = "Head of service" },
+]
+
+[[agency]]
+id = "bench-health"
+name = "Bench health safeguarding"
+type = "health"
+service = "safeguarding"
+
+[[agency]]
+id = "bench-police"
+name = "Bench police"
+type = "police"
+teams = [{ id = "public-protection", name = "Public protection unit" }]
+"#;
+
 /// What `sightline bench my-work` does.
 pub struct MyWorkBench {
     pub children: u64,
@@ -163,7 +200,11 @@ pub fn run(bench: MyWorkBench) -> anyhow::Result<ExitCode> {
     let store: std::sync::Arc<dyn sightline_store::Store> = std::sync::Arc::from(
         sightline_store::open(&db_url).context("could not open the benchmark database")?,
     );
-    let engine = super::load_engine(store.as_ref())?;
+    let organisation = sightline_core::org::Organisation::parse(ORGANISATION)
+        .map_err(|problems| anyhow::anyhow!("the bench organisation: {problems:?}"))?;
+    let mut config = sightline_server::ServerConfig::default();
+    config.engine.organisation = std::sync::Arc::new(organisation);
+    let engine = super::load_engine_with(store.as_ref(), config.engine.clone())?;
     eoutln!("ingesting {children} children through the engine ...");
     let started = Instant::now();
     let summary = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
@@ -179,11 +220,7 @@ pub fn run(bench: MyWorkBench) -> anyhow::Result<ExitCode> {
         sightline_core::AgencyId::parse(AGENCY).map_err(|error| anyhow::anyhow!("{error}"))?;
     let session = super::bench::bench_session_in(store.as_ref(), &agency, TEAM)?;
     let cookie = format!("{}={session}", sightline_server::SESSION_COOKIE);
-    let state = sightline_server::AppState::new(
-        store.clone(),
-        sightline_server::ServerConfig::default(),
-        engine,
-    );
+    let state = sightline_server::AppState::new(store.clone(), config, engine);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
