@@ -59,6 +59,7 @@ pub mod index;
 mod metaphone;
 pub mod model;
 pub mod normalise;
+pub mod relational;
 pub mod settings;
 pub mod similarity;
 pub mod store;
@@ -69,6 +70,7 @@ pub use index::{
     AddOutcome, BlockIndex, Conflict, HardRule, Link, LinkKind, LinkageIndex, Verdict,
 };
 pub use model::{Explanation, FieldContribution, LinkScope, Model, TrainingReport, train};
+pub use relational::{Kin, MentionContext, NotCounted, RelationalEvidence};
 pub use settings::Settings;
 pub use store::{Mention, MentionInput, RecordStore};
 pub use uk::UkPersonMention;

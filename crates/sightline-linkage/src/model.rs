@@ -117,6 +117,9 @@ pub struct Explanation {
     pub match_probability: f64,
     /// A hard identity rule that decided the pair, if any.
     pub hard_rule: Option<crate::HardRule>,
+    /// The people named around the two mentions, when either record names
+    /// anyone beside them (also a row of `fields`, "people named beside").
+    pub relational: Option<crate::RelationalEvidence>,
 }
 
 /// Per evidence group, the weights of its comparisons for one pair: the
@@ -416,6 +419,7 @@ impl Model {
             match_weight: total,
             match_probability: probability_from_weight(total),
             hard_rule: None,
+            relational: None,
         }
     }
 
