@@ -42,7 +42,7 @@ test('a practitioner finds a child of their work, sees the child and the chronol
   await first.locator('a').first().click();
   await page.waitForURL('**/children/p-*');
   assert.equal(await page.locator('h1').textContent(), app.relatedChild.name);
-  assert.match(await page.locator('main').textContent(), /You can see this child because: (holds_alert|agency_contributed)/);
+  assert.match(await page.locator('main').textContent(), /You can see this child because (you or your team hold an alert about the child|your agency's record established a relationship with the child)/);
   assert.ok(await page.locator('#people-heading').isVisible());
   assert.ok(await page.locator('.mention').count() >= 1);
   // The match evidence opens without JavaScript (a details element).
@@ -114,7 +114,7 @@ test('a child without a relationship: minimal view, then break glass, audited an
   await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   await page.waitForURL(`**${childPath}`);
-  assert.match(await page.locator('main').textContent(), /You can see this child because: break_glass:/);
+  assert.match(await page.locator('main').textContent(), /You can see this child because you broke glass/);
   await page.goto(`${childPath}/chronology`);
   assert.equal(await page.locator('svg.timeline').count(), 1);
   await page.context().close();

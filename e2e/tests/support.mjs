@@ -94,7 +94,16 @@ export class App {
 
     const port = await freePort();
     app.base = `http://127.0.0.1:${port}`;
-    app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`], {
+    // The region's organisation names its agencies and teams (synth writes it).
+    const organisation = join(region, 'organisation.toml');
+    const orgArgs = existsSync(organisation) ? ['--org', organisation] : [];
+    // Agency ids (with a hyphen or digit: `gp-2`, `st-annes-gp`) that pages
+    // should show by name when the organisation names them.
+    app.agencyIds = orgArgs.length
+      ? [...new Set(files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((line) => line.trim())
+        .map((line) => JSON.parse(line).source.agency)))].filter((id) => /[-0-9]/.test(id))
+      : [];
+    app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`, ...orgArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, SIGHTLINE_LOG: 'warn' },
     });
@@ -169,3 +178,46 @@ export function chromiumAvailable() {
   return existsSync(CHROMIUM);
 }
 
+
+/** What a person should never read on a page: raw codes (`police.call_out`,
+ * `holds_alert`, `break_glass:1`, `team:social-care/duty`), internal person ids
+ * (`p-` and hex), ISO timestamps and dates, raw JSON. `extra` adds page-specific
+ * words (e.g. the agency ids of the region) that must not appear either. */
+export const MACHINE_TEXT = [
+  ['a code with underscores', /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/],
+  ['a record kind code', /\b(?:person|address|relationship|health|police|justice|education|social_care|housing|probation|other)\.[a-z_]+\b/],
+  ['a route or basis code', /\b(?:team|role|user|agency|child|record|break_glass):[a-z0-9]/],
+  ['an internal person id', /\bp-[0-9a-f]{6,}\b/],
+  ['an ISO timestamp or date', /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?/],
+  ['raw JSON', /\{\s*"[a-z_]+"\s*:/],
+];
+
+/** Every piece of machine text in the page's visible text, as
+ * `what: "match" in "context"` lines (empty when the page reads as words). */
+export async function machineText(page, extra = []) {
+  const text = await page.evaluate(() => document.body.innerText);
+  const found = [];
+  const patterns = [...MACHINE_TEXT, ...extra.map((word) => [`the code ${word}`, new RegExp(`(?<![\\w-])${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`)])];
+  for (const [what, pattern] of patterns) {
+    const global = new RegExp(pattern.source, 'g');
+    for (const match of text.matchAll(global)) {
+      const start = Math.max(0, match.index - 30);
+      found.push(`${what}: "${match[0]}" in "${text.slice(start, match.index + match[0].length + 30).replace(/\s+/g, ' ')}"`);
+      if (found.length > 20) return found;
+    }
+  }
+  return found;
+}
+
+/** Whether the page scrolls sideways at the current viewport width. */
+export async function horizontalOverflow(page) {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((element) => element.getBoundingClientRect().right > width + 1)
+      .filter((element) => !element.closest('.timeline-figure, .table:not(.table--stack)'))
+      .slice(0, 5)
+      .map((element) => `${element.tagName.toLowerCase()}${element.className ? '.' + String(element.className).split(' ').join('.') : ''} (right edge ${Math.round(element.getBoundingClientRect().right)} px)`);
+    return { scrolls: document.documentElement.scrollWidth > width, wide };
+  });
+}

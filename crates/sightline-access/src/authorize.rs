@@ -4,7 +4,8 @@
 //!
 //! Need-to-know: casework roles see a child (or a record) in full when they or
 //! their team have a relationship with it (allocated, holding an alert about the
-//! child, their agency contributed a record) or hold a live break-glass grant;
+//! child, their agency's record established a relationship: see
+//! [`crate::relationship`]) or hold a live break-glass grant;
 //! otherwise a minimal view (enough to know whom to contact). Privacy officers see
 //! the access log and administrators manage accounts; neither sees case content.
 
@@ -134,8 +135,16 @@ pub enum Relationship {
         /// The team.
         team: String,
     },
-    /// This agency contributed a record about the child.
-    AgencyContributed(AgencyId),
+    /// A record of this agency established its relationship with the child
+    /// (the identity check of [`crate::corroborated`]), recorded as the
+    /// relationship row `seq`. Merely sending a record about the child is not
+    /// one.
+    AgencyRecord {
+        /// The agency.
+        agency: AgencyId,
+        /// The relationship row.
+        seq: i64,
+    },
 }
 
 /// A reason given for breaking glass: 10 to 1,000 characters of plain words.
@@ -206,8 +215,12 @@ pub enum Basis {
     TeamAllocated,
     /// The actor or their team holds an alert about the child.
     HoldsAlert,
-    /// The actor's agency contributed a record about the child.
-    AgencyContributed,
+    /// The actor's agency holds an established relationship with the child
+    /// (relationship row `seq`).
+    AgencyRecord {
+        /// The relationship row.
+        seq: i64,
+    },
     /// A live break-glass grant.
     BreakGlass {
         /// The grant.
@@ -223,7 +236,7 @@ impl fmt::Display for Basis {
             Basis::Allocated => formatter.write_str("allocated"),
             Basis::TeamAllocated => formatter.write_str("team_allocated"),
             Basis::HoldsAlert => formatter.write_str("holds_alert"),
-            Basis::AgencyContributed => formatter.write_str("agency_contributed"),
+            Basis::AgencyRecord { seq } => write!(formatter, "relationship:{seq}"),
             Basis::BreakGlass { grant_id } => write!(formatter, "break_glass:{grant_id}"),
         }
     }
@@ -311,8 +324,12 @@ fn relationship_basis(actor: &Actor, relationships: &[Relationship]) -> Option<B
                 _ => false,
             })
             .then_some(Basis::HoldsAlert),
-        relationships.contains(&Relationship::AgencyContributed(actor.agency.clone()))
-            .then_some(Basis::AgencyContributed),
+        relationships.iter().find_map(|r| match r {
+            Relationship::AgencyRecord { agency, seq } if *agency == actor.agency => {
+                Some(Basis::AgencyRecord { seq: *seq })
+            }
+            _ => None,
+        }),
     ];
     candidates.into_iter().flatten().next()
 }
@@ -651,17 +668,26 @@ mod tests {
                 full(Basis::HoldsAlert),
             ),
             (
-                vec![Relationship::AgencyContributed(agency("police"))],
-                full(Basis::AgencyContributed),
+                vec![Relationship::AgencyRecord {
+                    agency: agency("police"),
+                    seq: 3,
+                }],
+                full(Basis::AgencyRecord { seq: 3 }),
             ),
             (
-                vec![Relationship::AgencyContributed(health)],
+                vec![Relationship::AgencyRecord {
+                    agency: health,
+                    seq: 4,
+                }],
                 Decision::Minimal,
             ),
             // The strongest basis is named.
             (
                 vec![
-                    Relationship::AgencyContributed(agency("police")),
+                    Relationship::AgencyRecord {
+                        agency: agency("police"),
+                        seq: 3,
+                    },
                     Relationship::AllocatedToUser(7),
                 ],
                 full(Basis::Allocated),

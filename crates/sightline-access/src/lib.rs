@@ -15,6 +15,7 @@
 
 pub mod audit;
 mod authorize;
+pub mod relationship;
 mod role;
 mod view;
 pub mod words;
@@ -23,5 +24,6 @@ pub use authorize::{
     AccessContext, Action, Actor, Basis, BreakGlassGrant, BreakGlassReason, Decision, Relationship,
     Resource, authorize,
 };
+pub use relationship::{Corroboration, MentionIdentity, RecordBasis, corroborated};
 pub use role::{Role, RoleParseError};
 pub use view::View;

@@ -111,8 +111,26 @@ impl Basis {
             Basis::Allocated => "the child is allocated to them".to_owned(),
             Basis::TeamAllocated => "the child is allocated to their team".to_owned(),
             Basis::HoldsAlert => "they or their team hold an alert about the child".to_owned(),
-            Basis::AgencyContributed => "their agency sent a record about the child".to_owned(),
+            Basis::AgencyRecord { .. } => {
+                "their agency's record established a relationship with the child".to_owned()
+            }
             Basis::BreakGlass { .. } => "break glass".to_owned(),
+        }
+    }
+
+    /// Why the reader may see this, said to them: "your agency sent a record
+    /// about the child", "you broke glass".
+    pub fn label_for_reader(&self) -> String {
+        match self {
+            Basis::Role(role) => format!("of your role ({})", role.label()),
+            Basis::OwnAgency => "your agency sent the record".to_owned(),
+            Basis::Allocated => "the child is allocated to you".to_owned(),
+            Basis::TeamAllocated => "the child is allocated to your team".to_owned(),
+            Basis::HoldsAlert => "you or your team hold an alert about the child".to_owned(),
+            Basis::AgencyRecord { .. } => {
+                "your agency's record established a relationship with the child".to_owned()
+            }
+            Basis::BreakGlass { .. } => "you broke glass".to_owned(),
         }
     }
 
@@ -127,12 +145,14 @@ impl Basis {
                 .ok()
                 .map(|grant_id| Basis::BreakGlass { grant_id });
         }
+        if let Some(seq) = stored.strip_prefix("relationship:") {
+            return seq.parse().ok().map(|seq| Basis::AgencyRecord { seq });
+        }
         Some(match stored {
             "own_agency" => Basis::OwnAgency,
             "allocated" => Basis::Allocated,
             "team_allocated" => Basis::TeamAllocated,
             "holds_alert" => Basis::HoldsAlert,
-            "agency_contributed" => Basis::AgencyContributed,
             _ => return None,
         })
     }
@@ -148,6 +168,11 @@ pub fn audit_basis_label(stored: &str) -> String {
     }
     if let Some(basis) = Basis::parse(stored) {
         return basis.label();
+    }
+    if stored == "agency_contributed" {
+        // Logs from before relationships were checked: sending any record about
+        // the child counted.
+        return "their agency sent a record about the child".to_owned();
     }
     if let Some(rest) = stored.strip_prefix("break_glass:")
         && let Some((grant_id, reason)) = rest.split_once(": ")
@@ -202,13 +227,14 @@ mod tests {
             Basis::Allocated,
             Basis::TeamAllocated,
             Basis::HoldsAlert,
-            Basis::AgencyContributed,
+            Basis::AgencyRecord { seq: 12 },
             Basis::BreakGlass { grant_id: 7 },
         ]);
         for basis in bases {
             let stored = basis.to_string();
             assert_eq!(Basis::parse(&stored), Some(basis.clone()), "{stored}");
             assert!(readable(&audit_basis_label(&stored)), "{stored}");
+            assert!(readable(&basis.label_for_reader()), "{stored}");
         }
     }
 

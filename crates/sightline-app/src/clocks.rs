@@ -25,7 +25,10 @@ pub struct ClockEntry {
     pub rule: String,
     /// What the clock is, in plain words.
     pub title: String,
-    /// `running`, `met`, `met_late`, `stopped` or `overdue`.
+    /// `running`, `met`, `met_late`, `stopped`, `superseded` (went overdue,
+    /// then a later period of the same clock did) or `overdue`. Only a clock of
+    /// a current episode is overdue: one whose plan ended, case closed or
+    /// meeting record arrived is stopped or met.
     pub status: &'static str,
     /// The record that started the clock.
     pub started_by_agency: String,
@@ -51,6 +54,7 @@ impl ClockEntry {
             ClockStatus::Met { on, .. } => ("met", Some(*on)),
             ClockStatus::MetLate { on, .. } => ("met_late", Some(*on)),
             ClockStatus::Stopped { on, .. } => ("stopped", Some(*on)),
+            ClockStatus::Superseded { on } => ("superseded", Some(*on)),
         };
         let working_days_left = ended
             .is_none()

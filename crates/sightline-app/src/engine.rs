@@ -178,6 +178,8 @@ pub struct EngineConfig {
     /// The agencies, their teams, each local authority's duty team and head of
     /// service, and the safeguarding leads (`sightline serve --org FILE`).
     pub organisation: Arc<Organisation>,
+    /// Limits on the relationships intake establishes.
+    pub relationships: crate::relationships::RelationshipPolicy,
 }
 
 impl Default for EngineConfig {
@@ -187,6 +189,7 @@ impl Default for EngineConfig {
             duty_team: "team:duty".to_owned(),
             clock_horizon_days: 400,
             organisation: Arc::new(Organisation::unconfigured()),
+            relationships: crate::relationships::RelationshipPolicy::default(),
         }
     }
 }
@@ -249,6 +252,8 @@ pub struct Engine {
     /// Children with a pending time-based firing, by when it falls due.
     wake: BTreeSet<(DateTime<Utc>, String)>,
     wake_of: HashMap<String, DateTime<Utc>>,
+    /// The relationships agencies hold with children through their records.
+    relationships: crate::relationships::Ledger,
     /// Set when an intake failed after changing the engine: reload before use.
     stale: bool,
 }
@@ -274,7 +279,22 @@ impl Engine {
         let decisions = Decisions::from_rows(&crate::persons::load_decisions(store)?);
         let mut engine = Engine::from_records_with(pack, config, loaded.records, decisions)?;
         engine.last_seq = loaded.last_seq;
+        engine.relationships.catch_up(store)?;
         let children: Vec<String> = engine.children().map(str::to_owned).collect();
+        if engine.relationships.is_empty() && !children.is_empty() {
+            // A log from before relationships were recorded: record the ones its
+            // records establish, once, without notices or limits.
+            let mut tx = store.begin()?;
+            engine.relationships.establish(
+                tx.as_mut(),
+                &engine.linked,
+                &engine.facts,
+                children.iter().map(String::as_str),
+                crate::relationships::IntakeSource::Existing,
+                crate::to_micros(now),
+            )?;
+            tx.commit()?;
+        }
         for child in children {
             engine.set_wake(&child, Some(now));
         }
@@ -305,7 +325,11 @@ impl Engine {
         )?;
         let facts = crate::picture::person_facts(&linked);
         let addresses = AddressIndex::new(&linked);
+        let mut relationships =
+            crate::relationships::Ledger::new(config.relationships, config.organisation.clone());
+        relationships.count_records(&linked.records);
         Ok(Engine {
+            relationships,
             pack,
             config,
             linked,
@@ -371,6 +395,21 @@ impl Engine {
         ))
     }
 
+    /// The relationships agencies hold with children through their records.
+    pub fn relationships(&self) -> &crate::relationships::Ledger {
+        &self.relationships
+    }
+
+    /// The agencies with a relationship in force with the child, each with the
+    /// relationship's row (`seq`).
+    pub fn agency_relationships(&self, child_id: &str) -> Vec<(String, i64)> {
+        let Some(facts) = self.facts.get(child_id) else {
+            return Vec::new();
+        };
+        let mentions = self.relationships.identities(&self.linked, facts);
+        self.relationships.agencies_in_force(child_id, &mentions)
+    }
+
     /// The linkage decisions the engine has taken.
     pub fn decisions(&self) -> &Decisions {
         &self.decisions
@@ -403,6 +442,7 @@ impl Engine {
         }
         let mut added = records;
         added.sort_by_key(|loaded| loaded.seq);
+        self.relationships.count_records(&added);
         if added.is_empty() {
             self.stale = false;
             return Ok(BTreeSet::new());
@@ -623,6 +663,12 @@ impl Engine {
         evaluation
     }
 
+    /// When the next child's time-based re-evaluation falls due (the earliest
+    /// entry of the wake queue), if any.
+    pub fn next_wake(&self) -> Option<DateTime<Utc>> {
+        self.wake.first().map(|(at, _)| *at)
+    }
+
     /// Children whose next time-based firing is due by `now`.
     pub fn due_children(&self, now: DateTime<Utc>) -> BTreeSet<String> {
         self.wake
@@ -733,6 +779,7 @@ impl Engine {
     /// looked (by another process) and schedules the children they touch for
     /// the next tick.
     pub fn catch_up(&mut self, store: &dyn Store, now: DateTime<Utc>) -> Result<(), EngineError> {
+        self.relationships.catch_up(store)?;
         for row in crate::persons::load_decisions_after(store, self.decisions.newest_seq())? {
             self.apply_decision(&row, now)?;
         }
@@ -855,18 +902,29 @@ pub fn write_alerts(
 impl Engine {
     /// The intake hook, called inside the batch's transaction before it commits:
     /// adds the batch's stored records, evaluates the children they touch at
-    /// `now` and writes their alerts in `tx`. On an error the engine is stale;
-    /// after a failed commit the caller marks it stale ([`Engine::mark_stale`]).
+    /// `now`, writes their alerts in `tx` and records the relationships the
+    /// records establish (limited and told as `source` says). On an error the
+    /// engine is stale; after a failed commit the caller marks it stale
+    /// ([`Engine::mark_stale`]).
     pub fn on_intake(
         &mut self,
         tx: &mut dyn WriteTx,
         records: Vec<LoadedRecord>,
         now: DateTime<Utc>,
+        source: crate::relationships::IntakeSource,
     ) -> Result<AlertsWritten, EngineError> {
         let children = self.add_records(records)?;
         let evaluation = self.evaluate(&children, now);
         self.stale = true;
         let written = write_alerts(tx, &evaluation, now)?;
+        self.relationships.establish(
+            tx,
+            &self.linked,
+            &self.facts,
+            children.iter().map(String::as_str),
+            source,
+            crate::to_micros(now),
+        )?;
         self.stale = false;
         Ok(written)
     }
@@ -968,8 +1026,21 @@ impl SharedEngine {
             let mut engine = self.write(store, now)?;
             let children = engine.due_children(now);
             let evaluation = engine.evaluate(&children, now);
+            // Relationships of the re-evaluated children (a linkage decision
+            // moved their records) and those held over a limit, retried.
+            let mut relationship_children = children.clone();
+            relationship_children.extend(engine.relationships.held_children().map(str::to_owned));
+            let engine = &mut *engine;
             let written = store.begin().and_then(|mut tx| {
                 let alerts = write_alerts(tx.as_mut(), &evaluation, now)?;
+                engine.relationships.establish(
+                    tx.as_mut(),
+                    &engine.linked,
+                    &engine.facts,
+                    relationship_children.iter().map(String::as_str),
+                    crate::relationships::IntakeSource::Agency,
+                    crate::to_micros(now),
+                )?;
                 tx.commit()?;
                 Ok(alerts)
             });
@@ -1103,9 +1174,10 @@ pub fn default_pack() -> Result<Pack, PictureError> {
 }
 
 /// The relationships Sightline knows between a child and staff, for access
-/// decisions: agencies that contributed a record about the child (from the
-/// engine) and teams holding an open alert about the child (`routed_to` of the
-/// form `team:<agency>/<team>`, from the store). Interchange v1 carries no
+/// decisions: the agencies whose records established a relationship with the
+/// child (from the engine's ledger, [`crate::relationships`]) and the teams
+/// holding an open alert about the child (`routed_to` of the form
+/// `team:<agency>/<team>`, from the store). Interchange v1 carries no
 /// allocations, so there are none of those yet.
 pub fn child_relationships(
     store: &dyn Store,
@@ -1113,20 +1185,7 @@ pub fn child_relationships(
     child_id: &str,
 ) -> Result<Vec<sightline_access::Relationship>, EngineError> {
     use sightline_access::Relationship;
-    let mut agencies: BTreeSet<String> = engine.read(|engine| {
-        engine
-            .facts()
-            .get(child_id)
-            .map(|facts| {
-                facts
-                    .mentions
-                    .iter()
-                    .filter_map(|mention| engine.linked().records.get(mention.record_idx))
-                    .map(|loaded| loaded.record.source.agency.as_str().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    })?;
+    let agencies = engine.read(|engine| engine.agency_relationships(child_id))?;
     let mut relationships: Vec<Relationship> = Vec::new();
     let open = store.alerts().list(&AlertFilter {
         child_id: Some(child_id.to_owned()),
@@ -1149,9 +1208,9 @@ pub fn child_relationships(
             relationships.push(Relationship::AlertForTeam { agency, team });
         }
     }
-    for agency in std::mem::take(&mut agencies) {
+    for (agency, seq) in agencies {
         if let Ok(agency) = sightline_core::AgencyId::parse(&agency) {
-            relationships.push(Relationship::AgencyContributed(agency));
+            relationships.push(Relationship::AgencyRecord { agency, seq });
         }
     }
     Ok(relationships)

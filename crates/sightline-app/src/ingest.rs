@@ -2,6 +2,7 @@
 
 use crate::engine::{AlertsWritten, Engine, EngineError, SharedEngine};
 use crate::picture::LoadedRecord;
+use crate::relationships::IntakeSource;
 use crate::to_micros;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -184,18 +185,41 @@ fn non_blank_lines(chunk: &[u8], first_line_number: u64) -> Vec<(u64, &[u8])> {
 }
 
 /// Stores an already validated batch in one transaction, with the alerts it
-/// raises (see [`crate::engine`]).
+/// raises (see [`crate::engine`]), as an operator's intake (relationships it
+/// establishes are not limited).
 pub fn ingest_parsed(
     store: &dyn Store,
     engine: &SharedEngine,
     records: Vec<ParsedRecord>,
     received_at: DateTime<Utc>,
 ) -> Result<IngestSummary, IngestError> {
+    ingest_from(store, engine, records, received_at, IntakeSource::Operator)
+}
+
+/// [`ingest_parsed`] for a batch an agency's system sent with its token: the
+/// relationships it establishes count against the agency's daily limit.
+pub fn ingest_from_agency(
+    store: &dyn Store,
+    engine: &SharedEngine,
+    records: Vec<ParsedRecord>,
+    received_at: DateTime<Utc>,
+) -> Result<IngestSummary, IngestError> {
+    ingest_from(store, engine, records, received_at, IntakeSource::Agency)
+}
+
+fn ingest_from(
+    store: &dyn Store,
+    engine: &SharedEngine,
+    records: Vec<ParsedRecord>,
+    received_at: DateTime<Utc>,
+    source: IntakeSource,
+) -> Result<IngestSummary, IngestError> {
     let prepared: Vec<PreparedRecord> = records
         .into_par_iter()
         .map(|parsed| prepare(parsed, received_at))
         .collect();
     let mut batch = BatchIngest::begin(store, engine, received_at, Limits::default())?;
+    batch.source = source;
     batch.append_valid(prepared)?;
     batch.finish()
 }
@@ -245,6 +269,8 @@ pub struct BatchIngest<'s> {
     n_records_in_file: usize,
     received_at: DateTime<Utc>,
     limits: Limits,
+    /// Who sent the batch: how the relationships it establishes are limited.
+    source: IntakeSource,
 }
 
 /// The problems of one file of a batch.
@@ -272,6 +298,7 @@ impl<'s> BatchIngest<'s> {
             n_records_in_file: 0,
             received_at,
             limits,
+            source: IntakeSource::Operator,
         })
     }
 
@@ -293,6 +320,7 @@ impl<'s> BatchIngest<'s> {
             n_records_in_file: 0,
             received_at,
             limits,
+            source: IntakeSource::Operator,
         })
     }
 
@@ -425,6 +453,7 @@ impl<'s> BatchIngest<'s> {
             rejected_files,
             mut summary,
             received_at,
+            source,
             ..
         } = self;
         if !rejected_files.is_empty() {
@@ -436,7 +465,7 @@ impl<'s> BatchIngest<'s> {
             return Ok(summary);
         };
         let committed = engine
-            .on_intake(tx.as_mut(), stored, received_at)
+            .on_intake(tx.as_mut(), stored, received_at, source)
             .and_then(|alerts| {
                 tx.commit()?;
                 Ok(alerts)

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod cases;
 pub mod clocks;
 pub mod decisions;
 pub mod engine;
@@ -16,13 +17,14 @@ pub mod ingest;
 pub mod organisation;
 pub mod persons;
 pub mod picture;
+pub mod relationships;
 pub mod tokens;
 pub mod views;
 
 pub use engine::{Engine, EngineConfig, EngineError, SharedEngine};
 pub use ingest::{
     BatchIngest, FileRejected, IngestError, IngestSummary, Preparation, PreparedRecord,
-    content_hash, ingest_parsed, prepare,
+    content_hash, ingest_from_agency, ingest_parsed, prepare,
 };
 pub use tokens::{AgencyToken, TokenError, create_token, token_agency};
 

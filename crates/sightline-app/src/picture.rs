@@ -911,7 +911,7 @@ const SAME_ADDRESS_DAYS: i64 = 183;
 /// A normalised address: every line and the postcode, lower case, letters and
 /// digits only. `None` without a postcode or a line (too vague to say two
 /// people share a home).
-fn address_key(address: &sightline_core::Address) -> Option<String> {
+pub(crate) fn address_key(address: &sightline_core::Address) -> Option<String> {
     let postcode = address.postcode.as_ref()?;
     let mut key = String::new();
     for line in &address.lines {

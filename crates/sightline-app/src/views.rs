@@ -161,18 +161,24 @@ pub fn alert_relationship(routed_to: &str, account: &Account) -> Option<Relation
     })
 }
 
-/// The child's relationships for need-to-know: every contributing agency, and
-/// the holders of its open alerts (given by their routing).
+/// The child's relationships for need-to-know: the agencies whose records
+/// established a relationship with the child (`agency_relationships`, from
+/// [`crate::Engine::agency_relationships`]: agency and relationship row), and
+/// the holders of its open alerts (given by their routing). An agency that only
+/// sent a record about the child has none.
 pub fn child_relationships<'a>(
-    picture: Picture<'_>,
-    facts: &PersonFacts,
+    agency_relationships: &[(String, i64)],
     open_alert_routes: impl IntoIterator<Item = &'a str>,
     account: &Account,
 ) -> Vec<Relationship> {
-    let mut relationships: Vec<Relationship> = contributing_agencies(picture, facts)
-        .into_iter()
-        .filter_map(|agency| AgencyId::parse(&agency).ok())
-        .map(Relationship::AgencyContributed)
+    let mut relationships: Vec<Relationship> = agency_relationships
+        .iter()
+        .filter_map(|(agency, seq)| {
+            Some(Relationship::AgencyRecord {
+                agency: AgencyId::parse(agency).ok()?,
+                seq: *seq,
+            })
+        })
         .collect();
     for routed_to in open_alert_routes {
         if let Some(relationship) = alert_relationship(routed_to, account)
@@ -187,9 +193,14 @@ pub fn child_relationships<'a>(
 /// One plan record about the child.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanEntry {
+    /// When, in words.
     pub date: String,
+    /// The plan's display name ("Child protection").
     pub plan: String,
+    /// "Started", "Ended".
     pub status: String,
+    /// Whether this record ended the plan.
+    pub ended: bool,
     pub agency: String,
     pub record_id: String,
 }
@@ -207,16 +218,22 @@ pub fn plans(picture: Picture<'_>, facts: &PersonFacts) -> Vec<PlanEntry> {
             continue;
         }
         let date = record.occurred_at.start().date_naive();
+        let status = record.outcome.text("status").unwrap_or("");
         entries.push((
             date,
             PlanEntry {
-                date: record.occurred_at.to_string(),
-                plan: record
-                    .outcome
-                    .text("plan")
-                    .unwrap_or("plan")
-                    .replace('_', " "),
-                status: record.outcome.text("status").unwrap_or("").to_owned(),
+                date: sightline_core::dates::occurred(record.occurred_at),
+                plan: record.outcome.text("plan").map_or_else(
+                    || "Plan".to_owned(),
+                    |plan| {
+                        sightline_core::labels::value_label("plan", plan)
+                            .map_or_else(|| sightline_core::labels::humanise(plan), str::to_owned)
+                    },
+                ),
+                status: sightline_core::labels::value_label("status", status)
+                    .unwrap_or("Not recorded")
+                    .to_owned(),
+                ended: status == "end",
                 agency: record.source.agency.as_str().to_owned(),
                 record_id: record.source.record_id.as_str().to_owned(),
             },
@@ -228,13 +245,13 @@ pub fn plans(picture: Picture<'_>, facts: &PersonFacts) -> Vec<PlanEntry> {
 
 /// The plans whose latest record (by date) started or continued them.
 pub fn current_plans(plans: &[PlanEntry]) -> Vec<String> {
-    let mut latest: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut latest: BTreeMap<&str, bool> = BTreeMap::new();
     for entry in plans {
-        latest.insert(&entry.plan, &entry.status);
+        latest.insert(&entry.plan, entry.ended);
     }
     latest
         .into_iter()
-        .filter(|(_, status)| *status != "end")
+        .filter(|(_, ended)| !ended)
         .map(|(plan, _)| plan.to_owned())
         .collect()
 }
@@ -338,6 +355,9 @@ pub struct SourceMention {
     pub kind: &'static str,
     pub kind_label: &'static str,
     pub occurred: String,
+    /// When it happened, in words.
+    pub occurred_words: String,
+    /// The child's part in the record ("Subject").
     pub role: &'static str,
     pub recorded_name: String,
     pub recorded_dob: Option<String>,
@@ -355,6 +375,8 @@ pub struct PersonAroundView {
     pub adult: bool,
     /// `household`, `carers`, `visitors` or `others`.
     pub group: &'static str,
+    /// The group in words ("Household").
+    pub group_label: &'static str,
     pub connections: Vec<&'static str>,
     pub known_to_social_care: bool,
     /// An adult linked to the household whom social care has not recorded.
@@ -422,16 +444,26 @@ fn person_around_view(picture: Picture<'_>, person: &PersonAround) -> PersonArou
     let mut offences: Vec<&'static str> = person
         .offences
         .iter()
-        .map(|offence| offence.category)
+        .map(|offence| {
+            sightline_core::labels::value_label("category", offence.category).unwrap_or("Other")
+        })
         .collect();
     offences.sort_unstable();
     offences.dedup();
     PersonAroundView {
         person_id: person.person_id.clone(),
         name: facts.map_or_else(|| "Name not recorded".to_owned(), display_name),
-        dob: facts.and_then(|facts| facts.dob).map(|dob| dob.to_string()),
+        dob: facts
+            .and_then(|facts| facts.dob)
+            .map(sightline_core::dates::partial_date),
         adult,
         group: group_of(&connections),
+        group_label: match group_of(&connections) {
+            "household" => "Household",
+            "carers" => "Carer",
+            "visitors" => "Visitor",
+            _ => "Other",
+        },
         connections: connections.iter().map(|c| c.describe()).collect(),
         known_to_social_care: known,
         unassessed,
@@ -492,12 +524,13 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
                 kind: record.kind.as_str(),
                 kind_label: record.kind.label(),
                 occurred: record.occurred_at.to_string(),
-                role: person.role.as_str(),
+                occurred_words: sightline_core::dates::occurred(record.occurred_at),
+                role: person.role.label(),
                 recorded_name: recorded_name(person),
                 recorded_dob: person
                     .dob
                     .or(person.expected_dob)
-                    .map(|dob| dob.to_string()),
+                    .map(sightline_core::dates::partial_date),
                 recorded_postcode: person
                     .address
                     .as_ref()
@@ -529,9 +562,9 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
     ChildView {
         person_id: facts.id.clone(),
         name: display_name(facts),
-        dob: facts.dob.map(|dob| dob.to_string()),
+        dob: facts.dob.map(sightline_core::dates::partial_date),
         age_years: facts.dob.and_then(|dob| age_years(dob, today)),
-        sex: facts.sex.map(Sex::as_str),
+        sex: facts.sex.map(Sex::label),
         nhs_number: facts.nhs_number.clone(),
         mentions,
         people,
@@ -539,6 +572,112 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
         plans,
         agencies: contributing_agencies(picture, facts).into_iter().collect(),
     }
+}
+
+// ---- people and explanations in words ----
+
+/// A person's part in the child's life, after their name: "the child's
+/// mother", "the mother's partner", "who lives with the child". `parents` are
+/// the sexes recorded for the child's parents (to say whose partner).
+fn part_in_child_life(
+    connections: &BTreeSet<Connection>,
+    sex: Option<Sex>,
+    parents: &[Option<Sex>],
+) -> &'static str {
+    let by_sex = |female: &'static str, male: &'static str, other: &'static str| match sex {
+        Some(Sex::Female) => female,
+        Some(Sex::Male) => male,
+        _ => other,
+    };
+    if connections.contains(&Connection::Parent) {
+        return by_sex(
+            "the child's mother",
+            "the child's father",
+            "a parent of the child",
+        );
+    }
+    if connections.contains(&Connection::StepParent) {
+        return by_sex(
+            "the child's stepmother",
+            "the child's stepfather",
+            "a step-parent of the child",
+        );
+    }
+    if connections.contains(&Connection::PartnerOfParent) {
+        let all =
+            |wanted: Sex| !parents.is_empty() && parents.iter().all(|sex| *sex == Some(wanted));
+        return if all(Sex::Female) {
+            "the mother's partner"
+        } else if all(Sex::Male) {
+            "the father's partner"
+        } else {
+            "a parent's partner"
+        };
+    }
+    for (connection, words) in [
+        (Connection::Carer, "a carer of the child"),
+        (
+            Connection::HouseholdMember,
+            "a member of the child's household",
+        ),
+        (Connection::LivesWith, "who lives with the child"),
+        (Connection::Visits, "a visitor to the child's home"),
+        (Connection::NamedOnForm, "named on a form by the family"),
+    ] {
+        if connections.contains(&connection) {
+            return words;
+        }
+    }
+    "known to the child's family"
+}
+
+/// "Lee Barton, the mother's partner": a person around `child` by name and
+/// part in the child's life, for a reader who may see the child in full.
+/// `None` when the person is not around the child.
+pub fn person_in_words(
+    picture: Picture<'_>,
+    child: &PersonFacts,
+    person_id: &str,
+) -> Option<String> {
+    let child_picture = child_picture_with(picture.linked, child, picture.facts, picture.addresses);
+    let person = child_picture.person(person_id)?;
+    let sex_of = |id: &str| picture.facts.get(id).and_then(|facts| facts.sex);
+    let parents: Vec<Option<Sex>> = child_picture
+        .people()
+        .filter(|around| {
+            around
+                .links
+                .iter()
+                .any(|link| link.connection == Connection::Parent)
+        })
+        .map(|around| sex_of(&around.person_id))
+        .collect();
+    let connections: BTreeSet<Connection> =
+        person.links.iter().map(|link| link.connection).collect();
+    let part = part_in_child_life(&connections, sex_of(person_id), &parents);
+    Some(match picture.facts.get(person_id) {
+        Some(facts) if facts.given_names.is_some() || facts.family_name.is_some() => {
+            format!("{}, {part}", display_name(facts))
+        }
+        _ => format!("{part} (name not recorded)"),
+    })
+}
+
+/// A stored alert explanation as a reader with full access to the child reads
+/// it: people around the child by name and part in the child's life, agencies
+/// by `agency_name`. See `sightline_rules::resolve_explanation`.
+pub fn explanation_in_words(
+    picture: Picture<'_>,
+    child: Option<&PersonFacts>,
+    text: &str,
+    agency_name: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    sightline_rules::resolve_explanation(text, &|reference| match reference {
+        sightline_rules::Reference::Person(person_id) => {
+            child.and_then(|child| person_in_words(picture, child, person_id))
+        }
+        sightline_rules::Reference::Agency(agency) => agency_name(agency),
+    })
 }
 
 // ---- the chronology ----
@@ -559,28 +698,34 @@ pub struct ChronologyRow {
     pub about_child: bool,
     /// Findings and outcome, in words.
     pub summary: String,
+    /// When it happened, in words ("13 January 2007 at 10:20").
+    pub when: String,
+    /// The agency's display name (its id until the page sets it from the
+    /// organisation).
+    pub agency_name: String,
+    /// The agency's type in words ("Health").
+    pub agency_type_label: String,
     pub narrative: Option<String>,
 }
 
-fn attribute_text(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::Bool(value) => if *value { "yes" } else { "no" }.to_owned(),
-        AttributeValue::Enum(value) => value.replace('_', " "),
-        AttributeValue::Text(value) => value.clone(),
-        AttributeValue::Int(value) => value.to_string(),
-        AttributeValue::Date(value) => value.to_string(),
-    }
+/// "Where on the body: face": an attribute by its display name and value.
+fn attribute_text(name: &str, value: &AttributeValue) -> String {
+    let key = sightline_core::labels::attribute_label(name)
+        .map_or_else(|| sightline_core::labels::humanise(name), str::to_owned);
+    let value = sightline_core::labels::value_words(name, value);
+    format!("{key}: {}", sightline_core::labels::in_sentence(&value))
 }
 
+/// A record's findings and outcome in words, for the chronology (and its CSV).
 fn summary_of(record: &sightline_core::Record) -> String {
     let mut parts: Vec<String> = Vec::new();
     for finding in &record.findings {
-        let mut part = finding.code.as_str().replace('_', " ");
+        let mut part = finding.code.label().to_owned();
         let attributes: Vec<String> = finding
             .attributes
             .0
             .iter()
-            .map(|(name, value)| format!("{}: {}", name.replace('_', " "), attribute_text(value)))
+            .map(|(name, value)| attribute_text(name, value))
             .collect();
         if !attributes.is_empty() {
             part.push_str(" (");
@@ -590,11 +735,7 @@ fn summary_of(record: &sightline_core::Record) -> String {
         parts.push(part);
     }
     for (name, value) in &record.outcome.0 {
-        parts.push(format!(
-            "{}: {}",
-            name.replace('_', " "),
-            attribute_text(value)
-        ));
+        parts.push(attribute_text(name, value));
     }
     parts.join("; ")
 }
@@ -623,6 +764,9 @@ pub fn chronology(picture: Picture<'_>, facts: &PersonFacts) -> Vec<ChronologyRo
                 version: event.evidence.version,
                 about_child: event.child_role.is_some(),
                 summary: summary_of(record),
+                when: sightline_core::dates::occurred(record.occurred_at),
+                agency_name: event.evidence.agency.clone(),
+                agency_type_label: sightline_core::labels::humanise(event.agency_type.as_str()),
                 narrative: record.narrative.clone(),
             })
         })
@@ -726,8 +870,8 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             "{} records from {} agencies between {} and {}; {} alerts and {} decisions. The table below lists every record.",
             rows.len(),
             agencies.len(),
-            first.format("%-d %B %Y"),
-            last.format("%-d %B %Y"),
+            sightline_core::dates::date(first),
+            sightline_core::dates::date(last),
             marks.len() - n_decisions,
             n_decisions
         ),
@@ -760,6 +904,10 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
     }
     let lane_y = |lane: usize| SVG_TOP + LANE_HEIGHT * lane as f64;
     for (lane, agency) in agencies.iter().enumerate() {
+        let agency_name = rows
+            .iter()
+            .find(|row| row.agency == *agency)
+            .map_or(*agency, |row| row.agency_name.as_str());
         let y = lane_y(lane);
         let mid = y + LANE_HEIGHT / 2.0;
         let fill = if lane % 2 == 0 { "#f3f2f1" } else { "#ffffff" };
@@ -767,15 +915,15 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             svg,
             r##"<g class="timeline__lane"><rect x="0" y="{y:.1}" width="{SVG_WIDTH}" height="{LANE_HEIGHT}" fill="{fill}"/><text x="8" y="{:.1}" font-size="13" fill="#0b0c0c">{}</text>"##,
             mid + 4.0,
-            xml_escape(agency)
+            xml_escape(agency_name)
         );
         for row in rows.iter().filter(|row| row.agency == *agency) {
             let x = x_of(row.date);
             let label = format!(
                 "{}: {} ({} {}){}",
-                row.date.format("%-d %b %Y"),
+                sightline_core::dates::date(row.date),
                 row.kind_label,
-                row.agency,
+                row.agency_name,
                 row.record_id,
                 if row.about_child {
                     ""
@@ -813,7 +961,7 @@ pub fn timeline_svg(rows: &[ChronologyRow], marks: &[TimelineMark]) -> String {
             let x = x_of(mark.date);
             let label = format!(
                 "{}: {} {}",
-                mark.date.format("%-d %b %Y"),
+                sightline_core::dates::date(mark.date),
                 if mark.decision { "decision" } else { "alert" },
                 mark.label
             );
@@ -1059,6 +1207,39 @@ pub fn viewers(rows: &[AuditRow], keys: &BTreeSet<String>) -> Vec<ViewerEntry> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_person_is_named_by_their_part_in_the_child_life() {
+        use super::{Connection, Sex, part_in_child_life};
+        let part = |connections: &[Connection], sex: Option<Sex>, parents: &[Option<Sex>]| {
+            part_in_child_life(&connections.iter().copied().collect(), sex, parents)
+        };
+        assert_eq!(
+            part(&[Connection::Parent], Some(Sex::Female), &[]),
+            "the child's mother"
+        );
+        assert_eq!(
+            part(
+                &[Connection::PartnerOfParent, Connection::LivesWith],
+                Some(Sex::Male),
+                &[Some(Sex::Female)]
+            ),
+            "the mother's partner"
+        );
+        assert_eq!(
+            part(
+                &[Connection::PartnerOfParent],
+                None,
+                &[Some(Sex::Female), Some(Sex::Male)]
+            ),
+            "a parent's partner"
+        );
+        assert_eq!(
+            part(&[Connection::Visits], None, &[]),
+            "a visitor to the child's home"
+        );
+        assert_eq!(part(&[], None, &[]), "known to the child's family");
+    }
+
     use super::*;
     use crate::picture::LoadedRecord;
     use chrono::{DateTime, Utc};
@@ -1108,6 +1289,9 @@ mod tests {
             version: 1,
             about_child: true,
             summary: "injury".to_owned(),
+            when: date.to_owned(),
+            agency_name: agency.to_owned(),
+            agency_type_label: "Health".to_owned(),
             narrative: narrative.map(str::to_owned),
         }
     }
@@ -1205,8 +1389,8 @@ mod tests {
             let cx = svg[at..].find("cx=\"").unwrap() + at + 4;
             svg[cx..cx + svg[cx..].find('"').unwrap()].parse().unwrap()
         };
-        assert!(x_of("13 Jan 2007") < x_of("9 Apr 2007"));
-        assert!((x_of("13 Jan 2007") - SVG_GUTTER).abs() < 0.01);
+        assert!(x_of("13 January 2007: ") < x_of("9 April 2007: "));
+        assert!((x_of("13 January 2007: ") - SVG_GUTTER).abs() < 0.01);
     }
 
     #[test]
@@ -1315,9 +1499,7 @@ mod tests {
     }
 
     #[test]
-    fn relationships_come_from_contributing_agencies_and_alert_routing() {
-        let snapshot = sample_snapshot(&[]);
-        let leo = leo(&snapshot);
+    fn relationships_come_from_established_agencies_and_alert_routing() {
         let account = Account {
             id: 42,
             username: "synthetic.worker".to_owned(),
@@ -1326,8 +1508,7 @@ mod tests {
             team: Some("duty".to_owned()),
         };
         let relationships = child_relationships(
-            snapshot.picture(),
-            leo,
+            &[("st-annes-gp".to_owned(), 5)],
             [
                 "user:synthetic.worker",
                 "user:someone.else",
@@ -1336,9 +1517,10 @@ mod tests {
             ],
             &account,
         );
-        assert!(relationships.contains(&Relationship::AgencyContributed(
-            AgencyId::parse("st-annes-gp").unwrap()
-        )));
+        assert!(relationships.contains(&Relationship::AgencyRecord {
+            agency: AgencyId::parse("st-annes-gp").unwrap(),
+            seq: 5
+        }));
         assert!(relationships.contains(&Relationship::AlertForUser(42)));
         assert!(relationships.contains(&Relationship::AlertForTeam {
             agency: AgencyId::parse("children-services").unwrap(),
@@ -1445,20 +1627,22 @@ mod tests {
         let leo = leo(&snapshot);
         let minimal = minimal_child(snapshot.picture(), leo, today());
         assert_eq!(minimal.name, "Leo Marsh");
-        assert_eq!(minimal.current_plans, vec!["child protection".to_owned()]);
+        assert_eq!(minimal.current_plans, vec!["Child protection".to_owned()]);
         assert!(minimal.contacts.contains(&"children-services".to_owned()));
         let ended = [
             PlanEntry {
                 date: "2007-01-01".into(),
-                plan: "child in need".into(),
-                status: "start".into(),
+                plan: "Child in need".into(),
+                status: "Started".into(),
+                ended: false,
                 agency: "cs".into(),
                 record_id: "1".into(),
             },
             PlanEntry {
                 date: "2007-02-01".into(),
-                plan: "child in need".into(),
-                status: "end".into(),
+                plan: "Child in need".into(),
+                status: "Ended".into(),
+                ended: true,
                 agency: "cs".into(),
                 record_id: "2".into(),
             },

@@ -1124,6 +1124,10 @@ struct Chain {
     period: Span,
     known_at: DateTime<Utc>,
     last_met: Option<usize>,
+    /// The ledger's report of this chain's latest period that went overdue and
+    /// has not been met, stopped or superseded since (repeating clocks only;
+    /// only when a ledger is kept).
+    open_overdue: Option<usize>,
 }
 
 /// The first instant after the end of `date` (UTC midnight).
@@ -1228,11 +1232,22 @@ impl<'a> ClockRule<'a> {
                 }
                 firings.push(self.clock_firing(view, chain, overdue_at));
                 if let Some(ledger) = ledger.as_deref_mut() {
+                    // A later period that went overdue replaces the earlier one:
+                    // a chain is overdue once, for its latest missed deadline.
+                    ledger.resolve(
+                        chain.open_overdue.take(),
+                        ClockStatus::Superseded {
+                            on: chain.deadline(),
+                        },
+                    );
                     let status = ClockStatus::Overdue { since: overdue_at };
-                    ledger.report(self, view, chain, status);
+                    let report_idx = ledger.report(self, view, chain, status);
                     if self.repeat.is_none() {
-                        let report_idx = ledger.reports.len().saturating_sub(1);
-                        ledger.late.push((chain.clone(), report_idx));
+                        if let Some(report_idx) = report_idx {
+                            ledger.late.push((chain.clone(), report_idx));
+                        }
+                    } else {
+                        chain.open_overdue = report_idx;
                     }
                 }
                 match self.repeat {
@@ -1350,12 +1365,20 @@ impl<'a> ClockRule<'a> {
                             on: event.occurred,
                             by: event.evidence.clone(),
                         };
+                        ledger.resolve(chain.open_overdue.take(), status.clone());
                         ledger.report(self, view, chain, status);
                     }
                     return false;
                 }
                 if event.occurred >= chain.anchor && self.holds(self.met, view, idx, start_ref) {
                     if let Some(ledger) = ledger.as_deref_mut() {
+                        ledger.resolve(
+                            chain.open_overdue.take(),
+                            ClockStatus::MetLate {
+                                on: event.occurred,
+                                by: event.evidence.clone(),
+                            },
+                        );
                         let status = ClockStatus::Met {
                             on: event.occurred,
                             by: event.evidence.clone(),
@@ -1395,6 +1418,7 @@ impl<'a> ClockRule<'a> {
                     period: self.due,
                     known_at: moment,
                     last_met: None,
+                    open_overdue: None,
                 };
                 // Records that arrived before the clock started but meet it.
                 let mut alive = true;
@@ -1486,8 +1510,13 @@ pub enum ClockStatus {
     Overdue { since: DateTime<Utc> },
     /// Went overdue, then a record met it.
     MetLate { on: NaiveDate, by: EvidenceRef },
-    /// Cancelled by a record (or the end of the state it runs in) before it was met.
+    /// Cancelled by a record (or the end of the state it runs in: the plan
+    /// ended, the case closed, a section 47 found nothing) before it was met.
     Stopped { on: NaiveDate, by: EvidenceRef },
+    /// Went overdue, then a later period of the same repeating clock went
+    /// overdue in its turn (on the day of that later deadline): the clock is
+    /// overdue once, for its latest missed deadline.
+    Superseded { on: NaiveDate },
 }
 
 /// One period of one clock rule for a child: when it started, when it is due,
@@ -1506,6 +1535,9 @@ pub struct ClockReport {
     /// The last day on which a meeting record is on time.
     pub deadline: NaiveDate,
     pub status: ClockStatus,
+    /// When this period went overdue (its rule fired), whatever happened after:
+    /// every firing of a clock rule has exactly one report with this set.
+    pub overdue_since: Option<DateTime<Utc>>,
 }
 
 /// The reports of one clock rule's sweep, kept only for [`clocks`].
@@ -1523,12 +1555,14 @@ impl Ledger {
         view: &View<'_>,
         chain: &Chain,
         status: ClockStatus,
-    ) {
+    ) -> Option<usize> {
         if self.reports.len() >= CLOCK_REPORTS_MAX {
-            return;
+            return None;
         }
-        let Some(start) = view.events.get(chain.start) else {
-            return;
+        let start = view.events.get(chain.start)?;
+        let overdue_since = match &status {
+            ClockStatus::Overdue { since } => Some(*since),
+            _ => None,
         };
         self.reports.push(ClockReport {
             rule_id: rule.rule.id.clone(),
@@ -1538,7 +1572,18 @@ impl Ledger {
             due: chain.period,
             deadline: chain.deadline(),
             status,
+            overdue_since,
         });
+        Some(self.reports.len() - 1)
+    }
+
+    /// Ends an overdue period's report (met late, stopped or superseded).
+    fn resolve(&mut self, report_idx: Option<usize>, status: ClockStatus) {
+        if let Some(report) = report_idx.and_then(|idx| self.reports.get_mut(idx))
+            && matches!(report.status, ClockStatus::Overdue { .. })
+        {
+            report.status = status;
+        }
     }
 }
 

@@ -59,7 +59,7 @@ pub use model::{
     Link, Offence, OffenceSource, PersonAround, PictureError, Release, Subject,
 };
 pub use parse::{Level, RuleError, check, limits};
-pub use render::kind_words;
+pub use render::{Reference, UNNAMED_PERSON, kind_words, resolve_explanation};
 
 /// The text of the default rule pack.
 pub const DEFAULT_PACK_TEXT: &str = include_str!("../rules/default.rules");

@@ -128,7 +128,11 @@ impl AlertItem {
             routed_to: row.routed_to,
             restricted: !full,
             title: full.then_some(row.title),
-            explanation: full.then_some(row.explanation),
+            // The API names no person (agency systems are not need-to-know
+            // readers of the people around a child): references read as
+            // "a person around the child" and agency ids.
+            explanation: full
+                .then(|| sightline_rules::resolve_explanation(&row.explanation, &|_| None)),
             citation: full.then_some(row.citation),
         }
     }

@@ -32,7 +32,8 @@ pub struct ClockItem {
     /// `initial_conference_overdue`, `review_conference_overdue`).
     pub rule: String,
     pub title: String,
-    /// `running`, `overdue`, `met`, `met_late` or `stopped`.
+    /// `running`, `overdue`, `met`, `met_late`, `stopped` or `superseded` (went
+    /// overdue, then a later period of the same clock did).
     pub status: String,
     /// The record that started the clock.
     pub started_by: ClockRecord,

@@ -14,7 +14,7 @@ use sightline_access::{AccessContext, Action, Decision, Relationship, Resource, 
 use sightline_app::accounts::Account;
 use sightline_app::persons::{
     DecisionView, PersonDetail, PersonSummary, PersonsError, ReviewPair, SearchQuery, SearchResult,
-    person_agencies, person_detail, person_summary, review_queue,
+    person_detail, person_summary, review_queue,
 };
 use sightline_core::AgencyId;
 use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
@@ -158,10 +158,15 @@ pub async fn get_person(
         let mut context =
             sightline_app::accounts::access_context(store.as_ref(), &account, chrono::Utc::now())
                 .map_err(|_| ApiError::internal())?;
-        context.relationships = person_agencies(linked, &person_id)
-            .iter()
-            .filter_map(|agency| AgencyId::parse(agency).ok())
-            .map(Relationship::AgencyContributed)
+        context.relationships = guard
+            .agency_relationships(&person_id)
+            .into_iter()
+            .filter_map(|(agency, seq)| {
+                Some(Relationship::AgencyRecord {
+                    agency: AgencyId::parse(&agency).ok()?,
+                    seq,
+                })
+            })
             .collect();
         let decision = allow(
             store.as_ref(),

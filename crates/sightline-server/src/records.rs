@@ -144,7 +144,7 @@ pub async fn submit_records(
                 foreign.join("; ")
             )));
         }
-        let summary = sightline_app::ingest_parsed(store.as_ref(), &engine, records, received_at)?;
+        let summary = sightline_app::ingest_from_agency(store.as_ref(), &engine, records, received_at)?;
         tracing::info!(
             agency = %agency,
             records = summary.records,

@@ -327,10 +327,11 @@ pub(crate) enum Param<'a> {
     Int(i64),
     Text(&'a str),
     NullText,
+    NullInt,
 }
 
 impl<'a> Param<'a> {
-    fn opt_text(value: Option<&'a str>) -> Param<'a> {
+    pub(crate) fn opt_text(value: Option<&'a str>) -> Param<'a> {
         value.map_or(Param::NullText, Param::Text)
     }
 }
@@ -382,28 +383,28 @@ const OVERDUE_KEY: &str =
 const SEVERITY_KEY: &str = "CAST(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 \
      WHEN 'medium' THEN 2 ELSE 3 END AS BIGINT)";
 
-fn int(cell: Option<&Cell>) -> Result<i64, StoreError> {
+pub(crate) fn int(cell: Option<&Cell>) -> Result<i64, StoreError> {
     match cell {
         Some(Cell::Int(value)) => Ok(*value),
         _ => Err(StoreError::Corrupt("alert column is not an integer")),
     }
 }
 
-fn opt_int(cell: Option<&Cell>) -> Result<Option<i64>, StoreError> {
+pub(crate) fn opt_int(cell: Option<&Cell>) -> Result<Option<i64>, StoreError> {
     match cell {
         Some(Cell::Null) => Ok(None),
         other => int(other).map(Some),
     }
 }
 
-fn text(cell: Option<&Cell>) -> Result<String, StoreError> {
+pub(crate) fn text(cell: Option<&Cell>) -> Result<String, StoreError> {
     match cell {
         Some(Cell::Text(value)) => Ok(value.clone()),
         _ => Err(StoreError::Corrupt("alert column is not text")),
     }
 }
 
-fn opt_text(cell: Option<&Cell>) -> Result<Option<String>, StoreError> {
+pub(crate) fn opt_text(cell: Option<&Cell>) -> Result<Option<String>, StoreError> {
     match cell {
         Some(Cell::Null) => Ok(None),
         other => text(other).map(Some),

@@ -57,6 +57,13 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A relationship or access notice was rejected before it reached the
+    /// database.
+    #[error("access record cannot be stored: {reason}")]
+    InvalidAccess {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// No alert has this id.
     #[error("no such alert")]
     AlertNotFound,

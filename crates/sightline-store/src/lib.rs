@@ -37,6 +37,7 @@
 // Tests may unwrap: a panic there is a failed test, not a crashed server.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod access;
 mod accounts;
 mod alerts;
 mod error;
@@ -50,6 +51,10 @@ mod url;
 
 use std::fmt;
 
+pub use access::{
+    ACCESS_READ_LIMIT_MAX, AccessStore, NewNotice, NewRelationship, NoticeFilter, NoticeRow,
+    Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow,
+};
 pub use accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow, AuditStore, GrantRow,
     NewGrant, NewUser, RecordSummary, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
@@ -263,6 +268,8 @@ pub trait Store: Send + Sync {
     fn alerts(&self) -> &dyn AlertStore;
     /// The append-only log of people's linkage decisions (clerical review).
     fn linkage(&self) -> &dyn LinkageStore;
+    /// The relationships intake established and the notices of new access.
+    fn access(&self) -> &dyn AccessStore;
 }
 
 /// An open write transaction. [`WriteTx::commit`] consumes it; dropping it without
@@ -285,6 +292,14 @@ pub trait WriteTx {
         alerts: &[AlertUpsert],
         at_us: i64,
     ) -> Result<Vec<AlertChange>, StoreError>;
+    /// Records relationships (and their notices) in this transaction, so they
+    /// commit or roll back with the records that established them. An invalid
+    /// row ([`StoreError::InvalidAccess`]) rejects the slice before anything is
+    /// written; a database error poisons the transaction.
+    fn append_relationships(
+        &mut self,
+        rows: &[NewRelationship],
+    ) -> Result<Vec<RelationshipRow>, StoreError>;
     /// Makes the appended records durable. Only after `Ok` may they be acknowledged.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

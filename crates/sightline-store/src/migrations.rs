@@ -46,6 +46,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0006_audit_resource_index",
         sql: include_str!("../migrations/sqlite/0006_audit_resource_index.sql"),
     },
+    Migration {
+        version: 20,
+        name: "0020_access",
+        sql: include_str!("../migrations/sqlite/0020_access.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -79,6 +84,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "0006_audit_resource_index",
         sql: include_str!("../migrations/postgres/0006_audit_resource_index.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "0020_access",
+        sql: include_str!("../migrations/postgres/0020_access.sql"),
     },
 ];
 

@@ -2,6 +2,7 @@
 //! of its own, with prepared statements cached per connection. Writers take a
 //! transaction-scoped advisory lock first, so `seq` order equals commit order.
 
+mod access;
 mod accounts;
 mod alerts;
 mod linkage;
@@ -437,6 +438,10 @@ impl Store for PgStore {
     fn linkage(&self) -> &dyn crate::LinkageStore {
         self
     }
+
+    fn access(&self) -> &dyn crate::AccessStore {
+        self
+    }
 }
 
 /// A write transaction holding the writer advisory lock until it ends.
@@ -687,6 +692,23 @@ impl WriteTx for PgWriteTx<'_> {
             at_us,
         );
         if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAlert { .. })) {
+            self.failed = true;
+        }
+        result
+    }
+
+    fn append_relationships(
+        &mut self,
+        rows: &[crate::NewRelationship],
+    ) -> Result<Vec<crate::RelationshipRow>, StoreError> {
+        if self.failed {
+            return Err(StoreError::TransactionFailed);
+        }
+        let result = crate::access::append_relationships_in(
+            &mut alerts::PgAlertConn(self.pooled.connection_mut()?),
+            rows,
+        );
+        if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAccess { .. })) {
             self.failed = true;
         }
         result

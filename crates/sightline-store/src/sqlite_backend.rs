@@ -3,6 +3,7 @@
 //! writer's WAL is checkpointed by a background thread, not in its commits (see
 //! [`checkpoint`]).
 
+mod access;
 mod accounts;
 mod alerts;
 mod checkpoint;
@@ -462,6 +463,10 @@ impl Store for SqliteStore {
     fn linkage(&self) -> &dyn crate::LinkageStore {
         self
     }
+
+    fn access(&self) -> &dyn crate::AccessStore {
+        self
+    }
 }
 
 /// A write transaction on the writer connection, begun with `BEGIN IMMEDIATE`.
@@ -557,6 +562,23 @@ impl WriteTx for SqliteWriteTx<'_> {
             at_us,
         );
         if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAlert { .. })) {
+            self.failed = true;
+        }
+        result
+    }
+
+    fn append_relationships(
+        &mut self,
+        rows: &[crate::NewRelationship],
+    ) -> Result<Vec<crate::RelationshipRow>, StoreError> {
+        if self.failed {
+            return Err(StoreError::TransactionFailed);
+        }
+        let result = crate::access::append_relationships_in(
+            &mut alerts::SqliteAlertConn(&self.connection),
+            rows,
+        );
+        if matches!(result, Err(ref error) if !matches!(error, StoreError::InvalidAccess { .. })) {
             self.failed = true;
         }
         result

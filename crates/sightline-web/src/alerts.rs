@@ -242,6 +242,7 @@ async fn load_alert(
     let alert_id = alert_id.to_owned();
     let now = Utc::now();
     let now_us = sightline_app::to_micros(now);
+    let organisation = state.organisation();
     blocking(state, Some(session), move |store| {
         let Some(alert) = store
             .alerts()
@@ -250,10 +251,11 @@ async fn load_alert(
         else {
             return Ok(AlertContent::Unknown);
         };
-        children::with_picture(&engine, |picture| {
+        children::with_engine(&engine, |engine| {
+            let picture = children::picture_of(engine);
             let (decision, context) = children::decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &alert.child_id,
                 Action::ViewChild,
@@ -311,9 +313,14 @@ async fn load_alert(
                 .into_iter()
                 .map(event_view)
                 .collect();
-            let child_name = picture
-                .child(&alert.child_id)
-                .map_or_else(|| alert.child_id.clone(), views::display_name);
+            let child_facts = picture.child(&alert.child_id);
+            let child_name =
+                child_facts.map_or_else(|| alert.child_id.clone(), views::display_name);
+            // People by name and part, agencies by name: this reader may see the child.
+            let explanation =
+                views::explanation_in_words(picture, child_facts, &alert.explanation, &|agency| {
+                    Some(crate::names::agency_name(&organisation, agency))
+                });
             Ok(AlertContent::Full {
                 alert: Box::new(AlertView {
                     child_href: format!("/children/{}", encode_path(&alert.child_id)),
@@ -327,7 +334,7 @@ async fn load_alert(
                     title: alert.title,
                     severity: alert.severity,
                     status: alert.status,
-                    explanation: alert.explanation,
+                    explanation,
                     citation: alert.citation,
                     rule_id: alert.rule_id,
                     routed_to: alert.routed_to,
@@ -467,10 +474,10 @@ pub async fn decide(
         let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
             return Ok(DecideOutcome::Unknown);
         };
-        let (decision, _) = children::with_picture(&engine, |picture| {
+        let (decision, _) = children::with_engine(&engine, |engine| {
             children::decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &alert.child_id,
                 Action::WriteAboutChild,

@@ -80,7 +80,7 @@ fn open_alert_routes(store: &dyn Store, person_id: &str) -> Result<Vec<String>, 
 /// real relationships and the account's grants.
 pub(crate) fn decide_child(
     store: &dyn Store,
-    picture: Picture<'_>,
+    engine: &Engine,
     account: &Account,
     person_id: &str,
     action: Action,
@@ -89,10 +89,13 @@ pub(crate) fn decide_child(
 ) -> Result<(Decision, AccessContext), String> {
     let mut context: AccessContext =
         accounts::access_context(store, account, now).map_err(|error| error.to_string())?;
-    if let Some(facts) = picture.child(person_id) {
+    if picture_of(engine).child(person_id).is_some() {
         let routes = open_alert_routes(store, person_id)?;
-        context.relationships =
-            views::child_relationships(picture, facts, routes.iter().map(String::as_str), account);
+        context.relationships = views::child_relationships(
+            &engine.agency_relationships(person_id),
+            routes.iter().map(String::as_str),
+            account,
+        );
     }
     let decision = audit::authorize_view_and_record(
         store,
@@ -136,7 +139,7 @@ async fn load_child<T: Send + 'static>(
             let picture = picture_of(engine);
             let (decision, _) = decide_child(
                 store,
-                picture,
+                engine,
                 &account,
                 &person_id,
                 Action::ViewChild,
@@ -156,7 +159,7 @@ async fn load_child<T: Send + 'static>(
                     None => ChildContent::Unknown,
                 },
                 Decision::Full { basis } => ChildContent::Full {
-                    basis: basis.to_string(),
+                    basis: basis.label_for_reader(),
                     view: full(store, engine, &person_id)?,
                 },
             })
@@ -566,6 +569,10 @@ pub async fn chronology(
         .iter()
         .filter(|row| filter.keeps(row))
         .cloned()
+        .map(|mut row| {
+            row.agency_name = state.agency_name(&row.agency);
+            row
+        })
         .collect();
     let marks: Vec<TimelineMark> = data
         .marks
@@ -738,7 +745,7 @@ pub async fn search(
                         for hit in hits {
                             let (decision, _) = decide_child(
                                 store,
-                                picture,
+                                engine,
                                 &account,
                                 &hit.person_id,
                                 Action::ViewChild,
@@ -755,7 +762,7 @@ pub async fn search(
                                 name: minimal.name,
                                 full,
                                 dob: if full {
-                                    facts.dob.map(|dob| dob.to_string())
+                                    facts.dob.map(sightline_core::dates::partial_date)
                                 } else {
                                     None
                                 },

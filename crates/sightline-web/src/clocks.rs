@@ -50,6 +50,7 @@ impl ClockView {
             "running" => ("Running", "tag--yellow"),
             "met" => ("Met", "tag--green"),
             "met_late" => ("Met late", "tag--grey"),
+            "superseded" => ("Missed, then replaced by a later period", "tag--grey"),
             _ => ("Stopped", "tag--grey"),
         };
         ClockView {

@@ -21,7 +21,9 @@ mod alerts;
 mod children;
 mod clocks;
 mod guard;
+mod names;
 mod pages;
+mod record_view;
 mod render;
 mod review;
 
@@ -72,6 +74,8 @@ pub struct WebState {
     /// The intake engine: linkage decisions made here are applied to it.
     pub engine: sightline_app::SharedEngine,
     templates: Arc<minijinja::Environment<'static>>,
+    /// The organisation that names agencies, teams and routes on pages.
+    organisation: Arc<sightline_core::org::Organisation>,
 }
 
 impl WebState {
@@ -81,12 +85,28 @@ impl WebState {
         engine: sightline_app::SharedEngine,
         config: WebConfig,
     ) -> Self {
+        let organisation = engine
+            .read(|engine| engine.organisation().clone())
+            .unwrap_or_else(|_| Arc::new(sightline_core::org::Organisation::unconfigured()));
         WebState {
             store,
             config: Arc::new(config),
             engine,
-            templates: Arc::new(render::environment()),
+            templates: Arc::new(render::environment(organisation.clone())),
+            organisation,
         }
+    }
+}
+
+impl WebState {
+    /// An agency's display name.
+    pub(crate) fn agency_name(&self, agency_id: &str) -> String {
+        names::agency_name(&self.organisation, agency_id)
+    }
+
+    /// The organisation (for work on the blocking pool).
+    pub(crate) fn organisation(&self) -> Arc<sightline_core::org::Organisation> {
+        self.organisation.clone()
     }
 }
 

@@ -188,7 +188,7 @@ pub async fn login_submit(
             let message = match locked_until {
                 Some(until) => format!(
                     "There have been too many attempts to sign in as this user. Try again after {}.",
-                    until.format("%H:%M UTC")
+                    sightline_core::dates::time(until)
                 ),
                 None => "Enter a correct username and password.".to_owned(),
             };
@@ -447,7 +447,9 @@ struct RecordView {
     occurred_at: String,
     recorded: String,
     received: String,
-    body: String,
+    /// The record in words; `None` if the stored body no longer parses (then
+    /// the page says so instead of showing JSON).
+    content: Option<crate::record_view::RecordContent>,
 }
 
 pub async fn record(
@@ -505,19 +507,24 @@ async fn record_page(
             let Some(latest) = versions.last() else {
                 return error_page(&state, Some(&session), ErrorPage::not_found());
             };
-            let body = serde_json::from_str::<serde_json::Value>(&latest.body)
-                .and_then(|value| serde_json::to_string_pretty(&value))
-                .unwrap_or_else(|_| latest.body.clone());
+            let parsed = sightline_core::interchange::parse_stored(
+                &latest.body,
+                sightline_app::from_micros(latest.received_at_us),
+            )
+            .ok();
             let view = RecordView {
-                kind: latest.kind.clone(),
+                kind: sightline_core::Kind::parse(&latest.kind).map_or_else(
+                    || sightline_core::labels::humanise(&latest.kind),
+                    |kind| kind.label().to_owned(),
+                ),
                 version: latest.version,
                 n_versions: versions.len(),
-                occurred_at: latest.occurred_at.clone(),
+                occurred_at: sightline_core::dates::occurred_text(&latest.occurred_at),
                 recorded: time(latest.recorded_at_us),
                 received: time(latest.received_at_us),
-                body,
+                content: parsed.as_ref().map(crate::record_view::record_content),
             };
-            (false, Some(view), basis.to_string())
+            (false, Some(view), basis.label_for_reader())
         }
     };
     let status = if reason_error.is_some() {
@@ -532,7 +539,7 @@ async fn record_page(
         "record.html",
         context! {
             user => UserView::of(&session),
-            page_title => format!("Record {record_id} from {agency}"),
+            page_title => format!("Record {record_id} from {}", state.agency_name(&agency)),
             nav => "",
             agency => agency,
             record_id => record_id,

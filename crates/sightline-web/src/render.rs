@@ -47,7 +47,10 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The template environment. Names ending in `.html` are auto-escaped.
-pub fn environment() -> minijinja::Environment<'static> {
+/// `organisation` names agencies and routes (`agency_name`, `route_name`).
+pub fn environment(
+    organisation: std::sync::Arc<sightline_core::org::Organisation>,
+) -> minijinja::Environment<'static> {
     let mut environment = minijinja::Environment::new();
     environment.set_loader(|name| {
         Ok(TEMPLATES
@@ -60,6 +63,7 @@ pub fn environment() -> minijinja::Environment<'static> {
     environment.add_filter("path_segment", |segment: String| {
         crate::pages::encode_path(&segment)
     });
+    crate::names::add_filters(&mut environment, organisation);
     environment
 }
 

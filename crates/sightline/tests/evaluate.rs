@@ -160,3 +160,58 @@ fn synth_ingest_evaluate() {
         "{table}"
     );
 }
+
+/// The tiny synthetic case of `sightline-app`'s tests (`t01-tiny`).
+fn tiny_case_corpus() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sightline-app/tests/cases")
+}
+
+#[test]
+fn evaluate_cases_reports_each_checkpoint_and_the_corpus() {
+    let corpus = tiny_case_corpus();
+    let corpus_arg = corpus.to_str().expect("utf-8 path");
+    let report: Value =
+        serde_json::from_str(&sightline(&["evaluate", "--cases", corpus_arg, "--json"]))
+            .expect("JSON");
+    assert_eq!(count(&report, "/overall/cases"), 1);
+    assert_eq!(count(&report, "/overall/checkpoints"), 2);
+    assert_eq!(count(&report, "/overall/checkpoints_met"), 1);
+    let case = &report["cases"][0];
+    assert_eq!(case["id"], "t01-tiny");
+    assert_eq!(
+        case["checkpoints"][0]["met_by"]["rule_id"],
+        "injury_unexplained"
+    );
+    assert_eq!(case["checkpoints"][1]["met"], false);
+    let text = sightline(&["evaluate", "--cases", corpus_arg]);
+    assert!(text.contains("c1   by 2021-03-05  met"), "{text}");
+    assert!(text.contains("c2   by 2021-06-01  MISSED"), "{text}");
+    assert!(text.contains("checkpoints met     1/2 (50.0%)"), "{text}");
+}
+
+#[test]
+fn evaluate_cases_names_the_file_and_line_of_a_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let case_dir = dir.path().join("t01-tiny");
+    std::fs::create_dir(&case_dir).expect("case dir");
+    let source = tiny_case_corpus().join("t01-tiny");
+    let toml = std::fs::read_to_string(source.join("case.toml")).expect("case.toml");
+    std::fs::write(
+        case_dir.join("case.toml"),
+        toml.replace("by = \"2021-06-01\"", "by = \"1 June 2021\""),
+    )
+    .expect("write");
+    std::fs::copy(source.join("records.jsonl"), case_dir.join("records.jsonl")).expect("copy");
+    let output = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["evaluate", "--cases", dir.path().to_str().expect("utf-8")])
+        .env("SIGHTLINE_LOG", "warn")
+        .output()
+        .expect("sightline runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "{}:33: checkpoint c2: by \"1 June 2021\" is not a date YYYY-MM-DD",
+        case_dir.join("case.toml").display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

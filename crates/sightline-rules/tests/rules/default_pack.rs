@@ -95,7 +95,16 @@ fn injury_not_mobile() {
     let firing = fired(&firings, "injury_not_mobile")[0];
     assert_eq!(
         firing.explanation,
-        "Bruise to the face recorded by st-annes-gp on 2007-03-01 in a child aged 4 months \
+        "A bruise to the face recorded by ⟦agency:st-annes-gp⟧ on 1 March 2007 in a child aged 4 months \
+         who is under 6 months old, so presumed not independently mobile."
+    );
+    let agency_name = |reference: sightline_rules::Reference<'_>| match reference {
+        sightline_rules::Reference::Agency("st-annes-gp") => Some("St Anne's Surgery".to_owned()),
+        _ => None,
+    };
+    assert_eq!(
+        sightline_rules::resolve_explanation(&firing.explanation, &agency_name),
+        "A bruise to the face recorded by St Anne's Surgery on 1 March 2007 in a child aged 4 months \
          who is under 6 months old, so presumed not independently mobile."
     );
     assert_eq!(firing.route, Route::DutyTeam);
@@ -1137,7 +1146,10 @@ fn concerns_three_agencies() {
         Expect::Fires,
     );
     let firings = three.evaluate("2007-04-01");
-    let explanation = &fired(&firings, "concerns_three_agencies")[0].explanation;
+    let explanation = sightline_rules::resolve_explanation(
+        &fired(&firings, "concerns_three_agencies")[0].explanation,
+        &|_| None,
+    );
     assert!(explanation.starts_with("Concerns about the child from north-met-police, park-primary and st-annes-gp within 60 days"), "{explanation}");
 
     let mut spread = Picture::child("2001-06-01");

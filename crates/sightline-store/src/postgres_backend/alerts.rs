@@ -16,12 +16,14 @@ use crate::alerts::{
 pub(crate) struct PgAlertConn<'a>(pub(crate) &'a mut PgConnection);
 
 static NULL_TEXT: Option<&str> = None;
+static NULL_INT: Option<i64> = None;
 
 fn to_sql<'a>(param: &'a Param<'a>) -> &'a (dyn ToSql + Sync) {
     match param {
         Param::Int(int) => int,
         Param::Text(text) => text,
         Param::NullText => &NULL_TEXT,
+        Param::NullInt => &NULL_INT,
     }
 }
 
@@ -63,7 +65,7 @@ impl AlertConn for PgAlertConn<'_> {
 
 impl PgStore {
     /// Runs `read` on a pooled connection (autocommit).
-    fn alert_read<T>(
+    pub(crate) fn alert_read<T>(
         &self,
         read: impl FnOnce(&mut dyn AlertConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -79,7 +81,7 @@ impl PgStore {
     }
 
     /// Runs `write` in its own transaction; commits on `Ok`, rolls back on `Err`.
-    fn alert_write<T>(
+    pub(crate) fn alert_write<T>(
         &self,
         write: impl FnOnce(&mut dyn AlertConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

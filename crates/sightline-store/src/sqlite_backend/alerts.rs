@@ -19,7 +19,7 @@ fn value(param: &Param<'_>) -> Value {
     match param {
         Param::Int(int) => Value::Integer(*int),
         Param::Text(text) => Value::Text((*text).to_owned()),
-        Param::NullText => Value::Null,
+        Param::NullText | Param::NullInt => Value::Null,
     }
 }
 
@@ -64,7 +64,7 @@ impl AlertConn for SqliteAlertConn<'_> {
 
 impl SqliteStore {
     /// Runs `read` on a pooled connection.
-    fn alert_read<T>(
+    pub(crate) fn alert_read<T>(
         &self,
         read: impl FnOnce(&mut dyn AlertConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -74,7 +74,7 @@ impl SqliteStore {
 
     /// Runs `write` in its own `BEGIN IMMEDIATE` transaction on the writer
     /// connection; commits on `Ok`, rolls back on `Err`.
-    fn alert_write<T>(
+    pub(crate) fn alert_write<T>(
         &self,
         write: impl FnOnce(&mut dyn AlertConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

@@ -51,7 +51,7 @@ pub enum RulesCommand {
     },
 }
 
-fn load_pack(path: Option<&PathBuf>) -> anyhow::Result<sightline_rules::Pack> {
+pub fn load_pack(path: Option<&PathBuf>) -> anyhow::Result<sightline_rules::Pack> {
     let (name, text) = match path {
         Some(path) => (
             path.display().to_string(),
@@ -86,7 +86,7 @@ fn alert_json(alert: &Alert) -> serde_json::Value {
         "updated_at": alert.updated_at.to_rfc3339(),
         "status": "open",
         "title": alert.title,
-        "explanation": alert.explanation,
+        "explanation": sightline_rules::resolve_explanation(&alert.explanation, &|_| None),
         "citation": alert.citation,
         "route": route_name(&alert.route),
         "evidence": alert.evidence.iter().map(|evidence| json!({"agency": evidence.agency, "record_id": evidence.record_id, "version": evidence.version})).collect::<Vec<_>>(),
@@ -108,7 +108,10 @@ fn print_alerts(alerts: &[Alert], as_json: bool) -> anyhow::Result<()> {
             alert.rule_id,
             alert.id
         );
-        println!("    {}", alert.explanation);
+        println!(
+            "    {}",
+            sightline_rules::resolve_explanation(&alert.explanation, &|_| None)
+        );
     }
     eprintln!("{} open alert(s)", alerts.len());
     Ok(())
@@ -159,7 +162,7 @@ fn stored_alert_json(
         "escalation_level": row.escalation_level,
         "decided_at": row.decided_at_us.map(rfc3339),
         "title": row.title,
-        "explanation": row.explanation,
+        "explanation": sightline_rules::resolve_explanation(&row.explanation, &|_| None),
         "citation": row.citation,
         "route": row.route,
         "routed_to": row.routed_to,
@@ -220,7 +223,10 @@ fn print_stored_alerts(
             row.id,
             row.routed_to
         );
-        println!("    {}", row.explanation);
+        println!(
+            "    {}",
+            sightline_rules::resolve_explanation(&row.explanation, &|_| None)
+        );
     }
     eprintln!("{} alert(s)", rows.len());
     Ok(ExitCode::SUCCESS)

@@ -1,9 +1,12 @@
 //! `sightline evaluate`: the picture of a database holding an ingested synthetic
-//! region, scored against the region's ground truth (`truth/`).
+//! region, scored against the region's ground truth (`--truth`); or the
+//! case-review corpus replayed case by case and scored against its checkpoints
+//! (`--cases`, `sightline_app::cases`).
 
 use crate::DbArg;
 use anyhow::Context;
 use serde_json::json;
+use sightline_app::cases;
 use sightline_app::evaluate::{
     AlertSummary, DetectionRow, LinkageReport, PredictedMention, RulesReport, Truth, TruthFiles,
     evaluate_linkage, evaluate_rules,
@@ -15,13 +18,25 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("against").required(true).args(["truth", "cases"])))]
 pub struct EvaluateArgs {
     #[command(flatten)]
     db: DbArg,
     /// The region's truth folder (`DIR/truth` as written by `sightline synth`), or
     /// the region folder holding it.
     #[arg(long)]
-    truth: PathBuf,
+    truth: Option<PathBuf>,
+    /// A case-review corpus (`eval/reviews`): every subfolder holding a
+    /// `case.toml` is replayed into a fresh in-memory database (`--db` is not
+    /// read) and scored against its checkpoints.
+    #[arg(long)]
+    cases: Option<PathBuf>,
+    /// With `--cases`: only these cases (folder names; repeatable).
+    #[arg(long = "case", requires = "cases")]
+    only: Vec<String>,
+    /// With `--cases`: this rule pack instead of the default one.
+    #[arg(long, requires = "cases")]
+    rules: Option<PathBuf>,
     /// Evaluate as of this date (YYYY-MM-DD, end of day) or instant; default: when
     /// the last record in the log was recorded (clocks stop where the data stops).
     #[arg(long)]
@@ -58,7 +73,13 @@ fn read_truth(dir: &Path) -> anyhow::Result<Truth> {
 }
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let truth = read_truth(&args.truth)?;
+    if let Some(dir) = &args.cases {
+        return run_cases(dir, &args.only, args.rules.as_ref(), args.json);
+    }
+    let Some(truth) = &args.truth else {
+        anyhow::bail!("give --truth DIR or --cases DIR");
+    };
+    let truth = read_truth(truth)?;
     let as_of = args
         .as_of
         .as_deref()
@@ -271,4 +292,218 @@ fn print_rules(report: &RulesReport, now: chrono::DateTime<chrono::Utc>, seconds
                 })
         );
     }
+}
+
+/// One case folder's files, read.
+struct CaseDir {
+    name: String,
+    toml_path: PathBuf,
+    records_path: PathBuf,
+    toml: String,
+    records: Vec<u8>,
+}
+
+/// The case folders of a corpus (those holding a `case.toml`), by name.
+fn read_case_dirs(dir: &Path, only: &[String]) -> anyhow::Result<Vec<CaseDir>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot read", dir.display()))?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("case.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for wanted in only {
+        if !names.contains(wanted) {
+            anyhow::bail!("{}: no case {wanted}", dir.display());
+        }
+    }
+    if !only.is_empty() {
+        names.retain(|name| only.contains(name));
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let toml_path = dir.join(&name).join("case.toml");
+            let records_path = dir.join(&name).join("records.jsonl");
+            let toml = std::fs::read_to_string(&toml_path)
+                .with_context(|| format!("{}: cannot read", toml_path.display()))?;
+            let records = std::fs::read(&records_path)
+                .with_context(|| format!("{}: cannot read", records_path.display()))?;
+            Ok(CaseDir {
+                name,
+                toml_path,
+                records_path,
+                toml,
+                records,
+            })
+        })
+        .collect()
+}
+
+/// `sightline evaluate --cases DIR`: parses every case (all problems of all
+/// cases, then exit 1), replays each into a fresh in-memory database and
+/// reports per case and overall.
+fn run_cases(
+    dir: &Path,
+    only: &[String],
+    rules: Option<&PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let pack = super::alerts::load_pack(rules)?;
+    let dirs = read_case_dirs(dir, only)?;
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    for case_dir in &dirs {
+        let toml_name = case_dir.toml_path.display().to_string();
+        let records_name = case_dir.records_path.display().to_string();
+        match cases::parse_case(&cases::CaseFiles {
+            dir_name: &case_dir.name,
+            case_toml_name: &toml_name,
+            case_toml: &case_dir.toml,
+            records_name: &records_name,
+            records_jsonl: &case_dir.records,
+        }) {
+            Ok(case) => cases.push(case),
+            Err(mut more) => problems.append(&mut more),
+        }
+    }
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        eprintln!("{} problem(s); no case was evaluated", problems.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    let started = Instant::now();
+    let mut reports = Vec::new();
+    for case in &cases {
+        let store = sightline_store::open("sqlite::memory:")
+            .context("could not open an in-memory database")?;
+        let report = cases::replay_case(
+            case,
+            store.as_ref(),
+            pack.clone(),
+            sightline_app::EngineConfig::default(),
+        )
+        .with_context(|| format!("case {}: the replay failed", case.id))?;
+        reports.push(report);
+    }
+    let summary = cases::summarise(&reports);
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        let report = json!({
+            "rule_pack": {"name": pack.name, "version": pack.version},
+            "hold_days": cases::HOLD_DAYS,
+            "overall": summary,
+            "cases": reports,
+            "seconds": seconds,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_cases(&reports, &summary, &pack, seconds);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_cases(
+    reports: &[cases::CaseReport],
+    summary: &cases::CorpusSummary,
+    pack: &sightline_rules::Pack,
+    seconds: f64,
+) {
+    for report in reports {
+        println!(
+            "{}  (age {}, {} records, {:.0} months; {}/{} checkpoints met)",
+            report.id,
+            report.age_at_harm_years,
+            report.records,
+            report.case_months,
+            report.checkpoints_met,
+            report.checkpoints.len()
+        );
+        for checkpoint in &report.checkpoints {
+            match &checkpoint.met_by {
+                Some(met) => println!(
+                    "  {:<4} by {}  met    {:>7.1} days ahead  {} ({}, {})",
+                    checkpoint.id,
+                    checkpoint.by,
+                    met.lead_days,
+                    met.rule_id,
+                    met.severity,
+                    met.met_at.format("%Y-%m-%d %H:%M")
+                ),
+                None => println!(
+                    "  {:<4} by {}  MISSED  alerts by then: {}; child in {} person(s)",
+                    checkpoint.id,
+                    checkpoint.by,
+                    if checkpoint.alerts_by_then.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        checkpoint.alerts_by_then.join(", ")
+                    },
+                    checkpoint.child_persons_by_then
+                ),
+            }
+        }
+        let rules: Vec<String> = report
+            .rules
+            .iter()
+            .map(|rule| {
+                format!(
+                    "{} x{} ({})",
+                    rule.rule_id, rule.alerts, rule.highest_severity
+                )
+            })
+            .collect();
+        println!(
+            "  alerts {} ({} high or critical); open high alert-months per case-month {:.2} (peak {}); child's mentions {} in {} person(s)",
+            report.alerts,
+            report.high_alerts,
+            report.open_high_alerts_per_case_month,
+            report.open_high_alerts_peak,
+            report.child_mentions,
+            report.child_persons
+        );
+        println!(
+            "  rules: {}",
+            if rules.is_empty() {
+                "none".to_owned()
+            } else {
+                rules.join(", ")
+            }
+        );
+        println!();
+    }
+    println!(
+        "OVERALL (rule pack {} {}, {} cases, {seconds:.1} s)",
+        pack.name, pack.version, summary.cases
+    );
+    println!(
+        "  checkpoints met     {}/{} ({:.1}%); lead time median {} days, least {} days",
+        summary.checkpoints_met,
+        summary.checkpoints,
+        summary.share_met * 100.0,
+        days(summary.lead_days_median),
+        days(summary.lead_days_min)
+    );
+    println!(
+        "  alerts              {} ({:.1} per case), {} high or critical ({:.1} per case)",
+        summary.alerts, summary.alerts_per_case, summary.high_alerts, summary.high_alerts_per_case
+    );
+    println!(
+        "  burden              {:.3} open high alert-months per case-month (mean of cases {:.3}; held {} days after each change)",
+        summary.open_high_alerts_per_case_month,
+        summary.open_high_alerts_per_case_month_mean,
+        cases::HOLD_DAYS
+    );
+    println!(
+        "  linkage             the child's mentions in more than one person in {} case(s)",
+        summary.cases_child_split
+    );
+    let met: Vec<String> = summary
+        .met_by_rule
+        .iter()
+        .map(|(rule, n)| format!("{rule} {n}"))
+        .collect();
+    println!("  met by rule         {}", met.join(", "));
 }

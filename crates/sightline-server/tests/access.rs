@@ -1,0 +1,348 @@
+//! The access model through the real server, on every backend: what establishes
+//! an agency's relationship with a child, and what one made-up record cannot
+//! (issue #15, finding 1).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sightline_access::Role;
+use sightline_core::AgencyId;
+use sightline_testkit::TestDatabase;
+use sightline_testkit::server::{StaffSession, TestServer, sync};
+
+const GP: &str = "st-annes-gp";
+const POLICE: &str = "north-met-police";
+
+/// Bruises with an inconsistent explanation on a 10-month-old, recorded by a GP
+/// with the child's NHS number and address: the child's first record.
+const INJURY: &str = r#"{"source": {"agency": "st-annes-gp", "record_id": "GP-2007-0113", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2007-01-13T10:20:00Z", "recorded_at": "2007-01-13T11:02:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "943 476 5919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male", "address": {"lines": ["12 Example Road"], "postcode": "N17 6AA"}}], "findings": [{"code": "injury", "type": "bruise", "site": "face", "count": 2, "explanation": "inconsistent"}]}"#;
+
+/// A record made up by someone who has seen only the child's minimal view:
+/// name, date of birth and sex, nothing the minimal view does not show.
+const MADE_UP: &str = r#"{"source": {"agency": "north-met-police", "record_id": "CAD-MADE-UP-1", "version": 1}, "kind": "police.call_out", "occurred_at": "2007-02-01T22:00:00Z", "recorded_at": "2007-02-01T23:00:00Z", "persons": [{"ref": "c", "role": "subject", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male"}]}"#;
+
+/// A police record that knows the child's address, which the minimal view does
+/// not give: it corroborates the identity.
+const AT_THE_ADDRESS: &str = r#"{"source": {"agency": "north-met-police", "record_id": "CAD-2007-0201", "version": 1}, "kind": "police.call_out", "occurred_at": "2007-02-01T22:00:00Z", "recorded_at": "2007-02-01T23:00:00Z", "persons": [{"ref": "c", "role": "subject", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male", "address": {"lines": ["12 Example Road"], "postcode": "N17 6AA"}}]}"#;
+
+struct App {
+    server: TestServer,
+    client: reqwest::Client,
+    gp_token: String,
+    police_token: String,
+}
+
+impl App {
+    async fn start(db: TestDatabase) -> App {
+        let mut tokens = Vec::new();
+        let server = TestServer::start_with(db, |store| {
+            for agency in [GP, POLICE] {
+                let agency = AgencyId::parse(agency).unwrap();
+                tokens.push(
+                    sightline_app::create_token(store, &agency, chrono::Utc::now())
+                        .unwrap()
+                        .secret,
+                );
+            }
+        })
+        .await;
+        App {
+            server,
+            client: reqwest::Client::new(),
+            police_token: tokens.pop().unwrap(),
+            gp_token: tokens.pop().unwrap(),
+        }
+    }
+
+    async fn submit(&self, token: &str, body: &str) -> Value {
+        let response = self
+            .client
+            .post(self.server.url("/api/v1/records"))
+            .bearer_auth(token)
+            .header("content-type", "application/x-ndjson")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    async fn get(&self, session: &StaffSession, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.server.url(path))
+            .bearer_auth(session.secret.as_str())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn page(&self, session: &StaffSession, path: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(self.server.url(path))
+            .header(
+                "cookie",
+                format!("{}={}", sightline_web::SESSION_COOKIE, session.secret),
+            )
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn decide(&self, session: &StaffSession, alert_id: &str) -> StatusCode {
+        self.client
+            .post(
+                self.server
+                    .url(&format!("/api/v1/alerts/{alert_id}/decision")),
+            )
+            .bearer_auth(session.secret.as_str())
+            .json(&json!({
+                "decision": "no_further_action",
+                "reason": "Seen by the GP with a parent; the explanation was checked and holds up."
+            }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// The child and its alert, as the GP (whose record is the first) sees them.
+    async fn child_and_alert(&self, gp: &StaffSession) -> (String, String) {
+        let (status, page) = self.get(gp, "/api/v1/alerts").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let alert = page["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|alert| alert["rule"] == "injury_unexplained")
+            .expect("the unexplained injury alert")
+            .clone();
+        (
+            alert["child"].as_str().unwrap().to_owned(),
+            alert["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    fn notices_to(&self, agency: &str) -> Vec<sightline_store::NoticeRow> {
+        sync(|| {
+            self.server
+                .store
+                .access()
+                .notices(&sightline_store::NoticeFilter {
+                    to_agency: Some(agency.to_owned()),
+                    limit: 100,
+                    ..sightline_store::NoticeFilter::default()
+                })
+                .unwrap()
+        })
+    }
+}
+
+/// Finding 1: one made-up record naming a child by the minimal view's name,
+/// date of birth and sex gives its agency neither the child's full picture nor
+/// the power to decide the child's alerts.
+async fn a_made_up_record_does_not_make_a_relationship(db: TestDatabase) {
+    let app = App::start(db).await;
+    let gp = app
+        .server
+        .staff_in_team("gp.worker", Role::Practitioner, GP, Some("north"));
+    let officer = app
+        .server
+        .staff_in_team("pc.curious", Role::Practitioner, POLICE, Some("north"));
+    app.submit(&app.gp_token, INJURY).await;
+    let (child, alert_id) = app.child_and_alert(&gp).await;
+
+    app.submit(&app.police_token, MADE_UP).await;
+
+    // The made-up record did link to the child (so the test tests something).
+    let (status, person) = app.get(&gp, &format!("/api/v1/persons/{child}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(person["view"], "full", "{person}");
+    let agencies: Vec<&str> = person["detail"]["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mention| mention["agency"].as_str().unwrap())
+        .collect();
+    assert!(agencies.contains(&POLICE), "{agencies:?}");
+
+    // The officer still sees only the minimal view, everywhere.
+    let (status, person) = app.get(&officer, &format!("/api/v1/persons/{child}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(person["view"], "minimal", "{person}");
+    assert!(person["detail"].is_null());
+    let (status, page) = app.page(&officer, &format!("/children/{child}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("This child is not part of your work"),
+        "the child page in full"
+    );
+    let (status, _) = app
+        .page(&officer, &format!("/children/{child}/chronology.csv"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .get(&officer, &format!("/api/v1/alerts/{alert_id}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // And cannot decide its alert.
+    assert_eq!(app.decide(&officer, &alert_id).await, StatusCode::FORBIDDEN);
+    let (_, alert) = app.get(&gp, &format!("/api/v1/alerts/{alert_id}")).await;
+    assert_eq!(alert["alert"]["status"], "open");
+
+    // Nobody was told of a relationship, because none was made.
+    assert!(
+        app.notices_to(GP)
+            .iter()
+            .all(|row| row.notice.about_agency != POLICE)
+    );
+}
+
+/// A record that knows what the minimal view does not show (the child's
+/// address) establishes the relationship, and the child's lead agency is told.
+async fn a_corroborating_record_makes_a_relationship_and_the_lead_agency_is_told(db: TestDatabase) {
+    let app = App::start(db).await;
+    let gp = app
+        .server
+        .staff_in_team("gp.worker", Role::Practitioner, GP, Some("north"));
+    let officer = app
+        .server
+        .staff_in_team("pc.jones", Role::Practitioner, POLICE, Some("north"));
+    app.submit(&app.gp_token, INJURY).await;
+    let (child, _) = app.child_and_alert(&gp).await;
+
+    app.submit(&app.police_token, AT_THE_ADDRESS).await;
+
+    let (status, person) = app.get(&officer, &format!("/api/v1/persons/{child}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(person["view"], "full", "{person}");
+    let (status, page) = app.page(&officer, &format!("/children/{child}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("This child is not part of your work"));
+
+    let relationships = sync(|| app.server.store.access().relationships(0, 100).unwrap());
+    let police: Vec<_> = relationships
+        .iter()
+        .filter(|row| row.agency == POLICE)
+        .collect();
+    assert_eq!(police.len(), 1, "{relationships:?}");
+    assert_eq!(police[0].basis, "address");
+    assert_eq!(police[0].child_id, child);
+    assert_eq!(police[0].source, "agency");
+
+    let notices = app.notices_to(GP);
+    let told: Vec<_> = notices
+        .iter()
+        .filter(|row| row.notice.about_agency == POLICE)
+        .collect();
+    assert_eq!(told.len(), 1, "{notices:?}");
+    assert_eq!(told[0].notice.kind, "new_relationship");
+    assert_eq!(told[0].notice.resource_key, format!("child:{child}"));
+    assert_eq!(
+        told[0].notice.subject,
+        format!("relationship:{}", police[0].seq)
+    );
+
+    // The audit names the relationship as the basis of the officer's reads.
+    let entries = sync(|| {
+        sightline_app::audit::recent_entries(app.server.store.as_ref(), None, 100).unwrap()
+    });
+    assert!(entries.iter().any(|row| row.actor_username == "pc.jones"
+        && row.resource_key == format!("child:{child}")
+        && row.basis == format!("relationship:{}", police[0].seq)));
+}
+
+/// An agency's intake establishes at most its daily limit of new
+/// relationships; the rest are held and the privacy officer is told.
+async fn new_relationships_are_limited_per_agency_per_day(db: TestDatabase) {
+    let mut config = sightline_server::ServerConfig::default();
+    config.engine.relationships.per_agency_day = 1;
+    let mut tokens = Vec::new();
+    let server = TestServer::start_configured(db, config, |store| {
+        for agency in [GP, POLICE] {
+            let agency = AgencyId::parse(agency).unwrap();
+            tokens.push(
+                sightline_app::create_token(store, &agency, chrono::Utc::now())
+                    .unwrap()
+                    .secret,
+            );
+        }
+    })
+    .await;
+    let app = App {
+        server,
+        client: reqwest::Client::new(),
+        police_token: tokens.pop().unwrap(),
+        gp_token: tokens.pop().unwrap(),
+    };
+    // Two children the GP knows first; the police then corroborate both.
+    let second_child = INJURY
+        .replace("GP-2007-0113", "GP-2007-0114")
+        .replace("943 476 5919", "999 000 0018")
+        .replace("\"Leo\"", "\"Ada\"")
+        .replace("\"male\"", "\"female\"")
+        .replace("2006-03-01", "2005-07-09")
+        .replace("12 Example Road", "4 Sample Lane");
+    app.submit(&app.gp_token, INJURY).await;
+    app.submit(&app.gp_token, &second_child).await;
+    let second_police = AT_THE_ADDRESS
+        .replace("CAD-2007-0201", "CAD-2007-0202")
+        .replace("\"Leo\"", "\"Ada\"")
+        .replace("\"male\"", "\"female\"")
+        .replace("2006-03-01", "2005-07-09")
+        .replace("12 Example Road", "4 Sample Lane");
+    app.submit(
+        &app.police_token,
+        &format!("{AT_THE_ADDRESS}\n{second_police}"),
+    )
+    .await;
+
+    let relationships = sync(|| app.server.store.access().relationships(0, 100).unwrap());
+    let states = |agency: &str| -> Vec<&str> {
+        relationships
+            .iter()
+            .filter(|row| row.agency == agency)
+            .map(|row| row.state.as_str())
+            .collect()
+    };
+    // A child's first record is not counted: it shows nobody else's records.
+    assert_eq!(states(GP), vec!["established", "established"]);
+    assert_eq!(
+        states(POLICE),
+        vec!["established", "held"],
+        "{relationships:?}"
+    );
+    let notices = sync(|| {
+        app.server
+            .store
+            .access()
+            .notices(&sightline_store::NoticeFilter {
+                limit: 100,
+                ..sightline_store::NoticeFilter::default()
+            })
+            .unwrap()
+    });
+    let held: Vec<_> = notices
+        .iter()
+        .filter(|row| row.notice.kind == "relationship_held")
+        .collect();
+    assert_eq!(held.len(), 1, "{notices:?}");
+    assert_eq!(
+        held[0].notice.to_agency, None,
+        "the privacy officer's alone"
+    );
+    assert_eq!(held[0].notice.about_agency, POLICE);
+}
+
+sightline_testkit::on_every_backend!(
+    a_made_up_record_does_not_make_a_relationship,
+    a_corroborating_record_makes_a_relationship_and_the_lead_agency_is_told,
+    new_relationships_are_limited_per_agency_per_day,
+);

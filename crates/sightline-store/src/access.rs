@@ -1,0 +1,334 @@
+//! The access model's records: the relationships intake establishes between
+//! agencies and children (`relationships`), and the notices sent when someone
+//! gains access to a child (`access_notices`: a new relationship, one held over
+//! an agency's daily limit, a break-glass grant). Reached by
+//! [`crate::Store::access`]; relationships are written in the record's own
+//! transaction ([`crate::WriteTx::append_relationships`]). The semantics are
+//! written once here over the connection trait the alerts use; each backend only
+//! supplies the connection.
+//!
+//! What counts as a relationship, how long it lasts and who is told is decided
+//! above the store (`sightline-access`, `sightline-app`); the store keeps rows.
+//!
+//! - Invariant: both tables are append-only: triggers reject UPDATE and DELETE
+//!   (and TRUNCATE in PostgreSQL). A relationship ends by the linkage moving its
+//!   record away from the child, never by an edit.
+//! - Invariant: a relationship and its notice are written in one statement
+//!   sequence of one transaction: no relationship without its notice.
+
+use crate::StoreError;
+use crate::alerts::{AlertConn, Cell, Param, int, opt_int, opt_text, text};
+
+/// The most rows one read returns; larger limits are clamped.
+pub const ACCESS_READ_LIMIT_MAX: u32 = 10_000;
+/// The longest detail of a notice (a break-glass reason is at most 1,000
+/// characters, up to 4 bytes each... and is checked before it gets here).
+pub const NOTICE_DETAIL_BYTES_MAX: usize = 2_000;
+
+/// `state` of a relationship in force.
+pub const RELATIONSHIP_ESTABLISHED: &str = "established";
+/// `state` of a relationship held over the agency's daily limit.
+pub const RELATIONSHIP_HELD: &str = "held";
+
+/// A relationship to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRelationship {
+    /// When, UTC microseconds since the epoch.
+    pub at_us: i64,
+    /// The child's person id.
+    pub child_id: String,
+    /// The agency.
+    pub agency: String,
+    /// `first_record`, `nhs_number` or `address`.
+    pub basis: String,
+    /// The agency's mention that showed it (`agency/record_id/ref`).
+    pub mention_key: String,
+    /// [`RELATIONSHIP_ESTABLISHED`] or [`RELATIONSHIP_HELD`].
+    pub state: String,
+    /// `agency`, `operator` or `existing`.
+    pub source: String,
+    /// Whom to tell (the child's lead agency), with a notice of kind
+    /// `new_relationship` (established) or `relationship_held` (held); `None`
+    /// and not `existing`: only the privacy officer is told.
+    pub notify: Notify,
+}
+
+/// Whether and whom a new relationship's notice tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notify {
+    /// No notice (relationships found in a log from before they were recorded).
+    Nobody,
+    /// The privacy officer (who sees every notice) and, if given, this agency.
+    To(Option<String>),
+}
+
+/// A stored relationship.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationshipRow {
+    /// Position; increases in insertion order.
+    pub seq: i64,
+    /// When.
+    pub at_us: i64,
+    /// The child's person id when it was recorded.
+    pub child_id: String,
+    /// The agency.
+    pub agency: String,
+    /// Why.
+    pub basis: String,
+    /// The agency's mention that showed it.
+    pub mention_key: String,
+    /// Established or held.
+    pub state: String,
+    /// Who sent the record.
+    pub source: String,
+}
+
+/// A notice to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotice {
+    /// When.
+    pub at_us: i64,
+    /// `new_relationship`, `relationship_held` or `break_glass`.
+    pub kind: String,
+    /// `child:<id>` or `record:<agency>/<id>`.
+    pub resource_key: String,
+    /// The lead agency told, if any.
+    pub to_agency: Option<String>,
+    /// Whose access.
+    pub about_agency: String,
+    /// For break glass: who.
+    pub about_user_id: Option<i64>,
+    /// For break glass: their username.
+    pub about_username: Option<String>,
+    /// `relationship:<seq>` or `break_glass:<grant id>`.
+    pub subject: String,
+    /// The basis, or the reason given.
+    pub detail: String,
+}
+
+/// A stored notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    /// Position.
+    pub seq: i64,
+    /// The notice.
+    pub notice: NewNotice,
+}
+
+/// Which notices to read, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticeFilter {
+    /// Only those telling this agency.
+    pub to_agency: Option<String>,
+    /// Only those about this resource.
+    pub resource_key: Option<String>,
+    /// Only those with `seq < before_seq` (the paging cursor).
+    pub before_seq: Option<i64>,
+    /// At most this many (clamped to [`ACCESS_READ_LIMIT_MAX`]).
+    pub limit: u32,
+}
+
+/// The access model's records.
+pub trait AccessStore: Send + Sync {
+    /// Relationships with `seq > after_seq`, ascending, at most `limit`.
+    fn relationships(&self, after_seq: i64, limit: u32)
+    -> Result<Vec<RelationshipRow>, StoreError>;
+    /// Appends one notice (break glass) in its own transaction.
+    fn append_notice(&self, notice: &NewNotice) -> Result<NoticeRow, StoreError>;
+    /// Notices matching `filter`, newest first.
+    fn notices(&self, filter: &NoticeFilter) -> Result<Vec<NoticeRow>, StoreError>;
+}
+
+const INSERT_RELATIONSHIP: &str = "INSERT INTO relationships \
+     (at_us, child_id, agency, basis, mention_key, state, source) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq";
+const SELECT_RELATIONSHIPS: &str = "SELECT seq, at_us, child_id, agency, basis, mention_key, state, source \
+     FROM relationships WHERE seq > $1 ORDER BY seq LIMIT $2";
+const INSERT_NOTICE: &str = "INSERT INTO access_notices \
+     (at_us, kind, resource_key, to_agency, about_agency, about_user_id, about_username, subject, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq";
+const NOTICE_COLUMNS: &str = "seq, at_us, kind, resource_key, to_agency, about_agency, \
+     about_user_id, about_username, subject, detail";
+
+fn check_relationship(row: &NewRelationship) -> Result<(), StoreError> {
+    let reason = if row.child_id.is_empty() || row.agency.is_empty() || row.mention_key.is_empty() {
+        "a relationship needs a child, an agency and a mention"
+    } else if row.state != RELATIONSHIP_ESTABLISHED && row.state != RELATIONSHIP_HELD {
+        "a relationship is established or held"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::InvalidAccess { reason })
+}
+
+fn check_notice(notice: &NewNotice) -> Result<(), StoreError> {
+    if notice.detail.len() > NOTICE_DETAIL_BYTES_MAX {
+        return Err(StoreError::InvalidAccess {
+            reason: "a notice's detail is too long",
+        });
+    }
+    Ok(())
+}
+
+fn insert_notice(conn: &mut dyn AlertConn, notice: &NewNotice) -> Result<NoticeRow, StoreError> {
+    check_notice(notice)?;
+    let rows = conn.query(
+        INSERT_NOTICE,
+        &[
+            Param::Int(notice.at_us),
+            Param::Text(&notice.kind),
+            Param::Text(&notice.resource_key),
+            Param::opt_text(notice.to_agency.as_deref()),
+            Param::Text(&notice.about_agency),
+            notice.about_user_id.map_or(Param::NullInt, Param::Int),
+            Param::opt_text(notice.about_username.as_deref()),
+            Param::Text(&notice.subject),
+            Param::Text(&notice.detail),
+        ],
+    )?;
+    let seq = int(rows.first().and_then(|row| row.first()))?;
+    Ok(NoticeRow {
+        seq,
+        notice: notice.clone(),
+    })
+}
+
+/// Appends relationships and their notices on `conn` (inside the caller's
+/// transaction).
+pub(crate) fn append_relationships_in(
+    conn: &mut dyn AlertConn,
+    rows: &[NewRelationship],
+) -> Result<Vec<RelationshipRow>, StoreError> {
+    for row in rows {
+        check_relationship(row)?;
+    }
+    let mut stored = Vec::with_capacity(rows.len());
+    for row in rows {
+        let inserted = conn.query(
+            INSERT_RELATIONSHIP,
+            &[
+                Param::Int(row.at_us),
+                Param::Text(&row.child_id),
+                Param::Text(&row.agency),
+                Param::Text(&row.basis),
+                Param::Text(&row.mention_key),
+                Param::Text(&row.state),
+                Param::Text(&row.source),
+            ],
+        )?;
+        let seq = int(inserted.first().and_then(|cells| cells.first()))?;
+        if let Notify::To(to_agency) = &row.notify {
+            let kind = if row.state == RELATIONSHIP_ESTABLISHED {
+                "new_relationship"
+            } else {
+                "relationship_held"
+            };
+            insert_notice(
+                conn,
+                &NewNotice {
+                    at_us: row.at_us,
+                    kind: kind.to_owned(),
+                    resource_key: format!("child:{}", row.child_id),
+                    to_agency: to_agency.clone(),
+                    about_agency: row.agency.clone(),
+                    about_user_id: None,
+                    about_username: None,
+                    subject: format!("relationship:{seq}"),
+                    detail: row.basis.clone(),
+                },
+            )?;
+        }
+        stored.push(RelationshipRow {
+            seq,
+            at_us: row.at_us,
+            child_id: row.child_id.clone(),
+            agency: row.agency.clone(),
+            basis: row.basis.clone(),
+            mention_key: row.mention_key.clone(),
+            state: row.state.clone(),
+            source: row.source.clone(),
+        });
+    }
+    Ok(stored)
+}
+
+pub(crate) fn relationships_in(
+    conn: &mut dyn AlertConn,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<RelationshipRow>, StoreError> {
+    let rows = conn.query(
+        SELECT_RELATIONSHIPS,
+        &[
+            Param::Int(after_seq),
+            Param::Int(crate::accounts::clamp(limit, ACCESS_READ_LIMIT_MAX)),
+        ],
+    )?;
+    rows.iter()
+        .map(|cells| {
+            let mut cells = cells.iter();
+            Ok(RelationshipRow {
+                seq: int(cells.next())?,
+                at_us: int(cells.next())?,
+                child_id: text(cells.next())?,
+                agency: text(cells.next())?,
+                basis: text(cells.next())?,
+                mention_key: text(cells.next())?,
+                state: text(cells.next())?,
+                source: text(cells.next())?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn append_notice_in(
+    conn: &mut dyn AlertConn,
+    notice: &NewNotice,
+) -> Result<NoticeRow, StoreError> {
+    insert_notice(conn, notice)
+}
+
+pub(crate) fn notices_in(
+    conn: &mut dyn AlertConn,
+    filter: &NoticeFilter,
+) -> Result<Vec<NoticeRow>, StoreError> {
+    let mut sql = format!("SELECT {NOTICE_COLUMNS} FROM access_notices WHERE 1 = 1");
+    let mut params: Vec<Param<'_>> = Vec::new();
+    if let Some(agency) = &filter.to_agency {
+        params.push(Param::Text(agency));
+        sql.push_str(&format!(" AND to_agency = ${}", params.len()));
+    }
+    if let Some(resource_key) = &filter.resource_key {
+        params.push(Param::Text(resource_key));
+        sql.push_str(&format!(" AND resource_key = ${}", params.len()));
+    }
+    if let Some(before) = filter.before_seq {
+        params.push(Param::Int(before));
+        sql.push_str(&format!(" AND seq < ${}", params.len()));
+    }
+    params.push(Param::Int(crate::accounts::clamp(
+        filter.limit,
+        ACCESS_READ_LIMIT_MAX,
+    )));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", params.len()));
+    let rows = conn.query(&sql, &params)?;
+    rows.iter().map(|cells| read_notice(cells)).collect()
+}
+
+fn read_notice(cells: &[Cell]) -> Result<NoticeRow, StoreError> {
+    let mut cells = cells.iter();
+    Ok(NoticeRow {
+        seq: int(cells.next())?,
+        notice: NewNotice {
+            at_us: int(cells.next())?,
+            kind: text(cells.next())?,
+            resource_key: text(cells.next())?,
+            to_agency: opt_text(cells.next())?,
+            about_agency: text(cells.next())?,
+            about_user_id: opt_int(cells.next())?,
+            about_username: opt_text(cells.next())?,
+            subject: text(cells.next())?,
+            detail: text(cells.next())?,
+        },
+    })
+}

@@ -1,0 +1,237 @@
+//! The access model's records (relationships and access notices), on both
+//! backends (every database `sightline_testkit::all_databases` gives).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use sightline_store::{
+    NewNotice, NewRelationship, NoticeFilter, Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD,
+    Store, StoreError,
+};
+use sightline_testkit::{TestBackend, TestDatabase, all_databases};
+
+fn stores() -> Vec<(TestDatabase, Box<dyn Store>)> {
+    all_databases()
+        .into_iter()
+        .map(|database| {
+            let store = sightline_store::open(&database.url).expect("open store");
+            (database, store)
+        })
+        .collect()
+}
+
+fn relationship(agency: &str, state: &str, notify: Notify) -> NewRelationship {
+    NewRelationship {
+        at_us: 100,
+        child_id: "p-0123456789abcdef".into(),
+        agency: agency.into(),
+        basis: "nhs_number".into(),
+        mention_key: format!("{agency}/R-1/c"),
+        state: state.into(),
+        source: "agency".into(),
+        notify,
+    }
+}
+
+fn execute_raw(database: &TestDatabase, sql: &str) -> Result<(), String> {
+    match database.backend {
+        TestBackend::Sqlite => {
+            let path = database.url.strip_prefix("sqlite://").unwrap();
+            let connection = rusqlite::Connection::open(path).unwrap();
+            connection
+                .execute_batch(sql)
+                .map_err(|error| error.to_string())
+        }
+        TestBackend::Postgres => {
+            let mut client = postgres::Client::connect(&database.url, postgres::NoTls).unwrap();
+            client.batch_execute(sql).map_err(|error| {
+                error
+                    .as_db_error()
+                    .map_or_else(|| error.to_string(), |db| db.message().to_owned())
+            })
+        }
+    }
+}
+
+#[test]
+fn relationships_commit_with_their_notices_or_not_at_all() {
+    for (database, store) in stores() {
+        // Rolled back: neither the relationship nor its notice.
+        {
+            let mut tx = store.begin().unwrap();
+            tx.append_relationships(&[relationship(
+                "school",
+                RELATIONSHIP_ESTABLISHED,
+                Notify::To(Some("riverside-la".into())),
+            )])
+            .unwrap();
+        }
+        assert!(store.access().relationships(0, 100).unwrap().is_empty());
+        let all = NoticeFilter {
+            limit: 100,
+            ..NoticeFilter::default()
+        };
+        assert!(store.access().notices(&all).unwrap().is_empty());
+
+        let mut tx = store.begin().unwrap();
+        let stored = tx
+            .append_relationships(&[
+                relationship(
+                    "school",
+                    RELATIONSHIP_ESTABLISHED,
+                    Notify::To(Some("riverside-la".into())),
+                ),
+                relationship("hospital", RELATIONSHIP_HELD, Notify::To(None)),
+                relationship("gp", RELATIONSHIP_ESTABLISHED, Notify::Nobody),
+            ])
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(stored.len(), 3);
+        assert!(stored[0].seq < stored[1].seq && stored[1].seq < stored[2].seq);
+        assert_eq!(
+            store.access().relationships(0, 100).unwrap(),
+            stored,
+            "{:?}",
+            database.backend
+        );
+        assert_eq!(
+            store.access().relationships(stored[1].seq, 100).unwrap(),
+            stored[2..].to_vec()
+        );
+
+        let notices = store.access().notices(&all).unwrap();
+        let seen: Vec<(&str, Option<&str>, &str, String)> = notices
+            .iter()
+            .map(|row| {
+                (
+                    row.notice.kind.as_str(),
+                    row.notice.to_agency.as_deref(),
+                    row.notice.about_agency.as_str(),
+                    row.notice.subject.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "relationship_held",
+                    None,
+                    "hospital",
+                    format!("relationship:{}", stored[1].seq)
+                ),
+                (
+                    "new_relationship",
+                    Some("riverside-la"),
+                    "school",
+                    format!("relationship:{}", stored[0].seq)
+                ),
+            ]
+        );
+        let to_la = store
+            .access()
+            .notices(&NoticeFilter {
+                to_agency: Some("riverside-la".into()),
+                limit: 100,
+                ..NoticeFilter::default()
+            })
+            .unwrap();
+        assert_eq!(to_la.len(), 1);
+        assert_eq!(to_la[0].notice.resource_key, "child:p-0123456789abcdef");
+    }
+}
+
+#[test]
+fn break_glass_notices_page_newest_first() {
+    for (_database, store) in stores() {
+        let mut seqs = Vec::new();
+        for n in 0..5 {
+            let row = store
+                .access()
+                .append_notice(&NewNotice {
+                    at_us: n,
+                    kind: "break_glass".into(),
+                    resource_key: format!("record:gp/R-{n}"),
+                    to_agency: Some("riverside-la".into()),
+                    about_agency: "north-met-police".into(),
+                    about_user_id: Some(7),
+                    about_username: Some("pc.jones".into()),
+                    subject: format!("break_glass:{n}"),
+                    detail: "Child brought to custody suite with injuries tonight.".into(),
+                })
+                .unwrap();
+            seqs.push(row.seq);
+        }
+        let page = |before_seq| {
+            store
+                .access()
+                .notices(&NoticeFilter {
+                    before_seq,
+                    limit: 2,
+                    ..NoticeFilter::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|row| row.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(page(None), vec![seqs[4], seqs[3]]);
+        assert_eq!(page(Some(seqs[3])), vec![seqs[2], seqs[1]]);
+        let about = store
+            .access()
+            .notices(&NoticeFilter {
+                resource_key: Some("record:gp/R-2".into()),
+                limit: 10,
+                ..NoticeFilter::default()
+            })
+            .unwrap();
+        assert_eq!(about.len(), 1);
+        assert_eq!(about[0].notice.about_user_id, Some(7));
+        assert_eq!(about[0].notice.about_username.as_deref(), Some("pc.jones"));
+    }
+}
+
+#[test]
+fn bad_rows_are_refused_before_the_database() {
+    for (_database, store) in stores() {
+        let mut tx = store.begin().unwrap();
+        let refused = tx.append_relationships(&[relationship("school", "maybe", Notify::To(None))]);
+        assert!(matches!(refused, Err(StoreError::InvalidAccess { .. })));
+        // The transaction is still usable.
+        tx.append_relationships(&[relationship(
+            "school",
+            RELATIONSHIP_ESTABLISHED,
+            Notify::To(None),
+        )])
+        .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(store.access().relationships(0, 10).unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn relationships_and_notices_are_append_only() {
+    for (database, store) in stores() {
+        let mut tx = store.begin().unwrap();
+        tx.append_relationships(&[relationship(
+            "school",
+            RELATIONSHIP_ESTABLISHED,
+            Notify::To(Some("riverside-la".into())),
+        )])
+        .unwrap();
+        tx.commit().unwrap();
+        let mut statements = vec![
+            "UPDATE relationships SET state = 'held'",
+            "DELETE FROM relationships",
+            "UPDATE access_notices SET to_agency = NULL",
+            "DELETE FROM access_notices",
+        ];
+        if database.backend == TestBackend::Postgres {
+            statements.extend(["TRUNCATE relationships", "TRUNCATE access_notices"]);
+        }
+        for sql in statements {
+            let error = execute_raw(&database, sql).expect_err(sql);
+            assert!(error.contains("append-only"), "{sql}: {error}");
+        }
+        assert_eq!(store.access().relationships(0, 10).unwrap().len(), 1);
+    }
+}
