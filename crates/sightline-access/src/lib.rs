@@ -10,11 +10,17 @@
 //!   resource, and before it expires.
 //! - Invariant: an audit chain verifies only if no entry was changed, removed,
 //!   inserted or moved (see [`audit::ChainVerifier`]).
+//! - Invariant: a signed checkpoint ([`checkpoint`], C2SP tlog-checkpoint in a
+//!   [`note`]) commits to the RFC 6962 root ([`merkle`]) of the entries it
+//!   covers, so a rewrite of any of them is found even with every hash redone.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod audit;
 mod authorize;
+pub mod checkpoint;
+pub mod merkle;
+pub mod note;
 pub mod relationship;
 mod role;
 mod view;

@@ -163,9 +163,23 @@ const VERIFY_PAGE_ROWS: u32 = 5_000;
 /// the chain ends at the recorded head. `Ok(Err(..))` names the first broken
 /// entry.
 pub fn verify_audit(store: &dyn Store) -> Result<Result<ChainSummary, ChainBreak>, StoreError> {
-    let audit = store.audit();
     let mut verifier = ChainVerifier::new();
-    let mut after_seq = 0;
+    let recorded_head = match walk_audit(store, 0, &mut |sealed| verifier.push(sealed))? {
+        Ok(head) => head,
+        Err(broken) => return Ok(Err(broken)),
+    };
+    Ok(verifier.finish(recorded_head))
+}
+
+/// Reads the audit log in `seq` order from the entry after `after_seq`, giving
+/// each entry to `visit` (which stops the walk with an error), and returns the
+/// head recorded once the last entry was read.
+pub(crate) fn walk_audit<E>(
+    store: &dyn Store,
+    mut after_seq: i64,
+    visit: &mut dyn FnMut(&SealedEntry) -> Result<(), E>,
+) -> Result<Result<Option<Head>, E>, StoreError> {
+    let audit = store.audit();
     // The head seen at the end of the previous pass that found no further rows.
     let mut head_seen: Option<Option<Head>> = None;
     loop {
@@ -174,8 +188,8 @@ pub fn verify_audit(store: &dyn Store) -> Result<Result<ChainSummary, ChainBreak
             head_seen = None;
             after_seq = last.seq;
             for row in &rows {
-                if let Err(broken) = verifier.push(&to_entry(row)) {
-                    return Ok(Err(broken));
+                if let Err(error) = visit(&to_entry(row)) {
+                    return Ok(Err(error));
                 }
             }
             continue;
@@ -190,7 +204,7 @@ pub fn verify_audit(store: &dyn Store) -> Result<Result<ChainSummary, ChainBreak
             head_seen = Some(recorded_head);
             continue;
         }
-        return Ok(verifier.finish(recorded_head));
+        return Ok(Ok(recorded_head));
     }
 }
 

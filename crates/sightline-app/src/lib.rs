@@ -8,12 +8,14 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_checkpoints;
 pub mod cases;
 pub mod clocks;
 pub mod decisions;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
+pub mod login_csrf;
 pub mod organisation;
 pub mod persons;
 pub mod picture;

@@ -488,7 +488,7 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
     let founder_record = founder.and_then(linkage_record);
     let founder_label = founder.map(|mention| {
         let source = &linked.records[mention.record_idx].record.source;
-        format!("{}/{}", source.agency, source.record_id)
+        format!("record {}", source.record_id)
     });
     let mut mentions: Vec<SourceMention> = facts
         .mentions

@@ -367,6 +367,18 @@ pub fn in_sentence(label: &str) -> String {
     }
 }
 
+/// A linkage field (a detail two records are compared on) by its display name:
+/// `given_names` reads "Given names".
+pub fn linkage_field_label(field: &str) -> String {
+    match field {
+        "nhs_number" => "NHS number".to_owned(),
+        "dob" => "Date of birth".to_owned(),
+        "postcode" => "Postcode".to_owned(),
+        "prior" => "Before comparing".to_owned(),
+        other => humanise(other),
+    }
+}
+
 /// "a" or "an" before `phrase`, by its first letter ("an emergency", "a GP").
 pub fn with_article(phrase: &str) -> String {
     let article = match phrase.chars().next() {

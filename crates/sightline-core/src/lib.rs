@@ -14,6 +14,7 @@ pub mod interchange;
 pub mod labels;
 pub mod org;
 pub mod record;
+pub mod terminal;
 pub mod values;
 pub mod vocab;
 

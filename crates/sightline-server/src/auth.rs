@@ -74,8 +74,14 @@ impl FromRequestParts<AppState> for StaffAuth {
         let (token, by_cookie) = match bearer {
             Some(token) => (token, false),
             None => (
-                cookie_value(parts, sightline_web::SESSION_COOKIE)
-                    .ok_or_else(staff_unauthorized)?,
+                cookie_value(
+                    parts,
+                    sightline_web::session_cookie_name(sightline_web::is_secure_request(
+                        &state.config.web,
+                        &parts.headers,
+                    )),
+                )
+                .ok_or_else(staff_unauthorized)?,
                 true,
             ),
         };

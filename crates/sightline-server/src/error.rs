@@ -45,6 +45,8 @@ pub struct ProblemSchema {
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: ErrorDetail,
+    /// Sent as `Retry-After` (a 429).
+    pub retry_after_seconds: Option<u32>,
 }
 
 impl ApiError {
@@ -57,7 +59,15 @@ impl ApiError {
                 problems: None,
                 n_problems: None,
             },
+            retry_after_seconds: None,
         }
+    }
+
+    /// 429: too many requests in progress; try again after `seconds`.
+    pub fn too_many_requests(message: impl Into<String>, seconds: u32) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
+        error.retry_after_seconds = Some(seconds);
+        error
     }
 
     pub fn unauthorized() -> Self {
@@ -151,6 +161,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

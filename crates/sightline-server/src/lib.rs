@@ -11,10 +11,12 @@ mod alerts;
 mod auth;
 mod clocks;
 mod error;
+mod intake_gate;
 mod persons;
 mod records;
 
 pub use error::{ApiError, ErrorBody};
+pub use intake_gate::IntakeLimits;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -37,6 +39,9 @@ pub struct ServerConfig {
     pub body_bytes_max: usize,
     /// Limits of the interchange parser.
     pub limits: Limits,
+    /// Intake batches in progress at once, per agency and in all (429 with
+    /// `Retry-After` above either).
+    pub intake: IntakeLimits,
     /// The web UI's settings (cookies, session timeouts, lock-out).
     pub web: sightline_web::WebConfig,
     /// How often the background ticker re-evaluates time-based rules and
@@ -44,6 +49,21 @@ pub struct ServerConfig {
     pub tick_interval: std::time::Duration,
     /// The engine's settings: due times by severity, the default duty team.
     pub engine: sightline_app::EngineConfig,
+    /// Where and with which key the audit log's signed checkpoints are
+    /// written; `None`: not written (the audit log is then only as safe as
+    /// the database file).
+    pub audit_checkpoints: Option<AuditCheckpointConfig>,
+}
+
+/// Signed checkpoints of the audit log (`sightline_app::audit_checkpoints`).
+#[derive(Debug, Clone)]
+pub struct AuditCheckpointConfig {
+    /// The directory outside the database that receives them.
+    pub dir: std::path::PathBuf,
+    /// The signing key (read from a file, never from the database).
+    pub signer: sightline_access::note::NoteSigner,
+    /// How often one is written (at most a minute; and once more at shutdown).
+    pub interval: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -54,9 +74,11 @@ impl Default for ServerConfig {
                 records_max: 100_000,
                 ..Limits::default()
             },
+            intake: IntakeLimits::default(),
             web: sightline_web::WebConfig::default(),
             tick_interval: std::time::Duration::from_secs(60),
             engine: sightline_app::EngineConfig::default(),
+            audit_checkpoints: None,
         }
     }
 }
@@ -68,6 +90,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The intake engine: every intake goes through it, and the ticker runs it.
     pub engine: sightline_app::SharedEngine,
+    /// The intake batches in progress.
+    pub intake: Arc<intake_gate::IntakeGate>,
 }
 
 impl AppState {
@@ -82,11 +106,22 @@ impl AppState {
             config.engine.clone(),
             chrono::Utc::now(),
         )?;
-        Ok(AppState {
+        Ok(AppState::new(store, config, engine))
+    }
+
+    /// A state over an engine already loaded.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        engine: sightline_app::SharedEngine,
+    ) -> AppState {
+        let intake = Arc::new(intake_gate::IntakeGate::new(config.intake));
+        AppState {
             store,
             config: Arc::new(config),
             engine,
-        })
+            intake,
+        }
     }
 }
 
@@ -162,6 +197,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api_routes, openapi) = api();
     let openapi_json = Arc::new(openapi);
+    let web_config = Arc::new(state.config.web.clone());
     let web = sightline_web::router(sightline_web::WebState::new(
         state.store.clone(),
         state.engine.clone(),
@@ -202,15 +238,34 @@ pub fn router(state: AppState) -> Router {
         // The web UI brings its own security headers and HTML error pages.
         .merge(web);
     // And the API gets the same headers (CSP, frame denial, no-store...).
-    sightline_web::security_headers()
+    let app = sightline_web::security_headers()
         .into_iter()
         .fold(app, |app, (name, value)| {
             app.layer(SetResponseHeaderLayer::if_not_present(
                 name,
                 HeaderValue::from_static(value),
             ))
-        })
+        });
+    // Over HTTPS, browsers are told to use nothing else (HSTS).
+    app.layer(axum::middleware::from_fn(
+        move |request: Request, next: axum::middleware::Next| {
+            let secure = sightline_web::is_secure_request(&web_config, request.headers());
+            async move {
+                let mut response = next.run(request).await;
+                if secure {
+                    response.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    );
+                }
+                response
+            }
+        },
+    ))
 }
+
+/// Two years, subdomains included: the value browsers' preload lists ask for.
+const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -218,18 +273,86 @@ async fn healthz(
     axum::Json(serde_json::json!({"status": "ok", "backend": state.store.backend().to_string()}))
 }
 
-/// Serves until `shutdown` resolves, with the ticker running in the background.
+/// Serves until `shutdown` resolves, with the ticker (and the audit
+/// checkpointer, when configured) running in the background. At shutdown the
+/// checkpointer signs one last checkpoint of everything the server wrote.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let ticker = tokio::spawn(run_ticker(state.clone()));
-    let served = axum::serve(listener, router(state))
+    let checkpointer = checkpointer(&state);
+    let checkpoints = checkpointer
+        .clone()
+        .map(|checkpointer| tokio::spawn(run_checkpointer(state.clone(), checkpointer)));
+    let served = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await;
     ticker.abort();
+    let _ = ticker.await;
+    if let (Some(task), Some(checkpointer)) = (checkpoints, checkpointer) {
+        task.abort();
+        let _ = task.await;
+        checkpoint_once(&state, &checkpointer).await;
+    }
+    // The store may be the last reference: PostgreSQL's synchronous client
+    // closes its connections with a blocking call, which must not run on a
+    // runtime thread.
+    let _ = tokio::task::spawn_blocking(move || drop(state)).await;
     served
+}
+
+type SharedCheckpointer = Arc<std::sync::Mutex<sightline_app::audit_checkpoints::Checkpointer>>;
+
+fn checkpointer(state: &AppState) -> Option<SharedCheckpointer> {
+    let config = state.config.audit_checkpoints.as_ref()?;
+    match sightline_app::audit_checkpoints::Checkpointer::new(config.signer.clone(), &config.dir) {
+        Ok(checkpointer) => Some(Arc::new(std::sync::Mutex::new(checkpointer))),
+        Err(error) => {
+            tracing::error!(error = %error, "audit checkpoints cannot be written");
+            None
+        }
+    }
+}
+
+/// Every `audit_checkpoints.interval`: sign and write a checkpoint when the
+/// audit log grew. The first runs at once (it reads and checks the whole log).
+async fn run_checkpointer(state: AppState, checkpointer: SharedCheckpointer) {
+    let period = state
+        .config
+        .audit_checkpoints
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(60), |config| config.interval);
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        checkpoint_once(&state, &checkpointer).await;
+    }
+}
+
+async fn checkpoint_once(state: &AppState, checkpointer: &SharedCheckpointer) {
+    let (store, checkpointer) = (state.store.clone(), checkpointer.clone());
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut checkpointer = checkpointer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        checkpointer.checkpoint(store.as_ref())
+    })
+    .await;
+    use sightline_app::audit_checkpoints::CheckpointOutcome;
+    match outcome {
+        Ok(Ok(CheckpointOutcome::Written { size })) => {
+            tracing::debug!(size, "audit checkpoint written");
+        }
+        Ok(Ok(CheckpointOutcome::Unchanged { .. })) => {}
+        Ok(Ok(CheckpointOutcome::Refused(failure))) => {
+            tracing::error!(problem = %failure, "audit log does not verify: no checkpoint signed");
+        }
+        Ok(Err(error)) => tracing::error!(error = %error, "audit checkpoint failed"),
+        Err(error) => tracing::error!(error = %error, "audit checkpoint task failed"),
+    }
 }
 
 /// Every `tick_interval` (wall clock): time-based re-evaluation and escalation

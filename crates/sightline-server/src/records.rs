@@ -50,6 +50,9 @@ impl From<IngestSummary> for IngestResponse {
     }
 }
 
+/// The `Retry-After` of a batch refused because too many are in progress.
+const INTAKE_RETRY_AFTER_SECONDS: u32 = 1;
+
 /// The framing of a request body, from its Content-Type.
 fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
     let content_type = headers
@@ -101,6 +104,8 @@ fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Unsupported Content-Type", body = ErrorBody),
         (status = 422, description = "Invalid batch; nothing stored", body = ErrorBody),
+        (status = 429, description = "The agency (or the server) already has as many batches in progress as it may; nothing was read. Retry after the `Retry-After` seconds.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
     security(("bearer" = [])),
 )]
@@ -110,6 +115,20 @@ pub async fn submit_records(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestResponse>, ApiError> {
+    // Before the body is read: a refused batch costs nothing.
+    let _permit = state
+        .intake
+        .try_enter(agency.as_str())
+        .map_err(|busy| match busy {
+            crate::intake_gate::Busy::Agency(max) => ApiError::too_many_requests(
+                format!("agency \"{agency}\" already has {max} batch(es) in progress; send one at a time, or retry shortly"),
+                INTAKE_RETRY_AFTER_SECONDS,
+            ),
+            crate::intake_gate::Busy::Server(max) => ApiError::too_many_requests(
+                format!("the server already has {max} batches in progress; retry shortly"),
+                INTAKE_RETRY_AFTER_SECONDS,
+            ),
+        })?;
     let body_bytes_max = state.config.body_bytes_max;
     let bytes = http_body_util::Limited::new(body, body_bytes_max)
         .collect()

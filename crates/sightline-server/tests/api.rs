@@ -385,6 +385,19 @@ async fn bodies_over_the_limit_get_413(db: TestDatabase) {
     assert_eq!(app.count(), 0);
 }
 
+/// Issue #15, finding 13: a repeated key was accepted and stored raw (a police
+/// record's body also saying `"agency": "social-care"`).
+async fn a_record_with_a_repeated_key_is_rejected(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let body = r#"{"source": {"agency": "st-annes-gp", "record_id": "R-1", "agency": "social-care"}, "kind": "health.gp_consultation", "occurred_at": "2007-03-01", "persons": [{"ref": "c", "role": "subject", "given_names": "Leo"}]}"#;
+    let (status, error) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", body)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["problems"][0]["path"], "source.agency");
+    assert_eq!(app.count(), 0);
+}
+
 async fn csv_batches_and_media_types(db: TestDatabase) {
     let app = TestApp::spawn(db).await;
     let csv = "agency,record_id,kind,occurred_at,given_names,family_name,dob,postcode,findings\nst-annes-gp,CSV-1,health.gp_consultation,2007-03-01,Leo,Marsh,2006-03-01,n176aa,\"injury:type=bruise,site=face\"\n";
@@ -470,4 +483,5 @@ sightline_testkit::on_every_backend!(
     bodies_over_the_limit_get_413,
     csv_batches_and_media_types,
     listing_pages_with_a_cursor_and_filters,
+    a_record_with_a_repeated_key_is_rejected,
 );

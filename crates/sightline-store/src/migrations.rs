@@ -51,6 +51,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0020_access",
         sql: include_str!("../migrations/sqlite/0020_access.sql"),
     },
+    Migration {
+        version: 30,
+        name: "0030_append_only",
+        sql: include_str!("../migrations/sqlite/0030_append_only.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -89,6 +94,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 20,
         name: "0020_access",
         sql: include_str!("../migrations/postgres/0020_access.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "0030_append_only",
+        sql: include_str!("../migrations/postgres/0030_append_only.sql"),
     },
 ];
 

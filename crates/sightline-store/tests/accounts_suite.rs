@@ -41,6 +41,8 @@ backend_tests!(
     concurrent_audit_appends_stay_gapless,
     recent_records_are_newest_first,
     audit_about_reads_only_the_entries_about_the_keys,
+    grants_tokens_and_users_cannot_be_rewritten,
+    every_table_is_append_only_or_listed_as_mutable,
 );
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
@@ -356,4 +358,125 @@ fn recent_records_are_newest_first(db: &TestDb) {
         .collect();
     assert_eq!(ids, [("R1", 2), ("R2", 1)]);
     assert!(recent[0].seq > recent[1].seq);
+}
+
+/// Issue #15, finding 6: `break_glass_grants` accepted a plain `DELETE`.
+fn grants_tokens_and_users_cannot_be_rewritten(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let user_id = accounts
+        .create_user(&new_user("synthetic.a"))
+        .unwrap()
+        .unwrap();
+    accounts
+        .create_grant(&NewGrant {
+            user_id,
+            resource_key: "child:P-1".into(),
+            reason: "synthetic reason for the test".into(),
+            granted_at_us: 100,
+            expires_at_us: 200,
+        })
+        .unwrap();
+    let token_id = db.store.create_token("police", &[7; 32], 10).unwrap();
+    let postgres = db.url.starts_with("postgres");
+    let mut refused = vec![
+        "DELETE FROM break_glass_grants",
+        "UPDATE break_glass_grants SET expires_at_us = 9999",
+        "UPDATE break_glass_grants SET reason = 'something else entirely'",
+        "DELETE FROM agency_tokens",
+        "UPDATE agency_tokens SET agency = 'health'",
+        "DELETE FROM users",
+        "UPDATE users SET username = 'synthetic.b'",
+    ];
+    if postgres {
+        refused.extend([
+            "TRUNCATE break_glass_grants",
+            "TRUNCATE agency_tokens CASCADE",
+            "TRUNCATE users CASCADE",
+        ]);
+    }
+    for sql in refused {
+        assert!(db.execute_raw(sql).is_err(), "{sql} was allowed");
+    }
+    assert_eq!(accounts.list_grants(10).unwrap().len(), 1);
+    // What may change still can: a token is revoked once, a user disabled.
+    assert!(db.store.revoke_token(token_id, 20).unwrap());
+    assert!(
+        db.execute_raw("UPDATE agency_tokens SET revoked_at_us = 30")
+            .is_err(),
+        "a revocation was rewritten"
+    );
+    db.execute_raw("UPDATE users SET disabled_at_us = 40")
+        .unwrap();
+}
+
+/// Every table either refuses `DELETE` (a trigger; on PostgreSQL also
+/// `TRUNCATE`) or is named here with why it may change. A new table cannot
+/// skip the question.
+fn every_table_is_append_only_or_listed_as_mutable(db: &TestDb) {
+    const MUTABLE: &[(&str, &str)] = &[
+        (
+            "sessions",
+            "last seen and end times move; holds no case data",
+        ),
+        ("login_throttle", "failure counters, cleared on success"),
+        ("schema_migrations", "written by migrations only"),
+    ];
+    let (tables, delete_guarded, truncate_guarded) = if let Some(path) =
+        db.url.strip_prefix("sqlite://")
+    {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        let strings = |sql: &str| -> Vec<String> {
+            connection
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let tables = strings(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        );
+        let delete_guarded = strings(
+            "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%BEFORE DELETE ON%'",
+        );
+        (tables, delete_guarded, None)
+    } else {
+        let mut client = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+        let mut strings = |sql: &str| -> Vec<String> {
+            client
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect()
+        };
+        let tables = strings(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        );
+        let delete_guarded = strings(
+            "SELECT event_object_table::text FROM information_schema.triggers WHERE event_manipulation = 'DELETE'",
+        );
+        // information_schema does not list TRUNCATE triggers.
+        let truncate_guarded = strings(
+            "SELECT c.relname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND (t.tgtype & 32) <> 0",
+        );
+        (tables, delete_guarded, Some(truncate_guarded))
+    };
+    assert!(tables.iter().any(|table| table == "break_glass_grants"));
+    for table in &tables {
+        if MUTABLE.iter().any(|(name, _)| name == table) {
+            continue;
+        }
+        assert!(
+            delete_guarded.contains(table),
+            "table {table} accepts DELETE: make it append-only or list it in MUTABLE with why"
+        );
+        if let Some(truncate_guarded) = &truncate_guarded {
+            assert!(
+                truncate_guarded.contains(table),
+                "table {table} accepts TRUNCATE"
+            );
+        }
+    }
 }

@@ -11,10 +11,35 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sightline_access::{AccessContext, Resource};
 use sightline_app::accounts::{LiveSession, tokens_match};
 
-/// The session cookie. HttpOnly, SameSite=Strict, Path=/, Secure behind TLS.
+/// The session cookie over plain HTTP (a development server). HttpOnly,
+/// SameSite=Strict, Path=/.
 pub const SESSION_COOKIE: &str = "sightline_session";
-/// The login form's double-submit CSRF cookie.
-pub const LOGIN_CSRF_COOKIE: &str = "sightline_login_csrf";
+/// The session cookie over HTTPS: also Secure, and the `__Host-` prefix makes
+/// the browser refuse it unless it was set by this host over TLS with Path=/
+/// and no Domain, so a sibling subdomain cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-sightline_session";
+/// The login page's pre-session cookie (its form's CSRF token is bound to it:
+/// `sightline_app::login_csrf`), over plain HTTP and over HTTPS.
+pub const PRE_SESSION_COOKIE: &str = "sightline_presession";
+pub const SECURE_PRE_SESSION_COOKIE: &str = "__Host-sightline_presession";
+
+/// The session cookie's name for a request over TLS or not.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The pre-session cookie's name for a request over TLS or not.
+pub fn pre_session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_PRE_SESSION_COOKIE
+    } else {
+        PRE_SESSION_COOKIE
+    }
+}
 /// The form field every POST carries.
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -32,7 +57,12 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Whether the request came over TLS (directly configured, or said by a proxy).
 pub fn is_secure(state: &WebState, headers: &HeaderMap) -> bool {
-    state.config.secure_cookies
+    is_secure_request(&state.config, headers)
+}
+
+/// [`is_secure`] from the configuration alone.
+pub fn is_secure_request(config: &crate::WebConfig, headers: &HeaderMap) -> bool {
+    config.secure_cookies
         || headers
             .get("x-forwarded-proto")
             .and_then(|value| value.to_str().ok())
@@ -72,7 +102,8 @@ pub async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(cookie_value) = cookie(request.headers(), SESSION_COOKIE) else {
+    let secure = is_secure(&state, request.headers());
+    let Some(cookie_value) = cookie(request.headers(), session_cookie_name(secure)) else {
         return anonymous(&request);
     };
     let store = state.store.clone();

@@ -9,7 +9,10 @@
 //! - Invariant: every route except the login page and the stylesheet needs a live
 //!   session: without one, a page redirects to `/login` (an `/api` path gets 401).
 //! - Invariant: every POST carries the session's CSRF token (the login form a
-//!   double-submit token) or is refused with 403 before its handler runs.
+//!   token bound to a pre-session the server issued) or is refused with 403
+//!   before its handler runs.
+//! - Invariant: over HTTPS (configured, or `X-Forwarded-Proto: https`) cookies
+//!   are `Secure` with the `__Host-` prefix, and only those are read.
 //! - Invariant: access is decided by `sightline_access::authorize` and every
 //!   decision about personal data is written to the audit log first.
 //! - Invariant: every response carries the security headers of
@@ -38,7 +41,10 @@ use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-pub use guard::SESSION_COOKIE;
+pub use guard::{
+    SECURE_SESSION_COOKIE, SESSION_COOKIE, is_secure_request, pre_session_cookie_name,
+    session_cookie_name,
+};
 
 /// Settings of the web UI. Every limit is explicit.
 #[derive(Debug, Clone)]
@@ -76,6 +82,8 @@ pub struct WebState {
     templates: Arc<minijinja::Environment<'static>>,
     /// The organisation that names agencies, teams and routes on pages.
     organisation: Arc<sightline_core::org::Organisation>,
+    /// The key of the login form's CSRF tokens (made at start).
+    login_key: Arc<sightline_app::login_csrf::LoginCsrfKey>,
 }
 
 impl WebState {
@@ -94,6 +102,7 @@ impl WebState {
             engine,
             templates: Arc::new(render::environment(organisation.clone())),
             organisation,
+            login_key: Arc::new(sightline_app::login_csrf::LoginCsrfKey::random()),
         }
     }
 }

@@ -91,6 +91,16 @@ pub(crate) fn add_filters(
     environment.add_filter("agency_name", move |agency: String| {
         agency_name(&for_agencies, &agency)
     });
+    environment.add_filter("kind_label", |kind: String| {
+        sightline_core::Kind::parse(&kind)
+            .map_or_else(|| humanise(&kind), |kind| kind.label().to_owned())
+    });
+    environment.add_filter("occurred", |text: String| {
+        sightline_core::dates::occurred_text(&text)
+    });
+    environment.add_filter("linkage_field", |field: String| {
+        sightline_core::labels::linkage_field_label(&field)
+    });
     let for_teams = organisation.clone();
     environment.add_filter("team_name", move |team: String, agency: String| {
         team_words(&for_teams, &agency, &team)

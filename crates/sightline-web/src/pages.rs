@@ -3,7 +3,7 @@
 
 use crate::WebState;
 use crate::clocks::{ClockView, MY_WORK_CLOCKS_WITHIN_DAYS};
-use crate::guard::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, is_secure, set_cookie};
+use crate::guard::{cookie, is_secure, pre_session_cookie_name, session_cookie_name, set_cookie};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Decision, Resource, Role, View};
 use sightline_app::accounts::{
     self, AccountError, BreakGlassOutcome, LiveSession, LoginOutcome, NewAccount, Password, Team,
-    Username, tokens_match,
+    Username,
 };
 use sightline_app::audit::{self, AuditActor};
 use sightline_core::AgencyId;
@@ -105,7 +105,7 @@ fn login_page(
     error: Option<String>,
     signed_out: bool,
 ) -> Response {
-    let token = accounts::random_token();
+    let (pre_session, token) = state.login_key.issue(Utc::now());
     let response = page(
         state,
         status,
@@ -123,7 +123,7 @@ fn login_page(
     with_header(
         response,
         header::SET_COOKIE,
-        &set_cookie(LOGIN_CSRF_COOKIE, &token, secure, false),
+        &set_cookie(pre_session_cookie_name(secure), &pre_session, secure, false),
     )
 }
 
@@ -149,8 +149,11 @@ pub async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let secure = is_secure(&state, &headers);
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !tokens_match(&expected, &form.csrf_token) {
+    let pre_session = cookie(&headers, pre_session_cookie_name(secure)).unwrap_or_default();
+    if !state
+        .login_key
+        .check(&pre_session, &form.csrf_token, Utc::now())
+    {
         tracing::warn!(
             route = "/login",
             "login refused: CSRF token missing or wrong"
@@ -176,12 +179,12 @@ pub async fn login_submit(
             let response = with_header(
                 response,
                 header::SET_COOKIE,
-                &set_cookie(SESSION_COOKIE, secret.as_str(), secure, false),
+                &set_cookie(session_cookie_name(secure), secret.as_str(), secure, false),
             );
             with_header(
                 response,
                 header::SET_COOKIE,
-                &set_cookie(LOGIN_CSRF_COOKIE, "", secure, true),
+                &set_cookie(pre_session_cookie_name(secure), "", secure, true),
             )
         }
         LoginOutcome::Refused { locked_until } => {
@@ -210,7 +213,7 @@ pub async fn logout(
     Extension(session): Extension<LiveSession>,
 ) -> Response {
     let secure = is_secure(&state, &headers);
-    let cookie_value = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    let cookie_value = cookie(&headers, session_cookie_name(secure)).unwrap_or_default();
     let now = Utc::now();
     if let Err(response) = blocking(&state, Some(&session), move |store| {
         accounts::logout(store, &cookie_value, now)
@@ -222,7 +225,7 @@ pub async fn logout(
     with_header(
         Redirect::to("/login?signed_out=1").into_response(),
         header::SET_COOKIE,
-        &set_cookie(SESSION_COOKIE, "", secure, true),
+        &set_cookie(session_cookie_name(secure), "", secure, true),
     )
 }
 

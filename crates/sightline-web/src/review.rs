@@ -136,7 +136,7 @@ fn waterfall(prior_weight: f64, fields: &[FieldEvidence]) -> Vec<FieldRow> {
             BAR_HALF
         };
         FieldRow {
-            field: field.to_owned(),
+            field: sightline_core::labels::linkage_field_label(field),
             level: level.to_owned(),
             weight: signed(weight),
             direction: direction(weight),
@@ -652,7 +652,7 @@ mod tests {
         ];
         let rows = waterfall(-2.0, &fields);
         assert_eq!(rows.len(), 4);
-        assert_eq!(rows[0].field, "prior");
+        assert_eq!(rows[0].field, "Before comparing");
         assert_eq!(rows[0].direction, "against");
         assert_eq!(rows[1].direction, "for");
         assert_eq!(rows[1].weight, "+8.0");

@@ -552,6 +552,7 @@ async fn cookies_are_http_only_strict_and_secure_behind_tls(db: TestDatabase) {
         .send()
         .await
         .unwrap();
+    assert!(plain.headers().get("strict-transport-security").is_none());
     let cookie = plain
         .headers()
         .get(SET_COOKIE)
@@ -560,12 +561,34 @@ async fn cookies_are_http_only_strict_and_secure_behind_tls(db: TestDatabase) {
         .unwrap()
         .to_owned();
     assert!(
-        cookie.contains("HttpOnly")
+        cookie.starts_with("sightline_presession=")
+            && cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Strict")
             && !cookie.contains("Secure"),
         "{cookie}"
     );
-    let page = plain.text().await.unwrap();
+    // Over HTTPS (here: said by the proxy), the cookies are Secure with the
+    // __Host- prefix, and the answer carries HSTS (issue #15, finding 14).
+    let tls = TestApp::client();
+    let page = tls
+        .get(format!("{}/login", app.base))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+    let pre_session = page.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        pre_session.starts_with("__Host-sightline_presession=")
+            && pre_session.contains("Secure")
+            && pre_session.contains("Path=/")
+            && !pre_session.contains("Domain"),
+        "{pre_session}"
+    );
+    let page = page.text().await.unwrap();
     let account = app.account(Role::Practitioner);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
@@ -578,6 +601,7 @@ async fn cookies_are_http_only_strict_and_secure_behind_tls(db: TestDatabase) {
         .post(format!("{}/login", app.base))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-forwarded-proto", "https")
+        .header("cookie", pre_session.split(';').next().unwrap())
         .body(body)
         .send()
         .await
@@ -587,15 +611,75 @@ async fn cookies_are_http_only_strict_and_secure_behind_tls(db: TestDatabase) {
         .get_all(SET_COOKIE)
         .iter()
         .map(|value| value.to_str().unwrap())
-        .find(|value| value.starts_with("sightline_session="))
+        .find(|value| value.starts_with("__Host-sightline_session="))
         .unwrap()
         .to_owned();
     assert!(
         session_cookie.contains("HttpOnly")
             && session_cookie.contains("SameSite=Strict")
-            && session_cookie.contains("Secure"),
+            && session_cookie.contains("Secure")
+            && session_cookie.contains("Path=/"),
         "{session_cookie}"
     );
+    // Over HTTPS only the __Host- session cookie counts.
+    let secret = session_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-sightline_session=")
+        .to_owned();
+    for (name, expected) in [
+        ("__Host-sightline_session", StatusCode::OK),
+        ("sightline_session", StatusCode::SEE_OTHER),
+    ] {
+        let response = TestApp::client()
+            .get(format!("{}/my-work", app.base))
+            .header("x-forwarded-proto", "https")
+            .header("cookie", format!("{name}={secret}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "{name}");
+    }
+}
+
+/// Issue #15, finding 14: the login form's CSRF was double-submit, so a cookie
+/// and field pair the attacker chose was accepted.
+async fn the_login_token_is_bound_to_a_pre_session_the_server_issued(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let account = app.account(Role::Practitioner).clone();
+    let chosen = "a".repeat(64);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for cookie in [
+        format!("sightline_presession={chosen}"),
+        format!("sightline_presession={chosen}.{now}"),
+        format!("sightline_login_csrf={chosen}"),
+    ] {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("csrf_token", chosen.as_str()),
+                ("username", &account.username),
+                ("password", &account.password),
+            ])
+            .finish();
+        let response = TestApp::client()
+            .post(format!("{}/login", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie.clone())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{cookie}");
+    }
+    // The pair the server issued signs in.
+    let response = app
+        .login(&TestApp::client(), &account.username, &account.password)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
 async fn an_administrator_creates_a_user_who_can_sign_in(db: TestDatabase) {
@@ -1178,6 +1262,7 @@ sightline_testkit::on_every_backend!(
     forms_without_the_csrf_token_are_refused,
     lockout_is_the_same_for_known_and_unknown_usernames,
     cookies_are_http_only_strict_and_secure_behind_tls,
+    the_login_token_is_bound_to_a_pre_session_the_server_issued,
     an_administrator_creates_a_user_who_can_sign_in,
     a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv,
     search_shows_the_minimal_view_without_a_relationship_and_break_glass_opens_the_child,

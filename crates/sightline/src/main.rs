@@ -1,6 +1,29 @@
 //! `sightline`: the one binary. A thin shell: argument parsing, logging, files and
 //! terminals; everything else is in the library crates.
 
+/// `println!` through the terminal-safe printer: record data (names,
+/// addresses, narratives) can hold escape sequences and bidirectional
+/// controls, so everything the CLI prints goes through
+/// `sightline_core::terminal::safe` (issue #15, finding 12).
+macro_rules! outln {
+    () => {
+        println!()
+    };
+    ($($arg:tt)*) => {
+        println!("{}", sightline_core::terminal::safe(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` through the terminal-safe printer.
+macro_rules! eoutln {
+    () => {
+        eprintln!()
+    };
+    ($($arg:tt)*) => {
+        eprintln!("{}", sightline_core::terminal::safe(&format!($($arg)*)))
+    };
+}
+
 mod commands;
 
 /// mimalloc: intake allocates many small values on several threads and frees them
@@ -160,7 +183,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eoutln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -45,7 +45,16 @@ fn create_token(db: &TestDatabase) -> String {
 /// Starts `sightline serve` on a free port and returns it with its base URL.
 fn start_server(db: &TestDatabase) -> (Child, String) {
     let mut child = sightline()
-        .args(["serve", "--addr", "127.0.0.1:0", "--db", &db.url])
+        // Its clients send concurrently, over the default per-agency limit.
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            &db.url,
+            "--intake-concurrent-per-agency-max",
+            "8",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -117,9 +117,9 @@ fn the_demo_answers_with_what_it_prints() {
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("sightline_login_csrf="))
+        .find(|value| value.starts_with("sightline_presession="))
         .and_then(|value| value.split(';').next())
-        .expect("the login CSRF cookie")
+        .expect("the login pre-session cookie")
         .to_owned();
     let html = form.text().expect("body");
     let csrf_token = html

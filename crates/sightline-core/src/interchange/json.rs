@@ -8,7 +8,9 @@
 //! Invariant: validating a [`Json`] tree reports exactly what validating the
 //! `serde_json::Value` of the same text would: the parser and its errors are
 //! serde_json's, a repeated key keeps its last value, and an object's keys are
-//! listed sorted and distinct (as `serde_json::Map` lists them).
+//! listed sorted and distinct (as `serde_json::Map` lists them). Intake refuses
+//! a record that repeats a key before validating it ([`Json::repeated_keys`]);
+//! a body read back from the log (accepted before that) keeps the last.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
@@ -84,6 +86,67 @@ impl<'a> Json<'a> {
         match self {
             Json::Number(number) => number.as_u64(),
             _ => None,
+        }
+    }
+}
+
+/// A member name repeated within one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RepeatedKey {
+    /// Where: the field path of the repeated member (`source.agency`), or of
+    /// its object when the name is not a plain field name.
+    pub(crate) path: String,
+    /// The repeated name.
+    pub(crate) key: String,
+}
+
+impl Json<'_> {
+    /// Every member name that appears more than once in one object, anywhere
+    /// in the tree, in document order (each once per object). JSON allows
+    /// repeats, but readers disagree on which value counts (serde_json keeps
+    /// the last, others the first), so a record must not have any.
+    pub(crate) fn repeated_keys(&self) -> Vec<RepeatedKey> {
+        let mut found = Vec::new();
+        self.collect_repeated_keys(&mut String::new(), &mut found);
+        found
+    }
+
+    fn collect_repeated_keys(&self, path: &mut String, found: &mut Vec<RepeatedKey>) {
+        let length = path.len();
+        match self {
+            Json::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    path.push_str(&format!("[{index}]"));
+                    item.collect_repeated_keys(path, found);
+                    path.truncate(length);
+                }
+            }
+            Json::Object(object) => {
+                for (index, (key, value)) in object.members.iter().enumerate() {
+                    let plain = !key.is_empty()
+                        && key
+                            .bytes()
+                            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
+                    if plain {
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(key);
+                    }
+                    let earlier = &object.members[..index];
+                    let first_repeat =
+                        earlier.iter().filter(|(other, _)| other == key).count() == 1;
+                    if first_repeat {
+                        found.push(RepeatedKey {
+                            path: path.clone(),
+                            key: key.to_string(),
+                        });
+                    }
+                    value.collect_repeated_keys(path, found);
+                    path.truncate(length);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -298,6 +361,38 @@ mod tests {
             let json_error = Json::parse(text).expect_err("invalid").to_string();
             assert_eq!(json_error, value_error, "{text}");
         }
+    }
+
+    #[test]
+    fn repeated_keys_are_found_with_their_paths() {
+        let parsed = Json::parse(
+            r#"{"source": {"agency": "police", "record_id": "R", "agency": "social-care", "agency": "x"},
+                "persons": [{"ref": "c"}, {"ref": "a", "ref": "b", "a b": 1, "a b": 2}], "kind": 1}"#,
+        )
+        .expect("JSON");
+        assert_eq!(
+            parsed.repeated_keys(),
+            vec![
+                RepeatedKey {
+                    path: "source.agency".into(),
+                    key: "agency".into()
+                },
+                RepeatedKey {
+                    path: "persons[1].ref".into(),
+                    key: "ref".into()
+                },
+                RepeatedKey {
+                    path: "persons[1]".into(),
+                    key: "a b".into()
+                },
+            ]
+        );
+        assert!(
+            Json::parse(r#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#)
+                .expect("JSON")
+                .repeated_keys()
+                .is_empty()
+        );
     }
 
     #[test]

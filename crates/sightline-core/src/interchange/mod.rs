@@ -318,6 +318,20 @@ pub fn parse_json_record(
     // serde_json::Value that would copy every key and string.
     let value = Json::parse(text)
         .map_err(|error| single_problem(position, format!("is not valid JSON: {error}")))?;
+    let repeated = value.repeated_keys();
+    if !repeated.is_empty() {
+        return Err(repeated
+            .into_iter()
+            .map(|repeat| Problem {
+                position,
+                path: repeat.path,
+                message: format!(
+                    "{:?} is given more than once in one object (each field once: readers disagree on which value counts)",
+                    repeat.key
+                ),
+            })
+            .collect());
+    }
     let record = RecordValidator::new(position, received_at, limits).validate(&value)?;
     Ok(ParsedRecord {
         record,

@@ -415,6 +415,26 @@ mod properties {
     /// as a `serde_json::Value` must give the same record or the same problems,
     /// byte for byte, and a text neither parses gives the same JSON error.
     fn trees_agree(text: &str) -> Result<(), TestCaseError> {
+        // A repeated key is refused before validation (issue #15, finding 13);
+        // serde_json's Value would keep the last.
+        if let Ok(tree) = json::Json::parse(text) {
+            let repeated = tree.repeated_keys();
+            if !repeated.is_empty() {
+                let problems = parse_json_record(
+                    text.as_bytes(),
+                    Position::Line(1),
+                    received_at(),
+                    &Limits::default(),
+                )
+                .map(|parsed| parsed.record)
+                .expect_err("a repeated key is refused");
+                let paths: Vec<String> = problems.into_iter().map(|problem| problem.path).collect();
+                let expected: Vec<String> =
+                    repeated.into_iter().map(|repeat| repeat.path).collect();
+                prop_assert_eq!(paths, expected, "{}", text);
+                return Ok(());
+            }
+        }
         let from_text = parse_json_record(
             text.as_bytes(),
             Position::Line(1),

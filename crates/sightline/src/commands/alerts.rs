@@ -96,11 +96,11 @@ fn alert_json(alert: &Alert) -> serde_json::Value {
 fn print_alerts(alerts: &[Alert], as_json: bool) -> anyhow::Result<()> {
     if as_json {
         let items: Vec<serde_json::Value> = alerts.iter().map(alert_json).collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(());
     }
     for alert in alerts {
-        println!(
+        outln!(
             "{}  {:<8}  {}  {}  {}",
             alert.raised_at.format("%Y-%m-%d %H:%M"),
             alert.severity.as_str(),
@@ -108,12 +108,12 @@ fn print_alerts(alerts: &[Alert], as_json: bool) -> anyhow::Result<()> {
             alert.rule_id,
             alert.id
         );
-        println!(
+        outln!(
             "    {}",
             sightline_rules::resolve_explanation(&alert.explanation, &|_| None)
         );
     }
-    eprintln!("{} open alert(s)", alerts.len());
+    eoutln!("{} open alert(s)", alerts.len());
     Ok(())
 }
 
@@ -209,11 +209,11 @@ fn print_stored_alerts(
             let evidence = store.alerts().evidence(&row.id)?;
             items.push(stored_alert_json(row, &evidence));
         }
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(ExitCode::SUCCESS);
     }
     for row in &rows {
-        println!(
+        outln!(
             "{}  {:<8}  {:<7}  {}  {}  {}  -> {}",
             sightline_app::from_micros(row.raised_at_us).format("%Y-%m-%d %H:%M"),
             row.severity,
@@ -223,12 +223,12 @@ fn print_stored_alerts(
             row.id,
             row.routed_to
         );
-        println!(
+        outln!(
             "    {}",
             sightline_rules::resolve_explanation(&row.explanation, &|_| None)
         );
     }
-    eprintln!("{} alert(s)", rows.len());
+    eoutln!("{} alert(s)", rows.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -244,7 +244,7 @@ pub fn escalate(args: EscalateArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.db)?;
     let engine = super::load_engine(store.as_ref())?;
     let report = engine.tick(store.as_ref(), chrono::Utc::now())?;
-    println!(
+    outln!(
         "re-evaluated {} child(ren): {} alert(s) raised, {} updated; escalated {} to a team manager, {} to the head of service",
         report.alerts.children,
         report.alerts.raised,
@@ -269,9 +269,9 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
     match sightline_rules::check(&text) {
         Ok(pack) => {
             for warning in &pack.warnings {
-                println!("{}", warning.with_file(&name));
+                outln!("{}", warning.with_file(&name));
             }
-            println!(
+            outln!(
                 "{name}: rule pack \"{}\" version {}: {} rule(s), {} warning(s)",
                 pack.name,
                 pack.version,
@@ -282,9 +282,9 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
         }
         Err(errors) => {
             for error in &errors {
-                println!("{}", error.with_file(&name));
+                outln!("{}", error.with_file(&name));
             }
-            println!("{name}: {} problem(s)", errors.len());
+            outln!("{name}: {} problem(s)", errors.len());
             Ok(ExitCode::FAILURE)
         }
     }

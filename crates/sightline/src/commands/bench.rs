@@ -128,7 +128,7 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}: cannot remove", work_dir.display()))?;
     }
     let region_dir = work_dir.join("region");
-    eprintln!("generating a region of {children} children ...");
+    eoutln!("generating a region of {children} children ...");
     let (summary, files) = super::synth::generate_region(children, seed, &region_dir)?;
     let bytes: u64 = files
         .iter()
@@ -143,7 +143,7 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
     let store =
         sightline_store::open(&log_only_url).context("could not open the log-only database")?;
     let backend = store.backend();
-    eprintln!(
+    eoutln!(
         "ingesting {} records ({} MB) into {backend} without the engine ...",
         summary.records,
         bytes / 1_000_000
@@ -187,11 +187,11 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
         )
     };
     if no_reference {
-        println!(
+        outln!(
             "| backend | records | Sightline intake s (of which commit s) | Sightline records/s | Sightline CPU µs/record | checkpoint after acknowledgement s (CPU s) |"
         );
-        println!("|---|---|---|---|---|---|");
-        println!(
+        outln!("|---|---|---|---|---|---|");
+        outln!(
             "| {backend} | {} | {ingest_seconds:.1} ({:.2}) | {ingest_rate:.0} | {} | {close_seconds:.1} ({}) |",
             ingest.records,
             commit.as_secs_f64(),
@@ -201,7 +201,7 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    eprintln!("loading the same rows for the reference insert ...");
+    eoutln!("loading the same rows for the reference insert ...");
     let bodies = read_bodies(&files)?;
     let keys: Vec<(String, String, i64)> = bodies
         .iter()
@@ -225,11 +225,11 @@ fn ingest(bench: IngestBench) -> anyhow::Result<ExitCode> {
     let reference_seconds = started.elapsed().as_secs_f64();
     let reference_cpu_seconds = cpu_since(cpu_started);
     let reference_rate = n_reference as f64 / reference_seconds;
-    println!(
+    outln!(
         "| backend | records | Sightline intake s (of which commit s) | Sightline records/s | reference rows/s | reference / Sightline | Sightline CPU µs/record | reference CPU µs/row | checkpoint after acknowledgement s (CPU s) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    println!(
+    outln!("|---|---|---|---|---|---|---|---|---|");
+    outln!(
         "| {backend} | {} | {ingest_seconds:.1} ({:.2}) | {ingest_rate:.0} | {reference_rate:.0} | {:.2} | {} | {} | {close_seconds:.1} ({}) |",
         ingest.records,
         commit.as_secs_f64(),
@@ -258,7 +258,7 @@ fn engine_runs(
     let linkage_url = format!("sqlite://{}", work_dir.join("linkage-only.db").display());
     let store =
         sightline_store::open(&linkage_url).context("could not open the linkage-only database")?;
-    eprintln!("ingesting the same records with the engine, rules off (linkage only) ...");
+    eoutln!("ingesting the same records with the engine, rules off (linkage only) ...");
     let started = Instant::now();
     let cpu_started = process_cpu_seconds();
     let mut no_rules = sightline_app::engine::default_pack()?;
@@ -284,7 +284,7 @@ fn engine_runs(
         db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
     let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
     let backend = store.backend();
-    eprintln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
+    eoutln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
     let started = Instant::now();
     let cpu_started = process_cpu_seconds();
     let engine = super::load_engine(store.as_ref())?;
@@ -301,11 +301,11 @@ fn engine_runs(
         }
         _ => "n/a".to_owned(),
     };
-    println!(
+    outln!(
         "| backend | records | log only s (CPU s) | log + linkage s (CPU s) | log + linkage + rules + alerts s (CPU s) | rules over linkage (wall, CPU) | engine over log (wall, CPU) | alerts raised |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
+    outln!("|---|---|---|---|---|---|---|---|");
+    outln!(
         "| {backend} | {} | {log_only_seconds:.1} ({}) | {linkage_seconds:.1} ({}) | {ingest_seconds:.1} ({}) | {}, {} | {}, {} | {} |",
         log_only.records,
         format_cpu(log_only_cpu_seconds),
@@ -407,7 +407,7 @@ fn alert_latency(
     let engine = super::load_engine(store.as_ref())?;
     if children > 0 {
         let region_dir = work_dir.join("region");
-        eprintln!("preloading a region of {children} children through the engine ...");
+        eoutln!("preloading a region of {children} children through the engine ...");
         let (_, files) = super::synth::generate_region(children, seed, &region_dir)?;
         super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
             |n_problems| {
@@ -419,11 +419,11 @@ fn alert_latency(
         sightline_core::AgencyId::parse("bench-gp").map_err(|error| anyhow::anyhow!("{error}"))?;
     let token = sightline_app::create_token(store.as_ref(), &agency, chrono::Utc::now())?.secret;
     let session = bench_session(store.as_ref(), &agency)?;
-    let state = sightline_server::AppState {
-        store: store.clone(),
-        config: std::sync::Arc::new(sightline_server::ServerConfig::default()),
+    let state = sightline_server::AppState::new(
+        store.clone(),
+        sightline_server::ServerConfig::default(),
         engine,
-    };
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -485,11 +485,11 @@ fn alert_latency(
     let mut readable_ms = readable_ms;
     post_ms.sort_by(f64::total_cmp);
     readable_ms.sort_by(f64::total_cmp);
-    println!(
+    outln!(
         "| records | preloaded children | POST p50 ms | POST p99 ms | acknowledged to readable p50 ms | p99 ms |"
     );
-    println!("|---|---|---|---|---|---|");
-    println!(
+    outln!("|---|---|---|---|---|---|");
+    outln!(
         "| {n_records} | {children} | {:.1} | {:.1} | {:.1} | {:.1} |",
         quantile(&post_ms, 0.5),
         quantile(&post_ms, 0.99),

@@ -38,7 +38,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         std::fs::remove_dir_all(&region_dir)
             .with_context(|| format!("{}: cannot remove", region_dir.display()))?;
     }
-    eprintln!(
+    eoutln!(
         "1/3 generating a synthetic region of {} children (seed {}) in {}",
         args.children,
         args.seed,
@@ -47,7 +47,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (summary, files) = super::synth::generate_region(args.children, args.seed, &region_dir)?;
     let db_url = format!("sqlite://{}", db_path.display());
     let store = sightline_store::open(&db_url).context("could not create the demo database")?;
-    eprintln!(
+    eoutln!(
         "2/3 ingesting {} records from {} agencies into {db_url}",
         summary.records,
         summary.files.len()
@@ -62,7 +62,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ..sightline_app::EngineConfig::default()
     };
     let engine = super::load_engine_with(store.as_ref(), engine_config.clone())?;
-    eprintln!("    linking persons across agencies and raising alerts in the same transaction ...");
+    eoutln!("    linking persons across agencies and raising alerts in the same transaction ...");
     let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), &files)?.map_err(
         |n_problems| {
             anyhow::anyhow!("the synthetic region failed validation with {n_problems} problem(s)")
@@ -93,46 +93,46 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let logins = super::user::create_demo_accounts(store.as_ref(), &police)?;
     // The server takes the engine that linked and checked the region, rather
     // than reading and linking the whole log again.
-    let state = sightline_server::AppState {
-        store: Arc::from(store),
-        config: Arc::new(sightline_server::ServerConfig {
+    let state = sightline_server::AppState::new(
+        Arc::from(store),
+        sightline_server::ServerConfig {
             engine: engine_config,
             ..sightline_server::ServerConfig::default()
-        }),
+        },
         engine,
-    };
-    eprintln!(
+    );
+    eoutln!(
         "3/3 ready in {:.0} s: {} records stored",
         started.elapsed().as_secs_f64(),
         ingest.stored
     );
     super::serve::serve_state(state, args.addr, |addr| {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "Sightline demo: {} synthetic children, {} households, {} records from {} agencies.",
             summary.children,
             summary.households,
             summary.records,
             summary.files.len()
         );
-        println!(
+        outln!(
             "Linked {n_mentions} mentions into {n_persons} persons ({n_children} children); {n_alerts} alerts, {n_high} of them high or critical.",
         );
-        println!("  Alerts:        sightline alerts --db {db_url}");
-        println!("  API document:  http://{addr}/api/openapi.json");
-        println!("  Police token:  {}", token.secret);
-        println!(
+        outln!("  Alerts:        sightline alerts --db {db_url}");
+        outln!("  API document:  http://{addr}/api/openapi.json");
+        outln!("  Police token:  {}", token.secret);
+        outln!(
             "  Try:           curl -H 'Authorization: Bearer {}' 'http://{addr}/api/v1/records?limit=3'",
             token.secret
         );
-        println!("  Ground truth:  {}", region_dir.join("truth").display());
-        println!(
+        outln!("  Ground truth:  {}", region_dir.join("truth").display());
+        outln!(
             "  Organisation:  {} (agencies, teams, duty team; check with: sightline org check FILE)",
             organisation_path.display()
         );
-        println!("  Web UI:        http://{addr}/login");
+        outln!("  Web UI:        http://{addr}/login");
         super::user::print_demo_accounts(&logins);
-        println!("Stop with Ctrl-C.");
-        println!();
+        outln!("Stop with Ctrl-C.");
+        outln!();
     })
 }

@@ -159,26 +159,28 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             "rules": rules,
             "seconds": {"linkage": linkage_seconds, "rules": rules_seconds},
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_linkage(&linkage, linked.records.len(), linkage_seconds);
-        println!();
+        outln!();
         print_rules(&rules, now, rules_seconds);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_linkage(report: &LinkageReport, records: usize, seconds: f64) {
-    println!("LINKAGE ({records} records, {seconds:.1} s)");
-    println!(
+    outln!("LINKAGE ({records} records, {seconds:.1} s)");
+    outln!(
         "  mentions            {} ({} not in the truth)",
-        report.mentions, report.mentions_without_truth
+        report.mentions,
+        report.mentions_without_truth
     );
-    println!(
+    outln!(
         "  persons             {} predicted, {} true",
-        report.predicted_persons, report.true_persons
+        report.predicted_persons,
+        report.true_persons
     );
-    println!(
+    outln!(
         "  pairs               precision {:.4}  recall {:.4}  F1 {:.4}  ({} predicted, {} true)",
         report.pairs.precision,
         report.pairs.recall,
@@ -186,11 +188,13 @@ fn print_linkage(report: &LinkageReport, records: usize, seconds: f64) {
         report.pairs.predicted,
         report.pairs.actual
     );
-    println!(
+    outln!(
         "  persons exact       precision {:.4}  recall {:.4}  F1 {:.4}",
-        report.clusters.precision, report.clusters.recall, report.clusters.f1
+        report.clusters.precision,
+        report.clusters.recall,
+        report.clusters.f1
     );
-    println!(
+    outln!(
         "  false merges        {} of {} multi-mention persons ({:.4}); {} hold a child and an adult",
         report.false_merges,
         report.multi_mention_persons,
@@ -202,14 +206,15 @@ fn print_linkage(report: &LinkageReport, records: usize, seconds: f64) {
         .iter()
         .map(|(kind, count)| format!("{kind} {count}"))
         .collect();
-    println!(
+    outln!(
         "  household look-alikes {} ({})",
         report.false_merges_household_look_alikes,
         kinds.join(", ")
     );
-    println!(
+    outln!(
         "  split persons       {} ({:.4} of true persons with 2+ mentions)",
-        report.split_persons, report.split_rate
+        report.split_persons,
+        report.split_rate
     );
 }
 
@@ -232,7 +237,7 @@ fn detection_cells(row: &DetectionRow) -> String {
 }
 
 fn print_rules(report: &RulesReport, now: chrono::DateTime<chrono::Utc>, seconds: f64) {
-    println!(
+    outln!(
         "RULES (as of {}, {:.0} child-months, {} alerts, {} high or critical, {seconds:.1} s)",
         now.format("%Y-%m-%d"),
         report.child_months,
@@ -243,9 +248,9 @@ fn print_rules(report: &RulesReport, now: chrono::DateTime<chrono::Utc>, seconds
         "  {:<34} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7}",
         "", "<=14d/n", "any", "any14", "high", "high14", "median", "max"
     );
-    println!("{header}   high  false  false/1000cm");
+    outln!("{header}   high  false  false/1000cm");
     for (rule_id, row) in &report.by_rule {
-        println!(
+        outln!(
             "  {:<34} {}   {:>4} {:>6} {:>12.3}",
             rule_id,
             detection_cells(&row.detection),
@@ -254,7 +259,7 @@ fn print_rules(report: &RulesReport, now: chrono::DateTime<chrono::Utc>, seconds
             row.false_high_per_1000_child_months
         );
     }
-    println!(
+    outln!(
         "  {:<34} {}   {:>4} {:>6} {:>12.3}",
         "OVERALL",
         detection_cells(&report.overall),
@@ -262,13 +267,13 @@ fn print_rules(report: &RulesReport, now: chrono::DateTime<chrono::Utc>, seconds
         report.false_high_alerts,
         report.false_high_per_1000_child_months
     );
-    println!();
-    println!("{header}");
+    outln!();
+    outln!("{header}");
     for (archetype, row) in &report.by_archetype {
-        println!("  {:<34} {}", archetype, detection_cells(row));
+        outln!("  {:<34} {}", archetype, detection_cells(row));
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "  high alerts: {} false ({:.3} per 1,000 children per month), {} on siblings in trajectory households, {} on persons who are truly adults",
         report.false_high_alerts,
         report.false_high_per_1000_child_months,
@@ -276,7 +281,7 @@ fn print_rules(report: &RulesReport, now: chrono::DateTime<chrono::Utc>, seconds
         report.high_alerts_on_adults
     );
     for outcome in &report.trajectories {
-        println!(
+        outln!(
             "  {} {:<24} first record {}  high after {:>6} days ({})",
             outcome.trajectory_id,
             outcome.archetype,
@@ -369,9 +374,9 @@ fn run_cases(
     }
     if !problems.is_empty() {
         for problem in &problems {
-            eprintln!("{problem}");
+            eoutln!("{problem}");
         }
-        eprintln!("{} problem(s); no case was evaluated", problems.len());
+        eoutln!("{} problem(s); no case was evaluated", problems.len());
         return Ok(ExitCode::FAILURE);
     }
     let started = Instant::now();
@@ -398,7 +403,7 @@ fn run_cases(
             "cases": reports,
             "seconds": seconds,
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_cases(&reports, &summary, &pack, seconds);
     }
@@ -412,7 +417,7 @@ fn print_cases(
     seconds: f64,
 ) {
     for report in reports {
-        println!(
+        outln!(
             "{}  (age {}, {} records, {:.0} months; {}/{} checkpoints met)",
             report.id,
             report.age_at_harm_years,
@@ -423,7 +428,7 @@ fn print_cases(
         );
         for checkpoint in &report.checkpoints {
             match &checkpoint.met_by {
-                Some(met) => println!(
+                Some(met) => outln!(
                     "  {:<4} by {}  met    {:>7.1} days ahead  {} ({}, {})",
                     checkpoint.id,
                     checkpoint.by,
@@ -432,7 +437,7 @@ fn print_cases(
                     met.severity,
                     met.met_at.format("%Y-%m-%d %H:%M")
                 ),
-                None => println!(
+                None => outln!(
                     "  {:<4} by {}  MISSED  alerts by then: {}; child in {} person(s)",
                     checkpoint.id,
                     checkpoint.by,
@@ -455,7 +460,7 @@ fn print_cases(
                 )
             })
             .collect();
-        println!(
+        outln!(
             "  alerts {} ({} high or critical); open high alert-months per case-month {:.2} (peak {}); child's mentions {} in {} person(s)",
             report.alerts,
             report.high_alerts,
@@ -464,7 +469,7 @@ fn print_cases(
             report.child_mentions,
             report.child_persons
         );
-        println!(
+        outln!(
             "  rules: {}",
             if rules.is_empty() {
                 "none".to_owned()
@@ -472,13 +477,15 @@ fn print_cases(
                 rules.join(", ")
             }
         );
-        println!();
+        outln!();
     }
-    println!(
+    outln!(
         "OVERALL (rule pack {} {}, {} cases, {seconds:.1} s)",
-        pack.name, pack.version, summary.cases
+        pack.name,
+        pack.version,
+        summary.cases
     );
-    println!(
+    outln!(
         "  checkpoints met     {}/{} ({:.1}%); lead time median {} days, least {} days",
         summary.checkpoints_met,
         summary.checkpoints,
@@ -486,17 +493,20 @@ fn print_cases(
         days(summary.lead_days_median),
         days(summary.lead_days_min)
     );
-    println!(
+    outln!(
         "  alerts              {} ({:.1} per case), {} high or critical ({:.1} per case)",
-        summary.alerts, summary.alerts_per_case, summary.high_alerts, summary.high_alerts_per_case
+        summary.alerts,
+        summary.alerts_per_case,
+        summary.high_alerts,
+        summary.high_alerts_per_case
     );
-    println!(
+    outln!(
         "  burden              {:.3} open high alert-months per case-month (mean of cases {:.3}; held {} days after each change)",
         summary.open_high_alerts_per_case_month,
         summary.open_high_alerts_per_case_month_mean,
         cases::HOLD_DAYS
     );
-    println!(
+    outln!(
         "  linkage             the child's mentions in more than one person in {} case(s)",
         summary.cases_child_split
     );
@@ -505,5 +515,5 @@ fn print_cases(
         .iter()
         .map(|(rule, n)| format!("{rule} {n}"))
         .collect();
-    println!("  met by rule         {}", met.join(", "));
+    outln!("  met by rule         {}", met.join(", "));
 }

@@ -96,11 +96,11 @@ pub fn ingest_files_timed(
         Err(IngestError::Rejected(files)) => {
             for file in &files {
                 for problem in &file.rejected.problems {
-                    eprintln!("{}: {problem}", file.file);
+                    eoutln!("{}: {problem}", file.file);
                 }
                 let n_shown = file.rejected.problems.len() as u64;
                 if file.rejected.n_problems > n_shown {
-                    eprintln!(
+                    eoutln!(
                         "{}: ... and {} more problem(s)",
                         file.file,
                         file.rejected.n_problems - n_shown
@@ -125,7 +125,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     match ingest_files(store.as_ref(), Some(&engine), &args.files)? {
         Ok(summary) => {
             let seconds = started.elapsed().as_secs_f64();
-            println!(
+            outln!(
                 "stored {} record(s) from {} file(s): {} new, {} duplicate ({} with different content), {} superseded an earlier version; {} alert(s) raised, {} updated; {:.1} s, {:.0} records/s",
                 summary.records,
                 args.files.len(),
@@ -141,7 +141,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(n_problems) => {
-            eprintln!("rejected: {n_problems} problem(s); nothing was stored");
+            eoutln!("rejected: {n_problems} problem(s); nothing was stored");
             Ok(ExitCode::FAILURE)
         }
     }

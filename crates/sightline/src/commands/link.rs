@@ -103,19 +103,20 @@ fn run_rebuild(db: &DbArg, as_json: bool) -> anyhow::Result<ExitCode> {
     if as_json {
         let mut value = serde_json::to_value(&report)?;
         value["seconds"] = json!(seconds);
-        println!("{value}");
+        outln!("{value}");
     } else {
-        println!("records            {}", report.records);
-        println!("mentions           {}", report.mentions);
-        println!("persons            {}", report.persons);
-        println!("links              {}", report.links);
-        println!("review pairs       {}", report.review_pairs);
-        println!(
+        outln!("records            {}", report.records);
+        outln!("mentions           {}", report.mentions);
+        outln!("persons            {}", report.persons);
+        outln!("links              {}", report.links);
+        outln!("review pairs       {}", report.review_pairs);
+        outln!(
             "decisions applied  {} (of {} stored)",
-            report.decisions_applied, report.decisions_stored
+            report.decisions_applied,
+            report.decisions_stored
         );
-        println!("changed persons    {}", report.changed_persons);
-        println!(
+        outln!("changed persons    {}", report.changed_persons);
+        outln!(
             "incremental        {}",
             if report.equal {
                 "same persons as the rebuild"
@@ -123,7 +124,7 @@ fn run_rebuild(db: &DbArg, as_json: bool) -> anyhow::Result<ExitCode> {
                 "DIFFERS from the rebuild"
             }
         );
-        println!("seconds            {seconds:.2}");
+        outln!("seconds            {seconds:.2}");
     }
     Ok(if report.equal {
         ExitCode::SUCCESS
@@ -146,16 +147,18 @@ fn review(db: &DbArg, limit: usize, as_json: bool) -> anyhow::Result<ExitCode> {
         chrono::Utc::now(),
     )?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&pairs)?);
+        outln!("{}", serde_json::to_string_pretty(&pairs)?);
         return Ok(ExitCode::SUCCESS);
     }
     for pair in &pairs {
-        println!(
+        outln!(
             "p={:.3}  {}  {}",
-            pair.evidence.match_probability, pair.left.key, pair.right.key
+            pair.evidence.match_probability,
+            pair.left.key,
+            pair.right.key
         );
         for mention in [&pair.left, &pair.right] {
-            println!(
+            outln!(
                 "    {:<40} {} {} {}",
                 mention.key,
                 mention.given_names.as_deref().unwrap_or("-"),
@@ -164,13 +167,15 @@ fn review(db: &DbArg, limit: usize, as_json: bool) -> anyhow::Result<ExitCode> {
             );
         }
         for field in &pair.evidence.fields {
-            println!(
+            outln!(
                 "    {:>16} {:<32} {:+.2}",
-                field.field, field.level, field.weight
+                field.field,
+                field.level,
+                field.weight
             );
         }
     }
-    eprintln!(
+    eoutln!(
         "{} pair(s) waiting for review (showing at most {limit})",
         state.linked.index.review_queue().len()
     );
@@ -222,7 +227,7 @@ fn decide_pair(
             .cloned()
             .unwrap_or_default()
     };
-    println!(
+    outln!(
         "decision {} recorded: {} {} {}; now persons {} and {}",
         row.seq,
         row.left_key,

@@ -72,11 +72,12 @@ pub fn load_organisation(
 pub fn migrate(db: &DbArg) -> anyhow::Result<ExitCode> {
     let report = sightline_store::migrate(&db.db).context("migration failed")?;
     for migration in &report.applied {
-        println!("applied {:04} {}", migration.version, migration.name);
+        outln!("applied {:04} {}", migration.version, migration.name);
     }
-    println!(
+    outln!(
         "{} schema is at version {}",
-        report.backend, report.schema_version
+        report.backend,
+        report.schema_version
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -26,15 +26,15 @@ pub fn run(command: OrgCommand) -> anyhow::Result<ExitCode> {
         Ok(organisation) => organisation,
         Err(sightline_app::organisation::OrganisationError::Invalid { path, problems }) => {
             for problem in &problems {
-                println!("{}", problem.with_file(&path));
+                outln!("{}", problem.with_file(&path));
             }
-            println!("{name}: {} problem(s)", problems.len());
+            outln!("{name}: {} problem(s)", problems.len());
             return Ok(ExitCode::FAILURE);
         }
         Err(error) => return Err(error.into()),
     };
     let n_agencies = organisation.agencies().count();
-    println!(
+    outln!(
         "{name}: \"{}\": {n_agencies} agencies, {} local authorit{}",
         organisation.name(),
         organisation.local_authorities().count(),
@@ -45,7 +45,7 @@ pub fn run(command: OrgCommand) -> anyhow::Result<ExitCode> {
         }
     );
     for local_authority in organisation.local_authorities() {
-        println!(
+        outln!(
             "  {} ({}){}: duty team {}, head of service {}",
             local_authority.name,
             local_authority.id,
@@ -59,12 +59,12 @@ pub fn run(command: OrgCommand) -> anyhow::Result<ExitCode> {
         );
     }
     match organisation.health_safeguarding_lead() {
-        Some(lead) => println!("  health safeguarding lead: {lead}"),
-        None => println!("  no health safeguarding lead (a rule pack routing to one is refused)"),
+        Some(lead) => outln!("  health safeguarding lead: {lead}"),
+        None => outln!("  no health safeguarding lead (a rule pack routing to one is refused)"),
     }
     match organisation.police_safeguarding() {
-        Some(lead) => println!("  police safeguarding lead: {lead}"),
-        None => println!("  no police safeguarding lead (a rule pack routing to one is refused)"),
+        Some(lead) => outln!("  police safeguarding lead: {lead}"),
+        None => outln!("  no police safeguarding lead (a rule pack routing to one is refused)"),
     }
     let mut n_warnings = 0usize;
     if let Some(db) = db {
@@ -73,7 +73,7 @@ pub fn run(command: OrgCommand) -> anyhow::Result<ExitCode> {
         let unnamed = sightline_app::organisation::unnamed_agencies(&organisation, store.as_ref())?;
         for profile in &unnamed {
             n_warnings += 1;
-            println!(
+            outln!(
                 "warning: agency \"{}\" has records in the log but is not named in {name}: it is shown by its id, as {} (the type its records suggest), in {}",
                 profile.id,
                 profile.agency_type.label().to_lowercase(),
@@ -81,6 +81,6 @@ pub fn run(command: OrgCommand) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    println!("{name}: valid, {n_warnings} warning(s)");
+    outln!("{name}: valid, {n_warnings} warning(s)");
     Ok(ExitCode::SUCCESS)
 }

@@ -84,11 +84,14 @@ pub fn run(args: PersonsArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&persons)?);
+        outln!("{}", serde_json::to_string_pretty(&persons)?);
     } else {
-        println!(
+        outln!(
             "{:<20} {:<32} {:<10} {:>8}  agencies",
-            "id", "name", "dob", "mentions"
+            "id",
+            "name",
+            "dob",
+            "mentions"
         );
         for person in facts.values() {
             let name = format!(
@@ -111,7 +114,7 @@ pub fn run(args: PersonsArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             agencies.sort_unstable();
             agencies.dedup();
-            println!(
+            outln!(
                 "{:<20} {:<32} {:<10} {:>8}  {}",
                 person.id,
                 name,
@@ -120,7 +123,7 @@ pub fn run(args: PersonsArgs) -> anyhow::Result<ExitCode> {
                 agencies.join(", ")
             );
         }
-        eprintln!(
+        eoutln!(
             "{} person(s) from {} mention(s) in {} record(s)",
             facts.len(),
             linked.mentions.len(),
@@ -177,7 +180,7 @@ pub fn link_eval(args: LinkEvalArgs) -> anyhow::Result<ExitCode> {
     let report = evaluate_febrl(dataset, !args.no_ssn, &text_refs)?;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "dataset": report.dataset, "soc_sec_id": report.use_ssn, "records": report.records,
@@ -187,27 +190,28 @@ pub fn link_eval(args: LinkEvalArgs) -> anyhow::Result<ExitCode> {
             })
         );
     } else {
-        println!("dataset          {}", report.dataset);
-        println!(
+        outln!("dataset          {}", report.dataset);
+        outln!(
             "soc_sec_id       {}",
             if report.use_ssn { "used" } else { "not used" }
         );
-        println!("records          {}", report.records);
-        println!(
+        outln!("records          {}", report.records);
+        outln!(
             "pairs            {} predicted, {} true",
-            report.pairs.predicted, report.pairs.actual
+            report.pairs.predicted,
+            report.pairs.actual
         );
-        println!("precision        {:.4}", report.pairs.precision);
-        println!("recall           {:.4}", report.pairs.recall);
-        println!("F1               {:.4}", report.pairs.f1);
-        println!("cluster F1       {:.4}", report.clusters.f1);
-        println!(
+        outln!("precision        {:.4}", report.pairs.precision);
+        outln!("recall           {:.4}", report.pairs.recall);
+        outln!("F1               {:.4}", report.pairs.f1);
+        outln!("cluster F1       {:.4}", report.clusters.f1);
+        outln!(
             "false merges     {:.4} of multi-record clusters",
             report.false_merge_rate
         );
-        println!("blocking recall  {:.4}", report.blocking_recall);
-        println!("review pairs     {}", report.review_pairs);
-        println!("seconds          {seconds:.2}");
+        outln!("blocking recall  {:.4}", report.blocking_recall);
+        outln!("review pairs     {}", report.review_pairs);
+        outln!("seconds          {seconds:.2}");
     }
     Ok(ExitCode::SUCCESS)
 }

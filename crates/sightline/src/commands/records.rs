@@ -30,9 +30,14 @@ pub fn run(args: RecordsArgs) -> anyhow::Result<ExitCode> {
     let mut n_printed = 0u64;
     let mut json_items: Vec<serde_json::Value> = Vec::new();
     if !args.json {
-        println!(
+        outln!(
             "{:>8}  {:<24} {:<28} {:>3}  {:<36} {:<25} recorded_at",
-            "seq", "agency", "record_id", "ver", "kind", "occurred_at"
+            "seq",
+            "agency",
+            "record_id",
+            "ver",
+            "kind",
+            "occurred_at"
         );
     }
     loop {
@@ -59,7 +64,7 @@ pub fn run(args: RecordsArgs) -> anyhow::Result<ExitCode> {
             if args.json {
                 json_items.push(record_json(record));
             } else {
-                println!(
+                outln!(
                     "{:>8}  {:<24} {:<28} {:>3}  {:<36} {:<25} {}",
                     record.seq,
                     record.agency,
@@ -78,9 +83,9 @@ pub fn run(args: RecordsArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json_items)?);
+        outln!("{}", serde_json::to_string_pretty(&json_items)?);
     } else {
-        eprintln!("{n_printed} record(s)");
+        eoutln!("{n_printed} record(s)");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,13 @@ pub struct ServeArgs {
     /// `X-Forwarded-Proto: https` get Secure cookies without it.
     #[arg(long)]
     secure_cookies: bool,
+    /// Intake batches one agency may have in progress at once (429 with
+    /// Retry-After above it).
+    #[arg(long, default_value_t = ServerConfig::default().intake.per_agency_max)]
+    intake_concurrent_per_agency_max: usize,
+    /// Intake batches in progress at once, all agencies together.
+    #[arg(long, default_value_t = ServerConfig::default().intake.total_max)]
+    intake_concurrent_max: usize,
     /// Seconds between passes of the ticker (time-based rules, escalation).
     #[arg(long, default_value_t = 60)]
     tick_seconds: u64,
@@ -43,6 +50,17 @@ pub struct ServeArgs {
     /// Where alerts go when the child's local authority is not known.
     #[arg(long, default_value = "team:duty")]
     duty_team: String,
+    /// A directory outside the database to write signed checkpoints of the
+    /// audit log into, every minute and at shutdown (`audit verify
+    /// --checkpoints`). Needs --audit-key.
+    #[arg(long, env = "SIGHTLINE_AUDIT_CHECKPOINTS", requires = "audit_key")]
+    audit_checkpoints: Option<std::path::PathBuf>,
+    /// The checkpoints' signing key file, from `sightline audit keygen`.
+    #[arg(long, env = "SIGHTLINE_AUDIT_KEY")]
+    audit_key: Option<std::path::PathBuf>,
+    /// Seconds between audit checkpoints (at most 60).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
+    audit_checkpoint_seconds: u64,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -53,6 +71,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServerConfig {
         body_bytes_max: args.body_bytes_max,
         tick_interval: std::time::Duration::from_secs(args.tick_seconds.max(1)),
+        intake: sightline_server::IntakeLimits {
+            per_agency_max: args.intake_concurrent_per_agency_max.max(1),
+            total_max: args.intake_concurrent_max.max(1),
+        },
         ..ServerConfig::default()
     };
     config.engine.due = DueTimes {
@@ -64,6 +86,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.engine.duty_team = args.duty_team;
     config.engine.organisation = super::load_organisation(&args.org)?;
     config.web.secure_cookies = args.secure_cookies;
+    if let (Some(dir), Some(key)) = (args.audit_checkpoints, args.audit_key) {
+        let signer = sightline_app::audit_checkpoints::read_signing_key(&key)?;
+        config.audit_checkpoints = Some(sightline_server::AuditCheckpointConfig {
+            dir,
+            signer,
+            interval: std::time::Duration::from_secs(args.audit_checkpoint_seconds),
+        });
+    }
     serve_blocking(&args.db.db, args.addr, config)
 }
 
@@ -98,7 +128,7 @@ pub fn serve_state(
         let local_addr = listener.local_addr().context("no local address")?;
         tracing::info!(addr = %local_addr, backend = %backend, "serving");
         on_listening(local_addr);
-        eprintln!("Sightline is serving on http://{local_addr} ({backend})");
+        eoutln!("Sightline is serving on http://{local_addr} ({backend})");
         sightline_server::serve(listener, state, shutdown_signal())
             .await
             .context("server failed")

@@ -63,7 +63,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     let config = config(args.children, args.seed, args.years, args.config.as_ref())?;
     let started = Instant::now();
     let summary = sightline_synth::generate(&config, &args.out)?;
-    println!(
+    outln!(
         "wrote {} records about {} persons ({} children, {} households, {} harm trajectories) to {} in {:.1} s",
         summary.records,
         summary.persons,

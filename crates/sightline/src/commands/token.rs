@@ -27,11 +27,12 @@ pub fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
             let store = super::open_store(&db)?;
             let token = sightline_app::create_token(store.as_ref(), &agency, chrono::Utc::now())
                 .context("could not create the token")?;
-            eprintln!(
+            eoutln!(
                 "Created token {} for agency {}. It is shown once; store it safely:",
-                token.id, token.agency
+                token.id,
+                token.agency
             );
-            println!("{}", token.secret);
+            outln!("{}", token.secret);
             Ok(ExitCode::SUCCESS)
         }
     }

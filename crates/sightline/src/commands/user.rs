@@ -86,7 +86,7 @@ pub fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
                 chrono::Utc::now(),
             )
             .context("could not create the user")?;
-            println!(
+            outln!(
                 "Created user {} (id {}): {}, agency {}{}",
                 account.username,
                 account.id,
@@ -120,9 +120,9 @@ pub fn create_demo_accounts(
 
 /// Prints demonstration logins, one per line: role, username, password.
 pub fn print_demo_accounts(demo: &[accounts::DemoAccount]) {
-    println!("Demo logins (synthetic accounts; passwords change on every run):");
+    outln!("Demo logins (synthetic accounts; passwords change on every run):");
     for account in demo {
-        println!(
+        outln!(
             "  {:<18} {:<26} {}",
             account.role.as_str(),
             account.username,

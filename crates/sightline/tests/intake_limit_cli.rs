@@ -1,0 +1,136 @@
+//! Issue #15, finding 15: intake had no concurrency limit. With a batch of an
+//! agency still arriving, a second batch of that agency gets 429 with
+//! `Retry-After` before its body is read, another agency still gets in, and
+//! the place is freed when the first request goes away.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn sightline(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(args)
+        .env("SIGHTLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Sends a request and returns the status line and headers.
+fn post(address: &str, token: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/records HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn record(agency: &str, record_id: &str) -> String {
+    format!(
+        "{{\"source\": {{\"agency\": \"{agency}\", \"record_id\": \"{record_id}\"}}, \"kind\": \"other.note\", \"occurred_at\": \"2007-03-01\", \"persons\": [{{\"ref\": \"c\", \"role\": \"subject\", \"given_names\": \"Leo\"}}]}}\n"
+    )
+}
+
+#[test]
+fn a_second_concurrent_batch_of_an_agency_gets_429_with_retry_after() {
+    let db = sightline_testkit::sqlite_database();
+    let gp = sightline(&[
+        "token",
+        "create",
+        "--agency",
+        "st-annes-gp",
+        "--db",
+        &db.url,
+    ]);
+    let police = sightline(&[
+        "token",
+        "create",
+        "--agency",
+        "north-met-police",
+        "--db",
+        &db.url,
+    ]);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            &db.url,
+            "--intake-concurrent-per-agency-max",
+            "1",
+            "--intake-concurrent-max",
+            "2",
+        ])
+        .env("SIGHTLINE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(rest) = line.split("serving on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    // A batch that has begun and whose body is still arriving.
+    let mut held = TcpStream::connect(&address).unwrap();
+    write!(
+        held,
+        "POST /api/v1/records HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {gp}\r\n\
+         Content-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n{{\"source\""
+    )
+    .unwrap();
+    held.flush().unwrap();
+    let started = Instant::now();
+    let refused = loop {
+        let answer = post(&address, &gp, &record("st-annes-gp", "R-1"));
+        if answer.starts_with("HTTP/1.1 429") {
+            break answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never refused: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let refused = refused.to_ascii_lowercase();
+    assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
+    assert!(refused.contains("\"too_many_requests\""), "{refused}");
+    // Another agency gets in.
+    let other = post(&address, &police, &record("north-met-police", "P-1"));
+    assert!(other.starts_with("HTTP/1.1 200"), "{other}");
+    // The place is freed when the held request goes away.
+    drop(held);
+    let started = Instant::now();
+    loop {
+        let answer = post(&address, &gp, &record("st-annes-gp", "R-1"));
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never freed: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
