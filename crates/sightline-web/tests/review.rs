@@ -428,8 +428,7 @@ fn seed_possible_record(store: &dyn Store, demo: &mut Vec<DemoAccount>) {
             "kind": "education.concern", "occurred_at": "2016-05-01", "persons": persons,
         });
         if persons_len(&record) == 2 {
-            record["relationships"] =
-                serde_json::json!([{"from": "grandfather", "to": "child", "type": "grandparent_of"}]);
+            record["relationships"] = serde_json::json!([{"from": "grandfather", "to": "child", "type": "grandparent_of"}]);
         }
         record.to_string()
     };
@@ -440,7 +439,11 @@ fn seed_possible_record(store: &dyn Store, demo: &mut Vec<DemoAccount>) {
         record("kingsford-academy", "S-3", serde_json::json!([child])),
         record("kingsford-academy", "S-4", serde_json::json!([child])),
         record("police", "REF-1", serde_json::json!([child, grandfather])),
-        record("police", "CAD-1", serde_json::json!([name_only, grandfather])),
+        record(
+            "police",
+            "CAD-1",
+            serde_json::json!([name_only, grandfather]),
+        ),
     ]
     .join("\n");
     let at = Utc.with_ymd_and_hms(2016, 7, 1, 0, 0, 0).single().unwrap();
