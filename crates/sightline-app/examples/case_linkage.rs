@@ -168,18 +168,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             kinds.join(" ")
                         }
                     );
-                    let mut best: Option<(f64, u32, u32)> = None;
+                    let mut best = None;
                     for a in main {
                         for b in other {
-                            if let Some(e) = linked.index.explain(*a, *b) {
-                                if best.is_none_or(|(w, _, _)| e.match_weight > w) {
-                                    best = Some((e.match_weight, *a, *b));
-                                }
+                            if let Some(e) = linked.index.explain(*a, *b)
+                                && best
+                                    .as_ref()
+                                    .is_none_or(|(_, _, w): &(u32, u32, _)| e.match_weight > *w)
+                            {
+                                let weight = e.match_weight;
+                                best = Some((*a, *b, weight));
                             }
                         }
                     }
-                    if let Some((_, a, b)) = best {
-                        let e = linked.index.explain(a, b).unwrap();
+                    if let Some((a, b, _)) = best
+                        && let Some(e) = linked.index.explain(a, b)
+                    {
                         println!(
                             "  {person_ref}: {} ~ {} weight {:.2} prior {:.2}",
                             linked.index.key_of(a),
