@@ -582,6 +582,12 @@ pub fn relational_in_words(
             Some("not counted: the given names disagree or are missing")
         }
         Some(NotCounted::DatesConflict) => Some("not counted: the dates of birth conflict"),
+        None if relational.already_counted > 0.0 && relational.weight <= 0.0 => {
+            Some("already counted: the same surname or address says they are of one family")
+        }
+        None if relational.already_counted > 0.0 => {
+            Some("counted beyond what the same surname or address already says")
+        }
         None => None,
     };
     if let Some(note) = note {

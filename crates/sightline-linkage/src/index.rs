@@ -1139,15 +1139,37 @@ impl LinkageIndex {
             shared_people.len(),
             shared_address.is_some(),
         );
+        // A household's agreements (surname, address) and the people named
+        // beside both say the same thing, that the two are of one family:
+        // only the larger counts.
+        let already_counted = match settings.overlaps {
+            Some(group) if weight_found > 0.0 => self
+                .model
+                .group_agreement(
+                    &self.settings,
+                    &self.store,
+                    &self.tf_cache,
+                    (left, right),
+                    group,
+                )
+                .clamp(0.0, weight_found),
+            _ => 0.0,
+        };
+        let overlaps = settings
+            .overlaps
+            .and_then(|group| self.settings.evidence_groups.get(group))
+            .map(|group| group.name.clone());
         Some(RelationalEvidence {
             shared_people,
             shared_address,
             weight: if not_counted.is_none() {
-                weight_found
+                weight_found - already_counted
             } else {
                 0.0
             },
             weight_found,
+            already_counted,
+            overlaps,
             not_counted,
         })
     }

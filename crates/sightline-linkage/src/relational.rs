@@ -227,6 +227,11 @@ pub struct RelationalEvidence {
     pub weight: f64,
     /// What it would add if it counted (at most `weight_max`).
     pub weight_found: f64,
+    /// The part of `weight_found` the overlapping evidence group (the
+    /// household) already counts for the pair, so not counted again.
+    pub already_counted: f64,
+    /// The name of that group (`household`), when one is configured.
+    pub overlaps: Option<String>,
     /// Why it does not count, when it does not.
     pub not_counted: Option<NotCounted>,
 }
@@ -256,6 +261,17 @@ impl RelationalEvidence {
             }
             Some(NotCounted::DatesConflict) if self.weight_found > 0.0 => {
                 label.push_str("; not counted: the dates of birth conflict");
+            }
+            None if self.already_counted > 0.0 && self.weight_found > 0.0 => {
+                let group = self.overlaps.as_deref().unwrap_or("other");
+                if self.weight <= 0.0 {
+                    label.push_str(&format!("; already counted as {group} evidence"));
+                } else {
+                    label.push_str(&format!(
+                        "; beyond what the {group} evidence counts ({:.1})",
+                        self.already_counted
+                    ));
+                }
             }
             _ => {}
         }

@@ -151,6 +151,8 @@ struct RelationalToml {
     dates: LevelSetToml,
     address: LevelSetToml,
     postcode: LevelSetToml,
+    #[serde(default)]
+    overlaps: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,6 +238,12 @@ pub struct RelationalSettings {
     pub address: LevelSet,
     /// ... with postcodes at one of these levels, or missing on either side.
     pub postcode: LevelSet,
+    /// An evidence group (index into [`Settings::evidence_groups`]) that says
+    /// what relational evidence says: a mother named beside two mentions
+    /// makes them one of her family, as a shared surname and address do.
+    /// Of the two only the larger counts: relational evidence adds only what
+    /// it finds beyond that group's agreements for the pair.
+    pub overlaps: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -966,6 +974,17 @@ fn resolve_relational(
         dates: level_set("dates", &raw.dates)?,
         address: level_set("address", &raw.address)?,
         postcode: level_set("postcode", &raw.postcode)?,
+        overlaps: raw
+            .overlaps
+            .as_ref()
+            .map(|name| {
+                settings
+                    .evidence_groups
+                    .iter()
+                    .position(|group| &group.name == name)
+                    .ok_or_else(|| bad(format!("overlaps names unknown evidence group {name:?}")))
+            })
+            .transpose()?,
     })
 }
 

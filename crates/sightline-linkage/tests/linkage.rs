@@ -1028,6 +1028,8 @@ fn evidence_group_settings_are_checked() {
                 base.split("[training]").nth(1).unwrap()
             )
         })
+        // Relational evidence names the group it overlaps: gone with it.
+        .map(|text| text.replace("overlaps = \"household\"\n", ""))
         .unwrap();
     let when_unknown = "when_unknown = { comparison = \"dob\", weight_max = 12.0 }";
     assert!(base.contains(when_unknown));
@@ -1276,6 +1278,55 @@ fn people_beside_never_link_dates_of_birth_that_conflict() {
 }
 
 #[test]
+fn people_beside_add_nothing_the_household_already_says() {
+    // Two sisters, Freya Nancy (born 2016) and Freya (no date of birth on
+    // social care's record), each named beside their mother at one address.
+    // The mother beside both says they are of one family, as their surname
+    // and address already do: counted once, the older sister stays apart.
+    let family = |group: u64, agency: &str, child: &str, dob: Option<&str>| {
+        vec![
+            in_record(
+                group,
+                &format!("{agency}/child"),
+                Some(child),
+                "Simpson",
+                dob,
+                Some(HOME),
+                vec![],
+            ),
+            in_record(
+                group,
+                &format!("{agency}/mother"),
+                Some("Alison"),
+                "Simpson",
+                Some("1991-10-03"),
+                Some(HOME),
+                vec![(0, Kin::ParentOf)],
+            ),
+        ]
+    };
+    let mut mentions = family(0, "gp", "Freya Nancy", Some("2016-02-02"));
+    mentions.extend(family(1, "school", "Freya Nancy", Some("2016-02-02")));
+    mentions.extend(family(2, "csc", "Freya", None));
+    let index = linked_both_ways(&mentions);
+    assert_eq!(index.person(0), index.person(2));
+    assert_ne!(index.person(4), index.person(0), "the older sister");
+    let explanation = index.explain(2, 4).unwrap();
+    let relational = explanation.relational.clone().unwrap();
+    assert_eq!(relational.shared_people, vec![(3, 5)], "the mother");
+    assert!(relational.already_counted > 0.0, "{relational:?}");
+    assert_eq!(
+        relational.weight,
+        relational.weight_found - relational.already_counted
+    );
+    assert!(
+        relational.label().contains("household evidence"),
+        "{}",
+        relational.label()
+    );
+}
+
+#[test]
 fn relational_evidence_is_capped() {
     let (settings, model) = frozen_uk_model();
     let cap = settings
@@ -1342,6 +1393,7 @@ fn relational_settings_are_checked() {
         ),
         ("group_mentions_max = 16", "group_mentions_max = 100"),
         ("candidates_max = 64", "candidates_max = 0"),
+        ("overlaps = \"household\"", "overlaps = \"househol\""),
         (
             "comparison = \"given_names\", levels = [{ kind = \"exact_normalised\" }",
             "comparison = \"given_name\", levels = [{ kind = \"exact_normalised\" }",
