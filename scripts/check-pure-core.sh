@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 forbidden='^(tokio|sqlx|axum|hyper|tower|rusqlite|postgres|tokio-postgres|reqwest|mio) '
 status=0
-for crate in sightline-core sightline-linkage sightline-rules sightline-access; do
+for crate in sightline-core sightline-linkage sightline-rules sightline-access sightline-fhir; do
     if ! tree="$(cargo tree -p "$crate" -e normal --prefix none 2>&1)"; then
         echo "cannot read the dependency tree of $crate: $tree" >&2
         status=1

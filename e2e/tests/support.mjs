@@ -66,7 +66,9 @@ export class App {
     const region = join(app.dir, 'region');
     run(['synth', '--children', '60', '--seed', '7', '--out', region]);
     const files = readdirSync(region).filter((name) => name.endsWith('.jsonl')).sort().map((name) => join(region, name));
-    run(['ingest', ...files, '--db', app.db]);
+    // The region's organisation (agencies, teams, duty team, leads) routes its alerts.
+    app.organisation = join(region, 'organisation.toml');
+    run(['ingest', ...files, '--db', app.db, '--org', app.organisation]);
     const lines = (name) => readFileSync(join(region, name), 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line));
     const firstHealth = lines('health-visiting.jsonl')[0];
     app.otherAgencyRecord = `/records/${firstHealth.source.agency}/${encodeURIComponent(firstHealth.source.record_id)}`;
@@ -97,6 +99,16 @@ export class App {
     // The region's organisation names its agencies and teams (synth writes it).
     const organisation = join(region, 'organisation.toml');
     const orgArgs = existsSync(organisation) ? ['--org', organisation] : [];
+    // The organisation's display name of each agency, by id (`[[agency]]`
+    // tables open with `id` and `name`; TOML basic strings escape as JSON does).
+    app.agencyNames = {};
+    if (orgArgs.length) {
+      for (const table of readFileSync(organisation, 'utf8').split(/^\[\[agency\]\]\s*$/m).slice(1)) {
+        const id = table.match(/^id\s*=\s*("(?:[^"\\]|\\.)*")\s*$/m);
+        const name = table.match(/^name\s*=\s*("(?:[^"\\]|\\.)*")\s*$/m);
+        if (id && name) app.agencyNames[JSON.parse(id[1])] = JSON.parse(name[1]);
+      }
+    }
     // Agency ids (with a hyphen or digit: `gp-2`, `st-annes-gp`) that pages
     // should show by name when the organisation names them.
     app.agencyIds = orgArgs.length

@@ -37,8 +37,11 @@ pub enum Action {
     ViewRecord,
     /// Read a child's picture or chronology ([`Resource::Child`]).
     ViewChild,
-    /// Write about a child, e.g. decide an alert ([`Resource::Child`]).
+    /// Write about a child ([`Resource::Child`]).
     WriteAboutChild,
+    /// Decide (or reopen) an alert ([`Resource::Alert`]): only those it is
+    /// routed to, while it is open.
+    DecideAlert,
     /// Ask for time-limited full access to a record or child (break glass).
     BreakGlass,
     /// Read the access log and break-glass grants (no case content).
@@ -64,6 +67,7 @@ impl Action {
             Action::ViewRecord => "view_record",
             Action::ViewChild => "view_child",
             Action::WriteAboutChild => "write_about_child",
+            Action::DecideAlert => "decide_alert",
             Action::BreakGlass => "break_glass",
             Action::ViewAccessLog => "view_access_log",
             Action::ManageUsers => "manage_users",
@@ -90,6 +94,8 @@ pub enum Resource {
     },
     /// One child, by Sightline's person id.
     Child(String),
+    /// One alert, by its id.
+    Alert(String),
 }
 
 impl Resource {
@@ -100,6 +106,7 @@ impl Resource {
             Resource::Agency(agency) => format!("agency:{agency}"),
             Resource::Record { agency, record_id } => format!("record:{agency}/{record_id}"),
             Resource::Child(person_id) => format!("child:{person_id}"),
+            Resource::Alert(alert_id) => format!("alert:{alert_id}"),
         }
     }
 
@@ -110,6 +117,7 @@ impl Resource {
             Resource::Agency(_) => "agency",
             Resource::Record { .. } => "record",
             Resource::Child(_) => "child",
+            Resource::Alert(_) => "alert",
         }
     }
 }
@@ -126,14 +134,19 @@ pub enum Relationship {
         /// The team.
         team: String,
     },
-    /// This user holds an open alert about the child.
-    AlertForUser(i64),
-    /// This team of this agency holds an open alert about the child.
-    AlertForTeam {
-        /// The team's agency.
-        agency: AgencyId,
-        /// The team.
-        team: String,
+    /// An alert about the child (or citing the record) is routed to
+    /// `routed_to` (`team:AGENCY/TEAM`: the users of AGENCY in TEAM, its
+    /// managers among them; `role:AGENCY/ROLE`: the users of AGENCY with
+    /// ROLE). It counts while the alert is open (`until_us: None`) and, once
+    /// decided, until `until_us` (exclusive). A route without an agency reaches
+    /// nobody.
+    RoutedAlert {
+        /// The alert.
+        alert_id: String,
+        /// Whom it is routed to.
+        routed_to: String,
+        /// `None` while open; after the decision, when it stops counting.
+        until_us: Option<i64>,
     },
     /// A record of this agency established its relationship with the child
     /// (the identity check of [`crate::corroborated`]), recorded as the
@@ -213,8 +226,12 @@ pub enum Basis {
     Allocated,
     /// The child is allocated to the actor's team.
     TeamAllocated,
-    /// The actor or their team holds an alert about the child.
-    HoldsAlert,
+    /// An alert about the child (or citing the record) is routed to the
+    /// actor's team or role.
+    RoutedAlert {
+        /// The alert.
+        alert_id: String,
+    },
     /// The actor's agency holds an established relationship with the child
     /// (relationship row `seq`).
     AgencyRecord {
@@ -235,7 +252,7 @@ impl fmt::Display for Basis {
             Basis::OwnAgency => formatter.write_str("own_agency"),
             Basis::Allocated => formatter.write_str("allocated"),
             Basis::TeamAllocated => formatter.write_str("team_allocated"),
-            Basis::HoldsAlert => formatter.write_str("holds_alert"),
+            Basis::RoutedAlert { alert_id } => write!(formatter, "routed_alert:{alert_id}"),
             Basis::AgencyRecord { seq } => write!(formatter, "relationship:{seq}"),
             Basis::BreakGlass { grant_id } => write!(formatter, "break_glass:{grant_id}"),
         }
@@ -304,8 +321,51 @@ fn live_grant(
         .map(|grant| grant.grant_id)
 }
 
+/// Whether `routed_to` (`team:AGENCY/TEAM` or `role:AGENCY/ROLE`) reaches the
+/// actor: the actor's agency and team, or agency and role.
+pub fn route_reaches(routed_to: &str, actor: &Actor) -> bool {
+    match sightline_core::org::Recipient::parse(routed_to) {
+        Ok(recipient) => recipient.reaches(
+            actor.agency.as_str(),
+            actor.team.as_deref(),
+            actor.role.as_str(),
+        ),
+        Err(_) => false,
+    }
+}
+
+/// The routed alert among `relationships` that reaches the actor and counts at
+/// `now_us` (open, or decided less than its period ago); with `alert`, only
+/// that alert, and only while open.
+fn routed_alert_of(
+    actor: &Actor,
+    relationships: &[Relationship],
+    now_us: i64,
+    alert: Option<&str>,
+) -> Option<Basis> {
+    relationships
+        .iter()
+        .find_map(|relationship| match relationship {
+            Relationship::RoutedAlert {
+                alert_id,
+                routed_to,
+                until_us,
+            } if route_reaches(routed_to, actor)
+                && match alert {
+                    Some(wanted) => wanted == alert_id && until_us.is_none(),
+                    None => until_us.is_none_or(|until| now_us < until),
+                } =>
+            {
+                Some(Basis::RoutedAlert {
+                    alert_id: alert_id.clone(),
+                })
+            }
+            _ => None,
+        })
+}
+
 /// The relationship that puts the child in the actor's work, strongest first.
-fn relationship_basis(actor: &Actor, relationships: &[Relationship]) -> Option<Basis> {
+fn relationship_basis(actor: &Actor, relationships: &[Relationship], now_us: i64) -> Option<Basis> {
     let same_team = |agency: &AgencyId, team: &str| {
         *agency == actor.agency && actor.team.as_deref() == Some(team)
     };
@@ -316,14 +376,7 @@ fn relationship_basis(actor: &Actor, relationships: &[Relationship]) -> Option<B
             .iter()
             .any(|r| matches!(r, Relationship::AllocatedToTeam { agency, team } if same_team(agency, team)))
             .then_some(Basis::TeamAllocated),
-        relationships
-            .iter()
-            .any(|r| match r {
-                Relationship::AlertForUser(user_id) => *user_id == actor.user_id,
-                Relationship::AlertForTeam { agency, team } => same_team(agency, team),
-                _ => false,
-            })
-            .then_some(Basis::HoldsAlert),
+        routed_alert_of(actor, relationships, now_us, None),
         relationships.iter().find_map(|r| match r {
             Relationship::AgencyRecord { agency, seq } if *agency == actor.agency => {
                 Some(Basis::AgencyRecord { seq: *seq })
@@ -376,6 +429,10 @@ pub fn authorize(
                 Decision::Deny
             } else if *agency == actor.agency {
                 full(Basis::OwnAgency)
+            } else if let Some(basis) = routed_alert_of(actor, &context.relationships, now_us, None)
+            {
+                // The record is evidence of an alert routed to the actor.
+                full(basis)
             } else if let Some(grant_id) = live_grant(actor, resource, context, now_us) {
                 full(Basis::BreakGlass { grant_id })
             } else {
@@ -385,7 +442,7 @@ pub fn authorize(
         (Action::ViewChild, Resource::Child(_)) => {
             if !casework {
                 Decision::Deny
-            } else if let Some(basis) = relationship_basis(actor, &context.relationships) {
+            } else if let Some(basis) = relationship_basis(actor, &context.relationships, now_us) {
                 full(basis)
             } else if let Some(grant_id) = live_grant(actor, resource, context, now_us) {
                 full(Basis::BreakGlass { grant_id })
@@ -395,7 +452,21 @@ pub fn authorize(
         }
         // Writing needs a real relationship: breaking glass lets one read, not act.
         (Action::WriteAboutChild, Resource::Child(_)) => {
-            match (casework, relationship_basis(actor, &context.relationships)) {
+            match (
+                casework,
+                relationship_basis(actor, &context.relationships, now_us),
+            ) {
+                (true, Some(basis)) => full(basis),
+                _ => Decision::Deny,
+            }
+        }
+        // Only those the open alert is routed to decide it: another agency's
+        // relationship with the child is not enough, nor is breaking glass.
+        (Action::DecideAlert, Resource::Alert(alert_id)) => {
+            match (
+                casework,
+                routed_alert_of(actor, &context.relationships, now_us, Some(alert_id)),
+            ) {
                 (true, Some(basis)) => full(basis),
                 _ => Decision::Deny,
             }
@@ -457,6 +528,14 @@ mod tests {
                 resource_key: resource.key(),
                 expires_at_us,
             }],
+        }
+    }
+
+    fn routed(alert_id: &str, routed_to: &str, until_us: Option<i64>) -> Relationship {
+        Relationship::RoutedAlert {
+            alert_id: alert_id.to_owned(),
+            routed_to: routed_to.to_owned(),
+            until_us,
         }
     }
 
@@ -659,14 +738,32 @@ mod tests {
                 }],
                 Decision::Minimal,
             ),
-            (vec![Relationship::AlertForUser(7)], full(Basis::HoldsAlert)),
             (
-                vec![Relationship::AlertForTeam {
-                    agency: agency("police"),
-                    team: "north".into(),
-                }],
-                full(Basis::HoldsAlert),
+                vec![routed("a-1", "team:police/north", None)],
+                full(Basis::RoutedAlert {
+                    alert_id: "a-1".into(),
+                }),
             ),
+            (
+                vec![routed("a-2", "team:police/north", Some(NOW + 1))],
+                full(Basis::RoutedAlert {
+                    alert_id: "a-2".into(),
+                }),
+            ),
+            // Decided too long ago, another team, another agency, no agency.
+            (
+                vec![routed("a-3", "team:police/north", Some(NOW))],
+                Decision::Minimal,
+            ),
+            (
+                vec![routed("a-4", "team:police/south", None)],
+                Decision::Minimal,
+            ),
+            (
+                vec![routed("a-5", "team:health/north", None)],
+                Decision::Minimal,
+            ),
+            (vec![routed("a-6", "team:north", None)], Decision::Minimal),
             (
                 vec![Relationship::AgencyRecord {
                     agency: agency("police"),
@@ -731,8 +828,10 @@ mod tests {
             actor(Role::TeamManager),
             Action::WriteAboutChild,
             child(),
-            related(vec![Relationship::AlertForUser(7)]),
-            full(Basis::HoldsAlert),
+            related(vec![routed("a-1", "team:police/north", None)]),
+            full(Basis::RoutedAlert {
+                alert_id: "a-1".into(),
+            }),
         );
         check(
             actor(Role::Practitioner),
@@ -747,6 +846,100 @@ mod tests {
             child(),
             related(vec![Relationship::AllocatedToUser(7)]),
             Decision::Deny,
+        );
+    }
+
+    #[test]
+    fn only_those_an_open_alert_is_routed_to_decide_it() {
+        let alert = || Resource::Alert("a-1".to_owned());
+        let routed_here = related(vec![routed("a-1", "team:police/north", None)]);
+        for role in [
+            Role::Practitioner,
+            Role::TeamManager,
+            Role::SafeguardingLead,
+        ] {
+            check(
+                actor(role),
+                Action::DecideAlert,
+                alert(),
+                routed_here.clone(),
+                full(Basis::RoutedAlert {
+                    alert_id: "a-1".into(),
+                }),
+            );
+        }
+        for role in [Role::PrivacyOfficer, Role::Administrator] {
+            check(
+                actor(role),
+                Action::DecideAlert,
+                alert(),
+                routed_here.clone(),
+                Decision::Deny,
+            );
+        }
+        let refused = [
+            // Another alert's routing, a decided alert, another team, another
+            // agency's team of the same name, a relationship with the child of
+            // every other kind, a grant.
+            related(vec![routed("a-2", "team:police/north", None)]),
+            related(vec![routed("a-1", "team:police/north", Some(NOW + 1))]),
+            related(vec![routed("a-1", "team:police/south", None)]),
+            related(vec![routed("a-1", "team:school/north", None)]),
+            related(vec![
+                Relationship::AllocatedToUser(7),
+                Relationship::AgencyRecord {
+                    agency: agency("police"),
+                    seq: 1,
+                },
+            ]),
+            granted(7, &alert(), NOW + 1),
+        ];
+        for context in refused {
+            check(
+                actor(Role::TeamManager),
+                Action::DecideAlert,
+                alert(),
+                context,
+                Decision::Deny,
+            );
+        }
+        // A role route reaches that role of that agency only.
+        let to_leads = related(vec![routed("a-1", "role:police/safeguarding_lead", None)]);
+        check(
+            actor(Role::SafeguardingLead),
+            Action::DecideAlert,
+            alert(),
+            to_leads.clone(),
+            full(Basis::RoutedAlert {
+                alert_id: "a-1".into(),
+            }),
+        );
+        check(
+            actor(Role::Practitioner),
+            Action::DecideAlert,
+            alert(),
+            to_leads,
+            Decision::Deny,
+        );
+    }
+
+    #[test]
+    fn the_evidence_of_a_routed_alert_is_readable() {
+        check(
+            actor(Role::Practitioner),
+            Action::ViewRecord,
+            record("health"),
+            related(vec![routed("a-1", "team:police/north", None)]),
+            full(Basis::RoutedAlert {
+                alert_id: "a-1".into(),
+            }),
+        );
+        check(
+            actor(Role::Practitioner),
+            Action::ViewRecord,
+            record("health"),
+            related(vec![routed("a-1", "team:police/south", None)]),
+            Decision::Minimal,
         );
     }
 

@@ -11,12 +11,13 @@ use crate::view::View;
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::ViewMyWork,
         Action::ListAgencyRecords,
         Action::ViewRecord,
         Action::ViewChild,
         Action::WriteAboutChild,
+        Action::DecideAlert,
         Action::BreakGlass,
         Action::ViewAccessLog,
         Action::ManageUsers,
@@ -32,7 +33,8 @@ impl Action {
             Action::ListAgencyRecords => "listed their agency's records",
             Action::ViewRecord => "opened a record",
             Action::ViewChild => "opened a child's page",
-            Action::WriteAboutChild => "recorded a decision about a child",
+            Action::WriteAboutChild => "wrote about a child",
+            Action::DecideAlert => "decided an alert",
             Action::BreakGlass => "broke glass",
             Action::ViewAccessLog => "read the access log",
             Action::ManageUsers => "managed users",
@@ -110,7 +112,7 @@ impl Basis {
             Basis::OwnAgency => "their agency sent the record".to_owned(),
             Basis::Allocated => "the child is allocated to them".to_owned(),
             Basis::TeamAllocated => "the child is allocated to their team".to_owned(),
-            Basis::HoldsAlert => "they or their team hold an alert about the child".to_owned(),
+            Basis::RoutedAlert { alert_id } => format!("routed alert {alert_id}"),
             Basis::AgencyRecord { .. } => {
                 "their agency's record established a relationship with the child".to_owned()
             }
@@ -126,7 +128,9 @@ impl Basis {
             Basis::OwnAgency => "your agency sent the record".to_owned(),
             Basis::Allocated => "the child is allocated to you".to_owned(),
             Basis::TeamAllocated => "the child is allocated to your team".to_owned(),
-            Basis::HoldsAlert => "you or your team hold an alert about the child".to_owned(),
+            Basis::RoutedAlert { .. } => {
+                "an alert about the child is routed to you or your team".to_owned()
+            }
             Basis::AgencyRecord { .. } => {
                 "your agency's record established a relationship with the child".to_owned()
             }
@@ -145,6 +149,11 @@ impl Basis {
                 .ok()
                 .map(|grant_id| Basis::BreakGlass { grant_id });
         }
+        if let Some(alert_id) = stored.strip_prefix("routed_alert:") {
+            return Some(Basis::RoutedAlert {
+                alert_id: alert_id.to_owned(),
+            });
+        }
         if let Some(seq) = stored.strip_prefix("relationship:") {
             return seq.parse().ok().map(|seq| Basis::AgencyRecord { seq });
         }
@@ -152,7 +161,6 @@ impl Basis {
             "own_agency" => Basis::OwnAgency,
             "allocated" => Basis::Allocated,
             "team_allocated" => Basis::TeamAllocated,
-            "holds_alert" => Basis::HoldsAlert,
             _ => return None,
         })
     }
@@ -168,6 +176,10 @@ pub fn audit_basis_label(stored: &str) -> String {
     }
     if let Some(basis) = Basis::parse(stored) {
         return basis.label();
+    }
+    if stored == "holds_alert" {
+        // Logs from before alerts named themselves as the basis.
+        return "they or their team held an alert about the child".to_owned();
     }
     if stored == "agency_contributed" {
         // Logs from before relationships were checked: sending any record about
@@ -226,7 +238,9 @@ mod tests {
             Basis::OwnAgency,
             Basis::Allocated,
             Basis::TeamAllocated,
-            Basis::HoldsAlert,
+            Basis::RoutedAlert {
+                alert_id: "a-0123456789abcdef".to_owned(),
+            },
             Basis::AgencyRecord { seq: 12 },
             Basis::BreakGlass { grant_id: 7 },
         ]);

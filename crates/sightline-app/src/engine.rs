@@ -97,6 +97,8 @@ pub enum EngineError {
     Persons(#[from] PersonsError),
     #[error("the engine's lock was poisoned by a panic")]
     Poisoned,
+    #[error("the rule pack routes alerts nobody in the organisation can receive:\n{}", .0.join("\n"))]
+    UnreceivableRoutes(Vec<String>),
 }
 
 /// How long an alert of one severity may stay open before it escalates.
@@ -171,8 +173,6 @@ impl DueTimes {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub due: DueTimes,
-    /// Where an alert goes when the child's local authority is unknown.
-    pub duty_team: String,
     /// How far ahead a child's evaluation looks for pending clock firings.
     pub clock_horizon_days: i64,
     /// The agencies, their teams, each local authority's duty team and head of
@@ -186,7 +186,6 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             due: DueTimes::default(),
-            duty_team: "team:duty".to_owned(),
             clock_horizon_days: 400,
             organisation: Arc::new(Organisation::unconfigured()),
             relationships: crate::relationships::RelationshipPolicy::default(),
@@ -215,26 +214,6 @@ pub fn route_name(route: &Route) -> String {
         Route::HealthSafeguardingLead => "health_safeguarding_lead".to_owned(),
         Route::PoliceSafeguarding => "police_safeguarding".to_owned(),
         Route::TeamManager => "team_manager".to_owned(),
-    }
-}
-
-/// Whom an alert goes to. Interchange v1 carries no allocated worker, so the
-/// child's local authority stands in for the allocation: the social-care agency
-/// of the child's most recent `social_care.*` record (`team:<agency>/duty`), else
-/// the configured duty team. Rules that name a health or police route go to that
-/// agency type's safeguarding role; `team_manager` goes to the local authority's
-/// team manager.
-pub fn route_alert(route: &Route, local_authority: Option<&str>, config: &EngineConfig) -> String {
-    let team = |suffix: &str| match local_authority {
-        Some(agency) => format!("team:{agency}/{suffix}"),
-        None if suffix == "duty" => config.duty_team.clone(),
-        None => format!("{}/{suffix}", config.duty_team),
-    };
-    match route {
-        Route::AllocatedWorker(_) | Route::AllocatedTeam(_) | Route::DutyTeam => team("duty"),
-        Route::TeamManager => team("manager"),
-        Route::HealthSafeguardingLead => "role:health_safeguarding_lead".to_owned(),
-        Route::PoliceSafeguarding => "role:police_safeguarding".to_owned(),
     }
 }
 
@@ -598,16 +577,16 @@ impl Engine {
         }
     }
 
-    /// The local authority of a child: the agency of the child's most recent
-    /// `social_care.*` record.
-    fn local_authority(&self, facts: &PersonFacts) -> Option<&str> {
-        facts
-            .mentions
-            .iter()
-            .filter_map(|mention| self.linked.records.get(mention.record_idx))
-            .filter(|loaded| loaded.record.kind.as_str().starts_with("social_care."))
-            .max_by_key(|loaded| (loaded.record.recorded_at, loaded.seq))
-            .map(|loaded| loaded.record.source.agency.as_str())
+    /// Whom an alert about `child_id` with the rule's `route` goes to
+    /// ([`crate::routing`]): by the child's local authority; an unknown child
+    /// is the default local authority's.
+    pub fn route_for(&self, child_id: &str, route: &Route) -> sightline_core::org::Recipient {
+        let organisation = &self.config.organisation;
+        let local_authority = match self.facts.get(child_id) {
+            Some(facts) => crate::routing::child_local_authority(organisation, &self.linked, facts),
+            None => organisation.default_local_authority(),
+        };
+        crate::routing::route_alert(route, local_authority, organisation)
     }
 
     /// Evaluates the pack for `children` at `now`: their alerts (every alert of
@@ -644,10 +623,14 @@ impl Engine {
                 .unwrap_or(horizon);
             wakes.push((child_id.clone(), Some(next)));
             known.sort_by(|a, b| (a.raised_at, &a.rule_id).cmp(&(b.raised_at, &b.rule_id)));
-            let local_authority = self.local_authority(facts);
+            let organisation = &self.config.organisation;
+            let local_authority =
+                crate::routing::child_local_authority(organisation, &self.linked, facts);
             for alert in alerts_from_firings(known) {
                 let route = route_name(&alert.route);
-                let routed_to = route_alert(&alert.route, local_authority, &self.config);
+                let routed_to =
+                    crate::routing::route_alert(&alert.route, local_authority, organisation)
+                        .as_route();
                 let due_at = self.config.due.period(alert.severity).after(now);
                 evaluation.alerts.push(RoutedAlert {
                     alert,
@@ -939,28 +922,19 @@ pub struct TickReport {
     pub escalated_to_team_manager: u64,
     /// Alerts escalated to the head of service.
     pub escalated_to_head_of_service: u64,
+    /// Open alerts whose recipient has no active account, sent to the head of
+    /// service at once.
+    pub escalated_without_recipient: u64,
 }
 
-/// Where an escalated alert goes: the team of `routed_to` (its `/duty` or
-/// `/manager` suffix removed) with `/manager` (level 1) or `/head_of_service`
-/// (level 2).
-pub fn escalation_target(routed_to: &str, level: i64) -> String {
-    let team = routed_to
-        .strip_suffix("/duty")
-        .or_else(|| routed_to.strip_suffix("/manager"))
-        .unwrap_or(routed_to);
-    if level >= ESCALATION_HEAD_OF_SERVICE {
-        format!("{team}/head_of_service")
-    } else {
-        format!("{team}/manager")
-    }
-}
-
-/// Escalates every open alert past its due time one level (team manager, then
-/// head of service), each with a new due time one more period after the last.
+/// Escalates every open alert past its due time one level (the team managers
+/// of its agency, then the head of service of that agency's local authority:
+/// [`crate::routing::escalation_target`]), each with a new due time one more
+/// period after the last.
 pub fn escalate_overdue(
     store: &dyn Store,
     due: &DueTimes,
+    organisation: &Organisation,
     now: DateTime<Utc>,
 ) -> Result<(u64, u64), StoreError> {
     let now_us = crate::to_micros(now);
@@ -984,7 +958,8 @@ pub fn escalate_overdue(
             let new_due = due
                 .period(severity)
                 .after(crate::from_micros(row.due_at_us));
-            let target = escalation_target(&row.routed_to, level);
+            let target =
+                crate::routing::escalation_target(&row.routed_to, level, organisation).as_route();
             let detail =
                 serde_json::json!({"from": row.routed_to, "overdue_since_us": row.due_at_us})
                     .to_string();
@@ -1022,7 +997,7 @@ impl SharedEngine {
     /// One pass of the ticker: re-evaluates the children whose time-based rules
     /// fell due by `now` and writes their alerts, then escalates overdue alerts.
     pub fn tick(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
-        let (alerts, due) = {
+        let (alerts, due, organisation) = {
             let mut engine = self.write(store, now)?;
             let children = engine.due_children(now);
             let evaluation = engine.evaluate(&children, now);
@@ -1045,7 +1020,11 @@ impl SharedEngine {
                 Ok(alerts)
             });
             match written {
-                Ok(alerts) => (alerts, engine.config.due),
+                Ok(alerts) => (
+                    alerts,
+                    engine.config.due,
+                    engine.config.organisation.clone(),
+                ),
                 Err(error) => {
                     // The wake queue moved on; reload so the children are retried.
                     engine.mark_stale();
@@ -1054,11 +1033,13 @@ impl SharedEngine {
             }
         };
         let (escalated_to_team_manager, escalated_to_head_of_service) =
-            escalate_overdue(store, &due, now)?;
+            escalate_overdue(store, &due, &organisation, now)?;
+        let unreceivable = crate::routing::escalate_unreceivable(store, &organisation, now)?;
         Ok(TickReport {
             alerts,
             escalated_to_team_manager,
             escalated_to_head_of_service,
+            escalated_without_recipient: unreceivable.escalated,
         })
     }
 }
@@ -1084,18 +1065,52 @@ impl SharedEngine {
         SharedEngine::load_configured(store, EngineConfig::default(), now)
     }
 
-    /// Loads the engine from the log with the default pack and `config`.
+    /// Loads the engine from the log with the default pack and `config`,
+    /// refusing a pack with a route nobody in the organisation can receive
+    /// ([`crate::routing::check_pack_routes`]).
     pub fn load_configured(
         store: &dyn Store,
         config: EngineConfig,
         now: DateTime<Utc>,
     ) -> Result<SharedEngine, EngineError> {
-        Ok(SharedEngine::new(Engine::load(
+        let pack = default_pack()?;
+        let problems = crate::routing::check_pack_routes(&pack, &config.organisation);
+        if !problems.is_empty() {
+            return Err(EngineError::UnreceivableRoutes(problems));
+        }
+        Ok(SharedEngine::new(Engine::load(store, pack, config, now)?))
+    }
+
+    /// Settles the stored alerts with the organisation, as a server does when it
+    /// starts: open alerts whose stored route the organisation cannot receive
+    /// are rerouted by their rule's route ([`crate::routing::reroute_stored`]),
+    /// then those whose recipient has no active account go to the head of
+    /// service ([`crate::routing::escalate_unreceivable`]). Logs a warning for
+    /// each recipient no active account reaches
+    /// ([`crate::routing::unheld_recipients`]).
+    pub fn settle_routes(
+        &self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, crate::routing::Unreceivable), EngineError> {
+        let engine = self.write(store, now)?;
+        let organisation = engine.config.organisation.clone();
+        if let (receiving, true) = crate::routing::receiving_routes(store)? {
+            for unheld in
+                crate::routing::unheld_recipients(engine.pack(), &organisation, &receiving)
+            {
+                tracing::warn!("{}", unheld.warning());
+            }
+        }
+        let rerouted = crate::routing::reroute_stored(
             store,
-            default_pack()?,
-            config,
+            &organisation,
+            &|child_id, route| engine.route_for(child_id, route),
             now,
-        )?))
+        )?;
+        drop(engine);
+        let unreceivable = crate::routing::escalate_unreceivable(store, &organisation, now)?;
+        Ok((rerouted, unreceivable))
     }
 
     /// Runs `read` with the engine (shared lock).
@@ -1173,49 +1188,6 @@ pub fn default_pack() -> Result<Pack, PictureError> {
     sightline_rules::default_pack().map_err(|errors| PictureError::RulePack(errors.len()))
 }
 
-/// The relationships Sightline knows between a child and staff, for access
-/// decisions: the agencies whose records established a relationship with the
-/// child (from the engine's ledger, [`crate::relationships`]) and the teams
-/// holding an open alert about the child (`routed_to` of the form
-/// `team:<agency>/<team>`, from the store). Interchange v1 carries no
-/// allocations, so there are none of those yet.
-pub fn child_relationships(
-    store: &dyn Store,
-    engine: &SharedEngine,
-    child_id: &str,
-) -> Result<Vec<sightline_access::Relationship>, EngineError> {
-    use sightline_access::Relationship;
-    let agencies = engine.read(|engine| engine.agency_relationships(child_id))?;
-    let mut relationships: Vec<Relationship> = Vec::new();
-    let open = store.alerts().list(&AlertFilter {
-        child_id: Some(child_id.to_owned()),
-        status: Some(STATUS_OPEN.to_owned()),
-        limit: sightline_store::ALERT_LIST_LIMIT_MAX,
-        ..AlertFilter::default()
-    })?;
-    let mut teams: BTreeSet<(String, String)> = BTreeSet::new();
-    for row in &open {
-        if let Some((agency, team)) = row
-            .routed_to
-            .strip_prefix("team:")
-            .and_then(|rest| rest.split_once('/'))
-        {
-            teams.insert((agency.to_owned(), team.to_owned()));
-        }
-    }
-    for (agency, team) in teams {
-        if let Ok(agency) = sightline_core::AgencyId::parse(&agency) {
-            relationships.push(Relationship::AlertForTeam { agency, team });
-        }
-    }
-    for (agency, seq) in agencies {
-        if let Ok(agency) = sightline_core::AgencyId::parse(&agency) {
-            relationships.push(Relationship::AgencyRecord { agency, seq });
-        }
-    }
-    Ok(relationships)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1249,33 +1221,5 @@ mod tests {
         assert_eq!(DuePeriod::parse("10wd"), Some(DuePeriod::WorkingDays(10)));
         assert_eq!(DuePeriod::parse("10d"), None);
         assert_eq!(DuePeriod::parse("-1h"), None);
-    }
-
-    #[test]
-    fn alerts_go_to_the_local_authority_then_its_managers() {
-        let config = EngineConfig::default();
-        let la = Some("riverside-la");
-        assert_eq!(
-            route_alert(&Route::DutyTeam, la, &config),
-            "team:riverside-la/duty"
-        );
-        assert_eq!(route_alert(&Route::DutyTeam, None, &config), "team:duty");
-        assert_eq!(
-            route_alert(&Route::TeamManager, la, &config),
-            "team:riverside-la/manager"
-        );
-        assert_eq!(
-            route_alert(&Route::HealthSafeguardingLead, la, &config),
-            "role:health_safeguarding_lead"
-        );
-        assert_eq!(
-            escalation_target("team:riverside-la/duty", 1),
-            "team:riverside-la/manager"
-        );
-        assert_eq!(
-            escalation_target("team:riverside-la/manager", 2),
-            "team:riverside-la/head_of_service"
-        );
-        assert_eq!(escalation_target("team:duty", 1), "team:duty/manager");
     }
 }

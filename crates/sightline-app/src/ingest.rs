@@ -253,6 +253,7 @@ fn append_chunk(
 /// stored in one transaction that commits only if every record of every file was
 /// valid.
 pub struct BatchIngest<'s> {
+    store: &'s dyn Store,
     tx: Box<dyn WriteTx + 's>,
     /// Held from before the transaction begins until it commits, so batches reach
     /// the engine in log order and readers never see uncommitted records.
@@ -289,6 +290,7 @@ impl<'s> BatchIngest<'s> {
     ) -> Result<Self, IngestError> {
         let engine = engine.write(store, received_at)?;
         Ok(BatchIngest {
+            store,
             tx: store.begin()?,
             engine: Some(engine),
             stored: Vec::new(),
@@ -311,6 +313,7 @@ impl<'s> BatchIngest<'s> {
         limits: Limits,
     ) -> Result<Self, IngestError> {
         Ok(BatchIngest {
+            store,
             tx: store.begin()?,
             engine: None,
             stored: Vec::new(),
@@ -444,9 +447,12 @@ impl<'s> BatchIngest<'s> {
     /// Before the commit the engine adds the stored records and writes the alerts
     /// they raise in the same transaction (evaluated at `received_at`). If
     /// anything fails from there on, the engine is marked stale and reloads from
-    /// the log before its next use.
+    /// the log before its next use. After the commit, an alert whose recipient
+    /// has no active account goes to the head of service
+    /// ([`crate::routing::escalate_unreceivable`]).
     pub fn finish(self) -> Result<IngestSummary, IngestError> {
         let BatchIngest {
+            store,
             mut tx,
             mut engine,
             stored,
@@ -473,6 +479,17 @@ impl<'s> BatchIngest<'s> {
         match committed {
             Ok(alerts) => {
                 summary.alerts = alerts;
+                if alerts.raised + alerts.updated > 0 {
+                    // An alert nobody can receive goes to the head of service
+                    // now, not at the next tick. The batch is committed: a
+                    // failure here is left to the ticker.
+                    let organisation = engine.config().organisation.clone();
+                    if let Err(error) =
+                        crate::routing::escalate_unreceivable(store, &organisation, received_at)
+                    {
+                        tracing::warn!(%error, "could not check the new alerts' recipients");
+                    }
+                }
                 Ok(summary)
             }
             Err(error) => {

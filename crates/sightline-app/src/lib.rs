@@ -12,14 +12,17 @@ pub mod audit_checkpoints;
 pub mod cases;
 pub mod clocks;
 pub mod decisions;
+pub mod demo;
 pub mod engine;
 pub mod evaluate;
 pub mod ingest;
 pub mod login_csrf;
+pub mod need_to_know;
 pub mod organisation;
 pub mod persons;
 pub mod picture;
 pub mod relationships;
+pub mod routing;
 pub mod tokens;
 pub mod views;
 

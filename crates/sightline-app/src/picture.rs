@@ -11,7 +11,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::SeedableRng;
 use sightline_core::interchange::parse_stored;
-use sightline_core::{Kind, PartialDate, Record, RelationshipType, Role, Sex};
+use sightline_core::{FindingCode, Kind, PartialDate, Record, RelationshipType, Role, Sex};
 use sightline_linkage::{
     Kin, LinkScope, LinkageIndex, MentionContext, MentionInput, Model, Settings, UkPersonMention,
     Verdict,
@@ -856,12 +856,13 @@ fn event_for(
         record.recorded_at,
     );
     event.occurred_month_only = occurred_month_only;
-    event.child_role = record
+    let child_idx = record
         .persons
         .iter()
         .enumerate()
         .find(|(person_idx, _)| linked.person_id(record_idx, *person_idx) == child_id)
-        .map(|(_, person)| person.role);
+        .map(|(person_idx, _)| person_idx);
+    event.child_role = child_idx.map(|person_idx| record.persons[person_idx].role);
     event.findings = record
         .findings
         .iter()
@@ -893,6 +894,22 @@ fn event_for(
             let lives_with = (sightline_core::RelationshipType::LivesWith, Subject::Child);
             if at_child_address.contains(&person_idx) && !relationships.contains(&lives_with) {
                 relationships.push(lives_with);
+            }
+            // Being brother or sister goes both ways: the child recorded as a
+            // `sibling` in a record about this person, or `sibling_of` them,
+            // makes them the child's sibling too.
+            let sibling = (sightline_core::RelationshipType::SiblingOf, Subject::Child);
+            let child_is_their_sibling = child_idx.is_some_and(|child_idx| {
+                (event.child_role == Some(Role::Sibling) && person.role == Role::Subject)
+                    || record.relationships.iter().any(|relationship| {
+                        relationship.from == child_idx
+                            && relationship.to == person_idx
+                            && relationship.relationship_type
+                                == sightline_core::RelationshipType::SiblingOf
+                    })
+            });
+            if child_is_their_sibling && !relationships.contains(&sibling) {
+                relationships.push(sibling);
             }
             EventPerson {
                 person_id: linked.person_id(record_idx, person_idx).to_owned(),
@@ -1060,6 +1077,26 @@ pub fn child_picture(
     child_picture_with(linked, facts, facts_by_id, &AddressIndex::new(linked))
 }
 
+/// Whether the record is about harm to the person it mentions here: they are
+/// its subject and it is a child protection medical or holds an injury, an
+/// allegation or a disclosure about them.
+fn records_harm_to(linked: &LinkedRecords, mention: &MentionRef) -> bool {
+    let record = &linked.records[mention.record_idx].record;
+    let Some(person) = record.persons.get(mention.person_idx) else {
+        return false;
+    };
+    if person.role != Role::Subject {
+        return false;
+    }
+    record.kind == Kind::HealthCpMedical
+        || record.findings.iter().any(|finding| {
+            matches!(
+                finding.code,
+                FindingCode::Injury | FindingCode::Allegation | FindingCode::Disclosure
+            ) && (finding.subjects.is_empty() || finding.subjects.contains(&mention.person_idx))
+        })
+}
+
 /// [`child_picture`] with an address index built once for many children. Adults
 /// recorded at the child's address (see [`AddressIndex`]) count as living with
 /// the child, and their own records join the picture like those of any adult
@@ -1098,9 +1135,20 @@ pub fn child_picture_with(
     for person_id in &around {
         if let Some(person) = facts_by_id.get(*person_id) {
             // Adults' own records (offences, releases, domestic incidents) matter;
-            // other children's records are their own pictures.
+            // other children's records are their own pictures, except the
+            // records of harm to them (previous maltreatment in the family,
+            // NICE CG89's risk factor): a sibling's unexplained fracture
+            // concerns this child too.
             if !person.is_child {
                 record_idxs.extend(person.mentions.iter().map(|mention| mention.record_idx));
+            } else {
+                record_idxs.extend(
+                    person
+                        .mentions
+                        .iter()
+                        .filter(|mention| records_harm_to(linked, mention))
+                        .map(|mention| mention.record_idx),
+                );
             }
         }
     }
@@ -1178,14 +1226,12 @@ pub struct Alert {
 /// Groups firings (in `raised_at` order) into alerts.
 pub fn alerts_from_firings(firings: Vec<Firing>) -> Vec<Alert> {
     let mut alerts: Vec<Alert> = Vec::new();
-    let mut open: HashMap<(String, String, Option<String>), usize> = HashMap::new();
+    // One rule on one child: firings about different people around the child
+    // join the same alert (`DedupKey::matches`).
+    let mut open: HashMap<(String, String), usize> = HashMap::new();
     for firing in firings {
         let key = firing.dedup_key();
-        let group = (
-            firing.rule_id.clone(),
-            firing.child_id.clone(),
-            firing.person_id.clone(),
-        );
+        let group = (firing.rule_id.clone(), firing.child_id.clone());
         if let Some(&alert_idx) = open.get(&group)
             && let Some(alert) = alerts.get_mut(alert_idx)
             && alert.last_key.matches(&key)

@@ -45,12 +45,16 @@ pub struct RelationshipPolicy {
     /// New relationships one agency's intake may establish in any 24 hours;
     /// beyond it they are held.
     pub per_agency_day: u32,
+    /// How long after its decision an alert still lets those it was routed to
+    /// read its child and evidence.
+    pub alert_days_after_decision: u32,
 }
 
 impl Default for RelationshipPolicy {
     fn default() -> Self {
         RelationshipPolicy {
             per_agency_day: 500,
+            alert_days_after_decision: 30,
         }
     }
 }

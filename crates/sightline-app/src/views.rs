@@ -16,15 +16,13 @@
 //!   spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, tab or
 //!   carriage return is prefixed with `'`.
 
-use crate::accounts::Account;
 use crate::picture::{
     AddressIndex, LinkedRecords, PersonFacts, PictureError, child_picture_with, link_records,
     load_versions,
 };
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use sightline_access::Relationship;
-use sightline_core::{AgencyId, AttributeValue, Kind, Sex};
+use sightline_core::{AttributeValue, Kind, Sex};
 use sightline_linkage::{Explanation, HardRule, UkPersonMention};
 use sightline_rules::{Connection, PersonAround};
 use sightline_store::{AuditRow, Store};
@@ -146,48 +144,6 @@ pub fn contributing_agencies(picture: Picture<'_>, facts: &PersonFacts) -> BTree
                 .to_owned()
         })
         .collect()
-}
-
-/// The relationship an alert's routing gives `account`: `user:<username>` is
-/// the user's own; `team:<agency>/<team>` is a team's.
-pub fn alert_relationship(routed_to: &str, account: &Account) -> Option<Relationship> {
-    if let Some(username) = routed_to.strip_prefix("user:") {
-        return (username == account.username).then_some(Relationship::AlertForUser(account.id));
-    }
-    let (agency, team) = routed_to.strip_prefix("team:")?.split_once('/')?;
-    Some(Relationship::AlertForTeam {
-        agency: AgencyId::parse(agency).ok()?,
-        team: team.to_owned(),
-    })
-}
-
-/// The child's relationships for need-to-know: the agencies whose records
-/// established a relationship with the child (`agency_relationships`, from
-/// [`crate::Engine::agency_relationships`]: agency and relationship row), and
-/// the holders of its open alerts (given by their routing). An agency that only
-/// sent a record about the child has none.
-pub fn child_relationships<'a>(
-    agency_relationships: &[(String, i64)],
-    open_alert_routes: impl IntoIterator<Item = &'a str>,
-    account: &Account,
-) -> Vec<Relationship> {
-    let mut relationships: Vec<Relationship> = agency_relationships
-        .iter()
-        .filter_map(|(agency, seq)| {
-            Some(Relationship::AgencyRecord {
-                agency: AgencyId::parse(agency).ok()?,
-                seq: *seq,
-            })
-        })
-        .collect();
-    for routed_to in open_alert_routes {
-        if let Some(relationship) = alert_relationship(routed_to, account)
-            && !relationships.contains(&relationship)
-        {
-            relationships.push(relationship);
-        }
-    }
-    relationships
 }
 
 /// One plan record about the child.
@@ -1153,55 +1109,32 @@ pub fn search_children(
 
 // ---- who viewed this child ----
 
-/// One look at the child or one of its records, from the audit log.
-#[derive(Debug, Clone, Serialize)]
-pub struct ViewerEntry {
-    pub seq: i64,
-    pub at_us: i64,
-    pub username: String,
-    pub role: String,
-    pub agency: String,
-    pub action: String,
-    /// `child` or `record <agency>/<id>`: which view, never its content.
-    pub what: String,
-    pub basis: String,
-    pub outcome: String,
-}
-
-/// The audit keys that concern the child: the child itself and each record
-/// mentioning the child.
-pub fn audit_keys_of(picture: Picture<'_>, facts: &PersonFacts) -> BTreeSet<String> {
-    let mut keys: BTreeSet<String> = facts
+/// The audit keys that concern the child: the child itself (no kind) and each
+/// record mentioning the child, with the record's kind (for the privacy
+/// officer's page, which names records by kind and agency, never content).
+pub fn audit_keys_of(picture: Picture<'_>, facts: &PersonFacts) -> BTreeMap<String, Option<Kind>> {
+    let mut keys: BTreeMap<String, Option<Kind>> = facts
         .mentions
         .iter()
         .map(|mention| {
-            let source = &picture.linked.records[mention.record_idx].record.source;
-            format!("record:{}/{}", source.agency, source.record_id)
+            let record = &picture.linked.records[mention.record_idx].record;
+            let source = &record.source;
+            (
+                format!("record:{}/{}", source.agency, source.record_id),
+                Some(record.kind),
+            )
         })
         .collect();
-    keys.insert(format!("child:{}", facts.id));
+    keys.insert(format!("child:{}", facts.id), None);
     keys
 }
 
-/// The entries of `rows` about the child (by its audit keys), as the privacy
-/// officer sees them.
-pub fn viewers(rows: &[AuditRow], keys: &BTreeSet<String>) -> Vec<ViewerEntry> {
+/// The entries of `rows` about the child (by its audit keys, from
+/// [`audit_keys_of`]), in the order of `rows`.
+pub fn viewers(rows: &[AuditRow], keys: &BTreeMap<String, Option<Kind>>) -> Vec<AuditRow> {
     rows.iter()
-        .filter(|row| keys.contains(&row.resource_key))
-        .map(|row| ViewerEntry {
-            seq: row.seq,
-            at_us: row.at_us,
-            username: row.actor_username.clone(),
-            role: row.actor_role.clone(),
-            agency: row.actor_agency.clone(),
-            action: row.action.clone(),
-            what: row.resource_key.strip_prefix("record:").map_or_else(
-                || "the child".to_owned(),
-                |record| format!("record {record}"),
-            ),
-            basis: row.basis.clone(),
-            outcome: row.outcome.clone(),
-        })
+        .filter(|row| keys.contains_key(&row.resource_key))
+        .cloned()
         .collect()
 }
 
@@ -1499,43 +1432,6 @@ mod tests {
     }
 
     #[test]
-    fn relationships_come_from_established_agencies_and_alert_routing() {
-        let account = Account {
-            id: 42,
-            username: "synthetic.worker".to_owned(),
-            role: sightline_access::Role::Practitioner,
-            agency: AgencyId::parse("children-services").unwrap(),
-            team: Some("duty".to_owned()),
-        };
-        let relationships = child_relationships(
-            &[("st-annes-gp".to_owned(), 5)],
-            [
-                "user:synthetic.worker",
-                "user:someone.else",
-                "team:children-services/duty",
-                "bogus",
-            ],
-            &account,
-        );
-        assert!(relationships.contains(&Relationship::AgencyRecord {
-            agency: AgencyId::parse("st-annes-gp").unwrap(),
-            seq: 5
-        }));
-        assert!(relationships.contains(&Relationship::AlertForUser(42)));
-        assert!(relationships.contains(&Relationship::AlertForTeam {
-            agency: AgencyId::parse("children-services").unwrap(),
-            team: "duty".to_owned()
-        }));
-        assert_eq!(
-            relationships
-                .iter()
-                .filter(|r| matches!(r, Relationship::AlertForUser(_)))
-                .count(),
-            1
-        );
-    }
-
-    #[test]
     fn search_finds_the_child_by_name_and_date_of_birth() {
         let mut snapshot = sample_snapshot(&[]);
         let leo_id = leo(&snapshot).id.clone();
@@ -1616,8 +1512,8 @@ mod tests {
         ];
         let seen = viewers(&rows, &keys);
         assert_eq!(seen.iter().map(|v| v.seq).collect::<Vec<_>>(), vec![1, 3]);
-        assert_eq!(seen[0].what, "the child");
-        assert_eq!(seen[1].what, "record st-annes-gp/GP-2007-0113");
+        assert_eq!(keys[&format!("child:{}", leo.id)], None);
+        assert!(keys["record:st-annes-gp/GP-2007-0113"].is_some());
     }
 
     #[test]

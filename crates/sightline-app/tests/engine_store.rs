@@ -130,8 +130,13 @@ fn record_by_record_intake_stores_the_batch_alerts_and_the_ticker_escalates() {
             database.backend
         );
         for row in &open {
+            // The team managers of the agency it was routed to.
             if row.escalation_level == 1 {
-                assert!(row.routed_to.ends_with("/manager"), "{}", row.routed_to);
+                assert!(
+                    row.routed_to.starts_with("role:") && row.routed_to.ends_with("/team_manager"),
+                    "{}",
+                    row.routed_to
+                );
             }
         }
         // Another month: head of service; then nothing more.
@@ -164,10 +169,15 @@ fn record_by_record_intake_stores_the_batch_alerts_and_the_ticker_escalates() {
         {
             if row.raised_at_us < sightline_app::to_micros(later) {
                 assert_eq!(row.escalation_level, 2, "{}", row.id);
-                assert!(
-                    row.routed_to.ends_with("/head_of_service"),
+                // The head of service of that agency's local authority.
+                assert_eq!(
+                    row.routed_to,
+                    sightline_core::org::Organisation::unconfigured()
+                        .default_local_authority()
+                        .head_of_service
+                        .as_route(),
                     "{}",
-                    row.routed_to
+                    row.id
                 );
             }
         }

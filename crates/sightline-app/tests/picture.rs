@@ -318,3 +318,45 @@ fn a_link_the_child_records_do_not_bear_out_is_offered_as_a_possible_record() {
             })
     );
 }
+
+/// A brother's unexplained rib fractures, recorded by radiology about him alone,
+/// join his sister's picture (she was recorded as his sibling by the health
+/// visitor) and raise `serious_injury_to_a_sibling` on her; his ordinary records
+/// stay out of her picture. Invented family, NHS numbers from the 999 range.
+#[test]
+fn a_siblings_unexplained_fracture_reaches_the_child() {
+    let lines = r#"{"source": {"agency": "north-hv", "record_id": "HV-1", "version": 1}, "kind": "health.health_visitor_contact", "occurred_at": "2021-04-08", "recorded_at": "2021-04-08T14:30:00Z", "persons": [{"ref": "b", "role": "subject", "nhs_number": "999 461 2832", "given_names": "Noah", "family_name": "Vale", "dob": "2021-03-27", "sex": "male"}, {"ref": "s", "role": "sibling", "nhs_number": "999 850 1288", "given_names": "Esme", "family_name": "Vale", "dob": "2020-04-09", "sex": "female"}], "outcome": {"child_seen": true}}
+{"source": {"agency": "north-gp", "record_id": "GP-1", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2021-05-10", "recorded_at": "2021-05-10T09:40:00Z", "persons": [{"ref": "b", "role": "subject", "nhs_number": "999 461 2832", "given_names": "Noah", "family_name": "Vale", "dob": "2021-03-27", "sex": "male"}], "findings": [{"code": "injury", "type": "bruise", "site": "arm", "explanation": "consistent"}]}
+{"source": {"agency": "north-radiology", "record_id": "RAD-1", "version": 1}, "kind": "other.note", "occurred_at": "2021-05-19", "recorded_at": "2021-05-19T18:00:00Z", "persons": [{"ref": "b", "role": "subject", "nhs_number": "999 461 2832", "given_names": "Noah", "family_name": "Vale", "dob": "2021-03-27", "sex": "male"}], "findings": [{"code": "injury", "type": "fracture", "site": "torso", "count": 6, "explanation": "none"}]}
+"#;
+    let received_at = chrono::Utc
+        .with_ymd_and_hms(2021, 6, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
+    let (_database, linked) = linked(lines, received_at);
+    let pack = sightline_rules::default_pack().expect("default pack");
+    let alerts = alerts_from_firings(evaluate_children(&linked, &pack, received_at));
+    let facts = person_facts(&linked);
+    let sister = facts
+        .values()
+        .find(|person| person.given_names.as_deref() == Some("Esme"))
+        .expect("the sister is a person");
+    let on_sister: Vec<_> = alerts
+        .iter()
+        .filter(|alert| alert.child_id == sister.id)
+        .collect();
+    assert_eq!(
+        on_sister
+            .iter()
+            .map(|alert| alert.rule_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["serious_injury_to_a_sibling"],
+        "{on_sister:?}"
+    );
+    let evidence: Vec<&str> = on_sister[0]
+        .evidence
+        .iter()
+        .map(|evidence| evidence.record_id.as_str())
+        .collect();
+    assert_eq!(evidence, vec!["RAD-1"], "the fracture, not the GP's bruise");
+}

@@ -436,11 +436,17 @@ impl OrgProblem {
     }
 }
 
-/// The organisation used when the operator has given none: one local authority
-/// (`default`) whose duty team is children's social care's (`social-care`,
-/// team `duty`) and whose head of service is that agency's `head-of-service`
-/// team; no safeguarding leads, so a rule pack routing to them is refused.
+/// The organisation used when the operator has given none (one-off CLI
+/// commands; `sightline serve` refuses to start without a file): one local
+/// authority (`default`) whose duty team is children's social care's
+/// (`social-care`, team `duty`) and whose head of service is that agency's
+/// `head-of-service` team, a health safeguarding lead at `health-safeguarding`
+/// and the police's public protection team (`police`).
 pub const UNCONFIGURED_TEXT: &str = r#"name = "Unconfigured organisation"
+
+[safeguarding_leads]
+health = "role:health-safeguarding/safeguarding_lead"
+police = "team:police/public-protection"
 
 [[local_authority]]
 id = "default"
@@ -456,6 +462,18 @@ teams = [
   { id = "duty", name = "Duty team" },
   { id = "head-of-service", name = "Head of service" },
 ]
+
+[[agency]]
+id = "health-safeguarding"
+name = "Health safeguarding team"
+type = "health"
+service = "safeguarding"
+
+[[agency]]
+id = "police"
+name = "Police"
+type = "police"
+teams = [{ id = "public-protection", name = "Public protection unit" }]
 "#;
 
 impl Organisation {

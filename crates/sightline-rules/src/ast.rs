@@ -225,6 +225,9 @@ pub enum Atom {
     SameRecord,
     /// A subject of the event (not the child) is connected to the child so.
     SubjectLinkIn(Vec<Connection>),
+    /// A subject of the event (not the child) has a recorded offence against a
+    /// child (an offence so categorised, or with a child as the victim).
+    SubjectOffenceAgainstChild,
     PersonLinkIn(Vec<Connection>),
     PersonKnownToSocialCare,
     PersonOffenceIn(Vec<&'static str>),

@@ -54,12 +54,15 @@ pub struct DedupKey {
 
 impl DedupKey {
     /// Whether a firing with key `other` belongs to the same alert as this one: the
-    /// same rule, child and person, and overlapping windows. The caller then adds
-    /// the firing's evidence to the open alert instead of opening a new one.
+    /// same rule and child, and overlapping windows. The caller then adds the
+    /// firing's evidence to the open alert instead of opening a new one. One rule
+    /// firing many times on one child is one alert that gains evidence: a person
+    /// rule's firings about different people around the child join one alert too
+    /// (the alert keeps the first person's id and explanation; the others'
+    /// records are its evidence).
     pub fn matches(&self, other: &DedupKey) -> bool {
         self.rule_id == other.rule_id
             && self.child_id == other.child_id
-            && self.person_id == other.person_id
             && self.window.overlaps(&other.window)
     }
 }
@@ -489,6 +492,17 @@ fn eval_event_atom(atom: &Atom, context: EventContext<'_, '_>) -> bool {
                     link.recorded_at <= context.moment && connections.contains(&link.connection)
                 })
             }),
+        Atom::SubjectOffenceAgainstChild => event
+            .people
+            .iter()
+            .filter(|person| person.role == sightline_core::Role::Subject)
+            .filter_map(|person| view.picture.person(&person.person_id))
+            .any(|person| {
+                person
+                    .offences
+                    .iter()
+                    .any(|offence| offence.recorded_at <= context.moment && offence.against_child())
+            }),
         Atom::PersonLinkIn(_)
         | Atom::PersonKnownToSocialCare
         | Atom::PersonOffenceIn(_)
@@ -507,7 +521,9 @@ fn could_match_later(expr: &Expr, context: EventContext<'_, '_>, unknown: Facts)
             let reads = match atom {
                 Atom::ChildPlanIn(_) | Atom::ChildEverIn(_) => Facts::PLAN,
                 Atom::ChildNotMobile => Facts::MOBILITY,
-                Atom::SubjectLinkIn(_) => Facts::LINKS,
+                // An offence is recorded by a record naming the person, which
+                // establishes links too.
+                Atom::SubjectLinkIn(_) | Atom::SubjectOffenceAgainstChild => Facts::LINKS,
                 _ => Facts::default(),
             };
             if reads.intersects(unknown) {
@@ -823,7 +839,12 @@ impl EventRule<'_> {
         if reads(&|atom| matches!(atom, Atom::ChildNotMobile)) {
             facts = facts.with(Facts::MOBILITY);
         }
-        if reads(&|atom| matches!(atom, Atom::SubjectLinkIn(_))) {
+        if reads(&|atom| {
+            matches!(
+                atom,
+                Atom::SubjectLinkIn(_) | Atom::SubjectOffenceAgainstChild
+            )
+        }) {
             facts = facts.with(Facts::LINKS);
         }
         facts

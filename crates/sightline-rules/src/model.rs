@@ -251,6 +251,9 @@ pub enum Connection {
     Relative,
     /// A brother or sister (role `sibling`, relationship `sibling_of`).
     Sibling,
+    /// Named as the alleged perpetrator in a record that holds an allegation,
+    /// a disclosure, an injury or a sign of exploitation about the child.
+    AllegedPerpetrator,
 }
 
 impl Connection {
@@ -265,6 +268,7 @@ impl Connection {
         Connection::Carer,
         Connection::Relative,
         Connection::Sibling,
+        Connection::AllegedPerpetrator,
     ];
     pub const NAMES: &'static [&'static str] = &[
         "parent",
@@ -277,6 +281,7 @@ impl Connection {
         "carer",
         "relative",
         "sibling",
+        "alleged_perpetrator",
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -291,6 +296,7 @@ impl Connection {
             Connection::Carer => "carer",
             Connection::Relative => "relative",
             Connection::Sibling => "sibling",
+            Connection::AllegedPerpetrator => "alleged_perpetrator",
         }
     }
 
@@ -314,6 +320,9 @@ impl Connection {
             Connection::Carer => "a carer of the child",
             Connection::Relative => "a relative of the child",
             Connection::Sibling => "a brother or sister of the child",
+            Connection::AllegedPerpetrator => {
+                "named as the alleged perpetrator of harm to the child"
+            }
         }
     }
 }
@@ -586,8 +595,22 @@ impl ChildPicture {
                 }
             }
         }
+        // Harm to the child recorded here: an alleged perpetrator named beside
+        // it is connected to the child as such.
+        let harm_to_child = event.findings.iter().any(|finding| {
+            matches!(
+                finding.code,
+                FindingCode::Allegation
+                    | FindingCode::Disclosure
+                    | FindingCode::Injury
+                    | FindingCode::ExploitationIndicator
+            ) && finding.about_child()
+        });
         for person in &event.people {
             let mut connections = connections_of(person, &parents);
+            if harm_to_child && person.role == Role::AllegedPerpetrator {
+                connections.push(Connection::AllegedPerpetrator);
+            }
             for (other, connection) in &from_parents {
                 if *other == person.person_id && !connections.contains(connection) {
                     connections.push(*connection);

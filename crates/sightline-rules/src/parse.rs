@@ -754,6 +754,7 @@ const ATOM_NAMES: &[&str] = &[
     "child.ever",
     "same_record",
     "subject.link",
+    "subject.offence_against_child",
     "person.link",
     "person.known_to_social_care",
     "person.offence",
@@ -941,6 +942,10 @@ fn parse_atom(cursor: &mut Cursor<'_>, context: Context) -> Result<Expr, RuleErr
                 Atom::PersonLinkIn(connections)
             };
             Ok(negate_if(comparison, atom))
+        }
+        "subject.offence_against_child" => {
+            event_only(&name)?;
+            Ok(Expr::Atom(Atom::SubjectOffenceAgainstChild))
         }
         "person.known_to_social_care" => {
             person_only(&name)?;
@@ -2710,6 +2715,62 @@ mod tests {
         assert_eq!(
             pack.warnings[0].with_file("p.rules"),
             "p.rules:3:6: warning: rule r1 has no `route`; it goes to the allocated worker, else the duty team"
+        );
+    }
+
+    #[test]
+    fn person_links_include_the_v1_1_connections() {
+        for connection in ["relative", "sibling", "alleged_perpetrator"] {
+            let text = pack_with(&[
+                "title T",
+                "severity high",
+                &format!("person person.link in [{connection}] and person.adult"),
+                "explain E",
+                "cite NICE CG89",
+                "route duty_team",
+            ]);
+            let pack = check(&text).unwrap_or_else(|errors| panic!("{errors:#?}"));
+            assert_eq!(pack.rules.len(), 1);
+        }
+        let text = pack_with(&[
+            "title T",
+            "severity high",
+            "person person.link in [alleged_perpetrators]",
+            "explain E",
+            "cite NICE CG89",
+            "route duty_team",
+        ]);
+        let errors: Vec<String> = check(&text)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            errors.iter().any(|error| error
+                .contains("\"alleged_perpetrators\" is not a connection")
+                && error.contains("did you mean \"alleged_perpetrator\"")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn subject_offence_against_child_is_an_event_condition() {
+        let event =
+            complete("match has non_engagement about others and subject.offence_against_child");
+        assert!(check(&event).is_ok(), "{:#?}", check(&event).err());
+        let person = complete("person subject.offence_against_child");
+        let errors: Vec<String> = check(&person)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|error| error.contains("subject.offence_against_child")),
+            "{errors:#?}"
         );
     }
 }

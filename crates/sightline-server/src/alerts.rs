@@ -40,8 +40,9 @@ pub(crate) fn authorize_child(
             tracing::error!(error = %error, "access context failed");
             ApiError::internal()
         })?;
-    context.relationships =
-        sightline_app::engine::child_relationships(store, &state.engine, child_id)?;
+    context.relationships = state.engine.read(|engine| {
+        sightline_app::need_to_know::child_relationships(store, engine, child_id, now)
+    })??;
     Ok(sightline_app::audit::authorize_view_and_record(
         store,
         account,
@@ -198,8 +199,8 @@ pub struct AlertQuery {
 /// A page of alerts: overdue first, then by severity, then by due time.
 #[derive(Serialize, ToSchema)]
 pub struct AlertPage {
-    /// The alerts of children the caller may see (restricted items for children
-    /// seen with minimal access; none for children the caller may not see).
+    /// The alerts of children in the caller's work (seen in full); the alerts
+    /// of other children are left out, not listed as restricted.
     pub alerts: Vec<AlertItem>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -283,14 +284,14 @@ pub async fn list_alerts(
                 )?;
                 decisions.insert(row.child_id.clone(), decision);
             }
-            match decisions.get(&row.child_id) {
-                Some(decision) if decision.is_full() => {
-                    alerts.push(AlertItem::of(row, true, now_us));
-                }
-                Some(sightline_access::Decision::Minimal) => {
-                    alerts.push(AlertItem::of(row, false, now_us));
-                }
-                _ => {}
+            // Only the alerts of children in the reader's work: an alert's rule,
+            // child and the person around the child are not the minimal view's
+            // (issue #15, finding 3).
+            if decisions
+                .get(&row.child_id)
+                .is_some_and(sightline_access::Decision::is_full)
+            {
+                alerts.push(AlertItem::of(row, true, now_us));
             }
         }
         Ok::<_, ApiError>(AlertPage {
@@ -403,7 +404,19 @@ pub async fn decide_alert(
     let now = Utc::now();
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
-        let row = alert_for(&state, &account, Action::WriteAboutChild, &id, now)?;
+        let row = state
+            .store
+            .alerts()
+            .get(&id)?
+            .ok_or_else(|| ApiError::not_found("no alert with that id"))?;
+        // Only those the alert is routed to decide it (issue #15, finding 2).
+        let decision =
+            sightline_app::need_to_know::decide_alert(state.store.as_ref(), &account, &row, now)?;
+        if !decision.is_full() {
+            return Err(ApiError::forbidden(
+                "only the team or role this alert is routed to may decide it",
+            ));
+        }
         let decided = sightline_app::decisions::record_decision(
             state.store.as_ref(),
             &row.id,

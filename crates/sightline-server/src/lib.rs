@@ -11,6 +11,7 @@ mod alerts;
 mod auth;
 mod clocks;
 mod error;
+mod fhir;
 mod intake_gate;
 mod persons;
 mod records;
@@ -96,16 +97,21 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the engine over `store` (reads and links the whole log) with the
-    /// default rule pack and `config.engine` (due times, duty team).
+    /// default rule pack and `config.engine` (due times, the organisation),
+    /// refusing a pack whose routes nobody in the organisation can receive,
+    /// then settles the stored alerts with the organisation (old routes
+    /// rerouted, alerts nobody can receive sent to the head of service).
     pub fn load(
         store: Arc<dyn Store>,
         config: ServerConfig,
     ) -> Result<AppState, sightline_app::EngineError> {
+        let now = chrono::Utc::now();
         let engine = sightline_app::SharedEngine::load_configured(
             store.as_ref(),
             config.engine.clone(),
-            chrono::Utc::now(),
+            now,
         )?;
+        engine.settle_routes(store.as_ref(), now)?;
         Ok(AppState::new(store, config, engine))
     }
 
@@ -134,7 +140,7 @@ impl AppState {
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "records", description = "Intake and the record log"),
+        (name = "records", description = "Intake (interchange batches, FHIR R4 bundles) and the record log"),
         (name = "alerts", description = "Alerts raised at intake, and decisions on them (staff sessions)"),
         (name = "persons", description = "Persons across agencies and clerical review of the linkage (staff session)"),
         (name = "clocks", description = "Statutory clocks of Working Together 2023 (staff session)"),
@@ -177,6 +183,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(records::submit_records, records::list_records))
         .routes(routes!(records::record_history))
+        .routes(routes!(fhir::submit_bundle))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::decide_alert))
@@ -205,6 +212,7 @@ pub fn router(state: AppState) -> Router {
     ));
     let app = api_routes
         .route("/healthz", get(healthz))
+        .route("/fhir/R4/metadata", get(fhir::capability_statement))
         .route(
             "/api/openapi.json",
             get(move || {

@@ -10,13 +10,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use sightline_access::{AccessContext, Action, Decision, Relationship, Resource, View};
+use sightline_access::{AccessContext, Action, Decision, Resource, View};
 use sightline_app::accounts::Account;
 use sightline_app::persons::{
     DecisionView, PersonDetail, PersonSummary, PersonsError, ReviewPair, SearchQuery, SearchResult,
     person_detail, person_summary, review_queue,
 };
-use sightline_core::AgencyId;
 use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
 use utoipa::{IntoParams, ToSchema};
 
@@ -158,16 +157,12 @@ pub async fn get_person(
         let mut context =
             sightline_app::accounts::access_context(store.as_ref(), &account, chrono::Utc::now())
                 .map_err(|_| ApiError::internal())?;
-        context.relationships = guard
-            .agency_relationships(&person_id)
-            .into_iter()
-            .filter_map(|(agency, seq)| {
-                Some(Relationship::AgencyRecord {
-                    agency: AgencyId::parse(&agency).ok()?,
-                    seq,
-                })
-            })
-            .collect();
+        context.relationships = sightline_app::need_to_know::child_relationships(
+            store.as_ref(),
+            &guard,
+            &person_id,
+            chrono::Utc::now(),
+        )?;
         let decision = allow(
             store.as_ref(),
             &account,

@@ -11,11 +11,14 @@ use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use sightline_app::{IngestSummary, from_micros};
-use sightline_core::interchange::{self, Format};
+use sightline_core::AgencyId;
+use sightline_core::interchange::{self, Format, Limits, ParsedRecord};
 use sightline_store::{RecordFilter, StoredRecord};
 use utoipa::{IntoParams, ToSchema};
 
-/// The counts of a stored batch.
+/// The counts of a stored batch. Nothing about alerts: whether a record raised
+/// one would tell the sender what other agencies hold about the child (issue
+/// #15, finding 4); alerts reach the people they are routed to.
 #[derive(Serialize, ToSchema)]
 pub struct IngestResponse {
     /// Records in the batch.
@@ -29,11 +32,6 @@ pub struct IngestResponse {
     pub duplicate_with_different_content: u64,
     /// Of the stored, those that superseded a lower version.
     pub superseded: u64,
-    /// Alerts the batch raised (stored in the same transaction, readable at
-    /// `/api/v1/alerts` once this returns).
-    pub alerts_raised: u64,
-    /// Existing alerts the batch added evidence to, raised or reopened.
-    pub alerts_updated: u64,
 }
 
 impl From<IngestSummary> for IngestResponse {
@@ -44,8 +42,6 @@ impl From<IngestSummary> for IngestResponse {
             duplicate: summary.duplicate,
             duplicate_with_different_content: summary.duplicate_with_different_content,
             superseded: summary.superseded,
-            alerts_raised: summary.alerts.raised,
-            alerts_updated: summary.alerts.updated,
         }
     }
 }
@@ -115,6 +111,41 @@ pub async fn submit_records(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestResponse>, ApiError> {
+    let format = body_format(&headers)?;
+    let (summary, ()) = intake::<(), ApiError>(&state, agency, body, move |input| {
+        let records =
+            interchange::parse_batch(input.bytes, format, input.received_at, input.limits)
+                .map_err(ApiError::rejected)?;
+        Ok((records, ()))
+    })
+    .await?;
+    Ok(Json(summary.into()))
+}
+
+/// What an intake endpoint's parser is given: the body, read within the limit.
+pub(crate) struct IntakeInput<'a> {
+    pub bytes: &'a [u8],
+    pub received_at: DateTime<Utc>,
+    pub limits: &'a Limits,
+}
+
+/// The one intake path of every endpoint that takes records from an agency
+/// (`/api/v1/records`, `/fhir/R4`): the agency's place in the intake gate
+/// (429 before the body is read), the body limit (413), the endpoint's
+/// `parse` (off the async runtime), the check that every record is the
+/// token's agency's (403), and the store and engine in one transaction.
+/// `parse` returns the records and anything the endpoint wants back; its
+/// error type answers in the endpoint's own format.
+pub(crate) async fn intake<T, E>(
+    state: &AppState,
+    agency: AgencyId,
+    body: Body,
+    parse: impl FnOnce(&IntakeInput) -> Result<(Vec<ParsedRecord>, T), E> + Send + 'static,
+) -> Result<(IngestSummary, T), E>
+where
+    T: Send + 'static,
+    E: From<ApiError> + Send + 'static,
+{
     // Before the body is read: a refused batch costs nothing.
     let _permit = state
         .intake
@@ -143,14 +174,17 @@ pub async fn submit_records(
             )
         })?
         .to_bytes();
-    let format = body_format(&headers)?;
     let received_at = Utc::now();
     let limits = state.config.limits.clone();
     let store = state.store.clone();
     let engine = state.engine.clone();
-    let summary = tokio::task::spawn_blocking(move || {
-        let records = interchange::parse_batch(&bytes, format, received_at, &limits)
-            .map_err(ApiError::rejected)?;
+    tokio::task::spawn_blocking(move || {
+        let input = IntakeInput {
+            bytes: &bytes,
+            received_at,
+            limits: &limits,
+        };
+        let (records, extra) = parse(&input)?;
         let foreign: Vec<String> = records
             .iter()
             .filter(|parsed| parsed.record.source.agency != agency)
@@ -161,9 +195,11 @@ pub async fn submit_records(
             return Err(ApiError::forbidden(format!(
                 "this token may only submit records of agency \"{agency}\"; nothing was stored ({})",
                 foreign.join("; ")
-            )));
+            ))
+            .into());
         }
-        let summary = sightline_app::ingest_from_agency(store.as_ref(), &engine, records, received_at)?;
+        let summary = sightline_app::ingest_from_agency(store.as_ref(), &engine, records, received_at)
+            .map_err(ApiError::from)?;
         tracing::info!(
             agency = %agency,
             records = summary.records,
@@ -174,10 +210,10 @@ pub async fn submit_records(
             alerts_updated = summary.alerts.updated,
             "batch stored"
         );
-        Ok::<_, ApiError>(summary)
+        Ok((summary, extra))
     })
-    .await??;
-    Ok(Json(summary.into()))
+    .await
+    .map_err(ApiError::from)?
 }
 
 /// One stored version of a record.

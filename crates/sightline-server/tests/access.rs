@@ -341,7 +341,232 @@ async fn new_relationships_are_limited_per_agency_per_day(db: TestDatabase) {
     assert_eq!(held[0].notice.about_agency, POLICE);
 }
 
+/// A referral to children's social care about the child: the child's local
+/// authority, whose duty team the alert goes to.
+const REFERRAL: &str = r#"{"source": {"agency": "riverside-la", "record_id": "REF-2007-0110", "version": 1}, "kind": "social_care.referral", "occurred_at": "2007-01-10T09:00:00Z", "recorded_at": "2007-01-10T09:30:00Z", "persons": [{"ref": "c", "role": "subject", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male", "address": {"lines": ["12 Example Road"], "postcode": "N17 6AA"}}], "outcome": {"referrer_type": "professional"}}"#;
+
+/// The unexplained-injury alert about Leo as stored: its id, child and route.
+fn stored_alert(app: &App) -> sightline_store::AlertRow {
+    sync(|| {
+        app.server
+            .store
+            .alerts()
+            .list(&sightline_store::AlertFilter {
+                limit: 100,
+                ..sightline_store::AlertFilter::default()
+            })
+            .unwrap()
+    })
+    .into_iter()
+    .find(|alert| alert.rule_id == "injury_unexplained")
+    .expect("the unexplained injury alert")
+}
+
+/// The agency and team of a `team:AGENCY/TEAM` route.
+fn team_of(routed_to: &str) -> (String, String) {
+    let (agency, team) = routed_to
+        .strip_prefix("team:")
+        .and_then(|rest| rest.split_once('/'))
+        .unwrap_or_else(|| panic!("{routed_to} is not a team route with an agency"));
+    (agency.to_owned(), team.to_owned())
+}
+
+/// #14 item 2: the person an alert is routed to, and their team manager, read
+/// the alert's child, its evidence records and its chronology without break
+/// glass, the audit naming the alert; another agency's team of the same name
+/// does not.
+/// #15 finding 2: only they decide it; an agency with its own relationship
+/// with the child does not.
+async fn need_to_know_follows_the_alert_and_only_its_team_decides(db: TestDatabase) {
+    let app = App::start(db).await;
+    let la_token = sync(|| {
+        let la = AgencyId::parse("riverside-la").unwrap();
+        sightline_app::create_token(app.server.store.as_ref(), &la, chrono::Utc::now())
+            .unwrap()
+            .secret
+    });
+    app.submit(&la_token, REFERRAL).await;
+    app.submit(&app.gp_token, INJURY).await;
+    let alert = stored_alert(&app);
+    let (agency, team) = team_of(&alert.routed_to);
+    let duty = app
+        .server
+        .staff_in_team("duty.worker", Role::Practitioner, &agency, Some(&team));
+    let manager = app
+        .server
+        .staff_in_team("duty.manager", Role::TeamManager, &agency, Some(&team));
+    // A team of the same name in another agency (the duty team of #14's
+    // school user): the route names the agency, so it reaches nobody there.
+    let other_team =
+        app.server
+            .staff_in_team("other.team", Role::Practitioner, POLICE, Some(&team));
+    let gp = app
+        .server
+        .staff_in_team("gp.worker", Role::Practitioner, GP, Some("north"));
+    let child = alert.child_id.clone();
+    let evidence = "/records/st-annes-gp/GP-2007-0113";
+
+    for reader in [&duty, &manager] {
+        let (status, page) = app.page(reader, &format!("/children/{child}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            !page.contains("This child is not part of your work"),
+            "{} reads the child",
+            reader.username
+        );
+        let (status, page) = app
+            .page(reader, &format!("/children/{child}/chronology"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!page.contains("This child is not part of your work"));
+        let (status, page) = app.page(reader, evidence).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            !page.contains("is not part of your work"),
+            "{} reads the evidence without breaking glass",
+            reader.username
+        );
+        let (status, _) = app
+            .get(reader, &format!("/api/v1/alerts/{}", alert.id))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let entries = sync(|| {
+        sightline_app::audit::recent_entries(app.server.store.as_ref(), None, 1_000).unwrap()
+    });
+    let basis = format!("routed_alert:{}", alert.id);
+    for resource in [
+        format!("child:{child}"),
+        "record:st-annes-gp/GP-2007-0113".to_owned(),
+    ] {
+        assert!(
+            entries.iter().any(|row| row.actor_username == "duty.worker"
+                && row.resource_key == resource
+                && row.basis == basis),
+            "the audit names the alert for {resource}"
+        );
+    }
+    assert_eq!(
+        sightline_access::words::audit_basis_label(&basis),
+        format!("routed alert {}", alert.id)
+    );
+
+    // Another agency's team of the same name: nothing.
+    let (_, page) = app.page(&other_team, &format!("/children/{child}")).await;
+    assert!(page.contains("This child is not part of your work"));
+    let (_, page) = app.page(&other_team, evidence).await;
+    assert!(
+        page.contains("is not part of your work"),
+        "the evidence is minimal"
+    );
+    assert_eq!(
+        app.decide(&other_team, &alert.id).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // The GP's own record makes the child the GP's too, but the alert is not
+    // theirs to decide (finding 2).
+    let (_, page) = app.page(&gp, &format!("/children/{child}")).await;
+    assert!(!page.contains("This child is not part of your work"));
+    assert_eq!(app.decide(&gp, &alert.id).await, StatusCode::FORBIDDEN);
+    let decide_page = app
+        .client
+        .post(app.server.url(&format!("/alerts/{}/decision", alert.id)))
+        .header(
+            "cookie",
+            format!("{}={}", sightline_web::SESSION_COOKIE, gp.secret),
+        )
+        .form(&[
+            ("csrf_token", gp.csrf.as_str()),
+            ("decision", "no_further_action"),
+            (
+                "reason",
+                "Seen by the GP with a parent; the explanation was checked and holds up.",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decide_page.status(), StatusCode::FORBIDDEN);
+    assert_eq!(stored_alert(&app).status, "open");
+
+    // The team manager decides; the team still reads the child afterwards
+    // (for RelationshipPolicy::alert_days_after_decision).
+    assert_eq!(app.decide(&manager, &alert.id).await, StatusCode::OK);
+    assert_eq!(stored_alert(&app).status, "decided");
+    let (_, page) = app.page(&duty, &format!("/children/{child}")).await;
+    assert!(!page.contains("This child is not part of your work"));
+}
+
+/// With no days after the decision, the alert stops counting once decided.
+async fn a_decided_alert_stops_counting_after_its_period(db: TestDatabase) {
+    let mut config = sightline_server::ServerConfig::default();
+    config.engine.relationships.alert_days_after_decision = 0;
+    let mut tokens = Vec::new();
+    let server = TestServer::start_configured(db, config, |store| {
+        for agency in [GP, "riverside-la"] {
+            let agency = AgencyId::parse(agency).unwrap();
+            tokens.push(
+                sightline_app::create_token(store, &agency, chrono::Utc::now())
+                    .unwrap()
+                    .secret,
+            );
+        }
+    })
+    .await;
+    let la_token = tokens.pop().unwrap();
+    let app = App {
+        server,
+        client: reqwest::Client::new(),
+        police_token: String::new(),
+        gp_token: tokens.pop().unwrap(),
+    };
+    app.submit(&la_token, REFERRAL).await;
+    app.submit(&app.gp_token, INJURY).await;
+    let alert = stored_alert(&app);
+    let (agency, team) = team_of(&alert.routed_to);
+    let duty = app
+        .server
+        .staff_in_team("duty.worker", Role::Practitioner, &agency, Some(&team));
+    // Not riverside-la's own duty team, in case the organisation routes the
+    // alert elsewhere: the relationship must come from the alert alone.
+    let child = alert.child_id.clone();
+    let (_, page) = app.page(&duty, "/records/st-annes-gp/GP-2007-0113").await;
+    assert!(!page.contains("is not part of your work"));
+    assert_eq!(app.decide(&duty, &alert.id).await, StatusCode::OK);
+    let (_, page) = app.page(&duty, "/records/st-annes-gp/GP-2007-0113").await;
+    assert!(
+        page.contains("is not part of your work"),
+        "the evidence is minimal again"
+    );
+    if agency != "riverside-la" {
+        // The child's other alerts routed to the team count too: decide them.
+        let others: Vec<sightline_store::AlertRow> = sync(|| {
+            app.server
+                .store
+                .alerts()
+                .list(&sightline_store::AlertFilter {
+                    child_id: Some(child.clone()),
+                    status: Some(sightline_store::STATUS_OPEN.to_owned()),
+                    limit: 100,
+                    ..sightline_store::AlertFilter::default()
+                })
+                .unwrap()
+        });
+        for other in others
+            .iter()
+            .filter(|other| other.routed_to == alert.routed_to)
+        {
+            assert_eq!(app.decide(&duty, &other.id).await, StatusCode::OK);
+        }
+        let (_, page) = app.page(&duty, &format!("/children/{child}")).await;
+        assert!(page.contains("This child is not part of your work"));
+    }
+}
+
 sightline_testkit::on_every_backend!(
+    need_to_know_follows_the_alert_and_only_its_team_decides,
+    a_decided_alert_stops_counting_after_its_period,
     a_made_up_record_does_not_make_a_relationship,
     a_corroborating_record_makes_a_relationship_and_the_lead_agency_is_told,
     new_relationships_are_limited_per_agency_per_day,

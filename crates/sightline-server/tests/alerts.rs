@@ -12,6 +12,8 @@ use sightline_testkit::server::TestServer;
 use std::sync::Arc;
 
 const GP: &str = "st-annes-gp";
+/// The unconfigured organisation's duty team (of its default local authority).
+const DUTY_TEAM: &str = "team:social-care/duty";
 
 /// Bruises with an inconsistent explanation on a 10-month-old, recorded by a GP.
 const INJURY: &str = r#"{"source": {"agency": "st-annes-gp", "record_id": "GP-2007-0113", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2007-01-13T10:20:00Z", "recorded_at": "2007-01-13T11:02:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "943 476 5919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male"}], "findings": [{"code": "injury", "type": "bruise", "site": "face", "count": 2, "explanation": "inconsistent"}]}"#;
@@ -25,6 +27,7 @@ struct TestApp {
 }
 
 impl TestApp {
+    /// Alerts go to the unconfigured organisation's duty team ([`DUTY_TEAM`]).
     async fn spawn(db: sightline_testkit::TestDatabase) -> TestApp {
         TestApp::spawn_configured(db, sightline_server::ServerConfig::default()).await
     }
@@ -111,7 +114,8 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     db: sightline_testkit::TestDatabase,
 ) {
     let app = TestApp::spawn(db).await;
-    let (gp_session, gp_csrf) = app.session("gp.worker", GP);
+    let (gp_session, _) = app.session("gp.worker", GP);
+    let (duty_session, duty_csrf) = app.session("duty.worker", "social-care");
     let (other_session, _) = app.session("other.worker", "riverside-la");
 
     let (status, _) = app.get(None, "/api/v1/alerts").await;
@@ -123,17 +127,26 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         "an agency token is not a session"
     );
 
+    // The sender is told what was stored, nothing about alerts (finding 4).
     let counts = app.submit(INJURY).await;
-    assert!(counts["alerts_raised"].as_u64().expect("count") >= 1);
+    assert_eq!(
+        counts,
+        json!({"records": 1, "stored": 1, "duplicate": 0, "duplicate_with_different_content": 0, "superseded": 0})
+    );
+    let stored = sightline_testkit::server::sync(|| {
+        app.store.alerts().list(&sightline_store::AlertFilter {
+            limit: 100,
+            ..sightline_store::AlertFilter::default()
+        })
+    })
+    .expect("alerts");
+    assert!(!stored.is_empty());
 
     // Readable as soon as the POST returned: written in its transaction.
     let (status, page) = app.get(Some(&gp_session), "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let alerts = page["alerts"].as_array().expect("alerts");
-    assert_eq!(
-        alerts.len() as u64,
-        counts["alerts_raised"].as_u64().unwrap()
-    );
+    assert_eq!(alerts.len(), stored.len());
     let alert = alerts
         .iter()
         .find(|alert| alert["rule"] == "injury_unexplained")
@@ -141,7 +154,9 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     assert_eq!(alert["status"], "open");
     assert_eq!(alert["restricted"], false);
     assert_eq!(alert["raised_at"], "2007-01-13T11:02:00Z");
-    assert_eq!(alert["routed_to"], "team:duty");
+    // No social care record places the child: the default local authority's
+    // duty team (the unconfigured organisation's).
+    assert_eq!(alert["routed_to"], DUTY_TEAM);
     assert!(alert["explanation"].as_str().expect("explanation").len() > 10);
     let id = alert["id"].as_str().expect("id").to_owned();
     let child = alert["child"].as_str().expect("child").to_owned();
@@ -171,12 +186,12 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    // Another agency's practitioner, with no relationship to the child, sees
-    // that an alert exists but not what it says, and cannot open or decide it.
-    let (_, page) = app.get(Some(&other_session), "/api/v1/alerts").await;
-    let restricted = &page["alerts"][0];
-    assert_eq!(restricted["restricted"], true);
-    assert_eq!(restricted["explanation"], Value::Null);
+    // Another agency's practitioner, with no relationship to the child, is not
+    // shown the alert (not its rule, child or person: finding 3), and cannot
+    // open or decide it.
+    let (status, page) = app.get(Some(&other_session), "/api/v1/alerts").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["alerts"], json!([]));
     let (status, _) = app
         .get(Some(&other_session), &format!("/api/v1/alerts/{id}"))
         .await;
@@ -222,12 +237,22 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The GP's record makes the child the GP's too, but only the team the
+    // alert is routed to decides it.
+    let (status, _) = app
+        .decide(
+            &gp_session,
+            &id,
+            json!({"decision": "visit", "reason": "Home visit booked for tomorrow"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // By cookie, a POST needs the CSRF token.
     let by_cookie = |csrf: Option<&str>| {
         let mut request = app
             .client
             .post(format!("{}/api/v1/alerts/{id}/decision", app.base))
-            .header("cookie", format!("sightline_session={gp_session}"))
+            .header("cookie", format!("sightline_session={duty_session}"))
             .json(&json!({"decision": "visit", "reason": "Home visit booked for tomorrow"}));
         if let Some(csrf) = csrf {
             request = request.header("x-csrf-token", csrf);
@@ -236,7 +261,7 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     };
     let response = by_cookie(None).await.expect("post");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let response = by_cookie(Some(&gp_csrf)).await.expect("post");
+    let response = by_cookie(Some(&duty_csrf)).await.expect("post");
     assert_eq!(response.status(), StatusCode::OK);
     let decided: Value = response.json().await.expect("json");
     assert_eq!(decided["alert"]["status"], "decided");
@@ -248,10 +273,10 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         .clone();
     assert_eq!(last["kind"], "decided");
     assert_eq!(last["decision"], "visit");
-    assert_eq!(last["actor"], "gp.worker");
+    assert_eq!(last["actor"], "duty.worker");
     let (status, body) = app
         .decide(
-            &gp_session,
+            &duty_session,
             &id,
             json!({"decision": "medical", "reason": "again"}),
         )
@@ -278,10 +303,11 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     );
     assert_eq!(count("gp.worker", "view_alert", "full"), 1, "{audited:?}");
     assert_eq!(
-        count("gp.worker", "write_about_child", "full"),
+        count("duty.worker", "decide_alert", "full"),
         2,
         "{audited:?}"
     );
+    assert_eq!(count("gp.worker", "decide_alert", "deny"), 1, "{audited:?}");
     assert!(
         count("other.worker", "view_alert", "minimal")
             + count("other.worker", "view_alert_list", "minimal")
@@ -289,33 +315,68 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         "{audited:?}"
     );
     assert_eq!(
-        count("other.worker", "write_about_child", "deny"),
+        count("other.worker", "decide_alert", "deny"),
         1,
         "{audited:?}"
     );
 }
 
-/// `sightline serve --due-high 2h --duty-team team:out-of-hours` reach the engine
-/// that raises the alerts.
+/// `sightline serve --due-high 2h --org FILE` reach the engine that raises the
+/// alerts: they go to the organisation's duty team, due by the server's times.
 async fn the_servers_due_times_and_duty_team_apply_to_alerts(db: sightline_testkit::TestDatabase) {
     use sightline_app::engine::DuePeriod;
+    let organisation = sightline_core::org::Organisation::parse(
+        r#"name = "Night service"
+[safeguarding_leads]
+health = "role:night-health/safeguarding_lead"
+police = "role:night-police/safeguarding_lead"
+[[local_authority]]
+id = "night"
+name = "Night council"
+duty_team = "team:night-social-care/out-of-hours"
+head_of_service = "team:night-social-care/out-of-hours"
+[[agency]]
+id = "night-social-care"
+name = "Out of hours social care"
+type = "social_care"
+teams = [{ id = "out-of-hours", name = "Out of hours" }]
+[[agency]]
+id = "night-health"
+name = "Night health"
+type = "health"
+service = "safeguarding"
+[[agency]]
+id = "night-police"
+name = "Night police"
+type = "police"
+"#,
+    );
     let mut config = sightline_server::ServerConfig::default();
-    config.engine.duty_team = "team:out-of-hours".to_owned();
+    config.engine.organisation = match organisation {
+        Ok(organisation) => std::sync::Arc::new(organisation),
+        Err(problems) => panic!("{problems:?}"),
+    };
     config.engine.due.critical = DuePeriod::Hours(1);
     config.engine.due.high = DuePeriod::Hours(2);
     config.engine.due.medium = DuePeriod::Hours(3);
     config.engine.due.low = DuePeriod::Hours(5);
     let app = TestApp::spawn_configured(db, config).await;
-    let staff =
-        app.server
-            .staff_in_team("night.worker", Role::Practitioner, GP, Some("out-of-hours"));
-    assert!(app.submit(INJURY).await["alerts_raised"].as_u64().unwrap() >= 1);
+    let staff = app.server.staff_in_team(
+        "night.worker",
+        Role::Practitioner,
+        "night-social-care",
+        Some("out-of-hours"),
+    );
+    assert_eq!(app.submit(INJURY).await["stored"], 1);
     let (status, page) = app.get(Some(&staff.secret), "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let alerts = page["alerts"].as_array().expect("alerts");
     assert!(!alerts.is_empty());
     for alert in alerts {
-        assert_eq!(alert["routed_to"], "team:out-of-hours", "{alert}");
+        assert_eq!(
+            alert["routed_to"], "team:night-social-care/out-of-hours",
+            "{alert}"
+        );
         let hours = match alert["severity"].as_str().expect("severity") {
             "critical" => 1,
             "high" => 2,

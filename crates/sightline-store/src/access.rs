@@ -128,8 +128,33 @@ pub struct NoticeFilter {
     pub limit: u32,
 }
 
+/// An alert citing a record as evidence: whom it is routed to and whether it
+/// is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitingAlert {
+    /// The alert.
+    pub alert_id: String,
+    /// The child it is about.
+    pub child_id: String,
+    /// Whom it is routed to now.
+    pub routed_to: String,
+    /// `open` or `decided`.
+    pub status: String,
+    /// When it was decided, if it was.
+    pub decided_at_us: Option<i64>,
+}
+
 /// The access model's records.
 pub trait AccessStore: Send + Sync {
+    /// The alerts citing a record (any version) as evidence, at most `limit`
+    /// (clamped to [`ACCESS_READ_LIMIT_MAX`]), newest first (index
+    /// `alert_evidence_record`).
+    fn alerts_citing(
+        &self,
+        agency: &str,
+        record_id: &str,
+        limit: u32,
+    ) -> Result<Vec<CitingAlert>, StoreError>;
     /// Relationships with `seq > after_seq`, ascending, at most `limit`.
     fn relationships(&self, after_seq: i64, limit: u32)
     -> Result<Vec<RelationshipRow>, StoreError>;
@@ -149,6 +174,38 @@ const INSERT_NOTICE: &str = "INSERT INTO access_notices \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq";
 const NOTICE_COLUMNS: &str = "seq, at_us, kind, resource_key, to_agency, about_agency, \
      about_user_id, about_username, subject, detail";
+
+const SELECT_CITING: &str = "SELECT a.id, a.child_id, a.routed_to, a.status, a.decided_at_us \
+     FROM alerts a WHERE a.id IN (SELECT e.alert_id FROM alert_evidence e \
+     WHERE e.agency = $1 AND e.record_id = $2) ORDER BY a.raised_at_us DESC, a.id LIMIT $3";
+
+pub(crate) fn alerts_citing_in(
+    conn: &mut dyn AlertConn,
+    agency: &str,
+    record_id: &str,
+    limit: u32,
+) -> Result<Vec<CitingAlert>, StoreError> {
+    let rows = conn.query(
+        SELECT_CITING,
+        &[
+            Param::Text(agency),
+            Param::Text(record_id),
+            Param::Int(crate::accounts::clamp(limit, ACCESS_READ_LIMIT_MAX)),
+        ],
+    )?;
+    rows.iter()
+        .map(|cells| {
+            let mut cells = cells.iter();
+            Ok(CitingAlert {
+                alert_id: text(cells.next())?,
+                child_id: text(cells.next())?,
+                routed_to: text(cells.next())?,
+                status: text(cells.next())?,
+                decided_at_us: opt_int(cells.next())?,
+            })
+        })
+        .collect()
+}
 
 fn check_relationship(row: &NewRelationship) -> Result<(), StoreError> {
     let reason = if row.child_id.is_empty() || row.agency.is_empty() || row.mention_key.is_empty() {

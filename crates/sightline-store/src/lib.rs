@@ -52,8 +52,8 @@ mod url;
 use std::fmt;
 
 pub use access::{
-    ACCESS_READ_LIMIT_MAX, AccessStore, NewNotice, NewRelationship, NoticeFilter, NoticeRow,
-    Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow,
+    ACCESS_READ_LIMIT_MAX, AccessStore, CitingAlert, NewNotice, NewRelationship, NoticeFilter,
+    NoticeRow, Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow,
 };
 pub use accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow, AuditStore, GrantRow,

@@ -52,6 +52,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0020_access.sql"),
     },
     Migration {
+        version: 21,
+        name: "0021_alert_evidence_record",
+        sql: include_str!("../migrations/sqlite/0021_alert_evidence_record.sql"),
+    },
+    Migration {
         version: 30,
         name: "0030_append_only",
         sql: include_str!("../migrations/sqlite/0030_append_only.sql"),
@@ -94,6 +99,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 20,
         name: "0020_access",
         sql: include_str!("../migrations/postgres/0020_access.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "0021_alert_evidence_record",
+        sql: include_str!("../migrations/postgres/0021_alert_evidence_record.sql"),
     },
     Migration {
         version: 30,

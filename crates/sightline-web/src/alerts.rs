@@ -63,18 +63,16 @@ pub struct FieldError {
     message: &'static str,
 }
 
-/// The routings that reach `account`: their own, their team's, the region-wide
-/// team of that name, and for a team manager their agency's managers.
+/// The routings that reach `account`: their own (`user:NAME`), their team's
+/// (`team:AGENCY/TEAM`) and their role's at their agency (`role:AGENCY/ROLE`),
+/// as `sightline_core::org::routes_reaching` says.
 pub fn routes_of(account: &Account) -> Vec<String> {
     let mut routes = vec![format!("user:{}", account.username)];
-    if let Some(team) = &account.team {
-        routes.push(format!("team:{}/{team}", account.agency));
-        routes.push(format!("team:{team}"));
-    }
-    let managers = format!("team:{}/manager", account.agency);
-    if account.role == sightline_access::Role::TeamManager && !routes.contains(&managers) {
-        routes.push(managers);
-    }
+    routes.extend(sightline_core::org::routes_reaching(
+        account.agency.as_str(),
+        account.team.as_deref(),
+        account.role.as_str(),
+    ));
     routes
 }
 
@@ -125,20 +123,6 @@ pub fn my_open_alerts(
         status: Some(STATUS_OPEN.to_owned()),
         routed_to: Some(routes_of(account)),
         now_us: Some(now_us),
-        limit,
-        ..AlertFilter::default()
-    })
-}
-
-/// The open alerts about a child (their routings give relationships).
-pub fn open_alerts_of_child(
-    store: &dyn Store,
-    child_id: &str,
-    limit: u32,
-) -> Result<Vec<AlertRow>, StoreError> {
-    store.alerts().list(&AlertFilter {
-        child_id: Some(child_id.to_owned()),
-        status: Some(STATUS_OPEN.to_owned()),
         limit,
         ..AlertFilter::default()
     })
@@ -253,7 +237,7 @@ async fn load_alert(
         };
         children::with_engine(&engine, |engine| {
             let picture = children::picture_of(engine);
-            let (decision, context) = children::decide_child(
+            let (decision, _) = children::decide_child(
                 store,
                 engine,
                 &account,
@@ -276,15 +260,7 @@ async fn load_alert(
                 }
                 Decision::Full { .. } => {}
             }
-            let may_decide = alert.status == STATUS_OPEN
-                && sightline_access::authorize(
-                    &account.actor(),
-                    Action::WriteAboutChild,
-                    &sightline_access::Resource::Child(alert.child_id.clone()),
-                    &context,
-                    now_us,
-                )
-                .is_full();
+            let may_decide = sightline_app::need_to_know::may_decide_alert(&account, &alert, now);
             let records = picture
                 .child(&alert.child_id)
                 .map(|facts| picture.records_around(facts))
@@ -465,7 +441,6 @@ pub async fn decide(
         .await;
     }
     let account = session.account.clone();
-    let engine = state.engine.clone();
     let id = alert_id.clone();
     let decision_word = form.decision.clone();
     let reason = form.reason.trim().to_owned();
@@ -474,17 +449,9 @@ pub async fn decide(
         let Some(alert) = store.alerts().get(&id).map_err(|error| error.to_string())? else {
             return Ok(DecideOutcome::Unknown);
         };
-        let (decision, _) = children::with_engine(&engine, |engine| {
-            children::decide_child(
-                store,
-                engine,
-                &account,
-                &alert.child_id,
-                Action::WriteAboutChild,
-                None,
-                now,
-            )
-        })?;
+        // Only those the alert is routed to decide it (issue #15, finding 2).
+        let decision = sightline_app::need_to_know::decide_alert(store, &account, &alert, now)
+            .map_err(|error| error.to_string())?;
         if !decision.is_full() {
             return Ok(DecideOutcome::Denied);
         }
@@ -557,7 +524,7 @@ mod tests {
             vec![
                 "user:synthetic.worker",
                 "team:children-services/duty",
-                "team:duty"
+                "role:children-services/practitioner"
             ]
         );
         let manager = Account {
@@ -567,7 +534,10 @@ mod tests {
         };
         assert_eq!(
             routes_of(&manager),
-            vec!["user:synthetic.worker", "team:children-services/manager"]
+            vec![
+                "user:synthetic.worker",
+                "role:children-services/team_manager"
+            ]
         );
         assert!(valid_alert_id("a-0123456789abcdef"));
         assert!(!valid_alert_id("a-../x") && !valid_alert_id("b-1"));

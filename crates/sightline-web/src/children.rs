@@ -9,7 +9,7 @@
 
 use crate::WebState;
 use crate::clocks::ClockView;
-use crate::pages::{blocking, break_glass, encode_path, time};
+use crate::pages::{blocking, break_glass, encode_path};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -26,7 +26,7 @@ use sightline_app::views::{
 };
 use sightline_app::{Engine, SharedEngine};
 use sightline_store::Store;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Runs `work` on the engine (under its shared lock: keep it short).
 pub(crate) fn with_engine<T>(
@@ -65,17 +65,6 @@ fn valid_person_id(person_id: &str) -> bool {
 /// Most alerts about one child a page reads.
 const CHILD_ALERTS_MAX: u32 = 200;
 
-/// The open alerts' routings for the child (whose holders have a relationship).
-fn open_alert_routes(store: &dyn Store, person_id: &str) -> Result<Vec<String>, String> {
-    Ok(
-        crate::alerts::open_alerts_of_child(store, person_id, CHILD_ALERTS_MAX)
-            .map_err(|error| error.to_string())?
-            .into_iter()
-            .map(|alert| alert.routed_to)
-            .collect(),
-    )
-}
-
 /// Decides (and records) `action` on the child for `account`, with the child's
 /// real relationships and the account's grants.
 pub(crate) fn decide_child(
@@ -90,12 +79,9 @@ pub(crate) fn decide_child(
     let mut context: AccessContext =
         accounts::access_context(store, account, now).map_err(|error| error.to_string())?;
     if picture_of(engine).child(person_id).is_some() {
-        let routes = open_alert_routes(store, person_id)?;
-        context.relationships = views::child_relationships(
-            &engine.agency_relationships(person_id),
-            routes.iter().map(String::as_str),
-            account,
-        );
+        context.relationships =
+            sightline_app::need_to_know::child_relationships(store, engine, person_id, now)
+                .map_err(|error| error.to_string())?;
     }
     let decision = audit::authorize_view_and_record(
         store,
@@ -260,6 +246,7 @@ pub async fn child(
         Err(response) => return *response,
     };
     let view: ChildView = view;
+    let organisation = state.organisation();
     page(
         &state,
         StatusCode::OK,
@@ -271,7 +258,7 @@ pub async fn child(
             basis => basis,
             child => view,
             alerts => alerts,
-            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None)).collect::<Vec<_>>(),
+            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None, &organisation)).collect::<Vec<_>>(),
             possible => possible.into_iter().map(PossibleView::of).collect::<Vec<_>>(),
         },
     )
@@ -806,19 +793,6 @@ pub async fn search(
 
 // ---- privacy officer: who viewed this child ----
 
-#[derive(Serialize)]
-struct ViewerView {
-    seq: i64,
-    when: String,
-    username: String,
-    role: String,
-    agency: String,
-    action: String,
-    what: String,
-    basis: String,
-    outcome: String,
-}
-
 /// The most audit entries "who viewed this child" lists (the newest).
 const VIEWERS_ROWS_MAX: u32 = 5_000;
 
@@ -838,7 +812,7 @@ pub async fn child_viewers(
         let keys = with_picture(&engine, |picture| {
             Ok(match picture.child(&id) {
                 Some(facts) => views::audit_keys_of(picture, facts),
-                None => BTreeSet::from([format!("child:{id}")]),
+                None => BTreeMap::from([(format!("child:{id}"), None)]),
             })
         })?;
         audit::record(
@@ -853,32 +827,26 @@ pub async fn child_viewers(
         .map_err(|error| error.to_string())?;
         // Only the entries about the child and its records (an index by
         // resource key), newest first.
-        let keys: Vec<String> = keys.into_iter().collect();
+        let wanted: Vec<String> = keys.keys().cloned().collect();
         let rows = store
             .audit()
-            .audit_about(&keys, VIEWERS_ROWS_MAX)
+            .audit_about(&wanted, VIEWERS_ROWS_MAX)
             .map_err(|error| error.to_string())?;
-        let found = views::viewers(&rows, &keys.into_iter().collect());
-        Ok::<_, String>(found)
+        Ok::<_, String>((views::viewers(&rows, &keys), keys))
     })
     .await;
-    let entries = match loaded {
-        Ok(entries) => entries,
+    let (rows, kinds) = match loaded {
+        Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    let entries: Vec<ViewerView> = entries
+    let organisation = state.organisation();
+    let known = crate::audit_view::Known {
+        record_kinds: Some(&kinds),
+        usernames: None,
+    };
+    let entries: Vec<crate::audit_view::AuditEntryView> = rows
         .into_iter()
-        .map(|entry| ViewerView {
-            seq: entry.seq,
-            when: time(entry.at_us),
-            username: entry.username,
-            role: entry.role,
-            agency: entry.agency,
-            action: entry.action,
-            what: entry.what,
-            basis: entry.basis,
-            outcome: entry.outcome,
-        })
+        .map(|row| crate::audit_view::entry_view(&organisation, &known, row))
         .collect();
     page(
         &state,
@@ -886,9 +854,8 @@ pub async fn child_viewers(
         "child_viewers.html",
         context! {
             user => UserView::of(&session),
-            page_title => format!("Who viewed child {person_id}"),
+            page_title => "Who viewed this child",
             nav => "privacy",
-            person_id => person_id,
             entries => entries,
         },
     )

@@ -2,9 +2,11 @@
 //! child, on *My work* the clocks due soon for the children the user's agency
 //! holds. The clocks themselves come from `sightline_app::clocks`.
 
+use crate::names::agency_name;
 use crate::pages::encode_path;
 use serde::Serialize;
 use sightline_app::clocks::ClockEntry;
+use sightline_core::org::Organisation;
 
 /// How far ahead *My work* looks for clocks due soon (calendar days).
 pub const MY_WORK_CLOCKS_WITHIN_DAYS: u32 = 10;
@@ -22,6 +24,8 @@ pub(crate) struct ClockView {
     /// "3 working days left", "Due today", "Overdue by 2 working days".
     pub left: String,
     pub ended_on: Option<String>,
+    /// The record that started the clock, in words: its agency by name and
+    /// its reference there.
     pub started_by: String,
     pub started_by_href: String,
     pub child_id: String,
@@ -44,7 +48,11 @@ fn left_words(working_days_left: Option<i64>) -> String {
 }
 
 impl ClockView {
-    pub(crate) fn of(entry: ClockEntry, child_name: Option<String>) -> ClockView {
+    pub(crate) fn of(
+        entry: ClockEntry,
+        child_name: Option<String>,
+        organisation: &Organisation,
+    ) -> ClockView {
         let (status_label, tag) = match entry.status {
             "overdue" => ("Overdue", "tag--red"),
             "running" => ("Running", "tag--yellow"),
@@ -68,7 +76,11 @@ impl ClockView {
                 entry.started_by_agency,
                 encode_path(&entry.started_by_record_id)
             ),
-            started_by: format!("{} {}", entry.started_by_agency, entry.started_by_record_id),
+            started_by: format!(
+                "{}, record {}",
+                agency_name(organisation, &entry.started_by_agency),
+                entry.started_by_record_id
+            ),
             child_href: format!("/children/{}", entry.child_id),
             child_id: entry.child_id,
             child_name,

@@ -21,6 +21,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod alerts;
+mod audit_view;
 mod children;
 mod clocks;
 mod guard;

@@ -98,6 +98,13 @@ pub(crate) fn add_filters(
     environment.add_filter("occurred", |text: String| {
         sightline_core::dates::occurred_text(&text)
     });
+    environment.add_filter("partial_date", |text: String| {
+        sightline_core::PartialDate::parse(&text).map_or(text, sightline_core::dates::partial_date)
+    });
+    environment.add_filter("person_role", |role: String| {
+        sightline_core::Role::parse(&role)
+            .map_or_else(|| humanise(&role), |role| role.label().to_owned())
+    });
     environment.add_filter("linkage_field", |field: String| {
         sightline_core::labels::linkage_field_label(&field)
     });
@@ -125,11 +132,11 @@ mod tests {
         );
         assert_eq!(
             route_name(&organisation, "team:police/manager"),
-            "Team managers, police"
+            "Team managers, Police"
         );
         assert_eq!(
             route_name(&organisation, "team:police/head_of_service"),
-            "Head of service, police"
+            "Head of service, Police"
         );
     }
 

@@ -2,6 +2,7 @@
 //! personal data goes through `authorize_and_record` first.
 
 use crate::WebState;
+use crate::audit_view;
 use crate::clocks::{ClockView, MY_WORK_CLOCKS_WITHIN_DAYS};
 use crate::guard::{cookie, is_secure, pre_session_cookie_name, session_cookie_name, set_cookie};
 use crate::render::{ErrorPage, UserView, error_page, page};
@@ -20,6 +21,7 @@ use sightline_app::accounts::{
 use sightline_app::audit::{self, AuditActor};
 use sightline_core::AgencyId;
 use sightline_store::Store;
+use std::collections::HashMap;
 use std::fmt::Display;
 
 const STYLESHEET: &str = include_str!("../static/sightline.css");
@@ -388,7 +390,7 @@ fn my_clocks(
                 .facts()
                 .get(&entry.child_id)
                 .map(sightline_app::views::display_name);
-            ClockView::of(entry, name)
+            ClockView::of(entry, name, engine.organisation())
         })
         .collect())
     })
@@ -477,9 +479,22 @@ async fn record_page(
     let now = Utc::now();
     let lookup_agency = agency.clone();
     let lookup_id = record_id.clone();
+    let policy = state
+        .engine
+        .read(|engine| engine.config().relationships)
+        .unwrap_or_default();
     let loaded = blocking(&state, Some(&session), move |store| {
-        let context =
+        let mut context =
             accounts::access_context(store, &account, now).map_err(|error| error.to_string())?;
+        // The evidence of an alert routed to the reader is theirs to read.
+        context.relationships = sightline_app::need_to_know::record_relationships(
+            store,
+            &policy,
+            &lookup_agency,
+            &lookup_id,
+            now,
+        )
+        .map_err(|error| error.to_string())?;
         let decision = audit::authorize_and_record(
             store,
             &account,
@@ -914,24 +929,10 @@ pub async fn create_token(
 // ---- privacy officer: the access log ----
 
 #[derive(Serialize)]
-struct AuditView {
-    seq: i64,
-    when: String,
-    username: String,
-    role: String,
-    agency: String,
-    action: String,
-    resource: String,
-    /// The "who viewed this child" page, for an entry about a child.
-    child_href: Option<String>,
-    basis: String,
-    outcome: String,
-}
-
-#[derive(Serialize)]
 struct GrantView {
     username: String,
-    resource: String,
+    /// What the grant opens, in words, with its reference or page.
+    resource: audit_view::ResourceView,
     reason: String,
     granted: String,
     expires: String,
@@ -947,37 +948,33 @@ pub async fn access_log(
     let loaded = blocking(&state, Some(&session), move |store| {
         let entries = audit::recent_entries(store, None, limit)?;
         let grants = store.accounts().list_grants(limit)?;
-        Ok::<_, sightline_store::StoreError>((entries, grants))
+        let users = store.accounts().list_users(limit)?;
+        Ok::<_, sightline_store::StoreError>((entries, grants, users))
     })
     .await;
-    let (entries, grants) = match loaded {
+    let (entries, grants, users) = match loaded {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
     let now_us = sightline_app::to_micros(now);
-    let entries: Vec<AuditView> = entries
+    let usernames: HashMap<i64, String> = users
         .into_iter()
-        .map(|entry| AuditView {
-            seq: entry.seq,
-            when: time(entry.at_us),
-            username: entry.actor_username,
-            role: entry.actor_role,
-            agency: entry.actor_agency,
-            action: entry.action,
-            child_href: entry
-                .resource_key
-                .strip_prefix("child:")
-                .map(|person_id| format!("/privacy/children/{}", encode_path(person_id))),
-            resource: entry.resource_key,
-            basis: entry.basis,
-            outcome: entry.outcome,
-        })
+        .map(|user| (user.id, user.username))
+        .collect();
+    let organisation = state.organisation();
+    let known = audit_view::Known {
+        record_kinds: None,
+        usernames: Some(&usernames),
+    };
+    let entries: Vec<audit_view::AuditEntryView> = entries
+        .into_iter()
+        .map(|row| audit_view::entry_view(&organisation, &known, row))
         .collect();
     let grants: Vec<GrantView> = grants
         .into_iter()
         .map(|grant| GrantView {
             username: grant.username,
-            resource: grant.resource_key,
+            resource: audit_view::resource_words(&organisation, &known, &grant.resource_key),
             reason: grant.reason,
             granted: time(grant.granted_at_us),
             expires: time(grant.expires_at_us),

@@ -61,6 +61,10 @@ fn persons_error(error: EngineError) -> PersonsError {
         EngineError::Picture(error) => PersonsError::Picture(error),
         EngineError::Store(error) => PersonsError::Store(error),
         EngineError::Poisoned => PersonsError::BadRequest("the engine lock was poisoned"),
+        // Only loading an engine checks its routes; a write never does.
+        EngineError::UnreceivableRoutes(_) => {
+            PersonsError::BadRequest("the rule pack's routes are not receivable")
+        }
     }
 }
 

@@ -119,6 +119,11 @@ fn the_server_signs_checkpoints_and_verify_finds_a_truncation() {
                 dir.to_str().unwrap(),
                 "--audit-key",
                 key_text,
+                "--org",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../examples/organisation.toml"
+                ),
             ])
             .env("SIGHTLINE_LOG", "warn")
             .stdout(Stdio::null())

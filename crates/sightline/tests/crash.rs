@@ -54,6 +54,11 @@ fn start_server(db: &TestDatabase) -> (Child, String) {
             &db.url,
             "--intake-concurrent-per-agency-max",
             "8",
+            "--org",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/organisation.toml"
+            ),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

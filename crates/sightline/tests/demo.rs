@@ -101,11 +101,39 @@ fn the_demo_answers_with_what_it_prints() {
         .expect("json");
     assert_eq!(records["records"].as_array().expect("records").len(), 3);
 
-    // A printed login signs in through the login form.
-    let practitioner = printed
+    // The logins are printed with what each is for, the one to start with
+    // first; it signs in through the login form.
+    let heading = printed
         .iter()
-        .find(|line| line.trim_start().starts_with("practitioner "))
-        .expect("a practitioner login");
+        .position(|line| line.starts_with("Demo logins"))
+        .expect("the logins");
+    assert!(
+        printed[heading].contains("Start with the first"),
+        "{printed:#?}"
+    );
+    let practitioner = &printed[heading + 1];
+    assert!(
+        practitioner.trim_start().starts_with("practitioner ")
+            && practitioner.contains("social-care/duty")
+            && practitioner.contains("start with this one"),
+        "{practitioner}"
+    );
+    for expected in [
+        "team_manager       demo.team-manager",
+        "team_manager       demo.head-of-service",
+        "safeguarding_lead  demo.health-lead",
+        "practitioner       demo.police-officer",
+        "safeguarding_lead  demo.school-dsl",
+        "privacy_officer    demo.privacy-officer",
+        "administrator      demo.administrator",
+    ] {
+        assert!(
+            printed
+                .iter()
+                .any(|line| line.trim_start().starts_with(expected)),
+            "{expected} in {printed:#?}"
+        );
+    }
     let fields: Vec<&str> = practitioner.split_whitespace().collect();
     let client = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -139,4 +167,30 @@ fn the_demo_answers_with_what_it_prints() {
         .expect("POST /login");
     assert_eq!(signed_in.status(), 303, "{practitioner}");
     assert_eq!(signed_in.headers()["location"], "/my-work");
+
+    // The first login's My work is not empty: the duty team's alerts.
+    let cookies: Vec<String> = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .map(str::to_owned)
+        .collect();
+    let my_work = client
+        .get(format!("{serving}/my-work"))
+        .header("cookie", cookies.join("; "))
+        .send()
+        .expect("GET /my-work");
+    assert_eq!(my_work.status(), 200);
+    let html = my_work.text().expect("body");
+    // Paths are HTML-escaped (`/` as `&#x2f;`).
+    let n_alerts = html
+        .replace("&#x2f;", "/")
+        .matches("href=\"/alerts/a-")
+        .count();
+    assert!(
+        n_alerts >= 1,
+        "no alert on the duty worker's My work:\n{html}"
+    );
 }

@@ -1,7 +1,8 @@
 //! Issue #15, finding 15: intake had no concurrency limit. With a batch of an
 //! agency still arriving, a second batch of that agency gets 429 with
 //! `Retry-After` before its body is read, another agency still gets in, and
-//! the place is freed when the first request goes away.
+//! the place is freed when the first request goes away. `POST /fhir/R4` goes
+//! through the same gate: a FHIR bundle of that agency is refused too.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -24,13 +25,23 @@ fn sightline(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-/// Sends a request and returns the status line and headers.
+/// Sends a batch and returns the answer (status line, headers, body).
 fn post(address: &str, token: &str, body: &str) -> String {
+    post_to(
+        address,
+        "/api/v1/records",
+        "application/x-ndjson",
+        token,
+        body,
+    )
+}
+
+fn post_to(address: &str, path: &str, content_type: &str, token: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(
         stream,
-        "POST /api/v1/records HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -75,6 +86,11 @@ fn a_second_concurrent_batch_of_an_agency_gets_429_with_retry_after() {
             "1",
             "--intake-concurrent-max",
             "2",
+            "--org",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/organisation.toml"
+            ),
         ])
         .env("SIGHTLINE_LOG", "warn")
         .stdout(Stdio::null())
@@ -114,8 +130,23 @@ fn a_second_concurrent_batch_of_an_agency_gets_429_with_retry_after() {
     let refused = refused.to_ascii_lowercase();
     assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
     assert!(refused.contains("\"too_many_requests\""), "{refused}");
+    // The FHIR endpoint is the same intake: refused as well, in FHIR's words.
+    let bundle = r#"{"resourceType": "Bundle", "type": "batch", "entry": []}"#;
+    let refused =
+        post_to(&address, "/fhir/R4", "application/fhir+json", &gp, bundle).to_ascii_lowercase();
+    assert!(refused.starts_with("http/1.1 429"), "{refused}");
+    assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
+    assert!(refused.contains("\"throttled\""), "{refused}");
     // Another agency gets in.
     let other = post(&address, &police, &record("north-met-police", "P-1"));
+    assert!(other.starts_with("HTTP/1.1 200"), "{other}");
+    let other = post_to(
+        &address,
+        "/fhir/R4",
+        "application/fhir+json",
+        &police,
+        bundle,
+    );
     assert!(other.starts_with("HTTP/1.1 200"), "{other}");
     // The place is freed when the held request goes away.
     drop(held);

@@ -79,14 +79,22 @@ fn the_example_parses_into_profiles_and_recipients() {
 }
 
 #[test]
-fn the_unconfigured_organisation_has_a_duty_team_and_no_leads() {
+fn the_unconfigured_organisation_has_a_duty_team_and_both_leads() {
     let organisation = Organisation::unconfigured();
     assert_eq!(
         organisation.default_local_authority().duty_team.as_route(),
         "team:social-care/duty"
     );
-    assert!(organisation.health_safeguarding_lead().is_none());
-    assert!(organisation.police_safeguarding().is_none());
+    assert_eq!(
+        organisation
+            .health_safeguarding_lead()
+            .map(Recipient::as_route),
+        Some("role:health-safeguarding/safeguarding_lead".to_owned())
+    );
+    assert_eq!(
+        organisation.police_safeguarding().map(Recipient::as_route),
+        Some("team:police/public-protection".to_owned())
+    );
 }
 
 #[test]

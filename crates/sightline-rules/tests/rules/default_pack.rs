@@ -6,7 +6,7 @@ use sightline_rules::{Route, Severity, Subject};
 
 /// What a case expects of one rule.
 #[derive(Debug, Clone, Copy)]
-enum Expect {
+pub(crate) enum Expect {
     /// Fires at least once.
     Fires,
     /// Fires, the first time with this severity.
@@ -17,7 +17,7 @@ enum Expect {
     Silent,
 }
 
-fn check(rule_id: &str, picture: &Picture, now: &str, expect: Expect) {
+pub(crate) fn check(rule_id: &str, picture: &Picture, now: &str, expect: Expect) {
     assert!(default_pack().rule(rule_id).is_some(), "no rule {rule_id}");
     let firings = picture.evaluate(now);
     let matching = fired(&firings, rule_id);
@@ -42,7 +42,7 @@ fn check(rule_id: &str, picture: &Picture, now: &str, expect: Expect) {
     }
 }
 
-fn bruise(picture: &mut Picture, agency: &str, date: &str, explanation: &'static str) {
+pub(crate) fn bruise(picture: &mut Picture, agency: &str, date: &str, explanation: &'static str) {
     picture
         .event(agency, "health.gp_consultation", date)
         .finding(
@@ -56,7 +56,7 @@ fn bruise(picture: &mut Picture, agency: &str, date: &str, explanation: &'static
         .add();
 }
 
-fn cp_plan_start(picture: &mut Picture, date: &str) {
+pub(crate) fn cp_plan_start(picture: &mut Picture, date: &str) {
     picture
         .event("haringey-cs", "social_care.plan", date)
         .outcome(&[("plan", "child_protection"), ("status", "start")])
@@ -157,13 +157,22 @@ fn injury_not_mobile() {
 
 #[test]
 fn injury_unexplained() {
+    // NICE CG89 applies to every child under 18: high at three and at fifteen.
     let mut three = Picture::child("2004-01-01");
     bruise(&mut three, "st-annes-gp", "2007-03-01", "none");
     check(
         "injury_unexplained",
         &three,
         "2007-04-01",
-        Expect::FiresSeverity(Severity::Medium),
+        Expect::FiresSeverity(Severity::High),
+    );
+    let mut fifteen = Picture::child("1992-01-01");
+    bruise(&mut fifteen, "st-annes-gp", "2007-03-01", "inconsistent");
+    check(
+        "injury_unexplained",
+        &fifteen,
+        "2007-04-01",
+        Expect::FiresSeverity(Severity::High),
     );
 
     let mut one = Picture::child("2006-01-01");
@@ -173,6 +182,18 @@ fn injury_unexplained() {
         &one,
         "2007-04-01",
         Expect::FiresSeverity(Severity::High),
+    );
+    // A fracture with no explanation under 2: critical.
+    let mut fracture = Picture::child("2006-01-01");
+    fracture
+        .event("north-ed", "health.ed_attendance", "2007-03-01")
+        .finding("injury", &[("type", "fracture"), ("explanation", "none")])
+        .add();
+    check(
+        "injury_unexplained",
+        &fracture,
+        "2007-04-01",
+        Expect::FiresSeverity(Severity::Critical),
     );
 
     let mut consistent = Picture::child("2006-01-01");
@@ -1504,7 +1525,7 @@ fn review_conference_overdue() {
 
 #[test]
 fn every_default_rule_is_tested() {
-    let source = include_str!("default_pack.rs");
+    let source = [include_str!("default_pack.rs"), include_str!("cg89.rs")].concat();
     for rule in &default_pack().rules {
         let named = format!("\"{}\"", rule.id);
         assert!(

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cg89;
 mod clocks;
 mod default_pack;
 mod properties;

@@ -2,9 +2,20 @@
 
 use super::PgStore;
 use crate::StoreError;
-use crate::access::{self, AccessStore, NewNotice, NoticeFilter, NoticeRow, RelationshipRow};
+use crate::access::{
+    self, AccessStore, CitingAlert, NewNotice, NoticeFilter, NoticeRow, RelationshipRow,
+};
 
 impl AccessStore for PgStore {
+    fn alerts_citing(
+        &self,
+        agency: &str,
+        record_id: &str,
+        limit: u32,
+    ) -> Result<Vec<CitingAlert>, StoreError> {
+        self.alert_read(|conn| access::alerts_citing_in(conn, agency, record_id, limit))
+    }
+
     fn relationships(
         &self,
         after_seq: i64,

@@ -1,7 +1,7 @@
 //! `sightline alerts` (the persisted alerts, or a recomputation with `--as-of` /
 //! `--rules`), `sightline escalate`, `sightline replay` and `sightline rules check`.
 
-use crate::DbArg;
+use crate::{DbArg, OrgArg};
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
@@ -44,10 +44,14 @@ pub struct ReplayArgs {
 
 #[derive(Subcommand)]
 pub enum RulesCommand {
-    /// Parse and lint a rule pack; errors and warnings as FILE:LINE:COL.
+    /// Parse and lint a rule pack; errors and warnings as FILE:LINE:COL. With
+    /// --org, also refuse a route nobody in the organisation can receive.
     Check {
         /// The rule pack file.
         file: PathBuf,
+        /// The organisation file the pack's routes must reach.
+        #[arg(long)]
+        org: Option<PathBuf>,
     },
 }
 
@@ -236,21 +240,31 @@ fn print_stored_alerts(
 pub struct EscalateArgs {
     #[command(flatten)]
     db: DbArg,
+    /// The organisation escalation routes by (as the server's).
+    #[command(flatten)]
+    org: OrgArg,
 }
 
 /// One pass of what the server's ticker does: time-based re-evaluation (clocks
 /// that fell due) and escalation of overdue alerts, at the wall clock.
 pub fn escalate(args: EscalateArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.db)?;
-    let engine = super::load_engine(store.as_ref())?;
+    let engine = super::load_engine_with(
+        store.as_ref(),
+        sightline_app::EngineConfig {
+            organisation: super::load_organisation(&args.org)?,
+            ..sightline_app::EngineConfig::default()
+        },
+    )?;
     let report = engine.tick(store.as_ref(), chrono::Utc::now())?;
     outln!(
-        "re-evaluated {} child(ren): {} alert(s) raised, {} updated; escalated {} to a team manager, {} to the head of service",
+        "re-evaluated {} child(ren): {} alert(s) raised, {} updated; escalated {} to a team manager, {} to the head of service, {} with nobody to receive them to the head of service (or its duty team)",
         report.alerts.children,
         report.alerts.raised,
         report.alerts.updated,
         report.escalated_to_team_manager,
-        report.escalated_to_head_of_service
+        report.escalated_to_head_of_service,
+        report.escalated_without_recipient
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -263,13 +277,28 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
-    let RulesCommand::Check { file } = command;
+    let RulesCommand::Check { file, org } = command;
     let name = file.display().to_string();
     let text = std::fs::read_to_string(&file).with_context(|| format!("{name}: cannot read"))?;
     match sightline_rules::check(&text) {
         Ok(pack) => {
             for warning in &pack.warnings {
                 outln!("{}", warning.with_file(&name));
+            }
+            if let Some(org) = org {
+                let organisation = sightline_app::organisation::read_organisation(&org)?;
+                let problems = sightline_app::routing::check_pack_routes(&pack, &organisation);
+                for problem in &problems {
+                    outln!("{name}: {problem} (organisation {})", org.display());
+                }
+                if !problems.is_empty() {
+                    outln!(
+                        "{name}: {} route problem(s): nobody in {} can receive them",
+                        problems.len(),
+                        org.display()
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
             }
             outln!(
                 "{name}: rule pack \"{}\" version {}: {} rule(s), {} warning(s)",

@@ -90,7 +90,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let police =
         sightline_core::AgencyId::parse("police").map_err(|error| anyhow::anyhow!("{error}"))?;
     let token = sightline_app::create_token(store.as_ref(), &police, chrono::Utc::now())?;
-    let logins = super::user::create_demo_accounts(store.as_ref(), &police)?;
+    let logins = super::user::create_demo_logins(store.as_ref(), &engine_config.organisation)?;
+    // As a server does at start: anything routed to nobody goes to the head of
+    // service (with the demo's logins, nothing is).
+    engine.settle_routes(store.as_ref(), chrono::Utc::now())?;
     // The server takes the engine that linked and checked the region, rather
     // than reading and linking the whole log again.
     let state = sightline_server::AppState::new(
@@ -131,7 +134,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             organisation_path.display()
         );
         outln!("  Web UI:        http://{addr}/login");
-        super::user::print_demo_accounts(&logins);
+        super::user::print_demo_logins(&logins);
         outln!("Stop with Ctrl-C.");
         outln!();
     })

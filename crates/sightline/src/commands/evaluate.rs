@@ -34,8 +34,8 @@ pub struct EvaluateArgs {
     /// With `--cases`: only these cases (folder names; repeatable).
     #[arg(long = "case", requires = "cases")]
     only: Vec<String>,
-    /// With `--cases`: this rule pack instead of the default one.
-    #[arg(long, requires = "cases")]
+    /// This rule pack instead of the default one.
+    #[arg(long)]
     rules: Option<PathBuf>,
     /// Evaluate as of this date (YYYY-MM-DD, end of day) or instant; default: when
     /// the last record in the log was recorded (clocks stop where the data stops).
@@ -115,8 +115,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         })
         .unwrap_or_else(chrono::Utc::now);
     let started = Instant::now();
-    let pack = sightline_rules::default_pack()
-        .map_err(|errors| anyhow::anyhow!("the default rule pack has {} error(s)", errors.len()))?;
+    let pack = super::alerts::load_pack(args.rules.as_ref())?;
     let alerts = alerts_from_firings(evaluate_children(&linked, &pack, now));
     let rules_seconds = started.elapsed().as_secs_f64();
     let summaries: Vec<AlertSummary<'_>> = alerts

@@ -1,6 +1,6 @@
 //! `sightline ingest FILE...`: one batch, all or nothing.
 
-use crate::DbArg;
+use crate::{DbArg, OrgArg};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sightline_app::{BatchIngest, IngestError, IngestSummary, Preparation, PreparedRecord};
@@ -18,9 +18,41 @@ const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 pub struct IngestArgs {
     #[command(flatten)]
     db: DbArg,
-    /// Files to ingest: .json (array), .jsonl or .csv.
+    /// Routes the batch's alerts by this organisation (as the server does).
+    #[command(flatten)]
+    org: OrgArg,
+    /// Files to ingest: .json (array), .jsonl or .csv interchange batches, or
+    /// .fhir.json FHIR R4 bundles (which need --agency).
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// The agency that sent the .fhir.json bundles (a FHIR bundle does not
+    /// name its Sightline agency; over HTTP the token says it).
+    #[arg(long)]
+    agency: Option<String>,
+}
+
+/// Who sent the FHIR bundles of an ingest.
+pub struct FhirSender {
+    pub agency: sightline_core::AgencyId,
+    /// Its health service in the organisation (what an ambulatory encounter is).
+    pub service: Option<sightline_core::org::HealthService>,
+}
+
+/// How one file is read.
+#[derive(Clone, Copy)]
+enum FileKind {
+    Interchange(Format),
+    /// A FHIR R4 bundle (`.fhir.json`).
+    Fhir,
+}
+
+impl FileKind {
+    fn of(name: &str) -> Option<FileKind> {
+        if name.to_ascii_lowercase().ends_with(".fhir.json") {
+            return Some(FileKind::Fhir);
+        }
+        Format::from_file_name(name).map(FileKind::Interchange)
+    }
 }
 
 /// Limits for files ingested by an operator: no cap on the number of records (files
@@ -51,12 +83,28 @@ pub fn ingest_files_timed(
     engine: Option<&sightline_app::SharedEngine>,
     files: &[PathBuf],
 ) -> anyhow::Result<Result<(IngestSummary, std::time::Duration), u64>> {
+    ingest_files_from(store, engine, files, None)
+}
+
+/// [`ingest_files_timed`] with the sender of any `.fhir.json` bundles.
+pub fn ingest_files_from(
+    store: &dyn sightline_store::Store,
+    engine: Option<&sightline_app::SharedEngine>,
+    files: &[PathBuf],
+    fhir: Option<&FhirSender>,
+) -> anyhow::Result<Result<(IngestSummary, std::time::Duration), u64>> {
     let mut formats = Vec::with_capacity(files.len());
     let mut total_bytes = 0u64;
     for path in files {
         let name = path.display().to_string();
-        let format = Format::from_file_name(&name)
-            .with_context(|| format!("{name}: unknown file type (use .json, .jsonl or .csv)"))?;
+        let format = FileKind::of(&name).with_context(|| {
+            format!("{name}: unknown file type (use .json, .jsonl, .csv or .fhir.json)")
+        })?;
+        if matches!(format, FileKind::Fhir) && fhir.is_none() {
+            anyhow::bail!(
+                "{name}: a FHIR bundle needs --agency (the agency that sent it); nothing was stored"
+            );
+        }
         total_bytes += std::fs::metadata(path)
             .with_context(|| format!("{name}: cannot read"))?
             .len();
@@ -78,7 +126,7 @@ pub fn ingest_files_timed(
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let preparation = batch.preparation();
         let producer =
-            scope.spawn(move || read_files(files, formats, &preparation, &sender, &progress));
+            scope.spawn(move || read_files(files, formats, fhir, &preparation, &sender, &progress));
         for step in receiver {
             match step {
                 Step::Chunk(results) => batch.push_prepared(results)?,
@@ -121,8 +169,32 @@ pub fn ingest_files_timed(
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.db)?;
     let started = Instant::now();
-    let engine = super::load_engine(store.as_ref())?;
-    match ingest_files(store.as_ref(), Some(&engine), &args.files)? {
+    let engine = super::load_engine_with(
+        store.as_ref(),
+        sightline_app::EngineConfig {
+            organisation: super::load_organisation(&args.org)?,
+            ..sightline_app::EngineConfig::default()
+        },
+    )?;
+    let fhir = match &args.agency {
+        Some(agency) => {
+            let agency = sightline_core::AgencyId::parse(agency)
+                .map_err(|error| anyhow::anyhow!("--agency: {error}"))?;
+            let service = engine
+                .read(|engine| {
+                    engine
+                        .organisation()
+                        .profile(&agency, std::iter::empty())
+                        .service
+                })
+                .context("could not read the organisation")?;
+            Some(FhirSender { agency, service })
+        }
+        None => None,
+    };
+    match ingest_files_from(store.as_ref(), Some(&engine), &args.files, fhir.as_ref())?
+        .map(|(summary, _)| summary)
+    {
         Ok(summary) => {
             let seconds = started.elapsed().as_secs_f64();
             outln!(
@@ -156,7 +228,8 @@ enum Step {
 /// Reads and validates every file in order, sending prepared chunks.
 fn read_files(
     files: &[PathBuf],
-    formats: Vec<Format>,
+    formats: Vec<FileKind>,
+    fhir: Option<&FhirSender>,
     preparation: &Preparation,
     sender: &SyncSender<Step>,
     progress: &ProgressBar,
@@ -165,7 +238,36 @@ fn read_files(
         let name = path.display().to_string();
         let mut file = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
         match format {
-            Format::JsonLines => {
+            FileKind::Fhir => {
+                let mut input = Vec::new();
+                file.read_to_end(&mut input)
+                    .with_context(|| format!("{name}: cannot read"))?;
+                progress.inc(input.len() as u64);
+                let Some(sender_agency) = fhir else {
+                    anyhow::bail!("{name}: a FHIR bundle needs --agency");
+                };
+                let context = sightline_fhir::Context {
+                    agency: &sender_agency.agency,
+                    service: sender_agency.service,
+                    received_at: preparation.received_at(),
+                    limits: preparation.limits(),
+                };
+                let results = match sightline_fhir::map_bundle(&input, &context) {
+                    Ok(mapped) => mapped
+                        .records
+                        .into_iter()
+                        .map(|parsed| Ok(preparation.record(parsed)))
+                        .collect(),
+                    Err(problems) => problems
+                        .iter()
+                        .map(|problem| Err(vec![problem.to_problem()]))
+                        .collect(),
+                };
+                if sender.send(Step::Chunk(results)).is_err() {
+                    return Ok(());
+                }
+            }
+            FileKind::Interchange(Format::JsonLines) => {
                 let mut send = |chunk: &[u8], first_line_number: u64| {
                     let prepared = preparation.json_lines(chunk, first_line_number);
                     // A closed channel means the appender stopped on an error it reports.
@@ -174,7 +276,7 @@ fn read_files(
                 read_json_line_chunks(&mut file, CHUNK_BYTES, progress, &mut send)
                     .with_context(|| format!("{name}: cannot read"))?;
             }
-            Format::Json | Format::JsonArray | Format::Csv => {
+            FileKind::Interchange(format) => {
                 let mut input = Vec::new();
                 file.read_to_end(&mut input)
                     .with_context(|| format!("{name}: cannot read"))?;

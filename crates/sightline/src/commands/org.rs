@@ -9,7 +9,8 @@ pub enum OrgCommand {
     /// Validate an organisation file: every problem with its line and key. With
     /// --db, also list the agencies whose records are in the log but which the
     /// file does not name (they get a fallback profile: their id as name, their
-    /// type from their records).
+    /// type from their records), and the duty teams, leads and heads of service
+    /// the rules route to that no active account of the database receives.
     Check {
         /// The organisation file (TOML).
         file: PathBuf,
@@ -78,6 +79,22 @@ pub fn run(command: OrgCommand) -> anyhow::Result<ExitCode> {
                 profile.id,
                 profile.agency_type.label().to_lowercase(),
                 organisation.local_authority_of(profile.id.as_str()).name
+            );
+        }
+        // Whom the default pack routes to that no active account reaches.
+        let (receiving, complete) = sightline_app::routing::receiving_routes(store.as_ref())?;
+        if complete {
+            let pack = sightline_app::engine::default_pack()?;
+            for unheld in
+                sightline_app::routing::unheld_recipients(&pack, &organisation, &receiving)
+            {
+                n_warnings += 1;
+                outln!("warning: {}", unheld.warning());
+            }
+        } else {
+            n_warnings += 1;
+            outln!(
+                "warning: more accounts than one list returns: recipients without an account are not checked"
             );
         }
     }

@@ -47,9 +47,6 @@ pub struct ServeArgs {
     /// The same for a low alert.
     #[arg(long, default_value = "10wd", value_parser = due_period)]
     due_low: DuePeriod,
-    /// Where alerts go when the child's local authority is not known.
-    #[arg(long, default_value = "team:duty")]
-    duty_team: String,
     /// A directory outside the database to write signed checkpoints of the
     /// audit log into, every minute and at shutdown (`audit verify
     /// --checkpoints`). Needs --audit-key.
@@ -83,8 +80,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         medium: args.due_medium,
         low: args.due_low,
     };
-    config.engine.duty_team = args.duty_team;
-    config.engine.organisation = super::load_organisation(&args.org)?;
+    let Some(org_path) = &args.org.org else {
+        anyhow::bail!(
+            "no organisation: give the file of agencies, teams, duty teams and safeguarding leads with --org FILE or SIGHTLINE_ORG (docs/operators.md, \"The organisation\"; `sightline synth --out DIR` writes an example)"
+        );
+    };
+    config.engine.organisation =
+        std::sync::Arc::new(sightline_app::organisation::read_organisation(org_path)?);
     config.web.secure_cookies = args.secure_cookies;
     if let (Some(dir), Some(key)) = (args.audit_checkpoints, args.audit_key) {
         let signer = sightline_app::audit_checkpoints::read_signing_key(&key)?;

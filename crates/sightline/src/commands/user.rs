@@ -1,6 +1,6 @@
 //! `sightline user create` and `sightline user create-demo`.
 
-use crate::DbArg;
+use crate::{DbArg, OrgArg};
 use anyhow::Context;
 use clap::Subcommand;
 use sightline_access::Role;
@@ -18,10 +18,11 @@ pub enum UserCommand {
         /// practitioner, team_manager, safeguarding_lead, privacy_officer or administrator.
         #[arg(long)]
         role: String,
-        /// The user's agency id, e.g. north-met-police.
+        /// The user's agency id, e.g. north-met-police (with --org, an agency
+        /// the organisation names).
         #[arg(long)]
         agency: String,
-        /// The user's team within the agency.
+        /// The user's team within the agency (with --org, one of its teams).
         #[arg(long)]
         team: Option<String>,
         /// The login name: 3 to 64 of a-z, 0-9, '.', '_' and '-'.
@@ -33,15 +34,22 @@ pub enum UserCommand {
         password_stdin: bool,
         #[command(flatten)]
         db: DbArg,
+        /// Check the agency and team against this organisation.
+        #[command(flatten)]
+        org: OrgArg,
     },
-    /// Create one demonstration account per role with random passwords, and
-    /// print them. For demonstration databases only.
+    /// Create demonstration accounts with random passwords, and print them.
+    /// With --org (or SIGHTLINE_ORG): the logins of `sightline demo` across the
+    /// organisation's agencies; without, one account per role in --agency. For
+    /// demonstration databases only.
     CreateDemo {
-        /// The agency of the demonstration accounts.
+        /// The agency of the demonstration accounts (without an organisation).
         #[arg(long, default_value = "police")]
         agency: String,
         #[command(flatten)]
         db: DbArg,
+        #[command(flatten)]
+        org: OrgArg,
     },
 }
 
@@ -54,7 +62,12 @@ pub fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
             username,
             password_stdin: _,
             db,
+            org,
         } => {
+            if let Some(path) = &org.org {
+                let organisation = sightline_app::organisation::read_organisation(path)?;
+                check_agency_and_team(&organisation, &agency, team.as_deref())?;
+            }
             let role = Role::parse(&role).map_err(|error| anyhow::anyhow!("--role: {error}"))?;
             let agency =
                 AgencyId::parse(&agency).map_err(|error| anyhow::anyhow!("--agency: {error}"))?;
@@ -99,10 +112,15 @@ pub fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        UserCommand::CreateDemo { agency, db } => {
+        UserCommand::CreateDemo { agency, db, org } => {
+            let store = super::open_store(&db)?;
+            if let Some(path) = &org.org {
+                let organisation = sightline_app::organisation::read_organisation(path)?;
+                print_demo_logins(&create_demo_logins(store.as_ref(), &organisation)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             let agency =
                 AgencyId::parse(&agency).map_err(|error| anyhow::anyhow!("--agency: {error}"))?;
-            let store = super::open_store(&db)?;
             print_demo_accounts(&create_demo_accounts(store.as_ref(), &agency)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -127,6 +145,78 @@ pub fn print_demo_accounts(demo: &[accounts::DemoAccount]) {
             account.role.as_str(),
             account.username,
             account.password
+        );
+    }
+}
+
+/// Refuses an agency the organisation does not name, or a team the agency does
+/// not have, with a "did you mean".
+fn check_agency_and_team(
+    organisation: &sightline_core::org::Organisation,
+    agency: &str,
+    team: Option<&str>,
+) -> anyhow::Result<()> {
+    let Some(profile) = organisation.agency(agency) else {
+        let names: Vec<&str> = organisation
+            .agencies()
+            .map(|profile| profile.id.as_str())
+            .collect();
+        let hint = sightline_core::vocab::did_you_mean(agency, &names)
+            .map(|name| format!(" (did you mean \"{name}\"?)"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "--agency: \"{agency}\" is not an agency of the organisation \"{}\"{hint}",
+            organisation.name()
+        );
+    };
+    if let Some(team) = team
+        && profile.team(team).is_none()
+    {
+        let teams: Vec<&str> = profile.teams.iter().map(|team| team.id.as_str()).collect();
+        let hint = sightline_core::vocab::did_you_mean(team, &teams)
+            .map(|name| format!(" (did you mean \"{name}\"?)"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "--team: {} ({}) has no team \"{team}\"{}{hint}",
+            profile.name,
+            profile.id,
+            if teams.is_empty() {
+                " (it names no teams)".to_owned()
+            } else {
+                format!(" (its teams: {})", teams.join(", "))
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Creates the demonstration logins of an organisation (`sightline demo`).
+pub fn create_demo_logins(
+    store: &dyn sightline_store::Store,
+    organisation: &sightline_core::org::Organisation,
+) -> anyhow::Result<Vec<(sightline_app::demo::DemoLogin, accounts::DemoAccount)>> {
+    sightline_app::demo::create_demo_logins(store, organisation, chrono::Utc::now())
+        .context("could not create the demo logins")
+}
+
+/// Prints demonstration logins, one per line: role, username, password, then
+/// the agency and team and what the login is for; the first is the one to
+/// start with.
+pub fn print_demo_logins(logins: &[(sightline_app::demo::DemoLogin, accounts::DemoAccount)]) {
+    outln!(
+        "Demo logins (synthetic accounts; passwords change on every run). Start with the first:"
+    );
+    for (login, account) in logins {
+        let place = match &login.team {
+            Some(team) => format!("{}/{team}", login.agency),
+            None => login.agency.clone(),
+        };
+        outln!(
+            "  {:<18} {:<22} {}  {place}: {}",
+            account.role.as_str(),
+            account.username,
+            account.password,
+            login.purpose
         );
     }
 }
