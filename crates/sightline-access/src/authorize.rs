@@ -160,28 +160,39 @@ pub enum Relationship {
     },
 }
 
-/// A reason given for breaking glass: 10 to 1,000 characters of plain words.
+/// A reason given for breaking glass: a sentence, not a token ("xxxxxxxxxx",
+/// "ok"): 20 to 1,000 characters with at least 4 words of two or more letters,
+/// no control characters but line breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BreakGlassReason(String);
 
 impl BreakGlassReason {
     /// Fewest characters a reason may have.
-    pub const CHARS_MIN: usize = 10;
+    pub const CHARS_MIN: usize = 20;
     /// Most characters a reason may have.
     pub const CHARS_MAX: usize = 1_000;
+    /// Fewest words (runs of two or more letters) a reason may have.
+    pub const WORDS_MIN: usize = 4;
 
     /// Parses a reason, trimming surrounding whitespace.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
         let trimmed = text.trim();
         let n_chars = trimmed.chars().count();
         if n_chars < Self::CHARS_MIN {
-            return Err("give a reason of at least 10 characters");
+            return Err("give the reason in a sentence of at least 20 characters");
         }
         if n_chars > Self::CHARS_MAX {
             return Err("give a reason of at most 1,000 characters");
         }
         if trimmed.chars().any(|c| c.is_control() && c != '\n') {
             return Err("the reason contains control characters");
+        }
+        let n_words = trimmed
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|word| word.chars().count() >= 2)
+            .count();
+        if n_words < Self::WORDS_MIN {
+            return Err("give the reason in words: what has happened and why you need to see this");
         }
         Ok(BreakGlassReason(trimmed.to_owned()))
     }
@@ -1041,7 +1052,22 @@ mod tests {
         assert!(BreakGlassReason::parse("   ").is_err());
         assert!(BreakGlassReason::parse("because").is_err());
         assert!(BreakGlassReason::parse(&"x".repeat(1_001)).is_err());
-        let reason = BreakGlassReason::parse("  child presented at A&E tonight ").unwrap();
-        assert_eq!(reason.as_str(), "child presented at A&E tonight");
+        // Finding 8: ten x's were accepted; so were tokens of any length.
+        for token in [
+            "xxxxxxxxxx",
+            "xxxxxxxxxxxxxxxxxxxxxxxxx",
+            "1234567890 1234567890 123",
+            "x x x x x x x x x x x x x",
+            "xxxxxxxxxxxxxxxxxxxx ok",
+        ] {
+            assert!(BreakGlassReason::parse(token).is_err(), "{token}");
+        }
+        let reason =
+            BreakGlassReason::parse("  child presented at A&E tonight with a burn ").unwrap();
+        assert_eq!(
+            reason.as_str(),
+            "child presented at A&E tonight with a burn"
+        );
+        assert!(BreakGlassReason::parse("Ward 7 asked: is she known to social care?").is_ok());
     }
 }

@@ -66,6 +66,7 @@ impl View {
 /// Actions recorded outside [`Action`] and [`View`], with their words.
 pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("login", "signed in"),
+    ("login_failed", "failed to sign in"),
     ("logout", "signed out"),
     ("create_user", "created a user"),
     ("create_token", "created an agency token"),
@@ -202,6 +203,11 @@ pub fn audit_outcome_label(stored: &str) -> String {
         "minimal" => "Minimal view only".to_owned(),
         "deny" => "Refused".to_owned(),
         "ok" => "Done".to_owned(),
+        "granted" => "Granted".to_owned(),
+        "limit" => "Refused: daily limit reached".to_owned(),
+        "refused" => "Refused".to_owned(),
+        "locked" => "Refused and locked".to_owned(),
+        "not_found" => "Refused: no such child or record".to_owned(),
         other => other.replace('_', " "),
     }
 }

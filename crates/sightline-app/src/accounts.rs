@@ -20,7 +20,9 @@ use sightline_access::{
     authorize,
 };
 use sightline_core::AgencyId;
-use sightline_store::{NewGrant, NewUser, Store, StoreError, ThrottlePolicy, UserRow};
+use sightline_store::{
+    NOTICE_BREAK_GLASS, NewGrant, NewNotice, NewUser, Store, StoreError, ThrottlePolicy, UserRow,
+};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -37,6 +39,8 @@ pub struct SessionPolicy {
     pub throttle: ThrottlePolicy,
     /// How long a break-glass grant lasts.
     pub break_glass_us: i64,
+    /// Most break-glass grants one user may be given in any 24 hours.
+    pub break_glass_per_day: u32,
 }
 
 const MINUTE_US: i64 = 60 * 1_000_000;
@@ -53,6 +57,7 @@ impl Default for SessionPolicy {
                 lockout_us: 15 * MINUTE_US,
             },
             break_glass_us: 4 * 60 * MINUTE_US,
+            break_glass_per_day: 5,
         }
     }
 }
@@ -220,7 +225,8 @@ pub struct Account {
 }
 
 impl Account {
-    fn from_row(row: &UserRow) -> Result<Account, AccountError> {
+    /// The account of a stored user row.
+    pub fn from_row(row: &UserRow) -> Result<Account, AccountError> {
         Ok(Account {
             id: row.id,
             username: row.username.clone(),
@@ -408,14 +414,43 @@ pub fn login(
             false
         }
     };
-    let Some(user) = user.filter(|_| verified) else {
-        let throttle = accounts.record_login_failure(username, now_us, &policy.throttle)?;
-        let locked_until = throttle
-            .locked_until_us
-            .filter(|until| *until > now_us)
-            .map(crate::from_micros);
-        tracing::info!(locked = locked_until.is_some(), "login refused");
-        return Ok(LoginOutcome::Refused { locked_until });
+    let user = match user {
+        Some(user) if verified => user,
+        user => {
+            let throttle = accounts.record_login_failure(username, now_us, &policy.throttle)?;
+            let locked_until = throttle
+                .locked_until_us
+                .filter(|until| *until > now_us)
+                .map(crate::from_micros);
+            // Audited (issue #15, findings 9 and 11): the account tried, or
+            // `user:unknown` without the text typed. A request refused because the
+            // name is locked is not (it verifies no password and would let anyone
+            // fill the audit cheaply); the failures that locked it are.
+            let tried = user.as_ref().map(Account::from_row).transpose()?;
+            let resource = tried.as_ref().map_or_else(
+                || "user:unknown".to_owned(),
+                |account| format!("user:{}", account.id),
+            );
+            record(
+                store,
+                &AuditActor::login_attempt(tried.as_ref()),
+                "login_failed",
+                &resource,
+                "password",
+                if locked_until.is_some() {
+                    "locked"
+                } else {
+                    "refused"
+                },
+                now,
+            )?;
+            tracing::info!(
+                user.id = tried.as_ref().map(|account| account.id),
+                locked = locked_until.is_some(),
+                "login refused"
+            );
+            return Ok(LoginOutcome::Refused { locked_until });
+        }
     };
     let account = Account::from_row(&user)?;
     accounts.clear_login_failures(username)?;
@@ -539,31 +574,56 @@ pub fn access_context(
     })
 }
 
+/// What a break-glass request is for, as the caller found it
+/// ([`crate::need_to_know::break_glass_target`]): a child or record, whether
+/// it exists, and whom to tell besides the privacy officer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassTarget {
+    /// The child or record.
+    pub resource: Resource,
+    /// Whether Sightline holds it.
+    pub exists: bool,
+    /// The child's lead agency, or the record's agency; `None`: only the
+    /// privacy officer is told.
+    pub tell_agency: Option<String>,
+}
+
 /// The answer to a break-glass request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BreakGlassOutcome {
-    /// Granted until then; recorded for the privacy officer and audited.
+    /// Granted until then; the privacy officer and the agency told, audited.
     Granted {
         grant_id: i64,
         expires_at: DateTime<Utc>,
     },
     /// The reason was missing or unusable (the message says why).
     BadReason(&'static str),
+    /// The user has had [`SessionPolicy::break_glass_per_day`] grants in the
+    /// last 24 hours (audited, outcome `limit`).
+    LimitReached,
+    /// No such child or record (audited, outcome `not_found`).
+    NotFound,
     /// This account may not break glass (audited).
     Denied,
 }
 
-/// Grants `account` time-limited full access to `resource` for a stated reason.
-/// The grant is listed on the privacy officer's page and the request is audited
-/// either way.
+const DAY_US: i64 = 24 * 60 * MINUTE_US;
+
+/// Grants `account` time-limited full access to a child or record that exists
+/// for a reason given in a sentence, at most
+/// [`SessionPolicy::break_glass_per_day`] times in any 24 hours. A grant is
+/// told at once to the privacy officer and to `target.tell_agency` (an
+/// `access_notices` row of kind `break_glass`), and the request is audited
+/// whatever the answer (issue #15, finding 8).
 pub fn break_glass(
     store: &dyn Store,
     account: &Account,
-    resource: &Resource,
+    target: &BreakGlassTarget,
     reason: &str,
     now: DateTime<Utc>,
     policy: &SessionPolicy,
 ) -> Result<BreakGlassOutcome, AccountError> {
+    let resource = &target.resource;
     let now_us = crate::to_micros(now);
     let decision = authorize(
         &account.actor(),
@@ -573,38 +633,61 @@ pub fn break_glass(
         now_us,
     );
     let actor = AuditActor::of(account);
-    if decision == Decision::Deny {
+    let audit = |basis: &str, outcome: &str| {
         record(
             store,
             &actor,
             Action::BreakGlass.as_str(),
             &resource.key(),
-            "",
-            "deny",
+            basis,
+            outcome,
             now,
-        )?;
+        )
+    };
+    if decision == Decision::Deny {
+        audit("", "deny")?;
         return Ok(BreakGlassOutcome::Denied);
+    }
+    if !target.exists {
+        audit("", "not_found")?;
+        return Ok(BreakGlassOutcome::NotFound);
     }
     let reason = match BreakGlassReason::parse(reason) {
         Ok(reason) => reason,
         Err(message) => return Ok(BreakGlassOutcome::BadReason(message)),
     };
     let expires_at_us = now_us.saturating_add(policy.break_glass_us);
-    let grant_id = store.accounts().create_grant(&NewGrant {
+    let grant = NewGrant {
         user_id: account.id,
         resource_key: resource.key(),
         reason: reason.as_str().to_owned(),
         granted_at_us: now_us,
         expires_at_us,
+    };
+    let Some(grant_id) = store.accounts().create_grant_within(
+        &grant,
+        now_us.saturating_sub(DAY_US),
+        i64::from(policy.break_glass_per_day),
+    )?
+    else {
+        audit("", "limit")?;
+        tracing::warn!(user.id = account.id, "break-glass refused: daily limit");
+        return Ok(BreakGlassOutcome::LimitReached);
+    };
+    store.access().append_notice(&NewNotice {
+        at_us: now_us,
+        kind: NOTICE_BREAK_GLASS.to_owned(),
+        resource_key: resource.key(),
+        to_agency: target.tell_agency.clone(),
+        about_agency: account.agency.as_str().to_owned(),
+        about_user_id: Some(account.id),
+        about_username: Some(account.username.clone()),
+        subject: format!("break_glass:{grant_id}"),
+        detail: reason.as_str().to_owned(),
     })?;
-    record(
-        store,
-        &actor,
-        Action::BreakGlass.as_str(),
-        &resource.key(),
+    audit(
         &format!("break_glass:{grant_id}: {}", reason.as_str()),
         "granted",
-        now,
     )?;
     tracing::warn!(
         user.id = account.id,

@@ -35,6 +35,20 @@ impl AuditActor {
         }
     }
 
+    /// Whoever tried to sign in as `user` and failed (the account's name; an
+    /// unknown username is not recorded as typed: it may be a password).
+    pub fn login_attempt(user: Option<&Account>) -> Self {
+        match user {
+            Some(account) => AuditActor::of(account),
+            None => AuditActor {
+                user_id: None,
+                username: "unknown".to_owned(),
+                role: String::new(),
+                agency: String::new(),
+            },
+        }
+    }
+
     /// An operator at the command line (who has the database itself).
     pub fn cli() -> Self {
         AuditActor {

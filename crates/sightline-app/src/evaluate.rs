@@ -705,6 +705,9 @@ pub struct RulesReport {
     /// household carries none.
     pub false_high_alerts: u64,
     pub false_high_per_1000_child_months: f64,
+    /// Children (true persons) with at least one false high or critical alert:
+    /// how many families a false alert would reach.
+    pub false_high_children: u64,
     /// High or critical alerts on other children of a trajectory's household
     /// (siblings): not counted as false.
     pub high_alerts_on_trajectory_siblings: u64,
@@ -738,6 +741,7 @@ pub fn evaluate_rules(
 
     let mut by_rule: BTreeMap<String, RuleRow> = BTreeMap::new();
     let mut false_high = 0;
+    let mut false_high_children: BTreeSet<&str> = BTreeSet::new();
     let mut siblings = 0;
     let mut on_adults = 0;
     let mut high_alerts = 0;
@@ -761,6 +765,7 @@ pub fn evaluate_rules(
             siblings += 1;
         } else {
             false_high += 1;
+            false_high_children.insert(true_id);
             row.false_high_alerts += 1;
         }
     }
@@ -887,6 +892,7 @@ pub fn evaluate_rules(
         by_rule,
         false_high_alerts: false_high,
         false_high_per_1000_child_months: per_1000(false_high, truth.child_months),
+        false_high_children: false_high_children.len() as u64,
         high_alerts_on_trajectory_siblings: siblings,
         high_alerts_on_adults: on_adults,
         trajectories: outcomes.into_iter().map(|(outcome, _)| outcome).collect(),
@@ -1071,13 +1077,15 @@ mod tests {
             alert("r_high", "pa", Severity::High, "2022-02-01T00:00:00Z"),
             alert("r_high", "unknown", Severity::High, "2022-02-01T00:00:00Z"),
             alert("r_old", "pf", Severity::High, "2022-03-01T00:00:00Z"),
+            // A second false alert on the same child: two alerts, one child.
+            alert("r_med", "pf", Severity::High, "2022-04-01T00:00:00Z"),
         ];
         let recorded = |agency: &str, record_id: &str| {
             (agency == "gp" && record_id == "r1").then(|| at("2022-01-10T10:00:00Z"))
         };
         let report = evaluate_rules(&alerts, &truth, &dominant, &recorded);
-        assert_eq!(report.alerts, 7);
-        assert_eq!(report.high_alerts, 6);
+        assert_eq!(report.alerts, 8);
+        assert_eq!(report.high_alerts, 7);
         assert_eq!(report.overall.trajectories, 2);
         assert_eq!(report.overall.alerted_any, 1);
         assert_eq!(report.overall.alerted_high, 1);
@@ -1086,7 +1094,8 @@ mod tests {
         assert_eq!(report.high_alerts_on_trajectory_siblings, 1);
         // "pa" is an adult; "unknown" maps to no one, so not truly a child either.
         assert_eq!(report.high_alerts_on_adults, 2);
-        assert_eq!(report.false_high_alerts, 1);
+        assert_eq!(report.false_high_alerts, 2);
+        assert_eq!(report.false_high_children, 1);
         let row = report.by_rule.get("r_high").expect("row");
         assert_eq!(row.detection.trajectories, 2);
         assert_eq!(row.detection.alerted_high, 1);
@@ -1095,7 +1104,7 @@ mod tests {
         assert_eq!(old.detection.alerted_any, 0);
         assert_eq!(old.false_high_alerts, 1);
         assert_eq!(old.high_alerts, 2);
-        assert!((report.false_high_per_1000_child_months - 1000.0 / 300.0).abs() < 1e-9);
+        assert!((report.false_high_per_1000_child_months - 2000.0 / 300.0).abs() < 1e-9);
         let neglect = report.by_archetype.get("neglect").expect("neglect");
         assert_eq!(neglect.share_alerted_high, 1.0);
     }

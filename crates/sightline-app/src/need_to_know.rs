@@ -16,7 +16,7 @@
 //! routed to, whatever else they have with the child.
 
 use crate::Engine;
-use crate::accounts::Account;
+use crate::accounts::{Account, BreakGlassTarget};
 use crate::relationships::RelationshipPolicy;
 use chrono::{DateTime, Utc};
 use sightline_access::{AccessContext, Action, Decision, Relationship, Resource};
@@ -154,22 +154,60 @@ pub fn decide_alert(
 /// Whether `account` may decide `alert`, without recording anything: for
 /// showing or hiding a form. The decision itself goes through [`decide_alert`].
 pub fn may_decide_alert(account: &Account, alert: &AlertRow, now: DateTime<Utc>) -> bool {
-    alert.status == STATUS_OPEN
-        && sightline_access::authorize(
-            &account.actor(),
-            Action::DecideAlert,
-            &Resource::Alert(alert.id.clone()),
-            &AccessContext {
-                relationships: vec![Relationship::RoutedAlert {
-                    alert_id: alert.id.clone(),
-                    routed_to: alert.routed_to.clone(),
-                    until_us: None,
-                }],
-                grants: Vec::new(),
-            },
-            crate::to_micros(now),
-        )
-        .is_full()
+    alert.status == STATUS_OPEN && may_act_on_alert(account, alert, now)
+}
+
+/// Whether `account` is of the team or role `alert` is routed to, whatever its
+/// status (reopening, assigning), without recording anything: for showing or
+/// hiding a form. The act itself goes through [`decide_alert`].
+pub fn may_act_on_alert(account: &Account, alert: &AlertRow, now: DateTime<Utc>) -> bool {
+    sightline_access::authorize(
+        &account.actor(),
+        Action::DecideAlert,
+        &Resource::Alert(alert.id.clone()),
+        &AccessContext {
+            relationships: vec![Relationship::RoutedAlert {
+                alert_id: alert.id.clone(),
+                routed_to: alert.routed_to.clone(),
+                until_us: None,
+            }],
+            grants: Vec::new(),
+        },
+        crate::to_micros(now),
+    )
+    .is_full()
+}
+
+/// What a break-glass request on `resource` is for: whether it exists (a
+/// child the engine knows, a stored record: nobody breaks glass on nothing,
+/// issue #15 finding 8) and whom to tell (the child's lead agency, the
+/// record's agency).
+pub fn break_glass_target(
+    store: &dyn Store,
+    engine: &Engine,
+    resource: &Resource,
+) -> Result<BreakGlassTarget, StoreError> {
+    let (exists, tell_agency) = match resource {
+        Resource::Child(child_id) => {
+            let exists = engine
+                .facts()
+                .get(child_id)
+                .is_some_and(|facts| facts.is_child);
+            (exists, engine.lead_agency(child_id).filter(|_| exists))
+        }
+        Resource::Record { agency, record_id } => {
+            let exists = !store
+                .record_versions(agency.as_str(), record_id)?
+                .is_empty();
+            (exists, Some(agency.as_str().to_owned()).filter(|_| exists))
+        }
+        Resource::Service | Resource::Agency(_) | Resource::Alert(_) => (false, None),
+    };
+    Ok(BreakGlassTarget {
+        resource: resource.clone(),
+        exists,
+        tell_agency,
+    })
 }
 
 #[cfg(test)]

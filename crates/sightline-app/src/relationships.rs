@@ -24,7 +24,7 @@
 //!   before they were recorded are recorded once, without notices.
 
 use crate::picture::{LinkedRecords, LoadedRecord, MentionRef, PersonFacts, address_key};
-use sightline_access::{Corroboration, MentionIdentity, RecordBasis, corroborated};
+use sightline_access::{MentionIdentity, RecordBasis, corroborated};
 use sightline_core::Kind;
 use sightline_core::org::{AgencyType, Organisation};
 use sightline_store::{
@@ -141,7 +141,7 @@ fn kind_family(kind: Kind) -> &'static str {
 pub fn lead_agency(
     linked: &LinkedRecords,
     facts: &PersonFacts,
-    established: &[Corroboration],
+    established: &[&str],
 ) -> Option<String> {
     let social_care = facts
         .mentions
@@ -149,14 +149,10 @@ pub fn lead_agency(
         .filter(|mention| linked.is_current(mention.record_idx))
         .map(|mention| &linked.records[mention.record_idx])
         .filter(|loaded| is_social_care(loaded.record.kind))
-        .filter(|loaded| {
-            established
-                .iter()
-                .any(|found| found.agency == loaded.record.source.agency.as_str())
-        })
+        .filter(|loaded| established.contains(&loaded.record.source.agency.as_str()))
         .max_by_key(|loaded| (loaded.record.recorded_at, loaded.seq))
         .map(|loaded| loaded.record.source.agency.as_str().to_owned());
-    social_care.or_else(|| established.first().map(|found| found.agency.clone()))
+    social_care.or_else(|| established.first().map(|agency| (*agency).to_owned()))
 }
 
 fn is_social_care(kind: Kind) -> bool {
@@ -365,7 +361,8 @@ impl Ledger {
         if found.is_empty() {
             return Vec::new();
         }
-        let lead = lead_agency(linked, facts, &found);
+        let agencies: Vec<&str> = found.iter().map(|found| found.agency.as_str()).collect();
+        let lead = lead_agency(linked, facts, &agencies);
         let mut rows = Vec::new();
         for corroboration in &found {
             if self

@@ -5,12 +5,12 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sightline_access::{Action, Decision, Resource, Role};
 use sightline_app::accounts::{
-    self, Account, AccountError, BreakGlassOutcome, LoginOutcome, NewAccount, Password,
-    SessionPolicy, Team, Username,
+    self, Account, AccountError, BreakGlassOutcome, BreakGlassTarget, LoginOutcome, NewAccount,
+    Password, SessionPolicy, Team, Username,
 };
 use sightline_app::audit::{self, AuditActor};
 use sightline_core::AgencyId;
-use sightline_store::Store;
+use sightline_store::{NoticeFilter, Store};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
@@ -182,6 +182,47 @@ fn lockout_answers_the_same_for_unknown_usernames() {
         )
         .unwrap();
         assert!(matches!(outcome, LoginOutcome::SignedIn { .. }));
+        // Every failure that checked a password is audited (findings 9, 11):
+        // the known account by its id, the unknown name not as typed.
+        let known = store
+            .accounts()
+            .user_by_username("synthetic.known")
+            .unwrap()
+            .unwrap();
+        let failed: Vec<(String, String, String)> = audit::recent_entries(store, None, 100)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .filter(|entry| entry.action == "login_failed")
+            .map(|entry| (entry.actor_username, entry.resource_key, entry.outcome))
+            .collect();
+        let expected = |username: &str, resource: &str| -> Vec<(String, String, String)> {
+            (1..=5)
+                .map(|attempt| {
+                    (
+                        username.to_owned(),
+                        resource.to_owned(),
+                        if attempt == 5 { "locked" } else { "refused" }.to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let known_resource = format!("user:{}", known.id);
+        assert_eq!(
+            failed,
+            [
+                expected("synthetic.known", &known_resource),
+                expected("unknown", "user:unknown")
+            ]
+            .concat()
+        );
+        assert!(
+            audit::recent_entries(store, None, 100)
+                .unwrap()
+                .iter()
+                .all(|entry| !format!("{entry:?}").contains("synthetic.unknown"))
+        );
+        assert!(audit::verify_audit(store).unwrap().is_ok());
     }
 }
 
@@ -201,16 +242,21 @@ fn break_glass_is_granted_recorded_and_audited() {
             audit::authorize_and_record(store, &worker, Action::ViewRecord, &record, &context, now)
                 .unwrap()
         };
+        let target = BreakGlassTarget {
+            resource: record.clone(),
+            exists: true,
+            tell_agency: Some("health".to_owned()),
+        };
         assert_eq!(view(t0()), Decision::Minimal);
         assert_eq!(
-            accounts::break_glass(store, &worker, &record, "short", t0(), &policy).unwrap(),
-            BreakGlassOutcome::BadReason("give a reason of at least 10 characters")
+            accounts::break_glass(store, &worker, &target, "short", t0(), &policy).unwrap(),
+            BreakGlassOutcome::BadReason("give the reason in a sentence of at least 20 characters")
         );
         assert_eq!(
             accounts::break_glass(
                 store,
                 &admin,
-                &record,
+                &target,
                 "I would like to see it please",
                 t0(),
                 &policy
@@ -224,7 +270,7 @@ fn break_glass_is_granted_recorded_and_audited() {
         } = accounts::break_glass(
             store,
             &worker,
-            &record,
+            &target,
             "Synthetic: child seen at the emergency department",
             t0(),
             &policy,
@@ -267,6 +313,102 @@ fn break_glass_is_granted_recorded_and_audited() {
         );
         let summary = audit::verify_audit(store).unwrap().unwrap();
         assert_eq!(summary.n_entries as usize, entries.len());
+        // The record's agency and the privacy officer are told at once.
+        let notices = store
+            .access()
+            .notices(&NoticeFilter {
+                limit: 10,
+                ..NoticeFilter::default()
+            })
+            .unwrap();
+        assert_eq!(notices.len(), 1);
+        let notice = &notices[0].notice;
+        assert_eq!(
+            (
+                notice.kind.as_str(),
+                notice.resource_key.as_str(),
+                notice.to_agency.as_deref(),
+                notice.about_username.as_deref(),
+                notice.subject.clone(),
+                notice.detail.as_str(),
+            ),
+            (
+                "break_glass",
+                "record:health/HV-1",
+                Some("health"),
+                Some("synthetic.worker"),
+                format!("break_glass:{grant_id}"),
+                "Synthetic: child seen at the emergency department",
+            )
+        );
+    }
+}
+
+/// Finding 8: one user took 81 grants. A user has at most the policy's grants
+/// in any 24 hours; the refusal is audited and grants nothing.
+#[test]
+fn break_glass_is_limited_per_user_per_day() {
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let policy = SessionPolicy {
+            break_glass_per_day: 2,
+            ..SessionPolicy::default()
+        };
+        let worker = create(store, "synthetic.worker", Role::Practitioner, "police");
+        let colleague = create(store, "synthetic.colleague", Role::Practitioner, "police");
+        let ask = |account: &Account, n: i64, at: DateTime<Utc>| {
+            let target = BreakGlassTarget {
+                resource: Resource::Child(format!("p-{n:016x}")),
+                exists: true,
+                tell_agency: None,
+            };
+            accounts::break_glass(
+                store,
+                account,
+                &target,
+                "Synthetic: the child was brought to the emergency department",
+                at,
+                &policy,
+            )
+            .unwrap()
+        };
+        assert!(matches!(
+            ask(&worker, 1, t0()),
+            BreakGlassOutcome::Granted { .. }
+        ));
+        assert!(matches!(
+            ask(&worker, 2, t0() + Duration::hours(1)),
+            BreakGlassOutcome::Granted { .. }
+        ));
+        assert_eq!(
+            ask(&worker, 3, t0() + Duration::hours(2)),
+            BreakGlassOutcome::LimitReached
+        );
+        assert!(matches!(
+            ask(&colleague, 3, t0() + Duration::hours(2)),
+            BreakGlassOutcome::Granted { .. }
+        ));
+        // A day after the first, one more.
+        assert!(matches!(
+            ask(&worker, 4, t0() + Duration::hours(24)),
+            BreakGlassOutcome::Granted { .. }
+        ));
+        assert_eq!(
+            ask(&worker, 5, t0() + Duration::hours(24)),
+            BreakGlassOutcome::LimitReached
+        );
+        let refused: Vec<String> = audit::recent_entries(store, None, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|entry| entry.actor_username == "synthetic.worker" && entry.outcome == "limit")
+            .map(|entry| entry.resource_key)
+            .collect();
+        assert_eq!(
+            refused,
+            [format!("child:p-{:016x}", 5), format!("child:p-{:016x}", 3)]
+        );
+        assert_eq!(store.accounts().list_grants(10).unwrap().len(), 4);
+        assert!(audit::verify_audit(store).unwrap().is_ok());
     }
 }
 

@@ -25,6 +25,13 @@ pub const ACCESS_READ_LIMIT_MAX: u32 = 10_000;
 /// characters, up to 4 bytes each... and is checked before it gets here).
 pub const NOTICE_DETAIL_BYTES_MAX: usize = 2_000;
 
+/// `kind` of the notice of a relationship established.
+pub const NOTICE_NEW_RELATIONSHIP: &str = "new_relationship";
+/// `kind` of the notice of a relationship held over its agency's daily limit.
+pub const NOTICE_RELATIONSHIP_HELD: &str = "relationship_held";
+/// `kind` of the notice of a break-glass grant.
+pub const NOTICE_BREAK_GLASS: &str = "break_glass";
+
 /// `state` of a relationship in force.
 pub const RELATIONSHIP_ESTABLISHED: &str = "established";
 /// `state` of a relationship held over the agency's daily limit.
@@ -276,9 +283,9 @@ pub(crate) fn append_relationships_in(
         let seq = int(inserted.first().and_then(|cells| cells.first()))?;
         if let Notify::To(to_agency) = &row.notify {
             let kind = if row.state == RELATIONSHIP_ESTABLISHED {
-                "new_relationship"
+                NOTICE_NEW_RELATIONSHIP
             } else {
-                "relationship_held"
+                NOTICE_RELATIONSHIP_HELD
             };
             insert_notice(
                 conn,

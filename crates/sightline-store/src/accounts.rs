@@ -252,6 +252,15 @@ pub trait AccountStore: Send + Sync {
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
     /// Records a break-glass grant and returns its id.
     fn create_grant(&self, grant: &NewGrant) -> Result<i64, StoreError>;
+    /// Records a break-glass grant only if its user was given fewer than
+    /// `max` grants after `since_us` (counted and inserted in one statement);
+    /// its id, or `None` at the limit.
+    fn create_grant_within(
+        &self,
+        grant: &NewGrant,
+        since_us: i64,
+        max: i64,
+    ) -> Result<Option<i64>, StoreError>;
     /// A user's grants that have not expired at `now_us`.
     fn live_grants(&self, user_id: i64, now_us: i64) -> Result<Vec<GrantRow>, StoreError>;
     /// All grants, newest first, at most `limit`.
@@ -339,6 +348,12 @@ pub(crate) const LOCK_USERNAME: &str = "UPDATE login_throttle SET n_failures = 0
 pub(crate) const CLEAR_THROTTLE: &str = "DELETE FROM login_throttle WHERE username = $1";
 pub(crate) const INSERT_GRANT: &str = "INSERT INTO break_glass_grants (user_id, resource_key, reason, granted_at_us, expires_at_us) \
      VALUES ($1, $2, $3, $4, $5) RETURNING id";
+/// [`INSERT_GRANT`] only while the user has fewer than `$7` grants given after
+/// `$6`: the count and the insert are one statement.
+pub(crate) const INSERT_GRANT_WITHIN: &str = "INSERT INTO break_glass_grants (user_id, resource_key, reason, granted_at_us, expires_at_us) \
+     SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS BIGINT) \
+     WHERE (SELECT COUNT(*) FROM break_glass_grants WHERE user_id = $1 AND granted_at_us > $6) < $7 \
+     RETURNING id";
 pub(crate) const GRANT_COLUMNS: &str =
     "g.id, g.user_id, u.username, g.resource_key, g.reason, g.granted_at_us, g.expires_at_us";
 pub(crate) const SELECT_TOKENS: &str =

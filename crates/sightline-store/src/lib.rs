@@ -40,6 +40,7 @@
 mod access;
 mod accounts;
 mod alerts;
+mod backup;
 mod error;
 mod linkage;
 mod migrations;
@@ -52,18 +53,21 @@ mod url;
 use std::fmt;
 
 pub use access::{
-    ACCESS_READ_LIMIT_MAX, AccessStore, CitingAlert, NewNotice, NewRelationship, NoticeFilter,
-    NoticeRow, Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow,
+    ACCESS_READ_LIMIT_MAX, AccessStore, CitingAlert, NOTICE_BREAK_GLASS, NOTICE_NEW_RELATIONSHIP,
+    NOTICE_RELATIONSHIP_HELD, NewNotice, NewRelationship, NoticeFilter, NoticeRow, Notify,
+    RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow,
 };
 pub use accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow, AuditStore, GrantRow,
     NewGrant, NewUser, RecordSummary, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
 };
 pub use alerts::{
-    ALERT_LIST_LIMIT_MAX, AlertChange, AlertCursor, AlertEventRow, AlertFilter, AlertRow,
-    AlertStore, AlertUpsert, Decision, ESCALATION_HEAD_OF_SERVICE, ESCALATION_NONE,
-    ESCALATION_TEAM_MANAGER, EvidenceRow, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
+    ALERT_LIST_LIMIT_MAX, AlertChange, AlertCounts, AlertCursor, AlertEventRow, AlertFilter,
+    AlertRow, AlertStore, AlertUpsert, Assigned, Assignment, Decision, ESCALATION_HEAD_OF_SERVICE,
+    ESCALATION_NONE, ESCALATION_TEAM_MANAGER, EvidenceRow, FollowUpFilter, FollowUpPlan,
+    FollowUpRow, Holder, Reopening, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
 };
+pub use backup::{BackupReport, backup};
 pub use error::StoreError;
 pub use linkage::{
     DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,

@@ -35,6 +35,7 @@ backend_tests!(
     sessions_live_and_end,
     failures_lock_a_username_and_reset,
     break_glass_grants_expire,
+    grants_within_a_limit_are_counted_per_user_and_period,
     tokens_are_listed_without_hashes,
     audit_appends_in_a_gapless_chain,
     audit_rows_cannot_be_changed_or_removed,
@@ -202,6 +203,62 @@ fn break_glass_grants_expire(db: &TestDb) {
         accounts.create_grant(&grant("child:P-2", 100)).is_err(),
         "expiry must follow grant"
     );
+}
+
+fn grants_within_a_limit_are_counted_per_user_and_period(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let a = accounts
+        .create_user(&new_user("synthetic.a"))
+        .unwrap()
+        .unwrap();
+    let b = accounts
+        .create_user(&new_user("synthetic.b"))
+        .unwrap()
+        .unwrap();
+    let grant = |user_id, granted_at_us| NewGrant {
+        user_id,
+        resource_key: "child:p-1".into(),
+        reason: "synthetic reason for the test".into(),
+        granted_at_us,
+        expires_at_us: granted_at_us + 10,
+    };
+    // Two in the period after 100 for a; the one at 100 is not after it.
+    assert!(
+        accounts
+            .create_grant_within(&grant(a, 100), 0, 2)
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        accounts
+            .create_grant_within(&grant(a, 150), 0, 2)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        accounts.create_grant_within(&grant(a, 160), 0, 2).unwrap(),
+        None
+    );
+    assert!(
+        accounts
+            .create_grant_within(&grant(a, 170), 100, 2)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        accounts
+            .create_grant_within(&grant(a, 180), 100, 2)
+            .unwrap(),
+        None
+    );
+    // Another user's count is their own.
+    assert!(
+        accounts
+            .create_grant_within(&grant(b, 180), 100, 2)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(accounts.list_grants(10).unwrap().len(), 4);
 }
 
 fn tokens_are_listed_without_hashes(db: &TestDb) {

@@ -246,7 +246,6 @@ pub async fn child(
         Err(response) => return *response,
     };
     let view: ChildView = view;
-    let organisation = state.organisation();
     page(
         &state,
         StatusCode::OK,
@@ -258,7 +257,7 @@ pub async fn child(
             basis => basis,
             child => view,
             alerts => alerts,
-            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None, &organisation)).collect::<Vec<_>>(),
+            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None)).collect::<Vec<_>>(),
             possible => possible.into_iter().map(PossibleView::of).collect::<Vec<_>>(),
         },
     )
@@ -362,34 +361,38 @@ pub async fn child_break_glass(
         Ok(outcome) => outcome,
         Err(response) => return response,
     };
-    match outcome {
+    let message = match outcome {
         BreakGlassOutcome::Granted { .. } => {
+            return Redirect::to(&format!("/children/{person_id}")).into_response();
+        }
+        BreakGlassOutcome::NotFound => {
+            return error_page(&state, Some(&session), ErrorPage::not_found());
+        }
+        BreakGlassOutcome::Denied => {
+            return error_page(&state, Some(&session), ErrorPage::forbidden());
+        }
+        BreakGlassOutcome::BadReason(message) => message,
+        BreakGlassOutcome::LimitReached => crate::pages::BREAK_GLASS_LIMIT_MESSAGE,
+    };
+    let content =
+        match load_child(&state, &session, &person_id, View::Child, |_, _, _| Ok(())).await {
+            Ok(content) => content,
+            Err(response) => return response,
+        };
+    match content {
+        ChildContent::Minimal(minimal) => minimal_page(
+            &state,
+            &session,
+            minimal,
+            StatusCode::BAD_REQUEST,
+            Some((message, form.reason)),
+        ),
+        // Already allowed in full: nothing to break.
+        ChildContent::Full { .. } => {
             Redirect::to(&format!("/children/{person_id}")).into_response()
         }
-        BreakGlassOutcome::BadReason(message) => {
-            let content =
-                match load_child(&state, &session, &person_id, View::Child, |_, _, _| Ok(())).await
-                {
-                    Ok(content) => content,
-                    Err(response) => return response,
-                };
-            match content {
-                ChildContent::Minimal(minimal) => minimal_page(
-                    &state,
-                    &session,
-                    minimal,
-                    StatusCode::BAD_REQUEST,
-                    Some((message, form.reason)),
-                ),
-                // Already allowed in full: nothing to break.
-                ChildContent::Full { .. } => {
-                    Redirect::to(&format!("/children/{person_id}")).into_response()
-                }
-                ChildContent::Unknown => error_page(&state, Some(&session), ErrorPage::not_found()),
-                ChildContent::Denied => error_page(&state, Some(&session), ErrorPage::forbidden()),
-            }
-        }
-        BreakGlassOutcome::Denied => error_page(&state, Some(&session), ErrorPage::forbidden()),
+        ChildContent::Unknown => error_page(&state, Some(&session), ErrorPage::not_found()),
+        ChildContent::Denied => error_page(&state, Some(&session), ErrorPage::forbidden()),
     }
 }
 

@@ -76,8 +76,9 @@ enum Command {
     Synth(commands::synth::SynthArgs),
     /// Serve the HTTP API.
     Serve(commands::serve::ServeArgs),
-    /// Validate and store interchange files (.json, .jsonl, .csv) as one batch:
-    /// all of them or, on any invalid record, none.
+    /// Validate and store interchange files (.json, .jsonl, .csv) and FHIR R4
+    /// bundles (.fhir.json, with --agency) as one batch: all of them or, on any
+    /// invalid record, none.
     Ingest(commands::ingest::IngestArgs),
     /// List stored records (no personal data unless --json).
     Records(commands::records::RecordsArgs),
@@ -109,6 +110,9 @@ enum Command {
         #[command(subcommand)]
         command: commands::alerts::RulesCommand,
     },
+    /// Write an online backup of the database (safe while the server runs):
+    /// SQLite through its backup API, PostgreSQL through pg_dump.
+    Backup(commands::backup::BackupArgs),
     /// Apply pending database migrations.
     Migrate {
         #[command(flatten)]
@@ -174,6 +178,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Org { command } => commands::org::run(command),
         Command::Rules { command } => commands::alerts::rules(command),
+        Command::Backup(args) => commands::backup::run(args),
         Command::Migrate { db } => commands::migrate(&db),
         Command::Token { command } => commands::token::run(command),
         Command::User { command } => commands::user::run(command),

@@ -152,6 +152,34 @@ fn rules_check_and_serve_refuse_routes_nobody_can_receive() {
     );
     let checked = sightline(&["rules", "check", pack, "--org", example]);
     assert!(checked.status.success(), "{}", text(&checked.stdout));
+    // With a database whose accounts receive none of them: warnings, not
+    // refusal (the alerts go to the head of service, or the duty team).
+    let accounts_db = format!("sqlite://{}", dir.path().join("accounts.db").display());
+    let checked = sightline(&[
+        "rules",
+        "check",
+        pack,
+        "--org",
+        example,
+        "--db",
+        &accounts_db,
+    ]);
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    let stdout = text(&checked.stdout);
+    for expected in [
+        ": warning: nobody with an active account receives the duty team of Haringate Council (team:haringate-csc/duty)",
+        ": warning: nobody with an active account receives the health safeguarding lead (role:haringate-icb/safeguarding_lead)",
+        ": warning: nobody with an active account receives the head of service of Haringate Council (team:haringate-csc/head-of-service)",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\nin\n{stdout}");
+    }
+    let without_org = sightline(&["rules", "check", pack, "--db", &accounts_db]);
+    assert!(!without_org.status.success());
+    assert!(
+        text(&without_org.stderr).contains("--db needs --org"),
+        "{}",
+        text(&without_org.stderr)
+    );
 
     // The server refuses to start without an organisation, and with one that
     // leaves a route unreceivable.

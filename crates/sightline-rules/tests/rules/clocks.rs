@@ -335,6 +335,36 @@ fn a_closed_case_stops_the_referral_and_assessment_clocks() {
 }
 
 #[test]
+fn a_closed_case_stops_an_overdue_initial_conference_clock() {
+    // A section 47 enquiry from a strategy discussion on 8 January 2007; no
+    // initial conference, so overdue from the end of 29 January.
+    let mut picture = Picture::child("2001-06-01");
+    picture
+        .event(
+            "haringey-cs",
+            "social_care.strategy_discussion",
+            "2007-01-08",
+        )
+        .outcome(&[("section47", "true")])
+        .add();
+    assert!(matches!(
+        reports_of(&picture, "initial_conference_overdue", "2007-03-01").as_slice(),
+        [(ClockStatus::Overdue { .. }, Some(_))]
+    ));
+    assert_eq!(overdue_count(&picture, "2007-03-01"), 1);
+    // The case is closed: the clock stops that day and is overdue no more,
+    // however long after.
+    picture
+        .event("haringey-cs", "social_care.case_closed", "2007-03-05")
+        .add();
+    assert!(matches!(
+        reports_of(&picture, "initial_conference_overdue", "2009-01-01").as_slice(),
+        [(ClockStatus::Stopped { on, .. }, Some(_))] if *on == day("2007-03-05")
+    ));
+    assert_eq!(overdue_count(&picture, "2009-01-01"), 0);
+}
+
+#[test]
 fn a_completed_assessment_meets_its_clock_late() {
     let mut picture = Picture::child("2001-06-01");
     picture

@@ -9,9 +9,10 @@ use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
     AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, END_SESSION, GRANT_COLUMNS, GrantRow, INSERT_AUDIT,
-    INSERT_GRANT, INSERT_SESSION, INSERT_USER, LOCK_USERNAME, NewGrant, NewUser, SELECT_HEAD,
-    SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy,
-    ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
+    INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION, INSERT_USER, LOCK_USERNAME, NewGrant,
+    NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow,
+    TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow,
+    check_audit_row, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 
@@ -219,6 +220,30 @@ impl AccountStore for PgStore {
             .first()
             .ok_or(StoreError::Corrupt("grant insert returned no id"))?;
         Ok(row.try_get(0)?)
+    }
+
+    fn create_grant_within(
+        &self,
+        grant: &NewGrant,
+        since_us: i64,
+        max: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let rows = self.rows(
+            INSERT_GRANT_WITHIN,
+            &[
+                &grant.user_id,
+                &grant.resource_key,
+                &grant.reason,
+                &grant.granted_at_us,
+                &grant.expires_at_us,
+                &since_us,
+                &max,
+            ],
+        )?;
+        rows.first()
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(Into::into)
     }
 
     fn live_grants(&self, user_id: i64, now_us: i64) -> Result<Vec<GrantRow>, StoreError> {

@@ -9,9 +9,10 @@ use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
     AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, END_SESSION, GRANT_COLUMNS, GrantRow, INSERT_AUDIT,
-    INSERT_GRANT, INSERT_SESSION, INSERT_USER, LOCK_USERNAME, NewGrant, NewUser, SELECT_HEAD,
-    SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy,
-    ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
+    INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION, INSERT_USER, LOCK_USERNAME, NewGrant,
+    NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow,
+    TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow,
+    check_audit_row, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 
@@ -246,6 +247,32 @@ impl AccountStore for SqliteStore {
                 ],
                 |row| row.get(0),
             )?;
+        Ok(id)
+    }
+
+    fn create_grant_within(
+        &self,
+        grant: &NewGrant,
+        since_us: i64,
+        max: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let pooled = self.pooled()?;
+        let id = pooled
+            .get()?
+            .prepare_cached(&sqlite(INSERT_GRANT_WITHIN))?
+            .query_row(
+                params![
+                    grant.user_id,
+                    grant.resource_key,
+                    grant.reason,
+                    grant.granted_at_us,
+                    grant.expires_at_us,
+                    since_us,
+                    max
+                ],
+                |row| row.get(0),
+            )
+            .optional()?;
         Ok(id)
     }
 

@@ -45,13 +45,18 @@ pub struct ReplayArgs {
 #[derive(Subcommand)]
 pub enum RulesCommand {
     /// Parse and lint a rule pack; errors and warnings as FILE:LINE:COL. With
-    /// --org, also refuse a route nobody in the organisation can receive.
+    /// --org, also refuse a route nobody in the organisation can receive; with
+    /// --db too, warn of each recipient of the pack's routes that no active
+    /// account of that database receives.
     Check {
         /// The rule pack file.
         file: PathBuf,
         /// The organisation file the pack's routes must reach.
-        #[arg(long)]
+        #[arg(long, env = "SIGHTLINE_ORG")]
         org: Option<PathBuf>,
+        /// A database whose accounts must receive the pack's routes (with --org).
+        #[arg(long)]
+        db: Option<String>,
     },
 }
 
@@ -277,7 +282,7 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
-    let RulesCommand::Check { file, org } = command;
+    let RulesCommand::Check { file, org, db } = command;
     let name = file.display().to_string();
     let text = std::fs::read_to_string(&file).with_context(|| format!("{name}: cannot read"))?;
     match sightline_rules::check(&text) {
@@ -299,6 +304,27 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
                     );
                     return Ok(ExitCode::FAILURE);
                 }
+                if let Some(db) = db {
+                    let store = sightline_store::open(&db)
+                        .map_err(|error| anyhow::anyhow!("could not open the database: {error}"))?;
+                    let (receiving, complete) =
+                        sightline_app::routing::receiving_routes(store.as_ref())?;
+                    if !complete {
+                        outln!(
+                            "{name}: warning: more accounts than one list returns: recipients without an account are not checked"
+                        );
+                    }
+                    let unheld = if complete {
+                        sightline_app::routing::unheld_recipients(&pack, &organisation, &receiving)
+                    } else {
+                        Vec::new()
+                    };
+                    for unheld in &unheld {
+                        outln!("{name}: warning: {}", unheld.warning());
+                    }
+                }
+            } else if db.is_some() {
+                anyhow::bail!("--db needs --org: the organisation says whom the routes reach");
             }
             outln!(
                 "{name}: rule pack \"{}\" version {}: {} rule(s), {} warning(s)",

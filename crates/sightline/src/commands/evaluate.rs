@@ -273,9 +273,10 @@ fn print_rules(report: &RulesReport, now: chrono::DateTime<chrono::Utc>, seconds
     }
     outln!();
     outln!(
-        "  high alerts: {} false ({:.3} per 1,000 children per month), {} on siblings in trajectory households, {} on persons who are truly adults",
+        "  high alerts: {} false ({:.3} per 1,000 children per month) on {} children, {} on siblings in trajectory households, {} on persons who are truly adults",
         report.false_high_alerts,
         report.false_high_per_1000_child_months,
+        report.false_high_children,
         report.high_alerts_on_trajectory_siblings,
         report.high_alerts_on_adults
     );
