@@ -8,6 +8,12 @@ import { App, seriousViolations, screenshot } from './support.mjs';
 
 let app;
 
+/** The date `days` from today, as a person types it: "9 December 2026". */
+function inDays(days) {
+  const day = new Date(Date.now() + days * 86_400_000);
+  return day.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+}
+
 before(async () => { app = await App.start(); });
 after(async () => { await app?.stop(); });
 
@@ -26,7 +32,7 @@ test('the duty worker decides an alert with the keyboard and it leaves My work',
   await assertAccessible(page, 'my work with alerts');
   await screenshot(page, 'my-work');
 
-  const link = rows.first().locator('td:first-child a');
+  const link = rows.first().locator('td:nth-child(2) a');
   const href = await link.getAttribute('href');
   await link.click();
   await page.waitForURL(`**${href}`);
@@ -43,13 +49,19 @@ test('the duty worker decides an alert with the keyboard and it leaves My work',
   assert.match(await page.locator('.error-summary').textContent(), /Enter the reason/);
   await assertAccessible(page, 'alert with errors');
 
-  // Keyboard only: the first radio, the reason, the button.
+  // Keyboard only: the first radio (a strategy discussion), the reason, who
+  // will hold it (the worker, already selected) and by when, the button.
   await page.focus('#decision');
   await page.keyboard.press('Space');
   assert.equal(await page.locator('#decision').isChecked(), true);
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'reason');
   await page.keyboard.type('Synthetic: two agencies report injuries; convening a strategy discussion.');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'follow_up_owner');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'follow_up_due');
+  await page.keyboard.type(inDays(2));
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Record decision');
   await page.keyboard.press('Enter');
@@ -61,7 +73,7 @@ test('the duty worker decides an alert with the keyboard and it leaves My work',
 
   // The alert's history and the child's timeline show the decision.
   await page.goto(href);
-  assert.match(await page.locator('main').textContent(), /decided: strategy discussion/);
+  assert.match(await page.locator('main').textContent(), /Decided: Strategy discussion/);
   assert.equal(await page.locator('button:has-text("Record decision")').count(), 0);
   await page.click('main a:has-text("chronology")');
   await page.waitForURL('**/chronology');

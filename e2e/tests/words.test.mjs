@@ -53,7 +53,7 @@ test('every page reads as words and fits at 320, 768 and 1366 px', async () => {
   const duty = await app.page();
   await app.signIn(duty, 'duty');
   problems.push(...await checkPage(duty, '/my-work', 'my-work'));
-  const alert = await firstLink(duty, '/my-work', 'table.alerts tbody tr td:first-child a');
+  const alert = await firstLink(duty, '/my-work', 'table.alerts tbody tr td:nth-child(2) a');
   assert.ok(alert, 'the duty worker has an alert');
   problems.push(...await checkPage(duty, alert, 'alert'));
   const child = await firstLink(duty, alert, 'a[href^="/children/"]');

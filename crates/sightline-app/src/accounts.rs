@@ -225,7 +225,8 @@ pub struct Account {
 }
 
 impl Account {
-    fn from_row(row: &UserRow) -> Result<Account, AccountError> {
+    /// The account of a stored user row.
+    pub fn from_row(row: &UserRow) -> Result<Account, AccountError> {
         Ok(Account {
             id: row.id,
             username: row.username.clone(),

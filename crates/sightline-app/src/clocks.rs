@@ -191,7 +191,11 @@ pub fn clocks_due(
 }
 
 /// [`clocks_due`] for the children whose clocks are `agency`'s
-/// ([`children_of_agency`]).
+/// ([`children_of_agency`]), read from the engine's clock book (the clocks as
+/// of each child's last evaluation, kept up to date at intake and tick) rather
+/// than swept per call; the sweep only while the book is incomplete (after a
+/// load, before the first tick). Cost: the agency's open clocks due by the last
+/// day, not its children.
 pub fn agency_clocks_due(
     engine: &Engine,
     agency: &str,
@@ -199,8 +203,24 @@ pub fn agency_clocks_due(
     due_within_days: u32,
     limit: usize,
 ) -> Vec<ClockEntry> {
-    let children = children_of_agency(engine, agency);
-    clocks_due(engine, &children, now, due_within_days, limit)
+    let book = engine.clock_book();
+    if !book.is_complete() {
+        let children = children_of_agency(engine, agency);
+        return clocks_due(engine, &children, now, due_within_days, limit);
+    }
+    let today = now.date_naive();
+    let last_day = today
+        .checked_add_days(chrono::Days::new(u64::from(due_within_days)))
+        .unwrap_or(NaiveDate::MAX);
+    // Open clocks due by the last day: every overdue one (its deadline has
+    // passed) and the running ones due soon.
+    let mut entries: Vec<ClockEntry> = book
+        .open_due_by(agency, last_day)
+        .map(|(child_id, report)| ClockEntry::of(child_id, report.clone(), today))
+        .collect();
+    sort_clocks(&mut entries);
+    entries.truncate(limit);
+    entries
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@
 //! [`Engine::child_picture`]. Intake holds the write lock for the length of a
 //! batch, so keep read closures short and never call into intake from one.
 
+use crate::clock_book::ClockBook;
 use crate::persons::{Decisions, PersonsError};
 use crate::picture::{
     AddressIndex, Alert, LinkedRecords, LoadedRecord, PersonFacts, PictureError,
@@ -231,6 +232,8 @@ pub struct Engine {
     /// Children with a pending time-based firing, by when it falls due.
     wake: BTreeSet<(DateTime<Utc>, String)>,
     wake_of: HashMap<String, DateTime<Utc>>,
+    /// Every child's statutory clocks as of its last evaluation.
+    clocks: ClockBook,
     /// The relationships agencies hold with children through their records.
     relationships: crate::relationships::Ledger,
     /// Set when an intake failed after changing the engine: reload before use.
@@ -304,6 +307,13 @@ impl Engine {
         )?;
         let facts = crate::picture::person_facts(&linked);
         let addresses = AddressIndex::new(&linked);
+        let mut clocks = ClockBook::default();
+        clocks.mark_pending(
+            facts
+                .values()
+                .filter(|facts| facts.is_child)
+                .map(|facts| facts.id.as_str()),
+        );
         let mut relationships =
             crate::relationships::Ledger::new(config.relationships, config.organisation.clone());
         relationships.count_records(&linked.records);
@@ -318,6 +328,7 @@ impl Engine {
             last_seq: None,
             wake: BTreeSet::new(),
             wake_of: HashMap::new(),
+            clocks,
             stale: false,
         })
     }
@@ -410,6 +421,11 @@ impl Engine {
         &self.decisions
     }
 
+    /// Every child's statutory clocks as of its last evaluation.
+    pub fn clock_book(&self) -> &ClockBook {
+        &self.clocks
+    }
+
     /// Links `records` (in log order) from scratch with the engine's frozen
     /// model and the standing decisions, and rebuilds everything derived from
     /// them.
@@ -446,8 +462,12 @@ impl Engine {
             // The first records: linked in one batch (scored on two threads)
             // with the model chosen at load, which stays frozen.
             self.relink(crate::picture::newest_on_arrival(added))?;
+            let children: BTreeSet<String> = self.children().map(str::to_owned).collect();
+            self.clocks = ClockBook::default();
+            self.clocks
+                .mark_pending(children.iter().map(String::as_str));
             self.stale = false;
-            return Ok(self.children().map(str::to_owned).collect());
+            return Ok(children);
         }
         // Versions not newer than the one held are left out; a newer one
         // supersedes it: its old mentions stay in the index as history and leave
@@ -549,6 +569,9 @@ impl Engine {
         for person_id in &changed {
             self.children_around(person_id, &mut affected);
         }
+        // Their clocks are out of date until they are evaluated.
+        self.clocks
+            .mark_pending(affected.iter().map(String::as_str));
         self.stale = false;
         Ok(affected)
     }
@@ -583,14 +606,33 @@ impl Engine {
         }
     }
 
+    /// Schedules `child_id`'s next evaluation; `None`: never (not a child, or
+    /// no rule can fire), which also forgets its clocks.
     fn set_wake(&mut self, child_id: &str, at: Option<DateTime<Utc>>) {
         if let Some(before) = self.wake_of.remove(child_id) {
             self.wake.remove(&(before, child_id.to_owned()));
         }
-        if let Some(at) = at {
-            self.wake.insert((at, child_id.to_owned()));
-            self.wake_of.insert(child_id.to_owned(), at);
+        match at {
+            Some(at) => {
+                self.wake.insert((at, child_id.to_owned()));
+                self.wake_of.insert(child_id.to_owned(), at);
+            }
+            None => self.clocks.remove(child_id),
         }
+    }
+
+    /// The agencies whose statutory clocks a child's are: those that sent a
+    /// `social_care.*` record about the child (the local authority holding the
+    /// case).
+    fn clock_agencies(&self, facts: &PersonFacts) -> Vec<String> {
+        let agencies: BTreeSet<&str> = facts
+            .mentions
+            .iter()
+            .filter_map(|mention| self.linked.records.get(mention.record_idx))
+            .filter(|loaded| loaded.record.kind.as_str().starts_with("social_care."))
+            .map(|loaded| loaded.record.source.agency.as_str())
+            .collect();
+        agencies.into_iter().map(str::to_owned).collect()
     }
 
     /// Whom an alert about `child_id` with the rule's `route` goes to
@@ -607,11 +649,13 @@ impl Engine {
 
     /// Evaluates the pack for `children` at `now`: their alerts (every alert of
     /// theirs the log supports, new or not), routed and with due times counted
-    /// from `now`. Records each child's next pending time-based firing.
+    /// from `now`. Records each child's next pending time-based firing and its
+    /// statutory clocks at `now` ([`Engine::clock_book`]).
     pub fn evaluate(&mut self, children: &BTreeSet<String>, now: DateTime<Utc>) -> Evaluation {
         let horizon = now + Duration::days(self.config.clock_horizon_days);
         let mut evaluation = Evaluation::default();
         let mut wakes: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
+        let mut clocks: Vec<(String, Vec<String>, Vec<sightline_rules::ClockReport>)> = Vec::new();
         for child_id in children {
             let Some(facts) = self.facts.get(child_id).filter(|facts| facts.is_child) else {
                 wakes.push((child_id.clone(), None));
@@ -638,6 +682,11 @@ impl Engine {
                 .min()
                 .unwrap_or(horizon);
             wakes.push((child_id.clone(), Some(next)));
+            clocks.push((
+                child_id.clone(),
+                self.clock_agencies(facts),
+                sightline_rules::clocks(&self.pack, &picture, now),
+            ));
             known.sort_by(|a, b| (a.raised_at, &a.rule_id).cmp(&(b.raised_at, &b.rule_id)));
             let organisation = &self.config.organisation;
             let local_authority =
@@ -658,6 +707,9 @@ impl Engine {
         }
         for (child_id, at) in wakes {
             self.set_wake(&child_id, at);
+        }
+        for (child_id, agencies, reports) in clocks {
+            self.clocks.set(&child_id, agencies, reports);
         }
         evaluation
     }
@@ -771,6 +823,8 @@ impl Engine {
         for child in &children {
             self.set_wake(child, Some(now));
         }
+        self.clocks
+            .mark_pending(children.iter().map(String::as_str));
         children
     }
 
@@ -840,6 +894,7 @@ pub fn upsert_of(routed: &RoutedAlert) -> AlertUpsert {
             status: STATUS_OPEN.to_owned(),
             escalation_level: 0,
             decided_at_us: None,
+            assigned_to: None,
         },
         evidence: alert
             .evidence

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod audit_checkpoints;
 pub mod cases;
+pub mod clock_book;
 pub mod clocks;
 pub mod decisions;
 pub mod demo;
@@ -25,6 +26,7 @@ pub mod relationships;
 pub mod routing;
 pub mod tokens;
 pub mod views;
+pub mod work;
 
 pub use engine::{Engine, EngineConfig, EngineError, SharedEngine};
 pub use ingest::{

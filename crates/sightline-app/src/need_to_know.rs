@@ -154,22 +154,28 @@ pub fn decide_alert(
 /// Whether `account` may decide `alert`, without recording anything: for
 /// showing or hiding a form. The decision itself goes through [`decide_alert`].
 pub fn may_decide_alert(account: &Account, alert: &AlertRow, now: DateTime<Utc>) -> bool {
-    alert.status == STATUS_OPEN
-        && sightline_access::authorize(
-            &account.actor(),
-            Action::DecideAlert,
-            &Resource::Alert(alert.id.clone()),
-            &AccessContext {
-                relationships: vec![Relationship::RoutedAlert {
-                    alert_id: alert.id.clone(),
-                    routed_to: alert.routed_to.clone(),
-                    until_us: None,
-                }],
-                grants: Vec::new(),
-            },
-            crate::to_micros(now),
-        )
-        .is_full()
+    alert.status == STATUS_OPEN && may_act_on_alert(account, alert, now)
+}
+
+/// Whether `account` is of the team or role `alert` is routed to, whatever its
+/// status (reopening, assigning), without recording anything: for showing or
+/// hiding a form. The act itself goes through [`decide_alert`].
+pub fn may_act_on_alert(account: &Account, alert: &AlertRow, now: DateTime<Utc>) -> bool {
+    sightline_access::authorize(
+        &account.actor(),
+        Action::DecideAlert,
+        &Resource::Alert(alert.id.clone()),
+        &AccessContext {
+            relationships: vec![Relationship::RoutedAlert {
+                alert_id: alert.id.clone(),
+                routed_to: alert.routed_to.clone(),
+                until_us: None,
+            }],
+            grants: Vec::new(),
+        },
+        crate::to_micros(now),
+    )
+    .is_full()
 }
 
 /// What a break-glass request on `resource` is for: whether it exists (a

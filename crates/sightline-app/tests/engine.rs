@@ -308,6 +308,58 @@ proptest! {
         }
     }
 
+    /// The clocks My work and the clocks API list come from the engine's clock
+    /// book, kept at intake and tick; at every tick they are exactly what
+    /// sweeping every child of the agency at that time gives.
+    #[test]
+    fn the_clock_book_lists_what_the_sweep_does(cuts in proptest::collection::vec(0usize..2_000, 0..8)) {
+        use sightline_app::clocks::{agency_clocks_due, children_of_agency, clocks_due};
+        let records = region();
+        let n_records = records.len();
+        let pack = sightline_rules::default_pack().expect("pack");
+        let mut engine = Engine::from_records(pack, EngineConfig::default(), Vec::new()).expect("engine");
+        let agencies: BTreeSet<String> = records
+            .iter()
+            .filter(|loaded| loaded.record.kind.as_str().starts_with("social_care."))
+            .map(|loaded| loaded.record.source.agency.as_str().to_owned())
+            .collect();
+        prop_assert!(!agencies.is_empty());
+        // Random slices, and a tick a quarter, half and three quarters through.
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|cut| cut % n_records.max(1)).collect();
+        bounds.extend([n_records / 4, n_records / 2, 3 * n_records / 4, n_records]);
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut start = 0;
+        let mut n_listed = 0;
+        for end in bounds {
+            if end <= start {
+                continue;
+            }
+            let slice = records[start..end].to_vec();
+            let slice_now = slice.iter().map(|loaded| loaded.record.recorded_at).max().expect("non-empty");
+            let children = engine.add_records(slice).expect("added");
+            engine.evaluate(&children, slice_now);
+            start = end;
+            // The tick a day later: the children whose time came are evaluated again.
+            let now = slice_now + chrono::Duration::days(1);
+            let due = engine.due_children(now);
+            engine.evaluate(&due, now);
+            prop_assert!(engine.clock_book().is_complete());
+            for agency in &agencies {
+                for within_days in [10, 400] {
+                    let book = agency_clocks_due(&engine, agency, now, within_days, usize::MAX);
+                    let sweep = clocks_due(&engine, &children_of_agency(&engine, agency), now, within_days, usize::MAX);
+                    prop_assert_eq!(&book, &sweep, "{} within {} days at {}", agency, within_days, now);
+                    n_listed += book.len();
+                }
+            }
+        }
+        prop_assert!(n_listed > 0, "the region has open clocks");
+        // A freshly loaded engine has evaluated nobody: it sweeps until it has.
+        let loaded = Engine::from_records(sightline_rules::default_pack().expect("pack"), EngineConfig::default(), records.clone()).expect("loaded");
+        prop_assert!(!loaded.clock_book().is_complete());
+    }
+
     #[test]
     fn any_slicing_gives_the_batch_alerts(cuts in proptest::collection::vec(0usize..2_000, 0..12)) {
         let n_records = region().len();

@@ -96,12 +96,20 @@ fn record_by_record_intake_stores_the_batch_alerts_and_the_ticker_escalates() {
 
         // Decide one alert; leave the others open.
         let decided_id = persisted.keys().next().expect("an alert").clone();
+        let lead = sightline_app::accounts::Account {
+            id: 1,
+            username: "lead".to_owned(),
+            role: sightline_access::Role::SafeguardingLead,
+            agency: sightline_core::AgencyId::parse("social-care").expect("agency"),
+            team: None,
+        };
         sightline_app::decisions::record_decision(
             store.as_ref(),
             &decided_id,
-            "lead",
-            "strategy_discussion",
-            "Strategy discussion held with police",
+            &lead,
+            "referral_to_social_care",
+            "Referred to social care after talking with police",
+            &sightline_app::decisions::FollowUpRequest::default(),
             received_at,
         )
         .expect("decided");

@@ -1,5 +1,8 @@
-//! `/api/v1/alerts`: the persisted alerts, one alert with its evidence and
-//! history, and recording a decision.
+//! `/api/v1/alerts`: the persisted alerts (filters, keyset pages, and for
+//! one's own work counts per severity and overdue), one alert with its
+//! evidence, follow-ups and history, recording a decision (with the follow-up
+//! it sets), assigning an alert to a worker of its team, reopening a decided
+//! alert; `/api/v1/follow-ups`: one's open follow-ups and recording one done.
 //!
 //! These are people's actions, so they authenticate with a staff session (the
 //! one the web UI's login creates), not an agency token: either
@@ -18,9 +21,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Resource, View};
 use sightline_app::accounts::Account;
-use sightline_app::decisions::DecisionError;
+use sightline_app::decisions::{DecisionError, FollowUpRequest, Problems};
 use sightline_app::from_micros;
-use sightline_store::{AlertCursor, AlertEventRow, AlertFilter, AlertRow, EvidenceRow, Store};
+use sightline_core::interchange::{Position, Problem};
+use sightline_store::{
+    AlertCounts, AlertCursor, AlertEventRow, AlertFilter, AlertRow, Assigned, EvidenceRow,
+    FollowUpRow, Store,
+};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
@@ -102,6 +109,9 @@ pub struct AlertItem {
     /// The rule's route, and whom it is routed to now.
     pub route: String,
     pub routed_to: String,
+    /// The worker (username) of the routed team it is assigned to; absent: the
+    /// team's.
+    pub assigned_to: Option<String>,
     pub restricted: bool,
     pub title: Option<String>,
     pub explanation: Option<String>,
@@ -127,6 +137,7 @@ impl AlertItem {
             decided_at: row.decided_at_us.map(from_micros),
             route: row.route,
             routed_to: row.routed_to,
+            assigned_to: row.assigned_to,
             restricted: !full,
             title: full.then_some(row.title),
             // The API names no person (agency systems are not need-to-know
@@ -144,8 +155,11 @@ impl AlertItem {
 pub struct AlertEvent {
     pub seq: i64,
     pub at: DateTime<Utc>,
-    /// `raised`, `evidence_added`, `severity_raised`, `escalated`, `decided`, ...
+    /// `raised`, `evidence_added`, `severity_raised`, `reopened`, `decided`,
+    /// `escalated`, `rerouted`, `assigned`, `unassigned` or `follow_up_done`.
     pub kind: String,
+    /// Who, for a person's action (a `reopened` event without one is Sightline's,
+    /// on new evidence).
     pub actor: Option<String>,
     pub decision: Option<String>,
     pub reason: Option<String>,
@@ -170,11 +184,57 @@ impl From<AlertEventRow> for AlertEvent {
     }
 }
 
-/// An alert with its evidence and history.
+/// What a decision asked someone to do, by when, and whether it is done.
+#[derive(Serialize, ToSchema)]
+pub struct FollowUp {
+    pub id: i64,
+    pub alert: String,
+    /// The child's person id.
+    pub child: String,
+    /// The decision that set it: strategy_discussion, visit, assessment or medical.
+    pub decision: String,
+    /// Who will do it (username).
+    pub owner: String,
+    /// The alert's routing when it was decided.
+    pub routed_to: String,
+    /// The day it is due by.
+    #[schema(value_type = String, format = Date)]
+    pub due: chrono::NaiveDate,
+    /// Not done and `due` has passed.
+    pub overdue: bool,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+    /// Who recorded it done, and when; absent while open.
+    pub done_by: Option<String>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl FollowUp {
+    fn of(row: FollowUpRow, today: chrono::NaiveDate) -> FollowUp {
+        let due = sightline_app::decisions::follow_up_due_day(&row);
+        FollowUp {
+            overdue: row.done_at_us.is_none() && due < today,
+            due,
+            id: row.id,
+            alert: row.alert_id,
+            child: row.child_id,
+            decision: row.decision,
+            owner: row.owner,
+            routed_to: row.routed_to,
+            set_by: row.set_by,
+            set_at: from_micros(row.set_at_us),
+            done_by: row.done_by,
+            done_at: row.done_at_us.map(from_micros),
+        }
+    }
+}
+
+/// An alert with its evidence, follow-ups and history.
 #[derive(Serialize, ToSchema)]
 pub struct AlertDetail {
     pub alert: AlertItem,
     pub evidence: Vec<AlertEvidence>,
+    pub follow_ups: Vec<FollowUp>,
     pub events: Vec<AlertEvent>,
 }
 
@@ -190,10 +250,44 @@ pub struct AlertQuery {
     status: Option<String>,
     /// `true`: only open alerts past their due time.
     overdue: Option<bool>,
+    /// Only this rule (its id).
+    rule: Option<String>,
+    /// `true`: only the caller's work: alerts routed to them or their team, or
+    /// assigned to them. The page then carries `counts`.
+    mine: Option<bool>,
+    /// `me`: only alerts assigned to the caller; `nobody`: only alerts assigned
+    /// to nobody (the team's); any other value: assigned to that username.
+    assigned: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1 to 1,000 (default 100).
     limit: Option<u32>,
+}
+
+/// How many alerts match, by severity and overdue (all pages).
+#[derive(Serialize, ToSchema)]
+pub struct Counts {
+    pub total: u64,
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+    /// Open and past their due time.
+    pub overdue: u64,
+}
+
+impl From<AlertCounts> for Counts {
+    fn from(counts: AlertCounts) -> Self {
+        let [low, medium, high, critical] = counts.by_severity;
+        Counts {
+            total: counts.total,
+            critical,
+            high,
+            medium,
+            low,
+            overdue: counts.overdue,
+        }
+    }
 }
 
 /// A page of alerts: overdue first, then by severity, then by due time.
@@ -204,6 +298,9 @@ pub struct AlertPage {
     pub alerts: Vec<AlertItem>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// With `mine=true`: every alert the filter matches (all pages), by severity
+    /// and overdue.
+    pub counts: Option<Counts>,
 }
 
 /// List alerts.
@@ -251,20 +348,38 @@ pub async fn list_alerts(
                 .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))?,
         ),
     };
+    if let Some(rule) = &query.rule
+        && (rule.is_empty() || rule.len() > 64)
+    {
+        return Err(ApiError::bad_request("rule must be a rule id"));
+    }
     let now = Utc::now();
     let now_us = now.timestamp_micros();
+    let account = auth.session.account;
+    let mine = query.mine.unwrap_or(false);
     let filter = AlertFilter {
         child_id: query.child,
         severity: query.severity,
+        rule_id: query.rule,
         status: query.status,
         overdue_at_us: query.overdue.unwrap_or(false).then_some(now_us),
+        holder: mine.then(|| sightline_app::work::holder_of(&account)),
+        assigned: query.assigned.map(|assigned| match assigned.as_str() {
+            "me" => Assigned::To(account.username.clone()),
+            "nobody" => Assigned::Nobody,
+            _ => Assigned::To(assigned),
+        }),
         now_us: Some(now_us),
         after,
         limit,
         ..AlertFilter::default()
     };
-    let account = auth.session.account;
     let page = tokio::task::spawn_blocking(move || {
+        let counts = if mine {
+            Some(Counts::from(state.store.alerts().counts(&filter)?))
+        } else {
+            None
+        };
         let rows = state.store.alerts().list(&filter)?;
         let next_cursor = (rows.len() == limit as usize)
             .then(|| rows.last())
@@ -297,6 +412,7 @@ pub async fn list_alerts(
         Ok::<_, ApiError>(AlertPage {
             alerts,
             next_cursor,
+            counts,
         })
     })
     .await??;
@@ -326,12 +442,40 @@ fn alert_for(
     Ok(row)
 }
 
-fn detail(store: &dyn Store, row: AlertRow, now_us: i64) -> Result<AlertDetail, ApiError> {
+/// The alert, checked that `account` is of the team or role it is routed to:
+/// only they decide, assign or reopen it (issue #15, finding 2).
+fn routed_alert_for(
+    state: &AppState,
+    account: &Account,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<AlertRow, ApiError> {
+    let row = state
+        .store
+        .alerts()
+        .get(id)?
+        .ok_or_else(|| ApiError::not_found("no alert with that id"))?;
+    let decision =
+        sightline_app::need_to_know::decide_alert(state.store.as_ref(), account, &row, now)?;
+    if !decision.is_full() {
+        return Err(ApiError::forbidden(
+            "only the team or role this alert is routed to may decide, assign or reopen it",
+        ));
+    }
+    Ok(row)
+}
+
+fn detail(store: &dyn Store, row: AlertRow, now: DateTime<Utc>) -> Result<AlertDetail, ApiError> {
     let evidence = store.alerts().evidence(&row.id)?;
     let events = store.alerts().events(&row.id)?;
+    let follow_ups = store.alerts().follow_ups_of(&row.id)?;
     Ok(AlertDetail {
-        alert: AlertItem::of(row, true, now_us),
+        alert: AlertItem::of(row, true, now.timestamp_micros()),
         evidence: evidence.into_iter().map(AlertEvidence::from).collect(),
+        follow_ups: follow_ups
+            .into_iter()
+            .map(|row| FollowUp::of(row, now.date_naive()))
+            .collect(),
         events: events.into_iter().map(AlertEvent::from).collect(),
     })
 }
@@ -359,20 +503,46 @@ pub async fn get_alert(
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
         let row = alert_for(&state, &account, Action::ViewChild, &id, now)?;
-        detail(state.store.as_ref(), row, now.timestamp_micros())
+        detail(state.store.as_ref(), row, now)
     })
     .await??;
     Ok(Json(detail))
 }
 
+/// Who will carry out a decision, and by when.
+#[derive(Deserialize, ToSchema)]
+pub struct FollowUpBody {
+    /// A username: an active account of the decider's agency.
+    pub owner: String,
+    /// The day it will be done by (today or later).
+    #[schema(value_type = String, format = Date)]
+    pub due: chrono::NaiveDate,
+}
+
 /// A decision on an alert.
 #[derive(Deserialize, ToSchema)]
-pub struct DecisionRequest {
+pub struct AlertDecisionRequest {
     /// One of strategy_discussion, referral_to_social_care, visit, assessment,
     /// medical, police_referral, no_further_action.
     pub decision: String,
-    /// Why (required, not empty).
+    /// Why: at least a sentence (20 characters or more).
     pub reason: String,
+    /// Who will do it and by when: required for strategy_discussion, visit,
+    /// assessment and medical (it becomes a follow-up, open until recorded
+    /// done); ignored for the others.
+    pub follow_up: Option<FollowUpBody>,
+}
+
+impl AlertDecisionRequest {
+    fn follow_up(&self) -> FollowUpRequest {
+        self.follow_up
+            .as_ref()
+            .map(|body| FollowUpRequest {
+                owner: body.owner.clone(),
+                due: Some(body.due),
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Record a decision on an open alert.
@@ -381,14 +551,14 @@ pub struct DecisionRequest {
     path = "/api/v1/alerts/{id}/decision",
     tag = "alerts",
     params(("id" = String, Path)),
-    request_body = DecisionRequest,
+    request_body = AlertDecisionRequest,
     responses(
         (status = 200, description = "Decided", body = AlertDetail),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "No working relationship with the child, or a cookie without X-CSRF-Token", body = ErrorBody),
+        (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The alert is not open", body = ErrorBody),
-        (status = 422, description = "Unknown decision or empty reason", body = ErrorBody),
+        (status = 422, description = "Unknown decision, a reason shorter than a sentence, or a missing or invalid follow-up (every problem, by field)", body = ErrorBody),
     ),
     security(("session" = [])),
 )]
@@ -396,57 +566,305 @@ pub async fn decide_alert(
     State(state): State<AppState>,
     auth: StaffAuth,
     Path(id): Path<String>,
-    Json(request): Json<DecisionRequest>,
+    Json(request): Json<AlertDecisionRequest>,
 ) -> Result<Json<AlertDetail>, ApiError> {
-    // Check the vocabulary before touching anything.
-    sightline_app::decisions::validate_decision(&request.decision, &request.reason)
-        .map_err(decision_error)?;
     let now = Utc::now();
+    // Check what was sent before touching anything.
+    sightline_app::decisions::validate_decision(
+        &request.decision,
+        &request.reason,
+        &request.follow_up(),
+        now.date_naive(),
+    )
+    .map_err(problems_error)?;
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
-        let row = state
-            .store
-            .alerts()
-            .get(&id)?
-            .ok_or_else(|| ApiError::not_found("no alert with that id"))?;
-        // Only those the alert is routed to decide it (issue #15, finding 2).
-        let decision =
-            sightline_app::need_to_know::decide_alert(state.store.as_ref(), &account, &row, now)?;
-        if !decision.is_full() {
-            return Err(ApiError::forbidden(
-                "only the team or role this alert is routed to may decide it",
-            ));
-        }
+        let row = routed_alert_for(&state, &account, &id, now)?;
         let decided = sightline_app::decisions::record_decision(
             state.store.as_ref(),
             &row.id,
-            &account.username,
+            &account,
             &request.decision,
             &request.reason,
+            &request.follow_up(),
             now,
         )
-        .map_err(decision_error)?;
+        .map_err(problems_error)?;
         tracing::info!(alert.id = %decided.id, "alert decided");
-        detail(state.store.as_ref(), decided, now.timestamp_micros())
+        detail(state.store.as_ref(), decided, now)
     })
     .await??;
     Ok(Json(detail))
+}
+
+/// An assignment: a worker of the team the alert is routed to, or nobody.
+#[derive(Deserialize, ToSchema)]
+pub struct AssignmentRequest {
+    /// A username the alert is routed to (the worker, or a member of the routed
+    /// team); `null` gives it back to the team.
+    pub assignee: Option<String>,
+}
+
+/// Assign an open alert to a worker of its team, or back to the team.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/assignment",
+    tag = "alerts",
+    params(("id" = String, Path)),
+    request_body = AssignmentRequest,
+    responses(
+        (status = 200, description = "Assigned (an `assigned` or `unassigned` event names the caller; the same assignment again changes nothing)", body = AlertDetail),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The alert is not open", body = ErrorBody),
+        (status = 422, description = "The assignee is not an active account the alert is routed to", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn assign_alert(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Path(id): Path<String>,
+    Json(request): Json<AssignmentRequest>,
+) -> Result<Json<AlertDetail>, ApiError> {
+    let now = Utc::now();
+    let account = auth.session.account;
+    let detail = tokio::task::spawn_blocking(move || {
+        let row = routed_alert_for(&state, &account, &id, now)?;
+        let assignee = request.assignee.as_deref().map(str::trim);
+        let assigned = sightline_app::decisions::assign_alert(
+            state.store.as_ref(),
+            &row.id,
+            assignee.filter(|name| !name.is_empty()),
+            &account.username,
+            now,
+        )
+        .map_err(decision_error)?;
+        detail(state.store.as_ref(), assigned, now)
+    })
+    .await??;
+    Ok(Json(detail))
+}
+
+/// A person reopening a decided alert.
+#[derive(Deserialize, ToSchema)]
+pub struct ReopenRequest {
+    /// Why: at least a sentence (20 characters or more).
+    pub reason: String,
+}
+
+/// Reopen a decided alert, with a reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/reopen",
+    tag = "alerts",
+    params(("id" = String, Path)),
+    request_body = ReopenRequest,
+    responses(
+        (status = 200, description = "Open again, due again by its severity; a `reopened` event names the caller and the reason", body = AlertDetail),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The alert is open (nothing to reopen)", body = ErrorBody),
+        (status = 422, description = "A reason shorter than a sentence", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn reopen_alert(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Path(id): Path<String>,
+    Json(request): Json<ReopenRequest>,
+) -> Result<Json<AlertDetail>, ApiError> {
+    sightline_app::decisions::validate_reason(&request.reason).map_err(decision_error)?;
+    let now = Utc::now();
+    let account = auth.session.account;
+    let detail = tokio::task::spawn_blocking(move || {
+        let row = routed_alert_for(&state, &account, &id, now)?;
+        let due = state.engine.read(|engine| engine.config().due)?;
+        let reopened = sightline_app::decisions::reopen_alert(
+            state.store.as_ref(),
+            &row.id,
+            &account.username,
+            &request.reason,
+            now,
+            &due,
+        )
+        .map_err(decision_error)?;
+        tracing::info!(alert.id = %reopened.id, "alert reopened");
+        detail(state.store.as_ref(), reopened, now)
+    })
+    .await??;
+    Ok(Json(detail))
+}
+
+/// The caller's open follow-ups.
+#[derive(Serialize, ToSchema)]
+pub struct FollowUpPage {
+    /// Open follow-ups the caller owns or that decisions on their team's alerts
+    /// set, soonest due first.
+    pub follow_ups: Vec<FollowUp>,
+    /// How many there are in all.
+    pub total: u64,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct FollowUpQuery {
+    /// At most this many, 1 to 1,000 (default 100).
+    limit: Option<u32>,
+}
+
+/// The caller's open follow-ups (theirs and their team's).
+#[utoipa::path(
+    get,
+    path = "/api/v1/follow-ups",
+    tag = "alerts",
+    params(FollowUpQuery),
+    responses(
+        (status = 200, body = FollowUpPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn list_follow_ups(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Query(query): Query<FollowUpQuery>,
+) -> Result<Json<FollowUpPage>, ApiError> {
+    let limit = query.limit.unwrap_or(ALERT_LIMIT_DEFAULT);
+    if !(1..=sightline_store::ALERT_LIST_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be from 1 to {}",
+            sightline_store::ALERT_LIST_LIMIT_MAX
+        )));
+    }
+    let now = Utc::now();
+    let account = auth.session.account;
+    let page = tokio::task::spawn_blocking(move || {
+        let (rows, total) =
+            sightline_app::work::my_follow_ups(state.store.as_ref(), &account, limit)?;
+        Ok::<_, ApiError>(FollowUpPage {
+            follow_ups: rows
+                .into_iter()
+                .map(|row| FollowUp::of(row, now.date_naive()))
+                .collect(),
+            total,
+        })
+    })
+    .await??;
+    Ok(Json(page))
+}
+
+/// Record a follow-up done (by the caller, now).
+#[utoipa::path(
+    post,
+    path = "/api/v1/follow-ups/{id}/done",
+    tag = "alerts",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "Done; a `follow_up_done` event on its alert names the caller", body = FollowUp),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "No working relationship with the alert's child, or a cookie without X-CSRF-Token", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Already recorded done", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn follow_up_done(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<FollowUp>, ApiError> {
+    let now = Utc::now();
+    let account = auth.session.account;
+    let done = tokio::task::spawn_blocking(move || {
+        let follow_up = state
+            .store
+            .alerts()
+            .follow_up(id)?
+            .ok_or_else(|| ApiError::not_found("no follow-up with that id"))?;
+        alert_for(
+            &state,
+            &account,
+            Action::WriteAboutChild,
+            &follow_up.alert_id,
+            now,
+        )?;
+        let done = sightline_app::decisions::complete_follow_up(
+            state.store.as_ref(),
+            id,
+            &account.username,
+            now,
+        )
+        .map_err(decision_error)?;
+        Ok::<_, ApiError>(FollowUp::of(done, now.date_naive()))
+    })
+    .await??;
+    Ok(Json(done))
+}
+
+/// Every problem with what was sent, as one 422 naming each field; or the
+/// one error that was not about the request's fields.
+fn problems_error(problems: Problems) -> ApiError {
+    if let [only] = problems.0.as_slice()
+        && only.field().is_none()
+    {
+        return match problems.0.into_iter().next() {
+            Some(error) => decision_error(error),
+            None => ApiError::internal(),
+        };
+    }
+    let mut error = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_decision",
+        problems.to_string(),
+    );
+    error.detail.n_problems = Some(problems.0.len() as u64);
+    error.detail.problems = Some(
+        problems
+            .0
+            .iter()
+            .map(|problem| Problem {
+                position: Position::Batch,
+                path: problem
+                    .field()
+                    .map_or_else(String::new, |field| field.as_str().to_owned()),
+                message: problem.to_string(),
+            })
+            .collect(),
+    );
+    error
 }
 
 fn decision_error(error: DecisionError) -> ApiError {
     match error {
         DecisionError::UnknownDecision
         | DecisionError::EmptyReason
-        | DecisionError::ReasonTooLong => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_decision",
-            error.to_string(),
-        ),
+        | DecisionError::ReasonTooShort
+        | DecisionError::ReasonTooLong
+        | DecisionError::FollowUpOwnerMissing
+        | DecisionError::FollowUpOwnerUnknown
+        | DecisionError::FollowUpDueMissing
+        | DecisionError::FollowUpDueInPast
+        | DecisionError::AssigneeNotInTeam => problems_error(Problems(vec![error])),
         DecisionError::NotFound => ApiError::not_found("no alert with that id"),
+        DecisionError::FollowUpNotFound => ApiError::not_found("no follow-up with that id"),
         DecisionError::NotOpen => ApiError::new(
             StatusCode::CONFLICT,
             "alert_not_open",
             "the alert is not open: a decision was already recorded",
+        ),
+        DecisionError::NotDecided => ApiError::new(
+            StatusCode::CONFLICT,
+            "alert_open",
+            "the alert is open: there is no decision to reopen",
+        ),
+        DecisionError::FollowUpDone => ApiError::new(
+            StatusCode::CONFLICT,
+            "follow_up_done",
+            "the follow-up was already recorded done",
         ),
         DecisionError::Store(error) => error.into(),
     }

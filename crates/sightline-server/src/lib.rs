@@ -18,6 +18,8 @@ mod records;
 
 pub use error::{ApiError, ErrorBody};
 pub use intake_gate::IntakeLimits;
+/// The web UI's session cookie over plain HTTP (a signed-in browser sends it).
+pub use sightline_web::SESSION_COOKIE;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -187,6 +189,10 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::decide_alert))
+        .routes(routes!(alerts::assign_alert))
+        .routes(routes!(alerts::reopen_alert))
+        .routes(routes!(alerts::list_follow_ups))
+        .routes(routes!(alerts::follow_up_done))
         .routes(routes!(persons::get_person))
         .routes(routes!(persons::search))
         .routes(routes!(persons::review, persons::record_decision))

@@ -99,6 +99,19 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    async fn post(&self, session: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(session)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     fn audit_actions(&self) -> Vec<(String, String, String)> {
         sightline_testkit::server::sync(|| {
             sightline_app::audit::recent_entries(self.store.as_ref(), None, 1_000)
@@ -200,7 +213,7 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         .decide(
             &other_session,
             &id,
-            json!({"decision": "visit", "reason": "x"}),
+            json!({"decision": "police_referral", "reason": "Referred to the police as a crime"}),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -220,32 +233,65 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // Decisions: the vocabulary and a reason, once.
-    for bad in [
-        json!({"decision": "ignore", "reason": "no"}),
-        json!({"decision": "visit", "reason": "   "}),
+    // Decisions, by the duty team the alert is routed to: the vocabulary, a
+    // reason of a sentence, and for a visit who and by when; once. Every
+    // problem is named by its field.
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
+    let visit = json!({"decision": "visit", "reason": "Home visit booked for tomorrow",
+        "follow_up": {"owner": "duty.worker", "due": tomorrow}});
+    for (bad, fields) in [
+        (
+            json!({"decision": "ignore", "reason": "no"}),
+            vec!["decision", "reason"],
+        ),
+        (
+            json!({"decision": "visit", "reason": "   "}),
+            vec!["reason", "follow_up_owner", "follow_up_due"],
+        ),
+        (
+            json!({"decision": "no_further_action", "reason": "ok"}),
+            vec!["reason"],
+        ),
+        (
+            json!({"decision": "visit", "reason": "Home visit booked for tomorrow",
+                "follow_up": {"owner": "duty.worker", "due": "2007-01-01"}}),
+            vec!["follow_up_due"],
+        ),
+        (
+            json!({"decision": "visit", "reason": "Home visit booked for tomorrow",
+                "follow_up": {"owner": "nobody.here", "due": tomorrow}}),
+            vec!["follow_up_owner"],
+        ),
     ] {
-        let (status, body) = app.decide(&gp_session, &id, bad).await;
+        let (status, body) = app.decide(&duty_session, &id, bad).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"]["code"], "invalid_decision");
+        let paths: Vec<&str> = body["error"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|problem| problem["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(paths, fields, "{body}");
     }
-    let (status, _) = app
+    let (_, body) = app
         .decide(
-            &gp_session,
-            "a-0000000000000000",
-            json!({"decision": "visit", "reason": "Home visit booked"}),
+            &duty_session,
+            &id,
+            json!({"decision": "no_further_action", "reason": "ok"}),
         )
+        .await;
+    assert_eq!(
+        body["error"]["problems"][0]["message"],
+        "Give the reason in at least a sentence (20 characters or more)"
+    );
+    let (status, _) = app
+        .decide(&duty_session, "a-0000000000000000", visit.clone())
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The GP's record makes the child the GP's too, but only the team the
     // alert is routed to decides it.
-    let (status, _) = app
-        .decide(
-            &gp_session,
-            &id,
-            json!({"decision": "visit", "reason": "Home visit booked for tomorrow"}),
-        )
-        .await;
+    let (status, _) = app.decide(&gp_session, &id, visit.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // By cookie, a POST needs the CSRF token.
     let by_cookie = |csrf: Option<&str>| {
@@ -253,7 +299,7 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
             .client
             .post(format!("{}/api/v1/alerts/{id}/decision", app.base))
             .header("cookie", format!("sightline_session={duty_session}"))
-            .json(&json!({"decision": "visit", "reason": "Home visit booked for tomorrow"}));
+            .json(&visit);
         if let Some(csrf) = csrf {
             request = request.header("x-csrf-token", csrf);
         }
@@ -274,11 +320,14 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     assert_eq!(last["kind"], "decided");
     assert_eq!(last["decision"], "visit");
     assert_eq!(last["actor"], "duty.worker");
+    assert_eq!(decided["follow_ups"][0]["owner"], "duty.worker");
+    assert_eq!(decided["follow_ups"][0]["due"], tomorrow.as_str());
+    assert_eq!(decided["follow_ups"][0]["done_by"], Value::Null);
     let (status, body) = app
         .decide(
             &duty_session,
             &id,
-            json!({"decision": "medical", "reason": "again"}),
+            json!({"decision": "police_referral", "reason": "Referred to the police again"}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
@@ -302,9 +351,10 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         "{audited:?}"
     );
     assert_eq!(count("gp.worker", "view_alert", "full"), 1, "{audited:?}");
+    // Deciding with an unknown follow-up owner, deciding by cookie, and again.
     assert_eq!(
         count("duty.worker", "decide_alert", "full"),
-        2,
+        3,
         "{audited:?}"
     );
     assert_eq!(count("gp.worker", "decide_alert", "deny"), 1, "{audited:?}");
@@ -404,13 +454,233 @@ async fn the_alert_routes_appear_in_the_openapi_document(db: sightline_testkit::
         "/api/v1/alerts",
         "/api/v1/alerts/{id}",
         "/api/v1/alerts/{id}/decision",
+        "/api/v1/alerts/{id}/assignment",
+        "/api/v1/alerts/{id}/reopen",
+        "/api/v1/follow-ups",
+        "/api/v1/follow-ups/{id}/done",
     ] {
         assert!(document["paths"][path].is_object(), "{path} is documented");
     }
+    let parameters: Vec<&str> = document["paths"]["/api/v1/alerts"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|parameter| parameter["name"].as_str().unwrap())
+        .collect();
+    for name in ["severity", "rule", "overdue", "mine", "assigned", "cursor"] {
+        assert!(parameters.contains(&name), "{name}: {parameters:?}");
+    }
+    // Every request and answer has its own schema (two with one name would
+    // leave one of them out of the document).
+    let schemas = &document["components"]["schemas"];
+    assert!(schemas["DecisionRequest"]["properties"]["verdict"].is_object());
+    assert!(schemas["AlertPage"]["properties"]["counts"].is_object());
+    assert!(
+        schemas["AlertDecisionRequest"]["properties"]["follow_up"].is_object(),
+        "{}",
+        schemas["AlertDecisionRequest"]
+    );
+    assert!(schemas["AlertItem"]["properties"]["assigned_to"].is_object());
     assert!(document["components"]["securitySchemes"]["session"].is_object());
 }
 
+/// One's own work through the API: counts and filters, assigning to a worker
+/// of the team, a decision's follow-up recorded done, reopening.
+async fn my_work_counts_filters_assignment_follow_ups_and_reopening(
+    db: sightline_testkit::TestDatabase,
+) {
+    let app = TestApp::spawn(db).await;
+    // The child has no social care record: the alert goes to the default
+    // local authority's duty team, `team:social-care/duty`.
+    let (worker, _) = app.session("sw.worker", "social-care");
+    let (colleague, _) = app.session("sw.colleague", "social-care");
+    let (outsider, _) = app.session("other.worker", "riverside-la");
+    let nights = app.server.staff_in_team(
+        "night.worker",
+        Role::Practitioner,
+        "social-care",
+        Some("nights"),
+    );
+    assert_eq!(app.submit(INJURY).await["stored"], 1);
+    // The intake answer says nothing of alerts: count them in the store.
+    let raised = sightline_testkit::server::sync(|| {
+        app.store.alerts().list(&sightline_store::AlertFilter {
+            limit: 100,
+            ..sightline_store::AlertFilter::default()
+        })
+    })
+    .expect("alerts")
+    .len() as u64;
+    assert!(raised >= 1, "the injury raises an alert");
+
+    let (status, page) = app.get(Some(&worker), "/api/v1/alerts?mine=true").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let counts = &page["counts"];
+    assert_eq!(counts["total"], raised);
+    let by_severity: u64 = ["critical", "high", "medium", "low"]
+        .iter()
+        .map(|severity| counts[severity].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_severity, raised);
+    assert_eq!(counts["overdue"], 0);
+    let (_, page) = app.get(Some(&worker), "/api/v1/alerts").await;
+    assert_eq!(
+        page["counts"],
+        Value::Null,
+        "counts only for one's own work"
+    );
+    let (_, page) = app
+        .get(Some(&nights.secret), "/api/v1/alerts?mine=true")
+        .await;
+    assert_eq!(page["counts"]["total"], 0, "another team holds none");
+    assert_eq!(page["alerts"], json!([]));
+    let (_, page) = app
+        .get(
+            Some(&worker),
+            "/api/v1/alerts?mine=true&rule=injury_unexplained",
+        )
+        .await;
+    assert_eq!(page["alerts"].as_array().unwrap().len(), 1);
+    let id = page["alerts"][0]["id"].as_str().unwrap().to_owned();
+    let (_, page) = app
+        .get(
+            Some(&worker),
+            "/api/v1/alerts?mine=true&rule=cp_child_not_seen",
+        )
+        .await;
+    assert_eq!(page["alerts"], json!([]));
+    assert_eq!(page["counts"]["total"], 0);
+
+    // Assigning: to a worker the alert is routed to, with an event; not to
+    // another team; not by someone without a relationship to the child.
+    let assignment = format!("/api/v1/alerts/{id}/assignment");
+    let (status, body) = app
+        .post(&worker, &assignment, json!({"assignee": "night.worker"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["problems"][0]["path"], "assignee");
+    let (status, _) = app
+        .post(&outsider, &assignment, json!({"assignee": "sw.worker"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .post(&colleague, &assignment, json!({"assignee": "sw.worker"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["alert"]["assigned_to"], "sw.worker");
+    let last = body["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["actor"].as_str()),
+        (Some("assigned"), Some("sw.colleague"))
+    );
+    assert_eq!(last["detail"]["to"], "sw.worker");
+    let (_, page) = app
+        .get(Some(&worker), "/api/v1/alerts?mine=true&assigned=me")
+        .await;
+    assert_eq!(page["counts"]["total"], 1);
+    let (_, page) = app
+        .get(Some(&worker), "/api/v1/alerts?mine=true&assigned=nobody")
+        .await;
+    assert_eq!(page["counts"]["total"], raised - 1);
+    let (status, body) = app
+        .post(&worker, &assignment, json!({"assignee": null}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["alert"]["assigned_to"], Value::Null);
+
+    // A decision's follow-up: listed for the team until recorded done.
+    let due = (chrono::Utc::now().date_naive() + chrono::Days::new(3)).to_string();
+    let (status, decided) = app
+        .decide(
+            &worker,
+            &id,
+            json!({"decision": "strategy_discussion", "reason": "Two agencies' concerns: strategy discussion with police",
+                "follow_up": {"owner": "sw.colleague", "due": due}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    let (status, page) = app.get(Some(&worker), "/api/v1/follow-ups").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], 1);
+    let follow_up = page["follow_ups"][0].clone();
+    assert_eq!(follow_up["owner"], "sw.colleague");
+    assert_eq!(follow_up["decision"], "strategy_discussion");
+    assert_eq!(follow_up["overdue"], false);
+    let (_, page) = app.get(Some(&nights.secret), "/api/v1/follow-ups").await;
+    assert_eq!(page["total"], 0);
+    let done_path = format!("/api/v1/follow-ups/{}/done", follow_up["id"]);
+    let (status, _) = app.post(&outsider, &done_path, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, done) = app.post(&colleague, &done_path, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["done_by"], "sw.colleague");
+    let (status, _) = app.post(&colleague, &done_path, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = app
+        .post(&colleague, "/api/v1/follow-ups/999999/done", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, page) = app.get(Some(&worker), "/api/v1/follow-ups").await;
+    assert_eq!(page["total"], 0);
+
+    // Reopening: a decided alert, with a reason of a sentence.
+    let reopen = format!("/api/v1/alerts/{id}/reopen");
+    let (status, body) = app
+        .post(&worker, &reopen, json!({"reason": "why not"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = app
+        .post(
+            &outsider,
+            &reopen,
+            json!({"reason": "The school has raised a new concern"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .post(
+            &worker,
+            &reopen,
+            json!({"reason": "The school has raised a new concern"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["alert"]["status"], "open");
+    let kinds: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "raised",
+            "assigned",
+            "unassigned",
+            "decided",
+            "follow_up_done",
+            "reopened"
+        ]
+    );
+    let last = body["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], "sw.worker");
+    assert_eq!(last["reason"], "The school has raised a new concern");
+    assert_eq!(body["follow_ups"][0]["done_by"], "sw.colleague");
+    let (status, _) = app
+        .post(
+            &worker,
+            &reopen,
+            json!({"reason": "The school has raised a new concern"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, page) = app.get(Some(&worker), "/api/v1/alerts?mine=true").await;
+    assert_eq!(page["counts"]["total"], raised);
+}
+
 sightline_testkit::on_every_backend!(
+    my_work_counts_filters_assignment_follow_ups_and_reopening,
     an_alert_raised_at_intake_is_read_decided_once_and_audited,
     the_servers_due_times_and_duty_team_apply_to_alerts,
     the_alert_routes_appear_in_the_openapi_document,

@@ -45,6 +45,7 @@ fn upserts(n_alerts: usize, run_tag: &str, evidence_version: i64) -> Vec<AlertUp
                     status: "open".to_owned(),
                     escalation_level: 0,
                     decided_at_us: None,
+                    assigned_to: None,
                 },
                 evidence: (0..2)
                     .map(|evidence_idx| EvidenceRow {

@@ -1,6 +1,7 @@
-//! Persisted alerts: one row per alert, the evidence records behind it, and an
+//! Persisted alerts: one row per alert, the evidence records behind it, an
 //! append-only history of what happened to it (raised, evidence added, severity
-//! raised, reopened, decided, escalated).
+//! raised, reopened, decided, escalated, rerouted, assigned, unassigned, follow-up
+//! done), and the follow-ups decisions set (who does what by when).
 //!
 //! The semantics live here once, written against [`AlertConn`] (a connection inside
 //! a transaction); each backend only supplies the connection. Writes made by
@@ -17,7 +18,11 @@
 //!   (every input reports [`AlertChange::Unchanged`]), so re-evaluating records in
 //!   a batch, one by one or after a crash gives the same alerts.
 //! - Invariant: severity only rises; escalation level only rises while an alert is
-//!   open (a reopened alert starts again at level 0).
+//!   open (an alert reopened by new evidence starts again at level 0; one reopened
+//!   by a person keeps its routing and level).
+//! - Invariant: a person's action (decision, assignment, reopening, follow-up
+//!   done) is an event naming the person; a decision or reopening also gives the
+//!   reason. A follow-up changes once, from open to done (database triggers).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -88,6 +93,9 @@ pub struct AlertRow {
     pub escalation_level: i64,
     /// When the (latest) decision was recorded; `None` while open.
     pub decided_at_us: Option<i64>,
+    /// The worker (username) of the routed team it is assigned to; `None`: the
+    /// team's. Ignored by upserts (see [`AlertStore::assign`]).
+    pub assigned_to: Option<String>,
 }
 
 /// One evidence record of an alert.
@@ -111,13 +119,14 @@ pub struct AlertEventRow {
     /// When, in logical time.
     pub at_us: i64,
     /// `raised`, `evidence_added`, `severity_raised`, `reopened`, `decided`,
-    /// `escalated` or `rerouted`.
+    /// `escalated`, `rerouted`, `assigned`, `unassigned` or `follow_up_done`.
     pub kind: String,
-    /// Who (`decided`): the username.
+    /// Who, for a person's action (`decided`, `assigned`, `unassigned`,
+    /// `follow_up_done`, and `reopened` by a person): the username.
     pub actor: Option<String>,
     /// The decision word (`decided`).
     pub decision: Option<String>,
-    /// The decision's reason (`decided`).
+    /// The reason (`decided`, and `reopened` by a person).
     pub reason: Option<String>,
     /// JSON text with the particulars, e.g. `{"n":2}` for `evidence_added`.
     pub detail: Option<String>,
@@ -234,25 +243,55 @@ fn severity_key(severity: &str) -> i64 {
     i64::try_from(SEVERITIES.len() - 1 - rank).unwrap_or(3)
 }
 
-/// Which alerts [`AlertStore::list`] and [`AlertStore::count`] return. Every
-/// condition present must hold.
+/// Whose alerts: routed to one of `routes` (a user, their team), or assigned to
+/// `user` wherever they are routed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Holder {
+    /// Routings (`user:NAME`, `team:AGENCY/TEAM`, ...); may be empty.
+    pub routes: Vec<String>,
+    /// A username.
+    pub user: String,
+}
+
+/// Which assignment an alert must have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Assigned {
+    /// Assigned to this username.
+    To(String),
+    /// Assigned to nobody (the team's).
+    Nobody,
+}
+
+/// Which alerts [`AlertStore::list`], [`AlertStore::count`],
+/// [`AlertStore::counts`] and [`AlertStore::rule_counts`] see. Every condition
+/// present must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AlertFilter {
     /// Only this child.
     pub child_id: Option<String>,
     /// Only this severity.
     pub severity: Option<String>,
+    /// Only this rule.
+    pub rule_id: Option<String>,
     /// Only this status.
     pub status: Option<String>,
     /// Only open alerts with `due_at_us < overdue_at_us`.
     pub overdue_at_us: Option<i64>,
     /// Only alerts routed to one of these (an empty list matches nothing).
     pub routed_to: Option<Vec<String>>,
-    /// "Now" for the overdue-first order; `None` orders as if nothing were overdue.
+    /// Only alerts this holder holds (routed to their routes or assigned to them).
+    pub holder: Option<Holder>,
+    /// Only alerts with this assignment.
+    pub assigned: Option<Assigned>,
+    /// "Now" for the overdue-first order (and the overdue count of
+    /// [`AlertStore::counts`]); `None` orders as if nothing were overdue.
     pub now_us: Option<i64>,
     /// Only rows after this position in the order (the paging cursor; ignored by
-    /// `count`).
+    /// the counts).
     pub after: Option<AlertCursor>,
+    /// Only rows before this position (the page before a cursor; `list` returns
+    /// the last `limit` of them, still in the order). Ignored by the counts.
+    pub before: Option<AlertCursor>,
     /// At most this many rows (clamped to [`ALERT_LIST_LIMIT_MAX`]; ignored by `count`).
     pub limit: u32,
 }
@@ -270,6 +309,95 @@ pub struct Decision {
     pub reason: String,
     /// When, in logical time.
     pub at_us: i64,
+    /// What the decision asks someone to do, by when (a follow-up is stored).
+    pub follow_up: Option<FollowUpPlan>,
+}
+
+/// Who will carry out a decision, and by when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUpPlan {
+    /// The username who will do it; not empty.
+    pub owner: String,
+    /// By when, in logical time.
+    pub due_at_us: i64,
+}
+
+/// One follow-up: what a decision asked someone to do, and whether it is done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUpRow {
+    /// Increasing.
+    pub id: i64,
+    /// The alert whose decision set it.
+    pub alert_id: String,
+    /// The alert's child.
+    pub child_id: String,
+    /// The decision word.
+    pub decision: String,
+    /// The username who will do it.
+    pub owner: String,
+    /// The alert's routing when it was decided (the team it is shown to).
+    pub routed_to: String,
+    /// By when.
+    pub due_at_us: i64,
+    /// Who decided, and when.
+    pub set_by: String,
+    pub set_at_us: i64,
+    /// Who recorded it done, and when; `None` while open.
+    pub done_by: Option<String>,
+    pub done_at_us: Option<i64>,
+}
+
+/// Which follow-ups [`AlertStore::follow_ups`] returns: open ones (not done)
+/// owned by `holder.user` or set on alerts routed to `holder.routes`, by due
+/// time then id, after `after` (a `(due_at_us, id)` position).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FollowUpFilter {
+    /// Whose.
+    pub holder: Holder,
+    /// Only those after this `(due_at_us, id)`.
+    pub after: Option<(i64, i64)>,
+    /// At most this many (clamped to [`ALERT_LIST_LIMIT_MAX`]).
+    pub limit: u32,
+}
+
+/// An assignment of an open alert to a worker, or back to the team (`assignee`
+/// `None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// The alert.
+    pub alert_id: String,
+    /// The username it is assigned to; `None`: nobody (the team's).
+    pub assignee: Option<String>,
+    /// Who assigned it; not empty.
+    pub actor: String,
+    /// When, in logical time.
+    pub at_us: i64,
+}
+
+/// A person reopening a decided alert. `Debug` leaves out the reason.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Reopening {
+    /// The alert.
+    pub alert_id: String,
+    /// Who reopened it; not empty.
+    pub actor: String,
+    /// Why; not empty.
+    pub reason: String,
+    /// When, in logical time.
+    pub at_us: i64,
+    /// The new due time of the decision.
+    pub due_at_us: i64,
+}
+
+/// How many alerts a filter matches, by severity and overdue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertCounts {
+    /// All of them.
+    pub total: u64,
+    /// By severity, in the order of [`SEVERITIES`] (low first).
+    pub by_severity: [u64; 4],
+    /// Open and due before the filter's `now_us` (0 without one).
+    pub overdue: u64,
 }
 
 /// Stored alerts. Reached through [`crate::Store::alerts`]. Each method runs in its
@@ -287,10 +415,47 @@ pub trait AlertStore: Send + Sync {
     fn list(&self, filter: &AlertFilter) -> Result<Vec<AlertRow>, StoreError>;
     /// How many alerts match `filter` (all pages).
     fn count(&self, filter: &AlertFilter) -> Result<u64, StoreError>;
-    /// Records a decision on an open alert: status `decided`, a `decided` event.
+    /// How many alerts match `filter` (all pages), by severity and overdue at
+    /// `filter.now_us`, in one query.
+    fn counts(&self, filter: &AlertFilter) -> Result<AlertCounts, StoreError>;
+    /// The rules of the alerts matching `filter` (all pages), with how many
+    /// each, by rule id.
+    fn rule_counts(&self, filter: &AlertFilter) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Records a decision on an open alert: status `decided`, a `decided` event,
+    /// and the follow-up it sets, if any (its detail names the follow-up).
     /// [`StoreError::AlertNotFound`], [`StoreError::AlertNotOpen`], or
-    /// [`StoreError::InvalidAlert`] for an empty actor, decision or reason.
+    /// [`StoreError::InvalidAlert`] for an empty actor, decision, reason or
+    /// follow-up owner.
     fn decide(&self, decision: &Decision) -> Result<AlertRow, StoreError>;
+    /// Assigns an open alert to a worker, or back to the team, with an
+    /// `assigned` or `unassigned` event naming who did it; assigning it where it
+    /// already is changes nothing and writes no event. [`StoreError::AlertNotFound`],
+    /// [`StoreError::AlertNotOpen`], or [`StoreError::InvalidAlert`] for an empty
+    /// actor or assignee.
+    fn assign(&self, assignment: &Assignment) -> Result<AlertRow, StoreError>;
+    /// A person reopens a decided alert: open again with a new due time, its
+    /// routing, escalation level and assignment as they were, and a `reopened`
+    /// event naming the person and the reason. [`StoreError::AlertNotFound`],
+    /// [`StoreError::AlertNotDecided`], or [`StoreError::InvalidAlert`] for an
+    /// empty actor or reason.
+    fn reopen(&self, reopening: &Reopening) -> Result<AlertRow, StoreError>;
+    /// Open follow-ups, see [`FollowUpFilter`].
+    fn follow_ups(&self, filter: &FollowUpFilter) -> Result<Vec<FollowUpRow>, StoreError>;
+    /// How many open follow-ups [`FollowUpFilter`] matches (all pages).
+    fn count_follow_ups(&self, filter: &FollowUpFilter) -> Result<u64, StoreError>;
+    /// Every follow-up of an alert, open or done, oldest first.
+    fn follow_ups_of(&self, alert_id: &str) -> Result<Vec<FollowUpRow>, StoreError>;
+    /// One follow-up; `None` if unknown.
+    fn follow_up(&self, id: i64) -> Result<Option<FollowUpRow>, StoreError>;
+    /// Records a follow-up done by `actor`, with a `follow_up_done` event on its
+    /// alert. [`StoreError::FollowUpNotFound`], [`StoreError::FollowUpDone`], or
+    /// [`StoreError::InvalidAlert`] for an empty actor.
+    fn complete_follow_up(
+        &self,
+        id: i64,
+        actor: &str,
+        at_us: i64,
+    ) -> Result<FollowUpRow, StoreError>;
     /// Escalates an open alert to `new_level`, routing it to `routed_to` with a new
     /// due time, and writes an `escalated` event with `detail` (JSON text).
     /// [`StoreError::EscalationNotHigher`] when `new_level` is not above the current.
@@ -357,7 +522,7 @@ pub(crate) trait AlertConn {
 
 const ALERT_COLUMNS: &str = "id, child_id, person_id, rule_id, pack_name, pack_version, severity, \
      title, explanation, citation, route, routed_to, raised_at_us, updated_at_us, due_at_us, \
-     status, escalation_level, decided_at_us";
+     status, escalation_level, decided_at_us, assigned_to";
 /// Heads of multi-row inserts (see `insert_rows`).
 const INSERT_ALERTS: &str = "INSERT INTO alerts (id, child_id, person_id, rule_id, pack_name, \
      pack_version, severity, title, explanation, citation, route, routed_to, raised_at_us, \
@@ -375,6 +540,15 @@ const SET_DECIDED: &str = "UPDATE alerts SET status = 'decided', decided_at_us =
 const SET_ROUTED: &str = "UPDATE alerts SET routed_to = $2, updated_at_us = $3 WHERE id = $1";
 const SET_ESCALATED: &str = "UPDATE alerts SET escalation_level = $2, routed_to = $3, due_at_us = $4, \
      updated_at_us = $5 WHERE id = $1";
+const SET_ASSIGNED: &str = "UPDATE alerts SET assigned_to = $2, updated_at_us = $3 WHERE id = $1";
+const REOPEN_BY_PERSON: &str = "UPDATE alerts SET status = 'open', due_at_us = $2, \
+     decided_at_us = NULL, updated_at_us = $3 WHERE id = $1";
+const FOLLOW_UP_COLUMNS: &str = "id, alert_id, child_id, decision, owner, routed_to, due_at_us, \
+     set_by, set_at_us, done_by, done_at_us";
+const INSERT_FOLLOW_UP: &str = "INSERT INTO alert_follow_ups (alert_id, child_id, decision, owner, \
+     routed_to, due_at_us, set_by, set_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+const SET_FOLLOW_UP_DONE: &str =
+    "UPDATE alert_follow_ups SET done_by = $2, done_at_us = $3 WHERE id = $1";
 
 /// The list order key expressions (all ascending), see [`AlertCursor`]. `{now}`
 /// is replaced by the placeholder of `now_us`.
@@ -432,7 +606,47 @@ fn read_alert(row: &[Cell]) -> Result<AlertRow, StoreError> {
         status: text(cells.next())?,
         escalation_level: int(cells.next())?,
         decided_at_us: opt_int(cells.next())?,
+        assigned_to: opt_text(cells.next())?,
     })
+}
+
+fn read_follow_up(row: &[Cell]) -> Result<FollowUpRow, StoreError> {
+    let mut cells = row.iter();
+    Ok(FollowUpRow {
+        id: int(cells.next())?,
+        alert_id: text(cells.next())?,
+        child_id: text(cells.next())?,
+        decision: text(cells.next())?,
+        owner: text(cells.next())?,
+        routed_to: text(cells.next())?,
+        due_at_us: int(cells.next())?,
+        set_by: text(cells.next())?,
+        set_at_us: int(cells.next())?,
+        done_by: opt_text(cells.next())?,
+        done_at_us: opt_int(cells.next())?,
+    })
+}
+
+/// `text` as a JSON string literal (event details are JSON text; this crate
+/// has no JSON library).
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            control if u32::from(control) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", u32::from(control)));
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn read_event(row: &[Cell]) -> Result<AlertEventRow, StoreError> {
@@ -888,21 +1102,277 @@ pub(crate) fn decide_in(
     if decision.reason.trim().is_empty() {
         return Err(invalid("reason is empty"));
     }
-    require_open(conn, &decision.alert_id)?;
+    if let Some(plan) = &decision.follow_up
+        && plan.owner.trim().is_empty()
+    {
+        return Err(invalid("the follow-up's owner is empty"));
+    }
+    let alert = require_open(conn, &decision.alert_id)?;
     conn.execute(
         SET_DECIDED,
         &[Param::Text(&decision.alert_id), Param::Int(decision.at_us)],
     )?;
+    let detail = match &decision.follow_up {
+        None => None,
+        Some(plan) => {
+            let rows = conn.query(
+                INSERT_FOLLOW_UP,
+                &[
+                    Param::Text(&decision.alert_id),
+                    Param::Text(&alert.child_id),
+                    Param::Text(&decision.decision),
+                    Param::Text(&plan.owner),
+                    Param::Text(&alert.routed_to),
+                    Param::Int(plan.due_at_us),
+                    Param::Text(&decision.actor),
+                    Param::Int(decision.at_us),
+                ],
+            )?;
+            let id = int(rows.first().and_then(|row| row.first()))?;
+            Some(format!(
+                "{{\"follow_up\":{id},\"owner\":{},\"due_at_us\":{}}}",
+                json_string(&plan.owner),
+                plan.due_at_us
+            ))
+        }
+    };
     insert_event(
         conn,
         &NewEvent {
             actor: Some(&decision.actor),
             decision: Some(&decision.decision),
             reason: Some(&decision.reason),
-            ..NewEvent::new(&decision.alert_id, decision.at_us, "decided", None)
+            ..NewEvent::new(
+                &decision.alert_id,
+                decision.at_us,
+                "decided",
+                detail.as_deref(),
+            )
         },
     )?;
     select_alert(conn, &decision.alert_id, false)?.ok_or(StoreError::AlertNotFound)
+}
+
+/// [`AlertStore::assign`], inside a transaction the caller commits.
+pub(crate) fn assign_in(
+    conn: &mut dyn AlertConn,
+    assignment: &Assignment,
+) -> Result<AlertRow, StoreError> {
+    if assignment.actor.trim().is_empty() {
+        return Err(invalid("actor is empty"));
+    }
+    if assignment
+        .assignee
+        .as_deref()
+        .is_some_and(|assignee| assignee.trim().is_empty())
+    {
+        return Err(invalid("assignee is empty"));
+    }
+    let alert = require_open(conn, &assignment.alert_id)?;
+    if alert.assigned_to == assignment.assignee {
+        return Ok(alert);
+    }
+    conn.execute(
+        SET_ASSIGNED,
+        &[
+            Param::Text(&assignment.alert_id),
+            Param::opt_text(assignment.assignee.as_deref()),
+            Param::Int(assignment.at_us),
+        ],
+    )?;
+    let from = alert
+        .assigned_to
+        .as_deref()
+        .map_or_else(|| "null".to_owned(), json_string);
+    let (kind, detail) = match assignment.assignee.as_deref() {
+        Some(assignee) => (
+            "assigned",
+            format!("{{\"to\":{},\"from\":{from}}}", json_string(assignee)),
+        ),
+        None => ("unassigned", format!("{{\"from\":{from}}}")),
+    };
+    insert_event(
+        conn,
+        &NewEvent {
+            actor: Some(&assignment.actor),
+            ..NewEvent::new(&assignment.alert_id, assignment.at_us, kind, Some(&detail))
+        },
+    )?;
+    select_alert(conn, &assignment.alert_id, false)?.ok_or(StoreError::AlertNotFound)
+}
+
+/// [`AlertStore::reopen`], inside a transaction the caller commits.
+pub(crate) fn reopen_in(
+    conn: &mut dyn AlertConn,
+    reopening: &Reopening,
+) -> Result<AlertRow, StoreError> {
+    if reopening.actor.trim().is_empty() {
+        return Err(invalid("actor is empty"));
+    }
+    if reopening.reason.trim().is_empty() {
+        return Err(invalid("reason is empty"));
+    }
+    let alert = select_alert(conn, &reopening.alert_id, true)?.ok_or(StoreError::AlertNotFound)?;
+    if alert.status == STATUS_OPEN {
+        return Err(StoreError::AlertNotDecided);
+    }
+    conn.execute(
+        REOPEN_BY_PERSON,
+        &[
+            Param::Text(&reopening.alert_id),
+            Param::Int(reopening.due_at_us),
+            Param::Int(reopening.at_us),
+        ],
+    )?;
+    let detail = format!("{{\"due_at_us\":{}}}", reopening.due_at_us);
+    insert_event(
+        conn,
+        &NewEvent {
+            actor: Some(&reopening.actor),
+            reason: Some(&reopening.reason),
+            ..NewEvent::new(
+                &reopening.alert_id,
+                reopening.at_us,
+                "reopened",
+                Some(&detail),
+            )
+        },
+    )?;
+    select_alert(conn, &reopening.alert_id, false)?.ok_or(StoreError::AlertNotFound)
+}
+
+fn select_follow_up(
+    conn: &mut dyn AlertConn,
+    id: i64,
+    for_update: bool,
+) -> Result<Option<FollowUpRow>, StoreError> {
+    let lock = if for_update { conn.lock_clause() } else { "" };
+    let sql = format!("SELECT {FOLLOW_UP_COLUMNS} FROM alert_follow_ups WHERE id = $1{lock}");
+    conn.query(&sql, &[Param::Int(id)])?
+        .first()
+        .map(|row| read_follow_up(row))
+        .transpose()
+}
+
+/// [`AlertStore::follow_up`].
+pub(crate) fn follow_up_in(
+    conn: &mut dyn AlertConn,
+    id: i64,
+) -> Result<Option<FollowUpRow>, StoreError> {
+    select_follow_up(conn, id, false)
+}
+
+/// [`AlertStore::follow_ups_of`].
+pub(crate) fn follow_ups_of_in(
+    conn: &mut dyn AlertConn,
+    alert_id: &str,
+) -> Result<Vec<FollowUpRow>, StoreError> {
+    conn.query(
+        &format!(
+            "SELECT {FOLLOW_UP_COLUMNS} FROM alert_follow_ups WHERE alert_id = $1 ORDER BY id"
+        ),
+        &[Param::Text(alert_id)],
+    )?
+    .iter()
+    .map(|row| read_follow_up(row))
+    .collect()
+}
+
+/// The WHERE clause of [`AlertStore::follow_ups`] and its count.
+fn follow_up_conditions<'a>(
+    filter: &'a FollowUpFilter,
+    with_cursor: bool,
+) -> (String, Vec<Param<'a>>) {
+    let mut params = vec![Param::Text(&filter.holder.user)];
+    let mut whose = vec!["owner = $1".to_owned()];
+    if !filter.holder.routes.is_empty() {
+        let placeholders: Vec<String> = filter
+            .holder
+            .routes
+            .iter()
+            .map(|route| {
+                params.push(Param::Text(route));
+                format!("${}", params.len())
+            })
+            .collect();
+        whose.push(format!("routed_to IN ({})", placeholders.join(", ")));
+    }
+    let mut sql = format!(" WHERE done_at_us IS NULL AND ({})", whose.join(" OR "));
+    if with_cursor && let Some((due_at_us, id)) = filter.after {
+        params.push(Param::Int(due_at_us));
+        params.push(Param::Int(id));
+        let n = params.len();
+        sql.push_str(&format!(" AND (due_at_us, id) > (${}, ${n})", n - 1));
+    }
+    (sql, params)
+}
+
+/// [`AlertStore::follow_ups`].
+pub(crate) fn follow_ups_in(
+    conn: &mut dyn AlertConn,
+    filter: &FollowUpFilter,
+) -> Result<Vec<FollowUpRow>, StoreError> {
+    if filter.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let (conditions, mut params) = follow_up_conditions(filter, true);
+    params.push(Param::Int(i64::from(
+        filter.limit.min(ALERT_LIST_LIMIT_MAX),
+    )));
+    let sql = format!(
+        "SELECT {FOLLOW_UP_COLUMNS} FROM alert_follow_ups{conditions} ORDER BY due_at_us, id LIMIT ${}",
+        params.len()
+    );
+    conn.query(&sql, &params)?
+        .iter()
+        .map(|row| read_follow_up(row))
+        .collect()
+}
+
+/// [`AlertStore::count_follow_ups`].
+pub(crate) fn count_follow_ups_in(
+    conn: &mut dyn AlertConn,
+    filter: &FollowUpFilter,
+) -> Result<u64, StoreError> {
+    let (conditions, params) = follow_up_conditions(filter, false);
+    let rows = conn.query(
+        &format!("SELECT COUNT(*) FROM alert_follow_ups{conditions}"),
+        &params,
+    )?;
+    let count = int(rows.first().and_then(|row| row.first()))?;
+    u64::try_from(count).map_err(|_| StoreError::Corrupt("negative follow-up count"))
+}
+
+/// [`AlertStore::complete_follow_up`], inside a transaction the caller commits.
+pub(crate) fn complete_follow_up_in(
+    conn: &mut dyn AlertConn,
+    id: i64,
+    actor: &str,
+    at_us: i64,
+) -> Result<FollowUpRow, StoreError> {
+    if actor.trim().is_empty() {
+        return Err(invalid("actor is empty"));
+    }
+    let follow_up = select_follow_up(conn, id, true)?.ok_or(StoreError::FollowUpNotFound)?;
+    if follow_up.done_at_us.is_some() {
+        return Err(StoreError::FollowUpDone);
+    }
+    conn.execute(
+        SET_FOLLOW_UP_DONE,
+        &[Param::Int(id), Param::Text(actor), Param::Int(at_us)],
+    )?;
+    let detail = format!(
+        "{{\"follow_up\":{id},\"decision\":{}}}",
+        json_string(&follow_up.decision)
+    );
+    insert_event(
+        conn,
+        &NewEvent {
+            actor: Some(actor),
+            ..NewEvent::new(&follow_up.alert_id, at_us, "follow_up_done", Some(&detail))
+        },
+    )?;
+    select_follow_up(conn, id, false)?.ok_or(StoreError::FollowUpNotFound)
 }
 
 /// The arguments of [`AlertStore::escalate`].
@@ -1044,6 +1514,10 @@ impl<'a> FilterSql<'a> {
             let placeholder = sql.push(Param::Text(severity));
             sql.conditions.push(format!("severity = {placeholder}"));
         }
+        if let Some(rule_id) = filter.rule_id.as_deref() {
+            let placeholder = sql.push(Param::Text(rule_id));
+            sql.conditions.push(format!("rule_id = {placeholder}"));
+        }
         if let Some(status) = filter.status.as_deref() {
             let placeholder = sql.push(Param::Text(status));
             sql.conditions.push(format!("status = {placeholder}"));
@@ -1063,6 +1537,30 @@ impl<'a> FilterSql<'a> {
                     .collect();
                 sql.conditions
                     .push(format!("routed_to IN ({})", placeholders.join(", ")));
+            }
+        }
+        if let Some(holder) = &filter.holder {
+            let user = sql.push(Param::Text(&holder.user));
+            if holder.routes.is_empty() {
+                sql.conditions.push(format!("assigned_to = {user}"));
+            } else {
+                let placeholders: Vec<String> = holder
+                    .routes
+                    .iter()
+                    .map(|route| sql.push(Param::Text(route)))
+                    .collect();
+                sql.conditions.push(format!(
+                    "(routed_to IN ({}) OR assigned_to = {user})",
+                    placeholders.join(", ")
+                ));
+            }
+        }
+        match &filter.assigned {
+            None => {}
+            Some(Assigned::Nobody) => sql.conditions.push("assigned_to IS NULL".to_owned()),
+            Some(Assigned::To(user)) => {
+                let placeholder = sql.push(Param::Text(user));
+                sql.conditions.push(format!("assigned_to = {placeholder}"));
             }
         }
         sql
@@ -1089,25 +1587,89 @@ pub(crate) fn list_in(
     // Without a "now" nothing is overdue: i64::MIN is below every due time.
     let now = sql.push(Param::Int(filter.now_us.unwrap_or(i64::MIN)));
     let overdue_key = OVERDUE_KEY.replace("{now}", &now);
-    if let Some(after) = &filter.after {
-        let a = sql.push(Param::Int(after.overdue_key));
-        let b = sql.push(Param::Int(after.severity_key));
-        let c = sql.push(Param::Int(after.due_at_us));
-        let d = sql.push(Param::Text(&after.id));
-        sql.conditions.push(format!(
-            "({overdue_key}, {SEVERITY_KEY}, due_at_us, id) > ({a}, {b}, {c}, {d})"
-        ));
+    for (cursor, comparison) in [(&filter.after, ">"), (&filter.before, "<")] {
+        if let Some(cursor) = cursor {
+            let a = sql.push(Param::Int(cursor.overdue_key));
+            let b = sql.push(Param::Int(cursor.severity_key));
+            let c = sql.push(Param::Int(cursor.due_at_us));
+            let d = sql.push(Param::Text(&cursor.id));
+            sql.conditions.push(format!(
+                "({overdue_key}, {SEVERITY_KEY}, due_at_us, id) {comparison} ({a}, {b}, {c}, {d})"
+            ));
+        }
     }
     let limit = sql.push(Param::Int(i64::from(
         filter.limit.min(ALERT_LIST_LIMIT_MAX),
     )));
+    // The page before a cursor is the last rows before it: read backwards, then
+    // turned round.
+    let direction = if filter.before.is_some() { " DESC" } else { "" };
     let query = format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts{} ORDER BY {overdue_key}, {SEVERITY_KEY}, due_at_us, id LIMIT {limit}",
+        "SELECT {ALERT_COLUMNS} FROM alerts{} ORDER BY {overdue_key}{direction}, {SEVERITY_KEY}{direction}, \
+         due_at_us{direction}, id{direction} LIMIT {limit}",
+        sql.where_clause()
+    );
+    let mut rows = conn
+        .query(&query, &sql.params)?
+        .iter()
+        .map(|row| read_alert(row))
+        .collect::<Result<Vec<_>, _>>()?;
+    if filter.before.is_some() {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// [`AlertStore::counts`].
+pub(crate) fn counts_in(
+    conn: &mut dyn AlertConn,
+    filter: &AlertFilter,
+) -> Result<AlertCounts, StoreError> {
+    let mut sql = FilterSql::build(filter);
+    let now = sql.push(Param::Int(filter.now_us.unwrap_or(i64::MIN)));
+    let query = format!(
+        "SELECT severity, CAST(COUNT(*) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN status = 'open' AND due_at_us < {now} THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM alerts{} GROUP BY severity",
+        sql.where_clause()
+    );
+    let mut counts = AlertCounts::default();
+    for row in conn.query(&query, &sql.params)? {
+        let mut cells = row.iter();
+        let severity = text(cells.next())?;
+        let n = u64::try_from(int(cells.next())?)
+            .map_err(|_| StoreError::Corrupt("negative alert count"))?;
+        let n_overdue = u64::try_from(int(cells.next())?)
+            .map_err(|_| StoreError::Corrupt("negative alert count"))?;
+        let rank = severity_rank(&severity).ok_or(StoreError::Corrupt("unknown severity"))?;
+        if let Some(slot) = counts.by_severity.get_mut(rank) {
+            *slot += n;
+        }
+        counts.total += n;
+        counts.overdue += n_overdue;
+    }
+    Ok(counts)
+}
+
+/// [`AlertStore::rule_counts`].
+pub(crate) fn rule_counts_in(
+    conn: &mut dyn AlertConn,
+    filter: &AlertFilter,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let sql = FilterSql::build(filter);
+    let query = format!(
+        "SELECT rule_id, CAST(COUNT(*) AS BIGINT) FROM alerts{} GROUP BY rule_id ORDER BY rule_id",
         sql.where_clause()
     );
     conn.query(&query, &sql.params)?
         .iter()
-        .map(|row| read_alert(row))
+        .map(|row| {
+            let mut cells = row.iter();
+            let rule_id = text(cells.next())?;
+            let n = u64::try_from(int(cells.next())?)
+                .map_err(|_| StoreError::Corrupt("negative alert count"))?;
+            Ok((rule_id, n))
+        })
         .collect()
 }
 
@@ -1157,6 +1719,7 @@ impl fmt::Debug for AlertRow {
             .field("status", &self.status)
             .field("escalation_level", &self.escalation_level)
             .field("decided_at_us", &self.decided_at_us)
+            .field("assigned_to", &self.assigned_to)
             .finish_non_exhaustive()
     }
 }
@@ -1184,6 +1747,20 @@ impl fmt::Debug for Decision {
             .field("actor", &self.actor)
             .field("decision", &self.decision)
             .field("at_us", &self.at_us)
+            .field("reason_chars", &self.reason.chars().count())
+            .field("follow_up", &self.follow_up)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Reopening {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Reopening")
+            .field("alert_id", &self.alert_id)
+            .field("actor", &self.actor)
+            .field("at_us", &self.at_us)
+            .field("due_at_us", &self.due_at_us)
             .field("reason_chars", &self.reason.chars().count())
             .finish_non_exhaustive()
     }
@@ -1238,6 +1815,7 @@ mod tests {
             decision: "visit".into(),
             reason: "SECRET-REASON".into(),
             at_us: 0,
+            follow_up: None,
         };
         let event = AlertEventRow {
             seq: 1,
@@ -1268,6 +1846,7 @@ mod tests {
             status: "open".into(),
             escalation_level: 0,
             decided_at_us: None,
+            assigned_to: None,
         };
         for text in [
             format!("{decision:?}"),
@@ -1300,6 +1879,7 @@ mod tests {
                 status: STATUS_OPEN.into(),
                 escalation_level: 0,
                 decided_at_us: None,
+                assigned_to: None,
             },
             evidence: records
                 .iter()

@@ -70,6 +70,15 @@ pub enum StoreError {
     /// The alert is not open (it was decided), so it cannot be decided or escalated.
     #[error("the alert is not open")]
     AlertNotOpen,
+    /// The alert is open, so it cannot be reopened.
+    #[error("the alert is open, not decided")]
+    AlertNotDecided,
+    /// No follow-up has this id.
+    #[error("no such follow-up")]
+    FollowUpNotFound,
+    /// The follow-up was already recorded done.
+    #[error("the follow-up was already recorded done")]
+    FollowUpDone,
     /// An escalation asked for a level not above the alert's current level.
     #[error("the alert is already escalated to level {current}")]
     EscalationNotHigher {

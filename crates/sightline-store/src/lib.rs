@@ -62,9 +62,10 @@ pub use accounts::{
     NewGrant, NewUser, RecordSummary, SessionRow, ThrottlePolicy, ThrottleRow, TokenRow, UserRow,
 };
 pub use alerts::{
-    ALERT_LIST_LIMIT_MAX, AlertChange, AlertCursor, AlertEventRow, AlertFilter, AlertRow,
-    AlertStore, AlertUpsert, Decision, ESCALATION_HEAD_OF_SERVICE, ESCALATION_NONE,
-    ESCALATION_TEAM_MANAGER, EvidenceRow, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
+    ALERT_LIST_LIMIT_MAX, AlertChange, AlertCounts, AlertCursor, AlertEventRow, AlertFilter,
+    AlertRow, AlertStore, AlertUpsert, Assigned, Assignment, Decision, ESCALATION_HEAD_OF_SERVICE,
+    ESCALATION_NONE, ESCALATION_TEAM_MANAGER, EvidenceRow, FollowUpFilter, FollowUpPlan,
+    FollowUpRow, Holder, Reopening, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
 };
 pub use backup::{BackupReport, backup};
 pub use error::StoreError;

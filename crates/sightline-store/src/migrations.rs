@@ -47,6 +47,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0006_audit_resource_index.sql"),
     },
     Migration {
+        version: 7,
+        name: "0007_alert_work",
+        sql: include_str!("../migrations/sqlite/0007_alert_work.sql"),
+    },
+    Migration {
         version: 20,
         name: "0020_access",
         sql: include_str!("../migrations/sqlite/0020_access.sql"),
@@ -94,6 +99,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "0006_audit_resource_index",
         sql: include_str!("../migrations/postgres/0006_audit_resource_index.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_alert_work",
+        sql: include_str!("../migrations/postgres/0007_alert_work.sql"),
     },
     Migration {
         version: 20,

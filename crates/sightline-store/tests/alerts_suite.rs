@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sightline_store::{
-    AlertChange, AlertCursor, AlertFilter, AlertRow, AlertStore, AlertUpsert, Decision,
-    EvidenceRow, SEVERITIES, Store, StoreError, severity_rank,
+    AlertChange, AlertCounts, AlertCursor, AlertFilter, AlertRow, AlertStore, AlertUpsert,
+    Assigned, Assignment, Decision, EvidenceRow, FollowUpFilter, FollowUpPlan, Holder, Reopening,
+    SEVERITIES, Store, StoreError, severity_rank,
 };
 use support::{TestDb, record};
 
@@ -55,6 +56,11 @@ backend_tests!(
     concurrent_decisions_one_wins,
     upsert_matches_the_model,
     batch_and_incremental_upserts_agree,
+    assignment_is_a_person_s_event_on_open_alerts,
+    people_reopen_decided_alerts_with_a_reason,
+    decisions_set_follow_ups_recorded_done_once,
+    follow_ups_are_append_only_but_for_done,
+    holders_counts_and_pages_both_ways_match_the_model,
 );
 
 const HOUR: i64 = 3_600_000_000;
@@ -87,6 +93,7 @@ fn alert(id: &str, child_id: &str, severity: &str, due_at_us: i64) -> AlertRow {
         status: "open".to_owned(),
         escalation_level: 0,
         decided_at_us: None,
+        assigned_to: None,
     }
 }
 
@@ -120,6 +127,7 @@ fn decision(alert_id: &str, at_us: i64) -> Decision {
         decision: "visit".to_owned(),
         reason: "Home visit arranged with the health visitor.".to_owned(),
         at_us,
+        follow_up: None,
     }
 }
 
@@ -475,6 +483,7 @@ fn decide_checks_the_alert_and_the_words(db: &TestDb) {
             decision: word.into(),
             reason: reason.into(),
             at_us: 2 * HOUR,
+            follow_up: None,
         });
         assert!(
             matches!(result, Err(StoreError::InvalidAlert { .. })),
@@ -976,6 +985,10 @@ enum Op {
     Upsert(u8, u8, Vec<u8>, i64),
     Decide(u8),
     Escalate(u8, i64),
+    /// Assign alert `idx` to worker `n`, or back to the team.
+    Assign(u8, Option<u8>),
+    /// A person reopens alert `idx` with this due time.
+    Reopen(u8, i64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -986,6 +999,7 @@ struct ModelAlert {
     escalation_level: i64,
     evidence: BTreeSet<u8>,
     events: Vec<&'static str>,
+    assigned: Option<u8>,
 }
 
 fn op_strategy() -> impl Strategy<Value = Op> {
@@ -994,6 +1008,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(idx, sev, ev, due)| Op::Upsert(idx, sev, ev, due)),
         1 => (0u8..3).prop_map(Op::Decide),
         1 => (0u8..3, 0i64..3).prop_map(|(idx, level)| Op::Escalate(idx, level)),
+        1 => (0u8..3, prop::option::of(0u8..2)).prop_map(|(idx, worker)| Op::Assign(idx, worker)),
+        1 => (0u8..3, 0i64..100).prop_map(|(idx, due)| Op::Reopen(idx, due)),
     ]
 }
 
@@ -1014,6 +1030,7 @@ fn model_upsert(
                 escalation_level: 0,
                 evidence: evidence.iter().copied().collect(),
                 events: vec!["raised"],
+                assigned: None,
             },
         );
         return vec!["raised"];
@@ -1166,6 +1183,42 @@ fn upsert_matches_the_model(db: &TestDb) {
                             }
                         }
                     }
+                    Op::Assign(idx, worker) => {
+                        let name = worker.map(|n| format!("sw.{n}"));
+                        let result = alerts.assign(&assignment(&id(idx), name.as_deref(), clock));
+                        match model.get_mut(&idx) {
+                            None => prop_assert!(matches!(result, Err(StoreError::AlertNotFound))),
+                            Some(alert) if alert.status != "open" => {
+                                prop_assert!(matches!(result, Err(StoreError::AlertNotOpen)));
+                            }
+                            Some(alert) => {
+                                prop_assert!(result.is_ok(), "{:?}", result);
+                                if alert.assigned != worker {
+                                    alert.events.push(if worker.is_some() {
+                                        "assigned"
+                                    } else {
+                                        "unassigned"
+                                    });
+                                    alert.assigned = worker;
+                                }
+                            }
+                        }
+                    }
+                    Op::Reopen(idx, due) => {
+                        let result = alerts.reopen(&reopening(&id(idx), clock, due));
+                        match model.get_mut(&idx) {
+                            None => prop_assert!(matches!(result, Err(StoreError::AlertNotFound))),
+                            Some(alert) if alert.status == "open" => {
+                                prop_assert!(matches!(result, Err(StoreError::AlertNotDecided)));
+                            }
+                            Some(alert) => {
+                                prop_assert!(result.is_ok(), "{:?}", result);
+                                alert.status = "open";
+                                alert.due_at_us = due;
+                                alert.events.push("reopened");
+                            }
+                        }
+                    }
                     Op::Upsert(..) => unreachable!(),
                 }
             }
@@ -1202,6 +1255,10 @@ fn upsert_matches_the_model(db: &TestDb) {
                 escalation_level: stored.escalation_level,
                 evidence,
                 events: expected.events.clone(),
+                assigned: stored
+                    .assigned_to
+                    .as_deref()
+                    .map(|name| name.trim_start_matches("sw.").parse().unwrap()),
             };
             prop_assert_eq!(&got, expected);
             prop_assert_eq!(stored.decided_at_us.is_some(), stored.status == "decided");
@@ -1383,4 +1440,581 @@ fn postgres_migration_applies_to_a_database_from_before_alerts() {
     admin
         .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .unwrap();
+}
+
+// ---- Assignment, reopening, follow-ups -----------------------------------------
+
+fn assignment(alert_id: &str, assignee: Option<&str>, at_us: i64) -> Assignment {
+    Assignment {
+        alert_id: alert_id.to_owned(),
+        assignee: assignee.map(str::to_owned),
+        actor: "tm.khan".to_owned(),
+        at_us,
+    }
+}
+
+fn reopening(alert_id: &str, at_us: i64, due_at_us: i64) -> Reopening {
+    Reopening {
+        alert_id: alert_id.to_owned(),
+        actor: "tm.khan".to_owned(),
+        reason: "The school reports a new bruise; looking again.".to_owned(),
+        at_us,
+        due_at_us,
+    }
+}
+
+fn assignment_is_a_person_s_event_on_open_alerts(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    let id = "a-10";
+    upsert_committed(
+        store,
+        &[upsert(
+            alert(id, "c1", "high", HOUR),
+            &[ev("police", "1", 1)],
+        )],
+        HOUR,
+    );
+    assert!(matches!(
+        alerts.assign(&assignment("a-missing", Some("sw.one"), HOUR)),
+        Err(StoreError::AlertNotFound)
+    ));
+    for bad in [
+        Assignment {
+            actor: " ".into(),
+            ..assignment(id, Some("sw.one"), HOUR)
+        },
+        assignment(id, Some(""), HOUR),
+    ] {
+        assert!(matches!(
+            alerts.assign(&bad),
+            Err(StoreError::InvalidAlert { .. })
+        ));
+    }
+    let assigned = alerts
+        .assign(&assignment(id, Some("sw.one"), 2 * HOUR))
+        .unwrap();
+    assert_eq!(assigned.assigned_to.as_deref(), Some("sw.one"));
+    assert_eq!(assigned.updated_at_us, 2 * HOUR);
+    // The same assignment again: nothing changes, no event.
+    alerts
+        .assign(&assignment(id, Some("sw.one"), 3 * HOUR))
+        .unwrap();
+    alerts
+        .assign(&assignment(id, Some("sw.two"), 4 * HOUR))
+        .unwrap();
+    let back = alerts.assign(&assignment(id, None, 5 * HOUR)).unwrap();
+    assert_eq!(back.assigned_to, None);
+    assert_eq!(
+        kinds(alerts, id),
+        ["raised", "assigned", "assigned", "unassigned"]
+    );
+    let events = alerts.events(id).unwrap();
+    assert!(
+        events[1..]
+            .iter()
+            .all(|e| e.actor.as_deref() == Some("tm.khan"))
+    );
+    assert_eq!(
+        events[2].detail.as_deref(),
+        Some("{\"to\":\"sw.two\",\"from\":\"sw.one\"}")
+    );
+    assert_eq!(events[3].detail.as_deref(), Some("{\"from\":\"sw.two\"}"));
+    // A quote in a name stays valid JSON.
+    alerts
+        .assign(&assignment(id, Some("o\"brien"), 6 * HOUR))
+        .unwrap();
+    assert_eq!(
+        alerts.events(id).unwrap().last().unwrap().detail.as_deref(),
+        Some("{\"to\":\"o\\\"brien\",\"from\":null}")
+    );
+    // An upsert leaves the assignment alone, even when it reopens the alert.
+    alerts.decide(&decision(id, 7 * HOUR)).unwrap();
+    assert!(matches!(
+        alerts.assign(&assignment(id, Some("sw.one"), 8 * HOUR)),
+        Err(StoreError::AlertNotOpen)
+    ));
+    upsert_committed(
+        store,
+        &[upsert(
+            alert(id, "c1", "high", 9 * HOUR),
+            &[ev("police", "2", 1)],
+        )],
+        9 * HOUR,
+    );
+    let row = alerts.get(id).unwrap().unwrap();
+    assert_eq!(row.status, "open");
+    assert_eq!(row.assigned_to.as_deref(), Some("o\"brien"));
+}
+
+fn people_reopen_decided_alerts_with_a_reason(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    let id = "a-11";
+    upsert_committed(
+        store,
+        &[upsert(
+            alert(id, "c1", "medium", HOUR),
+            &[ev("police", "1", 1)],
+        )],
+        HOUR,
+    );
+    assert!(matches!(
+        alerts.reopen(&reopening(id, HOUR, 2 * HOUR)),
+        Err(StoreError::AlertNotDecided)
+    ));
+    assert!(matches!(
+        alerts.reopen(&reopening("a-missing", HOUR, 2 * HOUR)),
+        Err(StoreError::AlertNotFound)
+    ));
+    alerts
+        .escalate(id, 1, "team:north-la/manager", 3 * HOUR, 2 * HOUR, None)
+        .unwrap();
+    alerts
+        .assign(&assignment(id, Some("sw.one"), 2 * HOUR))
+        .unwrap();
+    alerts.decide(&decision(id, 3 * HOUR)).unwrap();
+    for bad in [
+        Reopening {
+            reason: "  ".into(),
+            ..reopening(id, 4 * HOUR, 5 * HOUR)
+        },
+        Reopening {
+            actor: String::new(),
+            ..reopening(id, 4 * HOUR, 5 * HOUR)
+        },
+    ] {
+        assert!(matches!(
+            alerts.reopen(&bad),
+            Err(StoreError::InvalidAlert { .. })
+        ));
+    }
+    let reopened = alerts.reopen(&reopening(id, 4 * HOUR, 30 * HOUR)).unwrap();
+    assert_eq!(reopened.status, "open");
+    assert_eq!(reopened.decided_at_us, None);
+    assert_eq!(reopened.due_at_us, 30 * HOUR);
+    assert_eq!(reopened.updated_at_us, 4 * HOUR);
+    // Routing, escalation and assignment stay as they were.
+    assert_eq!(reopened.routed_to, "team:north-la/manager");
+    assert_eq!(reopened.escalation_level, 1);
+    assert_eq!(reopened.assigned_to.as_deref(), Some("sw.one"));
+    let last = alerts.events(id).unwrap().pop().unwrap();
+    assert_eq!(last.kind, "reopened");
+    assert_eq!(last.actor.as_deref(), Some("tm.khan"));
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("The school reports a new bruise; looking again.")
+    );
+    // And it can be decided again.
+    alerts.decide(&decision(id, 5 * HOUR)).unwrap();
+    assert_eq!(
+        kinds(alerts, id),
+        [
+            "raised",
+            "escalated",
+            "assigned",
+            "decided",
+            "reopened",
+            "decided"
+        ]
+    );
+    // The database refuses a person's reopening without a reason.
+    assert!(
+        db.execute_raw(
+            "INSERT INTO alert_events (alert_id, at_us, kind, actor) VALUES ('a-11', 1, 'reopened', 'x')"
+        )
+        .is_err()
+    );
+    assert!(
+        db.execute_raw(
+            "INSERT INTO alert_events (alert_id, at_us, kind) VALUES ('a-11', 1, 'assigned')"
+        )
+        .is_err(),
+        "an assignment names who made it"
+    );
+}
+
+fn holder(user: &str, routes: &[&str]) -> Holder {
+    Holder {
+        routes: routes.iter().map(|route| (*route).to_owned()).collect(),
+        user: user.to_owned(),
+    }
+}
+
+fn decisions_set_follow_ups_recorded_done_once(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    let mut upserts = Vec::new();
+    for (idx, routed_to) in [
+        "team:north-la/duty",
+        "team:north-la/duty",
+        "team:south-la/duty",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut row = alert(&format!("a-2{idx}"), &format!("c{idx}"), "high", HOUR);
+        row.routed_to = (*routed_to).to_owned();
+        upserts.push(upsert(row, &[ev("police", &idx.to_string(), 1)]));
+    }
+    upsert_committed(store, &upserts, HOUR);
+    let plan = |owner: &str, day: i64| FollowUpPlan {
+        owner: owner.to_owned(),
+        due_at_us: day * 24 * HOUR,
+    };
+    assert!(matches!(
+        alerts.decide(&Decision {
+            follow_up: Some(plan(" ", 3)),
+            ..decision("a-20", 2 * HOUR)
+        }),
+        Err(StoreError::InvalidAlert { .. })
+    ));
+    assert_eq!(alerts.get("a-20").unwrap().unwrap().status, "open");
+    alerts
+        .decide(&Decision {
+            follow_up: Some(plan("sw.one", 5)),
+            ..decision("a-20", 2 * HOUR)
+        })
+        .unwrap();
+    alerts
+        .decide(&Decision {
+            follow_up: Some(plan("sw.two", 3)),
+            ..decision("a-21", 2 * HOUR)
+        })
+        .unwrap();
+    alerts
+        .decide(&Decision {
+            follow_up: Some(plan("sw.one", 4)),
+            ..decision("a-22", 2 * HOUR)
+        })
+        .unwrap();
+    let first = alerts.follow_ups_of("a-20").unwrap();
+    assert_eq!(first.len(), 1);
+    let follow_up = &first[0];
+    assert_eq!(
+        (
+            follow_up.child_id.as_str(),
+            follow_up.decision.as_str(),
+            follow_up.owner.as_str(),
+            follow_up.routed_to.as_str(),
+            follow_up.set_by.as_str(),
+            follow_up.set_at_us,
+            follow_up.done_by.as_deref(),
+        ),
+        (
+            "c0",
+            "visit",
+            "sw.one",
+            "team:north-la/duty",
+            "sw.jones",
+            2 * HOUR,
+            None
+        )
+    );
+    let decided = alerts.events("a-20").unwrap().pop().unwrap();
+    assert_eq!(
+        decided.detail.unwrap(),
+        format!(
+            "{{\"follow_up\":{},\"owner\":\"sw.one\",\"due_at_us\":{}}}",
+            follow_up.id,
+            5 * 24 * HOUR
+        )
+    );
+    // sw.one owns two; the north duty team's alerts set two: by due day, then id.
+    let owner_of = |filter: FollowUpFilter| -> Vec<String> {
+        alerts
+            .follow_ups(&filter)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.alert_id)
+            .collect()
+    };
+    let mine = FollowUpFilter {
+        holder: holder("sw.one", &[]),
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(owner_of(mine.clone()), ["a-22", "a-20"]);
+    let team = FollowUpFilter {
+        holder: holder("sw.three", &["team:north-la/duty"]),
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(owner_of(team.clone()), ["a-21", "a-20"]);
+    assert_eq!(alerts.count_follow_ups(&team).unwrap(), 2);
+    let both = FollowUpFilter {
+        holder: holder("sw.one", &["team:north-la/duty"]),
+        after: None,
+        limit: 1,
+    };
+    let page = alerts.follow_ups(&both).unwrap();
+    assert_eq!(page.len(), 1);
+    let rest = alerts
+        .follow_ups(&FollowUpFilter {
+            after: Some((page[0].due_at_us, page[0].id)),
+            limit: 10,
+            ..both.clone()
+        })
+        .unwrap();
+    assert_eq!(
+        rest.iter()
+            .map(|row| row.alert_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a-22", "a-20"]
+    );
+    // Done once, with who and when, and an event on the alert.
+    assert!(matches!(
+        alerts.complete_follow_up(follow_up.id, "", 6 * HOUR),
+        Err(StoreError::InvalidAlert { .. })
+    ));
+    let done = alerts
+        .complete_follow_up(follow_up.id, "sw.one", 6 * HOUR)
+        .unwrap();
+    assert_eq!(done.done_by.as_deref(), Some("sw.one"));
+    assert_eq!(done.done_at_us, Some(6 * HOUR));
+    assert!(matches!(
+        alerts.complete_follow_up(follow_up.id, "sw.two", 7 * HOUR),
+        Err(StoreError::FollowUpDone)
+    ));
+    assert!(matches!(
+        alerts.complete_follow_up(999_999, "sw.two", 7 * HOUR),
+        Err(StoreError::FollowUpNotFound)
+    ));
+    assert_eq!(alerts.follow_up(999_999).unwrap(), None);
+    assert_eq!(alerts.follow_up(follow_up.id).unwrap().unwrap(), done);
+    assert_eq!(owner_of(mine), ["a-22"]);
+    assert_eq!(alerts.count_follow_ups(&team).unwrap(), 1);
+    let last = alerts.events("a-20").unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_deref(), last.at_us),
+        ("follow_up_done", Some("sw.one"), 6 * HOUR)
+    );
+    assert_eq!(
+        alerts
+            .follow_ups(&FollowUpFilter { limit: 0, ..team })
+            .unwrap(),
+        []
+    );
+}
+
+fn follow_ups_are_append_only_but_for_done(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    upsert_committed(
+        store,
+        &[upsert(
+            alert("a-30", "c1", "high", HOUR),
+            &[ev("police", "1", 1)],
+        )],
+        HOUR,
+    );
+    alerts
+        .decide(&Decision {
+            follow_up: Some(FollowUpPlan {
+                owner: "sw.one".into(),
+                due_at_us: 9 * HOUR,
+            }),
+            ..decision("a-30", 2 * HOUR)
+        })
+        .unwrap();
+    for sql in [
+        "DELETE FROM alert_follow_ups",
+        "UPDATE alert_follow_ups SET owner = 'sw.two'",
+        "UPDATE alert_follow_ups SET due_at_us = 0",
+        "UPDATE alert_follow_ups SET done_by = 'sw.two'",
+        "UPDATE alerts SET assigned_to = ''",
+    ] {
+        assert!(db.execute_raw(sql).is_err(), "{sql} was allowed");
+    }
+    db.execute_raw("UPDATE alert_follow_ups SET done_by = 'sw.one', done_at_us = 10")
+        .unwrap();
+    assert!(
+        db.execute_raw("UPDATE alert_follow_ups SET done_by = 'sw.two', done_at_us = 11")
+            .is_err(),
+        "a follow-up is done once"
+    );
+    if store.backend() == sightline_store::Backend::Postgres {
+        assert!(db.execute_raw("TRUNCATE alert_follow_ups").is_err());
+    }
+    assert_eq!(
+        alerts.follow_ups_of("a-30").unwrap()[0].done_at_us,
+        Some(10)
+    );
+}
+
+/// The rows a filter keeps, computed in Rust over what the store holds.
+fn model_keeps(filter: &AlertFilter, row: &AlertRow) -> bool {
+    let status = filter.status.as_ref().is_none_or(|s| *s == row.status);
+    let severity = filter.severity.as_ref().is_none_or(|s| *s == row.severity);
+    let rule = filter.rule_id.as_ref().is_none_or(|r| *r == row.rule_id);
+    let overdue = filter
+        .overdue_at_us
+        .is_none_or(|at| row.status == "open" && row.due_at_us < at);
+    let held = filter.holder.as_ref().is_none_or(|holder| {
+        holder.routes.contains(&row.routed_to) || row.assigned_to.as_deref() == Some(&holder.user)
+    });
+    let assigned = match &filter.assigned {
+        None => true,
+        Some(Assigned::Nobody) => row.assigned_to.is_none(),
+        Some(Assigned::To(user)) => row.assigned_to.as_deref() == Some(user.as_str()),
+    };
+    status && severity && rule && overdue && held && assigned
+}
+
+/// Alerts with random severities, rules, due times, routings, assignments and
+/// decisions; for random filters the list (whole, paged forwards, paged
+/// backwards from the end), the counts and the rule counts are the model's.
+fn holders_counts_and_pages_both_ways_match_the_model(db: &TestDb) {
+    let store = &*db.store;
+    let alerts = store.alerts();
+    let case_counter = std::cell::Cell::new(0u32);
+    let mut runner = TestRunner::new(Config {
+        cases: 16,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let alert_strategy = (
+        0u8..4,
+        0u8..3,
+        0i64..6,
+        0u8..3,
+        0u8..3,
+        prop::bool::weighted(0.3),
+    );
+    let filter_strategy = (
+        prop::option::of(0u8..4),
+        prop::option::of(0u8..3),
+        prop::bool::ANY,
+        prop::option::of(0u8..3),
+        0u8..3,
+        1u32..5,
+    );
+    let strategy = (
+        prop::collection::vec(alert_strategy, 0..14),
+        prop::collection::vec(filter_strategy, 1..4),
+    );
+    let routes = ["team:la/duty", "team:la/manager", "user:sw.one"];
+    let workers = ["sw.one", "sw.two", "sw.three"];
+    let result = runner.run(&strategy, |(rows, filters)| {
+        case_counter.set(case_counter.get() + 1);
+        let case_no = case_counter.get();
+        let child = format!("child-h{case_no}");
+        let mut upserts = Vec::new();
+        for (idx, (severity, rule, due, route, _, _)) in rows.iter().enumerate() {
+            let mut row = alert(
+                &format!("a-h{case_no}-{idx}"),
+                &child,
+                SEVERITIES[usize::from(*severity)],
+                due * HOUR,
+            );
+            row.rule_id = format!("rule-{rule}");
+            row.routed_to = routes[usize::from(*route)].to_owned();
+            upserts.push(upsert(row, &[ev("police", &format!("h{idx}"), 1)]));
+        }
+        upsert_committed(store, &upserts, 0);
+        for (idx, (_, _, _, _, worker, decided)) in rows.iter().enumerate() {
+            let id = format!("a-h{case_no}-{idx}");
+            if *worker > 0 {
+                alerts
+                    .assign(&assignment(&id, Some(workers[usize::from(*worker)]), HOUR))
+                    .unwrap();
+            }
+            if *decided {
+                alerts.decide(&decision(&id, 2 * HOUR)).unwrap();
+            }
+        }
+        let all: Vec<AlertRow> = (0..rows.len())
+            .map(|idx| alerts.get(&format!("a-h{case_no}-{idx}")).unwrap().unwrap())
+            .collect();
+        for (severity, rule, overdue, whose, holder_idx, page) in filters {
+            let now_us = 3 * HOUR;
+            let filter = AlertFilter {
+                child_id: Some(child.clone()),
+                severity: severity.map(|s| SEVERITIES[usize::from(s)].to_owned()),
+                rule_id: rule.map(|r| format!("rule-{r}")),
+                overdue_at_us: overdue.then_some(now_us),
+                holder: Some(holder(
+                    workers[usize::from(holder_idx)],
+                    &routes[..usize::from(holder_idx) + 1],
+                )),
+                assigned: whose.map(|w| match w {
+                    0 => Assigned::Nobody,
+                    other => Assigned::To(workers[usize::from(other)].to_owned()),
+                }),
+                now_us: Some(now_us),
+                ..AlertFilter::default()
+            };
+            let mut expected: Vec<AlertRow> = all
+                .iter()
+                .filter(|row| model_keeps(&filter, row))
+                .cloned()
+                .collect();
+            expected_order(&mut expected, Some(now_us));
+            let whole = alerts
+                .list(&AlertFilter {
+                    limit: 1_000,
+                    ..filter.clone()
+                })
+                .unwrap();
+            prop_assert_eq!(&whole, &expected);
+            let mut counts = AlertCounts::default();
+            for row in &expected {
+                counts.total += 1;
+                counts.by_severity[severity_rank(&row.severity).unwrap()] += 1;
+                counts.overdue += u64::from(row.status == "open" && row.due_at_us < now_us);
+            }
+            prop_assert_eq!(alerts.counts(&filter).unwrap(), counts);
+            let mut rules: BTreeMap<String, u64> = BTreeMap::new();
+            for row in &expected {
+                *rules.entry(row.rule_id.clone()).or_default() += 1;
+            }
+            prop_assert_eq!(
+                alerts.rule_counts(&filter).unwrap(),
+                rules.into_iter().collect::<Vec<_>>()
+            );
+            // Forwards by `page`, then backwards from past the last row.
+            let mut forwards = Vec::new();
+            let mut after = None;
+            loop {
+                let rows = alerts
+                    .list(&AlertFilter {
+                        after: after.clone(),
+                        limit: page,
+                        ..filter.clone()
+                    })
+                    .unwrap();
+                let Some(last) = rows.last() else { break };
+                after = Some(AlertCursor::after(last, Some(now_us)));
+                forwards.extend(rows);
+            }
+            prop_assert_eq!(&forwards, &expected);
+            let mut backwards: Vec<AlertRow> = Vec::new();
+            let mut before = Some(AlertCursor {
+                overdue_key: 1,
+                severity_key: 3,
+                due_at_us: i64::MAX,
+                id: "~".to_owned(),
+            });
+            loop {
+                let rows = alerts
+                    .list(&AlertFilter {
+                        before: before.clone(),
+                        limit: page,
+                        ..filter.clone()
+                    })
+                    .unwrap();
+                prop_assert!(rows.len() <= page as usize);
+                let Some(first) = rows.first() else { break };
+                before = Some(AlertCursor::after(first, Some(now_us)));
+                let mut rows = rows;
+                rows.extend(backwards);
+                backwards = rows;
+            }
+            prop_assert_eq!(&backwards, &expected);
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
 }

@@ -236,7 +236,6 @@ pub async fn child(
         Err(response) => return *response,
     };
     let view: ChildView = view;
-    let organisation = state.organisation();
     page(
         &state,
         StatusCode::OK,
@@ -248,7 +247,7 @@ pub async fn child(
             basis => basis,
             child => view,
             alerts => alerts,
-            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None, &organisation)).collect::<Vec<_>>(),
+            clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None)).collect::<Vec<_>>(),
         },
     )
 }

@@ -2,11 +2,9 @@
 //! child, on *My work* the clocks due soon for the children the user's agency
 //! holds. The clocks themselves come from `sightline_app::clocks`.
 
-use crate::names::agency_name;
 use crate::pages::encode_path;
 use serde::Serialize;
 use sightline_app::clocks::ClockEntry;
-use sightline_core::org::Organisation;
 
 /// How far ahead *My work* looks for clocks due soon (calendar days).
 pub const MY_WORK_CLOCKS_WITHIN_DAYS: u32 = 10;
@@ -24,9 +22,10 @@ pub(crate) struct ClockView {
     /// "3 working days left", "Due today", "Overdue by 2 working days".
     pub left: String,
     pub ended_on: Option<String>,
-    /// The record that started the clock, in words: its agency by name and
-    /// its reference there.
-    pub started_by: String,
+    /// The agency whose record started the clock (templates name it with
+    /// `agency_name`) and that record's id.
+    pub started_by_agency: String,
+    pub started_by_record: String,
     pub started_by_href: String,
     pub child_id: String,
     pub child_href: String,
@@ -48,11 +47,7 @@ fn left_words(working_days_left: Option<i64>) -> String {
 }
 
 impl ClockView {
-    pub(crate) fn of(
-        entry: ClockEntry,
-        child_name: Option<String>,
-        organisation: &Organisation,
-    ) -> ClockView {
+    pub(crate) fn of(entry: ClockEntry, child_name: Option<String>) -> ClockView {
         let (status_label, tag) = match entry.status {
             "overdue" => ("Overdue", "tag--red"),
             "running" => ("Running", "tag--yellow"),
@@ -76,11 +71,8 @@ impl ClockView {
                 entry.started_by_agency,
                 encode_path(&entry.started_by_record_id)
             ),
-            started_by: format!(
-                "{}, record {}",
-                agency_name(organisation, &entry.started_by_agency),
-                entry.started_by_record_id
-            ),
+            started_by_agency: entry.started_by_agency,
+            started_by_record: entry.started_by_record_id,
             child_href: format!("/children/{}", entry.child_id),
             child_id: entry.child_id,
             child_name,

@@ -20,11 +20,13 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod alert_words;
 mod alerts;
 mod audit_view;
 mod children;
 mod clocks;
 mod guard;
+mod my_work;
 mod names;
 mod pages;
 mod record_view;
@@ -184,7 +186,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route!(post "/login", Access::Public, pages::login_submit),
     route!(get "/", Access::SignedIn, pages::home),
     route!(post "/logout", Access::SignedIn, pages::logout),
-    route!(get "/my-work", Access::SignedIn, pages::my_work),
+    route!(get "/my-work", Access::SignedIn, my_work::my_work),
     route!(
         get "/records/{agency}/{record_id}",
         Access::SignedIn,
@@ -233,6 +235,24 @@ pub const ROUTES: &[RouteSpec] = &[
         Access::SignedIn,
         alerts::decide,
         "/alerts/a-0123456789abcdef/decision"
+    ),
+    route!(
+        post "/alerts/{alert_id}/assignment",
+        Access::SignedIn,
+        alerts::assign,
+        "/alerts/a-0123456789abcdef/assignment"
+    ),
+    route!(
+        post "/alerts/{alert_id}/reopen",
+        Access::SignedIn,
+        alerts::reopen,
+        "/alerts/a-0123456789abcdef/reopen"
+    ),
+    route!(
+        post "/follow-ups/{follow_up_id}/done",
+        Access::SignedIn,
+        alerts::follow_up_done,
+        "/follow-ups/1/done"
     ),
     route!(get "/linkage/review", Access::Service(Action::ReviewLinkage), review::queue),
     route!(post "/linkage/review", Access::Service(Action::ReviewLinkage), review::decide),

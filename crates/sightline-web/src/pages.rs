@@ -3,7 +3,6 @@
 
 use crate::WebState;
 use crate::audit_view;
-use crate::clocks::{ClockView, MY_WORK_CLOCKS_WITHIN_DAYS};
 use crate::guard::{cookie, is_secure, pre_session_cookie_name, session_cookie_name, set_cookie};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
@@ -13,7 +12,7 @@ use axum::{Extension, Form};
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use sightline_access::{Action, Decision, Resource, Role, View};
+use sightline_access::{Action, Decision, Resource, Role};
 use sightline_app::accounts::{
     self, AccountError, BreakGlassOutcome, LiveSession, LoginOutcome, NewAccount, Password, Team,
     Username,
@@ -229,171 +228,6 @@ pub async fn logout(
         header::SET_COOKIE,
         &set_cookie(session_cookie_name(secure), "", secure, true),
     )
-}
-
-// ---- my work ----
-
-#[derive(Serialize)]
-struct RecordRow {
-    href: String,
-    record_id: String,
-    kind: String,
-    occurred_at: String,
-    received: String,
-}
-
-#[derive(Deserialize)]
-pub struct MyWorkQuery {
-    decided: Option<String>,
-}
-
-pub async fn my_work(
-    State(state): State<WebState>,
-    Extension(session): Extension<LiveSession>,
-    Query(query): Query<MyWorkQuery>,
-) -> Response {
-    let account = session.account.clone();
-    let limit = state.config.page_rows_max;
-    let now = Utc::now();
-    let now_us = sightline_app::to_micros(now);
-    let loaded = blocking(&state, Some(&session), move |store| {
-        if !account.role.does_casework() {
-            return Ok::<_, sightline_store::StoreError>((Vec::new(), None));
-        }
-        // The alerts routed to the user and their team.
-        let decision = audit::authorize_and_record(
-            store,
-            &account,
-            Action::ViewMyWork,
-            &Resource::Service,
-            &Default::default(),
-            now,
-        )?;
-        let alerts = if decision.is_full() {
-            crate::alerts::my_open_alerts(store, &account, now_us, limit)?
-                .iter()
-                .map(|alert| crate::alerts::summary(alert, now_us))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let resource = Resource::Agency(account.agency.clone());
-        let decision = audit::authorize_and_record(
-            store,
-            &account,
-            Action::ListAgencyRecords,
-            &resource,
-            &Default::default(),
-            now,
-        )?;
-        if !decision.is_full() {
-            return Ok((alerts, None));
-        }
-        let rows = store
-            .accounts()
-            .recent_records(account.agency.as_str(), limit)?
-            .into_iter()
-            .map(|record| RecordRow {
-                href: format!(
-                    "/records/{}/{}",
-                    record.agency,
-                    encode_path(&record.record_id)
-                ),
-                record_id: record.record_id,
-                kind: record.kind,
-                occurred_at: record.occurred_at,
-                received: time(record.received_at_us),
-            })
-            .collect::<Vec<_>>();
-        Ok((alerts, Some(rows)))
-    })
-    .await;
-    let (alerts, records) = match loaded {
-        Ok(loaded) => loaded,
-        Err(response) => return response,
-    };
-    let clocks = if session.account.role.does_casework() {
-        let account = session.account.clone();
-        let engine = state.engine.clone();
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        match blocking(&state, Some(&session), move |store| {
-            my_clocks(store, &engine, &account, now, limit)
-        })
-        .await
-        {
-            Ok(clocks) => clocks,
-            Err(response) => return response,
-        }
-    } else {
-        Vec::new()
-    };
-    let n_clocks_overdue = clocks
-        .iter()
-        .filter(|clock| clock.status == "overdue")
-        .count();
-    let n_overdue = alerts.iter().filter(|alert| alert.overdue).count();
-    let n_due_soon = alerts.iter().filter(|alert| alert.due_soon).count();
-    page(
-        &state,
-        StatusCode::OK,
-        "my_work.html",
-        context! {
-            user => UserView::of(&session),
-            page_title => "My work",
-            nav => "my-work",
-            casework => session.account.role.does_casework(),
-            decided => query.decided.is_some(),
-            alerts => alerts,
-            n_overdue => n_overdue,
-            n_due_soon => n_due_soon,
-            records => records,
-            clocks => clocks,
-            n_clocks_overdue => n_clocks_overdue,
-            clocks_within_days => MY_WORK_CLOCKS_WITHIN_DAYS,
-        },
-    )
-}
-
-/// The statutory clocks due soon (or overdue) of the children the user's agency
-/// holds, authorised and audited as a read of the agency's caseload.
-fn my_clocks(
-    store: &dyn Store,
-    engine: &sightline_app::SharedEngine,
-    account: &accounts::Account,
-    now: DateTime<Utc>,
-    limit: usize,
-) -> Result<Vec<ClockView>, String> {
-    let decision = audit::authorize_view_and_record(
-        store,
-        account,
-        Action::ListAgencyRecords,
-        Some(View::Clocks),
-        &Resource::Agency(account.agency.clone()),
-        &Default::default(),
-        now,
-    )
-    .map_err(|error| error.to_string())?;
-    if !decision.is_full() {
-        return Ok(Vec::new());
-    }
-    crate::children::with_engine(engine, |engine| {
-        Ok(sightline_app::clocks::agency_clocks_due(
-            engine,
-            account.agency.as_str(),
-            now,
-            MY_WORK_CLOCKS_WITHIN_DAYS,
-            limit,
-        )
-        .into_iter()
-        .map(|entry| {
-            let name = engine
-                .facts()
-                .get(&entry.child_id)
-                .map(sightline_app::views::display_name);
-            ClockView::of(entry, name, engine.organisation())
-        })
-        .collect())
-    })
 }
 
 /// Percent-encodes a path segment (record ids may hold `/`, spaces, `#`).

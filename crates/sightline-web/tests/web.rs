@@ -1065,6 +1065,7 @@ fn raise_alert(
         status: "open".to_owned(),
         escalation_level: 0,
         decided_at_us: None,
+        assigned_to: None,
     };
     let evidence = evidence
         .iter()
@@ -1186,6 +1187,9 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
         "open"
     );
 
+    let next_week = (chrono::Utc::now().date_naive() + chrono::Days::new(7))
+        .format("%-d %B %Y")
+        .to_string();
     let decided = app
         .post(
             &client,
@@ -1197,6 +1201,8 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
                     "reason",
                     "Synthetic: two injuries, convene a strategy discussion",
                 ),
+                ("follow_up_owner", &practitioner),
+                ("follow_up_due", &next_week),
             ],
         )
         .await;
@@ -1208,9 +1214,14 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
         .await
         .unwrap();
     assert!(page.contains("Your decision was recorded"));
+    let alerts_part = &page[..page.find("follow-ups-heading").unwrap()];
     assert!(
-        !page.contains("a-00000000000000a1"),
+        !alerts_part.contains("a-00000000000000a1"),
         "the decided alert left the list"
+    );
+    assert!(
+        page.contains("Hold the strategy discussion"),
+        "its follow-up is listed"
     );
     assert!(page.contains("a-00000000000000a2"));
     let stored = sync(|| app.store.alerts().get("a-00000000000000a1"))
@@ -1228,15 +1239,15 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
         .text()
         .await
         .unwrap();
-    assert!(!page.contains("Record decision") && page.contains("strategy discussion"));
+    assert!(!page.contains("Record decision") && page.contains("Strategy discussion"));
     let again = app
         .post(
             &client,
             "/alerts/a-00000000000000a1/decision",
             &[
                 ("csrf_token", &csrf),
-                ("decision", "visit"),
-                ("reason", "synthetic again"),
+                ("decision", "police_referral"),
+                ("reason", "Synthetic: deciding the same alert again"),
             ],
         )
         .await;
@@ -1262,8 +1273,8 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
             "/alerts/a-00000000000000b1/decision",
             &[
                 ("csrf_token", &csrf),
-                ("decision", "visit"),
-                ("reason", "synthetic reason"),
+                ("decision", "police_referral"),
+                ("reason", "Synthetic reason of a sentence"),
             ],
         )
         .await;
@@ -1300,8 +1311,8 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
             "/alerts/a-00000000000000b1/decision",
             &[
                 ("csrf_token", &csrf),
-                ("decision", "visit"),
-                ("reason", "synthetic reason"),
+                ("decision", "police_referral"),
+                ("reason", "Synthetic reason of a sentence"),
             ],
         )
         .await;
@@ -1317,7 +1328,463 @@ async fn an_alert_is_decided_and_leaves_my_work(db: TestDatabase) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
+/// A duty team of children's services: two workers and their manager, signed
+/// in through the login form.
+async fn duty_team(app: &TestApp) -> Vec<(reqwest::Client, String)> {
+    let store = app.store.clone();
+    sync(move || {
+        for (username, role) in [
+            ("sw.one", Role::Practitioner),
+            ("sw.two", Role::Practitioner),
+        ] {
+            sightline_testkit::server::create_staff(
+                store.as_ref(),
+                username,
+                role,
+                "children-services",
+                Some("duty"),
+            );
+        }
+    });
+    let mut signed_in = Vec::new();
+    for username in ["sw.one", "sw.two"] {
+        let client = TestApp::client();
+        let response = app
+            .login(&client, username, sightline_testkit::server::STAFF_PASSWORD)
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let page = client
+            .get(format!("{}/my-work", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        signed_in.push((client, csrf_of(&page)));
+    }
+    signed_in
+}
+
+/// Stores `n` open alerts about `child` routed to the duty team, with
+/// severities, rules and due times cycling (every third one overdue).
+fn raise_many(store: &dyn Store, child: &str, n: usize) {
+    let now_us = sightline_app::to_micros(chrono::Utc::now());
+    let hour = 3_600_000_000_i64;
+    let upserts: Vec<sightline_store::AlertUpsert> = (0..n)
+        .map(|idx| {
+            let idx_i64 = i64::try_from(idx).unwrap();
+            sightline_store::AlertUpsert {
+                alert: sightline_store::AlertRow {
+                    id: format!("a-{idx:016x}"),
+                    child_id: child.to_owned(),
+                    person_id: None,
+                    rule_id: ["injury_not_mobile", "domestic_abuse_under_5"][idx % 2].to_owned(),
+                    pack_name: "default".to_owned(),
+                    pack_version: "1".to_owned(),
+                    severity: ["low", "medium", "high", "critical"][idx % 4].to_owned(),
+                    title: format!("Synthetic alert {idx}"),
+                    explanation: "SYNTHETIC-EXPLANATION".to_owned(),
+                    citation: "Synthetic guidance".to_owned(),
+                    route: "duty_team".to_owned(),
+                    routed_to: "team:children-services/duty".to_owned(),
+                    raised_at_us: now_us,
+                    updated_at_us: now_us,
+                    due_at_us: if idx % 3 == 0 {
+                        now_us - hour
+                    } else {
+                        now_us + (idx_i64 + 1) * hour
+                    },
+                    status: "open".to_owned(),
+                    escalation_level: 0,
+                    decided_at_us: None,
+                    assigned_to: None,
+                },
+                evidence: vec![sightline_store::EvidenceRow {
+                    agency: "health".to_owned(),
+                    record_id: "SYN-1".to_owned(),
+                    version: 1,
+                }],
+            }
+        })
+        .collect();
+    sync(|| {
+        let mut tx = store.begin().unwrap();
+        tx.upsert_alerts(&upserts, now_us).unwrap();
+        tx.commit().unwrap();
+    });
+}
+
+/// A page with the entities the templates write in attributes decoded.
+fn decoded(page: &str) -> String {
+    page.replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+        .replace("&#x3d;", "=")
+}
+
+/// The alert ids a My work page lists, in order.
+fn listed_alerts(page: &str) -> Vec<String> {
+    decoded(page)
+        .split("href=\"/alerts/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The href of a link whose text starts with `text` (entities decoded).
+fn link_to(page: &str, text: &str) -> Option<String> {
+    let page = decoded(page);
+    let at = page.find(&format!(">{text}"))?;
+    let start = page[..at].rfind("href=\"")? + 6;
+    let end = start + page[start..].find('"')?;
+    Some(page[start..end].to_owned())
+}
+
+async fn my_work_pages_counts_filters_and_assignment(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    // Bea: a child only health has recorded.
+    let bea = child_id(app.store.as_ref(), "Bea");
+    raise_many(app.store.as_ref(), &bea, 120);
+    let team = duty_team(&app).await;
+    let (client, csrf) = &team[0];
+    let get = |path: String| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move {
+            let response = client.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            response.text().await.unwrap()
+        }
+    };
+
+    // Counts at the top, the child named, pages of 50 through every alert.
+    let page = get("/my-work".to_owned()).await;
+    assert!(page.contains("120 open alerts"), "{page}");
+    assert!(page.contains("<strong>40 overdue</strong>"));
+    for count in [
+        "30 <span class=\"tag tag--severity-critical\">Critical</span>",
+        "30 <span class=\"tag tag--severity-low\">Low</span>",
+    ] {
+        assert!(page.contains(count), "{count}");
+    }
+    assert!(page.contains("Bea Otherchild"));
+    assert!(
+        page.contains("Injury or bruise in a child who is not independently mobile"),
+        "the rule's title"
+    );
+    assert!(page.contains("Overdue by 60 minutes") && page.contains("Due in "));
+    assert!(page.contains("Duty team, children-services"));
+    let mut seen = listed_alerts(&page);
+    assert_eq!(seen.len(), 50);
+    assert!(link_to(&page, "Previous page").is_none());
+    let mut next = link_to(&page, "Next page").expect("a next page");
+    let mut pages = vec![seen.clone()];
+    loop {
+        let page = get(next.clone()).await;
+        let rows = listed_alerts(&page);
+        assert!(!rows.is_empty() && rows.len() <= 50);
+        pages.push(rows.clone());
+        seen.extend(rows);
+        match link_to(&page, "Next page") {
+            Some(href) => next = href,
+            None => {
+                // Back one page from the last: the page before it.
+                let previous = link_to(&page, "Previous page").expect("a previous page");
+                let back = listed_alerts(&get(previous).await);
+                assert_eq!(back, pages[pages.len() - 2]);
+                break;
+            }
+        }
+    }
+    assert_eq!(pages.len(), 3);
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), 120, "every open alert is reachable, once");
+    // Overdue first, then critical before low.
+    let overdue_first = listed_alerts(&get("/my-work".to_owned()).await);
+    let index_of = |id: &str| seen.iter().position(|seen| seen == id).unwrap();
+    assert!(index_of(&overdue_first[0]) < index_of("a-0000000000000001"));
+
+    // Filters: severity, rule, overdue; the counts stay those of all the work.
+    let page = get("/my-work?severity=critical".to_owned()).await;
+    assert!(page.contains("30 of 120 open alerts match these filters"));
+    let page = get("/my-work?rule=domestic_abuse_under_5&overdue=1".to_owned()).await;
+    assert!(page.contains("20 of 120 open alerts match"), "{page}");
+    assert!(listed_alerts(&page).iter().all(|id| {
+        let idx = usize::from_str_radix(id.trim_start_matches("a-"), 16).unwrap();
+        idx % 2 == 1 && idx % 3 == 0
+    }));
+    let page = get("/my-work?severity=urgent&whose=everyone&after=junk".to_owned()).await;
+    assert_eq!(listed_alerts(&page).len(), 50, "junk filters are ignored");
+
+    // Assigning: to a worker of the team, with an event; whose filters follow.
+    let id = "a-0000000000000005";
+    let assigned = app
+        .post(
+            client,
+            &format!("/alerts/{id}/assignment"),
+            &[("csrf_token", csrf), ("assignee", "sw.two")],
+        )
+        .await;
+    assert_eq!(assigned.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&assigned), format!("/alerts/{id}?assigned=1"));
+    let page = get(format!("/alerts/{id}?assigned=1")).await;
+    assert!(page.contains("Whose this alert is was recorded"));
+    assert!(
+        page.contains("<td data-label=\"What\">Assigned</td><td data-label=\"Who\">sw.one</td><td data-label=\"Details\">To sw.two</td>"),
+        "{page}"
+    );
+    let (other, _) = &team[1];
+    let mine = other
+        .get(format!("{}/my-work?whose=me", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(listed_alerts(&mine), [id]);
+    let page = get("/my-work?whose=unassigned".to_owned()).await;
+    assert!(page.contains("119 of 120 open alerts match"));
+    assert!(
+        get("/my-work?whose=me".to_owned())
+            .await
+            .contains("No open alert matches these filters")
+    );
+    // Not to someone outside the team; not by someone without a relationship.
+    let demo = app.account(Role::Practitioner).username.clone();
+    let refused = app
+        .post(
+            client,
+            &format!("/alerts/{id}/assignment"),
+            &[("csrf_token", csrf), ("assignee", &demo)],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Select someone of the team this alert is routed to")
+    );
+    let (police, police_csrf) = app.sign_in(Role::Practitioner).await;
+    let refused = app
+        .post(
+            &police,
+            "/alerts/a-0000000000000006/assignment",
+            &[("csrf_token", &police_csrf), ("assignee", "sw.one")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // Back to the team.
+    let back = app
+        .post(
+            client,
+            &format!("/alerts/{id}/assignment"),
+            &[("csrf_token", csrf), ("assignee", "")],
+        )
+        .await;
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    let stored = sync(|| app.store.alerts().get(id)).unwrap().unwrap();
+    assert_eq!(stored.assigned_to, None);
+}
+
+async fn decisions_set_follow_ups_and_alerts_reopen_on_the_pages(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let ada = child_id(app.store.as_ref(), "Ada");
+    raise_many(app.store.as_ref(), &ada, 3);
+    let team = duty_team(&app).await;
+    let (client, csrf) = &team[0];
+    let get = |path: String| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move { client.get(format!("{base}{path}")).send().await.unwrap() }
+    };
+    let id = "a-0000000000000002";
+    let decide = |fields: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let url = format!("{}/alerts/{id}/decision", app.base);
+        let csrf = csrf.clone();
+        async move {
+            let mut fields = fields;
+            fields.push(("csrf_token", csrf));
+            client.post(url).form(&fields).send().await.unwrap()
+        }
+    };
+    let today = chrono::Utc::now().date_naive();
+    let words = |day: chrono::NaiveDate| day.format("%-d %B %Y").to_string();
+
+    // The decision form sits beside the explanation, before the evidence.
+    let page = get(format!("/alerts/{id}")).await.text().await.unwrap();
+    let why = page.find("Why Sightline raised this").unwrap();
+    let form = page.find("Record your decision").unwrap();
+    let evidence = page.find("<h2 class=\"heading-l\">Evidence</h2>").unwrap();
+    assert!(why < form && form < evidence, "explanation, form, evidence");
+    assert!(page.contains("class=\"alert-layout\""));
+
+    // A reason of a sentence; for a visit, who and by when.
+    for (fields, message) in [
+        (
+            vec![
+                ("decision", "no_further_action".to_owned()),
+                ("reason", "ok".to_owned()),
+            ],
+            "Give the reason in at least a sentence (20 characters or more)",
+        ),
+        (
+            vec![
+                ("decision", "visit".to_owned()),
+                ("reason", "Seen at school; visiting at home".to_owned()),
+            ],
+            "Enter the date by which it will be done",
+        ),
+        (
+            vec![
+                ("decision", "visit".to_owned()),
+                ("reason", "Seen at school; visiting at home".to_owned()),
+                ("follow_up_owner", "sw.two".to_owned()),
+                ("follow_up_due", "31/02/2030".to_owned()),
+            ],
+            "The date by which it will be done must be a real date, for example 3 October 2023",
+        ),
+        (
+            vec![
+                ("decision", "visit".to_owned()),
+                ("reason", "Seen at school; visiting at home".to_owned()),
+                ("follow_up_owner", "sw.two".to_owned()),
+                ("follow_up_due", words(today - chrono::Days::new(1))),
+            ],
+            "The date by which it will be done must be today or later",
+        ),
+        (
+            vec![
+                ("decision", "visit".to_owned()),
+                ("reason", "Seen at school; visiting at home".to_owned()),
+                ("follow_up_owner", "demo.practitioner".to_owned()),
+                ("follow_up_due", words(today)),
+            ],
+            "Who will do it must be an active account of your agency",
+        ),
+    ] {
+        let refused = decide(fields).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{message}");
+        let page = refused.text().await.unwrap();
+        assert!(page.contains(message), "{message}: {page}");
+        assert!(page.contains("There is a problem"));
+    }
+    assert_eq!(
+        sync(|| app.store.alerts().get(id)).unwrap().unwrap().status,
+        "open"
+    );
+    let decided = decide(vec![
+        ("decision", "visit".to_owned()),
+        ("reason", "Seen at school; visiting at home".to_owned()),
+        ("follow_up_owner", "sw.two".to_owned()),
+        ("follow_up_due", words(today + chrono::Days::new(2))),
+    ])
+    .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+
+    // The follow-up shows on My work (for the team) until recorded done.
+    let page = get("/my-work".to_owned()).await.text().await.unwrap();
+    assert!(page.contains("Visit the child"), "{page}");
+    assert!(
+        page.contains("sw.two")
+            && page.contains(&format!("Due {}", words(today + chrono::Days::new(2))))
+    );
+    let done_action = {
+        let page = decoded(&page);
+        let at = page.find("action=\"/follow-ups/").unwrap() + 8;
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    };
+    let (colleague, colleague_csrf) = &team[1];
+    let done = app
+        .post(colleague, &done_action, &[("csrf_token", colleague_csrf)])
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert!(location(&done).starts_with("/my-work?follow_up_done="));
+    let page = get("/my-work?follow_up_done=1".to_owned())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The follow-up was recorded as done"));
+    assert!(!page.contains("Visit the child"));
+    let page = get(format!("/alerts/{id}")).await.text().await.unwrap();
+    assert!(page.contains("Done, recorded by sw.two on"), "{page}");
+    assert!(
+        page.contains(
+            "<td data-label=\"What\">Follow-up done</td><td data-label=\"Who\">sw.two</td>"
+        )
+    );
+    let bogus = app
+        .post(
+            colleague,
+            "/follow-ups/999999/done",
+            &[("csrf_token", colleague_csrf)],
+        )
+        .await;
+    assert_eq!(bogus.status(), StatusCode::NOT_FOUND);
+
+    // Reopening a decided alert: a reason of a sentence, an event naming the person.
+    assert!(page.contains("Reopen this alert"));
+    let refused = app
+        .post(
+            client,
+            &format!("/alerts/{id}/reopen"),
+            &[("csrf_token", csrf), ("reopen_reason", "")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter why you are reopening this alert")
+    );
+    let reopened = app
+        .post(
+            client,
+            &format!("/alerts/{id}/reopen"),
+            &[
+                ("csrf_token", csrf),
+                ("reopen_reason", "A second school report came in today"),
+            ],
+        )
+        .await;
+    assert_eq!(reopened.status(), StatusCode::SEE_OTHER);
+    let page = get(format!("/alerts/{id}?reopened=1"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The alert is open again"));
+    assert!(
+        page.contains("<td data-label=\"What\">Reopened</td><td data-label=\"Who\">sw.one</td><td data-label=\"Details\">A second school report came in today")
+    );
+    assert!(page.contains("Record decision"));
+    let stored = sync(|| app.store.alerts().get(id)).unwrap().unwrap();
+    assert_eq!(stored.status, "open");
+    let again = app
+        .post(
+            client,
+            &format!("/alerts/{id}/reopen"),
+            &[
+                ("csrf_token", csrf),
+                ("reopen_reason", "A second school report came in today"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let listed = listed_alerts(&get("/my-work".to_owned()).await.text().await.unwrap());
+    assert!(listed.iter().any(|listed| listed == id), "back on My work");
+}
+
 sightline_testkit::on_every_backend!(
+    my_work_pages_counts_filters_and_assignment,
+    decisions_set_follow_ups_and_alerts_reopen_on_the_pages,
     every_route_sends_anonymous_callers_to_login,
     every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal,
     break_glass_needs_a_reason_then_shows_the_record_and_is_logged,

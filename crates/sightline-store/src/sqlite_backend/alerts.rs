@@ -8,8 +8,8 @@ use rusqlite::types::{Value, ValueRef};
 use super::SqliteStore;
 use crate::StoreError;
 use crate::alerts::{
-    self, AlertConn, AlertEventRow, AlertFilter, AlertRow, AlertStore, Cell, Decision, Escalation,
-    EvidenceRow, Param,
+    self, AlertConn, AlertCounts, AlertEventRow, AlertFilter, AlertRow, AlertStore, Assignment,
+    Cell, Decision, Escalation, EvidenceRow, FollowUpFilter, FollowUpRow, Param, Reopening,
 };
 
 /// A SQLite connection seen as an [`AlertConn`]. `$n` placeholders become `?n`.
@@ -114,8 +114,49 @@ impl AlertStore for SqliteStore {
         self.alert_read(|conn| alerts::count_in(conn, filter))
     }
 
+    fn counts(&self, filter: &AlertFilter) -> Result<AlertCounts, StoreError> {
+        self.alert_read(|conn| alerts::counts_in(conn, filter))
+    }
+
+    fn rule_counts(&self, filter: &AlertFilter) -> Result<Vec<(String, u64)>, StoreError> {
+        self.alert_read(|conn| alerts::rule_counts_in(conn, filter))
+    }
+
     fn decide(&self, decision: &Decision) -> Result<AlertRow, StoreError> {
         self.alert_write(|conn| alerts::decide_in(conn, decision))
+    }
+
+    fn assign(&self, assignment: &Assignment) -> Result<AlertRow, StoreError> {
+        self.alert_write(|conn| alerts::assign_in(conn, assignment))
+    }
+
+    fn reopen(&self, reopening: &Reopening) -> Result<AlertRow, StoreError> {
+        self.alert_write(|conn| alerts::reopen_in(conn, reopening))
+    }
+
+    fn follow_ups(&self, filter: &FollowUpFilter) -> Result<Vec<FollowUpRow>, StoreError> {
+        self.alert_read(|conn| alerts::follow_ups_in(conn, filter))
+    }
+
+    fn count_follow_ups(&self, filter: &FollowUpFilter) -> Result<u64, StoreError> {
+        self.alert_read(|conn| alerts::count_follow_ups_in(conn, filter))
+    }
+
+    fn follow_ups_of(&self, alert_id: &str) -> Result<Vec<FollowUpRow>, StoreError> {
+        self.alert_read(|conn| alerts::follow_ups_of_in(conn, alert_id))
+    }
+
+    fn follow_up(&self, id: i64) -> Result<Option<FollowUpRow>, StoreError> {
+        self.alert_read(|conn| alerts::follow_up_in(conn, id))
+    }
+
+    fn complete_follow_up(
+        &self,
+        id: i64,
+        actor: &str,
+        at_us: i64,
+    ) -> Result<FollowUpRow, StoreError> {
+        self.alert_write(|conn| alerts::complete_follow_up_in(conn, id, actor, at_us))
     }
 
     fn escalate(

@@ -1,4 +1,6 @@
-//! `sightline bench ingest`: intake speed against the physical reference.
+//! `sightline bench ingest`: intake speed against the physical reference;
+//! `bench alert-latency`: from acknowledgement to readable; `bench my-work`
+//! (in `bench_my_work.rs`): My work over HTTP at scale.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -68,6 +70,33 @@ pub enum BenchCommand {
         #[arg(long)]
         db: Option<String>,
     },
+    /// Ingest one local authority's children (each with a referral decided for
+    /// assessment; all but `--alerts` of them assessed in time) through the
+    /// engine, start the server in-process, sign a duty worker of that
+    /// authority in, and GET My work over HTTP `--requests` times (the first
+    /// page and a filtered one in turn). Prints p50/p95/p99 of each. The team
+    /// holds `--alerts` open alerts; the agency `--children` children.
+    MyWork {
+        /// Children of the agency.
+        #[arg(long, default_value_t = 100_000)]
+        children: u64,
+        /// Open alerts of the duty team (children without a completed assessment).
+        #[arg(long, default_value_t = 1_000)]
+        alerts: u64,
+        /// Requests to time (after five to warm up).
+        #[arg(long, default_value_t = 400)]
+        requests: u64,
+        /// Working directory (the fixture and the SQLite database); replaced.
+        #[arg(long, default_value = "target/bench-my-work")]
+        work_dir: PathBuf,
+        /// Database; a fresh SQLite file by default. A PostgreSQL URL must name
+        /// an empty database.
+        #[arg(long)]
+        db: Option<String>,
+        /// Only write the fixture (JSON Lines) and print its files.
+        #[arg(long)]
+        write_only: bool,
+    },
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -98,6 +127,21 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             work_dir,
             db,
         } => alert_latency(records, children, seed, &work_dir, db),
+        BenchCommand::MyWork {
+            children,
+            alerts,
+            requests,
+            work_dir,
+            db,
+            write_only,
+        } => super::bench_my_work::run(super::bench_my_work::MyWorkBench {
+            children,
+            alerts,
+            requests,
+            work_dir,
+            db,
+            write_only,
+        }),
     }
 }
 
@@ -378,7 +422,7 @@ fn key_of(body: &str) -> anyhow::Result<(String, String, i64)> {
 }
 
 /// The `q` quantile (0..=1) of sorted milliseconds.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(super) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -504,6 +548,15 @@ fn bench_session(
     store: &dyn sightline_store::Store,
     agency: &sightline_core::AgencyId,
 ) -> anyhow::Result<String> {
+    bench_session_in(store, agency, "duty")
+}
+
+/// A practitioner of `agency` in `team` signed in: the session token.
+pub(super) fn bench_session_in(
+    store: &dyn sightline_store::Store,
+    agency: &sightline_core::AgencyId,
+    team: &str,
+) -> anyhow::Result<String> {
     use sightline_app::accounts::{LoginOutcome, NewAccount, Password, Team, Username};
     let password = sightline_app::accounts::random_token();
     let now = chrono::Utc::now();
@@ -514,7 +567,7 @@ fn bench_session(
             password: Password::parse(&password)?,
             role: sightline_access::Role::Practitioner,
             agency: agency.clone(),
-            team: Some(Team::parse("duty")?),
+            team: Some(Team::parse(team)?),
         },
         &sightline_app::audit::AuditActor::cli(),
         now,

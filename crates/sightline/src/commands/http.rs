@@ -36,6 +36,26 @@ impl Connection {
         })
     }
 
+    /// `GET path` with a cookie (a web page, as a signed-in browser asks for
+    /// it); the status and the whole response body.
+    pub async fn get_with_cookie(
+        &mut self,
+        path: &str,
+        cookie: &str,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.sender.ready().await?;
+        let request = hyper::Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(HOST, &self.host)
+            .header(hyper::header::COOKIE, cookie)
+            .body(Full::new(Bytes::new()))?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    }
+
     /// Sends `method path` with a bearer token and an optional JSON body; the
     /// status and the whole response body.
     pub async fn send(

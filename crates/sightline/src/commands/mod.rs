@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod audit;
 pub mod backup;
 pub mod bench;
+pub mod bench_my_work;
 pub mod demo;
 pub mod evaluate;
 pub mod http;
