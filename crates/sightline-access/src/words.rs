@@ -70,6 +70,7 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("logout", "signed out"),
     ("create_user", "created a user"),
     ("create_token", "created an agency token"),
+    ("revoke_token", "revoked an agency token"),
     ("search_children", "searched for a child"),
     ("view_child_access_log", "read who viewed a child"),
     (

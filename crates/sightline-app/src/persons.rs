@@ -28,7 +28,11 @@ use crate::picture::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sightline_linkage::{HardRule, LinkKind, LinkScope, LinkageIndex, MentionInput, Verdict};
+use sightline_linkage::index::RELATIONAL_FIELD;
+use sightline_linkage::{
+    HardRule, LinkKind, LinkScope, LinkageIndex, MentionInput, NotCounted, RelationalEvidence,
+    Verdict,
+};
 use sightline_store::{DecisionVerdict, LinkageDecisionRow, NewLinkageDecision, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
@@ -516,10 +520,23 @@ fn mention_view(linked: &LinkedRecords, record: u32, whole_nhs: bool) -> Option<
     })
 }
 
-/// The waterfall of a pair of linkage records.
+/// The waterfall of a pair of linkage records; relational evidence in words
+/// from the left mention's side.
 fn evidence(linked: &LinkedRecords, left: u32, right: u32, kind: &str) -> Option<LinkEvidence> {
-    let explanation = linked.index.explain(left, right)?;
-    Some(LinkEvidence {
+    let mut explanation = linked.index.explain(left, right)?;
+    relational_in_words(linked, left, right, "this person", &mut explanation);
+    Some(evidence_of(linked, left, right, kind, &explanation))
+}
+
+/// The waterfall of an explained pair.
+fn evidence_of(
+    linked: &LinkedRecords,
+    left: u32,
+    right: u32,
+    kind: &str,
+    explanation: &sightline_linkage::Explanation,
+) -> LinkEvidence {
+    LinkEvidence {
         left: linked.index.key_of(left.min(right)).to_owned(),
         right: linked.index.key_of(left.max(right)).to_owned(),
         kind: kind.to_owned(),
@@ -538,7 +555,291 @@ fn evidence(linked: &LinkedRecords, left: u32, right: u32, kind: &str) -> Option
             .collect(),
         match_weight: explanation.match_weight,
         match_probability: explanation.match_probability,
-    })
+    }
+}
+
+/// Replaces the level of the waterfall's relational row ("people named
+/// beside") by its evidence in words, seen from `subject`'s side (whose person
+/// `noun` names: "this child"): who is named beside the other mention and how
+/// they are linked to the subject's person.
+pub fn relational_in_words(
+    linked: &LinkedRecords,
+    subject: u32,
+    other: u32,
+    noun: &str,
+    explanation: &mut sightline_linkage::Explanation,
+) {
+    let Some(relational) = explanation.relational.as_ref() else {
+        return;
+    };
+    let mut words = relational_words(linked, subject, other, noun, relational);
+    if words.is_empty() {
+        return;
+    }
+    let note = match relational.not_counted {
+        Some(NotCounted::LinkedWithout) => Some("not needed: linked on its own evidence"),
+        Some(NotCounted::NamesDisagree) => {
+            Some("not counted: the given names disagree or are missing")
+        }
+        Some(NotCounted::DatesConflict) => Some("not counted: the dates of birth conflict"),
+        None if relational.already_counted > 0.0 && relational.weight <= 0.0 => {
+            Some("already counted: the same surname or address says they are of one family")
+        }
+        None if relational.already_counted > 0.0 => {
+            Some("counted beyond what the same surname or address already says")
+        }
+        None => None,
+    };
+    if let Some(note) = note {
+        words.push(note.to_owned());
+    }
+    if let Some(row) = explanation
+        .fields
+        .iter_mut()
+        .find(|field| field.field == RELATIONAL_FIELD)
+    {
+        row.level = words.join("; ");
+    }
+}
+
+/// Relational evidence in words, from `subject`'s side: "named beside Marcia
+/// Campbell, who is linked to this child's mother in 4 records"; "lives with
+/// Marcia Campbell at E7 9QX, where this child is recorded". Empty when the
+/// evidence found no one.
+pub fn relational_words(
+    linked: &LinkedRecords,
+    subject: u32,
+    other: u32,
+    noun: &str,
+    evidence: &RelationalEvidence,
+) -> Vec<String> {
+    let subject_is_left = subject < other;
+    let sides = |(left, right): (u32, u32)| {
+        if subject_is_left {
+            (left, right)
+        } else {
+            (right, left)
+        }
+    };
+    let subject_person = linked.person_of_mention.get(subject as usize);
+    let mut words = Vec::new();
+    for pair in &evidence.shared_people {
+        let (beside_subject, beside_other) = sides(*pair);
+        let name = mention_name(linked, beside_other);
+        let relation = kin_words(linked, beside_subject, subject);
+        let together = subject_person
+            .zip(linked.person_of_mention.get(beside_subject as usize))
+            .map_or(0, |(subject_person, beside)| {
+                records_naming_both(linked, subject_person, beside)
+            });
+        let records = if together == 1 { "record" } else { "records" };
+        words.push(match relation {
+            Some(relation) => format!(
+                "named beside {name}, who is linked to {noun}'s {relation} in {together} {records}"
+            ),
+            None => format!(
+                "named beside {name}, who is linked to someone named beside {noun} in {together} {records}"
+            ),
+        });
+    }
+    if let Some(pair) = evidence.shared_address {
+        let (holder_subject, holder_other) = sides(pair);
+        let postcode = mention_postcode(linked, holder_other)
+            .or_else(|| mention_postcode(linked, holder_subject))
+            .unwrap_or_else(|| "the same address".to_owned());
+        words.push(if holder_other != other {
+            format!(
+                "lives with {} at {postcode}, where {noun} is recorded",
+                mention_name(linked, holder_other)
+            )
+        } else {
+            format!(
+                "recorded at {postcode}, where {noun} lives with {}",
+                mention_name(linked, holder_subject)
+            )
+        });
+    }
+    words
+}
+
+/// How many current records name both persons.
+fn records_naming_both(linked: &LinkedRecords, a: &str, b: &str) -> usize {
+    let mut records: BTreeSet<usize> = BTreeSet::new();
+    for (mention, person) in linked.mentions.iter().zip(&linked.person_of_mention) {
+        if person == a && linked.is_current(mention.record_idx) {
+            records.insert(mention.record_idx);
+        }
+    }
+    records
+        .into_iter()
+        .filter(|record_idx| {
+            linked.records.get(*record_idx).is_some_and(|loaded| {
+                (0..loaded.record.persons.len())
+                    .any(|person_idx| linked.person_id(*record_idx, person_idx) == b)
+            })
+        })
+        .count()
+}
+
+/// The name a mention was recorded under ("name not recorded" without one).
+fn mention_name(linked: &LinkedRecords, record: u32) -> String {
+    let person = linked
+        .mentions
+        .get(record as usize)
+        .map(|mention| linked.person_of(*mention));
+    match person.map(|person| (&person.given_names, &person.family_name)) {
+        Some((Some(given), Some(family))) => format!("{given} {family}"),
+        Some((Some(name), None) | (None, Some(name))) => name.clone(),
+        _ => "someone whose name was not recorded".to_owned(),
+    }
+}
+
+fn mention_postcode(linked: &LinkedRecords, record: u32) -> Option<String> {
+    let mention = linked.mentions.get(record as usize)?;
+    let address = linked.person_of(*mention).address.as_ref()?;
+    address
+        .postcode
+        .as_ref()
+        .map(|postcode| postcode.as_str().to_owned())
+}
+
+/// What `beside` is to `subject` by their record's relationships ("mother",
+/// "grandfather", "carer"), else by `beside`'s role ("relative"); `None`
+/// when the record says nothing (a role of `other`).
+fn kin_words(linked: &LinkedRecords, beside: u32, subject: u32) -> Option<String> {
+    use sightline_core::{RelationshipType as R, Sex};
+    let (Some(beside), Some(subject)) = (
+        linked.mentions.get(beside as usize),
+        linked.mentions.get(subject as usize),
+    ) else {
+        return None;
+    };
+    let record = &linked.records.get(beside.record_idx)?.record;
+    let person = record.persons.get(beside.person_idx)?;
+    let by_sex = |female: &str, male: &str, other: &str| {
+        match person.sex {
+            Some(Sex::Female) => female,
+            Some(Sex::Male) => male,
+            _ => other,
+        }
+        .to_owned()
+    };
+    for relationship in &record.relationships {
+        let forward =
+            relationship.from == beside.person_idx && relationship.to == subject.person_idx;
+        let backward =
+            relationship.from == subject.person_idx && relationship.to == beside.person_idx;
+        let words = match (relationship.relationship_type, forward, backward) {
+            (R::ParentOf, true, _) => by_sex("mother", "father", "parent"),
+            (R::StepParentOf, true, _) => by_sex("stepmother", "stepfather", "step-parent"),
+            (R::GrandparentOf, true, _) => by_sex("grandmother", "grandfather", "grandparent"),
+            (R::CarerOf, true, _) => "carer".to_owned(),
+            (R::ParentOf | R::StepParentOf, _, true) => by_sex("daughter", "son", "child"),
+            (R::GrandparentOf, _, true) => "grandchild".to_owned(),
+            (R::CarerOf, _, true) => "the person they care for".to_owned(),
+            (R::PartnerOf, true, _) | (R::PartnerOf, _, true) => "partner".to_owned(),
+            (R::SiblingOf, true, _) | (R::SiblingOf, _, true) => {
+                by_sex("sister", "brother", "brother or sister")
+            }
+            (R::RelativeOf, true, _) | (R::RelativeOf, _, true) => "relative".to_owned(),
+            (R::LivesWith, true, _) | (R::LivesWith, _, true) => "household member".to_owned(),
+            (R::Visits, true, _) => "visitor".to_owned(),
+            _ => continue,
+        };
+        return Some(words);
+    }
+    match person.role {
+        sightline_core::Role::Other | sightline_core::Role::Subject => None,
+        role => Some(role.label().to_lowercase()),
+    }
+}
+
+/// A record that may be about a person: linked to one of its mentions by a
+/// link the clustering did not take (between the review and link thresholds,
+/// or an automatic link the person's other mentions did not bear out), with
+/// no one's decision yet. For the child page's "possible records".
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PossibleRecord {
+    /// The other record's mention (NHS number: last three digits).
+    pub mention: MentionView,
+    /// The person's mention it was compared with.
+    pub against: MentionView,
+    /// The evidence, relational evidence in words from the person's side.
+    pub evidence: LinkEvidence,
+    /// Match probability as a percentage, one decimal.
+    pub probability_percent: f64,
+    /// Whether people named beside it count in the evidence.
+    pub relational: bool,
+}
+
+/// The most possible records one person shows.
+pub const POSSIBLE_RECORDS_MAX: usize = 20;
+
+/// The records that may be about person `person_id` (current versions only),
+/// the strongest link to each other mention first, at most `limit`
+/// ([`POSSIBLE_RECORDS_MAX`] at most). `noun` names the person in the
+/// evidence ("this child"). Cost: the person's mentions and their links.
+pub fn possible_records(
+    linked: &LinkedRecords,
+    person_id: &str,
+    noun: &str,
+    limit: usize,
+) -> Vec<PossibleRecord> {
+    let records = person_records(linked, person_id);
+    let mut best: BTreeMap<u32, sightline_linkage::Link> = BTreeMap::new();
+    for link in linked.index.possible_links(&records) {
+        let inside_left = linked
+            .person_of_mention
+            .get(link.left as usize)
+            .map(String::as_str)
+            == Some(person_id);
+        let other = if inside_left { link.right } else { link.left };
+        let current = linked
+            .mentions
+            .get(other as usize)
+            .is_some_and(|mention| linked.is_current(mention.record_idx));
+        if !current {
+            continue;
+        }
+        let stronger = best
+            .get(&other)
+            .is_none_or(|known| link.match_weight > known.match_weight);
+        if stronger {
+            best.insert(other, link);
+        }
+    }
+    let mut links: Vec<(u32, sightline_linkage::Link)> = best.into_iter().collect();
+    links.sort_by(|(a, x), (b, y)| y.match_weight.total_cmp(&x.match_weight).then(a.cmp(b)));
+    links
+        .into_iter()
+        .take(limit.min(POSSIBLE_RECORDS_MAX))
+        .filter_map(|(other, link)| {
+            let subject = if other == link.left {
+                link.right
+            } else {
+                link.left
+            };
+            let mut explanation = linked.index.explain(subject, other)?;
+            relational_in_words(linked, subject, other, noun, &mut explanation);
+            let relational = explanation
+                .relational
+                .as_ref()
+                .is_some_and(|relational| relational.weight > 0.0);
+            Some(PossibleRecord {
+                mention: mention_view(linked, other, false)?,
+                against: mention_view(linked, subject, false)?,
+                probability_percent: (explanation.match_probability * 1000.0).round() / 10.0,
+                relational,
+                evidence: evidence_of(
+                    linked,
+                    link.left,
+                    link.right,
+                    link_kind_name(link.kind),
+                    &explanation,
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The records (mention indexes) of one person, in order.
@@ -805,10 +1106,27 @@ pub fn review_queue(linked: &LinkedRecords, limit: usize) -> Vec<ReviewPair> {
                 right: mention_view(linked, link.right, false)?,
                 left_person: linked.person_of_mention.get(link.left as usize)?.clone(),
                 right_person: linked.person_of_mention.get(link.right as usize)?.clone(),
-                evidence: evidence(linked, link.left, link.right, "review")?,
+                evidence: evidence(linked, link.left, link.right, link_kind_name(link.kind))?,
             })
         })
         .collect()
+}
+
+/// One pair of the review queue by its mentions' keys (either order), when it
+/// waits for review (see [`review_queue`]).
+pub fn review_pair(linked: &LinkedRecords, left_key: &str, right_key: &str) -> Option<ReviewPair> {
+    let (a, b) = (
+        linked.index.record_of(left_key)?,
+        linked.index.record_of(right_key)?,
+    );
+    let link = linked.index.review_link(a, b)?;
+    Some(ReviewPair {
+        left: mention_view(linked, link.left, false)?,
+        right: mention_view(linked, link.right, false)?,
+        left_person: linked.person_of_mention.get(link.left as usize)?.clone(),
+        right_person: linked.person_of_mention.get(link.right as usize)?.clone(),
+        evidence: evidence(linked, link.left, link.right, link_kind_name(link.kind))?,
+    })
 }
 
 /// The persons of `linked` as id -> sorted mention keys.

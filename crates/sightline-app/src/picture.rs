@@ -11,9 +11,10 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::SeedableRng;
 use sightline_core::interchange::parse_stored;
-use sightline_core::{FindingCode, Kind, PartialDate, Record, Role, Sex};
+use sightline_core::{FindingCode, Kind, PartialDate, Record, RelationshipType, Role, Sex};
 use sightline_linkage::{
-    LinkScope, LinkageIndex, MentionInput, Model, Settings, UkPersonMention, Verdict,
+    Kin, LinkScope, LinkageIndex, MentionContext, MentionInput, Model, Settings, UkPersonMention,
+    Verdict,
 };
 use sightline_rules::{
     Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
@@ -301,18 +302,22 @@ impl LinkedRecords {
                 superseded.push(old);
             }
             self.mention_start.push(self.mentions.len());
+            let mut inputs: Vec<MentionInput> = Vec::with_capacity(loaded.record.persons.len());
             for person_idx in 0..loaded.record.persons.len() {
                 let index = &self.index;
-                let input = mention_input_keyed(&loaded.record, person_idx, |key| {
-                    index.record_of(key).is_some()
+                let input = mention_input_keyed(&loaded.record, record_idx, person_idx, |key| {
+                    index.record_of(key).is_some() || inputs.iter().any(|input| input.key == key)
                 });
-                self.index.add(&input)?;
+                inputs.push(input);
                 self.mentions.push(MentionRef {
                     record_idx,
                     person_idx,
                 });
                 self.person_of_mention.push(String::new());
             }
+            // The record's persons are linked together, so the people named
+            // beside each count as relational evidence.
+            self.index.add_group(&inputs)?;
             for record in self.mention_start.last().copied().unwrap_or(0)..self.mentions.len() {
                 let key = self.index.key_of(record as u32).to_owned();
                 for (left, right, verdict) in naming(&key) {
@@ -405,10 +410,12 @@ impl LinkedRecords {
 /// whether the records come one batch at a time or all at once.
 fn mention_input_keyed(
     record: &Record,
+    record_idx: usize,
     person_idx: usize,
     taken: impl Fn(&str) -> bool,
 ) -> MentionInput {
-    let mut input = mention_input(record, person_idx);
+    let mut input = mention_input(record, person_idx)
+        .with_context(mention_context(record, record_idx, person_idx));
     if taken(&input.key) {
         let mut key = format!("{}@v{}", input.key, record.source.version);
         while taken(&key) {
@@ -417,6 +424,46 @@ fn mention_input_keyed(
         input.key = key;
     }
     input
+}
+
+/// What `record` says around `persons[person_idx]`, for relational evidence:
+/// the record is the group (keyed by its position `record_idx` among the
+/// versions linked), the person may be evidence about the others unless a
+/// professional named in passing, and its relationships to them.
+fn mention_context(record: &Record, record_idx: usize, person_idx: usize) -> MentionContext {
+    let beside = record
+        .persons
+        .get(person_idx)
+        .is_some_and(|person| person.role != Role::Professional);
+    let relations = record
+        .relationships
+        .iter()
+        .filter(|relationship| relationship.from == person_idx && relationship.to != person_idx)
+        .filter_map(|relationship| {
+            let to = u16::try_from(relationship.to).ok()?;
+            Some((to, kin_of(relationship.relationship_type)))
+        })
+        .collect();
+    MentionContext {
+        group: record_idx as u64,
+        beside,
+        relations,
+    }
+}
+
+/// A relationship type as linkage tells people apart by it.
+fn kin_of(relationship: RelationshipType) -> Kin {
+    match relationship {
+        RelationshipType::ParentOf | RelationshipType::StepParentOf => Kin::ParentOf,
+        RelationshipType::GrandparentOf => Kin::GrandparentOf,
+        RelationshipType::PartnerOf => Kin::PartnerOf,
+        RelationshipType::SiblingOf => Kin::SiblingOf,
+        RelationshipType::CarerOf => Kin::CarerOf,
+        RelationshipType::LivesWith => Kin::LivesWith,
+        RelationshipType::Visits | RelationshipType::RelativeOf | RelationshipType::Other => {
+            Kin::Other
+        }
+    }
 }
 
 /// The `(agency, record_id)` of a record: what its versions share.
@@ -506,7 +553,9 @@ pub fn mention_inputs(records: &[LoadedRecord]) -> (Vec<MentionRef>, Vec<Mention
     let mut keys: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (record_idx, loaded) in records.iter().enumerate() {
         for person_idx in 0..loaded.record.persons.len() {
-            let input = mention_input_keyed(&loaded.record, person_idx, |key| keys.contains(key));
+            let input = mention_input_keyed(&loaded.record, record_idx, person_idx, |key| {
+                keys.contains(key)
+            });
             keys.insert(input.key.clone());
             inputs.push(input);
             mentions.push(MentionRef {

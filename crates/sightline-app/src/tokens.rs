@@ -44,6 +44,28 @@ pub fn create_token(
     })
 }
 
+/// Revokes token `token_id` at once (its agency's system is refused from the
+/// next request) and audits it (`revoke_token` on `token:ID`, outcome `ok`, or
+/// `not_found` for no such live token). `false` if there was none.
+pub fn revoke_token(
+    store: &dyn Store,
+    token_id: i64,
+    actor: &crate::audit::AuditActor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, TokenError> {
+    let revoked = store.revoke_token(token_id, crate::to_micros(now))?;
+    crate::audit::record(
+        store,
+        actor,
+        "revoke_token",
+        &format!("token:{token_id}"),
+        "",
+        if revoked { "ok" } else { "not_found" },
+        now,
+    )?;
+    Ok(revoked)
+}
+
 /// The agency a presented secret belongs to, if it is a live token.
 pub fn token_agency(store: &dyn Store, secret: &str) -> Result<Option<AgencyId>, TokenError> {
     if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {

@@ -458,7 +458,17 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
             } else {
                 founder_record
                     .zip(linkage_record(mention))
-                    .and_then(|(left, right)| linked.index.explain(left, right))
+                    .and_then(|(left, right)| {
+                        let mut explanation = linked.index.explain(left, right)?;
+                        crate::persons::relational_in_words(
+                            linked,
+                            left,
+                            right,
+                            "this child",
+                            &mut explanation,
+                        );
+                        Some(explanation)
+                    })
                     .map(|explanation| {
                         MatchEvidence::of(founder_label.clone().unwrap_or_default(), &explanation)
                     })

@@ -135,6 +135,190 @@ fn twins_without_nhs_numbers_stay_two_persons() {
     assert_eq!(sizes, vec![1, 2], "Karen (2 records) and Lisa (1)");
 }
 
+/// A record of `agency` about a child and the mother: the child as
+/// `child_json`, the mother as `mother_json`, the mother its parent.
+fn child_with_mother(
+    agency: &str,
+    id: &str,
+    kind: &str,
+    child_json: &str,
+    mother_json: &str,
+) -> String {
+    format!(
+        r#"{{"source": {{"agency": "{agency}", "record_id": "{id}", "version": 1}}, "kind": "{kind}", "occurred_at": "2016-06-16", "persons": [{{"ref": "child", "role": "subject", {child_json}}}, {{"ref": "mother", "role": "parent", {mother_json}}}], "relationships": [{{"from": "mother", "to": "child", "type": "parent_of"}}]}}"#
+    )
+}
+
+const TYRESE: &str = r#""given_names": "Tyrese", "family_name": "Lindsay", "dob": "2003-01-11", "sex": "male", "address": {"lines": ["Flat 4, 27 Carlow Row"], "postcode": "E7 9QX"}"#;
+const MARCIA: &str = r#""given_names": "Marcia", "family_name": "Campbell", "dob": "1981-06-02", "sex": "female", "address": {"lines": ["Flat 4, 27 Carlow Row"], "postcode": "E7 9QX"}"#;
+const MARCIA_POLICE: &str = r#""given_names": "Marcia", "family_name": "Campbell", "sex": "female", "address": {"lines": ["Flat 4, 27 Carlow Row"], "postcode": "E7 9QX"}"#;
+
+fn police_log_beside_mother(child_json: &str) -> String {
+    [
+        child_with_mother(
+            "greenway-gp",
+            "GP-1",
+            "health.gp_consultation",
+            TYRESE,
+            MARCIA,
+        ),
+        child_with_mother(
+            "eastbrook-csc",
+            "REF-1",
+            "social_care.referral",
+            TYRESE,
+            MARCIA,
+        ),
+        child_with_mother(
+            "met-police",
+            "CAD-1",
+            "police.missing_person",
+            child_json,
+            MARCIA_POLICE,
+        ),
+    ]
+    .join("\n")
+}
+
+fn person_of(linked: &sightline_app::picture::LinkedRecords, key: &str) -> String {
+    let record = linked.index.record_of(key).expect("mention");
+    linked.person_of_mention[record as usize].clone()
+}
+
+#[test]
+fn a_child_named_by_name_alone_beside_the_mother_is_the_same_child() {
+    let received_at = chrono::Utc
+        .with_ymd_and_hms(2016, 7, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
+    let lines = police_log_beside_mother(r#""given_names": "Tyrese", "family_name": "Campbell""#);
+    let (_database, linked) = linked(&lines, received_at);
+    let child = person_of(&linked, "greenway-gp/GP-1/child");
+    assert_eq!(person_of(&linked, "met-police/CAD-1/child"), child);
+    assert_ne!(person_of(&linked, "met-police/CAD-1/mother"), child);
+    // The evidence says who was named beside the police log's child, in words.
+    let detail_links = sightline_app::persons::possible_records(&linked, &child, "this child", 20);
+    assert!(
+        detail_links.is_empty(),
+        "nothing left to review: {detail_links:?}"
+    );
+    let (police, referral) = (
+        linked
+            .index
+            .record_of("met-police/CAD-1/child")
+            .expect("mention"),
+        linked
+            .index
+            .record_of("eastbrook-csc/REF-1/child")
+            .expect("mention"),
+    );
+    let mut explanation = linked.index.explain(referral, police).expect("explained");
+    sightline_app::persons::relational_in_words(
+        &linked,
+        referral,
+        police,
+        "this child",
+        &mut explanation,
+    );
+    let row = explanation
+        .fields
+        .iter()
+        .find(|field| field.field == "people named beside")
+        .expect("a relational row");
+    assert!(row.weight > 0.0, "{row:?}");
+    assert!(
+        row.level.contains(
+            "named beside Marcia Campbell, who is linked to this child's mother in 3 records"
+        ),
+        "{}",
+        row.level
+    );
+}
+
+#[test]
+fn a_sister_named_beside_the_same_mother_stays_another_child() {
+    let received_at = chrono::Utc
+        .with_ymd_and_hms(2016, 7, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
+    let lines = police_log_beside_mother(r#""given_names": "Shanice", "family_name": "Campbell""#);
+    let (_database, linked) = linked(&lines, received_at);
+    assert_ne!(
+        person_of(&linked, "met-police/CAD-1/child"),
+        person_of(&linked, "greenway-gp/GP-1/child")
+    );
+}
+
+#[test]
+fn a_link_the_child_records_do_not_bear_out_is_offered_as_a_possible_record() {
+    // The police log names "Tyrese Campbell" beside his grandfather, whom one
+    // other record names beside the child; four school records give the child
+    // another surname and no one beside him: linked to one record, not to the
+    // child as a whole, so offered for review.
+    let received_at = chrono::Utc
+        .with_ymd_and_hms(2016, 7, 1, 0, 0, 0)
+        .single()
+        .expect("instant");
+    let school = |id: &str| {
+        format!(
+            r#"{{"source": {{"agency": "kingsford-academy", "record_id": "{id}", "version": 1}}, "kind": "education.concern", "occurred_at": "2016-03-01", "persons": [{{"ref": "child", "role": "subject", {TYRESE}}}]}}"#
+        )
+    };
+    let with_grandfather = |agency: &str, id: &str, child_json: &str| {
+        format!(
+            r#"{{"source": {{"agency": "{agency}", "record_id": "{id}", "version": 1}}, "kind": "social_care.referral", "occurred_at": "2016-05-01", "persons": [{{"ref": "child", "role": "subject", {child_json}}}, {{"ref": "grandfather", "role": "relative", "given_names": "Winston", "family_name": "Campbell", "sex": "male", "address": {{"lines": ["12 Tennyson Walk"], "postcode": "E7 0DT"}}}}], "relationships": [{{"from": "grandfather", "to": "child", "type": "grandparent_of"}}]}}"#
+        )
+    };
+    let lines = [
+        school("S-1"),
+        school("S-2"),
+        school("S-3"),
+        school("S-4"),
+        with_grandfather("eastbrook-csc", "REF-1", TYRESE),
+        with_grandfather(
+            "met-police",
+            "CAD-1",
+            r#""given_names": "Tyrese", "family_name": "Campbell""#,
+        ),
+    ]
+    .join("\n");
+    let (_database, linked) = linked(&lines, received_at);
+    let child = person_of(&linked, "kingsford-academy/S-1/child");
+    assert_eq!(person_of(&linked, "eastbrook-csc/REF-1/child"), child);
+    assert_ne!(person_of(&linked, "met-police/CAD-1/child"), child);
+    let possible = sightline_app::persons::possible_records(&linked, &child, "this child", 20);
+    let police = possible
+        .iter()
+        .find(|record| record.mention.key == "met-police/CAD-1/child")
+        .expect("the police log is a possible record");
+    assert!(police.relational, "{police:?}");
+    let words: Vec<&str> = police
+        .evidence
+        .fields
+        .iter()
+        .map(|field| field.level.as_str())
+        .collect();
+    assert!(
+        words.iter().any(|level| level.contains(
+            "named beside Winston Campbell, who is linked to this child's grandfather in 1 record"
+        )),
+        "{words:?}"
+    );
+    // It waits in the review queue, and can be shown on its own.
+    let pair =
+        sightline_app::persons::review_pair(&linked, &police.evidence.left, &police.evidence.right)
+            .expect("in the review queue");
+    assert_eq!(pair.evidence.left, police.evidence.left);
+    assert!(
+        sightline_app::persons::review_queue(&linked, 1_000)
+            .iter()
+            .any(|queued| {
+                queued.evidence.right == police.evidence.right
+                    && queued.evidence.left == police.evidence.left
+            })
+    );
+}
+
 /// A brother's unexplained rib fractures, recorded by radiology about him alone,
 /// join his sister's picture (she was recorded as his sibling by the health
 /// visitor) and raise `serious_injury_to_a_sibling` on her; his ordinary records

@@ -13,8 +13,9 @@ use crate::model::{
     CandidateLists, CandidateScores, Explanation, LinkScope, Model, TrainingReport,
     probability_from_weight, score_candidate_lists, train_with_scores, weight_from_probability,
 };
-use crate::settings::Settings;
-use crate::store::{Mention, MentionInput, NONE, RecordStore};
+use crate::relational::{Contexts, NotCounted, RelationalEvidence};
+use crate::settings::{LevelSet, Settings};
+use crate::store::{Mention, MentionInput, NONE, NULL_LEVEL, RecordStore};
 
 /// Blocking keys -> records, per rule. Each key admits its first
 /// `block_records_max` records; later ones are not blocked by that key.
@@ -402,6 +403,34 @@ pub struct AddOutcome {
     pub person: u32,
 }
 
+/// The waterfall row of relational evidence.
+pub const RELATIONAL_FIELD: &str = "people named beside";
+
+/// A batch's links per record, held until every group is complete when
+/// mentions brought contexts (else recorded as they are found).
+struct RecordLinks {
+    links: Option<Vec<Vec<Link>>>,
+}
+
+impl RecordLinks {
+    fn new(hold: bool) -> RecordLinks {
+        RecordLinks {
+            links: hold.then(Vec::new),
+        }
+    }
+
+    /// Hold the next record's links; false when not holding (record them now).
+    fn hold(&mut self, links: &[Link]) -> bool {
+        match &mut self.links {
+            Some(held) => {
+                held.push(links.to_vec());
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// A slice of classified records: per record its number of links and its
 /// identity keys, and the links in record order.
 type ClassifiedSlice = (Vec<(u32, IdentityKeys)>, Vec<Link>);
@@ -441,6 +470,10 @@ pub struct LinkageIndex {
     /// Records whose person changed since [`LinkageIndex::take_moved`] was last
     /// called (added records included), unsorted, possibly repeated.
     moved: Vec<u32>,
+    /// The groups (records) mentions came in, for relational evidence.
+    contexts: Contexts,
+    /// Review-band links by record (both ends), for a person's possible records.
+    review_edges: FxHashMap<u32, Vec<u32>>,
 }
 
 impl LinkageIndex {
@@ -470,6 +503,8 @@ impl LinkageIndex {
             candidate_pairs: 0,
             prepared: None,
             moved: Vec::new(),
+            contexts: Contexts::default(),
+            review_edges: FxHashMap::default(),
         }
     }
 
@@ -535,6 +570,10 @@ impl LinkageIndex {
             return Err(LinkageError::TooManyRecords);
         }
         self.store.push_many(&self.settings, chunk)?;
+        for (record, mention) in (first..).zip(chunk) {
+            self.contexts
+                .push(u32::try_from(record).unwrap_or(NONE), mention.context());
+        }
         self.cluster_edges.resize_with(self.store.len(), Vec::new);
         let range = u32::try_from(first).unwrap_or(u32::MAX)
             ..u32::try_from(self.store.len()).unwrap_or(u32::MAX);
@@ -678,6 +717,7 @@ impl LinkageIndex {
             self.candidate_pairs += scores.others.len();
             let mut record = 0u32;
             let mut links = Vec::new();
+            let mut held = RecordLinks::new(self.holds_groups());
             for (counts, found) in classified {
                 let mut at = 0usize;
                 for (count, keys) in counts {
@@ -685,10 +725,13 @@ impl LinkageIndex {
                     links.extend_from_slice(found.get(at..at + count as usize).unwrap_or_default());
                     at += count as usize;
                     self.identity_links_keyed(record, keys, &mut links);
-                    self.record_links(&links);
+                    if !held.hold(&links) {
+                        self.record_links(&links);
+                    }
                     record += 1;
                 }
             }
+            self.record_held_links(held);
             return self.apply_decisions_and_cluster(decisions);
         }
         let split = n_records / 2;
@@ -723,13 +766,17 @@ impl LinkageIndex {
                     .unwrap_or_else(|_| score_range(split..n_records)),
             )
         });
+        let mut held = RecordLinks::new(self.holds_groups());
         for (record, (n_candidates, mut links)) in
             (0..n_records).zip(first.into_iter().chain(second))
         {
             self.candidate_pairs += n_candidates;
             self.identity_links(record, &mut links);
-            self.record_links(&links);
+            if !held.hold(&links) {
+                self.record_links(&links);
+            }
         }
+        self.record_held_links(held);
         self.apply_decisions_and_cluster(decisions)
     }
 
@@ -780,30 +827,412 @@ impl LinkageIndex {
     }
 
     /// Add one mention: find candidates by index lookup, score them with the
-    /// frozen model, apply hard rules and recluster its component.
+    /// frozen model, apply hard rules and recluster its component. A mention
+    /// with a context is a group of one ([`LinkageIndex::add_group`]).
     pub fn add(&mut self, mention: &MentionInput) -> Result<AddOutcome, LinkageError> {
-        let record = self.push_record(mention)?;
+        let mut outcomes = self.add_group(std::slice::from_ref(mention))?;
+        outcomes.pop().ok_or(LinkageError::TooManyRecords)
+    }
+
+    /// Add the mentions of one record together (one group: the same
+    /// [`crate::MentionContext::group`], new to the index, or no context):
+    /// each is scored against earlier records as [`LinkageIndex::add`] does,
+    /// then the people named beside each lead to more candidates and add
+    /// their relational evidence, and the components they touch are
+    /// reclustered. The same links and persons as a batch over the same
+    /// mentions in the same order.
+    pub fn add_group(
+        &mut self,
+        mentions: &[MentionInput],
+    ) -> Result<Vec<AddOutcome>, LinkageError> {
+        let groups: Vec<Option<u64>> = mentions
+            .iter()
+            .map(|mention| mention.context.as_ref().map(|context| context.group))
+            .collect();
+        if let Some(Some(group)) = groups.first() {
+            let one_group = groups.iter().all(|g| *g == Some(*group));
+            if !one_group || self.contexts.last_group() == Some(*group) {
+                return Err(LinkageError::Settings(
+                    "the mentions of a group are added together, and a group id differs from the previous record's".into(),
+                ));
+            }
+        } else if groups.iter().any(Option::is_some) {
+            return Err(LinkageError::Settings(
+                "a group's mentions all have a context or none has".into(),
+            ));
+        }
+        let start = u32::try_from(self.store.len()).map_err(|_| LinkageError::TooManyRecords)?;
+        for mention in mentions {
+            self.push_record(mention)?;
+        }
         self.model
             .extend_tf_cache(&self.settings, &self.store, &mut self.tf_cache);
+        let end = u32::try_from(self.store.len()).map_err(|_| LinkageError::TooManyRecords)?;
         let mut candidates = Vec::new();
-        let mut new_links = Vec::new();
-        self.score_record(record, &mut candidates, &mut new_links);
-        self.record_links(&new_links);
-        self.person_of.push(record);
-        self.moved.push(record);
-        if self
-            .cluster_edges
-            .get(record as usize)
-            .is_some_and(|edges| !edges.is_empty())
-        {
-            let component = self.component_of(record);
-            self.cluster_component(&component);
+        let mut base = Vec::with_capacity(mentions.len());
+        for record in start..end {
+            let mut links = Vec::new();
+            self.score_record(record, &mut candidates, &mut links);
+            base.push(links);
         }
-        Ok(AddOutcome {
-            record,
-            links: new_links,
-            person: self.person(record),
+        let found = if groups.first().is_some_and(Option::is_some) {
+            self.group_links(start, &base)
+        } else {
+            base
+        };
+        for (record, links) in (start..end).zip(&found) {
+            self.record_links(links);
+            self.person_of.push(record);
+            self.moved.push(record);
+        }
+        let mut clustered: FxHashSet<u32> = FxHashSet::default();
+        for record in start..end {
+            let has_edges = self
+                .cluster_edges
+                .get(record as usize)
+                .is_some_and(|edges| !edges.is_empty());
+            if has_edges && !clustered.contains(&record) {
+                let component = self.component_of(record);
+                clustered.extend(component.iter().copied());
+                self.cluster_component(&component);
+            }
+        }
+        Ok((start..end)
+            .zip(found)
+            .map(|(record, links)| AddOutcome {
+                record,
+                links,
+                person: self.person(record),
+            })
+            .collect())
+    }
+
+    /// Whether mentions brought contexts and relational evidence is configured:
+    /// a batch then holds its links until every group is complete.
+    fn holds_groups(&self) -> bool {
+        !self.contexts.is_empty() && self.settings.relational.is_some()
+    }
+
+    /// Records the links a batch held (record by record, from record 0),
+    /// relational evidence counted group by group on all cores.
+    fn record_held_links(&mut self, held: RecordLinks) {
+        let Some(per_record) = held.links else {
+            return;
+        };
+        use rayon::prelude::*;
+        let mut groups: Vec<(u32, usize)> = Vec::new();
+        for record in 0..u32::try_from(per_record.len()).unwrap_or(NONE) {
+            if self.contexts.group_start(record) == record {
+                groups.push((record, 1));
+            } else if let Some(last) = groups.last_mut() {
+                last.1 += 1;
+            }
+        }
+        let this = &*self;
+        let found: Vec<Vec<Vec<Link>>> = groups
+            .par_iter()
+            .map(|(start, len)| {
+                let at = *start as usize;
+                this.group_links(*start, per_record.get(at..at + len).unwrap_or_default())
+            })
+            .collect();
+        for links in found.iter().flatten() {
+            self.record_links(links);
+        }
+    }
+
+    /// The links of the records of one group (`start..start + base.len()`)
+    /// with relational evidence counted: `base[i]` holds record `start + i`'s
+    /// links found by blocking, the model and the identity rules (to earlier
+    /// records, ordered by `left`). The people named beside each record lead
+    /// to more candidates (the other mentions of the earlier groups its
+    /// group-mates are linked into); those and its review-band pairs are
+    /// scored with their relational evidence and classified. Reads the index
+    /// only (a batch does its groups in parallel).
+    fn group_links(&self, start: u32, base: &[Vec<Link>]) -> Vec<Vec<Link>> {
+        let mut found = base.to_vec();
+        let Some(relational) = self.settings.relational.as_ref() else {
+            return found;
+        };
+        if self.contexts.is_empty() || base.len() < 2 || base.len() > relational.group_mentions_max
+        {
+            return found;
+        }
+        let (link_weight, review_weight) = self.class_weights;
+        let mut candidates: Vec<u32> = Vec::new();
+        for (record, links) in (start..).zip(found.iter_mut()) {
+            candidates.clear();
+            for (mate, mate_links) in (start..).zip(base) {
+                if mate == record || !self.contexts.beside(mate) {
+                    continue;
+                }
+                for link in mate_links {
+                    let linked = matches!(
+                        link.kind,
+                        LinkKind::Auto
+                            | LinkKind::Hard(
+                                HardRule::SameStrongIdentifier | HardRule::SameSourceId
+                            )
+                    );
+                    if !linked || link.left >= start {
+                        continue;
+                    }
+                    let group = self
+                        .contexts
+                        .members(link.left, relational.group_mentions_max);
+                    if group.len() <= relational.group_mentions_max {
+                        candidates.extend(group.filter(|other| *other != link.left));
+                    }
+                }
+            }
+            candidates.extend(
+                links
+                    .iter()
+                    .filter(|link| link.kind == LinkKind::Review)
+                    .map(|link| link.left),
+            );
+            candidates.retain(|other| {
+                *other < start
+                    && self.scope.allows(&self.store, *other, record)
+                    && !links
+                        .iter()
+                        .any(|link| link.left == *other && link.kind != LinkKind::Review)
+            });
+            // The most recent first, at most candidates_max.
+            candidates.sort_unstable_by(|a, b| b.cmp(a));
+            candidates.dedup();
+            candidates.truncate(relational.candidates_max);
+            if candidates.is_empty() {
+                continue;
+            }
+            let keys = self.identity_keys(record);
+            for other in &candidates {
+                let existing = links.iter().position(|link| link.left == *other);
+                let base_weight = existing.and_then(|at| links.get(at)).map_or_else(
+                    || {
+                        self.model.pair_weight(
+                            &self.settings,
+                            &self.store,
+                            &self.tf_cache,
+                            *other,
+                            record,
+                        )
+                    },
+                    |link| link.match_weight,
+                );
+                let weight_max = relational.weight_max(self.model.prior_log2_odds);
+                if base_weight < link_weight && base_weight + weight_max < review_weight {
+                    continue;
+                }
+                let weight = base_weight + self.relational_weight(*other, record, base_weight);
+                let Some(link) = self.classify_keyed(*other, record, keys, weight) else {
+                    continue;
+                };
+                match existing.and_then(|at| links.get_mut(at)) {
+                    Some(slot) => *slot = link,
+                    None => links.push(link),
+                }
+            }
+            links.sort_by_key(|link| link.left);
+        }
+        found
+    }
+
+    /// What relational evidence adds to a pair whose model weight is `base`.
+    fn relational_weight(&self, left: u32, right: u32, base: f64) -> f64 {
+        self.relational(left, right, base, false)
+            .map_or(0.0, |evidence| evidence.weight)
+    }
+
+    /// The score of a pair: its model weight and, where the model alone does
+    /// not link it, its relational evidence.
+    fn score(&self, left: u32, right: u32) -> f64 {
+        let (l, r) = (left.min(right), left.max(right));
+        let base = self
+            .model
+            .pair_weight(&self.settings, &self.store, &self.tf_cache, l, r);
+        base + self.relational_weight(l, r, base)
+    }
+
+    /// The relational evidence of a pair whose model weight is `base`: the
+    /// people named beside both whom the model finds to be one person, and an
+    /// address shared through the people one of them lives with; `None` when
+    /// neither record names anyone beside them (or relational evidence is not
+    /// configured). With `detail` it is found in full even when it cannot
+    /// count (for explanations); without, only as far as it counts.
+    fn relational(
+        &self,
+        left: u32,
+        right: u32,
+        base: f64,
+        detail: bool,
+    ) -> Option<RelationalEvidence> {
+        let settings = self.settings.relational.as_ref()?;
+        if self.contexts.is_empty() {
+            return None;
+        }
+        let (left, right) = (left.min(right), left.max(right));
+        let max = settings.group_mentions_max;
+        let (left_group, right_group) = (
+            self.contexts.members(left, max),
+            self.contexts.members(right, max),
+        );
+        let no_one_beside = left_group.len() < 2 && right_group.len() < 2;
+        if left_group.start == right_group.start
+            || no_one_beside
+            || left_group.len() > max
+            || right_group.len() > max
+        {
+            return None;
+        }
+        let level = |set: &LevelSet| {
+            self.settings
+                .comparisons
+                .get(set.comparison)
+                .map_or(NULL_LEVEL, |comparison| {
+                    self.store.comparison_level(comparison, left, right)
+                })
+        };
+        // Without a given name on both sides the names cannot agree: a
+        // family name is shared by a household (an unborn child and its mother).
+        let given = level(&settings.names);
+        let names_agree = given != NULL_LEVEL && settings.names.holds(given);
+        let date = level(&settings.dates);
+        let not_counted = if base >= self.class_weights.0 {
+            Some(NotCounted::LinkedWithout)
+        } else if !names_agree {
+            Some(NotCounted::NamesDisagree)
+        } else if date != NULL_LEVEL && !settings.dates.holds(date) {
+            Some(NotCounted::DatesConflict)
+        } else {
+            None
+        };
+        if not_counted.is_some() && !detail {
+            return None;
+        }
+        let mut shared_people = Vec::new();
+        let mut taken: u64 = 0;
+        for beside_left in left_group.clone() {
+            if beside_left == left || !self.contexts.beside(beside_left) {
+                continue;
+            }
+            let kin = self.contexts.kin_to(beside_left, left);
+            for (position, beside_right) in right_group.clone().enumerate() {
+                let bit = 1u64 << (position % 64);
+                if beside_right == right
+                    || taken & bit != 0
+                    || !self.contexts.beside(beside_right)
+                    || !kin.compatible(self.contexts.kin_to(beside_right, right))
+                {
+                    continue;
+                }
+                if self.same_by_model(beside_left, beside_right) {
+                    taken |= bit;
+                    shared_people.push((beside_left, beside_right));
+                    break;
+                }
+            }
+        }
+        let shared_address = self.shared_address(left, left_group, right, right_group);
+        let weight_found = settings.weight(
+            self.model.prior_log2_odds,
+            shared_people.len(),
+            shared_address.is_some(),
+        );
+        // A household's agreements (surname, address) and the people named
+        // beside both say the same thing, that the two are of one family:
+        // only the larger counts.
+        let already_counted = match settings.overlaps {
+            Some(group) if weight_found > 0.0 => self
+                .model
+                .group_agreement(
+                    &self.settings,
+                    &self.store,
+                    &self.tf_cache,
+                    (left, right),
+                    group,
+                )
+                .clamp(0.0, weight_found),
+            _ => 0.0,
+        };
+        let overlaps = settings
+            .overlaps
+            .and_then(|group| self.settings.evidence_groups.get(group))
+            .map(|group| group.name.clone());
+        Some(RelationalEvidence {
+            shared_people,
+            shared_address,
+            weight: if not_counted.is_none() {
+                weight_found - already_counted
+            } else {
+                0.0
+            },
+            weight_found,
+            already_counted,
+            overlaps,
+            not_counted,
         })
+    }
+
+    /// Whether two people named beside two mentions are one person by the
+    /// identity rules, else by the model alone (never by relational evidence
+    /// or a person's decision, so the evidence is a function of the two groups).
+    fn same_by_model(&self, a: u32, b: u32) -> bool {
+        let (l, r) = (a.min(b), a.max(b));
+        match hard_rule_between(self.identity_keys(l), self.identity_keys(r)) {
+            Some(HardRule::SameStrongIdentifier | HardRule::SameSourceId) => true,
+            Some(_) => false,
+            None => {
+                self.model
+                    .pair_weight(&self.settings, &self.store, &self.tf_cache, l, r)
+                    >= self.class_weights.0
+            }
+        }
+    }
+
+    /// An address two mentions share when at least one of them has it only
+    /// through someone it lives with (its own address against the other's
+    /// is the model's comparison): the records holding it on each side.
+    fn shared_address(
+        &self,
+        left: u32,
+        left_group: std::ops::Range<u32>,
+        right: u32,
+        right_group: std::ops::Range<u32>,
+    ) -> Option<(u32, u32)> {
+        let settings = self.settings.relational.as_ref()?;
+        let address = self.settings.comparisons.get(settings.address.comparison)?;
+        let postcode = self
+            .settings
+            .comparisons
+            .get(settings.postcode.comparison)?;
+        let has_address = |record: u32| self.store.normalised(address.column, record).is_some();
+        let holder = |record: u32, group: std::ops::Range<u32>| -> Option<(u32, bool)> {
+            if has_address(record) {
+                return Some((record, false));
+            }
+            group
+                .filter(|other| {
+                    *other != record
+                        && self.contexts.beside(*other)
+                        && self.contexts.lives_with(*other, record)
+                        && has_address(*other)
+                })
+                .map(|other| (other, true))
+                .next()
+        };
+        let ((left_holder, left_borrowed), (right_holder, right_borrowed)) =
+            (holder(left, left_group)?, holder(right, right_group)?);
+        if !(left_borrowed || right_borrowed) {
+            return None;
+        }
+        let (a, b) = (left_holder.min(right_holder), left_holder.max(right_holder));
+        let address_level = self.store.comparison_level(address, a, b);
+        let postcode_level = self.store.comparison_level(postcode, a, b);
+        let same = address_level != NULL_LEVEL
+            && settings.address.holds(address_level)
+            && (postcode_level == NULL_LEVEL || settings.postcode.holds(postcode_level));
+        same.then_some((left_holder, right_holder))
     }
 
     /// Record a person's decision about two mentions (by key) and recluster.
@@ -837,6 +1266,7 @@ impl LinkageIndex {
             return Err(LinkageError::TooManyRecords);
         }
         let record = self.store.push(&self.settings, mention);
+        self.contexts.push(record, mention.context());
         self.blocks
             .insert_collecting(&self.settings, &self.store, record, earlier);
         self.cluster_edges.push(Vec::new());
@@ -976,7 +1406,11 @@ impl LinkageIndex {
         for link in new_links {
             let link_idx = u32::try_from(self.links.len()).unwrap_or(NONE);
             self.links.push(*link);
-            if link.kind != LinkKind::Review {
+            if link.kind == LinkKind::Review {
+                for end in [link.left, link.right] {
+                    self.review_edges.entry(end).or_default().push(link_idx);
+                }
+            } else {
                 for end in [link.left, link.right] {
                     if let Some(edges) = self.cluster_edges.get_mut(end as usize) {
                         edges.push(link_idx);
@@ -1300,10 +1734,7 @@ impl LinkageIndex {
                 if !self.scope.allows(&self.store, *left, *right) {
                     continue;
                 }
-                let (l, r) = ((*left).min(*right), (*left).max(*right));
-                total += self
-                    .model
-                    .pair_weight(&self.settings, &self.store, &self.tf_cache, l, r);
+                total += self.score(*left, *right);
                 count += 1;
             }
         }
@@ -1396,14 +1827,71 @@ impl LinkageIndex {
         &self.links
     }
 
-    /// Links waiting for a person's decision (review band, no decision yet).
+    /// Links waiting for a person's decision, with no decision yet: those in
+    /// the review band, and automatic links the clustering did not take (the
+    /// two mentions stayed in different persons: a merge the cluster's other
+    /// mentions did not bear out, or a mention linked about equally to two
+    /// persons).
     pub fn review_queue(&self) -> Vec<Link> {
         self.links
             .iter()
-            .filter(|l| {
-                l.kind == LinkKind::Review && !self.decisions.contains_key(&(l.left, l.right))
-            })
+            .filter(|link| self.waits_for_review(link))
             .copied()
+            .collect()
+    }
+
+    fn waits_for_review(&self, link: &Link) -> bool {
+        let open = match link.kind {
+            LinkKind::Review => true,
+            LinkKind::Auto => self.person(link.left) != self.person(link.right),
+            LinkKind::Hard(_) => false,
+        };
+        open && !self.decisions.contains_key(&(link.left, link.right))
+    }
+
+    /// The link between two records that waits for review, if any
+    /// ([`LinkageIndex::review_queue`]). Cost: the first record's links.
+    pub fn review_link(&self, a: u32, b: u32) -> Option<Link> {
+        let (left, right) = (a.min(b), a.max(b));
+        let review = self.review_edges.get(&left).map_or(&[][..], Vec::as_slice);
+        let cluster = self
+            .cluster_edges
+            .get(left as usize)
+            .map_or(&[][..], Vec::as_slice);
+        review
+            .iter()
+            .chain(cluster)
+            .filter_map(|link_idx| self.links.get(*link_idx as usize))
+            .find(|link| (link.left, link.right) == (left, right) && self.waits_for_review(link))
+            .copied()
+    }
+
+    /// The links of `records` that wait for review ([`LinkageIndex::review_queue`])
+    /// and lead out of their person: records that may be the same person.
+    /// Cost: the records' links, not the index.
+    pub fn possible_links(&self, records: &[u32]) -> Vec<Link> {
+        let mut found: Vec<u32> = Vec::new();
+        for record in records {
+            let review = self.review_edges.get(record).map_or(&[][..], Vec::as_slice);
+            let cluster = self
+                .cluster_edges
+                .get(*record as usize)
+                .map_or(&[][..], Vec::as_slice);
+            for link_idx in review.iter().chain(cluster) {
+                let Some(link) = self.links.get(*link_idx as usize) else {
+                    continue;
+                };
+                if self.person(link.left) != self.person(link.right) && self.waits_for_review(link)
+                {
+                    found.push(*link_idx);
+                }
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+            .into_iter()
+            .filter_map(|link_idx| self.links.get(link_idx as usize).copied())
             .collect()
     }
 
@@ -1423,6 +1911,20 @@ impl LinkageIndex {
         let mut explanation = self
             .model
             .explain(&self.settings, &self.store, &self.tf_cache, l, r);
+        let base = self
+            .model
+            .pair_weight(&self.settings, &self.store, &self.tf_cache, l, r);
+        if let Some(relational) = self.relational(l, r, base, true) {
+            explanation.fields.push(crate::FieldContribution {
+                field: RELATIONAL_FIELD.to_owned(),
+                level: relational.label(),
+                bayes_factor: relational.weight.exp2(),
+                weight: relational.weight,
+            });
+            explanation.match_weight += relational.weight;
+            explanation.match_probability = probability_from_weight(explanation.match_weight);
+            explanation.relational = Some(relational);
+        }
         explanation.hard_rule = match self.decisions.get(&(l, r)) {
             Some(Verdict::Match) => Some(HardRule::HumanMatch),
             Some(Verdict::NonMatch) => Some(HardRule::HumanNonMatch),

@@ -17,7 +17,8 @@
 //!
 //! Entry points: [`LinkageIndex::train_and_link`] (batch, training a model with
 //! a seeded RNG), [`LinkageIndex::batch`] (batch with a frozen [`Model`]),
-//! [`LinkageIndex::add`] (one mention at intake), [`LinkageIndex::decide`]
+//! [`LinkageIndex::add`] (one mention at intake), [`LinkageIndex::add_group`]
+//! (one record's mentions, with the people beside each), [`LinkageIndex::decide`]
 //! (a person's match / non-match), [`LinkageIndex::explain`] (the waterfall),
 //! [`LinkageIndex::search`] (fuzzy search), [`Model::to_toml`] /
 //! [`Model::from_toml`] (freeze a model), [`evaluate_febrl`] (quality report).
@@ -50,7 +51,9 @@
 //! Invariant: the same valid strong identifier links two mentions unless that merge would break one of the above.
 //! Invariant: with the same frozen model, adding mentions one by one gives the same links and persons as a batch over them in the same order.
 //! Invariant: a block key admits at most `block_records_max` records; the rest are counted, never silently compared.
-//! Invariant: scores depend only on the frozen model and the two records, never on other records in the index.
+//! Invariant: scores depend only on the frozen model, the two records and the people named beside them in their groups (relational evidence, [`relational`]), never on other records, links or persons in the index.
+//! Invariant: relational evidence counts only where the model alone does not link a pair, never when the given names disagree or are missing or the dates of birth conflict, only beyond what an overlapping evidence group (the household) counts for the pair, and at most below the prior ([`settings::RelationalSettings`]): never enough alone.
+//! Invariant: a group's mentions (one record's persons) are linked together: [`LinkageIndex::add_group`] gives the links and persons of a batch over the same mentions in the same order.
 //! Invariant: the comparisons of one evidence group (a household's surname, address and postcode) add only their strongest agreement, at most the group's `weight_max`, and only their strongest disagreement; when the group's `when_unknown` comparison (date of birth) is unknown for the pair, all their agreements add, at most its `weight_max`. When the group's `when_apart` comparison (given names) disagrees entirely, the agreements add at most that smaller `weight_max`.
 //! Invariant: a batch's records, blocks, candidate pairs, model, links and persons do not depend on the number of threads that prepared, trained, scored, classified and clustered it.
 
@@ -59,6 +62,7 @@ pub mod index;
 mod metaphone;
 pub mod model;
 pub mod normalise;
+pub mod relational;
 pub mod settings;
 pub mod similarity;
 pub mod store;
@@ -69,6 +73,7 @@ pub use index::{
     AddOutcome, BlockIndex, Conflict, HardRule, Link, LinkKind, LinkageIndex, Verdict,
 };
 pub use model::{Explanation, FieldContribution, LinkScope, Model, TrainingReport, train};
+pub use relational::{Kin, MentionContext, NotCounted, RelationalEvidence};
 pub use settings::Settings;
 pub use store::{Mention, MentionInput, RecordStore};
 pub use uk::UkPersonMention;

@@ -117,6 +117,9 @@ pub struct Explanation {
     pub match_probability: f64,
     /// A hard identity rule that decided the pair, if any.
     pub hard_rule: Option<crate::HardRule>,
+    /// The people named around the two mentions, when either record names
+    /// anyone beside them (also a row of `fields`, "people named beside").
+    pub relational: Option<crate::RelationalEvidence>,
 }
 
 /// Per evidence group, the weights of its comparisons for one pair: the
@@ -153,19 +156,30 @@ impl GroupTally {
             .iter()
             .enumerate()
             .map(|(g, group)| {
-                let (best, sum, worst) = (
-                    self.strongest.get(g).copied().unwrap_or(0.0),
-                    self.agreeing.get(g).copied().unwrap_or(0.0),
-                    self.weakest.get(g).copied().unwrap_or(0.0),
-                );
-                let agreement = if group.unknown_for(level_of) {
-                    sum.min(group.cap(level_of) * unit)
-                } else {
-                    best.min(group.cap(level_of) * unit)
-                };
-                agreement + worst
+                self.agreement(g, group, unit, level_of)
+                    + self.weakest.get(g).copied().unwrap_or(0.0)
             })
             .sum()
+    }
+
+    /// What group `g`'s agreements add (its strongest, or all of them when
+    /// its `when_unknown` comparison is unknown, at most its cap).
+    fn agreement(
+        &self,
+        g: usize,
+        group: &crate::settings::EvidenceGroup,
+        unit: f64,
+        level_of: impl Fn(usize) -> u8 + Copy,
+    ) -> f64 {
+        let (best, sum) = (
+            self.strongest.get(g).copied().unwrap_or(0.0),
+            self.agreeing.get(g).copied().unwrap_or(0.0),
+        );
+        if group.unknown_for(level_of) {
+            sum.min(group.cap(level_of) * unit)
+        } else {
+            best.min(group.cap(level_of) * unit)
+        }
     }
 }
 
@@ -215,6 +229,40 @@ impl Model {
         left: u32,
         right: u32,
     ) -> f64 {
+        let (total, groups, levels) = self.tally(settings, store, tf_cache, left, right);
+        let level_of = |idx: usize| levels.get(idx).copied().unwrap_or(NULL_LEVEL);
+        total + groups.total(settings, 1.0, level_of)
+    }
+
+    /// What evidence group `group`'s agreements add to a pair's weight (0
+    /// when the pair agrees on none of its comparisons or the group does not
+    /// exist): what relational evidence overlapping the group competes with.
+    pub(crate) fn group_agreement(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        tf_cache: &[Vec<f64>],
+        (left, right): (u32, u32),
+        group: usize,
+    ) -> f64 {
+        let Some(evidence_group) = settings.evidence_groups.get(group) else {
+            return 0.0;
+        };
+        let (_, groups, levels) = self.tally(settings, store, tf_cache, left, right);
+        let level_of = |idx: usize| levels.get(idx).copied().unwrap_or(NULL_LEVEL);
+        groups.agreement(group, evidence_group, 1.0, level_of)
+    }
+
+    /// A pair's weights: the sum of the comparisons outside evidence groups,
+    /// the groups' tallies, and every comparison's level.
+    fn tally(
+        &self,
+        settings: &Settings,
+        store: &RecordStore,
+        tf_cache: &[Vec<f64>],
+        left: u32,
+        right: u32,
+    ) -> (f64, GroupTally, [u8; COMPARISONS_MAX]) {
         let mut total = 0.0;
         let mut groups = GroupTally::default();
         let mut levels = [NULL_LEVEL; COMPARISONS_MAX];
@@ -241,8 +289,7 @@ impl Model {
                 _ => total += weight,
             }
         }
-        let level_of = |idx: usize| levels.get(idx).copied().unwrap_or(NULL_LEVEL);
-        total + groups.total(settings, 1.0, level_of)
+        (total, groups, levels)
     }
 
     fn level_weight(
@@ -416,6 +463,7 @@ impl Model {
             match_weight: total,
             match_probability: probability_from_weight(total),
             hard_rule: None,
+            relational: None,
         }
     }
 

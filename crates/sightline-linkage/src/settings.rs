@@ -134,6 +134,116 @@ struct SettingsToml {
     training: TrainingToml,
     #[serde(default, rename = "evidence_group")]
     evidence_groups: Vec<EvidenceGroupToml>,
+    #[serde(default)]
+    relational: Option<RelationalToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelationalToml {
+    first_person_below_prior: f64,
+    further_person_weight: f64,
+    address_weight: f64,
+    weight_max_below_prior: f64,
+    candidates_max: usize,
+    group_mentions_max: usize,
+    names: LevelSetToml,
+    dates: LevelSetToml,
+    address: LevelSetToml,
+    postcode: LevelSetToml,
+    #[serde(default)]
+    overlaps: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LevelSetToml {
+    comparison: String,
+    levels: Vec<LevelSpec>,
+}
+
+/// Levels of one comparison, by code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LevelSet {
+    /// Index into [`Settings::comparisons`].
+    pub comparison: usize,
+    /// Level codes of that comparison in the set.
+    pub levels: Vec<u8>,
+}
+
+impl RelationalSettings {
+    /// The most relational evidence adds under a model with this prior.
+    pub fn weight_max(&self, prior_log2_odds: f64) -> f64 {
+        (-prior_log2_odds - self.weight_max_below_prior).max(0.0)
+    }
+
+    /// What `people` persons named beside both and a shared address
+    /// (`address`) add under a model with this prior, capped.
+    pub fn weight(&self, prior_log2_odds: f64, people: usize, address: bool) -> f64 {
+        let people_weight = match people {
+            0 => 0.0,
+            n => {
+                (-prior_log2_odds - self.first_person_below_prior).max(0.0)
+                    + (n - 1) as f64 * self.further_person_weight
+            }
+        };
+        let address_weight = if address { self.address_weight } else { 0.0 };
+        (people_weight + address_weight).min(self.weight_max(prior_log2_odds))
+    }
+}
+
+impl LevelSet {
+    /// True when `level` (a pair's level of the comparison) is in the set.
+    #[inline]
+    pub(crate) fn holds(&self, level: u8) -> bool {
+        self.levels.contains(&level)
+    }
+}
+
+/// Relational evidence: the people named beside a mention in its record
+/// (its group, see [`crate::MentionContext`]). When someone named beside one
+/// mention is, by the model, the same person as someone named beside the
+/// other (a mother, a grandfather who rang the police, a carer), or the two
+/// are placed at one address through the people they live with, that is
+/// evidence that the two mentions are one person: a child named by name
+/// alone in a police log beside its mother. It is counted only where the
+/// model alone does not link the pair, only when the given names agree and
+/// the dates of birth do not conflict, and at most `weight_max_below_prior`
+/// below the model's prior, so it is never enough alone.
+///
+/// Weights are relative to the prior (the log2 odds that two random records
+/// match, which falls as the data grows): a person named beside both narrows
+/// "anyone" to the few people around that person, so the first such person
+/// undoes the prior but for `first_person_below_prior` bits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelationalSettings {
+    /// The first person named beside both adds `-prior - first_person_below_prior` (log2, at least 0).
+    pub first_person_below_prior: f64,
+    /// Each further person named beside both adds this (log2).
+    pub further_person_weight: f64,
+    /// What a shared address adds (log2), when one side's address is that of
+    /// the people it lives with rather than its own.
+    pub address_weight: f64,
+    /// Relational evidence adds at most `-prior - weight_max_below_prior` (log2, at least 0).
+    pub weight_max_below_prior: f64,
+    /// Most mentions one mention is compared with through the people beside it.
+    pub candidates_max: usize,
+    /// Groups (records) with more mentions than this give no relational evidence.
+    pub group_mentions_max: usize,
+    /// The names agree: the given names known on both sides and at one of these levels.
+    pub names: LevelSet,
+    /// Dates of birth that do not conflict: missing on either side, or at one of these levels.
+    pub dates: LevelSet,
+    /// Addresses that are the same: at one of these levels.
+    pub address: LevelSet,
+    /// ... with postcodes at one of these levels, or missing on either side.
+    pub postcode: LevelSet,
+    /// An evidence group (index into [`Settings::evidence_groups`]) that says
+    /// what relational evidence says: a mother named beside two mentions
+    /// makes them one of her family, as a shared surname and address do.
+    /// Of the two only the larger counts: relational evidence adds only what
+    /// it finds beyond that group's agreements for the pair.
+    pub overlaps: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -436,6 +546,8 @@ pub struct Settings {
     pub identity: Identity,
     /// Evidence groups comparisons may belong to (at most [`EVIDENCE_GROUPS_MAX`]).
     pub evidence_groups: Vec<EvidenceGroup>,
+    /// Relational evidence (the people named beside a mention), when configured.
+    pub relational: Option<RelationalSettings>,
 }
 
 impl Settings {
@@ -487,6 +599,24 @@ impl Settings {
         if settings.identity.strong_identifier == Some(column_idx) {
             settings.identity.strong_identifier = None;
         }
+        // Relational evidence names comparisons by index: follow them to
+        // their new places, or drop it when one of them is gone.
+        let new_index = |old: usize| {
+            let name = &self.comparisons.get(old)?.name;
+            settings.comparisons.iter().position(|c| &c.name == name)
+        };
+        settings.relational = self.relational.as_ref().and_then(|relational| {
+            let mut moved = relational.clone();
+            for set in [
+                &mut moved.names,
+                &mut moved.dates,
+                &mut moved.address,
+                &mut moved.postcode,
+            ] {
+                set.comparison = new_index(set.comparison)?;
+            }
+            Some(moved)
+        });
         Ok(settings)
     }
 
@@ -527,6 +657,7 @@ impl Settings {
             },
             identity: Identity::default(),
             evidence_groups: Vec::new(),
+            relational: None,
         };
         for (idx, column) in settings.columns.iter().enumerate() {
             if settings.columns[..idx]
@@ -697,6 +828,9 @@ impl Settings {
             strong_identifier: optional_column(&raw.identity.strong_identifier)?,
             strong_identifier_nhs_check: raw.identity.strong_identifier_nhs_check,
         };
+        if let Some(raw) = &raw.relational {
+            settings.relational = Some(resolve_relational(&settings, raw)?);
+        }
         let t = &settings.thresholds;
         let ordered = 0.0 < t.review_probability
             && t.review_probability <= t.link_probability
@@ -772,6 +906,86 @@ fn resolve_condition(
         levels.push(u8::try_from(position).unwrap_or(crate::store::NULL_LEVEL));
     }
     Ok((comparison, levels))
+}
+
+/// Checks the relational settings and resolves their comparisons and levels.
+fn resolve_relational(
+    settings: &Settings,
+    raw: &RelationalToml,
+) -> Result<RelationalSettings, LinkageError> {
+    let bad = |why: String| LinkageError::Settings(format!("relational: {why}"));
+    let weights = [
+        raw.first_person_below_prior,
+        raw.further_person_weight,
+        raw.address_weight,
+        raw.weight_max_below_prior,
+    ];
+    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(bad(
+            "first_person_below_prior, further_person_weight, address_weight and weight_max_below_prior are finite weights >= 0".into(),
+        ));
+    }
+    if raw.candidates_max == 0 || !(2..=64).contains(&raw.group_mentions_max) {
+        return Err(bad(
+            "candidates_max >= 1 and group_mentions_max between 2 and 64 are needed".into(),
+        ));
+    }
+    let level_set = |what: &str, raw: &LevelSetToml| -> Result<LevelSet, LinkageError> {
+        let comparison = settings
+            .comparisons
+            .iter()
+            .position(|c| c.name == raw.comparison)
+            .ok_or_else(|| {
+                bad(format!(
+                    "{what} names unknown comparison {:?}",
+                    raw.comparison
+                ))
+            })?;
+        let declared = settings
+            .comparisons
+            .get(comparison)
+            .map_or(&[][..], |c| c.levels.as_slice());
+        let mut levels = Vec::with_capacity(raw.levels.len());
+        for spec in &raw.levels {
+            let position = declared
+                .iter()
+                .position(|level| &level.spec == spec)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{what} level {spec:?} is not a level of {:?}",
+                        raw.comparison
+                    ))
+                })?;
+            levels.push(u8::try_from(position).unwrap_or(crate::store::NULL_LEVEL));
+        }
+        if levels.is_empty() {
+            return Err(bad(format!("{what} needs at least one level")));
+        }
+        Ok(LevelSet { comparison, levels })
+    };
+    Ok(RelationalSettings {
+        first_person_below_prior: raw.first_person_below_prior,
+        further_person_weight: raw.further_person_weight,
+        address_weight: raw.address_weight,
+        weight_max_below_prior: raw.weight_max_below_prior,
+        candidates_max: raw.candidates_max,
+        group_mentions_max: raw.group_mentions_max,
+        names: level_set("names", &raw.names)?,
+        dates: level_set("dates", &raw.dates)?,
+        address: level_set("address", &raw.address)?,
+        postcode: level_set("postcode", &raw.postcode)?,
+        overlaps: raw
+            .overlaps
+            .as_ref()
+            .map(|name| {
+                settings
+                    .evidence_groups
+                    .iter()
+                    .position(|group| &group.name == name)
+                    .ok_or_else(|| bad(format!("overlaps names unknown evidence group {name:?}")))
+            })
+            .transpose()?,
+    })
 }
 
 fn check_level(spec: &LevelSpec, kind: ColumnKind, comparison: &str) -> Result<(), LinkageError> {

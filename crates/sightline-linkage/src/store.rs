@@ -12,6 +12,7 @@ use crate::normalise::{
     normalise_name, normalise_sex, normalise_text, parse_postcode, phonetic_key,
     sorted_lists_intersect,
 };
+use crate::relational::MentionContext;
 use crate::settings::{ColumnKind, Comparison, KeyKind, KeyPart, LevelSpec, Settings};
 use crate::similarity;
 
@@ -35,6 +36,8 @@ pub struct MentionInput {
     pub dataset: u16,
     /// `(column name, raw value)` pairs.
     pub values: Vec<(String, String)>,
+    /// The people named beside it in its record, for relational evidence.
+    pub context: Option<MentionContext>,
 }
 
 impl MentionInput {
@@ -44,7 +47,14 @@ impl MentionInput {
             key: key.into(),
             dataset: 0,
             values: Vec::new(),
+            context: None,
         }
+    }
+
+    /// Set what its record says around it (relational evidence).
+    pub fn with_context(mut self, context: MentionContext) -> MentionInput {
+        self.context = Some(context);
+        self
     }
 
     /// Add a value (empty values are treated as missing).
@@ -86,6 +96,10 @@ pub trait Mention {
     /// scratch the store keeps per column from one mention to the next, for
     /// implementations that search by name.
     fn value(&self, column: usize, name: &str, hint: &mut usize) -> Option<&str>;
+    /// What its record says around it (relational evidence); none by default.
+    fn context(&self) -> Option<&MentionContext> {
+        None
+    }
 }
 
 impl Mention for MentionInput {
@@ -100,6 +114,10 @@ impl Mention for MentionInput {
     fn value(&self, _column: usize, name: &str, hint: &mut usize) -> Option<&str> {
         self.value_from(name, hint)
     }
+
+    fn context(&self) -> Option<&MentionContext> {
+        self.context.as_ref()
+    }
 }
 
 impl<T: Mention + ?Sized> Mention for &T {
@@ -113,6 +131,10 @@ impl<T: Mention + ?Sized> Mention for &T {
 
     fn value(&self, column: usize, name: &str, hint: &mut usize) -> Option<&str> {
         (**self).value(column, name, hint)
+    }
+
+    fn context(&self) -> Option<&MentionContext> {
+        (**self).context()
     }
 }
 

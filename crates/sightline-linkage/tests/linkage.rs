@@ -7,7 +7,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sightline_linkage::eval::{self, FebrlDataset};
 use sightline_linkage::{
-    LinkKind, LinkScope, LinkageIndex, MentionInput, Model, RecordStore, Settings, Verdict,
+    Kin, LinkKind, LinkScope, LinkageIndex, MentionContext, MentionInput, Model, NotCounted,
+    RecordStore, Settings, Verdict,
 };
 
 const GIVEN: &[&str] = &[
@@ -1027,6 +1028,8 @@ fn evidence_group_settings_are_checked() {
                 base.split("[training]").nth(1).unwrap()
             )
         })
+        // Relational evidence names the group it overlaps: gone with it.
+        .map(|text| text.replace("overlaps = \"household\"\n", ""))
         .unwrap();
     let when_unknown = "when_unknown = { comparison = \"dob\", weight_max = 12.0 }";
     assert!(base.contains(when_unknown));
@@ -1077,4 +1080,445 @@ fn evidence_group_settings_are_checked() {
     let plain = Settings::from_toml(&without).unwrap();
     assert!(plain.evidence_groups.is_empty());
     assert!(plain.comparisons.iter().all(|c| c.evidence_group.is_none()));
+}
+
+// Relational evidence: the people named beside a mention in its record.
+
+/// A person in a record: key, values, and relations to the record's other
+/// persons by position.
+fn in_record(
+    group: u64,
+    key: &str,
+    given: Option<&str>,
+    family: &str,
+    dob: Option<&str>,
+    address: Option<(&str, &str)>,
+    relations: Vec<(u16, Kin)>,
+) -> MentionInput {
+    let mut mention = MentionInput::new(key)
+        .with("family_name", family)
+        .with_context(MentionContext {
+            group,
+            beside: true,
+            relations,
+        });
+    if let Some(given) = given {
+        mention = mention.with("given_names", given);
+    }
+    if let Some(dob) = dob {
+        mention = mention.with("dob", dob);
+    }
+    if let Some((lines, postcode)) = address {
+        mention = mention.with("address", lines).with("postcode", postcode);
+    }
+    mention
+}
+
+const HOME: (&str, &str) = ("Flat 4 27 Carlow Row Eastbrook", "E7 9QX");
+
+/// Two agencies' records about a child and the mother, then a police log
+/// naming the child by first name and the mother's surname only, beside the
+/// mother (no date of birth, the address on the mother).
+fn child_and_mother_records(police_child: &str, mother_kin: Kin) -> Vec<MentionInput> {
+    let full = |group: u64, agency: &str| {
+        vec![
+            in_record(
+                group,
+                &format!("{agency}/child"),
+                Some("Tyrese"),
+                "Lindsay",
+                Some("2003-01-11"),
+                Some(HOME),
+                vec![],
+            ),
+            in_record(
+                group,
+                &format!("{agency}/mother"),
+                Some("Marcia"),
+                "Campbell",
+                Some("1981-06-02"),
+                Some(HOME),
+                vec![(0, Kin::ParentOf)],
+            ),
+        ]
+    };
+    let mut mentions = full(0, "gp");
+    mentions.extend(full(1, "csc"));
+    mentions.push(in_record(
+        2,
+        "police/child",
+        Some(police_child),
+        "Campbell",
+        None,
+        None,
+        vec![],
+    ));
+    mentions.push(in_record(
+        2,
+        "police/mother",
+        Some("Marcia"),
+        "Campbell",
+        None,
+        Some(HOME),
+        vec![(0, mother_kin)],
+    ));
+    mentions
+}
+
+fn linked_both_ways(mentions: &[MentionInput]) -> LinkageIndex {
+    let (settings, model) = frozen_uk_model();
+    let batch = LinkageIndex::batch(
+        settings.clone(),
+        model.clone(),
+        LinkScope::Dedupe,
+        mentions,
+        &[],
+    )
+    .unwrap();
+    let mut incremental = LinkageIndex::new(settings, model, LinkScope::Dedupe);
+    let mut group: Vec<MentionInput> = Vec::new();
+    for mention in mentions {
+        if group.first().is_some_and(|first| {
+            first.context != mention.context
+                && first.context.as_ref().map(|c| c.group)
+                    != mention.context.as_ref().map(|c| c.group)
+        }) {
+            incremental.add_group(&group).unwrap();
+            group.clear();
+        }
+        group.push(mention.clone());
+    }
+    incremental.add_group(&group).unwrap();
+    assert_eq!(batch.persons(), incremental.persons());
+    assert_eq!(links_signature(&batch), links_signature(&incremental));
+    batch
+}
+
+#[test]
+fn a_child_named_by_name_alone_beside_its_mother_is_linked() {
+    let index = linked_both_ways(&child_and_mother_records("Tyrese", Kin::ParentOf));
+    let (gp_child, police_child, csc_child) = (0, 4, 2);
+    assert_eq!(index.person(police_child), index.person(gp_child));
+    let explanation = index.explain(csc_child, police_child).unwrap();
+    let relational = explanation.relational.clone().unwrap();
+    assert_eq!(
+        relational.shared_people,
+        vec![(3, 5)],
+        "the mothers of both records"
+    );
+    assert!(
+        relational.shared_address.is_some(),
+        "the police log has the address on the mother"
+    );
+    let cap = index
+        .settings()
+        .relational
+        .as_ref()
+        .unwrap()
+        .weight_max(explanation.prior_weight);
+    assert!(
+        relational.weight > 0.0 && relational.weight <= cap,
+        "{relational:?}"
+    );
+    assert!(
+        explanation.prior_weight + relational.weight < 0.0,
+        "never enough alone"
+    );
+    let row = explanation
+        .fields
+        .iter()
+        .find(|f| f.field == "people named beside")
+        .unwrap();
+    assert_eq!(row.weight, relational.weight);
+    let sum: f64 =
+        explanation.prior_weight + explanation.fields.iter().map(|f| f.weight).sum::<f64>();
+    assert!(
+        (sum - explanation.match_weight).abs() < 1e-9,
+        "the waterfall adds up"
+    );
+    assert!(explanation.match_probability >= 0.95, "{explanation:?}");
+}
+
+#[test]
+fn without_the_mother_beside_it_the_name_alone_does_not_link() {
+    let mut mentions = child_and_mother_records("Tyrese", Kin::ParentOf);
+    mentions.pop();
+    let index = linked_both_ways(&mentions);
+    assert_ne!(index.person(4), index.person(0));
+}
+
+#[test]
+fn people_beside_never_link_names_that_disagree() {
+    // A sister named by name alone beside the same mother is another child.
+    let index = linked_both_ways(&child_and_mother_records("Shanice", Kin::ParentOf));
+    assert_ne!(index.person(4), index.person(0));
+    let relational = index.explain(2, 4).unwrap().relational.unwrap();
+    assert_eq!(relational.not_counted, Some(NotCounted::NamesDisagree));
+    assert_eq!(relational.weight, 0.0);
+    assert!(relational.weight_found > 0.0);
+}
+
+#[test]
+fn people_beside_count_only_when_their_relationships_agree() {
+    // The mother of the child in two records is recorded as the police
+    // mention's partner: a man of the child's name, not the child.
+    let index = linked_both_ways(&child_and_mother_records("Tyrese", Kin::PartnerOf));
+    let relational = index.explain(2, 4).unwrap().relational.unwrap();
+    assert!(relational.shared_people.is_empty(), "{relational:?}");
+}
+
+#[test]
+fn people_beside_never_link_dates_of_birth_that_conflict() {
+    let mut mentions = child_and_mother_records("Tyrese", Kin::ParentOf);
+    mentions[4] = mentions[4].clone().with("dob", "2009-07-30");
+    let index = linked_both_ways(&mentions);
+    assert_ne!(index.person(4), index.person(0));
+    let relational = index.explain(2, 4).unwrap().relational.unwrap();
+    assert_eq!(relational.not_counted, Some(NotCounted::DatesConflict));
+}
+
+#[test]
+fn people_beside_add_nothing_the_household_already_says() {
+    // Two sisters, Freya Nancy (born 2016) and Freya (no date of birth on
+    // social care's record), each named beside their mother at one address.
+    // The mother beside both says they are of one family, as their surname
+    // and address already do: counted once, the older sister stays apart.
+    let family = |group: u64, agency: &str, child: &str, dob: Option<&str>| {
+        vec![
+            in_record(
+                group,
+                &format!("{agency}/child"),
+                Some(child),
+                "Simpson",
+                dob,
+                Some(HOME),
+                vec![],
+            ),
+            in_record(
+                group,
+                &format!("{agency}/mother"),
+                Some("Alison"),
+                "Simpson",
+                Some("1991-10-03"),
+                Some(HOME),
+                vec![(0, Kin::ParentOf)],
+            ),
+        ]
+    };
+    let mut mentions = family(0, "gp", "Freya Nancy", Some("2016-02-02"));
+    mentions.extend(family(1, "school", "Freya Nancy", Some("2016-02-02")));
+    mentions.extend(family(2, "csc", "Freya", None));
+    let index = linked_both_ways(&mentions);
+    assert_eq!(index.person(0), index.person(2));
+    assert_ne!(index.person(4), index.person(0), "the older sister");
+    let explanation = index.explain(2, 4).unwrap();
+    let relational = explanation.relational.clone().unwrap();
+    assert_eq!(relational.shared_people, vec![(3, 5)], "the mother");
+    assert!(relational.already_counted > 0.0, "{relational:?}");
+    assert_eq!(
+        relational.weight,
+        relational.weight_found - relational.already_counted
+    );
+    assert!(
+        relational.label().contains("household evidence"),
+        "{}",
+        relational.label()
+    );
+}
+
+#[test]
+fn relational_evidence_is_capped() {
+    let (settings, model) = frozen_uk_model();
+    let cap = settings
+        .relational
+        .as_ref()
+        .unwrap()
+        .weight_max(model.prior_log2_odds);
+    // Three people beside both: at most the cap.
+    let record = |group: u64, prefix: &str, child: (Option<&str>, &str, Option<&str>)| {
+        vec![
+            in_record(
+                group,
+                &format!("{prefix}/c"),
+                child.0,
+                child.1,
+                child.2,
+                None,
+                vec![],
+            ),
+            in_record(
+                group,
+                &format!("{prefix}/m"),
+                Some("Marcia"),
+                "Campbell",
+                Some("1981-06-02"),
+                Some(HOME),
+                vec![(0, Kin::ParentOf)],
+            ),
+            in_record(
+                group,
+                &format!("{prefix}/g"),
+                Some("Winston"),
+                "Campbell",
+                Some("1950-02-14"),
+                Some(("12 Tennyson Walk", "E7 0DT")),
+                vec![(0, Kin::GrandparentOf)],
+            ),
+            in_record(
+                group,
+                &format!("{prefix}/a"),
+                Some("Paulette"),
+                "Campbell",
+                Some("1984-09-09"),
+                Some(("31 Ruskin Terrace", "SE15 4NH")),
+                vec![(0, Kin::Other)],
+            ),
+        ]
+    };
+    let mut mentions = record(0, "csc", (Some("Tyrese"), "Lindsay", Some("2003-01-11")));
+    mentions.extend(record(1, "police", (Some("Tyrese"), "Campbell", None)));
+    let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, &mentions, &[]).unwrap();
+    let relational = index.explain(0, 4).unwrap().relational.unwrap();
+    assert_eq!(relational.shared_people.len(), 3);
+    assert_eq!(relational.weight, cap);
+}
+
+#[test]
+fn relational_settings_are_checked() {
+    let base = sightline_linkage::settings::UK_PERSONS_TOML;
+    for (from, to) in [
+        (
+            "further_person_weight = 2.0",
+            "further_person_weight = -1.0",
+        ),
+        ("group_mentions_max = 16", "group_mentions_max = 100"),
+        ("candidates_max = 64", "candidates_max = 0"),
+        ("overlaps = \"household\"", "overlaps = \"househol\""),
+        (
+            "comparison = \"given_names\", levels = [{ kind = \"exact_normalised\" }",
+            "comparison = \"given_name\", levels = [{ kind = \"exact_normalised\" }",
+        ),
+        (
+            "dates = { comparison = \"dob\", levels = [{ kind = \"date_exact\" }",
+            "dates = { comparison = \"dob\", levels = [{ kind = \"date_year\" }, { kind = \"exact\" }",
+        ),
+    ] {
+        assert!(base.contains(from), "{from}");
+        let text = base.replace(from, to);
+        assert!(
+            matches!(
+                Settings::from_toml(&text),
+                Err(sightline_linkage::LinkageError::Settings(_))
+            ),
+            "{to}"
+        );
+    }
+}
+
+#[test]
+fn a_group_is_added_whole() {
+    let (settings, model) = frozen_uk_model();
+    let mut index = LinkageIndex::new(settings, model, LinkScope::Dedupe);
+    let mentions = child_and_mother_records("Tyrese", Kin::ParentOf);
+    index.add(&mentions[0]).unwrap();
+    // The mother of the same record, added after it: refused (the group was complete).
+    assert!(index.add(&mentions[1]).is_err());
+    // Mentions of two groups in one call: refused.
+    assert!(index.add_group(&mentions[2..5]).is_err());
+}
+
+/// Families of a child and its mother (and sometimes a grandparent), each
+/// record naming the child beside one or two of them, some by name alone;
+/// names and dates from few values so look-alikes abound.
+fn family_records(seed: u64, n_families: usize, n_records: usize) -> Vec<MentionInput> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let children = ["Tyrese", "Shanice", "Leo", "Amelia", "Jack"];
+    let adults = ["Marcia", "Winston", "Tracy", "Paul"];
+    let families = ["Campbell", "Lindsay", "Smith"];
+    let mut mentions = Vec::new();
+    for group in 0..n_records as u64 {
+        let family = rng.random_range(0..n_families);
+        let surname = families[family % families.len()];
+        let child_given = children[family % children.len()];
+        let name_only = rng.random_bool(0.4);
+        let mut record = vec![in_record(
+            group,
+            &format!("r{group}/c"),
+            rng.random_bool(0.9).then_some(child_given),
+            if rng.random_bool(0.3) {
+                "Other"
+            } else {
+                surname
+            },
+            (!name_only).then(|| ["2003-01-11", "2005-03-02", "2010-07-30"][family % 3]),
+            (!name_only && rng.random_bool(0.7)).then_some(HOME),
+            vec![],
+        )];
+        let n_beside = rng.random_range(0..3);
+        for (position, adult) in adults
+            .iter()
+            .cycle()
+            .skip(family)
+            .take(n_beside)
+            .enumerate()
+        {
+            let kin = [
+                Kin::ParentOf,
+                Kin::GrandparentOf,
+                Kin::PartnerOf,
+                Kin::Other,
+            ][rng.random_range(0..4)];
+            let mut beside = in_record(
+                group,
+                &format!("r{group}/a{position}"),
+                Some(adult),
+                surname,
+                rng.random_bool(0.5).then_some("1981-06-02"),
+                rng.random_bool(0.6).then_some(HOME),
+                if rng.random_bool(0.8) {
+                    vec![(0, kin)]
+                } else {
+                    vec![]
+                },
+            );
+            if let Some(context) = beside.context.as_mut() {
+                context.beside = rng.random_bool(0.9);
+            }
+            record.push(beside);
+        }
+        mentions.extend(record);
+    }
+    mentions
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// With people beside each mention, record by record (groups) gives the
+    /// links and persons of a batch, and of a batch trained on the same
+    /// mentions with its frozen model.
+    #[test]
+    fn relational_incremental_equals_batch(seed in 0u64..10_000, n_families in 1usize..6, n_records in 1usize..40) {
+        let (settings, model) = frozen_uk_model();
+        let mentions = family_records(seed, n_families, n_records);
+        let batch = LinkageIndex::batch(settings.clone(), model.clone(), LinkScope::Dedupe, &mentions, &[]).unwrap();
+        let mut incremental = LinkageIndex::new(settings.clone(), model, LinkScope::Dedupe);
+        let mut at = 0;
+        while at < mentions.len() {
+            let group = mentions[at].context.as_ref().map(|c| c.group);
+            let len = mentions[at..].iter().take_while(|m| m.context.as_ref().map(|c| c.group) == group).count();
+            let outcomes = incremental.add_group(&mentions[at..at + len]).unwrap();
+            prop_assert_eq!(outcomes.len(), len);
+            at += len;
+        }
+        prop_assert_eq!(batch.persons(), incremental.persons());
+        prop_assert_eq!(links_signature(&batch), links_signature(&incremental));
+        prop_assert_eq!(batch.conflicts(), incremental.conflicts());
+
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (trained, _) = LinkageIndex::train_and_link(settings.clone(), LinkScope::Dedupe, &mentions, &[], &mut rng).unwrap();
+        let again = LinkageIndex::batch(settings, trained.model().clone(), LinkScope::Dedupe, &mentions, &[]).unwrap();
+        prop_assert_eq!(trained.persons(), again.persons());
+        prop_assert_eq!(links_signature(&trained), links_signature(&again));
+    }
 }

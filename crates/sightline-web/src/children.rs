@@ -220,9 +220,19 @@ pub async fn child(
                     .iter()
                     .map(|alert| crate::alerts::summary(alert, now_us))
                     .collect();
-            Ok(picture
-                .child(id)
-                .map(|facts| (views::child_view(picture, facts, today), alerts, clocks)))
+            let possible = sightline_app::persons::possible_records(
+                picture.linked,
+                id,
+                "this child",
+                sightline_app::persons::POSSIBLE_RECORDS_MAX,
+            );
+            Ok(picture.child(id).map(|facts| {
+                (
+                    views::child_view(picture, facts, today),
+                    alerts,
+                    (clocks, possible),
+                )
+            }))
         },
     )
     .await
@@ -230,7 +240,7 @@ pub async fn child(
         Ok(content) => content,
         Err(response) => return response,
     };
-    let (basis, (view, alerts, clocks)) = match not_full(&state, &session, content) {
+    let (basis, (view, alerts, (clocks, possible))) = match not_full(&state, &session, content) {
         Ok((basis, Some(view))) => (basis, view),
         Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
         Err(response) => return *response,
@@ -248,8 +258,87 @@ pub async fn child(
             child => view,
             alerts => alerts,
             clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None)).collect::<Vec<_>>(),
+            possible => possible.into_iter().map(PossibleView::of).collect::<Vec<_>>(),
         },
     )
+}
+
+/// A possible record as the child page shows it ("Possible records"), with
+/// the link to its review.
+#[derive(Serialize)]
+struct PossibleView {
+    record_href: String,
+    agency: String,
+    record_id: String,
+    kind: String,
+    occurred_at: String,
+    recorded_name: String,
+    dob: Option<String>,
+    postcode: Option<String>,
+    against: String,
+    probability_percent: f64,
+    relational: bool,
+    /// The evidence in words: each detail that counted, for or against.
+    evidence: Vec<(String, String, String)>,
+    review_href: String,
+}
+
+impl PossibleView {
+    fn of(possible: sightline_app::persons::PossibleRecord) -> PossibleView {
+        let mention = &possible.mention;
+        let name = [
+            mention.given_names.as_deref(),
+            mention.family_name.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        let kind = sightline_core::Kind::parse(&mention.kind)
+            .map_or_else(|| mention.kind.clone(), |kind| kind.label().to_owned());
+        PossibleView {
+            record_href: format!(
+                "/records/{}/{}",
+                mention.agency,
+                encode_path(&mention.record_id)
+            ),
+            agency: mention.agency.clone(),
+            record_id: mention.record_id.clone(),
+            kind,
+            occurred_at: sightline_core::dates::occurred_text(&mention.occurred_at),
+            recorded_name: if name.is_empty() {
+                "Name not recorded".to_owned()
+            } else {
+                name
+            },
+            dob: mention.dob.as_deref().map(|dob| {
+                sightline_core::PartialDate::parse(dob)
+                    .map_or_else(|_| dob.to_owned(), sightline_core::dates::partial_date)
+            }),
+            postcode: mention.postcode.clone(),
+            against: format!("{} {}", possible.against.agency, possible.against.record_id),
+            probability_percent: possible.probability_percent,
+            relational: possible.relational,
+            evidence: possible
+                .evidence
+                .fields
+                .iter()
+                .filter(|field| field.weight != 0.0)
+                .map(|field| {
+                    (
+                        field.field.replace('_', " "),
+                        field.level.clone(),
+                        format!("{:+.1}", field.weight),
+                    )
+                })
+                .collect(),
+            review_href: format!(
+                "/linkage/review?left={}&right={}",
+                encode_path(&possible.evidence.left),
+                encode_path(&possible.evidence.right)
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize)]

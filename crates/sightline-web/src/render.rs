@@ -22,6 +22,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
     ("child.html", include_str!("../templates/child.html")),
     (
+        "possible_records.html",
+        include_str!("../templates/possible_records.html"),
+    ),
+    (
         "child_minimal.html",
         include_str!("../templates/child_minimal.html"),
     ),

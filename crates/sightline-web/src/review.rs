@@ -196,6 +196,11 @@ pub struct QueueQuery {
     page: Option<String>,
     #[serde(default)]
     decided: Option<String>,
+    /// With `right`: show only this pair (a child page's possible record).
+    #[serde(default)]
+    left: Option<String>,
+    #[serde(default)]
+    right: Option<String>,
 }
 
 /// The form of one pair.
@@ -233,19 +238,40 @@ async fn queue_page(
     page_n: usize,
     decided: Option<&'static str>,
     refused: Option<Refused>,
+    only: Option<(String, String)>,
 ) -> Response {
     let engine = state.engine.clone();
+    let refused_pair = refused
+        .as_ref()
+        .map(|refused| (refused.form.left.clone(), refused.form.right.clone()));
     let loaded = blocking(&state, Some(&session), move |store| {
         with_engine(&engine, store, |linked| {
+            if let Some((left, right)) = &only {
+                // One pair, as a child page's possible record links to it.
+                let pairs: Vec<ReviewPair> = persons::review_pair(linked.linked(), left, right)
+                    .into_iter()
+                    .collect();
+                return Ok((pairs.len(), 1, 1, pairs));
+            }
             let total = linked.linked().index.review_queue().len();
             let shown = total.min(persons::REVIEW_PAIRS_MAX);
             let last_page = shown.div_ceil(REVIEW_PAGE_PAIRS).max(1);
             let page_n = page_n.min(last_page);
-            let pairs: Vec<ReviewPair> = persons::review_queue(linked.linked(), shown)
+            let mut pairs: Vec<ReviewPair> = persons::review_queue(linked.linked(), shown)
                 .into_iter()
                 .skip((page_n - 1) * REVIEW_PAGE_PAIRS)
                 .take(REVIEW_PAGE_PAIRS)
                 .collect();
+            // A refused decision on a pair not on this page (one shown on its own).
+            if let Some((left, right)) = &refused_pair {
+                let shown = pairs.iter().any(|pair| {
+                    (&pair.left.key, &pair.right.key) == (left, right)
+                        || (&pair.left.key, &pair.right.key) == (right, left)
+                });
+                if !shown {
+                    pairs.splice(0..0, persons::review_pair(linked.linked(), left, right));
+                }
+            }
             Ok((total, last_page, page_n, pairs))
         })
     })
@@ -313,7 +339,8 @@ pub async fn queue(
         _ => None,
     };
     let page_n = page_number(query.page.as_deref());
-    queue_page(state, session, StatusCode::OK, page_n, decided, None).await
+    let only = query.left.zip(query.right);
+    queue_page(state, session, StatusCode::OK, page_n, decided, None, only).await
 }
 
 /// The reason, checked: required and not too long.
@@ -405,6 +432,7 @@ pub async fn decide(
                 page_n,
                 None,
                 Some(refused),
+                None,
             )
             .await;
         }

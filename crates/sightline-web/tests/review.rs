@@ -405,3 +405,94 @@ async fn only_leads_and_managers_may_review() {
     }
     assert!(app.decisions().is_empty());
 }
+
+/// A child's school records, a police referral naming the grandfather beside
+/// him, and a police log naming him by first name and the grandfather's
+/// surname only, beside the grandfather: a possible record of the child.
+fn seed_possible_record(store: &dyn Store, demo: &mut Vec<DemoAccount>) {
+    *demo = sightline_app::accounts::create_demo_accounts(
+        store,
+        &AgencyId::parse("police").unwrap(),
+        Utc::now(),
+    )
+    .unwrap();
+    let child = serde_json::json!({"ref": "child", "role": "subject", "given_names": "Tyrese",
+        "family_name": "Lindsay", "dob": "2003-01-11", "sex": "male",
+        "address": {"lines": ["Flat 4, 27 Carlow Row"], "postcode": "E7 9QX"}});
+    let grandfather = serde_json::json!({"ref": "grandfather", "role": "relative",
+        "given_names": "Winston", "family_name": "Campbell", "sex": "male",
+        "address": {"lines": ["12 Tennyson Walk"], "postcode": "E7 0DT"}});
+    let record = |agency: &str, id: &str, persons: serde_json::Value| {
+        let mut record = serde_json::json!({
+            "source": {"agency": agency, "record_id": id, "version": 1},
+            "kind": "education.concern", "occurred_at": "2016-05-01", "persons": persons,
+        });
+        if persons_len(&record) == 2 {
+            record["relationships"] = serde_json::json!([{"from": "grandfather", "to": "child", "type": "grandparent_of"}]);
+        }
+        record.to_string()
+    };
+    let name_only = serde_json::json!({"ref": "child", "role": "subject", "given_names": "Tyrese", "family_name": "Campbell"});
+    let lines = [
+        record("kingsford-academy", "S-1", serde_json::json!([child])),
+        record("kingsford-academy", "S-2", serde_json::json!([child])),
+        record("kingsford-academy", "S-3", serde_json::json!([child])),
+        record("kingsford-academy", "S-4", serde_json::json!([child])),
+        record("police", "REF-1", serde_json::json!([child, grandfather])),
+        record(
+            "police",
+            "CAD-1",
+            serde_json::json!([name_only, grandfather]),
+        ),
+    ]
+    .join("\n");
+    let at = Utc.with_ymd_and_hms(2016, 7, 1, 0, 0, 0).single().unwrap();
+    let parsed = parse_batch(lines.as_bytes(), Format::JsonLines, at, &Limits::default()).unwrap();
+    let engine = sightline_app::SharedEngine::load_default(store, at).unwrap();
+    sightline_app::ingest_parsed(store, &engine, parsed, at).unwrap();
+}
+
+fn persons_len(record: &serde_json::Value) -> usize {
+    record["persons"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn a_possible_record_on_the_child_page_links_to_its_review_on_its_own() {
+    let mut demo = Vec::new();
+    let server = TestServer::start_with(sightline_testkit::sqlite_database(), |store| {
+        seed_possible_record(store, &mut demo);
+    })
+    .await;
+    let app = App {
+        base: server.base.clone(),
+        store: server.store.clone(),
+        engine: server.state.engine.clone(),
+        demo,
+        _server: server,
+    };
+    let child = app.engine_person("kingsford-academy/S-1/child");
+    assert_ne!(app.engine_person("police/CAD-1/child"), child);
+    let (client, _) = app.sign_in(Role::SafeguardingLead).await;
+    let (status, page) = app.get(&client, &format!("/children/{child}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Possible records"), "{page}");
+    assert!(
+        page.contains("named beside Winston Campbell, who is linked to this child&#x27;s grandfather in 1 record"),
+        "{page}"
+    );
+    let unescape = |text: &str| text.replace("&#x2f;", "/").replace("&amp;", "&");
+    let href_start = page
+        .find("&#x2f;linkage&#x2f;review?left=")
+        .expect("a link to the review");
+    let href = &page[href_start..];
+    let href = unescape(&href[..href.find('"').unwrap()]);
+    let (status, review) = app.get(&client, &href).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(review.contains("1 pair to review"), "{review}");
+    assert!(review.contains("CAD-1"), "{review}");
+    // A practitioner sees the possible record without the review link.
+    let (client, _) = app.sign_in(Role::Practitioner).await;
+    let (_, page) = app.get(&client, &format!("/children/{child}")).await;
+    assert!(page.contains("Possible records"));
+    assert!(!page.contains("review?left="));
+}

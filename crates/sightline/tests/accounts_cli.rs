@@ -121,6 +121,55 @@ fn users_are_created_without_printing_secrets_and_tampering_is_detected() {
     }
 }
 
+/// Finding 10 (in part) and 11: a token is revoked from the command line at
+/// once, and creating and revoking tokens are audited.
+#[test]
+fn tokens_are_revoked_from_the_command_line_and_audited() {
+    for db in sightline_testkit::all_databases() {
+        let url = db.url.as_str();
+        let created = sightline(&["token", "create", "--agency", "police", "--db", url], "");
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        let secret = text(&created.stdout).trim().to_owned();
+        let store = sightline_store::open(url).unwrap();
+        assert!(
+            sightline_app::token_agency(store.as_ref(), &secret)
+                .unwrap()
+                .is_some()
+        );
+        let id = store.accounts().list_tokens(1).unwrap()[0].id.to_string();
+        let revoked = sightline(&["token", "revoke", "--id", &id, "--db", url], "");
+        assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+        assert!(
+            sightline_app::token_agency(store.as_ref(), &secret)
+                .unwrap()
+                .is_none(),
+            "a revoked token authenticates nothing"
+        );
+        let again = sightline(&["token", "revoke", "--id", &id, "--db", url], "");
+        assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
+        let audited: Vec<(String, String, String)> =
+            sightline_app::audit::recent_entries(store.as_ref(), None, 100)
+                .unwrap()
+                .into_iter()
+                .rev()
+                .map(|entry| (entry.action, entry.resource_key, entry.outcome))
+                .collect();
+        let token = format!("token:{id}");
+        assert_eq!(
+            audited,
+            [
+                (
+                    "create_token".to_owned(),
+                    "agency:police".to_owned(),
+                    "ok".to_owned()
+                ),
+                ("revoke_token".to_owned(), token.clone(), "ok".to_owned()),
+                ("revoke_token".to_owned(), token, "not_found".to_owned()),
+            ]
+        );
+    }
+}
+
 fn tamper(url: &str) {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let connection = rusqlite::Connection::open(path).unwrap();

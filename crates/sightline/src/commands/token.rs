@@ -1,4 +1,5 @@
-//! `sightline token create --agency ID`.
+//! `sightline token create --agency ID` and `sightline token revoke --id N`,
+//! each audited as the command line's.
 
 use crate::DbArg;
 use anyhow::Context;
@@ -17,6 +18,16 @@ pub enum TokenCommand {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Revoke a token at once: its agency's system is refused from the next
+    /// request. Exit status 1 if there is no such live token.
+    Revoke {
+        /// The token's id, as printed by `token create` (and listed on the
+        /// administrator's tokens page).
+        #[arg(long)]
+        id: i64,
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 pub fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
@@ -25,8 +36,19 @@ pub fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
             let agency =
                 AgencyId::parse(&agency).map_err(|error| anyhow::anyhow!("--agency: {error}"))?;
             let store = super::open_store(&db)?;
-            let token = sightline_app::create_token(store.as_ref(), &agency, chrono::Utc::now())
+            let now = chrono::Utc::now();
+            let token = sightline_app::create_token(store.as_ref(), &agency, now)
                 .context("could not create the token")?;
+            sightline_app::audit::record(
+                store.as_ref(),
+                &sightline_app::audit::AuditActor::cli(),
+                "create_token",
+                &format!("agency:{agency}"),
+                &format!("token:{}", token.id),
+                "ok",
+                now,
+            )
+            .context("could not audit the token's creation")?;
             eoutln!(
                 "Created token {} for agency {}. It is shown once; store it safely:",
                 token.id,
@@ -34,6 +56,23 @@ pub fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
             );
             outln!("{}", token.secret);
             Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke { id, db } => {
+            let store = super::open_store(&db)?;
+            let revoked = sightline_app::tokens::revoke_token(
+                store.as_ref(),
+                id,
+                &sightline_app::audit::AuditActor::cli(),
+                chrono::Utc::now(),
+            )
+            .context("could not revoke the token")?;
+            if revoked {
+                eoutln!("Revoked token {id}.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eoutln!("No live token has id {id}.");
+                Ok(ExitCode::FAILURE)
+            }
         }
     }
 }
