@@ -122,7 +122,7 @@ fn a_second_concurrent_batch_of_an_agency_gets_429_with_retry_after() {
             break answer;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(30),
+            started.elapsed() < Duration::from_secs(120),
             "never refused: {answer}"
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -157,7 +157,7 @@ fn a_second_concurrent_batch_of_an_agency_gets_429_with_retry_after() {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(30),
+            started.elapsed() < Duration::from_secs(120),
             "never freed: {answer}"
         );
         std::thread::sleep(Duration::from_millis(50));
