@@ -275,7 +275,10 @@ struct PossibleView {
     recorded_name: String,
     dob: Option<String>,
     postcode: Option<String>,
-    against: String,
+    /// The linked record it was compared with: its agency (templates name it
+    /// with `agency_name`) and its id there.
+    against_agency: String,
+    against_record: String,
     probability_percent: f64,
     relational: bool,
     /// The evidence in words: each detail that counted, for or against.
@@ -316,7 +319,8 @@ impl PossibleView {
                     .map_or_else(|_| dob.to_owned(), sightline_core::dates::partial_date)
             }),
             postcode: mention.postcode.clone(),
-            against: format!("{} {}", possible.against.agency, possible.against.record_id),
+            against_agency: possible.against.agency.clone(),
+            against_record: possible.against.record_id.clone(),
             probability_percent: possible.probability_percent,
             relational: possible.relational,
             evidence: possible
@@ -327,7 +331,8 @@ impl PossibleView {
                 .map(|field| {
                     (
                         field.field.replace('_', " "),
-                        field.level.clone(),
+                        // Levels name other columns ("swapped with family_name").
+                        field.level.replace('_', " "),
                         format!("{:+.1}", field.weight),
                     )
                 })
