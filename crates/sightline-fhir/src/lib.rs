@@ -1014,12 +1014,10 @@ impl Reader<'_> {
         let (subject, meta, id, identifier, date, date_path) =
             match &self.entries[entry_idx].resource {
                 Resource::Condition(condition) => {
-                    let (date, date_path) =
-                        match (&condition.onset_date_time, &condition.recorded_date) {
-                            (Some(onset), _) => (Some(onset.clone()), "onsetDateTime"),
-                            (None, Some(recorded)) => (Some(recorded.clone()), "recordedDate"),
-                            (None, None) => (None, "onsetDateTime"),
-                        };
+                    let (date, date_path) = first_date(
+                        (&condition.onset_date_time, "onsetDateTime"),
+                        (&condition.recorded_date, "recordedDate"),
+                    );
                     (
                         condition.subject.as_ref(),
                         &condition.meta,
@@ -1030,12 +1028,10 @@ impl Reader<'_> {
                     )
                 }
                 Resource::Observation(observation) => {
-                    let (date, date_path) =
-                        match (&observation.effective_date_time, &observation.issued) {
-                            (Some(effective), _) => (Some(effective.clone()), "effectiveDateTime"),
-                            (None, Some(issued)) => (Some(issued.clone()), "issued"),
-                            (None, None) => (None, "effectiveDateTime"),
-                        };
+                    let (date, date_path) = first_date(
+                        (&observation.effective_date_time, "effectiveDateTime"),
+                        (&observation.issued, "issued"),
+                    );
                     (
                         observation.subject.as_ref(),
                         &observation.meta,
@@ -1747,6 +1743,19 @@ fn nhs_number_usable(identifier: &wire::Identifier) -> bool {
         .filter_map(|coding| coding.code.as_deref())
         .collect();
     statuses.is_empty() || statuses.contains(&codes::NHS_NUMBER_VERIFIED)
+}
+
+/// The date of a finding and the element it came from: the clinical date when
+/// present, else the recorded one; with neither, the clinical element's name
+/// (for the problem that says it is missing).
+fn first_date(
+    clinical: (&Option<String>, &'static str),
+    recorded: (&Option<String>, &'static str),
+) -> (Option<String>, &'static str) {
+    match (clinical, recorded) {
+        ((Some(date), path), _) | ((None, _), (Some(date), path)) => (Some(date.clone()), path),
+        ((None, path), (None, _)) => (None, path),
+    }
 }
 
 #[cfg(test)]
