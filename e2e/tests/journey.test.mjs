@@ -90,6 +90,11 @@ test('the duty worker opens the top high alert, decides with a follow-up and rec
   await record.click();
   await page.waitForURL(`**${recordHref}`);
   assert.equal(await page.locator('h1').count(), 1);
+  // The alert is routed to the worker: its evidence is theirs to read, in
+  // full, without breaking glass.
+  assert.equal(await page.locator('form[action$="/break-glass"]').count(), 0, 'the evidence opens without break-glass');
+  assert.match(await page.locator('main').textContent(), /You can see this record because (an alert about the child is routed to you or your team|your agency sent the record)/);
+  assert.ok(await page.locator('main .summary-list').count() > 0, 'the record reads as a summary list');
   await assertAccessible(page, 'an evidence record');
   await page.goBack();
   await page.waitForURL(`**${href}`);
