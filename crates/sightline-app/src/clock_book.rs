@@ -48,6 +48,52 @@ fn is_open(report: &ClockReport) -> bool {
 }
 
 impl ClockBook {
+    /// Estimated bytes ([`crate::memory`]) and the number of children booked.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        use sightline_linkage::memory::{
+            btree_set_bytes, hash_map_bytes, hash_set_bytes, vec_bytes,
+        };
+        let reports = |reports: &Vec<ClockReport>| {
+            vec_bytes(reports)
+                + reports
+                    .iter()
+                    .map(|report| {
+                        report.rule_id.capacity()
+                            + report.title.capacity()
+                            + report.started_by.agency.capacity()
+                            + report.started_by.record_id.capacity()
+                    })
+                    .sum::<usize>()
+        };
+        let children = hash_map_bytes(&self.children)
+            + self
+                .children
+                .iter()
+                .map(|(child, booked)| {
+                    child.capacity()
+                        + vec_bytes(&booked.agencies)
+                        + booked.agencies.iter().map(String::capacity).sum::<usize>()
+                        + reports(&booked.reports)
+                })
+                .sum::<usize>();
+        let open = hash_map_bytes(&self.open_by_agency)
+            + self
+                .open_by_agency
+                .iter()
+                .map(|(agency, open)| {
+                    agency.capacity()
+                        + btree_set_bytes(open)
+                        + open
+                            .iter()
+                            .map(|(_, child, _)| child.capacity())
+                            .sum::<usize>()
+                })
+                .sum::<usize>();
+        let pending = hash_set_bytes(&self.pending)
+            + self.pending.iter().map(String::capacity).sum::<usize>();
+        (children + open + pending, self.children.len())
+    }
+
     /// Records `child_id`'s clocks and the agencies they belong to, replacing
     /// what the book held for the child.
     pub fn set(&mut self, child_id: &str, agencies: Vec<String>, reports: Vec<ClockReport>) {

@@ -426,6 +426,57 @@ impl Engine {
         &self.clocks
     }
 
+    /// Where the engine's memory goes, part by part (estimated from container
+    /// capacities: see [`crate::memory`]).
+    pub fn memory_report(&self) -> crate::memory::MemoryReport {
+        use sightline_linkage::memory::{
+            btree_map_bytes, btree_set_bytes, hash_map_bytes, vec_bytes,
+        };
+        let mut report = crate::memory::MemoryReport::default();
+        self.linked.memory_report(&mut report);
+        let facts_bytes = btree_map_bytes(&self.facts)
+            + self
+                .facts
+                .iter()
+                .map(|(person_id, facts)| {
+                    person_id.capacity()
+                        + facts.id.capacity()
+                        + facts.given_names.as_ref().map_or(0, String::capacity)
+                        + facts.family_name.as_ref().map_or(0, String::capacity)
+                        + facts.nhs_number.as_ref().map_or(0, String::capacity)
+                })
+                .sum::<usize>();
+        let facts_mentions: usize = self
+            .facts
+            .values()
+            .map(|facts| vec_bytes(&facts.mentions))
+            .sum();
+        report.push("facts/persons", facts_bytes, self.facts.len());
+        report.push(
+            "facts/mentions of each person",
+            facts_mentions,
+            self.facts.len(),
+        );
+        let (address_bytes, n_addresses) = self.addresses.memory_bytes();
+        report.push("address index", address_bytes, n_addresses);
+        let (clock_bytes, n_children) = self.clocks.memory_bytes();
+        report.push("clock book", clock_bytes, n_children);
+        let (ledger_bytes, n_established) = self.relationships.memory_bytes();
+        report.push("relationships ledger", ledger_bytes, n_established);
+        let (decision_bytes, n_decisions) = self.decisions.memory_bytes();
+        report.push("linkage decisions", decision_bytes, n_decisions);
+        let wake_bytes = btree_set_bytes(&self.wake)
+            + self
+                .wake
+                .iter()
+                .map(|(_, child)| child.capacity())
+                .sum::<usize>()
+            + hash_map_bytes(&self.wake_of)
+            + self.wake_of.keys().map(String::capacity).sum::<usize>();
+        report.push("wake queue", wake_bytes, self.wake.len());
+        report
+    }
+
     /// Links `records` (in log order) from scratch with the engine's frozen
     /// model and the standing decisions, and rebuilds everything derived from
     /// them.

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod evaluate;
 pub mod ingest;
 pub mod login_csrf;
+pub mod memory;
 pub mod need_to_know;
 pub mod organisation;
 pub mod persons;

@@ -113,6 +113,17 @@ fn pair(left: &str, right: &str) -> (String, String) {
 }
 
 impl Decisions {
+    /// Estimated bytes ([`crate::memory`]) and the number of standing decisions.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        let bytes = sightline_linkage::memory::btree_map_bytes(&self.standing)
+            + self
+                .standing
+                .keys()
+                .map(|(left, right)| left.capacity() + right.capacity())
+                .sum::<usize>();
+        (bytes, self.standing.len())
+    }
+
     /// The standing verdicts of `rows` (ascending by `seq`).
     pub fn from_rows(rows: &[LinkageDecisionRow]) -> Self {
         let mut decisions = Decisions::default();

@@ -364,6 +364,65 @@ impl LinkedRecords {
         })
     }
 
+    /// Estimated memory by part ([`crate::memory`]): the records held (their
+    /// parsed bodies), the mentions and person ids, and the linkage index.
+    pub fn memory_report(&self, report: &mut crate::memory::MemoryReport) {
+        use sightline_linkage::memory::{hash_map_bytes, vec_bytes};
+        let mut bodies = crate::memory::RecordBytes::default();
+        for loaded in &self.records {
+            let bytes = crate::memory::record_bytes(&loaded.record);
+            bodies.persons += bytes.persons;
+            bodies.coded += bytes.coded;
+            bodies.narrative += bytes.narrative;
+            bodies.source += bytes.source;
+        }
+        let n_records = self.records.len();
+        let n_mentions = self.mentions.len();
+        report.push("records/struct", vec_bytes(&self.records), n_records);
+        report.push("records/persons", bodies.persons, n_mentions);
+        report.push(
+            "records/findings, outcome, relationships",
+            bodies.coded,
+            n_records,
+        );
+        report.push("records/narrative", bodies.narrative, n_records);
+        report.push("records/source ids", bodies.source, n_records);
+        report.push(
+            "records/newest version by key",
+            hash_map_bytes(&self.latest)
+                + self
+                    .latest
+                    .keys()
+                    .map(|(agency, record_id)| agency.capacity() + record_id.capacity())
+                    .sum::<usize>()
+                + vec_bytes(&self.current)
+                + vec_bytes(&self.mention_start),
+            n_records,
+        );
+        report.push("mentions/refs", vec_bytes(&self.mentions), n_mentions);
+        report.push(
+            "mentions/person id of each mention",
+            vec_bytes(&self.person_of_mention)
+                + self
+                    .person_of_mention
+                    .iter()
+                    .map(String::capacity)
+                    .sum::<usize>(),
+            n_mentions,
+        );
+        report.push(
+            "mentions/person ids by record",
+            vec_bytes(&self.person_ids_by_record)
+                + self
+                    .person_ids_by_record
+                    .iter()
+                    .map(|ids| vec_bytes(ids) + ids.iter().map(String::capacity).sum::<usize>())
+                    .sum::<usize>(),
+            n_mentions,
+        );
+        report.extend(self.index.memory_parts("linkage index"));
+    }
+
     /// Whether record `record_idx` is the newest version of its record.
     pub fn is_current(&self, record_idx: usize) -> bool {
         self.current.get(record_idx).copied().unwrap_or(false)
@@ -977,6 +1036,18 @@ impl AddressIndex {
 
     /// Indexes more mentions (later than every mention indexed). Mentions of a
     /// version superseded later stay indexed and are skipped when read.
+    /// Estimated bytes ([`crate::memory`]) and the number of addresses.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        use sightline_linkage::memory::{hash_map_bytes, vec_bytes};
+        let bytes = hash_map_bytes(&self.by_address)
+            + self
+                .by_address
+                .iter()
+                .map(|(key, mentions)| key.capacity() + vec_bytes(mentions))
+                .sum::<usize>();
+        (bytes, self.by_address.len())
+    }
+
     pub fn add(&mut self, linked: &LinkedRecords, mentions: &[MentionRef]) {
         for mention in mentions {
             let person = linked.person_of(*mention);

@@ -160,6 +160,41 @@ fn is_social_care(kind: Kind) -> bool {
 }
 
 impl Ledger {
+    /// Estimated bytes ([`crate::memory`]) and the number of (child, agency)
+    /// pairs established.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        use sightline_linkage::memory::{btree_map_bytes, deque_bytes, hash_map_bytes, vec_bytes};
+        let established = hash_map_bytes(&self.established)
+            + self
+                .established
+                .iter()
+                .map(|((child, agency), rows)| {
+                    child.capacity()
+                        + agency.capacity()
+                        + vec_bytes(rows)
+                        + rows
+                            .iter()
+                            .map(|row| row.mention_key.capacity())
+                            .sum::<usize>()
+                })
+                .sum::<usize>();
+        let held = btree_map_bytes(&self.held)
+            + self
+                .held
+                .keys()
+                .map(|(child, agency)| child.capacity() + agency.capacity())
+                .sum::<usize>();
+        let limited = hash_map_bytes(&self.limited_at)
+            + self.limited_at.values().map(deque_bytes).sum::<usize>();
+        let kinds = hash_map_bytes(&self.agency_kinds)
+            + self
+                .agency_kinds
+                .values()
+                .map(btree_map_bytes)
+                .sum::<usize>();
+        (established + held + limited + kinds, self.established.len())
+    }
+
     /// The identity the current mentions of a person give, for the identity
     /// check.
     pub fn identities(&self, linked: &LinkedRecords, facts: &PersonFacts) -> Vec<MentionIdentity> {

@@ -121,6 +121,18 @@ impl RuleBlocks {
 }
 
 impl BlockIndex {
+    /// Estimated heap bytes ([`crate::memory`]).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{hash_map_bytes, nested_vec_bytes, vec_bytes};
+        vec_bytes(&self.rules)
+            + vec_bytes(&self.keys_buffer)
+            + self
+                .rules
+                .iter()
+                .map(|rule| hash_map_bytes(&rule.blocks) + nested_vec_bytes(&rule.multi))
+                .sum::<usize>()
+    }
+
     /// An empty index for the settings' rules.
     pub fn new(settings: &Settings) -> BlockIndex {
         BlockIndex {
@@ -477,6 +489,65 @@ pub struct LinkageIndex {
 }
 
 impl LinkageIndex {
+    /// Estimated memory by part ([`crate::memory`]), names under `prefix`:
+    /// what the index holds per mention, to explain a process's resident
+    /// memory.
+    pub fn memory_parts(&self, prefix: &str) -> Vec<crate::memory::MemoryPart> {
+        use crate::memory::{MemoryPart, hash_map_bytes, nested_vec_bytes, vec_bytes};
+        let n_records = self.store.len();
+        let mut parts = self
+            .store
+            .memory_parts(&format!("{prefix}/prepared mentions"));
+        parts.push(MemoryPart::new(
+            format!("{prefix}/blocks"),
+            self.blocks.heap_bytes(),
+            n_records,
+        ));
+        parts.push(MemoryPart::new(
+            format!("{prefix}/links"),
+            vec_bytes(&self.links),
+            self.links.len(),
+        ));
+        parts.push(MemoryPart::new(
+            format!("{prefix}/persons and cluster edges"),
+            vec_bytes(&self.person_of)
+                + nested_vec_bytes(&self.cluster_edges)
+                + hash_map_bytes(&self.first_by_identity)
+                + vec_bytes(&self.moved),
+            n_records,
+        ));
+        parts.push(MemoryPart::new(
+            format!("{prefix}/groups and relations"),
+            self.contexts.heap_bytes(),
+            n_records,
+        ));
+        let review = hash_map_bytes(&self.review_edges)
+            + self.review_edges.values().map(vec_bytes).sum::<usize>();
+        let decisions = hash_map_bytes(&self.decisions)
+            + hash_map_bytes(&self.non_match_partners)
+            + self
+                .non_match_partners
+                .values()
+                .map(vec_bytes)
+                .sum::<usize>()
+            + hash_map_bytes(&self.conflicts)
+            + self.conflicts.values().map(vec_bytes).sum::<usize>();
+        parts.push(MemoryPart::new(
+            format!("{prefix}/review edges, decisions, conflicts"),
+            review + decisions,
+            self.review_edges.len() + self.decisions.len() + self.conflicts.len(),
+        ));
+        let prepared = self.prepared.as_ref().map_or(0, |lists| {
+            vec_bytes(&lists.offsets) + vec_bytes(&lists.others)
+        });
+        parts.push(MemoryPart::new(
+            format!("{prefix}/term frequencies, batch candidates"),
+            nested_vec_bytes(&self.tf_cache) + prepared,
+            self.tf_cache.iter().map(Vec::len).sum(),
+        ));
+        parts
+    }
+
     /// An empty index with a frozen model.
     pub fn new(settings: Settings, model: Model, scope: LinkScope) -> LinkageIndex {
         let store = RecordStore::new(&settings);

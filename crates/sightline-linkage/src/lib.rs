@@ -59,6 +59,7 @@
 
 pub mod eval;
 pub mod index;
+pub mod memory;
 mod metaphone;
 pub mod model;
 pub mod normalise;

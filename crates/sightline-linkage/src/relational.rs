@@ -112,6 +112,12 @@ pub(crate) struct Contexts {
 }
 
 impl Contexts {
+    /// Estimated heap bytes ([`crate::memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use crate::memory::{hash_map_bytes, vec_bytes};
+        vec_bytes(&self.group_start) + vec_bytes(&self.beside) + hash_map_bytes(&self.kin)
+    }
+
     /// True while no mention has brought a context.
     pub(crate) fn is_empty(&self) -> bool {
         self.group_start.is_empty()

@@ -229,6 +229,16 @@ impl Interner {
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
+
+    /// Estimated heap bytes ([`crate::memory`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use crate::memory::{hash_map_bytes, string_bytes, vec_bytes};
+        string_bytes(&self.text)
+            + vec_bytes(&self.ends)
+            + hash_map_bytes(&self.by_hash)
+            + hash_map_bytes(&self.collided)
+            + self.collided.keys().map(|text| text.len()).sum::<usize>()
+    }
 }
 
 /// One distinct raw value of a column, prepared. One cache line: a pair's
@@ -446,6 +456,24 @@ impl ColumnStore {
     /// Norm id of a record's value, or `NONE`.
     pub(crate) fn norm_id(&self, record: u32) -> u32 {
         self.value(record).map_or(NONE, |v| v.norm)
+    }
+}
+
+impl ColumnStore {
+    /// Estimated heap bytes: (prepared values and pools, interned text, each
+    /// record's value id).
+    fn heap_bytes(&self) -> (usize, usize, usize) {
+        use crate::memory::vec_bytes;
+        let values = vec_bytes(&self.values)
+            + vec_bytes(&self.raw_values)
+            + vec_bytes(&self.token_pool)
+            + vec_bytes(&self.group_pool);
+        let text = self.raws.heap_bytes()
+            + self.norms.heap_bytes()
+            + self.tokens.heap_bytes()
+            + self.phonetics.heap_bytes()
+            + self.postcode_parts.heap_bytes();
+        (values, text, vec_bytes(&self.record_values))
     }
 }
 
@@ -669,6 +697,39 @@ impl RecordStore {
     /// True when there are no records.
     pub fn is_empty(&self) -> bool {
         self.datasets.is_empty()
+    }
+
+    /// Estimated memory by part ([`crate::memory`]), names under `prefix`.
+    pub fn memory_parts(&self, prefix: &str) -> Vec<crate::memory::MemoryPart> {
+        use crate::memory::{MemoryPart, vec_bytes};
+        let n_records = self.len();
+        let (mut values, mut text, mut record_values) = (0, 0, 0);
+        let mut n_values = 0;
+        for column in &self.columns {
+            let (column_values, column_text, column_records) = column.heap_bytes();
+            values += column_values;
+            text += column_text;
+            record_values += column_records;
+            n_values += column.values.len();
+        }
+        vec![
+            MemoryPart::new(
+                format!("{prefix}/distinct values, prepared"),
+                values,
+                n_values,
+            ),
+            MemoryPart::new(format!("{prefix}/distinct values, text"), text, n_values),
+            MemoryPart::new(
+                format!("{prefix}/value ids per mention (columns and rows)"),
+                record_values + vec_bytes(&self.rows),
+                n_records,
+            ),
+            MemoryPart::new(
+                format!("{prefix}/mention keys"),
+                self.keys.heap_bytes() + vec_bytes(&self.key_ids) + vec_bytes(&self.datasets),
+                n_records,
+            ),
+        ]
     }
 
     /// The caller's key of a record.

@@ -337,6 +337,14 @@ fn engine_runs(
     )?;
     let ingest_seconds = started.elapsed().as_secs_f64();
     let ingest_cpu_seconds = cpu_since(cpu_started);
+    // Where the engine's memory goes, against what the process holds.
+    let report = engine.read(|engine| engine.memory_report())?;
+    outln!(
+        "Engine memory after intake ({} records), estimated from capacities:",
+        ingest.records
+    );
+    outln!("{report}");
+    outln!("{}", resident_memory_line());
     drop(engine);
     drop(store);
     let share = |part: Option<f64>, whole: Option<f64>| match (part, whole) {
@@ -377,6 +385,34 @@ fn process_cpu_seconds() -> Option<f64> {
     let user: f64 = fields.get(11)?.parse().ok()?;
     let system: f64 = fields.get(12)?.parse().ok()?;
     Some((user + system) / TICKS_PER_SECOND)
+}
+
+/// The process's resident memory now and at its peak, in MB, from
+/// `/proc/self/status` (`VmRSS`, `VmHWM`; Linux, else `None`).
+pub(crate) fn resident_memory_mb() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|line| line.starts_with(name))?;
+        let kilobytes: f64 = line
+            .trim_start_matches(name)
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kilobytes * 1024.0 / 1e6)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// "resident memory: 812 MB now, 1,204 MB at the peak" (or "n/a").
+pub(crate) fn resident_memory_line() -> String {
+    match resident_memory_mb() {
+        Some((now, peak)) => {
+            format!("resident memory (VmRSS): {now:.0} MB now, {peak:.0} MB at the peak (VmHWM)")
+        }
+        None => "resident memory: n/a".to_owned(),
+    }
 }
 
 /// CPU seconds to one decimal, or "n/a".

@@ -107,7 +107,20 @@ pub fn serve_blocking(
 ) -> anyhow::Result<ExitCode> {
     let store = sightline_store::open(db_url).context("could not open the database")?;
     let store: Arc<dyn sightline_store::Store> = Arc::from(store);
+    let started = std::time::Instant::now();
     let state = AppState::load(store, config).context("could not load the picture from the log")?;
+    let engine_bytes = state
+        .engine
+        .read(|engine| engine.memory_report().total_bytes())
+        .unwrap_or(0);
+    let (resident_mb, peak_mb) = super::bench::resident_memory_mb().unwrap_or((0.0, 0.0));
+    tracing::info!(
+        load_ms = started.elapsed().as_millis() as u64,
+        engine_mb = engine_bytes / 1_000_000,
+        resident_mb = resident_mb as u64,
+        peak_resident_mb = peak_mb as u64,
+        "engine loaded from the log"
+    );
     serve_state(state, addr, |_| {})
 }
 
