@@ -557,6 +557,10 @@ pub struct CaseReport {
     /// whole).
     pub child_mentions: usize,
     pub child_persons: usize,
+    /// The most open alerts at one step that nobody could receive: a replay
+    /// has no accounts, so every open alert counts (the server warns of such
+    /// alerts; a replay reports this one figure instead).
+    pub alerts_routed_to_nobody_peak: u64,
 }
 
 /// An alert as followed through the replay.
@@ -588,6 +592,8 @@ impl Followed {
 #[derive(Default)]
 struct Observed {
     alerts: BTreeMap<String, Followed>,
+    /// The most open alerts at one step with nobody to receive them.
+    routed_to_nobody_peak: u64,
     /// For each child ref: each person id that held one of its mentions, and
     /// when first.
     child_ids: BTreeMap<String, BTreeMap<String, DateTime<Utc>>>,
@@ -768,7 +774,10 @@ pub fn replay_case(
     }
     for (at, group) in groups {
         tick_until(store, &engine, &mut observed, &child_refs, at, false)?;
-        ingest_parsed(store, &engine, group, at)?;
+        let summary = ingest_parsed(store, &engine, group, at)?;
+        observed.routed_to_nobody_peak = observed
+            .routed_to_nobody_peak
+            .max(summary.alerts_routed_to_nobody);
         observed.read_persons(&engine, &child_refs, at)?;
         observed.read_alerts(store, at)?;
     }
@@ -848,6 +857,7 @@ pub fn replay_case(
         rules: rules.into_values().collect(),
         child_mentions,
         child_persons,
+        alerts_routed_to_nobody_peak: observed.routed_to_nobody_peak,
     })
 }
 
@@ -868,7 +878,9 @@ fn tick_until(
         if next > until || (next == until && !inclusive) {
             return Ok(());
         }
-        engine.tick(store, next)?;
+        let report = engine.tick(store, next)?;
+        observed.routed_to_nobody_peak =
+            observed.routed_to_nobody_peak.max(report.routed_to_nobody);
         observed.read_persons(engine, child_refs, next)?;
         observed.read_alerts(store, next)?;
     }
@@ -1019,6 +1031,10 @@ pub struct CorpusSummary {
     pub rules: BTreeMap<String, u64>,
     /// Checkpoints met per rule (the rule of the alert that met each).
     pub met_by_rule: BTreeMap<String, u64>,
+    /// Cases in which open alerts had nobody to receive them (a replay has no
+    /// accounts), and the most at one step of any case.
+    pub cases_routed_to_nobody: usize,
+    pub alerts_routed_to_nobody_peak: u64,
 }
 
 /// Sums the case reports.
@@ -1098,5 +1114,14 @@ pub fn summarise(reports: &[CaseReport]) -> CorpusSummary {
             .count(),
         rules,
         met_by_rule,
+        cases_routed_to_nobody: reports
+            .iter()
+            .filter(|report| report.alerts_routed_to_nobody_peak > 0)
+            .count(),
+        alerts_routed_to_nobody_peak: reports
+            .iter()
+            .map(|report| report.alerts_routed_to_nobody_peak)
+            .max()
+            .unwrap_or(0),
     }
 }

@@ -1047,6 +1047,10 @@ pub struct TickReport {
     /// Open alerts whose recipient has no active account, sent to the head of
     /// service at once.
     pub escalated_without_recipient: u64,
+    /// Open alerts whose recipient, head of service and duty team have no
+    /// active account (not logged here: the server warns of them, a replay
+    /// sums them up).
+    pub routed_to_nobody: u64,
 }
 
 /// Escalates every open alert past its due time one level (the team managers
@@ -1162,6 +1166,7 @@ impl SharedEngine {
             escalated_to_team_manager,
             escalated_to_head_of_service,
             escalated_without_recipient: unreceivable.escalated,
+            routed_to_nobody: unreceivable.routed_to_nobody,
         })
     }
 }
@@ -1209,7 +1214,8 @@ impl SharedEngine {
     /// then those whose recipient has no active account go to the head of
     /// service ([`crate::routing::escalate_unreceivable`]). Logs a warning for
     /// each recipient no active account reaches
-    /// ([`crate::routing::unheld_recipients`]).
+    /// ([`crate::routing::unheld_recipients`]) and one for the open alerts
+    /// nobody at all can receive.
     pub fn settle_routes(
         &self,
         store: &dyn Store,
@@ -1232,6 +1238,7 @@ impl SharedEngine {
         )?;
         drop(engine);
         let unreceivable = crate::routing::escalate_unreceivable(store, &organisation, now)?;
+        crate::routing::warn_routed_to_nobody(unreceivable.routed_to_nobody);
         Ok((rerouted, unreceivable))
     }
 

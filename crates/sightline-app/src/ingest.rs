@@ -31,6 +31,10 @@ pub struct IngestSummary {
     pub superseded: u64,
     /// The alerts the batch raised or updated (in the same transaction).
     pub alerts: AlertsWritten,
+    /// Open alerts whose recipient, head of service and duty team have no
+    /// active account after the batch (checked when it raised or updated
+    /// alerts; not logged here: the server warns of them).
+    pub alerts_routed_to_nobody: u64,
 }
 
 impl IngestSummary {
@@ -484,10 +488,11 @@ impl<'s> BatchIngest<'s> {
                     // now, not at the next tick. The batch is committed: a
                     // failure here is left to the ticker.
                     let organisation = engine.config().organisation.clone();
-                    if let Err(error) =
-                        crate::routing::escalate_unreceivable(store, &organisation, received_at)
-                    {
-                        tracing::warn!(%error, "could not check the new alerts' recipients");
+                    match crate::routing::escalate_unreceivable(store, &organisation, received_at) {
+                        Ok(done) => summary.alerts_routed_to_nobody = done.routed_to_nobody,
+                        Err(error) => {
+                            tracing::warn!(%error, "could not check the new alerts' recipients");
+                        }
                     }
                 }
                 Ok(summary)
@@ -608,6 +613,7 @@ mod tests {
                 duplicate_with_different_content: 0,
                 superseded: 1,
                 alerts: summary.alerts,
+                alerts_routed_to_nobody: summary.alerts_routed_to_nobody,
             }
         );
         let changed = interchange::parse_batch(

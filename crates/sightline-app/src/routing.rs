@@ -337,9 +337,11 @@ pub struct Unreceivable {
 /// account receives what goes to that head of service; when none does, to
 /// that local authority's duty team (the event's detail also names the
 /// `head_of_service`; an alert already at level 2 is rerouted there, with a
-/// `rerouted` event). Counts the open alerts that nobody at all can receive
-/// (logged as a warning). Does nothing when the accounts could not all be
-/// read.
+/// `rerouted` event). Counts the open alerts that nobody at all can receive,
+/// without logging them: the caller says so where it matters (the server, at
+/// start, after an upload and at each tick: [`warn_routed_to_nobody`]), while a
+/// replay with no accounts (`sightline evaluate --cases`) sums them up once.
+/// Does nothing when the accounts could not all be read.
 pub fn escalate_unreceivable(
     store: &dyn Store,
     organisation: &Organisation,
@@ -429,13 +431,18 @@ pub fn escalate_unreceivable(
             _ => break,
         }
     }
-    if done.routed_to_nobody > 0 {
+    Ok(done)
+}
+
+/// Warns the operator (the server's log) when `routed_to_nobody` open alerts
+/// have nobody with an active account to receive them.
+pub fn warn_routed_to_nobody(routed_to_nobody: u64) {
+    if routed_to_nobody > 0 {
         tracing::warn!(
-            alerts = done.routed_to_nobody,
+            alerts = routed_to_nobody,
             "open alerts whose recipient, head of service and duty team have no active account: create one (sightline user create)"
         );
     }
-    Ok(done)
 }
 
 /// Reroutes every open alert whose stored route the organisation cannot

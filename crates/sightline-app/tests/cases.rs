@@ -87,6 +87,16 @@ fn the_tiny_case_meets_one_checkpoint_and_misses_the_other() {
         assert!((summary.share_met - 0.5).abs() < 1e-12);
         assert_eq!(summary.met_by_rule["injury_unexplained"], 1);
         assert_eq!(summary.cases_child_split, 0);
+        // A replay has no accounts: its one open alert reached nobody, counted
+        // once for the summary rather than warned of at every step.
+        assert_eq!(report.alerts_routed_to_nobody_peak, 1);
+        assert_eq!(
+            (
+                summary.cases_routed_to_nobody,
+                summary.alerts_routed_to_nobody_peak
+            ),
+            (1, 1)
+        );
 
         // A store that already holds records is refused.
         let pack = sightline_rules::default_pack().expect("pack");

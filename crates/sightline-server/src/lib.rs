@@ -383,6 +383,7 @@ async fn run_ticker(state: AppState) {
                 .await;
         match ticked {
             Ok(Ok(report)) => {
+                sightline_app::routing::warn_routed_to_nobody(report.routed_to_nobody);
                 if report.alerts.raised > 0
                     || report.alerts.updated > 0
                     || report.escalated_to_team_manager > 0

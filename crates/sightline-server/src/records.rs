@@ -200,6 +200,7 @@ where
         }
         let summary = sightline_app::ingest_from_agency(store.as_ref(), &engine, records, received_at)
             .map_err(ApiError::from)?;
+        sightline_app::routing::warn_routed_to_nobody(summary.alerts_routed_to_nobody);
         tracing::info!(
             agency = %agency,
             records = summary.records,

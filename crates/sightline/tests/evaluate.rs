@@ -187,6 +187,26 @@ fn evaluate_cases_reports_each_checkpoint_and_the_corpus() {
     assert!(text.contains("c1   by 2021-03-05  met"), "{text}");
     assert!(text.contains("c2   by 2021-06-01  MISSED"), "{text}");
     assert!(text.contains("checkpoints met     1/2 (50.0%)"), "{text}");
+    // A replay has no accounts: its open alerts reach nobody, said once as a
+    // summary line, and not as a warning per step on standard error.
+    assert!(count(&report, "/cases/0/alerts_routed_to_nobody_peak") > 0);
+    assert_eq!(count(&report, "/overall/cases_routed_to_nobody"), 1);
+    assert_eq!(
+        text.matches(
+            "no accounts in a replay: in 1 case(s) open alerts had nobody to receive them"
+        )
+        .count(),
+        1,
+        "{text}"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["evaluate", "--cases", corpus_arg])
+        .env("SIGHTLINE_LOG", "warn")
+        .output()
+        .expect("sightline runs");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("no active account"), "{stderr}");
 }
 
 #[test]

@@ -271,6 +271,12 @@ pub fn escalate(args: EscalateArgs) -> anyhow::Result<ExitCode> {
         report.escalated_to_head_of_service,
         report.escalated_without_recipient
     );
+    if report.routed_to_nobody > 0 {
+        outln!(
+            "warning: {} open alert(s) whose recipient, head of service and duty team have no active account: create one (sightline user create)",
+            report.routed_to_nobody
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -510,6 +510,14 @@ fn print_cases(
         "  linkage             the child's mentions in more than one person in {} case(s)",
         summary.cases_child_split
     );
+    if summary.cases_routed_to_nobody > 0 {
+        // A replay has no accounts: said once here, not as a warning per alert.
+        outln!(
+            "  recipients          no accounts in a replay: in {} case(s) open alerts had nobody to receive them (at most {} at once), as expected; a server warns of this",
+            summary.cases_routed_to_nobody,
+            summary.alerts_routed_to_nobody_peak
+        );
+    }
     let met: Vec<String> = summary
         .met_by_rule
         .iter()

@@ -210,6 +210,12 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 seconds,
                 summary.records as f64 / seconds.max(1e-9),
             );
+            if summary.alerts_routed_to_nobody > 0 {
+                outln!(
+                    "note: {} open alert(s) have nobody with an active account to receive them yet: create the accounts (sightline user create); a server warns of them until then",
+                    summary.alerts_routed_to_nobody
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(n_problems) => {
