@@ -7,6 +7,7 @@
 //! [`OTHER_AUDIT_ACTIONS`].
 
 use crate::authorize::{Action, Basis};
+use crate::relationship::RecordBasis;
 use crate::view::View;
 
 impl Action {
@@ -63,6 +64,21 @@ impl View {
     }
 }
 
+impl RecordBasis {
+    /// Why an agency's record established its relationship, as a phrase after
+    /// "because": "its record carried the child's whole NHS number".
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordBasis::FirstRecord => "its record was the first about the child",
+            RecordBasis::SocialCareEpisode => {
+                "it sent a children's social care record of an episode (a referral, assessment or plan)"
+            }
+            RecordBasis::NhsNumber => "its record carried the child's whole NHS number",
+            RecordBasis::Address => "its record carried the child's whole address",
+        }
+    }
+}
+
 /// Actions recorded outside [`Action`] and [`View`], with their words.
 pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("login", "signed in"),
@@ -73,6 +89,8 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("revoke_token", "revoked an agency token"),
     ("search_children", "searched for a child"),
     ("view_child_access_log", "read who viewed a child"),
+    ("export_access_log_csv", "downloaded the access log"),
+    ("view_notices", "read access notices"),
     (
         "linkage_decision",
         "decided whether two records are one person",

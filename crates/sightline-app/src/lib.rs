@@ -23,6 +23,7 @@ pub mod need_to_know;
 pub mod organisation;
 pub mod persons;
 pub mod picture;
+pub mod privacy;
 pub mod relationships;
 pub mod routing;
 pub mod tokens;

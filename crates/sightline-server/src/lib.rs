@@ -13,6 +13,7 @@ mod clocks;
 mod error;
 mod fhir;
 mod intake_gate;
+mod notices;
 mod persons;
 mod records;
 
@@ -146,6 +147,7 @@ impl AppState {
         (name = "alerts", description = "Alerts raised at intake, and decisions on them (staff sessions)"),
         (name = "persons", description = "Persons across agencies and clerical review of the linkage (staff session)"),
         (name = "clocks", description = "Statutory clocks of Working Together 2023 (staff session)"),
+        (name = "access", description = "Access notices: who gained access to a child, and why (staff session)"),
     ),
 )]
 struct ApiDoc;
@@ -198,6 +200,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(persons::review, persons::record_decision))
         .routes(routes!(clocks::clocks_due))
         .routes(routes!(clocks::child_clocks_of))
+        .routes(routes!(notices::list_notices))
         .split_for_parts()
 }
 

@@ -17,7 +17,9 @@
 //!   sequence of one transaction: no relationship without its notice.
 
 use crate::StoreError;
+use crate::accounts::AuditRow;
 use crate::alerts::{AlertConn, Cell, Param, int, opt_int, opt_text, text};
+use crate::audit_query::{AuditQuery, GrantGiven};
 
 /// The most rows one read returns; larger limits are clamped.
 pub const ACCESS_READ_LIMIT_MAX: u32 = 10_000;
@@ -169,6 +171,24 @@ pub trait AccessStore: Send + Sync {
     fn append_notice(&self, notice: &NewNotice) -> Result<NoticeRow, StoreError>;
     /// Notices matching `filter`, newest first.
     fn notices(&self, filter: &NoticeFilter) -> Result<Vec<NoticeRow>, StoreError>;
+    /// How many notices tell `to_agency` (all notices when `None`) with
+    /// `at_us >= since_us`.
+    fn count_notices(&self, to_agency: Option<&str>, since_us: i64) -> Result<u64, StoreError>;
+    /// Audit entries matching `query`, newest first (the privacy officer's
+    /// access log and "who viewed this child"; indexes by actor, action,
+    /// resource and time).
+    fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError>;
+    /// The reasons given for these break-glass grants, as `(id, reason)` by id
+    /// (unknown ids are left out; at most [`crate::GRANT_IDS_MAX`] ids).
+    fn grant_reasons(&self, grant_ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError>;
+    /// Break-glass grants given at or after `since_us` with `id > after_id`,
+    /// ascending by id, at most `limit` (the paging cursor is the last id).
+    fn grants_since(
+        &self,
+        since_us: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<GrantGiven>, StoreError>;
 }
 
 const INSERT_RELATIONSHIP: &str = "INSERT INTO relationships \
@@ -377,6 +397,25 @@ pub(crate) fn notices_in(
     sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", params.len()));
     let rows = conn.query(&sql, &params)?;
     rows.iter().map(|cells| read_notice(cells)).collect()
+}
+
+pub(crate) fn count_notices_in(
+    conn: &mut dyn AlertConn,
+    to_agency: Option<&str>,
+    since_us: i64,
+) -> Result<u64, StoreError> {
+    let rows = match to_agency {
+        Some(agency) => conn.query(
+            "SELECT COUNT(*) FROM access_notices WHERE to_agency = $1 AND at_us >= $2",
+            &[Param::Text(agency), Param::Int(since_us)],
+        )?,
+        None => conn.query(
+            "SELECT COUNT(*) FROM access_notices WHERE at_us >= $1",
+            &[Param::Int(since_us)],
+        )?,
+    };
+    let count = int(rows.first().and_then(|row| row.first()))?;
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 fn read_notice(cells: &[Cell]) -> Result<NoticeRow, StoreError> {

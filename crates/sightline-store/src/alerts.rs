@@ -506,6 +506,8 @@ impl<'a> Param<'a> {
 pub(crate) enum Cell {
     Int(i64),
     Text(String),
+    /// A BLOB (SQLite) or BYTEA (PostgreSQL): the audit log's hashes.
+    Bytes(Vec<u8>),
     Null,
 }
 

@@ -40,6 +40,7 @@
 mod access;
 mod accounts;
 mod alerts;
+mod audit_query;
 mod backup;
 mod error;
 mod linkage;
@@ -67,6 +68,7 @@ pub use alerts::{
     ESCALATION_NONE, ESCALATION_TEAM_MANAGER, EvidenceRow, FollowUpFilter, FollowUpPlan,
     FollowUpRow, Holder, Reopening, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
 };
+pub use audit_query::{AUDIT_QUERY_KEYS_MAX, AuditQuery, GRANT_IDS_MAX, GrantGiven};
 pub use backup::{BackupReport, backup};
 pub use error::StoreError;
 pub use linkage::{

@@ -66,6 +66,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0030_append_only",
         sql: include_str!("../migrations/sqlite/0030_append_only.sql"),
     },
+    Migration {
+        version: 40,
+        name: "0040_audit_filters",
+        sql: include_str!("../migrations/sqlite/0040_audit_filters.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -119,6 +124,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 30,
         name: "0030_append_only",
         sql: include_str!("../migrations/postgres/0030_append_only.sql"),
+    },
+    Migration {
+        version: 40,
+        name: "0040_audit_filters",
+        sql: include_str!("../migrations/postgres/0040_audit_filters.sql"),
     },
 ];
 

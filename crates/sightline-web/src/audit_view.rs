@@ -23,6 +23,8 @@ pub(crate) struct AuditEntryView {
     seq: i64,
     when: String,
     username: String,
+    /// The access log filtered to this user.
+    user_href: String,
     /// "Practitioner"; "Operator" for the command line.
     role: String,
     /// The actor's agency by name; empty for the command line.
@@ -31,7 +33,17 @@ pub(crate) struct AuditEntryView {
     /// What was looked at or changed.
     resource: ResourceView,
     basis: String,
+    /// The reason given for the break-glass grant the entry was read under.
+    break_glass_reason: Option<String>,
     outcome: String,
+}
+
+impl AuditEntryView {
+    /// The entry with the reason of the break-glass grant it was read under.
+    pub(crate) fn with_reason(mut self, reason: Option<String>) -> Self {
+        self.break_glass_reason = reason;
+        self
+    }
 }
 
 /// What the entries name, beyond the organisation: the kinds of the records a
@@ -131,6 +143,12 @@ pub(crate) fn entry_view(
     AuditEntryView {
         seq: row.seq,
         when: time(row.at_us),
+        user_href: format!(
+            "/privacy/access-log?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("user", &row.actor_username)
+                .finish()
+        ),
         username: row.actor_username,
         role: role_words(&row.actor_role),
         agency: if row.actor_agency.is_empty() {
@@ -141,6 +159,7 @@ pub(crate) fn entry_view(
         action: audit_action_label(&row.action),
         resource: resource_words(organisation, known, &row.resource_key),
         basis: audit_basis_label(&row.basis),
+        break_glass_reason: None,
         outcome: audit_outcome_label(&row.outcome),
     }
 }

@@ -26,7 +26,7 @@ use sightline_app::views::{
 };
 use sightline_app::{Engine, SharedEngine};
 use sightline_store::Store;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Runs `work` on the engine (under its shared lock: keep it short).
 pub(crate) fn with_engine<T>(
@@ -34,14 +34,6 @@ pub(crate) fn with_engine<T>(
     work: impl FnOnce(&Engine) -> Result<T, String>,
 ) -> Result<T, String> {
     engine.read(work).map_err(|error| error.to_string())?
-}
-
-/// Runs `work` on the engine's picture (under its shared lock: keep it short).
-pub(crate) fn with_picture<T>(
-    engine: &SharedEngine,
-    work: impl FnOnce(Picture<'_>) -> Result<T, String>,
-) -> Result<T, String> {
-    with_engine(engine, |engine| work(picture_of(engine)))
 }
 
 /// The picture the pages read: the engine's linked records, facts and addresses.
@@ -54,7 +46,7 @@ pub(crate) fn picture_of(engine: &Engine) -> Picture<'_> {
 }
 
 /// Whether a path parameter can be a person id (`p-` and 16 hex digits).
-fn valid_person_id(person_id: &str) -> bool {
+pub(crate) fn valid_person_id(person_id: &str) -> bool {
     person_id.len() == 18
         && person_id.starts_with("p-")
         && person_id[2..]
@@ -702,7 +694,10 @@ pub async fn search(
 ) -> Response {
     let account = session.account.clone();
     let now = Utc::now();
-    if !account.role.does_casework() {
+    // The privacy officer searches to start from a child: the results lead to
+    // who viewed the child, never to its case content.
+    let privacy_officer = account.role == sightline_access::Role::PrivacyOfficer;
+    if !account.role.does_casework() && !privacy_officer {
         // Recorded like any refused read.
         let by = AuditActor::of(&account);
         let _ = blocking(&state, Some(&session), move |store| {
@@ -732,12 +727,45 @@ pub async fn search(
                         SEARCH_RESULTS_MAX,
                     )
                 };
+                let by = AuditActor::of(&account);
+                if privacy_officer {
+                    let basis = format!("role:{}", by.role);
+                    audit::record(store, &by, "search_children", "service", &basis, "ok", now)
+                        .map_err(|error| error.to_string())?;
+                }
                 engine
                     .search(search, |engine, hits| {
                         let picture = picture_of(engine);
                         let today = now.date_naive();
                         let mut views_found = Vec::new();
                         for hit in hits {
+                            if privacy_officer {
+                                let Some(facts) = picture.child(&hit.person_id) else {
+                                    continue;
+                                };
+                                audit::record(
+                                    store,
+                                    &by,
+                                    View::Search.as_str(),
+                                    &format!("child:{}", hit.person_id),
+                                    &format!("role:{}", by.role),
+                                    "minimal",
+                                    now,
+                                )
+                                .map_err(|error| error.to_string())?;
+                                let minimal = views::minimal_child(picture, facts, today);
+                                views_found.push(SearchResultView {
+                                    person_id: hit.person_id,
+                                    name: minimal.name,
+                                    full: false,
+                                    dob: None,
+                                    age_years: minimal.age_years,
+                                    current_plans: Vec::new(),
+                                    contacts: Vec::new(),
+                                    probability_percent: hit.probability_percent,
+                                });
+                                continue;
+                            }
                             let (decision, _) = decide_child(
                                 store,
                                 engine,
@@ -795,76 +823,7 @@ pub async fn search(
             error_field => if error.is_some_and(|message| message.contains("date of birth")) { "dob" } else { "name" },
             error => error,
             results => results,
-        },
-    )
-}
-
-// ---- privacy officer: who viewed this child ----
-
-/// The most audit entries "who viewed this child" lists (the newest).
-const VIEWERS_ROWS_MAX: u32 = 5_000;
-
-pub async fn child_viewers(
-    State(state): State<WebState>,
-    Extension(session): Extension<LiveSession>,
-    Path(person_id): Path<String>,
-) -> Response {
-    if !valid_person_id(&person_id) {
-        return error_page(&state, Some(&session), ErrorPage::not_found());
-    }
-    let by = AuditActor::of(&session.account);
-    let engine = state.engine.clone();
-    let id = person_id.clone();
-    let now = Utc::now();
-    let loaded = blocking(&state, Some(&session), move |store| {
-        let keys = with_picture(&engine, |picture| {
-            Ok(match picture.child(&id) {
-                Some(facts) => views::audit_keys_of(picture, facts),
-                None => BTreeMap::from([(format!("child:{id}"), None)]),
-            })
-        })?;
-        audit::record(
-            store,
-            &by,
-            "view_child_access_log",
-            &format!("child:{id}"),
-            &format!("role:{}", by.role),
-            "full",
-            now,
-        )
-        .map_err(|error| error.to_string())?;
-        // Only the entries about the child and its records (an index by
-        // resource key), newest first.
-        let wanted: Vec<String> = keys.keys().cloned().collect();
-        let rows = store
-            .audit()
-            .audit_about(&wanted, VIEWERS_ROWS_MAX)
-            .map_err(|error| error.to_string())?;
-        Ok::<_, String>((views::viewers(&rows, &keys), keys))
-    })
-    .await;
-    let (rows, kinds) = match loaded {
-        Ok(loaded) => loaded,
-        Err(response) => return response,
-    };
-    let organisation = state.organisation();
-    let known = crate::audit_view::Known {
-        record_kinds: Some(&kinds),
-        usernames: None,
-    };
-    let entries: Vec<crate::audit_view::AuditEntryView> = rows
-        .into_iter()
-        .map(|row| crate::audit_view::entry_view(&organisation, &known, row))
-        .collect();
-    page(
-        &state,
-        StatusCode::OK,
-        "child_viewers.html",
-        context! {
-            user => UserView::of(&session),
-            page_title => "Who viewed this child",
-            nav => "privacy",
-            entries => entries,
+            privacy_officer => privacy_officer,
         },
     )
 }

@@ -29,6 +29,7 @@ mod guard;
 mod my_work;
 mod names;
 mod pages;
+mod privacy;
 mod record_view;
 mod render;
 mod review;
@@ -62,6 +63,10 @@ pub struct WebConfig {
     pub form_bytes_max: usize,
     /// The most rows a page lists.
     pub page_rows_max: u32,
+    /// When the access log flags a pattern of access.
+    pub flags: sightline_app::privacy::FlagPolicy,
+    /// The most entries one access-log CSV holds.
+    pub access_log_csv_rows_max: usize,
 }
 
 impl Default for WebConfig {
@@ -71,6 +76,8 @@ impl Default for WebConfig {
             session: SessionPolicy::default(),
             form_bytes_max: 64 * 1024,
             page_rows_max: 50,
+            flags: sightline_app::privacy::FlagPolicy::default(),
+            access_log_csv_rows_max: 1_000_000,
         }
     }
 }
@@ -266,13 +273,19 @@ pub const ROUTES: &[RouteSpec] = &[
     route!(post "/admin/users", Access::Service(Action::ManageUsers), pages::create_user),
     route!(get "/admin/tokens", Access::Service(Action::ManageTokens), pages::tokens),
     route!(post "/admin/tokens", Access::Service(Action::ManageTokens), pages::create_token),
-    route!(get "/privacy/access-log", Access::Service(Action::ViewAccessLog), pages::access_log),
+    route!(get "/privacy/access-log", Access::Service(Action::ViewAccessLog), privacy::access_log),
+    route!(
+        get "/privacy/access-log.csv",
+        Access::Service(Action::ViewAccessLog),
+        privacy::access_log_csv
+    ),
     route!(
         get "/privacy/children/{person_id}",
         Access::Service(Action::ViewAccessLog),
-        children::child_viewers,
+        privacy::child_viewers,
         "/privacy/children/p-0123456789abcdef"
     ),
+    route!(get "/notices", Access::SignedIn, privacy::notices),
 ];
 
 /// The security headers set on every response of the web UI.

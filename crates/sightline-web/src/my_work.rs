@@ -491,6 +491,26 @@ pub async fn my_work(
     } else {
         Loaded::default()
     };
+    // Those told of new access see how many notices the last days brought.
+    let n_notices = match sightline_app::privacy::notice_scope(&session.account) {
+        Some(scope) => {
+            let now = Utc::now();
+            match blocking(&state, Some(&session), move |store| {
+                sightline_app::privacy::count_recent_notices(
+                    store,
+                    &scope,
+                    crate::privacy::NOTICE_DAYS,
+                    now,
+                )
+            })
+            .await
+            {
+                Ok(count) => Some(count),
+                Err(response) => return response,
+            }
+        }
+        None => None,
+    };
     let n_clocks_overdue = loaded
         .clocks
         .iter()
@@ -515,6 +535,8 @@ pub async fn my_work(
             clocks => loaded.clocks,
             n_clocks_overdue => n_clocks_overdue,
             clocks_within_days => MY_WORK_CLOCKS_WITHIN_DAYS,
+            n_notices => n_notices,
+            notice_days => crate::privacy::NOTICE_DAYS,
         },
     )
 }

@@ -2,14 +2,13 @@
 //! personal data goes through `authorize_and_record` first.
 
 use crate::WebState;
-use crate::audit_view;
 use crate::guard::{cookie, is_secure, pre_session_cookie_name, session_cookie_name, set_cookie};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Decision, Resource, Role};
@@ -20,7 +19,6 @@ use sightline_app::accounts::{
 use sightline_app::audit::{self, AuditActor};
 use sightline_core::AgencyId;
 use sightline_store::Store;
-use std::collections::HashMap;
 use std::fmt::Display;
 
 const STYLESHEET: &str = include_str!("../static/sightline.css");
@@ -774,73 +772,4 @@ pub async fn create_token(
         }
         Err(response) => response,
     }
-}
-
-// ---- privacy officer: the access log ----
-
-#[derive(Serialize)]
-struct GrantView {
-    username: String,
-    /// What the grant opens, in words, with its reference or page.
-    resource: audit_view::ResourceView,
-    reason: String,
-    granted: String,
-    expires: String,
-    live: bool,
-}
-
-pub async fn access_log(
-    State(state): State<WebState>,
-    Extension(session): Extension<LiveSession>,
-) -> Response {
-    let limit = state.config.page_rows_max;
-    let now: DateTime<Utc> = Utc::now();
-    let loaded = blocking(&state, Some(&session), move |store| {
-        let entries = audit::recent_entries(store, None, limit)?;
-        let grants = store.accounts().list_grants(limit)?;
-        let users = store.accounts().list_users(limit)?;
-        Ok::<_, sightline_store::StoreError>((entries, grants, users))
-    })
-    .await;
-    let (entries, grants, users) = match loaded {
-        Ok(loaded) => loaded,
-        Err(response) => return response,
-    };
-    let now_us = sightline_app::to_micros(now);
-    let usernames: HashMap<i64, String> = users
-        .into_iter()
-        .map(|user| (user.id, user.username))
-        .collect();
-    let organisation = state.organisation();
-    let known = audit_view::Known {
-        record_kinds: None,
-        usernames: Some(&usernames),
-    };
-    let entries: Vec<audit_view::AuditEntryView> = entries
-        .into_iter()
-        .map(|row| audit_view::entry_view(&organisation, &known, row))
-        .collect();
-    let grants: Vec<GrantView> = grants
-        .into_iter()
-        .map(|grant| GrantView {
-            username: grant.username,
-            resource: audit_view::resource_words(&organisation, &known, &grant.resource_key),
-            reason: grant.reason,
-            granted: time(grant.granted_at_us),
-            expires: time(grant.expires_at_us),
-            live: grant.expires_at_us > now_us,
-        })
-        .collect();
-    page(
-        &state,
-        StatusCode::OK,
-        "access_log.html",
-        context! {
-            user => UserView::of(&session),
-            page_title => "Access log",
-            nav => "privacy",
-            entries => entries,
-            grants => grants,
-        },
-    )
 }

@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/chronology.html"),
     ),
     ("search.html", include_str!("../templates/search.html")),
+    ("notices.html", include_str!("../templates/notices.html")),
     ("alert.html", include_str!("../templates/alert.html")),
     (
         "child_viewers.html",
@@ -79,6 +80,9 @@ pub struct UserView {
     pub is_administrator: bool,
     pub is_privacy_officer: bool,
     pub casework: bool,
+    /// Told of new access (the Notices page): the privacy officer, team
+    /// managers and safeguarding leads.
+    pub receives_notices: bool,
     pub reviews_linkage: bool,
 }
 
@@ -95,6 +99,7 @@ impl UserView {
             is_administrator: account.role == Role::Administrator,
             is_privacy_officer: account.role == Role::PrivacyOfficer,
             casework: account.role.does_casework(),
+            receives_notices: sightline_app::privacy::notice_scope(account).is_some(),
             // The nav link follows the one authorisation function (no grants apply).
             reviews_linkage: sightline_access::authorize(
                 &account.actor(),

@@ -5,6 +5,8 @@ use crate::StoreError;
 use crate::access::{
     self, AccessStore, CitingAlert, NewNotice, NoticeFilter, NoticeRow, RelationshipRow,
 };
+use crate::accounts::AuditRow;
+use crate::audit_query::{self, AuditQuery, GrantGiven};
 
 impl AccessStore for PgStore {
     fn alerts_citing(
@@ -30,5 +32,26 @@ impl AccessStore for PgStore {
 
     fn notices(&self, filter: &NoticeFilter) -> Result<Vec<NoticeRow>, StoreError> {
         self.alert_read(|conn| access::notices_in(conn, filter))
+    }
+
+    fn count_notices(&self, to_agency: Option<&str>, since_us: i64) -> Result<u64, StoreError> {
+        self.alert_read(|conn| access::count_notices_in(conn, to_agency, since_us))
+    }
+
+    fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
+        self.alert_read(|conn| audit_query::audit_search_in(conn, query))
+    }
+
+    fn grant_reasons(&self, grant_ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
+        self.alert_read(|conn| audit_query::grant_reasons_in(conn, grant_ids))
+    }
+
+    fn grants_since(
+        &self,
+        since_us: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<GrantGiven>, StoreError> {
+        self.alert_read(|conn| audit_query::grants_since_in(conn, since_us, after_id, limit))
     }
 }

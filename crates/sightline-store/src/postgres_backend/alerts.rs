@@ -43,6 +43,7 @@ impl AlertConn for PgAlertConn<'_> {
                     Type::TEXT | Type::VARCHAR => {
                         row.try_get::<_, Option<String>>(idx)?.map(Cell::Text)
                     }
+                    Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(idx)?.map(Cell::Bytes),
                     _ => return Err(StoreError::Corrupt("alert column has an unexpected type")),
                 };
                 cells.push(cell.unwrap_or(Cell::Null));

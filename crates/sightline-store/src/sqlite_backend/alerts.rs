@@ -39,7 +39,8 @@ impl AlertConn for SqliteAlertConn<'_> {
                             .map_err(|_| StoreError::Corrupt("alert text is not UTF-8"))?,
                     ),
                     ValueRef::Null => Cell::Null,
-                    ValueRef::Real(_) | ValueRef::Blob(_) => {
+                    ValueRef::Blob(bytes) => Cell::Bytes(bytes.to_vec()),
+                    ValueRef::Real(_) => {
                         return Err(StoreError::Corrupt("alert column has an unexpected type"));
                     }
                 });

@@ -3,6 +3,7 @@
 use crate::{DbArg, OrgArg};
 use anyhow::Context;
 use sightline_app::engine::{DuePeriod, DueTimes};
+use sightline_app::privacy::FlagPolicy;
 use sightline_server::{AppState, ServerConfig};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -58,6 +59,23 @@ pub struct ServeArgs {
     /// Seconds between audit checkpoints (at most 60).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
     audit_checkpoint_seconds: u64,
+    /// The access log flags a user given at least this many break-glass
+    /// grants within --flag-break-glass-hours.
+    #[arg(long, default_value_t = FlagPolicy::default().break_glass_min, value_parser = clap::value_parser!(u32).range(1..))]
+    flag_break_glass_min: u32,
+    /// The window of --flag-break-glass-min, in hours.
+    #[arg(long, default_value_t = FlagPolicy::default().break_glass_window_hours, value_parser = clap::value_parser!(i64).range(1..=8760))]
+    flag_break_glass_hours: i64,
+    /// The access log flags a user who looked at at least this many different
+    /// children within --flag-children-minutes.
+    #[arg(long, default_value_t = FlagPolicy::default().children_min, value_parser = clap::value_parser!(u32).range(1..))]
+    flag_children_min: u32,
+    /// The window of --flag-children-min, in minutes.
+    #[arg(long, default_value_t = FlagPolicy::default().children_window_minutes, value_parser = clap::value_parser!(i64).range(1..=10080))]
+    flag_children_minutes: i64,
+    /// How many days back the access log's flags look.
+    #[arg(long, default_value_t = FlagPolicy::default().lookback_days, value_parser = clap::value_parser!(i64).range(1..=366))]
+    flag_lookback_days: i64,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -88,6 +106,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.engine.organisation =
         std::sync::Arc::new(sightline_app::organisation::read_organisation(org_path)?);
     config.web.secure_cookies = args.secure_cookies;
+    config.web.flags = FlagPolicy {
+        break_glass_min: args.flag_break_glass_min,
+        break_glass_window_hours: args.flag_break_glass_hours,
+        children_min: args.flag_children_min,
+        children_window_minutes: args.flag_children_minutes,
+        lookback_days: args.flag_lookback_days,
+        ..FlagPolicy::default()
+    };
     if let (Some(dir), Some(key)) = (args.audit_checkpoints, args.audit_key) {
         let signer = sightline_app::audit_checkpoints::read_signing_key(&key)?;
         config.audit_checkpoints = Some(sightline_server::AuditCheckpointConfig {

@@ -1,0 +1,146 @@
+//! `/api/v1/notices`: the access notices a person is told (a new relationship
+//! of an agency with a child, or a break-glass grant), newest first in keyset
+//! pages. The privacy officer reads every notice; a team manager or
+//! safeguarding lead those telling their agency (the child's lead agency);
+//! anyone else gets 403. Authenticated by a staff session; every read is
+//! audited (`view_notices`).
+
+use crate::AppState;
+use crate::auth::StaffAuth;
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::{Query, State};
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sightline_app::audit::{self, AuditActor};
+use sightline_app::privacy;
+use utoipa::{IntoParams, ToSchema};
+
+/// Notices per page unless `limit` says otherwise.
+const NOTICE_LIMIT_DEFAULT: u32 = 100;
+/// The most notices one page holds.
+const NOTICE_LIMIT_MAX: u32 = 1_000;
+
+/// One access notice.
+#[derive(Serialize, ToSchema)]
+pub struct Notice {
+    /// Its position (the paging cursor: pass it as `before`).
+    pub seq: i64,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// `new_relationship`, `relationship_held` or `break_glass`.
+    pub kind: String,
+    /// The child (`child:<person id>`) or record (`record:<agency>/<id>`)
+    /// access was gained to.
+    pub resource: String,
+    /// The child's person id, when the notice is about a child.
+    pub child_id: Option<String>,
+    /// The agency told (the child's lead agency); absent when only the
+    /// privacy officer is.
+    pub to_agency: Option<String>,
+    /// The agency that gained access.
+    pub about_agency: String,
+    /// For break glass: the user who broke it.
+    pub about_username: Option<String>,
+    /// The basis of a relationship (`first_record`, `social_care_episode`,
+    /// `nhs_number`, `address`) or the reason given for breaking glass.
+    pub detail: String,
+    /// Why, in words.
+    pub why: String,
+}
+
+/// A page of notices.
+#[derive(Serialize, ToSchema)]
+pub struct NoticePage {
+    /// Newest first.
+    pub notices: Vec<Notice>,
+    /// The `before` of the next page, if there may be one.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct NoticeQuery {
+    /// Only notices older than this `seq` (the previous page's `next_before`).
+    before: Option<i64>,
+    /// At most this many, 1 to 1,000 (default 100).
+    limit: Option<u32>,
+}
+
+/// The access notices the caller is told.
+#[utoipa::path(
+    get,
+    path = "/api/v1/notices",
+    tag = "access",
+    params(NoticeQuery),
+    responses(
+        (status = 200, body = NoticePage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "The caller is told no notices (only the privacy officer, team managers and safeguarding leads are)", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
+pub async fn list_notices(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Json<NoticePage>, ApiError> {
+    let limit = query.limit.unwrap_or(NOTICE_LIMIT_DEFAULT);
+    if !(1..=NOTICE_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be from 1 to {NOTICE_LIMIT_MAX}"
+        )));
+    }
+    let now = Utc::now();
+    let account = auth.session.account;
+    let page = tokio::task::spawn_blocking(move || {
+        let store = state.store.as_ref();
+        let by = AuditActor::of(&account);
+        let Some(scope) = privacy::notice_scope(&account) else {
+            audit::record(store, &by, "view_notices", "service", "", "deny", now)?;
+            return Err(ApiError::forbidden(
+                "only the privacy officer, team managers and safeguarding leads are told of new access",
+            ));
+        };
+        audit::record(
+            store,
+            &by,
+            "view_notices",
+            "service",
+            &format!("role:{}", by.role),
+            "ok",
+            now,
+        )?;
+        let rows = privacy::notices(store, &scope, query.before, limit)?;
+        let full = rows.len() == usize::try_from(limit).unwrap_or(usize::MAX);
+        let next_before = rows.last().map(|row| row.seq).filter(|_| full);
+        let notices = rows
+            .into_iter()
+            .map(|row| {
+                let notice = row.notice;
+                Notice {
+                    seq: row.seq,
+                    at: sightline_app::from_micros(notice.at_us)
+                        .to_rfc3339_opts(SecondsFormat::Secs, true),
+                    why: privacy::notice_why(&notice),
+                    child_id: notice
+                        .resource_key
+                        .strip_prefix("child:")
+                        .map(str::to_owned),
+                    kind: notice.kind,
+                    resource: notice.resource_key,
+                    to_agency: notice.to_agency,
+                    about_agency: notice.about_agency,
+                    about_username: notice.about_username,
+                    detail: notice.detail,
+                }
+            })
+            .collect();
+        Ok::<_, ApiError>(NoticePage {
+            notices,
+            next_before,
+        })
+    })
+    .await??;
+    Ok(Json(page))
+}
