@@ -57,7 +57,7 @@ test('the privacy officer is told of break glass, finds the child, sees who view
   assert.match(await noticeRow.textContent(), /demo\.practitioner/);
   assert.equal(await noticeRow.locator(`a[href="/privacy${childPath}"]`).count(), 1, 'the child links to who viewed it');
   await assertReadable(page, 'notices');
-  await screenshot(page, 'notices');
+  await screenshot(page, 'privacy-notices');
 
   // Find a child leads to who viewed the child, not to the child.
   await page.click('header a[href="/search"]');
@@ -74,14 +74,14 @@ test('the privacy officer is told of break glass, finds the child, sees who view
   assert.match(viewers, new RegExp(`break glass: “${REASON}”`), 'the reason beside the reads made under the grant');
   assert.doesNotMatch(viewers, new RegExp(app.unrelatedChild.name), 'no case content, not even the name');
   await assertReadable(page, 'who viewed this child');
-  await screenshot(page, 'who-viewed');
+  await screenshot(page, 'privacy-who-viewed');
 
   // The access log: filter by user and a date typed as people type it.
   await page.click('header a[href="/privacy/access-log"]');
   await page.waitForURL('**/privacy/access-log');
   assert.match(await page.locator('#flags-heading').textContent(), /Unusual patterns in the last 7 days/);
   await assertReadable(page, 'access log');
-  await screenshot(page, 'access-log');
+  await screenshot(page, 'privacy-access-log');
   const today = new Date().toLocaleDateString('en-GB', { timeZone: 'Europe/London', day: '2-digit', month: '2-digit', year: 'numeric' });
   await page.fill('#user', 'demo.practitioner');
   await page.selectOption('#action', 'break_glass');
