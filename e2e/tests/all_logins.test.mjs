@@ -16,11 +16,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, sightlineBinary } from './support.mjs';
+import { freePort, launchChromium, sightlineBinary } from './support.mjs';
 
 const DEMO_CHILDREN = process.env.SIGHTLINE_E2E_DEMO_CHILDREN || '600';
 /** Pages open at once for one login. */
@@ -29,17 +27,6 @@ const PAGES_AT_ONCE = 4;
 const CASEWORK_ROLES = ['practitioner', 'team_manager', 'safeguarding_lead'];
 
 let demo;
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** Starts `sightline demo` and waits for it to print its logins. */
 async function startDemo() {
@@ -110,14 +97,7 @@ before(async () => {
     if (sameRoutes(previous, current)) break;
     previous = current;
   }
-  demo.browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  demo.browser = await launchChromium();
 });
 after(async () => { await stopDemo(); });
 

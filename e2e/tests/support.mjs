@@ -26,7 +26,7 @@ export function sightlineBinary() {
   return join(targetDir, 'debug', 'sightline');
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.on('error', reject);
@@ -50,6 +50,19 @@ async function waitFor(url, child, timeoutMs) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`sightline did not answer ${url} in ${timeoutMs} ms`);
+}
+
+/** The system's headless Chromium (playwright-core gives each launch a fresh,
+ * temporary user data directory). */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
 }
 
 export class App {
@@ -123,15 +136,7 @@ export class App {
     app.server.stderr.on('data', (chunk) => { app.serverLog += chunk; });
     await waitFor(`${app.base}/healthz`, app.server, 30_000);
 
-    app.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // playwright-core gives each launch a fresh, temporary user data directory.
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    app.browser = await launchChromium();
     if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
     return app;
   }
