@@ -206,6 +206,14 @@ pub fn audit_basis_label(stored: &str) -> String {
         // the child counted.
         return "their agency sent a record about the child".to_owned();
     }
+    if let Some(role) = stored.strip_prefix("role:") {
+        // A role no account holds: the command line's operator.
+        let mut words = role.replace('_', " ");
+        if let Some(first) = words.get(..1) {
+            words.replace_range(..1, &first.to_uppercase());
+        }
+        return format!("their role ({words})");
+    }
     if let Some(rest) = stored.strip_prefix("break_glass:")
         && let Some((grant_id, reason)) = rest.split_once(": ")
         && grant_id.parse::<i64>().is_ok()
@@ -289,6 +297,7 @@ mod tests {
             "their agency sent a record about the child"
         );
         assert_eq!(audit_basis_label(""), "");
+        assert_eq!(audit_basis_label("role:operator"), "their role (Operator)");
         assert_eq!(audit_action_label("view_chronology"), "read the chronology");
         assert_eq!(audit_action_label("something_new"), "something new");
         assert_eq!(audit_outcome_label("deny"), "Refused");
