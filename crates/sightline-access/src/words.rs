@@ -99,6 +99,11 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
         "decide_linkage",
         "decided whether two records are one person",
     ),
+    (
+        "view_review_queue",
+        "saw the record in the linkage review queue",
+    ),
+    ("view_record_history", "read every version of a record"),
 ];
 
 /// An audit entry's stored action in words; an action Sightline does not
@@ -235,6 +240,7 @@ pub fn audit_outcome_label(stored: &str) -> String {
         "refused" => "Refused".to_owned(),
         "locked" => "Refused and locked".to_owned(),
         "not_found" => "Refused: no such child or record".to_owned(),
+        "shown" => "Shown".to_owned(),
         other => other.replace('_', " "),
     }
 }

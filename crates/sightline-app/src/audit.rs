@@ -170,6 +170,35 @@ pub fn authorize_view_and_record(
     Ok(decision)
 }
 
+/// Records the records a reviewer was shown in the linkage review queue (issue
+/// #15, finding 11): one `view_review_queue` entry per record (each once,
+/// however many pairs name it), on `record:AGENCY/ID`, so "who viewed this
+/// child" lists the reviewers who saw the child's records side by side.
+pub fn record_review_pairs_shown(
+    store: &dyn Store,
+    actor: &AuditActor,
+    pairs: &[crate::persons::ReviewPair],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let records: std::collections::BTreeSet<String> = pairs
+        .iter()
+        .flat_map(|pair| [&pair.left, &pair.right])
+        .map(|mention| format!("record:{}/{}", mention.agency, mention.record_id))
+        .collect();
+    for resource in records {
+        record(
+            store,
+            actor,
+            "view_review_queue",
+            &resource,
+            &format!("role:{}", actor.role),
+            "shown",
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 /// Rows read per page while verifying.
 const VERIFY_PAGE_ROWS: u32 = 5_000;
 

@@ -802,7 +802,9 @@ impl Engine {
 
     /// Records a person's linkage decision with [`crate::persons::decide`] and
     /// applies it, as [`Engine::apply_decision`] does. Both mentions must be
-    /// linked. On an error after the decision was checked the engine is stale.
+    /// linked and the decision pass [`crate::persons::check_decision`] (a
+    /// refusal changes nothing). On an error after the decision was checked the
+    /// engine is stale.
     pub fn decide(
         &mut self,
         store: &dyn Store,
@@ -820,6 +822,7 @@ impl Engine {
                 return Err(PersonsError::UnknownMention(key.clone()).into());
             }
         }
+        crate::persons::check_decision(&self.linked, decision).map_err(PersonsError::Refused)?;
         self.stale = true;
         let decided =
             crate::persons::decide(store, &mut self.linked, &mut self.decisions, decision);

@@ -35,7 +35,7 @@ pub use ingest::{
     BatchIngest, FileRejected, IngestError, IngestSummary, Preparation, PreparedRecord,
     content_hash, ingest_from_agency, ingest_parsed, prepare,
 };
-pub use tokens::{AgencyToken, TokenError, create_token, token_agency};
+pub use tokens::{AgencyToken, LiveToken, TokenError, create_token, live_token, token_agency};
 
 /// Microseconds since the Unix epoch, the store's time unit.
 pub fn to_micros(instant: chrono::DateTime<chrono::Utc>) -> i64 {

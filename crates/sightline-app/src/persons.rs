@@ -67,6 +67,85 @@ pub enum PersonsError {
     /// The request is unusable (the message says why; it holds no personal data).
     #[error("{0}")]
     BadRequest(&'static str),
+    /// A linkage decision refused before anything was stored ([`check_decision`]).
+    #[error("{0}")]
+    Refused(DecisionRefusal),
+}
+
+/// Why a person's linkage decision is refused before anything is stored (issue
+/// #15, finding 5: a "same person" decision on any two mentions, with the
+/// reason "same", put a child in the decider's agency's work). The message is
+/// said to the reviewer; [`DecisionRefusal::code`] is recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionRefusal {
+    #[error("Enter the reason for your decision")]
+    EmptyReason,
+    #[error(
+        "Give the reason in at least a sentence ({} characters or more)",
+        crate::decisions::REASON_CHARS_MIN
+    )]
+    ReasonTooShort,
+    #[error("Enter a shorter reason (at most 2,000 characters)")]
+    ReasonTooLong,
+    /// A "same person" decision about two mentions the review queue does not
+    /// offer ([`sightline_linkage::LinkageIndex::reviewable_link`]).
+    #[error(
+        "These two records are not a pair the review queue offers: only a pair the linkage scored as possibly one person can be decided to be the same person"
+    )]
+    NotOffered,
+}
+
+impl DecisionRefusal {
+    /// The stable name recorded in the audit log.
+    pub fn code(self) -> &'static str {
+        match self {
+            DecisionRefusal::EmptyReason => "reason_empty",
+            DecisionRefusal::ReasonTooShort => "reason_too_short",
+            DecisionRefusal::ReasonTooLong => "reason_too_long",
+            DecisionRefusal::NotOffered => "not_offered_for_review",
+        }
+    }
+}
+
+/// Checks a decision's reason: a sentence ([`crate::decisions::validate_reason`])
+/// of at most the store's [`sightline_store::DECISION_REASON_BYTES_MAX`] bytes. Returns it
+/// trimmed.
+pub fn check_decision_reason(reason: &str) -> Result<String, DecisionRefusal> {
+    use crate::decisions::DecisionError;
+    let reason = crate::decisions::validate_reason(reason).map_err(|error| match error {
+        DecisionError::EmptyReason => DecisionRefusal::EmptyReason,
+        DecisionError::ReasonTooShort => DecisionRefusal::ReasonTooShort,
+        _ => DecisionRefusal::ReasonTooLong,
+    })?;
+    if reason.len() > sightline_store::DECISION_REASON_BYTES_MAX {
+        return Err(DecisionRefusal::ReasonTooLong);
+    }
+    Ok(reason)
+}
+
+/// Checks a decision before it is stored: the reason is a sentence, and a
+/// `match` (a merge) names a pair the review queue offers, or would offer but
+/// for a decision already recorded about it (a reviewer turning their decision
+/// round). A split or a withdrawal may name any two mentions. Both mentions
+/// must be linked (callers refuse unknown ones first).
+pub fn check_decision(
+    linked: &LinkedRecords,
+    decision: &NewLinkageDecision,
+) -> Result<(), DecisionRefusal> {
+    check_decision_reason(&decision.reason)?;
+    if decision.verdict == DecisionVerdict::Match {
+        let offered = match (
+            linked.index.record_of(&decision.left_key),
+            linked.index.record_of(&decision.right_key),
+        ) {
+            (Some(left), Some(right)) => linked.index.reviewable_link(left, right).is_some(),
+            _ => false,
+        };
+        if !offered {
+            return Err(DecisionRefusal::NotOffered);
+        }
+    }
+    Ok(())
 }
 
 /// Every stored decision, ascending by `seq`.
@@ -277,7 +356,8 @@ pub fn add_record(
 }
 
 /// Records a person's decision and applies it to `linked`. Both mentions must be
-/// in `linked`. The decision is stored first.
+/// in `linked`, and the decision pass [`check_decision`]. The decision is stored
+/// first.
 pub fn decide(
     store: &dyn Store,
     linked: &mut LinkedRecords,
@@ -289,6 +369,7 @@ pub fn decide(
             return Err(PersonsError::UnknownMention(key.clone()));
         }
     }
+    check_decision(linked, decision).map_err(PersonsError::Refused)?;
     let row = store.linkage().record_decision(decision)?;
     // Decisions stored by someone else since `decisions` was read come first.
     for earlier in load_decisions_after(store, decisions.newest_seq())? {

@@ -68,9 +68,40 @@ pub fn revoke_token(
 
 /// The agency a presented secret belongs to, if it is a live token.
 pub fn token_agency(store: &dyn Store, secret: &str) -> Result<Option<AgencyId>, TokenError> {
+    Ok(live_token(store, secret)?.map(|token| token.agency))
+}
+
+/// A live token, as a request presented it: its id (which the audit log names)
+/// and its agency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveToken {
+    pub id: i64,
+    pub agency: AgencyId,
+}
+
+impl LiveToken {
+    /// The audit log's actor for what the token's system does: `token:ID` of
+    /// its agency, role `agency_system` (issue #15, finding 11).
+    pub fn audit_actor(&self) -> crate::audit::AuditActor {
+        crate::audit::AuditActor {
+            user_id: None,
+            username: format!("token:{}", self.id),
+            role: "agency_system".to_owned(),
+            agency: self.agency.as_str().to_owned(),
+        }
+    }
+}
+
+/// The live token a presented secret is, if any.
+pub fn live_token(store: &dyn Store, secret: &str) -> Result<Option<LiveToken>, TokenError> {
     if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
         return Ok(None);
     }
-    let agency = store.token_agency(&token_hash(secret))?;
-    Ok(agency.and_then(|agency| AgencyId::parse(&agency).ok()))
+    let token = store.live_token(&token_hash(secret))?;
+    Ok(token.and_then(|(id, agency)| {
+        Some(LiveToken {
+            id,
+            agency: AgencyId::parse(&agency).ok()?,
+        })
+    }))
 }

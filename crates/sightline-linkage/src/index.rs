@@ -1912,12 +1912,37 @@ impl LinkageIndex {
     }
 
     fn waits_for_review(&self, link: &Link) -> bool {
-        let open = match link.kind {
+        self.open_for_review(link) && !self.decisions.contains_key(&(link.left, link.right))
+    }
+
+    /// Whether a person is asked about the link when nobody has decided it: in
+    /// the review band, or automatic with its mentions in different persons.
+    fn open_for_review(&self, link: &Link) -> bool {
+        match link.kind {
             LinkKind::Review => true,
             LinkKind::Auto => self.person(link.left) != self.person(link.right),
             LinkKind::Hard(_) => false,
-        };
-        open && !self.decisions.contains_key(&(link.left, link.right))
+        }
+    }
+
+    /// The link between two records that the review queue offers, or would
+    /// offer but for a decision already recorded about the pair (so that a
+    /// reviewer can turn their decision round). A person's "same person"
+    /// decision is only for such pairs: never for two records the linkage did
+    /// not score as possibly one person. Cost: the first record's links.
+    pub fn reviewable_link(&self, a: u32, b: u32) -> Option<Link> {
+        let (left, right) = (a.min(b), a.max(b));
+        let review = self.review_edges.get(&left).map_or(&[][..], Vec::as_slice);
+        let cluster = self
+            .cluster_edges
+            .get(left as usize)
+            .map_or(&[][..], Vec::as_slice);
+        review
+            .iter()
+            .chain(cluster)
+            .filter_map(|link_idx| self.links.get(*link_idx as usize))
+            .find(|link| (link.left, link.right) == (left, right) && self.open_for_review(link))
+            .copied()
     }
 
     /// The link between two records that waits for review, if any

@@ -7,8 +7,9 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sightline_core::AgencyId;
 
-/// The agency whose token made the request.
-pub struct AgencyAuth(pub AgencyId);
+/// The agency whose token made the request, and the token (which the audit
+/// log names for its reads).
+pub struct AgencyAuth(pub AgencyId, pub sightline_app::LiveToken);
 
 impl FromRequestParts<AppState> for AgencyAuth {
     type Rejection = ApiError;
@@ -22,11 +23,12 @@ impl FromRequestParts<AppState> for AgencyAuth {
             .map(|secret| secret.trim().to_owned())
             .ok_or_else(ApiError::unauthorized)?;
         let store = state.store.clone();
-        let agency = tokio::task::spawn_blocking(move || {
-            sightline_app::token_agency(store.as_ref(), &secret)
-        })
-        .await??;
-        agency.map(AgencyAuth).ok_or_else(ApiError::unauthorized)
+        let token =
+            tokio::task::spawn_blocking(move || sightline_app::live_token(store.as_ref(), &secret))
+                .await??;
+        token
+            .map(|token| AgencyAuth(token.agency.clone(), token))
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 

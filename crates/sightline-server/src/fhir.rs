@@ -169,7 +169,7 @@ async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Response> {
-    let AgencyAuth(agency) = auth.map_err(error_outcome)?;
+    let AgencyAuth(agency, _) = auth.map_err(error_outcome)?;
     let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

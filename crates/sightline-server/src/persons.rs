@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sightline_access::{AccessContext, Action, Decision, Resource, View};
 use sightline_app::accounts::Account;
 use sightline_app::persons::{
-    DecisionView, PersonDetail, PersonSummary, PersonsError, ReviewPair, SearchQuery, SearchResult,
-    person_detail, person_summary, review_queue,
+    DecisionRefusal, DecisionView, PersonDetail, PersonSummary, PersonsError, ReviewPair,
+    SearchQuery, SearchResult, person_detail, person_summary, review_queue,
 };
 use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
 use utoipa::{IntoParams, ToSchema};
@@ -53,11 +53,25 @@ fn persons_error(error: PersonsError) -> ApiError {
         PersonsError::Store(sightline_store::StoreError::InvalidDecision { reason }) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision", reason)
         }
+        PersonsError::Refused(refusal) => refusal_error(refusal),
         other => {
             tracing::error!(error = %other, "persons request failed");
             ApiError::internal()
         }
     }
+}
+
+/// The answer to a refused linkage decision: `not_offered_for_review` for a
+/// "same person" decision about a pair the review queue does not offer,
+/// `invalid_decision` for a reason that is not a sentence.
+fn refusal_error(refusal: DecisionRefusal) -> ApiError {
+    let code = match refusal {
+        DecisionRefusal::NotOffered => "not_offered_for_review",
+        DecisionRefusal::EmptyReason
+        | DecisionRefusal::ReasonTooShort
+        | DecisionRefusal::ReasonTooLong => "invalid_decision",
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, refusal.to_string())
 }
 
 /// Authorises and audits; `Deny` is a 403 (after it was recorded).
@@ -206,7 +220,9 @@ pub struct SearchResponse {
 }
 
 /// Fuzzy search by name and date of birth, through the linkage's own blocking
-/// and model. Hits are minimal views (NHS number: last three digits).
+/// and model. Hits are minimal views (NHS number: last three digits). Each hit
+/// is audited (`view_search_hit` on the person, with the access the reader has
+/// to them), as the web's Find a child does.
 #[utoipa::path(
     get,
     path = "/api/v1/persons",
@@ -229,14 +245,39 @@ pub async fn search(
         &state,
         auth.account(),
         Action::SearchPersons,
-        move |store, engine, _, _| {
+        move |store, engine, account, _| {
             let query = SearchQuery {
                 name: params.name,
                 dob: params.dob,
             };
-            engine_of(engine, store)?
+            let mut guard = engine_of(engine, store)?;
+            let hits = guard
                 .search_persons(&query, params.limit.unwrap_or(20))
-                .map_err(persons_error)
+                .map_err(persons_error)?;
+            // Each hit names a person with their date of birth and agencies:
+            // recorded (issue #15, finding 11), so "who viewed this child"
+            // shows who found them.
+            let now = chrono::Utc::now();
+            let mut context = sightline_app::accounts::access_context(store, account, now)
+                .map_err(|_| ApiError::internal())?;
+            for hit in &hits {
+                context.relationships = sightline_app::need_to_know::child_relationships(
+                    store,
+                    &guard,
+                    &hit.person.id,
+                    now,
+                )?;
+                sightline_app::audit::authorize_view_and_record(
+                    store,
+                    account,
+                    Action::ViewChild,
+                    Some(View::Search),
+                    &Resource::Child(hit.person.id.clone()),
+                    &context,
+                    now,
+                )?;
+            }
+            Ok(hits)
         },
     )
     .await?;
@@ -260,7 +301,8 @@ pub struct ReviewResponse {
 }
 
 /// Pairs of mentions scored between the review and link thresholds with no
-/// decision yet: both mentions and the waterfall. Safeguarding leads and team managers.
+/// decision yet: both mentions and the waterfall. Safeguarding leads and team
+/// managers. Every record shown is audited (`view_review_queue` on the record).
 #[utoipa::path(
     get,
     path = "/api/v1/linkage/review",
@@ -282,17 +324,57 @@ pub async fn review(
         &state,
         auth.account(),
         Action::ReviewLinkage,
-        move |store, engine, _, _| {
+        move |store, engine, account, _| {
             let guard = engine_of(engine, store)?;
             let linked = guard.linked();
+            let pairs = review_queue(linked, params.limit.unwrap_or(50));
+            sightline_app::audit::record_review_pairs_shown(
+                store,
+                &sightline_app::audit::AuditActor::of(account),
+                &pairs,
+                chrono::Utc::now(),
+            )?;
             Ok(ReviewResponse {
-                pairs: review_queue(linked, params.limit.unwrap_or(50)),
+                pairs,
                 total: linked.index.review_queue().len(),
             })
         },
     )
     .await?;
     Ok(Json(response))
+}
+
+/// The most characters of a mention key a refusal records (a key the log
+/// holds is at most 512 bytes; a refused request may name anything).
+const AUDITED_KEY_CHARS_MAX: usize = 512;
+
+/// Records a refused linkage decision: `decide_linkage` on the pair as named
+/// (canonical order, each key cut to [`AUDITED_KEY_CHARS_MAX`]), outcome
+/// `refused`, why as the basis.
+fn record_refusal(
+    store: &dyn Store,
+    account: &Account,
+    left: &str,
+    right: &str,
+    why: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let (left, right) = if left <= right {
+        (left, right)
+    } else {
+        (right, left)
+    };
+    let clip = |key: &str| -> String { key.chars().take(AUDITED_KEY_CHARS_MAX).collect() };
+    sightline_app::audit::record(
+        store,
+        &sightline_app::audit::AuditActor::of(account),
+        "decide_linkage",
+        &format!("linkage:{}|{}", clip(left), clip(right)),
+        why,
+        "refused",
+        now,
+    )?;
+    Ok(())
 }
 
 /// A decision about two mentions.
@@ -305,7 +387,8 @@ pub struct DecisionRequest {
     /// `match` (merge), `non_match` (split) or `withdrawn` (undo the standing
     /// decision about the pair).
     pub verdict: String,
-    /// Why, in your words (recorded).
+    /// Why, in your words, in a sentence: 20 to 2,000 characters (recorded).
+    #[schema(min_length = 20, max_length = 2000)]
     pub reason: String,
 }
 
@@ -320,6 +403,11 @@ pub struct DecisionResponse {
 /// Record a match / non-match decision (or withdraw one). It is stored in the
 /// append-only decision log, audited, applied at once and respected by every
 /// later link and rebuild. Send the session's CSRF token in `X-CSRF-Token`.
+///
+/// The reason must be a sentence (20 to 2,000 characters). A `match` is only
+/// for a pair the review queue offers (or one decided before, to turn the
+/// decision round): any other pair is refused with `not_offered_for_review`.
+/// Every refusal is audited (`decide_linkage`, outcome `refused`).
 #[utoipa::path(
     post,
     path = "/api/v1/linkage/review",
@@ -329,7 +417,7 @@ pub struct DecisionResponse {
         (status = 200, description = "Stored and applied", body = DecisionResponse),
         (status = 401, description = "No live staff session", body = ErrorBody),
         (status = 403, description = "Not a safeguarding lead or team manager, or no CSRF token", body = ErrorBody),
-        (status = 422, description = "Unknown mention or unusable decision", body = ErrorBody),
+        (status = 422, description = "Unknown mention (`unknown_mention`), unusable verdict or reason (`invalid_decision`), or a match for a pair the review queue does not offer (`not_offered_for_review`); nothing stored, the refusal audited", body = ErrorBody),
     ),
     security(("session" = [])),
 )]
@@ -339,29 +427,48 @@ pub async fn record_decision(
     Json(request): Json<DecisionRequest>,
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let account = auth.account();
-    let verdict = DecisionVerdict::parse(&request.verdict).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_decision",
-            "verdict must be match, non_match or withdrawn",
-        )
-    })?;
     let response = on_service(
         &state,
         account,
         Action::ReviewLinkage,
         move |store, engine, account, decided| {
             let now = chrono::Utc::now();
+            let refused = |why: &str, error: ApiError| -> Result<DecisionResponse, ApiError> {
+                record_refusal(store, account, &request.left, &request.right, why, now)?;
+                Err(error)
+            };
+            let Some(verdict) = DecisionVerdict::parse(&request.verdict) else {
+                return refused(
+                    "verdict_unknown",
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_decision",
+                        "verdict must be match, non_match or withdrawn",
+                    ),
+                );
+            };
             let mut guard = engine_of(engine, store)?;
             let decision = NewLinkageDecision {
-                left_key: request.left,
-                right_key: request.right,
+                left_key: request.left.clone(),
+                right_key: request.right.clone(),
                 verdict,
                 actor: account.username.clone(),
                 reason: request.reason.trim().to_owned(),
                 at_us: sightline_app::to_micros(now),
             };
-            let (row, _) = guard.decide(store, &decision, now).map_err(engine_error)?;
+            let (row, _) = match guard.decide(store, &decision, now) {
+                Ok(decided) => decided,
+                Err(sightline_app::EngineError::Persons(PersonsError::Refused(refusal))) => {
+                    return refused(refusal.code(), refusal_error(refusal));
+                }
+                Err(sightline_app::EngineError::Persons(PersonsError::UnknownMention(key))) => {
+                    return refused(
+                        "unknown_mention",
+                        persons_error(PersonsError::UnknownMention(key)),
+                    );
+                }
+                Err(error) => return Err(engine_error(error)),
+            };
             let basis = match &decided {
                 Decision::Full { basis } => basis.to_string(),
                 _ => String::new(),

@@ -107,7 +107,7 @@ fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
 )]
 pub async fn submit_records(
     State(state): State<AppState>,
-    AgencyAuth(agency): AgencyAuth,
+    AgencyAuth(agency, _): AgencyAuth,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestResponse>, ApiError> {
@@ -265,7 +265,34 @@ pub struct RecordHistory {
     pub versions: Vec<RecordVersion>,
 }
 
-/// Every stored version of one record of the token's agency.
+/// Records what an agency's token read (issue #15, finding 11): `action` on
+/// `resource`, by `token:ID` of its agency, with `outcome`.
+async fn record_token_read(
+    state: &AppState,
+    token: &sightline_app::LiveToken,
+    action: &'static str,
+    resource: String,
+    outcome: &'static str,
+) -> Result<(), ApiError> {
+    let store = state.store.clone();
+    let actor = token.audit_actor();
+    tokio::task::spawn_blocking(move || {
+        sightline_app::audit::record(
+            store.as_ref(),
+            &actor,
+            action,
+            &resource,
+            "token",
+            outcome,
+            Utc::now(),
+        )
+    })
+    .await??;
+    Ok(())
+}
+
+/// Every stored version of one record of the token's agency. Audited
+/// (`view_record_history` on the record, by `token:ID`), refusals too.
 #[utoipa::path(
     get,
     path = "/api/v1/records/{agency}/{record_id}",
@@ -281,10 +308,16 @@ pub struct RecordHistory {
 )]
 pub async fn record_history(
     State(state): State<AppState>,
-    AgencyAuth(token_agency): AgencyAuth,
+    AgencyAuth(token_agency, token): AgencyAuth,
     Path((agency, record_id)): Path<(String, String)>,
 ) -> Result<Json<RecordHistory>, ApiError> {
+    // The key as the audit log names records; cut, as the path may be anything.
+    let resource: String = format!("record:{agency}/{record_id}")
+        .chars()
+        .take(AUDITED_KEY_CHARS_MAX)
+        .collect();
     if token_agency.as_str() != agency {
+        record_token_read(&state, &token, "view_record_history", resource, "deny").await?;
         return Err(ApiError::forbidden(format!(
             "this token may only read records of agency \"{token_agency}\""
         )));
@@ -295,10 +328,14 @@ pub async fn record_history(
         store.record_versions(&agency_for_query, &record_id_for_query)
     })
     .await??;
-    let current_version = versions
-        .iter()
-        .map(|version| version.version)
-        .max()
+    let current_version = versions.iter().map(|version| version.version).max();
+    let outcome = if current_version.is_some() {
+        "ok"
+    } else {
+        "not_found"
+    };
+    record_token_read(&state, &token, "view_record_history", resource, outcome).await?;
+    let current_version = current_version
         .ok_or_else(|| ApiError::not_found("no record with that agency and record_id"))?;
     Ok(Json(RecordHistory {
         agency,
@@ -307,6 +344,10 @@ pub async fn record_history(
         versions: versions.into_iter().map(RecordVersion::from).collect(),
     }))
 }
+
+/// The most characters of a resource key a token's read records (the path
+/// may name anything).
+const AUDITED_KEY_CHARS_MAX: usize = 600;
 
 /// The largest page of `GET /api/v1/records`.
 pub const LIST_LIMIT_MAX: u32 = 1_000;
@@ -334,7 +375,9 @@ pub struct RecordPage {
     pub next_cursor: Option<String>,
 }
 
-/// Records of the token's agency in log order, a page at a time.
+/// Records of the token's agency in log order, a page at a time. Audited
+/// (`list_agency_records` on the agency, by `token:ID`, once per page),
+/// refusals too.
 #[utoipa::path(
     get,
     path = "/api/v1/records",
@@ -350,11 +393,16 @@ pub struct RecordPage {
 )]
 pub async fn list_records(
     State(state): State<AppState>,
-    AgencyAuth(token_agency): AgencyAuth,
+    AgencyAuth(token_agency, token): AgencyAuth,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<RecordPage>, ApiError> {
     let agency = query.agency.unwrap_or_else(|| token_agency.to_string());
+    let resource: String = format!("agency:{agency}")
+        .chars()
+        .take(AUDITED_KEY_CHARS_MAX)
+        .collect();
     if agency != token_agency.as_str() {
+        record_token_read(&state, &token, "list_agency_records", resource, "deny").await?;
         return Err(ApiError::forbidden(format!(
             "this token may only read records of agency \"{token_agency}\""
         )));
@@ -397,6 +445,7 @@ pub async fn list_records(
     };
     let store = state.store.clone();
     let records = tokio::task::spawn_blocking(move || store.list_records(&filter)).await??;
+    record_token_read(&state, &token, "list_agency_records", resource, "ok").await?;
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|record| record.seq.to_string()))
         .flatten();

@@ -361,6 +361,83 @@ async fn another_agencys_record_is_forbidden_and_nothing_is_stored(db: TestDatab
             .0,
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        app.get(Some(&app.gp_token), "/api/v1/records/st-annes-gp/A")
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(Some(&app.gp_token), "/api/v1/records").await.0,
+        StatusCode::OK
+    );
+    // Every read with a token, and every refused one, is audited by the
+    // token's id and agency (issue #15, finding 11).
+    let audited: Vec<(String, String, String, String, String)> =
+        sync(|| app.store.audit().audit_entries(0, 1_000))
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.actor_role == "agency_system")
+            .map(|row| {
+                (
+                    row.actor_username,
+                    row.actor_agency,
+                    row.action,
+                    row.resource_key,
+                    row.outcome,
+                )
+            })
+            .collect();
+    let row = |token: i64, agency: &str, action: &str, resource: &str, outcome: &str| {
+        (
+            format!("token:{token}"),
+            agency.to_owned(),
+            action.to_owned(),
+            resource.to_owned(),
+            outcome.to_owned(),
+        )
+    };
+    // Tokens 1 (the GP's) and 2 (the police's), created in that order.
+    assert_eq!(
+        audited,
+        vec![
+            row(
+                2,
+                "north-met-police",
+                "view_record_history",
+                "record:st-annes-gp/A",
+                "deny"
+            ),
+            row(
+                2,
+                "north-met-police",
+                "list_agency_records",
+                "agency:st-annes-gp",
+                "deny"
+            ),
+            row(
+                1,
+                "st-annes-gp",
+                "view_record_history",
+                "record:st-annes-gp/ZZZ",
+                "not_found"
+            ),
+            row(
+                1,
+                "st-annes-gp",
+                "view_record_history",
+                "record:st-annes-gp/A",
+                "ok"
+            ),
+            row(
+                1,
+                "st-annes-gp",
+                "list_agency_records",
+                "agency:st-annes-gp",
+                "ok"
+            ),
+        ]
+    );
 }
 
 async fn bodies_over_the_limit_get_413(db: TestDatabase) {

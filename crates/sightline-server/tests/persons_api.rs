@@ -205,6 +205,18 @@ async fn practitioners_search_and_see_persons_on_a_need_to_know_basis(
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     let audited = app.audited_actions();
+    // Each search hit is audited on the person it names (finding 11).
+    let hits: Vec<(String, String)> =
+        sightline_testkit::server::sync(|| app.store.audit().audit_entries(0, 10_000))
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.action == "view_search_hit" && row.actor_username == "csc.worker")
+            .map(|row| (row.resource_key, row.outcome))
+            .collect();
+    assert!(
+        hits.contains(&(format!("child:{leo_id}"), "full".to_owned())),
+        "{hits:?}"
+    );
     for (user, action, outcome) in [
         ("csc.worker", "search_persons", "full"),
         ("csc.worker", "view_person", "full"),
@@ -307,7 +319,11 @@ async fn a_lead_splits_a_person_and_undoes_it(db: sightline_testkit::TestDatabas
         .filter(|(_, action, _)| action == "decide_linkage")
         .map(|(_, _, outcome)| outcome)
         .collect();
-    assert_eq!(decided, vec!["non_match", "withdrawn"]);
+    // The three unusable requests were refused, and audited as refused.
+    assert_eq!(
+        decided,
+        vec!["non_match", "withdrawn", "refused", "refused", "refused"]
+    );
 }
 
 async fn the_openapi_document_lists_the_persons_api(db: sightline_testkit::TestDatabase) {

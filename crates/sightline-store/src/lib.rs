@@ -73,6 +73,7 @@ pub use backup::{BackupReport, backup};
 pub use error::StoreError;
 pub use linkage::{
     DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,
+    REASON_BYTES_MAX as DECISION_REASON_BYTES_MAX,
 };
 pub use migrations::{AppliedMigration, MigrationReport};
 pub use reference::{ReferenceRow, reference_bulk_insert};
@@ -261,7 +262,12 @@ pub trait Store: Send + Sync {
         created_at_us: i64,
     ) -> Result<i64, StoreError>;
     /// The agency a token hash belongs to; `None` if unknown or revoked.
-    fn token_agency(&self, token_hash: &[u8; 32]) -> Result<Option<String>, StoreError>;
+    fn token_agency(&self, token_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        Ok(self.live_token(token_hash)?.map(|(_, agency)| agency))
+    }
+    /// The id and agency of the live token with this hash; `None` if unknown
+    /// or revoked.
+    fn live_token(&self, token_hash: &[u8; 32]) -> Result<Option<(i64, String)>, StoreError>;
     /// Revokes the token with this id; `false` if there is no such unrevoked token.
     fn revoke_token(&self, token_id: i64, revoked_at_us: i64) -> Result<bool, StoreError>;
     /// Which backend this is.

@@ -398,14 +398,14 @@ impl Store for PgStore {
         }
     }
 
-    fn token_agency(&self, token_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+    fn live_token(&self, token_hash: &[u8; 32]) -> Result<Option<(i64, String)>, StoreError> {
         let mut pooled = self.pool.get()?;
         let rows = pooled.connection_mut()?.query(
-            "SELECT agency FROM agency_tokens WHERE token_hash = $1 AND revoked_at_us IS NULL",
+            "SELECT id, agency FROM agency_tokens WHERE token_hash = $1 AND revoked_at_us IS NULL",
             &[&token_hash.as_slice()],
         )?;
         match rows.first() {
-            Some(row) => Ok(Some(row.try_get(0)?)),
+            Some(row) => Ok(Some((row.try_get(0)?, row.try_get(1)?))),
             None => Ok(None),
         }
     }

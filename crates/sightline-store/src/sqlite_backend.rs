@@ -421,16 +421,18 @@ impl Store for SqliteStore {
         }
     }
 
-    fn token_agency(&self, token_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+    fn live_token(&self, token_hash: &[u8; 32]) -> Result<Option<(i64, String)>, StoreError> {
         let pooled = self.pooled()?;
-        let agency = pooled
+        let token = pooled
             .get()?
             .prepare_cached(
-                "SELECT agency FROM agency_tokens WHERE token_hash = ?1 AND revoked_at_us IS NULL",
+                "SELECT id, agency FROM agency_tokens WHERE token_hash = ?1 AND revoked_at_us IS NULL",
             )?
-            .query_row(params![token_hash.as_slice()], |row| row.get(0))
+            .query_row(params![token_hash.as_slice()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .optional()?;
-        Ok(agency)
+        Ok(token)
     }
 
     fn revoke_token(&self, token_id: i64, revoked_at_us: i64) -> Result<bool, StoreError> {

@@ -5,7 +5,13 @@
 //!
 //! Who may: safeguarding leads and team managers (`Action::ReviewLinkage`, decided
 //! and recorded by the guard before a handler runs). Each decision and withdrawal
-//! is also written to the audit log with the pair it names.
+//! is also written to the audit log with the pair it names, and so is each one
+//! refused (outcome `refused`, the why as its basis).
+//!
+//! What may be decided (`persons::check_decision`, issue #15 finding 5): every
+//! decision needs a reason of a sentence; "the same person" only for a pair the
+//! queue offers (or one decided before, to turn the decision round), never for
+//! any two records a reviewer names.
 //!
 //! The linked log with its decisions is the intake engine's
 //! (`sightline_app::SharedEngine`, taken under its write lock and brought up to
@@ -30,7 +36,9 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use sightline_app::accounts::LiveSession;
 use sightline_app::audit::{self, AuditActor};
-use sightline_app::persons::{self, FieldEvidence, MentionView, PersonsError, ReviewPair};
+use sightline_app::persons::{
+    self, DecisionRefusal, FieldEvidence, MentionView, PersonsError, ReviewPair,
+};
 use sightline_app::{Engine, EngineError, SharedEngine};
 use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
 
@@ -38,8 +46,6 @@ use sightline_store::{DecisionVerdict, NewLinkageDecision, Store};
 pub const REVIEW_PAGE_PAIRS: usize = 10;
 /// Decisions shown on the decisions page, newest first.
 pub const DECISIONS_SHOWN: usize = 100;
-/// The longest reason accepted, in bytes (the store's own limit).
-pub const REASON_BYTES_MAX: usize = 2_000;
 /// Width in pixels of half a waterfall bar (for or against).
 const BAR_HALF: f64 = 120.0;
 
@@ -100,7 +106,7 @@ struct PairView {
     verdict: String,
     reason: String,
     verdict_error: Option<&'static str>,
-    reason_error: Option<&'static str>,
+    reason_error: Option<String>,
 }
 
 fn signed(weight: f64) -> String {
@@ -222,7 +228,7 @@ pub struct DecisionForm {
 struct Refused {
     form: DecisionForm,
     verdict_error: Option<&'static str>,
-    reason_error: Option<&'static str>,
+    reason_error: Option<String>,
 }
 
 fn page_number(text: Option<&str>) -> usize {
@@ -244,13 +250,19 @@ async fn queue_page(
     let refused_pair = refused
         .as_ref()
         .map(|refused| (refused.form.left.clone(), refused.form.right.clone()));
+    let by = AuditActor::of(&session.account);
     let loaded = blocking(&state, Some(&session), move |store| {
         with_engine(&engine, store, |linked| {
+            // The records shown side by side are audited (issue #15, finding 11).
+            let record_shown = |pairs: &[ReviewPair]| {
+                audit::record_review_pairs_shown(store, &by, pairs, Utc::now())
+            };
             if let Some((left, right)) = &only {
                 // One pair, as a child page's possible record links to it.
                 let pairs: Vec<ReviewPair> = persons::review_pair(linked.linked(), left, right)
                     .into_iter()
                     .collect();
+                record_shown(&pairs)?;
                 return Ok((pairs.len(), 1, 1, pairs));
             }
             let total = linked.linked().index.review_queue().len();
@@ -264,14 +276,15 @@ async fn queue_page(
                 .collect();
             // A refused decision on a pair not on this page (one shown on its own).
             if let Some((left, right)) = &refused_pair {
-                let shown = pairs.iter().any(|pair| {
+                let on_page = pairs.iter().any(|pair| {
                     (&pair.left.key, &pair.right.key) == (left, right)
                         || (&pair.left.key, &pair.right.key) == (right, left)
                 });
-                if !shown {
+                if !on_page {
                     pairs.splice(0..0, persons::review_pair(linked.linked(), left, right));
                 }
             }
+            record_shown(&pairs)?;
             Ok((total, last_page, page_n, pairs))
         })
     })
@@ -343,20 +356,54 @@ pub async fn queue(
     queue_page(state, session, StatusCode::OK, page_n, decided, None, only).await
 }
 
-/// The reason, checked: required and not too long.
-fn check_reason(reason: &str) -> Result<String, &'static str> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        Err("Enter the reason for your decision")
-    } else if reason.len() > REASON_BYTES_MAX {
-        Err("The reason must be 2,000 characters or fewer")
+/// The pair in the store's canonical order (smaller key first), as the
+/// decisions list, the withdraw form and the audit log name it.
+fn canonical<'a>(left: &'a str, right: &'a str) -> (&'a str, &'a str) {
+    if left <= right {
+        (left, right)
     } else {
-        Ok(reason.to_owned())
+        (right, left)
     }
 }
 
-/// Stores a decision about a pair (through `Engine::decide`, which applies it
-/// to the engine) and records it in the audit log.
+/// The most characters of a mention key a refusal records (a key the log
+/// holds is at most 512 bytes; a refused form may name anything).
+const AUDITED_KEY_CHARS_MAX: usize = 512;
+
+/// Records a refused decision in the audit log: the pair as named (each key
+/// cut to [`AUDITED_KEY_CHARS_MAX`]), `refused`, and why as the basis.
+fn record_refusal(
+    store: &dyn Store,
+    session: &LiveSession,
+    left: &str,
+    right: &str,
+    why: &str,
+) -> Result<(), sightline_store::StoreError> {
+    let (left, right) = canonical(left, right);
+    let clip = |key: &str| -> String { key.chars().take(AUDITED_KEY_CHARS_MAX).collect() };
+    audit::record(
+        store,
+        &AuditActor::of(&session.account),
+        "linkage_decision",
+        &format!("linkage:{}|{}", clip(left), clip(right)),
+        why,
+        "refused",
+        Utc::now(),
+    )
+    .map(|_| ())
+}
+
+/// What became of a decision.
+enum Stored {
+    Recorded,
+    /// A mention the log does not hold.
+    UnknownMention,
+    Refused(DecisionRefusal),
+}
+
+/// Stores a decision about a pair (through `Engine::decide`, which checks it
+/// and applies it to the engine) and records it, or its refusal, in the audit
+/// log.
 fn store_decision(
     store: &dyn Store,
     engine: &SharedEngine,
@@ -365,22 +412,17 @@ fn store_decision(
     right: &str,
     verdict: DecisionVerdict,
     reason: String,
-) -> Result<Option<()>, PersonsError> {
+) -> Result<Stored, PersonsError> {
     let now = Utc::now();
     let by = AuditActor::of(&session.account);
     with_engine(engine, store, |linked| {
         for key in [left, right] {
             if linked.linked().index.record_of(key).is_none() {
-                return Ok(None);
+                record_refusal(store, session, left, right, "unknown_mention")?;
+                return Ok(Stored::UnknownMention);
             }
         }
-        // The store's canonical order (smaller key first), as the decisions list
-        // and the withdraw form name the pair.
-        let (left, right) = if left <= right {
-            (left, right)
-        } else {
-            (right, left)
-        };
+        let (left, right) = canonical(left, right);
         let decision = NewLinkageDecision {
             left_key: left.to_owned(),
             right_key: right.to_owned(),
@@ -389,9 +431,14 @@ fn store_decision(
             reason,
             at_us: sightline_app::to_micros(now),
         };
-        let (row, _) = linked
-            .decide(store, &decision, now)
-            .map_err(persons_error)?;
+        let row = match linked.decide(store, &decision, now) {
+            Ok((row, _)) => row,
+            Err(EngineError::Persons(PersonsError::Refused(refusal))) => {
+                record_refusal(store, session, left, right, refusal.code())?;
+                return Ok(Stored::Refused(refusal));
+            }
+            Err(error) => return Err(persons_error(error)),
+        };
         audit::record(
             store,
             &by,
@@ -401,8 +448,17 @@ fn store_decision(
             row.verdict.as_str(),
             now,
         )?;
-        Ok(Some(()))
+        Ok(Stored::Recorded)
     })
+}
+
+/// The page for a "same person" decision about a pair the queue does not offer.
+fn not_offered() -> ErrorPage {
+    ErrorPage {
+        status: StatusCode::BAD_REQUEST,
+        title: "These records cannot be decided to be the same person",
+        message: "Only a pair the linkage review queue offers can be decided to be the same person. Nothing was changed, and this attempt has been recorded.",
+    }
 }
 
 pub async fn decide(
@@ -416,13 +472,25 @@ pub async fn decide(
         "non_match" => Ok(DecisionVerdict::NonMatch),
         _ => Err("Select whether these are the same person"),
     };
-    let reason = check_reason(&form.reason);
+    let reason = persons::check_decision_reason(&form.reason);
     let (verdict, reason) = match (verdict, reason) {
         (Ok(verdict), Ok(reason)) => (verdict, reason),
         (verdict, reason) => {
+            let why = match &reason {
+                Err(refusal) => refusal.code(),
+                Ok(_) => "verdict_missing",
+            };
+            let (left, right, who) = (form.left.clone(), form.right.clone(), session.clone());
+            if let Err(response) = blocking(&state, Some(&session), move |store| {
+                record_refusal(store, &who, &left, &right, why)
+            })
+            .await
+            {
+                return response;
+            }
             let refused = Refused {
                 verdict_error: verdict.err(),
-                reason_error: reason.err(),
+                reason_error: reason.err().map(|refusal| refusal.to_string()),
                 form,
             };
             return queue_page(
@@ -445,12 +513,32 @@ pub async fn decide(
     })
     .await;
     match stored {
-        Ok(Some(())) => Redirect::to(&format!(
+        Ok(Stored::Recorded) => Redirect::to(&format!(
             "/linkage/review?decided={}&page={page_n}",
             verdict.as_str()
         ))
         .into_response(),
-        Ok(None) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Ok(Stored::UnknownMention) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Ok(Stored::Refused(DecisionRefusal::NotOffered)) => {
+            error_page(&state, Some(&session), not_offered())
+        }
+        Ok(Stored::Refused(refusal)) => {
+            let refused = Refused {
+                verdict_error: None,
+                reason_error: Some(refusal.to_string()),
+                form,
+            };
+            queue_page(
+                state,
+                session,
+                StatusCode::BAD_REQUEST,
+                page_n,
+                None,
+                Some(refused),
+                None,
+            )
+            .await
+        }
         Err(response) => response,
     }
 }
@@ -491,7 +579,7 @@ async fn decisions_page(
     session: LiveSession,
     status: StatusCode,
     withdrawn: bool,
-    refused: Option<(i64, &'static str, String)>,
+    refused: Option<(i64, String, String)>,
 ) -> Response {
     let engine = state.engine.clone();
     let loaded = blocking(&state, Some(&session), move |store| {
@@ -591,9 +679,17 @@ pub async fn withdraw(
     Extension(session): Extension<LiveSession>,
     Form(form): Form<WithdrawForm>,
 ) -> Response {
-    let reason = match check_reason(&form.reason) {
+    let reason = match persons::check_decision_reason(&form.reason) {
         Ok(reason) => reason,
-        Err(_) => {
+        Err(refusal) => {
+            let (left, right, who) = (form.left.clone(), form.right.clone(), session.clone());
+            if let Err(response) = blocking(&state, Some(&session), move |store| {
+                record_refusal(store, &who, &left, &right, refusal.code())
+            })
+            .await
+            {
+                return response;
+            }
             let seq = form.seq.trim().parse().unwrap_or(0);
             return decisions_page(
                 state,
@@ -602,7 +698,7 @@ pub async fn withdraw(
                 false,
                 Some((
                     seq,
-                    "Enter the reason for withdrawing this decision (2,000 characters or fewer)",
+                    format!("{refusal} to withdraw this decision"),
                     form.reason,
                 )),
             )
@@ -625,8 +721,20 @@ pub async fn withdraw(
     })
     .await;
     match stored {
-        Ok(Some(())) => Redirect::to("/linkage/decisions?withdrawn=1").into_response(),
-        Ok(None) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Ok(Stored::Recorded) => Redirect::to("/linkage/decisions?withdrawn=1").into_response(),
+        Ok(Stored::UnknownMention) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        // A withdrawal's reason was checked above, and any pair may be withdrawn.
+        Ok(Stored::Refused(refusal)) => {
+            let seq = form.seq.trim().parse().unwrap_or(0);
+            decisions_page(
+                state,
+                session,
+                StatusCode::BAD_REQUEST,
+                false,
+                Some((seq, refusal.to_string(), form.reason)),
+            )
+            .await
+        }
         Err(response) => response,
     }
 }
@@ -681,11 +789,20 @@ mod tests {
     }
 
     #[test]
-    fn reasons_are_required_and_bounded() {
-        assert!(check_reason("   ").is_err());
-        assert_eq!(check_reason(" same school ").unwrap(), "same school");
-        assert!(check_reason(&"x".repeat(REASON_BYTES_MAX + 1)).is_err());
-        assert!(check_reason(&"x".repeat(REASON_BYTES_MAX)).is_ok());
+    fn reasons_are_a_sentence_and_bounded() {
+        let check = persons::check_decision_reason;
+        let max = sightline_store::DECISION_REASON_BYTES_MAX;
+        assert_eq!(check("   "), Err(DecisionRefusal::EmptyReason));
+        assert_eq!(check(" same "), Err(DecisionRefusal::ReasonTooShort));
+        assert_eq!(
+            check(" Same school, same address, checked by phone ").unwrap(),
+            "Same school, same address, checked by phone"
+        );
+        assert_eq!(
+            check(&"x".repeat(max + 1)),
+            Err(DecisionRefusal::ReasonTooLong)
+        );
+        assert!(check(&"x".repeat(max)).is_ok());
     }
 
     #[test]

@@ -245,12 +245,99 @@ async fn a_lead_decides_a_pair_which_leaves_the_queue_and_a_withdrawal_brings_it
                 ("left", LEFT),
                 ("right", "nobody/none/c"),
                 ("verdict", "match"),
-                ("reason", "checked"),
+                ("reason", "Checked with both agencies by phone"),
             ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(app.decisions().is_empty());
+
+    // Issue #15, finding 5: "the same person" is only for a pair the queue
+    // offers (not Tamsin's GP record and Nerys's school one), and a reason is a
+    // sentence, not "same".
+    let response = app
+        .post(
+            &client,
+            "/linkage/review",
+            &[
+                ("csrf_token", &csrf),
+                ("left", "review-gp/GP-C/c"),
+                ("right", RIGHT),
+                ("verdict", "match"),
+                ("reason", "Same child: checked with the school by phone"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("These records cannot be decided to be the same person"),
+        "{page}"
+    );
+    let response = app
+        .post(
+            &client,
+            "/linkage/review",
+            &[
+                ("csrf_token", &csrf),
+                ("left", LEFT),
+                ("right", RIGHT),
+                ("verdict", "match"),
+                ("reason", "same"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Give the reason in at least a sentence")
+    );
+    assert!(app.decisions().is_empty());
+    let refused: Vec<(String, String)> = app
+        .store
+        .audit()
+        .audit_entries(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.action == "linkage_decision" && row.outcome == "refused")
+        .map(|row| (row.resource_key, row.basis))
+        .collect();
+    let pair = format!("linkage:{LEFT}|{RIGHT}");
+    assert_eq!(
+        refused,
+        vec![
+            (pair.clone(), "reason_empty".to_owned()),
+            (pair.clone(), "reason_too_short".to_owned()),
+            (
+                "linkage:nobody/none/c|review-gp/REV-GP-1/c".to_owned(),
+                "unknown_mention".to_owned()
+            ),
+            (
+                format!("linkage:review-gp/GP-C/c|{RIGHT}"),
+                "not_offered_for_review".to_owned()
+            ),
+            (pair, "reason_too_short".to_owned()),
+        ]
+    );
+    // The records shown side by side are audited (finding 11).
+    let shown: Vec<String> = app
+        .store
+        .audit()
+        .audit_entries(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.action == "view_review_queue")
+        .map(|row| row.resource_key)
+        .collect();
+    for record in [
+        "record:review-gp/REV-GP-1",
+        "record:review-school/REV-SCH-1",
+    ] {
+        assert!(shown.iter().any(|key| key == record), "{shown:?}");
+    }
 
     let reason = "Different schools confirmed by phone (synthetic)";
     let response = app

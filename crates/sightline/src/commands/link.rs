@@ -5,7 +5,7 @@ use crate::DbArg;
 use anyhow::Context;
 use serde_json::json;
 use sightline_app::audit::{AuditActor, record};
-use sightline_app::persons::{LinkedState, decide, rebuild, review_queue};
+use sightline_app::persons::{LinkedState, PersonsError, decide, rebuild, review_queue};
 use sightline_store::{DecisionVerdict, NewLinkageDecision};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -41,7 +41,9 @@ pub enum LinkCommand {
     },
     /// Record a decision about two mentions (keys `agency/record_id/ref`). It is
     /// stored, audited and respected by every later link and rebuild; undo it
-    /// with a later decision (`--withdraw` or the opposite verdict).
+    /// with a later decision (`--withdraw` or the opposite verdict). `--match`
+    /// only for a pair the review queue offers (`link review`), or one decided
+    /// before; a refusal is audited and exits with an error.
     Decide {
         #[command(flatten)]
         db: DbArg,
@@ -60,7 +62,8 @@ pub enum LinkCommand {
         /// Withdraw the standing decision about the pair.
         #[arg(long, group = "verdict")]
         withdraw: bool,
-        /// Why (recorded with the decision).
+        /// Why, in a sentence of 20 to 2,000 characters (recorded with the
+        /// decision).
         #[arg(long)]
         reason: String,
         /// Who decides (recorded as `cli:<actor>`).
@@ -201,14 +204,37 @@ fn decide_pair(
         reason,
         at_us: sightline_app::to_micros(now),
     };
-    let (row, _) = decide(
+    let mut audit_actor = AuditActor::cli();
+    audit_actor.username = format!("cli:{actor}");
+    let decided = decide(
         store.as_ref(),
         &mut state.linked,
         &mut state.decisions,
         &decision,
-    )?;
-    let mut audit_actor = AuditActor::cli();
-    audit_actor.username = format!("cli:{actor}");
+    );
+    let (row, _) = match decided {
+        Ok(decided) => decided,
+        Err(PersonsError::Refused(refusal)) => {
+            // Refused as on the web page and the API (issue #15, finding 5),
+            // and audited like them.
+            let (left, right) = if decision.left_key <= decision.right_key {
+                (&decision.left_key, &decision.right_key)
+            } else {
+                (&decision.right_key, &decision.left_key)
+            };
+            record(
+                store.as_ref(),
+                &audit_actor,
+                "decide_linkage",
+                &format!("linkage:{left}|{right}"),
+                refusal.code(),
+                "refused",
+                now,
+            )?;
+            anyhow::bail!("decision refused: {refusal}");
+        }
+        Err(error) => return Err(error.into()),
+    };
     record(
         store.as_ref(),
         &audit_actor,
