@@ -13,12 +13,14 @@ mod clocks;
 mod error;
 mod fhir;
 mod intake_gate;
+mod metrics;
 mod notices;
 mod persons;
 mod records;
 
 pub use error::{ApiError, ErrorBody};
 pub use intake_gate::IntakeLimits;
+pub use metrics::{METRICS_TOKEN_CHARS_MIN, MetricsToken};
 /// The web UI's session cookie over plain HTTP (a signed-in browser sends it).
 pub use sightline_web::SESSION_COOKIE;
 
@@ -57,6 +59,9 @@ pub struct ServerConfig {
     /// written; `None`: not written (the audit log is then only as safe as
     /// the database file).
     pub audit_checkpoints: Option<AuditCheckpointConfig>,
+    /// The bearer token a Prometheus scraper sends to read `/metrics`;
+    /// `None`: `/metrics` answers 404 (per-agency counts stay private).
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// Signed checkpoints of the audit log (`sightline_app::audit_checkpoints`).
@@ -83,6 +88,7 @@ impl Default for ServerConfig {
             tick_interval: std::time::Duration::from_secs(60),
             engine: sightline_app::EngineConfig::default(),
             audit_checkpoints: None,
+            metrics_token: None,
         }
     }
 }
@@ -108,12 +114,16 @@ impl AppState {
         store: Arc<dyn Store>,
         config: ServerConfig,
     ) -> Result<AppState, sightline_app::EngineError> {
+        // Installed before anything is recorded (the load's own time first).
+        let _ = metrics::handle();
         let now = chrono::Utc::now();
+        let started = std::time::Instant::now();
         let engine = sightline_app::SharedEngine::load_configured(
             store.as_ref(),
             config.engine.clone(),
             now,
         )?;
+        metrics::engine_loaded(started.elapsed().as_secs_f64());
         engine.settle_routes(store.as_ref(), now)?;
         Ok(AppState::new(store, config, engine))
     }
@@ -221,6 +231,7 @@ pub fn router(state: AppState) -> Router {
     ));
     let app = api_routes
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
         .route("/fhir/R4/metadata", get(fhir::capability_statement))
         .route(
             "/api/openapi.json",
@@ -253,7 +264,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
         // The web UI brings its own security headers and HTML error pages.
-        .merge(web);
+        .merge(web)
+        // After routing (a layer on the router wraps each route), so the route
+        // template is known; on the merged router, so web pages are timed too.
+        .layer(axum::middleware::from_fn(metrics::time_request));
     // And the API gets the same headers (CSP, frame denial, no-store...).
     let app = sightline_web::security_headers()
         .into_iter()
@@ -298,6 +312,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Installed before the first request (and the first tick) records anything.
+    let _ = metrics::handle();
     let ticker = tokio::spawn(run_ticker(state.clone()));
     let checkpointer = checkpointer(&state);
     let checkpoints = checkpointer
@@ -381,9 +397,13 @@ async fn run_ticker(state: AppState) {
     loop {
         interval.tick().await;
         let (engine, store) = (state.engine.clone(), state.store.clone());
-        let ticked =
-            tokio::task::spawn_blocking(move || engine.tick(store.as_ref(), chrono::Utc::now()))
-                .await;
+        let ticked = tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now();
+            let report = engine.tick(store.as_ref(), now);
+            metrics::update_overdue(store.as_ref(), sightline_app::to_micros(now));
+            report
+        })
+        .await;
         match ticked {
             Ok(Ok(report)) => {
                 sightline_app::routing::warn_routed_to_nobody(report.routed_to_nobody);

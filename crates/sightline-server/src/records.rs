@@ -150,6 +150,7 @@ where
     let _permit = state
         .intake
         .try_enter(agency.as_str())
+        .inspect_err(|_| crate::metrics::intake_batch(agency.as_str(), "busy"))
         .map_err(|busy| match busy {
             crate::intake_gate::Busy::Agency(max) => ApiError::too_many_requests(
                 format!("agency \"{agency}\" already has {max} batch(es) in progress; send one at a time, or retry shortly"),
@@ -165,6 +166,7 @@ where
         .collect()
         .await
         .map_err(|_| {
+            crate::metrics::intake_batch(agency.as_str(), "too_large");
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
@@ -184,7 +186,8 @@ where
             received_at,
             limits: &limits,
         };
-        let (records, extra) = parse(&input)?;
+        let (records, extra) = parse(&input)
+            .inspect_err(|_| crate::metrics::intake_batch(agency.as_str(), "rejected"))?;
         let foreign: Vec<String> = records
             .iter()
             .filter(|parsed| parsed.record.source.agency != agency)
@@ -192,14 +195,20 @@ where
             .map(|parsed| format!("{}: source.agency is \"{}\"", parsed.position, parsed.record.source.agency))
             .collect();
         if !foreign.is_empty() {
+            crate::metrics::intake_batch(agency.as_str(), "forbidden");
             return Err(ApiError::forbidden(format!(
                 "this token may only submit records of agency \"{agency}\"; nothing was stored ({})",
                 foreign.join("; ")
             ))
             .into());
         }
+        let started = std::time::Instant::now();
         let summary = sightline_app::ingest_from_agency(store.as_ref(), &engine, records, received_at)
+            .inspect_err(|_| crate::metrics::intake_batch(agency.as_str(), "failed"))
             .map_err(ApiError::from)?;
+        crate::metrics::intake_linkage(started.elapsed().as_secs_f64());
+        crate::metrics::intake_batch(agency.as_str(), "accepted");
+        crate::metrics::intake_records(agency.as_str(), summary.stored, summary.duplicate);
         sightline_app::routing::warn_routed_to_nobody(summary.alerts_routed_to_nobody);
         tracing::info!(
             agency = %agency,

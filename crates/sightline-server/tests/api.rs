@@ -549,6 +549,135 @@ async fn listing_pages_with_a_cursor_and_filters(db: TestDatabase) {
     assert_eq!(page["records"].as_array().expect("records").len(), 0);
 }
 
+/// Issue #17 item 5: `/metrics` for the holder of the metrics token, with every
+/// family, and no child, person, record or alert id anywhere in it.
+async fn metrics_show_every_family_and_no_id(db: TestDatabase) {
+    let metrics_token = sightline_server::MetricsToken::parse(&"m".repeat(40)).expect("token");
+    let app = TestApp::spawn_with(
+        db,
+        ServerConfig {
+            metrics_token: Some(metrics_token),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let record_id = "GP-METRICS-7731";
+    let (status, counts) = app
+        .post(
+            Some(&app.gp_token),
+            "application/x-ndjson",
+            jsonl(&[gp_record(record_id, 1)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(counts["stored"], 1);
+    let (status, _) = app
+        .post(Some(&app.gp_token), "application/x-ndjson", "{not json")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The raw path carries the record id; the label must be the template.
+    let (status, _) = app
+        .get(
+            Some(&app.gp_token),
+            &format!("/api/v1/records/st-annes-gp/{record_id}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let scrape = |token: Option<String>| {
+        let mut request = app.client.get(format!("{}/metrics", app.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    for wrong in [None, Some("m".repeat(39)), Some(app.gp_token.clone())] {
+        let response = scrape(wrong.clone()).await.expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{wrong:?}");
+    }
+    // The recorder is the process's: counts add up over every server the
+    // process started (this test runs once per backend), so only the families
+    // and their labels are asserted here, and the gauges read from the store.
+    let families = [
+        "sightline_http_request_duration_seconds_bucket{",
+        "route=\"/api/v1/records\"",
+        "route=\"/api/v1/records/{agency}/{record_id}\"",
+        "status=\"422\"",
+        "sightline_intake_batches_total{agency=\"st-annes-gp\",outcome=\"accepted\"} ",
+        "sightline_intake_batches_total{agency=\"st-annes-gp\",outcome=\"rejected\"} ",
+        "sightline_intake_records_total{agency=\"st-annes-gp\",outcome=\"stored\"} ",
+        "sightline_intake_linkage_seconds_count ",
+        "sightline_engine_load_seconds ",
+        "sightline_alerts_raised_total{severity=\"critical\"}",
+        "sightline_alerts_decided{severity=\"high\"}",
+        "sightline_alerts_open{severity=\"low\"}",
+        "sightline_alerts_overdue{severity=\"critical\"}",
+        "sightline_engine_lag_records 0",
+        "sightline_audit_chain_entries ",
+    ];
+    // The overdue gauge comes from the ticker's first pass, which runs at start
+    // on the blocking pool: wait for it (a few seconds at most).
+    let mut text = String::new();
+    for _ in 0..100 {
+        let response = scrape(Some("m".repeat(40))).await.expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .expect("content type")
+                .starts_with("text/plain; version=0.0.4")
+        );
+        text = response.text().await.expect("body");
+        if families.iter().all(|family| text.contains(family)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for family in families {
+        assert!(text.contains(family), "no {family} in\n{text}");
+    }
+    let audit_entries =
+        sync(|| app.store.audit().audit_head().expect("audit head")).map_or(0, |(seq, _)| seq);
+    assert!(
+        text.contains(&format!("sightline_audit_chain_entries {audit_entries}\n")),
+        "audit chain length {audit_entries}"
+    );
+    let (children, persons): (Vec<String>, Vec<String>) = app
+        ._server
+        .state
+        .engine
+        .read(|engine| {
+            (
+                engine.children().map(str::to_owned).collect(),
+                engine.facts().keys().cloned().collect(),
+            )
+        })
+        .expect("engine");
+    assert!(!children.is_empty(), "the record's subject is a child");
+    let alerts = sync(|| {
+        app.store
+            .alerts()
+            .list(&sightline_store::AlertFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .expect("alerts")
+    });
+    let ids = children
+        .iter()
+        .chain(&persons)
+        .cloned()
+        .chain(
+            alerts
+                .iter()
+                .flat_map(|alert| [alert.id.clone(), alert.child_id.clone()]),
+        )
+        .chain([record_id.to_owned()]);
+    for id in ids {
+        assert!(!text.contains(&id), "{id} appears in /metrics");
+    }
+}
+
 sightline_testkit::on_every_backend!(
     health_and_openapi_need_no_token,
     every_records_route_needs_a_valid_token,
@@ -561,4 +690,5 @@ sightline_testkit::on_every_backend!(
     csv_batches_and_media_types,
     listing_pages_with_a_cursor_and_filters,
     a_record_with_a_repeated_key_is_rejected,
+    metrics_show_every_family_and_no_id,
 );

@@ -112,6 +112,11 @@ async fn every_api_route_needs_a_token_and_every_page_a_session(
     assert_headers(&unknown, "fallback");
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_headers(&health, "/healthz");
+    // Without a metrics token configured, /metrics is not there for anyone
+    // (with one: api.rs, metrics_show_every_family_and_no_id).
+    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::NOT_FOUND);
+    assert_headers(&metrics, "/metrics");
 }
 
 sightline_testkit::on_every_backend!(every_api_route_needs_a_token_and_every_page_a_session);

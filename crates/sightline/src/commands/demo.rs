@@ -96,10 +96,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     engine.settle_routes(store.as_ref(), chrono::Utc::now())?;
     // The server takes the engine that linked and checked the region, rather
     // than reading and linking the whole log again.
+    // The demo shows its metrics to whoever holds this token (printed below).
+    let metrics_token = sightline_server::MetricsToken::generate();
     let state = sightline_server::AppState::new(
         Arc::from(store),
         sightline_server::ServerConfig {
             engine: engine_config,
+            metrics_token: Some(metrics_token.clone()),
             ..sightline_server::ServerConfig::default()
         },
         engine,
@@ -127,6 +130,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         outln!(
             "  Try:           curl -H 'Authorization: Bearer {}' 'http://{addr}/api/v1/records?limit=3'",
             token.secret
+        );
+        outln!(
+            "  Metrics:       curl -H 'Authorization: Bearer {}' http://{addr}/metrics",
+            metrics_token.secret()
         );
         outln!("  Ground truth:  {}", region_dir.join("truth").display());
         outln!(

@@ -76,6 +76,11 @@ pub struct ServeArgs {
     /// How many days back the access log's flags look.
     #[arg(long, default_value_t = FlagPolicy::default().lookback_days, value_parser = clap::value_parser!(i64).range(1..=366))]
     flag_lookback_days: i64,
+    /// A file holding the bearer token a Prometheus scraper sends to read
+    /// /metrics (at least 32 characters, e.g. `openssl rand -hex 32`).
+    /// Without it, /metrics answers 404.
+    #[arg(long, env = "SIGHTLINE_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<std::path::PathBuf>,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -114,6 +119,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         lookback_days: args.flag_lookback_days,
         ..FlagPolicy::default()
     };
+    if let Some(path) = &args.metrics_token_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read the metrics token file {}", path.display()))?;
+        let token = sightline_server::MetricsToken::parse(&text)
+            .map_err(|problem| anyhow::anyhow!("{}: {problem}", path.display()))?;
+        config.metrics_token = Some(token);
+    }
     if let (Some(dir), Some(key)) = (args.audit_checkpoints, args.audit_key) {
         let signer = sightline_app::audit_checkpoints::read_signing_key(&key)?;
         config.audit_checkpoints = Some(sightline_server::AuditCheckpointConfig {
