@@ -134,6 +134,8 @@ impl AppState {
         config: ServerConfig,
         engine: sightline_app::SharedEngine,
     ) -> AppState {
+        let _ = metrics::handle();
+        metrics::register_intake_series(&config.engine.organisation);
         let intake = Arc::new(intake_gate::IntakeGate::new(config.intake));
         AppState {
             store,

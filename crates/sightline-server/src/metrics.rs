@@ -153,6 +153,31 @@ fn describe() {
     );
 }
 
+/// The outcomes of an intake batch (the `outcome` label).
+const BATCH_OUTCOMES: [&str; 6] = [
+    "accepted",
+    "rejected",
+    "forbidden",
+    "too_large",
+    "busy",
+    "failed",
+];
+
+/// Registers the intake series of every agency in the organisation at zero,
+/// so a scrape shows them (and `increase()` works) before the first batch.
+/// Adds nothing to a series that already counts.
+pub(crate) fn register_intake_series(organisation: &sightline_core::org::Organisation) {
+    for agency in organisation.agencies().filter(|agency| agency.named) {
+        let agency = agency.id.as_str();
+        for outcome in BATCH_OUTCOMES {
+            intake_batch_add(agency, outcome, 0);
+        }
+        intake_records(agency, 0, 0);
+    }
+    // Registered (it renders with zero counts) before the first batch.
+    let _registered = metrics::histogram!("sightline_intake_linkage_seconds");
+}
+
 /// Times every request, labelled with its route template.
 pub(crate) async fn time_request(request: Request, next: Next) -> Response {
     let route = request
@@ -174,8 +199,12 @@ pub(crate) async fn time_request(request: Request, next: Next) -> Response {
 
 /// Counts one intake batch and, when accepted, its records.
 pub(crate) fn intake_batch(agency: &str, outcome: &'static str) {
+    intake_batch_add(agency, outcome, 1);
+}
+
+fn intake_batch_add(agency: &str, outcome: &'static str, n: u64) {
     metrics::counter!("sightline_intake_batches_total", "agency" => agency.to_owned(), "outcome" => outcome)
-        .increment(1);
+        .increment(n);
 }
 
 pub(crate) fn intake_records(agency: &str, stored: u64, duplicate: u64) {

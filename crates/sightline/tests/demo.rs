@@ -101,6 +101,42 @@ fn the_demo_answers_with_what_it_prints() {
         .expect("json");
     assert_eq!(records["records"].as_array().expect("records").len(), 3);
 
+    // The metrics line works as printed, shows every family, and (issue #17
+    // item 5) no id of a child, person or record; without the token, 401.
+    let metrics = after(&printed, "Metrics:");
+    let (metrics_token, metrics_url) = metrics
+        .strip_prefix("curl -H 'Authorization: Bearer ")
+        .and_then(|rest| rest.split_once("' "))
+        .unwrap_or_else(|| panic!("a curl command: {metrics}"));
+    assert_eq!(metrics_url, format!("{serving}/metrics"));
+    let refused = client.get(metrics_url).send().expect("GET /metrics");
+    assert_eq!(refused.status(), 401);
+    let text = client
+        .get(metrics_url)
+        .bearer_auth(metrics_token)
+        .send()
+        .expect("GET /metrics")
+        .text()
+        .expect("body");
+    for family in [
+        "sightline_http_request_duration_seconds_bucket{route=\"/login\",method=\"GET\",status=\"200\"",
+        "route=\"/api/v1/records\"",
+        "sightline_intake_batches_total{agency=\"police\",outcome=\"accepted\"} 0",
+        "sightline_intake_records_total{agency=\"police\",outcome=\"stored\"} 0",
+        "sightline_intake_linkage_seconds_count 0",
+        "sightline_alerts_raised_total{severity=\"high\"}",
+        "sightline_alerts_decided{severity=\"critical\"}",
+        "sightline_alerts_overdue{severity=\"critical\"}",
+        "sightline_engine_lag_records 0",
+        "sightline_audit_chain_entries ",
+    ] {
+        assert!(text.contains(family), "no {family} in\n{text}");
+    }
+    for record in records["records"].as_array().expect("records") {
+        let id = record["record_id"].as_str().expect("a record id");
+        assert!(!text.contains(id), "{id} in /metrics");
+    }
+
     // The logins are printed with what each is for, the one to start with
     // first; it signs in through the login form.
     let heading = printed
