@@ -24,7 +24,7 @@
 
 use crate::picture::{
     LinkedRecords, LoadedRecord, MentionRef, ModelChoice, PictureError, link_records_with,
-    load_versions, mention_inputs, person_facts,
+    load_versions, person_facts,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -299,7 +299,7 @@ pub fn applicable_decisions(linked: &LinkedRecords, decisions: &Decisions) -> us
 /// decisions: how a reversed decision is applied.
 fn relink(linked: &mut LinkedRecords, decisions: &Decisions) -> Result<(), PersonsError> {
     let records = std::mem::take(&mut linked.records);
-    let (mentions, inputs) = mention_inputs(&records);
+    let (mentions, keys) = crate::picture::mention_keys(&records);
     let standing: Vec<(String, String, Verdict)> = decisions
         .standing()
         .into_iter()
@@ -311,7 +311,7 @@ fn relink(linked: &mut LinkedRecords, decisions: &Decisions) -> Result<(), Perso
         linked.index.settings().clone(),
         linked.index.model().clone(),
         LinkScope::Dedupe,
-        &inputs,
+        crate::picture::streamed_inputs(&records, &mentions, keys),
         &standing,
     )?;
     *linked = LinkedRecords::new(records, mentions, index);

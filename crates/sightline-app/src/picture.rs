@@ -12,6 +12,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::SeedableRng;
 use sightline_core::interchange::parse_stored;
 use sightline_core::{FindingCode, Kind, PartialDate, Record, RelationshipType, Role, Sex};
+use sightline_linkage::memory::reserve_gently;
 use sightline_linkage::{
     Kin, LinkScope, LinkageIndex, MentionContext, MentionInput, Model, Settings, UkPersonMention,
     Verdict,
@@ -211,14 +212,112 @@ pub struct LinkedRecords {
     /// The stable person id of each mention (parallel to `mentions`).
     pub person_of_mention: Vec<String>,
     pub index: LinkageIndex,
-    /// For each record, the person id of each of its persons.
-    person_ids_by_record: Vec<Vec<String>>,
     /// Whether each record is the newest version of its record (parallel to `records`).
     current: Vec<bool>,
     /// The newest version of each `(agency, record_id)`.
-    latest: HashMap<(String, String), usize>,
-    /// The index (into `mentions`) of each record's first mention.
+    latest: LatestVersions,
+    /// The index (into `mentions`) of each record's first mention: a record's
+    /// mentions are consecutive, in its persons' order, so the person id of
+    /// `persons[person_idx]` of record `r` is that of mention
+    /// `mention_start[r] + person_idx` (no second copy of the ids per record).
     mention_start: Vec<usize>,
+}
+
+/// The newest version of each `(agency, record_id)` held: the index of its
+/// record, found by a 64-bit hash of the pair with the held record's own ids
+/// compared on every hit, so the ids are not copied per record. A pair whose
+/// hash an earlier, different pair holds (never seen in practice, but
+/// possible) goes in a side map keyed by the ids themselves, so lookups are
+/// exact.
+#[derive(Debug, Default)]
+struct LatestVersions {
+    by_hash: HashMap<u64, usize>,
+    collided: HashMap<(String, String), usize>,
+}
+
+fn record_key_hash(agency: &str, record_id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: the same pair hashes the same in every process.
+    let mut hasher = std::hash::DefaultHasher::new();
+    agency.hash(&mut hasher);
+    record_id.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn is_record(records: &[LoadedRecord], record_idx: usize, agency: &str, record_id: &str) -> bool {
+    records.get(record_idx).is_some_and(|loaded| {
+        loaded.record.source.agency.as_str() == agency
+            && loaded.record.source.record_id.as_str() == record_id
+    })
+}
+
+impl LatestVersions {
+    /// The index in `records` of the newest version of `(agency, record_id)`.
+    fn get(&self, records: &[LoadedRecord], agency: &str, record_id: &str) -> Option<usize> {
+        let holder = *self.by_hash.get(&record_key_hash(agency, record_id))?;
+        if is_record(records, holder, agency, record_id) {
+            return Some(holder);
+        }
+        self.collided
+            .get(&(agency.to_owned(), record_id.to_owned()))
+            .copied()
+    }
+
+    /// Makes `record_idx` the newest version of `(agency, record_id)`; the
+    /// record may not be in `records` yet (it is pushed next).
+    fn insert(
+        &mut self,
+        records: &[LoadedRecord],
+        agency: &str,
+        record_id: &str,
+        record_idx: usize,
+    ) {
+        use std::collections::hash_map::Entry;
+        match self.by_hash.entry(record_key_hash(agency, record_id)) {
+            Entry::Vacant(slot) => {
+                slot.insert(record_idx);
+            }
+            Entry::Occupied(mut slot) => {
+                if is_record(records, *slot.get(), agency, record_id) {
+                    slot.insert(record_idx);
+                } else {
+                    self.collided
+                        .insert((agency.to_owned(), record_id.to_owned()), record_idx);
+                }
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        use sightline_linkage::memory::hash_map_bytes;
+        hash_map_bytes(&self.by_hash)
+            + hash_map_bytes(&self.collided)
+            + self
+                .collided
+                .keys()
+                .map(|(agency, record_id)| agency.capacity() + record_id.capacity())
+                .sum::<usize>()
+    }
+}
+
+/// Gives back the spare capacity of a record's buffers (lists grown while
+/// parsing hold up to twice what they need), since the engine keeps every
+/// record it links for its life.
+fn shrink_record(record: &mut Record) {
+    record.persons.shrink_to_fit();
+    for person in &mut record.persons {
+        person.aliases.shrink_to_fit();
+        if let Some(address) = &mut person.address {
+            address.lines.shrink_to_fit();
+        }
+    }
+    record.findings.shrink_to_fit();
+    for finding in &mut record.findings {
+        finding.subjects.shrink_to_fit();
+        finding.attributes.0.shrink_to_fit();
+    }
+    record.relationships.shrink_to_fit();
+    record.outcome.0.shrink_to_fit();
 }
 
 /// What [`LinkedRecords::add_records`] changed.
@@ -236,9 +335,19 @@ pub struct LinkDelta {
 impl LinkedRecords {
     /// The person id of `persons[person_idx]` of record `record_idx`.
     pub fn person_id(&self, record_idx: usize, person_idx: usize) -> &str {
-        self.person_ids_by_record
+        let Some(persons) = self
+            .records
             .get(record_idx)
-            .and_then(|ids| ids.get(person_idx))
+            .map(|loaded| loaded.record.persons.len())
+        else {
+            return "";
+        };
+        if person_idx >= persons {
+            return "";
+        }
+        self.mention_start
+            .get(record_idx)
+            .and_then(|start| self.person_of_mention.get(start + person_idx))
             .map_or("", String::as_str)
     }
 
@@ -285,9 +394,13 @@ impl LinkedRecords {
         let first_record = self.records.len();
         let n_old_mentions = self.mentions.len();
         let mut superseded = Vec::new();
-        for loaded in records {
-            let key = record_key(&loaded.record);
-            let held = self.latest.get(&key).copied();
+        for mut loaded in records {
+            shrink_record(&mut loaded.record);
+            let held = self.latest.get(
+                &self.records,
+                loaded.record.source.agency.as_str(),
+                loaded.record.source.record_id.as_str(),
+            );
             if held
                 .and_then(|record_idx| self.records.get(record_idx))
                 .is_some_and(|known| known.record.source.version >= loaded.record.source.version)
@@ -301,6 +414,14 @@ impl LinkedRecords {
                 }
                 superseded.push(old);
             }
+            // The engine keeps these lists for its life: grown by an eighth,
+            // not doubled.
+            let n_persons = loaded.record.persons.len();
+            reserve_gently(&mut self.mention_start, 1);
+            reserve_gently(&mut self.current, 1);
+            reserve_gently(&mut self.records, 1);
+            reserve_gently(&mut self.mentions, n_persons);
+            reserve_gently(&mut self.person_of_mention, n_persons);
             self.mention_start.push(self.mentions.len());
             let mut inputs: Vec<MentionInput> = Vec::with_capacity(loaded.record.persons.len());
             for person_idx in 0..loaded.record.persons.len() {
@@ -328,28 +449,24 @@ impl LinkedRecords {
                     }
                 }
             }
-            self.person_ids_by_record
-                .push(vec![String::new(); loaded.record.persons.len()]);
-            self.latest.insert(key, record_idx);
+            self.latest.insert(
+                &self.records,
+                loaded.record.source.agency.as_str(),
+                loaded.record.source.record_id.as_str(),
+                record_idx,
+            );
             self.current.push(true);
             self.records.push(loaded);
         }
         let mut moved = Vec::new();
         for record in self.index.take_moved() {
             let mention_idx = record as usize;
-            let Some(mention) = self.mentions.get(mention_idx).copied() else {
+            if mention_idx >= self.mentions.len() {
                 continue;
-            };
+            }
             // A cluster's label is its smallest mention: the earliest, whose key
             // gives the person id (as in the batch linkage).
             let person_id = person_id_for(self.index.key_of(self.index.person(record)));
-            if let Some(slot) = self
-                .person_ids_by_record
-                .get_mut(mention.record_idx)
-                .and_then(|ids| ids.get_mut(mention.person_idx))
-            {
-                slot.clone_from(&person_id);
-            }
             if let Some(slot) = self.person_of_mention.get_mut(mention_idx) {
                 let before = std::mem::replace(slot, person_id);
                 if mention_idx < n_old_mentions && before != *slot {
@@ -367,7 +484,7 @@ impl LinkedRecords {
     /// Estimated memory by part ([`crate::memory`]): the records held (their
     /// parsed bodies), the mentions and person ids, and the linkage index.
     pub fn memory_report(&self, report: &mut crate::memory::MemoryReport) {
-        use sightline_linkage::memory::{hash_map_bytes, vec_bytes};
+        use sightline_linkage::memory::vec_bytes;
         let mut bodies = crate::memory::RecordBytes::default();
         for loaded in &self.records {
             let bytes = crate::memory::record_bytes(&loaded.record);
@@ -389,14 +506,7 @@ impl LinkedRecords {
         report.push("records/source ids", bodies.source, n_records);
         report.push(
             "records/newest version by key",
-            hash_map_bytes(&self.latest)
-                + self
-                    .latest
-                    .keys()
-                    .map(|(agency, record_id)| agency.capacity() + record_id.capacity())
-                    .sum::<usize>()
-                + vec_bytes(&self.current)
-                + vec_bytes(&self.mention_start),
+            self.latest.memory_bytes() + vec_bytes(&self.current) + vec_bytes(&self.mention_start),
             n_records,
         );
         report.push("mentions/refs", vec_bytes(&self.mentions), n_mentions);
@@ -407,16 +517,6 @@ impl LinkedRecords {
                     .person_of_mention
                     .iter()
                     .map(String::capacity)
-                    .sum::<usize>(),
-            n_mentions,
-        );
-        report.push(
-            "mentions/person ids by record",
-            vec_bytes(&self.person_ids_by_record)
-                + self
-                    .person_ids_by_record
-                    .iter()
-                    .map(|ids| vec_bytes(ids) + ids.iter().map(String::capacity).sum::<usize>())
                     .sum::<usize>(),
             n_mentions,
         );
@@ -431,8 +531,8 @@ impl LinkedRecords {
     /// The newest version held of `(agency, record_id)`.
     pub fn latest(&self, agency: &str, record_id: &str) -> Option<&LoadedRecord> {
         self.latest
-            .get(&(agency.to_owned(), record_id.to_owned()))
-            .and_then(|record_idx| self.records.get(*record_idx))
+            .get(&self.records, agency, record_id)
+            .and_then(|record_idx| self.records.get(record_idx))
     }
 
     /// The current records (the newest version of each), in log order.
@@ -607,23 +707,78 @@ pub fn link_records_trained(records: Vec<LoadedRecord>) -> Result<LinkedRecords,
 /// order, with its linkage input (keyed `agency/record_id/ref`, or
 /// `…@v<version>` for a later version's mention of the same person).
 pub fn mention_inputs(records: &[LoadedRecord]) -> (Vec<MentionRef>, Vec<MentionInput>) {
-    let mut mentions = Vec::new();
-    let mut inputs: Vec<MentionInput> = Vec::new();
-    let mut keys: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let (mentions, keys) = mention_keys(records);
+    let inputs = streamed_inputs(records, &mentions, keys).collect();
+    (mentions, inputs)
+}
+
+/// Every person mention of `records` in linkage order, and its key as
+/// [`mention_inputs`] gives it.
+pub(crate) fn mention_keys(records: &[LoadedRecord]) -> (Vec<MentionRef>, Vec<String>) {
+    let n_mentions = records
+        .iter()
+        .map(|loaded| loaded.record.persons.len())
+        .sum();
+    let mut mentions = Vec::with_capacity(n_mentions);
+    let mut keys: Vec<String> = Vec::with_capacity(n_mentions);
+    let mut taken: std::collections::HashSet<String> =
+        std::collections::HashSet::with_capacity(n_mentions);
     for (record_idx, loaded) in records.iter().enumerate() {
-        for person_idx in 0..loaded.record.persons.len() {
-            let input = mention_input_keyed(&loaded.record, record_idx, person_idx, |key| {
-                keys.contains(key)
-            });
-            keys.insert(input.key.clone());
-            inputs.push(input);
+        let record = &loaded.record;
+        for person_idx in 0..record.persons.len() {
+            let mut key = mention_key(record, person_idx);
+            if taken.contains(&key) {
+                key = format!("{key}@v{}", record.source.version);
+                while taken.contains(&key) {
+                    key.push('\'');
+                }
+            }
+            taken.insert(key.clone());
+            keys.push(key);
             mentions.push(MentionRef {
                 record_idx,
                 person_idx,
             });
         }
     }
-    (mentions, inputs)
+    (mentions, keys)
+}
+
+/// The linkage inputs of `mentions` (with their `keys`), made one at a time
+/// as the index reads them: a batch holds one chunk of inputs at a time
+/// ([`LinkageIndex::prepare`]), never one per mention of the whole log (each
+/// input owns a string per value, over a kilobyte a mention).
+pub(crate) fn streamed_inputs<'a>(
+    records: &'a [LoadedRecord],
+    mentions: &'a [MentionRef],
+    keys: Vec<String>,
+) -> impl Iterator<Item = MentionInput> + 'a {
+    mentions.iter().zip(keys).map(|(mention, key)| {
+        let record = &records[mention.record_idx].record;
+        let mut input = mention_input(record, mention.person_idx).with_context(mention_context(
+            record,
+            mention.record_idx,
+            mention.person_idx,
+        ));
+        input.key = key;
+        input
+    })
+}
+
+/// The `decisions` whose two keys are among `keys`.
+fn decisions_among(
+    keys: &[String],
+    decisions: &[(String, String, Verdict)],
+) -> Vec<(String, String, Verdict)> {
+    if decisions.is_empty() {
+        return Vec::new();
+    }
+    let keys: std::collections::HashSet<&str> = keys.iter().map(String::as_str).collect();
+    decisions
+        .iter()
+        .filter(|(left, right, _)| keys.contains(left.as_str()) && keys.contains(right.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Links `records` as [`link_records`] does (or always training, with
@@ -634,30 +789,19 @@ pub fn link_records_with(
     choice: ModelChoice,
     decisions: &[(String, String, Verdict)],
 ) -> Result<LinkedRecords, PictureError> {
-    let (mentions, inputs) = mention_inputs(&records);
-    let keys: std::collections::HashSet<&str> =
-        inputs.iter().map(|input| input.key.as_str()).collect();
-    let decisions: Vec<(String, String, Verdict)> = decisions
-        .iter()
-        .filter(|(left, right, _)| keys.contains(left.as_str()) && keys.contains(right.as_str()))
-        .cloned()
-        .collect();
+    let (mentions, keys) = mention_keys(&records);
+    let decisions = decisions_among(&keys, decisions);
     let settings = Settings::uk_persons()?;
+    let inputs = streamed_inputs(&records, &mentions, keys);
     let index = match choice {
-        ModelChoice::Automatic if inputs.len() < TRAINING_MENTIONS_MIN => {
+        ModelChoice::Automatic if mentions.len() < TRAINING_MENTIONS_MIN => {
             let model = Model::from_toml(REFERENCE_MODEL_TOML, &settings)?;
-            LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &decisions)?
+            LinkageIndex::batch(settings, model, LinkScope::Dedupe, inputs, &decisions)?
         }
         ModelChoice::Automatic | ModelChoice::Train => {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LINKAGE_SEED);
-            LinkageIndex::train_and_link(
-                settings,
-                LinkScope::Dedupe,
-                &inputs,
-                &decisions,
-                &mut rng,
-            )?
-            .0
+            LinkageIndex::train_and_link(settings, LinkScope::Dedupe, inputs, &decisions, &mut rng)?
+                .0
         }
     };
     Ok(LinkedRecords::new(records, mentions, index))
@@ -670,31 +814,41 @@ pub fn link_records_with_model(
     model: Model,
     decisions: &[(String, String, Verdict)],
 ) -> Result<LinkedRecords, PictureError> {
-    let (mentions, inputs) = mention_inputs(&records);
-    let keys: std::collections::HashSet<&str> =
-        inputs.iter().map(|input| input.key.as_str()).collect();
-    let decisions: Vec<(String, String, Verdict)> = decisions
-        .iter()
-        .filter(|(left, right, _)| keys.contains(left.as_str()) && keys.contains(right.as_str()))
-        .cloned()
-        .collect();
+    let (mentions, keys) = mention_keys(&records);
+    let decisions = decisions_among(&keys, decisions);
     let settings = Settings::uk_persons()?;
-    let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, &inputs, &decisions)?;
+    let inputs = streamed_inputs(&records, &mentions, keys);
+    let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, inputs, &decisions)?;
     Ok(LinkedRecords::new(records, mentions, index))
 }
 
 impl LinkedRecords {
     /// Records, their mentions (in the index's record order) and the index that
     /// linked them.
-    pub fn new(records: Vec<LoadedRecord>, mentions: Vec<MentionRef>, index: LinkageIndex) -> Self {
-        let mut latest: HashMap<(String, String), usize> = HashMap::new();
+    pub fn new(
+        mut records: Vec<LoadedRecord>,
+        mentions: Vec<MentionRef>,
+        index: LinkageIndex,
+    ) -> Self {
+        records.shrink_to_fit();
+        for loaded in &mut records {
+            shrink_record(&mut loaded.record);
+        }
+        let mut mentions = mentions;
+        mentions.shrink_to_fit();
+        let mut latest = LatestVersions::default();
         let mut current = vec![true; records.len()];
         for (record_idx, loaded) in records.iter().enumerate() {
-            if let Some(old) = latest.insert(record_key(&loaded.record), record_idx)
+            let (agency, record_id) = (
+                loaded.record.source.agency.as_str(),
+                loaded.record.source.record_id.as_str(),
+            );
+            if let Some(old) = latest.get(&records, agency, record_id)
                 && let Some(flag) = current.get_mut(old)
             {
                 *flag = false;
             }
+            latest.insert(&records, agency, record_id, record_idx);
         }
         let mut mention_start = Vec::with_capacity(records.len());
         let mut next = 0;
@@ -707,7 +861,6 @@ impl LinkedRecords {
             mentions,
             person_of_mention: Vec::new(),
             index,
-            person_ids_by_record: Vec::new(),
             current,
             latest,
             mention_start,
@@ -742,17 +895,6 @@ impl LinkedRecords {
                 person_id_for(self.index.key_of(first as u32))
             })
             .collect();
-        let mut person_ids_by_record: Vec<Vec<String>> = self
-            .records
-            .iter()
-            .map(|loaded| Vec::with_capacity(loaded.record.persons.len()))
-            .collect();
-        for (mention, person_id) in self.mentions.iter().zip(&self.person_of_mention) {
-            if let Some(ids) = person_ids_by_record.get_mut(mention.record_idx) {
-                ids.push(person_id.clone());
-            }
-        }
-        self.person_ids_by_record = person_ids_by_record;
     }
 }
 
@@ -823,7 +965,13 @@ pub fn person_facts(linked: &LinkedRecords) -> BTreeMap<String, PersonFacts> {
 }
 
 /// What the mentions of one person say about them, most common value first.
-pub fn facts_of(linked: &LinkedRecords, person_id: &str, mentions: Vec<MentionRef>) -> PersonFacts {
+pub fn facts_of(
+    linked: &LinkedRecords,
+    person_id: &str,
+    mut mentions: Vec<MentionRef>,
+) -> PersonFacts {
+    // Kept for the engine's life: no spare capacity.
+    mentions.shrink_to_fit();
     let persons: Vec<&sightline_core::Person> = mentions
         .iter()
         .map(|mention| linked.person_of(*mention))

@@ -273,6 +273,46 @@ fn one_batch_and_one_record_at_a_time_give_the_batch_alerts() {
     check(&(1..n_records).step_by(1).collect::<Vec<_>>());
 }
 
+#[test]
+fn the_memory_report_counts_every_record_and_mention_it_holds() {
+    let records = region();
+    let pack = sightline_rules::default_pack().expect("pack");
+    let engine =
+        Engine::from_records(pack, EngineConfig::default(), records.clone()).expect("engine");
+    let held = newest_on_arrival(records.clone());
+    let n_mentions: usize = held.iter().map(|loaded| loaded.record.persons.len()).sum();
+    let report = engine.memory_report();
+    let part = |name: &str| {
+        report
+            .parts
+            .iter()
+            .find(|part| part.name == name)
+            .unwrap_or_else(|| panic!("no part {name}"))
+            .clone()
+    };
+    assert_eq!(part("records/struct").items, held.len() as u64);
+    assert_eq!(part("records/persons").items, n_mentions as u64);
+    assert_eq!(part("mentions/refs").items, n_mentions as u64);
+    assert!(
+        part("records/struct").bytes >= (held.len() * std::mem::size_of::<LoadedRecord>()) as u64
+    );
+    assert!(part("records/persons").bytes > 0);
+    assert_eq!(
+        part("linkage index/prepared mentions/mention keys").items,
+        n_mentions as u64
+    );
+    assert!(report.bytes_under("linkage index") > 0);
+    assert_eq!(
+        report.total_bytes(),
+        report.parts.iter().map(|part| part.bytes).sum::<u64>()
+    );
+    // The table names every part once.
+    let table = report.to_string();
+    for part in &report.parts {
+        assert_eq!(table.matches(&format!("| {} |", part.name)).count(), 1);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
     #[test]

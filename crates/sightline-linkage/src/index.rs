@@ -579,12 +579,15 @@ impl LinkageIndex {
         }
     }
 
-    /// Build an index over many mentions at once (same result as adding them in order).
-    pub fn batch(
+    /// Build an index over many mentions at once (same result as adding them
+    /// in order). Mentions may be a slice or a stream: a stream is read a
+    /// chunk at a time ([`LinkageIndex::prepare`]), so a caller that makes
+    /// each mention as it is asked for never holds them all.
+    pub fn batch<M: Mention + Sync>(
         settings: Settings,
         model: Model,
         scope: LinkScope,
-        mentions: &[MentionInput],
+        mentions: impl IntoIterator<Item = M>,
         decisions: &[(String, String, Verdict)],
     ) -> Result<LinkageIndex, LinkageError> {
         let mut index = LinkageIndex::prepare(settings, scope, mentions)?;
@@ -894,7 +897,26 @@ impl LinkageIndex {
         }
         // A batch is a fresh start: every record is new to the caller.
         self.moved.clear();
+        self.shrink_to_fit();
         Ok(())
+    }
+
+    /// Gives back the spare capacity of the lists a batch grew by doubling
+    /// (links, clustering edges, prepared records): the index keeps them for
+    /// its life, and later mentions grow them gently
+    /// ([`crate::memory::reserve_gently`]).
+    pub fn shrink_to_fit(&mut self) {
+        self.links.shrink_to_fit();
+        for edges in &mut self.cluster_edges {
+            edges.shrink_to_fit();
+        }
+        self.cluster_edges.shrink_to_fit();
+        for edges in self.review_edges.values_mut() {
+            edges.shrink_to_fit();
+        }
+        self.person_of.shrink_to_fit();
+        self.moved.shrink_to_fit();
+        self.store.shrink_to_fit();
     }
 
     /// Add one mention: find candidates by index lookup, score them with the
@@ -953,6 +975,7 @@ impl LinkageIndex {
         };
         for (record, links) in (start..end).zip(&found) {
             self.record_links(links);
+            crate::memory::reserve_gently(&mut self.person_of, 1);
             self.person_of.push(record);
             self.moved.push(record);
         }
@@ -1340,6 +1363,7 @@ impl LinkageIndex {
         self.contexts.push(record, mention.context());
         self.blocks
             .insert_collecting(&self.settings, &self.store, record, earlier);
+        crate::memory::reserve_gently(&mut self.cluster_edges, 1);
         self.cluster_edges.push(Vec::new());
         Ok(record)
     }
@@ -1474,6 +1498,7 @@ impl LinkageIndex {
     }
 
     fn record_links(&mut self, new_links: &[Link]) {
+        crate::memory::reserve_gently(&mut self.links, new_links.len());
         for link in new_links {
             let link_idx = u32::try_from(self.links.len()).unwrap_or(NONE);
             self.links.push(*link);

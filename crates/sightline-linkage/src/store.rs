@@ -185,6 +185,13 @@ impl Interner {
     /// Append `text`, known not to be interned, with its hash.
     fn push_new(&mut self, text: &str, hash: u64, collided: bool) -> u32 {
         let id = u32::try_from(self.ends.len()).unwrap_or(NONE - 1);
+        if self.text.capacity() - self.text.len() < text.len() {
+            // Grown gently, as the lists of an index are
+            // ([`crate::memory::reserve_gently`]).
+            self.text
+                .reserve_exact(text.len().max(self.text.len() / 8).max(256));
+        }
+        crate::memory::reserve_gently(&mut self.ends, 1);
         self.text.push_str(text);
         self.ends
             .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
@@ -228,6 +235,13 @@ impl Interner {
 
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// Gives back the spare capacity of the text and the ends (not the
+    /// hash map: lookups need its room).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
 
     /// Estimated heap bytes ([`crate::memory`]).
@@ -322,6 +336,7 @@ impl ColumnStore {
                 }
             },
         };
+        crate::memory::reserve_gently(&mut self.record_values, 1);
         self.record_values.push(value_id);
     }
 
@@ -529,6 +544,9 @@ impl RecordStore {
 
     fn push_values(&mut self, settings: &Settings, mention: &impl Mention, key: u32) -> u32 {
         let record = u32::try_from(self.datasets.len()).unwrap_or(NONE - 1);
+        crate::memory::reserve_gently(&mut self.rows, self.columns.len());
+        crate::memory::reserve_gently(&mut self.key_ids, 1);
+        crate::memory::reserve_gently(&mut self.datasets, 1);
         for (idx, (column, spec)) in self.columns.iter_mut().zip(&settings.columns).enumerate() {
             column.push(mention.value(idx, &spec.name, &mut 0));
             self.rows
@@ -697,6 +715,26 @@ impl RecordStore {
     /// True when there are no records.
     pub fn is_empty(&self) -> bool {
         self.datasets.is_empty()
+    }
+
+    /// Gives back the spare capacity of every list (after a batch).
+    pub fn shrink_to_fit(&mut self) {
+        for column in &mut self.columns {
+            column.raws.shrink_to_fit();
+            column.raw_values.shrink_to_fit();
+            column.values.shrink_to_fit();
+            column.token_pool.shrink_to_fit();
+            column.group_pool.shrink_to_fit();
+            column.norms.shrink_to_fit();
+            column.tokens.shrink_to_fit();
+            column.phonetics.shrink_to_fit();
+            column.postcode_parts.shrink_to_fit();
+            column.record_values.shrink_to_fit();
+        }
+        self.rows.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        self.key_ids.shrink_to_fit();
+        self.datasets.shrink_to_fit();
     }
 
     /// Estimated memory by part ([`crate::memory`]), names under `prefix`.
