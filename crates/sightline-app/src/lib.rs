@@ -26,6 +26,7 @@ pub mod picture;
 pub mod privacy;
 pub mod relationships;
 pub mod routing;
+pub mod sar;
 pub mod tokens;
 pub mod views;
 pub mod work;

@@ -123,6 +123,10 @@ enum Command {
         #[command(subcommand)]
         command: commands::bench::BenchCommand,
     },
+    /// Subject access: everything held about one person (records, linkage,
+    /// alerts, who viewed), third parties redacted, as sar.json and sar.html.
+    /// Audited.
+    Sar(commands::sar::SarArgs),
     /// Manage agency API tokens.
     Token {
         #[command(subcommand)]
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
         Command::Rules { command } => commands::alerts::rules(command),
         Command::Backup(args) => commands::backup::run(args),
         Command::Migrate { db } => commands::migrate(&db),
+        Command::Sar(args) => commands::sar::run(args),
         Command::Token { command } => commands::token::run(command),
         Command::User { command } => commands::user::run(command),
         Command::Audit { command } => commands::audit::run(command),

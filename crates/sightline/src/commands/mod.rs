@@ -13,6 +13,7 @@ pub mod link;
 pub mod org;
 pub mod persons;
 pub mod records;
+pub mod sar;
 pub mod serve;
 pub mod synth;
 pub mod token;
