@@ -404,9 +404,29 @@ pub fn redact_body(body: &Value, subject_refs: &BTreeSet<String>, scrubber: &Scr
     body
 }
 
+/// An alert text with its reference markup (`⟦agency:gp-3⟧`) read as the
+/// plain id (`gp-3`).
+fn without_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('⟦') {
+        out.push_str(rest.get(..start).unwrap_or_default());
+        let inner = rest.get(start + '⟦'.len_utf8()..).unwrap_or_default();
+        let Some(end) = inner.find('⟧') else {
+            out.push_str(rest.get(start..).unwrap_or_default());
+            return out;
+        };
+        let reference = inner.get(..end).unwrap_or_default();
+        out.push_str(reference.split_once(':').map_or(reference, |(_, id)| id));
+        rest = inner.get(end + '⟧'.len_utf8()..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
 fn role_words(role: &str) -> String {
     match role {
-        "subject" => "the subject of the record".to_owned(),
+        "subject" => "the person the record is about".to_owned(),
         "other" => "another person".to_owned(),
         other => format!("the {}", other.replace('_', " ")),
     }
@@ -628,7 +648,7 @@ pub fn gather(
             rule_id: row.rule_id,
             severity: row.severity,
             title: scrubber.scrub(&row.title),
-            explanation: scrubber.scrub(&row.explanation),
+            explanation: scrubber.scrub(&without_markup(&row.explanation)),
             status: row.status,
             raised_at,
             raised_in_words: date_of(raised_at),
@@ -636,7 +656,11 @@ pub fn gather(
             history,
         });
     }
-    alerts.sort_by(|left, right| left.raised_at.cmp(&right.raised_at).then(left.id.cmp(&right.id)));
+    alerts.sort_by(|left, right| {
+        left.raised_at
+            .cmp(&right.raised_at)
+            .then(left.id.cmp(&right.id))
+    });
 
     // Who viewed: the person (as a child, or as a person) and their records.
     let mut keys: Vec<String> = subject_refs
@@ -656,6 +680,12 @@ pub fn gather(
     };
     for decision in &mut linkage.decisions {
         decision.reason = scrubber.scrub(&decision.reason);
+    }
+    // The relational evidence names the people beside a mention.
+    for link in &mut linkage.links {
+        for field in &mut link.fields {
+            field.level = scrubber.scrub(&field.level);
+        }
     }
     Ok(SubjectAccessBundle {
         person_id: person_id.to_owned(),
@@ -746,7 +776,9 @@ fn body_rows(body: &Value) -> Vec<(String, String)> {
                     let text = fields
                         .iter()
                         .filter(|(field, _)| field.as_str() != "ref")
-                        .map(|(field, value)| format!("{}: {}", field.replace('_', " "), plain(value)))
+                        .map(|(field, value)| {
+                            format!("{}: {}", field.replace('_', " "), plain(value))
+                        })
                         .collect::<Vec<_>>()
                         .join("; ");
                     rows.push(("person".to_owned(), text));
@@ -801,21 +833,35 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
         escape(&bundle.reason),
         escape(&bundle.redaction)
     ));
-    push(&format!("<p>In summary: {}.</p>\n", escape(&bundle.summary())));
+    push(&format!(
+        "<p>In summary: {}.</p>\n",
+        escape(&bundle.summary())
+    ));
 
     let identity = &bundle.identity;
-    push("<h2 id=\"identity\">Who this is about</h2>\n<table>\n<caption>The person as the agencies recorded them most often</caption>\n<tbody>\n");
+    push(
+        "<h2 id=\"identity\">Who this is about</h2>\n<table>\n<caption>The person as the agencies recorded them most often</caption>\n<tbody>\n",
+    );
     let dob_words = identity
         .dob
         .as_deref()
         .map(dob_in_words)
         .unwrap_or_default();
     for (field, value) in [
-        ("Given names", identity.given_names.clone().unwrap_or_default()),
-        ("Family name", identity.family_name.clone().unwrap_or_default()),
+        (
+            "Given names",
+            identity.given_names.clone().unwrap_or_default(),
+        ),
+        (
+            "Family name",
+            identity.family_name.clone().unwrap_or_default(),
+        ),
         ("Date of birth", dob_words),
         ("Sex", identity.sex.clone().unwrap_or_default()),
-        ("NHS number", identity.nhs_number.clone().unwrap_or_default()),
+        (
+            "NHS number",
+            identity.nhs_number.clone().unwrap_or_default(),
+        ),
         (
             "Child",
             if identity.is_child { "yes" } else { "no" }.to_owned(),
@@ -866,8 +912,12 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
     }
 
     push("<h2 id=\"linkage\">How their records were joined</h2>\n");
-    push("<p>Sightline joins records from different agencies that it judges to be about the same person. Each link below shows how much each field counted for (+) or against (-) the match.</p>\n");
-    push("<table>\n<caption>Links between their mentions</caption>\n<thead><tr><th scope=\"col\">Mention</th><th scope=\"col\">Joined to</th><th scope=\"col\">How</th><th scope=\"col\">Evidence</th><th scope=\"col\">Probability</th></tr></thead>\n<tbody>\n");
+    push(
+        "<p>Sightline joins records from different agencies that it judges to be about the same person. Each link below shows how much each field counted for (+) or against (-) the match.</p>\n",
+    );
+    push(
+        "<table>\n<caption>Links between their mentions</caption>\n<thead><tr><th scope=\"col\">Mention</th><th scope=\"col\">Joined to</th><th scope=\"col\">How</th><th scope=\"col\">Evidence</th><th scope=\"col\">Probability</th></tr></thead>\n<tbody>\n",
+    );
     for link in &bundle.linkage.links {
         let evidence = link
             .fields
@@ -885,7 +935,9 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
         ));
     }
     push("</tbody>\n</table>\n");
-    push("<table>\n<caption>People's decisions about their mentions</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">Mentions</th><th scope=\"col\">Decision</th><th scope=\"col\">Reason</th></tr></thead>\n<tbody>\n");
+    push(
+        "<table>\n<caption>People's decisions about their mentions</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">Mentions</th><th scope=\"col\">Decision</th><th scope=\"col\">Reason</th></tr></thead>\n<tbody>\n",
+    );
     for decision in &bundle.linkage.decisions {
         push(&format!(
             "<tr><td>{}</td><td>{}</td><td>{} and {}</td><td>{}</td><td>{}</td></tr>\n",
@@ -914,14 +966,22 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
             escape(&alert.explanation),
             escape(&alert.evidence.join(", "))
         ));
-        push("<table>\n<caption>What happened to this alert</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th><th scope=\"col\">Who</th><th scope=\"col\">Decision</th><th scope=\"col\">Reason</th></tr></thead>\n<tbody>\n");
+        push(
+            "<table>\n<caption>What happened to this alert</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th><th scope=\"col\">Who</th><th scope=\"col\">Decision</th><th scope=\"col\">Reason</th></tr></thead>\n<tbody>\n",
+        );
         for event in &alert.history {
             push(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 escape(&event.in_words),
                 escape(&event.kind.replace('_', " ")),
                 escape(event.actor.as_deref().unwrap_or("Sightline")),
-                escape(&event.decision.as_deref().unwrap_or_default().replace('_', " ")),
+                escape(
+                    &event
+                        .decision
+                        .as_deref()
+                        .unwrap_or_default()
+                        .replace('_', " ")
+                ),
                 escape(event.reason.as_deref().unwrap_or_default())
             ));
         }
@@ -929,7 +989,9 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
     }
 
     push("<h2 id=\"access\">Who viewed their data and why</h2>\n");
-    push("<table>\n<caption>Each time someone read or acted on their data, newest first</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Which</th><th scope=\"col\">Why allowed</th><th scope=\"col\">Outcome</th></tr></thead>\n<tbody>\n");
+    push(
+        "<table>\n<caption>Each time someone read or acted on their data, newest first</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Which</th><th scope=\"col\">Why allowed</th><th scope=\"col\">Outcome</th></tr></thead>\n<tbody>\n",
+    );
     for entry in &bundle.access {
         push(&format!(
             "<tr><td>{}</td><td>{} ({}, {})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -994,13 +1056,33 @@ mod tests {
     #[test]
     fn free_text_loses_third_parties_as_whole_words_only() {
         let r = REDACTED;
-        check_scrub(&["Jason"], &[], "Jason came home", &format!("{r} came home"));
-        check_scrub(&["jason"], &[], "JASON and Jasonville", &format!("{r} and Jasonville"));
+        check_scrub(
+            &["Jason"],
+            &[],
+            "Jason came home",
+            &format!("{r} came home"),
+        );
+        check_scrub(
+            &["jason"],
+            &[],
+            "JASON and Jasonville",
+            &format!("{r} and Jasonville"),
+        );
         check_scrub(&["Ann"], &[], "Anne saw Ann.", &format!("Anne saw {r}."));
-        check_scrub(&["943 476 5919"], &[], "NHS 943 476 5919!", &format!("NHS {r}!"));
+        check_scrub(
+            &["943 476 5919"],
+            &[],
+            "NHS 943 476 5919!",
+            &format!("NHS {r}!"),
+        );
         check_scrub(&["1981-09-20"], &[], "on 1981-09-20T10", "on 1981-09-20T10");
         // A value the subject shares (a family name) stays.
-        check_scrub(&["Tina", "Marsh"], &["Marsh"], "Tina Marsh", &format!("{r} Marsh"));
+        check_scrub(
+            &["Tina", "Marsh"],
+            &["Marsh"],
+            "Tina Marsh",
+            &format!("{r} Marsh"),
+        );
         // One letter is no needle; non-ASCII text survives.
         check_scrub(&["J", "Zoë"], &[], "J. Zoë, Zoëy", &format!("J. {r}, Zoëy"));
         check_scrub(&["Owen"], &[], "", "");
@@ -1031,15 +1113,39 @@ mod tests {
         let refs = BTreeSet::from(["c".to_owned()]);
         let redacted = redact_body(&body, &refs, &scrubber);
         let text = redacted.to_string();
-        for leaked in ["Jason", "Owen", "Jay", "1979-02-03", "401 023 2137", "4010232137", "P-9", "E1 6AN", "Far Lane"] {
+        for leaked in [
+            "Jason",
+            "Owen",
+            "Jay",
+            "1979-02-03",
+            "401 023 2137",
+            "4010232137",
+            "P-9",
+            "E1 6AN",
+            "Far Lane",
+        ] {
             assert!(!text.contains(leaked), "{leaked} in {text}");
         }
-        for kept in ["Leo", "Marsh", "2006-03-01", "943 476 5919", "N17 6AA", "\"nok\"", "\"other\"", "\"male\"", "carer_of", "north-general-ed"] {
+        for kept in [
+            "Leo",
+            "Marsh",
+            "2006-03-01",
+            "943 476 5919",
+            "N17 6AA",
+            "\"nok\"",
+            "\"other\"",
+            "\"male\"",
+            "carer_of",
+            "north-general-ed",
+        ] {
             assert!(text.contains(kept), "{kept} missing from {text}");
         }
         assert_eq!(redacted["persons"][1]["given_names"], REDACTED);
         assert_eq!(redacted["persons"][1]["address"], REDACTED);
-        assert_eq!(redacted["findings"][0]["explanation"], format!("{REDACTED} says Leo fell"));
+        assert_eq!(
+            redacted["findings"][0]["explanation"],
+            format!("{REDACTED} says Leo fell")
+        );
         // The subject's own record is unchanged.
         assert_eq!(redacted["persons"][0], body["persons"][0]);
     }
@@ -1052,6 +1158,15 @@ mod tests {
             check_reason("  Subject access request received on 1 December by letter. ").unwrap(),
             "Subject access request received on 1 December by letter."
         );
+    }
+
+    #[test]
+    fn alert_markup_reads_as_plain_ids() {
+        assert_eq!(
+            without_markup("seen by ⟦agency:ed-riverside⟧ and ⟦agency:gp-3⟧."),
+            "seen by ed-riverside and gp-3."
+        );
+        assert_eq!(without_markup("open ⟦agency:x"), "open ⟦agency:x");
     }
 
     #[test]

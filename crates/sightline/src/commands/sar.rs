@@ -32,7 +32,11 @@ pub fn run(args: SarArgs) -> anyhow::Result<ExitCode> {
     let bundle = gather(store.as_ref(), &linked, &facts, &args.person, &reason, now)
         .context("could not gather the subject access bundle")?;
     // Audited before anything is written: no bundle leaves without its entry.
-    let kind = if bundle.identity.is_child { "child" } else { "person" };
+    let kind = if bundle.identity.is_child {
+        "child"
+    } else {
+        "person"
+    };
     record(
         store.as_ref(),
         &AuditActor::cli(),
@@ -51,8 +55,16 @@ pub fn run(args: SarArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("could not write {}", json_path.display()))?;
     std::fs::write(&html_path, render_html(&bundle))
         .with_context(|| format!("could not write {}", html_path.display()))?;
-    tracing::info!(records = bundle.records.len(), alerts = bundle.alerts.len(), "subject access bundle written");
-    outln!("subject access for person {}: {}", bundle.person_id, bundle.summary());
+    tracing::info!(
+        records = bundle.records.len(),
+        alerts = bundle.alerts.len(),
+        "subject access bundle written"
+    );
+    outln!(
+        "subject access for person {}: {}",
+        bundle.person_id,
+        bundle.summary()
+    );
     outln!("wrote {} and {}", json_path.display(), html_path.display());
     Ok(ExitCode::SUCCESS)
 }
