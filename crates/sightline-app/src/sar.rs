@@ -307,11 +307,7 @@ impl Scrubber {
     /// Every string of `value` scrubbed.
     fn scrub_value(&self, value: &mut Value) {
         match value {
-            Value::String(text) => {
-                if text != REDACTED {
-                    *text = self.scrub(text);
-                }
-            }
+            Value::String(text) if text != REDACTED => *text = self.scrub(text),
             Value::Array(items) => items.iter_mut().for_each(|item| self.scrub_value(item)),
             Value::Object(members) => members
                 .values_mut()
@@ -726,7 +722,7 @@ fn audit_of(store: &dyn Store, keys: &[String]) -> Result<(Vec<SarAccess>, bool)
             }
         }
     }
-    rows.sort_by(|left, right| right.seq.cmp(&left.seq));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.seq));
     rows.dedup_by_key(|row| row.seq);
     let truncated = rows.len() > SAR_AUDIT_ENTRIES_MAX;
     rows.truncate(SAR_AUDIT_ENTRIES_MAX);
