@@ -2,6 +2,7 @@
 //! an adult, checked against the region's ground truth: the bundle holds every
 //! record that mentions them and no other person's name, date of birth, NHS
 //! number or postcode; the request is audited; stdout holds no personal data.
+//! On each backend.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -77,7 +78,6 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
     let dir = tempfile::tempdir().expect("temp dir");
     let region = dir.path().join("region");
     let region_arg = region.to_str().expect("utf-8 path");
-    let db = format!("sqlite://{}", dir.path().join("sar.db").display());
     sightline(&[
         "synth",
         "--children",
@@ -94,242 +94,247 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
         .map(|path| path.display().to_string())
         .collect();
     files.sort();
-    let mut ingest = vec!["ingest", "--db", &db];
-    ingest.extend(files.iter().map(String::as_str));
-    sightline(&ingest);
+    for test_db in sightline_testkit::all_databases() {
+        let db = test_db.url.clone();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut ingest = vec!["ingest", "--db", &db];
+        ingest.extend(files.iter().map(String::as_str));
+        sightline(&ingest);
 
-    // The ground truth: who each mention is.
-    let mentions_csv = std::fs::read_to_string(region.join("truth/mentions.csv")).expect("truth");
-    let mut truth: BTreeMap<(String, String, String), String> = BTreeMap::new();
-    let mut truth_records: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    for line in mentions_csv.lines().skip(1).filter(|line| !line.is_empty()) {
-        let fields: Vec<&str> = line.split(',').collect();
-        let [agency, record_id, person_ref, person_id] = fields[..] else {
-            panic!("mentions.csv line {line}");
-        };
-        truth.insert(
-            (agency.into(), record_id.into(), person_ref.into()),
-            person_id.into(),
-        );
-        truth_records
-            .entry(person_id.into())
-            .or_default()
-            .insert((agency.into(), record_id.into()));
-    }
-
-    // An adult whom linkage holds exactly as the truth does (a false merge or
-    // a split would be linkage's error, measured by `sightline evaluate`), with
-    // the most records.
-    let persons: Value =
-        serde_json::from_str(&sightline(&["persons", "--db", &db, "--json"])).expect("persons");
-    let mut chosen: Option<(String, String, usize)> = None;
-    for person in persons.as_array().expect("array") {
-        if person["is_child"].as_bool() != Some(false) {
-            continue;
-        }
-        let mut true_ids = BTreeSet::new();
-        let mut records = BTreeSet::new();
-        for mention in person["mentions"].as_array().expect("mentions") {
-            let key = (
-                mention["agency"].as_str().unwrap().to_owned(),
-                mention["record_id"].as_str().unwrap().to_owned(),
-                mention["ref"].as_str().unwrap().to_owned(),
+        // The ground truth: who each mention is.
+        let mentions_csv =
+            std::fs::read_to_string(region.join("truth/mentions.csv")).expect("truth");
+        let mut truth: BTreeMap<(String, String, String), String> = BTreeMap::new();
+        let mut truth_records: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+        for line in mentions_csv.lines().skip(1).filter(|line| !line.is_empty()) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let [agency, record_id, person_ref, person_id] = fields[..] else {
+                panic!("mentions.csv line {line}");
+            };
+            truth.insert(
+                (agency.into(), record_id.into(), person_ref.into()),
+                person_id.into(),
             );
-            true_ids.insert(truth.get(&key).cloned().unwrap_or_default());
-            records.insert((key.0, key.1));
+            truth_records
+                .entry(person_id.into())
+                .or_default()
+                .insert((agency.into(), record_id.into()));
         }
-        let [true_id] =
-            <[String; 1]>::try_from(true_ids.into_iter().collect::<Vec<_>>()).unwrap_or_default();
-        if true_id.is_empty() || truth_records.get(&true_id) != Some(&records) {
-            continue;
-        }
-        if chosen.as_ref().is_none_or(|(_, _, n)| records.len() > *n) {
-            chosen = Some((
-                person["id"].as_str().unwrap().to_owned(),
-                true_id,
-                records.len(),
-            ));
-        }
-    }
-    let (person_id, true_id, n_records) = chosen.expect("an adult linked exactly as the truth");
-    assert!(n_records >= 5, "the adult has {n_records} records");
 
-    let out = dir.path().join("sar");
-    let stdout = sightline(&[
-        "sar",
-        "--db",
-        &db,
-        "--person",
-        &person_id,
-        "--out",
-        out.to_str().unwrap(),
-        "--reason",
-        REASON,
-    ]);
-    let json_text = std::fs::read_to_string(out.join("sar.json")).expect("sar.json");
-    let html = std::fs::read_to_string(out.join("sar.html")).expect("sar.html");
-    let bundle: Value = serde_json::from_str(&json_text).expect("JSON bundle");
-
-    // Every record that mentions them, and no other.
-    let bundle_records: BTreeSet<(String, String)> = bundle["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .map(|record| {
-            (
-                record["agency"].as_str().unwrap().to_owned(),
-                record["record_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(Some(&bundle_records), truth_records.get(&true_id));
-
-    // The values of the subject and of everyone else in those records, as the
-    // agencies sent them.
-    let mut subject = Values::default();
-    let mut others = Values::default();
-    for file in &files {
-        for line in std::fs::read_to_string(file).expect("region file").lines() {
-            let record: Value = serde_json::from_str(line).expect("record");
-            let agency = record["source"]["agency"].as_str().unwrap().to_owned();
-            let record_id = record["source"]["record_id"].as_str().unwrap().to_owned();
-            if !bundle_records.contains(&(agency.clone(), record_id.clone())) {
+        // An adult whom linkage holds exactly as the truth does (a false merge or
+        // a split would be linkage's error, measured by `sightline evaluate`), with
+        // the most records.
+        let persons: Value =
+            serde_json::from_str(&sightline(&["persons", "--db", &db, "--json"])).expect("persons");
+        let mut chosen: Option<(String, String, usize)> = None;
+        for person in persons.as_array().expect("array") {
+            if person["is_child"].as_bool() != Some(false) {
                 continue;
             }
-            for person in record["persons"].as_array().expect("persons") {
+            let mut true_ids = BTreeSet::new();
+            let mut records = BTreeSet::new();
+            for mention in person["mentions"].as_array().expect("mentions") {
                 let key = (
-                    agency.clone(),
-                    record_id.clone(),
-                    person["ref"].as_str().unwrap().to_owned(),
+                    mention["agency"].as_str().unwrap().to_owned(),
+                    mention["record_id"].as_str().unwrap().to_owned(),
+                    mention["ref"].as_str().unwrap().to_owned(),
                 );
-                if truth.get(&key) == Some(&true_id) {
-                    subject.add(person);
-                } else {
-                    others.add(person);
+                true_ids.insert(truth.get(&key).cloned().unwrap_or_default());
+                records.insert((key.0, key.1));
+            }
+            let [true_id] = <[String; 1]>::try_from(true_ids.into_iter().collect::<Vec<_>>())
+                .unwrap_or_default();
+            if true_id.is_empty() || truth_records.get(&true_id) != Some(&records) {
+                continue;
+            }
+            if chosen.as_ref().is_none_or(|(_, _, n)| records.len() > *n) {
+                chosen = Some((
+                    person["id"].as_str().unwrap().to_owned(),
+                    true_id,
+                    records.len(),
+                ));
+            }
+        }
+        let (person_id, true_id, n_records) = chosen.expect("an adult linked exactly as the truth");
+        assert!(n_records >= 5, "the adult has {n_records} records");
+
+        let out = dir.path().join("sar");
+        let stdout = sightline(&[
+            "sar",
+            "--db",
+            &db,
+            "--person",
+            &person_id,
+            "--out",
+            out.to_str().unwrap(),
+            "--reason",
+            REASON,
+        ]);
+        let json_text = std::fs::read_to_string(out.join("sar.json")).expect("sar.json");
+        let html = std::fs::read_to_string(out.join("sar.html")).expect("sar.html");
+        let bundle: Value = serde_json::from_str(&json_text).expect("JSON bundle");
+
+        // Every record that mentions them, and no other.
+        let bundle_records: BTreeSet<(String, String)> = bundle["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|record| {
+                (
+                    record["agency"].as_str().unwrap().to_owned(),
+                    record["record_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(Some(&bundle_records), truth_records.get(&true_id));
+
+        // The values of the subject and of everyone else in those records, as the
+        // agencies sent them.
+        let mut subject = Values::default();
+        let mut others = Values::default();
+        for file in &files {
+            for line in std::fs::read_to_string(file).expect("region file").lines() {
+                let record: Value = serde_json::from_str(line).expect("record");
+                let agency = record["source"]["agency"].as_str().unwrap().to_owned();
+                let record_id = record["source"]["record_id"].as_str().unwrap().to_owned();
+                if !bundle_records.contains(&(agency.clone(), record_id.clone())) {
+                    continue;
+                }
+                for person in record["persons"].as_array().expect("persons") {
+                    let key = (
+                        agency.clone(),
+                        record_id.clone(),
+                        person["ref"].as_str().unwrap().to_owned(),
+                    );
+                    if truth.get(&key) == Some(&true_id) {
+                        subject.add(person);
+                    } else {
+                        others.add(person);
+                    }
                 }
             }
         }
-    }
-    // A value the subject shares (a household's family name or postcode) is
-    // theirs as well.
-    let shared_names = lower(&subject.names);
-    let third_names: BTreeSet<&String> = others
-        .names
-        .iter()
-        .filter(|name| !shared_names.contains(&name.to_lowercase()))
-        .collect();
-    assert!(!third_names.is_empty(), "the adult's records name others");
-    for name in &third_names {
-        assert!(
-            !has_word(&json_text, name),
-            "third party name {name} in sar.json"
-        );
-        assert!(
-            !has_word(&html, name),
-            "third party name {name} in sar.html"
-        );
-    }
-    for nhs in others.nhs_numbers.difference(&subject.nhs_numbers) {
-        assert!(
-            !json_text.contains(nhs.as_str()),
-            "third party NHS number in sar.json"
-        );
-        assert!(
-            !html.contains(nhs.as_str()),
-            "third party NHS number in sar.html"
-        );
-    }
-    let shared_postcodes = lower(&subject.postcodes);
-    for postcode in &others.postcodes {
-        if shared_postcodes.contains(&postcode.to_lowercase()) {
-            continue;
-        }
-        assert!(
-            !json_text.contains(postcode.as_str()),
-            "third party postcode {postcode} in sar.json"
-        );
-        assert!(
-            !html.contains(postcode.as_str()),
-            "third party postcode {postcode} in sar.html"
-        );
-    }
-    // Dates of birth: in the records' contents (a record's own dates may fall
-    // on someone's birthday: a birth is recorded on the day) and in the page.
-    for record in bundle["records"].as_array().unwrap() {
-        let mut body = record["body"].clone();
-        let fields = body.as_object_mut().unwrap();
-        for field in ["occurred_at", "recorded_at", "source"] {
-            fields.remove(field);
-        }
-        let text = body.to_string();
-        for dob in others.dobs.difference(&subject.dobs) {
+        // A value the subject shares (a household's family name or postcode) is
+        // theirs as well.
+        let shared_names = lower(&subject.names);
+        let third_names: BTreeSet<&String> = others
+            .names
+            .iter()
+            .filter(|name| !shared_names.contains(&name.to_lowercase()))
+            .collect();
+        assert!(!third_names.is_empty(), "the adult's records name others");
+        for name in &third_names {
             assert!(
-                !has_word(&text, dob),
-                "third party date of birth in a record"
+                !has_word(&json_text, name),
+                "third party name {name} in sar.json"
+            );
+            assert!(
+                !has_word(&html, name),
+                "third party name {name} in sar.html"
             );
         }
-    }
-    for dob in others.dobs.difference(&subject.dobs) {
+        for nhs in others.nhs_numbers.difference(&subject.nhs_numbers) {
+            assert!(
+                !json_text.contains(nhs.as_str()),
+                "third party NHS number in sar.json"
+            );
+            assert!(
+                !html.contains(nhs.as_str()),
+                "third party NHS number in sar.html"
+            );
+        }
+        let shared_postcodes = lower(&subject.postcodes);
+        for postcode in &others.postcodes {
+            if shared_postcodes.contains(&postcode.to_lowercase()) {
+                continue;
+            }
+            assert!(
+                !json_text.contains(postcode.as_str()),
+                "third party postcode {postcode} in sar.json"
+            );
+            assert!(
+                !html.contains(postcode.as_str()),
+                "third party postcode {postcode} in sar.html"
+            );
+        }
+        // Dates of birth: in the records' contents (a record's own dates may fall
+        // on someone's birthday: a birth is recorded on the day) and in the page.
+        for record in bundle["records"].as_array().unwrap() {
+            let mut body = record["body"].clone();
+            let fields = body.as_object_mut().unwrap();
+            for field in ["occurred_at", "recorded_at", "source"] {
+                fields.remove(field);
+            }
+            let text = body.to_string();
+            for dob in others.dobs.difference(&subject.dobs) {
+                assert!(
+                    !has_word(&text, dob),
+                    "third party date of birth in a record"
+                );
+            }
+        }
+        for dob in others.dobs.difference(&subject.dobs) {
+            assert!(
+                !has_word(&html, dob),
+                "third party date of birth in sar.html"
+            );
+        }
+        // The subject's own data is there.
+        let own = subject.names.iter().next().expect("the subject has a name");
+        assert!(has_word(&json_text, own) && has_word(&html, own));
+        assert!(json_text.contains("[redacted: third party]"));
+
+        // The page: no scripts, headings, captioned tables, print CSS.
+        assert!(!html.to_lowercase().contains("<script"));
+        for needle in [
+            "<h1>",
+            "<h2 id=\"records\">",
+            "<caption>",
+            "@media print",
+            "lang=\"en-GB\"",
+        ] {
+            assert!(html.contains(needle), "{needle} missing from sar.html");
+        }
+
+        // Stdout: a summary, none of the subject's data.
         assert!(
-            !has_word(&html, dob),
-            "third party date of birth in sar.html"
+            stdout.contains(&format!("{n_records} record(s)")),
+            "{stdout}"
+        );
+        for name in &subject.names {
+            assert!(
+                !has_word(&stdout, name),
+                "subject's name on stdout: {stdout}"
+            );
+        }
+
+        // Audited, with the reason; a second SAR lists the first as an access.
+        let audit = sightline(&["audit", "verify", "--db", &db]);
+        assert!(!audit.is_empty());
+        sightline(&[
+            "sar",
+            "--db",
+            &db,
+            "--person",
+            &person_id,
+            "--out",
+            out.to_str().unwrap(),
+            "--reason",
+            REASON,
+        ]);
+        let again: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("sar.json")).unwrap()).unwrap();
+        let entries = again["access"].as_array().expect("access");
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0]["action"], "subject_access");
+        assert_eq!(entries[0]["resource_key"], format!("person:{person_id}"));
+        assert!(
+            entries[0]["basis_in_words"]
+                .as_str()
+                .unwrap()
+                .contains(REASON)
         );
     }
-    // The subject's own data is there.
-    let own = subject.names.iter().next().expect("the subject has a name");
-    assert!(has_word(&json_text, own) && has_word(&html, own));
-    assert!(json_text.contains("[redacted: third party]"));
-
-    // The page: no scripts, headings, captioned tables, print CSS.
-    assert!(!html.to_lowercase().contains("<script"));
-    for needle in [
-        "<h1>",
-        "<h2 id=\"records\">",
-        "<caption>",
-        "@media print",
-        "lang=\"en-GB\"",
-    ] {
-        assert!(html.contains(needle), "{needle} missing from sar.html");
-    }
-
-    // Stdout: a summary, none of the subject's data.
-    assert!(
-        stdout.contains(&format!("{n_records} record(s)")),
-        "{stdout}"
-    );
-    for name in &subject.names {
-        assert!(
-            !has_word(&stdout, name),
-            "subject's name on stdout: {stdout}"
-        );
-    }
-
-    // Audited, with the reason; a second SAR lists the first as an access.
-    let audit = sightline(&["audit", "verify", "--db", &db]);
-    assert!(!audit.is_empty());
-    sightline(&[
-        "sar",
-        "--db",
-        &db,
-        "--person",
-        &person_id,
-        "--out",
-        out.to_str().unwrap(),
-        "--reason",
-        REASON,
-    ]);
-    let again: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("sar.json")).unwrap()).unwrap();
-    let entries = again["access"].as_array().expect("access");
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    assert_eq!(entries[0]["action"], "subject_access");
-    assert_eq!(entries[0]["resource_key"], format!("person:{person_id}"));
-    assert!(
-        entries[0]["basis_in_words"]
-            .as_str()
-            .unwrap()
-            .contains(REASON)
-    );
 }
 
 #[test]
@@ -337,9 +342,13 @@ fn sar_refuses_a_short_reason_and_an_unknown_person() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}", dir.path().join("empty.db").display());
     let out = dir.path().join("sar");
-    for (person, reason) in [
-        ("p-0000000000000000", "because"),
-        ("p-0000000000000000", REASON),
+    for (person, reason, why) in [
+        (
+            "p-0000000000000000",
+            "because",
+            "the reason must be a sentence",
+        ),
+        ("p-0000000000000000", REASON, "no person with this id"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_sightline"))
             .args([
@@ -357,6 +366,8 @@ fn sar_refuses_a_short_reason_and_an_unknown_person() {
             .output()
             .expect("sightline runs");
         assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{stderr}");
         assert!(!out.exists(), "nothing written");
     }
 }
