@@ -56,6 +56,10 @@ pub enum Action {
     /// Review uncertain linkage pairs and record match / non-match decisions
     /// ([`Resource::Service`]): safeguarding leads and team managers.
     ReviewLinkage,
+    /// See one's agency's accounts and agency tokens, and activate the casework
+    /// accounts an administrator created ([`Resource::Service`]): safeguarding
+    /// leads and team managers (the second person for new casework accounts).
+    ManageAgencyAccounts,
 }
 
 impl Action {
@@ -74,6 +78,7 @@ impl Action {
             Action::ManageTokens => "manage_tokens",
             Action::SearchPersons => "search_persons",
             Action::ReviewLinkage => "review_linkage",
+            Action::ManageAgencyAccounts => "manage_agency_accounts",
         }
     }
 }
@@ -428,6 +433,12 @@ pub fn authorize(
             Role::SafeguardingLead | Role::TeamManager => full(Basis::Role(actor.role)),
             _ => Decision::Deny,
         },
+        // A casework account reads case content: a manager or lead of its
+        // agency, not the administrator who created it, lets it in.
+        (Action::ManageAgencyAccounts, Resource::Service) => match actor.role {
+            Role::SafeguardingLead | Role::TeamManager => full(Basis::Role(actor.role)),
+            _ => Decision::Deny,
+        },
         (Action::ListAgencyRecords, Resource::Agency(agency)) => {
             if casework && *agency == actor.agency {
                 full(Basis::OwnAgency)
@@ -613,6 +624,19 @@ mod tests {
             (Practitioner, Action::ReviewLinkage, Decision::Deny),
             (PrivacyOfficer, Action::ReviewLinkage, Decision::Deny),
             (Administrator, Action::ReviewLinkage, Decision::Deny),
+            (
+                SafeguardingLead,
+                Action::ManageAgencyAccounts,
+                full(Basis::Role(SafeguardingLead)),
+            ),
+            (
+                TeamManager,
+                Action::ManageAgencyAccounts,
+                full(Basis::Role(TeamManager)),
+            ),
+            (Practitioner, Action::ManageAgencyAccounts, Decision::Deny),
+            (PrivacyOfficer, Action::ManageAgencyAccounts, Decision::Deny),
+            (Administrator, Action::ManageAgencyAccounts, Decision::Deny),
         ];
         for (role, action, expected) in table {
             check(

@@ -12,7 +12,7 @@ use crate::view::View;
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::ViewMyWork,
         Action::ListAgencyRecords,
         Action::ViewRecord,
@@ -25,6 +25,7 @@ impl Action {
         Action::ManageTokens,
         Action::SearchPersons,
         Action::ReviewLinkage,
+        Action::ManageAgencyAccounts,
     ];
 
     /// What the actor did, as a phrase after their name ("opened My work").
@@ -42,6 +43,7 @@ impl Action {
             Action::ManageTokens => "managed agency tokens",
             Action::SearchPersons => "searched for a person",
             Action::ReviewLinkage => "reviewed linkage",
+            Action::ManageAgencyAccounts => "managed their agency's accounts",
         }
     }
 }
@@ -87,6 +89,8 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("create_user", "created a user"),
     ("create_token", "created an agency token"),
     ("revoke_token", "revoked an agency token"),
+    ("disable_user", "disabled a user"),
+    ("activate_user", "activated a user"),
     ("search_children", "searched for a child"),
     ("view_child_access_log", "read who viewed a child"),
     ("export_access_log_csv", "downloaded the access log"),
@@ -202,6 +206,12 @@ pub fn audit_basis_label(stored: &str) -> String {
     if let Some(basis) = Basis::parse(stored) {
         return basis.label();
     }
+    if let Some(token_id) = stored.strip_prefix("token:")
+        && token_id.parse::<i64>().is_ok()
+    {
+        // An agency token's creation names the token it made.
+        return format!("agency token {token_id}");
+    }
     if stored == "holds_alert" {
         // Logs from before alerts named themselves as the basis.
         return "they or their team held an alert about the child".to_owned();
@@ -241,6 +251,7 @@ pub fn audit_outcome_label(stored: &str) -> String {
         "locked" => "Refused and locked".to_owned(),
         "not_found" => "Refused: no such child or record".to_owned(),
         "shown" => "Shown".to_owned(),
+        "inactive" => "Done: waiting for activation".to_owned(),
         other => other.replace('_', " "),
     }
 }

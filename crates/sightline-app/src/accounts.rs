@@ -315,20 +315,34 @@ pub struct NewAccount {
     pub team: Option<Team>,
 }
 
-/// Creates an account (audited as `create_user` by `by`).
+/// Whether an account of `role` that `by` creates starts inactive: a casework
+/// account an administrator creates waits until a team manager or
+/// safeguarding lead of its agency activates it ([`activate_account`]), so that
+/// an administrator cannot read case content through an account of their own
+/// making (issue #15, finding 10). The operator at the command line (who holds
+/// the database) creates accounts active.
+pub fn created_inactive(by: &AuditActor, role: Role) -> bool {
+    by.role == Role::Administrator.as_str() && role.does_casework()
+}
+
+/// Creates an account (audited as `create_user` by `by`: outcome `ok`, or
+/// `inactive` when it waits for activation, see [`created_inactive`]).
 pub fn create_account(
     store: &dyn Store,
     account: &NewAccount,
     by: &AuditActor,
     now: DateTime<Utc>,
 ) -> Result<Account, AccountError> {
+    let now_us = crate::to_micros(now);
+    let inactive = created_inactive(by, account.role);
     let row = NewUser {
         username: account.username.as_str().to_owned(),
         password_hash: hash_password(&account.password)?,
         role: account.role.as_str().to_owned(),
         agency: account.agency.as_str().to_owned(),
         team: account.team.as_ref().map(|team| team.as_str().to_owned()),
-        created_at_us: crate::to_micros(now),
+        created_at_us: now_us,
+        disabled_at_us: inactive.then_some(now_us),
     };
     let id = store
         .accounts()
@@ -340,7 +354,7 @@ pub fn create_account(
         "create_user",
         &format!("user:{id}"),
         &format!("role:{}", by.role),
-        "ok",
+        if inactive { "inactive" } else { "ok" },
         now,
     )?;
     Ok(Account {
@@ -350,6 +364,114 @@ pub fn create_account(
         agency: account.agency.clone(),
         team: row.team,
     })
+}
+
+/// Disables an account at once: it cannot sign in, and its sessions stop
+/// counting from their next request. Audited (`disable_user` on `user:ID`,
+/// outcome `ok`, or `not_found` when there is no such active account).
+/// Administrators (the web page) and the operator (`sightline user disable`).
+pub fn disable_account(
+    store: &dyn Store,
+    user_id: i64,
+    by: &AuditActor,
+    now: DateTime<Utc>,
+) -> Result<bool, AccountError> {
+    let disabled = store
+        .accounts()
+        .disable_user(user_id, crate::to_micros(now))?;
+    record(
+        store,
+        by,
+        "disable_user",
+        &format!("user:{user_id}"),
+        &format!("role:{}", by.role),
+        if disabled { "ok" } else { "not_found" },
+        now,
+    )?;
+    Ok(disabled)
+}
+
+/// Who activates an account.
+#[derive(Debug, Clone, Copy)]
+pub enum Activator<'a> {
+    /// A signed-in user: for a casework account, a team manager or
+    /// safeguarding lead of its agency; for another, an administrator; never
+    /// oneself.
+    User(&'a Account),
+    /// The operator at the command line (`sightline user enable`), who holds
+    /// the database.
+    Operator,
+}
+
+/// What activating an account did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Activated,
+    /// No such inactive account.
+    NotFound,
+    /// The activator may not activate this account.
+    NotAllowed,
+}
+
+/// Whether `by` may activate `user` (see [`Activator::User`]).
+pub fn may_activate(by: &Account, user: &UserRow) -> bool {
+    if by.id == user.id {
+        return false;
+    }
+    match Role::parse(&user.role) {
+        Ok(role) if role.does_casework() => {
+            matches!(by.role, Role::TeamManager | Role::SafeguardingLead)
+                && by.agency.as_str() == user.agency
+        }
+        Ok(_) => by.role == Role::Administrator,
+        Err(_) => false,
+    }
+}
+
+/// Activates an inactive account (one an administrator created, or one
+/// disabled). Audited (`activate_user` on `user:ID`, outcome `ok`, `deny` or
+/// `not_found`).
+pub fn activate_account(
+    store: &dyn Store,
+    user_id: i64,
+    by: Activator<'_>,
+    now: DateTime<Utc>,
+) -> Result<Activation, AccountError> {
+    let accounts = store.accounts();
+    let user = accounts
+        .user_by_id(user_id)?
+        .filter(|user| user.disabled_at_us.is_some());
+    let outcome = match (&user, by) {
+        (None, _) => Activation::NotFound,
+        (Some(user), Activator::User(account)) if !may_activate(account, user) => {
+            Activation::NotAllowed
+        }
+        (Some(_), _) => {
+            if accounts.enable_user(user_id)? {
+                Activation::Activated
+            } else {
+                Activation::NotFound
+            }
+        }
+    };
+    let actor = match by {
+        Activator::User(account) => AuditActor::of(account),
+        Activator::Operator => AuditActor::cli(),
+    };
+    record(
+        store,
+        &actor,
+        "activate_user",
+        &format!("user:{user_id}"),
+        &format!("role:{}", actor.role),
+        match outcome {
+            Activation::Activated => "ok",
+            Activation::NotFound => "not_found",
+            Activation::NotAllowed => "deny",
+        },
+        now,
+    )?;
+    Ok(outcome)
 }
 
 /// Accounts, by username, at most `limit`.

@@ -44,6 +44,28 @@ pub fn create_token(
     })
 }
 
+/// Creates a token for an agency ([`create_token`]) and audits it:
+/// `create_token` on `agency:ID`, the new token as the basis (`token:N`), so
+/// the agency's managers and leads see who created which of its tokens.
+pub fn create_token_audited(
+    store: &dyn Store,
+    agency: &AgencyId,
+    by: &crate::audit::AuditActor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AgencyToken, TokenError> {
+    let token = create_token(store, agency, now)?;
+    crate::audit::record(
+        store,
+        by,
+        "create_token",
+        &format!("agency:{agency}"),
+        &format!("token:{}", token.id),
+        "ok",
+        now,
+    )?;
+    Ok(token)
+}
+
 /// Revokes token `token_id` at once (its agency's system is refused from the
 /// next request) and audits it (`revoke_token` on `token:ID`, outcome `ok`, or
 /// `not_found` for no such live token). `false` if there was none.

@@ -226,6 +226,121 @@ fn lockout_answers_the_same_for_unknown_usernames() {
     }
 }
 
+/// Issue #15, finding 10: a casework account an administrator creates cannot
+/// sign in until a team manager or safeguarding lead of its agency (not the
+/// administrator, not another agency's lead, not itself) activates it; a
+/// disabled account cannot sign in either.
+#[test]
+fn casework_accounts_an_administrator_creates_wait_for_their_agency() {
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let policy = SessionPolicy::default();
+        let admin = create(store, "synthetic.admin", Role::Administrator, "it");
+        let manager = create(store, "synthetic.manager", Role::TeamManager, "police");
+        let practitioner = create(store, "synthetic.colleague", Role::Practitioner, "police");
+        let other_lead = create(store, "synthetic.other", Role::SafeguardingLead, "health");
+        let by_admin = AuditActor::of(&admin);
+        let new = |username: &str, role: Role| NewAccount {
+            username: Username::parse(username).unwrap(),
+            password: Password::parse("synthetic password 2").unwrap(),
+            role,
+            agency: AgencyId::parse("police").unwrap(),
+            team: None,
+        };
+        let worker = accounts::create_account(
+            store,
+            &new("synthetic.new", Role::Practitioner),
+            &by_admin,
+            t0(),
+        )
+        .unwrap();
+        let officer = accounts::create_account(
+            store,
+            &new("synthetic.officer", Role::PrivacyOfficer),
+            &by_admin,
+            t0(),
+        )
+        .unwrap();
+        let sign_in = |username: &str| {
+            matches!(
+                accounts::login(store, username, "synthetic password 2", t0(), &policy).unwrap(),
+                LoginOutcome::SignedIn { .. }
+            )
+        };
+        assert!(!sign_in("synthetic.new"), "inactive until activated");
+        assert!(
+            sign_in("synthetic.officer"),
+            "no case content: active at once"
+        );
+        let activate = |by: &Account| {
+            accounts::activate_account(store, worker.id, accounts::Activator::User(by), t0())
+                .unwrap()
+        };
+        for refused in [&admin, &practitioner, &other_lead, &worker] {
+            assert_eq!(
+                activate(refused),
+                accounts::Activation::NotAllowed,
+                "{refused:?}"
+            );
+        }
+        assert!(!sign_in("synthetic.new"));
+        assert_eq!(activate(&manager), accounts::Activation::Activated);
+        assert_eq!(
+            activate(&manager),
+            accounts::Activation::NotFound,
+            "already active"
+        );
+        assert!(sign_in("synthetic.new"));
+
+        assert!(accounts::disable_account(store, worker.id, &by_admin, t0()).unwrap());
+        assert!(!accounts::disable_account(store, worker.id, &by_admin, t0()).unwrap());
+        assert!(!sign_in("synthetic.new"), "disabled");
+        assert_eq!(
+            accounts::activate_account(
+                store,
+                officer.id,
+                accounts::Activator::User(&manager),
+                t0()
+            )
+            .unwrap(),
+            accounts::Activation::NotFound,
+            "active"
+        );
+        let outcomes: Vec<(String, String, String)> = audit::recent_entries(store, None, 100)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .filter(|entry| {
+                matches!(
+                    entry.action.as_str(),
+                    "create_user" | "activate_user" | "disable_user"
+                ) && entry.actor_username != "cli"
+            })
+            .map(|entry| (entry.actor_username, entry.action, entry.outcome))
+            .collect();
+        let row = |who: &str, action: &str, outcome: &str| {
+            (who.to_owned(), action.to_owned(), outcome.to_owned())
+        };
+        assert_eq!(
+            outcomes,
+            [
+                row("synthetic.admin", "create_user", "inactive"),
+                row("synthetic.admin", "create_user", "ok"),
+                row("synthetic.admin", "activate_user", "deny"),
+                row("synthetic.colleague", "activate_user", "deny"),
+                row("synthetic.other", "activate_user", "deny"),
+                row("synthetic.new", "activate_user", "deny"),
+                row("synthetic.manager", "activate_user", "ok"),
+                row("synthetic.manager", "activate_user", "not_found"),
+                row("synthetic.admin", "disable_user", "ok"),
+                row("synthetic.admin", "disable_user", "not_found"),
+                row("synthetic.manager", "activate_user", "not_found"),
+            ]
+        );
+        assert!(audit::verify_audit(store).unwrap().is_ok());
+    }
+}
+
 #[test]
 fn break_glass_is_granted_recorded_and_audited() {
     for (_db, store) in stores() {

@@ -36,6 +36,9 @@ pub struct NewUser {
     pub team: Option<String>,
     /// UTC microseconds since the epoch.
     pub created_at_us: i64,
+    /// Set for an account created inactive (a casework account an
+    /// administrator created waits for a manager of its agency to activate it).
+    pub disabled_at_us: Option<i64>,
 }
 
 /// A stored user.
@@ -223,6 +226,12 @@ pub trait AccountStore: Send + Sync {
     fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
     /// The user with this id.
     fn user_by_id(&self, user_id: i64) -> Result<Option<UserRow>, StoreError>;
+    /// Disables an active user at `at_us`: they cannot sign in and their
+    /// sessions stop counting. `false` if there is no such active user.
+    fn disable_user(&self, user_id: i64, at_us: i64) -> Result<bool, StoreError>;
+    /// Makes an inactive (disabled, or not yet activated) user active. `false`
+    /// if there is no such inactive user.
+    fn enable_user(&self, user_id: i64) -> Result<bool, StoreError>;
     /// Users by username, at most `limit` (clamped to [`ACCOUNT_LIST_LIMIT_MAX`]).
     fn list_users(&self, limit: u32) -> Result<Vec<UserRow>, StoreError>;
     /// Stores a new session under the hash of its id.
@@ -326,8 +335,12 @@ pub(crate) fn hash32(bytes: &[u8], what: &'static str) -> Result<[u8; 32], Store
 // The SQL both backends run, with PostgreSQL placeholders.
 pub(crate) const USER_COLUMNS: &str =
     "id, username, password_hash, role, agency, team, created_at_us, disabled_at_us";
-pub(crate) const INSERT_USER: &str = "INSERT INTO users (username, password_hash, role, agency, team, created_at_us) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id";
+pub(crate) const INSERT_USER: &str = "INSERT INTO users (username, password_hash, role, agency, team, created_at_us, disabled_at_us) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING RETURNING id";
+pub(crate) const DISABLE_USER: &str =
+    "UPDATE users SET disabled_at_us = $2 WHERE id = $1 AND disabled_at_us IS NULL";
+pub(crate) const ENABLE_USER: &str =
+    "UPDATE users SET disabled_at_us = NULL WHERE id = $1 AND disabled_at_us IS NOT NULL";
 pub(crate) const INSERT_SESSION: &str =
     "INSERT INTO sessions (id_hash, user_id, created_at_us, last_seen_us) VALUES ($1, $2, $3, $3)";
 pub(crate) const SELECT_SESSION: &str =

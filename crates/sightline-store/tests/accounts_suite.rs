@@ -31,6 +31,7 @@ macro_rules! backend_tests {
 }
 
 backend_tests!(
+    users_are_disabled_and_enabled,
     users_are_unique_by_username,
     sessions_live_and_end,
     failures_lock_a_username_and_reset,
@@ -56,6 +57,7 @@ fn new_user(username: &str) -> NewUser {
         agency: "police".into(),
         team: Some("north".into()),
         created_at_us: 10,
+        disabled_at_us: None,
     }
 }
 
@@ -92,6 +94,34 @@ fn users_are_unique_by_username(db: &TestDb) {
         .collect();
     assert_eq!(names, ["synthetic.0", "synthetic.a"]);
     assert!(!format!("{by_name:?}").contains("argon2"));
+}
+
+/// A user is disabled and enabled again, each once; an account can be
+/// created inactive (issue #15, finding 10).
+fn users_are_disabled_and_enabled(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let id = accounts
+        .create_user(&new_user("synthetic.a"))
+        .unwrap()
+        .unwrap();
+    assert!(accounts.disable_user(id, 20).unwrap());
+    assert!(!accounts.disable_user(id, 30).unwrap(), "already disabled");
+    let user = accounts.user_by_id(id).unwrap().unwrap();
+    assert_eq!(user.disabled_at_us, Some(20));
+    assert!(accounts.enable_user(id).unwrap());
+    assert!(!accounts.enable_user(id).unwrap(), "already active");
+    assert_eq!(
+        accounts.user_by_id(id).unwrap().unwrap().disabled_at_us,
+        None
+    );
+    assert!(!accounts.disable_user(999, 20).unwrap(), "no such user");
+    let mut inactive = new_user("synthetic.b");
+    inactive.disabled_at_us = Some(10);
+    let id = accounts.create_user(&inactive).unwrap().unwrap();
+    assert_eq!(
+        accounts.user_by_id(id).unwrap().unwrap().disabled_at_us,
+        Some(10)
+    );
 }
 
 fn sessions_live_and_end(db: &TestDb) {

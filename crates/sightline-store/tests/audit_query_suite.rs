@@ -156,6 +156,7 @@ fn grants_are_read_back_by_id_and_by_time() {
                 agency: "police".into(),
                 team: None,
                 created_at_us: 1,
+                disabled_at_us: None,
             })
             .unwrap()
             .unwrap();

@@ -128,6 +128,9 @@ pub(crate) fn resource_words(
             None => "A user account".to_owned(),
         });
     }
+    if let Some(token_id) = key.strip_prefix("token:") {
+        return words(format!("Agency token {token_id}"));
+    }
     if key.starts_with("linkage:") {
         return words("Whether two records are one person".to_owned());
     }

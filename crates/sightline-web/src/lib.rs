@@ -20,6 +20,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod agency_accounts;
 mod alert_words;
 mod alerts;
 mod audit_view;
@@ -271,8 +272,31 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route!(get "/admin/users", Access::Service(Action::ManageUsers), pages::users),
     route!(post "/admin/users", Access::Service(Action::ManageUsers), pages::create_user),
+    route!(
+        post "/admin/users/{user_id}/disable",
+        Access::Service(Action::ManageUsers),
+        pages::disable_user,
+        "/admin/users/999999/disable"
+    ),
     route!(get "/admin/tokens", Access::Service(Action::ManageTokens), pages::tokens),
     route!(post "/admin/tokens", Access::Service(Action::ManageTokens), pages::create_token),
+    route!(
+        post "/admin/tokens/{token_id}/revoke",
+        Access::Service(Action::ManageTokens),
+        pages::revoke_token,
+        "/admin/tokens/999999/revoke"
+    ),
+    route!(
+        get "/agency/accounts",
+        Access::Service(Action::ManageAgencyAccounts),
+        agency_accounts::accounts_page
+    ),
+    route!(
+        post "/agency/accounts/{user_id}/activate",
+        Access::Service(Action::ManageAgencyAccounts),
+        agency_accounts::activate,
+        "/agency/accounts/999999/activate"
+    ),
     route!(get "/privacy/access-log", Access::Service(Action::ViewAccessLog), privacy::access_log),
     route!(
         get "/privacy/access-log.csv",

@@ -455,7 +455,9 @@ pub async fn record_break_glass(
 
 #[derive(Deserialize)]
 pub struct UsersQuery {
+    /// `1`, or `inactive` for a casework account waiting for activation.
     created: Option<String>,
+    disabled: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -480,10 +482,21 @@ struct FieldError {
 
 #[derive(Serialize)]
 struct UserRowView {
+    id: i64,
     username: String,
     role: &'static str,
     agency: String,
     team: String,
+    active: bool,
+}
+
+/// How the users page was reached.
+#[derive(Serialize, Default, Clone, Copy)]
+struct UsersBanner {
+    created: bool,
+    /// The account created waits for a manager of its agency to activate it.
+    created_inactive: bool,
+    disabled: bool,
 }
 
 #[derive(Serialize)]
@@ -498,11 +511,11 @@ async fn users_page(
     status: StatusCode,
     form: UserForm,
     errors: Vec<FieldError>,
-    created: bool,
+    banner: UsersBanner,
 ) -> Response {
     let limit = state.config.page_rows_max;
     let users = match blocking(&state, Some(&session), move |store| {
-        accounts::list_accounts(store, limit)
+        store.accounts().list_users(limit)
     })
     .await
     {
@@ -511,11 +524,13 @@ async fn users_page(
     };
     let users: Vec<UserRowView> = users
         .into_iter()
-        .map(|account| UserRowView {
-            username: account.username,
-            role: account.role.label(),
-            agency: account.agency.to_string(),
-            team: account.team.unwrap_or_default(),
+        .map(|row| UserRowView {
+            id: row.id,
+            role: Role::parse(&row.role).map_or("Unknown role", Role::label),
+            username: row.username,
+            agency: row.agency,
+            team: row.team.unwrap_or_default(),
+            active: row.disabled_at_us.is_none(),
         })
         .collect();
     let roles: Vec<RoleOption> = Role::ALL
@@ -537,7 +552,8 @@ async fn users_page(
             roles => roles,
             form => form,
             errors => errors,
-            created => created,
+            banner => banner,
+            own_id => session.account.id,
         },
     )
 }
@@ -552,15 +568,12 @@ pub async fn users(
         role: Role::Practitioner.as_str().to_owned(),
         ..UserForm::default()
     };
-    users_page(
-        state,
-        session,
-        StatusCode::OK,
-        form,
-        Vec::new(),
-        query.created.is_some(),
-    )
-    .await
+    let banner = UsersBanner {
+        created: query.created.is_some(),
+        created_inactive: query.created.as_deref() == Some("inactive"),
+        disabled: query.disabled.is_some(),
+    };
+    users_page(state, session, StatusCode::OK, form, Vec::new(), banner).await
 }
 
 fn parse_new_account(form: &UserForm) -> Result<NewAccount, Vec<FieldError>> {
@@ -618,10 +631,20 @@ pub async fn create_user(
     let new_account = match parse_new_account(&form) {
         Ok(new_account) => new_account,
         Err(errors) => {
-            return users_page(state, session, StatusCode::BAD_REQUEST, form, errors, false).await;
+            let banner = UsersBanner::default();
+            return users_page(
+                state,
+                session,
+                StatusCode::BAD_REQUEST,
+                form,
+                errors,
+                banner,
+            )
+            .await;
         }
     };
     let by = AuditActor::of(&session.account);
+    let inactive = accounts::created_inactive(&by, new_account.role);
     let now = Utc::now();
     let created = tokio::task::spawn_blocking({
         let store = state.store.clone();
@@ -629,13 +652,23 @@ pub async fn create_user(
     })
     .await;
     match created {
+        Ok(Ok(_)) if inactive => Redirect::to("/admin/users?created=inactive").into_response(),
         Ok(Ok(_)) => Redirect::to("/admin/users?created=1").into_response(),
         Ok(Err(AccountError::UsernameTaken)) => {
             let errors = vec![FieldError {
                 field: "username",
                 message: "That username is taken: choose another".to_owned(),
             }];
-            users_page(state, session, StatusCode::BAD_REQUEST, form, errors, false).await
+            let banner = UsersBanner::default();
+            users_page(
+                state,
+                session,
+                StatusCode::BAD_REQUEST,
+                form,
+                errors,
+                banner,
+            )
+            .await
         }
         Ok(Err(error)) => {
             tracing::error!(error = %error, "creating a user failed");
@@ -645,6 +678,28 @@ pub async fn create_user(
             tracing::error!(error = %error, "creating a user failed");
             error_page(&state, Some(&session), ErrorPage::internal())
         }
+    }
+}
+
+/// Disables a user at once (issue #15, finding 10): audited, the account's
+/// sessions end at their next request.
+pub async fn disable_user(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(user_id): Path<String>,
+) -> Response {
+    let Ok(user_id) = user_id.parse::<i64>() else {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    };
+    let by = AuditActor::of(&session.account);
+    let disabled = blocking(&state, Some(&session), move |store| {
+        accounts::disable_account(store, user_id, &by, Utc::now())
+    })
+    .await;
+    match disabled {
+        Ok(true) => Redirect::to("/admin/users?disabled=1").into_response(),
+        Ok(false) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Err(response) => response,
     }
 }
 
@@ -664,6 +719,11 @@ struct TokenRowView {
     revoked: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub struct TokensQuery {
+    revoked: Option<String>,
+}
+
 #[derive(Serialize)]
 struct NewTokenView {
     agency: String,
@@ -677,6 +737,7 @@ async fn tokens_page(
     form: TokenForm,
     error: Option<&'static str>,
     new_token: Option<NewTokenView>,
+    revoked: bool,
 ) -> Response {
     let limit = state.config.page_rows_max;
     let tokens = match blocking(&state, Some(&session), move |store| {
@@ -708,6 +769,7 @@ async fn tokens_page(
             form => form,
             error => error,
             new_token => new_token,
+            revoked => revoked,
         },
     )
 }
@@ -715,6 +777,7 @@ async fn tokens_page(
 pub async fn tokens(
     State(state): State<WebState>,
     Extension(session): Extension<LiveSession>,
+    Query(query): Query<TokensQuery>,
 ) -> Response {
     tokens_page(
         state,
@@ -723,8 +786,30 @@ pub async fn tokens(
         TokenForm::default(),
         None,
         None,
+        query.revoked.is_some(),
     )
     .await
+}
+
+/// Revokes an agency token at once (issue #15, finding 10), audited.
+pub async fn revoke_token(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Path(token_id): Path<String>,
+) -> Response {
+    let Ok(token_id) = token_id.parse::<i64>() else {
+        return error_page(&state, Some(&session), ErrorPage::not_found());
+    };
+    let by = AuditActor::of(&session.account);
+    let revoked = blocking(&state, Some(&session), move |store| {
+        sightline_app::tokens::revoke_token(store, token_id, &by, Utc::now())
+    })
+    .await;
+    match revoked {
+        Ok(true) => Redirect::to("/admin/tokens?revoked=1").into_response(),
+        Ok(false) => error_page(&state, Some(&session), ErrorPage::not_found()),
+        Err(response) => response,
+    }
 }
 
 pub async fn create_token(
@@ -734,24 +819,21 @@ pub async fn create_token(
 ) -> Response {
     let Ok(agency) = AgencyId::parse(form.agency.trim()) else {
         let error = Some("Enter an agency id of 2 to 64 characters of a-z, 0-9 and -");
-        return tokens_page(state, session, StatusCode::BAD_REQUEST, form, error, None).await;
+        return tokens_page(
+            state,
+            session,
+            StatusCode::BAD_REQUEST,
+            form,
+            error,
+            None,
+            false,
+        )
+        .await;
     };
     let by = AuditActor::of(&session.account);
     let now = Utc::now();
     let created = blocking(&state, Some(&session), move |store| {
-        let token =
-            sightline_app::create_token(store, &agency, now).map_err(|error| error.to_string())?;
-        audit::record(
-            store,
-            &by,
-            "create_token",
-            &format!("agency:{agency}"),
-            &format!("role:{}", by.role),
-            "ok",
-            now,
-        )
-        .map_err(|error| error.to_string())?;
-        Ok::<_, String>(token)
+        sightline_app::tokens::create_token_audited(store, &agency, &by, now)
     })
     .await;
     match created {
@@ -767,6 +849,7 @@ pub async fn create_token(
                 TokenForm::default(),
                 None,
                 Some(new_token),
+                false,
             )
             .await
         }

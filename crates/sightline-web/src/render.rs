@@ -16,6 +16,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("../templates/users.html")),
     ("tokens.html", include_str!("../templates/tokens.html")),
     (
+        "agency_accounts.html",
+        include_str!("../templates/agency_accounts.html"),
+    ),
+    (
         "access_log.html",
         include_str!("../templates/access_log.html"),
     ),
@@ -84,6 +88,9 @@ pub struct UserView {
     /// managers and safeguarding leads.
     pub receives_notices: bool,
     pub reviews_linkage: bool,
+    /// Sees their agency's accounts and tokens, and activates its casework
+    /// accounts: team managers and safeguarding leads.
+    pub manages_agency_accounts: bool,
 }
 
 impl UserView {
@@ -104,6 +111,14 @@ impl UserView {
             reviews_linkage: sightline_access::authorize(
                 &account.actor(),
                 sightline_access::Action::ReviewLinkage,
+                &sightline_access::Resource::Service,
+                &sightline_access::AccessContext::default(),
+                0,
+            )
+            .is_full(),
+            manages_agency_accounts: sightline_access::authorize(
+                &account.actor(),
+                sightline_access::Action::ManageAgencyAccounts,
                 &sightline_access::Resource::Service,
                 &sightline_access::AccessContext::default(),
                 0,

@@ -743,7 +743,7 @@ async fn the_login_token_is_bound_to_a_pre_session_the_server_issued(db: TestDat
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
-async fn an_administrator_creates_a_user_who_can_sign_in(db: TestDatabase) {
+async fn an_administrator_creates_a_user_whom_a_lead_activates_and_disables_it(db: TestDatabase) {
     let app = TestApp::spawn(db).await;
     let (client, csrf) = app.sign_in(Role::Administrator).await;
     let bad = app
@@ -762,47 +762,60 @@ async fn an_administrator_creates_a_user_who_can_sign_in(db: TestDatabase) {
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     let page = bad.text().await.unwrap();
     assert!(page.contains("There is a problem") && page.contains("Select a role"));
+    // Issue #15, finding 10: a casework account an administrator creates is
+    // inactive until a team manager or safeguarding lead of its agency
+    // activates it; the administrator cannot sign in as it meanwhile.
     let created = app
         .post(
             &client,
             "/admin/users",
             &[
                 ("csrf_token", &csrf),
-                ("username", "synthetic.lead"),
+                ("username", "synthetic.worker2"),
                 ("password", "a long synthetic password"),
-                ("role", "safeguarding_lead"),
-                ("agency", "health"),
+                ("role", "practitioner"),
+                ("agency", "police"),
                 ("team", ""),
             ],
         )
         .await;
-    assert_eq!(location(&created), "/admin/users?created=1");
+    assert_eq!(location(&created), "/admin/users?created=inactive");
     let listed = client
-        .get(format!("{}/admin/users?created=1", app.base))
+        .get(format!("{}/admin/users?created=inactive", app.base))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(listed.contains("synthetic.lead") && listed.contains("The user was created"));
-    let other = TestApp::client();
-    assert_eq!(
-        app.login(&other, "synthetic.lead", "a long synthetic password")
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
-    );
-    // Tokens: created once, listed without the secret.
+    assert!(listed.contains("synthetic.worker2") && listed.contains("must activate the account"));
+    let worker = TestApp::client();
+    let refused = app
+        .login(&worker, "synthetic.worker2", "a long synthetic password")
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let worker_id = sync(|| app.store.accounts().user_by_username("synthetic.worker2"))
+        .unwrap()
+        .unwrap()
+        .id;
+
+    // A token for police, which police's leads see with who created it.
     let made = app
         .post(
             &client,
             "/admin/tokens",
-            &[("csrf_token", &csrf), ("agency", "school")],
+            &[("csrf_token", &csrf), ("agency", "police")],
         )
         .await;
     let page = made.text().await.unwrap();
     assert!(page.contains("slt_"));
+    let secret = page
+        .split("<code class=\"secret\" id=\"new-token\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let token_id = sync(|| app.store.accounts().list_tokens(1)).unwrap()[0].id;
     let listed = client
         .get(format!("{}/admin/tokens", app.base))
         .send()
@@ -811,7 +824,153 @@ async fn an_administrator_creates_a_user_who_can_sign_in(db: TestDatabase) {
         .text()
         .await
         .unwrap();
-    assert!(listed.contains("school") && !listed.contains("slt_"));
+    assert!(listed.contains("police") && !listed.contains("slt_"));
+
+    // A lead of another agency may not activate police's account.
+    sync(|| {
+        sightline_testkit::server::create_staff(
+            app.store.as_ref(),
+            "health.lead",
+            Role::SafeguardingLead,
+            "health",
+            None,
+        )
+    });
+    let health_lead = TestApp::client();
+    app.login(
+        &health_lead,
+        "health.lead",
+        sightline_testkit::server::STAFF_PASSWORD,
+    )
+    .await;
+    let health_csrf = csrf_of(
+        &health_lead
+            .get(format!("{}/agency/accounts", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let response = app
+        .post(
+            &health_lead,
+            &format!("/agency/accounts/{worker_id}/activate"),
+            &[("csrf_token", &health_csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // Police's lead sees the account and the token (and who created them),
+    // and activates the account.
+    let (lead, lead_csrf) = app.sign_in(Role::SafeguardingLead).await;
+    let page = lead
+        .get(format!("{}/agency/accounts", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Activate synthetic.worker2"), "{page}");
+    assert!(page.contains("created an agency token"), "{page}");
+    assert!(page.contains(&format!("agency token {token_id}")), "{page}");
+    let admin_name = app.account(Role::Administrator).username.clone();
+    assert!(page.contains(&admin_name), "who created them: {page}");
+    let response = app
+        .post(
+            &lead,
+            &format!("/agency/accounts/{worker_id}/activate"),
+            &[("csrf_token", &lead_csrf)],
+        )
+        .await;
+    assert_eq!(location(&response), "/agency/accounts?activated=1");
+    assert_eq!(
+        app.login(&worker, "synthetic.worker2", "a long synthetic password")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let my_work = |client: reqwest::Client| {
+        let url = format!("{}/my-work", app.base);
+        async move { client.get(url).send().await.unwrap() }
+    };
+    assert_eq!(my_work(worker.clone()).await.status(), StatusCode::OK);
+
+    // The administrator disables the account: its session ends at once and it
+    // cannot sign in again.
+    let response = app
+        .post(
+            &client,
+            &format!("/admin/users/{worker_id}/disable"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/users?disabled=1");
+    assert_eq!(location(&my_work(worker.clone()).await), "/login");
+    assert_eq!(
+        app.login(&worker, "synthetic.worker2", "a long synthetic password")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The administrator revokes the token from the page: refused at once.
+    assert!(
+        sync(|| sightline_app::token_agency(app.store.as_ref(), &secret))
+            .unwrap()
+            .is_some()
+    );
+    let response = app
+        .post(
+            &client,
+            &format!("/admin/tokens/{token_id}/revoke"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/tokens?revoked=1");
+    assert!(
+        sync(|| sightline_app::token_agency(app.store.as_ref(), &secret))
+            .unwrap()
+            .is_none()
+    );
+
+    let audited: Vec<(String, String, String)> =
+        sync(|| app.store.audit().audit_entries(0, 10_000))
+            .unwrap()
+            .into_iter()
+            .filter(|row| {
+                matches!(
+                    row.action.as_str(),
+                    "create_user" | "activate_user" | "disable_user" | "revoke_token"
+                ) && row.actor_username != "cli"
+            })
+            .map(|row| (row.actor_username, row.action, row.outcome))
+            .collect();
+    let lead_name = app.account(Role::SafeguardingLead).username.clone();
+    assert_eq!(
+        audited,
+        vec![
+            (
+                admin_name.clone(),
+                "create_user".to_owned(),
+                "inactive".to_owned()
+            ),
+            (
+                "health.lead".to_owned(),
+                "activate_user".to_owned(),
+                "deny".to_owned()
+            ),
+            (lead_name, "activate_user".to_owned(), "ok".to_owned()),
+            (
+                admin_name.clone(),
+                "disable_user".to_owned(),
+                "ok".to_owned()
+            ),
+            (admin_name, "revoke_token".to_owned(), "ok".to_owned()),
+        ]
+    );
     assert!(
         sync(|| sightline_app::audit::verify_audit(app.store.as_ref()))
             .unwrap()
@@ -1819,7 +1978,7 @@ sightline_testkit::on_every_backend!(
     lockout_is_the_same_for_known_and_unknown_usernames,
     cookies_are_http_only_strict_and_secure_behind_tls,
     the_login_token_is_bound_to_a_pre_session_the_server_issued,
-    an_administrator_creates_a_user_who_can_sign_in,
+    an_administrator_creates_a_user_whom_a_lead_activates_and_disables_it,
     a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv,
     search_shows_the_minimal_view_without_a_relationship_and_break_glass_opens_the_child,
     an_alert_is_decided_and_leaves_my_work,

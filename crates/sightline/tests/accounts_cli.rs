@@ -170,6 +170,94 @@ fn tokens_are_revoked_from_the_command_line_and_audited() {
     }
 }
 
+/// Finding 10: `user disable` stops an account signing in at once and
+/// `user enable` lets it in again, each audited; each refuses what is already
+/// so (exit status 1).
+#[test]
+fn users_are_disabled_and_enabled_from_the_command_line_and_audited() {
+    for db in sightline_testkit::all_databases() {
+        let url = db.url.as_str();
+        let created = sightline(
+            &[
+                "user",
+                "create",
+                "--role",
+                "practitioner",
+                "--agency",
+                "police",
+                "--username",
+                "synthetic.leaver",
+                "--db",
+                url,
+            ],
+            "synthetic password 1\n",
+        );
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        let store = sightline_store::open(url).unwrap();
+        let policy = sightline_app::accounts::SessionPolicy::default();
+        let signs_in = || {
+            matches!(
+                sightline_app::accounts::login(
+                    store.as_ref(),
+                    "synthetic.leaver",
+                    "synthetic password 1",
+                    chrono::Utc::now(),
+                    &policy,
+                )
+                .unwrap(),
+                sightline_app::accounts::LoginOutcome::SignedIn { .. }
+            )
+        };
+        assert!(signs_in());
+        let user = |command: &str| {
+            sightline(
+                &[
+                    "user",
+                    command,
+                    "--username",
+                    "synthetic.leaver",
+                    "--db",
+                    url,
+                ],
+                "",
+            )
+        };
+        let disabled = user("disable");
+        assert!(disabled.status.success(), "{}", text(&disabled.stderr));
+        assert!(!signs_in(), "a disabled user cannot sign in");
+        assert_eq!(user("disable").status.code(), Some(1));
+        let enabled = user("enable");
+        assert!(enabled.status.success(), "{}", text(&enabled.stderr));
+        assert!(signs_in());
+        assert_eq!(user("enable").status.code(), Some(1));
+        let missing = sightline(
+            &["user", "disable", "--username", "nobody.here", "--db", url],
+            "",
+        );
+        assert_eq!(missing.status.code(), Some(1));
+        let audited: Vec<(String, String)> =
+            sightline_app::audit::recent_entries(store.as_ref(), None, 100)
+                .unwrap()
+                .into_iter()
+                .rev()
+                .filter(|entry| {
+                    entry.action.ends_with("able_user") || entry.action == "activate_user"
+                })
+                .map(|entry| (entry.action, entry.outcome))
+                .collect();
+        let row = |action: &str, outcome: &str| (action.to_owned(), outcome.to_owned());
+        assert_eq!(
+            audited,
+            [
+                row("disable_user", "ok"),
+                row("disable_user", "not_found"),
+                row("activate_user", "ok"),
+                row("activate_user", "not_found"),
+            ]
+        );
+    }
+}
+
 fn tamper(url: &str) {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let connection = rusqlite::Connection::open(path).unwrap();

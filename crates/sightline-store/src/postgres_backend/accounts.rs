@@ -8,11 +8,11 @@ use super::PgStore;
 use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
-    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, END_SESSION, GRANT_COLUMNS, GrantRow, INSERT_AUDIT,
-    INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION, INSERT_USER, LOCK_USERNAME, NewGrant,
-    NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow,
-    TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS, UserRow,
-    check_audit_row, clamp, hash32,
+    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DISABLE_USER, ENABLE_USER, END_SESSION,
+    GRANT_COLUMNS, GrantRow, INSERT_AUDIT, INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION,
+    INSERT_USER, LOCK_USERNAME, NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE,
+    SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD,
+    USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 
@@ -107,11 +107,20 @@ impl AccountStore for PgStore {
                 &user.agency,
                 &user.team,
                 &user.created_at_us,
+                &user.disabled_at_us,
             ],
         )?;
         rows.first()
             .map(|row| row.try_get(0).map_err(StoreError::from))
             .transpose()
+    }
+
+    fn disable_user(&self, user_id: i64, at_us: i64) -> Result<bool, StoreError> {
+        Ok(self.execute(DISABLE_USER, &[&user_id, &at_us])? == 1)
+    }
+
+    fn enable_user(&self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(self.execute(ENABLE_USER, &[&user_id])? == 1)
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {

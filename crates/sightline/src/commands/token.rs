@@ -37,18 +37,13 @@ pub fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
                 AgencyId::parse(&agency).map_err(|error| anyhow::anyhow!("--agency: {error}"))?;
             let store = super::open_store(&db)?;
             let now = chrono::Utc::now();
-            let token = sightline_app::create_token(store.as_ref(), &agency, now)
-                .context("could not create the token")?;
-            sightline_app::audit::record(
+            let token = sightline_app::tokens::create_token_audited(
                 store.as_ref(),
+                &agency,
                 &sightline_app::audit::AuditActor::cli(),
-                "create_token",
-                &format!("agency:{agency}"),
-                &format!("token:{}", token.id),
-                "ok",
                 now,
             )
-            .context("could not audit the token's creation")?;
+            .context("could not create the token")?;
             eoutln!(
                 "Created token {} for agency {}. It is shown once; store it safely:",
                 token.id,

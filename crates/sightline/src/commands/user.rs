@@ -1,4 +1,4 @@
-//! `sightline user create` and `sightline user create-demo`.
+//! `sightline user create`, `create-demo`, `disable` and `enable`.
 
 use crate::{DbArg, OrgArg};
 use anyhow::Context;
@@ -37,6 +37,25 @@ pub enum UserCommand {
         /// Check the agency and team against this organisation.
         #[command(flatten)]
         org: OrgArg,
+    },
+    /// Disable a user at once: they cannot sign in, and their sessions end at
+    /// their next request. Audited. Exit status 1 if there is no such active
+    /// user.
+    Disable {
+        /// The login name.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Make a disabled user, or one waiting for activation, active again.
+    /// Audited. Exit status 1 if there is no such inactive user.
+    Enable {
+        /// The login name.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Create demonstration accounts with random passwords, and print them.
     /// With --org (or SIGHTLINE_ORG): the logins of `sightline demo` across the
@@ -111,6 +130,52 @@ pub fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Disable { username, db } => {
+            let store = super::open_store(&db)?;
+            let Some(user) = store.accounts().user_by_username(&username)? else {
+                eoutln!("No user is called {username}.");
+                return Ok(ExitCode::FAILURE);
+            };
+            let disabled = accounts::disable_account(
+                store.as_ref(),
+                user.id,
+                &AuditActor::cli(),
+                chrono::Utc::now(),
+            )
+            .context("could not disable the user")?;
+            if disabled {
+                eoutln!("Disabled user {} (id {}).", user.username, user.id);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eoutln!(
+                    "User {} (id {}) is already disabled.",
+                    user.username,
+                    user.id
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        UserCommand::Enable { username, db } => {
+            let store = super::open_store(&db)?;
+            let Some(user) = store.accounts().user_by_username(&username)? else {
+                eoutln!("No user is called {username}.");
+                return Ok(ExitCode::FAILURE);
+            };
+            let activation = accounts::activate_account(
+                store.as_ref(),
+                user.id,
+                accounts::Activator::Operator,
+                chrono::Utc::now(),
+            )
+            .context("could not enable the user")?;
+            if activation == accounts::Activation::Activated {
+                eoutln!("Enabled user {} (id {}).", user.username, user.id);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eoutln!("User {} (id {}) is already active.", user.username, user.id);
+                Ok(ExitCode::FAILURE)
+            }
         }
         UserCommand::CreateDemo { agency, db, org } => {
             let store = super::open_store(&db)?;
