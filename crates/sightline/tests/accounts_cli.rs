@@ -258,6 +258,73 @@ fn users_are_disabled_and_enabled_from_the_command_line_and_audited() {
     }
 }
 
+/// Finding 5 at the command line: `link decide --match` of two records the
+/// review queue does not offer, or with a reason that is not a sentence, is
+/// refused (exit status not 0), stores nothing and is audited as refused.
+#[test]
+fn link_decide_refuses_a_merge_the_queue_does_not_offer() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sample.jsonl");
+    for db in sightline_testkit::all_databases() {
+        let url = db.url.as_str();
+        let ingested = sightline(&["ingest", "--db", url, sample], "");
+        assert!(ingested.status.success(), "{}", text(&ingested.stderr));
+        // Leo's police record and Jason's emergency department record: the
+        // linkage never scored them as possibly one person.
+        let (left, right) = (
+            "north-general-ed/ED-77813/nok",
+            "north-met-police/DA-2007-0412/c",
+        );
+        for reason in ["Same person: confirmed by phone with both agencies", "same"] {
+            let decided = sightline(
+                &[
+                    "link",
+                    "decide",
+                    "--db",
+                    url,
+                    "--left",
+                    left,
+                    "--right",
+                    right,
+                    "--match",
+                    "--reason",
+                    reason,
+                    "--actor",
+                    "synthetic.operator",
+                ],
+                "",
+            );
+            assert!(!decided.status.success(), "{reason}");
+            assert!(
+                text(&decided.stderr).contains("decision refused"),
+                "{}",
+                text(&decided.stderr)
+            );
+        }
+        let store = sightline_store::open(url).unwrap();
+        assert!(store.linkage().decisions(0, 10).unwrap().is_empty());
+        let refused: Vec<(String, String, String)> =
+            sightline_app::audit::recent_entries(store.as_ref(), None, 100)
+                .unwrap()
+                .into_iter()
+                .rev()
+                .filter(|entry| entry.action == "decide_linkage")
+                .map(|entry| (entry.resource_key, entry.basis, entry.outcome))
+                .collect();
+        let pair = format!("linkage:{left}|{right}");
+        assert_eq!(
+            refused,
+            [
+                (
+                    pair.clone(),
+                    "not_offered_for_review".to_owned(),
+                    "refused".to_owned()
+                ),
+                (pair, "reason_too_short".to_owned(), "refused".to_owned()),
+            ]
+        );
+    }
+}
+
 fn tamper(url: &str) {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let connection = rusqlite::Connection::open(path).unwrap();
