@@ -108,6 +108,7 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
         "saw the record in the linkage review queue",
     ),
     ("view_record_history", "read every version of a record"),
+    ("subject_access", "answered a subject access request"),
 ];
 
 /// An audit entry's stored action in words; an action Sightline does not
@@ -212,6 +213,10 @@ pub fn audit_basis_label(stored: &str) -> String {
         // An agency token's creation names the token it made.
         return format!("agency token {token_id}");
     }
+    if let Some(reason) = stored.strip_prefix("subject_access: ") {
+        // `sightline sar` keeps the request's reason as the basis.
+        return format!("subject access request: {reason}");
+    }
     if stored == "holds_alert" {
         // Logs from before alerts named themselves as the basis.
         return "they or their team held an alert about the child".to_owned();
@@ -294,6 +299,10 @@ mod tests {
             Basis::AgencyRecord { seq: 12 },
             Basis::BreakGlass { grant_id: 7 },
         ]);
+        assert_eq!(
+            audit_basis_label("subject_access: Request SAR_1 received by letter."),
+            "subject access request: Request SAR_1 received by letter."
+        );
         for basis in bases {
             let stored = basis.to_string();
             assert_eq!(Basis::parse(&stored), Some(basis.clone()), "{stored}");

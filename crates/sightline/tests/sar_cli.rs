@@ -328,11 +328,13 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
         assert_eq!(entries.len(), 1, "{entries:?}");
         assert_eq!(entries[0]["action"], "subject_access");
         assert_eq!(entries[0]["resource_key"], format!("person:{person_id}"));
-        assert!(
-            entries[0]["basis_in_words"]
-                .as_str()
-                .unwrap()
-                .contains(REASON)
+        assert_eq!(
+            entries[0]["basis_in_words"],
+            format!("subject access request: {REASON}")
+        );
+        assert_eq!(
+            entries[0]["action_in_words"],
+            "answered a subject access request"
         );
     }
 }
