@@ -1956,23 +1956,18 @@ impl LinkageIndex {
     /// decision is only for such pairs: never for two records the linkage did
     /// not score as possibly one person. Cost: the first record's links.
     pub fn reviewable_link(&self, a: u32, b: u32) -> Option<Link> {
-        let (left, right) = (a.min(b), a.max(b));
-        let review = self.review_edges.get(&left).map_or(&[][..], Vec::as_slice);
-        let cluster = self
-            .cluster_edges
-            .get(left as usize)
-            .map_or(&[][..], Vec::as_slice);
-        review
-            .iter()
-            .chain(cluster)
-            .filter_map(|link_idx| self.links.get(*link_idx as usize))
-            .find(|link| (link.left, link.right) == (left, right) && self.open_for_review(link))
-            .copied()
+        self.link_between(a, b, |link| self.open_for_review(link))
     }
 
     /// The link between two records that waits for review, if any
     /// ([`LinkageIndex::review_queue`]). Cost: the first record's links.
     pub fn review_link(&self, a: u32, b: u32) -> Option<Link> {
+        self.link_between(a, b, |link| self.waits_for_review(link))
+    }
+
+    /// The link between two records, among the first record's review and
+    /// cluster edges, that `keep` accepts.
+    fn link_between(&self, a: u32, b: u32, keep: impl Fn(&Link) -> bool) -> Option<Link> {
         let (left, right) = (a.min(b), a.max(b));
         let review = self.review_edges.get(&left).map_or(&[][..], Vec::as_slice);
         let cluster = self
@@ -1983,7 +1978,7 @@ impl LinkageIndex {
             .iter()
             .chain(cluster)
             .filter_map(|link_idx| self.links.get(*link_idx as usize))
-            .find(|link| (link.left, link.right) == (left, right) && self.waits_for_review(link))
+            .find(|link| (link.left, link.right) == (left, right) && keep(link))
             .copied()
     }
 

@@ -444,18 +444,12 @@ impl ChronologyQuery {
     }
 
     fn query_string(&self) -> String {
-        let mut serializer = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+        crate::pages::filter_query_string(&[
             ("agency", &self.agency),
             ("kind", &self.kind),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if !value.trim().is_empty() {
-                serializer.append_pair(name, value.trim());
-            }
-        }
-        serializer.finish()
+        ])
     }
 }
 

@@ -228,6 +228,18 @@ pub async fn logout(
     )
 }
 
+/// A page's filters as a query string: the fields a person filled in
+/// (trimmed), in the given order; empty when none is.
+pub(crate) fn filter_query_string(fields: &[(&str, &str)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        if !value.trim().is_empty() {
+            serializer.append_pair(name, value.trim());
+        }
+    }
+    serializer.finish()
+}
+
 /// Percent-encodes a path segment (record ids may hold `/`, spaces, `#`).
 pub(crate) fn encode_path(segment: &str) -> String {
     let mut encoded = String::with_capacity(segment.len());

@@ -141,19 +141,13 @@ impl AccessLogQuery {
 
     /// The filters as a query string (without the cursor).
     fn query_string(&self) -> String {
-        let mut serializer = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
+        crate::pages::filter_query_string(&[
             ("user", &self.user),
             ("child", &self.child),
             ("action", &self.action),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if !value.trim().is_empty() {
-                serializer.append_pair(name, value.trim());
-            }
-        }
-        serializer.finish()
+        ])
     }
 
     fn is_filtered(&self) -> bool {
