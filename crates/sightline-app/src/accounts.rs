@@ -35,8 +35,13 @@ pub struct SessionPolicy {
     pub absolute_us: i64,
     /// `last_seen` is written at most this often per session.
     pub touch_interval_us: i64,
-    /// Lock-out after repeated failed logins.
+    /// Back-off after repeated failed logins of one username (known or not):
+    /// short, so that a guesser cannot keep the account's owner out for long.
     pub throttle: ThrottlePolicy,
+    /// Back-off after repeated failed logins from one client address (any
+    /// usernames): longer, so that one source guessing at many accounts is
+    /// slowed to a few guesses an hour.
+    pub source_throttle: ThrottlePolicy,
     /// How long a break-glass grant lasts.
     pub break_glass_us: i64,
     /// Most break-glass grants one user may be given in any 24 hours.
@@ -53,8 +58,15 @@ impl Default for SessionPolicy {
             touch_interval_us: MINUTE_US,
             throttle: ThrottlePolicy {
                 window_us: 15 * MINUTE_US,
-                failures_max: 5,
-                lockout_us: 15 * MINUTE_US,
+                free_failures: 5,
+                delay_first_us: 1_000_000,
+                delay_max_us: MINUTE_US,
+            },
+            source_throttle: ThrottlePolicy {
+                window_us: 60 * MINUTE_US,
+                free_failures: 10,
+                delay_first_us: 1_000_000,
+                delay_max_us: 15 * MINUTE_US,
             },
             break_glass_us: 4 * 60 * MINUTE_US,
             break_glass_per_day: 5,
@@ -493,34 +505,118 @@ pub enum LoginOutcome {
         secret: SessionSecret,
     },
     /// Refused. The same for a wrong password and an unknown username; when the
-    /// username is locked (known or not), until when.
+    /// username (known or not) or the client address must wait, until when.
     Refused { locked_until: Option<DateTime<Utc>> },
 }
 
-/// Checks a username and password and starts a session.
+/// The throttle key of a client address: `source:` and the address, an IPv6
+/// address by its /64 (one host usually holds a whole /64).
+pub fn source_key(address: std::net::IpAddr) -> String {
+    match address {
+        std::net::IpAddr::V4(v4) => format!("source:{v4}"),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("source:{v4}"),
+            None => {
+                let prefix = u128::from(v6) & !((1_u128 << 64) - 1);
+                format!("source:{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// Why a login was refused without checking its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Throttled {
+    Source,
+    Account,
+}
+
+impl Throttled {
+    fn as_str(self) -> &'static str {
+        match self {
+            Throttled::Source => "throttle:source",
+            Throttled::Account => "throttle:account",
+        }
+    }
+}
+
+/// Checks a username and password and starts a session. `source` is the
+/// client's address when known (the web; not the command line): its failures
+/// are counted and delayed apart from the username's.
 pub fn login(
     store: &dyn Store,
     username: &str,
     password: &str,
+    source: Option<std::net::IpAddr>,
     now: DateTime<Utc>,
     policy: &SessionPolicy,
 ) -> Result<LoginOutcome, AccountError> {
     let now_us = crate::to_micros(now);
     let accounts = store.accounts();
-    let Ok(username) = Username::parse(username.trim()) else {
-        // No such account can exist; still spend the time of a verification.
-        let _ = password_matches(dummy_hash(), password);
-        return Ok(LoginOutcome::Refused { locked_until: None });
+    let source_key = source.map(source_key);
+    let waiting_until = |key: &str| -> Result<Option<i64>, AccountError> {
+        Ok(accounts
+            .login_throttle(key)?
+            .and_then(|throttle| throttle.locked_until_us)
+            .filter(|until| *until > now_us))
     };
-    let username = username.as_str();
-    if let Some(throttle) = accounts.login_throttle(username)?
-        && let Some(locked_until_us) = throttle.locked_until_us
-        && locked_until_us > now_us
-    {
+    let parsed = Username::parse(username.trim());
+    // A source that must wait is refused before anything else, whatever name
+    // it tries; then a username that must wait. Neither checks the password,
+    // so neither counts as a failure (waiting out the delay is enough).
+    let source_wait = match &source_key {
+        Some(key) => waiting_until(key)?.map(|until| (Throttled::Source, until)),
+        None => None,
+    };
+    let wait = match (source_wait, &parsed) {
+        (Some(wait), _) => Some(wait),
+        (None, Ok(name)) => waiting_until(name.as_str())?.map(|until| (Throttled::Account, until)),
+        (None, Err(_)) => None,
+    };
+    if let Some((why, until_us)) = wait {
+        // Audited (issue #15, finding 9): the account tried when it exists,
+        // else `user:unknown`; never the password. The log line names neither
+        // the user nor the source.
+        let tried = match &parsed {
+            Ok(name) => accounts
+                .user_by_username(name.as_str())?
+                .map(|user| Account::from_row(&user))
+                .transpose()?,
+            Err(_) => None,
+        };
+        let resource = tried.as_ref().map_or_else(
+            || "user:unknown".to_owned(),
+            |account| format!("user:{}", account.id),
+        );
+        record(
+            store,
+            &AuditActor::login_attempt(tried.as_ref()),
+            "login_throttled",
+            &resource,
+            why.as_str(),
+            "refused",
+            now,
+        )?;
+        tracing::info!(throttle = why.as_str(), "login refused: must wait");
         return Ok(LoginOutcome::Refused {
-            locked_until: Some(crate::from_micros(locked_until_us)),
+            locked_until: Some(crate::from_micros(until_us)),
         });
     }
+    let Ok(username) = parsed else {
+        // No such account can exist; still spend the time of a verification,
+        // and count the failure against the source.
+        let _ = password_matches(dummy_hash(), password);
+        let locked_until = match &source_key {
+            Some(key) => accounts
+                .record_login_failure(key, now_us, &policy.source_throttle)?
+                .locked_until_us
+                .filter(|until| *until > now_us)
+                .map(crate::from_micros),
+            None => None,
+        };
+        return Ok(LoginOutcome::Refused { locked_until });
+    };
+    let username = username.as_str();
     let user = accounts
         .user_by_username(username)?
         .filter(|user| user.disabled_at_us.is_none());
@@ -539,15 +635,24 @@ pub fn login(
     let user = match user {
         Some(user) if verified => user,
         user => {
-            let throttle = accounts.record_login_failure(username, now_us, &policy.throttle)?;
-            let locked_until = throttle
-                .locked_until_us
+            let account_until = accounts
+                .record_login_failure(username, now_us, &policy.throttle)?
+                .locked_until_us;
+            let source_until = match &source_key {
+                Some(key) => {
+                    accounts
+                        .record_login_failure(key, now_us, &policy.source_throttle)?
+                        .locked_until_us
+                }
+                None => None,
+            };
+            let locked_until = account_until
+                .max(source_until)
                 .filter(|until| *until > now_us)
                 .map(crate::from_micros);
             // Audited (issue #15, findings 9 and 11): the account tried, or
             // `user:unknown` without the text typed. A request refused because the
-            // name is locked is not (it verifies no password and would let anyone
-            // fill the audit cheaply); the failures that locked it are.
+            // name or the source must wait is audited above as `login_throttled`.
             let tried = user.as_ref().map(Account::from_row).transpose()?;
             let resource = tried.as_ref().map_or_else(
                 || "user:unknown".to_owned(),

@@ -75,6 +75,7 @@ fn login_session_timeouts_and_logout() {
                 store,
                 "synthetic.worker",
                 "synthetic password 1",
+                None,
                 t0(),
                 &policy,
             )
@@ -107,6 +108,7 @@ fn login_session_timeouts_and_logout() {
                 store,
                 "synthetic.worker",
                 "synthetic password 1",
+                None,
                 t0(),
                 &policy,
             )
@@ -124,6 +126,7 @@ fn login_session_timeouts_and_logout() {
                 store,
                 "synthetic.worker",
                 "synthetic password 1",
+                None,
                 t0(),
                 &policy,
             )
@@ -145,39 +148,45 @@ fn login_session_timeouts_and_logout() {
 }
 
 #[test]
-fn lockout_answers_the_same_for_unknown_usernames() {
+fn back_off_answers_the_same_for_unknown_usernames() {
     for (_db, store) in stores() {
         let store = store.as_ref();
         let policy = SessionPolicy::default();
         create(store, "synthetic.known", Role::Practitioner, "police");
         for username in ["synthetic.known", "synthetic.unknown"] {
-            for attempt in 1..=5 {
+            for attempt in 1..=6 {
                 let outcome =
-                    accounts::login(store, username, "wrong password!!", t0(), &policy).unwrap();
+                    accounts::login(store, username, "wrong password!!", None, t0(), &policy)
+                        .unwrap();
                 let LoginOutcome::Refused { locked_until } = outcome else {
                     panic!("signed in")
                 };
-                assert_eq!(locked_until.is_some(), attempt == 5, "{username} {attempt}");
+                // Five free failures, then a delay of a second (not a lock).
+                let expected = (attempt == 6).then(|| t0() + Duration::seconds(1));
+                assert_eq!(locked_until, expected, "{username} {attempt}");
             }
-            // Locked: even the right password is refused, until the lock expires.
+            // Delayed: even the right password is refused, until the delay passes.
             let outcome = accounts::login(
                 store,
                 username,
                 "synthetic password 1",
-                t0() + Duration::minutes(14),
+                None,
+                t0() + Duration::milliseconds(500),
                 &policy,
             )
             .unwrap();
             assert!(
-                matches!(outcome, LoginOutcome::Refused { locked_until: Some(until) } if until == t0() + Duration::minutes(15)),
+                matches!(outcome, LoginOutcome::Refused { locked_until: Some(until) } if until == t0() + Duration::seconds(1)),
                 "{username}: {outcome:?}"
             );
         }
+        // The delay is a second, not the old fixed 15 minutes.
         let outcome = accounts::login(
             store,
             "synthetic.known",
             "synthetic password 1",
-            t0() + Duration::minutes(16),
+            None,
+            t0() + Duration::seconds(1),
             &policy,
         )
         .unwrap();
@@ -197,12 +206,12 @@ fn lockout_answers_the_same_for_unknown_usernames() {
             .map(|entry| (entry.actor_username, entry.resource_key, entry.outcome))
             .collect();
         let expected = |username: &str, resource: &str| -> Vec<(String, String, String)> {
-            (1..=5)
+            (1..=6)
                 .map(|attempt| {
                     (
                         username.to_owned(),
                         resource.to_owned(),
-                        if attempt == 5 { "locked" } else { "refused" }.to_owned(),
+                        if attempt == 6 { "locked" } else { "refused" }.to_owned(),
                     )
                 })
                 .collect()
@@ -215,6 +224,21 @@ fn lockout_answers_the_same_for_unknown_usernames() {
                 expected("unknown", "user:unknown")
             ]
             .concat()
+        );
+        // The refusals while delayed are audited too, without the name typed.
+        let throttled: Vec<(String, String)> = audit::recent_entries(store, None, 100)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .filter(|entry| entry.action == "login_throttled")
+            .map(|entry| (entry.resource_key, entry.basis))
+            .collect();
+        assert_eq!(
+            throttled,
+            [
+                (known_resource.clone(), "throttle:account".to_owned()),
+                ("user:unknown".to_owned(), "throttle:account".to_owned())
+            ]
         );
         assert!(
             audit::recent_entries(store, None, 100)
@@ -263,7 +287,8 @@ fn casework_accounts_an_administrator_creates_wait_for_their_agency() {
         .unwrap();
         let sign_in = |username: &str| {
             matches!(
-                accounts::login(store, username, "synthetic password 2", t0(), &policy).unwrap(),
+                accounts::login(store, username, "synthetic password 2", None, t0(), &policy)
+                    .unwrap(),
                 LoginOutcome::SignedIn { .. }
             )
         };
@@ -542,6 +567,7 @@ fn demo_accounts_cover_every_role_and_can_sign_in() {
                 store,
                 &account.username,
                 &account.password,
+                None,
                 t0(),
                 &SessionPolicy::default(),
             )

@@ -321,9 +321,13 @@ pub async fn serve(
     let checkpoints = checkpointer
         .clone()
         .map(|checkpointer| tokio::spawn(run_checkpointer(state.clone(), checkpointer)));
-    let served = axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // With the peer's address, which login throttling counts failures by.
+    let served = axum::serve(
+        listener,
+        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     ticker.abort();
     let _ = ticker.await;
     if let (Some(task), Some(checkpointer)) = (checkpoints, checkpointer) {

@@ -100,10 +100,12 @@ pub struct SessionRow {
     pub ended_at_us: Option<i64>,
 }
 
-/// Failed logins of one username.
+/// Failed logins of one throttle key: a username, or `source:ADDRESS` for a
+/// client address (usernames cannot contain `:`, so the two never collide).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleRow {
-    /// Failures in the current window (reset when a lock-out starts).
+    /// Failures since the count last started (after a quiet window, or a
+    /// successful login of the username).
     pub n_failures: i64,
     /// The latest failure.
     pub last_failure_us: i64,
@@ -111,15 +113,38 @@ pub struct ThrottleRow {
     pub locked_until_us: Option<i64>,
 }
 
-/// How failures are counted; see [`AccountStore::record_login_failure`].
+/// How failures are counted and delayed; see
+/// [`AccountStore::record_login_failure`]. Back-off, not a fixed lock: the first
+/// `free_failures` cost nothing, then each further failure doubles a delay from
+/// `delay_first_us` up to `delay_max_us`, so a guesser cannot keep the key shut
+/// for longer than `delay_max_us` after their latest failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
-    /// Failures further apart than this start a new count.
+    /// Failures further apart than this start a new count (keep it longer than
+    /// `delay_max_us`, or the count would decay while the key waits).
     pub window_us: i64,
-    /// This many failures in a window lock the username.
-    pub failures_max: i64,
-    /// For this long.
-    pub lockout_us: i64,
+    /// This many failures in a window are not delayed.
+    pub free_failures: i64,
+    /// The delay after the first failure beyond the free ones.
+    pub delay_first_us: i64,
+    /// The longest delay.
+    pub delay_max_us: i64,
+}
+
+impl ThrottlePolicy {
+    /// The delay after the `n_failures`-th failure of a count: none while
+    /// free, then `delay_first_us` doubled per further failure, capped.
+    pub fn delay_us(&self, n_failures: i64) -> i64 {
+        let beyond = n_failures.saturating_sub(self.free_failures);
+        if beyond <= 0 {
+            return 0;
+        }
+        let doublings = u32::try_from(beyond - 1).unwrap_or(u32::MAX).min(62);
+        self.delay_first_us
+            .max(0)
+            .saturating_mul(1_i64 << doublings)
+            .min(self.delay_max_us)
+    }
 }
 
 /// A break-glass grant to record.
@@ -247,17 +272,21 @@ pub trait AccountStore: Send + Sync {
     fn touch_session(&self, id_hash: &[u8; 32], now_us: i64) -> Result<(), StoreError>;
     /// Ends the session; `false` if there was no such live session.
     fn end_session(&self, id_hash: &[u8; 32], now_us: i64) -> Result<bool, StoreError>;
-    /// The failed-login state of a username (known or not).
+    /// The failed-login state of a throttle key: a username (known or not) or
+    /// `source:ADDRESS`.
     fn login_throttle(&self, username: &str) -> Result<Option<ThrottleRow>, StoreError>;
-    /// Counts one failed login and, at `failures_max` in a window, locks the
-    /// username for `lockout_us` (and resets the count). Returns the new state.
+    /// Counts one failed login of a throttle key (a new count when the latest
+    /// failure is older than `window_us`) and, beyond `free_failures`, refuses
+    /// the key for [`ThrottlePolicy::delay_us`] from `now_us`. Returns the new
+    /// state.
     fn record_login_failure(
         &self,
         username: &str,
         now_us: i64,
         policy: &ThrottlePolicy,
     ) -> Result<ThrottleRow, StoreError>;
-    /// Forgets failed logins after a successful one.
+    /// Forgets a throttle key's failed logins (a username's, after a
+    /// successful login).
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
     /// Records a break-glass grant and returns its id.
     fn create_grant(&self, grant: &NewGrant) -> Result<i64, StoreError>;
@@ -356,7 +385,7 @@ pub(crate) const COUNT_FAILURE: &str = "INSERT INTO login_throttle (username, n_
      n_failures = CASE WHEN login_throttle.last_failure_us < $3 THEN 1 ELSE login_throttle.n_failures + 1 END, \
      last_failure_us = $2 \
      RETURNING n_failures, last_failure_us, locked_until_us";
-pub(crate) const LOCK_USERNAME: &str = "UPDATE login_throttle SET n_failures = 0, locked_until_us = $2 WHERE username = $1 \
+pub(crate) const DELAY_KEY: &str = "UPDATE login_throttle SET locked_until_us = $2 WHERE username = $1 \
      RETURNING n_failures, last_failure_us, locked_until_us";
 pub(crate) const CLEAR_THROTTLE: &str = "DELETE FROM login_throttle WHERE username = $1";
 pub(crate) const INSERT_GRANT: &str = "INSERT INTO break_glass_grants (user_id, resource_key, reason, granted_at_us, expires_at_us) \

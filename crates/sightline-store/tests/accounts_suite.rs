@@ -34,7 +34,7 @@ backend_tests!(
     users_are_disabled_and_enabled,
     users_are_unique_by_username,
     sessions_live_and_end,
-    failures_lock_a_username_and_reset,
+    failures_back_off_and_reset,
     break_glass_grants_expire,
     grants_within_a_limit_are_counted_per_user_and_period,
     tokens_are_listed_without_hashes,
@@ -151,51 +151,60 @@ fn sessions_live_and_end(db: &TestDb) {
     assert!(accounts.session(&[2; 32]).unwrap().is_none());
 }
 
-fn failures_lock_a_username_and_reset(db: &TestDb) {
+fn failures_back_off_and_reset(db: &TestDb) {
     let accounts = db.store.accounts();
     let policy = ThrottlePolicy {
-        window_us: 1_000,
-        failures_max: 3,
-        lockout_us: 5_000,
+        window_us: 100_000,
+        free_failures: 2,
+        delay_first_us: 1_000,
+        delay_max_us: 5_000,
     };
     assert!(accounts.login_throttle("ghost").unwrap().is_none());
+    // Free failures, then a delay that doubles per failure up to the cap; the
+    // count is never reset by a delay (the old fixed lock reset it).
+    let expected = [
+        (10, 1, None),
+        (20, 2, None),
+        (30, 3, Some(1_030)),
+        (2_000, 4, Some(4_000)),
+        (5_000, 5, Some(9_000)),
+        (10_000, 6, Some(15_000)),
+        (20_000, 7, Some(25_000)),
+    ];
+    for (now_us, n_failures, locked_until_us) in expected {
+        let row = accounts
+            .record_login_failure("ghost", now_us, &policy)
+            .unwrap();
+        assert_eq!(
+            (row.n_failures, row.locked_until_us),
+            (n_failures, locked_until_us),
+            "at {now_us}"
+        );
+        assert_eq!(accounts.login_throttle("ghost").unwrap(), Some(row));
+    }
+    // Source keys live beside usernames and count apart.
+    let source = accounts
+        .record_login_failure("source:192.0.2.1", 30, &policy)
+        .unwrap();
+    assert_eq!((source.n_failures, source.locked_until_us), (1, None));
     assert_eq!(
         accounts
-            .record_login_failure("ghost", 10, &policy)
+            .login_throttle("ghost")
+            .unwrap()
             .unwrap()
             .n_failures,
-        1
+        7
     );
-    assert_eq!(
-        accounts
-            .record_login_failure("ghost", 20, &policy)
-            .unwrap()
-            .n_failures,
-        2
-    );
-    let locked = accounts.record_login_failure("ghost", 30, &policy).unwrap();
-    assert_eq!(
-        (locked.n_failures, locked.locked_until_us),
-        (0, Some(5_030))
-    );
-    assert_eq!(accounts.login_throttle("ghost").unwrap(), Some(locked));
     // A failure after a quiet window starts a new count.
     assert_eq!(
         accounts
-            .record_login_failure("other", 10, &policy)
+            .record_login_failure("ghost", 200_000, &policy)
             .unwrap()
             .n_failures,
         1
     );
-    assert_eq!(
-        accounts
-            .record_login_failure("other", 5_000, &policy)
-            .unwrap()
-            .n_failures,
-        1
-    );
-    accounts.clear_login_failures("other").unwrap();
-    assert!(accounts.login_throttle("other").unwrap().is_none());
+    accounts.clear_login_failures("ghost").unwrap();
+    assert!(accounts.login_throttle("ghost").unwrap().is_none());
 }
 
 fn break_glass_grants_expire(db: &TestDb) {

@@ -7,7 +7,9 @@ use sightline_access::Role;
 use sightline_app::accounts::{LoginOutcome, NewAccount, Password, Team, Username};
 use sightline_app::audit::AuditActor;
 use sightline_core::AgencyId;
-use sightline_server::{AppState, ServerConfig};
+use sightline_server::AppState;
+/// The server's settings, for [`TestServer::start_configured`].
+pub use sightline_server::ServerConfig;
 use sightline_store::Store;
 use std::sync::Arc;
 
@@ -168,6 +170,7 @@ pub fn sign_in(store: &dyn Store, username: &str, password: &str) -> StaffSessio
         store,
         username,
         password,
+        None,
         chrono::Utc::now(),
         &sightline_web::WebConfig::default().session,
     )

@@ -68,6 +68,9 @@ pub struct WebConfig {
     pub flags: sightline_app::privacy::FlagPolicy,
     /// The most entries one access-log CSV holds.
     pub access_log_csv_rows_max: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for login
+    /// throttling; from any other peer the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
@@ -79,6 +82,7 @@ impl Default for WebConfig {
             page_rows_max: 50,
             flags: sightline_app::privacy::FlagPolicy::default(),
             access_log_csv_rows_max: 1_000_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -142,11 +142,50 @@ pub async fn login_form(
     )
 }
 
+/// The client's address: the peer's, or, when the peer is a proxy the
+/// operator named (`--trusted-proxy`), the last address of its
+/// `X-Forwarded-For` (the one that proxy appended; earlier ones are the
+/// client's to choose). `None` without a peer address (a router served without
+/// connect info).
+pub(crate) fn client_address(
+    state: &WebState,
+    peer: Option<std::net::SocketAddr>,
+    headers: &HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let peer = peer?.ip();
+    let peer = match peer {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, std::net::IpAddr::V4),
+        std::net::IpAddr::V4(_) => peer,
+    };
+    if !state.config.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+    Some(forwarded.unwrap_or(peer))
+}
+
+/// "1 second", "40 seconds", "3 minutes" (rounded up).
+fn wait_text(seconds: i64) -> String {
+    match seconds {
+        1 => "1 second".to_owned(),
+        2..=119 => format!("{seconds} seconds"),
+        _ => format!("{} minutes", (seconds + 59) / 60),
+    }
+}
+
 pub async fn login_submit(
     State(state): State<WebState>,
+    peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let source = client_address(&state, peer.map(|Extension(info)| info.0), &headers);
     let secure = is_secure(&state, &headers);
     let pre_session = cookie(&headers, pre_session_cookie_name(secure)).unwrap_or_default();
     if !state
@@ -165,7 +204,7 @@ pub async fn login_submit(
     let now = Utc::now();
     let attempt = username.clone();
     let outcome = match blocking(&state, None, move |store| {
-        accounts::login(store, &attempt, &password, now, &policy)
+        accounts::login(store, &attempt, &password, source, now, &policy)
     })
     .await
     {
@@ -189,8 +228,8 @@ pub async fn login_submit(
         LoginOutcome::Refused { locked_until } => {
             let message = match locked_until {
                 Some(until) => format!(
-                    "There have been too many attempts to sign in as this user. Try again after {}.",
-                    sightline_core::dates::time(until)
+                    "There have been too many attempts to sign in. Try again in {}.",
+                    wait_text((until - now).num_seconds().max(1))
                 ),
                 None => "Enter a correct username and password.".to_owned(),
             };

@@ -1,5 +1,5 @@
 //! The web UI against a real server on a free port with a fresh database: every
-//! route's guard, CSRF, lock-out, headers, cookies, the minimal view and break
+//! route's guard, CSRF, login back-off, headers, cookies, the minimal view and break
 //! glass, administration.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -26,8 +26,16 @@ impl TestApp {
     /// The real server (API and web UI) over `db`, holding two synthetic
     /// children's records and a demo account per role.
     async fn spawn(db: TestDatabase) -> TestApp {
+        TestApp::spawn_configured(db, sightline_testkit::server::ServerConfig::default()).await
+    }
+
+    /// [`TestApp::spawn`] with the server's settings.
+    async fn spawn_configured(
+        db: TestDatabase,
+        config: sightline_testkit::server::ServerConfig,
+    ) -> TestApp {
         let mut demo = Vec::new();
-        let server = TestServer::start_with(db, |store| {
+        let server = TestServer::start_configured(db, config, |store| {
             let police = AgencyId::parse("police").unwrap();
             demo =
                 sightline_app::accounts::create_demo_accounts(store, &police, chrono::Utc::now())
@@ -581,27 +589,176 @@ async fn forms_without_the_csrf_token_are_refused(db: TestDatabase) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
-async fn lockout_is_the_same_for_known_and_unknown_usernames(db: TestDatabase) {
-    let app = TestApp::spawn(db).await;
-    let client = TestApp::client();
-    let account = app.account(Role::Practitioner).clone();
-    for username in [account.username.as_str(), "synthetic.nobody"] {
-        let mut pages = Vec::new();
-        for _ in 0..5 {
-            let response = app.login(&client, username, "wrong password 123").await;
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-            pages.push(response.text().await.unwrap());
-        }
-        assert!(pages[0].contains("Enter a correct username and password"));
-        assert!(pages[4].contains("too many attempts"), "{}", pages[4]);
+/// A browser whose requests a trusted proxy forwards from `address`.
+fn browser_from(address: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-forwarded-for", address.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Issue #15, finding 9: back-off per account and per source, not a fixed lock.
+/// One source guessing at many accounts is slowed (whatever name it tries
+/// next); guesses at one account from many sources delay it by a doubling,
+/// capped, delay, after which its owner signs in from elsewhere; success
+/// resets the account's count; every refusal is audited. The old fixed lock
+/// (five failures, 15 minutes, no source limit) fails every step.
+async fn failed_logins_back_off_per_source_and_account_without_locking_out_the_owner(
+    db: TestDatabase,
+) {
+    let mut config = sightline_testkit::server::ServerConfig::default();
+    // The test's requests come through a "proxy" at 127.0.0.1 that names the
+    // client; short delays so that the test waits seconds, not minutes.
+    config.web.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    config.web.session.throttle = sightline_store::ThrottlePolicy {
+        window_us: 600_000_000,
+        free_failures: 3,
+        delay_first_us: 1_000_000,
+        delay_max_us: 2_000_000,
+    };
+    config.web.session.source_throttle = sightline_store::ThrottlePolicy {
+        window_us: 600_000_000,
+        free_failures: 6,
+        delay_first_us: 60_000_000,
+        delay_max_us: 120_000_000,
+    };
+    let app = TestApp::spawn_configured(db, config).await;
+    let victim = app.account(Role::Practitioner).clone();
+    let throttle_of = |key: String| {
+        let store = app.store.clone();
+        sync(move || store.accounts().login_throttle(&key)).unwrap()
+    };
+
+    // One source guessing at many accounts: six free failures, then slowed.
+    let guesser = browser_from("198.51.100.7");
+    for guess in 0..6 {
+        let response = app
+            .login(
+                &guesser,
+                &format!("synthetic.guess{guess}"),
+                "wrong password 123",
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("Enter a correct username and password"),
+            "{guess}"
+        );
     }
     let response = app
-        .login(&client, &account.username, &account.password)
+        .login(&guesser, "synthetic.guess6", "wrong password 123")
         .await;
+    assert!(response.text().await.unwrap().contains("too many attempts"));
+    // While it waits, nothing it sends is checked, not even a right password.
+    let response = app
+        .login(&guesser, &victim.username, &victim.password)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.text().await.unwrap().contains("too many attempts"));
+    let source = throttle_of("source:198.51.100.7".to_owned()).unwrap();
+    assert_eq!(
+        source.n_failures, 7,
+        "the refusal while waiting is not counted"
+    );
+    assert_eq!(
+        throttle_of(victim.username.clone()),
+        None,
+        "a refusal while the source waits does not touch the account"
+    );
+
+    // Guesses at one account from many sources: three free, then a delay that
+    // doubles up to the cap.
+    let mut delays_us = Vec::new();
+    for guess in 0..6 {
+        let from = browser_from(&format!("203.0.113.{guess}"));
+        let response = app
+            .login(&from, &victim.username, "wrong password 123")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let page = response.text().await.unwrap();
+        let row = throttle_of(victim.username.clone()).unwrap();
+        assert_eq!(row.n_failures, guess + 1);
+        let delay_us = row
+            .locked_until_us
+            .map_or(0, |until| until - row.last_failure_us);
+        assert_eq!(page.contains("too many attempts"), delay_us > 0, "{guess}");
+        delays_us.push(delay_us);
+        if delay_us > 0 {
+            tokio::time::sleep(std::time::Duration::from_micros(
+                u64::try_from(delay_us).unwrap() + 100_000,
+            ))
+            .await;
+        }
+    }
+    assert_eq!(
+        delays_us,
+        [0, 0, 0, 1_000_000, 2_000_000, 2_000_000],
+        "the delay grows and is capped"
+    );
+
+    // One more guess (the last delay has passed) delays the account again; the
+    // owner, from another source, is refused while it waits, then signs in
+    // once the delay has passed.
+    let from = browser_from("203.0.113.99");
+    let guess = app
+        .login(&from, &victim.username, "wrong password 123")
+        .await;
+    assert!(guess.text().await.unwrap().contains("too many attempts"));
+    let owner = browser_from("192.0.2.50");
+    let response = app.login(&owner, &victim.username, &victim.password).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.text().await.unwrap().contains("too many attempts"));
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let response = app.login(&owner, &victim.username, &victim.password).await;
     assert_eq!(
         response.status(),
-        StatusCode::UNAUTHORIZED,
-        "locked even with the right password"
+        StatusCode::SEE_OTHER,
+        "the owner signs in"
+    );
+
+    // Success resets the account's count: the next mistake is free again.
+    assert_eq!(throttle_of(victim.username.clone()), None);
+    let response = app
+        .login(&owner, &victim.username, "wrong password 123")
+        .await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter a correct username and password")
+    );
+    assert_eq!(throttle_of(victim.username.clone()).unwrap().n_failures, 1);
+
+    // Every refusal while waiting is audited, by account and by source.
+    let store = app.store.clone();
+    let entries =
+        sync(move || sightline_app::audit::recent_entries(store.as_ref(), None, 200)).unwrap();
+    let throttled: Vec<&str> = entries
+        .iter()
+        .filter(|entry| entry.action == "login_throttled")
+        .map(|entry| entry.basis.as_str())
+        .collect();
+    assert_eq!(
+        throttled
+            .iter()
+            .filter(|basis| **basis == "throttle:source")
+            .count(),
+        1,
+        "the guesser's right password while it waited"
+    );
+    assert_eq!(
+        throttled
+            .iter()
+            .filter(|basis| **basis == "throttle:account")
+            .count(),
+        1,
+        "the owner's attempt while the account waited"
     );
 }
 
@@ -1975,7 +2132,7 @@ sightline_testkit::on_every_backend!(
     every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal,
     break_glass_needs_a_reason_then_shows_the_record_and_is_logged,
     forms_without_the_csrf_token_are_refused,
-    lockout_is_the_same_for_known_and_unknown_usernames,
+    failed_logins_back_off_per_source_and_account_without_locking_out_the_owner,
     cookies_are_http_only_strict_and_secure_behind_tls,
     the_login_token_is_bound_to_a_pre_session_the_server_issued,
     an_administrator_creates_a_user_whom_a_lead_activates_and_disables_it,

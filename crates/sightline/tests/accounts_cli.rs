@@ -201,6 +201,7 @@ fn users_are_disabled_and_enabled_from_the_command_line_and_audited() {
                     store.as_ref(),
                     "synthetic.leaver",
                     "synthetic password 1",
+                    None,
                     chrono::Utc::now(),
                     &policy,
                 )

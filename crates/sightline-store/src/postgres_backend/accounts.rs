@@ -8,11 +8,11 @@ use super::PgStore;
 use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
-    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DISABLE_USER, ENABLE_USER, END_SESSION,
+    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER, ENABLE_USER, END_SESSION,
     GRANT_COLUMNS, GrantRow, INSERT_AUDIT, INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION,
-    INSERT_USER, LOCK_USERNAME, NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE,
-    SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD,
-    USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
+    INSERT_USER, NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS,
+    SessionRow, TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS,
+    UserRow, check_audit_row, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 
@@ -198,11 +198,12 @@ impl AccountStore for PgStore {
             .map(read_throttle)
             .transpose()?
             .ok_or(StoreError::Corrupt("login failure was not counted"))?;
-        if counted.n_failures < policy.failures_max {
+        let delay_us = policy.delay_us(counted.n_failures);
+        if delay_us <= 0 {
             return Ok(counted);
         }
-        let locked_until_us = now_us.saturating_add(policy.lockout_us);
-        self.rows(LOCK_USERNAME, &[&username, &locked_until_us])?
+        let locked_until_us = now_us.saturating_add(delay_us);
+        self.rows(DELAY_KEY, &[&username, &locked_until_us])?
             .first()
             .map(read_throttle)
             .transpose()?

@@ -8,11 +8,11 @@ use super::SqliteStore;
 use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
-    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DISABLE_USER, ENABLE_USER, END_SESSION,
+    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER, ENABLE_USER, END_SESSION,
     GRANT_COLUMNS, GrantRow, INSERT_AUDIT, INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION,
-    INSERT_USER, LOCK_USERNAME, NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE,
-    SELECT_TOKENS, SessionRow, TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD,
-    USER_COLUMNS, UserRow, check_audit_row, clamp, hash32,
+    INSERT_USER, NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS,
+    SessionRow, TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS,
+    UserRow, check_audit_row, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 
@@ -230,15 +230,14 @@ impl AccountStore for SqliteStore {
         let counted = connection
             .prepare_cached(&sqlite(COUNT_FAILURE))?
             .query_row(params![username, now_us, window_start_us], read_throttle)?;
-        if counted.n_failures < policy.failures_max {
+        let delay_us = policy.delay_us(counted.n_failures);
+        if delay_us <= 0 {
             return Ok(counted);
         }
-        let locked = connection
-            .prepare_cached(&sqlite(LOCK_USERNAME))?
-            .query_row(
-                params![username, now_us.saturating_add(policy.lockout_us)],
-                read_throttle,
-            )?;
+        let locked = connection.prepare_cached(&sqlite(DELAY_KEY))?.query_row(
+            params![username, now_us.saturating_add(delay_us)],
+            read_throttle,
+        )?;
         Ok(locked)
     }
 

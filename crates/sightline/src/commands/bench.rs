@@ -612,6 +612,7 @@ pub(super) fn bench_session_in(
         store,
         "bench.reader",
         &password,
+        None,
         now,
         &sightline_web_session_policy(),
     )? {

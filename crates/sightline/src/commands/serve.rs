@@ -25,6 +25,11 @@ pub struct ServeArgs {
     /// `X-Forwarded-Proto: https` get Secure cookies without it.
     #[arg(long)]
     secure_cookies: bool,
+    /// The address of a reverse proxy in front of Sightline (repeat for more):
+    /// only requests from it have their `X-Forwarded-For` believed, to throttle
+    /// failed logins per client address. Without it the peer address counts.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Intake batches one agency may have in progress at once (429 with
     /// Retry-After above it).
     #[arg(long, default_value_t = ServerConfig::default().intake.per_agency_max)]
@@ -111,6 +116,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.engine.organisation =
         std::sync::Arc::new(sightline_app::organisation::read_organisation(org_path)?);
     config.web.secure_cookies = args.secure_cookies;
+    config.web.trusted_proxies = args.trusted_proxies.clone();
     config.web.flags = FlagPolicy {
         break_glass_min: args.flag_break_glass_min,
         break_glass_window_hours: args.flag_break_glass_hours,
