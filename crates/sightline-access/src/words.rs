@@ -85,6 +85,7 @@ impl RecordBasis {
 pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("login", "signed in"),
     ("login_failed", "failed to sign in"),
+    ("login_throttled", "was made to wait before signing in"),
     ("logout", "signed out"),
     ("create_user", "created a user"),
     ("create_token", "created an agency token"),
@@ -216,6 +217,12 @@ pub fn audit_basis_label(stored: &str) -> String {
     if let Some(reason) = stored.strip_prefix("subject_access: ") {
         // `sightline sar` keeps the request's reason as the basis.
         return format!("subject access request: {reason}");
+    }
+    if stored == "throttle:account" {
+        return "too many failed sign-ins as this user".to_owned();
+    }
+    if stored == "throttle:source" {
+        return "too many failed sign-ins from this address".to_owned();
     }
     if stored == "holds_alert" {
         // Logs from before alerts named themselves as the basis.
