@@ -62,9 +62,11 @@ impl Default for SessionPolicy {
                 delay_first_us: 1_000_000,
                 delay_max_us: MINUTE_US,
             },
+            // Generous before the first delay: one address may be a whole
+            // office behind a NAT, all of whose mistakes count here.
             source_throttle: ThrottlePolicy {
                 window_us: 60 * MINUTE_US,
-                free_failures: 10,
+                free_failures: 20,
                 delay_first_us: 1_000_000,
                 delay_max_us: 15 * MINUTE_US,
             },
