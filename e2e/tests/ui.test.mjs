@@ -139,7 +139,10 @@ test('an administrator creates a user and an agency token', async () => {
   await page.selectOption('#role', 'practitioner');
   await page.fill('#agency', 'health-visiting');
   await page.click('text=Create user');
-  await page.waitForURL('**/admin/users?created=1');
+  // A casework account an administrator creates waits for its agency's
+  // manager or lead to activate it (issue #15, finding 10).
+  await page.waitForURL('**/admin/users?created=inactive');
+  assert.match(await page.locator('.notification-banner__heading').textContent(), /must activate the account/);
   assert.match(await page.locator('table').textContent(), /synthetic\.visitor/);
   await screenshot(page, 'admin-users');
 
