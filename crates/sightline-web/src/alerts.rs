@@ -14,6 +14,7 @@ use crate::alert_words::{
     route_words, severity_label, time_words,
 };
 use crate::children::{self, minimal_page};
+use crate::pages::FieldError;
 use crate::pages::{blocking, encode_path};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
@@ -33,13 +34,6 @@ use sightline_core::org::Organisation;
 use sightline_store::{
     ACCOUNT_LIST_LIMIT_MAX, AlertEventRow, AlertRow, FollowUpRow, STATUS_OPEN, Store,
 };
-
-/// One problem with a form, for the error summary and the field.
-#[derive(Serialize, Clone)]
-pub struct FieldError {
-    field: &'static str,
-    message: String,
-}
 
 fn field_errors(problems: &Problems) -> Vec<FieldError> {
     problems

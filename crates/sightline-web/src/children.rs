@@ -9,6 +9,7 @@
 
 use crate::WebState;
 use crate::clocks::ClockView;
+use crate::pages::{FieldError, optional_date};
 use crate::pages::{blocking, break_glass, encode_path};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::extract::{Path, Query, State};
@@ -407,30 +408,11 @@ pub struct ChronologyQuery {
     to: String,
 }
 
-#[derive(Serialize)]
-struct FieldError {
-    field: &'static str,
-    message: String,
-}
-
 impl ChronologyQuery {
     fn filter(&self) -> (ChronologyFilter, Vec<FieldError>) {
         let mut errors = Vec::new();
-        let mut date = |text: &str, field: &'static str, name: &str| match text.trim() {
-            "" => None,
-            text => match sightline_core::dates::parse_date_input(text) {
-                Ok(day) => Some(day),
-                Err(error) => {
-                    errors.push(FieldError {
-                        field,
-                        message: error.message(name),
-                    });
-                    None
-                }
-            },
-        };
-        let from = date(&self.from, "from", "the start date");
-        let to = date(&self.to, "to", "the end date");
+        let from = optional_date(&self.from, "from", "the start date", &mut errors);
+        let to = optional_date(&self.to, "to", "the end date", &mut errors);
         let some = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_owned());
         (
             ChronologyFilter {

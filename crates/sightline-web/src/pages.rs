@@ -525,10 +525,35 @@ pub struct UserForm {
     team: String,
 }
 
-#[derive(Serialize)]
-struct FieldError {
+/// One problem with a form, for the error summary and the field.
+#[derive(Serialize, Clone)]
+pub(crate) struct FieldError {
+    pub(crate) field: &'static str,
+    pub(crate) message: String,
+}
+
+/// A date a person typed in a filter ("3 October 2023", "03/10/2023",
+/// "2023-10-03"): none when the field is empty, and a problem for the form
+/// (naming the field as `name`) when it cannot be read.
+pub(crate) fn optional_date(
+    text: &str,
     field: &'static str,
-    message: String,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<chrono::NaiveDate> {
+    match text.trim() {
+        "" => None,
+        text => match sightline_core::dates::parse_date_input(text) {
+            Ok(day) => Some(day),
+            Err(error) => {
+                errors.push(FieldError {
+                    field,
+                    message: error.message(name),
+                });
+                None
+            }
+        },
+    }
 }
 
 #[derive(Serialize)]

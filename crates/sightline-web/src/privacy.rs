@@ -12,6 +12,7 @@
 use crate::WebState;
 use crate::audit_view::{self, AuditEntryView, Known};
 use crate::children::{picture_of, valid_person_id, with_engine};
+use crate::pages::{FieldError, optional_date};
 use crate::pages::{blocking, encode_path, time};
 use crate::render::{ErrorPage, UserView, error_page, page};
 use axum::Extension;
@@ -29,7 +30,7 @@ use sightline_app::audit::{self, AuditActor};
 use sightline_app::privacy::{self, FlagKind};
 use sightline_app::views;
 use sightline_core::Kind;
-use sightline_core::dates::{count_of, date, london_day_start, parse_date_input};
+use sightline_core::dates::{count_of, date, london_day_start};
 use sightline_store::{AuditQuery, AuditRow};
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,12 +38,6 @@ use std::collections::{BTreeMap, HashMap};
 const FILTER_TEXT_CHARS_MAX: usize = 64;
 /// The days My work counts notices over.
 pub(crate) const NOTICE_DAYS: i64 = 7;
-
-#[derive(Serialize)]
-struct FieldError {
-    field: &'static str,
-    message: String,
-}
 
 /// The access log's filters and cursor, as typed.
 #[derive(Deserialize, Serialize, Default, Clone)]
@@ -98,21 +93,8 @@ impl AccessLogQuery {
                 None
             }
         };
-        let mut day = |value: &str, field: &'static str, name: &str| match value.trim() {
-            "" => None,
-            value => match parse_date_input(value) {
-                Ok(day) => Some(day),
-                Err(error) => {
-                    errors.push(FieldError {
-                        field,
-                        message: error.message(name),
-                    });
-                    None
-                }
-            },
-        };
-        let from = day(&self.from, "from", "the start date");
-        let to = day(&self.to, "to", "the end date");
+        let from = optional_date(&self.from, "from", "the start date", &mut errors);
+        let to = optional_date(&self.to, "to", "the end date", &mut errors);
         if let (Some(from), Some(to)) = (from, to)
             && to < from
         {
