@@ -16,6 +16,7 @@ pub mod decisions;
 pub mod demo;
 pub mod engine;
 pub mod evaluate;
+pub mod export;
 pub mod ingest;
 pub mod login_csrf;
 pub mod memory;

@@ -268,6 +268,9 @@ impl AgencyProfile {
 pub struct LocalAuthority {
     pub id: String,
     pub name: String,
+    /// The Department for Education's three-digit code of the authority
+    /// (`dfe_code = "201"`), which its returns carry; optional.
+    pub dfe_code: Option<String>,
     /// Always a team (`team:AGENCY/TEAM`) of a social care agency.
     pub duty_team: Recipient,
     pub head_of_service: Recipient,
@@ -786,6 +789,7 @@ mod wire {
     pub(super) struct LocalAuthority {
         pub id: Spanned<String>,
         pub name: Spanned<String>,
+        pub dfe_code: Option<Spanned<String>>,
         pub duty_team: Spanned<String>,
         pub head_of_service: Spanned<String>,
     }
@@ -921,6 +925,19 @@ impl<'t> Builder<'t> {
         for local_authority in &file.local_authority {
             let wire = local_authority.get_ref();
             let name = self.display_name(&wire.name, "local_authority.name");
+            let dfe_code = wire.dfe_code.as_ref().and_then(|code| {
+                let text = code.get_ref();
+                if text.len() == 3 && text.bytes().all(|byte| byte.is_ascii_digit()) {
+                    Some(text.clone())
+                } else {
+                    self.problem(
+                        code,
+                        "local_authority.dfe_code",
+                        "the Department for Education's code of a local authority is three digits, e.g. \"201\"".to_owned(),
+                    );
+                    None
+                }
+            });
             let duty_team = self.recipient(&agencies, &wire.duty_team, "local_authority.duty_team");
             let head_of_service = self.recipient(
                 &agencies,
@@ -954,6 +971,7 @@ impl<'t> Builder<'t> {
                     LocalAuthority {
                         id: wire.id.get_ref().clone(),
                         name,
+                        dfe_code,
                         duty_team,
                         head_of_service,
                     },

@@ -34,7 +34,7 @@ pub use config::{
 };
 pub use ids::{nhs_number_valid, postcode_shape_valid};
 pub use organisation::{
-    DUTY_TEAM, HEAD_OF_SERVICE_TEAM, HEALTH_SAFEGUARDING_AGENCY, LOCAL_AUTHORITY_ID,
+    DFE_CODE, DUTY_TEAM, HEAD_OF_SERVICE_TEAM, HEALTH_SAFEGUARDING_AGENCY, LOCAL_AUTHORITY_ID,
     POLICE_PUBLIC_PROTECTION_TEAM,
 };
 

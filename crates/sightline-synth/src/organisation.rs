@@ -12,6 +12,9 @@ use crate::model::{AgencyType, Region};
 
 /// The local authority of the synthetic region.
 pub const LOCAL_AUTHORITY_ID: &str = "riverside";
+/// The synthetic local authority's Department for Education code: 999 is no
+/// real authority's.
+pub const DFE_CODE: &str = "999";
 /// The agency holding the health safeguarding lead (it sends no records).
 pub const HEALTH_SAFEGUARDING_AGENCY: &str = "icb-safeguarding";
 /// Children's social care's duty team, which receives most alerts.
@@ -183,6 +186,8 @@ pub(crate) fn organisation_toml(config: &SynthConfig, region: &Region) -> String
          [[local_authority]]\n\
          id = \"{LOCAL_AUTHORITY_ID}\"\n\
          name = \"Riverside Council\"\n\
+         # The DfE's code of a local authority (999: none real; for the exports).\n\
+         dfe_code = \"{DFE_CODE}\"\n\
          duty_team = \"team:social-care/{DUTY_TEAM}\"\n\
          head_of_service = \"team:social-care/{HEAD_OF_SERVICE_TEAM}\""
     );

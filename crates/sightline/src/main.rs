@@ -127,6 +127,11 @@ enum Command {
     /// alerts, who viewed), third parties redacted, as sar.json and sar.html.
     /// Audited.
     Sar(commands::sar::SarArgs),
+    /// Children's social care of one local authority in the DfE's formats:
+    /// Standard Safeguarding Dataset CSV (ssd), the DfE children's social care
+    /// API payload (dfe-api) or the Children in Need census XML (cin-census),
+    /// with a report of what could not be filled. Audited.
+    Export(commands::export::ExportArgs),
     /// Manage agency API tokens.
     Token {
         #[command(subcommand)]
@@ -185,6 +190,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => commands::backup::run(args),
         Command::Migrate { db } => commands::migrate(&db),
         Command::Sar(args) => commands::sar::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Token { command } => commands::token::run(command),
         Command::User { command } => commands::user::run(command),
         Command::Audit { command } => commands::audit::run(command),

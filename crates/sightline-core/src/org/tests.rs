@@ -462,3 +462,34 @@ fn the_operators_guide_example_is_valid() {
         Organisation::parse(example).unwrap_or_else(|problems| panic!("{problems:?}"));
     assert_eq!(organisation.agencies().count(), 3);
 }
+
+#[test]
+fn a_local_authority_may_carry_its_dfe_code_of_three_digits() {
+    let with_code = EXAMPLE.replace(
+        "name = \"Riverside Council\"",
+        "name = \"Riverside Council\"\ndfe_code = \"201\"",
+    );
+    let organisation = Organisation::parse(&with_code).expect("valid");
+    assert_eq!(
+        organisation.default_local_authority().dfe_code.as_deref(),
+        Some("201")
+    );
+    assert_eq!(
+        Organisation::parse(EXAMPLE)
+            .expect("valid")
+            .default_local_authority()
+            .dfe_code,
+        None
+    );
+    let bad = EXAMPLE.replace(
+        "name = \"Riverside Council\"",
+        "name = \"Riverside Council\"\ndfe_code = \"20A\"",
+    );
+    let found = problems(&bad);
+    assert!(
+        found
+            .iter()
+            .any(|problem| problem.contains("local_authority.dfe_code") && problem.contains("three digits")),
+        "{found:?}"
+    );
+}

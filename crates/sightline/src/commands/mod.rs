@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_my_work;
 pub mod demo;
 pub mod evaluate;
+pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod link;
