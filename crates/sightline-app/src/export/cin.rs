@@ -200,7 +200,10 @@ fn child(xml: &mut Xml, child: &ChildCase, gaps: &mut Gaps) {
             }
             // Not required: the enquiry ended with no conference.
             let not_required = s47.icpc_date.is_none() && s47.end.is_some();
-            xml.leaf("ICPCnotRequired", if not_required { "true" } else { "false" });
+            xml.leaf(
+                "ICPCnotRequired",
+                if not_required { "true" } else { "false" },
+            );
             xml.close("Section47");
         }
         xml.leaf("ReferralNFA", if episode.nfa { "true" } else { "false" });

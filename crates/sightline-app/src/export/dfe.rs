@@ -21,14 +21,15 @@ fn date(date: chrono::NaiveDate) -> Value {
 /// The payload of one child, and the fields left out.
 pub fn child_payload(child: &ChildCase, gaps: &mut Gaps) -> Value {
     let mut details = Map::new();
-    let mut put = |details: &mut Map<String, Value>, field: &str, value: Option<Value>, reason: &str| {
-        match value {
-            Some(value) => {
-                details.insert(field.to_owned(), value);
+    let mut put =
+        |details: &mut Map<String, Value>, field: &str, value: Option<Value>, reason: &str| {
+            match value {
+                Some(value) => {
+                    details.insert(field.to_owned(), value);
+                }
+                None => gaps.add(&format!("child_details.{field}"), reason),
             }
-            None => gaps.add(&format!("child_details.{field}"), reason),
-        }
-    };
+        };
     put(
         &mut details,
         "first_name",
@@ -213,10 +214,7 @@ pub fn child_payload(child: &ChildCase, gaps: &mut Gaps) -> Value {
             .iter()
             .map(|period| {
                 let mut item = Map::new();
-                item.insert(
-                    "child_looked_after_placement_id".into(),
-                    json!(period.id),
-                );
+                item.insert("child_looked_after_placement_id".into(), json!(period.id));
                 item.insert("start_date".into(), date(period.start));
                 item.insert("start_reason".into(), json!("S"));
                 if let Some(end) = period.end {
@@ -256,10 +254,7 @@ pub fn payloads(casework: &Casework, gaps: &mut Gaps) -> Vec<Vec<Value>> {
 }
 
 /// Writes `children-NNN.json` (one call's body each) into `dir`.
-pub fn write(
-    casework: &Casework,
-    dir: &Path,
-) -> std::io::Result<(BTreeMap<String, usize>, Gaps)> {
+pub fn write(casework: &Casework, dir: &Path) -> std::io::Result<(BTreeMap<String, usize>, Gaps)> {
     let mut gaps = Gaps::default();
     let mut written = BTreeMap::new();
     for (index, call) in payloads(casework, &mut gaps).iter().enumerate() {

@@ -65,7 +65,9 @@ pub enum ExportError {
     NoDfeCode(String, &'static str),
     #[error("the period is empty: --from {from} is after --to {to}")]
     Period { from: NaiveDate, to: NaiveDate },
-    #[error("no child had an episode of children's social care open in the period: nothing to write")]
+    #[error(
+        "no child had an episode of children's social care open in the period: nothing to write"
+    )]
     NoChildren,
 }
 
@@ -584,14 +586,17 @@ fn child_case(
     let nhs_number = person
         .nhs_number
         .as_ref()
-        .map(|number| number.chars().filter(char::is_ascii_digit).collect::<String>())
+        .map(|number| {
+            number
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        })
         .map(|digits| {
-            let first = nhs.get(&digits).copied().unwrap_or_else(|| {
-                nhs.values()
-                    .min()
-                    .copied()
-                    .unwrap_or(NaiveDate::MIN)
-            });
+            let first = nhs
+                .get(&digits)
+                .copied()
+                .unwrap_or_else(|| nhs.values().min().copied().unwrap_or(NaiveDate::MIN));
             (digits, first)
         });
     ChildCase {
@@ -757,7 +762,12 @@ fn episodes_of(
                     });
                 }
                 _ => {
-                    if let Some(plan) = episode.cp_plans.iter_mut().rev().find(|plan| plan.end.is_none()) {
+                    if let Some(plan) = episode
+                        .cp_plans
+                        .iter_mut()
+                        .rev()
+                        .find(|plan| plan.end.is_none())
+                    {
                         plan.reviews.push(day);
                     } else {
                         gaps.add(
@@ -796,7 +806,12 @@ fn episodes_of(
                         cp_plans_so_far += 1;
                     }
                     Some("child_protection") => {
-                        if let Some(plan) = episode.cp_plans.iter_mut().rev().find(|plan| plan.end.is_none()) {
+                        if let Some(plan) = episode
+                            .cp_plans
+                            .iter_mut()
+                            .rev()
+                            .find(|plan| plan.end.is_none())
+                        {
                             plan.end = Some(day);
                             if category.is_some() {
                                 plan.latest_category = category;
@@ -809,7 +824,12 @@ fn episodes_of(
                         end: None,
                     }),
                     Some("child_in_need") => {
-                        if let Some(plan) = episode.cin_plans.iter_mut().rev().find(|plan| plan.end.is_none()) {
+                        if let Some(plan) = episode
+                            .cin_plans
+                            .iter_mut()
+                            .rev()
+                            .find(|plan| plan.end.is_none())
+                        {
                             plan.end = Some(day);
                         }
                     }
@@ -823,7 +843,12 @@ fn episodes_of(
                             .map(|(_, placement_type)| placement_type.clone()),
                     }),
                     Some("looked_after") => {
-                        if let Some(period) = episode.looked_after.iter_mut().rev().find(|period| period.end.is_none()) {
+                        if let Some(period) = episode
+                            .looked_after
+                            .iter_mut()
+                            .rev()
+                            .find(|period| period.end.is_none())
+                        {
                             period.end = Some(day);
                         }
                     }
@@ -834,7 +859,12 @@ fn episodes_of(
                 }
             }
             Kind::SocialCareVisit => {
-                if let Some(plan) = episode.cp_plans.iter_mut().rev().find(|plan| plan.end.is_none()) {
+                if let Some(plan) = episode
+                    .cp_plans
+                    .iter_mut()
+                    .rev()
+                    .find(|plan| plan.end.is_none())
+                {
                     plan.visits.push(Visit {
                         id: stable_id("VIS", record),
                         date: day,
@@ -852,7 +882,12 @@ fn episodes_of(
                     && let Some(placement_type) = outcome.text("placement_type")
                 {
                     last_placement = Some((day, placement_type.to_owned()));
-                    if let Some(period) = episode.looked_after.iter_mut().rev().find(|period| period.end.is_none()) {
+                    if let Some(period) = episode
+                        .looked_after
+                        .iter_mut()
+                        .rev()
+                        .find(|period| period.end.is_none())
+                    {
                         period.placement_type = Some(placement_type.to_owned());
                     }
                 }
@@ -963,8 +998,8 @@ pub fn write_export(
         records_not_exported: casework.records_not_exported.clone(),
         not_filled: gaps.list(),
     };
-    let json = serde_json::to_string_pretty(&report)
-        .map_err(|error| io(std::io::Error::other(error)))?;
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|error| io(std::io::Error::other(error)))?;
     std::fs::write(dir.join("report.json"), json).map_err(io)?;
     std::fs::write(dir.join("report.txt"), report.text()).map_err(io)?;
     Ok(report)

@@ -370,15 +370,18 @@ fn person_rows(child: &ChildCase) -> (Row, Vec<Row>) {
     }
     for (index, (id, from)) in child.la_person_ids.iter().enumerate() {
         let mut link = Row::default();
-        link.set("link_table_id", format!("{}CASE{}", child.child_id, index + 1))
-            .set("link_person_id", child.child_id.clone())
-            .set("link_identifier_type", "Case Number")
-            .set("link_identifier_value", id.clone())
-            .set("link_valid_from_date", date(*from))
-            .unknown(
-                "link_valid_to_date",
-                "Sightline keeps no end date of an identifier",
-            );
+        link.set(
+            "link_table_id",
+            format!("{}CASE{}", child.child_id, index + 1),
+        )
+        .set("link_person_id", child.child_id.clone())
+        .set("link_identifier_type", "Case Number")
+        .set("link_identifier_value", id.clone())
+        .set("link_valid_from_date", date(*from))
+        .unknown(
+            "link_valid_to_date",
+            "Sightline keeps no end date of an identifier",
+        );
         identifiers.push(link);
     }
     (row, identifiers)
@@ -386,8 +389,10 @@ fn person_rows(child: &ChildCase) -> (Row, Vec<Row>) {
 
 /// Every row of every table for `casework`, by table name.
 pub fn rows(casework: &Casework) -> BTreeMap<&'static str, Vec<Row>> {
-    let mut tables: BTreeMap<&'static str, Vec<Row>> =
-        TABLES.iter().map(|table| (table.name, Vec::new())).collect();
+    let mut tables: BTreeMap<&'static str, Vec<Row>> = TABLES
+        .iter()
+        .map(|table| (table.name, Vec::new()))
+        .collect();
     let mut push = |table: &Table, row: Row| {
         if let Some(rows) = tables.get_mut(table.name) {
             rows.push(row);
@@ -450,7 +455,10 @@ pub fn rows(casework: &Casework) -> BTreeMap<&'static str, Vec<Row>> {
         }
         for episode in &child.episodes {
             let mut row = Row::default();
-            let source = episode.referral.as_ref().and_then(|referral| referral.source.as_ref());
+            let source = episode
+                .referral
+                .as_ref()
+                .and_then(|referral| referral.source.as_ref());
             let decision = episode
                 .referral
                 .as_ref()
@@ -541,10 +549,7 @@ pub fn rows(casework: &Casework) -> BTreeMap<&'static str, Vec<Row>> {
                 let mut known: Vec<(&str, Value)> = Vec::new();
                 if let Some(nfa) = nfa {
                     known.push(("NFA_FLAG", yn(nfa)));
-                    known.push((
-                        "PROV_OF_SERVICES_FLAG",
-                        yn(!episode.cin_plans.is_empty()),
-                    ));
+                    known.push(("PROV_OF_SERVICES_FLAG", yn(!episode.cin_plans.is_empty())));
                 }
                 row.set(
                     "cina_assessment_outcome_json",
@@ -573,7 +578,9 @@ pub fn rows(casework: &Casework) -> BTreeMap<&'static str, Vec<Row>> {
 
             for s47 in &episode.s47s {
                 let to_conference = s47.icpc_date.is_some();
-                let nfa = s47.end.map(|_| !to_conference && s47.substantiated != Some(true));
+                let nfa = s47
+                    .end
+                    .map(|_| !to_conference && s47.substantiated != Some(true));
                 let mut row = Row::default();
                 row.set("s47e_s47_enquiry_id", s47.id.clone())
                     .set("s47e_referral_id", episode.id.clone())
@@ -765,10 +772,7 @@ pub fn rows(casework: &Casework) -> BTreeMap<&'static str, Vec<Row>> {
 
 /// Writes one CSV per table into `dir`; returns rows written by file and
 /// the fields left empty.
-pub fn write(
-    casework: &Casework,
-    dir: &Path,
-) -> std::io::Result<(BTreeMap<String, usize>, Gaps)> {
+pub fn write(casework: &Casework, dir: &Path) -> std::io::Result<(BTreeMap<String, usize>, Gaps)> {
     let tables = rows(casework);
     let mut written = BTreeMap::new();
     let mut gaps = Gaps::default();

@@ -489,7 +489,8 @@ fn a_local_authority_may_carry_its_dfe_code_of_three_digits() {
     assert!(
         found
             .iter()
-            .any(|problem| problem.contains("local_authority.dfe_code") && problem.contains("three digits")),
+            .any(|problem| problem.contains("local_authority.dfe_code")
+                && problem.contains("three digits")),
         "{found:?}"
     );
 }
