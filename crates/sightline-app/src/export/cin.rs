@@ -191,10 +191,7 @@ fn child(xml: &mut Xml, child: &ChildCase, gaps: &mut Gaps) {
         for s47 in &episode.s47s {
             xml.open("Section47");
             xml.date("S47ActualStartDate", s47.start);
-            gaps.add(
-                "Section47.InitialCPCtarget",
-                "not computed (15 working days after the strategy discussion needs the bank holidays of the year)",
-            );
+            xml.date("InitialCPCtarget", s47.icpc_target);
             if let Some(icpc) = s47.icpc_date {
                 xml.date("DateOfInitialCPC", icpc);
             }

@@ -29,7 +29,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sightline_core::org::{AgencyType, HealthService, LocalAuthority, Organisation};
 use sightline_core::{Kind, PartialDate, Record, Role, Sex};
+use sightline_rules::calendar::add_working_days;
 use std::collections::BTreeMap;
+
+/// Working days from the strategy discussion to the initial conference
+/// (Working Together 2023).
+pub const ICPC_WORKING_DAYS: u32 = 15;
 
 /// The audit action of an export.
 pub const EXPORT_ACTION: &str = "export";
@@ -308,6 +313,10 @@ pub struct Assessment {
 pub struct Section47 {
     pub id: String,
     pub start: NaiveDate,
+    /// When the initial conference is due: 15 working days (England and
+    /// Wales) after the strategy discussion that started the enquiry (its
+    /// start when no discussion was recorded).
+    pub icpc_target: NaiveDate,
     pub end: Option<NaiveDate>,
     pub substantiated: Option<bool>,
     pub icpc_date: Option<NaiveDate>,
@@ -318,6 +327,7 @@ pub struct Icpc {
     pub id: String,
     pub date: NaiveDate,
     pub s47_id: Option<String>,
+    pub target: Option<NaiveDate>,
     pub cp_plan_id: Option<String>,
     /// The conference said a plan starts.
     pub plan_started: bool,
@@ -637,6 +647,8 @@ fn episodes_of(
     let mut open: Option<Episode> = None;
     let mut cp_plans_so_far = 0;
     let mut last_placement: Option<(NaiveDate, String)> = None;
+    // The newest strategy discussion not yet followed by an enquiry.
+    let mut strategy: Option<NaiveDate> = None;
     for record in records {
         let day = day_of(record);
         let outcome = &record.outcome;
@@ -721,7 +733,9 @@ fn episodes_of(
                 }),
             },
             Kind::SocialCareStrategyDiscussion => {
-                // The section 47 enquiry that follows carries the date.
+                if outcome.bool("section47") != Some(false) {
+                    strategy = Some(day);
+                }
             }
             Kind::SocialCareSection47 => match outcome.text("status") {
                 Some("completed") => {
@@ -738,6 +752,10 @@ fn episodes_of(
                 _ => episode.s47s.push(Section47 {
                     id: stable_id("S47", record),
                     start: day,
+                    icpc_target: add_working_days(
+                        strategy.take().filter(|held| *held <= day).unwrap_or(day),
+                        ICPC_WORKING_DAYS,
+                    ),
                     end: None,
                     substantiated: None,
                     icpc_date: None,
@@ -747,16 +765,19 @@ fn episodes_of(
                 Some("initial") => {
                     let id = stable_id("ICP", record);
                     let s47 = episode.s47s.last_mut();
-                    let s47_id = s47.map(|s47| {
-                        if s47.icpc_date.is_none() {
-                            s47.icpc_date = Some(day);
-                        }
-                        s47.id.clone()
-                    });
+                    let (s47_id, target) = s47
+                        .map(|s47| {
+                            if s47.icpc_date.is_none() {
+                                s47.icpc_date = Some(day);
+                            }
+                            (s47.id.clone(), s47.icpc_target)
+                        })
+                        .unzip();
                     episode.icpcs.push(Icpc {
                         id,
                         date: day,
                         s47_id,
+                        target,
                         cp_plan_id: None,
                         plan_started: outcome.text("plan") == Some("start"),
                     });
@@ -1004,3 +1025,6 @@ pub fn write_export(
     std::fs::write(dir.join("report.txt"), report.text()).map_err(io)?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests;

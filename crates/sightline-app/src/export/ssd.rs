@@ -647,9 +647,10 @@ pub fn rows(casework: &Casework) -> BTreeMap<&'static str, Vec<Row>> {
                         "icpc_icpc_transfer_in",
                         "a conference record does not say whether it is a transfer in",
                     )
-                    .unknown(
+                    .maybe(
                         "icpc_icpc_target_date",
-                        "not computed (15 working days after the strategy discussion needs the bank holidays of the year)",
+                        icpc.target.map(date),
+                        "no section 47 enquiry was recorded before the conference",
                     )
                     .set("icpc_icpc_date", date(icpc.date))
                     .set(
