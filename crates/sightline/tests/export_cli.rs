@@ -333,6 +333,27 @@ fn exports_of_the_demo_region_validate_against_the_shared_schemas() {
             .into_iter()
             .collect();
         assert_eq!(children, with_episode, "every child has an episode");
+        // Children: under 18 at each episode's referral.
+        let dobs: BTreeMap<String, String> = column("ssd_person", "pers_person_id")
+            .into_iter()
+            .zip(column("ssd_person", "pers_dob"))
+            .collect();
+        for (person, referred) in column("ssd_cin_episodes", "cine_person_id")
+            .into_iter()
+            .zip(column("ssd_cin_episodes", "cine_referral_date"))
+        {
+            let Ok(dob) = chrono::NaiveDate::parse_from_str(&dobs[&person], "%Y-%m-%d") else {
+                continue;
+            };
+            let referred = chrono::NaiveDate::parse_from_str(&referred, "%Y-%m-%d").unwrap();
+            assert!(
+                referred
+                    < dob
+                        .checked_add_months(chrono::Months::new(18 * 12))
+                        .unwrap(),
+                "{person}: born {dob}, referred {referred}"
+            );
+        }
         assert_eq!(
             column("ssd_contacts", "cont_contact_date").len(),
             referrals_in_period,

@@ -36,6 +36,19 @@ use std::collections::BTreeMap;
 /// (Working Together 2023).
 pub const ICPC_WORKING_DAYS: u32 = 15;
 
+/// The age from which the subject of a record is an adult, not a child.
+pub const ADULT_YEARS: i32 = 18;
+
+/// Whole years from `born` to `on`.
+fn years_between(born: NaiveDate, on: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let mut years = on.year() - born.year();
+    if (on.month(), on.day()) < (born.month(), born.day()) {
+        years -= 1;
+    }
+    years
+}
+
 /// The audit action of an export.
 pub const EXPORT_ACTION: &str = "export";
 
@@ -498,22 +511,36 @@ pub fn casework(
             .collect();
         let (contacts, episodes) =
             episodes_of(&records, organisation, &mut gaps, &mut records_not_exported);
-        let episodes: Vec<Episode> = episodes
+        let Some(person) = facts.get(person_id) else {
+            continue;
+        };
+        // The latest the person can have been born: 18 then means 18 for sure.
+        let youngest_dob = person.dob.map(PartialDate::latest);
+        let is_adult_on = |date: NaiveDate| {
+            youngest_dob.is_some_and(|dob| years_between(dob, date) >= ADULT_YEARS)
+        };
+        let mut episodes: Vec<Episode> = episodes
             .into_iter()
             .filter(|episode| {
                 episode.referral_date <= to && episode.close_date.is_none_or(|close| close >= from)
             })
             .collect();
+        let before = episodes.len();
+        episodes.retain(|episode| !is_adult_on(episode.referral_date));
+        gaps.add_n(
+            "episode.subject",
+            "the subject of the episode was 18 or over at its referral (a parent recorded as the subject of a referral about an unborn child, say): the episode is not exported",
+            before - episodes.len(),
+        );
         if episodes.is_empty() {
             continue;
         }
         let contacts = contacts
             .into_iter()
-            .filter(|contact| contact.date >= from && contact.date <= to)
+            .filter(|contact| {
+                contact.date >= from && contact.date <= to && !is_adult_on(contact.date)
+            })
             .collect();
-        let Some(person) = facts.get(person_id) else {
-            continue;
-        };
         children.push(child_case(
             linked,
             person,

@@ -480,6 +480,31 @@ fn referrals_open_join_and_close_episodes_and_the_period_selects_them() {
 }
 
 #[test]
+fn an_adult_subject_is_not_exported_as_a_child() {
+    let mut adult = record(
+        "social-care",
+        "R9",
+        "social_care.referral",
+        "2024-06-01",
+        json!({"decision": "assessment"}),
+    );
+    adult["persons"][0]["dob"] = json!("2001-12-31");
+    adult["persons"][0]["given_names"] = json!("Leah");
+    adult["persons"][0]["source_person_id"] = json!("LA999");
+    let child = record(
+        "social-care",
+        "R1",
+        "social_care.referral",
+        "2024-06-02",
+        json!({"decision": "assessment"}),
+    );
+    let work = casework_of(&[adult, child], "2024-04-01", "2025-03-31");
+    assert_eq!(work.children.len(), 1);
+    assert_eq!(work.children[0].given_names.as_deref(), Some("Amy"));
+    assert_eq!(work.gaps.count("episode.subject"), 1);
+}
+
+#[test]
 fn the_local_authority_is_found_by_id_or_dfe_code_and_the_period_must_be_ordered() {
     let organisation = Organisation::parse(ORG).unwrap();
     assert_eq!(
