@@ -450,6 +450,31 @@ fn day_of(record: &Record) -> NaiveDate {
         .unwrap_or_else(|| record.occurred_at.start().date_naive())
 }
 
+/// The order of a day's records in the work they describe: a record dated
+/// by its day alone (midnight) and one with its time (a conference at 10:00)
+/// are taken by what they are, not by the clock: the referral before the
+/// strategy discussion before the enquiry; the conference before the plan it
+/// starts; a review conference before the plan's end; the closure last.
+fn step_of(record: &Record) -> u8 {
+    let status = record.outcome.text("status");
+    match record.kind {
+        Kind::SocialCareReferral => 0,
+        Kind::SocialCareAssessment if status != Some("completed") => 1,
+        Kind::SocialCareStrategyDiscussion => 2,
+        Kind::SocialCareSection47 if status != Some("completed") => 3,
+        Kind::SocialCareSection47 => 4,
+        Kind::SocialCareAssessment => 5,
+        Kind::SocialCareLegalPlanning => 6,
+        Kind::SocialCareConference => 7,
+        Kind::SocialCarePlacement => 8,
+        Kind::SocialCarePlan if status != Some("end") => 9,
+        Kind::SocialCareVisit | Kind::SocialCareReturnInterview => 10,
+        Kind::SocialCarePlan => 11,
+        Kind::SocialCareCaseClosed => 13,
+        _ => 12,
+    }
+}
+
 /// Whether a record is children's social care of local authority `la_id`.
 fn is_casework(record: &Record, organisation: &Organisation, la_id: &str) -> bool {
     if !record.kind.as_str().starts_with("social_care.") {
@@ -500,6 +525,7 @@ pub fn casework(
             let record = &linked.records[*idx];
             (
                 day_of(&record.record),
+                step_of(&record.record),
                 record.record.occurred_at.start(),
                 record.seq,
             )

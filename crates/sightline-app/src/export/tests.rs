@@ -480,6 +480,68 @@ fn referrals_open_join_and_close_episodes_and_the_period_selects_them() {
 }
 
 #[test]
+fn records_of_one_day_are_taken_in_the_order_of_the_work_not_the_clock() {
+    // A day-only enquiry (midnight) the day of a referral at 09:11; a
+    // conference at 10:00 the day the plan (day only) starts; a review
+    // conference at 11:00 the day the plan ends.
+    let records = vec![
+        record(
+            "social-care",
+            "S1",
+            "social_care.section47",
+            "2024-04-03",
+            json!({"status": "started"}),
+        ),
+        record(
+            "social-care",
+            "R1",
+            "social_care.referral",
+            "2024-04-03T09:11:00Z",
+            json!({"decision": "strategy_discussion", "referrer_type": "family"}),
+        ),
+        record(
+            "social-care",
+            "P1",
+            "social_care.plan",
+            "2024-04-20",
+            json!({"plan": "child_protection", "status": "start", "category": "neglect"}),
+        ),
+        record(
+            "social-care",
+            "C1",
+            "social_care.conference",
+            "2024-04-20T10:00:00Z",
+            json!({"type": "initial", "plan": "start"}),
+        ),
+        record(
+            "social-care",
+            "P2",
+            "social_care.plan",
+            "2024-09-01",
+            json!({"plan": "child_protection", "status": "end"}),
+        ),
+        record(
+            "social-care",
+            "C2",
+            "social_care.conference",
+            "2024-09-01T11:00:00Z",
+            json!({"type": "review", "plan": "end"}),
+        ),
+    ];
+    let work = casework_of(&records, "2024-04-01", "2025-03-31");
+    assert!(work.gaps.is_empty(), "{:?}", work.gaps.list());
+    let episode = &work.children[0].episodes[0];
+    assert!(episode.referral.is_some());
+    assert_eq!(episode.s47s.len(), 1);
+    assert_eq!(
+        episode.icpcs[0].cp_plan_id.as_deref(),
+        Some(episode.cp_plans[0].id.as_str())
+    );
+    assert_eq!(episode.cp_plans[0].reviews, vec![day("2024-09-01")]);
+    assert_eq!(episode.cp_plans[0].end, Some(day("2024-09-01")));
+}
+
+#[test]
 fn an_adult_subject_is_not_exported_as_a_child() {
     let mut adult = record(
         "social-care",
