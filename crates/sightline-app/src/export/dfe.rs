@@ -235,6 +235,8 @@ pub fn child_payload(child: &ChildCase, gaps: &mut Gaps) -> Value {
     }
     json!({
         "la_child_id": child.child_id,
+        // Sightline is the supplier: its person id.
+        "mis_child_id": child.person_id,
         "child_details": Value::Object(details),
         "social_care_episodes": episodes,
     })

@@ -408,8 +408,13 @@ pub struct Episode {
 pub struct ChildCase {
     /// Sightline's person id.
     pub person_id: String,
-    /// The id the exports carry: [`child_id`] of `person_id`.
+    /// The id the exports carry (`pers_person_id`, `la_child_id`,
+    /// `LAchildID`): the council's own person id when its records carry
+    /// exactly one that fits (letters and digits, at most 20) and no other
+    /// child of the export has it; otherwise [`child_id`] of `person_id`.
     pub child_id: String,
+    /// Whether `child_id` is the council's own person id.
+    pub council_id: bool,
     pub given_names: Option<String>,
     pub family_name: Option<String>,
     pub dob: Option<PartialDate>,
@@ -576,6 +581,7 @@ pub fn casework(
             episodes,
         ));
     }
+    choose_child_ids(&mut children, &mut gaps);
     Ok(Casework {
         local_authority: la.clone(),
         from,
@@ -585,6 +591,47 @@ pub fn casework(
         records_not_exported,
         gaps,
     })
+}
+
+/// Whether `id` can be a child id of the DfE's formats: 1 to 20 letters and
+/// digits (the SSD's and the API's rule).
+fn fits_child_id(id: &str) -> bool {
+    (1..=20).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Gives each child the council's own person id where it can (one id,
+/// fitting, held by no other child of the export), Sightline's otherwise.
+fn choose_child_ids(children: &mut [ChildCase], gaps: &mut Gaps) {
+    let candidate = |child: &ChildCase| match child.la_person_ids.as_slice() {
+        [(id, _)] if fits_child_id(id) => Some(id.clone()),
+        _ => None,
+    };
+    let mut holders: BTreeMap<String, usize> = BTreeMap::new();
+    for child in children.iter() {
+        if let Some(id) = candidate(child) {
+            *holders.entry(id).or_default() += 1;
+        }
+    }
+    for child in children.iter_mut() {
+        match candidate(child) {
+            Some(id) if holders.get(&id) == Some(&1) => {
+                child.child_id = id;
+                child.council_id = true;
+            }
+            Some(_) => gaps.add(
+                "child.id",
+                "the council's person id is not used: another child of the export has it too (Sightline's person id is used)",
+            ),
+            None if child.la_person_ids.is_empty() => gaps.add(
+                "child.id",
+                "the council's records carry no person id for the child (Sightline's person id is used)",
+            ),
+            None => gaps.add(
+                "child.id",
+                "the council's records carry several person ids for the child, or one that is not 1 to 20 letters and digits (Sightline's person id is used)",
+            ),
+        }
+    }
 }
 
 /// The child's demographics from every mention of them.
@@ -665,6 +712,7 @@ fn child_case(
     ChildCase {
         person_id: person.id.clone(),
         child_id: child_id(&person.id),
+        council_id: false,
         given_names: person.given_names.clone(),
         family_name: person.family_name.clone(),
         dob,

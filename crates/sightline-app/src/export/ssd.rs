@@ -337,22 +337,14 @@ fn person_rows(child: &ChildCase) -> (Row, Vec<Row>) {
         child.nhs_number.as_ref().map(|(number, _)| number.clone()),
         "no agency recorded the child's NHS number",
     );
-    match child.la_person_ids.as_slice() {
-        [(id, _)] => {
-            row.set("pers_legacy_id", id.clone());
-        }
-        [] => {
-            row.unknown(
-                "pers_legacy_id",
-                "no social care record carried the council's own person id",
-            );
-        }
-        _ => {
-            row.unknown(
-                "pers_legacy_id",
-                "the council's records carried more than one person id for the child (all are in ssd_linked_identifiers)",
-            );
-        }
+    if child.council_id {
+        // The council's id is the person id; Sightline's is the secondary.
+        row.set("pers_legacy_id", super::child_id(&child.person_id));
+    } else {
+        row.unknown(
+            "pers_legacy_id",
+            "the person id is Sightline's: the council's records carry no single usable id for the child (all they carry are in ssd_linked_identifiers)",
+        );
     }
     let mut identifiers = Vec::new();
     if let Some((number, from)) = &child.nhs_number {

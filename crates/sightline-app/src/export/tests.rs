@@ -203,8 +203,9 @@ fn a_protection_episode_is_read_from_referral_to_closure() {
     let work = casework_of(&records, "2024-04-01", "2025-03-31");
     assert_eq!(work.children.len(), 1);
     let child = &work.children[0];
-    assert_eq!(child.child_id.len(), 17);
-    assert!(child.child_id.chars().all(|c| c.is_ascii_alphanumeric()));
+    // The council's own person id (the GP's is not the council's).
+    assert_eq!(child.child_id, "LA123");
+    assert!(child.council_id);
     // The NHS number only the GP recorded, from the linked picture.
     assert_eq!(
         child.nhs_number,
@@ -268,7 +269,8 @@ fn a_protection_episode_is_read_from_referral_to_closure() {
         "a month alone: its 15th"
     );
     assert_eq!(person.values["pers_common_child_id"], "9434765919");
-    assert_eq!(person.values["pers_legacy_id"], "LA123");
+    assert_eq!(person.values["pers_person_id"], "LA123");
+    assert_eq!(person.values["pers_legacy_id"], child_id(&child.person_id));
     assert!(
         person
             .empty
@@ -564,6 +566,41 @@ fn an_adult_subject_is_not_exported_as_a_child() {
     assert_eq!(work.children.len(), 1);
     assert_eq!(work.children[0].given_names.as_deref(), Some("Amy"));
     assert_eq!(work.gaps.count("episode.subject"), 1);
+}
+
+#[test]
+fn a_council_id_two_children_share_or_that_does_not_fit_gives_way_to_sightlines() {
+    let amy = record(
+        "social-care",
+        "R1",
+        "social_care.referral",
+        "2024-06-01",
+        json!({"decision": "assessment"}),
+    );
+    // Linkage joins two mentions with one council id; a reviewer can split
+    // them: two children with one council id then, neither gets it.
+    let work = casework_of(std::slice::from_ref(&amy), "2024-04-01", "2025-03-31");
+    let mut first = work.children[0].clone();
+    first.child_id = child_id(&first.person_id);
+    first.council_id = false;
+    let mut second = first.clone();
+    second.person_id = "p-0123456789abcdef".to_owned();
+    second.child_id = child_id(&second.person_id);
+    let mut children = vec![first, second];
+    let mut gaps = Gaps::default();
+    choose_child_ids(&mut children, &mut gaps);
+    for child in &children {
+        assert!(!child.council_id);
+        assert_eq!(child.child_id, child_id(&child.person_id));
+    }
+    assert_eq!(gaps.count("child.id"), 2);
+    // An id with a hyphen does not fit the DfE's formats.
+    let mut odd = amy;
+    odd["persons"][0]["source_person_id"] = json!("LA-123");
+    let work = casework_of(&[odd], "2024-04-01", "2025-03-31");
+    assert!(!work.children[0].council_id);
+    assert!(work.children[0].child_id.starts_with('p'));
+    assert_eq!(work.gaps.count("child.id"), 1);
 }
 
 #[test]
