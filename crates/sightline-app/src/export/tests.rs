@@ -645,3 +645,29 @@ fn the_local_authority_is_found_by_id_or_dfe_code_and_the_period_must_be_ordered
         Err(ExportError::Period { .. })
     ));
 }
+
+#[test]
+fn the_api_payload_goes_in_calls_of_at_most_one_hundred_children() {
+    let amy = record(
+        "social-care",
+        "R1",
+        "social_care.referral",
+        "2024-06-01",
+        json!({"decision": "assessment"}),
+    );
+    let mut work = casework_of(&[amy], "2024-04-01", "2025-03-31");
+    let one = work.children[0].clone();
+    work.children = (0..205)
+        .map(|index| {
+            let mut child = one.clone();
+            child.child_id = format!("C{index}");
+            child
+        })
+        .collect();
+    let mut gaps = Gaps::default();
+    let calls = dfe::payloads(&work, &mut gaps);
+    let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![100, 100, 5]);
+    assert_eq!(calls[2][4]["la_child_id"], "C204");
+    assert_eq!(gaps.count("child_details.ethnicity"), 205);
+}
