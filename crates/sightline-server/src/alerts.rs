@@ -14,8 +14,10 @@
 use crate::AppState;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::params;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -241,26 +243,34 @@ pub struct AlertDetail {
 const ALERT_LIMIT_DEFAULT: u32 = 100;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// Only this child (person id).
+    #[param(pattern = "^p-[0-9a-f]{16}$")]
     child: Option<String>,
     /// Only this severity: low, medium, high, critical.
+    #[param(schema_with = crate::params::severity_schema)]
     severity: Option<String>,
     /// Only this status: open, decided.
+    #[param(schema_with = crate::params::status_schema)]
     status: Option<String>,
     /// `true`: only open alerts past their due time.
     overdue: Option<bool>,
     /// Only this rule (its id).
+    #[param(min_length = 1, max_length = 64)]
     rule: Option<String>,
     /// `true`: only the caller's work: alerts routed to them or their team, or
     /// assigned to them. The page then carries `counts`.
     mine: Option<bool>,
     /// `me`: only alerts assigned to the caller; `nobody`: only alerts assigned
     /// to nobody (the team's); any other value: assigned to that username.
+    #[param(schema_with = crate::params::assigned_schema)]
     assigned: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[01][.][0-3][.]-?[0-9]{1,18}[.]a-[0-9a-f]{16}$")]
     cursor: Option<String>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -319,7 +329,7 @@ pub struct AlertPage {
 pub async fn list_alerts(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Query(query): Query<AlertQuery>,
+    ApiQuery(query): ApiQuery<AlertQuery>,
 ) -> Result<Json<AlertPage>, ApiError> {
     let limit = query.limit.unwrap_or(ALERT_LIMIT_DEFAULT);
     if !(1..=sightline_store::ALERT_LIST_LIMIT_MAX).contains(&limit) {
@@ -342,14 +352,27 @@ pub async fn list_alerts(
         return Err(ApiError::bad_request("status must be open or decided"));
     }
     let after = match query.cursor.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(token) => Some(
             AlertCursor::from_token(token)
+                .filter(|_| params::is_alert_cursor(token))
                 .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))?,
         ),
     };
+    if let Some(child) = &query.child {
+        params::require(
+            params::is_person_id(child),
+            "child must be a person id (p-...)",
+        )?;
+    }
+    if let Some(assigned) = &query.assigned {
+        params::require(
+            matches!(assigned.as_str(), "me" | "nobody") || params::is_username(assigned),
+            "assigned must be me, nobody or a username",
+        )?;
+    }
     if let Some(rule) = &query.rule
-        && (rule.is_empty() || rule.len() > 64)
+        && (rule.is_empty() || rule.chars().count() > 64)
     {
         return Err(ApiError::bad_request("rule must be a rule id"));
     }
@@ -485,9 +508,10 @@ fn detail(store: &dyn Store, row: AlertRow, now: DateTime<Utc>) -> Result<AlertD
     get,
     path = "/api/v1/alerts/{id}",
     tag = "alerts",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^a-[0-9a-f]{16}$")),
     responses(
         (status = 200, body = AlertDetail),
+        (status = 400, description = "A path parameter that is not UTF-8 once percent-decoded", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "No working relationship with the child", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -497,7 +521,7 @@ fn detail(store: &dyn Store, row: AlertRow, now: DateTime<Utc>) -> Result<AlertD
 pub async fn get_alert(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AlertDetail>, ApiError> {
     let now = Utc::now();
     let account = auth.session.account;
@@ -513,6 +537,7 @@ pub async fn get_alert(
 #[derive(Deserialize, ToSchema)]
 pub struct FollowUpBody {
     /// A username: an active account of the decider's agency.
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{2,63}$")]
     pub owner: String,
     /// The day it will be done by (today or later).
     #[schema(value_type = String, format = Date)]
@@ -524,8 +549,11 @@ pub struct FollowUpBody {
 pub struct AlertDecisionRequest {
     /// One of strategy_discussion, referral_to_social_care, visit, assessment,
     /// medical, police_referral, no_further_action.
+    #[schema(schema_with = crate::params::decision_schema)]
     pub decision: String,
-    /// Why: at least a sentence (20 characters or more).
+    /// Why: at least a sentence (20 to 10,000 characters, leading and trailing
+    /// white space not counted).
+    #[schema(min_length = 20, max_length = 10000, pattern = "\\S[\\s\\S]{18,}\\S")]
     pub reason: String,
     /// Who will do it and by when: required for strategy_discussion, visit,
     /// assessment and medical (it becomes a follow-up, open until recorded
@@ -550,14 +578,17 @@ impl AlertDecisionRequest {
     post,
     path = "/api/v1/alerts/{id}/decision",
     tag = "alerts",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^a-[0-9a-f]{16}$")),
     request_body = AlertDecisionRequest,
     responses(
         (status = 200, description = "Decided", body = AlertDetail),
+        (status = 400, description = "A body that is not JSON, or a path parameter that is not UTF-8", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The alert is not open", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "No Content-Type: application/json", body = ErrorBody),
         (status = 422, description = "Unknown decision, a reason shorter than a sentence, or a missing or invalid follow-up (every problem, by field)", body = ErrorBody),
     ),
     security(("session" = [])),
@@ -565,10 +596,20 @@ impl AlertDecisionRequest {
 pub async fn decide_alert(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path(id): Path<String>,
-    Json(request): Json<AlertDecisionRequest>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<AlertDecisionRequest>,
 ) -> Result<Json<AlertDetail>, ApiError> {
     let now = Utc::now();
+    // What the document declares, exactly (the shared validation below also
+    // forgives white space around the decision, as forms need).
+    if sightline_app::decisions::DecisionKind::parse(&request.decision).is_none() {
+        return Err(decision_error(DecisionError::UnknownDecision));
+    }
+    if let Some(follow_up) = &request.follow_up
+        && !params::is_username(&follow_up.owner)
+    {
+        return Err(decision_error(DecisionError::FollowUpOwnerUnknown));
+    }
     // Check what was sent before touching anything.
     sightline_app::decisions::validate_decision(
         &request.decision,
@@ -602,6 +643,7 @@ pub async fn decide_alert(
 pub struct AssignmentRequest {
     /// A username the alert is routed to (the worker, or a member of the routed
     /// team); `null` gives it back to the team.
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{2,63}$")]
     pub assignee: Option<String>,
 }
 
@@ -610,14 +652,17 @@ pub struct AssignmentRequest {
     post,
     path = "/api/v1/alerts/{id}/assignment",
     tag = "alerts",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^a-[0-9a-f]{16}$")),
     request_body = AssignmentRequest,
     responses(
         (status = 200, description = "Assigned (an `assigned` or `unassigned` event names the caller; the same assignment again changes nothing)", body = AlertDetail),
+        (status = 400, description = "A body that is not JSON, or a path parameter that is not UTF-8", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The alert is not open", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "No Content-Type: application/json", body = ErrorBody),
         (status = 422, description = "The assignee is not an active account the alert is routed to", body = ErrorBody),
     ),
     security(("session" = [])),
@@ -625,18 +670,25 @@ pub struct AssignmentRequest {
 pub async fn assign_alert(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path(id): Path<String>,
-    Json(request): Json<AssignmentRequest>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<AssignmentRequest>,
 ) -> Result<Json<AlertDetail>, ApiError> {
     let now = Utc::now();
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
         let row = routed_alert_for(&state, &account, &id, now)?;
-        let assignee = request.assignee.as_deref().map(str::trim);
+        // A username as the document declares it, or null (back to the team).
+        if request
+            .assignee
+            .as_deref()
+            .is_some_and(|name| !params::is_username(name))
+        {
+            return Err(decision_error(DecisionError::AssigneeNotInTeam));
+        }
         let assigned = sightline_app::decisions::assign_alert(
             state.store.as_ref(),
             &row.id,
-            assignee.filter(|name| !name.is_empty()),
+            request.assignee.as_deref(),
             &account.username,
             now,
         )
@@ -650,7 +702,9 @@ pub async fn assign_alert(
 /// A person reopening a decided alert.
 #[derive(Deserialize, ToSchema)]
 pub struct ReopenRequest {
-    /// Why: at least a sentence (20 characters or more).
+    /// Why: at least a sentence (20 to 10,000 characters, leading and trailing
+    /// white space not counted).
+    #[schema(min_length = 20, max_length = 10000, pattern = "\\S[\\s\\S]{18,}\\S")]
     pub reason: String,
 }
 
@@ -659,14 +713,17 @@ pub struct ReopenRequest {
     post,
     path = "/api/v1/alerts/{id}/reopen",
     tag = "alerts",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = "^a-[0-9a-f]{16}$")),
     request_body = ReopenRequest,
     responses(
         (status = 200, description = "Open again, due again by its severity; a `reopened` event names the caller and the reason", body = AlertDetail),
+        (status = 400, description = "A body that is not JSON, or a path parameter that is not UTF-8", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Not of the team or role the alert is routed to, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The alert is open (nothing to reopen)", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "No Content-Type: application/json", body = ErrorBody),
         (status = 422, description = "A reason shorter than a sentence", body = ErrorBody),
     ),
     security(("session" = [])),
@@ -674,8 +731,8 @@ pub struct ReopenRequest {
 pub async fn reopen_alert(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path(id): Path<String>,
-    Json(request): Json<ReopenRequest>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<ReopenRequest>,
 ) -> Result<Json<AlertDetail>, ApiError> {
     sightline_app::decisions::validate_reason(&request.reason).map_err(decision_error)?;
     let now = Utc::now();
@@ -710,8 +767,10 @@ pub struct FollowUpPage {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FollowUpQuery {
     /// At most this many, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -731,7 +790,7 @@ pub struct FollowUpQuery {
 pub async fn list_follow_ups(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Query(query): Query<FollowUpQuery>,
+    ApiQuery(query): ApiQuery<FollowUpQuery>,
 ) -> Result<Json<FollowUpPage>, ApiError> {
     let limit = query.limit.unwrap_or(ALERT_LIMIT_DEFAULT);
     if !(1..=sightline_store::ALERT_LIST_LIMIT_MAX).contains(&limit) {
@@ -762,9 +821,10 @@ pub async fn list_follow_ups(
     post,
     path = "/api/v1/follow-ups/{id}/done",
     tag = "alerts",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, minimum = 1)),
     responses(
         (status = 200, description = "Done; a `follow_up_done` event on its alert names the caller", body = FollowUp),
+        (status = 400, description = "An id that is not a 64-bit number", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "No working relationship with the alert's child, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -775,7 +835,7 @@ pub async fn list_follow_ups(
 pub async fn follow_up_done(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<FollowUp>, ApiError> {
     let now = Utc::now();
     let account = auth.session.account;

@@ -8,8 +8,9 @@ use crate::AppState;
 use crate::alerts::authorize_child;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Decision, Resource, View};
@@ -84,9 +85,11 @@ pub struct ClockList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DueQuery {
     /// Running clocks due within this many calendar days (0 to 400; default 10);
     /// overdue clocks are always listed.
+    #[param(minimum = 0, maximum = 400)]
     due_within_days: Option<u32>,
 }
 
@@ -108,7 +111,7 @@ pub struct DueQuery {
 pub async fn clocks_due(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Query(query): Query<DueQuery>,
+    ApiQuery(query): ApiQuery<DueQuery>,
 ) -> Result<Json<ClockList>, ApiError> {
     let within_days = query.due_within_days.unwrap_or(DUE_WITHIN_DAYS_DEFAULT);
     if within_days > DUE_WITHIN_DAYS_MAX {
@@ -156,9 +159,10 @@ pub async fn clocks_due(
     get,
     path = "/api/v1/children/{id}/clocks",
     tag = "clocks",
-    params(("id" = String, Path, description = "Sightline's person id (p-...)")),
+    params(("id" = String, Path, pattern = "^p-[0-9a-f]{16}$", description = "Sightline's person id (p-...)")),
     responses(
         (status = 200, body = ClockList),
+        (status = 400, description = "A path parameter that is not UTF-8 once percent-decoded", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "No relationship with the child (break glass in the web UI)", body = ErrorBody),
         (status = 404, description = "No such child", body = ErrorBody),
@@ -168,7 +172,7 @@ pub async fn clocks_due(
 pub async fn child_clocks_of(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path(child_id): Path<String>,
+    ApiPath(child_id): ApiPath<String>,
 ) -> Result<Json<ClockList>, ApiError> {
     let account = auth.account();
     let now = Utc::now();

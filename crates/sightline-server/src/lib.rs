@@ -11,10 +11,12 @@ mod alerts;
 mod auth;
 mod clocks;
 mod error;
+mod extract;
 mod fhir;
 mod intake_gate;
 mod metrics;
 mod notices;
+mod params;
 mod persons;
 mod records;
 
@@ -232,6 +234,9 @@ pub fn router(state: AppState) -> Router {
         state.config.web.clone(),
     ));
     let app = api_routes
+        // An API path no route matches answers in the API's error shape,
+        // not with the web UI's HTML page.
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .route("/fhir/R4/metadata", get(fhir::capability_statement))
@@ -295,6 +300,10 @@ pub fn router(state: AppState) -> Router {
             }
         },
     ))
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("no such API operation (see /api/openapi.json)")
 }
 
 /// Two years, subdomains included: the value browsers' preload lists ask for.

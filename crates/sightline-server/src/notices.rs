@@ -8,8 +8,9 @@
 use crate::AppState;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiQuery;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sightline_app::audit::{self, AuditActor};
@@ -59,10 +60,12 @@ pub struct NoticePage {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NoticeQuery {
     /// Only notices older than this `seq` (the previous page's `next_before`).
     before: Option<i64>,
     /// At most this many, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -83,7 +86,7 @@ pub struct NoticeQuery {
 pub async fn list_notices(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Query(query): Query<NoticeQuery>,
+    ApiQuery(query): ApiQuery<NoticeQuery>,
 ) -> Result<Json<NoticePage>, ApiError> {
     let limit = query.limit.unwrap_or(NOTICE_LIMIT_DEFAULT);
     if !(1..=NOTICE_LIMIT_MAX).contains(&limit) {

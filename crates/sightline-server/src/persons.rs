@@ -6,8 +6,10 @@
 use crate::AppState;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::params;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sightline_access::{AccessContext, Action, Decision, Resource, View};
@@ -148,9 +150,10 @@ pub struct PersonResponse {
     get,
     path = "/api/v1/persons/{id}",
     tag = "persons",
-    params(("id" = String, Path, description = "Sightline's person id (p-...)")),
+    params(("id" = String, Path, pattern = "^p-[0-9a-f]{16}$", description = "Sightline's person id (p-...)")),
     responses(
         (status = 200, description = "The person", body = PersonResponse),
+        (status = 400, description = "A path parameter that is not UTF-8 once percent-decoded", body = ErrorBody),
         (status = 401, description = "No live staff session", body = ErrorBody),
         (status = 403, description = "Your role may not see persons", body = ErrorBody),
         (status = 404, description = "No such person", body = ErrorBody),
@@ -160,7 +163,7 @@ pub struct PersonResponse {
 pub async fn get_person(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path(person_id): Path<String>,
+    ApiPath(person_id): ApiPath<String>,
 ) -> Result<Json<PersonResponse>, ApiError> {
     let account = auth.account();
     let store = state.store.clone();
@@ -202,14 +205,20 @@ pub async fn get_person(
     Ok(Json(response))
 }
 
-/// A person search: at least a name or a date of birth.
+/// A person search by a name, a date of birth or both (neither: nothing is
+/// searched, nothing found).
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Given names then family name, as typed (spelling and order may vary).
+    /// Given names then family name, as typed (spelling and order may vary):
+    /// at most 200 characters, none of them a control character.
+    #[param(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+    #[param(schema_with = crate::params::dob_schema)]
     pub dob: Option<String>,
     /// At most this many persons (1 to 50; default 20).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<usize>,
 }
 
@@ -229,31 +238,54 @@ pub struct SearchResponse {
     tag = "persons",
     params(SearchParams),
     responses(
-        (status = 200, description = "Persons, best first", body = SearchResponse),
+        (status = 200, description = "Persons, best first (none when neither a name nor a date of birth is given)", body = SearchResponse),
+        (status = 400, description = "A parameter the document forbids (a name too long or with control characters, a date of birth that is not one, a limit out of range)", body = ErrorBody),
         (status = 401, description = "No live staff session", body = ErrorBody),
         (status = 403, description = "Your role may not search persons", body = ErrorBody),
-        (status = 422, description = "No usable name or date of birth", body = ErrorBody),
     ),
     security(("session" = [])),
 )]
 pub async fn search(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Query(params): Query<SearchParams>,
+    ApiQuery(search_params): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
+    if let Some(name) = &search_params.name {
+        params::require(
+            name.chars().count() <= sightline_app::persons::SEARCH_NAME_CHARS_MAX
+                && params::has_no_control(name),
+            "name must be at most 200 characters, none of them a control character",
+        )?;
+    }
+    if let Some(dob) = &search_params.dob {
+        params::require(
+            params::is_dob(dob),
+            "dob must be YYYY-MM-DD, YYYY-MM or YYYY",
+        )?;
+    }
+    let limit = search_params.limit.unwrap_or(20);
+    params::require(
+        (1..=sightline_app::persons::SEARCH_HITS_MAX).contains(&limit),
+        "limit must be from 1 to 50",
+    )?;
     let persons = on_service(
         &state,
         auth.account(),
         Action::SearchPersons,
         move |store, engine, account, _| {
+            // Nothing to search for: nothing found (the role's access to
+            // search was still checked and recorded).
+            let blank =
+                |text: &Option<String>| text.as_deref().is_none_or(|text| text.trim().is_empty());
+            if blank(&search_params.name) && blank(&search_params.dob) {
+                return Ok(Vec::new());
+            }
             let query = SearchQuery {
-                name: params.name,
-                dob: params.dob,
+                name: search_params.name,
+                dob: search_params.dob,
             };
             let mut guard = engine_of(engine, store)?;
-            let hits = guard
-                .search_persons(&query, params.limit.unwrap_or(20))
-                .map_err(persons_error)?;
+            let hits = guard.search_persons(&query, limit).map_err(persons_error)?;
             // Each hit names a person with their date of birth and agencies:
             // recorded (issue #15, finding 11), so "who viewed this child"
             // shows who found them.
@@ -286,8 +318,10 @@ pub async fn search(
 
 /// How many review pairs to list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReviewParams {
-    /// At most this many pairs (default 50, at most 1,000).
+    /// At most this many pairs (1 to 1,000; default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -310,6 +344,7 @@ pub struct ReviewResponse {
     params(ReviewParams),
     responses(
         (status = 200, description = "The queue", body = ReviewResponse),
+        (status = 400, description = "A limit out of range", body = ErrorBody),
         (status = 401, description = "No live staff session", body = ErrorBody),
         (status = 403, description = "Not a safeguarding lead or team manager", body = ErrorBody),
     ),
@@ -318,8 +353,13 @@ pub struct ReviewResponse {
 pub async fn review(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Query(params): Query<ReviewParams>,
+    ApiQuery(review_params): ApiQuery<ReviewParams>,
 ) -> Result<Json<ReviewResponse>, ApiError> {
+    let limit = review_params.limit.unwrap_or(50);
+    params::require(
+        (1..=sightline_app::persons::REVIEW_PAIRS_MAX).contains(&limit),
+        "limit must be from 1 to 1,000",
+    )?;
     let response = on_service(
         &state,
         auth.account(),
@@ -327,7 +367,7 @@ pub async fn review(
         move |store, engine, account, _| {
             let guard = engine_of(engine, store)?;
             let linked = guard.linked();
-            let pairs = review_queue(linked, params.limit.unwrap_or(50));
+            let pairs = review_queue(linked, limit);
             sightline_app::audit::record_review_pairs_shown(
                 store,
                 &sightline_app::audit::AuditActor::of(account),
@@ -386,9 +426,11 @@ pub struct DecisionRequest {
     pub right: String,
     /// `match` (merge), `non_match` (split) or `withdrawn` (undo the standing
     /// decision about the pair).
+    #[schema(schema_with = crate::params::verdict_schema)]
     pub verdict: String,
-    /// Why, in your words, in a sentence: 20 to 2,000 characters (recorded).
-    #[schema(min_length = 20, max_length = 2000)]
+    /// Why, in your words, in a sentence: 20 to 2,000 characters (recorded;
+    /// leading and trailing white space not counted).
+    #[schema(min_length = 20, max_length = 2000, pattern = "\\S[\\s\\S]{18,}\\S")]
     pub reason: String,
 }
 
@@ -415,16 +457,19 @@ pub struct DecisionResponse {
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "Stored and applied", body = DecisionResponse),
+        (status = 400, description = "A body that is not JSON", body = ErrorBody),
         (status = 401, description = "No live staff session", body = ErrorBody),
         (status = 403, description = "Not a safeguarding lead or team manager, or no CSRF token", body = ErrorBody),
         (status = 422, description = "Unknown mention (`unknown_mention`), unusable verdict or reason (`invalid_decision`), or a match for a pair the review queue does not offer (`not_offered_for_review`); nothing stored, the refusal audited", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "No Content-Type: application/json", body = ErrorBody),
     ),
     security(("session" = [])),
 )]
 pub async fn record_decision(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Json(request): Json<DecisionRequest>,
+    ApiJson(request): ApiJson<DecisionRequest>,
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let account = auth.account();
     let response = on_service(

@@ -3,9 +3,11 @@
 use crate::AppState;
 use crate::auth::AgencyAuth;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::params;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
@@ -99,7 +101,7 @@ fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
         (status = 403, description = "A record's source.agency is not the token's agency", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Unsupported Content-Type", body = ErrorBody),
-        (status = 422, description = "Invalid batch; nothing stored", body = ErrorBody),
+        (status = 422, description = "Invalid batch (`invalid_batch`, every problem listed) or one without records (`empty_batch`); nothing stored", body = ErrorBody),
         (status = 429, description = "The agency (or the server) already has as many batches in progress as it may; nothing was read. Retry after the `Retry-After` seconds.", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
@@ -116,6 +118,15 @@ pub async fn submit_records(
         let records =
             interchange::parse_batch(input.bytes, format, input.received_at, input.limits)
                 .map_err(ApiError::rejected)?;
+        // The request body is required: a batch of nothing is a mistake of
+        // the sender's (an empty file, a lost body), not a success.
+        if records.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "empty_batch",
+                "the batch holds no records; nothing was stored",
+            ));
+        }
         Ok((records, ()))
     })
     .await?;
@@ -306,9 +317,13 @@ async fn record_token_read(
     get,
     path = "/api/v1/records/{agency}/{record_id}",
     tag = "records",
-    params(("agency" = String, Path), ("record_id" = String, Path)),
+    params(
+        ("agency" = String, Path, pattern = "^[a-z0-9-]{2,64}$"),
+        ("record_id" = String, Path, min_length = 1, max_length = 128),
+    ),
     responses(
         (status = 200, body = RecordHistory),
+        (status = 400, description = "A path parameter that is not UTF-8 once percent-decoded", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Another agency's record", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -318,7 +333,7 @@ async fn record_token_read(
 pub async fn record_history(
     State(state): State<AppState>,
     AgencyAuth(token_agency, token): AgencyAuth,
-    Path((agency, record_id)): Path<(String, String)>,
+    ApiPath((agency, record_id)): ApiPath<(String, String)>,
 ) -> Result<Json<RecordHistory>, ApiError> {
     // The key as the audit log names records; cut, as the path may be anything.
     let resource: String = format!("record:{agency}/{record_id}")
@@ -363,16 +378,22 @@ pub const LIST_LIMIT_MAX: u32 = 1_000;
 const LIST_LIMIT_DEFAULT: u32 = 100;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Agency; defaults to the token's own (the only one it may read).
+    #[param(pattern = "^[a-z0-9-]{2,64}$")]
     agency: Option<String>,
     /// Only this kind, e.g. `health.ed_attendance`.
+    #[param(schema_with = crate::params::kind_schema)]
     kind: Option<String>,
     /// Only records received at or after this RFC 3339 instant.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,18}$")]
     cursor: Option<String>,
     /// Page size, 1 to 1,000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -403,8 +424,14 @@ pub struct RecordPage {
 pub async fn list_records(
     State(state): State<AppState>,
     AgencyAuth(token_agency, token): AgencyAuth,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<RecordPage>, ApiError> {
+    if let Some(agency) = &query.agency {
+        params::require(
+            params::is_agency(agency),
+            "agency must be an agency id (2 to 64 of a-z, 0-9 and -)",
+        )?;
+    }
     let agency = query.agency.unwrap_or_else(|| token_agency.to_string());
     let resource: String = format!("agency:{agency}")
         .chars()
@@ -427,11 +454,13 @@ pub async fn list_records(
         Some(cursor) => Some(
             cursor
                 .parse::<i64>()
-                .map_err(|_| ApiError::bad_request("cursor is not one this API gave"))?,
+                .ok()
+                .filter(|_| params::is_record_cursor(cursor))
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))?,
         ),
     };
     let received_since_us = match query.since.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(since) => Some(
             DateTime::parse_from_rfc3339(since)
                 .map_err(|_| ApiError::bad_request("since must be an RFC 3339 date-time"))?
