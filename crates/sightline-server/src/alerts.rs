@@ -600,24 +600,40 @@ pub async fn decide_alert(
     ApiJson(request): ApiJson<AlertDecisionRequest>,
 ) -> Result<Json<AlertDetail>, ApiError> {
     let now = Utc::now();
-    // What the document declares, exactly (the shared validation below also
-    // forgives white space around the decision, as forms need).
-    if sightline_app::decisions::DecisionKind::parse(&request.decision).is_none() {
-        return Err(decision_error(DecisionError::UnknownDecision));
-    }
-    if let Some(follow_up) = &request.follow_up
-        && !params::is_username(&follow_up.owner)
-    {
-        return Err(decision_error(DecisionError::FollowUpOwnerUnknown));
-    }
-    // Check what was sent before touching anything.
-    sightline_app::decisions::validate_decision(
-        &request.decision,
+    // Check what was sent before touching anything: exactly what the OpenAPI
+    // document declares (the shared validation forgives white space around
+    // the decision, as forms need; the API does not), every problem at once.
+    let decision = if sightline_app::decisions::DecisionKind::parse(&request.decision).is_some() {
+        request.decision.as_str()
+    } else {
+        ""
+    };
+    let mut problems = match sightline_app::decisions::validate_decision(
+        decision,
         &request.reason,
         &request.follow_up(),
         now.date_naive(),
-    )
-    .map_err(problems_error)?;
+    ) {
+        Ok(_) => Vec::new(),
+        Err(Problems(problems)) => problems,
+    };
+    let owner_reported = problems.iter().any(|problem| {
+        matches!(
+            problem,
+            DecisionError::FollowUpOwnerMissing | DecisionError::FollowUpOwnerUnknown
+        )
+    });
+    if !owner_reported
+        && request
+            .follow_up
+            .as_ref()
+            .is_some_and(|follow_up| !params::is_username(&follow_up.owner))
+    {
+        problems.push(DecisionError::FollowUpOwnerUnknown);
+    }
+    if !problems.is_empty() {
+        return Err(problems_error(Problems(problems)));
+    }
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
         let row = routed_alert_for(&state, &account, &id, now)?;

@@ -198,7 +198,7 @@ impl Modify for BearerAuth {
 
 /// The API routes and their OpenAPI document.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(records::submit_records, records::list_records))
         .routes(routes!(records::record_history))
         .routes(routes!(fhir::submit_bundle))
@@ -215,7 +215,23 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(clocks::clocks_due))
         .routes(routes!(clocks::child_clocks_of))
         .routes(routes!(notices::list_notices))
-        .split_for_parts()
+        .split_for_parts();
+    (router, optional_intake_body(openapi))
+}
+
+/// An agency with nothing to send sends an empty batch, or no body at all
+/// (the specification sets no lower bound): the intake body is optional.
+fn optional_intake_body(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    if let Some(body) = openapi
+        .paths
+        .paths
+        .get_mut("/api/v1/records")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|operation| operation.request_body.as_mut())
+    {
+        body.required = Some(utoipa::openapi::Required::False);
+    }
+    openapi
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.

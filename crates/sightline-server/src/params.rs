@@ -143,7 +143,8 @@ pub fn assigned_schema() -> Schema {
     )
 }
 
-/// A search's date of birth: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+/// A search's date of birth: `YYYY-MM-DD`, `YYYY-MM` or `YYYY` (or empty, as
+/// a form sends a field left blank: no date of birth).
 pub fn dob_schema() -> RefOr<Schema> {
     let pattern = |pattern: &str| {
         ObjectBuilder::new()
@@ -161,13 +162,14 @@ pub fn dob_schema() -> RefOr<Schema> {
             )
             .item(pattern("^[0-9]{4}-(0[1-9]|1[0-2])$"))
             .item(pattern("^[0-9]{4}$"))
+            .item(pattern("^$"))
             .build(),
     ))
 }
 
 /// [`dob_schema`]: a date of birth as `sightline_core::PartialDate` reads it.
 pub fn is_dob(text: &str) -> bool {
-    sightline_core::PartialDate::parse(text).is_ok()
+    text.is_empty() || sightline_core::PartialDate::parse(text).is_ok()
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
     path = "/api/v1/records",
     tag = "records",
     request_body(
-        description = "A JSON array of records, JSON Lines (one record per line), or a CSV batch",
+        description = "A JSON array of records, JSON Lines (one record per line), or a CSV batch. Optional: the specification sets no lower bound on a batch, and no body is an empty batch (200, nothing stored)",
         content(
             (serde_json::Value = "application/json"),
             (String = "application/x-ndjson"),
@@ -101,7 +101,7 @@ fn body_format(headers: &HeaderMap) -> Result<Format, ApiError> {
         (status = 403, description = "A record's source.agency is not the token's agency", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),
         (status = 415, description = "Unsupported Content-Type", body = ErrorBody),
-        (status = 422, description = "Invalid batch (`invalid_batch`, every problem listed) or one without records (`empty_batch`); nothing stored", body = ErrorBody),
+        (status = 422, description = "Invalid batch; nothing stored", body = ErrorBody),
         (status = 429, description = "The agency (or the server) already has as many batches in progress as it may; nothing was read. Retry after the `Retry-After` seconds.", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     ),
@@ -118,15 +118,6 @@ pub async fn submit_records(
         let records =
             interchange::parse_batch(input.bytes, format, input.received_at, input.limits)
                 .map_err(ApiError::rejected)?;
-        // The request body is required: a batch of nothing is a mistake of
-        // the sender's (an empty file, a lost body), not a success.
-        if records.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "empty_batch",
-                "the batch holds no records; nothing was stored",
-            ));
-        }
         Ok((records, ()))
     })
     .await?;

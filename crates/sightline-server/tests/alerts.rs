@@ -183,9 +183,14 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
         .await;
     assert_eq!(page["alerts"].as_array().unwrap().len(), alerts.len());
     let (_, page) = app
-        .get(Some(&gp_session), "/api/v1/alerts?child=p-nobody")
+        .get(Some(&gp_session), "/api/v1/alerts?child=p-0000000000000000")
         .await;
     assert_eq!(page["alerts"], json!([]));
+    // Not a person id at all: refused, as the OpenAPI document's pattern says.
+    let (status, page) = app
+        .get(Some(&gp_session), "/api/v1/alerts?child=p-nobody")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
     let (_, page) = app
         .get(Some(&gp_session), "/api/v1/alerts?overdue=true")
         .await;

@@ -191,8 +191,24 @@ async fn practitioners_search_and_see_persons_on_a_need_to_know_basis(
         .get(Some(&practitioner), "/api/v1/persons/p-0000000000000000")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.get(Some(&practitioner), "/api/v1/persons").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Nothing asked, nothing found (a parameter set the OpenAPI document
+    // allows is answered; it cannot say "a name or a date of birth").
+    let (status, body) = app.get(Some(&practitioner), "/api/v1/persons").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["persons"], json!([]));
+    // What the document forbids is refused.
+    for query in [
+        "dob=2015-02-30",
+        "dob=15",
+        "limit=0",
+        "limit=51",
+        "name=%07x",
+    ] {
+        let (status, body) = app
+            .get(Some(&practitioner), &format!("/api/v1/persons?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+    }
     // Only leads review the linkage.
     let (status, _) = app.get(Some(&practitioner), "/api/v1/linkage/review").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
