@@ -162,7 +162,12 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|| {
             tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
         });
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
+    // The formatter's own level cap is INFO unless told: open it fully, so
+    // that `SIGHTLINE_LOG` alone decides (`sightline_server=debug` did
+    // nothing before).
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.finish().with(filter).init(),
         LogFormat::Json => builder.json().finish().with(filter).init(),
