@@ -3,29 +3,12 @@
 //! `#[param]` and `#[schema]` attributes name these constants' values) and as
 //! the handlers check it (400 for a parameter the document forbids). Issue
 //! #15, finding 16: a schema-valid request is accepted, a schema-violating one
-//! refused. `tests/openapi_limits.rs` checks the document against these checks.
+//! refused. The tests below hold each pattern the document declares next to
+//! the check that enforces it, and try both on the same samples.
 
 use crate::error::ApiError;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{OneOfBuilder, RefOr};
-
-/// A person id: `p-` and 16 lower-case hexadecimal digits.
-pub const PERSON_ID_PATTERN: &str = "^p-[0-9a-f]{16}$";
-/// An alert id: `a-` and 16 lower-case hexadecimal digits.
-pub const ALERT_ID_PATTERN: &str = "^a-[0-9a-f]{16}$";
-/// An agency id: 2 to 64 of `a-z 0-9 -`.
-pub const AGENCY_PATTERN: &str = "^[a-z0-9-]{2,64}$";
-/// A username: 3 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
-pub const USERNAME_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{2,63}$";
-/// The records' paging cursor: a log position.
-pub const RECORD_CURSOR_PATTERN: &str = "^[0-9]{0,18}$";
-/// The alerts' paging cursor: overdue key, severity key, due time (µs), id.
-pub const ALERT_CURSOR_PATTERN: &str = "^[01][.][0-3][.]-?[0-9]{1,18}[.]a-[0-9a-f]{16}$";
-/// Text without control characters (Unicode Cc).
-pub const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
-/// A reason: at least 20 characters once leading and trailing white space is
-/// trimmed (two non-space characters at least 19 apart).
-pub const REASON_PATTERN: &str = "\\S[\\s\\S]{18,}\\S";
 
 fn is_hex_id(text: &str, prefix: &str) -> bool {
     text.strip_prefix(prefix).is_some_and(|hex| {
@@ -175,6 +158,167 @@ pub fn is_dob(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A person id: `p-` and 16 lower-case hexadecimal digits.
+    const PERSON_ID_PATTERN: &str = "^p-[0-9a-f]{16}$";
+    /// An alert id: `a-` and 16 lower-case hexadecimal digits.
+    const ALERT_ID_PATTERN: &str = "^a-[0-9a-f]{16}$";
+    /// An agency id: 2 to 64 of `a-z 0-9 -`.
+    const AGENCY_PATTERN: &str = "^[a-z0-9-]{2,64}$";
+    /// A username: 3 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+    const USERNAME_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{2,63}$";
+    /// The records' paging cursor: a log position.
+    const RECORD_CURSOR_PATTERN: &str = "^[0-9]{0,18}$";
+    /// The alerts' paging cursor: overdue key, severity key, due time (µs), id.
+    const ALERT_CURSOR_PATTERN: &str = "^[01][.][0-3][.]-?[0-9]{1,18}[.]a-[0-9a-f]{16}$";
+    /// Text without control characters (Unicode Cc).
+    const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+    /// A reason: at least 20 characters once leading and trailing white space is
+    /// trimmed (two non-space characters at least 19 apart).
+    const REASON_PATTERN: &str = "\\S[\\s\\S]{18,}\\S";
+
+    /// A pattern, the check that enforces it, and samples to try both on.
+    type PatternAndCheck = (&'static str, fn(&str) -> bool, Vec<&'static str>);
+
+    /// Every pattern of the document, with its check and samples of both kinds.
+    fn patterns() -> Vec<PatternAndCheck> {
+        vec![
+            (
+                PERSON_ID_PATTERN,
+                is_person_id,
+                vec![
+                    "p-0123456789abcdef",
+                    "p-0123456789ABCDEF",
+                    "p-1",
+                    "",
+                    "p-0123456789abcdef\n",
+                ],
+            ),
+            (
+                ALERT_ID_PATTERN,
+                is_alert_id,
+                vec![
+                    "a-0123456789abcdef",
+                    "p-0123456789abcdef",
+                    "a-0123456789abcdefa",
+                ],
+            ),
+            (
+                AGENCY_PATTERN,
+                is_agency,
+                vec!["police", "gp-2", "Police", "p", "a b"],
+            ),
+            (
+                USERNAME_PATTERN,
+                is_username,
+                vec!["demo.team-manager", "ab", ".abc", "Abc", "abc"],
+            ),
+            (
+                RECORD_CURSOR_PATTERN,
+                is_record_cursor,
+                vec![
+                    "",
+                    "0",
+                    "123456789012345678",
+                    "1234567890123456789",
+                    "-1",
+                    "+1",
+                    "1a",
+                ],
+            ),
+            (
+                ALERT_CURSOR_PATTERN,
+                is_alert_cursor,
+                vec![
+                    "0.3.1700000000000000.a-0123456789abcdef",
+                    "1.0.-5.a-0123456789abcdef",
+                    "2.0.5.a-0123456789abcdef",
+                    "0.0.5.a-0123",
+                    "0.0..a-0123456789abcdef",
+                    "0.0.1234567890123456789.a-0123456789abcdef",
+                ],
+            ),
+            (
+                NO_CONTROL_PATTERN,
+                has_no_control,
+                vec![
+                    "Tina Marsh",
+                    "",
+                    "a\u{7}b",
+                    "a\u{85}b",
+                    "a\u{9f}",
+                    "Zoë Ó Briain",
+                ],
+            ),
+            (
+                REASON_PATTERN,
+                |text| text.trim().chars().count() >= 20,
+                vec![
+                    "Seen at home today; no concerns.",
+                    "   short reason here   ",
+                    "  exactly twenty chars  ",
+                    "x                    y",
+                    "nineteen characters",
+                ],
+            ),
+        ]
+    }
+
+    #[test]
+    fn each_pattern_and_its_check_agree() {
+        for (pattern, check, samples) in patterns() {
+            let regex = regex::Regex::new(pattern).expect(pattern);
+            for sample in samples {
+                assert_eq!(
+                    regex.is_match(sample),
+                    check(sample),
+                    "{pattern} on {sample:?}"
+                );
+            }
+        }
+    }
+
+    /// Every `pattern` in the OpenAPI document, wherever it is.
+    fn document_patterns(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("pattern", serde_json::Value::String(pattern)) => {
+                            found.push(pattern.clone())
+                        }
+                        _ => document_patterns(value, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|item| document_patterns(item, found))
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_pattern_of_the_document_has_its_check() {
+        let document = serde_json::to_value(crate::openapi()).expect("the document");
+        let mut found = Vec::new();
+        document_patterns(&document, &mut found);
+        let known: Vec<&str> = patterns().iter().map(|(pattern, _, _)| *pattern).collect();
+        // Checked with `is_dob` and `is_username` (tested in the crates that own them).
+        let composite = [
+            "^[0-9]{4}-(0[1-9]|1[0-2])$",
+            "^[0-9]{4}$",
+            "^$",
+            "^(me|nobody|[a-z0-9][a-z0-9._-]{2,63})$",
+        ];
+        assert!(found.len() >= 10, "{found:?}");
+        for pattern in found {
+            assert!(
+                known.contains(&pattern.as_str()) || composite.contains(&pattern.as_str()),
+                "the document's pattern {pattern:?} has no check here"
+            );
+        }
+    }
 
     #[test]
     fn cursors() {
