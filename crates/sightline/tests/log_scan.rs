@@ -9,7 +9,9 @@
 //! stopped with SIGTERM, and every line it wrote (stderr and stdout) is searched
 //! for every name, date of birth, NHS number, postcode and address line of the
 //! region: the synthetic region's ground truth (`truth/persons.csv`) and every
-//! person of every record the agencies sent. One hit fails the test.
+//! person of every record the agencies sent; the server's own lines (stderr)
+//! also for the agency token, every password and every session token. One hit
+//! fails the test.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -56,7 +58,7 @@ fn no_log_line_holds_a_name_date_of_birth_nhs_number_postcode_or_address() {
     let mut demo = Demo(child);
 
     // Every line, from both pipes, kept for the scan; and sent on for the start.
-    let all_lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let all_lines: Arc<Mutex<Vec<(bool, String)>>> = Arc::default();
     let (sender, receiver) = mpsc::channel::<(bool, String)>();
     let mut readers = Vec::new();
     for (from_stderr, pipe) in [
@@ -66,7 +68,7 @@ fn no_log_line_holds_a_name_date_of_birth_nhs_number_postcode_or_address() {
         let (sender, all_lines) = (sender.clone(), all_lines.clone());
         readers.push(std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                all_lines.lock().unwrap().push(line.clone());
+                all_lines.lock().unwrap().push((from_stderr, line.clone()));
                 let _ = sender.send((from_stderr, line));
             }
         }));
@@ -149,10 +151,15 @@ fn no_log_line_holds_a_name_date_of_birth_nhs_number_postcode_or_address() {
     let refused = http.sign_in(&child.name, "not the password of anyone here");
     assert!(refused.is_none(), "no such user");
 
+    // Credentials never reach a log line either (the banner on stdout prints
+    // the token and passwords for the person who started the demo).
+    let mut secrets: Vec<String> = vec![token.clone()];
     for (username, password) in &logins {
         let session = http
             .sign_in(username, password)
             .unwrap_or_else(|| panic!("{username} signs in"));
+        secrets.push(password.clone());
+        secrets.push(session.token.clone());
         // The pages the login's own pages link to, breadth first.
         let mut queue: VecDeque<String> = VecDeque::from([
             "/my-work".to_owned(),
@@ -243,31 +250,37 @@ fn no_log_line_holds_a_name_date_of_birth_nhs_number_postcode_or_address() {
     }
 
     // As an operator's terminal shows them (the text format colours fields).
-    let lines: Vec<String> = all_lines
+    let lines: Vec<(bool, String)> = all_lines
         .lock()
         .unwrap()
         .iter()
-        .map(|line| without_ansi(line))
+        .map(|(from_stderr, line)| (*from_stderr, without_ansi(line)))
         .collect();
     assert!(
-        lines.iter().any(|line| line.contains("DEBUG")),
+        lines.iter().any(|(_, line)| line.contains("DEBUG")),
         "debug lines were written"
     );
     assert!(
-        lines.iter().any(|line| line.contains("route=\"/my-work\"")),
+        lines
+            .iter()
+            .any(|(_, line)| line.contains("route=\"/my-work\"")),
         "the requests were logged: {lines:#?}"
     );
     let hits: Vec<String> = lines
         .iter()
-        .filter_map(|line| {
-            terms
-                .find_in(line)
+        .filter_map(|(from_stderr, line)| {
+            let secret = secrets
+                .iter()
+                .find(|secret| *from_stderr && line.contains(secret.as_str()));
+            secret
+                .map(|_| "a token, password or session".to_owned())
+                .or_else(|| terms.find_in(line))
                 .map(|term| format!("{term:?} in: {line}"))
         })
         .collect();
     assert!(
         hits.is_empty(),
-        "{} of {} log lines hold personal data:\n{}",
+        "{} of {} log lines hold personal data or credentials:\n{}",
         hits.len(),
         lines.len(),
         hits.join("\n")
