@@ -60,6 +60,10 @@ pub enum Action {
     /// accounts an administrator created ([`Resource::Service`]): safeguarding
     /// leads and team managers (the second person for new casework accounts).
     ManageAgencyAccounts,
+    /// Restrict one of one's agency's records to named roles, or lift its
+    /// restriction ([`Resource::Record`]): team managers and safeguarding
+    /// leads of the record's agency.
+    RestrictRecord,
 }
 
 impl Action {
@@ -79,6 +83,7 @@ impl Action {
             Action::SearchPersons => "search_persons",
             Action::ReviewLinkage => "review_linkage",
             Action::ManageAgencyAccounts => "manage_agency_accounts",
+            Action::RestrictRecord => "restrict_record",
         }
     }
 }
@@ -221,6 +226,31 @@ pub struct BreakGlassGrant {
     pub expires_at_us: i64,
 }
 
+/// A record restricted by its agency to named roles (UK GDPR Article 18; the
+/// duty to share's exception, "sharing would be more detrimental to the
+/// child"): nobody outside those roles (and, when `own_agency_only`, outside
+/// the agency) reads it, whatever their relationship, alert or grant. Inside
+/// them the usual need-to-know still applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restriction {
+    /// The record's agency (which restricted it).
+    pub agency: AgencyId,
+    /// The roles that may still read it.
+    pub roles: Vec<Role>,
+    /// Only those roles at the record's own agency.
+    pub own_agency_only: bool,
+}
+
+impl Restriction {
+    /// Whether the restriction lets `actor` read the record (their role is
+    /// named, and their agency is the record's when it must be). Asked by
+    /// [`authorize`] for every record, and by the pages that show a child's
+    /// records to withhold the ones it does not admit.
+    pub fn admits(&self, actor: &Actor) -> bool {
+        self.roles.contains(&actor.role) && (!self.own_agency_only || actor.agency == self.agency)
+    }
+}
+
 /// What is known about the resource and the actor when deciding.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessContext {
@@ -229,6 +259,17 @@ pub struct AccessContext {
     pub relationships: Vec<Relationship>,
     /// The actor's break-glass grants (expired ones are ignored).
     pub grants: Vec<BreakGlassGrant>,
+    /// For a record: its agency's restriction in force, if any.
+    pub restriction: Option<Restriction>,
+}
+
+impl AccessContext {
+    /// Whether the record this context is about is restricted away from `actor`.
+    fn restricted_from(&self, actor: &Actor) -> bool {
+        self.restriction
+            .as_ref()
+            .is_some_and(|restriction| !restriction.admits(actor))
+    }
 }
 
 /// Why access was granted in full.
@@ -446,6 +487,19 @@ pub fn authorize(
                 Decision::Deny
             }
         }
+        // A restricted record is not there for anyone outside its named roles:
+        // not its own agency's other staff, not an alert's team, not break glass.
+        (Action::ViewRecord | Action::BreakGlass, Resource::Record { .. })
+            if context.restricted_from(actor) =>
+        {
+            Decision::Deny
+        }
+        (Action::RestrictRecord, Resource::Record { agency, .. }) => match actor.role {
+            Role::SafeguardingLead | Role::TeamManager if *agency == actor.agency => {
+                full(Basis::Role(actor.role))
+            }
+            _ => Decision::Deny,
+        },
         (Action::ViewRecord, Resource::Record { agency, .. }) => {
             if !casework {
                 Decision::Deny
@@ -537,13 +591,14 @@ mod tests {
     fn related(relationships: Vec<Relationship>) -> AccessContext {
         AccessContext {
             relationships,
-            grants: Vec::new(),
+            ..AccessContext::default()
         }
     }
 
     fn granted(user_id: i64, resource: &Resource, expires_at_us: i64) -> AccessContext {
         AccessContext {
             relationships: Vec::new(),
+            restriction: None,
             grants: vec![BreakGlassGrant {
                 grant_id: 42,
                 user_id,
@@ -976,6 +1031,76 @@ mod tests {
             related(vec![routed("a-1", "team:police/south", None)]),
             Decision::Minimal,
         );
+    }
+
+    #[test]
+    fn a_restricted_record_is_read_only_by_its_named_roles() {
+        // Police's record, restricted to police safeguarding leads only.
+        let restricted = |roles: Vec<Role>, own_agency_only: bool, relationships| AccessContext {
+            relationships,
+            grants: Vec::new(),
+            restriction: Some(Restriction {
+                agency: agency("police"),
+                roles,
+                own_agency_only,
+            }),
+        };
+        let lead_only = || restricted(vec![Role::SafeguardingLead], true, Vec::new());
+        // The agency's own practitioner and manager: gone.
+        for role in [Role::Practitioner, Role::TeamManager] {
+            check(actor(role), Action::ViewRecord, record("police"), lead_only(), Decision::Deny);
+        }
+        check(
+            actor(Role::SafeguardingLead),
+            Action::ViewRecord,
+            record("police"),
+            lead_only(),
+            full(Basis::OwnAgency),
+        );
+        // A lead of another agency holding the record's alert: not with own agency only.
+        let mut health_lead = actor(Role::SafeguardingLead);
+        health_lead.agency = agency("health");
+        health_lead.team = Some("north".into());
+        let via_alert = |own_agency_only| {
+            restricted(
+                vec![Role::SafeguardingLead],
+                own_agency_only,
+                vec![routed("a-1", "team:health/north", None)],
+            )
+        };
+        check(health_lead.clone(), Action::ViewRecord, record("police"), via_alert(true), Decision::Deny);
+        check(
+            health_lead.clone(),
+            Action::ViewRecord,
+            record("police"),
+            via_alert(false),
+            full(Basis::RoutedAlert { alert_id: "a-1".into() }),
+        );
+        // The named role still needs need-to-know: no alert, no grant, minimal.
+        check(
+            health_lead.clone(),
+            Action::ViewRecord,
+            record("police"),
+            restricted(vec![Role::SafeguardingLead], false, Vec::new()),
+            Decision::Minimal,
+        );
+        // Break glass neither opens it nor may be asked for it.
+        let mut grant = granted(7, &record("police"), NOW + 1);
+        grant.restriction = lead_only().restriction;
+        check(actor(Role::Practitioner), Action::ViewRecord, record("police"), grant, Decision::Deny);
+        check(actor(Role::Practitioner), Action::BreakGlass, record("police"), lead_only(), Decision::Deny);
+        // Restricting: managers and leads of the record's agency only.
+        for (role, of, expected) in [
+            (Role::TeamManager, "police", full(Basis::Role(Role::TeamManager))),
+            (Role::SafeguardingLead, "police", full(Basis::Role(Role::SafeguardingLead))),
+            (Role::Practitioner, "police", Decision::Deny),
+            (Role::PrivacyOfficer, "police", Decision::Deny),
+            (Role::Administrator, "police", Decision::Deny),
+            (Role::SafeguardingLead, "health", Decision::Deny),
+        ] {
+            check(actor(role), Action::RestrictRecord, record(of), AccessContext::default(), expected);
+        }
+        check(actor(Role::TeamManager), Action::RestrictRecord, child(), AccessContext::default(), Decision::Deny);
     }
 
     #[test]

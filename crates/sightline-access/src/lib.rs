@@ -28,7 +28,7 @@ pub mod words;
 
 pub use authorize::{
     AccessContext, Action, Actor, Basis, BreakGlassGrant, BreakGlassReason, Decision, Relationship,
-    Resource, authorize, route_reaches,
+    Resource, Restriction, authorize, route_reaches,
 };
 pub use relationship::{Corroboration, MentionIdentity, RecordBasis, corroborated};
 pub use role::{Role, RoleParseError};

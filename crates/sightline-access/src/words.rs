@@ -12,7 +12,7 @@ use crate::view::View;
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewMyWork,
         Action::ListAgencyRecords,
         Action::ViewRecord,
@@ -26,6 +26,7 @@ impl Action {
         Action::SearchPersons,
         Action::ReviewLinkage,
         Action::ManageAgencyAccounts,
+        Action::RestrictRecord,
     ];
 
     /// What the actor did, as a phrase after their name ("opened My work").
@@ -44,6 +45,7 @@ impl Action {
             Action::SearchPersons => "searched for a person",
             Action::ReviewLinkage => "reviewed linkage",
             Action::ManageAgencyAccounts => "managed their agency's accounts",
+            Action::RestrictRecord => "was allowed to restrict a record",
         }
     }
 }
@@ -110,6 +112,12 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ),
     ("view_record_history", "read every version of a record"),
     ("subject_access", "answered a subject access request"),
+    ("record_restricted", "restricted a record to named roles"),
+    ("record_unrestricted", "lifted a record's restriction"),
+    ("view_restrictions", "read the record restrictions"),
+    ("legal_hold_placed", "placed a legal hold"),
+    ("legal_hold_released", "released a legal hold"),
+    ("view_legal_holds", "read the legal holds"),
 ];
 
 /// An audit entry's stored action in words; an action Sightline does not

@@ -800,6 +800,7 @@ pub fn access_context(
     Ok(AccessContext {
         relationships: Vec::new(),
         grants,
+        restriction: None,
     })
 }
 
@@ -815,6 +816,9 @@ pub struct BreakGlassTarget {
     /// The child's lead agency, or the record's agency; `None`: only the
     /// privacy officer is told.
     pub tell_agency: Option<String>,
+    /// A record's restriction in force: nobody outside its roles breaks glass
+    /// on it.
+    pub restriction: Option<sightline_access::Restriction>,
 }
 
 /// The answer to a break-glass request.
@@ -858,7 +862,10 @@ pub fn break_glass(
         &account.actor(),
         Action::BreakGlass,
         resource,
-        &AccessContext::default(),
+        &AccessContext {
+            restriction: target.restriction.clone(),
+            ..AccessContext::default()
+        },
         now_us,
     );
     let actor = AuditActor::of(account);

@@ -12,6 +12,7 @@ pub mod audit_checkpoints;
 pub mod cases;
 pub mod clock_book;
 pub mod clocks;
+pub mod controls;
 pub mod decisions;
 pub mod demo;
 pub mod engine;

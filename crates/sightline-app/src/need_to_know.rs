@@ -138,6 +138,7 @@ pub fn decide_alert(
             until_us: None,
         }],
         grants: Vec::new(),
+        restriction: None,
     };
     // A decided alert is not open: reopening is asked of the same routing,
     // so the check is on the route alone.
@@ -172,6 +173,7 @@ pub fn may_act_on_alert(account: &Account, alert: &AlertRow, now: DateTime<Utc>)
                 until_us: None,
             }],
             grants: Vec::new(),
+            restriction: None,
         },
         crate::to_micros(now),
     )
@@ -187,6 +189,12 @@ pub fn break_glass_target(
     engine: &Engine,
     resource: &Resource,
 ) -> Result<BreakGlassTarget, StoreError> {
+    let restriction = match resource {
+        Resource::Record { agency, record_id } => {
+            crate::controls::restriction_of(store, agency.as_str(), record_id)?
+        }
+        _ => None,
+    };
     let (exists, tell_agency) = match resource {
         Resource::Child(child_id) => {
             let exists = engine
@@ -207,6 +215,7 @@ pub fn break_glass_target(
         resource: resource.clone(),
         exists,
         tell_agency,
+        restriction,
     })
 }
 

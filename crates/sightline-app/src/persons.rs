@@ -533,6 +533,33 @@ pub struct PersonDetail {
     pub decisions: Vec<DecisionView>,
 }
 
+impl PersonDetail {
+    /// The person without the records withheld from the reader (restricted by
+    /// their agency): their mentions, the links and decisions naming them.
+    pub fn without(mut self, withheld: &crate::controls::Withheld) -> PersonDetail {
+        if withheld.is_empty() {
+            return self;
+        }
+        // Keys are `agency/record_id/ref`; a record id may hold a slash, so
+        // the ref is cut at the last one.
+        let hidden = |key: &str| {
+            key.split_once('/')
+                .and_then(|(agency, rest)| {
+                    rest.rsplit_once('/')
+                        .map(|(record_id, _)| withheld.contains(agency, record_id))
+                })
+                .unwrap_or(false)
+        };
+        self.mentions
+            .retain(|mention| !withheld.contains(&mention.agency, &mention.record_id));
+        self.links
+            .retain(|link| !hidden(&link.left) && !hidden(&link.right));
+        self.decisions
+            .retain(|decision| !hidden(&decision.left) && !hidden(&decision.right));
+        self
+    }
+}
+
 /// A stored decision as shown.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct DecisionView {

@@ -173,6 +173,27 @@ pub struct SarAccess {
     pub outcome_in_words: String,
 }
 
+/// A record that mentions the person and is withheld from the bundle: its
+/// agency restricted it (the duty to share's exception). Listed, not shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarWithheld {
+    pub agency: String,
+    pub record_id: String,
+    /// Why, as a category (the agency's own reason is not given).
+    pub category: String,
+    pub restricted_at: DateTime<Utc>,
+}
+
+/// A legal hold in force on the person.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarHold {
+    /// `child` or `person`.
+    pub on: String,
+    pub reason: String,
+    pub placed_at: DateTime<Utc>,
+    pub placed_in_words: String,
+}
+
 /// Everything Sightline holds about one person.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubjectAccessBundle {
@@ -184,6 +205,10 @@ pub struct SubjectAccessBundle {
     /// How third parties are treated, in words.
     pub redaction: String,
     pub records: Vec<SarRecord>,
+    /// Records that mention them, restricted by their agency: listed, not shown.
+    pub withheld: Vec<SarWithheld>,
+    /// Legal holds in force on them.
+    pub holds: Vec<SarHold>,
     pub linkage: SarLinkage,
     pub alerts: Vec<SarAlert>,
     pub alerts_truncated: bool,
@@ -452,9 +477,14 @@ pub fn gather(
     now: DateTime<Utc>,
 ) -> Result<SubjectAccessBundle, SarError> {
     let reason = check_reason(reason)?;
+    // A record its agency restricted is withheld from the bundle whatever the
+    // roles it names: the bundle goes to the data subject.
+    let restricted = crate::controls::restrictions_by_record(store)?;
+    let withheld_records = crate::controls::Withheld::of_records(restricted.keys().cloned());
     let Some(detail) = person_detail(store, linked, person_id)? else {
         return Err(SarError::UnknownPerson);
     };
+    let detail = detail.without(&withheld_records);
     // The subject's refs in each record (any version linkage holds), and the
     // children they are linked to (other persons of their records).
     let mut subject_refs: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
@@ -477,9 +507,19 @@ pub fn gather(
             }
         }
     }
-    // Every stored version of those records.
+    // Every stored version of those records, but the restricted ones.
     let mut versions = Vec::new();
+    let mut withheld = Vec::new();
     for (agency, record_id) in subject_refs.keys() {
+        if let Some(restriction) = restricted.get(&(agency.clone(), record_id.clone())) {
+            withheld.push(SarWithheld {
+                agency: agency.clone(),
+                record_id: record_id.clone(),
+                category: crate::controls::RESTRICTION_CATEGORY.to_owned(),
+                restricted_at: crate::from_micros(restriction.event.at_us),
+            });
+            continue;
+        }
         for stored in store.record_versions(agency, record_id)? {
             let body = serde_json::from_str::<Value>(&stored.body).map_err(|_| SarError::Body {
                 agency: stored.agency.clone(),
@@ -619,7 +659,13 @@ pub fn gather(
             .alerts()
             .evidence(&alert_id)?
             .into_iter()
-            .map(|row| format!("{}/{} version {}", row.agency, row.record_id, row.version))
+            .map(|row| {
+                if withheld_records.contains(&row.agency, &row.record_id) {
+                    "a restricted record".to_owned()
+                } else {
+                    format!("{}/{} version {}", row.agency, row.record_id, row.version)
+                }
+            })
             .collect();
         let history = store
             .alerts()
@@ -693,6 +739,19 @@ pub fn gather(
             "Other people in these records are third parties: their names, dates of birth, addresses, NHS numbers and agency ids are replaced by \"{REDACTED}\", in the records and in every free text, and only their part in the record is kept. Un-redacting an item is a later step (issue #18); ask the privacy officer."
         ),
         records,
+        withheld,
+        holds: crate::controls::hold_of(store, person_id)?
+            .into_iter()
+            .map(|hold| {
+                let placed_at = crate::from_micros(hold.event.at_us);
+                SarHold {
+                    on: hold.event.target,
+                    reason: scrubber.scrub(&hold.event.reason),
+                    placed_at,
+                    placed_in_words: date_of(placed_at),
+                }
+            })
+            .collect(),
         linkage,
         alerts,
         alerts_truncated,
@@ -905,6 +964,30 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
             ));
         }
         push("</tbody>\n</table>\n</section>\n");
+    }
+
+    if !bundle.withheld.is_empty() {
+        push("<h2 id=\"withheld\">Records withheld</h2>\n<p>These records mention them but are not shown: the agency that holds each restricted it.</p>\n<table>\n<caption>Records withheld, and why</caption>\n<thead><tr><th scope=\"col\">Agency</th><th scope=\"col\">Record</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n");
+        for withheld in &bundle.withheld {
+            push(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                escape(&withheld.agency),
+                escape(&withheld.record_id),
+                escape(&withheld.category)
+            ));
+        }
+        push("</tbody>\n</table>\n");
+    }
+    if !bundle.holds.is_empty() {
+        push("<h2 id=\"holds\">Legal holds</h2>\n<table>\n<caption>Holds in force: their data is kept until each is released</caption>\n<thead><tr><th scope=\"col\">Placed on</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n");
+        for hold in &bundle.holds {
+            push(&format!(
+                "<tr><td>{}</td><td>{}</td></tr>\n",
+                escape(&hold.placed_in_words),
+                escape(&hold.reason)
+            ));
+        }
+        push("</tbody>\n</table>\n");
     }
 
     push("<h2 id=\"linkage\">How their records were joined</h2>\n");

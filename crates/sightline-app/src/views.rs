@@ -435,6 +435,23 @@ fn recorded_name(person: &sightline_core::Person) -> String {
     }
 }
 
+impl ChildView {
+    /// The page without the records withheld from its reader (restricted by
+    /// their agency to roles the reader is not among): their mentions and the
+    /// plans they record.
+    pub fn without(mut self, withheld: &crate::controls::Withheld) -> ChildView {
+        if withheld.is_empty() {
+            return self;
+        }
+        self.mentions
+            .retain(|mention| !withheld.contains(&mention.agency, &mention.record_id));
+        self.plans
+            .retain(|plan| !withheld.contains(&plan.agency, &plan.record_id));
+        self.current_plans = current_plans(&self.plans);
+        self
+    }
+}
+
 /// The child page: identity, every mention with its match evidence, the people
 /// around the child (unassessed adults marked), plans.
 pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -> ChildView {

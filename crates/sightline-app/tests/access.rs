@@ -386,6 +386,7 @@ fn break_glass_is_granted_recorded_and_audited() {
             resource: record.clone(),
             exists: true,
             tell_agency: Some("health".to_owned()),
+            restriction: None,
         };
         assert_eq!(view(t0()), Decision::Minimal);
         assert_eq!(
@@ -501,6 +502,7 @@ fn break_glass_is_limited_per_user_per_day() {
                 resource: Resource::Child(format!("p-{n:016x}")),
                 exists: true,
                 tell_agency: None,
+                restriction: None,
             };
             accounts::break_glass(
                 store,
@@ -578,5 +580,111 @@ fn demo_accounts_cover_every_role_and_can_sign_in() {
                 account.username
             );
         }
+    }
+}
+
+/// Issue #18 item 4: a legal hold is in force from its placing to its
+/// release; `is_on_hold` is what retention and erasure ask; each event is
+/// audited with who and why, and kept.
+#[test]
+fn a_legal_hold_holds_until_released_and_is_audited() {
+    use sightline_app::controls::{self, By, ControlError, HoldTarget};
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let child = "p-00000000000000c1";
+        let other = "p-00000000000000c2";
+        assert!(!controls::is_on_hold(store, child).unwrap());
+        assert!(matches!(
+            controls::place_hold(store, By::Operator, HoldTarget::Child, child, "review", t0()),
+            Err(ControlError::BadReason(_))
+        ));
+        assert!(matches!(
+            controls::release_hold(
+                store,
+                By::Operator,
+                child,
+                "Released once the review has been published.",
+                t0()
+            ),
+            Err(ControlError::NotInForce(_))
+        ));
+        let placed = controls::place_hold(
+            store,
+            By::Operator,
+            HoldTarget::Child,
+            child,
+            "Held for the child safeguarding practice review of 2026.",
+            t0(),
+        )
+        .unwrap();
+        assert!(controls::is_on_hold(store, child).unwrap());
+        assert!(!controls::is_on_hold(store, other).unwrap());
+        assert_eq!(controls::holds_in_force(store).unwrap().len(), 1);
+        let released = controls::release_hold(
+            store,
+            By::Operator,
+            child,
+            "Released once the review has been published.",
+            t0() + Duration::days(30),
+        )
+        .unwrap();
+        assert!(!controls::is_on_hold(store, child).unwrap());
+        assert!(controls::holds_in_force(store).unwrap().is_empty());
+        assert_eq!(store.access().hold_events(None, 10).unwrap().len(), 2);
+        let entries = audit::recent_entries(store, None, 50).unwrap();
+        for (action, seq) in [
+            ("legal_hold_placed", placed.seq),
+            ("legal_hold_released", released.seq),
+        ] {
+            assert!(
+                entries.iter().any(|row| row.action == action
+                    && row.actor_username == "cli"
+                    && row.resource_key == format!("child:{child}")
+                    && row.basis == format!("hold:{seq}")),
+                "{action}"
+            );
+        }
+        assert!(matches!(audit::verify_audit(store), Ok(Ok(_))));
+    }
+}
+
+/// Restricting needs a manager or lead of the record's agency and a record
+/// that exists; a refusal is audited like any decision.
+#[test]
+fn only_the_records_agency_managers_and_leads_restrict_it() {
+    use sightline_app::controls::{self, By, ControlError, RestrictionRequest};
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let request = RestrictionRequest {
+            agency: AgencyId::parse("police").unwrap(),
+            record_id: "CAD-1".to_owned(),
+            roles: vec![Role::SafeguardingLead],
+            own_agency_only: true,
+            reason: "Sharing this would put the child at greater risk.".to_owned(),
+        };
+        let worker = create(store, "synthetic.worker", Role::Practitioner, "police");
+        let lead = create(store, "synthetic.lead", Role::SafeguardingLead, "police");
+        let other_lead = create(store, "synthetic.hv.lead", Role::SafeguardingLead, "health");
+        for refused in [&worker, &other_lead] {
+            assert!(matches!(
+                controls::restrict_record(store, By::Account(refused), &request, t0()),
+                Err(ControlError::Forbidden)
+            ));
+        }
+        // Allowed, but there is no such record.
+        assert!(matches!(
+            controls::restrict_record(store, By::Account(&lead), &request, t0()),
+            Err(ControlError::NotFound(_))
+        ));
+        assert!(matches!(
+            controls::parse_roles(["safeguarding_lead", "administrator"]),
+            Err(ControlError::BadRoles)
+        ));
+        assert!(matches!(controls::parse_roles([""]), Err(ControlError::BadRoles)));
+        let entries = audit::recent_entries(store, None, 50).unwrap();
+        assert!(entries.iter().any(|row| row.action == "restrict_record"
+            && row.actor_username == "synthetic.worker"
+            && row.outcome == "deny"));
+        assert!(controls::restrictions_in_force(store).unwrap().is_empty());
     }
 }

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sightline_access::{Action, Resource, View};
 use sightline_app::accounts::Account;
+use sightline_app::controls::Withheld;
 use sightline_app::decisions::{DecisionError, FollowUpRequest, Problems};
 use sightline_app::from_micros;
 use sightline_core::interchange::{Position, Problem};
@@ -63,20 +64,32 @@ pub(crate) fn authorize_child(
     )?)
 }
 
-/// One evidence record of an alert.
+/// One evidence record of an alert. A record its agency restricted away from
+/// the reader is `restricted: true` with an empty agency and record id.
 #[derive(Serialize, ToSchema)]
 pub struct AlertEvidence {
     pub agency: String,
     pub record_id: String,
     pub version: i64,
+    /// Restricted by its agency to roles the reader is not among.
+    pub restricted: bool,
 }
 
-impl From<EvidenceRow> for AlertEvidence {
-    fn from(row: EvidenceRow) -> Self {
+impl AlertEvidence {
+    fn of(row: EvidenceRow, withheld: &Withheld) -> Self {
+        if withheld.contains(&row.agency, &row.record_id) {
+            return AlertEvidence {
+                agency: String::new(),
+                record_id: String::new(),
+                version: 0,
+                restricted: true,
+            };
+        }
         AlertEvidence {
             agency: row.agency,
             record_id: row.record_id,
             version: row.version,
+            restricted: false,
         }
     }
 }
@@ -488,13 +501,22 @@ fn routed_alert_for(
     Ok(row)
 }
 
-fn detail(store: &dyn Store, row: AlertRow, now: DateTime<Utc>) -> Result<AlertDetail, ApiError> {
+fn detail(
+    store: &dyn Store,
+    account: &Account,
+    row: AlertRow,
+    now: DateTime<Utc>,
+) -> Result<AlertDetail, ApiError> {
+    let withheld = sightline_app::controls::withheld_from(store, account)?;
     let evidence = store.alerts().evidence(&row.id)?;
     let events = store.alerts().events(&row.id)?;
     let follow_ups = store.alerts().follow_ups_of(&row.id)?;
     Ok(AlertDetail {
         alert: AlertItem::of(row, true, now.timestamp_micros()),
-        evidence: evidence.into_iter().map(AlertEvidence::from).collect(),
+        evidence: evidence
+            .into_iter()
+            .map(|row| AlertEvidence::of(row, &withheld))
+            .collect(),
         follow_ups: follow_ups
             .into_iter()
             .map(|row| FollowUp::of(row, now.date_naive()))
@@ -527,7 +549,7 @@ pub async fn get_alert(
     let account = auth.session.account;
     let detail = tokio::task::spawn_blocking(move || {
         let row = alert_for(&state, &account, Action::ViewChild, &id, now)?;
-        detail(state.store.as_ref(), row, now)
+        detail(state.store.as_ref(), &account, row, now)
     })
     .await??;
     Ok(Json(detail))
@@ -648,7 +670,7 @@ pub async fn decide_alert(
         )
         .map_err(problems_error)?;
         tracing::info!(alert.id = %decided.id, "alert decided");
-        detail(state.store.as_ref(), decided, now)
+        detail(state.store.as_ref(), &account, decided, now)
     })
     .await??;
     Ok(Json(detail))
@@ -709,7 +731,7 @@ pub async fn assign_alert(
             now,
         )
         .map_err(decision_error)?;
-        detail(state.store.as_ref(), assigned, now)
+        detail(state.store.as_ref(), &account, assigned, now)
     })
     .await??;
     Ok(Json(detail))
@@ -766,7 +788,7 @@ pub async fn reopen_alert(
         )
         .map_err(decision_error)?;
         tracing::info!(alert.id = %reopened.id, "alert reopened");
-        detail(state.store.as_ref(), reopened, now)
+        detail(state.store.as_ref(), &account, reopened, now)
     })
     .await??;
     Ok(Json(detail))

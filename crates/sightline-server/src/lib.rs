@@ -10,6 +10,7 @@
 mod alerts;
 mod auth;
 mod clocks;
+mod controls;
 mod error;
 mod extract;
 mod fhir;
@@ -201,6 +202,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(records::submit_records, records::list_records))
         .routes(routes!(records::record_history))
+        .routes(routes!(controls::restrict))
+        .routes(routes!(controls::lift))
         .routes(routes!(fhir::submit_bundle))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))

@@ -191,7 +191,10 @@ pub async fn get_person(
         let summary = person_summary(linked, &person_id)
             .ok_or_else(|| ApiError::not_found("no such person"))?;
         let detail = if decision.is_full() {
-            person_detail(store.as_ref(), linked, &person_id).map_err(persons_error)?
+            let withheld = sightline_app::controls::withheld_from(store.as_ref(), &account)?;
+            person_detail(store.as_ref(), linked, &person_id)
+                .map_err(persons_error)?
+                .map(|detail| detail.without(&withheld))
         } else {
             None
         };

@@ -189,6 +189,38 @@ pub trait AccessStore: Send + Sync {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<GrantGiven>, StoreError>;
+    /// Appends a restriction event (restricting a record, or lifting it).
+    fn append_restriction(
+        &self,
+        event: &crate::NewRestriction,
+    ) -> Result<crate::RestrictionRow, StoreError>;
+    /// The restrictions in force (each record's latest event, when it
+    /// restricts), by agency and record id, at most `limit` (clamped to
+    /// [`crate::CONTROLS_READ_LIMIT_MAX`]).
+    fn restrictions_in_force(&self, limit: u32) -> Result<Vec<crate::RestrictionRow>, StoreError>;
+    /// Restriction events (of one record `(agency, record_id)`, if given) with
+    /// `seq < before_seq`, newest first, at most `limit`.
+    fn restriction_events(
+        &self,
+        record: Option<(&str, &str)>,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::RestrictionRow>, StoreError>;
+    /// Appends a legal hold event (placing, or releasing).
+    fn append_hold(&self, event: &crate::NewHold) -> Result<crate::HoldRow, StoreError>;
+    /// The holds in force (each person's latest event, when it places one), of
+    /// one person if given, at most `limit`.
+    fn holds_in_force(
+        &self,
+        person_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::HoldRow>, StoreError>;
+    /// Hold events with `seq < before_seq`, newest first, at most `limit`.
+    fn hold_events(
+        &self,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::HoldRow>, StoreError>;
 }
 
 const INSERT_RELATIONSHIP: &str = "INSERT INTO relationships \

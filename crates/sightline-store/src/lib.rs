@@ -42,6 +42,7 @@ mod accounts;
 mod alerts;
 mod audit_query;
 mod backup;
+mod controls;
 mod error;
 mod linkage;
 mod migrations;
@@ -70,6 +71,10 @@ pub use alerts::{
 };
 pub use audit_query::{AUDIT_QUERY_KEYS_MAX, AuditQuery, GRANT_IDS_MAX, GrantGiven};
 pub use backup::{BackupReport, backup};
+pub use controls::{
+    CONTROL_REASON_BYTES_MAX, CONTROLS_READ_LIMIT_MAX, HOLD_PLACED, HOLD_RELEASED, HoldRow, LIFTED,
+    NewHold, NewRestriction, RESTRICTED, RESTRICTION_ROLES, RestrictionRow,
+};
 pub use error::StoreError;
 pub use linkage::{
     DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,

@@ -71,6 +71,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0040_audit_filters",
         sql: include_str!("../migrations/sqlite/0040_audit_filters.sql"),
     },
+    Migration {
+        version: 50,
+        name: "0050_restrictions_holds",
+        sql: include_str!("../migrations/sqlite/0050_restrictions_holds.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -129,6 +134,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 40,
         name: "0040_audit_filters",
         sql: include_str!("../migrations/postgres/0040_audit_filters.sql"),
+    },
+    Migration {
+        version: 50,
+        name: "0050_restrictions_holds",
+        sql: include_str!("../migrations/postgres/0050_restrictions_holds.sql"),
     },
 ];
 

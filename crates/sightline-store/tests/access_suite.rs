@@ -235,3 +235,143 @@ fn relationships_and_notices_are_append_only() {
         assert_eq!(store.access().relationships(0, 10).unwrap().len(), 1);
     }
 }
+
+fn restriction(record_id: &str, state: &str, roles: &[&str], at_us: i64) -> sightline_store::NewRestriction {
+    sightline_store::NewRestriction {
+        at_us,
+        agency: "st-annes-gp".into(),
+        record_id: record_id.into(),
+        state: state.into(),
+        roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+        own_agency_only: true,
+        reason: "Sharing this would put the child at greater risk now.".into(),
+        by_user_id: Some(7),
+        by_username: "gp.lead".into(),
+    }
+}
+
+fn hold(person_id: &str, state: &str, at_us: i64) -> sightline_store::NewHold {
+    sightline_store::NewHold {
+        at_us,
+        target: "child".into(),
+        person_id: person_id.into(),
+        state: state.into(),
+        reason: "Held for the child safeguarding practice review.".into(),
+        by_user_id: None,
+        by_username: "cli".into(),
+    }
+}
+
+/// A record's latest restriction event decides; restricting anew replaces
+/// the roles; lifting ends it; every event stays, newest first.
+#[test]
+fn restrictions_in_force_are_each_records_latest_event() {
+    use sightline_store::{LIFTED, RESTRICTED};
+    for (_database, store) in stores() {
+        let access = store.access();
+        access
+            .append_restriction(&restriction("GP-1", RESTRICTED, &["safeguarding_lead"], 10))
+            .unwrap();
+        access
+            .append_restriction(&restriction("GP-2", RESTRICTED, &["practitioner"], 11))
+            .unwrap();
+        access
+            .append_restriction(&restriction(
+                "GP-1",
+                RESTRICTED,
+                &["team_manager", "safeguarding_lead"],
+                12,
+            ))
+            .unwrap();
+        access
+            .append_restriction(&restriction("GP-2", LIFTED, &[], 13))
+            .unwrap();
+        let in_force = access.restrictions_in_force(100).unwrap();
+        assert_eq!(in_force.len(), 1, "{in_force:?}");
+        assert_eq!(in_force[0].event.record_id, "GP-1");
+        assert_eq!(
+            in_force[0].event.roles,
+            vec!["team_manager".to_owned(), "safeguarding_lead".to_owned()]
+        );
+        assert!(in_force[0].event.own_agency_only);
+        assert_eq!(in_force[0].event.by_user_id, Some(7));
+        let events = access.restriction_events(None, None, 100).unwrap();
+        assert_eq!(
+            events.iter().map(|row| row.event.at_us).collect::<Vec<_>>(),
+            vec![13, 12, 11, 10]
+        );
+        let of_gp2 = access
+            .restriction_events(Some(("st-annes-gp", "GP-2")), None, 1)
+            .unwrap();
+        assert_eq!(of_gp2[0].event.state, LIFTED);
+        let older = access
+            .restriction_events(None, Some(events[1].seq), 100)
+            .unwrap();
+        assert_eq!(older.len(), 2);
+        // Refused: no roles, a role that is not casework, lifting with roles.
+        for bad in [
+            restriction("GP-3", RESTRICTED, &[], 20),
+            restriction("GP-3", RESTRICTED, &["administrator"], 20),
+            restriction("GP-3", LIFTED, &["practitioner"], 20),
+            restriction("GP-3", "maybe", &["practitioner"], 20),
+        ] {
+            assert!(matches!(
+                access.append_restriction(&bad),
+                Err(StoreError::InvalidAccess { .. })
+            ));
+        }
+        assert_eq!(access.restriction_events(None, None, 100).unwrap().len(), 4);
+    }
+}
+
+#[test]
+fn holds_in_force_are_each_persons_latest_event() {
+    use sightline_store::{HOLD_PLACED, HOLD_RELEASED};
+    for (_database, store) in stores() {
+        let access = store.access();
+        access.append_hold(&hold("p-000000000000000a", HOLD_PLACED, 10)).unwrap();
+        access.append_hold(&hold("p-000000000000000b", HOLD_PLACED, 11)).unwrap();
+        access.append_hold(&hold("p-000000000000000a", HOLD_RELEASED, 12)).unwrap();
+        let in_force = access.holds_in_force(None, 100).unwrap();
+        assert_eq!(
+            in_force.iter().map(|row| row.event.person_id.as_str()).collect::<Vec<_>>(),
+            vec!["p-000000000000000b"]
+        );
+        assert!(access.holds_in_force(Some("p-000000000000000a"), 1).unwrap().is_empty());
+        assert_eq!(access.holds_in_force(Some("p-000000000000000b"), 1).unwrap().len(), 1);
+        assert_eq!(access.hold_events(None, 100).unwrap().len(), 3);
+        let mut bad = hold("p-000000000000000c", HOLD_PLACED, 13);
+        bad.target = "record".into();
+        assert!(access.append_hold(&bad).is_err());
+    }
+}
+
+#[test]
+fn restrictions_and_holds_are_append_only() {
+    use sightline_store::{HOLD_PLACED, RESTRICTED};
+    for (database, store) in stores() {
+        store
+            .access()
+            .append_restriction(&restriction("GP-1", RESTRICTED, &["safeguarding_lead"], 10))
+            .unwrap();
+        store
+            .access()
+            .append_hold(&hold("p-000000000000000a", HOLD_PLACED, 10))
+            .unwrap();
+        let mut statements = vec![
+            "UPDATE record_restrictions SET state = 'lifted'",
+            "DELETE FROM record_restrictions",
+            "UPDATE legal_holds SET state = 'released'",
+            "DELETE FROM legal_holds",
+        ];
+        if database.backend == TestBackend::Postgres {
+            statements.extend(["TRUNCATE record_restrictions", "TRUNCATE legal_holds"]);
+        }
+        for sql in statements {
+            let error = execute_raw(&database, sql).expect_err(sql);
+            assert!(error.contains("append-only"), "{sql}: {error}");
+        }
+        assert_eq!(store.access().restrictions_in_force(10).unwrap().len(), 1);
+        assert_eq!(store.access().holds_in_force(None, 10).unwrap().len(), 1);
+    }
+}

@@ -138,6 +138,9 @@ pub fn summary(alert: &AlertRow, now_us: i64) -> AlertSummary {
 
 #[derive(Serialize)]
 struct EvidenceView {
+    /// Restricted by its agency away from this reader: shown as "restricted
+    /// record", nothing more.
+    restricted: bool,
     agency: String,
     record_id: String,
     version: i64,
@@ -439,14 +442,28 @@ async fn load_alert(
                 .child(&alert.child_id)
                 .map(|facts| picture.records_around(facts))
                 .unwrap_or_default();
+            let withheld = sightline_app::controls::withheld_from(store, &account)
+                .map_err(|error| error.to_string())?;
             let evidence = store
                 .alerts()
                 .evidence(&alert.id)
                 .map_err(|error| error.to_string())?
                 .into_iter()
                 .map(|row| {
+                    if withheld.contains(&row.agency, &row.record_id) {
+                        return EvidenceView {
+                            restricted: true,
+                            agency: String::new(),
+                            record_id: String::new(),
+                            version: 1,
+                            href: String::new(),
+                            kind_words: None,
+                            occurred: None,
+                        };
+                    }
                     let record = records.get(&(row.agency.as_str(), row.record_id.as_str()));
                     EvidenceView {
+                        restricted: false,
                         href: format!("/records/{}/{}", row.agency, encode_path(&row.record_id)),
                         kind_words: record.map(|record| record.kind.label()),
                         occurred: record

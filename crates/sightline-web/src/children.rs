@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sightline_access::{AccessContext, Action, Decision, Resource, View};
 use sightline_app::accounts::{self, Account, BreakGlassOutcome, LiveSession};
 use sightline_app::audit::{self, AuditActor};
+use sightline_app::controls::Withheld;
 use sightline_app::views::{
     self, ChildView, ChronologyFilter, ChronologyRow, MinimalChild, Picture, TimelineMark,
 };
@@ -104,7 +105,7 @@ async fn load_child<T: Send + 'static>(
     session: &LiveSession,
     person_id: &str,
     view: View,
-    full: impl FnOnce(&dyn Store, &Engine, &str) -> Result<T, String> + Send + 'static,
+    full: impl FnOnce(&dyn Store, &Engine, &str, &Withheld) -> Result<T, String> + Send + 'static,
 ) -> Result<ChildContent<T>, Response> {
     if !valid_person_id(person_id) {
         return Err(error_page(state, Some(session), ErrorPage::not_found()));
@@ -137,10 +138,16 @@ async fn load_child<T: Send + 'static>(
                     )),
                     None => ChildContent::Unknown,
                 },
-                Decision::Full { basis } => ChildContent::Full {
-                    basis: basis.label_for_reader(),
-                    view: full(store, engine, &person_id)?,
-                },
+                Decision::Full { basis } => {
+                    // Records their agency restricted away from this reader
+                    // are left out of every page about the child.
+                    let withheld = sightline_app::controls::withheld_from(store, &account)
+                        .map_err(|error| error.to_string())?;
+                    ChildContent::Full {
+                        basis: basis.label_for_reader(),
+                        view: full(store, engine, &person_id, &withheld)?,
+                    }
+                }
             })
         })
     })
@@ -204,7 +211,7 @@ pub async fn child(
         &session,
         &person_id,
         View::Child,
-        move |store, engine, id| {
+        move |store, engine, id, withheld| {
             let picture = picture_of(engine);
             let clocks = sightline_app::clocks::child_clocks(engine, id, now);
             let alerts: Vec<crate::alerts::AlertSummary> =
@@ -213,17 +220,24 @@ pub async fn child(
                     .iter()
                     .map(|alert| crate::alerts::summary(alert, now_us))
                     .collect();
-            let possible = sightline_app::persons::possible_records(
+            let mut possible = sightline_app::persons::possible_records(
                 picture.linked,
                 id,
                 "this child",
                 sightline_app::persons::POSSIBLE_RECORDS_MAX,
             );
+            let hold = sightline_app::controls::hold_of(store, id)
+                .map_err(|error| error.to_string())?
+                .map(|row| crate::controls::HoldView::of(&row));
+            possible.retain(|possible| {
+                !withheld.contains(&possible.mention.agency, &possible.mention.record_id)
+                    && !withheld.contains(&possible.against.agency, &possible.against.record_id)
+            });
             Ok(picture.child(id).map(|facts| {
                 (
-                    views::child_view(picture, facts, today),
+                    views::child_view(picture, facts, today).without(withheld),
                     alerts,
-                    (clocks, possible),
+                    (clocks, possible, hold),
                 )
             }))
         },
@@ -233,7 +247,7 @@ pub async fn child(
         Ok(content) => content,
         Err(response) => return response,
     };
-    let (basis, (view, alerts, (clocks, possible))) = match not_full(&state, &session, content) {
+    let (basis, (view, alerts, (clocks, possible, hold))) = match not_full(&state, &session, content) {
         Ok((basis, Some(view))) => (basis, view),
         Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
         Err(response) => return *response,
@@ -252,6 +266,7 @@ pub async fn child(
             alerts => alerts,
             clocks => clocks.into_iter().map(|clock| ClockView::of(clock, None)).collect::<Vec<_>>(),
             possible => possible.into_iter().map(PossibleView::of).collect::<Vec<_>>(),
+            hold => hold,
         },
     )
 }
@@ -373,7 +388,7 @@ pub async fn child_break_glass(
         BreakGlassOutcome::LimitReached => crate::pages::BREAK_GLASS_LIMIT_MESSAGE,
     };
     let content =
-        match load_child(&state, &session, &person_id, View::Child, |_, _, _| Ok(())).await {
+        match load_child(&state, &session, &person_id, View::Child, |_, _, _, _| Ok(())).await {
             Ok(content) => content,
             Err(response) => return response,
         };
@@ -446,6 +461,7 @@ fn chronology_data(
     store: &dyn Store,
     engine: &Engine,
     person_id: &str,
+    withheld: &Withheld,
 ) -> Result<Option<ChronologyData>, String> {
     let picture = picture_of(engine);
     let Some(facts) = picture.child(person_id) else {
@@ -480,7 +496,10 @@ fn chronology_data(
     }
     Ok(Some(ChronologyData {
         name: views::display_name(facts),
-        rows: views::chronology(picture, facts),
+        rows: views::chronology(picture, facts)
+            .into_iter()
+            .filter(|row| !withheld.contains(&row.agency, &row.record_id))
+            .collect(),
         marks,
     }))
 }

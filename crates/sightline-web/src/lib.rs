@@ -26,6 +26,7 @@ mod alerts;
 mod audit_view;
 mod children;
 mod clocks;
+mod controls;
 mod guard;
 mod my_work;
 mod names;
@@ -206,6 +207,12 @@ pub const ROUTES: &[RouteSpec] = &[
         "/records/police/SYN-1"
     ),
     route!(
+        post "/records/{agency}/{record_id}/restriction",
+        Access::SignedIn,
+        controls::record_restriction,
+        "/records/police/SYN-1/restriction"
+    ),
+    route!(
         post "/records/{agency}/{record_id}/break-glass",
         Access::SignedIn,
         pages::record_break_glass,
@@ -313,6 +320,8 @@ pub const ROUTES: &[RouteSpec] = &[
         privacy::child_viewers,
         "/privacy/children/p-0123456789abcdef"
     ),
+    route!(get "/privacy/restrictions", Access::Service(Action::ViewAccessLog), controls::restrictions),
+    route!(get "/privacy/holds", Access::Service(Action::ViewAccessLog), controls::holds),
     route!(get "/notices", Access::SignedIn, privacy::notices),
 ];
 

@@ -328,7 +328,7 @@ pub struct BreakGlassForm {
     reason: String,
 }
 
-fn record_resource(agency: &str, record_id: &str) -> Option<Resource> {
+pub(crate) fn record_resource(agency: &str, record_id: &str) -> Option<Resource> {
     let agency = AgencyId::parse(agency).ok()?;
     let record_id = sightline_core::RecordId::parse(record_id).ok()?;
     Some(Resource::Record {
@@ -355,19 +355,21 @@ pub async fn record(
     Extension(session): Extension<LiveSession>,
     Path((agency, record_id)): Path<(String, String)>,
 ) -> Response {
-    record_page(state, session, agency, record_id, None).await
+    record_page(state, session, agency, record_id, None, None).await
 }
 
-async fn record_page(
+pub(crate) async fn record_page(
     state: WebState,
     session: LiveSession,
     agency: String,
     record_id: String,
     reason_error: Option<(&'static str, String)>,
+    restriction_error: Option<String>,
 ) -> Response {
     let Some(resource) = record_resource(&agency, &record_id) else {
         return error_page(&state, Some(&session), ErrorPage::not_found());
     };
+    let may_restrict = crate::controls::may_restrict(&session.account, &resource);
     let account = session.account.clone();
     let now = Utc::now();
     let lookup_agency = agency.clone();
@@ -388,6 +390,10 @@ async fn record_page(
             now,
         )
         .map_err(|error| error.to_string())?;
+        // A restriction by the record's agency rides in the decision.
+        context.restriction =
+            sightline_app::controls::restriction_of(store, &lookup_agency, &lookup_id)
+                .map_err(|error| error.to_string())?;
         let decision = audit::authorize_and_record(
             store,
             &account,
@@ -404,14 +410,25 @@ async fn record_page(
         } else {
             Vec::new()
         };
-        Ok::<_, String>((decision, versions))
+        let restriction = if context.restriction.is_some() {
+            sightline_app::controls::latest_restriction(store, &lookup_agency, &lookup_id)
+                .map_err(|error| error.to_string())?
+        } else {
+            None
+        };
+        Ok::<_, String>((decision, versions, restriction))
     })
     .await;
-    let (decision, versions) = match loaded {
+    let (decision, versions, restriction) = match loaded {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
+    let restriction_view = restriction.as_ref().map(crate::controls::RestrictionView::of);
     let (minimal, record, basis) = match &decision {
+        // Restricted away from the reader: a manager or lead of the record's
+        // agency outside the named roles may still lift it (the page shows no
+        // content), everyone else is refused.
+        Decision::Deny if may_restrict && restriction_view.is_some() => (false, None, String::new()),
         Decision::Deny => return error_page(&state, Some(&session), ErrorPage::forbidden()),
         Decision::Minimal => (true, None, String::new()),
         Decision::Full { basis } => {
@@ -438,7 +455,7 @@ async fn record_page(
             (false, Some(view), basis.label_for_reader())
         }
     };
-    let status = if reason_error.is_some() {
+    let status = if reason_error.is_some() || restriction_error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -456,8 +473,14 @@ async fn record_page(
             record_id => record_id,
             action_path => format!("/records/{agency}/{}/break-glass", encode_path(&record_id)),
             minimal => minimal,
+            withheld => !minimal && record.is_none() && restriction_view.is_some(),
             record => record,
             basis => basis,
+            restriction => restriction_view,
+            may_restrict => may_restrict,
+            restriction_path => format!("/records/{agency}/{}/restriction", encode_path(&record_id)),
+            restriction_roles => crate::controls::ROLE_CHOICES,
+            restriction_error => restriction_error,
             break_glass_hours => state.config.session.break_glass_us / 3_600_000_000,
             reason_error => reason_message,
             reason => reason.unwrap_or_default(),
@@ -498,6 +521,7 @@ pub async fn record_break_glass(
         agency,
         record_id,
         Some((message, form.reason)),
+        None,
     )
     .await
 }

@@ -516,10 +516,24 @@ pub async fn child_viewers(
             .map_err(|error| error.to_string())?;
         let reasons =
             privacy::break_glass_reasons(store, &rows).map_err(|error| error.to_string())?;
-        Ok::<_, String>((rows, reasons, keys))
+        // The restrictions on the child's records and the hold on the child,
+        // for the privacy officer to review beside who viewed.
+        let restrictions: Vec<crate::controls::RestrictionView> =
+            sightline_app::controls::restrictions_in_force(store)
+                .map_err(|error| error.to_string())?
+                .iter()
+                .filter(|row| {
+                    keys.contains_key(&format!("record:{}/{}", row.event.agency, row.event.record_id))
+                })
+                .map(crate::controls::RestrictionView::of)
+                .collect();
+        let hold = sightline_app::controls::hold_of(store, &id)
+            .map_err(|error| error.to_string())?
+            .map(|row| crate::controls::HoldView::of(&row));
+        Ok::<_, String>((rows, reasons, keys, (restrictions, hold)))
     })
     .await;
-    let (mut rows, reasons, kinds) = match loaded {
+    let (mut rows, reasons, kinds, (restrictions, hold)) = match loaded {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
@@ -541,6 +555,8 @@ pub async fn child_viewers(
             page_title => "Who viewed this child",
             nav => "privacy",
             person_id => person_id,
+            restrictions => restrictions,
+            hold => hold,
             entries => entries,
             first_page => before_seq.is_none(),
             first_href => base.clone(),

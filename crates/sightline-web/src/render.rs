@@ -39,6 +39,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("search.html", include_str!("../templates/search.html")),
     ("notices.html", include_str!("../templates/notices.html")),
+    (
+        "restrictions.html",
+        include_str!("../templates/restrictions.html"),
+    ),
+    ("holds.html", include_str!("../templates/holds.html")),
     ("alert.html", include_str!("../templates/alert.html")),
     (
         "child_viewers.html",

@@ -132,6 +132,17 @@ enum Command {
     /// API payload (dfe-api) or the Children in Need census XML (cin-census),
     /// with a report of what could not be filled. Audited.
     Export(commands::export::ExportArgs),
+    /// Restrict a record to named roles, or lift its restriction. Audited.
+    Record {
+        #[command(subcommand)]
+        command: commands::record::RecordCommand,
+    },
+    /// Legal holds on a child or person: they block retention and erasure.
+    /// Audited.
+    Hold {
+        #[command(subcommand)]
+        command: commands::hold::HoldCommand,
+    },
     /// Manage agency API tokens.
     Token {
         #[command(subcommand)]
@@ -196,6 +207,8 @@ fn main() -> ExitCode {
         Command::Migrate { db } => commands::migrate(&db),
         Command::Sar(args) => commands::sar::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Record { command } => commands::record::run(command),
+        Command::Hold { command } => commands::hold::run(command),
         Command::Token { command } => commands::token::run(command),
         Command::User { command } => commands::user::run(command),
         Command::Audit { command } => commands::audit::run(command),

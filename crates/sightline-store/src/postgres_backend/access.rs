@@ -54,4 +54,46 @@ impl AccessStore for PgStore {
     ) -> Result<Vec<GrantGiven>, StoreError> {
         self.alert_read(|conn| audit_query::grants_since_in(conn, since_us, after_id, limit))
     }
+
+    fn append_restriction(
+        &self,
+        event: &crate::NewRestriction,
+    ) -> Result<crate::RestrictionRow, StoreError> {
+        self.alert_write(|conn| crate::controls::append_restriction_in(conn, event))
+    }
+
+    fn restrictions_in_force(&self, limit: u32) -> Result<Vec<crate::RestrictionRow>, StoreError> {
+        self.alert_read(|conn| crate::controls::restrictions_in_force_in(conn, limit))
+    }
+
+    fn restriction_events(
+        &self,
+        record: Option<(&str, &str)>,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::RestrictionRow>, StoreError> {
+        self.alert_read(|conn| {
+            crate::controls::restriction_events_in(conn, record, before_seq, limit)
+        })
+    }
+
+    fn append_hold(&self, event: &crate::NewHold) -> Result<crate::HoldRow, StoreError> {
+        self.alert_write(|conn| crate::controls::append_hold_in(conn, event))
+    }
+
+    fn holds_in_force(
+        &self,
+        person_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::HoldRow>, StoreError> {
+        self.alert_read(|conn| crate::controls::holds_in_force_in(conn, person_id, limit))
+    }
+
+    fn hold_events(
+        &self,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::HoldRow>, StoreError> {
+        self.alert_read(|conn| crate::controls::hold_events_in(conn, before_seq, limit))
+    }
 }

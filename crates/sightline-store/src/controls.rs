@@ -1,0 +1,345 @@
+//! The data protection controls an agency or the privacy officer places on
+//! what Sightline holds (issue #18 items 4 and 5): a record **restricted** by
+//! its agency to named roles (`record_restrictions`), and a **legal hold** on a
+//! child or person (`legal_holds`). Both are kept as events: restricting and
+//! lifting, placing and releasing are rows, and what is in force is each
+//! record's (each person's) latest row. Reached by [`crate::AccessStore`];
+//! written once here over the alerts' connection trait.
+//!
+//! What a restriction lets whom read is decided above the store
+//! (`sightline_access::Restriction`); what a hold blocks, in `sightline-app`.
+//!
+//! - Invariant: both tables are append-only (triggers reject UPDATE and DELETE,
+//!   and TRUNCATE in PostgreSQL): who restricted or held what, when and why is
+//!   never rewritten.
+//! - Invariant: a restriction names at least one role, and only casework roles.
+
+use crate::StoreError;
+use crate::alerts::{AlertConn, Cell, Param, int, opt_int, text};
+
+/// `state` of a restriction event that restricts.
+pub const RESTRICTED: &str = "restricted";
+/// `state` of a restriction event that lifts it.
+pub const LIFTED: &str = "lifted";
+/// `state` of a hold event that places it.
+pub const HOLD_PLACED: &str = "placed";
+/// `state` of a hold event that releases it.
+pub const HOLD_RELEASED: &str = "released";
+/// The most rows one read of controls returns; larger limits are clamped.
+pub const CONTROLS_READ_LIMIT_MAX: u32 = 10_000;
+/// The longest reason stored (a sentence, checked above the store).
+pub const CONTROL_REASON_BYTES_MAX: usize = 4_000;
+/// The roles a restriction may name (casework roles; stored comma-separated).
+pub const RESTRICTION_ROLES: [&str; 3] = ["practitioner", "team_manager", "safeguarding_lead"];
+
+/// A restriction event to record: restricting a record, or lifting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRestriction {
+    /// When, UTC microseconds since the epoch.
+    pub at_us: i64,
+    /// The record's agency.
+    pub agency: String,
+    /// The agency's record id.
+    pub record_id: String,
+    /// [`RESTRICTED`] or [`LIFTED`].
+    pub state: String,
+    /// The roles that may still read it (stable names, from
+    /// [`RESTRICTION_ROLES`]); empty when lifted.
+    pub roles: Vec<String>,
+    /// Only those roles at the record's agency.
+    pub own_agency_only: bool,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// Who (`None`: an operator at the command line).
+    pub by_user_id: Option<i64>,
+    /// Their username (`cli` for an operator).
+    pub by_username: String,
+}
+
+/// A stored restriction event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestrictionRow {
+    /// Position; increases in insertion order.
+    pub seq: i64,
+    /// The event.
+    pub event: NewRestriction,
+}
+
+/// A hold event to record: placing a legal hold on a child or person, or
+/// releasing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHold {
+    /// When.
+    pub at_us: i64,
+    /// `child` or `person`.
+    pub target: String,
+    /// Sightline's person id.
+    pub person_id: String,
+    /// [`HOLD_PLACED`] or [`HOLD_RELEASED`].
+    pub state: String,
+    /// Why (a case review, court proceedings, an inquiry), in a sentence.
+    pub reason: String,
+    /// Who (`None`: an operator at the command line).
+    pub by_user_id: Option<i64>,
+    /// Their username.
+    pub by_username: String,
+}
+
+/// A stored hold event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRow {
+    /// Position.
+    pub seq: i64,
+    /// The event.
+    pub event: NewHold,
+}
+
+fn invalid(reason: &'static str) -> StoreError {
+    StoreError::InvalidAccess { reason }
+}
+
+fn check_restriction(event: &NewRestriction) -> Result<(), StoreError> {
+    if event.agency.is_empty() || event.record_id.is_empty() {
+        return Err(invalid("a restriction needs a record"));
+    }
+    if event.reason.trim().is_empty() || event.reason.len() > CONTROL_REASON_BYTES_MAX {
+        return Err(invalid("a restriction needs a reason of at most 4,000 bytes"));
+    }
+    match event.state.as_str() {
+        RESTRICTED => {
+            if event.roles.is_empty()
+                || event
+                    .roles
+                    .iter()
+                    .any(|role| !RESTRICTION_ROLES.contains(&role.as_str()))
+            {
+                return Err(invalid("a restriction names one or more casework roles"));
+            }
+        }
+        LIFTED => {
+            if !event.roles.is_empty() {
+                return Err(invalid("lifting a restriction names no roles"));
+            }
+        }
+        _ => return Err(invalid("a restriction is restricted or lifted")),
+    }
+    Ok(())
+}
+
+fn check_hold(event: &NewHold) -> Result<(), StoreError> {
+    if event.person_id.is_empty() || (event.target != "child" && event.target != "person") {
+        return Err(invalid("a hold is on a child or a person"));
+    }
+    if event.reason.trim().is_empty() || event.reason.len() > CONTROL_REASON_BYTES_MAX {
+        return Err(invalid("a hold needs a reason of at most 4,000 bytes"));
+    }
+    if event.state != HOLD_PLACED && event.state != HOLD_RELEASED {
+        return Err(invalid("a hold is placed or released"));
+    }
+    Ok(())
+}
+
+const RESTRICTION_COLUMNS: &str = "seq, at_us, agency, record_id, state, roles, own_agency_only, \
+     reason, by_user_id, by_username";
+const HOLD_COLUMNS: &str = "seq, at_us, target, person_id, state, reason, by_user_id, by_username";
+
+fn read_restriction(cells: &[Cell]) -> Result<RestrictionRow, StoreError> {
+    let mut cells = cells.iter();
+    let seq = int(cells.next())?;
+    let at_us = int(cells.next())?;
+    let agency = text(cells.next())?;
+    let record_id = text(cells.next())?;
+    let state = text(cells.next())?;
+    let roles = text(cells.next())?;
+    let own_agency_only = int(cells.next())? != 0;
+    let reason = text(cells.next())?;
+    let by_user_id = opt_int(cells.next())?;
+    let by_username = text(cells.next())?;
+    Ok(RestrictionRow {
+        seq,
+        event: NewRestriction {
+            at_us,
+            agency,
+            record_id,
+            state,
+            roles: roles
+                .split(',')
+                .filter(|role| !role.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            own_agency_only,
+            reason,
+            by_user_id,
+            by_username,
+        },
+    })
+}
+
+fn read_hold(cells: &[Cell]) -> Result<HoldRow, StoreError> {
+    let mut cells = cells.iter();
+    Ok(HoldRow {
+        seq: int(cells.next())?,
+        event: NewHold {
+            at_us: int(cells.next())?,
+            target: text(cells.next())?,
+            person_id: text(cells.next())?,
+            state: text(cells.next())?,
+            reason: text(cells.next())?,
+            by_user_id: opt_int(cells.next())?,
+            by_username: text(cells.next())?,
+        },
+    })
+}
+
+pub(crate) fn append_restriction_in(
+    conn: &mut dyn AlertConn,
+    event: &NewRestriction,
+) -> Result<RestrictionRow, StoreError> {
+    check_restriction(event)?;
+    let roles = event.roles.join(",");
+    let rows = conn.query(
+        "INSERT INTO record_restrictions (at_us, agency, record_id, state, roles, \
+         own_agency_only, reason, by_user_id, by_username) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+        &[
+            Param::Int(event.at_us),
+            Param::Text(&event.agency),
+            Param::Text(&event.record_id),
+            Param::Text(&event.state),
+            Param::Text(&roles),
+            Param::Int(i64::from(event.own_agency_only)),
+            Param::Text(&event.reason),
+            event.by_user_id.map_or(Param::NullInt, Param::Int),
+            Param::Text(&event.by_username),
+        ],
+    )?;
+    Ok(RestrictionRow {
+        seq: int(rows.first().and_then(|row| row.first()))?,
+        event: event.clone(),
+    })
+}
+
+/// Restrictions in force: each record's latest event, when it restricts; by
+/// agency and record id, at most `limit`.
+pub(crate) fn restrictions_in_force_in(
+    conn: &mut dyn AlertConn,
+    limit: u32,
+) -> Result<Vec<RestrictionRow>, StoreError> {
+    let sql = format!(
+        "SELECT {RESTRICTION_COLUMNS} FROM record_restrictions r \
+         WHERE r.seq = (SELECT MAX(l.seq) FROM record_restrictions l \
+                        WHERE l.agency = r.agency AND l.record_id = r.record_id) \
+           AND r.state = 'restricted' ORDER BY r.agency, r.record_id LIMIT $1"
+    );
+    let rows = conn.query(
+        &sql,
+        &[Param::Int(crate::accounts::clamp(
+            limit,
+            CONTROLS_READ_LIMIT_MAX,
+        ))],
+    )?;
+    rows.iter().map(|cells| read_restriction(cells)).collect()
+}
+
+/// Every restriction event (of one record, if given) with `seq < before_seq`,
+/// newest first, at most `limit`.
+pub(crate) fn restriction_events_in(
+    conn: &mut dyn AlertConn,
+    record: Option<(&str, &str)>,
+    before_seq: Option<i64>,
+    limit: u32,
+) -> Result<Vec<RestrictionRow>, StoreError> {
+    let mut sql = format!("SELECT {RESTRICTION_COLUMNS} FROM record_restrictions WHERE 1 = 1");
+    let mut params: Vec<Param<'_>> = Vec::new();
+    if let Some((agency, record_id)) = record {
+        params.push(Param::Text(agency));
+        params.push(Param::Text(record_id));
+        sql.push_str(&format!(
+            " AND agency = ${} AND record_id = ${}",
+            params.len() - 1,
+            params.len()
+        ));
+    }
+    if let Some(before) = before_seq {
+        params.push(Param::Int(before));
+        sql.push_str(&format!(" AND seq < ${}", params.len()));
+    }
+    params.push(Param::Int(crate::accounts::clamp(
+        limit,
+        CONTROLS_READ_LIMIT_MAX,
+    )));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", params.len()));
+    let rows = conn.query(&sql, &params)?;
+    rows.iter().map(|cells| read_restriction(cells)).collect()
+}
+
+pub(crate) fn append_hold_in(
+    conn: &mut dyn AlertConn,
+    event: &NewHold,
+) -> Result<HoldRow, StoreError> {
+    check_hold(event)?;
+    let rows = conn.query(
+        "INSERT INTO legal_holds (at_us, target, person_id, state, reason, by_user_id, by_username) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+        &[
+            Param::Int(event.at_us),
+            Param::Text(&event.target),
+            Param::Text(&event.person_id),
+            Param::Text(&event.state),
+            Param::Text(&event.reason),
+            event.by_user_id.map_or(Param::NullInt, Param::Int),
+            Param::Text(&event.by_username),
+        ],
+    )?;
+    Ok(HoldRow {
+        seq: int(rows.first().and_then(|row| row.first()))?,
+        event: event.clone(),
+    })
+}
+
+/// Holds in force: each person's latest event, when it places a hold; of one
+/// person if given; by person id, at most `limit`.
+pub(crate) fn holds_in_force_in(
+    conn: &mut dyn AlertConn,
+    person_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<HoldRow>, StoreError> {
+    let mut sql = format!(
+        "SELECT {HOLD_COLUMNS} FROM legal_holds h \
+         WHERE h.seq = (SELECT MAX(l.seq) FROM legal_holds l WHERE l.person_id = h.person_id) \
+           AND h.state = 'placed'"
+    );
+    let mut params: Vec<Param<'_>> = Vec::new();
+    if let Some(person_id) = person_id {
+        params.push(Param::Text(person_id));
+        sql.push_str(&format!(" AND h.person_id = ${}", params.len()));
+    }
+    params.push(Param::Int(crate::accounts::clamp(
+        limit,
+        CONTROLS_READ_LIMIT_MAX,
+    )));
+    sql.push_str(&format!(" ORDER BY h.person_id LIMIT ${}", params.len()));
+    let rows = conn.query(&sql, &params)?;
+    rows.iter().map(|cells| read_hold(cells)).collect()
+}
+
+/// Every hold event with `seq < before_seq`, newest first, at most `limit`.
+pub(crate) fn hold_events_in(
+    conn: &mut dyn AlertConn,
+    before_seq: Option<i64>,
+    limit: u32,
+) -> Result<Vec<HoldRow>, StoreError> {
+    let mut sql = format!("SELECT {HOLD_COLUMNS} FROM legal_holds WHERE 1 = 1");
+    let mut params: Vec<Param<'_>> = Vec::new();
+    if let Some(before) = before_seq {
+        params.push(Param::Int(before));
+        sql.push_str(&format!(" AND seq < ${}", params.len()));
+    }
+    params.push(Param::Int(crate::accounts::clamp(
+        limit,
+        CONTROLS_READ_LIMIT_MAX,
+    )));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", params.len()));
+    let rows = conn.query(&sql, &params)?;
+    rows.iter().map(|cells| read_hold(cells)).collect()
+}
