@@ -443,8 +443,19 @@ impl ChildView {
         if withheld.is_empty() {
             return self;
         }
+        // Every other mention's match evidence is against the first: when that
+        // one is withheld, so is the evidence that names it.
+        let founder_withheld = self
+            .mentions
+            .first()
+            .is_some_and(|founder| withheld.contains(&founder.agency, &founder.record_id));
         self.mentions
             .retain(|mention| !withheld.contains(&mention.agency, &mention.record_id));
+        if founder_withheld {
+            for mention in &mut self.mentions {
+                mention.evidence = None;
+            }
+        }
         self.plans
             .retain(|plan| !withheld.contains(&plan.agency, &plan.record_id));
         self.current_plans = current_plans(&self.plans);

@@ -370,7 +370,13 @@ pub async fn review(
         move |store, engine, account, _| {
             let guard = engine_of(engine, store)?;
             let linked = guard.linked();
-            let pairs = review_queue(linked, limit);
+            let mut pairs = review_queue(linked, limit);
+            // A pair with a record restricted away from the reviewer is not shown.
+            let withheld = sightline_app::controls::withheld_from(store, account)?;
+            pairs.retain(|pair| {
+                !withheld.contains(&pair.left.agency, &pair.left.record_id)
+                    && !withheld.contains(&pair.right.agency, &pair.right.record_id)
+            });
             sightline_app::audit::record_review_pairs_shown(
                 store,
                 &sightline_app::audit::AuditActor::of(account),

@@ -400,12 +400,16 @@ fn load(
     )
     .map_err(|error| error.to_string())?;
     if decision.is_full() {
+        // The agency's records restricted away from this reader are not listed.
+        let withheld = sightline_app::controls::withheld_from(store, account)
+            .map_err(|error| error.to_string())?;
         loaded.records = Some(
             store
                 .accounts()
                 .recent_records(account.agency.as_str(), page_rows)
                 .map_err(|error| error.to_string())?
                 .into_iter()
+                .filter(|record| !withheld.contains(&record.agency, &record.record_id))
                 .map(|record| RecordRow {
                     href: format!(
                         "/records/{}/{}",

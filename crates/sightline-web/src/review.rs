@@ -251,18 +251,25 @@ async fn queue_page(
         .as_ref()
         .map(|refused| (refused.form.left.clone(), refused.form.right.clone()));
     let by = AuditActor::of(&session.account);
+    let account = session.account.clone();
     let loaded = blocking(&state, Some(&session), move |store| {
+        // A pair with a record restricted away from the reviewer is not shown.
+        let withheld = sightline_app::controls::withheld_from(store, &account)?;
         with_engine(&engine, store, |linked| {
             // The records shown side by side are audited (issue #15, finding 11).
-            let record_shown = |pairs: &[ReviewPair]| {
+            let record_shown = |pairs: &mut Vec<ReviewPair>| {
+                pairs.retain(|pair| {
+                    !withheld.contains(&pair.left.agency, &pair.left.record_id)
+                        && !withheld.contains(&pair.right.agency, &pair.right.record_id)
+                });
                 audit::record_review_pairs_shown(store, &by, pairs, Utc::now())
             };
             if let Some((left, right)) = &only {
                 // One pair, as a child page's possible record links to it.
-                let pairs: Vec<ReviewPair> = persons::review_pair(linked.linked(), left, right)
+                let mut pairs: Vec<ReviewPair> = persons::review_pair(linked.linked(), left, right)
                     .into_iter()
                     .collect();
-                record_shown(&pairs)?;
+                record_shown(&mut pairs)?;
                 return Ok((pairs.len(), 1, 1, pairs));
             }
             let total = linked.linked().index.review_queue().len();
@@ -284,7 +291,7 @@ async fn queue_page(
                     pairs.splice(0..0, persons::review_pair(linked.linked(), left, right));
                 }
             }
-            record_shown(&pairs)?;
+            record_shown(&mut pairs)?;
             Ok((total, last_page, page_n, pairs))
         })
     })
