@@ -336,6 +336,85 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
             entries[0]["action_in_words"],
             "answered a subject access request"
         );
+
+        // Issue #18 items 4 and 5: one of their records restricted by its
+        // agency is withheld (listed with the category, not its content), and
+        // a legal hold on them is listed.
+        let (agency, record_id) = bundle_records.iter().next().unwrap().clone();
+        sightline(&[
+            "record",
+            "restrict",
+            "--db",
+            &db,
+            "--agency",
+            &agency,
+            "--record",
+            &record_id,
+            "--roles",
+            "safeguarding_lead",
+            "--own-agency-only",
+            "--reason",
+            "Sharing this record would be more detrimental to the child.",
+        ]);
+        sightline(&[
+            "hold",
+            "place",
+            "--db",
+            &db,
+            "--person",
+            &person_id,
+            "--reason",
+            "Held for the court proceedings listed in January 2027.",
+        ]);
+        sightline(&[
+            "sar",
+            "--db",
+            &db,
+            "--person",
+            &person_id,
+            "--out",
+            out.to_str().unwrap(),
+            "--reason",
+            REASON,
+        ]);
+        let restricted: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("sar.json")).unwrap()).unwrap();
+        let shown: BTreeSet<(String, String)> = restricted["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|record| {
+                (
+                    record["agency"].as_str().unwrap().to_owned(),
+                    record["record_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(shown.len(), bundle_records.len() - 1);
+        assert!(!shown.contains(&(agency.clone(), record_id.clone())));
+        let withheld = restricted["withheld"].as_array().expect("withheld");
+        assert_eq!(withheld.len(), 1, "{withheld:?}");
+        assert_eq!(withheld[0]["record_id"], record_id.as_str());
+        assert!(
+            withheld[0]["category"]
+                .as_str()
+                .unwrap()
+                .contains("more detrimental to the child")
+        );
+        assert!(
+            restricted["linkage"]["mentions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|mention| mention["record_id"] != record_id.as_str()),
+            "the restricted record's mention is withheld from the linkage"
+        );
+        let holds = restricted["holds"].as_array().expect("holds");
+        assert_eq!(holds.len(), 1, "{holds:?}");
+        assert!(holds[0]["reason"].as_str().unwrap().contains("court proceedings"));
+        let html = std::fs::read_to_string(out.join("sar.html")).unwrap();
+        assert!(html.contains("Records withheld") && html.contains("Legal holds"));
+        sightline(&["audit", "verify", "--db", &db]);
     }
 }
 
