@@ -1048,7 +1048,13 @@ mod tests {
         let lead_only = || restricted(vec![Role::SafeguardingLead], true, Vec::new());
         // The agency's own practitioner and manager: gone.
         for role in [Role::Practitioner, Role::TeamManager] {
-            check(actor(role), Action::ViewRecord, record("police"), lead_only(), Decision::Deny);
+            check(
+                actor(role),
+                Action::ViewRecord,
+                record("police"),
+                lead_only(),
+                Decision::Deny,
+            );
         }
         check(
             actor(Role::SafeguardingLead),
@@ -1068,13 +1074,21 @@ mod tests {
                 vec![routed("a-1", "team:health/north", None)],
             )
         };
-        check(health_lead.clone(), Action::ViewRecord, record("police"), via_alert(true), Decision::Deny);
+        check(
+            health_lead.clone(),
+            Action::ViewRecord,
+            record("police"),
+            via_alert(true),
+            Decision::Deny,
+        );
         check(
             health_lead.clone(),
             Action::ViewRecord,
             record("police"),
             via_alert(false),
-            full(Basis::RoutedAlert { alert_id: "a-1".into() }),
+            full(Basis::RoutedAlert {
+                alert_id: "a-1".into(),
+            }),
         );
         // The named role still needs need-to-know: no alert, no grant, minimal.
         check(
@@ -1087,20 +1101,52 @@ mod tests {
         // Break glass neither opens it nor may be asked for it.
         let mut grant = granted(7, &record("police"), NOW + 1);
         grant.restriction = lead_only().restriction;
-        check(actor(Role::Practitioner), Action::ViewRecord, record("police"), grant, Decision::Deny);
-        check(actor(Role::Practitioner), Action::BreakGlass, record("police"), lead_only(), Decision::Deny);
+        check(
+            actor(Role::Practitioner),
+            Action::ViewRecord,
+            record("police"),
+            grant,
+            Decision::Deny,
+        );
+        check(
+            actor(Role::Practitioner),
+            Action::BreakGlass,
+            record("police"),
+            lead_only(),
+            Decision::Deny,
+        );
         // Restricting: managers and leads of the record's agency only.
         for (role, of, expected) in [
-            (Role::TeamManager, "police", full(Basis::Role(Role::TeamManager))),
-            (Role::SafeguardingLead, "police", full(Basis::Role(Role::SafeguardingLead))),
+            (
+                Role::TeamManager,
+                "police",
+                full(Basis::Role(Role::TeamManager)),
+            ),
+            (
+                Role::SafeguardingLead,
+                "police",
+                full(Basis::Role(Role::SafeguardingLead)),
+            ),
             (Role::Practitioner, "police", Decision::Deny),
             (Role::PrivacyOfficer, "police", Decision::Deny),
             (Role::Administrator, "police", Decision::Deny),
             (Role::SafeguardingLead, "health", Decision::Deny),
         ] {
-            check(actor(role), Action::RestrictRecord, record(of), AccessContext::default(), expected);
+            check(
+                actor(role),
+                Action::RestrictRecord,
+                record(of),
+                AccessContext::default(),
+                expected,
+            );
         }
-        check(actor(Role::TeamManager), Action::RestrictRecord, child(), AccessContext::default(), Decision::Deny);
+        check(
+            actor(Role::TeamManager),
+            Action::RestrictRecord,
+            child(),
+            AccessContext::default(),
+            Decision::Deny,
+        );
     }
 
     #[test]

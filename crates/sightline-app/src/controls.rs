@@ -89,7 +89,9 @@ pub enum ControlError {
 
 /// The roles a restriction may name: casework roles, parsed from their stable
 /// names, each once.
-pub fn parse_roles<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<Role>, ControlError> {
+pub fn parse_roles<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Role>, ControlError> {
     let mut roles = BTreeSet::new();
     for name in names {
         let name = name.trim();
@@ -205,7 +207,9 @@ pub fn withheld_from(store: &dyn Store, account: &Account) -> Result<Withheld, S
 
 /// Every restriction in force, by agency and record id.
 pub fn restrictions_in_force(store: &dyn Store) -> Result<Vec<RestrictionRow>, StoreError> {
-    store.access().restrictions_in_force(CONTROLS_READ_LIMIT_MAX)
+    store
+        .access()
+        .restrictions_in_force(CONTROLS_READ_LIMIT_MAX)
 }
 
 /// Restrictions in force keyed by `(agency, record_id)` (the SAR's look-up).
@@ -467,7 +471,5 @@ pub fn hold_of(store: &dyn Store, person_id: &str) -> Result<Option<HoldRow>, St
 
 /// Every hold in force, by person id.
 pub fn holds_in_force(store: &dyn Store) -> Result<Vec<HoldRow>, StoreError> {
-    store
-        .access()
-        .holds_in_force(None, CONTROLS_READ_LIMIT_MAX)
+    store.access().holds_in_force(None, CONTROLS_READ_LIMIT_MAX)
 }

@@ -967,7 +967,9 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
     }
 
     if !bundle.withheld.is_empty() {
-        push("<h2 id=\"withheld\">Records withheld</h2>\n<p>These records mention them but are not shown: the agency that holds each restricted it.</p>\n<table>\n<caption>Records withheld, and why</caption>\n<thead><tr><th scope=\"col\">Agency</th><th scope=\"col\">Record</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n");
+        push(
+            "<h2 id=\"withheld\">Records withheld</h2>\n<p>These records mention them but are not shown: the agency that holds each restricted it.</p>\n<table>\n<caption>Records withheld, and why</caption>\n<thead><tr><th scope=\"col\">Agency</th><th scope=\"col\">Record</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n",
+        );
         for withheld in &bundle.withheld {
             push(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -979,7 +981,9 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
         push("</tbody>\n</table>\n");
     }
     if !bundle.holds.is_empty() {
-        push("<h2 id=\"holds\">Legal holds</h2>\n<table>\n<caption>Holds in force: their data is kept until each is released</caption>\n<thead><tr><th scope=\"col\">Placed on</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n");
+        push(
+            "<h2 id=\"holds\">Legal holds</h2>\n<table>\n<caption>Holds in force: their data is kept until each is released</caption>\n<thead><tr><th scope=\"col\">Placed on</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n",
+        );
         for hold in &bundle.holds {
             push(&format!(
                 "<tr><td>{}</td><td>{}</td></tr>\n",

@@ -595,7 +595,14 @@ fn a_legal_hold_holds_until_released_and_is_audited() {
         let other = "p-00000000000000c2";
         assert!(!controls::is_on_hold(store, child).unwrap());
         assert!(matches!(
-            controls::place_hold(store, By::Operator, HoldTarget::Child, child, "review", t0()),
+            controls::place_hold(
+                store,
+                By::Operator,
+                HoldTarget::Child,
+                child,
+                "review",
+                t0()
+            ),
             Err(ControlError::BadReason(_))
         ));
         assert!(matches!(
@@ -680,7 +687,10 @@ fn only_the_records_agency_managers_and_leads_restrict_it() {
             controls::parse_roles(["safeguarding_lead", "administrator"]),
             Err(ControlError::BadRoles)
         ));
-        assert!(matches!(controls::parse_roles([""]), Err(ControlError::BadRoles)));
+        assert!(matches!(
+            controls::parse_roles([""]),
+            Err(ControlError::BadRoles)
+        ));
         let entries = audit::recent_entries(store, None, 50).unwrap();
         assert!(entries.iter().any(|row| row.action == "restrict_record"
             && row.actor_username == "synthetic.worker"

@@ -123,8 +123,8 @@ pub async fn restrict(
     let account = auth.session.account;
     let now = Utc::now();
     let row = tokio::task::spawn_blocking(move || {
-        let roles = controls::parse_roles(body.roles.iter().map(String::as_str))
-            .map_err(control_error)?;
+        let roles =
+            controls::parse_roles(body.roles.iter().map(String::as_str)).map_err(control_error)?;
         controls::restrict_record(
             state.store.as_ref(),
             By::Account(&account),

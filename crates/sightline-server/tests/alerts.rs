@@ -230,7 +230,7 @@ async fn an_alert_raised_at_intake_is_read_decided_once_and_audited(
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         detail["evidence"],
-        json!([{"agency": GP, "record_id": "GP-2007-0113", "version": 1}])
+        json!([{"agency": GP, "record_id": "GP-2007-0113", "version": 1, "restricted": false}])
     );
     assert_eq!(detail["events"][0]["kind"], "raised");
     let (status, _) = app

@@ -140,7 +140,14 @@ fn fill(path: &str, child: &str, alert: &str) -> String {
     path.replace("{agency}", GP)
         .replace("{record_id}", RESTRICTED_ID)
         .replace("{person_id}", child)
-        .replace("{id}", if path.contains("/alerts/") { alert } else { child })
+        .replace(
+            "{id}",
+            if path.contains("/alerts/") {
+                alert
+            } else {
+                child
+            },
+        )
         .replace("{alert_id}", alert)
         .replace("{follow_up_id}", "1")
         .replace("{user_id}", "999999")
@@ -157,14 +164,23 @@ impl Walker {
         let response = self
             .client
             .get(self.server.url(path))
-            .header("cookie", format!("{}={}", sightline_web::SESSION_COOKIE, session.secret))
+            .header(
+                "cookie",
+                format!("{}={}", sightline_web::SESSION_COOKIE, session.secret),
+            )
             .send()
             .await
             .unwrap();
         (response.status(), response.text().await.unwrap())
     }
 
-    async fn api(&self, session: &StaffSession, method: &str, path: &str, body: &Value) -> (StatusCode, String) {
+    async fn api(
+        &self,
+        session: &StaffSession,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, String) {
         let response = self
             .client
             .request(method.parse().unwrap(), self.server.url(path))
@@ -177,7 +193,12 @@ impl Walker {
     }
 
     /// Every web route and every API route, as `session`: what each answered.
-    async fn every_route(&self, session: &StaffSession, child: &str, alert: &str) -> Vec<(String, StatusCode, String)> {
+    async fn every_route(
+        &self,
+        session: &StaffSession,
+        child: &str,
+        alert: &str,
+    ) -> Vec<(String, StatusCode, String)> {
         let mut answers = Vec::new();
         for spec in sightline_web::ROUTES {
             if spec.access == sightline_web::Access::Public || spec.path == "/logout" {
@@ -190,10 +211,16 @@ impl Walker {
                 let response = self
                     .client
                     .post(self.server.url(&path))
-                    .header("cookie", format!("{}={}", sightline_web::SESSION_COOKIE, session.secret))
+                    .header(
+                        "cookie",
+                        format!("{}={}", sightline_web::SESSION_COOKIE, session.secret),
+                    )
                     .form(&[
                         ("csrf_token", session.csrf.as_str()),
-                        ("reason", "I need to see this now because the child may be at risk."),
+                        (
+                            "reason",
+                            "I need to see this now because the child may be at risk.",
+                        ),
                     ])
                     .send()
                     .await
@@ -228,9 +255,10 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
 ) {
     let mut token = String::new();
     let server = TestServer::start_with(db, |store| {
-        token = sightline_app::create_token(store, &AgencyId::parse(GP).unwrap(), chrono::Utc::now())
-            .unwrap()
-            .secret;
+        token =
+            sightline_app::create_token(store, &AgencyId::parse(GP).unwrap(), chrono::Utc::now())
+                .unwrap()
+                .secret;
     })
     .await;
     let walker = Walker {
@@ -256,13 +284,30 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
     let gp_lead = staff("gp.lead", Role::SafeguardingLead, GP, None);
     let gp_worker = staff("gp.worker", Role::Practitioner, GP, Some("north"));
     let gp_manager = staff("gp.manager", Role::TeamManager, GP, Some("north"));
-    let duty_worker = staff("duty.worker", Role::Practitioner, "social-care", Some("duty"));
-    let duty_lead = staff("duty.lead", Role::SafeguardingLead, "social-care", Some("duty"));
-    let officer = staff("pc.jones", Role::Practitioner, "north-met-police", Some("north"));
+    let duty_worker = staff(
+        "duty.worker",
+        Role::Practitioner,
+        "social-care",
+        Some("duty"),
+    );
+    let duty_lead = staff(
+        "duty.lead",
+        Role::SafeguardingLead,
+        "social-care",
+        Some("duty"),
+    );
+    let officer = staff(
+        "pc.jones",
+        Role::Practitioner,
+        "north-met-police",
+        Some("north"),
+    );
     let privacy = staff("privacy.officer", Role::PrivacyOfficer, "council", None);
     let admin = staff("admin.one", Role::Administrator, "council", None);
 
-    let (status, alerts) = walker.api(&duty_worker, "GET", "/api/v1/alerts", &Value::Null).await;
+    let (status, alerts) = walker
+        .api(&duty_worker, "GET", "/api/v1/alerts", &Value::Null)
+        .await;
     assert_eq!(status, StatusCode::OK, "{alerts}");
     let alerts: Value = serde_json::from_str(&alerts).unwrap();
     let alert = alerts["alerts"]
@@ -283,7 +328,14 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
         assert_eq!(status, StatusCode::OK, "{}", reader.username);
         assert!(page.contains(MARKER), "{} before", reader.username);
     }
-    let (_, detail) = walker.api(&duty_lead, "GET", &format!("/api/v1/alerts/{alert_id}"), &Value::Null).await;
+    let (_, detail) = walker
+        .api(
+            &duty_lead,
+            "GET",
+            &format!("/api/v1/alerts/{alert_id}"),
+            &Value::Null,
+        )
+        .await;
     assert!(detail.contains(RESTRICTED_ID), "{detail}");
 
     // Only a manager or lead of the GP restricts it, with a reason of a sentence.
@@ -295,10 +347,20 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
     });
     for refused in [&gp_worker, &duty_lead, &privacy, &admin] {
         let (status, answer) = walker.api(refused, "POST", &restriction_path, &body).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{}: {answer}", refused.username);
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{}: {answer}",
+            refused.username
+        );
     }
     let (status, answer) = walker
-        .api(&gp_lead, "POST", &restriction_path, &json!({"roles": ["safeguarding_lead"], "reason": "because"}))
+        .api(
+            &gp_lead,
+            "POST",
+            &restriction_path,
+            &json!({"roles": ["safeguarding_lead"], "reason": "because"}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     let (status, answer) = walker.api(&gp_lead, "POST", &restriction_path, &body).await;
@@ -308,10 +370,16 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
     let response = walker
         .client
         .post(walker.server.url(&format!("/children/{child}/break-glass")))
-        .header("cookie", format!("{}={}", sightline_web::SESSION_COOKIE, officer.secret))
+        .header(
+            "cookie",
+            format!("{}={}", sightline_web::SESSION_COOKIE, officer.secret),
+        )
         .form(&[
             ("csrf_token", officer.csrf.as_str()),
-            ("reason", "Officer attending the home tonight after a call about the baby."),
+            (
+                "reason",
+                "Officer attending the home tonight after a call about the baby.",
+            ),
         ])
         .send()
         .await
@@ -323,14 +391,29 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(MARKER) && page.contains("Restricted record"));
     let (_, page) = walker.page(&gp_lead, &format!("/children/{child}")).await;
-    assert!(page.contains(RESTRICTED_ID), "the lead's child page lists it");
+    assert!(
+        page.contains(RESTRICTED_ID),
+        "the lead's child page lists it"
+    );
 
-    for outsider in [&gp_worker, &gp_manager, &duty_worker, &duty_lead, &officer, &privacy, &admin] {
+    for outsider in [
+        &gp_worker,
+        &gp_manager,
+        &duty_worker,
+        &duty_lead,
+        &officer,
+        &privacy,
+        &admin,
+    ] {
         // The child's pages are still there in full for those with a basis.
         if ["gp.worker", "duty.worker", "pc.jones"].contains(&outsider.username.as_str()) {
             let (status, page) = walker.page(outsider, &format!("/children/{child}")).await;
             assert_eq!(status, StatusCode::OK, "{}", outsider.username);
-            assert!(page.contains("GP-OPEN-1"), "{}: the child page in full", outsider.username);
+            assert!(
+                page.contains("GP-OPEN-1"),
+                "{}: the child page in full",
+                outsider.username
+            );
         }
         let answers = walker.every_route(outsider, &child, &alert_id).await;
         assert!(answers.len() > 30, "{}", answers.len());
@@ -352,16 +435,27 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
         }
     }
     // The evidence says "restricted record" to those the alert is routed to.
-    let (_, page) = walker.page(&duty_worker, &format!("/alerts/{alert_id}")).await;
+    let (_, page) = walker
+        .page(&duty_worker, &format!("/alerts/{alert_id}"))
+        .await;
     assert!(page.contains("Restricted record"), "{page}");
-    let (_, detail) = walker.api(&duty_worker, "GET", &format!("/api/v1/alerts/{alert_id}"), &Value::Null).await;
+    let (_, detail) = walker
+        .api(
+            &duty_worker,
+            "GET",
+            &format!("/api/v1/alerts/{alert_id}"),
+            &Value::Null,
+        )
+        .await;
     assert!(detail.contains("\"restricted\":true"), "{detail}");
 
     // The privacy officer reviews it; the event and the audit entry are kept.
     let (status, page) = walker.page(&privacy, "/privacy/restrictions").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(RESTRICTED_ID) && page.contains("would put the child at greater risk"));
-    let entries = sync(|| sightline_app::audit::recent_entries(walker.server.store.as_ref(), None, 2_000).unwrap());
+    let entries = sync(|| {
+        sightline_app::audit::recent_entries(walker.server.store.as_ref(), None, 2_000).unwrap()
+    });
     assert!(entries.iter().any(|row| row.action == "record_restricted"
         && row.actor_username == "gp.lead"
         && row.resource_key == format!("record:{GP}/{RESTRICTED_ID}")));
@@ -371,11 +465,17 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
     let response = walker
         .client
         .post(walker.server.url(&format!("{record_path}/restriction")))
-        .header("cookie", format!("{}={}", sightline_web::SESSION_COOKIE, gp_manager.secret))
+        .header(
+            "cookie",
+            format!("{}={}", sightline_web::SESSION_COOKIE, gp_manager.secret),
+        )
         .form(&[
             ("csrf_token", gp_manager.csrf.as_str()),
             ("action", "lift"),
-            ("reason", "The family has moved and the risk in sharing has passed."),
+            (
+                "reason",
+                "The family has moved and the risk in sharing has passed.",
+            ),
         ])
         .send()
         .await

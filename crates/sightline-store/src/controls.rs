@@ -103,7 +103,9 @@ fn check_restriction(event: &NewRestriction) -> Result<(), StoreError> {
         return Err(invalid("a restriction needs a record"));
     }
     if event.reason.trim().is_empty() || event.reason.len() > CONTROL_REASON_BYTES_MAX {
-        return Err(invalid("a restriction needs a reason of at most 4,000 bytes"));
+        return Err(invalid(
+            "a restriction needs a reason of at most 4,000 bytes",
+        ));
     }
     match event.state.as_str() {
         RESTRICTED => {

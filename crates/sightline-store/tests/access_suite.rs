@@ -236,7 +236,12 @@ fn relationships_and_notices_are_append_only() {
     }
 }
 
-fn restriction(record_id: &str, state: &str, roles: &[&str], at_us: i64) -> sightline_store::NewRestriction {
+fn restriction(
+    record_id: &str,
+    state: &str,
+    roles: &[&str],
+    at_us: i64,
+) -> sightline_store::NewRestriction {
     sightline_store::NewRestriction {
         at_us,
         agency: "st-annes-gp".into(),
@@ -329,16 +334,36 @@ fn holds_in_force_are_each_persons_latest_event() {
     use sightline_store::{HOLD_PLACED, HOLD_RELEASED};
     for (_database, store) in stores() {
         let access = store.access();
-        access.append_hold(&hold("p-000000000000000a", HOLD_PLACED, 10)).unwrap();
-        access.append_hold(&hold("p-000000000000000b", HOLD_PLACED, 11)).unwrap();
-        access.append_hold(&hold("p-000000000000000a", HOLD_RELEASED, 12)).unwrap();
+        access
+            .append_hold(&hold("p-000000000000000a", HOLD_PLACED, 10))
+            .unwrap();
+        access
+            .append_hold(&hold("p-000000000000000b", HOLD_PLACED, 11))
+            .unwrap();
+        access
+            .append_hold(&hold("p-000000000000000a", HOLD_RELEASED, 12))
+            .unwrap();
         let in_force = access.holds_in_force(None, 100).unwrap();
         assert_eq!(
-            in_force.iter().map(|row| row.event.person_id.as_str()).collect::<Vec<_>>(),
+            in_force
+                .iter()
+                .map(|row| row.event.person_id.as_str())
+                .collect::<Vec<_>>(),
             vec!["p-000000000000000b"]
         );
-        assert!(access.holds_in_force(Some("p-000000000000000a"), 1).unwrap().is_empty());
-        assert_eq!(access.holds_in_force(Some("p-000000000000000b"), 1).unwrap().len(), 1);
+        assert!(
+            access
+                .holds_in_force(Some("p-000000000000000a"), 1)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            access
+                .holds_in_force(Some("p-000000000000000b"), 1)
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(access.hold_events(None, 100).unwrap().len(), 3);
         let mut bad = hold("p-000000000000000c", HOLD_PLACED, 13);
         bad.target = "record".into();

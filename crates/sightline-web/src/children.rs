@@ -247,11 +247,12 @@ pub async fn child(
         Ok(content) => content,
         Err(response) => return response,
     };
-    let (basis, (view, alerts, (clocks, possible, hold))) = match not_full(&state, &session, content) {
-        Ok((basis, Some(view))) => (basis, view),
-        Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
-        Err(response) => return *response,
-    };
+    let (basis, (view, alerts, (clocks, possible, hold))) =
+        match not_full(&state, &session, content) {
+            Ok((basis, Some(view))) => (basis, view),
+            Ok((_, None)) => return error_page(&state, Some(&session), ErrorPage::not_found()),
+            Err(response) => return *response,
+        };
     let view: ChildView = view;
     page(
         &state,
@@ -387,11 +388,14 @@ pub async fn child_break_glass(
         BreakGlassOutcome::BadReason(message) => message,
         BreakGlassOutcome::LimitReached => crate::pages::BREAK_GLASS_LIMIT_MESSAGE,
     };
-    let content =
-        match load_child(&state, &session, &person_id, View::Child, |_, _, _, _| Ok(())).await {
-            Ok(content) => content,
-            Err(response) => return response,
-        };
+    let content = match load_child(&state, &session, &person_id, View::Child, |_, _, _, _| {
+        Ok(())
+    })
+    .await
+    {
+        Ok(content) => content,
+        Err(response) => return response,
+    };
     match content {
         ChildContent::Minimal(minimal) => minimal_page(
             &state,

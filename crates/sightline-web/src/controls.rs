@@ -69,7 +69,11 @@ impl RestrictionView {
             in_force: event.state == RESTRICTED,
             agency: event.agency.clone(),
             record_id: event.record_id.clone(),
-            href: format!("/records/{}/{}", event.agency, encode_path(&event.record_id)),
+            href: format!(
+                "/records/{}/{}",
+                event.agency,
+                encode_path(&event.record_id)
+            ),
             roles: role_words(&event.roles),
             own_agency_only: event.own_agency_only,
             reason: event.reason.clone(),
@@ -153,8 +157,9 @@ pub async fn record_restriction(
     .await;
     match outcome {
         Err(response) => response,
-        Ok(Ok(())) => Redirect::to(&format!("/records/{agency}/{}", encode_path(&record_id)))
-            .into_response(),
+        Ok(Ok(())) => {
+            Redirect::to(&format!("/records/{agency}/{}", encode_path(&record_id))).into_response()
+        }
         Ok(Err(ControlError::Forbidden)) => {
             error_page(&state, Some(&session), ErrorPage::forbidden())
         }

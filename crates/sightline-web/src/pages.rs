@@ -423,12 +423,16 @@ pub(crate) async fn record_page(
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    let restriction_view = restriction.as_ref().map(crate::controls::RestrictionView::of);
+    let restriction_view = restriction
+        .as_ref()
+        .map(crate::controls::RestrictionView::of);
     let (minimal, record, basis) = match &decision {
         // Restricted away from the reader: a manager or lead of the record's
         // agency outside the named roles may still lift it (the page shows no
         // content), everyone else is refused.
-        Decision::Deny if may_restrict && restriction_view.is_some() => (false, None, String::new()),
+        Decision::Deny if may_restrict && restriction_view.is_some() => {
+            (false, None, String::new())
+        }
         Decision::Deny => return error_page(&state, Some(&session), ErrorPage::forbidden()),
         Decision::Minimal => (true, None, String::new()),
         Decision::Full { basis } => {

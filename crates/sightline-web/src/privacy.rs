@@ -523,7 +523,10 @@ pub async fn child_viewers(
                 .map_err(|error| error.to_string())?
                 .iter()
                 .filter(|row| {
-                    keys.contains_key(&format!("record:{}/{}", row.event.agency, row.event.record_id))
+                    keys.contains_key(&format!(
+                        "record:{}/{}",
+                        row.event.agency, row.event.record_id
+                    ))
                 })
                 .map(crate::controls::RestrictionView::of)
                 .collect();

@@ -411,7 +411,12 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
         );
         let holds = restricted["holds"].as_array().expect("holds");
         assert_eq!(holds.len(), 1, "{holds:?}");
-        assert!(holds[0]["reason"].as_str().unwrap().contains("court proceedings"));
+        assert!(
+            holds[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("court proceedings")
+        );
         let html = std::fs::read_to_string(out.join("sar.html")).unwrap();
         assert!(html.contains("Records withheld") && html.contains("Legal holds"));
         sightline(&["audit", "verify", "--db", &db]);

@@ -78,17 +78,24 @@ pub fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
             let engine = super::load_engine(store.as_ref())?;
             let known = engine
                 .read(|engine| {
-                    engine.facts().get(&person_id).is_some_and(|facts| {
-                        target == HoldTarget::Person || facts.is_child
-                    })
+                    engine
+                        .facts()
+                        .get(&person_id)
+                        .is_some_and(|facts| target == HoldTarget::Person || facts.is_child)
                 })
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
             if !known {
                 eoutln!("No {} has id {person_id}.", target.as_str());
                 return Ok(ExitCode::FAILURE);
             }
-            match controls::place_hold(store.as_ref(), By::Operator, target, &person_id, &reason, now)
-            {
+            match controls::place_hold(
+                store.as_ref(),
+                By::Operator,
+                target,
+                &person_id,
+                &reason,
+                now,
+            ) {
                 Ok(row) => {
                     eoutln!(
                         "Placed a legal hold on {} {person_id} (hold {}).",

@@ -88,7 +88,11 @@ pub fn run(command: RecordCommand) -> anyhow::Result<ExitCode> {
                     eoutln!(
                         "Restricted record {agency}/{record_id} to {}{} (restriction {}).",
                         row.event.roles.join(", "),
-                        if own_agency_only { " of its agency only" } else { "" },
+                        if own_agency_only {
+                            " of its agency only"
+                        } else {
+                            ""
+                        },
                         row.seq
                     );
                     Ok(ExitCode::SUCCESS)
