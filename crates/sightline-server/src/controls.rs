@@ -6,8 +6,9 @@
 use crate::AppState;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -27,13 +28,15 @@ pub struct RestrictBody {
     pub own_agency_only: bool,
     /// Why sharing would be more detrimental to the child: a sentence (20 or
     /// more characters, 4 or more words).
+    #[schema(min_length = 20, max_length = 1000)]
     pub reason: String,
 }
 
 /// Lift a record's restriction.
 #[derive(Deserialize, ToSchema)]
 pub struct LiftBody {
-    /// Why: a sentence.
+    /// Why: a sentence (20 or more characters, 4 or more words).
+    #[schema(min_length = 20, max_length = 1000)]
     pub reason: String,
 }
 
@@ -73,10 +76,10 @@ impl RestrictionResponse {
 }
 
 fn parse_record(agency: &str, record_id: &str) -> Result<(AgencyId, String), ApiError> {
-    let agency =
-        AgencyId::parse(agency).map_err(|_| ApiError::not_found("no record with that agency"))?;
+    let agency = AgencyId::parse(agency)
+        .map_err(|_| ApiError::bad_request("agency: not an agency id (^[a-z0-9-]{2,64}$)"))?;
     let record_id = RecordId::parse(record_id)
-        .map_err(|_| ApiError::not_found("no record with that record_id"))?;
+        .map_err(|_| ApiError::bad_request("record_id: not a record id (1 to 128 characters)"))?;
     Ok((agency, record_id.as_str().to_owned()))
 }
 
@@ -102,13 +105,19 @@ fn control_error(error: ControlError) -> ApiError {
     post,
     path = "/api/v1/records/{agency}/{record_id}/restriction",
     tag = "records",
-    params(("agency" = String, Path), ("record_id" = String, Path)),
+    params(
+        ("agency" = String, Path, pattern = "^[a-z0-9-]{2,64}$"),
+        ("record_id" = String, Path, min_length = 1, max_length = 128),
+    ),
     request_body = RestrictBody,
     responses(
         (status = 200, description = "Restricted", body = RestrictionResponse),
+        (status = 400, description = "A body that is not JSON, or a path parameter that is not UTF-8 or does not match its pattern", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Not a team manager or safeguarding lead of the record's agency, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "No Content-Type: application/json", body = ErrorBody),
         (status = 422, description = "No roles, a role that is not casework, or a reason shorter than a sentence", body = ErrorBody),
     ),
     security(("session" = [])),
@@ -116,8 +125,8 @@ fn control_error(error: ControlError) -> ApiError {
 pub async fn restrict(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path((agency, record_id)): Path<(String, String)>,
-    Json(body): Json<RestrictBody>,
+    ApiPath((agency, record_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<RestrictBody>,
 ) -> Result<Json<RestrictionResponse>, ApiError> {
     let (agency, record_id) = parse_record(&agency, &record_id)?;
     let account = auth.session.account;
@@ -148,14 +157,20 @@ pub async fn restrict(
     post,
     path = "/api/v1/records/{agency}/{record_id}/restriction/lift",
     tag = "records",
-    params(("agency" = String, Path), ("record_id" = String, Path)),
+    params(
+        ("agency" = String, Path, pattern = "^[a-z0-9-]{2,64}$"),
+        ("record_id" = String, Path, min_length = 1, max_length = 128),
+    ),
     request_body = LiftBody,
     responses(
         (status = 200, description = "Lifted", body = RestrictionResponse),
+        (status = 400, description = "A body that is not JSON, or a path parameter that is not UTF-8 or does not match its pattern", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Not a team manager or safeguarding lead of the record's agency, or a cookie without X-CSRF-Token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The record is not restricted", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "No Content-Type: application/json", body = ErrorBody),
         (status = 422, description = "A reason shorter than a sentence", body = ErrorBody),
     ),
     security(("session" = [])),
@@ -163,8 +178,8 @@ pub async fn restrict(
 pub async fn lift(
     State(state): State<AppState>,
     auth: StaffAuth,
-    Path((agency, record_id)): Path<(String, String)>,
-    Json(body): Json<LiftBody>,
+    ApiPath((agency, record_id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<LiftBody>,
 ) -> Result<Json<RestrictionResponse>, ApiError> {
     let (agency, record_id) = parse_record(&agency, &record_id)?;
     let account = auth.session.account;
