@@ -260,12 +260,22 @@ pub async fn logout(
     {
         return response;
     }
-    with_header(
+    let response = with_header(
         Redirect::to("/login?signed_out=1").into_response(),
         header::SET_COOKIE,
         &set_cookie(session_cookie_name(secure), "", secure, true),
+    );
+    // And the browser forgets what it kept of the session's pages (ASVS
+    // 14.3.1; browsers honour it over HTTPS).
+    with_header(
+        response,
+        header::HeaderName::from_static("clear-site-data"),
+        CLEAR_SITE_DATA,
     )
 }
+
+/// What a browser clears at sign-out: cached pages, cookies, storage.
+const CLEAR_SITE_DATA: &str = "\"cache\", \"cookies\", \"storage\"";
 
 /// A page's filters as a query string: the fields a person filled in
 /// (trimmed), in the given order; empty when none is.

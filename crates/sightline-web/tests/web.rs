@@ -566,6 +566,10 @@ async fn forms_without_the_csrf_token_are_refused(db: TestDatabase) {
     );
     let response = app.post(&client, "/logout", &[("csrf_token", &csrf)]).await;
     assert_eq!(location(&response), "/login?signed_out=1");
+    assert_eq!(
+        response.headers()["clear-site-data"],
+        "\"cache\", \"cookies\", \"storage\""
+    );
     let after = client
         .get(format!("{}/my-work", app.base))
         .send()
