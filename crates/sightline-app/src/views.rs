@@ -466,6 +466,19 @@ impl ChildView {
 /// The child page: identity, every mention with its match evidence, the people
 /// around the child (unassessed adults marked), plans.
 pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -> ChildView {
+    child_view_for(picture, facts, today, &crate::controls::Withheld::none())
+}
+
+/// [`child_view`] for a reader from whom `withheld` records are withheld
+/// (restricted by their agency): their mentions and plans are left out, and
+/// the people around the child are told only from the other records (a person
+/// only a withheld record links to the child is not shown).
+pub fn child_view_for(
+    picture: Picture<'_>,
+    facts: &PersonFacts,
+    today: NaiveDate,
+    withheld: &crate::controls::Withheld,
+) -> ChildView {
     let linked = &picture.linked;
     let linkage_record = |mention: &crate::picture::MentionRef| linked.index_record(*mention);
     let founder = facts.mentions.first();
@@ -531,8 +544,20 @@ pub fn child_view(picture: Picture<'_>, facts: &PersonFacts, today: NaiveDate) -
     let child_picture = child_picture_with(linked, facts, picture.facts, picture.addresses);
     let mut people: Vec<PersonAroundView> = child_picture
         .people()
-        .filter(|person| !person.links.is_empty())
-        .map(|person| person_around_view(picture, person))
+        .filter_map(|person| {
+            if withheld.is_empty() {
+                return (!person.links.is_empty()).then(|| person_around_view(picture, person));
+            }
+            // Told from the records the reader may see only.
+            let mut person = person.clone();
+            person
+                .links
+                .retain(|link| !withheld.contains(&link.evidence.agency, &link.evidence.record_id));
+            person.offences.retain(|offence| {
+                !withheld.contains(&offence.evidence.agency, &offence.evidence.record_id)
+            });
+            (!person.links.is_empty()).then(|| person_around_view(picture, &person))
+        })
         .collect();
     people.sort_by(|a, b| {
         (a.group, !a.unassessed, &a.name, &a.person_id).cmp(&(

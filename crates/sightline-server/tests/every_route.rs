@@ -128,10 +128,12 @@ const GP: &str = "st-annes-gp";
 const RESTRICTED_ID: &str = "GP-RESTRICTED-1";
 /// Words only the restricted record holds (its narrative).
 const MARKER: &str = "disclosed in confidence at the surgery";
+/// A visitor only the restricted record names.
+const VISITOR: &str = "Quillfeather";
 
 /// Bruises with an inconsistent explanation on a 10-month-old (the injury
 /// rule's alert cites it), told in confidence: the record the GP restricts.
-const RESTRICTED_RECORD: &str = r#"{"source": {"agency": "st-annes-gp", "record_id": "GP-RESTRICTED-1", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2007-01-13T10:20:00Z", "recorded_at": "2007-01-13T11:02:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "943 476 5919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male", "address": {"lines": ["12 Example Road"], "postcode": "N17 6AA"}}], "findings": [{"code": "injury", "type": "bruise", "site": "face", "count": 2, "explanation": "inconsistent"}], "narrative": "Mother disclosed in confidence at the surgery that she fears for her own safety."}"#;
+const RESTRICTED_RECORD: &str = r#"{"source": {"agency": "st-annes-gp", "record_id": "GP-RESTRICTED-1", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2007-01-13T10:20:00Z", "recorded_at": "2007-01-13T11:02:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "943 476 5919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male", "address": {"lines": ["12 Example Road"], "postcode": "N17 6AA"}}, {"ref": "v", "role": "visitor", "given_names": "Dorian", "family_name": "Quillfeather", "dob": "1980-05-05", "sex": "male"}], "relationships": [{"from": "v", "to": "c", "type": "visits"}], "findings": [{"code": "injury", "subjects": ["c"], "type": "bruise", "site": "face", "count": 2, "explanation": "inconsistent"}], "narrative": "Mother disclosed in confidence at the surgery that she fears for her own safety."}"#;
 
 /// Another GP record about the child, not restricted: the pages still show it.
 const OPEN_RECORD: &str = r#"{"source": {"agency": "st-annes-gp", "record_id": "GP-OPEN-1", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2007-02-20T09:00:00Z", "recorded_at": "2007-02-20T10:00:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "943 476 5919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male", "address": {"lines": ["12 Example Road"], "postcode": "N17 6AA"}}]}"#;
@@ -395,6 +397,7 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
         page.contains(RESTRICTED_ID),
         "the lead's child page lists it"
     );
+    assert!(page.contains(VISITOR), "and the visitor it names");
 
     for outsider in [
         &gp_worker,
@@ -418,11 +421,13 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
         let answers = walker.every_route(outsider, &child, &alert_id).await;
         assert!(answers.len() > 30, "{}", answers.len());
         for (route, status, body) in answers {
-            assert!(
-                !body.contains(MARKER),
-                "{} found the restricted record's content on {route} ({status})",
-                outsider.username
-            );
+            for content in [MARKER, VISITOR] {
+                assert!(
+                    !body.contains(content),
+                    "{} found the restricted record's content ({content}) on {route} ({status})",
+                    outsider.username
+                );
+            }
             // The privacy officer reviews restrictions and reads the access
             // log: record references are his to see, never content.
             if outsider.username != privacy.username && !route.contains(RESTRICTED_ID) {

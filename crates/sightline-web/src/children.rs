@@ -235,7 +235,7 @@ pub async fn child(
             });
             Ok(picture.child(id).map(|facts| {
                 (
-                    views::child_view(picture, facts, today).without(withheld),
+                    views::child_view_for(picture, facts, today, withheld).without(withheld),
                     alerts,
                     (clocks, possible, hold),
                 )
