@@ -489,6 +489,53 @@ async fn a_restricted_record_is_invisible_outside_its_roles_on_every_route(
     let (status, page) = walker.page(&gp_worker, &record_path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(MARKER));
+
+    // The manager restricts it again on the record's page, to practitioners
+    // and managers of any agency with a need to know: the GP's practitioner
+    // reads it, its lead (not named now) does not.
+    let (_, page) = walker.page(&gp_manager, &record_path).await;
+    assert!(
+        page.contains("Restrict this record"),
+        "the form for a manager"
+    );
+    let response = walker
+        .client
+        .post(walker.server.url(&format!("{record_path}/restriction")))
+        .header(
+            "cookie",
+            format!("{}={}", sightline_web::SESSION_COOKIE, gp_manager.secret),
+        )
+        .form(&[
+            ("csrf_token", gp_manager.csrf.as_str()),
+            ("action", "restrict"),
+            ("role_practitioner", "on"),
+            ("role_team_manager", "on"),
+            (
+                "reason",
+                "Sharing this disclosure beyond casework would harm the child.",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = walker.page(&gp_worker, &record_path).await;
+    assert!(page.contains(MARKER) && page.contains("Restricted record"));
+    // The lead may still lift it: the restriction and the form, no content.
+    let (status, page) = walker.page(&gp_lead, &record_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(MARKER) && page.contains("You are not among them"));
+    assert!(page.contains("Lift the restriction"));
+    let in_force = sync(|| {
+        sightline_app::controls::restrictions_in_force(walker.server.store.as_ref()).unwrap()
+    });
+    assert_eq!(in_force.len(), 1);
+    assert_eq!(
+        in_force[0].event.roles,
+        vec!["practitioner".to_owned(), "team_manager".to_owned()]
+    );
+    assert!(!in_force[0].event.own_agency_only);
+    assert_eq!(in_force[0].event.by_username, "gp.manager");
 }
 
 sightline_testkit::on_every_backend!(
