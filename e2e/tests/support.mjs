@@ -82,6 +82,8 @@ export class App {
     // The region's organisation (agencies, teams, duty team, leads) routes its alerts.
     app.organisation = join(region, 'organisation.toml');
     run(['ingest', ...files, '--db', app.db, '--org', app.organisation]);
+    // What no server log line may hold (checked when the app stops).
+    app.personalData = personalData(region, files);
     const lines = (name) => readFileSync(join(region, name), 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line));
     const firstHealth = lines('health-visiting.jsonl')[0];
     app.otherAgencyRecord = `/records/${firstHealth.source.agency}/${encodeURIComponent(firstHealth.source.record_id)}`;
@@ -130,7 +132,8 @@ export class App {
       : [];
     app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`, ...orgArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SIGHTLINE_LOG: 'warn' },
+      // At debug, more than an operator logs: every line is scanned at stop.
+      env: { ...process.env, SIGHTLINE_LOG: 'debug' },
     });
     app.serverLog = '';
     app.server.stderr.on('data', (chunk) => { app.serverLog += chunk; });
@@ -148,6 +151,15 @@ export class App {
       await new Promise((r) => this.server.once('exit', r));
     }
     rmSync(this.dir, { recursive: true, force: true });
+    // Issue #15, deliverable 5: the server's log of the whole suite file holds
+    // no name, date of birth, NHS number, postcode or address of the region.
+    if (this.server && !/finished processing request/.test(this.serverLog || '')) {
+      throw new Error('the server log was not captured at debug level');
+    }
+    const hits = personalDataIn(this.serverLog || '', this.personalData);
+    if (hits.length) {
+      throw new Error(`${hits.length} server log line(s) hold personal data:\n${hits.slice(0, 20).join('\n')}`);
+    }
   }
 
   /** A fresh browser context (no cookies) and page; CSP violations fail the test. */
@@ -169,6 +181,78 @@ export class App {
     await page.click('button[type=submit]');
     await page.waitForURL('**/my-work');
   }
+}
+
+/** Names (word by word), dates of birth, NHS numbers, postcodes and address
+ * lines of the region: its ground truth (truth/persons.csv) and every person
+ * of every record file. */
+export function personalData(region, files) {
+  const words = new Set();
+  const phrases = new Set();
+  const addName = (name) => {
+    for (const word of String(name || '').split(/[^\p{L}'-]+/u)) {
+      const trimmed = word.replace(/^['-]+|['-]+$/g, '');
+      if ([...trimmed].length >= 2) words.add(trimmed);
+    }
+  };
+  const addPhrase = (phrase) => {
+    const trimmed = String(phrase || '').trim();
+    if (trimmed.length >= 4) phrases.add(trimmed);
+  };
+  const addNhs = (nhs) => {
+    const digits = String(nhs || '').replace(/\D/g, '');
+    if (digits.length === 10) {
+      phrases.add(digits);
+      phrases.add(`${digits.slice(0, 3)} ${digits.slice(3, 6)} ${digits.slice(6)}`);
+    }
+  };
+  const truth = readFileSync(join(region, 'truth', 'persons.csv'), 'utf8').split('\n').filter((line) => line.trim());
+  const header = truth[0].split(',');
+  const column = (name) => header.indexOf(name);
+  for (const line of truth.slice(1)) {
+    // Quoted fields (a name with a comma) are rare; split on commas outside quotes.
+    const fields = line.match(/("([^"]|"")*"|[^,]*)(,|$)/g).map((field) => field.replace(/,$/, '').replace(/^"|"$/g, '').replace(/""/g, '"'));
+    addName(fields[column('given_names')]);
+    addName(fields[column('family_name')]);
+    addPhrase(fields[column('dob')]);
+    addNhs(fields[column('nhs_number')]);
+  }
+  for (const file of files) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      for (const person of JSON.parse(line).persons || []) {
+        addName(person.given_names);
+        addName(person.family_name);
+        for (const alias of person.aliases || []) {
+          if (typeof alias === 'string') addName(alias);
+          else { addName(alias.given_names); addName(alias.family_name); }
+        }
+        addPhrase(person.dob);
+        addPhrase(person.expected_dob);
+        addNhs(person.nhs_number);
+        for (const addressLine of person.address?.lines || []) addPhrase(addressLine);
+        addPhrase(person.address?.postcode);
+        addPhrase(String(person.address?.postcode || '').replace(/ /g, ''));
+      }
+    }
+  }
+  return { words, phrases };
+}
+
+/** The lines of `log` (ANSI colours removed, leading timestamp left out) that
+ * hold any of `data`, each with what it holds. */
+export function personalDataIn(log, data) {
+  if (!data) return [];
+  const hits = [];
+  const phrases = [...data.phrases];
+  for (const raw of log.split('\n')) {
+    // eslint-disable-next-line no-control-regex
+    const line = raw.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').replace(/^20\S*T\S*\s+/, '');
+    const word = line.split(/[^\p{L}'-]+/u).map((w) => w.replace(/^['-]+|['-]+$/g, '')).find((w) => data.words.has(w));
+    const phrase = word ? null : phrases.find((p) => line.includes(p));
+    if (word || phrase) hits.push(`${JSON.stringify(word || phrase)} in: ${line}`);
+  }
+  return hits;
 }
 
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
