@@ -205,6 +205,17 @@ pub fn withheld_from(store: &dyn Store, account: &Account) -> Result<Withheld, S
     Ok(Withheld { records })
 }
 
+/// Every record restricted now, whoever reads: what an export (which no
+/// restriction admits, having no role) leaves out.
+pub fn restricted_records(store: &dyn Store) -> Result<Withheld, StoreError> {
+    Ok(Withheld::of_records(
+        restrictions_in_force(store)?
+            .into_iter()
+            .filter(|row| row.event.state == RESTRICTED)
+            .map(|row| (row.event.agency, row.event.record_id)),
+    ))
+}
+
 /// Every restriction in force, by agency and record id.
 pub fn restrictions_in_force(store: &dyn Store) -> Result<Vec<RestrictionRow>, StoreError> {
     store

@@ -13,7 +13,9 @@
 //!   `xmllint --schema` (and a broken one does not); without xmllint the test
 //!   says so loudly and is skipped, and fails when CI=true;
 //! - each export is audited (action `export`, kind, LA, dates, reason),
-//!   writes report.json/report.txt, and prints no name or NHS number.
+//!   writes report.json/report.txt, and prints no name or NHS number;
+//! - a record restricted by its agency (`sightline record restrict`) is left
+//!   out of all three and counted in the reports (issue #18 item 5).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -496,6 +498,147 @@ fn exports_of_the_demo_region_validate_against_the_shared_schemas() {
             |entry| entry.resource_key.starts_with("export:") && entry.actor_username == "cli"
         ));
         sightline(&["audit", "verify", "--db", &db]);
+
+        // Restricted by its agency: every social care record of one exported
+        // child (dated up to the period's end), restricted through the
+        // command line, leaves the child out of all three exports and is
+        // counted in the reports.
+        let council_ids: BTreeSet<String> = records
+            .iter()
+            .filter(social_care)
+            .flat_map(|record| record["persons"].as_array().unwrap().iter())
+            .filter(|person| person["role"] == "subject")
+            .filter_map(|person| person["source_person_id"].as_str().map(str::to_owned))
+            .collect();
+        let nhs_of: BTreeMap<String, String> = column("ssd_person", "pers_person_id")
+            .into_iter()
+            .zip(column("ssd_person", "pers_common_child_id"))
+            .collect();
+        let subject_of = |record: &Value| -> Option<String> {
+            record["persons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|person| person["role"] == "subject")
+                .and_then(|person| person["source_person_id"].as_str().map(str::to_owned))
+        };
+        let referred_in_period = |child: &str| {
+            records
+                .iter()
+                .filter(social_care)
+                .filter(|record| {
+                    record["kind"] == "social_care.referral"
+                        && in_period(&date_of(record))
+                        && subject_of(record).as_deref() == Some(child)
+                })
+                .count()
+        };
+        let held = children
+            .iter()
+            .find(|child| {
+                council_ids.contains(*child)
+                    && !nhs_of[*child].is_empty()
+                    && referred_in_period(child) > 0
+            })
+            .expect("an exported child with the council's id, an NHS number and a referral")
+            .clone();
+        let held_nhs = nhs_of[&held].clone();
+        let restricted: BTreeSet<String> = records
+            .iter()
+            .filter(social_care)
+            .filter(|record| {
+                subject_of(record).as_deref() == Some(held.as_str())
+                    && date_of(record).as_str() <= TO
+            })
+            .map(|record| record["source"]["record_id"].as_str().unwrap().to_owned())
+            .collect();
+        for record_id in &restricted {
+            sightline(&[
+                "record",
+                "restrict",
+                "--db",
+                &db,
+                "--agency",
+                "social-care",
+                "--record",
+                record_id,
+                "--roles",
+                "team_manager",
+                "--reason",
+                "Sharing these records would be more detrimental to the child.",
+            ]);
+        }
+        let after = tempfile::tempdir().expect("out");
+        for kind in ["ssd", "dfe-api", "cin-census"] {
+            let dir = after.path().join(kind);
+            let stdout = export(kind, &db, org, &dir);
+            assert!(
+                stdout.contains(&format!(
+                    "records left out, restricted by its agency: {}",
+                    restricted.len()
+                )),
+                "{stdout}"
+            );
+            assert!(
+                stdout.contains(&format!("{} children", children.len() - 1)),
+                "{stdout}"
+            );
+            let report: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                    .unwrap();
+            assert_eq!(
+                report["records_withheld"]["restricted by its agency"],
+                restricted.len(),
+                "{kind}"
+            );
+            assert_eq!(report["children"], children.len() - 1, "{kind}");
+            assert!(
+                std::fs::read_to_string(dir.join("report.txt"))
+                    .unwrap()
+                    .contains(&format!("restricted by its agency: {}", restricted.len()))
+            );
+            // Neither the child's id, nor its NHS number, nor a restricted
+            // record's derived ids are in any file written.
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    !text.contains(&held),
+                    "{}: the restricted child",
+                    path.display()
+                );
+                assert!(
+                    !text.contains(&held_nhs),
+                    "{}: the restricted child's NHS number",
+                    path.display()
+                );
+            }
+        }
+        let (_, contacts) = read_csv(&after.path().join("ssd/ssd_contacts.csv"));
+        assert_eq!(
+            contacts.len(),
+            referrals_in_period - referred_in_period(&held),
+            "the restricted referrals are not contacts"
+        );
+        let (header, persons) = read_csv(&after.path().join("ssd/ssd_person.csv"));
+        let id_column = header
+            .iter()
+            .position(|name| name == "pers_person_id")
+            .unwrap();
+        let after_children: BTreeSet<String> =
+            persons.iter().map(|row| row[id_column].clone()).collect();
+        let mut expected = children.clone();
+        expected.remove(&held);
+        assert_eq!(
+            after_children, expected,
+            "only the restricted child is gone"
+        );
+        let xml = std::fs::read_to_string(after.path().join("cin-census/cin-census.xml")).unwrap();
+        assert_eq!(xml.matches("<Child>").count(), children.len() - 1);
+        if have_xmllint {
+            validate_xml(&after.path().join("cin-census/cin-census.xml"))
+                .unwrap_or_else(|error| panic!("CIN census XML after restriction: {error}"));
+        }
     }
 }
 

@@ -19,12 +19,18 @@
 //!   empty).
 //! - Invariant: nothing here prints or logs; the shell audits the export
 //!   ([`EXPORT_ACTION`]) and writes the files.
+//! - Invariant: a record restricted by its agency (issue #18 item 5; the
+//!   restrictions in force are passed in as a [`Withheld`]) is not read: no
+//!   episode, contact or demographic comes from it, and it is counted in the
+//!   report under [`RESTRICTED_REASON`]. An export is not a reader with a
+//!   role, so no restriction admits it.
 
 pub mod cin;
 pub mod dfe;
 pub mod ssd;
 
-use crate::picture::{LinkedRecords, MentionRef, PersonFacts};
+use crate::controls::Withheld;
+use crate::picture::{LinkedRecords, MentionRef, PersonFacts, facts_of};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sightline_core::org::{AgencyType, HealthService, LocalAuthority, Organisation};
@@ -51,6 +57,9 @@ fn years_between(born: NaiveDate, on: NaiveDate) -> i32 {
 
 /// The audit action of an export.
 pub const EXPORT_ACTION: &str = "export";
+
+/// Why an export left a record out that it would otherwise have read.
+pub const RESTRICTED_REASON: &str = "restricted by its agency";
 
 /// Which format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +182,9 @@ pub struct ExportReport {
     /// Children's social care records read, and those no table takes (by kind).
     pub records_read: usize,
     pub records_not_exported: BTreeMap<String, usize>,
+    /// Records left out, by why ([`RESTRICTED_REASON`]): neither counted in
+    /// `records_read` nor read for any field.
+    pub records_withheld: BTreeMap<String, usize>,
     pub not_filled: Vec<Gap>,
 }
 
@@ -199,6 +211,12 @@ impl ExportReport {
             "Children's social care records read: {}",
             self.records_read
         );
+        if !self.records_withheld.is_empty() {
+            let _ = writeln!(text, "\nRecords left out (why: count):");
+            for (why, count) in &self.records_withheld {
+                let _ = writeln!(text, "  {why}: {count}");
+            }
+        }
         let _ = writeln!(text, "\nWritten:");
         for (what, count) in &self.written {
             let _ = writeln!(text, "  {what}: {count}");
@@ -442,6 +460,8 @@ pub struct Casework {
     pub children: Vec<ChildCase>,
     pub records_read: usize,
     pub records_not_exported: BTreeMap<String, usize>,
+    /// Records left out, by why (see [`ExportReport::records_withheld`]).
+    pub records_withheld: BTreeMap<String, usize>,
     /// Gaps of the reading itself (episodes without a referral, say).
     pub gaps: Gaps,
 }
@@ -492,6 +512,7 @@ fn is_casework(record: &Record, organisation: &Organisation, la_id: &str) -> boo
 /// Reads the casework of local authority `la` from `from` to `to` (both
 /// inclusive): the episodes open at some time in the period, with what
 /// happened in them up to `to` (records dated after `to` are not read).
+/// Records in `restricted` (every restriction in force) are not read at all.
 pub fn casework(
     linked: &LinkedRecords,
     facts: &BTreeMap<String, PersonFacts>,
@@ -499,10 +520,19 @@ pub fn casework(
     la: &LocalAuthority,
     from: NaiveDate,
     to: NaiveDate,
+    restricted: &Withheld,
 ) -> Result<Casework, ExportError> {
     if from > to {
         return Err(ExportError::Period { from, to });
     }
+    let is_restricted = |record: &Record| {
+        restricted.contains(
+            record.source.agency.as_str(),
+            record.source.record_id.as_str(),
+        )
+    };
+    // Distinct records left out as restricted, by `(agency, record_id)`.
+    let mut left_out: std::collections::BTreeSet<(&str, &str)> = Default::default();
     let mut by_child: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut records_read = 0;
     for (record_idx, loaded) in linked.records.iter().enumerate() {
@@ -510,6 +540,13 @@ pub fn casework(
             continue;
         }
         if day_of(&loaded.record) > to {
+            continue;
+        }
+        if is_restricted(&loaded.record) {
+            left_out.insert((
+                loaded.record.source.agency.as_str(),
+                loaded.record.source.record_id.as_str(),
+            ));
             continue;
         }
         records_read += 1;
@@ -544,6 +581,32 @@ pub fn casework(
             episodes_of(&records, organisation, &mut gaps, &mut records_not_exported);
         let Some(person) = facts.get(person_id) else {
             continue;
+        };
+        // The child's demographics from the records an export may read: a
+        // restricted record of any agency that mentions them is left out.
+        let unrestricted;
+        let person = if !restricted.is_empty()
+            && person
+                .mentions
+                .iter()
+                .any(|mention| is_restricted(&linked.records[mention.record_idx].record))
+        {
+            let mut mentions = Vec::new();
+            for mention in &person.mentions {
+                let record = &linked.records[mention.record_idx].record;
+                if is_restricted(record) {
+                    left_out.insert((
+                        record.source.agency.as_str(),
+                        record.source.record_id.as_str(),
+                    ));
+                } else {
+                    mentions.push(*mention);
+                }
+            }
+            unrestricted = facts_of(linked, person_id, mentions);
+            &unrestricted
+        } else {
+            person
         };
         // The latest the person can have been born: 18 then means 18 for sure.
         let youngest_dob = person.dob.map(PartialDate::latest);
@@ -582,6 +645,10 @@ pub fn casework(
         ));
     }
     choose_child_ids(&mut children, &mut gaps);
+    let mut records_withheld = BTreeMap::new();
+    if !left_out.is_empty() {
+        records_withheld.insert(RESTRICTED_REASON.to_owned(), left_out.len());
+    }
     Ok(Casework {
         local_authority: la.clone(),
         from,
@@ -589,6 +656,7 @@ pub fn casework(
         children,
         records_read,
         records_not_exported,
+        records_withheld,
         gaps,
     })
 }
@@ -1118,6 +1186,7 @@ pub fn write_export(
         written,
         records_read: casework.records_read,
         records_not_exported: casework.records_not_exported.clone(),
+        records_withheld: casework.records_withheld.clone(),
         not_filled: gaps.list(),
     };
     let json =

@@ -80,6 +80,15 @@ fn record(
 }
 
 fn casework_of(records: &[serde_json::Value], from: &str, to: &str) -> Casework {
+    casework_withholding(records, from, to, &Withheld::none())
+}
+
+fn casework_withholding(
+    records: &[serde_json::Value],
+    from: &str,
+    to: &str,
+    restricted: &Withheld,
+) -> Casework {
     let received = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let loaded: Vec<LoadedRecord> = records
         .iter()
@@ -103,7 +112,16 @@ fn casework_of(records: &[serde_json::Value], from: &str, to: &str) -> Casework 
     let facts = person_facts(&linked);
     let organisation = Organisation::parse(ORG).unwrap();
     let la = find_local_authority(&organisation, "201").unwrap().clone();
-    casework(&linked, &facts, &organisation, &la, day(from), day(to)).unwrap()
+    casework(
+        &linked,
+        &facts,
+        &organisation,
+        &la,
+        day(from),
+        day(to),
+        restricted,
+    )
+    .unwrap()
 }
 
 fn empty() -> serde_json::Value {
@@ -625,6 +643,7 @@ fn the_local_authority_is_found_by_id_or_dfe_code_and_the_period_must_be_ordered
         children: Vec::new(),
         records_read: 0,
         records_not_exported: BTreeMap::new(),
+        records_withheld: BTreeMap::new(),
         gaps: Gaps::default(),
     };
     assert!(matches!(
@@ -640,7 +659,8 @@ fn the_local_authority_is_found_by_id_or_dfe_code_and_the_period_must_be_ordered
             &organisation,
             la,
             day("2024-02-01"),
-            day("2024-01-01")
+            day("2024-01-01"),
+            &Withheld::none(),
         ),
         Err(ExportError::Period { .. })
     ));
@@ -670,4 +690,45 @@ fn the_api_payload_goes_in_calls_of_at_most_one_hundred_children() {
     assert_eq!(sizes, vec![100, 100, 5]);
     assert_eq!(calls[2][4]["la_child_id"], "C204");
     assert_eq!(gaps.count("child_details.ethnicity"), 205);
+}
+
+#[test]
+fn a_restricted_record_is_not_read_and_is_counted() {
+    let records = [
+        record("gp", "G1", "health.gp_consultation", "2024-03-01", empty()),
+        record(
+            "social-care",
+            "R1",
+            "social_care.referral",
+            "2024-04-02",
+            json!({"decision": "assessment"}),
+        ),
+        record(
+            "social-care",
+            "A1",
+            "social_care.assessment",
+            "2024-04-05",
+            json!({"status": "started"}),
+        ),
+    ];
+    let open = casework_of(&records, "2024-04-01", "2025-03-31");
+    assert_eq!(open.children[0].episodes[0].assessments.len(), 1);
+    assert!(open.children[0].nhs_number.is_some());
+    assert!(open.records_withheld.is_empty());
+
+    // The GP's record (the only one with the NHS number) and the assessment
+    // restricted: neither is read, both are counted.
+    let restricted = Withheld::of_records([
+        ("gp".to_owned(), "G1".to_owned()),
+        ("social-care".to_owned(), "A1".to_owned()),
+    ]);
+    let work = casework_withholding(&records, "2024-04-01", "2025-03-31", &restricted);
+    let child = &work.children[0];
+    assert_eq!(child.nhs_number, None, "the NHS number came only from G1");
+    assert!(child.episodes[0].assessments.is_empty());
+    assert_eq!(work.records_read, 1);
+    assert_eq!(
+        work.records_withheld,
+        BTreeMap::from([(RESTRICTED_REASON.to_owned(), 2)])
+    );
 }

@@ -60,7 +60,18 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let store = super::open_store(&args.db)?;
     let linked = super::persons::linked(&args.db, None)?;
     let facts = person_facts(&linked);
-    let work = casework(&linked, &facts, &organisation, &la, args.from, args.to)?;
+    // Restricted records are left out (and counted in the report).
+    let restricted = sightline_app::controls::restricted_records(store.as_ref())
+        .context("could not read the restrictions in force")?;
+    let work = casework(
+        &linked,
+        &facts,
+        &organisation,
+        &la,
+        args.from,
+        args.to,
+        &restricted,
+    )?;
     check(kind, &work)?;
     let now = chrono::Utc::now();
     // Audited before anything is written: no export leaves without its entry.
@@ -99,6 +110,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     );
     for (file, count) in &report.written {
         outln!("  {file}: {count}");
+    }
+    for (why, count) in &report.records_withheld {
+        outln!("  records left out, {why}: {count}");
     }
     outln!(
         "{} fields not (always) filled: see {} and {}",
