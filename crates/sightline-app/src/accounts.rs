@@ -920,6 +920,8 @@ pub fn break_glass(
         about_username: Some(account.username.clone()),
         subject: format!("break_glass:{grant_id}"),
         detail: reason.as_str().to_owned(),
+        to_user_id: None,
+        to_team: None,
     })?;
     audit(
         &format!("break_glass:{grant_id}: {}", reason.as_str()),

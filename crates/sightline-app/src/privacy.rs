@@ -529,6 +529,8 @@ mod tests {
             about_username: None,
             subject: "relationship:1".to_owned(),
             detail: detail.to_owned(),
+            to_user_id: None,
+            to_team: None,
         };
         assert_eq!(
             notice_why(&notice("new_relationship", "nhs_number")),

@@ -232,6 +232,51 @@ impl fmt::Display for HealthService {
     }
 }
 
+/// Whether a full read of a child on a plan by an agency's staff tells the
+/// child's allocated worker or duty team (an access notice, after NHS
+/// England's CP-IS): `access_notice = "notify"` or `"silent"` in the file.
+/// Silent reads are still audited, and the privacy officer sees them in the
+/// access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessNotice {
+    /// Tell the child's allocated worker, else the duty team.
+    Notify,
+    /// Tell nobody (planned care, as CP-IS allows a GP practice).
+    Silent,
+}
+
+impl AccessNotice {
+    pub const NAMES: &'static [&'static str] = &["notify", "silent"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessNotice::Notify => "notify",
+            AccessNotice::Silent => "silent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccessNotice> {
+        match text {
+            "notify" => Some(AccessNotice::Notify),
+            "silent" => Some(AccessNotice::Silent),
+            _ => None,
+        }
+    }
+
+    /// Whether an agency of this type and service may be silent: not a
+    /// social care agency (its own staff are never the subject of a notice
+    /// and the setting means nothing there), and not unscheduled care or a
+    /// hospital (CP-IS: unscheduled-care settings always tell the local
+    /// authority).
+    pub fn silent_allowed(agency_type: AgencyType, service: Option<HealthService>) -> bool {
+        !matches!(agency_type, AgencyType::SocialCare)
+            && !matches!(
+                service,
+                Some(HealthService::UnscheduledCare | HealthService::Hospital)
+            )
+    }
+}
+
 /// One team of an agency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamProfile {
@@ -251,6 +296,9 @@ pub struct AgencyProfile {
     /// The id of its local authority.
     pub local_authority: String,
     pub teams: Vec<TeamProfile>,
+    /// Whether its staff's full reads of a child on a plan tell the child's
+    /// worker ([`AccessNotice::Notify`] unless the file says `silent`).
+    pub access_notice: AccessNotice,
     /// False for the profile of an agency the file does not name.
     pub named: bool,
 }
@@ -547,6 +595,7 @@ impl Organisation {
             service: (agency_type == AgencyType::Health).then(|| health_service_of(&kinds)),
             local_authority: self.default_local_authority.id.clone(),
             teams: Vec::new(),
+            access_notice: AccessNotice::Notify,
             named: false,
         }
     }
@@ -803,6 +852,7 @@ mod wire {
         pub agency_type: Spanned<String>,
         pub service: Option<Spanned<String>>,
         pub local_authority: Option<Spanned<String>>,
+        pub access_notice: Option<Spanned<String>>,
         #[serde(default)]
         pub teams: Vec<Spanned<Team>>,
     }
@@ -1200,6 +1250,34 @@ impl<'t> Builder<'t> {
                 name,
             });
         }
+        let access_notice = match &agency.access_notice {
+            None => AccessNotice::Notify,
+            Some(text) => match AccessNotice::parse(text.get_ref()) {
+                Some(AccessNotice::Silent)
+                    if agency_type.is_some_and(|agency_type| {
+                        !AccessNotice::silent_allowed(agency_type, service)
+                    }) =>
+                {
+                    self.problem(
+                        text,
+                        "agency.access_notice",
+                        "\"silent\" is for planned care (a GP practice, say): social care, unscheduled care and hospital agencies cannot be silent".to_owned(),
+                    );
+                    AccessNotice::Notify
+                }
+                Some(setting) => setting,
+                None => {
+                    let message = format!(
+                        "\"{}\" is not an access notice setting (one of {}){}",
+                        shorten(text.get_ref()),
+                        quoted_list(AccessNotice::NAMES),
+                        suggestion(text.get_ref(), AccessNotice::NAMES)
+                    );
+                    self.problem(text, "agency.access_notice", message);
+                    AccessNotice::Notify
+                }
+            },
+        };
         // A problem with the service or the local authority is reported once:
         // the agency still counts as named, so recipients naming it are checked.
         Some(AgencyProfile {
@@ -1209,6 +1287,7 @@ impl<'t> Builder<'t> {
             service,
             local_authority: local_authority.unwrap_or_default(),
             teams,
+            access_notice,
             named: true,
         })
     }

@@ -33,6 +33,10 @@ pub const NOTICE_NEW_RELATIONSHIP: &str = "new_relationship";
 pub const NOTICE_RELATIONSHIP_HELD: &str = "relationship_held";
 /// `kind` of the notice of a break-glass grant.
 pub const NOTICE_BREAK_GLASS: &str = "break_glass";
+/// `kind` of the notice of a full read of a child on a plan by another
+/// agency's staff (after NHS England's CP-IS), told to the child's allocated
+/// worker or the duty team.
+pub const NOTICE_CPIS_ACCESS: &str = "cpis_access";
 
 /// `state` of a relationship in force.
 pub const RELATIONSHIP_ESTABLISHED: &str = "established";
@@ -97,7 +101,8 @@ pub struct RelationshipRow {
 pub struct NewNotice {
     /// When.
     pub at_us: i64,
-    /// `new_relationship`, `relationship_held` or `break_glass`.
+    /// `new_relationship`, `relationship_held`, `break_glass` or
+    /// `cpis_access`.
     pub kind: String,
     /// `child:<id>` or `record:<agency>/<id>`.
     pub resource_key: String,
@@ -105,14 +110,19 @@ pub struct NewNotice {
     pub to_agency: Option<String>,
     /// Whose access.
     pub about_agency: String,
-    /// For break glass: who.
+    /// For break glass and CP-IS: who.
     pub about_user_id: Option<i64>,
-    /// For break glass: their username.
+    /// For break glass and CP-IS: their username.
     pub about_username: Option<String>,
-    /// `relationship:<seq>` or `break_glass:<grant id>`.
+    /// `relationship:<seq>`, `break_glass:<grant id>`, or for CP-IS the view
+    /// read (`view_child`).
     pub subject: String,
-    /// The basis, or the reason given.
+    /// The basis, the reason given, or for CP-IS `PLAN;ROLE`.
     pub detail: String,
+    /// CP-IS: the allocated worker told (a user id).
+    pub to_user_id: Option<i64>,
+    /// CP-IS: the team told when no worker is allocated (`team:AGENCY/TEAM`).
+    pub to_team: Option<String>,
 }
 
 /// A stored notice.
@@ -129,6 +139,12 @@ pub struct NoticeRow {
 pub struct NoticeFilter {
     /// Only those telling this agency.
     pub to_agency: Option<String>,
+    /// Only those telling this user or (with [`NoticeFilter::to_team`]) this
+    /// team: either matches.
+    pub to_user_id: Option<i64>,
+    /// Only those telling this team (`team:AGENCY/TEAM`) or (with
+    /// [`NoticeFilter::to_user_id`]) this user: either matches.
+    pub to_team: Option<String>,
     /// Only those about this resource.
     pub resource_key: Option<String>,
     /// Only those with `seq < before_seq` (the paging cursor).
@@ -169,11 +185,27 @@ pub trait AccessStore: Send + Sync {
     -> Result<Vec<RelationshipRow>, StoreError>;
     /// Appends one notice (break glass) in its own transaction.
     fn append_notice(&self, notice: &NewNotice) -> Result<NoticeRow, StoreError>;
+    /// Appends one notice in its own transaction unless one of the same kind
+    /// about the same resource and user was given at or after `since_us`
+    /// (then `None`): CP-IS tells at most once per user, child and day.
+    fn append_notice_once_since(
+        &self,
+        notice: &NewNotice,
+        since_us: i64,
+    ) -> Result<Option<NoticeRow>, StoreError>;
     /// Notices matching `filter`, newest first.
     fn notices(&self, filter: &NoticeFilter) -> Result<Vec<NoticeRow>, StoreError>;
     /// How many notices tell `to_agency` (all notices when `None`) with
     /// `at_us >= since_us`.
     fn count_notices(&self, to_agency: Option<&str>, since_us: i64) -> Result<u64, StoreError>;
+    /// How many notices tell the user `to_user_id` or the team `to_team`
+    /// (either) with `at_us >= since_us`.
+    fn count_notices_told(
+        &self,
+        to_user_id: i64,
+        to_team: Option<&str>,
+        since_us: i64,
+    ) -> Result<u64, StoreError>;
     /// Audit entries matching `query`, newest first (the privacy officer's
     /// access log and "who viewed this child"; indexes by actor, action,
     /// resource and time).
@@ -229,10 +261,12 @@ const INSERT_RELATIONSHIP: &str = "INSERT INTO relationships \
 const SELECT_RELATIONSHIPS: &str = "SELECT seq, at_us, child_id, agency, basis, mention_key, state, source \
      FROM relationships WHERE seq > $1 ORDER BY seq LIMIT $2";
 const INSERT_NOTICE: &str = "INSERT INTO access_notices \
-     (at_us, kind, resource_key, to_agency, about_agency, about_user_id, about_username, subject, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq";
+     (at_us, kind, resource_key, to_agency, about_agency, about_user_id, about_username, subject, detail, to_user_id, to_team) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq";
 const NOTICE_COLUMNS: &str = "seq, at_us, kind, resource_key, to_agency, about_agency, \
-     about_user_id, about_username, subject, detail";
+     about_user_id, about_username, subject, detail, to_user_id, to_team";
+const SAME_NOTICE_SINCE: &str = "SELECT seq FROM access_notices WHERE kind = $1 \
+     AND resource_key = $2 AND about_user_id = $3 AND at_us >= $4 LIMIT 1";
 
 const SELECT_CITING: &str = "SELECT a.id, a.child_id, a.routed_to, a.status, a.decided_at_us \
      FROM alerts a WHERE a.id IN (SELECT e.alert_id FROM alert_evidence e \
@@ -300,6 +334,8 @@ fn insert_notice(conn: &mut dyn AlertConn, notice: &NewNotice) -> Result<NoticeR
             Param::opt_text(notice.about_username.as_deref()),
             Param::Text(&notice.subject),
             Param::Text(&notice.detail),
+            notice.to_user_id.map_or(Param::NullInt, Param::Int),
+            Param::opt_text(notice.to_team.as_deref()),
         ],
     )?;
     let seq = int(rows.first().and_then(|row| row.first()))?;
@@ -351,6 +387,8 @@ pub(crate) fn append_relationships_in(
                     about_username: None,
                     subject: format!("relationship:{seq}"),
                     detail: row.basis.clone(),
+                    to_user_id: None,
+                    to_team: None,
                 },
             )?;
         }
@@ -404,6 +442,34 @@ pub(crate) fn append_notice_in(
     insert_notice(conn, notice)
 }
 
+/// Appends `notice` on `conn` (inside the caller's write transaction) unless
+/// the same user's notice of the same kind about the same resource was given
+/// at or after `since_us`.
+pub(crate) fn append_notice_once_since_in(
+    conn: &mut dyn AlertConn,
+    notice: &NewNotice,
+    since_us: i64,
+) -> Result<Option<NoticeRow>, StoreError> {
+    let Some(user_id) = notice.about_user_id else {
+        return Err(StoreError::InvalidAccess {
+            reason: "a notice given once a day names the user it is about",
+        });
+    };
+    let same = conn.query(
+        SAME_NOTICE_SINCE,
+        &[
+            Param::Text(&notice.kind),
+            Param::Text(&notice.resource_key),
+            Param::Int(user_id),
+            Param::Int(since_us),
+        ],
+    )?;
+    if !same.is_empty() {
+        return Ok(None);
+    }
+    insert_notice(conn, notice).map(Some)
+}
+
 pub(crate) fn notices_in(
     conn: &mut dyn AlertConn,
     filter: &NoticeFilter,
@@ -413,6 +479,26 @@ pub(crate) fn notices_in(
     if let Some(agency) = &filter.to_agency {
         params.push(Param::Text(agency));
         sql.push_str(&format!(" AND to_agency = ${}", params.len()));
+    }
+    match (filter.to_user_id, &filter.to_team) {
+        (Some(user_id), Some(team)) => {
+            params.push(Param::Int(user_id));
+            params.push(Param::Text(team));
+            sql.push_str(&format!(
+                " AND (to_user_id = ${} OR to_team = ${})",
+                params.len() - 1,
+                params.len()
+            ));
+        }
+        (Some(user_id), None) => {
+            params.push(Param::Int(user_id));
+            sql.push_str(&format!(" AND to_user_id = ${}", params.len()));
+        }
+        (None, Some(team)) => {
+            params.push(Param::Text(team));
+            sql.push_str(&format!(" AND to_team = ${}", params.len()));
+        }
+        (None, None) => {}
     }
     if let Some(resource_key) = &filter.resource_key {
         params.push(Param::Text(resource_key));
@@ -450,6 +536,26 @@ pub(crate) fn count_notices_in(
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
+pub(crate) fn count_notices_told_in(
+    conn: &mut dyn AlertConn,
+    to_user_id: i64,
+    to_team: Option<&str>,
+    since_us: i64,
+) -> Result<u64, StoreError> {
+    let rows = match to_team {
+        Some(team) => conn.query(
+            "SELECT COUNT(*) FROM access_notices WHERE (to_user_id = $1 OR to_team = $2) AND at_us >= $3",
+            &[Param::Int(to_user_id), Param::Text(team), Param::Int(since_us)],
+        )?,
+        None => conn.query(
+            "SELECT COUNT(*) FROM access_notices WHERE to_user_id = $1 AND at_us >= $2",
+            &[Param::Int(to_user_id), Param::Int(since_us)],
+        )?,
+    };
+    let count = int(rows.first().and_then(|row| row.first()))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
 fn read_notice(cells: &[Cell]) -> Result<NoticeRow, StoreError> {
     let mut cells = cells.iter();
     Ok(NoticeRow {
@@ -464,6 +570,8 @@ fn read_notice(cells: &[Cell]) -> Result<NoticeRow, StoreError> {
             about_username: opt_text(cells.next())?,
             subject: text(cells.next())?,
             detail: text(cells.next())?,
+            to_user_id: opt_int(cells.next())?,
+            to_team: opt_text(cells.next())?,
         },
     })
 }

@@ -55,9 +55,9 @@ mod url;
 use std::fmt;
 
 pub use access::{
-    ACCESS_READ_LIMIT_MAX, AccessStore, CitingAlert, NOTICE_BREAK_GLASS, NOTICE_NEW_RELATIONSHIP,
-    NOTICE_RELATIONSHIP_HELD, NewNotice, NewRelationship, NoticeFilter, NoticeRow, Notify,
-    RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow,
+    ACCESS_READ_LIMIT_MAX, AccessStore, CitingAlert, NOTICE_BREAK_GLASS, NOTICE_CPIS_ACCESS,
+    NOTICE_NEW_RELATIONSHIP, NOTICE_RELATIONSHIP_HELD, NewNotice, NewRelationship, NoticeFilter,
+    NoticeRow, Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD, RelationshipRow,
 };
 pub use accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow, AuditStore, GrantRow,

@@ -76,6 +76,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0050_restrictions_holds",
         sql: include_str!("../migrations/sqlite/0050_restrictions_holds.sql"),
     },
+    Migration {
+        version: 60,
+        name: "0060_cpis_notices",
+        sql: include_str!("../migrations/sqlite/0060_cpis_notices.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -139,6 +144,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 50,
         name: "0050_restrictions_holds",
         sql: include_str!("../migrations/postgres/0050_restrictions_holds.sql"),
+    },
+    Migration {
+        version: 60,
+        name: "0060_cpis_notices",
+        sql: include_str!("../migrations/postgres/0060_cpis_notices.sql"),
     },
 ];
 

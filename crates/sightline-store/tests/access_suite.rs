@@ -4,8 +4,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use sightline_store::{
-    NewNotice, NewRelationship, NoticeFilter, Notify, RELATIONSHIP_ESTABLISHED, RELATIONSHIP_HELD,
-    Store, StoreError,
+    NOTICE_CPIS_ACCESS, NewNotice, NewRelationship, NoticeFilter, Notify, RELATIONSHIP_ESTABLISHED,
+    RELATIONSHIP_HELD, Store, StoreError,
 };
 use sightline_testkit::{TestBackend, TestDatabase, all_databases};
 
@@ -157,6 +157,8 @@ fn break_glass_notices_page_newest_first() {
                     about_username: Some("pc.jones".into()),
                     subject: format!("break_glass:{n}"),
                     detail: "Child brought to custody suite with injuries tonight.".into(),
+                    to_user_id: None,
+                    to_team: None,
                 })
                 .unwrap();
             seqs.push(row.seq);
@@ -398,5 +400,101 @@ fn restrictions_and_holds_are_append_only() {
         }
         assert_eq!(store.access().restrictions_in_force(10).unwrap().len(), 1);
         assert_eq!(store.access().holds_in_force(None, 10).unwrap().len(), 1);
+fn cpis_notice(at_us: i64, child: &str, user_id: i64, to_user_id: Option<i64>) -> NewNotice {
+    NewNotice {
+        at_us,
+        kind: NOTICE_CPIS_ACCESS.into(),
+        resource_key: format!("child:{child}"),
+        to_agency: Some("social-care".into()),
+        about_agency: "riverside-ed".into(),
+        about_user_id: Some(user_id),
+        about_username: Some(format!("user-{user_id}")),
+        subject: "view_child".into(),
+        detail: "child_protection;practitioner".into(),
+        to_user_id,
+        to_team: to_user_id
+            .is_none()
+            .then(|| "team:social-care/duty".to_owned()),
+    }
+}
+
+#[test]
+fn cpis_notices_are_given_once_per_user_child_and_period_and_read_by_whom_they_tell() {
+    for (database, store) in stores() {
+        let access = store.access();
+        let day = 86_400_000_000_i64;
+        let first = access
+            .append_notice_once_since(
+                &cpis_notice(day + 10, "p-0000000000000001", 7, Some(40)),
+                day,
+            )
+            .unwrap();
+        assert!(first.is_some());
+        // The same user, child and day: no second notice; another user, another
+        // child or the next day: one each.
+        let again = access
+            .append_notice_once_since(
+                &cpis_notice(day + 20, "p-0000000000000001", 7, Some(40)),
+                day,
+            )
+            .unwrap();
+        assert_eq!(again, None);
+        for (at_us, child, user, since) in [
+            (day + 30, "p-0000000000000001", 8, day),
+            (day + 40, "p-0000000000000002", 7, day),
+            (2 * day + 1, "p-0000000000000001", 7, 2 * day),
+        ] {
+            let given = access
+                .append_notice_once_since(&cpis_notice(at_us, child, user, None), since)
+                .unwrap();
+            assert!(given.is_some(), "{child} {user} {at_us}");
+        }
+        // A notice once a day must name its user.
+        let mut anonymous = cpis_notice(day, "p-0000000000000003", 7, None);
+        anonymous.about_user_id = None;
+        assert!(matches!(
+            access.append_notice_once_since(&anonymous, 0),
+            Err(StoreError::InvalidAccess { .. })
+        ));
+
+        let told = |to_user_id, to_team: Option<&str>| {
+            access
+                .notices(&NoticeFilter {
+                    to_user_id,
+                    to_team: to_team.map(str::to_owned),
+                    limit: 100,
+                    ..NoticeFilter::default()
+                })
+                .unwrap()
+        };
+        let worker = told(Some(40), None);
+        assert_eq!(worker.len(), 1);
+        assert_eq!(
+            worker[0].notice,
+            cpis_notice(day + 10, "p-0000000000000001", 7, Some(40))
+        );
+        assert_eq!(told(None, Some("team:social-care/duty")).len(), 3);
+        assert_eq!(told(Some(40), Some("team:social-care/duty")).len(), 4);
+        assert_eq!(told(Some(41), Some("team:social-care/other")).len(), 0);
+        assert_eq!(
+            access
+                .count_notices_told(40, Some("team:social-care/duty"), 0)
+                .unwrap(),
+            4
+        );
+        assert_eq!(access.count_notices_told(40, None, 0).unwrap(), 1);
+        assert_eq!(
+            access
+                .count_notices_told(40, Some("team:social-care/duty"), 2 * day)
+                .unwrap(),
+            1
+        );
+        // The lead agency's managers read them as before.
+        assert_eq!(access.count_notices(Some("social-care"), 0).unwrap(), 4);
+        // Still append-only after the table was rebuilt (SQLite).
+        let refused = execute_raw(&database, "UPDATE access_notices SET detail = 'x'");
+        assert!(refused.unwrap_err().contains("append-only"));
+        let refused = execute_raw(&database, "DELETE FROM access_notices");
+        assert!(refused.unwrap_err().contains("append-only"));
     }
 }

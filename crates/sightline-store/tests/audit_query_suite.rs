@@ -226,6 +226,8 @@ fn notices_are_counted_by_agency_and_time() {
                     about_username: Some("synthetic.glass".into()),
                     subject: "break_glass:1".into(),
                     detail: "Synthetic reason for the test".into(),
+                    to_user_id: None,
+                    to_team: None,
                 })
                 .unwrap();
         }

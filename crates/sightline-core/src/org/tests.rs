@@ -285,7 +285,7 @@ fn problems_name_the_line_and_the_key_in_plain_words() {
                 "nmae = \"Northgate Medical Practice\"",
             ),
             vec![
-                "line 37: \"nmae\" is not a known key (expected one of \"id\", \"name\", \"type\", \"service\", \"local_authority\", \"teams\") (did you mean \"name\"?)",
+                "line 37: \"nmae\" is not a known key (expected one of \"id\", \"name\", \"type\", \"service\", \"local_authority\", \"access_notice\", \"teams\") (did you mean \"name\"?)",
             ],
         ),
         (
@@ -493,4 +493,59 @@ fn a_local_authority_may_carry_its_dfe_code_of_three_digits() {
                 && problem.contains("three digits")),
         "{found:?}"
     );
+}
+
+#[test]
+fn access_notice_defaults_to_notify_and_silent_is_for_planned_care() {
+    let organisation = Organisation::parse(EXAMPLE).expect("valid");
+    for profile in organisation.agencies() {
+        assert_eq!(
+            profile.access_notice,
+            AccessNotice::Notify,
+            "{}",
+            profile.id
+        );
+    }
+    let silent_gp = variant(
+        "service = \"gp\"\n",
+        "service = \"gp\"\naccess_notice = \"silent\"\n",
+    );
+    let organisation = Organisation::parse(&silent_gp).expect("a silent GP practice is valid");
+    assert_eq!(
+        organisation.agency("gp-1").map(|gp| gp.access_notice),
+        Some(AccessNotice::Silent)
+    );
+    let silent_police = variant(
+        "type = \"police\"\n",
+        "type = \"police\"\naccess_notice = \"silent\"\n",
+    );
+    assert!(Organisation::parse(&silent_police).is_ok());
+    let silent_ed = variant(
+        "service = \"gp\"\n",
+        "service = \"unscheduled_care\"\naccess_notice = \"silent\"\n",
+    );
+    assert_eq!(
+        problems(&silent_ed),
+        vec![
+            "line 40: agency.access_notice: \"silent\" is for planned care (a GP practice, say): social care, unscheduled care and hospital agencies cannot be silent"
+        ]
+    );
+    let silent_social_care = variant(
+        "type = \"social_care\"\n",
+        "type = \"social_care\"\naccess_notice = \"silent\"\n",
+    );
+    assert_eq!(problems(&silent_social_care).len(), 1);
+    let misspelt = variant(
+        "service = \"gp\"\n",
+        "service = \"gp\"\naccess_notice = \"silnt\"\n",
+    );
+    assert_eq!(
+        problems(&misspelt),
+        vec![
+            "line 40: agency.access_notice: \"silnt\" is not an access notice setting (one of \"notify\", \"silent\") (did you mean \"silent\"?)"
+        ]
+    );
+    // An agency the file does not name is told about like any other.
+    let unnamed = organisation.profile(&agency("walk-in"), ["health.ed_attendance"]);
+    assert_eq!(unnamed.access_notice, AccessNotice::Notify);
 }

@@ -30,12 +30,29 @@ impl AccessStore for SqliteStore {
         self.alert_write(|conn| access::append_notice_in(conn, notice))
     }
 
+    fn append_notice_once_since(
+        &self,
+        notice: &NewNotice,
+        since_us: i64,
+    ) -> Result<Option<NoticeRow>, StoreError> {
+        self.alert_write(|conn| access::append_notice_once_since_in(conn, notice, since_us))
+    }
+
     fn notices(&self, filter: &NoticeFilter) -> Result<Vec<NoticeRow>, StoreError> {
         self.alert_read(|conn| access::notices_in(conn, filter))
     }
 
     fn count_notices(&self, to_agency: Option<&str>, since_us: i64) -> Result<u64, StoreError> {
         self.alert_read(|conn| access::count_notices_in(conn, to_agency, since_us))
+    }
+
+    fn count_notices_told(
+        &self,
+        to_user_id: i64,
+        to_team: Option<&str>,
+        since_us: i64,
+    ) -> Result<u64, StoreError> {
+        self.alert_read(|conn| access::count_notices_told_in(conn, to_user_id, to_team, since_us))
     }
 
     fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
