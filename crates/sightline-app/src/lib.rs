@@ -13,6 +13,7 @@ pub mod cases;
 pub mod clock_book;
 pub mod clocks;
 pub mod controls;
+pub mod cpis;
 pub mod decisions;
 pub mod demo;
 pub mod engine;

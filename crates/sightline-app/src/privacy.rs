@@ -17,8 +17,9 @@ use sightline_access::Role;
 use sightline_access::relationship::RecordBasis;
 use sightline_access::words::{audit_action_label, audit_basis_label, audit_outcome_label};
 use sightline_store::{
-    AuditQuery, AuditRow, GrantGiven, NOTICE_BREAK_GLASS, NOTICE_NEW_RELATIONSHIP,
-    NOTICE_RELATIONSHIP_HELD, NewNotice, NoticeFilter, NoticeRow, Store, StoreError,
+    AuditQuery, AuditRow, GrantGiven, NOTICE_BREAK_GLASS, NOTICE_CPIS_ACCESS,
+    NOTICE_NEW_RELATIONSHIP, NOTICE_RELATIONSHIP_HELD, NewNotice, NoticeFilter, NoticeRow, Store,
+    StoreError,
 };
 
 use crate::accounts::Account;
@@ -347,17 +348,35 @@ pub enum NoticeScope {
     /// The notices telling this agency: its team managers and safeguarding
     /// leads.
     Agency(String),
+    /// The CP-IS notices telling this user (the child's allocated worker) or
+    /// their team (`team:AGENCY/TEAM`, a duty team): practitioners.
+    Told { user_id: i64, team: Option<String> },
+}
+
+impl NoticeScope {
+    /// Whether the reader is told of every notice of an agency (or all):
+    /// the pages link to the notices for them whether or not there are any.
+    pub fn is_agency_wide(&self) -> bool {
+        !matches!(self, NoticeScope::Told { .. })
+    }
 }
 
 /// The notices `account` is told, or `None` when it is told none
-/// (practitioners, administrators).
+/// (administrators).
 pub fn notice_scope(account: &Account) -> Option<NoticeScope> {
     match account.role {
         Role::PrivacyOfficer => Some(NoticeScope::All),
         Role::TeamManager | Role::SafeguardingLead => {
             Some(NoticeScope::Agency(account.agency.as_str().to_owned()))
         }
-        Role::Practitioner | Role::Administrator => None,
+        Role::Practitioner => Some(NoticeScope::Told {
+            user_id: account.id,
+            team: account
+                .team
+                .as_ref()
+                .map(|team| format!("team:{}/{team}", account.agency)),
+        }),
+        Role::Administrator => None,
     }
 }
 
@@ -368,15 +387,20 @@ pub fn notices(
     before_seq: Option<i64>,
     limit: u32,
 ) -> Result<Vec<NoticeRow>, StoreError> {
-    store.access().notices(&NoticeFilter {
-        to_agency: match scope {
-            NoticeScope::All => None,
-            NoticeScope::Agency(agency) => Some(agency.clone()),
-        },
-        resource_key: None,
+    let mut filter = NoticeFilter {
         before_seq,
         limit,
-    })
+        ..NoticeFilter::default()
+    };
+    match scope {
+        NoticeScope::All => {}
+        NoticeScope::Agency(agency) => filter.to_agency = Some(agency.clone()),
+        NoticeScope::Told { user_id, team } => {
+            filter.to_user_id = Some(*user_id);
+            filter.to_team = team.clone();
+        }
+    }
+    store.access().notices(&filter)
 }
 
 /// How many notices of `scope` were given in the `days` before `now`.
@@ -387,11 +411,15 @@ pub fn count_recent_notices(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let since_us = crate::to_micros(now).saturating_sub(days.saturating_mul(24 * HOUR_US));
-    let to_agency = match scope {
-        NoticeScope::All => None,
-        NoticeScope::Agency(agency) => Some(agency.as_str()),
-    };
-    store.access().count_notices(to_agency, since_us)
+    match scope {
+        NoticeScope::All => store.access().count_notices(None, since_us),
+        NoticeScope::Agency(agency) => store.access().count_notices(Some(agency), since_us),
+        NoticeScope::Told { user_id, team } => {
+            store
+                .access()
+                .count_notices_told(*user_id, team.as_deref(), since_us)
+        }
+    }
 }
 
 /// Why a notice was given, in words, after the name of who gained access:
@@ -406,6 +434,7 @@ pub fn notice_why(notice: &NewNotice) -> String {
     };
     match notice.kind.as_str() {
         NOTICE_BREAK_GLASS => format!("broke glass, giving the reason: {}", notice.detail),
+        NOTICE_CPIS_ACCESS => crate::cpis::notice_words(&notice.subject, &notice.detail),
         NOTICE_NEW_RELATIONSHIP => format!("gained access because {}", basis()),
         NOTICE_RELATIONSHIP_HELD => format!(
             "would gain access because {}, but its agency is over its daily limit of new relationships: held until it is under the limit",

@@ -1,8 +1,10 @@
 //! `/api/v1/notices`: the access notices a person is told (a new relationship
-//! of an agency with a child, or a break-glass grant), newest first in keyset
-//! pages. The privacy officer reads every notice; a team manager or
-//! safeguarding lead those telling their agency (the child's lead agency);
-//! anyone else gets 403. Authenticated by a staff session; every read is
+//! of an agency with a child, a break-glass grant, or a CP-IS read of a child
+//! on a plan by another agency), newest first in keyset pages. The privacy
+//! officer reads every notice; a team manager or safeguarding lead those
+//! telling their agency (the child's lead agency); a practitioner the CP-IS
+//! notices telling them (the allocated worker) or their team (the duty team);
+//! an administrator gets 403. Authenticated by a staff session; every read is
 //! audited (`view_notices`).
 
 use crate::AppState;
@@ -29,7 +31,7 @@ pub struct Notice {
     pub seq: i64,
     /// When, RFC 3339 UTC.
     pub at: String,
-    /// `new_relationship`, `relationship_held` or `break_glass`.
+    /// `new_relationship`, `relationship_held`, `break_glass` or `cpis_access`.
     pub kind: String,
     /// The child (`child:<person id>`) or record (`record:<agency>/<id>`)
     /// access was gained to.
@@ -41,10 +43,21 @@ pub struct Notice {
     pub to_agency: Option<String>,
     /// The agency that gained access.
     pub about_agency: String,
-    /// For break glass: the user who broke it.
+    /// For break glass: the user who broke it; for CP-IS: the user who read.
     pub about_username: Option<String>,
+    /// For CP-IS: whom the notice tells at the lead agency:
+    /// `allocated_worker` or `duty_team`.
+    pub told: Option<String>,
+    /// For CP-IS told to a duty team: the team (`team:AGENCY/TEAM`).
+    pub to_team: Option<String>,
+    /// For CP-IS: the view read (`view_child`, `view_chronology`,
+    /// `view_person`, ...); otherwise the relationship or grant.
+    pub subject: String,
     /// The basis of a relationship (`first_record`, `social_care_episode`,
-    /// `nhs_number`, `address`) or the reason given for breaking glass.
+    /// `nhs_number`, `address`), the reason given for breaking glass, or for
+    /// CP-IS `PLAN;ROLE;SETTING` (`child_protection_plan`, `looked_after` or
+    /// `unborn_child_protection_plan`; the reader's role; their health service
+    /// or agency type).
     pub detail: String,
     /// Why, in words.
     pub why: String,
@@ -79,7 +92,7 @@ pub struct NoticeQuery {
         (status = 200, body = NoticePage),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "The caller is told no notices (only the privacy officer, team managers and safeguarding leads are)", body = ErrorBody),
+        (status = 403, description = "The caller is told no notices (administrators)", body = ErrorBody),
     ),
     security(("session" = [])),
 )]
@@ -102,7 +115,7 @@ pub async fn list_notices(
         let Some(scope) = privacy::notice_scope(&account) else {
             audit::record(store, &by, "view_notices", "service", "", "deny", now)?;
             return Err(ApiError::forbidden(
-                "only the privacy officer, team managers and safeguarding leads are told of new access",
+                "administrators are told of no access notices",
             ));
         };
         audit::record(
@@ -130,6 +143,13 @@ pub async fn list_notices(
                         .resource_key
                         .strip_prefix("child:")
                         .map(str::to_owned),
+                    told: if notice.to_user_id.is_some() {
+                        Some("allocated_worker".to_owned())
+                    } else {
+                        notice.to_team.as_ref().map(|_| "duty_team".to_owned())
+                    },
+                    to_team: notice.to_team,
+                    subject: notice.subject,
                     kind: notice.kind,
                     resource: notice.resource_key,
                     to_agency: notice.to_agency,

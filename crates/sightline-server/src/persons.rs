@@ -191,6 +191,16 @@ pub async fn get_person(
         let summary = person_summary(linked, &person_id)
             .ok_or_else(|| ApiError::not_found("no such person"))?;
         let detail = if decision.is_full() {
+            // CP-IS: a child on a plan read in full by another agency tells
+            // the child's allocated worker or duty team.
+            sightline_app::cpis::after_full_read(
+                store.as_ref(),
+                &guard,
+                &account,
+                &person_id,
+                View::Person,
+                chrono::Utc::now(),
+            )?;
             let withheld = sightline_app::controls::withheld_from(store.as_ref(), &account)?;
             person_detail(store.as_ref(), linked, &person_id)
                 .map_err(persons_error)?

@@ -139,6 +139,12 @@ async fn load_child<T: Send + 'static>(
                     None => ChildContent::Unknown,
                 },
                 Decision::Full { basis } => {
+                    // CP-IS: a child on a plan read in full by another agency
+                    // tells the child's allocated worker or duty team.
+                    sightline_app::cpis::after_full_read(
+                        store, engine, &account, &person_id, view, now,
+                    )
+                    .map_err(|error| error.to_string())?;
                     // Records their agency restricted away from this reader
                     // are left out of every page about the child.
                     let withheld = sightline_app::controls::withheld_from(store, &account)

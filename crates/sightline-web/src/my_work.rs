@@ -496,7 +496,9 @@ pub async fn my_work(
         Loaded::default()
     };
     // Those told of new access see how many notices the last days brought.
-    let n_notices = match sightline_app::privacy::notice_scope(&session.account) {
+    let scope = sightline_app::privacy::notice_scope(&session.account);
+    let notices_told = scope.as_ref().is_some_and(|scope| !scope.is_agency_wide());
+    let n_notices = match scope {
         Some(scope) => {
             let now = Utc::now();
             match blocking(&state, Some(&session), move |store| {
@@ -539,7 +541,9 @@ pub async fn my_work(
             clocks => loaded.clocks,
             n_clocks_overdue => n_clocks_overdue,
             clocks_within_days => MY_WORK_CLOCKS_WITHIN_DAYS,
-            n_notices => n_notices,
+            // A practitioner sees the count only when they were told of some.
+            n_notices => n_notices.filter(|count| !notices_told || *count > 0),
+            notices_told => notices_told,
             notice_days => crate::privacy::NOTICE_DAYS,
         },
     )

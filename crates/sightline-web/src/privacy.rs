@@ -612,6 +612,7 @@ pub async fn notices(
     let before_seq: Option<i64> = paging.before.trim().parse().ok();
     let engine = state.engine.clone();
     let casework = account.role.does_casework();
+    let told = !scope.is_agency_wide();
     let loaded = blocking(&state, Some(&session), move |store| {
         audit::record(
             store,
@@ -703,10 +704,17 @@ pub async fn notices(
                     href,
                     reference,
                     told: (!casework).then(|| {
-                        notice.to_agency.as_deref().map_or_else(
+                        let agency = notice.to_agency.as_deref().map_or_else(
                             || "The privacy officer only".to_owned(),
                             |agency| state.agency_name(agency),
-                        )
+                        );
+                        if notice.to_user_id.is_some() {
+                            format!("{agency}: the allocated worker")
+                        } else if notice.to_team.is_some() {
+                            format!("{agency}: the duty team")
+                        } else {
+                            agency
+                        }
                     }),
                 }
             })
@@ -721,6 +729,7 @@ pub async fn notices(
             nav => "notices",
             notices => notices,
             privacy_officer => account.role == Role::PrivacyOfficer,
+            told => told,
             first_page => before_seq.is_none(),
             first_href => "/notices",
             next_href => next_href("/notices", "", more, last_seq),

@@ -111,7 +111,10 @@ impl UserView {
             is_administrator: account.role == Role::Administrator,
             is_privacy_officer: account.role == Role::PrivacyOfficer,
             casework: account.role.does_casework(),
-            receives_notices: sightline_app::privacy::notice_scope(account).is_some(),
+            // Practitioners are told only of CP-IS reads of their children:
+            // My work links to those when there are any.
+            receives_notices: sightline_app::privacy::notice_scope(account)
+                .is_some_and(|scope| scope.is_agency_wide()),
             // The nav link follows the one authorisation function (no grants apply).
             reviews_linkage: sightline_access::authorize(
                 &account.actor(),

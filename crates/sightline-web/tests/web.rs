@@ -336,10 +336,13 @@ async fn every_route_refuses_the_wrong_role_and_shows_other_agencies_minimal(db:
                 }
                 Access::SignedIn if spec.path == "/notices" => {
                     // Told of new access: the privacy officer, team managers
-                    // and safeguarding leads.
+                    // and safeguarding leads; practitioners of CP-IS reads.
                     let expected = if matches!(
                         role,
-                        Role::PrivacyOfficer | Role::TeamManager | Role::SafeguardingLead
+                        Role::PrivacyOfficer
+                            | Role::TeamManager
+                            | Role::SafeguardingLead
+                            | Role::Practitioner
                     ) {
                         StatusCode::OK
                     } else {
