@@ -155,7 +155,7 @@ pub fn told_about(
         limit: ALERTS_READ_MAX,
         ..AlertFilter::default()
     })?;
-    alerts.sort_by(|left, right| right.raised_at_us.cmp(&left.raised_at_us));
+    alerts.sort_by_key(|alert| std::cmp::Reverse(alert.raised_at_us));
     let team_prefix = format!("team:{agency}/");
     let role_prefix = format!("role:{agency}/");
     for alert in &alerts {

@@ -400,6 +400,9 @@ fn restrictions_and_holds_are_append_only() {
         }
         assert_eq!(store.access().restrictions_in_force(10).unwrap().len(), 1);
         assert_eq!(store.access().holds_in_force(None, 10).unwrap().len(), 1);
+    }
+}
+
 fn cpis_notice(at_us: i64, child: &str, user_id: i64, to_user_id: Option<i64>) -> NewNotice {
     NewNotice {
         at_us,
