@@ -460,7 +460,13 @@ fn the_operators_guide_example_is_valid() {
         .expect("a toml block");
     let organisation =
         Organisation::parse(example).unwrap_or_else(|problems| panic!("{problems:?}"));
-    assert_eq!(organisation.agencies().count(), 3);
+    assert_eq!(organisation.agencies().count(), 4);
+    assert_eq!(
+        organisation
+            .agency("northgate-gp")
+            .map(|gp| gp.access_notice),
+        Some(AccessNotice::Silent)
+    );
 }
 
 #[test]
