@@ -64,6 +64,9 @@ pub enum Action {
     /// restriction ([`Resource::Record`]): team managers and safeguarding
     /// leads of the record's agency.
     RestrictRecord,
+    /// Place and release legal holds on children and persons
+    /// ([`Resource::Service`]): the privacy officer.
+    ManageLegalHolds,
 }
 
 impl Action {
@@ -84,6 +87,7 @@ impl Action {
             Action::ReviewLinkage => "review_linkage",
             Action::ManageAgencyAccounts => "manage_agency_accounts",
             Action::RestrictRecord => "restrict_record",
+            Action::ManageLegalHolds => "manage_legal_holds",
         }
     }
 }
@@ -457,7 +461,9 @@ pub fn authorize(
     let casework = actor.role.does_casework();
     match (action, resource) {
         (Action::ViewMyWork, Resource::Service) => full(Basis::Role(actor.role)),
-        (Action::ViewAccessLog, Resource::Service) => role_only(actor, Role::PrivacyOfficer),
+        (Action::ViewAccessLog | Action::ManageLegalHolds, Resource::Service) => {
+            role_only(actor, Role::PrivacyOfficer)
+        }
         (Action::ManageUsers | Action::ManageTokens, Resource::Service) => {
             role_only(actor, Role::Administrator)
         }
@@ -653,6 +659,13 @@ mod tests {
                 Action::ViewAccessLog,
                 full(Basis::Role(PrivacyOfficer)),
             ),
+            (
+                PrivacyOfficer,
+                Action::ManageLegalHolds,
+                full(Basis::Role(PrivacyOfficer)),
+            ),
+            (SafeguardingLead, Action::ManageLegalHolds, Decision::Deny),
+            (Administrator, Action::ManageLegalHolds, Decision::Deny),
             (Practitioner, Action::ManageUsers, Decision::Deny),
             (SafeguardingLead, Action::ManageUsers, Decision::Deny),
             (PrivacyOfficer, Action::ManageTokens, Decision::Deny),

@@ -12,7 +12,7 @@ use crate::view::View;
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::ViewMyWork,
         Action::ListAgencyRecords,
         Action::ViewRecord,
@@ -27,6 +27,7 @@ impl Action {
         Action::ReviewLinkage,
         Action::ManageAgencyAccounts,
         Action::RestrictRecord,
+        Action::ManageLegalHolds,
     ];
 
     /// What the actor did, as a phrase after their name ("opened My work").
@@ -46,6 +47,7 @@ impl Action {
             Action::ReviewLinkage => "reviewed linkage",
             Action::ManageAgencyAccounts => "managed their agency's accounts",
             Action::RestrictRecord => "was allowed to restrict a record",
+            Action::ManageLegalHolds => "was allowed to place or release a legal hold",
         }
     }
 }

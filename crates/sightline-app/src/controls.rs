@@ -70,6 +70,9 @@ pub enum ControlError {
     /// Not a manager or lead of the record's agency.
     #[error("only a team manager or safeguarding lead of the record's agency may restrict it")]
     Forbidden,
+    /// Not the privacy officer (placing or releasing a legal hold).
+    #[error("only the privacy officer may place or release a legal hold")]
+    HoldForbidden,
     /// No such record (or child, or person).
     #[error("no such {0}")]
     NotFound(&'static str),
@@ -389,6 +392,26 @@ impl HoldTarget {
     }
 }
 
+/// Decides (and audits, `manage_legal_holds`) whether `by` may place or
+/// release legal holds: the privacy officer, or an operator at the command
+/// line.
+fn may_manage_holds(store: &dyn Store, by: By<'_>, now: DateTime<Utc>) -> Result<(), ControlError> {
+    if let By::Account(account) = by {
+        let decision = audit::authorize_and_record(
+            store,
+            account,
+            Action::ManageLegalHolds,
+            &Resource::Service,
+            &AccessContext::default(),
+            now,
+        )?;
+        if !decision.is_full() {
+            return Err(ControlError::HoldForbidden);
+        }
+    }
+    Ok(())
+}
+
 fn hold_event(
     store: &dyn Store,
     by: By<'_>,
@@ -437,6 +460,7 @@ pub fn place_hold(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<HoldRow, ControlError> {
+    may_manage_holds(store, by, now)?;
     hold_event(store, by, target, person_id, HOLD_PLACED, reason, now)
 }
 
@@ -448,6 +472,7 @@ pub fn release_hold(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<HoldRow, ControlError> {
+    may_manage_holds(store, by, now)?;
     let held = store
         .access()
         .holds_in_force(Some(person_id), 1)?

@@ -698,3 +698,50 @@ fn only_the_records_agency_managers_and_leads_restrict_it() {
         assert!(controls::restrictions_in_force(store).unwrap().is_empty());
     }
 }
+
+#[test]
+fn only_the_privacy_officer_places_and_releases_legal_holds() {
+    use sightline_app::controls::{self, By, ControlError, HoldTarget};
+    const REASON: &str = "Held for the child safeguarding practice review.";
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let person = "p-0123456789abcdef";
+        let lead = create(store, "synthetic.lead", Role::SafeguardingLead, "police");
+        let admin = create(store, "synthetic.admin", Role::Administrator, "police");
+        let officer = create(store, "synthetic.dpo", Role::PrivacyOfficer, "police");
+        for refused in [&lead, &admin] {
+            assert!(matches!(
+                controls::place_hold(
+                    store,
+                    By::Account(refused),
+                    HoldTarget::Child,
+                    person,
+                    REASON,
+                    t0()
+                ),
+                Err(ControlError::HoldForbidden)
+            ));
+        }
+        assert!(!controls::is_on_hold(store, person).unwrap());
+        controls::place_hold(
+            store,
+            By::Account(&officer),
+            HoldTarget::Child,
+            person,
+            REASON,
+            t0(),
+        )
+        .unwrap();
+        assert!(matches!(
+            controls::release_hold(store, By::Account(&lead), person, REASON, t0()),
+            Err(ControlError::HoldForbidden)
+        ));
+        assert!(controls::is_on_hold(store, person).unwrap());
+        controls::release_hold(store, By::Account(&officer), person, REASON, t0()).unwrap();
+        assert!(!controls::is_on_hold(store, person).unwrap());
+        let entries = audit::recent_entries(store, None, 50).unwrap();
+        assert!(entries.iter().any(|row| row.action == "manage_legal_holds"
+            && row.actor_username == "synthetic.lead"
+            && row.outcome == "deny"));
+    }
+}

@@ -85,7 +85,9 @@ fn parse_record(agency: &str, record_id: &str) -> Result<(AgencyId, String), Api
 
 fn control_error(error: ControlError) -> ApiError {
     match error {
-        ControlError::Forbidden => ApiError::forbidden(error.to_string()),
+        ControlError::Forbidden | ControlError::HoldForbidden => {
+            ApiError::forbidden(error.to_string())
+        }
         ControlError::NotFound(_) => ApiError::not_found(error.to_string()),
         ControlError::BadReason(_) | ControlError::BadRoles => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

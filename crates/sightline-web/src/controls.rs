@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sightline_access::{AccessContext, Action, Resource, Role};
 use sightline_app::accounts::{Account, LiveSession};
 use sightline_app::audit::{self, AuditActor};
-use sightline_app::controls::{self, By, ControlError, RestrictionRequest};
+use sightline_app::controls::{self, By, ControlError, HoldTarget, RestrictionRequest};
 use sightline_store::{HoldRow, RESTRICTED, RestrictionRow};
 
 /// The roles the restriction form offers, as `(stable name, label)`.
@@ -256,10 +256,21 @@ pub async fn restrictions(
 }
 
 /// The privacy officer's list of legal holds: those in force, then every
-/// hold event, newest first. Audited as `view_legal_holds`.
+/// hold event, newest first, with the forms to place and release one.
+/// Audited as `view_legal_holds`.
 pub async fn holds(
     State(state): State<WebState>,
     Extension(session): Extension<LiveSession>,
+) -> Response {
+    holds_page(state, session, StatusCode::OK, None, HoldForm::default()).await
+}
+
+async fn holds_page(
+    state: WebState,
+    session: LiveSession,
+    status: StatusCode,
+    error: Option<String>,
+    form: HoldForm,
 ) -> Response {
     let by = AuditActor::of(&session.account);
     let now = Utc::now();
@@ -288,14 +299,127 @@ pub async fn holds(
     };
     page(
         &state,
-        StatusCode::OK,
+        status,
         "holds.html",
         context! {
             user => UserView::of(&session),
-            page_title => "Legal holds",
+            page_title => if error.is_some() { "Error: Legal holds" } else { "Legal holds" },
             nav => "holds",
             in_force => in_force.iter().map(HoldView::of).collect::<Vec<_>>(),
             events => events.iter().map(HoldView::of).collect::<Vec<_>>(),
+            hold_error => error,
+            hold_form => form,
         },
     )
+}
+
+/// The longest person id or reason a hold form takes (a refused form may
+/// hold anything; it is shown again, so it is cut).
+const HOLD_FIELD_CHARS_MAX: usize = 1_000;
+
+/// The place or release form as submitted.
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct HoldForm {
+    /// `place` or `release`.
+    #[serde(default)]
+    action: String,
+    /// `child` or `person` (placing).
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    person_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Why a hold form was refused (no personal data: ids are the service's).
+enum HoldRefusal {
+    Control(ControlError),
+    UnknownPerson(&'static str),
+}
+
+/// Places or releases a legal hold (the privacy officer; decided and audited
+/// by `sightline_app::controls`, CSRF checked by the router), then back to
+/// the list; a refused form is shown again with the problem.
+pub async fn change_hold(
+    State(state): State<WebState>,
+    Extension(session): Extension<LiveSession>,
+    Form(mut form): Form<HoldForm>,
+) -> Response {
+    form.person_id = form
+        .person_id
+        .trim()
+        .chars()
+        .take(HOLD_FIELD_CHARS_MAX)
+        .collect();
+    form.reason = form.reason.chars().take(HOLD_FIELD_CHARS_MAX).collect();
+    let account = session.account.clone();
+    let engine = state.engine.clone();
+    let submitted = form.clone();
+    let now = Utc::now();
+    let outcome = blocking(&state, Some(&session), move |store| {
+        let by = By::Account(&account);
+        let person_id = submitted.person_id.as_str();
+        let result = match submitted.action.as_str() {
+            "release" => controls::release_hold(store, by, person_id, &submitted.reason, now)
+                .map_err(HoldRefusal::Control),
+            "place" => {
+                let target = match submitted.target.as_str() {
+                    "child" => HoldTarget::Child,
+                    _ => HoldTarget::Person,
+                };
+                // The store does not know persons: the picture does.
+                let known = crate::children::valid_person_id(person_id)
+                    && crate::children::with_engine(&engine, |engine| {
+                        Ok(engine
+                            .facts()
+                            .get(person_id)
+                            .is_some_and(|facts| target == HoldTarget::Person || facts.is_child))
+                    })?;
+                if known {
+                    controls::place_hold(store, by, target, person_id, &submitted.reason, now)
+                        .map_err(HoldRefusal::Control)
+                } else {
+                    Err(HoldRefusal::UnknownPerson(match target {
+                        HoldTarget::Child => {
+                            "no child has this id (a child's id begins p- and is on their page)"
+                        }
+                        HoldTarget::Person => {
+                            "no person has this id (a person's id begins p- and is on their page)"
+                        }
+                    }))
+                }
+            }
+            _ => Err(HoldRefusal::UnknownPerson(
+                "choose to place or release a hold",
+            )),
+        };
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(HoldRefusal::Control(ControlError::Store(error))) => Err(error.to_string()),
+            Err(other) => Ok(Err(other)),
+        }
+    })
+    .await;
+    match outcome {
+        Err(response) => response,
+        Ok(Ok(())) => Redirect::to("/privacy/holds").into_response(),
+        Ok(Err(HoldRefusal::Control(ControlError::HoldForbidden))) => {
+            error_page(&state, Some(&session), ErrorPage::forbidden())
+        }
+        Ok(Err(refusal)) => {
+            let message = match refusal {
+                HoldRefusal::Control(error) => error.to_string(),
+                HoldRefusal::UnknownPerson(words) => words.to_owned(),
+            };
+            holds_page(
+                state,
+                session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+                form,
+            )
+            .await
+        }
+    }
 }

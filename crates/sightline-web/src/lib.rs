@@ -322,6 +322,7 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route!(get "/privacy/restrictions", Access::Service(Action::ViewAccessLog), controls::restrictions),
     route!(get "/privacy/holds", Access::Service(Action::ViewAccessLog), controls::holds),
+    route!(post "/privacy/holds", Access::Service(Action::ManageLegalHolds), controls::change_hold),
     route!(get "/notices", Access::SignedIn, privacy::notices),
 ];
 

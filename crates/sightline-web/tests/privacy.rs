@@ -5,7 +5,9 @@
 //! viewed a child pages through every entry with names, roles, agencies and
 //! break-glass reasons; the privacy officer finds a child and lands on who
 //! viewed it; notices reach the child's lead agency's managers and the privacy
-//! officer, on a page, on My work and through the API.
+//! officer, on a page, on My work and through the API; the privacy officer
+//! places and releases legal holds on `/privacy/holds` (CSRF, reasons,
+//! audited; casework staff refused).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -702,9 +704,178 @@ async fn notices_reach_the_lead_agency_managers_and_the_privacy_officer(db: Test
     );
 }
 
+async fn the_privacy_officer_places_and_releases_a_legal_hold(db: TestDatabase) {
+    let app = App::spawn(db).await;
+    let bea = app.child("Bea");
+    let ada = app.child("Ada");
+    let privacy_officer = app.account(Role::PrivacyOfficer).username.clone();
+    let (privacy, _) = app.sign_in(Role::PrivacyOfficer).await;
+    let (status, page) = app.get(&privacy, "/privacy/holds").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Place the hold"), "{page}");
+    assert!(page.contains("No hold is in force."));
+    let csrf = csrf_of(&page);
+    let url = format!("{}/privacy/holds", app.base);
+    let on_hold = |person: &str| {
+        sync(|| sightline_app::controls::is_on_hold(app.store.as_ref(), person)).unwrap()
+    };
+    const REASON: &str = "Serious case review of the Otherchild family, panel of 2025.";
+    const RELEASE: &str = "The review has reported and the panel has closed its file.";
+
+    // Refused: no CSRF token, a reason that is not a sentence, an unknown
+    // id, a person id that is not a child's id shape.
+    let response = post_form(
+        &privacy,
+        &url,
+        &[
+            ("action", "place"),
+            ("target", "child"),
+            ("person_id", &bea),
+            ("reason", REASON),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    for (person, reason, expected) in [
+        (bea.as_str(), "review", "sentence"),
+        ("p-0123456789abcdef", REASON, "no child has this id"),
+        ("<script>", REASON, "no child has this id"),
+    ] {
+        let response = post_form(
+            &privacy,
+            &url,
+            &[
+                ("csrf_token", &csrf),
+                ("action", "place"),
+                ("target", "child"),
+                ("person_id", person),
+                ("reason", reason),
+            ],
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{person}"
+        );
+        let page = response.text().await.unwrap();
+        assert!(page.contains("There is a problem"), "{page}");
+        assert!(page.contains(expected), "{expected}: {page}");
+        assert!(!page.contains("<script>"), "the refused id is escaped");
+    }
+    assert!(!on_hold(&bea));
+
+    // Casework staff may not place one (the route refuses them).
+    let (police, police_csrf) = app.sign_in(Role::SafeguardingLead).await;
+    let response = post_form(
+        &police,
+        &url,
+        &[
+            ("csrf_token", &police_csrf),
+            ("action", "place"),
+            ("target", "child"),
+            ("person_id", &ada),
+            ("reason", REASON),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(!on_hold(&ada));
+
+    // Placed: on the list with the reason and who.
+    let response = post_form(
+        &privacy,
+        &url,
+        &[
+            ("csrf_token", &csrf),
+            ("action", "place"),
+            ("target", "child"),
+            ("person_id", &bea),
+            ("reason", REASON),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(on_hold(&bea));
+    assert!(!on_hold(&ada));
+    let (_, page) = app.get(&privacy, "/privacy/holds").await;
+    assert!(page.contains("1 holds in force"), "{page}");
+    assert!(page.contains(REASON));
+    assert!(page.contains(&privacy_officer));
+    assert!(page.contains(&format!("Why release the hold on {bea}?")));
+
+    // Release needs a reason; then the hold is gone and both events listed.
+    let release = |reason: &'static str| {
+        let fields = [
+            ("csrf_token", csrf.clone()),
+            ("action", "release".to_owned()),
+            ("person_id", bea.clone()),
+            ("reason", reason.to_owned()),
+        ];
+        let client = privacy.clone();
+        let url = url.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(name, value)| (*name, value.as_str()))
+                .collect();
+            post_form(&client, &url, &fields).await
+        }
+    };
+    let response = release("done").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(on_hold(&bea));
+    let response = release(RELEASE).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(!on_hold(&bea));
+    let response = release(RELEASE).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("there is no hold on this person")
+    );
+    let (_, page) = app.get(&privacy, "/privacy/holds").await;
+    assert!(page.contains("No hold is in force."), "{page}");
+    assert!(page.contains("Released") && page.contains("Placed"));
+    assert!(page.contains(RELEASE));
+
+    // Audited: placed and released by the privacy officer, on the child.
+    let entries = sync(|| {
+        app.store
+            .access()
+            .audit_search(&sightline_store::AuditQuery {
+                actor_username: Some(privacy_officer.clone()),
+                limit: 200,
+                ..sightline_store::AuditQuery::default()
+            })
+    })
+    .unwrap();
+    for action in ["legal_hold_placed", "legal_hold_released"] {
+        assert_eq!(
+            entries
+                .iter()
+                .filter(|row| row.action == action && row.resource_key == format!("child:{bea}"))
+                .count(),
+            1,
+            "{action}"
+        );
+    }
+    let events = sync(|| app.store.access().hold_events(None, 10)).unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(
+        events
+            .iter()
+            .all(|row| row.event.by_username == privacy_officer)
+    );
+}
+
 sightline_testkit::on_every_backend!(
     the_access_log_pages_filters_flags_and_exports,
     who_viewed_this_child_pages_with_names_roles_and_reasons,
     the_privacy_officer_finds_a_child_and_reaches_who_viewed,
     notices_reach_the_lead_agency_managers_and_the_privacy_officer,
+    the_privacy_officer_places_and_releases_a_legal_hold,
 );
