@@ -181,6 +181,9 @@ pub struct EngineConfig {
     pub organisation: Arc<Organisation>,
     /// Limits on the relationships intake establishes.
     pub relationships: crate::relationships::RelationshipPolicy,
+    /// Where record bodies are read from on demand and how many are kept
+    /// ([`crate::bodies`]); `None`: every body stays in memory.
+    pub record_cache: Option<crate::bodies::BodyCacheConfig>,
 }
 
 impl Default for EngineConfig {
@@ -190,6 +193,7 @@ impl Default for EngineConfig {
             clock_horizon_days: 400,
             organisation: Arc::new(Organisation::unconfigured()),
             relationships: crate::relationships::RelationshipPolicy::default(),
+            record_cache: None,
         }
     }
 }
@@ -280,7 +284,41 @@ impl Engine {
         for child in children {
             engine.set_wake(&child, Some(now));
         }
+        if let Some(cache) = engine.config.record_cache.clone() {
+            // The whole log is committed: nothing to pin.
+            engine
+                .linked
+                .records
+                .read_from(cache, true)
+                .map_err(|error| PictureError::BodyUnreadable(error.0))?;
+            engine.linked.records.trim();
+        }
         Ok(engine)
+    }
+
+    /// Fails when a record body read since the failure count was
+    /// `failures_before` could not be read ([`crate::bodies`]): what was
+    /// computed over its placeholder must not be written or shown.
+    pub fn check_bodies(&self, failures_before: u64) -> Result<(), EngineError> {
+        let failed = self
+            .linked
+            .records
+            .failures()
+            .saturating_sub(failures_before);
+        if failed > 0 {
+            return Err(PictureError::BodiesUnreadable(failed).into());
+        }
+        Ok(())
+    }
+
+    /// How many record body reads have failed so far.
+    pub fn body_failures(&self) -> u64 {
+        self.linked.records.failures()
+    }
+
+    /// Drops record bodies beyond the cache's bound ([`crate::bodies`]).
+    pub fn trim_bodies(&mut self) -> usize {
+        self.linked.records.trim()
     }
 
     /// An engine over records already read (in log order).
@@ -316,7 +354,7 @@ impl Engine {
         );
         let mut relationships =
             crate::relationships::Ledger::new(config.relationships, config.organisation.clone());
-        relationships.count_records(&linked.records);
+        relationships.count_records(linked.records.iter());
         Ok(Engine {
             relationships,
             pack,
@@ -481,11 +519,19 @@ impl Engine {
     /// model and the standing decisions, and rebuilds everything derived from
     /// them.
     fn relink(&mut self, records: Vec<LoadedRecord>) -> Result<(), EngineError> {
+        let cache = self.linked.records.cache_config().cloned();
         self.linked = crate::picture::link_records_with_model(
             records,
             self.linked.index.model().clone(),
             &self.decisions.standing(),
         )?;
+        if let Some(cache) = cache {
+            // Records of a batch not yet committed: pinned until the next write.
+            self.linked
+                .records
+                .read_from(cache, false)
+                .map_err(|error| PictureError::BodyUnreadable(error.0))?;
+        }
         self.facts = crate::picture::person_facts(&self.linked);
         self.addresses = AddressIndex::new(&self.linked);
         Ok(())
@@ -499,6 +545,7 @@ impl Engine {
         records: Vec<LoadedRecord>,
     ) -> Result<BTreeSet<String>, EngineError> {
         self.stale = true;
+        let failures_before = self.linked.records.failures();
         if let Some(last) = records.iter().map(|loaded| loaded.seq).max() {
             self.last_seq = self.last_seq.max(Some(last));
         }
@@ -623,6 +670,8 @@ impl Engine {
         // Their clocks are out of date until they are evaluated.
         self.clocks
             .mark_pending(affected.iter().map(String::as_str));
+        // Stays stale when a body could not be read.
+        self.check_bodies(failures_before)?;
         self.stale = false;
         Ok(affected)
     }
@@ -637,10 +686,8 @@ impl Engine {
         let mut candidates: BTreeSet<&str> = BTreeSet::new();
         candidates.insert(person_id);
         for mention in &facts.mentions {
-            if let Some(loaded) = self.linked.records.get(mention.record_idx) {
-                for person_idx in 0..loaded.record.persons.len() {
-                    candidates.insert(self.linked.person_id(mention.record_idx, person_idx));
-                }
+            for person_idx in 0..self.linked.n_persons(mention.record_idx) {
+                candidates.insert(self.linked.person_id(mention.record_idx, person_idx));
             }
             for other in self.addresses.at_same_address(&self.linked, *mention) {
                 candidates.insert(self.linked.person_id(other.record_idx, other.person_idx));
@@ -755,6 +802,9 @@ impl Engine {
                     due_at,
                 });
             }
+            if evaluation.children % crate::bodies::TRIM_EVERY_CHILDREN == 0 {
+                self.linked.records.trim();
+            }
         }
         for (child_id, at) in wakes {
             self.set_wake(&child_id, at);
@@ -762,6 +812,7 @@ impl Engine {
         for (child_id, agencies, reports) in clocks {
             self.clocks.set(&child_id, agencies, reports);
         }
+        self.linked.records.trim();
         evaluation
     }
 
@@ -794,8 +845,11 @@ impl Engine {
             return Ok(BTreeSet::new());
         }
         self.stale = true;
+        let failures_before = self.linked.records.failures();
         crate::persons::apply_decision(&mut self.linked, &mut self.decisions, row)?;
         let children = self.after_linkage_change(now);
+        self.check_bodies(failures_before)?;
+        self.linked.records.trim();
         self.stale = false;
         Ok(children)
     }
@@ -822,7 +876,9 @@ impl Engine {
                 return Err(PersonsError::UnknownMention(key.clone()).into());
             }
         }
+        let failures_before = self.linked.records.failures();
         crate::persons::check_decision(&self.linked, decision).map_err(PersonsError::Refused)?;
+        self.check_bodies(failures_before)?;
         self.stale = true;
         let decided =
             crate::persons::decide(store, &mut self.linked, &mut self.decisions, decision);
@@ -832,6 +888,8 @@ impl Engine {
         }
         let decided = decided?;
         self.after_linkage_change(now);
+        self.check_bodies(failures_before)?;
+        self.linked.records.trim();
         self.stale = false;
         Ok(decided)
     }
@@ -1021,9 +1079,11 @@ impl Engine {
         now: DateTime<Utc>,
         source: crate::relationships::IntakeSource,
     ) -> Result<AlertsWritten, EngineError> {
+        let failures_before = self.linked.records.failures();
         let children = self.add_records(records)?;
         let evaluation = self.evaluate(&children, now);
         self.stale = true;
+        self.check_bodies(failures_before)?;
         let written = write_alerts(tx, &evaluation, now)?;
         self.relationships.establish(
             tx,
@@ -1033,6 +1093,8 @@ impl Engine {
             source,
             crate::to_micros(now),
         )?;
+        self.check_bodies(failures_before)?;
+        self.linked.records.trim();
         self.stale = false;
         Ok(written)
     }
@@ -1128,6 +1190,7 @@ impl SharedEngine {
     pub fn tick(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         let (alerts, due, organisation) = {
             let mut engine = self.write(store, now)?;
+            let failures_before = engine.body_failures();
             let children = engine.due_children(now);
             let evaluation = engine.evaluate(&children, now);
             // Relationships of the re-evaluated children (a linkage decision
@@ -1135,7 +1198,9 @@ impl SharedEngine {
             let mut relationship_children = children.clone();
             relationship_children.extend(engine.relationships.held_children().map(str::to_owned));
             let engine = &mut *engine;
-            let written = store.begin().and_then(|mut tx| {
+            let written = (|| -> Result<AlertsWritten, EngineError> {
+                engine.check_bodies(failures_before)?;
+                let mut tx = store.begin()?;
                 let alerts = write_alerts(tx.as_mut(), &evaluation, now)?;
                 engine.relationships.establish(
                     tx.as_mut(),
@@ -1145,9 +1210,11 @@ impl SharedEngine {
                     crate::relationships::IntakeSource::Agency,
                     crate::to_micros(now),
                 )?;
+                engine.check_bodies(failures_before)?;
                 tx.commit()?;
+                engine.linked.records.trim();
                 Ok(alerts)
-            });
+            })();
             match written {
                 Ok(alerts) => (
                     alerts,
@@ -1157,7 +1224,7 @@ impl SharedEngine {
                 Err(error) => {
                     // The wake queue moved on; reload so the children are retried.
                     engine.mark_stale();
-                    return Err(error.into());
+                    return Err(error);
                 }
             }
         };
@@ -1248,7 +1315,11 @@ impl SharedEngine {
     /// Runs `read` with the engine (shared lock).
     pub fn read<T>(&self, read: impl FnOnce(&Engine) -> T) -> Result<T, EngineError> {
         let engine = self.inner.read().map_err(|_| EngineError::Poisoned)?;
-        Ok(read(&engine))
+        let failures_before = engine.body_failures();
+        let value = read(&engine);
+        // What was read over a body that could not be read is not shown.
+        engine.check_bodies(failures_before)?;
+        Ok(value)
     }
 
     /// Applies a linkage decision just stored (by [`crate::persons::decide`])
@@ -1278,12 +1349,15 @@ impl SharedEngine {
     ) -> Result<T, EngineError> {
         let mut guard = self.inner.write().map_err(|_| EngineError::Poisoned)?;
         let engine = &mut *guard;
+        let failures_before = engine.body_failures();
         let found = search(
             &mut engine.linked.index,
             &engine.linked.person_of_mention,
             &engine.facts,
         );
-        Ok(then(engine, found))
+        let value = then(engine, found);
+        engine.check_bodies(failures_before)?;
+        Ok(value)
     }
 
     /// Runs `read` with the linked records and every person's facts.
@@ -1308,6 +1382,10 @@ impl SharedEngine {
             let config = engine.config.clone();
             *engine = Engine::load(store, pack, config, now)?;
         } else {
+            // The batch before this write committed (or failed, and the engine
+            // is stale): its bodies may go.
+            engine.linked.records.unpin_all();
+            engine.linked.records.trim();
             engine.catch_up(store, now)?;
         }
         Ok(engine)

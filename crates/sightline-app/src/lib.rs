@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod audit_checkpoints;
+pub mod bodies;
 pub mod cases;
 pub mod clock_book;
 pub mod clocks;

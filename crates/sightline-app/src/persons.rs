@@ -298,7 +298,10 @@ pub fn applicable_decisions(linked: &LinkedRecords, decisions: &Decisions) -> us
 /// Links `records` again with the frozen model of `linked` and the standing
 /// decisions: how a reversed decision is applied.
 fn relink(linked: &mut LinkedRecords, decisions: &Decisions) -> Result<(), PersonsError> {
-    let records = std::mem::take(&mut linked.records);
+    let cache = linked.records.cache_config().cloned();
+    let records = std::mem::take(&mut linked.records)
+        .into_loaded()
+        .map_err(PictureError::BodyUnreadable)?;
     let (mentions, keys) = crate::picture::mention_keys(&records);
     let standing: Vec<(String, String, Verdict)> = decisions
         .standing()
@@ -315,6 +318,13 @@ fn relink(linked: &mut LinkedRecords, decisions: &Decisions) -> Result<(), Perso
         &standing,
     )?;
     *linked = LinkedRecords::new(records, mentions, index);
+    if let Some(cache) = cache {
+        // Every body is held again until the engine's next trim.
+        linked
+            .records
+            .read_from(cache, true)
+            .map_err(|error| PictureError::BodyUnreadable(error.0))?;
+    }
     Ok(())
 }
 

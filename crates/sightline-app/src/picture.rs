@@ -21,6 +21,7 @@ use sightline_rules::{
     Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
 };
 use sightline_store::{RecordFilter, Store, StoreError};
+use crate::bodies::Records;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The seed of linkage training, fixed so the picture is reproducible.
@@ -37,6 +38,10 @@ pub enum PictureError {
     Store(#[from] StoreError),
     #[error("linkage failed: {0}")]
     Linkage(#[from] sightline_linkage::LinkageError),
+    #[error("{0} record body(ies) could not be read from the log")]
+    BodiesUnreadable(u64),
+    #[error("a record body could not be read from the log: {0}")]
+    BodyUnreadable(String),
     #[error(
         "stored record {agency}/{record_id} v{version} no longer parses; the log may be corrupt"
     )]
@@ -206,7 +211,9 @@ pub struct MentionRef {
 /// version (an old version stays evidence of identity); the persons, their facts
 /// and the pictures read only current versions ([`LinkedRecords::is_current`]).
 pub struct LinkedRecords {
-    pub records: Vec<LoadedRecord>,
+    /// Every version linked, its body held or read from the log on demand
+    /// ([`crate::bodies`]).
+    pub records: Records,
     /// Every mention, in linkage order (mention `i` is the index's record `i`).
     pub mentions: Vec<MentionRef>,
     /// The stable person id of each mention (parallel to `mentions`).
@@ -244,7 +251,7 @@ fn record_key_hash(agency: &str, record_id: &str) -> u64 {
     hasher.finish()
 }
 
-fn is_record(records: &[LoadedRecord], record_idx: usize, agency: &str, record_id: &str) -> bool {
+fn is_record(records: &Records, record_idx: usize, agency: &str, record_id: &str) -> bool {
     records.get(record_idx).is_some_and(|loaded| {
         loaded.record.source.agency.as_str() == agency
             && loaded.record.source.record_id.as_str() == record_id
@@ -253,7 +260,7 @@ fn is_record(records: &[LoadedRecord], record_idx: usize, agency: &str, record_i
 
 impl LatestVersions {
     /// The index in `records` of the newest version of `(agency, record_id)`.
-    fn get(&self, records: &[LoadedRecord], agency: &str, record_id: &str) -> Option<usize> {
+    fn get(&self, records: &Records, agency: &str, record_id: &str) -> Option<usize> {
         let holder = *self.by_hash.get(&record_key_hash(agency, record_id))?;
         if is_record(records, holder, agency, record_id) {
             return Some(holder);
@@ -267,7 +274,7 @@ impl LatestVersions {
     /// record may not be in `records` yet (it is pushed next).
     fn insert(
         &mut self,
-        records: &[LoadedRecord],
+        records: &Records,
         agency: &str,
         record_id: &str,
         record_idx: usize,
@@ -303,7 +310,7 @@ impl LatestVersions {
 /// Gives back the spare capacity of a record's buffers (lists grown while
 /// parsing hold up to twice what they need), since the engine keeps every
 /// record it links for its life.
-fn shrink_record(record: &mut Record) {
+pub(crate) fn shrink_record(record: &mut Record) {
     record.persons.shrink_to_fit();
     for person in &mut record.persons {
         person.aliases.shrink_to_fit();
@@ -335,20 +342,27 @@ pub struct LinkDelta {
 impl LinkedRecords {
     /// The person id of `persons[person_idx]` of record `record_idx`.
     pub fn person_id(&self, record_idx: usize, person_idx: usize) -> &str {
-        let Some(persons) = self
-            .records
-            .get(record_idx)
-            .map(|loaded| loaded.record.persons.len())
-        else {
-            return "";
-        };
-        if person_idx >= persons {
+        if person_idx >= self.n_persons(record_idx) {
             return "";
         }
         self.mention_start
             .get(record_idx)
             .and_then(|start| self.person_of_mention.get(start + person_idx))
             .map_or("", String::as_str)
+    }
+
+    /// How many persons record `record_idx` names (its mentions), without
+    /// reading its body.
+    pub fn n_persons(&self, record_idx: usize) -> usize {
+        let Some(start) = self.mention_start.get(record_idx) else {
+            return 0;
+        };
+        let end = self
+            .mention_start
+            .get(record_idx + 1)
+            .copied()
+            .unwrap_or(self.mentions.len());
+        end.saturating_sub(*start)
     }
 
     /// Persons with their current mentions, ordered by id.
@@ -366,8 +380,18 @@ impl LinkedRecords {
         persons
     }
 
+    /// The person of a mention as its record names them. A record whose body
+    /// could not be read names nobody: then the placeholder's person (see
+    /// [`crate::bodies`]; the operation fails when it ends).
     pub fn person_of(&self, mention: MentionRef) -> &sightline_core::Person {
-        &self.records[mention.record_idx].record.persons[mention.person_idx]
+        match self.records[mention.record_idx]
+            .record
+            .persons
+            .get(mention.person_idx)
+        {
+            Some(person) => person,
+            None => nobody(),
+        }
     }
 
     /// Adds records (later in the log than every record held) one mention at a
@@ -394,6 +418,8 @@ impl LinkedRecords {
         let first_record = self.records.len();
         let n_old_mentions = self.mentions.len();
         let mut superseded = Vec::new();
+        // The batch's bodies stay until it is committed.
+        self.records.pin_new();
         for mut loaded in records {
             shrink_record(&mut loaded.record);
             let held = self.latest.get(
@@ -419,7 +445,6 @@ impl LinkedRecords {
             let n_persons = loaded.record.persons.len();
             reserve_gently(&mut self.mention_start, 1);
             reserve_gently(&mut self.current, 1);
-            reserve_gently(&mut self.records, 1);
             reserve_gently(&mut self.mentions, n_persons);
             reserve_gently(&mut self.person_of_mention, n_persons);
             self.mention_start.push(self.mentions.len());
@@ -486,7 +511,9 @@ impl LinkedRecords {
     pub fn memory_report(&self, report: &mut crate::memory::MemoryReport) {
         use sightline_linkage::memory::vec_bytes;
         let mut bodies = crate::memory::RecordBytes::default();
-        for loaded in &self.records {
+        let mut n_bodies = 0;
+        for loaded in self.records.held_bodies() {
+            n_bodies += 1;
             let bytes = crate::memory::record_bytes(&loaded.record);
             bodies.persons += bytes.persons;
             bodies.coded += bytes.coded;
@@ -495,15 +522,20 @@ impl LinkedRecords {
         }
         let n_records = self.records.len();
         let n_mentions = self.mentions.len();
-        report.push("records/struct", vec_bytes(&self.records), n_records);
-        report.push("records/persons", bodies.persons, n_mentions);
+        report.push("records/seq of each", self.records.slot_bytes(), n_records);
         report.push(
-            "records/findings, outcome, relationships",
-            bodies.coded,
-            n_records,
+            "records/bodies held: struct",
+            n_bodies * std::mem::size_of::<LoadedRecord>(),
+            n_bodies,
         );
-        report.push("records/narrative", bodies.narrative, n_records);
-        report.push("records/source ids", bodies.source, n_records);
+        report.push("records/bodies held: persons", bodies.persons, n_bodies);
+        report.push(
+            "records/bodies held: findings, outcome, relationships",
+            bodies.coded,
+            n_bodies,
+        );
+        report.push("records/bodies held: narrative", bodies.narrative, n_bodies);
+        report.push("records/bodies held: source ids", bodies.source, n_bodies);
         report.push(
             "records/newest version by key",
             self.latest.memory_bytes() + vec_bytes(&self.current) + vec_bytes(&self.mention_start),
@@ -537,11 +569,11 @@ impl LinkedRecords {
 
     /// The current records (the newest version of each), in log order.
     pub fn current_records(&self) -> impl Iterator<Item = &LoadedRecord> {
-        self.records
+        self.current
             .iter()
-            .zip(&self.current)
+            .enumerate()
             .filter(|(_, current)| **current)
-            .map(|(loaded, _)| loaded)
+            .filter_map(|(record_idx, _)| self.records.get(record_idx))
     }
 
     /// The linkage index's record of a mention.
@@ -830,10 +862,16 @@ impl LinkedRecords {
         mentions: Vec<MentionRef>,
         index: LinkageIndex,
     ) -> Self {
-        records.shrink_to_fit();
         for loaded in &mut records {
             shrink_record(&mut loaded.record);
         }
+        let mut mention_start = Vec::with_capacity(records.len());
+        let mut next = 0;
+        for loaded in &records {
+            mention_start.push(next);
+            next += loaded.record.persons.len();
+        }
+        let records = Records::held(records);
         let mut mentions = mentions;
         mentions.shrink_to_fit();
         let mut latest = LatestVersions::default();
@@ -849,12 +887,6 @@ impl LinkedRecords {
                 *flag = false;
             }
             latest.insert(&records, agency, record_id, record_idx);
-        }
-        let mut mention_start = Vec::with_capacity(records.len());
-        let mut next = 0;
-        for loaded in &records {
-            mention_start.push(next);
-            next += loaded.record.persons.len();
         }
         let mut linked = LinkedRecords {
             records,
@@ -1527,4 +1559,22 @@ mod tests {
         assert_eq!(key(&["66 Albion Avenue"], None), None);
         assert_eq!(key(&[], Some("LS13 2TF")), None);
     }
+}
+
+/// The person of a mention whose record could not be read ([`crate::bodies`]).
+fn nobody() -> &'static sightline_core::Person {
+    static NOBODY: std::sync::OnceLock<sightline_core::Person> = std::sync::OnceLock::new();
+    NOBODY.get_or_init(|| sightline_core::Person {
+        person_ref: String::new(),
+        role: Role::Other,
+        source_person_id: None,
+        nhs_number: None,
+        given_names: None,
+        family_name: None,
+        aliases: Vec::new(),
+        dob: None,
+        expected_dob: None,
+        sex: None,
+        address: None,
+    })
 }

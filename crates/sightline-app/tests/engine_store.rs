@@ -191,3 +191,99 @@ fn record_by_record_intake_stores_the_batch_alerts_and_the_ticker_escalates() {
         }
     }
 }
+
+/// A synthetic region's records, one `Vec` per file (agency), parsed as
+/// received at `received_at`.
+fn region_batches(received_at: DateTime<Utc>) -> Vec<Vec<sightline_core::interchange::ParsedRecord>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = sightline_synth::SynthConfig::defaults().expect("defaults");
+    config.children = 40;
+    config.seed = 11;
+    let summary = sightline_synth::generate(&config, dir.path()).expect("region");
+    let mut batches = Vec::new();
+    for file in &summary.files {
+        let bytes = std::fs::read(dir.path().join(file)).expect("read");
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let mut parsed = parse_batch(
+            &bytes,
+            Format::JsonLines,
+            received_at,
+            &Limits {
+                records_max: usize::MAX,
+                ..Limits::default()
+            },
+        )
+        .expect("valid region");
+        // Batches of 50 records, as an agency's feed sends them.
+        while !parsed.is_empty() {
+            let rest = parsed.split_off(parsed.len().min(50));
+            batches.push(std::mem::replace(&mut parsed, rest));
+        }
+    }
+    batches
+}
+
+#[test]
+fn with_a_record_cache_of_five_bodies_intake_the_ticker_and_a_restart_give_the_batch_alerts() {
+    const BOUND: usize = 5;
+    for database in sightline_testkit::all_databases() {
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::from(sightline_store::open(&database.url).expect("open"));
+        let received_at = at(2030, 1, 1);
+        let config = sightline_app::EngineConfig {
+            record_cache: Some(sightline_app::bodies::BodyCacheConfig {
+                store: store.clone(),
+                records_max: BOUND,
+            }),
+            ..sightline_app::EngineConfig::default()
+        };
+        let engine = SharedEngine::load_configured(store.as_ref(), config.clone(), received_at)
+            .expect("engine");
+        let mut n_records = 0;
+        for batch in region_batches(received_at) {
+            n_records += batch.len();
+            sightline_app::ingest_parsed(store.as_ref(), &engine, batch, received_at)
+                .expect("stored");
+        }
+        assert!(n_records > 200, "{n_records}");
+        let held = |engine: &SharedEngine| {
+            engine
+                .read(|engine| engine.linked().records.bodies_held())
+                .expect("read")
+        };
+        let persisted = stored(store.as_ref());
+        assert!(persisted.len() >= 5, "{:?}: {}", database.backend, persisted.len());
+        assert_eq!(persisted, batch(store.as_ref(), received_at), "{:?}", database.backend);
+
+        // The ticker evaluates every child again, reading their records from
+        // the log: the same alerts, and the cache within its bound after it.
+        let later = received_at + Duration::days(1);
+        engine.tick(store.as_ref(), later).expect("tick");
+        assert!(held(&engine) <= BOUND, "{:?}: {}", database.backend, held(&engine));
+        assert_eq!(batch(store.as_ref(), later), stored(store.as_ref()), "{:?}", database.backend);
+
+        // A restart: the load keeps the bound, and its first tick (every child)
+        // changes nothing.
+        drop(engine);
+        let engine =
+            SharedEngine::load_configured(store.as_ref(), config, later).expect("engine");
+        assert!(held(&engine) <= BOUND, "{:?}: {}", database.backend, held(&engine));
+        let before = stored(store.as_ref());
+        let report = engine.tick(store.as_ref(), later).expect("tick");
+        assert!(report.alerts.children > 10, "{:?}", report.alerts);
+        assert_eq!(report.alerts.raised, 0, "{:?}", database.backend);
+        assert_eq!(stored(store.as_ref()), before, "{:?}", database.backend);
+        assert!(held(&engine) <= BOUND, "{:?}: {}", database.backend, held(&engine));
+        // A child page reads its records on demand.
+        let (child, n_events) = engine
+            .read(|engine| {
+                let child = engine.children().next().expect("a child").to_owned();
+                let picture = engine.child_picture(&child).expect("picture");
+                (child, picture.events().len())
+            })
+            .expect("read");
+        assert!(n_events > 0, "{child}");
+    }
+}

@@ -58,6 +58,10 @@ pub struct ServerConfig {
     pub tick_interval: std::time::Duration,
     /// The engine's settings: due times by severity, the default duty team.
     pub engine: sightline_app::EngineConfig,
+    /// How many record bodies the engine keeps in memory; the others are read
+    /// from the database when a child is evaluated or a page is built
+    /// (`sightline_app::bodies`). `None`: every body stays in memory.
+    pub record_cache_records: Option<usize>,
     /// Where and with which key the audit log's signed checkpoints are
     /// written; `None`: not written (the audit log is then only as safe as
     /// the database file).
@@ -90,6 +94,7 @@ impl Default for ServerConfig {
             web: sightline_web::WebConfig::default(),
             tick_interval: std::time::Duration::from_secs(60),
             engine: sightline_app::EngineConfig::default(),
+            record_cache_records: Some(sightline_app::bodies::RECORD_CACHE_DEFAULT),
             audit_checkpoints: None,
             metrics_token: None,
         }
@@ -121,11 +126,14 @@ impl AppState {
         let _ = metrics::handle();
         let now = chrono::Utc::now();
         let started = std::time::Instant::now();
-        let engine = sightline_app::SharedEngine::load_configured(
-            store.as_ref(),
-            config.engine.clone(),
-            now,
-        )?;
+        let mut engine_config = config.engine.clone();
+        if let Some(records_max) = config.record_cache_records {
+            engine_config.record_cache = Some(sightline_app::bodies::BodyCacheConfig {
+                store: store.clone(),
+                records_max,
+            });
+        }
+        let engine = sightline_app::SharedEngine::load_configured(store.as_ref(), engine_config, now)?;
         metrics::engine_loaded(started.elapsed().as_secs_f64());
         engine.settle_routes(store.as_ref(), now)?;
         Ok(AppState::new(store, config, engine))

@@ -326,12 +326,26 @@ fn engine_runs(
 
     let db_url =
         db.unwrap_or_else(|| format!("sqlite://{}", work_dir.join("sightline.db").display()));
-    let store = sightline_store::open(&db_url).context("could not open the benchmark database")?;
+    let store: std::sync::Arc<dyn sightline_store::Store> = std::sync::Arc::from(
+        sightline_store::open(&db_url).context("could not open the benchmark database")?,
+    );
     let backend = store.backend();
-    eoutln!("ingesting the same records with the engine (linkage, rules, alerts) ...");
+    eoutln!(
+        "ingesting the same records with the engine (linkage, rules, alerts; at most {} record bodies kept, as serve does by default) ...",
+        sightline_app::bodies::RECORD_CACHE_DEFAULT
+    );
     let started = Instant::now();
     let cpu_started = process_cpu_seconds();
-    let engine = super::load_engine(store.as_ref())?;
+    let engine = super::load_engine_with(
+        store.as_ref(),
+        sightline_app::EngineConfig {
+            record_cache: Some(sightline_app::bodies::BodyCacheConfig {
+                store: store.clone(),
+                records_max: sightline_app::bodies::RECORD_CACHE_DEFAULT,
+            }),
+            ..sightline_app::EngineConfig::default()
+        },
+    )?;
     let ingest = super::ingest::ingest_files(store.as_ref(), Some(&engine), files)?.map_err(
         |n_problems| anyhow::anyhow!("the region failed validation with {n_problems} problem(s)"),
     )?;

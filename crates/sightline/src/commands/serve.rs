@@ -37,6 +37,11 @@ pub struct ServeArgs {
     /// Intake batches in progress at once, all agencies together.
     #[arg(long, default_value_t = ServerConfig::default().intake.total_max)]
     intake_concurrent_max: usize,
+    /// How many record bodies the engine keeps in memory (about 1 KB each);
+    /// the others are read from the database when a child is evaluated or a
+    /// page is built. 0: keep every body in memory.
+    #[arg(long, default_value_t = sightline_app::bodies::RECORD_CACHE_DEFAULT)]
+    record_cache: usize,
     /// Seconds between passes of the ticker (time-based rules, escalation).
     #[arg(long, default_value_t = 60)]
     tick_seconds: u64,
@@ -100,6 +105,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             per_agency_max: args.intake_concurrent_per_agency_max.max(1),
             total_max: args.intake_concurrent_max.max(1),
         },
+        record_cache_records: (args.record_cache > 0).then_some(args.record_cache),
         ..ServerConfig::default()
     };
     config.engine.due = DueTimes {
