@@ -365,10 +365,16 @@ pub struct Link {
     pub right: u32,
     /// Model match weight (log2 odds, prior included); infinite for hard links found without scoring.
     pub match_weight: f64,
-    /// Match probability from the weight.
-    pub match_probability: f64,
     /// Why it is a link.
     pub kind: LinkKind,
+}
+
+impl Link {
+    /// Match probability from the weight (computed, not kept: the index holds
+    /// every link for its life, 24 bytes each instead of 32).
+    pub fn match_probability(&self) -> f64 {
+        probability_from_weight(self.match_weight)
+    }
 }
 
 /// One answer of [`LinkageIndex::search`].
@@ -1449,7 +1455,6 @@ impl LinkageIndex {
             left,
             right,
             match_weight: weight,
-            match_probability: probability_from_weight(weight),
             kind,
         })
     }
@@ -1490,7 +1495,6 @@ impl LinkageIndex {
                 left: first,
                 right: record,
                 match_weight: weight,
-                match_probability: probability_from_weight(weight),
                 kind: LinkKind::Hard(rule),
             });
         }
@@ -1548,7 +1552,6 @@ impl LinkageIndex {
                     left,
                     right,
                     match_weight: weight,
-                    match_probability: probability_from_weight(weight),
                     kind: LinkKind::Hard(HardRule::HumanMatch),
                 }]);
             }
