@@ -203,7 +203,9 @@ impl Records {
 
     /// The bodies held now, without reading any.
     pub fn held_bodies(&self) -> impl Iterator<Item = &LoadedRecord> + '_ {
-        self.slots.iter().filter_map(|slot| slot.body.get().map(|body| &**body))
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.body.get().map(|body| &**body))
     }
 
     /// Every record in order, bodies read as [`Records::get`] does.

@@ -8,6 +8,7 @@
 //! Invariant: "what did we know at T": with `as_of`, only records the agencies had
 //! recorded by T count (`recorded_at <= T`), and rules run with `now = T`.
 
+use crate::bodies::Records;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::SeedableRng;
 use sightline_core::interchange::parse_stored;
@@ -21,7 +22,6 @@ use sightline_rules::{
     Child, ChildPicture, Event, EventFinding, EventPerson, EvidenceRef, Firing, Pack, Subject,
 };
 use sightline_store::{RecordFilter, Store, StoreError};
-use crate::bodies::Records;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The seed of linkage training, fixed so the picture is reproducible.
@@ -272,13 +272,7 @@ impl LatestVersions {
 
     /// Makes `record_idx` the newest version of `(agency, record_id)`; the
     /// record may not be in `records` yet (it is pushed next).
-    fn insert(
-        &mut self,
-        records: &Records,
-        agency: &str,
-        record_id: &str,
-        record_idx: usize,
-    ) {
+    fn insert(&mut self, records: &Records, agency: &str, record_id: &str, record_idx: usize) {
         use std::collections::hash_map::Entry;
         match self.by_hash.entry(record_key_hash(agency, record_id)) {
             Entry::Vacant(slot) => {
@@ -1528,6 +1522,24 @@ pub fn alerts_from_firings(firings: Vec<Firing>) -> Vec<Alert> {
     alerts
 }
 
+/// The person of a mention whose record could not be read ([`crate::bodies`]).
+fn nobody() -> &'static sightline_core::Person {
+    static NOBODY: std::sync::OnceLock<sightline_core::Person> = std::sync::OnceLock::new();
+    NOBODY.get_or_init(|| sightline_core::Person {
+        person_ref: String::new(),
+        role: Role::Other,
+        source_person_id: None,
+        nhs_number: None,
+        given_names: None,
+        family_name: None,
+        aliases: Vec::new(),
+        dob: None,
+        expected_dob: None,
+        sex: None,
+        address: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1559,22 +1571,4 @@ mod tests {
         assert_eq!(key(&["66 Albion Avenue"], None), None);
         assert_eq!(key(&[], Some("LS13 2TF")), None);
     }
-}
-
-/// The person of a mention whose record could not be read ([`crate::bodies`]).
-fn nobody() -> &'static sightline_core::Person {
-    static NOBODY: std::sync::OnceLock<sightline_core::Person> = std::sync::OnceLock::new();
-    NOBODY.get_or_init(|| sightline_core::Person {
-        person_ref: String::new(),
-        role: Role::Other,
-        source_person_id: None,
-        nhs_number: None,
-        given_names: None,
-        family_name: None,
-        aliases: Vec::new(),
-        dob: None,
-        expected_dob: None,
-        sex: None,
-        address: None,
-    })
 }

@@ -194,7 +194,9 @@ fn record_by_record_intake_stores_the_batch_alerts_and_the_ticker_escalates() {
 
 /// A synthetic region's records, one `Vec` per file (agency), parsed as
 /// received at `received_at`.
-fn region_batches(received_at: DateTime<Utc>) -> Vec<Vec<sightline_core::interchange::ParsedRecord>> {
+fn region_batches(
+    received_at: DateTime<Utc>,
+) -> Vec<Vec<sightline_core::interchange::ParsedRecord>> {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = sightline_synth::SynthConfig::defaults().expect("defaults");
     config.children = 40;
@@ -254,28 +256,57 @@ fn with_a_record_cache_of_five_bodies_intake_the_ticker_and_a_restart_give_the_b
                 .expect("read")
         };
         let persisted = stored(store.as_ref());
-        assert!(persisted.len() >= 5, "{:?}: {}", database.backend, persisted.len());
-        assert_eq!(persisted, batch(store.as_ref(), received_at), "{:?}", database.backend);
+        assert!(
+            persisted.len() >= 5,
+            "{:?}: {}",
+            database.backend,
+            persisted.len()
+        );
+        assert_eq!(
+            persisted,
+            batch(store.as_ref(), received_at),
+            "{:?}",
+            database.backend
+        );
 
         // The ticker evaluates every child again, reading their records from
         // the log: the same alerts, and the cache within its bound after it.
         let later = received_at + Duration::days(1);
         engine.tick(store.as_ref(), later).expect("tick");
-        assert!(held(&engine) <= BOUND, "{:?}: {}", database.backend, held(&engine));
-        assert_eq!(batch(store.as_ref(), later), stored(store.as_ref()), "{:?}", database.backend);
+        assert!(
+            held(&engine) <= BOUND,
+            "{:?}: {}",
+            database.backend,
+            held(&engine)
+        );
+        assert_eq!(
+            batch(store.as_ref(), later),
+            stored(store.as_ref()),
+            "{:?}",
+            database.backend
+        );
 
         // A restart: the load keeps the bound, and its first tick (every child)
         // changes nothing.
         drop(engine);
-        let engine =
-            SharedEngine::load_configured(store.as_ref(), config, later).expect("engine");
-        assert!(held(&engine) <= BOUND, "{:?}: {}", database.backend, held(&engine));
+        let engine = SharedEngine::load_configured(store.as_ref(), config, later).expect("engine");
+        assert!(
+            held(&engine) <= BOUND,
+            "{:?}: {}",
+            database.backend,
+            held(&engine)
+        );
         let before = stored(store.as_ref());
         let report = engine.tick(store.as_ref(), later).expect("tick");
         assert!(report.alerts.children > 10, "{:?}", report.alerts);
         assert_eq!(report.alerts.raised, 0, "{:?}", database.backend);
         assert_eq!(stored(store.as_ref()), before, "{:?}", database.backend);
-        assert!(held(&engine) <= BOUND, "{:?}: {}", database.backend, held(&engine));
+        assert!(
+            held(&engine) <= BOUND,
+            "{:?}: {}",
+            database.backend,
+            held(&engine)
+        );
         // A child page reads its records on demand.
         let (child, n_events) = engine
             .read(|engine| {

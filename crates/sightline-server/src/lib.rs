@@ -133,7 +133,8 @@ impl AppState {
                 records_max,
             });
         }
-        let engine = sightline_app::SharedEngine::load_configured(store.as_ref(), engine_config, now)?;
+        let engine =
+            sightline_app::SharedEngine::load_configured(store.as_ref(), engine_config, now)?;
         metrics::engine_loaded(started.elapsed().as_secs_f64());
         engine.settle_routes(store.as_ref(), now)?;
         Ok(AppState::new(store, config, engine))
