@@ -316,6 +316,13 @@ impl Engine {
         self.linked.records.failures()
     }
 
+    /// The batch of the last [`Engine::on_intake`] is committed: its record
+    /// bodies are unpinned and the cache trimmed to its bound.
+    pub fn committed(&mut self) {
+        self.linked.records.unpin_all();
+        self.linked.records.trim();
+    }
+
     /// Drops record bodies beyond the cache's bound ([`crate::bodies`]).
     pub fn trim_bodies(&mut self) -> usize {
         self.linked.records.trim()

@@ -482,6 +482,8 @@ impl<'s> BatchIngest<'s> {
             });
         match committed {
             Ok(alerts) => {
+                // The batch is in the log: its bodies may leave memory.
+                engine.committed();
                 summary.alerts = alerts;
                 if alerts.raised + alerts.updated > 0 {
                     // An alert nobody can receive goes to the head of service

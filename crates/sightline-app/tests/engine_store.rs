@@ -255,6 +255,13 @@ fn with_a_record_cache_of_five_bodies_intake_the_ticker_and_a_restart_give_the_b
                 .read(|engine| engine.linked().records.bodies_held())
                 .expect("read")
         };
+        // Each batch's bodies leave memory once it is committed.
+        assert!(
+            held(&engine) <= BOUND,
+            "{:?}: {}",
+            database.backend,
+            held(&engine)
+        );
         let persisted = stored(store.as_ref());
         assert!(
             persisted.len() >= 5,
