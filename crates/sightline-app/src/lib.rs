@@ -29,6 +29,7 @@ pub mod persons;
 pub mod picture;
 pub mod privacy;
 pub mod relationships;
+pub mod retention;
 pub mod routing;
 pub mod sar;
 pub mod tokens;

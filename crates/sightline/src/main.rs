@@ -143,6 +143,12 @@ enum Command {
         #[command(subcommand)]
         command: commands::hold::HoldCommand,
     },
+    /// The retention schedule: which records are past the date their rule
+    /// keeps them to (listing only; nothing is deleted).
+    Retention {
+        #[command(subcommand)]
+        command: commands::retention::RetentionCommand,
+    },
     /// Manage agency API tokens.
     Token {
         #[command(subcommand)]
@@ -209,6 +215,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(args),
         Command::Record { command } => commands::record::run(command),
         Command::Hold { command } => commands::hold::run(command),
+        Command::Retention { command } => commands::retention::run(command),
         Command::Token { command } => commands::token::run(command),
         Command::User { command } => commands::user::run(command),
         Command::Audit { command } => commands::audit::run(command),
