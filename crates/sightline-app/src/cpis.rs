@@ -1,7 +1,7 @@
 //! CP-IS behaviour for every agency (after NHS England's Child Protection -
 //! Information Sharing): when someone of another agency than children's social
-//! care reads a child in full (the child page, the chronology, a person through
-//! the API) and the child is on a child protection plan, looked after, or has
+//! care reads a child in full (the child page, the chronology, a record
+//! mentioning the child, a person through the API) and the child is on a child protection plan, looked after, or has
 //! an unborn child protection plan, the child's allocated worker is told at
 //! once, or if none the duty team of the lead social care agency: an access
 //! notice of kind `cpis_access` saying who (user, role, agency), where (the
@@ -253,6 +253,50 @@ pub fn after_full_read(
         },
         crate::to_micros(day_start),
     )
+}
+
+/// After `account` was given the full view of the record `(agency,
+/// record_id)` at `now`: [`after_full_read`] (view `view_record`) for each
+/// child the record's newest version mentions. Returns the notices written.
+pub fn after_full_record_read(
+    store: &dyn Store,
+    engine: &Engine,
+    account: &Account,
+    agency: &str,
+    record_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<NoticeRow>, StoreError> {
+    let linked = engine.linked();
+    let Some(record_idx) = linked.latest_idx(agency, record_id) else {
+        return Ok(Vec::new());
+    };
+    let n_persons = linked
+        .records
+        .get(record_idx)
+        .map_or(0, |loaded| loaded.record.persons.len());
+    let mut children: Vec<&str> = (0..n_persons)
+        .map(|person_idx| linked.person_id(record_idx, person_idx))
+        .filter(|person_id| {
+            engine
+                .facts()
+                .get(*person_id)
+                .is_some_and(|facts| facts.is_child)
+        })
+        .collect();
+    children.sort_unstable();
+    children.dedup();
+    let mut notices = Vec::new();
+    for child_id in children {
+        notices.extend(after_full_read(
+            store,
+            engine,
+            account,
+            child_id,
+            View::Record,
+            now,
+        )?);
+    }
+    Ok(notices)
 }
 
 /// A CP-IS notice in words, after the name of who read: "opened the child's

@@ -554,6 +554,12 @@ impl LinkedRecords {
         self.current.get(record_idx).copied().unwrap_or(false)
     }
 
+    /// The index (into `records`) of the newest version held of
+    /// `(agency, record_id)`.
+    pub fn latest_idx(&self, agency: &str, record_id: &str) -> Option<usize> {
+        self.latest.get(&self.records, agency, record_id)
+    }
+
     /// The newest version held of `(agency, record_id)`.
     pub fn latest(&self, agency: &str, record_id: &str) -> Option<&LoadedRecord> {
         self.latest

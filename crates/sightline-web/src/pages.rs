@@ -384,6 +384,7 @@ pub(crate) async fn record_page(
     let now = Utc::now();
     let lookup_agency = agency.clone();
     let lookup_id = record_id.clone();
+    let engine = state.engine.clone();
     let policy = state
         .engine
         .read(|engine| engine.config().relationships)
@@ -414,6 +415,21 @@ pub(crate) async fn record_page(
         )
         .map_err(|error| error.to_string())?;
         let versions = if decision.is_full() {
+            // CP-IS: a record about a child on a plan read in full by another
+            // agency tells the child's allocated worker or duty team.
+            engine
+                .read(|engine| {
+                    sightline_app::cpis::after_full_record_read(
+                        store,
+                        engine,
+                        &account,
+                        &lookup_agency,
+                        &lookup_id,
+                        now,
+                    )
+                })
+                .map_err(|error| error.to_string())?
+                .map_err(|error| error.to_string())?;
             store
                 .record_versions(&lookup_agency, &lookup_id)
                 .map_err(|error| error.to_string())?

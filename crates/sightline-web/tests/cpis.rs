@@ -3,7 +3,8 @@
 //! and Mia (on no plan). An emergency department nurse opens Leo: the duty
 //! worker's My work counts the notice and links to it, /notices and the API
 //! list it; the silent GP practice opens Leo: no notice, the read audited; the
-//! nurse opens Mia: no notice.
+//! nurse opens Mia: no notice; another nurse opens the department's record of
+//! Leo: a notice naming the record page.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -187,6 +188,25 @@ async fn an_emergency_read_of_a_child_on_a_plan_reaches_the_duty_workers_my_work
     assert_eq!(listed[0]["told"], "duty_team");
     assert_eq!(listed[0]["to_team"], "team:haringate-csc/duty");
     assert_eq!(listed[0]["subject"], "view_child");
+
+    // Another nurse opens the emergency department's record of Leo: a
+    // notice naming the record page.
+    let colleague = server.staff("ed.colleague", Role::Practitioner, "north-general-ed");
+    let (status, _) = get(&server, &colleague, "/records/north-general-ed/ED-77813").await;
+    assert_eq!(status, StatusCode::OK);
+    let notices = cpis_notices(&server);
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert_eq!(notices[0].notice.subject, "view_record");
+    assert_eq!(
+        notices[0].notice.about_username.as_deref(),
+        Some("ed.colleague")
+    );
+    assert_eq!(notices[0].notice.resource_key, format!("child:{leo}"));
+    let (_, my_work) = get(&server, &duty, "/my-work").await;
+    assert!(
+        my_work.contains("<strong>2</strong> notices in the last"),
+        "{my_work}"
+    );
 
     // Others are not told: the nurse's own notices are none.
     let (_, body) = get(&server, &nurse, "/api/v1/notices").await;
