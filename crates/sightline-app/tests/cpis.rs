@@ -1,6 +1,7 @@
 //! CP-IS notices against real databases: the example family (Leo, put on a
-//! child protection plan by Haringate's children's services) and a child on
-//! no plan; the emergency department, a silent GP practice and social care's
+//! child protection plan by Haringate's children's services), a child looked
+//! after and then no longer (on no plan) and an unborn child on a child
+//! protection plan; the emergency department, a silent GP practice and social care's
 //! own staff read them in full.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -26,6 +27,9 @@ const HARINGATE: &str = include_str!("../../../examples/organisation.toml");
 const MORE: &str = r#"{"source": {"agency": "haringate-csc", "record_id": "PLAN-2007-0601", "version": 1}, "kind": "social_care.plan", "occurred_at": "2007-06-01", "recorded_at": "2007-06-01T12:00:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "9434765919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male"}], "outcome": {"plan": "child_protection", "status": "start", "category": "physical_abuse"}}
 {"source": {"agency": "north-general-ed", "record_id": "ED-90001", "version": 1}, "kind": "health.ed_attendance", "occurred_at": "2007-06-02T10:00:00Z", "recorded_at": "2007-06-02T11:00:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "4010232137", "given_names": "Mia", "family_name": "Stone", "dob": "2015-02-03", "sex": "female"}]}
 {"source": {"agency": "st-annes-gp", "record_id": "GP-2007-0602", "version": 1}, "kind": "health.gp_consultation", "occurred_at": "2007-06-02T09:00:00Z", "recorded_at": "2007-06-02T09:30:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "9434765919", "given_names": "Leo", "family_name": "Marsh", "dob": "2006-03-01", "sex": "male"}]}
+{"source": {"agency": "haringate-csc", "record_id": "PLAN-2007-0610", "version": 1}, "kind": "social_care.plan", "occurred_at": "2007-06-10", "recorded_at": "2007-06-10T12:00:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "4010232137", "given_names": "Mia", "family_name": "Stone", "dob": "2015-02-03", "sex": "female"}], "outcome": {"plan": "looked_after", "status": "start"}}
+{"source": {"agency": "haringate-csc", "record_id": "PLAN-2007-0620", "version": 1}, "kind": "social_care.plan", "occurred_at": "2007-06-20", "recorded_at": "2007-06-20T12:00:00Z", "persons": [{"ref": "c", "role": "subject", "nhs_number": "4010232137", "given_names": "Mia", "family_name": "Stone", "dob": "2015-02-03", "sex": "female"}], "outcome": {"plan": "looked_after", "status": "end"}}
+{"source": {"agency": "haringate-csc", "record_id": "PLAN-2026-0101", "version": 1}, "kind": "social_care.plan", "occurred_at": "2026-01-10", "recorded_at": "2026-01-10T12:00:00Z", "persons": [{"ref": "c", "role": "subject", "given_names": "Baby", "family_name": "Quill", "sex": "unknown"}], "outcome": {"plan": "child_protection", "status": "start"}}
 "#;
 
 fn now() -> DateTime<Utc> {
@@ -125,7 +129,18 @@ fn reads_of_a_child_on_a_plan_tell_the_allocated_worker_or_the_duty_team() {
                     cpis::plan_status(picture, picture.child(id).unwrap(), now().date_naive())
                 };
                 assert_eq!(status(&leo), Some(PlanStatus::ChildProtectionPlan));
+                // Looked after, then no longer: on no plan.
                 assert_eq!(status(&mia), None);
+                // A child protection plan of a child not yet born.
+                let baby = engine
+                    .facts()
+                    .values()
+                    .find(|facts| facts.is_child && facts.given_names.as_deref() == Some("Baby"))
+                    .expect("the unborn child");
+                assert_eq!(
+                    cpis::plan_status(picture, baby, now().date_naive()),
+                    Some(PlanStatus::UnbornChildProtectionPlan)
+                );
             })
             .unwrap();
 
