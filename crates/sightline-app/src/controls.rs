@@ -219,11 +219,29 @@ pub fn restricted_records(store: &dyn Store) -> Result<Withheld, StoreError> {
     ))
 }
 
-/// Every restriction in force, by agency and record id.
+/// Every restriction in force, by agency and record id: all of them, page by
+/// page (a restriction left out would show its record to everyone).
 pub fn restrictions_in_force(store: &dyn Store) -> Result<Vec<RestrictionRow>, StoreError> {
-    store
-        .access()
-        .restrictions_in_force(CONTROLS_READ_LIMIT_MAX)
+    restrictions_in_force_paged(store, CONTROLS_READ_LIMIT_MAX)
+}
+
+fn restrictions_in_force_paged(
+    store: &dyn Store,
+    page: u32,
+) -> Result<Vec<RestrictionRow>, StoreError> {
+    let page = page.max(1);
+    let mut all: Vec<RestrictionRow> = Vec::new();
+    loop {
+        let after = all
+            .last()
+            .map(|row| (row.event.agency.as_str(), row.event.record_id.as_str()));
+        let rows = store.access().restrictions_in_force(after, page)?;
+        let done = rows.len() < page as usize;
+        all.extend(rows);
+        if done {
+            return Ok(all);
+        }
+    }
 }
 
 /// Restrictions in force keyed by `(agency, record_id)` (the SAR's look-up).
@@ -508,4 +526,44 @@ pub fn hold_of(store: &dyn Store, person_id: &str) -> Result<Option<HoldRow>, St
 /// Every hold in force, by person id.
 pub fn holds_in_force(store: &dyn Store) -> Result<Vec<HoldRow>, StoreError> {
     store.access().holds_in_force(None, CONTROLS_READ_LIMIT_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every restriction in force is read, however many pages it takes: a
+    /// restriction left behind a page limit would show its record to all.
+    #[test]
+    fn every_restriction_in_force_is_read_page_by_page() {
+        let store = sightline_store::open("sqlite::memory:").unwrap();
+        for n in 0..5 {
+            store
+                .access()
+                .append_restriction(&sightline_store::NewRestriction {
+                    at_us: n,
+                    agency: "st-annes-gp".into(),
+                    record_id: format!("GP-{n}"),
+                    state: RESTRICTED.into(),
+                    roles: vec!["practitioner".into()],
+                    own_agency_only: false,
+                    reason: "Sharing this would put the child at greater risk now.".into(),
+                    by_user_id: None,
+                    by_username: "gp.lead".into(),
+                })
+                .unwrap();
+        }
+        let rows = restrictions_in_force_paged(store.as_ref(), 2).unwrap();
+        let ids: Vec<&str> = rows
+            .iter()
+            .map(|row| row.event.record_id.as_str())
+            .collect();
+        assert_eq!(ids, ["GP-0", "GP-1", "GP-2", "GP-3", "GP-4"]);
+        assert_eq!(
+            restrictions_in_force_paged(store.as_ref(), 0)
+                .unwrap()
+                .len(),
+            5
+        );
+    }
 }

@@ -229,7 +229,11 @@ pub trait AccessStore: Send + Sync {
     /// The restrictions in force (each record's latest event, when it
     /// restricts), by agency and record id, at most `limit` (clamped to
     /// [`crate::CONTROLS_READ_LIMIT_MAX`]).
-    fn restrictions_in_force(&self, limit: u32) -> Result<Vec<crate::RestrictionRow>, StoreError>;
+    fn restrictions_in_force(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<crate::RestrictionRow>, StoreError>;
     /// Restriction events (of one record `(agency, record_id)`, if given) with
     /// `seq < before_seq`, newest first, at most `limit`.
     fn restriction_events(

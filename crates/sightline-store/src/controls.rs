@@ -222,24 +222,33 @@ pub(crate) fn append_restriction_in(
 }
 
 /// Restrictions in force: each record's latest event, when it restricts; by
-/// agency and record id, at most `limit`.
+/// agency and record id, after `after` (keyset paging), at most `limit`.
 pub(crate) fn restrictions_in_force_in(
     conn: &mut dyn AlertConn,
+    after: Option<(&str, &str)>,
     limit: u32,
 ) -> Result<Vec<RestrictionRow>, StoreError> {
-    let sql = format!(
+    let mut sql = format!(
         "SELECT {RESTRICTION_COLUMNS} FROM record_restrictions r \
          WHERE r.seq = (SELECT MAX(l.seq) FROM record_restrictions l \
                         WHERE l.agency = r.agency AND l.record_id = r.record_id) \
-           AND r.state = 'restricted' ORDER BY r.agency, r.record_id LIMIT $1"
+           AND r.state = 'restricted'"
     );
-    let rows = conn.query(
-        &sql,
-        &[Param::Int(crate::accounts::clamp(
-            limit,
-            CONTROLS_READ_LIMIT_MAX,
-        ))],
-    )?;
+    let mut params: Vec<Param<'_>> = Vec::new();
+    if let Some((agency, record_id)) = after {
+        params.push(Param::Text(agency));
+        params.push(Param::Text(record_id));
+        sql.push_str(" AND (r.agency > $1 OR (r.agency = $1 AND r.record_id > $2))");
+    }
+    params.push(Param::Int(crate::accounts::clamp(
+        limit,
+        CONTROLS_READ_LIMIT_MAX,
+    )));
+    sql.push_str(&format!(
+        " ORDER BY r.agency, r.record_id LIMIT ${}",
+        params.len()
+    ));
+    let rows = conn.query(&sql, &params)?;
     rows.iter().map(|cells| read_restriction(cells)).collect()
 }
 

@@ -269,6 +269,42 @@ fn hold(person_id: &str, state: &str, at_us: i64) -> sightline_store::NewHold {
     }
 }
 
+/// Restrictions in force page by (agency, record id) after a key, so a
+/// reader can take every one of them however many there are.
+#[test]
+fn restrictions_in_force_page_after_a_key() {
+    use sightline_store::RESTRICTED;
+    for (_database, store) in stores() {
+        let access = store.access();
+        for (at, id) in ["GP-3", "GP-1", "GP-2"].iter().enumerate() {
+            access
+                .append_restriction(&restriction(id, RESTRICTED, &["practitioner"], at as i64))
+                .unwrap();
+        }
+        let ids = |rows: Vec<sightline_store::RestrictionRow>| {
+            rows.into_iter()
+                .map(|row| row.event.record_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(access.restrictions_in_force(None, 2).unwrap()),
+            ["GP-1", "GP-2"]
+        );
+        assert_eq!(
+            ids(access
+                .restrictions_in_force(Some(("st-annes-gp", "GP-2")), 2)
+                .unwrap()),
+            ["GP-3"]
+        );
+        assert!(
+            access
+                .restrictions_in_force(Some(("st-annes-gp", "GP-3")), 2)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
 /// A record's latest restriction event decides; restricting anew replaces
 /// the roles; lifting ends it; every event stays, newest first.
 #[test]
@@ -293,7 +329,7 @@ fn restrictions_in_force_are_each_records_latest_event() {
         access
             .append_restriction(&restriction("GP-2", LIFTED, &[], 13))
             .unwrap();
-        let in_force = access.restrictions_in_force(100).unwrap();
+        let in_force = access.restrictions_in_force(None, 100).unwrap();
         assert_eq!(in_force.len(), 1, "{in_force:?}");
         assert_eq!(in_force[0].event.record_id, "GP-1");
         assert_eq!(
@@ -398,7 +434,14 @@ fn restrictions_and_holds_are_append_only() {
             let error = execute_raw(&database, sql).expect_err(sql);
             assert!(error.contains("append-only"), "{sql}: {error}");
         }
-        assert_eq!(store.access().restrictions_in_force(10).unwrap().len(), 1);
+        assert_eq!(
+            store
+                .access()
+                .restrictions_in_force(None, 10)
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(store.access().holds_in_force(None, 10).unwrap().len(), 1);
     }
 }

@@ -79,8 +79,12 @@ impl AccessStore for SqliteStore {
         self.alert_write(|conn| crate::controls::append_restriction_in(conn, event))
     }
 
-    fn restrictions_in_force(&self, limit: u32) -> Result<Vec<crate::RestrictionRow>, StoreError> {
-        self.alert_read(|conn| crate::controls::restrictions_in_force_in(conn, limit))
+    fn restrictions_in_force(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<crate::RestrictionRow>, StoreError> {
+        self.alert_read(|conn| crate::controls::restrictions_in_force_in(conn, after, limit))
     }
 
     fn restriction_events(
