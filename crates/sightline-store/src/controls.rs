@@ -240,16 +240,14 @@ pub(crate) fn restrictions_in_force_in(
         params.push(Param::Text(record_id));
         sql.push_str(" AND (r.agency > $1 OR (r.agency = $1 AND r.record_id > $2))");
     }
-    params.push(Param::Int(crate::accounts::clamp(
+    page_query(
+        conn,
+        sql,
+        params,
+        "r.agency, r.record_id",
         limit,
-        CONTROLS_READ_LIMIT_MAX,
-    )));
-    sql.push_str(&format!(
-        " ORDER BY r.agency, r.record_id LIMIT ${}",
-        params.len()
-    ));
-    let rows = conn.query(&sql, &params)?;
-    rows.iter().map(|cells| read_restriction(cells)).collect()
+        read_restriction,
+    )
 }
 
 /// Every restriction event (of one record, if given) with `seq < before_seq`,
@@ -275,13 +273,7 @@ pub(crate) fn restriction_events_in(
         params.push(Param::Int(before));
         sql.push_str(&format!(" AND seq < ${}", params.len()));
     }
-    params.push(Param::Int(crate::accounts::clamp(
-        limit,
-        CONTROLS_READ_LIMIT_MAX,
-    )));
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", params.len()));
-    let rows = conn.query(&sql, &params)?;
-    rows.iter().map(|cells| read_restriction(cells)).collect()
+    page_query(conn, sql, params, "seq DESC", limit, read_restriction)
 }
 
 pub(crate) fn append_hold_in(
@@ -325,13 +317,7 @@ pub(crate) fn holds_in_force_in(
         params.push(Param::Text(person_id));
         sql.push_str(&format!(" AND h.person_id = ${}", params.len()));
     }
-    params.push(Param::Int(crate::accounts::clamp(
-        limit,
-        CONTROLS_READ_LIMIT_MAX,
-    )));
-    sql.push_str(&format!(" ORDER BY h.person_id LIMIT ${}", params.len()));
-    let rows = conn.query(&sql, &params)?;
-    rows.iter().map(|cells| read_hold(cells)).collect()
+    page_query(conn, sql, params, "h.person_id", limit, read_hold)
 }
 
 /// Every hold event with `seq < before_seq`, newest first, at most `limit`.
@@ -346,11 +332,24 @@ pub(crate) fn hold_events_in(
         params.push(Param::Int(before));
         sql.push_str(&format!(" AND seq < ${}", params.len()));
     }
+    page_query(conn, sql, params, "seq DESC", limit, read_hold)
+}
+
+/// Runs `sql` (its filters already in `params`) ordered by `order_by`, at most
+/// `limit` rows (clamped to [`CONTROLS_READ_LIMIT_MAX`]), read by `read`.
+fn page_query<T>(
+    conn: &mut dyn AlertConn,
+    mut sql: String,
+    mut params: Vec<Param<'_>>,
+    order_by: &str,
+    limit: u32,
+    read: fn(&[Cell]) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     params.push(Param::Int(crate::accounts::clamp(
         limit,
         CONTROLS_READ_LIMIT_MAX,
     )));
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", params.len()));
+    sql.push_str(&format!(" ORDER BY {order_by} LIMIT ${}", params.len()));
     let rows = conn.query(&sql, &params)?;
-    rows.iter().map(|cells| read_hold(cells)).collect()
+    rows.iter().map(|cells| read(cells)).collect()
 }
