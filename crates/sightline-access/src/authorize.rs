@@ -67,6 +67,13 @@ pub enum Action {
     /// Place and release legal holds on children and persons
     /// ([`Resource::Service`]): the privacy officer.
     ManageLegalHolds,
+    /// Answer a subject access request: produce a person's bundle and
+    /// un-redact a third party in it, item by item, with a reason
+    /// ([`Resource::Service`]): the privacy officer.
+    SubjectAccess,
+    /// List and decide batches of records due for erasure under the
+    /// retention schedule ([`Resource::Service`]): the privacy officer.
+    ApproveRetention,
 }
 
 impl Action {
@@ -88,6 +95,8 @@ impl Action {
             Action::ManageAgencyAccounts => "manage_agency_accounts",
             Action::RestrictRecord => "restrict_record",
             Action::ManageLegalHolds => "manage_legal_holds",
+            Action::SubjectAccess => "subject_access_request",
+            Action::ApproveRetention => "approve_retention",
         }
     }
 }
@@ -461,9 +470,13 @@ pub fn authorize(
     let casework = actor.role.does_casework();
     match (action, resource) {
         (Action::ViewMyWork, Resource::Service) => full(Basis::Role(actor.role)),
-        (Action::ViewAccessLog | Action::ManageLegalHolds, Resource::Service) => {
-            role_only(actor, Role::PrivacyOfficer)
-        }
+        (
+            Action::ViewAccessLog
+            | Action::ManageLegalHolds
+            | Action::SubjectAccess
+            | Action::ApproveRetention,
+            Resource::Service,
+        ) => role_only(actor, Role::PrivacyOfficer),
         (Action::ManageUsers | Action::ManageTokens, Resource::Service) => {
             role_only(actor, Role::Administrator)
         }
@@ -665,6 +678,20 @@ mod tests {
                 full(Basis::Role(PrivacyOfficer)),
             ),
             (SafeguardingLead, Action::ManageLegalHolds, Decision::Deny),
+            (
+                PrivacyOfficer,
+                Action::SubjectAccess,
+                full(Basis::Role(PrivacyOfficer)),
+            ),
+            (
+                PrivacyOfficer,
+                Action::ApproveRetention,
+                full(Basis::Role(PrivacyOfficer)),
+            ),
+            (SafeguardingLead, Action::SubjectAccess, Decision::Deny),
+            (Administrator, Action::SubjectAccess, Decision::Deny),
+            (TeamManager, Action::ApproveRetention, Decision::Deny),
+            (Administrator, Action::ApproveRetention, Decision::Deny),
             (Administrator, Action::ManageLegalHolds, Decision::Deny),
             (Practitioner, Action::ManageUsers, Decision::Deny),
             (SafeguardingLead, Action::ManageUsers, Decision::Deny),

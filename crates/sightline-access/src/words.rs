@@ -12,7 +12,7 @@ use crate::view::View;
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 17] = [
         Action::ViewMyWork,
         Action::ListAgencyRecords,
         Action::ViewRecord,
@@ -28,6 +28,8 @@ impl Action {
         Action::ManageAgencyAccounts,
         Action::RestrictRecord,
         Action::ManageLegalHolds,
+        Action::SubjectAccess,
+        Action::ApproveRetention,
     ];
 
     /// What the actor did, as a phrase after their name ("opened My work").
@@ -48,6 +50,8 @@ impl Action {
             Action::ManageAgencyAccounts => "managed their agency's accounts",
             Action::RestrictRecord => "was allowed to restrict a record",
             Action::ManageLegalHolds => "was allowed to place or release a legal hold",
+            Action::SubjectAccess => "was allowed to answer a subject access request",
+            Action::ApproveRetention => "was allowed to decide a retention batch",
         }
     }
 }
@@ -120,6 +124,20 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("legal_hold_placed", "placed a legal hold"),
     ("legal_hold_released", "released a legal hold"),
     ("view_legal_holds", "read the legal holds"),
+    (
+        "view_subject_access",
+        "opened a person's subject access page",
+    ),
+    (
+        "sar_unredact",
+        "un-redacted a third party in a subject access bundle",
+    ),
+    ("sar_search", "searched for a person to answer a request"),
+    ("view_retention", "read the retention batches"),
+    ("retention_batch", "listed the records due under retention"),
+    ("retention_approved", "approved a retention batch"),
+    ("retention_rejected", "rejected a retention batch"),
+    ("retention_deferred", "deferred a retention batch"),
 ];
 
 /// An audit entry's stored action in words; an action Sightline does not

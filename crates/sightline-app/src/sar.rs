@@ -41,6 +41,12 @@ pub const SAR_REASON_CHARS_MIN: usize = 20;
 pub const SAR_REASON_CHARS_MAX: usize = 1_000;
 /// The most audit entries one bundle lists (newest first).
 pub const SAR_AUDIT_ENTRIES_MAX: usize = 100_000;
+/// The audit action of an un-redaction (a third party disclosed).
+pub const UNREDACT_ACTION: &str = "sar_unredact";
+/// The most un-redactions one bundle applies.
+pub const UNREDACTIONS_MAX: u32 = 10_000;
+/// The most third parties (items) listed for one person.
+pub const SAR_ITEMS_MAX: usize = 10_000;
 /// The most alerts read per child or record.
 const ALERTS_PER_QUERY: u32 = ALERT_LIST_LIMIT_MAX;
 
@@ -65,6 +71,10 @@ pub enum SarError {
     Reason,
     #[error("no person with this id in the log")]
     UnknownPerson,
+    #[error(
+        "no third party with this item in the records that mention the person (give it as agency/record_id#ref, as the bundle lists it)"
+    )]
+    UnknownItem,
     #[error(transparent)]
     Persons(#[from] PersonsError),
     #[error(transparent)]
@@ -113,8 +123,65 @@ pub struct ThirdParty {
     #[serde(rename = "ref")]
     pub person_ref: String,
     pub role: String,
-    /// "the parent [redacted: third party]".
+    /// "the parent [redacted: third party]", or their name when disclosed.
     pub described: String,
+    /// The item the privacy officer names to disclose them:
+    /// `agency/record_id#ref`.
+    pub item: String,
+    /// Whether the privacy officer disclosed them in this record.
+    pub disclosed: bool,
+}
+
+/// One third party of one record that mentions the subject: what the
+/// privacy officer can un-redact, item by item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SarItem {
+    pub agency: String,
+    pub record_id: String,
+    #[serde(rename = "ref")]
+    pub person_ref: String,
+}
+
+impl SarItem {
+    /// `agency/record_id#ref`.
+    pub fn key(&self) -> String {
+        format!("{}/{}#{}", self.agency, self.record_id, self.person_ref)
+    }
+
+    /// An item from its key (agency ids hold no `/`; the ref follows the
+    /// last `#`).
+    pub fn parse(key: &str) -> Option<SarItem> {
+        let (record, person_ref) = key.trim().rsplit_once('#')?;
+        let (agency, record_id) = record.split_once('/')?;
+        if agency.is_empty() || record_id.is_empty() || person_ref.is_empty() {
+            return None;
+        }
+        Some(SarItem {
+            agency: agency.to_owned(),
+            record_id: record_id.to_owned(),
+            person_ref: person_ref.to_owned(),
+        })
+    }
+}
+
+/// An item as the privacy officer's page lists it (no values: the role,
+/// the record's kind and the ref).
+#[derive(Debug, Clone, Serialize)]
+pub struct SarItemView {
+    pub item: SarItem,
+    pub key: String,
+    pub role: String,
+    pub kind: String,
+}
+
+/// A third party the privacy officer disclosed in this bundle, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SarDisclosure {
+    pub item: String,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub in_words: String,
 }
 
 /// The linkage that joined the subject's mentions.
@@ -204,6 +271,8 @@ pub struct SubjectAccessBundle {
     pub identity: Identity,
     /// How third parties are treated, in words.
     pub redaction: String,
+    /// Third parties the privacy officer disclosed, item by item, with why.
+    pub disclosures: Vec<SarDisclosure>,
     pub records: Vec<SarRecord>,
     /// Records that mention them, restricted by their agency: listed, not shown.
     pub withheld: Vec<SarWithheld>,
@@ -453,6 +522,165 @@ fn role_words(role: &str) -> String {
     }
 }
 
+/// A person's given and family names, as the record gives them.
+fn name_of(person: &Value) -> String {
+    ["given_names", "family_name"]
+        .iter()
+        .filter_map(|field| person.get(*field).and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The third parties of the records that mention `person_id` (their newest
+/// versions; restricted records left out), by record and ref: what the
+/// privacy officer can disclose. No values, only roles and refs.
+pub fn items(
+    store: &dyn Store,
+    linked: &LinkedRecords,
+    person_id: &str,
+) -> Result<Vec<SarItemView>, SarError> {
+    let restricted = crate::controls::restrictions_by_record(store)?;
+    let mut subject_refs: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for mention_idx in person_records(linked, person_id) {
+        let Some(mention) = linked.mentions.get(mention_idx as usize).copied() else {
+            continue;
+        };
+        subject_refs
+            .entry(mention.record_idx)
+            .or_default()
+            .insert(linked.person_of(mention).person_ref.clone());
+    }
+    let mut found: BTreeMap<SarItem, SarItemView> = BTreeMap::new();
+    for (record_idx, refs) in subject_refs {
+        let Some(loaded) = linked.records.get(record_idx) else {
+            continue;
+        };
+        let record = &loaded.record;
+        let key = record_key(record);
+        if restricted.contains_key(&key) {
+            continue;
+        }
+        for person in &record.persons {
+            if refs.contains(&person.person_ref) {
+                continue;
+            }
+            let item = SarItem {
+                agency: key.0.clone(),
+                record_id: key.1.clone(),
+                person_ref: person.person_ref.clone(),
+            };
+            found.entry(item.clone()).or_insert(SarItemView {
+                key: item.key(),
+                item,
+                role: person.role.as_str().to_owned(),
+                kind: record.kind.as_str().to_owned(),
+            });
+        }
+        if found.len() >= SAR_ITEMS_MAX {
+            break;
+        }
+    }
+    Ok(found.into_values().collect())
+}
+
+/// The audit resource of a person: `child:ID` or `person:ID`.
+pub fn resource_key(facts: &BTreeMap<String, PersonFacts>, person_id: &str) -> String {
+    let kind = if facts.get(person_id).is_some_and(|facts| facts.is_child) {
+        "child"
+    } else {
+        "person"
+    };
+    format!("{kind}:{person_id}")
+}
+
+/// Records in the audit log that `actor` produced `bundle` (the CLI and the
+/// privacy officer's page both call this before the bundle leaves).
+pub fn record_request(
+    store: &dyn Store,
+    actor: &crate::audit::AuditActor,
+    bundle: &SubjectAccessBundle,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let kind = if bundle.identity.is_child {
+        "child"
+    } else {
+        "person"
+    };
+    crate::audit::record(
+        store,
+        actor,
+        SUBJECT_ACCESS_ACTION,
+        &format!("{kind}:{}", bundle.person_id),
+        &format!("{SUBJECT_ACCESS_ACTION}: {}", bundle.reason),
+        "ok",
+        now,
+    )
+}
+
+/// What to disclose in whose bundle, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct UnredactRequest<'a> {
+    /// The data subject.
+    pub person_id: &'a str,
+    /// `agency/record_id#ref`.
+    pub item: &'a str,
+    /// Why, in a sentence.
+    pub reason: &'a str,
+}
+
+/// Discloses one third party (`item`, `agency/record_id#ref`) of one
+/// record in `person_id`'s bundles, with a reason: audited first
+/// ([`UNREDACT_ACTION`], the item and the reason), then stored; every
+/// bundle produced afterwards shows them in that record and lists the
+/// disclosure. Only a third party of a record that mentions the person
+/// (and is not restricted) can be disclosed.
+pub fn unredact(
+    store: &dyn Store,
+    linked: &LinkedRecords,
+    facts: &BTreeMap<String, PersonFacts>,
+    actor: &crate::audit::AuditActor,
+    request: &UnredactRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<sightline_store::UnredactionRow, SarError> {
+    let UnredactRequest {
+        person_id,
+        item: item_key,
+        reason,
+    } = *request;
+    let reason = check_reason(reason)?;
+    if !facts.contains_key(person_id) {
+        return Err(SarError::UnknownPerson);
+    }
+    let item = SarItem::parse(item_key).ok_or(SarError::UnknownItem)?;
+    if !items(store, linked, person_id)?
+        .iter()
+        .any(|view| view.item == item)
+    {
+        return Err(SarError::UnknownItem);
+    }
+    crate::audit::record(
+        store,
+        actor,
+        UNREDACT_ACTION,
+        &resource_key(facts, person_id),
+        &format!("{UNREDACT_ACTION} {}: {reason}", item.key()),
+        "ok",
+        now,
+    )?;
+    Ok(store
+        .access()
+        .append_unredaction(&sightline_store::NewUnredaction {
+            at_us: crate::to_micros(now),
+            person_id: person_id.to_owned(),
+            agency: item.agency,
+            record_id: item.record_id,
+            person_ref: item.person_ref,
+            reason,
+            by_user_id: actor.user_id,
+            by_username: actor.username.clone(),
+        })?)
+}
+
 // ---- gathering ----
 
 /// A stored version read for the bundle.
@@ -562,13 +790,65 @@ pub fn gather(
         }
     }
     let scrubber = Scrubber::new(&third_party_values, &subject_values);
+    // The third parties the privacy officer disclosed, by record: their
+    // details stay in that record (every version), and only there.
+    let mut disclosures = Vec::new();
+    let mut disclosed: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for row in store.access().unredactions(person_id, UNREDACTIONS_MAX)? {
+        let event = row.event;
+        let key = (event.agency.clone(), event.record_id.clone());
+        if !subject_refs.contains_key(&key) || restricted.contains_key(&key) {
+            continue;
+        }
+        let at = crate::from_micros(event.at_us);
+        let item = SarItem {
+            agency: event.agency,
+            record_id: event.record_id,
+            person_ref: event.person_ref,
+        };
+        disclosures.push(SarDisclosure {
+            item: item.key(),
+            reason: event.reason,
+            by: event.by_username,
+            at,
+            in_words: date_time(at),
+        });
+        disclosed.entry(key).or_default().insert(item.person_ref);
+    }
+    let mut scrubbers: BTreeMap<(String, String), Scrubber> = BTreeMap::new();
+    for (key, disclosed_refs) in &disclosed {
+        let mut kept = subject_values.clone();
+        for version in versions
+            .iter()
+            .filter(|version| version.agency == key.0 && version.record_id == key.1)
+        {
+            for person in version
+                .body
+                .get("persons")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if person
+                    .get("ref")
+                    .and_then(Value::as_str)
+                    .is_some_and(|person_ref| disclosed_refs.contains(person_ref))
+                {
+                    kept.extend(person_values(person));
+                }
+            }
+        }
+        scrubbers.insert(key.clone(), Scrubber::new(&third_party_values, &kept));
+    }
     let no_refs = BTreeSet::new();
     let records: Vec<SarRecord> = versions
         .iter()
         .map(|version| {
-            let refs = subject_refs
-                .get(&(version.agency.clone(), version.record_id.clone()))
-                .unwrap_or(&no_refs);
+            let key = (version.agency.clone(), version.record_id.clone());
+            let refs = subject_refs.get(&key).unwrap_or(&no_refs);
+            let disclosed_refs = disclosed.get(&key).unwrap_or(&no_refs);
+            let shown_refs: BTreeSet<String> = refs.union(disclosed_refs).cloned().collect();
+            let record_scrubber = scrubbers.get(&key).unwrap_or(&scrubber);
             let persons = version
                 .body
                 .get("persons")
@@ -597,10 +877,30 @@ pub fn gather(
             let third_parties = persons
                 .iter()
                 .filter(|person| !refs.contains(&ref_of(person)))
-                .map(|person| ThirdParty {
-                    person_ref: scrubber.scrub(&ref_of(person)),
-                    role: role_of(person),
-                    described: format!("{} {REDACTED}", role_words(&role_of(person))),
+                .map(|person| {
+                    let person_ref = scrubber.scrub(&ref_of(person));
+                    let is_disclosed = disclosed_refs.contains(&ref_of(person));
+                    let described = if is_disclosed {
+                        format!(
+                            "{} {} (disclosed by the privacy officer)",
+                            role_words(&role_of(person)),
+                            name_of(person)
+                        )
+                    } else {
+                        format!("{} {REDACTED}", role_words(&role_of(person)))
+                    };
+                    ThirdParty {
+                        item: SarItem {
+                            agency: version.agency.clone(),
+                            record_id: version.record_id.clone(),
+                            person_ref: person_ref.clone(),
+                        }
+                        .key(),
+                        person_ref,
+                        role: role_of(person),
+                        described,
+                        disclosed: is_disclosed,
+                    }
                 })
                 .collect();
             let received_at = crate::from_micros(version.received_at_us);
@@ -614,7 +914,7 @@ pub fn gather(
                 received_in_words: date_of(received_at),
                 subject_roles,
                 third_parties,
-                body: redact_body(&version.body, refs, &scrubber),
+                body: redact_body(&version.body, &shown_refs, record_scrubber),
             }
         })
         .collect();
@@ -736,8 +1036,9 @@ pub fn gather(
         reason,
         identity: detail.identity,
         redaction: format!(
-            "Other people in these records are third parties: their names, dates of birth, addresses, NHS numbers and agency ids are replaced by \"{REDACTED}\", in the records and in every free text, and only their part in the record is kept. Un-redacting an item is a later step (issue #18); ask the privacy officer."
+            "Other people in these records are third parties: their names, dates of birth, addresses, NHS numbers and agency ids are replaced by \"{REDACTED}\", in the records and in every free text, and only their part in the record is kept. The privacy officer may disclose one third party of one record, item by item, with a reason; each is listed under \"Third parties disclosed\"."
         ),
+        disclosures,
         records,
         withheld,
         holds: crate::controls::hold_of(store, person_id)?
@@ -860,22 +1161,78 @@ fn plain(value: &Value) -> String {
     }
 }
 
-const PRINT_CSS: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;max-width:60rem;margin:1rem auto;padding:0 1rem;color:#111}\
+/// The bundle's stylesheet: readable on a screen down to 320 px wide (tables
+/// become one cell a line, each under its column's name) and clean in print.
+pub const PRINT_CSS: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;max-width:60rem;margin:1rem auto;padding:0 1rem;color:#111;overflow-wrap:break-word}\
 table{border-collapse:collapse;width:100%;margin:0.5rem 0 1.5rem}\
 caption{text-align:left;font-weight:bold;padding:0.25rem 0}\
-th,td{border:1px solid #555;padding:0.25rem 0.5rem;text-align:left;vertical-align:top}\
+th,td{border:1px solid #555;padding:0.25rem 0.5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
 th{background:#eee}\
+table.rows th{width:9rem;overflow-wrap:normal}\
+@media screen and (max-width:40em){h1{font-size:1.5rem}\
+table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}\
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%;box-sizing:border-box}\
+table.stack tr{border-bottom:2px solid #555;padding:0.25rem 0}\
+table.stack td{border:0}\
+table.stack td[data-label]::before{content:attr(data-label);display:block;font-weight:bold}\
+table.rows th,table.rows td{display:block;width:100%;box-sizing:border-box}table.rows th{width:100%}}\
 @media print{body{max-width:none;margin:0}h2{break-before:page}table,tr{break-inside:avoid}a{color:inherit;text-decoration:none}}";
 
+/// How the bundle's page gets its stylesheet.
+#[derive(Debug, Clone, Copy)]
+pub enum Stylesheet<'a> {
+    /// Inside the page (a file that stands alone: `sightline sar`).
+    Inline,
+    /// A link to this path (the web, whose CSP allows no inline style).
+    Linked(&'a str),
+}
+
+/// A table row of `cells`, each `td` with its column's name for narrow screens.
+fn labelled_row(cells: &[(&str, &str)]) -> String {
+    let mut row = String::from("<tr>");
+    for (label, value) in cells {
+        row.push_str(&format!(
+            "<td data-label=\"{}\">{}</td>",
+            escape(label),
+            escape(value)
+        ));
+    }
+    row.push_str("</tr>\n");
+    row
+}
+
+/// The opening of a table that stacks on narrow screens, with its caption
+/// and column headers.
+fn stacked_table(caption: &str, columns: &[&str]) -> String {
+    let headers: String = columns
+        .iter()
+        .map(|column| format!("<th scope=\"col\">{}</th>", escape(column)))
+        .collect();
+    format!(
+        "<table class=\"stack\">\n<caption>{}</caption>\n<thead><tr>{headers}</tr></thead>\n<tbody>\n",
+        escape(caption)
+    )
+}
+
 /// The bundle as one HTML page: semantic headings, tables with captions,
-/// print CSS, no scripts; every value escaped.
+/// print CSS inside the page, no scripts; every value escaped.
 pub fn render_html(bundle: &SubjectAccessBundle) -> String {
+    render_html_with(bundle, Stylesheet::Inline)
+}
+
+/// The bundle as one HTML page with its stylesheet as given: the one
+/// renderer of the CLI's file and the privacy officer's page.
+pub fn render_html_with(bundle: &SubjectAccessBundle, stylesheet: Stylesheet<'_>) -> String {
+    let style = match stylesheet {
+        Stylesheet::Inline => format!("<style>{PRINT_CSS}</style>"),
+        Stylesheet::Linked(href) => format!("<link rel=\"stylesheet\" href=\"{}\">", escape(href)),
+    };
     let mut page = String::new();
     let mut push = |text: &str| page.push_str(text);
     push("<!doctype html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n");
     push("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     push(&format!(
-        "<title>Subject access: person {}</title>\n<style>{PRINT_CSS}</style>\n</head>\n<body>\n<main>\n",
+        "<title>Subject access: person {}</title>\n{style}\n</head>\n<body>\n<main>\n",
         escape(&bundle.person_id)
     ));
     push(&format!(
@@ -895,7 +1252,7 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
 
     let identity = &bundle.identity;
     push(
-        "<h2 id=\"identity\">Who this is about</h2>\n<table>\n<caption>The person as the agencies recorded them most often</caption>\n<tbody>\n",
+        "<h2 id=\"identity\">Who this is about</h2>\n<table class=\"rows\">\n<caption>The person as the agencies recorded them most often</caption>\n<tbody>\n",
     );
     let dob_words = identity
         .dob
@@ -941,7 +1298,7 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
             record.version
         ));
         push(&format!(
-            "<table>\n<caption>{}: {} (received on {})</caption>\n<tbody>\n",
+            "<table class=\"rows\">\n<caption>{}: {} (received on {})</caption>\n<tbody>\n",
             escape(&record.kind.replace(['.', '_'], " ")),
             escape(&occurred_in_words(&record.occurred_at)),
             escape(&record.received_in_words)
@@ -952,8 +1309,9 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
         ));
         for third_party in &record.third_parties {
             push(&format!(
-                "<tr><th scope=\"row\">other person</th><td>{}</td></tr>\n",
-                escape(&third_party.described)
+                "<tr><th scope=\"row\">other person</th><td>{} <span class=\"item\">(item {})</span></td></tr>\n",
+                escape(&third_party.described),
+                escape(&third_party.item)
             ));
         }
         for (field, value) in body_rows(&record.body) {
@@ -966,30 +1324,52 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
         push("</tbody>\n</table>\n</section>\n");
     }
 
+    if !bundle.disclosures.is_empty() {
+        push(
+            "<h2 id=\"disclosures\">Third parties disclosed</h2>\n<p>The privacy officer decided to show these people's details in one record each, for the reason given.</p>\n",
+        );
+        push(&stacked_table(
+            "Third parties disclosed, and why",
+            &["Item", "Why", "By", "When"],
+        ));
+        for disclosure in &bundle.disclosures {
+            push(&labelled_row(&[
+                ("Item", &disclosure.item),
+                ("Why", &disclosure.reason),
+                ("By", &disclosure.by),
+                ("When", &disclosure.in_words),
+            ]));
+        }
+        push("</tbody>\n</table>\n");
+    }
     if !bundle.withheld.is_empty() {
         push(
-            "<h2 id=\"withheld\">Records withheld</h2>\n<p>These records mention them but are not shown: the agency that holds each restricted it.</p>\n<table>\n<caption>Records withheld, and why</caption>\n<thead><tr><th scope=\"col\">Agency</th><th scope=\"col\">Record</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n",
+            "<h2 id=\"withheld\">Records withheld</h2>\n<p>These records mention them but are not shown: the agency that holds each restricted it.</p>\n",
         );
+        push(&stacked_table(
+            "Records withheld, and why",
+            &["Agency", "Record", "Why"],
+        ));
         for withheld in &bundle.withheld {
-            push(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                escape(&withheld.agency),
-                escape(&withheld.record_id),
-                escape(&withheld.category)
-            ));
+            push(&labelled_row(&[
+                ("Agency", &withheld.agency),
+                ("Record", &withheld.record_id),
+                ("Why", &withheld.category),
+            ]));
         }
         push("</tbody>\n</table>\n");
     }
     if !bundle.holds.is_empty() {
-        push(
-            "<h2 id=\"holds\">Legal holds</h2>\n<table>\n<caption>Holds in force: their data is kept until each is released</caption>\n<thead><tr><th scope=\"col\">Placed on</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n",
-        );
+        push("<h2 id=\"holds\">Legal holds</h2>\n");
+        push(&stacked_table(
+            "Holds in force: their data is kept until each is released",
+            &["Placed on", "Why"],
+        ));
         for hold in &bundle.holds {
-            push(&format!(
-                "<tr><td>{}</td><td>{}</td></tr>\n",
-                escape(&hold.placed_in_words),
-                escape(&hold.reason)
-            ));
+            push(&labelled_row(&[
+                ("Placed on", &hold.placed_in_words),
+                ("Why", &hold.reason),
+            ]));
         }
         push("</tbody>\n</table>\n");
     }
@@ -998,9 +1378,10 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
     push(
         "<p>Sightline joins records from different agencies that it judges to be about the same person. Each link below shows how much each field counted for (+) or against (-) the match.</p>\n",
     );
-    push(
-        "<table>\n<caption>Links between their mentions</caption>\n<thead><tr><th scope=\"col\">Mention</th><th scope=\"col\">Joined to</th><th scope=\"col\">How</th><th scope=\"col\">Evidence</th><th scope=\"col\">Probability</th></tr></thead>\n<tbody>\n",
-    );
+    push(&stacked_table(
+        "Links between their mentions",
+        &["Mention", "Joined to", "How", "Evidence", "Probability"],
+    ));
     for link in &bundle.linkage.links {
         let evidence = link
             .fields
@@ -1008,29 +1389,33 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
             .map(|field| format!("{} {} ({:+.1})", field.field, field.level, field.weight))
             .collect::<Vec<_>>()
             .join("; ");
-        push(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>\n",
-            escape(&link.left),
-            escape(&link.right),
-            escape(link.decided_by.as_deref().unwrap_or(&link.kind)),
-            escape(&evidence),
-            link.match_probability * 100.0
-        ));
+        push(&labelled_row(&[
+            ("Mention", &link.left),
+            ("Joined to", &link.right),
+            ("How", link.decided_by.as_deref().unwrap_or(&link.kind)),
+            ("Evidence", &evidence),
+            (
+                "Probability",
+                &format!("{:.1}%", link.match_probability * 100.0),
+            ),
+        ]));
     }
     push("</tbody>\n</table>\n");
-    push(
-        "<table>\n<caption>People's decisions about their mentions</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">Mentions</th><th scope=\"col\">Decision</th><th scope=\"col\">Reason</th></tr></thead>\n<tbody>\n",
-    );
+    push(&stacked_table(
+        "People's decisions about their mentions",
+        &["When", "Who", "Mentions", "Decision", "Reason"],
+    ));
     for decision in &bundle.linkage.decisions {
-        push(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{} and {}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&date_time(decision.at)),
-            escape(&decision.actor),
-            escape(&decision.left),
-            escape(&decision.right),
-            escape(&decision.verdict.replace('_', " ")),
-            escape(&decision.reason)
-        ));
+        push(&labelled_row(&[
+            ("When", &date_time(decision.at)),
+            ("Who", &decision.actor),
+            (
+                "Mentions",
+                &format!("{} and {}", decision.left, decision.right),
+            ),
+            ("Decision", &decision.verdict.replace('_', " ")),
+            ("Reason", &decision.reason),
+        ]));
     }
     push("</tbody>\n</table>\n");
 
@@ -1049,44 +1434,51 @@ pub fn render_html(bundle: &SubjectAccessBundle) -> String {
             escape(&alert.explanation),
             escape(&alert.evidence.join(", "))
         ));
-        push(
-            "<table>\n<caption>What happened to this alert</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">What</th><th scope=\"col\">Who</th><th scope=\"col\">Decision</th><th scope=\"col\">Reason</th></tr></thead>\n<tbody>\n",
-        );
+        push(&stacked_table(
+            "What happened to this alert",
+            &["When", "What", "Who", "Decision", "Reason"],
+        ));
         for event in &alert.history {
-            push(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                escape(&event.in_words),
-                escape(&event.kind.replace('_', " ")),
-                escape(event.actor.as_deref().unwrap_or("Sightline")),
-                escape(
+            push(&labelled_row(&[
+                ("When", &event.in_words),
+                ("What", &event.kind.replace('_', " ")),
+                ("Who", event.actor.as_deref().unwrap_or("Sightline")),
+                (
+                    "Decision",
                     &event
                         .decision
                         .as_deref()
                         .unwrap_or_default()
-                        .replace('_', " ")
+                        .replace('_', " "),
                 ),
-                escape(event.reason.as_deref().unwrap_or_default())
-            ));
+                ("Reason", event.reason.as_deref().unwrap_or_default()),
+            ]));
         }
         push("</tbody>\n</table>\n</section>\n");
     }
 
     push("<h2 id=\"access\">Who viewed their data and why</h2>\n");
-    push(
-        "<table>\n<caption>Each time someone read or acted on their data, newest first</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Which</th><th scope=\"col\">Why allowed</th><th scope=\"col\">Outcome</th></tr></thead>\n<tbody>\n",
-    );
+    push(&stacked_table(
+        "Each time someone read or acted on their data, newest first",
+        &["When", "Who", "What", "Which", "Why allowed", "Outcome"],
+    ));
     for entry in &bundle.access {
-        push(&format!(
-            "<tr><td>{}</td><td>{} ({}, {})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&entry.in_words),
-            escape(&entry.username),
-            escape(&entry.role.replace('_', " ")),
-            escape(&entry.agency),
-            escape(&entry.action_in_words),
-            escape(&entry.resource_key),
-            escape(&entry.basis_in_words),
-            escape(&entry.outcome_in_words)
-        ));
+        push(&labelled_row(&[
+            ("When", &entry.in_words),
+            (
+                "Who",
+                &format!(
+                    "{} ({}, {})",
+                    entry.username,
+                    entry.role.replace('_', " "),
+                    entry.agency
+                ),
+            ),
+            ("What", &entry.action_in_words),
+            ("Which", &entry.resource_key),
+            ("Why allowed", &entry.basis_in_words),
+            ("Outcome", &entry.outcome_in_words),
+        ]));
     }
     push("</tbody>\n</table>\n");
     if bundle.access_truncated || bundle.alerts_truncated || bundle.linkage.links_truncated {

@@ -257,6 +257,19 @@ pub trait AccessStore: Send + Sync {
         before_seq: Option<i64>,
         limit: u32,
     ) -> Result<Vec<crate::HoldRow>, StoreError>;
+    /// Appends a subject access un-redaction (one third party of one record
+    /// disclosed in one person's bundle).
+    fn append_unredaction(
+        &self,
+        event: &crate::NewUnredaction,
+    ) -> Result<crate::UnredactionRow, StoreError>;
+    /// The un-redactions of `person_id`'s bundle, oldest first, at most
+    /// `limit` (clamped to [`crate::CONTROLS_READ_LIMIT_MAX`]).
+    fn unredactions(
+        &self,
+        person_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::UnredactionRow>, StoreError>;
 }
 
 const INSERT_RELATIONSHIP: &str = "INSERT INTO relationships \

@@ -353,3 +353,114 @@ fn page_query<T>(
     let rows = conn.query(&sql, &params)?;
     rows.iter().map(|cells| read(cells)).collect()
 }
+
+/// A third party disclosed in a person's subject access bundle: one other
+/// person (`person_ref`) of one record, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUnredaction {
+    /// When.
+    pub at_us: i64,
+    /// The data subject whose bundle it applies to.
+    pub person_id: String,
+    /// The record's agency.
+    pub agency: String,
+    /// The agency's record id.
+    pub record_id: String,
+    /// The third party's `ref` in the record.
+    pub person_ref: String,
+    /// Why it is disclosed, in a sentence.
+    pub reason: String,
+    /// Who (`None`: an operator at the command line).
+    pub by_user_id: Option<i64>,
+    /// Their username.
+    pub by_username: String,
+}
+
+/// A stored un-redaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnredactionRow {
+    /// Position.
+    pub seq: i64,
+    /// The event.
+    pub event: NewUnredaction,
+}
+
+const UNREDACTION_COLUMNS: &str =
+    "seq, at_us, person_id, agency, record_id, person_ref, reason, by_user_id, by_username";
+
+fn check_unredaction(event: &NewUnredaction) -> Result<(), StoreError> {
+    if event.person_id.is_empty()
+        || event.agency.is_empty()
+        || event.record_id.is_empty()
+        || event.person_ref.is_empty()
+    {
+        return Err(invalid(
+            "an un-redaction names a person and a third party of a record",
+        ));
+    }
+    if event.reason.trim().is_empty() || event.reason.len() > CONTROL_REASON_BYTES_MAX {
+        return Err(invalid(
+            "an un-redaction needs a reason of at most 4,000 bytes",
+        ));
+    }
+    Ok(())
+}
+
+fn read_unredaction(cells: &[Cell]) -> Result<UnredactionRow, StoreError> {
+    let mut cells = cells.iter();
+    Ok(UnredactionRow {
+        seq: int(cells.next())?,
+        event: NewUnredaction {
+            at_us: int(cells.next())?,
+            person_id: text(cells.next())?,
+            agency: text(cells.next())?,
+            record_id: text(cells.next())?,
+            person_ref: text(cells.next())?,
+            reason: text(cells.next())?,
+            by_user_id: opt_int(cells.next())?,
+            by_username: text(cells.next())?,
+        },
+    })
+}
+
+pub(crate) fn append_unredaction_in(
+    conn: &mut dyn AlertConn,
+    event: &NewUnredaction,
+) -> Result<UnredactionRow, StoreError> {
+    check_unredaction(event)?;
+    let rows = conn.query(
+        "INSERT INTO sar_unredactions (at_us, person_id, agency, record_id, person_ref, reason, \
+         by_user_id, by_username) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+        &[
+            Param::Int(event.at_us),
+            Param::Text(&event.person_id),
+            Param::Text(&event.agency),
+            Param::Text(&event.record_id),
+            Param::Text(&event.person_ref),
+            Param::Text(&event.reason),
+            event.by_user_id.map_or(Param::NullInt, Param::Int),
+            Param::Text(&event.by_username),
+        ],
+    )?;
+    Ok(UnredactionRow {
+        seq: int(rows.first().and_then(|row| row.first()))?,
+        event: event.clone(),
+    })
+}
+
+/// The un-redactions of one person's bundle, oldest first, at most `limit`.
+pub(crate) fn unredactions_in(
+    conn: &mut dyn AlertConn,
+    person_id: &str,
+    limit: u32,
+) -> Result<Vec<UnredactionRow>, StoreError> {
+    let sql = format!("SELECT {UNREDACTION_COLUMNS} FROM sar_unredactions WHERE person_id = $1");
+    page_query(
+        conn,
+        sql,
+        vec![Param::Text(person_id)],
+        "seq",
+        limit,
+        read_unredaction,
+    )
+}

@@ -73,7 +73,8 @@ pub use audit_query::{AUDIT_QUERY_KEYS_MAX, AuditQuery, GRANT_IDS_MAX, GrantGive
 pub use backup::{BackupReport, backup};
 pub use controls::{
     CONTROL_REASON_BYTES_MAX, CONTROLS_READ_LIMIT_MAX, HOLD_PLACED, HOLD_RELEASED, HoldRow, LIFTED,
-    NewHold, NewRestriction, RESTRICTED, RESTRICTION_ROLES, RestrictionRow,
+    NewHold, NewRestriction, NewUnredaction, RESTRICTED, RESTRICTION_ROLES, RestrictionRow,
+    UnredactionRow,
 };
 pub use error::StoreError;
 pub use linkage::{

@@ -81,6 +81,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0060_cpis_notices",
         sql: include_str!("../migrations/sqlite/0060_cpis_notices.sql"),
     },
+    Migration {
+        version: 80,
+        name: "0080_sar_unredactions",
+        sql: include_str!("../migrations/sqlite/0080_sar_unredactions.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -149,6 +154,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 60,
         name: "0060_cpis_notices",
         sql: include_str!("../migrations/postgres/0060_cpis_notices.sql"),
+    },
+    Migration {
+        version: 80,
+        name: "0080_sar_unredactions",
+        sql: include_str!("../migrations/postgres/0080_sar_unredactions.sql"),
     },
 ];
 

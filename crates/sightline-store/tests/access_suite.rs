@@ -544,3 +544,71 @@ fn cpis_notices_are_given_once_per_user_child_and_period_and_read_by_whom_they_t
         assert!(refused.unwrap_err().contains("append-only"));
     }
 }
+
+fn unredaction(person_id: &str, record_id: &str, at_us: i64) -> sightline_store::NewUnredaction {
+    sightline_store::NewUnredaction {
+        at_us,
+        person_id: person_id.into(),
+        agency: "st-annes-gp".into(),
+        record_id: record_id.into(),
+        person_ref: "j".into(),
+        reason: "The partner consented in writing to being named.".into(),
+        by_user_id: Some(7),
+        by_username: "privacy.officer".into(),
+    }
+}
+
+#[test]
+fn unredactions_are_read_per_person_oldest_first_and_append_only() {
+    for (database, store) in stores() {
+        let access = store.access();
+        access
+            .append_unredaction(&unredaction("p-000000000000000a", "GP-2", 11))
+            .unwrap();
+        access
+            .append_unredaction(&unredaction("p-000000000000000b", "GP-1", 12))
+            .unwrap();
+        access
+            .append_unredaction(&unredaction("p-000000000000000a", "GP-1", 13))
+            .unwrap();
+        let rows = access.unredactions("p-000000000000000a", 10).unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|row| row.event.record_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["GP-2", "GP-1"]
+        );
+        assert_eq!(rows[0].event, unredaction("p-000000000000000a", "GP-2", 11));
+        assert_eq!(
+            access.unredactions("p-000000000000000a", 1).unwrap().len(),
+            1
+        );
+        assert!(
+            access
+                .unredactions("p-000000000000000c", 10)
+                .unwrap()
+                .is_empty()
+        );
+        let mut bad = unredaction("p-000000000000000a", "GP-3", 14);
+        bad.reason = " ".into();
+        assert!(access.append_unredaction(&bad).is_err());
+        bad = unredaction("p-000000000000000a", "GP-3", 14);
+        bad.person_ref = String::new();
+        assert!(access.append_unredaction(&bad).is_err());
+        let mut statements = vec![
+            "UPDATE sar_unredactions SET reason = 'x'",
+            "DELETE FROM sar_unredactions",
+        ];
+        if database.backend == TestBackend::Postgres {
+            statements.push("TRUNCATE sar_unredactions");
+        }
+        for sql in statements {
+            let error = execute_raw(&database, sql).expect_err(sql);
+            assert!(error.contains("append-only"), "{sql}: {error}");
+        }
+        assert_eq!(
+            access.unredactions("p-000000000000000a", 10).unwrap().len(),
+            2
+        );
+    }
+}

@@ -35,6 +35,7 @@ mod privacy;
 mod record_view;
 mod render;
 mod review;
+mod sar_pages;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -195,6 +196,7 @@ const fn const_method(name: &'static str) -> &'static str {
 /// Every route of the web UI. The router is built from this table.
 pub const ROUTES: &[RouteSpec] = &[
     route!(get "/static/sightline.css", Access::Public, pages::stylesheet),
+    route!(get "/static/sar.css", Access::Public, sar_pages::stylesheet),
     route!(get "/login", Access::Public, pages::login_form),
     route!(post "/login", Access::Public, pages::login_submit),
     route!(get "/", Access::SignedIn, pages::home),
@@ -323,6 +325,25 @@ pub const ROUTES: &[RouteSpec] = &[
     route!(get "/privacy/restrictions", Access::Service(Action::ViewAccessLog), controls::restrictions),
     route!(get "/privacy/holds", Access::Service(Action::ViewAccessLog), controls::holds),
     route!(post "/privacy/holds", Access::Service(Action::ManageLegalHolds), controls::change_hold),
+    route!(get "/privacy/sar", Access::Service(Action::SubjectAccess), sar_pages::find),
+    route!(
+        get "/privacy/sar/{person_id}",
+        Access::Service(Action::SubjectAccess),
+        sar_pages::person,
+        "/privacy/sar/p-0123456789abcdef"
+    ),
+    route!(
+        post "/privacy/sar/{person_id}/bundle",
+        Access::Service(Action::SubjectAccess),
+        sar_pages::produce,
+        "/privacy/sar/p-0123456789abcdef/bundle"
+    ),
+    route!(
+        post "/privacy/sar/{person_id}/unredact",
+        Access::Service(Action::SubjectAccess),
+        sar_pages::disclose,
+        "/privacy/sar/p-0123456789abcdef/unredact"
+    ),
     route!(get "/notices", Access::SignedIn, privacy::notices),
 ];
 

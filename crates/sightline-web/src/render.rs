@@ -44,6 +44,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/restrictions.html"),
     ),
     ("holds.html", include_str!("../templates/holds.html")),
+    ("sar_find.html", include_str!("../templates/sar_find.html")),
+    (
+        "sar_person.html",
+        include_str!("../templates/sar_person.html"),
+    ),
     ("alert.html", include_str!("../templates/alert.html")),
     (
         "child_viewers.html",

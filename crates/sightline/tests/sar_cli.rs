@@ -419,6 +419,61 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
         );
         let html = std::fs::read_to_string(out.join("sar.html")).unwrap();
         assert!(html.contains("Records withheld") && html.contains("Legal holds"));
+
+        // Disclosing one third party of one record (--unredact): that record
+        // shows them, the bundle lists the disclosure, and it is audited.
+        let (record, third) = restricted["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|record| {
+                let third = record["third_parties"].as_array()?.first()?.clone();
+                Some((record.clone(), third))
+            })
+            .expect("a record naming someone else");
+        let item = third["item"].as_str().unwrap().to_owned();
+        const DISCLOSE: &str =
+            "The partner of the requester consented to his details being shared.";
+        let stdout = sightline(&[
+            "sar",
+            "--db",
+            &db,
+            "--person",
+            &person_id,
+            "--out",
+            out.to_str().unwrap(),
+            "--reason",
+            REASON,
+            "--unredact",
+            &item,
+            "--unredact-reason",
+            DISCLOSE,
+        ]);
+        assert!(stdout.contains(&format!("disclosed {item}")), "{stdout}");
+        let disclosed: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("sar.json")).unwrap()).unwrap();
+        assert_eq!(disclosed["disclosures"][0]["item"], item.as_str());
+        assert_eq!(disclosed["disclosures"][0]["reason"], DISCLOSE);
+        let shown = disclosed["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|other| {
+                other["record_id"] == record["record_id"] && other["agency"] == record["agency"]
+            })
+            .flat_map(|other| other["third_parties"].as_array().unwrap().clone())
+            .filter(|other| other["item"] == item.as_str())
+            .collect::<Vec<_>>();
+        assert!(!shown.is_empty() && shown.iter().all(|other| other["disclosed"] == true));
+        let html = std::fs::read_to_string(out.join("sar.html")).unwrap();
+        assert!(html.contains("Third parties disclosed") && html.contains(DISCLOSE));
+        assert!(
+            disclosed["access"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|entry| entry["action"] == "sar_unredact")
+        );
         sightline(&["audit", "verify", "--db", &db]);
     }
 }

@@ -117,4 +117,19 @@ impl AccessStore for SqliteStore {
     ) -> Result<Vec<crate::HoldRow>, StoreError> {
         self.alert_read(|conn| crate::controls::hold_events_in(conn, before_seq, limit))
     }
+
+    fn append_unredaction(
+        &self,
+        event: &crate::NewUnredaction,
+    ) -> Result<crate::UnredactionRow, StoreError> {
+        self.alert_write(|conn| crate::controls::append_unredaction_in(conn, event))
+    }
+
+    fn unredactions(
+        &self,
+        person_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::UnredactionRow>, StoreError> {
+        self.alert_read(|conn| crate::controls::unredactions_in(conn, person_id, limit))
+    }
 }

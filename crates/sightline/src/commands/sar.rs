@@ -3,9 +3,11 @@
 
 use crate::DbArg;
 use anyhow::Context;
-use sightline_app::audit::{AuditActor, record};
+use sightline_app::audit::AuditActor;
 use sightline_app::picture::person_facts;
-use sightline_app::sar::{SUBJECT_ACCESS_ACTION, check_reason, gather, render_html};
+use sightline_app::sar::{
+    UnredactRequest, check_reason, gather, record_request, render_html, unredact,
+};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -21,6 +23,14 @@ pub struct SarArgs {
     /// Why, in a sentence (kept in the audit log), e.g. the request's reference.
     #[arg(long)]
     reason: String,
+    /// Disclose this third party of one record in the bundle (and every later
+    /// one), as the bundle lists it: `agency/record_id#ref`. Repeatable; needs
+    /// --unredact-reason. Recorded and audited.
+    #[arg(long, value_name = "ITEM")]
+    unredact: Vec<String>,
+    /// Why the third parties of --unredact are disclosed, in a sentence.
+    #[arg(long, value_name = "REASON")]
+    unredact_reason: Option<String>,
 }
 
 pub fn run(args: SarArgs) -> anyhow::Result<ExitCode> {
@@ -29,24 +39,32 @@ pub fn run(args: SarArgs) -> anyhow::Result<ExitCode> {
     let linked = super::persons::linked(&args.db, None)?;
     let facts = person_facts(&linked);
     let now = chrono::Utc::now();
+    if !args.unredact.is_empty() {
+        let Some(why) = &args.unredact_reason else {
+            anyhow::bail!("--unredact needs --unredact-reason: why they are disclosed");
+        };
+        for item in &args.unredact {
+            unredact(
+                store.as_ref(),
+                &linked,
+                &facts,
+                &AuditActor::cli(),
+                &UnredactRequest {
+                    person_id: &args.person,
+                    item,
+                    reason: why,
+                },
+                now,
+            )
+            .with_context(|| format!("could not disclose {item}"))?;
+            outln!("disclosed {item} in the bundles of person {}", args.person);
+        }
+    }
     let bundle = gather(store.as_ref(), &linked, &facts, &args.person, &reason, now)
         .context("could not gather the subject access bundle")?;
     // Audited before anything is written: no bundle leaves without its entry.
-    let kind = if bundle.identity.is_child {
-        "child"
-    } else {
-        "person"
-    };
-    record(
-        store.as_ref(),
-        &AuditActor::cli(),
-        SUBJECT_ACCESS_ACTION,
-        &format!("{kind}:{}", bundle.person_id),
-        &format!("{SUBJECT_ACCESS_ACTION}: {reason}"),
-        "ok",
-        now,
-    )
-    .context("could not record the subject access in the audit log")?;
+    record_request(store.as_ref(), &AuditActor::cli(), &bundle, now)
+        .context("could not record the subject access in the audit log")?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("could not create {}", args.out.display()))?;
     let json_path = args.out.join("sar.json");
