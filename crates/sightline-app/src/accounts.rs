@@ -76,7 +76,8 @@ impl Default for SessionPolicy {
     }
 }
 
-/// A login name: 3 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+/// A login name: 3 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit,
+/// not starting `oidc-` (kept for accounts made by sign-in with a provider).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
@@ -90,7 +91,10 @@ impl Username {
             .bytes()
             .next()
             .is_some_and(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit());
-        if (3..=64).contains(&text.len()) && ok_chars && ok_start {
+        // `oidc-` names the accounts sign-in with a provider makes
+        // (`sign_in::external_username`); nobody may choose one.
+        let reserved = text.starts_with(crate::sign_in::EXTERNAL_USERNAME_PREFIX);
+        if (3..=64).contains(&text.len()) && ok_chars && ok_start && !reserved {
             Ok(Username(text.to_owned()))
         } else {
             Err(AccountError::InvalidUsername)
@@ -165,7 +169,7 @@ impl fmt::Debug for Password {
 pub struct SessionSecret(String);
 
 impl SessionSecret {
-    fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         SessionSecret(hex::encode(bytes))

@@ -32,6 +32,7 @@ pub mod relationships;
 pub mod retention;
 pub mod routing;
 pub mod sar;
+pub mod sign_in;
 pub mod tokens;
 pub mod views;
 pub mod work;

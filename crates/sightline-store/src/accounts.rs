@@ -259,6 +259,33 @@ pub trait AccountStore: Send + Sync {
     fn enable_user(&self, user_id: i64) -> Result<bool, StoreError>;
     /// Users by username, at most `limit` (clamped to [`ACCOUNT_LIST_LIMIT_MAX`]).
     fn list_users(&self, limit: u32) -> Result<Vec<UserRow>, StoreError>;
+    /// The user an external identity (an OpenID Connect issuer and subject)
+    /// is linked to, if any.
+    fn user_by_external_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<UserRow>, StoreError>;
+    /// Links an external identity to a user. `false` when the identity was
+    /// already linked (to this user or another): a link never changes.
+    fn link_external_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: i64,
+        at_us: i64,
+    ) -> Result<bool, StoreError>;
+    /// Whether any external identity is linked to the user.
+    fn has_external_identity(&self, user_id: i64) -> Result<bool, StoreError>;
+    /// Sets a user's role, agency and team (sign-in with a provider maps them
+    /// again at every sign-in). `false` if there is no such user.
+    fn set_user_role(
+        &self,
+        user_id: i64,
+        role: &str,
+        agency: &str,
+        team: Option<&str>,
+    ) -> Result<bool, StoreError>;
     /// Stores a new session under the hash of its id.
     fn create_session(
         &self,
@@ -370,6 +397,14 @@ pub(crate) const DISABLE_USER: &str =
     "UPDATE users SET disabled_at_us = $2 WHERE id = $1 AND disabled_at_us IS NULL";
 pub(crate) const ENABLE_USER: &str =
     "UPDATE users SET disabled_at_us = NULL WHERE id = $1 AND disabled_at_us IS NOT NULL";
+pub(crate) const SELECT_USER_BY_IDENTITY: &str = "SELECT u.id, u.username, u.password_hash, u.role, u.agency, u.team, u.created_at_us, u.disabled_at_us \
+     FROM external_identities e JOIN users u ON u.id = e.user_id WHERE e.issuer = $1 AND e.subject = $2";
+pub(crate) const INSERT_IDENTITY: &str = "INSERT INTO external_identities (issuer, subject, user_id, created_at_us) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, subject) DO NOTHING";
+pub(crate) const SELECT_IDENTITY_OF_USER: &str =
+    "SELECT 1 FROM external_identities WHERE user_id = $1 LIMIT 1";
+pub(crate) const SET_USER_ROLE: &str =
+    "UPDATE users SET role = $2, agency = $3, team = $4 WHERE id = $1";
 pub(crate) const INSERT_SESSION: &str =
     "INSERT INTO sessions (id_hash, user_id, created_at_us, last_seen_us) VALUES ($1, $2, $3, $3)";
 pub(crate) const SELECT_SESSION: &str =

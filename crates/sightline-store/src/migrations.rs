@@ -86,6 +86,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0080_sar_unredactions",
         sql: include_str!("../migrations/sqlite/0080_sar_unredactions.sql"),
     },
+    Migration {
+        version: 90,
+        name: "0090_external_identities",
+        sql: include_str!("../migrations/sqlite/0090_external_identities.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -159,6 +164,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 80,
         name: "0080_sar_unredactions",
         sql: include_str!("../migrations/postgres/0080_sar_unredactions.sql"),
+    },
+    Migration {
+        version: 90,
+        name: "0090_external_identities",
+        sql: include_str!("../migrations/postgres/0090_external_identities.sql"),
     },
 ];
 

@@ -6,7 +6,8 @@
 //! Every route is declared once in [`ROUTES`] with who may use it; the router is
 //! built from that table, and a test walks it.
 //!
-//! - Invariant: every route except the login page and the stylesheet needs a live
+//! - Invariant: every route except the login pages (the form, and sign-in with
+//!   a provider: `/login/oidc/...`) and the stylesheet needs a live
 //!   session: without one, a page redirects to `/login` (an `/api` path gets 401).
 //! - Invariant: every POST carries the session's CSRF token (the login form a
 //!   token bound to a pre-session the server issued) or is refused with 403
@@ -30,6 +31,7 @@ mod controls;
 mod guard;
 mod my_work;
 mod names;
+mod oidc;
 mod pages;
 mod privacy;
 mod record_view;
@@ -73,6 +75,9 @@ pub struct WebConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the client for login
     /// throttling; from any other peer the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Sign-in with OpenID Connect providers, and whether local passwords
+    /// are on (`sightline serve --sign-in FILE`).
+    pub sign_in: sightline_app::sign_in::SignInConfig,
 }
 
 impl Default for WebConfig {
@@ -85,6 +90,7 @@ impl Default for WebConfig {
             flags: sightline_app::privacy::FlagPolicy::default(),
             access_log_csv_rows_max: 1_000_000,
             trusted_proxies: Vec::new(),
+            sign_in: sightline_app::sign_in::SignInConfig::default(),
         }
     }
 }
@@ -101,6 +107,8 @@ pub struct WebState {
     organisation: Arc<sightline_core::org::Organisation>,
     /// The key of the login form's CSRF tokens (made at start).
     login_key: Arc<sightline_app::login_csrf::LoginCsrfKey>,
+    /// Sign-ins with a provider waiting for their callback.
+    flows: Arc<oidc::Flows>,
 }
 
 impl WebState {
@@ -120,6 +128,7 @@ impl WebState {
             templates: Arc::new(render::environment(organisation.clone())),
             organisation,
             login_key: Arc::new(sightline_app::login_csrf::LoginCsrfKey::random()),
+            flows: Arc::new(oidc::Flows::new()),
         }
     }
 }
@@ -199,6 +208,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route!(get "/static/sar.css", Access::Public, sar_pages::stylesheet),
     route!(get "/login", Access::Public, pages::login_form),
     route!(post "/login", Access::Public, pages::login_submit),
+    route!(get "/login/oidc/callback", Access::Public, oidc::callback, "/login/oidc/callback?state=x&code=y"),
+    route!(get "/login/oidc/{provider}", Access::Public, oidc::start, "/login/oidc/entra"),
     route!(get "/", Access::SignedIn, pages::home),
     route!(post "/logout", Access::SignedIn, pages::logout),
     route!(get "/my-work", Access::SignedIn, my_work::my_work),

@@ -117,6 +117,11 @@ fn login_page(
             username => username,
             error => error,
             signed_out => signed_out,
+            local_passwords => state.config.sign_in.local_passwords,
+            providers => state.config.sign_in.providers.iter().map(|provider| context! {
+                name => provider.name.clone(),
+                label => provider.label.clone(),
+            }).collect::<Vec<_>>(),
         },
     );
     with_header(
@@ -185,6 +190,23 @@ pub async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    if !state.config.sign_in.local_passwords {
+        // Passwords are off: staff sign in with their organisation's
+        // provider only.
+        tracing::warn!(
+            route = "/login",
+            "login refused: local passwords are turned off"
+        );
+        return error_page(
+            &state,
+            None,
+            ErrorPage {
+                status: StatusCode::FORBIDDEN,
+                title: "Sign in with your organisation",
+                message: "Sightline passwords are turned off here. Go to the sign-in page and sign in with your organisation's account.",
+            },
+        );
+    }
     let source = client_address(&state, peer.map(|Extension(info)| info.0), &headers);
     let secure = is_secure(&state, &headers);
     let pre_session = cookie(&headers, pre_session_cookie_name(secure)).unwrap_or_default();

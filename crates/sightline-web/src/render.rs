@@ -11,6 +11,10 @@ use sightline_app::accounts::LiveSession;
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
+    (
+        "signed_in.html",
+        include_str!("../templates/signed_in.html"),
+    ),
     ("my_work.html", include_str!("../templates/my_work.html")),
     ("record.html", include_str!("../templates/record.html")),
     ("users.html", include_str!("../templates/users.html")),

@@ -15,6 +15,9 @@ use crate::accounts::{
     UserRow, check_audit_row, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
+use crate::accounts::{
+    INSERT_IDENTITY, SELECT_IDENTITY_OF_USER, SELECT_USER_BY_IDENTITY, SET_USER_ROLE,
+};
 
 /// Advisory lock key held while appending to the audit log (ASCII "SIGHTLAU").
 const AUDIT_LOCK_KEY: i64 = 0x5349_4748_544C_4155;
@@ -113,6 +116,41 @@ impl AccountStore for PgStore {
         rows.first()
             .map(|row| row.try_get(0).map_err(StoreError::from))
             .transpose()
+    }
+
+    fn user_by_external_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<UserRow>, StoreError> {
+        self.rows(SELECT_USER_BY_IDENTITY, &[&issuer, &subject])?
+            .first()
+            .map(read_user)
+            .transpose()
+    }
+
+    fn link_external_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: i64,
+        at_us: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.execute(INSERT_IDENTITY, &[&issuer, &subject, &user_id, &at_us])? == 1)
+    }
+
+    fn has_external_identity(&self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(!self.rows(SELECT_IDENTITY_OF_USER, &[&user_id])?.is_empty())
+    }
+
+    fn set_user_role(
+        &self,
+        user_id: i64,
+        role: &str,
+        agency: &str,
+        team: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.execute(SET_USER_ROLE, &[&user_id, &role, &agency, &team])? == 1)
     }
 
     fn disable_user(&self, user_id: i64, at_us: i64) -> Result<bool, StoreError> {

@@ -15,6 +15,9 @@ use crate::accounts::{
     UserRow, check_audit_row, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
+use crate::accounts::{
+    INSERT_IDENTITY, SELECT_IDENTITY_OF_USER, SELECT_USER_BY_IDENTITY, SET_USER_ROLE,
+};
 
 /// PostgreSQL placeholders (`$1`) to SQLite's (`?1`).
 fn sqlite(sql: &str) -> String {
@@ -157,6 +160,60 @@ impl AccountStore for SqliteStore {
     fn list_users(&self, limit: u32) -> Result<Vec<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username LIMIT $1");
         self.query_users(&sql, clamp(limit, ACCOUNT_LIST_LIMIT_MAX).into())
+    }
+
+    fn user_by_external_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<UserRow>, StoreError> {
+        let pooled = self.pooled()?;
+        let user = pooled
+            .get()?
+            .prepare_cached(&sqlite(SELECT_USER_BY_IDENTITY))?
+            .query_row(params![issuer, subject], read_user)
+            .optional()?;
+        Ok(user)
+    }
+
+    fn link_external_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: i64,
+        at_us: i64,
+    ) -> Result<bool, StoreError> {
+        let pooled = self.pooled()?;
+        let changed = pooled
+            .get()?
+            .prepare_cached(&sqlite(INSERT_IDENTITY))?
+            .execute(params![issuer, subject, user_id, at_us])?;
+        Ok(changed == 1)
+    }
+
+    fn has_external_identity(&self, user_id: i64) -> Result<bool, StoreError> {
+        let pooled = self.pooled()?;
+        let found: Option<i64> = pooled
+            .get()?
+            .prepare_cached(&sqlite(SELECT_IDENTITY_OF_USER))?
+            .query_row(params![user_id], |row| row.get(0))
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    fn set_user_role(
+        &self,
+        user_id: i64,
+        role: &str,
+        agency: &str,
+        team: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let pooled = self.pooled()?;
+        let changed = pooled
+            .get()?
+            .prepare_cached(&sqlite(SET_USER_ROLE))?
+            .execute(params![user_id, role, agency, team])?;
+        Ok(changed == 1)
     }
 
     fn create_session(

@@ -91,6 +91,11 @@ pub struct ServeArgs {
     /// Without it, /metrics answers 404.
     #[arg(long, env = "SIGHTLINE_METRICS_TOKEN_FILE")]
     metrics_token_file: Option<std::path::PathBuf>,
+    /// A TOML file of OpenID Connect providers staff sign in with (Entra ID,
+    /// NHS CIS2, ...) and whether Sightline passwords stay on
+    /// (docs/operators.md, "Signing in with Entra ID or NHS CIS2").
+    #[arg(long, env = "SIGHTLINE_SIGN_IN")]
+    sign_in: Option<std::path::PathBuf>,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -121,6 +126,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     config.engine.organisation =
         std::sync::Arc::new(sightline_app::organisation::read_organisation(org_path)?);
+    if let Some(path) = &args.sign_in {
+        let sign_in = sightline_app::sign_in::read_sign_in_config(path)
+            .map_err(|problem| anyhow::anyhow!("{}: {problem}", path.display()))?;
+        for provider in &sign_in.providers {
+            for rule in &provider.rules {
+                if config
+                    .engine
+                    .organisation
+                    .agency(rule.agency.as_str())
+                    .is_none()
+                {
+                    anyhow::bail!(
+                        "{}: provider {}: agency {} is not in the organisation",
+                        path.display(),
+                        provider.name,
+                        rule.agency.as_str()
+                    );
+                }
+            }
+        }
+        tracing::info!(
+            providers = sign_in.providers.len(),
+            local_passwords = sign_in.local_passwords,
+            "sign-in configured"
+        );
+        config.web.sign_in = sign_in;
+    }
     config.web.secure_cookies = args.secure_cookies;
     config.web.trusted_proxies = args.trusted_proxies.clone();
     config.web.flags = FlagPolicy {
