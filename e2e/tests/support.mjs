@@ -66,7 +66,10 @@ export function launchChromium() {
 }
 
 export class App {
-  static async start() {
+  /** Options: `port` (the port to serve on, when a test must know it before
+   * the server starts), `serveArgs` (more arguments to `sightline serve`) and
+   * `env` (more environment for it). */
+  static async start(options = {}) {
     const app = new App();
     app.dir = mkdtempSync(join(tmpdir(), 'sightline-e2e-'));
     app.db = `sqlite://${join(app.dir, 'e2e.db')}`;
@@ -109,7 +112,7 @@ export class App {
     execFileSync(bin, ['user', 'create', '--role', 'practitioner', '--agency', 'social-care', '--team', 'duty',
       '--username', app.accounts.duty.username, '--db', app.db], { input: `${app.accounts.duty.password}\n`, encoding: 'utf8' });
 
-    const port = await freePort();
+    const port = options.port ?? await freePort();
     app.base = `http://127.0.0.1:${port}`;
     // The region's organisation names its agencies and teams (synth writes it).
     const organisation = join(region, 'organisation.toml');
@@ -130,10 +133,10 @@ export class App {
       ? [...new Set(files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((line) => line.trim())
         .map((line) => JSON.parse(line).source.agency)))].filter((id) => /[-0-9]/.test(id))
       : [];
-    app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`, ...orgArgs], {
+    app.server = spawn(bin, ['serve', '--db', app.db, '--addr', `127.0.0.1:${port}`, ...orgArgs, ...(options.serveArgs || [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
       // At debug, more than an operator logs: every line is scanned at stop.
-      env: { ...process.env, SIGHTLINE_LOG: 'debug' },
+      env: { ...process.env, SIGHTLINE_LOG: 'debug', ...(options.env || {}) },
     });
     app.serverLog = '';
     app.server.stderr.on('data', (chunk) => { app.serverLog += chunk; });
