@@ -95,6 +95,10 @@ pub const OTHER_AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("login_failed", "failed to sign in"),
     ("login_throttled", "was made to wait before signing in"),
     ("logout", "signed out"),
+    (
+        "map_role",
+        "had their role, agency or team changed by their sign-in provider's roles",
+    ),
     ("create_user", "created a user"),
     ("create_token", "created an agency token"),
     ("revoke_token", "revoked an agency token"),
@@ -246,6 +250,10 @@ pub fn audit_basis_label(stored: &str) -> String {
         // `sightline sar` keeps the request's reason as the basis.
         return format!("subject access request: {reason}");
     }
+    if let Some(provider) = stored.strip_prefix("oidc:") {
+        // Sign-in with an OpenID Connect provider (`sightline_app::sign_in`).
+        return format!("sign-in with the provider {provider}");
+    }
     if stored == "throttle:account" {
         return "too many failed sign-ins as this user".to_owned();
     }
@@ -292,6 +300,13 @@ pub fn audit_outcome_label(stored: &str) -> String {
         "not_found" => "Refused: no such child or record".to_owned(),
         "shown" => "Shown".to_owned(),
         "inactive" => "Done: waiting for activation".to_owned(),
+        "no_role" => "Refused: no Sightline role in the provider's roles".to_owned(),
+        "disabled" => "Refused: the account is disabled".to_owned(),
+        "bad_token" => "Refused: the provider's answer did not verify".to_owned(),
+        "bad_state" => "Refused: a sign-in expired, used again or from another browser".to_owned(),
+        "provider_error" => "Refused by the provider".to_owned(),
+        "unreachable" => "Refused: the provider could not be reached".to_owned(),
+        "wrong_issuer" => "Refused: the provider is not the one configured".to_owned(),
         other => other.replace('_', " "),
     }
 }
@@ -362,5 +377,14 @@ mod tests {
         assert_eq!(audit_action_label("view_chronology"), "read the chronology");
         assert_eq!(audit_action_label("something_new"), "something new");
         assert_eq!(audit_outcome_label("deny"), "Refused");
+        assert_eq!(
+            audit_basis_label("oidc:entra"),
+            "sign-in with the provider entra"
+        );
+        assert_eq!(
+            audit_outcome_label("no_role"),
+            "Refused: no Sightline role in the provider's roles"
+        );
+        assert!(audit_action_label("map_role").starts_with("had their role"));
     }
 }
