@@ -4,7 +4,8 @@
 //! writing; restore by putting it where the server's URL points).
 //! PostgreSQL through `pg_dump` in its custom format (restore with
 //! `pg_restore` into an empty database); `docs/operators.md`, "Backup and
-//! restore", has the drill.
+//! restore", has the drill. [`restore`] (`sightline restore`) puts a backup
+//! into a new database: never over one that exists or holds tables.
 
 use crate::StoreError;
 use crate::url::{self, DatabaseUrl, SqliteLocation};
@@ -78,16 +79,11 @@ fn sqlite(source: &Path, destination: &Path) -> Result<BackupReport, StoreError>
     })
 }
 
-/// `pg_dump --format=custom`, connected by the URL's settings passed in the
-/// environment (`PGHOST`...), never on its command line, where any user of
-/// the machine could read a password.
-fn postgres(config: &postgres::Config, destination: &Path) -> Result<BackupReport, StoreError> {
-    let mut command = Command::new("pg_dump");
-    command
-        .arg("--format=custom")
-        .arg("--no-owner")
-        .arg("--file")
-        .arg(destination);
+/// `program` (a PostgreSQL client tool) connected by the URL's settings
+/// passed in the environment (`PGHOST`...), never on its command line, where
+/// any user of the machine could read a password.
+fn pg_command(program: &str, config: &postgres::Config) -> Command {
+    let mut command = Command::new(program);
     for variable in [
         "PGHOST",
         "PGPORT",
@@ -116,6 +112,17 @@ fn postgres(config: &postgres::Config, destination: &Path) -> Result<BackupRepor
     if let Some(database) = config.get_dbname() {
         command.env("PGDATABASE", database);
     }
+    command
+}
+
+/// `pg_dump --format=custom` ([`pg_command`]).
+fn postgres(config: &postgres::Config, destination: &Path) -> Result<BackupReport, StoreError> {
+    let mut command = pg_command("pg_dump", config);
+    command
+        .arg("--format=custom")
+        .arg("--no-owner")
+        .arg("--file")
+        .arg(destination);
     let output = command.output().map_err(|error| StoreError::Backup {
         reason: format!("could not run pg_dump (install PostgreSQL's client tools): {error}"),
     })?;
@@ -134,4 +141,137 @@ fn postgres(config: &postgres::Config, destination: &Path) -> Result<BackupRepor
         bytes: std::fs::metadata(destination)?.len(),
         records: None,
     })
+}
+
+/// What a restore wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// `sqlite` or `postgres`.
+    pub format: &'static str,
+    /// The records in the restored database.
+    pub records: u64,
+}
+
+/// Restores a backup written by [`backup`] into a new database at `url`:
+/// for SQLite a file that must not exist (the backup is checked as a database
+/// and copied with SQLite's backup API), for PostgreSQL an existing database
+/// that holds no table yet (`pg_restore` of the archive). Then opens it (so
+/// the migrations of this version apply to an older backup) and counts its
+/// records. The audit chain is the caller's to verify.
+pub fn restore(source: &Path, url: &str) -> Result<RestoreReport, StoreError> {
+    if !source.is_file() {
+        return Err(StoreError::Backup {
+            reason: format!("{} is not a backup file", source.display()),
+        });
+    }
+    let format = match url::parse(url)? {
+        DatabaseUrl::Sqlite(SqliteLocation::File(path)) => {
+            restore_sqlite(source, &path)?;
+            "sqlite"
+        }
+        DatabaseUrl::Sqlite(SqliteLocation::Memory) => {
+            return Err(StoreError::Backup {
+                reason: "restore into a database file, not into memory".to_owned(),
+            });
+        }
+        DatabaseUrl::Postgres(config) => {
+            restore_postgres(source, &config)?;
+            "postgres"
+        }
+    };
+    let records = crate::open(url)?.count_records()?;
+    Ok(RestoreReport { format, records })
+}
+
+fn restore_sqlite(source: &Path, destination: &Path) -> Result<(), StoreError> {
+    if destination.exists() {
+        return Err(StoreError::Backup {
+            reason: format!(
+                "{} already exists: a restore goes into a new database, never over one",
+                destination.display()
+            ),
+        });
+    }
+    let backup = rusqlite::Connection::open_with_flags(
+        source,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let not_a_backup = |why: String| StoreError::Backup {
+        reason: format!("{} is not a Sightline backup: {why}", source.display()),
+    };
+    let integrity: String = backup
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .map_err(|error| not_a_backup(error.to_string()))?;
+    if integrity != "ok" {
+        return Err(not_a_backup(format!(
+            "SQLite's integrity check says {integrity}"
+        )));
+    }
+    let migrations: i64 = backup
+        .query_row("SELECT count(*) FROM schema_migrations", [], |row| {
+            row.get(0)
+        })
+        .map_err(|_| not_a_backup("it has no schema_migrations table".to_owned()))?;
+    if migrations == 0 {
+        return Err(not_a_backup(
+            "no migration was ever applied to it".to_owned(),
+        ));
+    }
+    let mut copy = rusqlite::Connection::open(destination)?;
+    let copied = rusqlite::backup::Backup::new(&backup, &mut copy)
+        .and_then(|step| step.run_to_completion(SQLITE_PAGES_PER_STEP, SQLITE_PAUSE, None));
+    if let Err(error) = copied {
+        drop(copy);
+        let _ = std::fs::remove_file(destination);
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+fn restore_postgres(source: &Path, config: &postgres::Config) -> Result<(), StoreError> {
+    let database = config
+        .get_dbname()
+        .ok_or_else(|| StoreError::Backup {
+            reason: "the PostgreSQL URL names no database to restore into".to_owned(),
+        })?
+        .to_owned();
+    // Never over a database in use: the target holds no table yet.
+    let mut client = config.connect(postgres::NoTls)?;
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables \
+             WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+            &[],
+        )?
+        .try_get(0)?;
+    drop(client);
+    if tables > 0 {
+        return Err(StoreError::Backup {
+            reason: format!(
+                "database {database} already holds {tables} table(s): restore into a new, empty database (createdb)"
+            ),
+        });
+    }
+    let output = pg_command("pg_restore", config)
+        .arg("--no-owner")
+        .arg("--exit-on-error")
+        .arg("--dbname")
+        .arg(&database)
+        .arg(source)
+        .output()
+        .map_err(|error| StoreError::Backup {
+            reason: format!(
+                "could not run pg_restore (install PostgreSQL's client tools): {error}"
+            ),
+        })?;
+    if !output.status.success() {
+        return Err(StoreError::Backup {
+            reason: format!(
+                "pg_restore failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        });
+    }
+    Ok(())
 }

@@ -70,7 +70,7 @@ pub use alerts::{
     FollowUpRow, Holder, Reopening, SEVERITIES, STATUS_DECIDED, STATUS_OPEN, severity_rank,
 };
 pub use audit_query::{AUDIT_QUERY_KEYS_MAX, AuditQuery, GRANT_IDS_MAX, GrantGiven};
-pub use backup::{BackupReport, backup};
+pub use backup::{BackupReport, RestoreReport, backup, restore};
 pub use controls::{
     CONTROL_REASON_BYTES_MAX, CONTROLS_READ_LIMIT_MAX, HOLD_PLACED, HOLD_RELEASED, HoldRow, LIFTED,
     NewHold, NewRestriction, NewUnredaction, RESTRICTED, RESTRICTION_ROLES, RestrictionRow,

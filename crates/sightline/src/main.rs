@@ -113,6 +113,9 @@ enum Command {
     /// Write an online backup of the database (safe while the server runs):
     /// SQLite through its backup API, PostgreSQL through pg_dump.
     Backup(commands::backup::BackupArgs),
+    /// Restore a backup from `sightline backup` into a new database, then
+    /// verify its audit chain and count its records.
+    Restore(commands::restore::RestoreArgs),
     /// Apply pending database migrations.
     Migrate {
         #[command(flatten)]
@@ -210,6 +213,7 @@ fn main() -> ExitCode {
         Command::Org { command } => commands::org::run(command),
         Command::Rules { command } => commands::alerts::rules(command),
         Command::Backup(args) => commands::backup::run(args),
+        Command::Restore(args) => commands::restore::run(args),
         Command::Migrate { db } => commands::migrate(&db),
         Command::Sar(args) => commands::sar::run(args),
         Command::Export(args) => commands::export::run(args),

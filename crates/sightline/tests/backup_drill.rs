@@ -1,9 +1,10 @@
 //! The restore drill (docs/operators.md, "Backup and restore"), the real
 //! binary, on every backend: `sightline backup` of a database holding records
-//! and audited actions, restored into a new database (SQLite: the copy is the
-//! database; PostgreSQL: `pg_restore` of the archive into an empty database),
-//! passes `sightline audit verify` with the same head and holds the same
-//! records.
+//! and audited actions, `sightline restore` into a new database (SQLite: a
+//! new file; PostgreSQL: `pg_restore` of the archive into an empty database),
+//! which passes `sightline audit verify` with the same head and holds the
+//! same records; never over an existing database, never from a file that is
+//! not a backup.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -63,30 +64,60 @@ fn a_backup_restores_into_a_new_database_that_verifies() {
             TestBackend::Sqlite => {
                 assert!(said.contains(&format!("{records} record(s)")), "{said}");
                 let restored = directory.path().join("restored.db");
-                std::fs::copy(&archive, &restored).expect("copy");
                 format!("sqlite://{}", restored.display())
             }
             TestBackend::Postgres => {
                 restored_pg = sightline_testkit::postgres_database().expect("PostgreSQL");
-                let output = Command::new("pg_restore")
-                    .args([
-                        "--no-owner",
-                        "--exit-on-error",
-                        "--dbname",
-                        &restored_pg.url,
-                    ])
-                    .arg(&archive)
-                    .output()
-                    .expect("run pg_restore");
-                assert!(output.status.success(), "{output:?}");
                 restored_pg.url.clone()
             }
         };
+        // `sightline restore` into the new database: the records counted, the
+        // chain verified to the same head.
+        let restored = succeeds(&["restore", "--from", &archive_path, "--db", &restored_url]);
+        assert!(
+            restored.contains(&format!("database, {records} record(s))")),
+            "{restored}"
+        );
+        assert!(
+            restored.ends_with(&verified),
+            "{restored} should end with {verified}"
+        );
         assert_eq!(
             succeeds(&["audit", "verify", "--db", &restored_url]),
             verified,
             "the same chain, to the same head"
         );
         assert_eq!(count(&restored_url), records);
+
+        // Never over a database that exists (the one just restored, or the
+        // original), and never from a file that is not a backup.
+        for target in [&restored_url, &db.url] {
+            let over = sightline(&["restore", "--from", &archive_path, "--db", target]);
+            assert_eq!(over.status.code(), Some(1), "{over:?}");
+            let said = String::from_utf8_lossy(&over.stderr);
+            assert!(
+                said.contains("already exists") || said.contains("already holds"),
+                "{said}"
+            );
+        }
+        assert_eq!(count(&db.url), records, "the original is untouched");
+        if db.backend == TestBackend::Sqlite {
+            let not_a_backup = directory.path().join("notes.txt");
+            std::fs::write(&not_a_backup, "not a database").unwrap();
+            let target = format!("sqlite://{}", directory.path().join("other.db").display());
+            let refused = sightline(&[
+                "restore",
+                "--from",
+                &not_a_backup.display().to_string(),
+                "--db",
+                &target,
+            ]);
+            assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+            assert!(
+                String::from_utf8_lossy(&refused.stderr).contains("is not a Sightline backup"),
+                "{refused:?}"
+            );
+            assert!(!directory.path().join("other.db").exists());
+        }
     }
 }

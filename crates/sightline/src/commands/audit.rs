@@ -115,6 +115,6 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn hex_string(bytes: &[u8]) -> String {
+pub(crate) fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -16,6 +16,7 @@ pub mod org;
 pub mod persons;
 pub mod record;
 pub mod records;
+pub mod restore;
 pub mod retention;
 pub mod sar;
 pub mod serve;
