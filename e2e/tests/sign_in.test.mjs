@@ -33,6 +33,8 @@ let app;
 let provider;
 let providerServer;
 let dir;
+// User info answers the provider gave (Sightline asks when `userinfo = true`).
+let userInfoServed = 0;
 
 /** `jwt` with `change` made to its claims, signed again with `key` (its
  * header, and so its key id, unchanged). */
@@ -76,6 +78,7 @@ before(async () => {
   // issuer, or an expiry an hour ago; still signed with the provider's key.
   provider.use(async (ctx, next) => {
     await next();
+    if (ctx.path === '/me' && ctx.status === 200) userInfoServed += 1;
     if (ctx.path !== '/token' || !ctx.body || typeof ctx.body.id_token !== 'string') return;
     const audience = JSON.parse(Buffer.from(ctx.body.id_token.split('.')[1], 'base64url').toString('utf8')).aud;
     const now = Math.floor(Date.now() / 1000);
@@ -89,7 +92,9 @@ before(async () => {
 
   dir = mkdtempSync(join(tmpdir(), 'sightline-e2e-oidc-'));
   const signIn = join(dir, 'sign-in.toml');
-  const providerTable = (name, clientId, label) => `
+  // The working provider also reads the user info endpoint (as the CIS2
+  // preset does) and asks for an authentication context (acr_values).
+  const providerTable = (name, clientId, label, extra = '') => `
 [[provider]]
 name = "${name}"
 label = "${label}"
@@ -97,6 +102,7 @@ issuer = "${issuer}"
 client_id = "${clientId}"
 client_secret_env = "SIGHTLINE_E2E_OIDC_SECRET"
 clock_skew_seconds = 0
+${extra}
 
 [[provider.role]]
 value = "Sightline.Police.Practitioner"
@@ -105,7 +111,7 @@ agency = "police"
 `;
   writeFileSync(signIn, `public_url = "${base}"
 local_passwords = false
-${providerTable('test', CLIENTS.test, 'Sign in with the test provider')}
+${providerTable('test', CLIENTS.test, 'Sign in with the test provider', 'userinfo = true\nacr_values = "urn:sightline:e2e:loa2"')}
 ${providerTable('wrongiss', CLIENTS.wrongiss, 'Sign in (another issuer)')}
 ${providerTable('expired', CLIENTS.expired, 'Sign in (expired token)')}
 `);
@@ -126,12 +132,16 @@ after(async () => {
  * Sightline's login page and `button`; the URL of Sightline's callback. */
 async function signInAtProvider(page, button, login) {
   let callback = null;
+  page.authorizeUrl = null;
   page.on('request', (request) => {
     if (request.url().includes('/login/oidc/callback')) callback = request.url();
+    if (request.url().includes('/auth?')) page.authorizeUrl ??= request.url();
   });
   await page.goto('/login');
   await page.click(`#sign-in-${button}`);
   await page.waitForSelector('input[name=login]');
+  // The pre-session the sign-in is bound to (for the replay below).
+  page.preSession = (await page.context().cookies(app.base)).find((cookie) => cookie.name === 'sightline_presession');
   await page.fill('input[name=login]', login);
   await page.fill('input[name=password]', 'any password');
   await page.click('button[type=submit]');
@@ -160,6 +170,13 @@ test('a user the provider gives a mapped role signs in and lands on My work as a
   const page = await app.page();
   const callback = await signInAtProvider(page, 'test', 'ada.police');
   assert.ok(callback, 'the browser came back to the callback');
+  // The authorisation request: code flow, PKCE S256, state, nonce, acr_values.
+  const authorize = new URL(page.authorizeUrl);
+  assert.equal(authorize.searchParams.get('response_type'), 'code');
+  assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+  assert.ok(authorize.searchParams.get('state') && authorize.searchParams.get('nonce'));
+  assert.equal(authorize.searchParams.get('acr_values'), 'urn:sightline:e2e:loa2');
+  assert.equal(userInfoServed, 1, 'Sightline read the user info endpoint once');
   await page.waitForURL('**/my-work');
   assert.equal(await page.locator('h1').first().textContent(), 'My work');
   const who = await page.locator('.header__who').textContent();
@@ -169,7 +186,11 @@ test('a user the provider gives a mapped role signs in and lands on My work as a
   assert.match(role, new RegExp(app.agencyNames.police || 'police'), role);
   assert.deepEqual(page.cspViolations, []);
 
-  // The same callback again (state and code already used): refused.
+  // The same callback again, from the same browser with the same pre-session
+  // (Sightline cleared it at sign-in; put back): the state was used, refused
+  // before the code is sent to the provider again.
+  assert.ok(page.preSession, 'a pre-session cookie was set');
+  await page.context().addCookies([{ name: page.preSession.name, value: page.preSession.value, url: app.base }]);
   const replayed = await page.goto(callback);
   assert.equal(replayed.status(), 403);
   assert.match(await page.locator('h1').textContent(), /This sign-in has expired/);
