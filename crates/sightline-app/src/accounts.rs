@@ -904,20 +904,14 @@ pub fn break_glass(
         granted_at_us: now_us,
         expires_at_us,
     };
-    let Some(grant_id) = store.accounts().create_grant_within(
-        &grant,
-        now_us.saturating_sub(DAY_US),
-        i64::from(policy.break_glass_per_day),
-    )?
-    else {
-        audit("", "limit")?;
-        tracing::warn!(user.id = account.id, "break-glass refused: daily limit");
-        return Ok(BreakGlassOutcome::LimitReached);
-    };
-    store.access().append_notice(&NewNotice {
+    // The grant, its notice and its audit entry are one transaction (the
+    // store's `break_glass`): a crash leaves all three or none. At the daily
+    // limit the same transaction records the refusal.
+    let resource_key = resource.key();
+    let notice = |grant_id: i64| NewNotice {
         at_us: now_us,
         kind: NOTICE_BREAK_GLASS.to_owned(),
-        resource_key: resource.key(),
+        resource_key: resource_key.clone(),
         to_agency: target.tell_agency.clone(),
         about_agency: account.agency.as_str().to_owned(),
         about_user_id: Some(account.id),
@@ -926,11 +920,35 @@ pub fn break_glass(
         detail: reason.as_str().to_owned(),
         to_user_id: None,
         to_team: None,
-    })?;
-    audit(
-        &format!("break_glass:{grant_id}: {}", reason.as_str()),
-        "granted",
+    };
+    let granted = store.accounts().break_glass(
+        &grant,
+        now_us.saturating_sub(DAY_US),
+        i64::from(policy.break_glass_per_day),
+        &notice,
+        &mut |grant_id, seq, prev_hash| {
+            let (basis, outcome) = match grant_id {
+                Some(grant_id) => (
+                    format!("break_glass:{grant_id}: {}", reason.as_str()),
+                    "granted",
+                ),
+                None => (String::new(), "limit"),
+            };
+            let entry = crate::audit::Unsealed {
+                actor: &actor,
+                action: Action::BreakGlass.as_str(),
+                resource_key: &resource_key,
+                basis: &basis,
+                outcome,
+                now,
+            };
+            crate::audit::seal(&entry, seq, prev_hash)
+        },
     )?;
+    let Some(grant_id) = granted else {
+        tracing::warn!(user.id = account.id, "break-glass refused: daily limit");
+        return Ok(BreakGlassOutcome::LimitReached);
+    };
     tracing::warn!(
         user.id = account.id,
         grant.id = grant_id,

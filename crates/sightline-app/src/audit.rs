@@ -79,6 +79,49 @@ fn to_entry(row: &AuditRow) -> SealedEntry {
     }
 }
 
+/// What one audit entry says, before the chain places it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsealed<'a> {
+    pub actor: &'a AuditActor,
+    pub action: &'a str,
+    pub resource_key: &'a str,
+    pub basis: &'a str,
+    pub outcome: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// Seals `entry` as the chain's entry `seq` after `prev_hash`: the row an
+/// audit append (alone, or inside a write's own transaction) inserts.
+pub fn seal(entry: &Unsealed<'_>, seq: i64, prev_hash: [u8; 32]) -> AuditRow {
+    let entry = AuditEntry {
+        seq,
+        at_us: crate::to_micros(entry.now),
+        actor_user_id: entry.actor.user_id,
+        actor_username: entry.actor.username.clone(),
+        actor_role: entry.actor.role.clone(),
+        actor_agency: entry.actor.agency.clone(),
+        action: entry.action.to_owned(),
+        resource_key: entry.resource_key.to_owned(),
+        basis: entry.basis.to_owned(),
+        outcome: entry.outcome.to_owned(),
+    };
+    let entry_hash = entry_hash(&prev_hash, &entry);
+    AuditRow {
+        seq,
+        at_us: entry.at_us,
+        actor_user_id: entry.actor_user_id,
+        actor_username: entry.actor_username,
+        actor_role: entry.actor_role,
+        actor_agency: entry.actor_agency,
+        action: entry.action,
+        resource_key: entry.resource_key,
+        basis: entry.basis,
+        outcome: entry.outcome,
+        prev_hash,
+        entry_hash,
+    }
+}
+
 /// Appends one sealed entry and returns its `seq`.
 pub fn record(
     store: &dyn Store,
@@ -89,36 +132,17 @@ pub fn record(
     outcome: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let at_us = crate::to_micros(now);
-    let row = store.audit().append_audit(&mut |seq, prev_hash| {
-        let entry = AuditEntry {
-            seq,
-            at_us,
-            actor_user_id: actor.user_id,
-            actor_username: actor.username.clone(),
-            actor_role: actor.role.clone(),
-            actor_agency: actor.agency.clone(),
-            action: action.to_owned(),
-            resource_key: resource_key.to_owned(),
-            basis: basis.to_owned(),
-            outcome: outcome.to_owned(),
-        };
-        let entry_hash = entry_hash(&prev_hash, &entry);
-        AuditRow {
-            seq,
-            at_us,
-            actor_user_id: entry.actor_user_id,
-            actor_username: entry.actor_username,
-            actor_role: entry.actor_role,
-            actor_agency: entry.actor_agency,
-            action: entry.action,
-            resource_key: entry.resource_key,
-            basis: entry.basis,
-            outcome: entry.outcome,
-            prev_hash,
-            entry_hash,
-        }
-    })?;
+    let entry = Unsealed {
+        actor,
+        action,
+        resource_key,
+        basis,
+        outcome,
+        now,
+    };
+    let row = store
+        .audit()
+        .append_audit(&mut |seq, prev_hash| seal(&entry, seq, prev_hash))?;
     Ok(row.seq)
 }
 

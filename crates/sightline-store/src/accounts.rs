@@ -317,14 +317,21 @@ pub trait AccountStore: Send + Sync {
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
     /// Records a break-glass grant and returns its id.
     fn create_grant(&self, grant: &NewGrant) -> Result<i64, StoreError>;
-    /// Records a break-glass grant only if its user was given fewer than
-    /// `max` grants after `since_us` (counted and inserted in one statement);
-    /// its id, or `None` at the limit.
-    fn create_grant_within(
+    /// Breaks the glass in one transaction, under the audit lock: records the
+    /// grant only if its user was given fewer than `max` grants after
+    /// `since_us` (counted and inserted in one statement), then the notice
+    /// `notice(grant_id)` makes, then the audit entry `audit(grant id, seq,
+    /// prev_hash)` builds (as [`AuditStore::append_audit`]'s `build`). At the
+    /// limit nothing is granted or told, and the audit entry is built with
+    /// `None` for the refusal. Returns the grant's id, or `None` at the limit.
+    /// A crash leaves all three or none: never a grant without its audit entry.
+    fn break_glass(
         &self,
         grant: &NewGrant,
         since_us: i64,
         max: i64,
+        notice: &dyn Fn(i64) -> crate::NewNotice,
+        audit: &mut dyn FnMut(Option<i64>, i64, [u8; 32]) -> AuditRow,
     ) -> Result<Option<i64>, StoreError>;
     /// A user's grants that have not expired at `now_us`.
     fn live_grants(&self, user_id: i64, now_us: i64) -> Result<Vec<GrantRow>, StoreError>;
@@ -458,4 +465,90 @@ pub(crate) fn check_audit_row(
         ));
     }
     Ok(())
+}
+
+/// Appends one audit entry on `conn`, inside the caller's transaction: takes
+/// the audit lock ([`crate::alerts::AlertConn::lock_audit`]), reads the head,
+/// calls `build(seq, prev_hash)`, checks and inserts its row and moves the
+/// head. Both backends' [`AuditStore::append_audit`] and every write that
+/// must carry its audit entry in its own transaction go through here.
+pub(crate) fn append_audit_in(
+    conn: &mut dyn crate::alerts::AlertConn,
+    build: &mut dyn FnMut(i64, [u8; 32]) -> AuditRow,
+) -> Result<AuditRow, StoreError> {
+    use crate::alerts::{Cell, Param, int};
+    conn.lock_audit()?;
+    let head = conn.query(SELECT_HEAD, &[])?;
+    let (seq, prev_hash) = match head.first() {
+        Some(cells) => {
+            let seq = int(cells.first())?;
+            let hash = match cells.get(1) {
+                Some(Cell::Bytes(bytes)) => hash32(bytes, "audit head is not 32 bytes")?,
+                _ => return Err(StoreError::Corrupt("audit head is not 32 bytes")),
+            };
+            (seq.saturating_add(1), hash)
+        }
+        None => (1, [0; 32]),
+    };
+    let row = build(seq, prev_hash);
+    check_audit_row(&row, seq, &prev_hash)?;
+    conn.execute(
+        INSERT_AUDIT,
+        &[
+            Param::Int(row.seq),
+            Param::Int(row.at_us),
+            row.actor_user_id.map_or(Param::NullInt, Param::Int),
+            Param::Text(&row.actor_username),
+            Param::Text(&row.actor_role),
+            Param::Text(&row.actor_agency),
+            Param::Text(&row.action),
+            Param::Text(&row.resource_key),
+            Param::Text(&row.basis),
+            Param::Text(&row.outcome),
+            Param::Bytes(&row.prev_hash),
+            Param::Bytes(&row.entry_hash),
+        ],
+    )?;
+    conn.execute(
+        UPSERT_HEAD,
+        &[Param::Int(row.seq), Param::Bytes(&row.entry_hash)],
+    )?;
+    Ok(row)
+}
+
+/// [`AccountStore::break_glass`] on `conn`, inside the caller's transaction.
+pub(crate) fn break_glass_in(
+    conn: &mut dyn crate::alerts::AlertConn,
+    grant: &NewGrant,
+    since_us: i64,
+    max: i64,
+    notice: &dyn Fn(i64) -> crate::NewNotice,
+    audit: &mut dyn FnMut(Option<i64>, i64, [u8; 32]) -> AuditRow,
+) -> Result<Option<i64>, StoreError> {
+    use crate::alerts::{Param, int};
+    // The audit lock first: on PostgreSQL it also serialises the count and
+    // the insert of concurrent requests by the same user, so the daily limit
+    // holds under READ COMMITTED too.
+    conn.lock_audit()?;
+    let rows = conn.query(
+        INSERT_GRANT_WITHIN,
+        &[
+            Param::Int(grant.user_id),
+            Param::Text(&grant.resource_key),
+            Param::Text(&grant.reason),
+            Param::Int(grant.granted_at_us),
+            Param::Int(grant.expires_at_us),
+            Param::Int(since_us),
+            Param::Int(max),
+        ],
+    )?;
+    let grant_id = match rows.first() {
+        Some(cells) => Some(int(cells.first())?),
+        None => None,
+    };
+    if let Some(grant_id) = grant_id {
+        crate::access::append_notice_in(conn, &notice(grant_id))?;
+    }
+    append_audit_in(conn, &mut |seq, prev_hash| audit(grant_id, seq, prev_hash))?;
+    Ok(grant_id)
 }

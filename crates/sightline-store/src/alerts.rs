@@ -493,6 +493,8 @@ pub(crate) enum Param<'a> {
     Text(&'a str),
     NullText,
     NullInt,
+    /// A BLOB (SQLite) or BYTEA (PostgreSQL): the audit log's hashes.
+    Bytes(&'a [u8]),
 }
 
 impl<'a> Param<'a> {
@@ -520,6 +522,11 @@ pub(crate) trait AlertConn {
     /// Appended to a SELECT of the row about to be changed: `" FOR UPDATE"` on
     /// PostgreSQL; empty on SQLite, whose writer lock already excludes others.
     fn lock_clause(&self) -> &'static str;
+    /// Takes the audit lock for the rest of the transaction, before reading
+    /// the audit head: PostgreSQL's transaction-scoped advisory lock; nothing
+    /// on SQLite, whose `BEGIN IMMEDIATE` writer lock already excludes every
+    /// other writer.
+    fn lock_audit(&mut self) -> Result<(), StoreError>;
 }
 
 const ALERT_COLUMNS: &str = "id, child_id, person_id, rule_id, pack_name, pack_version, severity, \

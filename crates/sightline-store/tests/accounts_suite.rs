@@ -5,7 +5,9 @@
 #[allow(dead_code)] // Shared with store_suite, which uses all of it.
 mod support;
 
-use sightline_store::{AuditRow, NewGrant, NewUser, ThrottlePolicy};
+use sightline_store::{
+    AuditRow, NOTICE_BREAK_GLASS, NewGrant, NewNotice, NewUser, NoticeFilter, ThrottlePolicy,
+};
 use support::TestDb;
 
 macro_rules! backend_tests {
@@ -37,6 +39,7 @@ backend_tests!(
     failures_back_off_and_reset,
     break_glass_grants_expire,
     grants_within_a_limit_are_counted_per_user_and_period,
+    break_glass_writes_grant_notice_and_audit_entry_in_one_transaction,
     tokens_are_listed_without_hashes,
     audit_appends_in_a_gapless_chain,
     audit_rows_cannot_be_changed_or_removed,
@@ -244,6 +247,50 @@ fn break_glass_grants_expire(db: &TestDb) {
     );
 }
 
+/// The notice a break-glass grant sends, for the store tests.
+fn grant_notice(user_id: i64, grant_id: i64) -> NewNotice {
+    NewNotice {
+        at_us: 100,
+        kind: NOTICE_BREAK_GLASS.into(),
+        resource_key: "child:p-1".into(),
+        to_agency: Some("health".into()),
+        about_agency: "police".into(),
+        about_user_id: Some(user_id),
+        about_username: Some("synthetic.a".into()),
+        subject: format!("break_glass:{grant_id}"),
+        detail: "synthetic reason for the test".into(),
+        to_user_id: None,
+        to_team: None,
+    }
+}
+
+/// Breaks the glass through the store, auditing as `granted` or `limit`;
+/// returns the grant id.
+fn break_glass(db: &TestDb, grant: &NewGrant, since_us: i64, max: i64) -> Option<i64> {
+    let user_id = grant.user_id;
+    db.store
+        .accounts()
+        .break_glass(
+            grant,
+            since_us,
+            max,
+            &|grant_id| grant_notice(user_id, grant_id),
+            &mut |grant_id, seq, prev_hash| {
+                let mut entry = row(seq, prev_hash, "break_glass");
+                entry.resource_key = grant.resource_key.clone();
+                (entry.basis, entry.outcome) = match grant_id {
+                    Some(id) => (
+                        format!("break_glass:{id}: {}", grant.reason),
+                        "granted".into(),
+                    ),
+                    None => (String::new(), "limit".into()),
+                };
+                entry
+            },
+        )
+        .unwrap()
+}
+
 fn grants_within_a_limit_are_counted_per_user_and_period(db: &TestDb) {
     let accounts = db.store.accounts();
     let a = accounts
@@ -262,42 +309,74 @@ fn grants_within_a_limit_are_counted_per_user_and_period(db: &TestDb) {
         expires_at_us: granted_at_us + 10,
     };
     // Two in the period after 100 for a; the one at 100 is not after it.
-    assert!(
-        accounts
-            .create_grant_within(&grant(a, 100), 0, 2)
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        accounts
-            .create_grant_within(&grant(a, 150), 0, 2)
-            .unwrap()
-            .is_some()
-    );
-    assert_eq!(
-        accounts.create_grant_within(&grant(a, 160), 0, 2).unwrap(),
-        None
-    );
-    assert!(
-        accounts
-            .create_grant_within(&grant(a, 170), 100, 2)
-            .unwrap()
-            .is_some()
-    );
-    assert_eq!(
-        accounts
-            .create_grant_within(&grant(a, 180), 100, 2)
-            .unwrap(),
-        None
-    );
+    assert!(break_glass(db, &grant(a, 100), 0, 2).is_some());
+    assert!(break_glass(db, &grant(a, 150), 0, 2).is_some());
+    assert_eq!(break_glass(db, &grant(a, 160), 0, 2), None);
+    assert!(break_glass(db, &grant(a, 170), 100, 2).is_some());
+    assert_eq!(break_glass(db, &grant(a, 180), 100, 2), None);
     // Another user's count is their own.
-    assert!(
-        accounts
-            .create_grant_within(&grant(b, 180), 100, 2)
-            .unwrap()
-            .is_some()
-    );
+    assert!(break_glass(db, &grant(b, 180), 100, 2).is_some());
     assert_eq!(accounts.list_grants(10).unwrap().len(), 4);
+}
+
+/// The grant, its notice and its audit entry are written together; a refusal
+/// at the limit is audited alone; when the audit entry cannot be written
+/// (here: a row that does not continue the chain), neither is the grant nor
+/// its notice.
+fn break_glass_writes_grant_notice_and_audit_entry_in_one_transaction(db: &TestDb) {
+    let accounts = db.store.accounts();
+    let a = accounts
+        .create_user(&new_user("synthetic.a"))
+        .unwrap()
+        .unwrap();
+    let grant = |granted_at_us| NewGrant {
+        user_id: a,
+        resource_key: "child:p-1".into(),
+        reason: "synthetic reason for the test".into(),
+        granted_at_us,
+        expires_at_us: granted_at_us + 10,
+    };
+    let notices = || {
+        db.store
+            .access()
+            .notices(&NoticeFilter {
+                limit: 100,
+                ..NoticeFilter::default()
+            })
+            .unwrap()
+    };
+    let granted = break_glass(db, &grant(100), 0, 1).unwrap();
+    let refused = break_glass(db, &grant(110), 0, 1);
+    assert_eq!(refused, None);
+    let entries = db.store.audit().audit_entries(0, 100).unwrap();
+    let said: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|entry| (entry.basis.as_str(), entry.outcome.as_str()))
+        .collect();
+    let basis = format!("break_glass:{granted}: synthetic reason for the test");
+    assert_eq!(said, [(basis.as_str(), "granted"), ("", "limit")]);
+    let told = notices();
+    assert_eq!(told.len(), 1, "one notice, for the grant only");
+    assert_eq!(told[0].notice.subject, format!("break_glass:{granted}"));
+
+    // An audit entry the chain refuses rolls the grant and notice back.
+    let failed = accounts.break_glass(
+        &grant(200),
+        150,
+        1,
+        &|grant_id| grant_notice(a, grant_id),
+        &mut |_, seq, _| row(seq, [7; 32], "break_glass"),
+    );
+    assert!(failed.is_err(), "a row off the chain is refused");
+    assert_eq!(accounts.list_grants(10).unwrap().len(), 1);
+    assert_eq!(notices().len(), 1);
+    assert_eq!(db.store.audit().audit_entries(0, 100).unwrap().len(), 2);
+    // And the chain goes on after it.
+    assert!(break_glass(db, &grant(210), 150, 1).is_some());
+    assert_eq!(
+        db.store.audit().audit_head().unwrap().map(|(seq, _)| seq),
+        Some(3)
+    );
 }
 
 fn tokens_are_listed_without_hashes(db: &TestDb) {

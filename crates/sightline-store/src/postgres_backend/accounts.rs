@@ -9,10 +9,9 @@ use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
     AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER, ENABLE_USER, END_SESSION,
-    GRANT_COLUMNS, GrantRow, INSERT_AUDIT, INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION,
-    INSERT_USER, NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS,
-    SessionRow, TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS,
-    UserRow, check_audit_row, clamp, hash32,
+    GRANT_COLUMNS, GrantRow, INSERT_GRANT, INSERT_SESSION, INSERT_USER, NewGrant, NewUser,
+    SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION,
+    ThrottlePolicy, ThrottleRow, TokenRow, USER_COLUMNS, UserRow, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 use crate::accounts::{
@@ -20,7 +19,7 @@ use crate::accounts::{
 };
 
 /// Advisory lock key held while appending to the audit log (ASCII "SIGHTLAU").
-const AUDIT_LOCK_KEY: i64 = 0x5349_4748_544C_4155;
+pub(crate) const AUDIT_LOCK_KEY: i64 = 0x5349_4748_544C_4155;
 
 fn read_user(row: &Row) -> Result<UserRow, StoreError> {
     Ok(UserRow {
@@ -270,28 +269,17 @@ impl AccountStore for PgStore {
         Ok(row.try_get(0)?)
     }
 
-    fn create_grant_within(
+    fn break_glass(
         &self,
         grant: &NewGrant,
         since_us: i64,
         max: i64,
+        notice: &dyn Fn(i64) -> crate::NewNotice,
+        audit: &mut dyn FnMut(Option<i64>, i64, [u8; 32]) -> AuditRow,
     ) -> Result<Option<i64>, StoreError> {
-        let rows = self.rows(
-            INSERT_GRANT_WITHIN,
-            &[
-                &grant.user_id,
-                &grant.resource_key,
-                &grant.reason,
-                &grant.granted_at_us,
-                &grant.expires_at_us,
-                &since_us,
-                &max,
-            ],
-        )?;
-        rows.first()
-            .map(|row| row.try_get(0))
-            .transpose()
-            .map_err(Into::into)
+        self.alert_write(|conn| {
+            crate::accounts::break_glass_in(conn, grant, since_us, max, notice, audit)
+        })
     }
 
     fn live_grants(&self, user_id: i64, now_us: i64) -> Result<Vec<GrantRow>, StoreError> {
@@ -352,44 +340,7 @@ impl AuditStore for PgStore {
         &self,
         build: &mut dyn FnMut(i64, [u8; 32]) -> AuditRow,
     ) -> Result<AuditRow, StoreError> {
-        let mut pooled = self.pool.get()?;
-        let connection = pooled.connection_mut()?;
-        let mut tx = connection.client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK_KEY])?;
-        let head = tx.query_opt(SELECT_HEAD, &[])?;
-        let (seq, prev_hash) = match head {
-            Some(row) => {
-                let seq: i64 = row.try_get(0)?;
-                let hash: Vec<u8> = row.try_get(1)?;
-                (
-                    seq.saturating_add(1),
-                    hash32(&hash, "audit head is not 32 bytes")?,
-                )
-            }
-            None => (1, [0; 32]),
-        };
-        let row = build(seq, prev_hash);
-        check_audit_row(&row, seq, &prev_hash)?;
-        tx.execute(
-            INSERT_AUDIT,
-            &[
-                &row.seq,
-                &row.at_us,
-                &row.actor_user_id,
-                &row.actor_username,
-                &row.actor_role,
-                &row.actor_agency,
-                &row.action,
-                &row.resource_key,
-                &row.basis,
-                &row.outcome,
-                &row.prev_hash.as_slice(),
-                &row.entry_hash.as_slice(),
-            ],
-        )?;
-        tx.execute(UPSERT_HEAD, &[&row.seq, &row.entry_hash.as_slice()])?;
-        tx.commit()?;
-        Ok(row)
+        self.alert_write(|conn| crate::accounts::append_audit_in(conn, build))
     }
 
     fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {

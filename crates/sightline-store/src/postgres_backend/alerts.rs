@@ -24,6 +24,7 @@ fn to_sql<'a>(param: &'a Param<'a>) -> &'a (dyn ToSql + Sync) {
         Param::Text(text) => text,
         Param::NullText => &NULL_TEXT,
         Param::NullInt => &NULL_INT,
+        Param::Bytes(bytes) => bytes,
     }
 }
 
@@ -61,6 +62,14 @@ impl AlertConn for PgAlertConn<'_> {
 
     fn lock_clause(&self) -> &'static str {
         " FOR UPDATE"
+    }
+
+    fn lock_audit(&mut self) -> Result<(), StoreError> {
+        self.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[Param::Int(super::accounts::AUDIT_LOCK_KEY)],
+        )?;
+        Ok(())
     }
 }
 

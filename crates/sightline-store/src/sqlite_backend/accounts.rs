@@ -1,6 +1,7 @@
 //! [`AccountStore`] and [`AuditStore`] on SQLite. Reads and small writes use the
-//! pool; audit appends take `BEGIN IMMEDIATE` on a pooled connection, which
-//! serialises them against every other writer of the file.
+//! pool; audit appends (and break-glass grants with their notice and audit
+//! entry) take the writer connection's `BEGIN IMMEDIATE`, which serialises them
+//! against every other writer of the file.
 
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -9,10 +10,9 @@ use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
     AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER, ENABLE_USER, END_SESSION,
-    GRANT_COLUMNS, GrantRow, INSERT_AUDIT, INSERT_GRANT, INSERT_GRANT_WITHIN, INSERT_SESSION,
-    INSERT_USER, NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS,
-    SessionRow, TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, UPSERT_HEAD, USER_COLUMNS,
-    UserRow, check_audit_row, clamp, hash32,
+    GRANT_COLUMNS, GrantRow, INSERT_GRANT, INSERT_SESSION, INSERT_USER, NewGrant, NewUser,
+    SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION,
+    ThrottlePolicy, ThrottleRow, TokenRow, USER_COLUMNS, UserRow, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 use crate::accounts::{
@@ -325,30 +325,17 @@ impl AccountStore for SqliteStore {
         Ok(id)
     }
 
-    fn create_grant_within(
+    fn break_glass(
         &self,
         grant: &NewGrant,
         since_us: i64,
         max: i64,
+        notice: &dyn Fn(i64) -> crate::NewNotice,
+        audit: &mut dyn FnMut(Option<i64>, i64, [u8; 32]) -> AuditRow,
     ) -> Result<Option<i64>, StoreError> {
-        let pooled = self.pooled()?;
-        let id = pooled
-            .get()?
-            .prepare_cached(&sqlite(INSERT_GRANT_WITHIN))?
-            .query_row(
-                params![
-                    grant.user_id,
-                    grant.resource_key,
-                    grant.reason,
-                    grant.granted_at_us,
-                    grant.expires_at_us,
-                    since_us,
-                    max
-                ],
-                |row| row.get(0),
-            )
-            .optional()?;
-        Ok(id)
+        self.alert_write(|conn| {
+            crate::accounts::break_glass_in(conn, grant, since_us, max, notice, audit)
+        })
     }
 
     fn live_grants(&self, user_id: i64, now_us: i64) -> Result<Vec<GrantRow>, StoreError> {
@@ -415,43 +402,7 @@ impl AuditStore for SqliteStore {
         &self,
         build: &mut dyn FnMut(i64, [u8; 32]) -> AuditRow,
     ) -> Result<AuditRow, StoreError> {
-        let mut pooled = self.pooled()?;
-        let connection = pooled
-            .connection
-            .as_mut()
-            .ok_or(StoreError::Corrupt("pooled connection already returned"))?;
-        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let head: Option<(i64, Vec<u8>)> = tx
-            .prepare_cached(SELECT_HEAD)?
-            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
-        let (seq, prev_hash) = match head {
-            Some((seq, hash)) => (
-                seq.saturating_add(1),
-                hash32(&hash, "audit head is not 32 bytes")?,
-            ),
-            None => (1, [0; 32]),
-        };
-        let row = build(seq, prev_hash);
-        check_audit_row(&row, seq, &prev_hash)?;
-        tx.prepare_cached(&sqlite(INSERT_AUDIT))?.execute(params![
-            row.seq,
-            row.at_us,
-            row.actor_user_id,
-            row.actor_username,
-            row.actor_role,
-            row.actor_agency,
-            row.action,
-            row.resource_key,
-            row.basis,
-            row.outcome,
-            row.prev_hash.as_slice(),
-            row.entry_hash.as_slice(),
-        ])?;
-        tx.prepare_cached(&sqlite(UPSERT_HEAD))?
-            .execute(params![row.seq, row.entry_hash.as_slice()])?;
-        tx.commit()?;
-        Ok(row)
+        self.alert_write(|conn| crate::accounts::append_audit_in(conn, build))
     }
 
     fn audit_entries(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {

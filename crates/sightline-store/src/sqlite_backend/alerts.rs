@@ -20,6 +20,7 @@ fn value(param: &Param<'_>) -> Value {
         Param::Int(int) => Value::Integer(*int),
         Param::Text(text) => Value::Text((*text).to_owned()),
         Param::NullText | Param::NullInt => Value::Null,
+        Param::Bytes(bytes) => Value::Blob(bytes.to_vec()),
     }
 }
 
@@ -60,6 +61,10 @@ impl AlertConn for SqliteAlertConn<'_> {
 
     fn lock_clause(&self) -> &'static str {
         ""
+    }
+
+    fn lock_audit(&mut self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
