@@ -25,7 +25,7 @@ pub use error::{ApiError, ErrorBody};
 pub use intake_gate::IntakeLimits;
 pub use metrics::{METRICS_TOKEN_CHARS_MIN, MetricsToken};
 /// The web UI's session cookie over plain HTTP (a signed-in browser sends it).
-pub use sightline_web::SESSION_COOKIE;
+pub use sightline_web::{SESSION_COOKIE, TrustedProxy};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -313,7 +313,8 @@ pub fn router(state: AppState) -> Router {
             ))
         });
     // Over HTTPS, browsers are told to use nothing else (HSTS).
-    app.layer(axum::middleware::from_fn(
+    let proxies = web_config.trusted_proxies.clone();
+    let app = app.layer(axum::middleware::from_fn(
         move |request: Request, next: axum::middleware::Next| {
             let secure = sightline_web::is_secure_request(&web_config, request.headers());
             async move {
@@ -326,6 +327,19 @@ pub fn router(state: AppState) -> Router {
                 }
                 response
             }
+        },
+    ));
+    // Outermost: forwarded headers (`X-Forwarded-Proto`, `X-Forwarded-For`,
+    // `Forwarded`...) are believed only from a trusted proxy; from any other
+    // peer, or an unknown one, they are dropped before anything reads them.
+    app.layer(axum::middleware::from_fn(
+        move |mut request: Request, next: axum::middleware::Next| {
+            let peer = request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|connect| connect.0.ip());
+            sightline_web::drop_untrusted_forwarded_headers(&proxies, peer, request.headers_mut());
+            next.run(request)
         },
     ))
 }

@@ -55,12 +55,14 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// Whether the request came over TLS (directly configured, or said by a proxy).
+/// Whether the request came over TLS (directly configured, or said by a
+/// trusted proxy: the server drops `X-Forwarded-Proto` from any other peer
+/// before routing, `proxy::drop_untrusted_forwarded_headers`).
 pub fn is_secure(state: &WebState, headers: &HeaderMap) -> bool {
     is_secure_request(&state.config, headers)
 }
 
-/// [`is_secure`] from the configuration alone.
+/// [`is_secure`] from the configuration and the headers that reached routing.
 pub fn is_secure_request(config: &crate::WebConfig, headers: &HeaderMap) -> bool {
     config.secure_cookies
         || headers

@@ -12,8 +12,10 @@
 //! - Invariant: every POST carries the session's CSRF token (the login form a
 //!   token bound to a pre-session the server issued) or is refused with 403
 //!   before its handler runs.
-//! - Invariant: over HTTPS (configured, or `X-Forwarded-Proto: https`) cookies
-//!   are `Secure` with the `__Host-` prefix, and only those are read.
+//! - Invariant: over HTTPS (configured, or `X-Forwarded-Proto: https` from a
+//!   trusted proxy) cookies are `Secure` with the `__Host-` prefix, and only
+//!   those are read. Forwarded headers from any other peer never reach a
+//!   handler (`proxy.rs`).
 //! - Invariant: access is decided by `sightline_access::authorize` and every
 //!   decision about personal data is written to the audit log first.
 //! - Invariant: every response carries the security headers of
@@ -34,6 +36,7 @@ mod names;
 mod oidc;
 mod pages;
 mod privacy;
+mod proxy;
 mod record_view;
 mod render;
 mod review;
@@ -54,6 +57,7 @@ pub use guard::{
     SECURE_SESSION_COOKIE, SESSION_COOKIE, is_secure_request, pre_session_cookie_name,
     session_cookie_name,
 };
+pub use proxy::{FORWARDED_HEADERS, TrustedProxy, drop_untrusted_forwarded_headers, is_trusted};
 
 /// Settings of the web UI. Every limit is explicit.
 #[derive(Debug, Clone)]
@@ -72,9 +76,11 @@ pub struct WebConfig {
     pub flags: sightline_app::privacy::FlagPolicy,
     /// The most entries one access-log CSV holds.
     pub access_log_csv_rows_max: usize,
-    /// Reverse proxies whose `X-Forwarded-For` names the client for login
-    /// throttling; from any other peer the header is ignored.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Reverse proxies (addresses or CIDR networks) whose forwarded headers
+    /// are believed: `X-Forwarded-For` names the client for login throttling,
+    /// `X-Forwarded-Proto: https` means HTTPS (Secure cookies, HSTS). From any
+    /// other peer the server drops those headers before routing.
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Sign-in with OpenID Connect providers, and whether local passwords
     /// are on (`sightline serve --sign-in FILE`).
     pub sign_in: sightline_app::sign_in::SignInConfig,

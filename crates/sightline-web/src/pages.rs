@@ -157,12 +157,8 @@ pub(crate) fn client_address(
     peer: Option<std::net::SocketAddr>,
     headers: &HeaderMap,
 ) -> Option<std::net::IpAddr> {
-    let peer = peer?.ip();
-    let peer = match peer {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, std::net::IpAddr::V4),
-        std::net::IpAddr::V4(_) => peer,
-    };
-    if !state.config.trusted_proxies.contains(&peer) {
+    let peer = crate::proxy::canonical(peer?.ip());
+    if !crate::proxy::is_trusted(&state.config.trusted_proxies, Some(peer)) {
         return Some(peer);
     }
     let forwarded = headers

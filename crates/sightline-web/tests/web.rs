@@ -775,8 +775,79 @@ async fn failed_logins_back_off_per_source_and_account_without_locking_out_the_o
     );
 }
 
+/// A direct client (not a trusted proxy) that sends `X-Forwarded-Proto: https`
+/// over plain HTTP gets plain HTTP's answer: no HSTS, cookies without
+/// `Secure` or the `__Host-` prefix, and the plain session cookie is the one
+/// read. Without any `--trusted-proxy`, and with proxies that do not include
+/// the client's address.
+async fn forwarded_proto_is_believed_only_from_a_trusted_proxy(db: TestDatabase) {
+    let mut config = sightline_testkit::server::ServerConfig::default();
+    config.web.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()];
+    let app = TestApp::spawn_configured(db, config).await;
+    for headers in [
+        vec![("x-forwarded-proto", "https")],
+        vec![("forwarded", "proto=https"), ("x-forwarded-proto", "HTTPS")],
+    ] {
+        let mut request = TestApp::client().get(format!("{}/login", app.base));
+        for (name, value) in &headers {
+            request = request.header(*name, *value);
+        }
+        let page = request.send().await.unwrap();
+        assert!(
+            page.headers().get("strict-transport-security").is_none(),
+            "{headers:?}"
+        );
+        let cookie = page.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(
+            cookie.starts_with("sightline_presession=") && !cookie.contains("Secure"),
+            "{cookie}"
+        );
+    }
+    // Signed in over plain HTTP, the session is read from the plain cookie
+    // even by a request claiming HTTPS; the __Host- name is not believed.
+    let account = app.account(Role::Practitioner).clone();
+    let response = app
+        .login(&TestApp::client(), &account.username, &account.password)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let secret = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("sightline_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("sightline_session=")
+        .to_owned();
+    for (name, expected) in [
+        ("sightline_session", StatusCode::OK),
+        ("__Host-sightline_session", StatusCode::SEE_OTHER),
+    ] {
+        let response = TestApp::client()
+            .get(format!("{}/my-work", app.base))
+            .header("x-forwarded-proto", "https")
+            .header("cookie", format!("{name}={secret}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "{name}");
+        assert!(
+            response
+                .headers()
+                .get("strict-transport-security")
+                .is_none()
+        );
+    }
+}
+
 async fn cookies_are_http_only_strict_and_secure_behind_tls(db: TestDatabase) {
-    let app = TestApp::spawn(db).await;
+    // The test's client plays the proxy: it connects from 127.0.0.1.
+    let mut config = sightline_testkit::server::ServerConfig::default();
+    config.web.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    let app = TestApp::spawn_configured(db, config).await;
     let client = TestApp::client();
     let plain = client
         .get(format!("{}/login", app.base))
@@ -2147,6 +2218,7 @@ sightline_testkit::on_every_backend!(
     forms_without_the_csrf_token_are_refused,
     failed_logins_back_off_per_source_and_account_without_locking_out_the_owner,
     cookies_are_http_only_strict_and_secure_behind_tls,
+    forwarded_proto_is_believed_only_from_a_trusted_proxy,
     the_login_token_is_bound_to_a_pre_session_the_server_issued,
     an_administrator_creates_a_user_whom_a_lead_activates_and_disables_it,
     a_child_with_a_relationship_in_full_with_chronology_timeline_and_csv,

@@ -21,15 +21,24 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = ServerConfig::default().body_bytes_max)]
     body_bytes_max: usize,
-    /// Mark session cookies Secure (serve behind TLS). Requests that arrive with
-    /// `X-Forwarded-Proto: https` get Secure cookies without it.
+    /// Mark session cookies Secure (serve behind TLS). Requests that arrive from
+    /// a trusted proxy (--trusted-proxy) with `X-Forwarded-Proto: https` get
+    /// Secure cookies and HSTS without it.
     #[arg(long)]
     secure_cookies: bool,
-    /// The address of a reverse proxy in front of Sightline (repeat for more):
-    /// only requests from it have their `X-Forwarded-For` believed, to throttle
-    /// failed logins per client address. Without it the peer address counts.
-    #[arg(long = "trusted-proxy", value_name = "IP")]
-    trusted_proxies: Vec<std::net::IpAddr>,
+    /// A reverse proxy in front of Sightline, an address or a CIDR network
+    /// (repeat for more; SIGHTLINE_TRUSTED_PROXIES takes a comma-separated
+    /// list): only requests from it have their forwarded headers believed
+    /// (`X-Forwarded-Proto: https` for Secure cookies and HSTS,
+    /// `X-Forwarded-For` to throttle failed logins per client address). From
+    /// any other peer those headers are dropped and the peer address counts.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "ADDR[/PREFIX]",
+        env = "SIGHTLINE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<sightline_server::TrustedProxy>,
     /// Intake batches one agency may have in progress at once (429 with
     /// Retry-After above it).
     #[arg(long, default_value_t = ServerConfig::default().intake.per_agency_max)]
