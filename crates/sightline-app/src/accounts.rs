@@ -571,18 +571,32 @@ pub fn login(
     // it tries; then a username that must wait. Neither checks the password,
     // so neither counts as a failure (waiting out the delay is enough).
     let source_wait = match &source_key {
-        Some(key) => waiting_until(key)?.map(|until| (Throttled::Source, until)),
+        Some(key) => waiting_until(key)?.map(|until| (Throttled::Source, key.as_str(), until)),
         None => None,
     };
     let wait = match (source_wait, &parsed) {
         (Some(wait), _) => Some(wait),
-        (None, Ok(name)) => waiting_until(name.as_str())?.map(|until| (Throttled::Account, until)),
+        (None, Ok(name)) => {
+            waiting_until(name.as_str())?.map(|until| (Throttled::Account, name.as_str(), until))
+        }
         (None, Err(_)) => None,
     };
-    if let Some((why, until_us)) = wait {
-        // Audited (issue #15, finding 9): the account tried when it exists,
-        // else `user:unknown`; never the password. The log line names neither
-        // the user nor the source.
+    if let Some((why, key, until_us)) = wait {
+        // Audited (issue #15, finding 9) once per key and delay window, not
+        // once per request: a client that keeps asking while it must wait
+        // cannot flood the audit log (the first refusal of the window says
+        // the key was throttled; the rest add nothing).
+        if !accounts.claim_refusal_audit(key, now_us)? {
+            tracing::debug!(
+                throttle = why.as_str(),
+                "login refused: must wait (audited)"
+            );
+            return Ok(LoginOutcome::Refused {
+                locked_until: Some(crate::from_micros(until_us)),
+            });
+        }
+        // The account tried when it exists, else `user:unknown`; never the
+        // password. The log line names neither the user nor the source.
         let tried = match &parsed {
             Ok(name) => accounts
                 .user_by_username(name.as_str())?

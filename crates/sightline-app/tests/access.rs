@@ -147,6 +147,116 @@ fn login_session_timeouts_and_logout() {
     }
 }
 
+/// A client that keeps asking while a key must wait cannot flood the audit
+/// log: refusals are audited once per key and delay window (the account's
+/// and the source's apart), and again in the next window.
+#[test]
+fn throttled_refusals_are_audited_once_per_key_and_window() {
+    for (_db, store) in stores() {
+        let store = store.as_ref();
+        let policy = SessionPolicy::default();
+        create(store, "synthetic.known", Role::Practitioner, "police");
+        let source: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        let at = |ms: i64| t0() + Duration::milliseconds(ms);
+        let attempt = |password: &str, when| {
+            accounts::login(
+                store,
+                "synthetic.known",
+                password,
+                Some(source),
+                when,
+                &policy,
+            )
+            .unwrap()
+        };
+        let throttled = || -> Vec<String> {
+            audit::recent_entries(store, None, 1_000)
+                .unwrap()
+                .into_iter()
+                .rev()
+                .filter(|entry| entry.action == "login_throttled")
+                .map(|entry| entry.basis)
+                .collect()
+        };
+        // Five free failures, the sixth starts a delay of a second.
+        for n in 0..6 {
+            assert!(matches!(
+                attempt("wrong password!!", at(n)),
+                LoginOutcome::Refused { .. }
+            ));
+        }
+        // 200 requests in the window, the right password among them: all
+        // refused, one audit entry.
+        for n in 0..200 {
+            let outcome = attempt("synthetic password 1", at(10 + n));
+            assert!(
+                matches!(
+                    outcome,
+                    LoginOutcome::Refused {
+                        locked_until: Some(_)
+                    }
+                ),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(throttled(), ["throttle:account"]);
+        // The next window (a failure after the delay, which doubles it) is
+        // audited once again.
+        assert!(matches!(
+            attempt("wrong password!!", at(1_100)),
+            LoginOutcome::Refused {
+                locked_until: Some(_)
+            }
+        ));
+        for n in 0..50 {
+            assert!(matches!(
+                attempt("synthetic password 1", at(1_200 + n)),
+                LoginOutcome::Refused { .. }
+            ));
+        }
+        assert_eq!(throttled(), ["throttle:account", "throttle:account"]);
+        // A source that must wait is its own key: one more entry for its window.
+        let source_policy = SessionPolicy {
+            source_throttle: sightline_store::ThrottlePolicy {
+                free_failures: 1,
+                ..policy.source_throttle
+            },
+            ..policy
+        };
+        for n in 0..3 {
+            let _ = accounts::login(
+                store,
+                &format!("synthetic.other{n}"),
+                "wrong password!!",
+                Some("198.51.100.9".parse().unwrap()),
+                at(5_000 + n),
+                &source_policy,
+            )
+            .unwrap();
+        }
+        for n in 0..20 {
+            let outcome = accounts::login(
+                store,
+                "synthetic.known",
+                "synthetic password 1",
+                Some("198.51.100.9".parse().unwrap()),
+                at(5_010 + n),
+                &source_policy,
+            )
+            .unwrap();
+            assert!(
+                matches!(outcome, LoginOutcome::Refused { .. }),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(
+            throttled(),
+            ["throttle:account", "throttle:account", "throttle:source"]
+        );
+        assert!(audit::verify_audit(store).unwrap().is_ok());
+    }
+}
+
 #[test]
 fn back_off_answers_the_same_for_unknown_usernames() {
     for (_db, store) in stores() {

@@ -315,6 +315,13 @@ pub trait AccountStore: Send + Sync {
     /// Forgets a throttle key's failed logins (a username's, after a
     /// successful login).
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError>;
+    /// Whether the refusal of a request the key `username` must wait for at
+    /// `now_us` is the first of its delay window (which begins at the key's
+    /// last failure): `true` once per window, marking it, so that refusals
+    /// are audited once per key and window however many requests arrive.
+    /// `false` when the key is not waiting at `now_us`. One statement, so
+    /// concurrent refusals claim it once.
+    fn claim_refusal_audit(&self, username: &str, now_us: i64) -> Result<bool, StoreError>;
     /// Records a break-glass grant and returns its id.
     fn create_grant(&self, grant: &NewGrant) -> Result<i64, StoreError>;
     /// Breaks the glass in one transaction, under the audit lock: records the
@@ -430,6 +437,9 @@ pub(crate) const COUNT_FAILURE: &str = "INSERT INTO login_throttle (username, n_
 pub(crate) const DELAY_KEY: &str = "UPDATE login_throttle SET locked_until_us = $2 WHERE username = $1 \
      RETURNING n_failures, last_failure_us, locked_until_us";
 pub(crate) const CLEAR_THROTTLE: &str = "DELETE FROM login_throttle WHERE username = $1";
+pub(crate) const CLAIM_REFUSAL_AUDIT: &str = "UPDATE login_throttle SET refusal_audited_us = $2 \
+     WHERE username = $1 AND locked_until_us > $2 \
+     AND (refusal_audited_us IS NULL OR refusal_audited_us < last_failure_us)";
 pub(crate) const INSERT_GRANT: &str = "INSERT INTO break_glass_grants (user_id, resource_key, reason, granted_at_us, expires_at_us) \
      VALUES ($1, $2, $3, $4, $5) RETURNING id";
 /// [`INSERT_GRANT`] only while the user has fewer than `$7` grants given after

@@ -91,6 +91,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0090_external_identities",
         sql: include_str!("../migrations/sqlite/0090_external_identities.sql"),
     },
+    Migration {
+        version: 95,
+        name: "0095_login_throttle_audited",
+        sql: include_str!("../migrations/sqlite/0095_login_throttle_audited.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -169,6 +174,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 90,
         name: "0090_external_identities",
         sql: include_str!("../migrations/postgres/0090_external_identities.sql"),
+    },
+    Migration {
+        version: 95,
+        name: "0095_login_throttle_audited",
+        sql: include_str!("../migrations/postgres/0095_login_throttle_audited.sql"),
     },
 ];
 

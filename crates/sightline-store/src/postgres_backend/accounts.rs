@@ -8,10 +8,10 @@ use super::PgStore;
 use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
-    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER, ENABLE_USER, END_SESSION,
-    GRANT_COLUMNS, GrantRow, INSERT_GRANT, INSERT_SESSION, INSERT_USER, NewGrant, NewUser,
-    SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION,
-    ThrottlePolicy, ThrottleRow, TokenRow, USER_COLUMNS, UserRow, clamp, hash32,
+    AuditStore, CLAIM_REFUSAL_AUDIT, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER,
+    ENABLE_USER, END_SESSION, GRANT_COLUMNS, GrantRow, INSERT_GRANT, INSERT_SESSION, INSERT_USER,
+    NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow,
+    TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, USER_COLUMNS, UserRow, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 use crate::accounts::{
@@ -250,6 +250,10 @@ impl AccountStore for PgStore {
     fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
         self.execute(CLEAR_THROTTLE, &[&username])?;
         Ok(())
+    }
+
+    fn claim_refusal_audit(&self, username: &str, now_us: i64) -> Result<bool, StoreError> {
+        Ok(self.execute(CLAIM_REFUSAL_AUDIT, &[&username, &now_us])? == 1)
     }
 
     fn create_grant(&self, grant: &NewGrant) -> Result<i64, StoreError> {

@@ -9,10 +9,10 @@ use super::SqliteStore;
 use crate::StoreError;
 use crate::accounts::{
     ACCOUNT_LIST_LIMIT_MAX, AUDIT_COLUMNS, AUDIT_READ_LIMIT_MAX, AccountStore, AuditRow,
-    AuditStore, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER, ENABLE_USER, END_SESSION,
-    GRANT_COLUMNS, GrantRow, INSERT_GRANT, INSERT_SESSION, INSERT_USER, NewGrant, NewUser,
-    SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow, TOUCH_SESSION,
-    ThrottlePolicy, ThrottleRow, TokenRow, USER_COLUMNS, UserRow, clamp, hash32,
+    AuditStore, CLAIM_REFUSAL_AUDIT, CLEAR_THROTTLE, COUNT_FAILURE, DELAY_KEY, DISABLE_USER,
+    ENABLE_USER, END_SESSION, GRANT_COLUMNS, GrantRow, INSERT_GRANT, INSERT_SESSION, INSERT_USER,
+    NewGrant, NewUser, SELECT_HEAD, SELECT_SESSION, SELECT_THROTTLE, SELECT_TOKENS, SessionRow,
+    TOUCH_SESSION, ThrottlePolicy, ThrottleRow, TokenRow, USER_COLUMNS, UserRow, clamp, hash32,
 };
 use crate::accounts::{AUDIT_KEYS_PER_QUERY, RECENT_RECORDS, RecordSummary, newest_first};
 use crate::accounts::{
@@ -305,6 +305,15 @@ impl AccountStore for SqliteStore {
             .prepare_cached(&sqlite(CLEAR_THROTTLE))?
             .execute(params![username])?;
         Ok(())
+    }
+
+    fn claim_refusal_audit(&self, username: &str, now_us: i64) -> Result<bool, StoreError> {
+        let pooled = self.pooled()?;
+        let n_changed = pooled
+            .get()?
+            .prepare_cached(&sqlite(CLAIM_REFUSAL_AUDIT))?
+            .execute(params![username, now_us])?;
+        Ok(n_changed == 1)
     }
 
     fn create_grant(&self, grant: &NewGrant) -> Result<i64, StoreError> {
