@@ -275,6 +275,30 @@ fn sentence(reason: &str) -> Result<String, ControlError> {
         .map_err(ControlError::BadReason)
 }
 
+/// The audit entry of a control change, sealed as entry `seq` of the chain
+/// inside the change's own transaction.
+#[allow(clippy::too_many_arguments)]
+fn sealed(
+    actor: &audit::AuditActor,
+    action: &str,
+    resource_key: &str,
+    basis: &str,
+    outcome: &str,
+    now: DateTime<Utc>,
+    seq: i64,
+    prev_hash: [u8; 32],
+) -> sightline_store::AuditRow {
+    let entry = audit::Unsealed {
+        actor,
+        action,
+        resource_key,
+        basis,
+        outcome,
+        now,
+    };
+    audit::seal(&entry, seq, prev_hash)
+}
+
 /// Decides (and audits, `restrict_record`) whether `by` may restrict or lift
 /// restrictions on the record.
 fn may_restrict(
@@ -323,29 +347,36 @@ pub fn restrict_record(
     }
     may_restrict(store, by, &request.agency, &request.record_id, now)?;
     let actor = by.audit_actor();
-    let row = store.access().append_restriction(&NewRestriction {
-        at_us: crate::to_micros(now),
-        agency: request.agency.as_str().to_owned(),
-        record_id: request.record_id.clone(),
-        state: RESTRICTED.to_owned(),
-        roles: request
-            .roles
-            .iter()
-            .map(|role| role.as_str().to_owned())
-            .collect(),
-        own_agency_only: request.own_agency_only,
-        reason,
-        by_user_id: by.user_id(),
-        by_username: actor.username.clone(),
-    })?;
-    audit::record(
-        store,
-        &actor,
-        "record_restricted",
-        &format!("record:{}/{}", request.agency, request.record_id),
-        &format!("restriction:{}", row.seq),
-        "restricted",
-        now,
+    let resource_key = format!("record:{}/{}", request.agency, request.record_id);
+    // The event and its audit entry are one transaction.
+    let row = store.access().append_restriction_audited(
+        &NewRestriction {
+            at_us: crate::to_micros(now),
+            agency: request.agency.as_str().to_owned(),
+            record_id: request.record_id.clone(),
+            state: RESTRICTED.to_owned(),
+            roles: request
+                .roles
+                .iter()
+                .map(|role| role.as_str().to_owned())
+                .collect(),
+            own_agency_only: request.own_agency_only,
+            reason,
+            by_user_id: by.user_id(),
+            by_username: actor.username.clone(),
+        },
+        &mut |restriction_seq, seq, prev_hash| {
+            sealed(
+                &actor,
+                "record_restricted",
+                &resource_key,
+                &format!("restriction:{restriction_seq}"),
+                "restricted",
+                now,
+                seq,
+                prev_hash,
+            )
+        },
     )?;
     Ok(row)
 }
@@ -366,25 +397,31 @@ pub fn lift_restriction(
         return Err(ControlError::NotInForce("the record is not restricted"));
     }
     let actor = by.audit_actor();
-    let row = store.access().append_restriction(&NewRestriction {
-        at_us: crate::to_micros(now),
-        agency: agency.as_str().to_owned(),
-        record_id: record_id.to_owned(),
-        state: LIFTED.to_owned(),
-        roles: Vec::new(),
-        own_agency_only: false,
-        reason,
-        by_user_id: by.user_id(),
-        by_username: actor.username.clone(),
-    })?;
-    audit::record(
-        store,
-        &actor,
-        "record_unrestricted",
-        &format!("record:{agency}/{record_id}"),
-        &format!("restriction:{}", row.seq),
-        "lifted",
-        now,
+    let resource_key = format!("record:{agency}/{record_id}");
+    let row = store.access().append_restriction_audited(
+        &NewRestriction {
+            at_us: crate::to_micros(now),
+            agency: agency.as_str().to_owned(),
+            record_id: record_id.to_owned(),
+            state: LIFTED.to_owned(),
+            roles: Vec::new(),
+            own_agency_only: false,
+            reason,
+            by_user_id: by.user_id(),
+            by_username: actor.username.clone(),
+        },
+        &mut |restriction_seq, seq, prev_hash| {
+            sealed(
+                &actor,
+                "record_unrestricted",
+                &resource_key,
+                &format!("restriction:{restriction_seq}"),
+                "lifted",
+                now,
+                seq,
+                prev_hash,
+            )
+        },
     )?;
     Ok(row)
 }
@@ -441,28 +478,35 @@ fn hold_event(
 ) -> Result<HoldRow, ControlError> {
     let reason = sentence(reason)?;
     let actor = by.audit_actor();
-    let row = store.access().append_hold(&NewHold {
-        at_us: crate::to_micros(now),
-        target: target.as_str().to_owned(),
-        person_id: person_id.to_owned(),
-        state: state.to_owned(),
-        reason,
-        by_user_id: by.user_id(),
-        by_username: actor.username.clone(),
-    })?;
     let action = if state == HOLD_PLACED {
         "legal_hold_placed"
     } else {
         "legal_hold_released"
     };
-    audit::record(
-        store,
-        &actor,
-        action,
-        &format!("{}:{person_id}", target.as_str()),
-        &format!("hold:{}", row.seq),
-        state,
-        now,
+    let resource_key = format!("{}:{person_id}", target.as_str());
+    // The event and its audit entry are one transaction.
+    let row = store.access().append_hold_audited(
+        &NewHold {
+            at_us: crate::to_micros(now),
+            target: target.as_str().to_owned(),
+            person_id: person_id.to_owned(),
+            state: state.to_owned(),
+            reason,
+            by_user_id: by.user_id(),
+            by_username: actor.username.clone(),
+        },
+        &mut |hold_seq, seq, prev_hash| {
+            sealed(
+                &actor,
+                action,
+                &resource_key,
+                &format!("hold:{hold_seq}"),
+                state,
+                now,
+                seq,
+                prev_hash,
+            )
+        },
     )?;
     Ok(row)
 }

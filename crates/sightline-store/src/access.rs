@@ -244,6 +244,22 @@ pub trait AccessStore: Send + Sync {
     ) -> Result<Vec<crate::RestrictionRow>, StoreError>;
     /// Appends a legal hold event (placing, or releasing).
     fn append_hold(&self, event: &crate::NewHold) -> Result<crate::HoldRow, StoreError>;
+    /// [`AccessStore::append_restriction`] with its audit entry in the same
+    /// transaction (under the audit lock): `audit(restriction seq, seq,
+    /// prev_hash)` builds it as [`crate::AuditStore::append_audit`]'s `build`.
+    /// A crash leaves both or neither.
+    fn append_restriction_audited(
+        &self,
+        event: &crate::NewRestriction,
+        audit: &mut dyn FnMut(i64, i64, [u8; 32]) -> AuditRow,
+    ) -> Result<crate::RestrictionRow, StoreError>;
+    /// [`AccessStore::append_hold`] with its audit entry in the same
+    /// transaction, as [`AccessStore::append_restriction_audited`].
+    fn append_hold_audited(
+        &self,
+        event: &crate::NewHold,
+        audit: &mut dyn FnMut(i64, i64, [u8; 32]) -> AuditRow,
+    ) -> Result<crate::HoldRow, StoreError>;
     /// The holds in force (each person's latest event, when it places one), of
     /// one person if given, at most `limit`.
     fn holds_in_force(

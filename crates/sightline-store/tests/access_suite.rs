@@ -269,6 +269,77 @@ fn hold(person_id: &str, state: &str, at_us: i64) -> sightline_store::NewHold {
     }
 }
 
+/// A restriction or hold and its audit entry are one transaction: both are
+/// written, or (when the audit entry is refused, here a row off the chain)
+/// neither.
+#[test]
+fn restrictions_and_holds_are_written_with_their_audit_entry_or_not_at_all() {
+    use sightline_store::{AuditRow, HOLD_PLACED, RESTRICTED};
+    let entry = |basis: String, seq: i64, prev_hash: [u8; 32]| AuditRow {
+        seq,
+        at_us: 10,
+        actor_user_id: Some(7),
+        actor_username: "gp.lead".into(),
+        actor_role: "safeguarding_lead".into(),
+        actor_agency: "st-annes-gp".into(),
+        action: "record_restricted".into(),
+        resource_key: "record:st-annes-gp/GP-1".into(),
+        basis,
+        outcome: "restricted".into(),
+        prev_hash,
+        entry_hash: [seq as u8; 32],
+    };
+    for (_database, store) in stores() {
+        let access = store.access();
+        let row = access
+            .append_restriction_audited(
+                &restriction("GP-1", RESTRICTED, &["practitioner"], 10),
+                &mut |id, seq, prev| entry(format!("restriction:{id}"), seq, prev),
+            )
+            .unwrap();
+        let hold_row = access
+            .append_hold_audited(
+                &hold("p-000000000000000a", HOLD_PLACED, 11),
+                &mut |id, seq, prev| entry(format!("hold:{id}"), seq, prev),
+            )
+            .unwrap();
+        let bases: Vec<String> = store
+            .audit()
+            .audit_entries(0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.basis)
+            .collect();
+        assert_eq!(
+            bases,
+            [
+                format!("restriction:{}", row.seq),
+                format!("hold:{}", hold_row.seq)
+            ]
+        );
+        // Refused audit entries take their event with them.
+        assert!(
+            access
+                .append_restriction_audited(
+                    &restriction("GP-2", RESTRICTED, &["practitioner"], 12),
+                    &mut |_, seq, _| entry(String::new(), seq, [9; 32]),
+                )
+                .is_err()
+        );
+        assert!(
+            access
+                .append_hold_audited(
+                    &hold("p-000000000000000b", HOLD_PLACED, 13),
+                    &mut |_, seq, _| { entry(String::new(), seq, [9; 32]) }
+                )
+                .is_err()
+        );
+        assert_eq!(access.restriction_events(None, None, 10).unwrap().len(), 1);
+        assert_eq!(access.hold_events(None, 10).unwrap().len(), 1);
+        assert_eq!(store.audit().audit_entries(0, 10).unwrap().len(), 2);
+    }
+}
+
 /// Restrictions in force page by (agency, record id) after a key, so a
 /// reader can take every one of them however many there are.
 #[test]

@@ -102,6 +102,30 @@ impl AccessStore for SqliteStore {
         self.alert_write(|conn| crate::controls::append_hold_in(conn, event))
     }
 
+    fn append_restriction_audited(
+        &self,
+        event: &crate::NewRestriction,
+        audit: &mut dyn FnMut(i64, i64, [u8; 32]) -> AuditRow,
+    ) -> Result<crate::RestrictionRow, StoreError> {
+        self.alert_write(|conn| {
+            let row = crate::controls::append_restriction_in(conn, event)?;
+            crate::accounts::append_audit_in(conn, &mut |seq, prev| audit(row.seq, seq, prev))?;
+            Ok(row)
+        })
+    }
+
+    fn append_hold_audited(
+        &self,
+        event: &crate::NewHold,
+        audit: &mut dyn FnMut(i64, i64, [u8; 32]) -> AuditRow,
+    ) -> Result<crate::HoldRow, StoreError> {
+        self.alert_write(|conn| {
+            let row = crate::controls::append_hold_in(conn, event)?;
+            crate::accounts::append_audit_in(conn, &mut |seq, prev| audit(row.seq, seq, prev))?;
+            Ok(row)
+        })
+    }
+
     fn holds_in_force(
         &self,
         person_id: Option<&str>,
