@@ -445,14 +445,59 @@ async fn checkpoint_once(state: &AppState, checkpointer: &SharedCheckpointer) {
     }
 }
 
+/// Once a day (the first tick of each UTC day): the retention pass writes a
+/// batch of what the schedule makes due for the privacy officer
+/// (`sightline_app::retention::make_batch`; a batch of the day already there
+/// is left alone, so restarts do not double it).
+async fn run_retention_pass(state: &AppState, today: chrono::NaiveDate) {
+    let (engine, store) = (state.engine.clone(), state.store.clone());
+    let schedule = state.config.web.retention_schedule.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        let now = chrono::Utc::now();
+        engine.read(|engine| {
+            sightline_app::retention::make_batch(
+                store.as_ref(),
+                engine.linked(),
+                engine.facts(),
+                engine.organisation(),
+                &schedule,
+                today,
+                &sightline_app::retention::job_actor(),
+                now,
+            )
+        })
+    })
+    .await;
+    match made {
+        Ok(Ok(Ok(sightline_app::retention::BatchOutcome::Made { batch, .. }))) => {
+            tracing::info!(
+                batch.id = batch.id,
+                records = batch.n_records,
+                blocked = batch.n_blocked,
+                "retention batch written"
+            );
+        }
+        Ok(Ok(Ok(_))) => {}
+        Ok(Ok(Err(error))) => tracing::error!(error = %error, "retention pass failed"),
+        Ok(Err(error)) => tracing::error!(error = %error, "retention pass failed"),
+        Err(error) => tracing::error!(error = %error, "retention pass task failed"),
+    }
+}
+
 /// Every `tick_interval` (wall clock): time-based re-evaluation and escalation
 /// ([`sightline_app::SharedEngine::tick`]). The first pass runs at once, so
 /// clocks that fell due while the server was down fire on start.
 async fn run_ticker(state: AppState) {
     let mut interval = tokio::time::interval(state.config.tick_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retention_day: Option<chrono::NaiveDate> = None;
     loop {
         interval.tick().await;
+        let today = chrono::Utc::now().date_naive();
+        if retention_day != Some(today) {
+            retention_day = Some(today);
+            run_retention_pass(&state, today).await;
+        }
         let (engine, store) = (state.engine.clone(), state.store.clone());
         let ticked = tokio::task::spawn_blocking(move || {
             let now = chrono::Utc::now();

@@ -274,6 +274,9 @@ pub struct RecordHistory {
     pub current_version: i64,
     /// All versions, ascending; earlier versions are kept, never overwritten.
     pub versions: Vec<RecordVersion>,
+    /// How long the retention schedule keeps the record (its newest
+    /// version); absent if the engine does not hold it.
+    pub retention: Option<sightline_app::retention::RetentionShown>,
 }
 
 /// Records what an agency's token read (issue #15, finding 11): `action` on
@@ -352,7 +355,23 @@ pub async fn record_history(
     record_token_read(&state, &token, "view_record_history", resource, outcome).await?;
     let current_version = current_version
         .ok_or_else(|| ApiError::not_found("no record with that agency and record_id"))?;
+    let retention = state
+        .engine
+        .read(|engine| {
+            sightline_app::retention::retention_shown(
+                engine.linked(),
+                engine.facts(),
+                engine.organisation(),
+                &state.config.web.retention_schedule,
+                &agency,
+                &record_id,
+                Utc::now().date_naive(),
+            )
+        })
+        .ok()
+        .flatten();
     Ok(Json(RecordHistory {
+        retention,
         agency,
         record_id,
         current_version,

@@ -279,6 +279,37 @@ pub trait AccessStore: Send + Sync {
         &self,
         event: &crate::NewUnredaction,
     ) -> Result<crate::UnredactionRow, StoreError>;
+    /// Writes a retention batch and its records (one transaction).
+    fn append_retention_batch(
+        &self,
+        batch: &crate::NewRetentionBatch,
+    ) -> Result<crate::RetentionBatchRow, StoreError>;
+    /// Retention batches with `id < before_id` (of the day `as_of`, if given),
+    /// newest first, at most `limit`.
+    fn retention_batches(
+        &self,
+        as_of: Option<&str>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::RetentionBatchRow>, StoreError>;
+    /// One batch's records by agency and record id, after `after`, at most `limit`.
+    fn retention_batch_records(
+        &self,
+        batch_id: i64,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<crate::RetentionBatchRecord>, StoreError>;
+    /// Appends a decision on a retention batch.
+    fn append_retention_decision(
+        &self,
+        event: &crate::NewRetentionDecision,
+    ) -> Result<crate::RetentionDecisionRow, StoreError>;
+    /// Decisions on retention batches (on one, if given), newest first.
+    fn retention_decisions(
+        &self,
+        batch_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::RetentionDecisionRow>, StoreError>;
     /// The un-redactions of `person_id`'s bundle, oldest first, at most
     /// `limit` (clamped to [`crate::CONTROLS_READ_LIMIT_MAX`]).
     fn unredactions(

@@ -337,7 +337,7 @@ pub(crate) fn hold_events_in(
 
 /// Runs `sql` (its filters already in `params`) ordered by `order_by`, at most
 /// `limit` rows (clamped to [`CONTROLS_READ_LIMIT_MAX`]), read by `read`.
-fn page_query<T>(
+pub(crate) fn page_query<T>(
     conn: &mut dyn AlertConn,
     mut sql: String,
     mut params: Vec<Param<'_>>,

@@ -48,6 +48,7 @@ mod linkage;
 mod migrations;
 mod postgres_backend;
 mod reference;
+mod retention;
 mod sql;
 mod sqlite_backend;
 mod url;
@@ -83,6 +84,11 @@ pub use linkage::{
 };
 pub use migrations::{AppliedMigration, MigrationReport};
 pub use reference::{ReferenceRow, reference_bulk_insert};
+pub use retention::{
+    NewRetentionBatch, NewRetentionDecision, RETENTION_APPROVED, RETENTION_BATCH_RECORDS_MAX,
+    RETENTION_DEFERRED, RETENTION_REJECTED, RetentionBatchRecord, RetentionBatchRow,
+    RetentionDecisionRow,
+};
 
 /// The most rows one [`Store::list_records`] call returns; larger limits are clamped.
 pub const LIST_RECORDS_LIMIT_MAX: u32 = 10_000;

@@ -87,6 +87,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0080_sar_unredactions.sql"),
     },
     Migration {
+        version: 85,
+        name: "0085_retention_batches",
+        sql: include_str!("../migrations/sqlite/0085_retention_batches.sql"),
+    },
+    Migration {
         version: 90,
         name: "0090_external_identities",
         sql: include_str!("../migrations/sqlite/0090_external_identities.sql"),
@@ -169,6 +174,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 80,
         name: "0080_sar_unredactions",
         sql: include_str!("../migrations/postgres/0080_sar_unredactions.sql"),
+    },
+    Migration {
+        version: 85,
+        name: "0085_retention_batches",
+        sql: include_str!("../migrations/postgres/0085_retention_batches.sql"),
     },
     Migration {
         version: 90,

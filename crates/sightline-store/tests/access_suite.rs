@@ -683,3 +683,114 @@ fn unredactions_are_read_per_person_oldest_first_and_append_only() {
         );
     }
 }
+
+#[test]
+fn retention_batches_keep_their_records_and_decisions_append_only() {
+    use sightline_store::{NewRetentionBatch, NewRetentionDecision, RetentionBatchRecord};
+    for (database, store) in stores() {
+        let access = store.access();
+        let record = |record_id: &str| RetentionBatchRecord {
+            agency: "haringate-csc".into(),
+            record_id: record_id.into(),
+            rule: "social care: to the child's 25th birthday".into(),
+            kept_until: "2015-02-01".into(),
+        };
+        let batch = access
+            .append_retention_batch(&NewRetentionBatch {
+                created_at_us: 10,
+                as_of: "2026-12-07".into(),
+                n_blocked: 1,
+                n_left_over: 0,
+                made_by: "job".into(),
+                records: vec![record("SC-2"), record("SC-1")],
+            })
+            .unwrap();
+        assert_eq!(batch.n_records, 2);
+        // A bad record rolls the whole batch back.
+        let mut bad = record("SC-3");
+        bad.kept_until = "soon".into();
+        assert!(
+            access
+                .append_retention_batch(&NewRetentionBatch {
+                    created_at_us: 11,
+                    as_of: "2026-12-08".into(),
+                    n_blocked: 0,
+                    n_left_over: 0,
+                    made_by: "job".into(),
+                    records: vec![record("SC-3"), bad],
+                })
+                .is_err()
+        );
+        assert_eq!(
+            access.retention_batches(None, None, 10).unwrap(),
+            vec![batch.clone()]
+        );
+        assert_eq!(
+            access
+                .retention_batches(Some("2026-12-07"), None, 10)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            access
+                .retention_batches(Some("2026-12-08"), None, 10)
+                .unwrap()
+                .is_empty()
+        );
+        let records = access.retention_batch_records(batch.id, None, 10).unwrap();
+        assert_eq!(records, vec![record("SC-1"), record("SC-2")]);
+        assert_eq!(
+            access
+                .retention_batch_records(batch.id, Some(("haringate-csc", "SC-1")), 10)
+                .unwrap(),
+            vec![record("SC-2")]
+        );
+        let decision = |decision: &str, at_us: i64| NewRetentionDecision {
+            batch_id: batch.id,
+            at_us,
+            decision: decision.into(),
+            reason: "Past the date under the schedule; nothing open.".into(),
+            n_kept_held: 0,
+            by_user_id: Some(7),
+            by_username: "privacy.officer".into(),
+        };
+        access
+            .append_retention_decision(&decision("deferred", 12))
+            .unwrap();
+        access
+            .append_retention_decision(&decision("approved", 13))
+            .unwrap();
+        assert!(
+            access
+                .append_retention_decision(&decision("erased", 14))
+                .is_err()
+        );
+        let decisions = access.retention_decisions(Some(batch.id), 10).unwrap();
+        assert_eq!(
+            decisions
+                .iter()
+                .map(|row| row.event.decision.as_str())
+                .collect::<Vec<_>>(),
+            vec!["approved", "deferred"]
+        );
+        let mut statements = vec![
+            "UPDATE retention_batches SET n_records = 0",
+            "DELETE FROM retention_batches",
+            "UPDATE retention_batch_records SET rule = 'x'",
+            "DELETE FROM retention_batch_records",
+            "UPDATE retention_decisions SET decision = 'rejected'",
+            "DELETE FROM retention_decisions",
+        ];
+        if database.backend == TestBackend::Postgres {
+            statements.extend([
+                "TRUNCATE retention_decisions",
+                "TRUNCATE retention_batch_records",
+            ]);
+        }
+        for sql in statements {
+            let error = execute_raw(&database, sql).expect_err(sql);
+            assert!(error.contains("append-only"), "{sql}: {error}");
+        }
+    }
+}

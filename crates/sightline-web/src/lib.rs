@@ -39,6 +39,7 @@ mod privacy;
 mod proxy;
 mod record_view;
 mod render;
+mod retention_pages;
 mod review;
 mod sar_pages;
 
@@ -84,6 +85,9 @@ pub struct WebConfig {
     /// Sign-in with OpenID Connect providers, and whether local passwords
     /// are on (`sightline serve --sign-in FILE`).
     pub sign_in: sightline_app::sign_in::SignInConfig,
+    /// The retention schedule: the date shown on each record page, and what
+    /// the server's daily pass puts in a batch.
+    pub retention_schedule: Arc<sightline_app::retention::Schedule>,
 }
 
 impl Default for WebConfig {
@@ -97,6 +101,7 @@ impl Default for WebConfig {
             access_log_csv_rows_max: 1_000_000,
             trusted_proxies: Vec::new(),
             sign_in: sightline_app::sign_in::SignInConfig::default(),
+            retention_schedule: Arc::new(sightline_app::retention::Schedule::default()),
         }
     }
 }
@@ -360,6 +365,19 @@ pub const ROUTES: &[RouteSpec] = &[
         Access::Service(Action::SubjectAccess),
         sar_pages::disclose,
         "/privacy/sar/p-0123456789abcdef/unredact"
+    ),
+    route!(get "/privacy/retention", Access::Service(Action::ApproveRetention), retention_pages::batches),
+    route!(
+        get "/privacy/retention/{batch_id}",
+        Access::Service(Action::ApproveRetention),
+        retention_pages::batch,
+        "/privacy/retention/1"
+    ),
+    route!(
+        post "/privacy/retention/{batch_id}/decision",
+        Access::Service(Action::ApproveRetention),
+        retention_pages::decide,
+        "/privacy/retention/1/decision"
     ),
     route!(get "/notices", Access::SignedIn, privacy::notices),
 ];

@@ -376,6 +376,8 @@ struct RecordView {
     /// The record in words; `None` if the stored body no longer parses (then
     /// the page says so instead of showing JSON).
     content: Option<crate::record_view::RecordContent>,
+    /// How long the retention schedule keeps it, in words.
+    retention: Option<String>,
 }
 
 pub async fn record(
@@ -488,7 +490,24 @@ pub(crate) async fn record_page(
                 sightline_app::from_micros(latest.received_at_us),
             )
             .ok();
+            let retention = state
+                .engine
+                .read(|engine| {
+                    sightline_app::retention::retention_shown(
+                        engine.linked(),
+                        engine.facts(),
+                        engine.organisation(),
+                        &state.config.retention_schedule,
+                        &agency,
+                        &record_id,
+                        Utc::now().date_naive(),
+                    )
+                })
+                .ok()
+                .flatten()
+                .map(|shown| shown.in_words);
             let view = RecordView {
+                retention,
                 kind: sightline_core::Kind::parse(&latest.kind).map_or_else(
                     || sightline_core::labels::humanise(&latest.kind),
                     |kind| kind.label().to_owned(),

@@ -50,6 +50,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("holds.html", include_str!("../templates/holds.html")),
     ("sar_find.html", include_str!("../templates/sar_find.html")),
     (
+        "retention.html",
+        include_str!("../templates/retention.html"),
+    ),
+    (
+        "retention_batch.html",
+        include_str!("../templates/retention_batch.html"),
+    ),
+    (
         "sar_person.html",
         include_str!("../templates/sar_person.html"),
     ),

@@ -185,5 +185,37 @@ fn retention_due_counts_per_rule_and_a_legal_hold_blocks() {
         assert_eq!(own.keys().collect::<Vec<_>>(), vec!["social care only"]);
         assert_eq!(own["social care only"][0], social[0]);
         assert!(stdout.contains("nothing is deleted"));
+
+        // `retention run` (cron's daily pass) writes the batch of the day once.
+        let run = |as_of: &str| {
+            sightline(&[
+                "retention",
+                "run",
+                "--db",
+                &db,
+                "--org",
+                org,
+                "--as-of",
+                as_of,
+            ])
+        };
+        assert!(run("1990-01-01").contains("nothing newly due"));
+        let first = run("2100-01-01");
+        let due_records: usize = late.values().map(|row| row[1]).sum();
+        assert!(
+            first.starts_with(&format!(
+                "retention batch 1 of 2100-01-01: {due_records} records due, 0 blocked by legal hold"
+            )),
+            "{first}"
+        );
+        assert!(run("2100-01-01").contains("was already written"));
+        // The next day, the records of the pending batch are not batched again.
+        let next = run("2100-01-02");
+        assert!(
+            next.contains(&format!(
+                "({due_records} due already in a batch pending or approved): no batch written"
+            )),
+            "{next}"
+        );
     }
 }

@@ -149,6 +149,46 @@ impl AccessStore for SqliteStore {
         self.alert_write(|conn| crate::controls::append_unredaction_in(conn, event))
     }
 
+    fn append_retention_batch(
+        &self,
+        batch: &crate::NewRetentionBatch,
+    ) -> Result<crate::RetentionBatchRow, StoreError> {
+        self.alert_write(|conn| crate::retention::append_batch_in(conn, batch))
+    }
+
+    fn retention_batches(
+        &self,
+        as_of: Option<&str>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::RetentionBatchRow>, StoreError> {
+        self.alert_read(|conn| crate::retention::batches_in(conn, as_of, before_id, limit))
+    }
+
+    fn retention_batch_records(
+        &self,
+        batch_id: i64,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<crate::RetentionBatchRecord>, StoreError> {
+        self.alert_read(|conn| crate::retention::batch_records_in(conn, batch_id, after, limit))
+    }
+
+    fn append_retention_decision(
+        &self,
+        event: &crate::NewRetentionDecision,
+    ) -> Result<crate::RetentionDecisionRow, StoreError> {
+        self.alert_write(|conn| crate::retention::append_decision_in(conn, event))
+    }
+
+    fn retention_decisions(
+        &self,
+        batch_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::RetentionDecisionRow>, StoreError> {
+        self.alert_read(|conn| crate::retention::decisions_in(conn, batch_id, limit))
+    }
+
     fn unredactions(
         &self,
         person_id: &str,

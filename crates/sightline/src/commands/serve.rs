@@ -105,6 +105,11 @@ pub struct ServeArgs {
     /// (docs/operators.md, "Signing in with Entra ID or NHS CIS2").
     #[arg(long, env = "SIGHTLINE_SIGN_IN")]
     sign_in: Option<std::path::PathBuf>,
+    /// A retention schedule file (`[[rule]]` tables): the date each record
+    /// page shows and what the daily retention pass batches. The documented
+    /// defaults when not given (docs/data-protection.md, section 4).
+    #[arg(long, env = "SIGHTLINE_RETENTION_SCHEDULE")]
+    retention_schedule: Option<std::path::PathBuf>,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -161,6 +166,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "sign-in configured"
         );
         config.web.sign_in = sign_in;
+    }
+    if let Some(path) = &args.retention_schedule {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| anyhow::anyhow!("could not read {}: {error}", path.display()))?;
+        config.web.retention_schedule =
+            std::sync::Arc::new(sightline_app::retention::Schedule::parse(&text)?);
     }
     config.web.secure_cookies = args.secure_cookies;
     config.web.trusted_proxies = args.trusted_proxies.clone();
