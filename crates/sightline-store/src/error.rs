@@ -36,6 +36,9 @@ pub enum StoreError {
         /// What went wrong.
         message: String,
     },
+    /// An erasure was rejected before it reached the database.
+    #[error("erasure cannot be stored: {0}")]
+    InvalidErasure(&'static str),
     /// A record was rejected before it reached the database.
     #[error("record {record_idx} cannot be stored: {reason}")]
     InvalidRecord {

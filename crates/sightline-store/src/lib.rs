@@ -43,6 +43,7 @@ mod alerts;
 mod audit_query;
 mod backup;
 mod controls;
+mod crypt;
 mod error;
 mod linkage;
 mod migrations;
@@ -77,6 +78,7 @@ pub use controls::{
     NewHold, NewRestriction, NewUnredaction, RESTRICTED, RESTRICTION_ROLES, RestrictionRow,
     UnredactionRow,
 };
+pub use crypt::{ERASED_PERSON_PREFIX, EnvelopeKeys};
 pub use error::StoreError;
 pub use linkage::{
     DECISION_READ_LIMIT_MAX, DecisionVerdict, LinkageDecisionRow, LinkageStore, NewLinkageDecision,
@@ -157,10 +159,15 @@ pub struct StoredRecord {
     pub recorded_at_us: i64,
     /// When Sightline received it, UTC microseconds since the epoch.
     pub received_at_us: i64,
-    /// SHA-256 of the body.
+    /// SHA-256 of the body as received (kept after an erasure, see
+    /// docs/data-protection.md, "Erasure").
     pub content_hash: [u8; 32],
-    /// The record JSON as received.
+    /// The record JSON as received, decrypted; a person whose key was erased
+    /// reads as `{"ref", "role", "source_person_id": "erased:ID"}`. Empty when
+    /// the whole record was erased (`erased`).
     pub body: String,
+    /// The erasure that destroyed this row's record key: its body is gone.
+    pub erased: Option<i64>,
 }
 
 impl StoredRecord {
@@ -254,14 +261,16 @@ pub trait Store: Send + Sync {
     /// Starts a write transaction. Writers are serialised: this waits for any other
     /// open write transaction to finish.
     fn begin(&self) -> Result<Box<dyn WriteTx + '_>, StoreError>;
-    /// Every stored version of one record, ascending by version.
+    /// Every stored version of one record, ascending by version; versions
+    /// whose record key was erased are left out.
     fn record_versions(
         &self,
         agency: &str,
         record_id: &str,
     ) -> Result<Vec<StoredRecord>, StoreError>;
     /// Records matching `filter`, ascending by `seq`, with `seq > after_seq`, at most
-    /// `limit` of them.
+    /// `limit` of them. An erased record is listed with `erased` set and an
+    /// empty body, so paging by `seq` never stops early.
     fn list_records(&self, filter: &RecordFilter) -> Result<Vec<StoredRecord>, StoreError>;
     /// How many rows (all versions) the log holds.
     fn count_records(&self) -> Result<u64, StoreError>;
@@ -294,6 +303,108 @@ pub trait Store: Send + Sync {
     fn linkage(&self) -> &dyn LinkageStore;
     /// The relationships intake established and the notices of new access.
     fn access(&self) -> &dyn AccessStore;
+    /// Erases: writes the tombstone (an `erasures` row and the key ids in
+    /// `erased_keys`) and deletes the data keys of every version of the named
+    /// records (all of a record's keys, or only the mentions with the named
+    /// refs), in one transaction. On SQLite the WAL is then checkpointed
+    /// (TRUNCATE) so no copy of a destroyed key stays in it. A target that
+    /// names no stored row is skipped; a key already erased is not counted.
+    fn erase(&self, erasure: &NewErasure) -> Result<ErasureRow, StoreError>;
+    /// Every erasure, oldest first (the tombstones; no personal data).
+    fn erasures(&self) -> Result<Vec<ErasureRow>, StoreError>;
+    /// The id of the newest erasure, if any (a cache compares it to the one
+    /// it was built after).
+    fn newest_erasure(&self) -> Result<Option<i64>, StoreError>;
+    /// The key ids of one stored row's envelope; `None` if there is no such
+    /// row or its body is plaintext.
+    fn envelope_keys(&self, seq: i64) -> Result<Option<EnvelopeKeys>, StoreError>;
+    /// Compacts the database after an erasure so freed pages keep no copy of
+    /// a destroyed key: SQLite `VACUUM` and a WAL checkpoint (TRUNCATE);
+    /// PostgreSQL `VACUUM FULL` of the key table and a `CHECKPOINT` (which
+    /// needs a superuser or `pg_checkpoint`; refused otherwise, reported).
+    fn compact_after_erasure(&self) -> Result<(), StoreError>;
+}
+
+/// What [`Store::erase`] erases: one record (all its keys) or the mentions
+/// of one person in records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewErasure {
+    /// When, UTC microseconds.
+    pub at_us: i64,
+    /// Who (a username, or `cli`).
+    pub actor: String,
+    /// `person` or `record`.
+    pub scope: String,
+    /// The person id or `AGENCY/RECORD_ID` (no personal data).
+    pub target: String,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// What to erase.
+    pub targets: Vec<ErasureTarget>,
+}
+
+/// One record whose keys go: all of them (`refs` `None`), or the mention keys
+/// of the persons with these refs, in every stored version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasureTarget {
+    pub agency: String,
+    pub record_id: String,
+    pub refs: Option<Vec<String>>,
+}
+
+/// A stored erasure (tombstone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasureRow {
+    pub id: i64,
+    pub at_us: i64,
+    pub actor: String,
+    pub scope: String,
+    pub target: String,
+    pub reason: String,
+    /// Rows (record versions) whose keys went.
+    pub n_records: i64,
+    /// Keys destroyed.
+    pub n_keys: i64,
+    /// Which keys, ascending.
+    pub key_ids: Vec<i64>,
+}
+
+/// Values allowed in [`NewErasure::scope`].
+pub const ERASURE_SCOPES: [&str; 2] = ["person", "record"];
+
+/// The longest erasure reason, in bytes.
+pub const ERASURE_REASON_BYTES_MAX: usize = 2_000;
+
+/// Which key ids of a stored envelope `target` takes.
+fn target_key_ids(keys: &EnvelopeKeys, refs: Option<&[String]>) -> Vec<i64> {
+    match refs {
+        None => std::iter::once(keys.record_key)
+            .chain(keys.mentions.iter().map(|(_, key_id)| *key_id))
+            .collect(),
+        Some(refs) => keys
+            .mentions
+            .iter()
+            .filter(|(person_ref, _)| refs.iter().any(|wanted| wanted == person_ref))
+            .map(|(_, key_id)| *key_id)
+            .collect(),
+    }
+}
+
+fn check_erasure(erasure: &NewErasure) -> Result<(), StoreError> {
+    let reason = if !ERASURE_SCOPES.contains(&erasure.scope.as_str()) {
+        "scope is not person or record"
+    } else if erasure.actor.is_empty() {
+        "actor is empty"
+    } else if erasure.target.is_empty() {
+        "target is empty"
+    } else if erasure.reason.trim().is_empty() {
+        "reason is empty"
+    } else if erasure.reason.len() > ERASURE_REASON_BYTES_MAX {
+        "reason is too long"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::InvalidErasure(reason))
 }
 
 /// An open write transaction. [`WriteTx::commit`] consumes it; dropping it without

@@ -101,6 +101,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0095_login_throttle_audited",
         sql: include_str!("../migrations/sqlite/0095_login_throttle_audited.sql"),
     },
+    Migration {
+        version: 100,
+        name: "0100_data_keys",
+        sql: include_str!("../migrations/sqlite/0100_data_keys.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order.
@@ -189,6 +194,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 95,
         name: "0095_login_throttle_audited",
         sql: include_str!("../migrations/postgres/0095_login_throttle_audited.sql"),
+    },
+    Migration {
+        version: 100,
+        name: "0100_data_keys",
+        sql: include_str!("../migrations/postgres/0100_data_keys.sql"),
     },
 ];
 

@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod alerts;
+mod keys;
 mod linkage;
 
 use std::collections::HashMap;
@@ -18,8 +19,8 @@ use postgres::{Client, NoTls, Row, Statement};
 use crate::migrations::{self, AppliedMigration, MigrationReport};
 use crate::sql::{self, ListParam, RECORD_COLUMNS};
 use crate::{
-    AppendOutcome, Backend, NewRecord, RecordFilter, Store, StoreError, StoredRecord, WriteTx,
-    check_new_record,
+    AppendOutcome, Backend, EnvelopeKeys, ErasureRow, NewErasure, NewRecord, RecordFilter, Store,
+    StoreError, StoredRecord, WriteTx, check_erasure, check_new_record,
 };
 
 /// Advisory lock key held by every write transaction (ASCII "SIGHTLWR").
@@ -98,6 +99,13 @@ fn migrate_client(client: &mut Client) -> Result<MigrationReport, StoreError> {
                 backend: Backend::Postgres,
                 message: format!("{}: {}", migration.name, StoreError::from(error)),
             })?;
+        if migration.version == 100 {
+            // Seal the bodies already in the log (src/crypt.rs).
+            keys::encrypt_plaintext_bodies(&mut tx).map_err(|error| StoreError::Migration {
+                backend: Backend::Postgres,
+                message: format!("{}: {error}", migration.name),
+            })?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at_us) \
              VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)",
@@ -311,6 +319,7 @@ fn read_record(row: &Row) -> Result<StoredRecord, StoreError> {
         received_at_us: row.try_get(8)?,
         content_hash,
         body: row.try_get(10)?,
+        erased: None,
     })
 }
 
@@ -343,7 +352,13 @@ impl Store for PgStore {
             ),
             &[&agency, &record_id],
         )?;
-        rows.iter().map(read_record).collect()
+        let mut records = rows
+            .iter()
+            .map(read_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        keys::open_records(&mut pooled.connection_mut()?.client, &mut records)?;
+        records.retain(|record| record.erased.is_none());
+        Ok(records)
     }
 
     fn list_records(&self, filter: &RecordFilter) -> Result<Vec<StoredRecord>, StoreError> {
@@ -360,7 +375,12 @@ impl Store for PgStore {
             .collect();
         let mut pooled = self.pool.get()?;
         let rows = pooled.connection_mut()?.query(&query.sql, &params)?;
-        rows.iter().map(read_record).collect()
+        let mut records = rows
+            .iter()
+            .map(read_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        keys::open_records(&mut pooled.connection_mut()?.client, &mut records)?;
+        Ok(records)
     }
 
     fn count_records(&self) -> Result<u64, StoreError> {
@@ -441,6 +461,52 @@ impl Store for PgStore {
 
     fn access(&self) -> &dyn crate::AccessStore {
         self
+    }
+
+    fn erase(&self, erasure: &NewErasure) -> Result<ErasureRow, StoreError> {
+        check_erasure(erasure)?;
+        let mut pooled = self.pool.get()?;
+        let client = &mut pooled.connection_mut()?.client;
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK_KEY])?;
+        let erased = keys::erase_in(&mut tx, erasure)?;
+        tx.commit()?;
+        Ok(erased)
+    }
+
+    fn erasures(&self) -> Result<Vec<ErasureRow>, StoreError> {
+        let mut pooled = self.pool.get()?;
+        keys::erasures(&mut pooled.connection_mut()?.client)
+    }
+
+    fn newest_erasure(&self) -> Result<Option<i64>, StoreError> {
+        let mut pooled = self.pool.get()?;
+        let rows = pooled
+            .connection_mut()?
+            .query("SELECT MAX(id) FROM erasures", &[])?;
+        match rows.first() {
+            Some(row) => Ok(row.try_get(0)?),
+            None => Ok(None),
+        }
+    }
+
+    fn envelope_keys(&self, seq: i64) -> Result<Option<EnvelopeKeys>, StoreError> {
+        let mut pooled = self.pool.get()?;
+        let rows = pooled
+            .connection_mut()?
+            .query("SELECT body FROM records WHERE seq = $1", &[&seq])?;
+        match rows.first() {
+            Some(row) => crate::crypt::envelope_keys(&row.try_get::<_, String>(0)?),
+            None => Ok(None),
+        }
+    }
+
+    fn compact_after_erasure(&self) -> Result<(), StoreError> {
+        let mut pooled = self.pool.get()?;
+        let client = &mut pooled.connection_mut()?.client;
+        client.batch_execute("VACUUM FULL data_keys")?;
+        client.batch_execute("CHECKPOINT")?;
+        Ok(())
     }
 }
 
@@ -533,6 +599,28 @@ impl PgWriteTx<'_> {
             .iter()
             .filter_map(|idx| chunk.get(*idx))
             .collect();
+        // The triples already stored are duplicates: looked up first, so no
+        // key is made for a body that will not be stored.
+        let mut existing: HashMap<Triple, (i64, Vec<u8>)> = HashMap::new();
+        {
+            let agencies: Vec<&str> = firsts.iter().map(|record| record.agency.as_str()).collect();
+            let record_ids: Vec<&str> = firsts
+                .iter()
+                .map(|record| record.record_id.as_str())
+                .collect();
+            let versions: Vec<i64> = firsts.iter().map(|record| record.version).collect();
+            for row in connection.query(SELECT_EXISTING, &[&agencies, &record_ids, &versions])? {
+                existing.insert(
+                    (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?),
+                    (row.try_get(0)?, row.try_get(4)?),
+                );
+            }
+        }
+        let firsts: Vec<&NewRecord> = firsts
+            .into_iter()
+            .filter(|record| !existing.contains_key(&triple_of(record)))
+            .collect();
+        let bodies = keys::seal_all(connection, &firsts)?;
         let agencies: Vec<&str> = firsts.iter().map(|record| record.agency.as_str()).collect();
         let record_ids: Vec<&str> = firsts
             .iter()
@@ -554,52 +642,31 @@ impl PgWriteTx<'_> {
             .iter()
             .map(|record| record.content_hash.as_slice())
             .collect();
-        let bodies: Vec<&str> = firsts.iter().map(|record| record.body.as_str()).collect();
-        let inserted_rows = connection.query(
-            INSERT_RECORDS,
-            &[
-                &agencies,
-                &record_ids,
-                &versions,
-                &kinds,
-                &occurred_ats,
-                &occurred_starts,
-                &recorded_ats,
-                &received_ats,
-                &hashes,
-                &bodies,
-            ],
-        )?;
+        let inserted_rows = if firsts.is_empty() {
+            Vec::new()
+        } else {
+            connection.query(
+                INSERT_RECORDS,
+                &[
+                    &agencies,
+                    &record_ids,
+                    &versions,
+                    &kinds,
+                    &occurred_ats,
+                    &occurred_starts,
+                    &recorded_ats,
+                    &received_ats,
+                    &hashes,
+                    &bodies,
+                ],
+            )?
+        };
         let mut inserted_seq: HashMap<Triple, i64> = HashMap::with_capacity(inserted_rows.len());
         for row in &inserted_rows {
             inserted_seq.insert(
                 (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?),
                 row.try_get(0)?,
             );
-        }
-
-        let mut existing: HashMap<Triple, (i64, Vec<u8>)> = HashMap::new();
-        if inserted_rows.len() < firsts.len() {
-            let conflicting: Vec<&NewRecord> = firsts
-                .iter()
-                .filter(|record| !inserted_seq.contains_key(&triple_of(record)))
-                .copied()
-                .collect();
-            let agencies: Vec<&str> = conflicting
-                .iter()
-                .map(|record| record.agency.as_str())
-                .collect();
-            let record_ids: Vec<&str> = conflicting
-                .iter()
-                .map(|record| record.record_id.as_str())
-                .collect();
-            let versions: Vec<i64> = conflicting.iter().map(|record| record.version).collect();
-            for row in connection.query(SELECT_EXISTING, &[&agencies, &record_ids, &versions])? {
-                existing.insert(
-                    (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?),
-                    (row.try_get(0)?, row.try_get(4)?),
-                );
-            }
         }
 
         // Walk the chunk in order, so `superseded` reflects earlier records in it.

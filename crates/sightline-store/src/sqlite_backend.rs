@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod alerts;
 mod checkpoint;
+mod keys;
 mod linkage;
 
 use std::path::{Path, PathBuf};
@@ -21,8 +22,8 @@ use crate::migrations::{self, AppliedMigration, MigrationReport};
 use crate::sql::{self, ListParam, RECORD_COLUMNS};
 use crate::url::SqliteLocation;
 use crate::{
-    AppendOutcome, Backend, NewRecord, RecordFilter, Store, StoreError, StoredRecord, WriteTx,
-    check_new_record,
+    AppendOutcome, Backend, EnvelopeKeys, ErasureRow, NewErasure, NewRecord, RecordFilter, Store,
+    StoreError, StoredRecord, WriteTx, check_erasure, check_new_record,
 };
 
 /// How long a connection waits for a lock held by another connection or process.
@@ -143,7 +144,7 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     switch_to_wal(&connection)?;
     connection.execute_batch(&format!(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
-         PRAGMA journal_size_limit = {};",
+         PRAGMA journal_size_limit = {}; PRAGMA secure_delete = ON;",
         checkpoint::WAL_BYTES_MAX
     ))?;
     check_durability(&connection)?;
@@ -246,6 +247,13 @@ fn migrate_connection(connection: &mut Connection) -> Result<MigrationReport, St
                 backend: Backend::Sqlite,
                 message: format!("{}: {error}", migration.name),
             })?;
+        if migration.version == 100 {
+            // Seal the bodies already in the log (src/crypt.rs).
+            keys::encrypt_plaintext_bodies(&tx).map_err(|error| StoreError::Migration {
+                backend: Backend::Sqlite,
+                message: format!("{}: {error}", migration.name),
+            })?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at_us) \
              VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER))",
@@ -327,6 +335,7 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<(StoredRecord, bool)> {
             received_at_us: row.get(8)?,
             content_hash,
             body: row.get(10)?,
+            erased: None,
         },
         hash_ok,
     ))
@@ -367,7 +376,10 @@ impl Store for SqliteStore {
             "SELECT {RECORD_COLUMNS} FROM records WHERE agency = ?1 AND record_id = ?2 ORDER BY version"
         ))?;
         let rows = statement.query_map(params![agency, record_id], read_record)?;
-        collect_records(rows)
+        let mut records = collect_records(rows)?;
+        keys::open_records(connection, &mut records)?;
+        records.retain(|record| record.erased.is_none());
+        Ok(records)
     }
 
     fn list_records(&self, filter: &RecordFilter) -> Result<Vec<StoredRecord>, StoreError> {
@@ -386,7 +398,9 @@ impl Store for SqliteStore {
         let connection = pooled.get()?;
         let mut statement = connection.prepare_cached(&query.sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values), read_record)?;
-        collect_records(rows)
+        let mut records = collect_records(rows)?;
+        keys::open_records(connection, &mut records)?;
+        Ok(records)
     }
 
     fn count_records(&self) -> Result<u64, StoreError> {
@@ -469,6 +483,65 @@ impl Store for SqliteStore {
     fn access(&self) -> &dyn crate::AccessStore {
         self
     }
+
+    fn erase(&self, erasure: &NewErasure) -> Result<ErasureRow, StoreError> {
+        check_erasure(erasure)?;
+        let connection = self.begin_writer()?;
+        let erased = match keys::erase_in(&connection, erasure) {
+            Ok(erased) => erased,
+            Err(error) => {
+                connection.execute_batch("ROLLBACK")?;
+                return Err(error);
+            }
+        };
+        connection.execute_batch("COMMIT")?;
+        // The deleted key rows were zeroed in their pages (secure_delete); the
+        // WAL still holds the pages as they were until it is checkpointed and
+        // truncated.
+        connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(erased)
+    }
+
+    fn erasures(&self) -> Result<Vec<ErasureRow>, StoreError> {
+        let pooled = self.pooled()?;
+        keys::erasures(pooled.get()?)
+    }
+
+    fn newest_erasure(&self) -> Result<Option<i64>, StoreError> {
+        let pooled = self.pooled()?;
+        Ok(pooled
+            .get()?
+            .prepare_cached("SELECT MAX(id) FROM erasures")?
+            .query_row([], |row| row.get(0))?)
+    }
+
+    fn envelope_keys(&self, seq: i64) -> Result<Option<EnvelopeKeys>, StoreError> {
+        let pooled = self.pooled()?;
+        let body: Option<String> = pooled
+            .get()?
+            .prepare_cached("SELECT body FROM records WHERE seq = ?1")?
+            .query_row(params![seq], |row| row.get(0))
+            .optional()?;
+        match body {
+            Some(body) => crate::crypt::envelope_keys(&body),
+            None => Ok(None),
+        }
+    }
+
+    fn compact_after_erasure(&self) -> Result<(), StoreError> {
+        let connection = lock(&self.writer);
+        connection.execute_batch("VACUUM")?;
+        let (busy, _, _): (i64, i64, i64) =
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
+        if busy != 0 {
+            return Err(StoreError::Corrupt(
+                "the WAL could not be truncated: another connection is reading; run again when the server is stopped",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A write transaction on the writer connection, begun with `BEGIN IMMEDIATE`.
@@ -497,12 +570,34 @@ impl SqliteWriteTx<'_> {
         )?;
         let mut outcomes = Vec::with_capacity(records.len());
         for record in records {
+            // A stored triple is a duplicate: looked up first, so no key is
+            // made for a body that will not be stored.
+            let stored: Option<(i64, Vec<u8>)> = existing
+                .query_row(
+                    params![record.agency, record.record_id, record.version],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            if let Some((existing_seq, existing_hash)) = stored {
+                outcomes.push(AppendOutcome::Duplicate {
+                    existing_seq,
+                    same_content: existing_hash.as_slice() == record.content_hash.as_slice(),
+                });
+                continue;
+            }
             // Version 1 cannot supersede anything: skip the lookup (most records).
             let current_max: Option<i64> = if record.version > 1 {
                 max_version.query_row(params![record.agency, record.record_id], |row| row.get(0))?
             } else {
                 None
             };
+            let sealed = keys::seal(
+                connection,
+                &record.agency,
+                &record.record_id,
+                record.version,
+                &record.body,
+            )?;
             let n_inserted = insert.execute(params![
                 record.agency,
                 record.record_id,
@@ -513,22 +608,14 @@ impl SqliteWriteTx<'_> {
                 record.recorded_at_us,
                 record.received_at_us,
                 record.content_hash.as_slice(),
-                record.body,
+                sealed,
             ])?;
-            if n_inserted == 1 {
-                outcomes.push(AppendOutcome::Stored {
-                    seq: connection.last_insert_rowid(),
-                    superseded: current_max.is_some_and(|max| max < record.version),
-                });
-                continue;
+            if n_inserted != 1 {
+                return Err(StoreError::Corrupt("a new record was not inserted"));
             }
-            let (existing_seq, existing_hash): (i64, Vec<u8>) = existing.query_row(
-                params![record.agency, record.record_id, record.version],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?;
-            outcomes.push(AppendOutcome::Duplicate {
-                existing_seq,
-                same_content: existing_hash.as_slice() == record.content_hash.as_slice(),
+            outcomes.push(AppendOutcome::Stored {
+                seq: connection.last_insert_rowid(),
+                superseded: current_max.is_some_and(|max| max < record.version),
             });
         }
         Ok(outcomes)

@@ -595,6 +595,11 @@ fn every_table_is_append_only_or_listed_as_mutable(db: &TestDb) {
         ),
         ("login_throttle", "failure counters, cleared on success"),
         ("schema_migrations", "written by migrations only"),
+        (
+            "data_keys",
+            "erasure deletes keys (crypto-shredding), after writing its tombstone to the append-only erasures and erased_keys",
+        ),
+        ("sqlite_sequence", "SQLite's own AUTOINCREMENT counters"),
     ];
     let (tables, delete_guarded, truncate_guarded) = if let Some(path) =
         db.url.strip_prefix("sqlite://")

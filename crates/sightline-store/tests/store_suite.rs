@@ -48,6 +48,8 @@ backend_tests!(
     drop_without_commit_rolls_back,
     invalid_record_rejects_the_whole_slice,
     updates_and_deletes_are_rejected,
+    bodies_are_sealed_and_erasure_destroys_keys,
+    plaintext_bodies_are_sealed_by_the_migration,
     list_records_pages_with_a_cursor,
     list_records_filters,
     record_versions_ascending,
@@ -287,6 +289,191 @@ fn updates_and_deletes_are_rejected(db: &TestDb) {
     let kept = db.store.record_versions("police-a", "R1").unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].body, record("police-a", "R1", 1, 1).body);
+}
+
+/// Reads every body column and key of the database on a raw connection.
+fn raw_texts(db: &TestDb) -> (Vec<String>, usize) {
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        let bodies = connection
+            .prepare("SELECT body FROM records")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let n_keys: i64 = connection
+            .query_row("SELECT COUNT(*) FROM data_keys", [], |row| row.get(0))
+            .unwrap();
+        (bodies, n_keys as usize)
+    } else {
+        let mut client = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+        let bodies = client
+            .query("SELECT body FROM records", &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let n_keys: i64 = client
+            .query_one("SELECT COUNT(*) FROM data_keys", &[])
+            .unwrap()
+            .get(0);
+        (bodies, n_keys as usize)
+    }
+}
+
+fn bodies_are_sealed_and_erasure_destroys_keys(db: &TestDb) {
+    use sightline_store::{ErasureTarget, NewErasure};
+    let store = &*db.store;
+    let body = |version: i64, family: &str| {
+        format!(
+            r#"{{"source": {{"agency": "police-a", "record_id": "E1", "version": {version}}}, "persons": [{{"ref": "c", "role": "subject", "given_names": "Zebedee"}}, {{"ref": "m", "role": "parent", "family_name": "{family}", "dob": "1971-02-03"}}], "narrative": "Quietly spoken"}}"#
+        )
+    };
+    let mut first = record("police-a", "E1", 1, 1);
+    first.body = body(1, "Quillfeather");
+    let mut second = record("police-a", "E1", 2, 2);
+    second.body = body(2, "Quillfeathers");
+    let mut other = record("police-a", "E2", 1, 3);
+    other.body = body(1, "Ottermole").replace("E1", "E2");
+    append_one(store, &[first.clone(), second.clone(), other.clone()]);
+    let (bodies, n_keys) = raw_texts(db);
+    assert_eq!(n_keys, 9, "a key per person and per record");
+    for stored in &bodies {
+        for value in [
+            "Zebedee",
+            "Quillfeather",
+            "Ottermole",
+            "1971-02-03",
+            "Quietly",
+        ] {
+            assert!(!stored.contains(value), "{value} stored in clear");
+        }
+    }
+    // Read back byte for byte.
+    let versions = store.record_versions("police-a", "E1").unwrap();
+    assert_eq!(versions[0].body, first.body);
+    assert_eq!(versions[1].body, second.body);
+    let seq = versions[0].seq;
+    let keys = store.envelope_keys(seq).unwrap().unwrap();
+    assert_eq!(keys.mentions.len(), 2);
+
+    let erased = store
+        .erase(&NewErasure {
+            at_us: 1,
+            actor: "cli".into(),
+            scope: "person".into(),
+            target: "p-test".into(),
+            reason: "The subject asked and the DPO agreed".into(),
+            targets: vec![ErasureTarget {
+                agency: "police-a".into(),
+                record_id: "E1".into(),
+                refs: Some(vec!["m".into()]),
+            }],
+        })
+        .unwrap();
+    assert_eq!((erased.n_records, erased.n_keys), (2, 2));
+    assert_eq!(raw_texts(db).1, 7);
+    let versions = store.record_versions("police-a", "E1").unwrap();
+    for version in &versions {
+        assert!(!version.body.contains("Quillfeather"), "{}", version.body);
+        assert!(!version.body.contains("1971-02-03"));
+        assert!(version.body.contains("Zebedee"));
+        assert!(
+            version
+                .body
+                .contains(&format!("\"source_person_id\":\"erased:{}\"", erased.id))
+        );
+        assert!(version.erased.is_none());
+        // The row is as it was: content_hash still the hash of the body as received.
+    }
+    assert_eq!(versions[0].content_hash, first.content_hash);
+    assert_eq!(
+        store.record_versions("police-a", "E2").unwrap()[0].body,
+        other.body
+    );
+    // Erasing again destroys nothing more.
+    let again = store
+        .erase(&NewErasure {
+            at_us: 2,
+            actor: "cli".into(),
+            scope: "record".into(),
+            target: "police-a/E1".into(),
+            reason: "Past its retention date and approved".into(),
+            targets: vec![ErasureTarget {
+                agency: "police-a".into(),
+                record_id: "E1".into(),
+                refs: None,
+            }],
+        })
+        .unwrap();
+    assert_eq!(again.n_keys, 4, "the record keys and the subject's");
+    assert!(store.record_versions("police-a", "E1").unwrap().is_empty());
+    let listed = store
+        .list_records(&RecordFilter {
+            limit: 10,
+            ..RecordFilter::default()
+        })
+        .unwrap();
+    assert_eq!(listed.len(), 3, "erased rows stay in the log");
+    assert_eq!(listed[0].erased, Some(again.id));
+    assert!(listed[0].body.is_empty());
+    assert_eq!(listed[2].body, other.body);
+    let tombstones = store.erasures().unwrap();
+    assert_eq!(tombstones.len(), 2);
+    assert_eq!(tombstones[0].key_ids.len(), 2);
+    assert_eq!(store.newest_erasure().unwrap(), Some(again.id));
+    assert_eq!(raw_texts(db).1, 3);
+    store.compact_after_erasure().ok();
+    // The tombstones are append-only.
+    assert!(db.execute_raw("DELETE FROM erasures").is_err());
+    assert!(db.execute_raw("DELETE FROM erased_keys").is_err());
+}
+
+/// A log from before encryption (migration 0100 undone by hand, a plaintext
+/// body added) is sealed when a store next opens it, and the append-only
+/// trigger is back afterwards.
+fn plaintext_bodies_are_sealed_by_the_migration(db: &TestDb) {
+    let plain = r#"{"persons": [{"ref": "a", "role": "subject", "family_name": "Underwoodly"}], "narrative": "Oldlog"}"#;
+    let undo = if db.store.backend() == Backend::Sqlite {
+        format!(
+            "DROP TABLE erased_keys; DROP TABLE erasures; DROP TABLE data_keys; \
+             DELETE FROM schema_migrations WHERE version = 100; \
+             INSERT INTO records (agency, record_id, version, kind, occurred_at, occurred_start_us, \
+             recorded_at_us, received_at_us, content_hash, body) VALUES ('police-a', 'OLD1', 1, \
+             'police.call_out', '2007-04', 0, 0, 0, zeroblob(32), '{plain}');"
+        )
+    } else {
+        format!(
+            "DROP TABLE erased_keys; DROP TABLE erasures; DROP TABLE data_keys; \
+             DROP FUNCTION data_keys_no_update(); DROP SEQUENCE data_key_ids; \
+             DELETE FROM schema_migrations WHERE version = 100; \
+             INSERT INTO records (agency, record_id, version, kind, occurred_at, occurred_start_us, \
+             recorded_at_us, received_at_us, content_hash, body) VALUES ('police-a', 'OLD1', 1, \
+             'police.call_out', '2007-04', 0, 0, 0, decode(repeat('00', 32), 'hex'), '{plain}');"
+        )
+    };
+    db.execute_raw(&undo).unwrap();
+    let reopened = sightline_store::open(&db.url).unwrap();
+    let (bodies, n_keys) = raw_texts(db);
+    assert!(
+        bodies
+            .iter()
+            .all(|body| !body.contains("Underwoodly") && !body.contains("Oldlog"))
+    );
+    assert!(n_keys >= 2);
+    assert_eq!(
+        reopened.record_versions("police-a", "OLD1").unwrap()[0].body,
+        plain
+    );
+    // Appending after the migration seals as usual.
+    append_one(&*reopened, &[record("police-a", "N1", 1, 1)]);
+    assert_eq!(
+        reopened.record_versions("police-a", "N1").unwrap()[0].body,
+        record("police-a", "N1", 1, 1).body
+    );
+    let update = db.execute_raw("UPDATE records SET body = '{}'");
+    assert!(update.is_err_and(|error| error.contains("append-only")));
 }
 
 /// 30 records over two agencies and three kinds, received an hour apart.
