@@ -337,6 +337,9 @@ fn read_body(store: &dyn Store, seq: i64) -> Result<LoadedRecord, String> {
     let Some(stored) = rows.into_iter().next().filter(|stored| stored.seq == seq) else {
         return Err("the row is not in the log".to_owned());
     };
+    if stored.erased.is_some() {
+        return Err("the record was erased".to_owned());
+    }
     let received_at = crate::from_micros(stored.received_at_us);
     let mut record = parse_stored(&stored.body, received_at)
         .map_err(|_| "the stored body no longer parses".to_owned())?;

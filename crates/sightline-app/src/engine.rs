@@ -242,6 +242,10 @@ pub struct Engine {
     relationships: crate::relationships::Ledger,
     /// Set when an intake failed after changing the engine: reload before use.
     stale: bool,
+    /// The newest erasure when the engine was loaded: a newer one (made by
+    /// this or another process) means a reload, so nothing erased stays in
+    /// the linkage index, the facts or the body cache.
+    newest_erasure: Option<i64>,
 }
 
 /// What one evaluation found.
@@ -261,10 +265,12 @@ impl Engine {
         config: EngineConfig,
         now: DateTime<Utc>,
     ) -> Result<Engine, EngineError> {
+        let newest_erasure = store.newest_erasure()?;
         let loaded = load_versions_after(store, None, None)?;
         let decisions = Decisions::from_rows(&crate::persons::load_decisions(store)?);
         let mut engine = Engine::from_records_with(pack, config, loaded.records, decisions)?;
         engine.last_seq = loaded.last_seq;
+        engine.newest_erasure = newest_erasure;
         engine.relationships.catch_up(store)?;
         let children: Vec<String> = engine.children().map(str::to_owned).collect();
         if engine.relationships.is_empty() && !children.is_empty() {
@@ -375,6 +381,7 @@ impl Engine {
             wake_of: HashMap::new(),
             clocks,
             stale: false,
+            newest_erasure: None,
         })
     }
 
@@ -1319,6 +1326,16 @@ impl SharedEngine {
         Ok((rerouted, unreceivable))
     }
 
+    /// Reloads the engine from the log now (after an erasure made in this
+    /// process, so no page shows an erased value even before the next write).
+    pub fn reload(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let mut engine = self.inner.write().map_err(|_| EngineError::Poisoned)?;
+        let pack = engine.pack.clone();
+        let config = engine.config.clone();
+        *engine = Engine::load(store, pack, config, now)?;
+        Ok(())
+    }
+
     /// Runs `read` with the engine (shared lock).
     pub fn read<T>(&self, read: impl FnOnce(&Engine) -> T) -> Result<T, EngineError> {
         let engine = self.inner.read().map_err(|_| EngineError::Poisoned)?;
@@ -1383,7 +1400,13 @@ impl SharedEngine {
         now: DateTime<Utc>,
     ) -> Result<RwLockWriteGuard<'_, Engine>, EngineError> {
         let mut engine = self.inner.write().map_err(|_| EngineError::Poisoned)?;
-        if engine.is_stale() {
+        let erased_since_load = store.newest_erasure()? != engine.newest_erasure;
+        if erased_since_load {
+            tracing::info!("reloading the engine from the log after an erasure");
+            let pack = engine.pack.clone();
+            let config = engine.config.clone();
+            *engine = Engine::load(store, pack, config, now)?;
+        } else if engine.is_stale() {
             tracing::warn!("reloading the engine from the log after a failed write");
             let pack = engine.pack.clone();
             let config = engine.config.clone();

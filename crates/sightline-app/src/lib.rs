@@ -18,6 +18,7 @@ pub mod cpis;
 pub mod decisions;
 pub mod demo;
 pub mod engine;
+pub mod erasure;
 pub mod evaluate;
 pub mod export;
 pub mod ingest;

@@ -152,6 +152,11 @@ fn read_log_after(
             if as_of.is_some_and(|as_of| crate::from_micros(stored.recorded_at_us) > as_of) {
                 continue;
             }
+            // An erased record (its key destroyed) has no body: it is not in
+            // any picture.
+            if stored.erased.is_some() {
+                continue;
+            }
             let record =
                 parse_stored(&stored.body, received_at).map_err(|_| PictureError::Corrupt {
                     agency: stored.agency.clone(),

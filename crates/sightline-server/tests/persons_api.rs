@@ -357,7 +357,95 @@ async fn the_openapi_document_lists_the_persons_api(db: sightline_testkit::TestD
     assert!(body["components"]["securitySchemes"]["session"].is_object());
 }
 
+/// Erasing Tina in the server (as the retention workflow does): search,
+/// the persons API and the record page forget her at once; the record page
+/// says who was erased, when and why; the audit chain verifies.
+async fn an_erased_person_is_gone_from_search_and_pages(db: sightline_testkit::TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let practitioner = app.staff("gp.worker", Role::Practitioner, "st-annes-gp");
+    let (status, body) = app
+        .get(
+            Some(&practitioner),
+            &search_path("Tina Marsh", "1981-09-20"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tina_id = body["persons"][0]["id"].as_str().unwrap().to_owned();
+    let record_page = |app: &TestApp| {
+        let request = app
+            .client
+            .get(format!("{}/records/st-annes-gp/GP-2007-0113", app.base))
+            .header("cookie", cookie(&practitioner));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, before) = record_page(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(before.contains("Tina Marsh"), "{before}");
+
+    let now = chrono::Utc::now();
+    let reason = "Erasure request ER-2026-14 from the data subject, approved by the DPO";
+    let erased = sightline_testkit::server::sync(|| {
+        sightline_app::erasure::erase_person_in(
+            &app.server.state.engine,
+            app.store.as_ref(),
+            &tina_id,
+            reason,
+            &sightline_app::audit::AuditActor::cli(),
+            now,
+        )
+    })
+    .unwrap();
+    assert_eq!(erased.n_records, 2);
+    assert_eq!(erased.n_keys, 2);
+
+    for path in [
+        search_path("Tina Marsh", "1981-09-20"),
+        search_path("Tina Marsh", ""),
+        search_path("Marsh", "1981-09-20"),
+    ] {
+        let (status, body) = app.get(Some(&practitioner), &path).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(!body.to_string().contains("Tina"), "{path}: {body}");
+        assert!(!body.to_string().contains("1981-09-20"), "{path}: {body}");
+    }
+    // Her mentions remain as a person with no identifying value.
+    let (status, body) = app
+        .get(Some(&practitioner), &format!("/api/v1/persons/{tina_id}"))
+        .await;
+    assert!(
+        status == StatusCode::NOT_FOUND || status == StatusCode::OK,
+        "{status}"
+    );
+    for value in ["Tina", "1981-09-20", "Marsh"] {
+        assert!(!body.to_string().contains(value), "{value} in {body}");
+    }
+    let (status, after) = record_page(&app).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert!(!after.contains("Tina"), "{after}");
+    assert!(!after.contains("20 September 1981"), "{after}");
+    let on = sightline_core::dates::date_of(now);
+    assert!(
+        after.contains(&format!("Parent, erased on {on} ({reason})")),
+        "{after}"
+    );
+    assert!(after.contains("Leo Marsh"), "{after}");
+    let verified =
+        sightline_testkit::server::sync(|| sightline_app::audit::verify_audit(app.store.as_ref()));
+    assert!(matches!(verified, Ok(Ok(_))), "{verified:?}");
+    assert!(
+        app.audited_actions()
+            .iter()
+            .any(|(actor, action, outcome)| actor == "cli"
+                && action == "erase_person"
+                && outcome == "ok")
+    );
+}
+
 sightline_testkit::on_every_backend!(
+    an_erased_person_is_gone_from_search_and_pages,
     without_a_session_nothing_is_answered,
     practitioners_search_and_see_persons_on_a_need_to_know_basis,
     a_lead_splits_a_person_and_undoes_it,

@@ -456,16 +456,30 @@ pub(crate) async fn record_page(
         } else {
             Vec::new()
         };
+        // How each erasure a person of the record went by reads on the page.
+        let erased_notes: std::collections::BTreeMap<i64, String> = if versions
+            .iter()
+            .any(|version| version.body.contains(sightline_store::ERASED_PERSON_PREFIX))
+        {
+            store
+                .erasures()
+                .map_err(|error| error.to_string())?
+                .iter()
+                .map(|erasure| (erasure.id, sightline_app::erasure::erased_note(erasure)))
+                .collect()
+        } else {
+            std::collections::BTreeMap::new()
+        };
         let restriction = if context.restriction.is_some() {
             sightline_app::controls::latest_restriction(store, &lookup_agency, &lookup_id)
                 .map_err(|error| error.to_string())?
         } else {
             None
         };
-        Ok::<_, String>((decision, versions, restriction))
+        Ok::<_, String>((decision, versions, restriction, erased_notes))
     })
     .await;
-    let (decision, versions, restriction) = match loaded {
+    let (decision, versions, restriction, erased_notes) = match loaded {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
@@ -517,7 +531,9 @@ pub(crate) async fn record_page(
                 occurred_at: sightline_core::dates::occurred_text(&latest.occurred_at),
                 recorded: time(latest.recorded_at_us),
                 received: time(latest.received_at_us),
-                content: parsed.as_ref().map(crate::record_view::record_content),
+                content: parsed
+                    .as_ref()
+                    .map(|record| crate::record_view::record_content_with(record, &erased_notes)),
             };
             (false, Some(view), basis.label_for_reader())
         }

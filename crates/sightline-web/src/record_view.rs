@@ -2,6 +2,8 @@
 //! what was found, the outcome, the relationships and the narrative, every code
 //! by its display name (`sightline_core::labels`) and every date in words.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use sightline_core::labels::{attribute_label, humanise, value_words};
 use sightline_core::{Attributes, Record, dates};
@@ -55,13 +57,34 @@ fn attribute_rows(attributes: &Attributes) -> Vec<Row> {
         .collect()
 }
 
-fn person_name(record: &Record, index: usize) -> String {
+/// How an erased person reads: "Parent, erased on 7 December 2026 (reason)";
+/// `None` for a person not erased.
+fn erased_name(
+    person: &sightline_core::Person,
+    erased_notes: &BTreeMap<i64, String>,
+) -> Option<String> {
+    let erasure_id = person
+        .source_person_id
+        .as_deref()
+        .and_then(sightline_app::erasure::erasure_of_source_id)?;
+    Some(match erased_notes.get(&erasure_id) {
+        Some(note) => format!("{}, {note}", person.role.label()),
+        None => format!("{}, erased", person.role.label()),
+    })
+}
+
+fn person_name(record: &Record, index: usize, erased_notes: &BTreeMap<i64, String>) -> String {
     record.persons.get(index).map_or_else(
         || "someone not named".to_owned(),
-        |person| match (&person.given_names, &person.family_name) {
-            (Some(given), Some(family)) => format!("{given} {family}"),
-            (Some(name), None) | (None, Some(name)) => name.clone(),
-            (None, None) => format!("{} (name not recorded)", person.role.label()),
+        |person| {
+            if let Some(erased) = erased_name(person, erased_notes) {
+                return erased;
+            }
+            match (&person.given_names, &person.family_name) {
+                (Some(given), Some(family)) => format!("{given} {family}"),
+                (Some(name), None) | (None, Some(name)) => name.clone(),
+                (None, None) => format!("{} (name not recorded)", person.role.label()),
+            }
         },
     )
 }
@@ -76,7 +99,17 @@ fn listed(items: &[String]) -> String {
 }
 
 /// The record's persons, findings, outcome, relationships and narrative.
+#[cfg(test)]
 pub(crate) fn record_content(record: &Record) -> RecordContent {
+    record_content_with(record, &BTreeMap::new())
+}
+
+/// [`record_content`], with how each erasure reads (by erasure id) for the
+/// persons erased from the record.
+pub(crate) fn record_content_with(
+    record: &Record,
+    erased_notes: &BTreeMap<i64, String>,
+) -> RecordContent {
     let persons = record
         .persons
         .iter()
@@ -106,7 +139,7 @@ pub(crate) fn record_content(record: &Record) -> RecordContent {
                 rows.push(row("Address", lines.join(", ")));
             }
             PersonView {
-                name: person_name(record, index),
+                name: person_name(record, index, erased_notes),
                 rows,
             }
         })
@@ -118,7 +151,7 @@ pub(crate) fn record_content(record: &Record) -> RecordContent {
             let about: Vec<String> = finding
                 .subjects
                 .iter()
-                .map(|index| person_name(record, *index))
+                .map(|index| person_name(record, *index, erased_notes))
                 .collect();
             let mut rows = Vec::new();
             if !about.is_empty() {
@@ -137,9 +170,9 @@ pub(crate) fn record_content(record: &Record) -> RecordContent {
         .map(|relationship| {
             format!(
                 "{} – {} {}",
-                person_name(record, relationship.from),
+                person_name(record, relationship.from, erased_notes),
                 sightline_core::labels::in_sentence(relationship.relationship_type.label()),
-                person_name(record, relationship.to)
+                person_name(record, relationship.to, erased_notes)
             )
         })
         .collect();
@@ -155,6 +188,31 @@ pub(crate) fn record_content(record: &Record) -> RecordContent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_erased_person_reads_as_erased_not_as_an_error() {
+        let body = r#"{"source": {"agency": "st-annes-gp", "record_id": "GP-1", "version": 1},
+          "kind": "health.gp_consultation", "occurred_at": "2007-01-13T10:20:00Z",
+          "persons": [{"ref": "c", "role": "subject", "given_names": "Leo"},
+                      {"ref": "m", "role": "parent", "source_person_id": "erased:3"}],
+          "relationships": [{"from": "m", "to": "c", "type": "parent_of"}]}"#;
+        let received = chrono::DateTime::parse_from_rfc3339("2007-01-13T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let record = sightline_core::interchange::parse_stored(body, received).unwrap();
+        let notes = BTreeMap::from([(
+            3,
+            "erased on 7 December 2026 (asked by the subject)".to_owned(),
+        )]);
+        let text = serde_json::to_string(&record_content_with(&record, &notes)).unwrap();
+        assert!(
+            text.contains(
+                "Parent, erased on 7 December 2026 (asked by the subject) – parent of Leo"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("erased:3"), "{text}");
+    }
 
     #[test]
     fn a_record_reads_in_words() {

@@ -146,6 +146,9 @@ enum Command {
         #[command(subcommand)]
         command: commands::hold::HoldCommand,
     },
+    /// Erase a person's mentions or whole records by destroying their data
+    /// keys; refused while a legal hold covers them. Audited.
+    Erase(commands::erase::EraseArgs),
     /// The retention schedule: which records are past the date their rule
     /// keeps them to (listing only; nothing is deleted).
     Retention {
@@ -220,6 +223,7 @@ fn main() -> ExitCode {
         Command::Record { command } => commands::record::run(command),
         Command::Hold { command } => commands::hold::run(command),
         Command::Retention { command } => commands::retention::run(command),
+        Command::Erase(args) => commands::erase::run(args),
         Command::Token { command } => commands::token::run(command),
         Command::User { command } => commands::user::run(command),
         Command::Audit { command } => commands::audit::run(command),

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod bench;
 pub mod bench_my_work;
 pub mod demo;
+pub mod erase;
 pub mod evaluate;
 pub mod export;
 pub mod hold;
