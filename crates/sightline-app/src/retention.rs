@@ -524,6 +524,10 @@ pub enum RetentionError {
     AlreadyDecided(String),
     #[error(transparent)]
     Store(#[from] sightline_store::StoreError),
+    /// The approval is recorded but its erasure failed (for example a legal
+    /// hold placed a moment before): nothing of the batch was erased.
+    #[error("the approval is recorded but nothing was erased: {0}")]
+    Erasure(#[from] crate::erasure::ErasureError),
 }
 
 /// What the daily pass did.
@@ -798,6 +802,53 @@ pub fn decide_batch(
             by_user_id: actor.user_id,
             by_username: actor.username.clone(),
         })?)
+}
+
+/// What erasing an approved batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchErased {
+    /// Records whose keys were destroyed now.
+    pub n_erased: usize,
+    /// Records kept because a legal hold covers someone they name.
+    pub n_kept_held: usize,
+}
+
+/// Erases the records of approved batch `batch_id` that no legal hold covers
+/// at this moment (holds are checked again here, and once more inside the
+/// erasure, which refuses the whole set if one appeared in between), through
+/// [`crate::erasure::erase_records_in`]: keys destroyed, a tombstone written,
+/// audited, and the engine reloaded so no page or cache keeps them. The
+/// erasure's reason names the batch and carries the approval's reason.
+pub fn erase_approved_batch(
+    engine: &crate::SharedEngine,
+    store: &dyn sightline_store::Store,
+    actor: &crate::audit::AuditActor,
+    batch_id: i64,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<BatchErased, RetentionError> {
+    let records = batch_records(store, batch_id)?;
+    let held = engine
+        .with_linked(|linked, _| held_records(store, linked, &records))
+        .map_err(|error| crate::erasure::ErasureError::Engine(error.to_string()))??;
+    let to_erase: Vec<(String, String)> = records
+        .iter()
+        .map(|record| (record.agency.clone(), record.record_id.clone()))
+        .filter(|key| !held.contains(key))
+        .collect();
+    if !to_erase.is_empty() {
+        let prefix = format!("retention batch {batch_id} approved: ");
+        let room = crate::erasure::ERASURE_REASON_CHARS_MAX.saturating_sub(prefix.chars().count());
+        let reason = format!(
+            "{prefix}{}",
+            reason.trim().chars().take(room).collect::<String>()
+        );
+        crate::erasure::erase_records_in(engine, store, &to_erase, &reason, actor, now)?;
+    }
+    Ok(BatchErased {
+        n_erased: to_erase.len(),
+        n_kept_held: held.len(),
+    })
 }
 
 /// What a record page and the record API say of a record's retention.

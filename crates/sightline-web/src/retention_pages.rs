@@ -5,8 +5,9 @@
 //!
 //! - Invariant: every page is audited before it is read (`view_retention`),
 //!   every decision before it is stored.
-//! - Invariant: no record is erased here: erasure (issue #18 item 3) is not on
-//!   main yet, so an approved batch says it awaits erasure.
+//! - Invariant: an approval erases the batch's records at once
+//!   (`retention::erase_approved_batch`, keys destroyed), except those a legal
+//!   hold covers at that moment, which are kept and counted.
 
 use crate::WebState;
 use crate::pages::{blocking, time};
@@ -56,9 +57,9 @@ fn day_words(text: &str) -> String {
 fn state_words(state: &str, n_kept_held: i64) -> String {
     match state {
         "approved" => format!(
-            "Approved: awaiting erasure (erasure is not built yet; the records stay until it is){}",
+            "Approved: the records were erased{}",
             if n_kept_held > 0 {
-                format!("; {n_kept_held} on legal hold will be kept")
+                format!("; {n_kept_held} on legal hold were kept")
             } else {
                 String::new()
             }
@@ -377,9 +378,20 @@ pub async fn decide(
                 )
             })
             .map_err(record_view_error)?;
+        // An approval erases at once what no legal hold covers.
+        let result = match result {
+            Ok(row) if row.event.decision == sightline_store::RETENTION_APPROVED => {
+                retention::erase_approved_batch(&engine, store, &by, id, &row.event.reason, now)
+                    .map(|_| row)
+            }
+            other => other,
+        };
         match result {
             Ok(_) => Ok(Ok(())),
-            Err(RetentionError::Store(error)) => Err(error.to_string()),
+            Err(RetentionError::Store(error))
+            | Err(RetentionError::Erasure(sightline_app::erasure::ErasureError::Store(error))) => {
+                Err(error.to_string())
+            }
             Err(refusal) => Ok(Err(refusal)),
         }
     })

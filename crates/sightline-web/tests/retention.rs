@@ -6,8 +6,8 @@
 //! approves it with a reason (audited); a hold placed after the batch is
 //! counted at approval as kept; a decided batch cannot be decided again;
 //! casework staff are refused; each record page shows its retention date.
-//! Erasure itself (issue #18 item 3) is not on main: the approved batch says
-//! it awaits erasure, and its records are still there.
+//! The approval erases the batch's records at once (keys destroyed, one
+//! erasure row naming the batch), except the held one, which stays whole.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -247,7 +247,7 @@ async fn the_daily_pass_batches_what_is_due_and_the_privacy_officer_approves(db:
             .is_empty()
     );
 
-    // Approved: Cal's record (now held) is counted as kept; the batch awaits erasure.
+    // Approved: Amy's record is erased at once; Cal's (now held) is kept and counted.
     let response = decide("approve", APPROVE).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let decisions = sync(|| app.store.access().retention_decisions(Some(batch.id), 10)).unwrap();
@@ -256,8 +256,8 @@ async fn the_daily_pass_batches_what_is_due_and_the_privacy_officer_approves(db:
     assert_eq!(decisions[0].event.n_kept_held, 1);
     assert_eq!(decisions[0].event.reason, APPROVE);
     let (_, page) = app.get(&privacy, &batch_path).await;
-    assert!(page.contains("awaiting erasure"), "{page}");
-    assert!(page.contains("1 on legal hold will be kept"), "{page}");
+    assert!(page.contains("Approved: the records were erased"), "{page}");
+    assert!(page.contains("1 on legal hold were kept"), "{page}");
     assert!(
         !page.contains("Record the decision"),
         "no form once decided"
@@ -265,15 +265,27 @@ async fn the_daily_pass_batches_what_is_due_and_the_privacy_officer_approves(db:
     let response = decide("reject", APPROVE).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.text().await.unwrap().contains("already approved"));
-    // Erasure is not built: the records are all still in the log.
-    for record_id in ["SC-AMY", "SC-CAL"] {
-        assert_eq!(
-            sync(|| app.store.record_versions(AGENCY, record_id))
-                .unwrap()
-                .len(),
-            1
-        );
-    }
+    // Amy's record: its keys destroyed, so no readable version is left;
+    // Cal's (held) intact.
+    assert!(
+        sync(|| app.store.record_versions(AGENCY, "SC-AMY"))
+            .unwrap()
+            .is_empty(),
+        "SC-AMY erased"
+    );
+    let cal = sync(|| app.store.record_versions(AGENCY, "SC-CAL")).unwrap();
+    assert_eq!(cal.len(), 1);
+    assert!(cal[0].erased.is_none(), "SC-CAL kept under its hold");
+    let erasures = sync(|| app.store.erasures()).unwrap();
+    assert_eq!(erasures.len(), 1);
+    assert_eq!(erasures[0].n_records, 1);
+    assert!(
+        erasures[0]
+            .reason
+            .starts_with(&format!("retention batch {} approved: ", batch.id)),
+        "{:?}",
+        erasures[0].reason
+    );
 
     // Audited: the batch by the job, the decision with its reason.
     let entries = sync(|| {
@@ -306,11 +318,14 @@ async fn the_daily_pass_batches_what_is_due_and_the_privacy_officer_approves(db:
         page.contains(&format!("Kept until 5 May 2045 under the rule “{RULE}”")),
         "{page}"
     );
-    let (_, page) = app.get(&lead, &format!("/records/{AGENCY}/SC-AMY")).await;
+    let (_, page) = app.get(&lead, &format!("/records/{AGENCY}/SC-CAL")).await;
     assert!(
-        page.contains("Kept until 1 February 2015") && page.contains("past that date"),
+        page.contains("Kept until 4 April 2017") && page.contains("past that date"),
         "{page}"
     );
+    // The erased record's page no longer shows the child's name.
+    let (_, page) = app.get(&lead, &format!("/records/{AGENCY}/SC-AMY")).await;
+    assert!(!page.contains("Amy"), "{page}");
 
     // And the record API view.
     let response = browser()
