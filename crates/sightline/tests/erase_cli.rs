@@ -11,6 +11,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -157,23 +159,7 @@ fn erasing_an_adult_leaves_none_of_their_values() {
         .collect();
 
     // The ground truth: who each mention is.
-    let mentions_csv = std::fs::read_to_string(region.join("truth/mentions.csv")).expect("truth");
-    let mut truth: BTreeMap<(String, String, String), String> = BTreeMap::new();
-    let mut truth_records: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    for line in mentions_csv.lines().skip(1).filter(|line| !line.is_empty()) {
-        let fields: Vec<&str> = line.split(',').collect();
-        let [agency, record_id, person_ref, person_id] = fields[..] else {
-            panic!("mentions.csv line {line}");
-        };
-        truth.insert(
-            (agency.into(), record_id.into(), person_ref.into()),
-            person_id.into(),
-        );
-        truth_records
-            .entry(person_id.into())
-            .or_default()
-            .insert((agency.into(), record_id.into()));
-    }
+    let truth = common::RegionTruth::read(&region);
 
     for test_db in sightline_testkit::all_databases() {
         let db = test_db.url.clone();
@@ -187,26 +173,12 @@ fn erasing_an_adult_leaves_none_of_their_values() {
         let persons: Value =
             serde_json::from_str(&sightline(&["persons", "--db", &db, "--json"])).expect("persons");
         let mut chosen: Option<(String, BTreeSet<String>, usize)> = None;
-        for person in persons.as_array().expect("array") {
-            if person["is_child"].as_bool() != Some(false) {
-                continue;
-            }
-            let mut true_ids = BTreeSet::new();
-            let mut records = BTreeSet::new();
-            for mention in person["mentions"].as_array().expect("mentions") {
-                let key = (
-                    mention["agency"].as_str().unwrap().to_owned(),
-                    mention["record_id"].as_str().unwrap().to_owned(),
-                    mention["ref"].as_str().unwrap().to_owned(),
-                );
-                true_ids.insert(truth.get(&key).cloned().unwrap_or_default());
-                records.insert((key.0, key.1));
-            }
-            let [true_id] = <[String; 1]>::try_from(true_ids.into_iter().collect::<Vec<_>>())
-                .unwrap_or_default();
-            if true_id.is_empty() || truth_records.get(&true_id) != Some(&records) {
-                continue;
-            }
+        for adult in truth.exact_adults(&persons) {
+            let common::ExactAdult {
+                person_id,
+                true_id,
+                records,
+            } = adult;
             // Their values and everyone else's, over the whole region.
             let mut own = BTreeSet::new();
             let mut others = BTreeSet::new();
@@ -219,7 +191,7 @@ fn erasing_an_adult_leaves_none_of_their_values() {
                         record_id.to_owned(),
                         person["ref"].as_str().unwrap().to_owned(),
                     );
-                    if truth.get(&key) == Some(&true_id) {
+                    if truth.person_of.get(&key) == Some(&true_id) {
                         own.extend(values_of(person));
                     } else {
                         others.extend(values_of(person));
@@ -236,11 +208,7 @@ fn erasing_an_adult_leaves_none_of_their_values() {
                 continue;
             }
             if chosen.as_ref().is_none_or(|(_, _, n)| records.len() > *n) {
-                chosen = Some((
-                    person["id"].as_str().unwrap().to_owned(),
-                    unique,
-                    records.len(),
-                ));
+                chosen = Some((person_id, unique, records.len()));
             }
         }
         let (person_id, unique, n_records) = chosen.expect("an adult linked exactly as the truth");

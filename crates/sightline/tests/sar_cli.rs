@@ -6,8 +6,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::Command;
 
 const REASON: &str = "Subject access request SAR-2026-001 received by letter on 1 December.";
@@ -102,59 +104,19 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
         sightline(&ingest);
 
         // The ground truth: who each mention is.
-        let mentions_csv =
-            std::fs::read_to_string(region.join("truth/mentions.csv")).expect("truth");
-        let mut truth: BTreeMap<(String, String, String), String> = BTreeMap::new();
-        let mut truth_records: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-        for line in mentions_csv.lines().skip(1).filter(|line| !line.is_empty()) {
-            let fields: Vec<&str> = line.split(',').collect();
-            let [agency, record_id, person_ref, person_id] = fields[..] else {
-                panic!("mentions.csv line {line}");
-            };
-            truth.insert(
-                (agency.into(), record_id.into(), person_ref.into()),
-                person_id.into(),
-            );
-            truth_records
-                .entry(person_id.into())
-                .or_default()
-                .insert((agency.into(), record_id.into()));
-        }
+        let truth = common::RegionTruth::read(&region);
 
         // An adult whom linkage holds exactly as the truth does (a false merge or
         // a split would be linkage's error, measured by `sightline evaluate`), with
         // the most records.
         let persons: Value =
             serde_json::from_str(&sightline(&["persons", "--db", &db, "--json"])).expect("persons");
-        let mut chosen: Option<(String, String, usize)> = None;
-        for person in persons.as_array().expect("array") {
-            if person["is_child"].as_bool() != Some(false) {
-                continue;
-            }
-            let mut true_ids = BTreeSet::new();
-            let mut records = BTreeSet::new();
-            for mention in person["mentions"].as_array().expect("mentions") {
-                let key = (
-                    mention["agency"].as_str().unwrap().to_owned(),
-                    mention["record_id"].as_str().unwrap().to_owned(),
-                    mention["ref"].as_str().unwrap().to_owned(),
-                );
-                true_ids.insert(truth.get(&key).cloned().unwrap_or_default());
-                records.insert((key.0, key.1));
-            }
-            let [true_id] = <[String; 1]>::try_from(true_ids.into_iter().collect::<Vec<_>>())
-                .unwrap_or_default();
-            if true_id.is_empty() || truth_records.get(&true_id) != Some(&records) {
-                continue;
-            }
-            if chosen.as_ref().is_none_or(|(_, _, n)| records.len() > *n) {
-                chosen = Some((
-                    person["id"].as_str().unwrap().to_owned(),
-                    true_id,
-                    records.len(),
-                ));
-            }
-        }
+        let chosen = truth
+            .exact_adults(&persons)
+            .into_iter()
+            .rev() // the first of those with the most records
+            .max_by_key(|adult| adult.records.len())
+            .map(|adult| (adult.person_id, adult.true_id, adult.records.len()));
         let (person_id, true_id, n_records) = chosen.expect("an adult linked exactly as the truth");
         assert!(n_records >= 5, "the adult has {n_records} records");
 
@@ -186,7 +148,7 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
                 )
             })
             .collect();
-        assert_eq!(Some(&bundle_records), truth_records.get(&true_id));
+        assert_eq!(Some(&bundle_records), truth.records_of.get(&true_id));
 
         // The values of the subject and of everyone else in those records, as the
         // agencies sent them.
@@ -206,7 +168,7 @@ fn sar_for_an_adult_holds_every_record_and_no_third_party() {
                         record_id.clone(),
                         person["ref"].as_str().unwrap().to_owned(),
                     );
-                    if truth.get(&key) == Some(&true_id) {
+                    if truth.person_of.get(&key) == Some(&true_id) {
                         subject.add(person);
                     } else {
                         others.add(person);
