@@ -674,15 +674,9 @@ pub fn login(
             // `user:unknown` without the text typed. A request refused because the
             // name or the source must wait is audited above as `login_throttled`.
             let tried = user.as_ref().map(Account::from_row).transpose()?;
-            let resource = tried.as_ref().map_or_else(
-                || "user:unknown".to_owned(),
-                |account| format!("user:{}", account.id),
-            );
-            record(
+            crate::audit::login_failed(
                 store,
-                &AuditActor::login_attempt(tried.as_ref()),
-                "login_failed",
-                &resource,
+                tried.as_ref(),
                 "password",
                 if locked_until.is_some() {
                     "locked"

@@ -194,6 +194,33 @@ pub fn authorize_view_and_record(
     Ok(decision)
 }
 
+/// Audits a refused sign-in, whatever refused it (a password, a provider's
+/// claims, a disabled account): `login_failed` on the account tried, or on
+/// `user:unknown` when none was (the name typed is not recorded: it may be a
+/// password), with the way in as the basis (`password`, `oidc:PROVIDER`) and
+/// why as the outcome.
+pub fn login_failed(
+    store: &dyn Store,
+    tried: Option<&Account>,
+    basis: &str,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let resource = tried.map_or_else(
+        || "user:unknown".to_owned(),
+        |account| format!("user:{}", account.id),
+    );
+    record(
+        store,
+        &AuditActor::login_attempt(tried),
+        "login_failed",
+        &resource,
+        basis,
+        outcome,
+        now,
+    )
+}
+
 /// Records the records a reviewer was shown in the linkage review queue (issue
 /// #15, finding 11): one `view_review_queue` entry per record (each once,
 /// however many pairs name it), on `record:AGENCY/ID`, so "who viewed this

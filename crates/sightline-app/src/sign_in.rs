@@ -544,19 +544,7 @@ pub fn external_login(
     let linked = accounts.user_by_external_identity(issuer, subject)?;
     let Some(mapped) = mapped else {
         let tried = linked.as_ref().map(Account::from_row).transpose()?;
-        let resource = tried.as_ref().map_or_else(
-            || "user:unknown".to_owned(),
-            |account| format!("user:{}", account.id),
-        );
-        record(
-            store,
-            &AuditActor::login_attempt(tried.as_ref()),
-            "login_failed",
-            &resource,
-            &basis,
-            "no_role",
-            now,
-        )?;
+        crate::audit::login_failed(store, tried.as_ref(), &basis, "no_role", now)?;
         tracing::info!(
             user.id = tried.as_ref().map(|account| account.id),
             provider,
@@ -573,15 +561,7 @@ pub fn external_login(
     };
     if user.disabled_at_us.is_some() {
         let account = Account::from_row(&user)?;
-        record(
-            store,
-            &AuditActor::of(&account),
-            "login_failed",
-            &format!("user:{}", account.id),
-            &basis,
-            "disabled",
-            now,
-        )?;
+        crate::audit::login_failed(store, Some(&account), &basis, "disabled", now)?;
         tracing::info!(
             user.id = account.id,
             provider,

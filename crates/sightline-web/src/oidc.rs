@@ -219,15 +219,7 @@ async fn refuse(state: &WebState, provider: &str, refusal: Refusal, detail: &str
         let now = Utc::now();
         let outcome = refusal.outcome();
         if let Err(response) = blocking(state, None, move |store| {
-            sightline_app::audit::record(
-                store,
-                &sightline_app::audit::AuditActor::login_attempt(None),
-                "login_failed",
-                "user:unknown",
-                &basis,
-                outcome,
-                now,
-            )
+            sightline_app::audit::login_failed(store, None, &basis, outcome, now)
         })
         .await
         {
