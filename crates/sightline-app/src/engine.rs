@@ -184,6 +184,11 @@ pub struct EngineConfig {
     /// Where record bodies are read from on demand and how many are kept
     /// ([`crate::bodies`]); `None`: every body stays in memory.
     pub record_cache: Option<crate::bodies::BodyCacheConfig>,
+    /// A read-only follower (`sightline serve --follow`): the engine never
+    /// writes to the database (not even the relationships of an old log at
+    /// load: the writer records those); it follows the log
+    /// ([`SharedEngine::follow`]).
+    pub follower: bool,
 }
 
 impl Default for EngineConfig {
@@ -194,6 +199,7 @@ impl Default for EngineConfig {
             organisation: Arc::new(Organisation::unconfigured()),
             relationships: crate::relationships::RelationshipPolicy::default(),
             record_cache: None,
+            follower: false,
         }
     }
 }
@@ -273,7 +279,7 @@ impl Engine {
         engine.newest_erasure = newest_erasure;
         engine.relationships.catch_up(store)?;
         let children: Vec<String> = engine.children().map(str::to_owned).collect();
-        if engine.relationships.is_empty() && !children.is_empty() {
+        if engine.relationships.is_empty() && !children.is_empty() && !engine.config.follower {
             // A log from before relationships were recorded: record the ones its
             // records establish, once, without notices or limits.
             let mut tx = store.begin()?;
@@ -1334,6 +1340,32 @@ impl SharedEngine {
         let config = engine.config.clone();
         *engine = Engine::load(store, pack, config, now)?;
         Ok(())
+    }
+
+    /// One pass of a read-only follower: applies what the writer (or anyone)
+    /// appended since the last pass (records, linkage decisions,
+    /// relationships; a reload after an erasure or a failed pass, as
+    /// [`SharedEngine::write`] does), then re-evaluates in memory the children
+    /// whose picture changed or whose time-based rules fell due, for their
+    /// statutory clocks only: the alerts are the writer's, read from the
+    /// database; nothing is written. Returns the highest log `seq` applied.
+    pub fn follow(
+        &self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, EngineError> {
+        let mut engine = self.write(store, now)?;
+        let children = engine.due_children(now);
+        if !children.is_empty() {
+            let failures_before = engine.body_failures();
+            let _clocks_only = engine.evaluate(&children, now);
+            if let Err(error) = engine.check_bodies(failures_before) {
+                // The wake queue moved on: reload at the next pass.
+                engine.mark_stale();
+                return Err(error);
+            }
+        }
+        Ok(engine.last_seq())
     }
 
     /// Runs `read` with the engine (shared lock).

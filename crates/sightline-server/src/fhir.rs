@@ -41,13 +41,13 @@ fn operation_outcome(issues: Vec<Value>) -> Value {
 
 /// An API error as an OperationOutcome with its status and headers
 /// (`WWW-Authenticate` of a 401, `Retry-After` of a 429).
-fn error_outcome(error: ApiError) -> Response {
+pub(crate) fn error_outcome(error: ApiError) -> Response {
     let code = match error.status {
         StatusCode::UNAUTHORIZED => "login",
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
         StatusCode::TOO_MANY_REQUESTS => "throttled",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "not-supported",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::MISDIRECTED_REQUEST => "not-supported",
         StatusCode::UNPROCESSABLE_ENTITY => "invalid",
         _ => "exception",
     };

@@ -14,6 +14,7 @@ mod controls;
 mod error;
 mod extract;
 mod fhir;
+mod follow;
 mod intake_gate;
 mod metrics;
 mod notices;
@@ -22,6 +23,7 @@ mod persons;
 mod records;
 
 pub use error::{ApiError, ErrorBody};
+pub use follow::{FollowerConfig, Lag, Role, refused as follower_refuses};
 pub use intake_gate::IntakeLimits;
 pub use metrics::{METRICS_TOKEN_CHARS_MIN, MetricsToken};
 /// The web UI's session cookie over plain HTTP (a signed-in browser sends it).
@@ -69,6 +71,9 @@ pub struct ServerConfig {
     /// The bearer token a Prometheus scraper sends to read `/metrics`;
     /// `None`: `/metrics` answers 404 (per-agency counts stay private).
     pub metrics_token: Option<MetricsToken>,
+    /// The writer (intake, rules, alerts, the ticker; one per database) or
+    /// a read-only follower of the log (`follow`; docs/scaling.md).
+    pub role: Role,
 }
 
 /// Signed checkpoints of the audit log (`sightline_app::audit_checkpoints`).
@@ -97,6 +102,7 @@ impl Default for ServerConfig {
             record_cache_records: Some(sightline_app::bodies::RECORD_CACHE_DEFAULT),
             audit_checkpoints: None,
             metrics_token: None,
+            role: Role::Writer,
         }
     }
 }
@@ -110,6 +116,8 @@ pub struct AppState {
     pub engine: sightline_app::SharedEngine,
     /// The intake batches in progress.
     pub intake: Arc<intake_gate::IntakeGate>,
+    /// A follower's position in the log (`follow`).
+    pub follow: Arc<follow::FollowState>,
 }
 
 impl AppState {
@@ -118,6 +126,8 @@ impl AppState {
     /// refusing a pack whose routes nobody in the organisation can receive,
     /// then settles the stored alerts with the organisation (old routes
     /// rerouted, alerts nobody can receive sent to the head of service).
+    /// A follower ([`Role::Follower`]) loads the same engine and settles
+    /// nothing: it writes no alert.
     pub fn load(
         store: Arc<dyn Store>,
         config: ServerConfig,
@@ -127,6 +137,7 @@ impl AppState {
         let now = chrono::Utc::now();
         let started = std::time::Instant::now();
         let mut engine_config = config.engine.clone();
+        engine_config.follower = config.role.is_follower();
         if let Some(records_max) = config.record_cache_records {
             engine_config.record_cache = Some(sightline_app::bodies::BodyCacheConfig {
                 store: store.clone(),
@@ -136,7 +147,9 @@ impl AppState {
         let engine =
             sightline_app::SharedEngine::load_configured(store.as_ref(), engine_config, now)?;
         metrics::engine_loaded(started.elapsed().as_secs_f64());
-        engine.settle_routes(store.as_ref(), now)?;
+        if !config.role.is_follower() {
+            engine.settle_routes(store.as_ref(), now)?;
+        }
         Ok(AppState::new(store, config, engine))
     }
 
@@ -154,6 +167,7 @@ impl AppState {
             config: Arc::new(config),
             engine,
             intake,
+            follow: Arc::new(follow::FollowState::default()),
         }
     }
 }
@@ -256,6 +270,7 @@ pub fn router(state: AppState) -> Router {
     let (api_routes, openapi) = api();
     let openapi_json = Arc::new(openapi);
     let web_config = Arc::new(state.config.web.clone());
+    let state_for_refusals = state.clone();
     let web = sightline_web::router(sightline_web::WebState::new(
         state.store.clone(),
         state.engine.clone(),
@@ -266,6 +281,7 @@ pub fn router(state: AppState) -> Router {
         // not with the web UI's HTML page.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(follow::readyz))
         .route("/metrics", get(metrics::render))
         .route("/fhir/R4/metadata", get(fhir::capability_statement))
         .route(
@@ -302,7 +318,13 @@ pub fn router(state: AppState) -> Router {
         .merge(web)
         // After routing (a layer on the router wraps each route), so the route
         // template is known; on the merged router, so web pages are timed too.
-        .layer(axum::middleware::from_fn(metrics::time_request));
+        .layer(axum::middleware::from_fn(metrics::time_request))
+        // A follower refuses intake, linkage decisions and retention
+        // approvals before anything reads their body (421, naming the writer).
+        .layer(axum::middleware::from_fn_with_state(
+            state_for_refusals,
+            follow::refuse_writes,
+        ));
     // And the API gets the same headers (CSP, frame denial, no-store...).
     let app = sightline_web::security_headers()
         .into_iter()
@@ -367,8 +389,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Installed before the first request (and the first tick) records anything.
     let _ = metrics::handle();
-    let ticker = tokio::spawn(run_ticker(state.clone()));
-    let checkpointer = checkpointer(&state);
+    // The writer runs the ticker and the audit checkpointer; a follower
+    // follows the log.
+    let ticker = match &state.config.role {
+        Role::Writer => tokio::spawn(run_ticker(state.clone())),
+        Role::Follower(config) => tokio::spawn(follow::run_follower(state.clone(), config.clone())),
+    };
+    let checkpointer = match state.config.role {
+        Role::Writer => checkpointer(&state),
+        Role::Follower(_) => None,
+    };
     let checkpoints = checkpointer
         .clone()
         .map(|checkpointer| tokio::spawn(run_checkpointer(state.clone(), checkpointer)));

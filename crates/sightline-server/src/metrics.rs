@@ -148,6 +148,15 @@ fn describe() {
         "Records in the log that the engine has not read (counted up to 1000)"
     );
     describe_gauge!(
+        "sightline_follower_lag_seconds",
+        metrics::Unit::Seconds,
+        "A follower: 0 when its engine holds the database's newest record, else an upper bound on how long the oldest record it has not applied has waited (updated every poll and at each /readyz)"
+    );
+    describe_gauge!(
+        "sightline_follower_applied_seq",
+        "A follower: the highest log seq its engine holds"
+    );
+    describe_gauge!(
         "sightline_audit_chain_entries",
         "Entries in the hash-chained audit log"
     );

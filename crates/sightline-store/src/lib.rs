@@ -274,6 +274,9 @@ pub trait Store: Send + Sync {
     fn list_records(&self, filter: &RecordFilter) -> Result<Vec<StoredRecord>, StoreError>;
     /// How many rows (all versions) the log holds.
     fn count_records(&self) -> Result<u64, StoreError>;
+    /// The highest `seq` in the log (the head a follower catches up to),
+    /// `None` when the log is empty.
+    fn head_seq(&self) -> Result<Option<i64>, StoreError>;
     /// Stores the hash of a new agency API token and returns its id.
     /// A hash that is already stored is [`StoreError::TokenExists`].
     fn create_token(

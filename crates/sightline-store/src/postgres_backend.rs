@@ -395,6 +395,17 @@ impl Store for PgStore {
         u64::try_from(count).map_err(|_| StoreError::Corrupt("negative record count"))
     }
 
+    fn head_seq(&self) -> Result<Option<i64>, StoreError> {
+        let mut pooled = self.pool.get()?;
+        let rows = pooled
+            .connection_mut()?
+            .query("SELECT max(seq) FROM records", &[])?;
+        Ok(rows
+            .first()
+            .ok_or(StoreError::Corrupt("max returned no row"))?
+            .try_get(0)?)
+    }
+
     fn create_token(
         &self,
         agency: &str,

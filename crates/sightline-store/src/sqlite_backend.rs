@@ -411,6 +411,15 @@ impl Store for SqliteStore {
         u64::try_from(count).map_err(|_| StoreError::Corrupt("negative record count"))
     }
 
+    fn head_seq(&self) -> Result<Option<i64>, StoreError> {
+        let pooled = self.pooled()?;
+        let head: Option<i64> =
+            pooled
+                .get()?
+                .query_row("SELECT MAX(seq) FROM records", [], |row| row.get(0))?;
+        Ok(head)
+    }
+
     fn create_token(
         &self,
         agency: &str,

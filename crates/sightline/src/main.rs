@@ -75,7 +75,7 @@ enum Command {
     /// Write a synthetic region (interchange files per agency, and ground truth).
     Synth(commands::synth::SynthArgs),
     /// Serve the HTTP API.
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     /// Validate and store interchange files (.json, .jsonl, .csv) and FHIR R4
     /// bundles (.fhir.json, with --agency) as one batch: all of them or, on any
     /// invalid record, none.
@@ -203,7 +203,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
         Command::Synth(args) => commands::synth::run(args),
-        Command::Serve(args) => commands::serve::run(args),
+        Command::Serve(args) => commands::serve::run(*args),
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Records(args) => commands::records::run(args),
         Command::Persons(args) => commands::persons::run(args),

@@ -70,7 +70,12 @@ pub struct ServeArgs {
     /// A directory outside the database to write signed checkpoints of the
     /// audit log into, every minute and at shutdown (`audit verify
     /// --checkpoints`). Needs --audit-key.
-    #[arg(long, env = "SIGHTLINE_AUDIT_CHECKPOINTS", requires = "audit_key")]
+    #[arg(
+        long,
+        env = "SIGHTLINE_AUDIT_CHECKPOINTS",
+        requires = "audit_key",
+        conflicts_with = "follow"
+    )]
     audit_checkpoints: Option<std::path::PathBuf>,
     /// The checkpoints' signing key file, from `sightline audit keygen`.
     #[arg(long, env = "SIGHTLINE_AUDIT_KEY")]
@@ -110,6 +115,20 @@ pub struct ServeArgs {
     /// defaults when not given (docs/data-protection.md, section 4).
     #[arg(long, env = "SIGHTLINE_RETENTION_SCHEDULE")]
     retention_schedule: Option<std::path::PathBuf>,
+    /// Serve as a read-only follower of a database another `sightline serve`
+    /// (the one writer) takes intake into: load the picture, then poll the
+    /// log every --follow-poll-ms and apply what the writer appended. A
+    /// follower serves pages and the API, writes sessions, audit entries and
+    /// decisions on alerts, and refuses intake, linkage decisions and
+    /// retention approvals with 421 (docs/scaling.md).
+    #[arg(long)]
+    follow: bool,
+    /// A follower: milliseconds between polls of the log.
+    #[arg(long, default_value_t = 200, requires = "follow", value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    follow_poll_ms: u64,
+    /// A follower: the writer's URL, named in the answer to a refused write.
+    #[arg(long, requires = "follow", value_name = "URL")]
+    writer_url: Option<String>,
 }
 
 fn due_period(text: &str) -> Result<DuePeriod, String> {
@@ -125,6 +144,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             total_max: args.intake_concurrent_max.max(1),
         },
         record_cache_records: (args.record_cache > 0).then_some(args.record_cache),
+        role: if args.follow {
+            sightline_server::Role::Follower(sightline_server::FollowerConfig {
+                poll_interval: std::time::Duration::from_millis(args.follow_poll_ms),
+                writer_url: args.writer_url.clone(),
+            })
+        } else {
+            sightline_server::Role::Writer
+        },
         ..ServerConfig::default()
     };
     config.engine.due = DueTimes {
@@ -217,6 +244,7 @@ pub fn serve_blocking(
         .unwrap_or(0);
     let (resident_mb, peak_mb) = super::bench::resident_memory_mb().unwrap_or((0.0, 0.0));
     tracing::info!(
+        role = state.config.role.name(),
         load_ms = started.elapsed().as_millis() as u64,
         engine_mb = engine_bytes / 1_000_000,
         resident_mb = resident_mb as u64,
@@ -234,6 +262,10 @@ pub fn serve_state(
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<ExitCode> {
     let backend = state.store.backend();
+    let role = match state.config.role {
+        sightline_server::Role::Writer => String::new(),
+        sightline_server::Role::Follower(_) => ", read-only follower".to_owned(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -245,7 +277,7 @@ pub fn serve_state(
         let local_addr = listener.local_addr().context("no local address")?;
         tracing::info!(addr = %local_addr, backend = %backend, "serving");
         on_listening(local_addr);
-        eoutln!("Sightline is serving on http://{local_addr} ({backend})");
+        eoutln!("Sightline is serving on http://{local_addr} ({backend}{role})");
         sightline_server::serve(listener, state, shutdown_signal())
             .await
             .context("server failed")
