@@ -1261,6 +1261,10 @@ impl SharedEngine {
     }
 }
 
+/// How many children a follower evaluates under one hold of the write lock
+/// ([`SharedEngine::follow`]).
+pub const FOLLOW_EVALUATE_CHUNK: usize = 32;
+
 /// The engine shared by intake (writer) and readers (the web UI).
 #[derive(Clone)]
 pub struct SharedEngine {
@@ -1348,15 +1352,28 @@ impl SharedEngine {
     /// [`SharedEngine::write`] does), then re-evaluates in memory the children
     /// whose picture changed or whose time-based rules fell due, for their
     /// statutory clocks only: the alerts are the writer's, read from the
-    /// database; nothing is written. Returns the highest log `seq` applied.
+    /// database; nothing is written. The evaluation takes the write lock
+    /// [`FOLLOW_EVALUATE_CHUNK`] children at a time, so pages are not held up
+    /// behind a whole batch's children (or, after a load, every child).
+    /// Returns the highest log `seq` applied.
     pub fn follow(
         &self,
         store: &dyn Store,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, EngineError> {
-        let mut engine = self.write(store, now)?;
-        let children = engine.due_children(now);
-        if !children.is_empty() {
+        let applied = self.write(store, now)?.last_seq();
+        loop {
+            let mut engine = self.inner.write().map_err(|_| EngineError::Poisoned)?;
+            let children: BTreeSet<String> = engine
+                .wake
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .take(FOLLOW_EVALUATE_CHUNK)
+                .map(|(_, child_id)| child_id.clone())
+                .collect();
+            if children.is_empty() {
+                break;
+            }
             let failures_before = engine.body_failures();
             let _clocks_only = engine.evaluate(&children, now);
             if let Err(error) = engine.check_bodies(failures_before) {
@@ -1365,7 +1382,7 @@ impl SharedEngine {
                 return Err(error);
             }
         }
-        Ok(engine.last_seq())
+        Ok(applied)
     }
 
     /// Runs `read` with the engine (shared lock).

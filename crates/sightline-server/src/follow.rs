@@ -26,6 +26,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What this process is.
@@ -71,9 +72,22 @@ impl Role {
 
 /// When the follower last held everything committed (the start of its last
 /// pass that reached the head it read first).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FollowState {
     caught_up_at: Mutex<Option<Instant>>,
+    /// The highest `seq` a follower's pages can show, set after each pass
+    /// (so `/readyz` does not wait for a pass holding the engine's lock);
+    /// -1 before the first pass, and on the writer.
+    applied: AtomicI64,
+}
+
+impl Default for FollowState {
+    fn default() -> Self {
+        FollowState {
+            caught_up_at: Mutex::new(None),
+            applied: AtomicI64::new(-1),
+        }
+    }
 }
 
 /// The follower's position against the database (`/readyz`).
@@ -88,13 +102,18 @@ pub struct Lag {
     pub lag_seconds: f64,
 }
 
-/// Reads the engine's and the database's positions (blocking).
+/// Reads the engine's and the database's positions (blocking). A follower's
+/// applied `seq` is the one its last pass left (without waiting for a pass
+/// in progress); the writer's is read from its engine.
 pub fn lag(state: &AppState) -> Result<Lag, String> {
-    let applied_seq = state
-        .engine
-        .read(|engine| engine.last_seq())
-        .map_err(|error| error.to_string())?
-        .unwrap_or(0);
+    let applied_seq = match state.follow.applied.load(Ordering::Acquire) {
+        applied if applied >= 0 => applied,
+        _ => state
+            .engine
+            .read(|engine| engine.last_seq())
+            .map_err(|error| error.to_string())?
+            .unwrap_or(0),
+    };
     let head_seq = state
         .store
         .head_seq()
@@ -189,6 +208,18 @@ pub(crate) async fn run_follower(state: AppState, config: FollowerConfig) {
                 .engine
                 .follow(state.store.as_ref(), chrono::Utc::now())
                 .map_err(|error| error.to_string())?;
+            let before = state.follow.applied.load(Ordering::Acquire);
+            if applied.unwrap_or(0) != before {
+                tracing::debug!(
+                    applied_seq = applied.unwrap_or(0),
+                    pass_ms = started.elapsed().as_millis() as u64,
+                    "follower pass applied records"
+                );
+            }
+            state
+                .follow
+                .applied
+                .store(applied.unwrap_or(0), Ordering::Release);
             if applied >= head_before {
                 *state
                     .follow

@@ -4,8 +4,9 @@
 //! follower (API and child page) within a bounded wait, by a member of staff
 //! who signed in through the writer (sessions live in the database); each
 //! follower's `/readyz` reports its applied seq against the head; a follower
-//! refuses intake (interchange and FHIR) with 421 naming the writer; a
-//! decision on an alert made through one follower is read through the other.
+//! refuses intake (interchange and FHIR) and linkage decisions (API and web)
+//! with 421 naming the writer; a decision on an alert made through one
+//! follower is read through the other.
 //!
 //! PostgreSQL (the system of record for more than one process), via
 //! `SIGHTLINE_TEST_PG_URL` (skipped loudly without it, failing with
@@ -319,7 +320,16 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
                 took.as_millis()
             );
             assert_eq!(alert["status"], "open");
-            let ready = readyz(follower);
+            // /readyz says so too (set as the pass that applied them ends).
+            let started = Instant::now();
+            let ready = loop {
+                let ready = readyz(follower);
+                if ready["applied_seq"].as_i64().unwrap() >= head || started.elapsed() > FOLLOW_WAIT
+                {
+                    break ready;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
             assert!(
                 ready["applied_seq"].as_i64().unwrap() >= head,
                 "{ready} (head {head})"
@@ -384,6 +394,25 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
         assert_eq!(refused.status(), 421);
         let body: Value = refused.json().unwrap();
         assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+        // Linkage decisions (API and web form): the writer's to make.
+        let refused = client()
+            .post(format!("{}/api/v1/linkage/review", follower.base))
+            .bearer_auth(&session)
+            .json(&json!({}))
+            .send()
+            .unwrap();
+        assert_eq!(refused.status(), 421);
+        let refused = client()
+            .post(format!("{}/linkage/review", follower.base))
+            .header(
+                reqwest::header::COOKIE,
+                format!("sightline_session={session}"),
+            )
+            .form(&[("csrf_token", "x")])
+            .send()
+            .unwrap();
+        assert_eq!(refused.status(), 421);
+        assert!(refused.text().unwrap().contains(&writer.base));
     }
     assert_eq!(readyz(&writer)["head_seq"], head);
 }
