@@ -4,6 +4,7 @@
 //! follower (API and child page) within a bounded wait, by a member of staff
 //! who signed in through the writer (sessions live in the database); each
 //! follower's `/readyz` reports its applied seq against the head; a follower
+//! applies a linkage decision (a split) stored by another process; a follower
 //! refuses intake (interchange and FHIR) and linkage decisions (API and web)
 //! with 421 naming the writer; a decision on an alert made through one
 //! follower is read through the other.
@@ -301,6 +302,7 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
     // Signed in through the writer; the session is used on the followers.
     let session = sign_in(&writer, "gp.follower");
 
+    let mut first_child = String::new();
     for (round, family_name) in ["Followfirst", "Followsecond"].into_iter().enumerate() {
         let answer = client()
             .post(format!("{}/api/v1/records", writer.base))
@@ -320,6 +322,9 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
                 took.as_millis()
             );
             assert_eq!(alert["status"], "open");
+            if round == 0 {
+                first_child = alert["child"].as_str().unwrap().to_owned();
+            }
             // /readyz says so too (set as the pass that applied them ends).
             let started = Instant::now();
             let ready = loop {
@@ -335,6 +340,58 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
                 "{ready} (head {head})"
             );
             assert_eq!(ready["lag_seconds"], 0.0, "{ready}");
+        }
+    }
+
+    // A linkage decision stored by another process (the command line, as
+    // the writer's review would): the first baby's two records are two
+    // different babies. Each follower applies it at its next poll: the
+    // injured baby (the API's person) no longer has the visit.
+    run(
+        &[
+            "link",
+            "decide",
+            "--db",
+            &db.url,
+            "--left",
+            &format!("{GP}/FOLLOW-0-INJURY/c"),
+            "--right",
+            &format!("{GP}/FOLLOW-0-VISIT/c"),
+            "--non-match",
+            "--reason",
+            "Two different babies: the surgery confirmed it by phone.",
+            "--actor",
+            "synthetic.operator",
+        ],
+        "",
+    );
+    for follower in &followers {
+        let started = Instant::now();
+        loop {
+            let (status, person) = get_json(
+                &format!("{}/api/v1/persons/{first_child}", follower.base),
+                &session,
+            );
+            let mentions: Vec<&str> = person["detail"]["mentions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|mention| mention["record_id"].as_str())
+                .collect();
+            if status == 200 && mentions == ["FOLLOW-0-INJURY"] {
+                eprintln!(
+                    "follower {} applied the split {} ms after it was stored",
+                    follower.base,
+                    started.elapsed().as_millis()
+                );
+                break;
+            }
+            assert!(
+                started.elapsed() < FOLLOW_WAIT,
+                "{} did not apply the split within {FOLLOW_WAIT:?}: {status} {person}",
+                follower.base
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
