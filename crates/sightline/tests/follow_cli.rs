@@ -4,7 +4,8 @@
 //! follower (API and child page) within a bounded wait, by a member of staff
 //! who signed in through the writer (sessions live in the database); each
 //! follower's `/readyz` reports its applied seq against the head; a follower
-//! applies a linkage decision (a split) stored by another process; a follower
+//! applies a linkage decision (a split) and an erasure made by another
+//! process; a follower
 //! refuses intake (interchange and FHIR) and linkage decisions (API and web)
 //! with 421 naming the writer; a decision on an alert made through one
 //! follower is read through the other.
@@ -235,6 +236,39 @@ fn read_through(server: &Server, session: &str, family_name: &str) -> (Value, Du
     }
 }
 
+/// Waits until `server`'s person `person_id` (API) has exactly the mentions of
+/// `record_ids` (sorted); returns how long it took.
+fn wait_for_mentions(
+    server: &Server,
+    session: &str,
+    person_id: &str,
+    record_ids: &[&str],
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (status, person) = get_json(
+            &format!("{}/api/v1/persons/{person_id}", server.base),
+            session,
+        );
+        let mut mentions: Vec<&str> = person["detail"]["mentions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|mention| mention["record_id"].as_str())
+            .collect();
+        mentions.sort_unstable();
+        if status == 200 && mentions == record_ids {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < FOLLOW_WAIT,
+            "{}'s person {person_id} did not come to {record_ids:?} within {FOLLOW_WAIT:?}: {status} {person}",
+            server.base
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
     let token = run(&["token", "create", "--agency", GP, "--db", &db.url], "");
     run(
@@ -302,7 +336,7 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
     // Signed in through the writer; the session is used on the followers.
     let session = sign_in(&writer, "gp.follower");
 
-    let mut first_child = String::new();
+    let (mut first_child, mut second_child) = (String::new(), String::new());
     for (round, family_name) in ["Followfirst", "Followsecond"].into_iter().enumerate() {
         let answer = client()
             .post(format!("{}/api/v1/records", writer.base))
@@ -322,8 +356,11 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
                 took.as_millis()
             );
             assert_eq!(alert["status"], "open");
+            let child = alert["child"].as_str().unwrap().to_owned();
             if round == 0 {
-                first_child = alert["child"].as_str().unwrap().to_owned();
+                first_child = child;
+            } else {
+                second_child = child;
             }
             // /readyz says so too (set as the pass that applied them ends).
             let started = Instant::now();
@@ -366,33 +403,44 @@ fn two_followers_serve_what_the_writer_took_in(db: &TestDatabase) {
         "",
     );
     for follower in &followers {
-        let started = Instant::now();
-        loop {
-            let (status, person) = get_json(
-                &format!("{}/api/v1/persons/{first_child}", follower.base),
-                &session,
-            );
-            let mentions: Vec<&str> = person["detail"]["mentions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|mention| mention["record_id"].as_str())
-                .collect();
-            if status == 200 && mentions == ["FOLLOW-0-INJURY"] {
-                eprintln!(
-                    "follower {} applied the split {} ms after it was stored",
-                    follower.base,
-                    started.elapsed().as_millis()
-                );
-                break;
-            }
-            assert!(
-                started.elapsed() < FOLLOW_WAIT,
-                "{} did not apply the split within {FOLLOW_WAIT:?}: {status} {person}",
-                follower.base
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let took = wait_for_mentions(follower, &session, &first_child, &["FOLLOW-0-INJURY"]);
+        eprintln!(
+            "follower {} applied the split {} ms after it was stored",
+            follower.base,
+            took.as_millis()
+        );
+    }
+
+    for follower in &followers {
+        wait_for_mentions(
+            follower,
+            &session,
+            &second_child,
+            &["FOLLOW-1-INJURY", "FOLLOW-1-VISIT"],
+        );
+    }
+    // An erasure by another process (the command line): each follower
+    // reloads its picture at its next poll, and the erased record is gone
+    // from it.
+    run(
+        &[
+            "erase",
+            "--db",
+            &db.url,
+            "--record",
+            &format!("{GP}/FOLLOW-1-VISIT"),
+            "--reason",
+            "Sent to the wrong surgery: erased at the parent's request.",
+        ],
+        "",
+    );
+    for follower in &followers {
+        let took = wait_for_mentions(follower, &session, &second_child, &["FOLLOW-1-INJURY"]);
+        eprintln!(
+            "follower {} reloaded after the erasure {} ms after it was stored",
+            follower.base,
+            took.as_millis()
+        );
     }
 
     // A decision on an alert is a write a follower makes in the database
