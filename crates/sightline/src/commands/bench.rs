@@ -97,6 +97,86 @@ pub enum BenchCommand {
         #[arg(long)]
         write_only: bool,
     },
+    /// Load test of the real server: start `sightline serve` on a database
+    /// (`--db` of one made from a synthetic region, or `--children N` to make
+    /// one) as a child process, create accounts and agency tokens with the
+    /// CLI, add one child with many records through the API, then drive
+    /// signed-in users (My work, alerts, Find a child, child page, chronology,
+    /// their API equivalents) and agency feeds (batches of new records about
+    /// existing children) for `--seconds`. Prints per route count, errors and
+    /// p50/p95/p99/max, the server's resident memory and followers' lag; exits
+    /// 1 when any request failed (unless --allow-errors). See
+    /// docs/benchmarks.md, "Load test".
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// An existing database (made by `bench ingest` or `ingest` from the
+    /// region in --region); with --children, the empty database to make.
+    #[arg(long)]
+    db: Option<String>,
+    /// Make the database: a synthetic region of this many children, ingested
+    /// through the engine (into --db, or a SQLite file in --work-dir).
+    #[arg(long)]
+    children: Option<u64>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Working directory (the server's log; with --children, the region and
+    /// the SQLite database, replaced).
+    #[arg(long, default_value = "target/bench-serve")]
+    work_dir: PathBuf,
+    /// The region the database was made from (its records are the feeds'
+    /// templates and its children the ones looked for); default
+    /// WORK_DIR/region, as `bench ingest` leaves it.
+    #[arg(long)]
+    region: Option<PathBuf>,
+    /// The organisation file; default REGION/organisation.toml.
+    #[arg(long)]
+    org: Option<PathBuf>,
+    /// A server already running on --db: drive it instead of starting one (its
+    /// memory is then not read).
+    #[arg(long)]
+    url: Option<String>,
+    /// How long to drive the server.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Signed-in users at once.
+    #[arg(long, default_value_t = 50)]
+    users: usize,
+    /// Agency feeds, each with its own token.
+    #[arg(long, default_value_t = 10)]
+    feeds: usize,
+    /// Records in each feed's batch.
+    #[arg(long, default_value_t = 100)]
+    batch_records: usize,
+    /// Each feed posts one batch this often (ms).
+    #[arg(long, default_value_t = 2_000)]
+    feed_interval_ms: u64,
+    /// A user's pause between two requests (ms).
+    #[arg(long, default_value_t = 500)]
+    think_ms: u64,
+    /// Records added about one child before the load (its child page and
+    /// chronology are reported apart).
+    #[arg(long, default_value_t = 1_000)]
+    big_child_records: usize,
+    /// Feeds that send a token the server never issued (every batch refused:
+    /// checks that failures are counted).
+    #[arg(long, default_value_t = 0)]
+    invalid_token_feeds: usize,
+    /// A read-only follower's base URL: its /readyz lag is sampled every
+    /// second (repeatable).
+    #[arg(long = "follower")]
+    followers: Vec<String>,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Exit 0 even when requests failed.
+    #[arg(long)]
+    allow_errors: bool,
+    /// SIGHTLINE_LOG of the server started (default warn).
+    #[arg(long)]
+    server_log: Option<String>,
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -141,6 +221,27 @@ pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             work_dir,
             db,
             write_only,
+        }),
+        BenchCommand::Serve(args) => super::bench_serve::run(super::bench_serve::ServeBench {
+            db: args.db,
+            children: args.children,
+            seed: args.seed,
+            work_dir: args.work_dir,
+            region: args.region,
+            org: args.org,
+            url: args.url,
+            seconds: args.seconds,
+            users: args.users,
+            feeds: args.feeds,
+            batch_records: args.batch_records,
+            feed_interval_ms: args.feed_interval_ms,
+            think_ms: args.think_ms,
+            big_child_records: args.big_child_records,
+            invalid_token_feeds: args.invalid_token_feeds,
+            followers: args.followers,
+            json: args.json,
+            allow_errors: args.allow_errors,
+            server_log: args.server_log,
         }),
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod bench_my_work;
+pub mod bench_serve;
 pub mod demo;
 pub mod erase;
 pub mod evaluate;
