@@ -93,7 +93,9 @@ fn bench_serve_reports_every_route_and_counts_refusals_as_errors() {
         assert!(
             memory["samples_mb"].as_array().unwrap().len() >= 2
                 && memory["max_mb"].as_f64().unwrap() > 10.0
-                && memory["hwm_mb"].as_f64().unwrap() >= memory["max_mb"].as_f64().unwrap(),
+                // The kernel folds threads' RSS counters into VmHWM lazily:
+                // it may trail a VmRSS sample by a little.
+                && memory["hwm_mb"].as_f64().unwrap() >= 0.9 * memory["max_mb"].as_f64().unwrap(),
             "{memory}"
         );
         assert!(
