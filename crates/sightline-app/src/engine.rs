@@ -1385,6 +1385,15 @@ impl SharedEngine {
         Ok(applied)
     }
 
+    /// The highest log `seq` the engine holds, without waiting: `None` while
+    /// a write (an intake, a catch-up) holds the engine.
+    pub fn try_last_seq(&self) -> Option<Option<i64>> {
+        match self.inner.try_read() {
+            Ok(engine) => Some(engine.last_seq()),
+            Err(_) => None,
+        }
+    }
+
     /// Runs `read` with the engine (shared lock).
     pub fn read<T>(&self, read: impl FnOnce(&Engine) -> T) -> Result<T, EngineError> {
         let engine = self.inner.read().map_err(|_| EngineError::Poisoned)?;

@@ -77,7 +77,7 @@ pub struct FollowState {
     caught_up_at: Mutex<Option<Instant>>,
     /// The highest `seq` a follower's pages can show, set after each pass
     /// (so `/readyz` does not wait for a pass holding the engine's lock);
-    /// -1 before the first pass, and on the writer.
+    /// on the writer, the last one `/readyz` read; -1 before either.
     applied: AtomicI64,
 }
 
@@ -104,15 +104,28 @@ pub struct Lag {
 
 /// Reads the engine's and the database's positions (blocking). A follower's
 /// applied `seq` is the one its last pass left (without waiting for a pass
-/// in progress); the writer's is read from its engine.
+/// in progress); the writer's is read from its engine when no intake holds
+/// it, else the one read last (so `/readyz` does not wait for an intake).
 pub fn lag(state: &AppState) -> Result<Lag, String> {
-    let applied_seq = match state.follow.applied.load(Ordering::Acquire) {
-        applied if applied >= 0 => applied,
-        _ => state
-            .engine
-            .read(|engine| engine.last_seq())
-            .map_err(|error| error.to_string())?
-            .unwrap_or(0),
+    let last = state.follow.applied.load(Ordering::Acquire);
+    let applied_seq = if state.config.role.is_follower() && last >= 0 {
+        last
+    } else {
+        match state.engine.try_last_seq() {
+            Some(applied) => {
+                let applied = applied.unwrap_or(0);
+                if !state.config.role.is_follower() {
+                    state.follow.applied.store(applied, Ordering::Release);
+                }
+                applied
+            }
+            None if last >= 0 => last,
+            None => state
+                .engine
+                .read(|engine| engine.last_seq())
+                .map_err(|error| error.to_string())?
+                .unwrap_or(0),
+        }
     };
     let head_seq = state
         .store
