@@ -509,10 +509,31 @@ impl LinkageIndex {
             self.blocks.heap_bytes(),
             n_records,
         ));
+        // Links by kind (the list's spare capacity counted with the automatic ones).
+        let (mut n_review, mut n_hard) = (0usize, 0usize);
+        for link in &self.links {
+            match link.kind {
+                LinkKind::Review => n_review += 1,
+                LinkKind::Hard(_) => n_hard += 1,
+                LinkKind::Auto => {}
+            }
+        }
+        let link_bytes = std::mem::size_of::<Link>();
+        let n_auto = self.links.len() - n_review - n_hard;
         parts.push(MemoryPart::new(
-            format!("{prefix}/links"),
-            vec_bytes(&self.links),
-            self.links.len(),
+            format!("{prefix}/links/automatic"),
+            vec_bytes(&self.links) - (n_review + n_hard) * link_bytes,
+            n_auto,
+        ));
+        parts.push(MemoryPart::new(
+            format!("{prefix}/links/identity rules and decisions"),
+            n_hard * link_bytes,
+            n_hard,
+        ));
+        parts.push(MemoryPart::new(
+            format!("{prefix}/links/review band"),
+            n_review * link_bytes,
+            n_review,
         ));
         parts.push(MemoryPart::new(
             format!("{prefix}/persons and cluster edges"),
@@ -1501,7 +1522,22 @@ impl LinkageIndex {
         new_links.sort_by_key(|link| link.left);
     }
 
+    /// Keeps a record's links: all of them, or with
+    /// [`crate::settings::Limits::links_per_mention_max`] its strongest
+    /// automatic and identity links to earlier records and every review link
+    /// and person's decision. The choice reads the record's own links only,
+    /// so a batch and the same mentions added one by one keep the same links.
     fn record_links(&mut self, new_links: &[Link]) {
+        match self.settings.limits.links_per_mention_max {
+            Some(max) if new_links.len() > max => {
+                let kept = strongest_links(new_links, max);
+                self.push_links(&kept);
+            }
+            _ => self.push_links(new_links),
+        }
+    }
+
+    fn push_links(&mut self, new_links: &[Link]) {
         crate::memory::reserve_gently(&mut self.links, new_links.len());
         for link in new_links {
             let link_idx = u32::try_from(self.links.len()).unwrap_or(NONE);
@@ -1647,14 +1683,9 @@ impl LinkageIndex {
             .iter()
             .filter_map(|idx| self.links.get(*idx as usize).copied())
             .collect();
-        let rank = |kind: LinkKind| match kind {
-            LinkKind::Hard(HardRule::HumanMatch) => 0,
-            LinkKind::Hard(_) => 1,
-            _ => 2,
-        };
         edges.sort_by(|a, b| {
-            rank(a.kind)
-                .cmp(&rank(b.kind))
+            clustering_rank(a.kind)
+                .cmp(&clustering_rank(b.kind))
                 .then(b.match_weight.total_cmp(&a.match_weight))
                 .then((a.left, a.right).cmp(&(b.left, b.right)))
         });
@@ -2103,6 +2134,50 @@ impl LinkageIndex {
     }
 }
 
+/// Where clustering takes a link: people's decisions first, then the
+/// identity rules, then the model's automatic links.
+fn clustering_rank(kind: LinkKind) -> u8 {
+    match kind {
+        LinkKind::Hard(HardRule::HumanMatch) => 0,
+        LinkKind::Hard(_) => 1,
+        _ => 2,
+    }
+}
+
+/// Of one record's links, every review link and person's decision and the
+/// `max` strongest other links (in the order clustering takes them: rank,
+/// weight, then the earlier record), in their original order.
+fn strongest_links(links: &[Link], max: usize) -> Vec<Link> {
+    let always = |link: &Link| {
+        matches!(
+            link.kind,
+            LinkKind::Review | LinkKind::Hard(HardRule::HumanMatch)
+        )
+    };
+    let mut ranked: Vec<usize> = (0..links.len())
+        .filter(|at| links.get(*at).is_some_and(|link| !always(link)))
+        .collect();
+    if ranked.len() <= max {
+        return links.to_vec();
+    }
+    ranked.sort_by(|a, b| match (links.get(*a), links.get(*b)) {
+        (Some(a), Some(b)) => clustering_rank(a.kind)
+            .cmp(&clustering_rank(b.kind))
+            .then(b.match_weight.total_cmp(&a.match_weight))
+            .then((a.left, a.right).cmp(&(b.left, b.right))),
+        _ => std::cmp::Ordering::Equal,
+    });
+    ranked.truncate(max);
+    ranked.sort_unstable();
+    let mut chosen = ranked.into_iter().peekable();
+    links
+        .iter()
+        .enumerate()
+        .filter(|(at, link)| always(link) || chosen.next_if_eq(at).is_some())
+        .map(|(_, link)| *link)
+        .collect()
+}
+
 /// Identity keys of a record: its valid strong identifier and its
 /// (agency, source person id), when present.
 type IdentityKeys = [Option<(u8, u32, u32)>; 2];
@@ -2281,6 +2356,34 @@ mod tests {
         for threads in [2, 3] {
             assert!(run(threads) == one, "{threads} threads");
         }
+    }
+
+    /// A record's kept links: every review link and decision, then the
+    /// strongest identity links before the strongest automatic ones, in
+    /// their original order.
+    #[test]
+    fn strongest_links_keep_review_decisions_and_the_strongest() {
+        let link = |left: u32, match_weight: f64, kind: LinkKind| Link {
+            left,
+            right: 9,
+            match_weight,
+            kind,
+        };
+        let links = [
+            link(0, 20.0, LinkKind::Auto),
+            link(1, 2.0, LinkKind::Review),
+            link(2, 5.0, LinkKind::Hard(HardRule::SameStrongIdentifier)),
+            link(3, 30.0, LinkKind::Auto),
+            link(4, 1.0, LinkKind::Hard(HardRule::HumanMatch)),
+            link(5, 25.0, LinkKind::Auto),
+            link(6, 20.0, LinkKind::Auto),
+        ];
+        let lefts = |kept: Vec<Link>| kept.iter().map(|l| l.left).collect::<Vec<u32>>();
+        assert_eq!(lefts(strongest_links(&links, 1)), [1, 2, 4]);
+        assert_eq!(lefts(strongest_links(&links, 3)), [1, 2, 3, 4, 5]);
+        // Equal weights: the earlier record first.
+        assert_eq!(lefts(strongest_links(&links, 4)), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(strongest_links(&links, 5), links.to_vec());
     }
 
     /// Repeated mentions (one child's many records) are scored once per

@@ -361,6 +361,8 @@ struct LimitsToml {
     u_random_pairs: usize,
     em_iterations_max: usize,
     cluster_pair_scores_max: usize,
+    #[serde(default)]
+    links_per_mention_max: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -498,6 +500,13 @@ pub struct Limits {
     pub em_iterations_max: usize,
     /// Most pair scores computed to judge one cluster merge.
     pub cluster_pair_scores_max: usize,
+    /// Most automatic and identity links a mention keeps to earlier
+    /// mentions: the strongest, in the order clustering takes them (review
+    /// links and people's decisions are always kept). `None` keeps every
+    /// link. The links of a person's mentions grow with the square of their
+    /// number; a few per mention hold the person together, and any pair's
+    /// score is computed again when asked ([`crate::LinkageIndex::explain`]).
+    pub links_per_mention_max: Option<usize>,
 }
 
 /// Probability thresholds.
@@ -649,6 +658,7 @@ impl Settings {
                 u_random_pairs: raw.limits.u_random_pairs,
                 em_iterations_max: raw.limits.em_iterations_max,
                 cluster_pair_scores_max: raw.limits.cluster_pair_scores_max,
+                links_per_mention_max: raw.limits.links_per_mention_max,
             },
             thresholds: Thresholds {
                 link_probability: raw.thresholds.link_probability,
@@ -845,6 +855,11 @@ impl Settings {
         if settings.limits.block_records_max < 2 || settings.limits.em_iterations_max == 0 {
             return Err(LinkageError::Settings(
                 "block_records_max >= 2 and em_iterations_max >= 1 are needed".into(),
+            ));
+        }
+        if settings.limits.links_per_mention_max == Some(0) {
+            return Err(LinkageError::Settings(
+                "links_per_mention_max >= 1 is needed (leave it out to keep every link)".into(),
             ));
         }
         Ok(settings)

@@ -10,6 +10,7 @@ use sightline_linkage::{
     Kin, LinkKind, LinkScope, LinkageIndex, MentionContext, MentionInput, Model, NotCounted,
     RecordStore, Settings, Verdict,
 };
+use std::collections::BTreeMap;
 
 const GIVEN: &[&str] = &[
     "peter", "tracy", "william", "margaret", "james", "sarah", "mohammed", "olivia", "jack",
@@ -491,6 +492,29 @@ proptest! {
         prop_assert_eq!(batch.persons(), incremental.persons());
         prop_assert_eq!(links_signature(&batch), links_signature(&incremental));
         prop_assert_eq!(batch.conflicts(), incremental.conflicts());
+    }
+
+    /// With links capped per mention, a batch and the same mentions added
+    /// one by one still keep the same links and persons, and no mention keeps
+    /// more than the cap of automatic and identity links to earlier ones.
+    #[test]
+    fn capped_links_incremental_equals_batch(seed in 0u64..10_000, n_persons in 3u32..20, n_mentions in 20usize..80) {
+        let (mut settings, model) = trained_uk_model(1);
+        settings.limits.links_per_mention_max = Some(2);
+        let (mentions, _) = uk_fixture(seed, n_persons, n_mentions);
+        let batch = LinkageIndex::batch(settings.clone(), model.clone(), LinkScope::Dedupe, &mentions, &[]).unwrap();
+        let mut incremental = LinkageIndex::new(settings, model, LinkScope::Dedupe);
+        for mention in &mentions {
+            incremental.add(mention).unwrap();
+        }
+        prop_assert_eq!(batch.persons(), incremental.persons());
+        prop_assert_eq!(links_signature(&batch), links_signature(&incremental));
+        prop_assert_eq!(batch.conflicts(), incremental.conflicts());
+        let mut kept: BTreeMap<u32, usize> = BTreeMap::new();
+        for link in batch.links().iter().filter(|l| l.kind != LinkKind::Review) {
+            *kept.entry(link.right).or_default() += 1;
+        }
+        prop_assert!(kept.values().all(|n| *n <= 2), "{:?}", kept);
     }
 
     #[test]
