@@ -492,6 +492,9 @@ pub struct LinkageIndex {
     contexts: Contexts,
     /// Review-band links by record (both ends), for a person's possible records.
     review_edges: FxHashMap<u32, Vec<u32>>,
+    /// With links capped per mention: union-find parents of the records
+    /// over the kept automatic and identity links ([`kept_links`]).
+    link_forest: Vec<u32>,
 }
 
 impl LinkageIndex {
@@ -538,6 +541,7 @@ impl LinkageIndex {
         parts.push(MemoryPart::new(
             format!("{prefix}/persons and cluster edges"),
             vec_bytes(&self.person_of)
+                + vec_bytes(&self.link_forest)
                 + nested_vec_bytes(&self.cluster_edges)
                 + hash_map_bytes(&self.first_by_identity)
                 + vec_bytes(&self.moved),
@@ -603,6 +607,7 @@ impl LinkageIndex {
             moved: Vec::new(),
             contexts: Contexts::default(),
             review_edges: FxHashMap::default(),
+            link_forest: Vec::new(),
         }
     }
 
@@ -942,6 +947,7 @@ impl LinkageIndex {
             edges.shrink_to_fit();
         }
         self.person_of.shrink_to_fit();
+        self.link_forest.shrink_to_fit();
         self.moved.shrink_to_fit();
         self.store.shrink_to_fit();
     }
@@ -1523,17 +1529,17 @@ impl LinkageIndex {
     }
 
     /// Keeps a record's links: all of them, or with
-    /// [`crate::settings::Limits::links_per_mention_max`] its strongest
-    /// automatic and identity links to earlier records and every review link
-    /// and person's decision. The choice reads the record's own links only,
-    /// so a batch and the same mentions added one by one keep the same links.
+    /// [`crate::settings::Limits::links_per_mention_max`] those
+    /// [`kept_links`] chooses. The choice reads the record's own links and
+    /// the links kept for earlier records only, so a batch and the same
+    /// mentions added one by one keep the same links.
     fn record_links(&mut self, new_links: &[Link]) {
         match self.settings.limits.links_per_mention_max {
-            Some(max) if new_links.len() > max => {
-                let kept = strongest_links(new_links, max);
+            Some(max) => {
+                let kept = kept_links(new_links, max, &mut self.link_forest);
                 self.push_links(&kept);
             }
-            _ => self.push_links(new_links),
+            None => self.push_links(new_links),
         }
     }
 
@@ -2144,10 +2150,15 @@ fn clustering_rank(kind: LinkKind) -> u8 {
     }
 }
 
-/// Of one record's links, every review link and person's decision and the
-/// `max` strongest other links (in the order clustering takes them: rank,
-/// weight, then the earlier record), in their original order.
-fn strongest_links(links: &[Link], max: usize) -> Vec<Link> {
+/// The links a record keeps under a cap of `max`: every review link and
+/// person's decision, its `max` strongest other links (in the order
+/// clustering takes them: rank, weight, then the earlier record), and any
+/// weaker one that joins two records no kept link connects yet, so the kept
+/// links connect exactly what all the links would. `forest` holds the
+/// union-find parents of the records over the links kept so far (records in
+/// order; human decisions, taken at different times in a batch and one by
+/// one, and review links stay out of it). Original order kept.
+fn kept_links(links: &[Link], max: usize, forest: &mut Vec<u32>) -> Vec<Link> {
     let always = |link: &Link| {
         matches!(
             link.kind,
@@ -2157,9 +2168,6 @@ fn strongest_links(links: &[Link], max: usize) -> Vec<Link> {
     let mut ranked: Vec<usize> = (0..links.len())
         .filter(|at| links.get(*at).is_some_and(|link| !always(link)))
         .collect();
-    if ranked.len() <= max {
-        return links.to_vec();
-    }
     ranked.sort_by(|a, b| match (links.get(*a), links.get(*b)) {
         (Some(a), Some(b)) => clustering_rank(a.kind)
             .cmp(&clustering_rank(b.kind))
@@ -2167,15 +2175,56 @@ fn strongest_links(links: &[Link], max: usize) -> Vec<Link> {
             .then((a.left, a.right).cmp(&(b.left, b.right))),
         _ => std::cmp::Ordering::Equal,
     });
-    ranked.truncate(max);
-    ranked.sort_unstable();
-    let mut chosen = ranked.into_iter().peekable();
+    let mut keep: Vec<bool> = links.iter().map(always).collect();
+    for (position, at) in ranked.iter().enumerate() {
+        let Some(link) = links.get(*at) else {
+            continue;
+        };
+        let (left, right) = (
+            forest_root(forest, link.left),
+            forest_root(forest, link.right),
+        );
+        if position >= max && left == right {
+            continue;
+        }
+        if let Some(slot) = keep.get_mut(*at) {
+            *slot = true;
+        }
+        if left != right
+            && let Some(parent) = forest.get_mut(left.max(right) as usize)
+        {
+            *parent = left.min(right);
+        }
+    }
     links
         .iter()
-        .enumerate()
-        .filter(|(at, link)| always(link) || chosen.next_if_eq(at).is_some())
-        .map(|(_, link)| *link)
+        .zip(keep)
+        .filter(|(_, kept)| *kept)
+        .map(|(link, _)| *link)
         .collect()
+}
+
+/// The root of `record` in a union-find forest (grown to hold it), halving
+/// the path on the way.
+fn forest_root(forest: &mut Vec<u32>, record: u32) -> u32 {
+    let needed = record as usize + 1;
+    if forest.len() < needed {
+        crate::memory::reserve_gently(forest, needed - forest.len());
+        let from = u32::try_from(forest.len()).unwrap_or(NONE);
+        forest.extend(from..=record);
+    }
+    let mut current = record;
+    loop {
+        let parent = forest.get(current as usize).copied().unwrap_or(current);
+        if parent == current {
+            return current;
+        }
+        let grandparent = forest.get(parent as usize).copied().unwrap_or(parent);
+        if let Some(slot) = forest.get_mut(current as usize) {
+            *slot = grandparent;
+        }
+        current = grandparent;
+    }
 }
 
 /// Identity keys of a record: its valid strong identifier and its
@@ -2358,11 +2407,11 @@ mod tests {
         }
     }
 
-    /// A record's kept links: every review link and decision, then the
-    /// strongest identity links before the strongest automatic ones, in
-    /// their original order.
+    /// A record's kept links: every review link and decision, the strongest
+    /// identity links before the strongest automatic ones, and a weaker link
+    /// that reaches a record no kept link connects, in their original order.
     #[test]
-    fn strongest_links_keep_review_decisions_and_the_strongest() {
+    fn kept_links_keep_review_decisions_the_strongest_and_connections() {
         let link = |left: u32, match_weight: f64, kind: LinkKind| Link {
             left,
             right: 9,
@@ -2379,11 +2428,40 @@ mod tests {
             link(6, 20.0, LinkKind::Auto),
         ];
         let lefts = |kept: Vec<Link>| kept.iter().map(|l| l.left).collect::<Vec<u32>>();
-        assert_eq!(lefts(strongest_links(&links, 1)), [1, 2, 4]);
-        assert_eq!(lefts(strongest_links(&links, 3)), [1, 2, 3, 4, 5]);
+        // Records 0, 2, 3, 5 and 6 already connected by earlier kept links:
+        // only the strongest are kept.
+        let connected = || {
+            let mut forest: Vec<u32> = (0..10).collect();
+            for record in [2, 3, 5, 6] {
+                forest[record] = 0;
+            }
+            forest
+        };
+        assert_eq!(lefts(kept_links(&links, 1, &mut connected())), [1, 2, 4]);
+        assert_eq!(
+            lefts(kept_links(&links, 3, &mut connected())),
+            [1, 2, 3, 4, 5]
+        );
         // Equal weights: the earlier record first.
-        assert_eq!(lefts(strongest_links(&links, 4)), [0, 1, 2, 3, 4, 5]);
-        assert_eq!(strongest_links(&links, 5), links.to_vec());
+        assert_eq!(
+            lefts(kept_links(&links, 4, &mut connected())),
+            [0, 1, 2, 3, 4, 5]
+        );
+        assert_eq!(kept_links(&links, 5, &mut connected()), links.to_vec());
+        // Unconnected: every link that joins a new record to the record is
+        // kept, and the forest joins them.
+        let mut forest = Vec::new();
+        assert_eq!(
+            lefts(kept_links(&links, 1, &mut forest)),
+            [0, 1, 2, 3, 4, 5, 6]
+        );
+        assert!(
+            [0, 2, 3, 5, 6, 9]
+                .iter()
+                .all(|record| forest_root(&mut forest, *record) == 0)
+        );
+        assert_eq!(forest_root(&mut forest, 1), 1);
+        assert_eq!(forest_root(&mut forest, 4), 4);
     }
 
     /// Repeated mentions (one child's many records) are scored once per
