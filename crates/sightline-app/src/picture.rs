@@ -719,6 +719,23 @@ pub const TRAINING_MENTIONS_MIN: usize = 20_000;
 /// `train_reference_model`), used for logs too small to train on.
 pub const REFERENCE_MODEL_TOML: &str = include_str!("../models/uk-persons-reference.toml");
 
+/// Most automatic and identity links the engine keeps per mention, to
+/// earlier mentions (the strongest; review links and people's decisions are
+/// all kept): a child's mentions would otherwise keep a link for nearly every
+/// pair of them, growing with the square of the child's records (14 a mention
+/// at 17 records a child). Any pair's score is computed again when a page
+/// asks ([`sightline_linkage::LinkageIndex::explain`]). docs/benchmarks.md,
+/// "Engine memory", has what it saves and what it changes.
+pub const LINKS_PER_MENTION_MAX: usize = 4;
+
+/// The engine's linkage settings: the UK persons settings with at most
+/// [`LINKS_PER_MENTION_MAX`] links kept per mention.
+pub fn engine_linkage_settings() -> Result<Settings, PictureError> {
+    let mut settings = Settings::uk_persons()?;
+    settings.limits.links_per_mention_max = Some(LINKS_PER_MENTION_MAX);
+    Ok(settings)
+}
+
 /// How the linkage model is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelChoice {
@@ -828,7 +845,7 @@ pub fn link_records_with(
 ) -> Result<LinkedRecords, PictureError> {
     let (mentions, keys) = mention_keys(&records);
     let decisions = decisions_among(&keys, decisions);
-    let settings = Settings::uk_persons()?;
+    let settings = engine_linkage_settings()?;
     let inputs = streamed_inputs(&records, &mentions, keys);
     let index = match choice {
         ModelChoice::Automatic if mentions.len() < TRAINING_MENTIONS_MIN => {
@@ -853,7 +870,7 @@ pub fn link_records_with_model(
 ) -> Result<LinkedRecords, PictureError> {
     let (mentions, keys) = mention_keys(&records);
     let decisions = decisions_among(&keys, decisions);
-    let settings = Settings::uk_persons()?;
+    let settings = engine_linkage_settings()?;
     let inputs = streamed_inputs(&records, &mentions, keys);
     let index = LinkageIndex::batch(settings, model, LinkScope::Dedupe, inputs, &decisions)?;
     Ok(LinkedRecords::new(records, mentions, index))
