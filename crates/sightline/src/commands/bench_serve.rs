@@ -484,9 +484,16 @@ pub fn run(bench: ServeBench) -> anyhow::Result<ExitCode> {
                 format!("sqlite://{}", bench.work_dir.join("sightline.db").display())
             });
             let org_path = region_dir.join("organisation.toml");
-            let store = sightline_store::open(&db).context("could not open the database")?;
+            let store: Arc<dyn sightline_store::Store> =
+                Arc::from(sightline_store::open(&db).context("could not open the database")?);
+            // Record bodies held as serve holds them (the others read back on
+            // demand), so intake at a million records fits beside the server.
             let config = sightline_app::EngineConfig {
                 organisation: Arc::new(sightline_app::organisation::read_organisation(&org_path)?),
+                record_cache: Some(sightline_app::bodies::BodyCacheConfig {
+                    store: store.clone(),
+                    records_max: sightline_app::bodies::RECORD_CACHE_DEFAULT,
+                }),
                 ..sightline_app::EngineConfig::default()
             };
             let engine = super::load_engine_with(store.as_ref(), config)?;
