@@ -933,10 +933,15 @@ struct BigChild {
 }
 
 fn http_client() -> anyhow::Result<reqwest::Client> {
+    http_client_waiting(Duration::from_secs(60))
+}
+
+/// A client whose requests wait at most `timeout` for the whole answer.
+fn http_client_waiting(timeout: Duration) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
+        .timeout(timeout)
         .build()
         .context("could not build the HTTP client")
 }
@@ -949,7 +954,10 @@ async fn add_big_child(setup: &Setup, n: usize) -> anyhow::Result<Option<BigChil
         return Ok(None);
     };
     eoutln!("adding {n} records about one child through the intake API ...");
-    let client = http_client()?;
+    // Before the load: the server's first pass over every child (at start)
+    // may still hold the engine, for minutes at a million records.
+    let client = http_client_waiting(Duration::from_secs(1_800))?;
+    let started = Instant::now();
     let mut by_agency: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for idx in 0..n {
         let (agency, template) = &setup.big_templates[idx % setup.big_templates.len()];
@@ -975,6 +983,7 @@ async fn add_big_child(setup: &Setup, n: usize) -> anyhow::Result<Option<BigChil
             );
         }
     }
+    eoutln!("added in {:.1} s", started.elapsed().as_secs_f64());
     // Find it as a safeguarding lead would.
     let lead = setup.users.first().context("no user")?;
     login(&client, &setup.base, lead).await?;
@@ -1408,9 +1417,18 @@ async fn drive(
     }
     // One My work each, untimed: the server's first pass over every child
     // (at start) is over before the clock starts.
+    let warm_up = Instant::now();
     for client in clients.iter().flatten() {
-        let _ = client.get(format!("{}/my-work", setup.base)).send().await;
+        let _ = client
+            .get(format!("{}/my-work", setup.base))
+            .timeout(Duration::from_secs(1_800))
+            .send()
+            .await;
     }
+    eoutln!(
+        "signed in and warmed up in {:.1} s",
+        warm_up.elapsed().as_secs_f64()
+    );
     eoutln!(
         "driving {} users and {} feeds for {} s ...",
         setup.users.len(),
