@@ -1321,9 +1321,12 @@ async fn feed_loop(
     let token = &setup.feed_tokens[idx];
     let templates = &setup.region.agencies[agency].1;
     let mut next_record = 0usize;
-    // The feeds start spread over one interval.
+    // The feeds start spread over one interval (never past the deadline).
     let offset = interval.mul_f64(idx as f64 / setup.feed_tokens.len().max(1) as f64);
-    tokio::time::sleep(offset).await;
+    tokio::time::sleep_until(tokio::time::Instant::from_std(
+        (Instant::now() + offset).min(deadline),
+    ))
+    .await;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
