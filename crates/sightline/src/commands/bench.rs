@@ -505,7 +505,14 @@ fn process_cpu_seconds() -> Option<f64> {
 /// The process's resident memory now and at its peak, in MB, from
 /// `/proc/self/status` (`VmRSS`, `VmHWM`; Linux, else `None`).
 pub(crate) fn resident_memory_mb() -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    memory_mb_of("/proc/self/status")
+}
+
+/// Resident memory now and at its peak, in MB, of the process whose
+/// `/proc/PID/status` is at `status_path` (`VmRSS`, `VmHWM`; `None` when the
+/// file or a field cannot be read).
+pub(crate) fn memory_mb_of(status_path: &str) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(status_path).ok()?;
     let field = |name: &str| -> Option<f64> {
         let line = status.lines().find(|line| line.starts_with(name))?;
         let kilobytes: f64 = line

@@ -337,19 +337,7 @@ fn plan_users(
 
 /// Resident memory of a process in MB (`VmRSS`, `VmHWM` from its status).
 fn process_memory_mb(pid: u32) -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<f64> {
-        let line = status.lines().find(|line| line.starts_with(name))?;
-        let kilobytes: f64 = line
-            .trim_start_matches(name)
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kilobytes * 1024.0 / 1e6)
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    super::bench::memory_mb_of(&format!("/proc/{pid}/status"))
 }
 
 fn load_average() -> String {
