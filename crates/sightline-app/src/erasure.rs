@@ -229,13 +229,9 @@ pub fn erase_records_in(
     actor: &AuditActor,
     now: DateTime<Utc>,
 ) -> Result<ErasureRow, ErasureError> {
-    let erased = engine
-        .with_linked(|linked, _| erase_records(store, linked, records, reason, actor, now))
-        .map_err(|error| ErasureError::Engine(error.to_string()))??;
-    engine
-        .reload(store, now)
-        .map_err(|error| ErasureError::Engine(error.to_string()))?;
-    Ok(erased)
+    erase_then_reload(engine, store, now, |linked| {
+        erase_records(store, linked, records, reason, actor, now)
+    })
 }
 
 /// [`erase_person`] from inside a server (as [`erase_records_in`]).
@@ -247,8 +243,21 @@ pub fn erase_person_in(
     actor: &AuditActor,
     now: DateTime<Utc>,
 ) -> Result<ErasureRow, ErasureError> {
+    erase_then_reload(engine, store, now, |linked| {
+        erase_person(store, linked, person_id, reason, actor, now)
+    })
+}
+
+/// Runs `erase` over the engine's linked picture, then reloads the engine at
+/// once, so no page, search or cache holds what was erased.
+fn erase_then_reload(
+    engine: &crate::SharedEngine,
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    erase: impl FnOnce(&LinkedRecords) -> Result<ErasureRow, ErasureError>,
+) -> Result<ErasureRow, ErasureError> {
     let erased = engine
-        .with_linked(|linked, _| erase_person(store, linked, person_id, reason, actor, now))
+        .with_linked(|linked, _| erase(linked))
         .map_err(|error| ErasureError::Engine(error.to_string()))??;
     engine
         .reload(store, now)
